@@ -1,0 +1,22 @@
+import type { CaptureInfo, Frame, Timestamp } from './types.js';
+
+/** Numbers frames in file order and keeps the capture summary up to date as frames pass. */
+export class FrameBuilder {
+  constructor(private readonly info: CaptureInfo) {}
+
+  next(sec: number, nsec: number, digits: number, linkType: number, data: Buffer, origLen: number): Frame {
+    const info = this.info;
+    const number = ++info.frames;
+    if (info.firstFrame === null) info.firstFrame = number;
+    info.lastFrame = number;
+    info.bytes += data.length;
+    if (!info.linkTypes.includes(linkType)) info.linkTypes.push(linkType);
+    if (info.first === null || before(sec, nsec, info.first)) info.first = { sec, nsec, digits };
+    if (info.last === null || before(info.last.sec, info.last.nsec, { sec, nsec, digits })) info.last = { sec, nsec, digits };
+    return { number, tsSec: sec, tsNsec: nsec, tsDigits: digits, linkType, data, origLen };
+  }
+}
+
+function before(sec: number, nsec: number, t: Timestamp): boolean {
+  return sec < t.sec || (sec === t.sec && nsec < t.nsec);
+}

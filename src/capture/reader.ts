@@ -1,0 +1,117 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { ChunkedParser } from './chunked.js';
+import { FrameBuilder } from './frame-builder.js';
+import { PcapParser, pcapMagic } from './pcap.js';
+import { PcapngParser, isPcapng } from './pcapng.js';
+import type { CaptureInfo, EmbeddedSecret, FrameSink, WarningSink } from './types.js';
+
+/** A capture that cannot be read at all: the CLI turns it into one error line and exit code 2. */
+export class CaptureError extends Error {}
+
+const READ_CHUNK = 1024 * 1024;
+
+export interface CaptureResult {
+  info: CaptureInfo;
+  secrets: EmbeddedSecret[];
+}
+
+export function emptyInfo(path: string): CaptureInfo {
+  return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
+}
+
+/**
+ * Read one capture file (or `-` for stdin) in a single streaming pass, calling `onFrame` for every
+ * frame in file order. The format is told by magic bytes, not by the name; gzip is undone on the fly.
+ */
+export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink): Promise<CaptureResult> {
+  const info = emptyInfo(path);
+  const secrets: EmbeddedSecret[] = [];
+  const frames = new FrameBuilder(info);
+  let parser: ChunkedParser | null = null;
+
+  const choose = (head: Buffer): ChunkedParser => {
+    if (pcapMagic(head)) {
+      info.format = 'pcap';
+      return new PcapParser(frames, onFrame, warn, info);
+    }
+    if (isPcapng(head)) {
+      info.format = 'pcapng';
+      return new PcapngParser(frames, onFrame, warn, info, secrets);
+    }
+    throw new CaptureError(`${path}: not a pcap or pcapng capture (starts with ${head.subarray(0, 4).toString('hex') || 'nothing'})`);
+  };
+
+  let head = Buffer.alloc(0);
+  for await (const chunk of openSource(path, info, warn)) {
+    if (parser) {
+      parser.push(chunk as Buffer);
+      continue;
+    }
+    // Collect at least the magic before choosing a parser (stdin may deliver tiny chunks).
+    head = Buffer.concat([head, chunk as Buffer]);
+    if (head.length < 4) continue;
+    parser = choose(head);
+    parser.push(head);
+  }
+  if (!parser) {
+    if (head.length === 0) throw new CaptureError(`${path}: the file is empty`);
+    parser = choose(head);
+  }
+  parser.end();
+  return { info, secrets };
+}
+
+/** Byte chunks of the file, gunzipped when it starts with the gzip magic. */
+async function* openSource(path: string, info: CaptureInfo, warn: WarningSink): AsyncGenerator<Buffer> {
+  const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
+  let first = true;
+  try {
+    for await (const chunk of raw) {
+      const buf = chunk as Buffer;
+      if (first) {
+        first = false;
+        if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+          info.gzip = true;
+          yield* gunzipStream(raw, buf, createGunzip({ chunkSize: READ_CHUNK }), warn);
+          return;
+        }
+      }
+      yield buf;
+    }
+  } catch (err) {
+    // Before the first byte the file is unreadable; after it, what was read still counts.
+    if (first) throw new CaptureError(`${path}: ${describeIoError(err)}`);
+    warn({ frame: null, message: `reading stopped early: ${describeIoError(err)}` });
+  }
+}
+
+async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink): AsyncGenerator<Buffer> {
+  const feed = async () => {
+    gunzip.write(firstChunk);
+    for await (const c of raw) {
+      if (!gunzip.write(c as Buffer)) await new Promise((r) => gunzip.once('drain', r));
+    }
+    gunzip.end();
+  };
+  const feeding = feed().catch((err) => gunzip.destroy(err as Error));
+  try {
+    for await (const c of gunzip) yield c as Buffer;
+  } catch (err) {
+    // A cut-off gzip stream still gave us everything before the cut.
+    if ((err as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw err;
+    warn({ frame: null, message: 'the gzip stream is truncated; everything before the cut was read' });
+  }
+  await feeding;
+}
+
+function describeIoError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': return 'permission denied';
+    case 'EISDIR': return 'is a directory, not a capture file';
+    default: return e.message ?? String(err);
+  }
+}

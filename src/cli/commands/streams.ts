@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { collectStreams } from '../../analysis/streams.js';
+import { streamsJson, streamsText } from '../../report/streams.js';
+import { warningLines } from '../../report/format.js';
+import { parsePortList } from '../options.js';
+import { captureOptions } from '../program.js';
+
+export function registerStreams(program: Command): void {
+  captureOptions(program.command('streams')
+    .description('one row per TCP connection on an IMAP port: endpoints, frames, times, bytes and gaps each way, end state')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)'))
+    .action(async (captures: string[], opts: { json?: boolean; port: string }) => {
+      const ports = parsePortList(opts.port);
+      const results = [];
+      for (const path of captures) results.push(await collectStreams(path, { ports }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(streamsJson(results), null, 2)}\n`);
+        return;
+      }
+      for (const r of results) {
+        process.stdout.write(streamsText(r));
+        for (const line of warningLines(r.warnings, r.capture.path)) process.stderr.write(`${line}\n`);
+      }
+    });
+}

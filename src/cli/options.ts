@@ -1,0 +1,18 @@
+import { UsageError } from './errors.js';
+
+/** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
+export function parsePortList(value: string): number[] {
+  const ports = value.split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port: '${p}' is not a TCP port (1-65535)`);
+    return n;
+  });
+  if (ports.length === 0) throw new UsageError('--port needs at least one port');
+  return ports;
+}
+
+export function parseNonNegativeInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new UsageError(`${name}: '${value}' is not a whole number`);
+  return n;
+}

@@ -1,0 +1,21 @@
+import { Command, Option } from 'commander';
+import { registerStreams } from './commands/streams.js';
+import { registerFollow } from './commands/follow.js';
+
+export function buildProgram(): Command {
+  const program = new Command('imapscope')
+    .description('A Wireshark-style IMAP dissector for pcap and pcapng captures.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText('after', `
+Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input.
+Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
+  registerStreams(program);
+  registerFollow(program);
+  return program;
+}
+
+/** Options every capture-reading command shares. */
+export function captureOptions(cmd: Command): Command {
+  return cmd.addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'));
+}

@@ -1,0 +1,25 @@
+import { readCapture, type CaptureResult } from './capture/reader.js';
+import type { WarningSink } from './capture/types.js';
+import { PacketDecoder } from './decode/decoder.js';
+import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker } from './tcp/tracker.js';
+import type { StreamSink } from './tcp/types.js';
+
+export interface PipelineOptions {
+  ports?: readonly number[];
+  maxHeldBytes?: number;
+}
+
+/** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
+export async function streamCapture(path: string, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult> {
+  const decoder = new PacketDecoder(warn);
+  const tracker = new TcpTracker(sink, warn, {
+    ports: new Set(options.ports ?? DEFAULT_PORTS),
+    maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
+  });
+  const result = await readCapture(path, (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, warn);
+  tracker.end();
+  return result;
+}

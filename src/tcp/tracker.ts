@@ -1,0 +1,168 @@
+import type { WarningSink } from '../capture/types.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
+import { HalfStream } from './half-stream.js';
+import type { Connection, EndState, Side, StreamSink, TimePoint } from './types.js';
+
+export interface TrackerOptions {
+  /** Server ports: a connection with either end on one of them is IMAP. */
+  ports: ReadonlySet<number>;
+  /** Out-of-order bytes held per direction (see HalfStream). */
+  maxHeldBytes: number;
+}
+
+export const DEFAULT_PORTS: readonly number[] = [143, 993];
+export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
+
+/** An IMAP connection being reassembled. */
+class Flow {
+  closed = false;
+  constructor(
+    /** Time of the segment being processed: what data and gaps are stamped with. */
+    readonly clock: { now: TimePoint },
+    readonly conn: Connection,
+    readonly clientKey: string,
+    readonly halves: Record<Side, HalfStream>,
+  ) {}
+}
+
+/** Every TCP conversation gets an id, as Wireshark's tcp.stream does; only IMAP ones get a Flow. */
+interface Conversation {
+  id: number;
+  flow: Flow | null;
+  /** First sequence number seen from each endpoint (keyed by endpoint), to recognise port reuse. */
+  firstSeq: Map<string, number>;
+}
+
+/**
+ * Tracks TCP conversations in capture order and reassembles those on IMAP ports, handing ordered
+ * bytes, gaps and the connection's life cycle to a StreamSink.
+ */
+export class TcpTracker {
+  private readonly conversations = new Map<string, Conversation>();
+  private readonly open = new Set<Flow>();
+  private nextId = 0;
+
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly warn: WarningSink,
+    private readonly options: TrackerOptions,
+  ) {}
+
+  segment(seg: Segment): void {
+    const srcKey = `${seg.src}|${seg.srcPort}`;
+    const dstKey = `${seg.dst}|${seg.dstPort}`;
+    const key = srcKey < dstKey ? `${srcKey} ${dstKey}` : `${dstKey} ${srcKey}`;
+    let conv = this.conversations.get(key);
+    const pureSyn = (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+    if (conv && pureSyn) {
+      // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
+      const first = conv.firstSeq.get(srcKey);
+      if (first !== undefined && first !== seg.seq) {
+        if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
+        conv = undefined;
+      }
+    }
+    if (!conv) {
+      conv = { id: this.nextId++, flow: null, firstSeq: new Map() };
+      this.conversations.set(key, conv);
+      if (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort)) {
+        conv.flow = this.startFlow(conv.id, seg, srcKey);
+      }
+    }
+    if (!conv.firstSeq.has(srcKey)) conv.firstSeq.set(srcKey, seg.seq);
+    if (conv.flow) this.advance(conv.flow, seg, srcKey);
+  }
+
+  /** End of input: every connection still open ends here; missing data becomes gaps. */
+  end(): void {
+    for (const flow of [...this.open]) this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
+  }
+
+  private startFlow(id: number, seg: Segment, srcKey: string): Flow {
+    const senderIsClient = this.senderIsClient(seg);
+    const time = timeOf(seg);
+    const src = { ip: seg.src, port: seg.srcPort };
+    const dst = { ip: seg.dst, port: seg.dstPort };
+    const conn: Connection = {
+      id,
+      client: senderIsClient ? src : dst,
+      server: senderIsClient ? dst : src,
+      firstFrame: seg.frame.number,
+      lastFrame: seg.frame.number,
+      start: time,
+      end: time,
+      sawSyn: (seg.flags & TCP_SYN) !== 0,
+      state: 'open',
+      stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
+    };
+    const clock = { now: time };
+    const half = (side: Side): HalfStream => {
+      const label = `connection ${id} ${side === 'client' ? 'client→server' : 'server→client'}`;
+      const warn: WarningSink = (w) => this.warn({ ...w, conn: id });
+      const output = {
+        deliver: (bytes: Buffer, frame: number) => {
+          conn.stats[side].bytes += bytes.length;
+          this.sink.data(conn, side, bytes, frame, clock.now);
+        },
+        gap: (length: number, frame: number) => {
+          conn.stats[side].gaps++;
+          conn.stats[side].gapBytes += length;
+          warn({ frame, message: `${label}: ${length} bytes missing from the capture (lost or cut); the stream continues after them` });
+          this.sink.gap(conn, side, length, frame, clock.now);
+        },
+      };
+      return new HalfStream(output, warn, { maxHeldBytes: this.options.maxHeldBytes }, label);
+    };
+    const flow = new Flow(clock, conn, senderIsClient ? srcKey : `${seg.dst}|${seg.dstPort}`, { client: half('client'), server: half('server') });
+    this.open.add(flow);
+    this.sink.open(conn);
+    return flow;
+  }
+
+  private senderIsClient(seg: Segment): boolean {
+    const dstIsServer = this.options.ports.has(seg.dstPort);
+    const srcIsServer = this.options.ports.has(seg.srcPort);
+    if (dstIsServer !== srcIsServer) return dstIsServer;
+    // Both (or neither) on a server port: the handshake decides, else the lower port is the server.
+    if (seg.flags & TCP_SYN) return (seg.flags & TCP_ACK) === 0;
+    return seg.dstPort <= seg.srcPort;
+  }
+
+  private advance(flow: Flow, seg: Segment, srcKey: string): void {
+    const conn = flow.conn;
+    const frame = seg.frame.number;
+    conn.lastFrame = frame;
+    conn.end = timeOf(seg);
+    if (flow.closed) return;
+    const side: Side = srcKey === flow.clientKey ? 'client' : 'server';
+    const half = flow.halves[side];
+    const peer = flow.halves[side === 'client' ? 'server' : 'client'];
+    flow.clock.now = conn.end;
+    if (seg.flags & TCP_RST) {
+      this.finish(flow, 'reset', frame);
+      return;
+    }
+    let seq = seg.seq;
+    if (seg.flags & TCP_SYN) {
+      half.syn(seq);
+      seq = (seq + 1) >>> 0; // data on a SYN (TCP Fast Open) starts after it
+    }
+    if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
+    half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
+    if (flow.halves.client.finished && flow.halves.server.finished) this.finish(flow, 'closed', frame);
+  }
+
+  private finish(flow: Flow, reason: EndState | 'end-of-capture', frame: number): void {
+    if (flow.closed) return;
+    flow.halves.client.flush(frame);
+    flow.halves.server.flush(frame);
+    flow.closed = true;
+    this.open.delete(flow);
+    if (reason !== 'end-of-capture') flow.conn.state = reason;
+    this.sink.close(flow.conn, reason);
+  }
+}
+
+function timeOf(seg: Segment): TimePoint {
+  return { sec: seg.frame.tsSec, nsec: seg.frame.tsNsec, digits: seg.frame.tsDigits };
+}

@@ -1,0 +1,50 @@
+/** Which side of a connection bytes came from. */
+export type Side = 'client' | 'server';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export type EndState = 'open' | 'closed' | 'reset';
+
+export interface DirectionStats {
+  bytes: number;
+  gaps: number;
+  gapBytes: number;
+}
+
+/** A TCP connection on an IMAP port. */
+export interface Connection {
+  /** 0-based, in order of first appearance among all TCP conversations: equals Wireshark's tcp.stream. */
+  id: number;
+  client: Endpoint;
+  server: Endpoint;
+  firstFrame: number;
+  lastFrame: number;
+  start: TimePoint;
+  end: TimePoint;
+  /** True when the capture holds the handshake (SYN); false for captures that start mid-stream. */
+  sawSyn: boolean;
+  state: EndState;
+  stats: Record<Side, DirectionStats>;
+}
+
+export interface TimePoint {
+  sec: number;
+  nsec: number;
+  digits: number;
+}
+
+/**
+ * What the reassembler tells the next layer. Each connection gets open first, then data and gaps of both
+ * directions in capture order, then close exactly once (at the FIN/RST or at end of input).
+ */
+export interface StreamSink {
+  open(conn: Connection): void;
+  /** In-order bytes; `bytes` is only valid during the call. `frame` is the frame that completed them. */
+  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint): void;
+  /** `length` bytes of this direction will never be seen (lost, cut by snaplen, before the capture). */
+  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint): void;
+  close(conn: Connection, reason: EndState | 'end-of-capture'): void;
+}

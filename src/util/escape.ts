@@ -1,0 +1,22 @@
+/**
+ * Make wire bytes safe for a terminal: control characters (C0, DEL, C1), and anything that could start
+ * an escape sequence, become visible escapes. Printable text, including non-ASCII, passes unchanged.
+ */
+export function escapeText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    switch (c) {
+      case '\r': return '\\r';
+      case '\n': return '\\n';
+      case '\t': return '\\t';
+      default: return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    }
+  });
+}
+
+/** Wire bytes as text for display: UTF-8 where valid, else Latin-1 (bytes never vanish), then escaped. */
+export function escapeBytes(b: Buffer): string {
+  const utf8 = b.toString('utf8');
+  const text = utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+  return escapeText(text);
+}
