@@ -5,6 +5,8 @@ import { formatIPv4, formatIPv6 } from './address.js';
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = [0x8100, 0x88a8, 0x9100];
+const PROTO_ICMP = 1;
+const PROTO_ICMPV6 = 58;
 const PROTO_TCP = 6;
 const PROTO_IPV4 = 4;
 const PROTO_IPV6 = 41;
@@ -89,6 +91,7 @@ export class PacketDecoder {
     if (d[off]! >> 4 !== 4 || ihl < 20 || d.length < off + ihl) return this.malformed(frame, 'IPv4 header');
     if (totalLen < ihl) return this.malformed(frame, `IPv4 total length ${totalLen}`);
     const proto = d[off + 9]!;
+    if (proto === PROTO_ICMP) return this.icmpQuote(frame, d, off + ihl, [3, 4, 5, 11, 12], (q) => this.ipv4(frame, d, q));
     if (proto !== PROTO_TCP && proto !== PROTO_IPV6) return null;
     const frag = d.readUInt16BE(off + 6);
     if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) {
@@ -117,14 +120,36 @@ export class PacketDecoder {
       this.warn({ frame: frame.number, message: 'IPv6 fragment: fragments are not reassembled; skipped' });
       return null;
     }
+    if (next === PROTO_ICMPV6) return this.icmpQuote(frame, d, p, [1, 2, 3, 4], (q) => this.ipv6(frame, d, q));
     if (next === PROTO_IPV4) return this.ipv4(frame, d.subarray(0, Math.min(end, d.length)), p);
     if (next === PROTO_IPV6) return this.ipv6(frame, d.subarray(0, Math.min(end, d.length)), p);
     if (next !== PROTO_TCP) return null;
     return this.tcp(frame, d, p, end, formatIPv6(d, off + 8), formatIPv6(d, off + 24));
   }
 
+  /**
+   * ICMP errors quote the IP and TCP header of the packet that caused them. Wireshark counts the quoted
+   * connection as a TCP conversation (a tcp.stream number), so we report it too, marked `quoted`.
+   */
+  private icmpQuote(frame: Frame, d: Buffer, off: number, errorTypes: number[], inner: (at: number) => Segment | null): Segment | null {
+    if (this.quoting || d.length < off + 8 || !errorTypes.includes(d[off]!)) return null;
+    this.quoting = true;
+    try {
+      const seg = inner(off + 8);
+      return seg ? { ...seg, quoted: true, payload: seg.payload.subarray(0, 0), missingPayload: 0 } : null;
+    } finally {
+      this.quoting = false;
+    }
+  }
+
+  private quoting = false;
+
   /** `end` is where the IP packet says it ends; bytes past the captured data were cut by the snaplen. */
   private tcp(frame: Frame, d: Buffer, off: number, end: number, src: string, dst: string): Segment | null {
+    if (this.quoting && d.length >= off + 8 && d.length < off + 20) {
+      // ICMPv4 quotes only the first 8 bytes of TCP: ports and sequence number are enough.
+      return { frame, src, dst, srcPort: d.readUInt16BE(off), dstPort: d.readUInt16BE(off + 2), seq: d.readUInt32BE(off + 4), ack: 0, flags: 0, window: 0, payload: d.subarray(0, 0), missingPayload: 0 };
+    }
     if (d.length < off + 20) return this.malformed(frame, 'TCP header');
     const hlen = (d[off + 12]! >> 4) * 4;
     if (hlen < 20 || off + hlen > end) return this.malformed(frame, `TCP header length ${hlen}`);

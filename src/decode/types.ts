@@ -21,4 +21,6 @@ export interface Segment {
   payload: Buffer;
   /** Payload bytes that were on the wire but cut off by the snaplen. */
   missingPayload: number;
+  /** A TCP header quoted inside an ICMP error: it names a conversation but carries no data of it. */
+  quoted?: boolean;
 }

@@ -1,4 +1,5 @@
 import chalk from 'chalk';
+import Table from 'cli-table3';
 import type { Warning } from '../capture/types.js';
 import type { Endpoint } from '../tcp/types.js';
 import { escapeText } from '../util/escape.js';
@@ -29,4 +30,10 @@ export function warningLines(warnings: readonly Warning[], path?: string): strin
 
 export function jsonWarnings(warnings: readonly Warning[]): object[] {
   return warnings.map((w) => ({ frame: w.frame, ...(w.conn !== undefined ? { conn: w.conn } : {}), message: w.message }));
+}
+
+/** A cli-table3 table that colours its header only when chalk does (so pipes and files get plain text). */
+export function makeTable(head: string[]): InstanceType<typeof Table> {
+  const coloured = chalk.level > 0;
+  return new Table({ head, style: { head: coloured ? ['cyan'] : [], border: coloured ? ['grey'] : [] } });
 }

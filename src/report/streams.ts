@@ -1,7 +1,6 @@
-import Table from 'cli-table3';
 import type { StreamsResult } from '../analysis/streams.js';
 import { isoTime, secondsBetween } from '../util/time.js';
-import { bytesHuman, endpoint, jsonWarnings, seconds } from './format.js';
+import { bytesHuman, endpoint, jsonWarnings, makeTable, seconds } from './format.js';
 
 /** JSON twin of the streams table (schema: docs/schema/streams.schema.json). */
 export function streamsJson(results: readonly StreamsResult[]): object {
@@ -30,10 +29,7 @@ export function streamsJson(results: readonly StreamsResult[]): object {
 
 export function streamsText(r: StreamsResult): string {
   const t0 = r.capture.first;
-  const table = new Table({
-    head: ['id', 'client', 'server', 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', 'state'],
-    style: { head: ['cyan'] },
-  });
+  const table = makeTable(['id', 'client', 'server', 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', 'state']);
   for (const c of r.connections) {
     const gaps = (s: 'client' | 'server') => (c.stats[s].gaps ? `${c.stats[s].gaps} (${c.stats[s].gapBytes} B)` : '0');
     table.push([

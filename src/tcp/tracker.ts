@@ -65,9 +65,10 @@ export class TcpTracker {
     if (!conv) {
       conv = { id: this.nextId++, flow: null, firstSeq: new Map() };
       this.conversations.set(key, conv);
-      if (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort)) {
-        conv.flow = this.startFlow(conv.id, seg, srcKey);
-      }
+    }
+    if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
+    if (!conv.flow && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
+      conv.flow = this.startFlow(conv.id, seg, srcKey);
     }
     if (!conv.firstSeq.has(srcKey)) conv.firstSeq.set(srcKey, seg.seq);
     if (conv.flow) this.advance(conv.flow, seg, srcKey);
