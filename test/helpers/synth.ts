@@ -85,8 +85,13 @@ export interface SynthCapture {
   interfaces?: SynthInterface[];
   /** pcapng only: further sections (each starts with a new SHB and its own IDBs). */
   sections?: SynthSection[];
-  /** pcapng only: insert a custom block and a local-use block in every section; readers must skip both. */
+  /** pcapng only: insert a local-use block (type 0x80000BAD) after the IDBs of every section; readers skip it. */
   unknownBlocks?: boolean;
+  /**
+   * pcapng only: insert a custom block (type 0x40000BAD, PEN 32473) after the IDBs of every section.
+   * Beware: Wireshark 4.0 lists a custom block as a frame of its own, so frame.number shifts by one per block.
+   */
+  customBlocks?: boolean;
   /** pcapng only: a Decryption Secrets Block (TLS key log) after the first section's IDBs. */
   decryptionSecrets?: string;
   /** Cut this many bytes off the end of the file, leaving a partial last record. */
@@ -170,7 +175,9 @@ function foldChecksum(acc: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Frame encoding (link layer + IP + TCP)
 
-const TCP_FLAG_BITS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80 };
+const TCP_FLAG_BITS: Record<string, number> = {
+  F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80,
+};
 
 function tcpFlags(letters: string): number {
   let bits = 0;
@@ -215,7 +222,9 @@ function tcpSegment(p: SynthPacket, src: Buffer, dst: Buffer): Buffer {
 const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
 
-function ipv4Packet(src: Buffer, dst: Buffer, proto: number, body: Buffer, ipId: number, p: SynthPacket): Buffer {
+type Ipv4Knobs = Pick<SynthPacket, 'ipv4Options' | 'fragment'>;
+
+function ipv4Packet(src: Buffer, dst: Buffer, proto: number, body: Buffer, ipId: number, p: Ipv4Knobs): Buffer {
   const options = padTo4(p.ipv4Options ?? Buffer.alloc(0));
   if (options.length > 40) throw new Error('IPv4 options longer than 40 bytes');
   const hlen = 20 + options.length;
@@ -233,30 +242,27 @@ function ipv4Packet(src: Buffer, dst: Buffer, proto: number, body: Buffer, ipId:
   return Buffer.concat([h, body]);
 }
 
-/** Hop-by-hop (0) then destination options (60): each 8 bytes holding one PadN option. */
-function ipv6ExtChain(next: number): { first: number; bytes: Buffer } {
+const IPPROTO_HOPOPTS = 0;
+const IPPROTO_DSTOPTS = 60;
+
+/** Hop-by-hop then destination options header, 8 bytes each, holding one 4-byte PadN option. */
+function ipv6ExtHeaders(next: number): Buffer {
   const ext = Buffer.alloc(16);
-  ext[0] = 60; // hop-by-hop -> destination options
-  ext[1] = 0;
-  ext[2] = 1; // PadN
-  ext[3] = 4;
-  ext[8] = next; // destination options -> TCP
-  ext[9] = 0;
-  ext[10] = 1;
-  ext[11] = 4;
-  return { first: 0, bytes: ext };
+  ext.set([IPPROTO_DSTOPTS, 0, 1, 4], 0);
+  ext.set([next, 0, 1, 4], 8);
+  return ext;
 }
 
 function ipv6Packet(src: Buffer, dst: Buffer, body: Buffer, p: SynthPacket): Buffer {
-  const chain = p.ipv6ExtHeaders ? ipv6ExtChain(IPPROTO_TCP) : { first: IPPROTO_TCP, bytes: Buffer.alloc(0) };
+  const ext = p.ipv6ExtHeaders ? ipv6ExtHeaders(IPPROTO_TCP) : Buffer.alloc(0);
   const h = Buffer.alloc(40);
   h.writeUInt32BE(0x60000000, 0);
-  h.writeUInt16BE(chain.bytes.length + body.length, 4);
-  h[6] = chain.first;
+  h.writeUInt16BE(ext.length + body.length, 4);
+  h[6] = p.ipv6ExtHeaders ? IPPROTO_HOPOPTS : IPPROTO_TCP;
   h[7] = 64;
   src.copy(h, 8);
   dst.copy(h, 24);
-  return Buffer.concat([h, chain.bytes, body]);
+  return Buffer.concat([h, ext, body]);
 }
 
 /** The IP packet (possibly tunnelled) and whether its outer header is IPv6. */
@@ -271,10 +277,8 @@ function networkPacket(p: SynthPacket, ipId: number): { bytes: Buffer; v6: boole
   }
   const inner = ipv6Packet(src, dst, tcp, p);
   if (!p.tunnel6in4) return { bytes: inner, v6: true };
-  const outer = ipv4Packet(ipv4Bytes(p.tunnel6in4.src), ipv4Bytes(p.tunnel6in4.dst), IPPROTO_IPV6, inner, ipId, {
-    ...p,
-    fragment: false,
-  });
+  // The outer header is the packet's only IPv4 header: ipv4Options and fragment apply to it.
+  const outer = ipv4Packet(ipv4Bytes(p.tunnel6in4.src), ipv4Bytes(p.tunnel6in4.dst), IPPROTO_IPV6, inner, ipId, p);
   return { bytes: outer, v6: false };
 }
 
@@ -443,7 +447,13 @@ export function pcapFileHeader(linkType: number, nanosecond = false, bigEndian =
 }
 
 /** One record: 16-byte header (time truncated to the file's resolution) then the captured bytes. */
-export function pcapRecord(t: number | bigint, frame: Buffer, origLen: number, nanosecond = false, bigEndian = false): Buffer {
+export function pcapRecord(
+  t: number | bigint,
+  frame: Buffer,
+  origLen: number,
+  nanosecond = false,
+  bigEndian = false,
+): Buffer {
   const ns = toNs(t);
   const frac = nanosecond ? ns % NS_PER_SEC : (ns % NS_PER_SEC) / 1000n;
   const h = new Fields(bigEndian).u32(Number(ns / NS_PER_SEC)).u32(Number(frac)).u32(frame.length).u32(origLen).done();
@@ -451,8 +461,8 @@ export function pcapRecord(t: number | bigint, frame: Buffer, origLen: number, n
 }
 
 function buildPcap(c: SynthCapture): Buffer {
-  if (c.interfaces || c.sections || c.unknownBlocks || c.decryptionSecrets !== undefined) {
-    throw new Error('interfaces, sections, unknownBlocks and decryptionSecrets are pcapng-only');
+  if (c.interfaces || c.sections || c.unknownBlocks || c.customBlocks || c.decryptionSecrets !== undefined) {
+    throw new Error('interfaces, sections, unknown/custom blocks and decryption secrets are pcapng-only');
   }
   const linkType = c.linkType ?? LINKTYPE.ETHERNET;
   const be = c.bigEndian ?? false;
@@ -510,12 +520,13 @@ function decryptionSecretsBlock(secrets: string, be: boolean): Buffer {
   return block(BT_DSB, new Fields(be).u32(SECRETS_TLS_KEYLOG).u32(data.length).padded(data).done(), be);
 }
 
-/** A custom block (PEN + data) and a local-use block: both unknown to readers and to be skipped. */
-function skippableBlocks(be: boolean): Buffer[] {
-  return [
-    block(BT_CUSTOM_NOCOPY, new Fields(be).u32(EXAMPLE_PEN).padded(Buffer.from('skip me')).done(), be),
-    block(BT_LOCAL_USE, Buffer.from('local use block!'), be),
-  ];
+/** A block type nobody defines (local use): readers must skip it by its length. */
+function localUseBlock(be: boolean): Buffer {
+  return block(BT_LOCAL_USE, Buffer.from('local use block!'), be);
+}
+
+function customBlock(be: boolean): Buffer {
+  return block(BT_CUSTOM_NOCOPY, new Fields(be).u32(EXAMPLE_PEN).padded(Buffer.from('skip me')).done(), be);
 }
 
 function packetBlock(p: SynthPacket, iface: SynthInterface, ifIndex: number, frame: Buffer, be: boolean): Buffer {
@@ -565,7 +576,8 @@ function buildPcapng(c: SynthCapture): Buffer {
   plans.forEach((s, si) => {
     const be = s.bigEndian;
     parts.push(sectionHeader(be), ...s.interfaces.map((i) => interfaceDescription(i, be)));
-    if (c.unknownBlocks) parts.push(...skippableBlocks(be));
+    if (c.unknownBlocks) parts.push(localUseBlock(be));
+    if (c.customBlocks) parts.push(customBlock(be));
     if (si === 0 && c.decryptionSecrets !== undefined) parts.push(decryptionSecretsBlock(c.decryptionSecrets, be));
     const end = plans[si + 1]?.at ?? c.packets.length;
     for (let i = s.at; i < end; i++) {
@@ -658,7 +670,10 @@ export class TcpFlow {
   private readonly window: number;
 
   constructor(o: FlowOptions = {}) {
-    this.ends = { client: o.client ?? { ip: '10.0.0.1', port: 50000 }, server: o.server ?? { ip: '10.0.0.2', port: 143 } };
+    this.ends = {
+      client: o.client ?? { ip: '10.0.0.1', port: 50000 },
+      server: o.server ?? { ip: '10.0.0.2', port: 143 },
+    };
     this.next = { client: (o.clientIsn ?? 0x1d2c3b4a) >>> 0, server: (o.serverIsn ?? 0x8f7e6d5c) >>> 0 };
     this.clockUs = Math.round((o.start ?? 1_700_000_000) * 1e6);
     this.mss = o.mss ?? 1448;
@@ -815,7 +830,8 @@ export function tcpConversation(o: ConversationOptions): SynthPacket[] {
   });
   if (o.close !== 'none') packets.push(...flow.close(o.close ?? 'fin', o.closer ?? 'client'));
   const whole = { client: Buffer.concat(streams.client), server: Buffer.concat(streams.server) };
-  const sideOf = (p: SynthPacket): Side => (p.sport === flow.ends.client.port && p.src === flow.ends.client.ip ? 'client' : 'server');
+  const { client } = flow.ends;
+  const sideOf = (p: SynthPacket): Side => (p.sport === client.port && p.src === client.ip ? 'client' : 'server');
   return damage(packets, o, (p, back) => {
     const side = sideOf(p);
     const offset = (p.seq - base[side]) >>> 0;
@@ -824,7 +840,11 @@ export function tcpConversation(o: ConversationOptions): SynthPacket[] {
 }
 
 /** Applies ConversationKnobs; `before(p, n)` returns the n stream bytes preceding segment p. */
-function damage(packets: SynthPacket[], k: ConversationKnobs, before: (p: SynthPacket, n: number) => Buffer): SynthPacket[] {
+function damage(
+  packets: SynthPacket[],
+  k: ConversationKnobs,
+  before: (p: SynthPacket, n: number) => Buffer,
+): SynthPacket[] {
   const segs = packets.filter((p) => payloadOf(p).length > 0);
   const seg = (i: number): SynthPacket => {
     const s = segs[i];
