@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { registerStreams } from './commands/streams.js';
 import { registerFollow } from './commands/follow.js';
+import { registerSummary } from './commands/summary.js';
+import { registerCommands } from './commands/commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input.
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
+  registerSummary(program);
+  registerCommands(program);
   registerStreams(program);
   registerFollow(program);
   return program;

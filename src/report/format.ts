@@ -35,5 +35,10 @@ export function jsonWarnings(warnings: readonly Warning[]): object[] {
 /** A cli-table3 table that colours its header only when chalk does (so pipes and files get plain text). */
 export function makeTable(head: string[]): InstanceType<typeof Table> {
   const coloured = chalk.level > 0;
-  return new Table({ head, style: { head: coloured ? ['cyan'] : [], border: coloured ? ['grey'] : [] } });
+  // No rule between rows: long tables stay readable and half as tall.
+  return new Table({
+    head,
+    style: { head: coloured ? ['cyan'] : [], border: coloured ? ['grey'] : [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
 }

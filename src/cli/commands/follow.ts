@@ -1,34 +1,61 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture } from '../../pipeline.js';
-import type { Side } from '../../tcp/types.js';
+import type { Side, TimePoint } from '../../tcp/types.js';
 import { warningLines } from '../../report/format.js';
+import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
 import { parseNonNegativeInt, parsePortList } from '../options.js';
 import { captureOptions } from '../program.js';
 
+interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; port: string }
+
 export function registerFollow(program: Command): void {
   captureOptions(program.command('follow')
-    .description('one connection\'s reassembled bytes (--raw) exactly as the peers exchanged them')
+    .description('one connection as a readable transcript (C:/S: lines, literals folded), or its raw bytes with --raw')
     .argument('<capture>', 'capture file (pcap, pcapng, gzip; - for stdin)')
-    .requiredOption('--conn <id>', 'connection id (as in streams, = Wireshark tcp.stream)')
-    .option('--raw', 'write the raw bytes of one direction to stdout (gaps left out, reported on stderr)')
-    .addOption(new Option('--side <side>', 'direction for --raw').choices(['client', 'server']).default('client')))
-    .action(async (capture: string, opts: { conn: string; raw?: boolean; side: Side; port: string }) => {
+    .requiredOption('--conn <id>', 'connection id (as in streams and summary; = Wireshark tcp.stream)')
+    .option('--raw', 'write the reassembled bytes of one direction to stdout exactly (gaps left out, reported on stderr)')
+    .addOption(new Option('--side <side>', 'direction for --raw').choices(['client', 'server']).default('client'))
+    .option('--full', 'show literal contents instead of {n bytes}')
+    .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
+    .action(async (capture: string, opts: FollowOptions) => {
       const ports = parsePortList(opts.port);
       const id = parseNonNegativeInt('--conn', opts.conn);
-      if (!opts.raw) throw new UsageError('follow: only --raw is available so far');
-      let found = false;
-      const result = await streamCapture(capture, {
-        open: (c) => { if (c.id === id) found = true; },
-        data: (c, side, bytes) => { if (c.id === id && side === opts.side) process.stdout.write(Buffer.from(bytes)); },
-        gap: (c, side, length, frame) => {
-          if (c.id === id && side === opts.side) process.stderr.write(`imapscope: gap of ${length} bytes at frame ${frame} (left out)\n`);
-        },
-        close: () => {},
-      }, () => {}, { ports });
+      const found = opts.raw ? await followRaw(capture, id, opts.side, ports) : await followTranscript(capture, id, opts, ports);
       if (!found) throw new UsageError(`follow: ${capture} has no IMAP connection with id ${id} (see 'imapscope streams')`);
-      void result;
-      void warningLines;
     });
+}
+
+async function followRaw(capture: string, id: number, side: Side, ports: number[]): Promise<boolean> {
+  let found = false;
+  await streamCapture(capture, {
+    open: (c) => { if (c.id === id) found = true; },
+    data: (c, s, bytes) => { if (c.id === id && s === side) process.stdout.write(Buffer.from(bytes)); },
+    gap: (c, s, length, frame) => {
+      if (c.id === id && s === side) process.stderr.write(`imapscope: gap of ${length} bytes at frame ${frame} (left out)\n`);
+    },
+    close: () => {},
+  }, () => {}, { ports });
+  return found;
+}
+
+async function followTranscript(capture: string, id: number, opts: FollowOptions, ports: number[]): Promise<boolean> {
+  let t0: TimePoint | null = null;
+  const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return t0; } };
+  const out = process.stdout;
+  const analysis = await analyzeCapture(capture, {
+    ports,
+    connections: (c) => c.id === id,
+    onMessage: (m) => {
+      t0 ??= m.start;
+      for (const line of transcriptLines(m, view)) out.write(`${line}\n`);
+    },
+    onMarker: (side, frame, text) => out.write(`${markerLine(frame, text, side)}\n`),
+  });
+  const conn = analysis.connections[0];
+  if (!conn) return false;
+  for (const line of warningLines(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture)) process.stderr.write(`${line}\n`);
+  return true;
 }

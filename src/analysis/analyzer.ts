@@ -1,0 +1,87 @@
+import type { CaptureInfo, Warning } from '../capture/types.js';
+import type { Exchange, ImapConnection } from '../imap/model.js';
+import { ImapSession, type SessionEvents } from '../imap/session.js';
+import type { ImapMessage } from '../imap/types.js';
+import { streamCapture, type PipelineOptions } from '../pipeline.js';
+import type { Connection, Side, StreamSink } from '../tcp/types.js';
+import { CommandStats } from './stats.js';
+import { ExchangeOrderer } from './orderer.js';
+
+export interface AnalyzeOptions extends PipelineOptions {
+  /** Keep every exchange in the result (the library API and small captures); reporters that stream leave it off. */
+  keepExchanges?: boolean;
+  /** Called with each exchange in request order, as soon as it and every earlier one are complete. */
+  onExchange?(ex: Exchange, conn: ImapConnection): void;
+  /** Only connections this predicate accepts get IMAP dissection (follow --conn). */
+  connections?(conn: Connection): boolean;
+  /** Transcript hooks. */
+  onMessage?(msg: ImapMessage, conn: ImapConnection): void;
+  onMarker?(side: Side | null, frame: number, text: string, conn: ImapConnection): void;
+  onLiteralData?(msg: ImapMessage, index: number, chunk: Buffer, conn: ImapConnection): void;
+}
+
+/** The analysis model every reporter reads. */
+export interface CaptureAnalysis {
+  capture: CaptureInfo;
+  connections: ImapConnection[];
+  /** Present when keepExchanges was asked for. */
+  exchanges: Exchange[] | null;
+  commandStats: CommandStats;
+  warnings: Warning[];
+}
+
+/**
+ * One streaming pass over a capture through the whole pipeline. Connection records are kept (they are
+ * bounded by the number of connections); exchanges stream out through onExchange and are kept only
+ * on request.
+ */
+export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
+  const warnings: Warning[] = [];
+  const warn = (w: Warning) => warnings.push(w);
+  const connections: ImapConnection[] = [];
+  const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
+  const stats = new CommandStats();
+  const sessions = new Map<number, ImapSession>();
+  const owner = new Map<Exchange, ImapConnection>();
+
+  const orderer = new ExchangeOrderer((ex) => {
+    const info = owner.get(ex)!;
+    owner.delete(ex);
+    stats.add(ex);
+    exchanges?.push(ex);
+    options.onExchange?.(ex, info);
+  }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }));
+
+  const events: SessionEvents = {
+    opened: (ex, info) => { owner.set(ex, info); orderer.opened(ex); },
+    exchange: (ex) => orderer.completed(ex),
+    message: options.onMessage,
+    marker: options.onMarker,
+    literalData: options.onLiteralData,
+  };
+
+  const sink: StreamSink = {
+    open(conn) {
+      if (options.connections && !options.connections(conn)) return;
+      const session = new ImapSession(conn, events, warn);
+      sessions.set(conn.id, session);
+      connections.push(session.info);
+    },
+    data(conn, side, bytes, frame, time) {
+      sessions.get(conn.id)?.data(side, bytes, frame, time);
+    },
+    gap(conn, side, length, frame, time) {
+      sessions.get(conn.id)?.gap(side, length, frame, time);
+    },
+    close(conn) {
+      const session = sessions.get(conn.id);
+      if (!session) return;
+      session.close(conn.lastFrame, conn.end);
+      sessions.delete(conn.id);
+    },
+  };
+
+  const { info } = await streamCapture(path, sink, warn, options);
+  orderer.flush();
+  return { capture: info, connections, exchanges, commandStats: stats, warnings };
+}

@@ -1,0 +1,59 @@
+import type { Exchange } from '../imap/model.js';
+import { secondsBetween } from '../util/time.js';
+
+export interface CommandSummary {
+  command: string;
+  count: number;
+  ok: number;
+  no: number;
+  bad: number;
+  incomplete: number;
+  medianMs: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+}
+
+/** Per-command counts and latency percentiles, built one exchange at a time. */
+export class CommandStats {
+  private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: number[] }>();
+
+  add(ex: Exchange): void {
+    let s = this.byCommand.get(ex.command);
+    if (!s) {
+      s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: [] };
+      this.byCommand.set(ex.command, s);
+    }
+    s.count++;
+    if (ex.status === 'OK') s.ok++;
+    else if (ex.status === 'NO') s.no++;
+    else if (ex.status === 'BAD') s.bad++;
+    else s.incomplete++;
+    const ms = latencyMs(ex);
+    if (ms !== null) s.latencies.push(ms);
+  }
+
+  summaries(): CommandSummary[] {
+    return [...this.byCommand.entries()]
+      .map(([command, s]) => {
+        const sorted = [...s.latencies].sort((a, b) => a - b);
+        return {
+          command, count: s.count, ok: s.ok, no: s.no, bad: s.bad, incomplete: s.incomplete,
+          medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: sorted.length ? sorted[sorted.length - 1]! : null,
+        };
+      })
+      .sort((a, b) => b.count - a.count || a.command.localeCompare(b.command));
+  }
+}
+
+/** Request to tagged completion, in milliseconds (null when either end is missing). */
+export function latencyMs(ex: Exchange): number | null {
+  if (!ex.start || !ex.end) return null;
+  return Math.round(secondsBetween(ex.start, ex.end) * 1e6) / 1e3;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}

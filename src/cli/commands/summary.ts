@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
+import { summaryJson, summaryText } from '../../report/summary.js';
+import { warningLines } from '../../report/format.js';
+import { parsePortList } from '../options.js';
+import { captureOptions } from '../program.js';
+
+export function registerSummary(program: Command): void {
+  captureOptions(program.command('summary')
+    .description('captures, one row per IMAP connection (user, client, commands, TLS/COMPRESS), concurrency, and per-command counts and latency')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .option('--json', 'JSON output (schema: docs/schema/summary.schema.json)'))
+    .action(async (captures: string[], opts: { json?: boolean; port: string }) => {
+      const ports = parsePortList(opts.port);
+      const analyses: CaptureAnalysis[] = [];
+      for (const path of captures) analyses.push(await analyzeCapture(path, { ports }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(summaryJson(analyses), null, 2)}\n`);
+        return;
+      }
+      for (const a of analyses) {
+        process.stdout.write(summaryText(a));
+        for (const line of warningLines(a.warnings, a.capture.path)) process.stderr.write(`${line}\n`);
+      }
+    });
+}

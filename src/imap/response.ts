@@ -1,0 +1,74 @@
+import { TokenReader, type Value } from './tokens.js';
+import type { ImapMessage, Status } from './types.js';
+
+export interface ResponseCode {
+  /** Upper case: CAPABILITY, UIDVALIDITY, TRYCREATE, … */
+  name: string;
+  /** The code's arguments as text. */
+  text: string;
+}
+
+export type Response =
+  | { kind: 'continuation'; text: string }
+  | { kind: 'tagged'; tag: string; status: Status; code: ResponseCode | null; text: string }
+  /** Untagged OK/NO/BAD/BYE/PREAUTH (greeting, warnings, response codes). */
+  | { kind: 'untagged-status'; status: Status | 'BYE' | 'PREAUTH'; code: ResponseCode | null; text: string }
+  /** `* <n> EXISTS|RECENT|EXPUNGE|FETCH …` */
+  | { kind: 'numbered'; number: number; type: string; values: Value[] }
+  /** `* CAPABILITY …`, `* LIST …`, `* SEARCH …` and every other keyword response. */
+  | { kind: 'data'; type: string; values: Value[] }
+  | { kind: 'unknown'; text: string };
+
+const STATUS = new Set(['OK', 'NO', 'BAD']);
+const UNTAGGED_STATUS = new Set(['OK', 'NO', 'BAD', 'BYE', 'PREAUTH']);
+
+export function parseResponse(msg: ImapMessage): Response {
+  const first = msg.lines[0] ?? '';
+  if (first.startsWith('+')) return { kind: 'continuation', text: first.slice(1).trimStart() };
+  const r = new TokenReader(msg);
+  const tag = r.word();
+  const word = r.word();
+  const upper = word.toUpperCase();
+  if (tag === '*') {
+    if (UNTAGGED_STATUS.has(upper)) {
+      const { code, text } = statusText(r.restOfLine());
+      return { kind: 'untagged-status', status: upper as Status | 'BYE' | 'PREAUTH', code, text };
+    }
+    if (/^\d+$/.test(word)) {
+      const type = r.word().toUpperCase();
+      return { kind: 'numbered', number: Number(word), type, values: r.values() };
+    }
+    if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return { kind: 'data', type: upper, values: r.values() };
+    return { kind: 'unknown', text: first };
+  }
+  if (tag && STATUS.has(upper)) {
+    const { code, text } = statusText(r.restOfLine());
+    return { kind: 'tagged', tag, status: upper as Status, code, text };
+  }
+  return { kind: 'unknown', text: first };
+}
+
+/** Split "[CODE args] human text" into the code and the text. */
+export function statusText(s: string): { code: ResponseCode | null; text: string } {
+  if (!s.startsWith('[')) return { code: null, text: s };
+  let depth = 0;
+  let end = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '[') depth++;
+    else if (c === ']' && --depth === 0) { end = i; break; }
+  }
+  if (end < 0) return { code: null, text: s };
+  const inner = s.slice(1, end);
+  const sp = inner.indexOf(' ');
+  const name = (sp < 0 ? inner : inner.slice(0, sp)).toUpperCase();
+  return { code: { name, text: sp < 0 ? '' : inner.slice(sp + 1) }, text: s.slice(end + 1).trimStart() };
+}
+
+/** Does a line look like the start of a server response (for resynchronising after a gap)? */
+export function looksLikeResponse(line: string): boolean {
+  if (/^\+( |$)/.test(line)) return true;
+  if (/^\* (OK|NO|BAD|BYE|PREAUTH|CAPABILITY|LIST|LSUB|XLIST|STATUS|SEARCH|ESEARCH|FLAGS|ID|NAMESPACE|ENABLED|QUOTA|QUOTAROOT|SORT|THREAD|VANISHED|METADATA)( |$)/i.test(line)) return true;
+  if (/^\* \d+ (EXISTS|RECENT|EXPUNGE|FETCH)( |$)/i.test(line)) return true;
+  return /^[\x21-\x7e]+ (OK|NO|BAD)( |$)/i.test(line) && !line.startsWith('*');
+}

@@ -1,0 +1,465 @@
+import type { WarningSink } from '../capture/types.js';
+import type { Connection, Side, TimePoint } from '../tcp/types.js';
+import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
+import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
+import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
+import { RawInflater } from './inflate.js';
+import type { Exchange, ImapConnection } from './model.js';
+import { looksLikeResponse, parseResponse, type Response } from './response.js';
+import { SaslTracker } from './sasl-tracker.js';
+import { stringOf, type Value } from './tokens.js';
+import type { ImapMessage } from './types.js';
+import { decodeMailboxName } from './utf7.js';
+
+export interface SessionEvents {
+  /** A command was sent (its exchange will be completed later, or at close). */
+  opened?(ex: Exchange, info: ImapConnection): void;
+  /** A command finished (tagged completion) or the connection ended without one (status null). */
+  exchange(ex: Exchange, info: ImapConnection): void;
+  /** Every framed message, for transcripts. */
+  message?(msg: ImapMessage, info: ImapConnection): void;
+  /** A marker in the conversation (TLS, COMPRESS, gap) for transcripts. */
+  marker?(side: Side | null, frame: number, text: string, info: ImapConnection): void;
+  /** Large literal octets as they stream past (for fetch hashing); index is the literal's index in the message. */
+  literalData?(msg: ImapMessage, index: number, chunk: Buffer, info: ImapConnection): void;
+}
+
+type Mode = 'imap' | 'tls' | 'undecodable';
+
+/** How much of a TLS direction we keep looking at for its hello. */
+const TLS_SNIFF_BYTES = 16 * 1024;
+
+/**
+ * The IMAP state machine of one connection: frames both directions, pairs every tagged command with
+ * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
+ * STARTTLS, COMPRESS and LOGOUT, and keeps what the reports need about the connection.
+ */
+export class ImapSession {
+  readonly info: ImapConnection;
+  private readonly framers: Record<Side, ImapFramer>;
+  /** Outstanding commands in the order they were sent. */
+  private pending: Exchange[] = [];
+  private mode: Mode = 'imap';
+  private inflaters: Partial<Record<Side, RawInflater>> = {};
+  private tlsSniff: Record<Side, Buffer[]> = { client: [], server: [] };
+  private tlsSniffLen: Record<Side, number> = { client: 0, server: 0 };
+  private readonly sasl = new SaslTracker();
+  /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
+  private authenticating: Exchange | null = null;
+  private authCommand: Command | null = null;
+  private idling: Exchange | null = null;
+  /** Continuation requests that arrived while the client was still sending the command they answer. */
+  private earlyContinuations = 0;
+  private responsesWithoutRequest = 0;
+  private started = false;
+
+  constructor(
+    conn: Connection,
+    private readonly events: SessionEvents,
+    private readonly warn: WarningSink,
+    limits: FramerLimits = DEFAULT_FRAMER_LIMITS,
+  ) {
+    this.info = {
+      conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
+      clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
+      commands: 0, unsolicited: 0, undecoded: 0,
+    };
+    const out = (side: Side) => ({
+      message: (m: ImapMessage) => this.onMessage(m),
+      warn: (frame: number, message: string) => this.warn({ frame, conn: conn.id, message }),
+      literalData: events.literalData ? (m: ImapMessage, i: number, chunk: Buffer) => events.literalData!(m, i, chunk, this.info) : undefined,
+    });
+    this.framers = {
+      client: new ImapFramer('client', out('client'), limits, looksLikeCommand),
+      server: new ImapFramer('server', out('server'), limits, looksLikeResponse),
+    };
+    if (!conn.sawSyn) {
+      // The capture began mid-conversation: wait for something that looks like a message start.
+      this.framers.client.startResync(conn.firstFrame);
+      this.framers.server.startResync(conn.firstFrame);
+    }
+  }
+
+  data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
+    if (!this.started) {
+      this.started = true;
+      if (looksLikeTls(bytes)) this.startTls('implicit', frame);
+    }
+    if (this.mode === 'tls') return this.sniffTls(side, bytes);
+    if (this.mode === 'undecodable') {
+      this.info.undecoded += bytes.length;
+      return;
+    }
+    const inflater = this.inflaters[side];
+    if (inflater) {
+      const plain = inflater.push(bytes);
+      if (!plain) return this.compressionFailed(side, frame, inflater.failed!);
+      bytes = plain;
+    }
+    this.feed(side, bytes, frame, time);
+  }
+
+  gap(side: Side, length: number, frame: number, time: TimePoint): void {
+    if (this.mode !== 'imap') return;
+    this.events.marker?.(side, frame, `${length} bytes missing from the capture`, this.info);
+    if (this.inflaters[side]) {
+      // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
+      return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
+    }
+    this.framers[side].gap(length, frame, time);
+  }
+
+  /** The connection ended: frame what is left, and report every command still without an answer. */
+  close(frame: number, time: TimePoint): void {
+    if (this.mode === 'imap') {
+      this.framers.client.end(frame, time);
+      this.framers.server.end(frame, time);
+    }
+    for (const ex of this.pending) this.events.exchange(ex, this.info);
+    this.pending = [];
+    if (this.responsesWithoutRequest > 0) {
+      this.warn({ frame: null, conn: this.info.conn.id, message: `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone` });
+    }
+  }
+
+  /** Hand bytes to a framer; after a message that switches the protocol, the rest goes the new way. */
+  private feed(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
+    const framer = this.framers[side];
+    const modeBefore = this.mode;
+    const inflaterBefore = this.inflaters[side];
+    const used = framer.push(bytes, frame, time);
+    if (used >= bytes.length) return;
+    const rest = bytes.subarray(used);
+    if (this.mode !== modeBefore || this.inflaters[side] !== inflaterBefore) this.data(side, rest, frame, time);
+  }
+
+  private onMessage(m: ImapMessage): void {
+    if (m.side === 'client') this.onClientMessage(m);
+    else this.onServerMessage(m);
+    this.events.message?.(m, this.info);
+  }
+
+  // ---- client side -------------------------------------------------------------------------------
+
+  private onClientMessage(m: ImapMessage): void {
+    const line = m.lines[0] ?? '';
+    if (this.authenticating) {
+      // A SASL response (base64), or "*" to cancel: never a command, and never shown in clear.
+      this.sasl.clientStep(line);
+      this.authenticating.requestBytes += m.wireBytes;
+      m.redacted = line === '*' ? '*' : '*** (SASL response)';
+      return;
+    }
+    if (line.toUpperCase() === 'DONE' && m.literals.length === 0) {
+      if (this.idling) this.idling.requestBytes += m.wireBytes;
+      this.idling = null;
+      return; // DONE of an IDLE (possibly one begun before the capture started)
+    }
+    if (m.damaged && line.trim() === '') return;
+    const cmd = parseCommand(m);
+    if (!cmd.tag || !cmd.name) return;
+    if (!KNOWN_COMMANDS.has(cmd.name.replace(/^UID /, '')) && cmd.malformed) {
+      this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `unrecognised client line: ${line.slice(0, 80)}` });
+    }
+    if (this.pending.some((p) => p.tag === cmd.tag)) {
+      this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `tag ${cmd.tag} reused while a command with that tag is still outstanding` });
+    }
+    const ex: Exchange = {
+      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear,
+      requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
+      responseFrame: null, end: null, untagged: 0, untaggedByType: {}, continuations: this.earlyContinuations,
+      requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
+    };
+    this.earlyContinuations = 0;
+    if (cmd.display !== cmd.displayClear) m.redacted = `${cmd.tag} ${cmd.name} ${cmd.display}`;
+    this.info.commands++;
+    this.pending.push(ex);
+    this.events.opened?.(ex, this.info);
+    this.commandSent(cmd);
+  }
+
+  private commandSent(cmd: Command): void {
+    switch (cmd.name) {
+      case 'LOGIN':
+        this.info.authMechanism = 'LOGIN';
+        if (cmd.user !== null) this.info.user = cmd.user;
+        if (!this.info.tls) this.info.cleartextAuth = true;
+        break;
+      case 'AUTHENTICATE':
+        this.authCommand = cmd;
+        this.info.authMechanism = cmd.mechanism;
+        this.sasl.start(cmd.mechanism ?? '', cmd.initialResponse);
+        if (!this.info.tls && this.sasl.cleartext) this.info.cleartextAuth = true;
+        this.noteSaslUser();
+        break;
+      case 'ID':
+        this.info.clientId = idParams(cmd.args[0]);
+        break;
+      case 'SELECT':
+      case 'EXAMINE':
+        this.pendingMailbox = cmd.mailbox === null ? null : decodeMailboxName(cmd.mailbox);
+        this.selecting = this.pendingMailbox === null ? null : emptyMailbox(this.pendingMailbox);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- server side -------------------------------------------------------------------------------
+
+  private onServerMessage(m: ImapMessage): void {
+    const r = parseResponse(m);
+    switch (r.kind) {
+      case 'continuation': return this.onContinuation(r.text, m);
+      case 'tagged': return this.onTagged(r, m);
+      default: return this.onUntagged(r, m);
+    }
+  }
+
+  private onContinuation(text: string, m: ImapMessage): void {
+    const client = this.framers.client;
+    if (client.inLiteral || client.midMessage) {
+      // "+" for a synchronizing literal of a command the client is still sending.
+      this.earlyContinuations++;
+      return;
+    }
+    const target = this.authenticatingCandidate() ?? this.idleCandidate() ?? this.pending[this.pending.length - 1];
+    if (!target) return;
+    target.continuations++;
+    target.responseBytes += m.wireBytes;
+    if (target.command === 'AUTHENTICATE') {
+      this.authenticating = target;
+      this.sasl.serverStep(text);
+      this.noteSaslUser();
+    } else if (target.command === 'IDLE') {
+      this.idling = target;
+    }
+  }
+
+  private authenticatingCandidate(): Exchange | undefined {
+    return this.authenticating ?? this.pending.find((p) => p.command === 'AUTHENTICATE');
+  }
+
+  private idleCandidate(): Exchange | undefined {
+    return this.pending.find((p) => p.command === 'IDLE');
+  }
+
+  private onTagged(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): void {
+    const client = this.framers.client;
+    // A refused synchronizing literal: the client will not send its octets, so its command ends here.
+    if (r.status !== 'OK' && client.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
+    const idx = this.pending.findIndex((p) => p.tag === r.tag);
+    let ex: Exchange;
+    if (idx < 0) {
+      ex = this.responseOnly(r, m);
+      this.events.opened?.(ex, this.info);
+    } else {
+      ex = this.pending[idx]!;
+      this.pending.splice(idx, 1);
+    }
+    ex.status = r.status;
+    ex.code = r.code ? (r.code.text ? `${r.code.name} ${r.code.text}` : r.code.name) : null;
+    ex.text = r.text;
+    ex.responseFrame = m.lastFrame;
+    ex.end = m.end;
+    ex.responseBytes += m.wireBytes;
+    if (r.code) this.responseCode(r.code.name, r.code.text);
+    this.completed(ex, r.status);
+    this.events.exchange(ex, this.info);
+  }
+
+  /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
+  private responseOnly(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): Exchange {
+    this.responsesWithoutRequest++;
+    // Servers usually name the command in the text ("LOGIN completed"): use that, marked as inferred.
+    const named = /^([A-Za-z]+)/.exec(r.text)?.[1]?.toUpperCase();
+    const command = named && KNOWN_COMMANDS.has(named) ? named : '?';
+    return {
+      conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', requestMissing: true,
+      requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
+      untagged: 0, untaggedByType: {}, continuations: 0, requestBytes: 0, responseBytes: 0,
+      mailbox: this.info.selected?.name ?? null,
+    };
+  }
+
+  /** State changes a completed command makes. */
+  private completed(ex: Exchange, status: string): void {
+    const ok = status === 'OK';
+    if (this.authenticating === ex || ex.command === 'AUTHENTICATE') {
+      this.authenticating = null;
+      this.noteSaslUser();
+      this.authCommand = null;
+    }
+    if (this.idling === ex) this.idling = null;
+    switch (ex.command) {
+      case 'LOGIN':
+      case 'AUTHENTICATE':
+        if (ok) this.info.authenticated = true;
+        break;
+      case 'SELECT':
+      case 'EXAMINE': {
+        const name = this.pendingMailbox;
+        this.pendingMailbox = null;
+        if (ok && name !== null) {
+          this.info.selected = { ...(this.selecting ?? emptyMailbox(name)), name, readOnly: ex.command === 'EXAMINE' || ex.code === 'READ-ONLY' };
+        } else if (!ok) {
+          this.info.selected = null;
+        }
+        this.selecting = null;
+        break;
+      }
+      case 'CLOSE':
+      case 'UNSELECT':
+        if (ok) this.info.selected = null;
+        break;
+      case 'STARTTLS':
+        if (ok) this.startTls('starttls', ex.responseFrame ?? 0);
+        break;
+      case 'COMPRESS':
+        if (ok) this.startCompression(ex.responseFrame ?? 0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onUntagged(r: Response, m: ImapMessage): void {
+    if (!this.info.greeting && this.info.commands === 0 && r.kind === 'untagged-status' && this.pending.length === 0) {
+      this.info.greeting = { status: r.status, text: r.text, frame: m.firstFrame };
+      if (r.status === 'PREAUTH') this.info.authenticated = true;
+      if (r.code) this.responseCode(r.code.name, r.code.text);
+      return;
+    }
+    const owner = this.idling ?? this.pending[0];
+    const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
+    if (owner) {
+      owner.untagged++;
+      owner.untaggedByType[type] = (owner.untaggedByType[type] ?? 0) + 1;
+      owner.responseBytes += m.wireBytes;
+    } else {
+      this.info.unsolicited++;
+    }
+    this.untaggedData(r);
+  }
+
+  /** What untagged data tells us about the connection and the selected mailbox. */
+  private untaggedData(r: Response): void {
+    const box = this.selecting ?? this.info.selected;
+    if (r.kind === 'untagged-status') {
+      if (r.code) this.responseCode(r.code.name, r.code.text);
+      return;
+    }
+    if (r.kind === 'numbered') {
+      if (box && r.type === 'EXISTS') box.exists = r.number;
+      if (box && r.type === 'RECENT') box.recent = r.number;
+      if (box && r.type === 'EXPUNGE' && box.exists !== null) box.exists = Math.max(0, box.exists - 1);
+      return;
+    }
+    if (r.kind !== 'data') return;
+    switch (r.type) {
+      case 'CAPABILITY':
+        this.info.capabilities = r.values.map((v) => stringOf(v) ?? '').filter(Boolean);
+        break;
+      case 'ID':
+        this.info.serverId = idParams(r.values[0]);
+        break;
+      case 'ENABLED':
+        this.info.enabled.push(...r.values.map((v) => stringOf(v) ?? '').filter(Boolean));
+        break;
+      case 'FLAGS':
+        if (box && r.values[0]?.kind === 'list') box.flags = r.values[0].items.map((v) => stringOf(v) ?? '');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private responseCode(name: string, text: string): void {
+    const box = this.selecting ?? this.info.selected;
+    switch (name) {
+      case 'CAPABILITY':
+        this.info.capabilities = text.split(' ').filter(Boolean);
+        break;
+      case 'UIDVALIDITY':
+        if (box) box.uidValidity = Number(text);
+        break;
+      case 'UIDNEXT':
+        if (box) box.uidNext = Number(text);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // SELECT/EXAMINE: the mailbox state builds up from untagged data before the tagged OK.
+  private selecting: ImapConnection['selected'] = null;
+  private pendingMailbox: string | null = null;
+
+  // ---- protocol switches --------------------------------------------------------------------------
+
+  private startTls(how: 'implicit' | 'starttls', frame: number): void {
+    this.mode = 'tls';
+    this.info.tls = { how, frame, version: null, sni: null, cipher: null };
+    this.events.marker?.(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte', this.info);
+    this.framers.client.yieldAfterMessage();
+    this.framers.server.yieldAfterMessage();
+  }
+
+  private sniffTls(side: Side, bytes: Buffer): void {
+    if (this.tlsSniffLen[side] >= TLS_SNIFF_BYTES) return;
+    this.tlsSniff[side].push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - this.tlsSniffLen[side])));
+    this.tlsSniffLen[side] += bytes.length;
+    const seen = Buffer.concat(this.tlsSniff[side]);
+    const tls = this.info.tls!;
+    if (side === 'client' && tls.sni === null) {
+      const hello = parseClientHello(seen);
+      if (hello) {
+        tls.sni = hello.sni;
+        tls.version ??= hello.supportedVersions[0] ?? hello.legacyVersion;
+        this.tlsSniffLen.client = TLS_SNIFF_BYTES;
+        this.tlsSniff.client = [];
+      }
+    } else if (side === 'server') {
+      const hello = parseServerHello(seen);
+      if (hello) {
+        tls.version = hello.version;
+        tls.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
+        this.tlsSniffLen.server = TLS_SNIFF_BYTES;
+        this.tlsSniff.server = [];
+      }
+    }
+  }
+
+  private startCompression(frame: number): void {
+    this.info.compress = { frame };
+    this.inflaters = { client: new RawInflater(), server: new RawInflater() };
+    this.framers.client.yieldAfterMessage();
+    this.framers.server.yieldAfterMessage();
+    this.events.marker?.(null, frame, 'COMPRESS=DEFLATE active: both directions are inflated from here on', this.info);
+  }
+
+  private compressionFailed(side: Side, frame: number, why: string): void {
+    this.warn({ frame, conn: this.info.conn.id, message: `cannot inflate the ${side} side after COMPRESS (${why}); the rest of the connection is not dissected` });
+    this.mode = 'undecodable';
+  }
+
+  private noteSaslUser(): void {
+    const user = this.sasl.user();
+    if (user) this.info.user = user;
+  }
+}
+
+function emptyMailbox(name: string): NonNullable<ImapConnection['selected']> {
+  return { name, readOnly: false, exists: null, recent: null, uidValidity: null, uidNext: null, flags: [] };
+}
+
+/** ID parameters: a list of field/value pairs, or NIL. */
+function idParams(v: Value | undefined): Record<string, string | null> | null {
+  if (!v || v.kind !== 'list') return null;
+  const out: Record<string, string | null> = {};
+  for (let i = 0; i + 1 < v.items.length; i += 2) {
+    const key = stringOf(v.items[i]);
+    if (key !== null) out[key.toLowerCase()] = stringOf(v.items[i + 1]);
+  }
+  return out;
+}

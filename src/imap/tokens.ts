@@ -1,0 +1,206 @@
+import type { ImapMessage, Literal } from './types.js';
+
+/** IMAP data as the grammar sees it: atoms (numbers, flags, section specs), strings, lists and NIL. */
+export type Value =
+  | { kind: 'atom'; text: string }
+  | { kind: 'string'; text: string; literal?: Literal }
+  | { kind: 'list'; items: Value[] }
+  | { kind: 'nil' };
+
+const SP = 0x20;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+
+/** Values nested deeper than this are hostile (a BODYSTRUCTURE 1,000 levels deep): read flat. */
+const MAX_DEPTH = 100;
+
+/**
+ * Reads IMAP values from a framed message, stepping from a line piece into the literal that ends it
+ * and on to the next piece. Lenient: it never throws, and reads what it cannot classify as atoms.
+ */
+export class TokenReader {
+  private line = 0;
+  private pos = 0;
+  /** Set when the input broke the grammar somewhere (the caller may warn). */
+  malformed = false;
+
+  constructor(private readonly msg: ImapMessage) {}
+
+  private get text(): string {
+    return this.msg.lines[this.line] ?? '';
+  }
+
+  atEnd(): boolean {
+    this.skipSpaces();
+    return this.pos >= this.text.length && this.line >= this.msg.lines.length - 1;
+  }
+
+  skipSpaces(): void {
+    while (this.pos < this.text.length && this.text.charCodeAt(this.pos) === SP) this.pos++;
+  }
+
+  /** The next space-delimited word of the current line piece, raw (tags, command names). */
+  word(): string {
+    this.skipSpaces();
+    const t = this.text;
+    const start = this.pos;
+    while (this.pos < t.length && t.charCodeAt(this.pos) !== SP) this.pos++;
+    return t.slice(start, this.pos);
+  }
+
+  /** What is left of the current line piece (resp-text, unparsed arguments). */
+  restOfLine(): string {
+    this.skipSpaces();
+    const r = this.text.slice(this.pos);
+    this.pos = this.text.length;
+    return r;
+  }
+
+  peekChar(): number {
+    this.skipSpaces();
+    return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1;
+  }
+
+  /** Read one value, or null at the end of the message (or at a closing parenthesis). */
+  value(depth = 0): Value | null {
+    this.skipSpaces();
+    const t = this.text;
+    if (this.pos >= t.length) return null;
+    const c = t.charCodeAt(this.pos);
+    if (c === RPAREN) return null;
+    if (c === LPAREN) return this.list(depth);
+    if (c === DQUOTE) return this.quoted();
+    if (c === 0x7b /* { */ || (c === 0x7e /* ~ */ && t.charCodeAt(this.pos + 1) === 0x7b)) {
+      const lit = this.literal();
+      if (lit) return lit;
+    }
+    const atom = this.atom();
+    if (atom.length === 3 && atom.toUpperCase() === 'NIL') return { kind: 'nil' };
+    return { kind: 'atom', text: atom };
+  }
+
+  /** Every value up to the end of the message. */
+  values(): Value[] {
+    const out: Value[] = [];
+    for (;;) {
+      const v = this.value();
+      if (v) { out.push(v); continue; }
+      if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === RPAREN) {
+        this.malformed = true;
+        this.pos++; // unbalanced ')': skip it and go on
+        continue;
+      }
+      return out;
+    }
+  }
+
+  private list(depth: number): Value {
+    this.pos++; // (
+    const items: Value[] = [];
+    for (;;) {
+      const v = depth >= MAX_DEPTH ? this.flatValue() : this.value(depth + 1);
+      if (v) { items.push(v); continue; }
+      if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === RPAREN) {
+        this.pos++;
+        return { kind: 'list', items };
+      }
+      this.malformed = true; // message ended inside a list
+      return { kind: 'list', items };
+    }
+  }
+
+  /** Past the depth limit, nested lists are skipped as one atom so the stack stays flat. */
+  private flatValue(): Value | null {
+    this.skipSpaces();
+    if (this.peekChar() !== LPAREN) return this.value(MAX_DEPTH);
+    this.malformed = true;
+    let level = 0;
+    const t = this.text;
+    const start = this.pos;
+    for (; this.pos < t.length; this.pos++) {
+      const c = t.charCodeAt(this.pos);
+      if (c === LPAREN) level++;
+      else if (c === RPAREN && --level === 0) { this.pos++; break; }
+    }
+    return { kind: 'atom', text: t.slice(start, this.pos) };
+  }
+
+  private quoted(): Value {
+    const t = this.text;
+    let out = '';
+    let i = this.pos + 1;
+    let runStart = i;
+    for (; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c === BACKSLASH) {
+        out += t.slice(runStart, i);
+        i++;
+        runStart = i;
+      } else if (c === DQUOTE) {
+        out += t.slice(runStart, i);
+        this.pos = i + 1;
+        return { kind: 'string', text: out };
+      }
+    }
+    this.malformed = true;
+    out += t.slice(runStart, i);
+    this.pos = t.length;
+    return { kind: 'string', text: out };
+  }
+
+  private literal(): Value | null {
+    const t = this.text;
+    const m = /^~?\{(\d+)[+-]?\}$/.exec(t.slice(this.pos));
+    const lit = this.msg.literals[this.line];
+    if (!m || !lit) return null;
+    this.line++;
+    this.pos = 0;
+    const text = lit.data ? lit.data.toString('latin1') : '';
+    return { kind: 'string', text, literal: lit };
+  }
+
+  /** An atom, taking a bracketed section (which may hold spaces and parentheses) and <partial> with it. */
+  private atom(): string {
+    const t = this.text;
+    const start = this.pos;
+    let brackets = 0;
+    for (; this.pos < t.length; this.pos++) {
+      const c = t.charCodeAt(this.pos);
+      if (c === LBRACKET) brackets++;
+      else if (c === RBRACKET && brackets > 0) brackets--;
+      else if (brackets === 0 && (c === SP || c === LPAREN || c === RPAREN)) break;
+    }
+    if (this.pos === start) {
+      this.pos++; // a lone special character: consume it so reading always advances
+      this.malformed = true;
+    }
+    return t.slice(start, this.pos);
+  }
+}
+
+/** Text of a string-like value (atom, string, NIL → null), for mailbox names, ID values and the like. */
+export function stringOf(v: Value | null | undefined): string | null {
+  if (!v) return null;
+  if (v.kind === 'atom' || v.kind === 'string') return v.text;
+  return null;
+}
+
+/** Render values back to IMAP-like text for display; literals show as {n} unless small and printable. */
+export function renderValues(values: readonly Value[]): string {
+  return values.map(renderValue).join(' ');
+}
+
+export function renderValue(v: Value): string {
+  switch (v.kind) {
+    case 'atom': return v.text;
+    case 'nil': return 'NIL';
+    case 'list': return `(${renderValues(v.items)})`;
+    case 'string':
+      if (v.literal && (v.literal.data === null || v.literal.length > 200 || /[\r\n]/.test(v.text))) return `{${v.literal.length}}`;
+      return `"${v.text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  }
+}

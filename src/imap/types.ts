@@ -1,0 +1,38 @@
+import type { Side, TimePoint } from '../tcp/types.js';
+
+/** A literal's octets as far as the capture holds them. Large literals are counted, not kept. */
+export interface Literal {
+  /** Announced length ({n}). */
+  length: number;
+  /** Bytes actually seen; less than `length` when a gap or the end of the capture cut it. */
+  received: number;
+  /** The octets, when length ≤ the keep limit and nothing was lost; otherwise null. */
+  data: Buffer | null;
+  /** {n+} or {n-}: the client did not wait for a continuation request. */
+  nonSync: boolean;
+  /** ~{n}: RFC 3516 binary literal. */
+  binary: boolean;
+}
+
+/**
+ * One IMAP command or response as framed off the wire: line pieces with the literals between them.
+ * `lines[i]` is followed by `literals[i]`; there is always one line more than literals. Lines are
+ * latin1-decoded (lossless: one char per byte) without their CRLF.
+ */
+export interface ImapMessage {
+  side: Side;
+  lines: string[];
+  literals: Literal[];
+  firstFrame: number;
+  lastFrame: number;
+  start: TimePoint;
+  end: TimePoint;
+  /** The message was cut: by a gap, by the line cap or by the end of the capture. */
+  damaged: boolean;
+  /** Total octets on the wire (lines, CRLFs and literals). */
+  wireBytes: number;
+  /** Set by the session when the message carries credentials: how to show it without them. */
+  redacted?: string;
+}
+
+export type Status = 'OK' | 'NO' | 'BAD';

@@ -1,0 +1,122 @@
+import chalk from 'chalk';
+import type { CaptureAnalysis } from '../analysis/analyzer.js';
+import { concurrency } from '../analysis/concurrency.js';
+import type { ImapConnection } from '../imap/model.js';
+import { LINKTYPE_NAMES } from '../decode/decoder.js';
+import { escapeText } from '../util/escape.js';
+import { compareTime, isoTime, secondsBetween } from '../util/time.js';
+import { bytesHuman, endpoint, jsonWarnings, makeTable, seconds } from './format.js';
+
+/** "Thunderbird 17.0.8" from an ID list, or null. */
+export function clientName(id: Record<string, string | null> | null): string | null {
+  if (!id) return null;
+  const name = id.name ?? id.vendor ?? null;
+  if (!name) return null;
+  return id.version ? `${name} ${id.version}` : name;
+}
+
+function linkTypes(a: CaptureAnalysis): string[] {
+  return a.capture.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`);
+}
+
+/** JSON twin of the summary (schema: docs/schema/summary.schema.json). */
+export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
+  const multi = analyses.length > 1;
+  return {
+    captures: analyses.map((a) => ({
+      path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
+      start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
+    })),
+    connections: analyses.flatMap((a, i) => a.connections.map((c) => connectionJson(c, multi ? i : undefined))),
+    concurrency: multi
+      ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
+      : concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []),
+    commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
+    warnings: analyses.flatMap((a, i) => jsonWarnings(a.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+  };
+}
+
+function connectionJson(c: ImapConnection, capture?: number): object {
+  const t = c.conn;
+  return {
+    ...(capture !== undefined ? { capture } : {}),
+    id: t.id,
+    client: t.client,
+    server: t.server,
+    firstFrame: t.firstFrame,
+    lastFrame: t.lastFrame,
+    start: isoTime(t.start),
+    end: isoTime(t.end),
+    durationMs: Math.round(secondsBetween(t.start, t.end) * 1e6) / 1e3,
+    state: t.state,
+    midStream: !t.sawSyn,
+    bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
+    user: c.user,
+    authMechanism: c.authMechanism,
+    authenticated: c.authenticated,
+    cleartextAuth: c.cleartextAuth,
+    clientId: c.clientId,
+    serverId: c.serverId,
+    greeting: c.greeting,
+    capabilities: c.capabilities,
+    tls: c.tls,
+    compress: c.compress !== null,
+    commands: c.commands,
+    unsolicited: c.unsolicited,
+    selected: c.selected?.name ?? null,
+  };
+}
+
+export function summaryText(a: CaptureAnalysis): string {
+  const out: string[] = [];
+  const cap = a.capture;
+  const span = cap.first && cap.last ? seconds(secondsBetween(cap.first, cap.last)) : 'empty';
+  out.push(chalk.bold(`${escapeText(cap.path)}: ${cap.format}${cap.gzip ? ' (gzip)' : ''}, ${linkTypes(a).join(', ')}, ${cap.frames} frames, ${span}` +
+    (cap.first ? ` from ${isoTime(cap.first)}` : '')));
+  const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start));
+  const t0 = cap.first;
+  const table = makeTable(['id', 'client', 'start', 'duration', 'user', 'client name', 'cmds', 'C→S', 'S→C', 'end', 'notes']);
+  for (const c of conns) {
+    const t = c.conn;
+    const notes: string[] = [];
+    if (c.tls) notes.push(`TLS${c.tls.version ? ` ${c.tls.version}` : ''}${c.tls.how === 'starttls' ? ' (STARTTLS)' : ''}${c.tls.sni ? ` SNI ${c.tls.sni}` : ''}`);
+    if (c.compress) notes.push('COMPRESS');
+    if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
+    if (!t.sawSyn) notes.push('mid-stream');
+    if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
+    table.push([
+      t.id, endpoint(t.client), t0 ? `+${seconds(secondsBetween(t0, t.start))}` : '', seconds(secondsBetween(t.start, t.end)),
+      escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
+      bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
+    ]);
+  }
+  out.push(table.toString());
+  out.push(concurrencyText(a));
+  const cmds = makeTable(['command', 'count', 'OK', 'NO', 'BAD', 'incomplete', 'median', 'p95']);
+  for (const s of a.commandStats.summaries()) {
+    cmds.push([escapeText(s.command), s.count, s.ok, s.no, s.bad, s.incomplete, s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
+  }
+  out.push(cmds.toString());
+  return `${out.join('\n')}\n`;
+}
+
+/** Max concurrency and a small Gantt chart: one row per connection over the capture's time span. */
+function concurrencyText(a: CaptureAnalysis): string {
+  const conns = [...a.connections].map((c) => c.conn).sort((x, y) => compareTime(x.start, y.start));
+  const cc = concurrency(conns);
+  const lines = [`Concurrency: at most ${cc.max} IMAP connection(s) open at once.`];
+  if (conns.length === 0) return lines[0]!;
+  const first = conns[0]!.start;
+  const last = conns.reduce((m, c) => (compareTime(c.end, m) > 0 ? c.end : m), conns[0]!.end);
+  const span = Math.max(secondsBetween(first, last), 1e-9);
+  const width = 50;
+  for (const c of conns.slice(0, 40)) {
+    const from = Math.floor((secondsBetween(first, c.start) / span) * (width - 1));
+    const to = Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1)));
+    const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
+    const overlap = cc.overlaps.find((o) => o.conn === c.id)!.with;
+    lines.push(`  ${String(c.id).padStart(4)} |${bar}| ${overlap.length ? `overlaps ${overlap.join(', ')}` : 'alone'}`);
+  }
+  if (conns.length > 40) lines.push(`  … ${conns.length - 40} more`);
+  return lines.join('\n');
+}

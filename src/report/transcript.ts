@@ -1,0 +1,42 @@
+import chalk from 'chalk';
+import type { ImapMessage } from '../imap/types.js';
+import type { TimePoint } from '../tcp/types.js';
+import { escapeBytes, escapeText } from '../util/escape.js';
+import { secondsBetween } from '../util/time.js';
+
+export interface TranscriptView {
+  /** Show literal contents instead of {n bytes}. */
+  full: boolean;
+  showSecrets: boolean;
+  t0: TimePoint | null;
+}
+
+/** A message as transcript lines: `C:`/`S:` prefixes, literals folded, credentials hidden, wire text escaped. */
+export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] {
+  const who = m.side === 'client' ? chalk.green('C:') : chalk.blue('S:');
+  const stamp = chalk.dim(`${String(m.firstFrame).padStart(6)} ${view.t0 ? secondsBetween(view.t0, m.start).toFixed(3).padStart(9) : ''}`);
+  const colour = m.side === 'client' ? chalk.green : (s: string) => s;
+  if (m.redacted !== undefined && !view.showSecrets) return [`${stamp} ${who} ${colour(escapeText(m.redacted))}`];
+  const out: string[] = [];
+  let current = '';
+  m.lines.forEach((line, i) => {
+    current += escapeText(line);
+    const lit = m.literals[i];
+    if (!lit) return;
+    if (view.full && lit.data) {
+      out.push(current);
+      current = '';
+      for (const l of lit.data.toString('latin1').split('\n')) out.push(chalk.dim('    | ') + escapeBytes(Buffer.from(l.replace(/\r$/, ''), 'latin1')));
+    } else {
+      const cut = lit.received < lit.length ? `, only ${lit.received} captured` : '';
+      current += chalk.dim(`{${lit.length} bytes${cut}}`);
+    }
+  });
+  if (current !== '' || out.length === 0) out.push(current);
+  const damaged = m.damaged ? chalk.yellow(' [incomplete]') : '';
+  return out.map((l, i) => (i === 0 ? `${stamp} ${who} ${colour(l)}${damaged}` : `${' '.repeat(17)}${colour(l)}`));
+}
+
+export function markerLine(frame: number, text: string, side: string | null): string {
+  return chalk.yellow(`${String(frame).padStart(6)}           -- ${side ? `${side}: ` : ''}${text} --`);
+}
