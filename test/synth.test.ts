@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
   type SynthCapture,
   type SynthPacket,
 } from './helpers/synth.js';
+import { bodyStructure, generateCapture, imapSession, makeMessage, planSession, renderMessage } from '../bench/gen-capture.js';
 
 const HAVE_TSHARK = spawnSync('tshark', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-synth-'));
@@ -309,4 +310,95 @@ test('tcpConversation: mid-stream start and capture damage knobs', (t) => {
   assert.match(flags, /Out-Of-Order/i);
   assert.match(flags, /Spurious retransmission/i);
   assert.ok(followStream(write({ format: 'pcap', packets: fates })).server.equals(body), 'loss is recovered');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// bench/gen-capture.ts
+
+/** An IMAP stream cut into lines, each followed by the literals it announces ({N} or {N+}). */
+function imapUnits(stream: Buffer): { line: string; literals: Buffer[] }[] {
+  const units: { line: string; literals: Buffer[] }[] = [];
+  let at = 0;
+  while (at < stream.length) {
+    const unit = { line: '', literals: [] as Buffer[] };
+    for (;;) {
+      const eol = stream.indexOf('\r\n', at);
+      assert.ok(eol >= 0, 'line ends with CRLF');
+      const line = stream.toString('latin1', at, eol);
+      at = eol + 2;
+      unit.line += line;
+      const literal = /\{(\d+)\+?\}$/.exec(line);
+      if (!literal) break;
+      unit.literals.push(stream.subarray(at, at + Number(literal[1])));
+      at += Number(literal[1]);
+    }
+    units.push(unit);
+  }
+  return units;
+}
+
+/** Body of the n-th part of a multipart message (between its header and the next delimiter). */
+function partBody(message: Buffer, boundary: string, n: number): Buffer {
+  let at = 0;
+  for (let i = 0; i <= n; i++) at = message.indexOf(`--${boundary}\r\n`, at) + boundary.length + 4;
+  const start = message.indexOf('\r\n\r\n', at) + 4;
+  return message.subarray(start, message.indexOf(`\r\n--${boundary}`, start));
+}
+
+test('gen-capture: rendered messages agree with their RFC822.SIZE and BODYSTRUCTURE', () => {
+  let multipart = 0;
+  for (let uid = 1; uid <= 80; uid++) {
+    const m = makeMessage(42, uid, 'tester');
+    const bytes = renderMessage(m);
+    assert.equal(bytes.length, m.size, `size of uid ${uid}`);
+    assert.ok(bytes.every((b) => b < 0x80), '7-bit text');
+    const bs = bodyStructure(m);
+    const text = m.attachment ? partBody(bytes, m.boundary, 0) : bytes.subarray(bytes.indexOf('\r\n\r\n') + 4);
+    const lines = text.toString('latin1').split('\r\n').length - 1;
+    assert.ok(bs.includes(`"7BIT" ${text.length} ${lines} `), `text part of uid ${uid}: ${bs}`);
+    if (m.attachment) {
+      multipart++;
+      assert.ok(bs.includes(`"BASE64" ${partBody(bytes, m.boundary, 1).length} `), `attachment of uid ${uid}`);
+    }
+  }
+  assert.ok(multipart > 0, 'some messages are multipart');
+});
+
+test('gen-capture: a session pairs every command with its tagged reply, literals sized right', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const plan = planSession(seed);
+    const exchanges = [...imapSession(plan)];
+    const side = (from: string): Buffer =>
+      Buffer.concat(exchanges.filter((x) => x.from === from).map((x) => Buffer.from(x.data as Buffer | string)));
+    const client = imapUnits(side('client'));
+    const server = imapUnits(side('server')).filter((u) => !/^[*+] /.test(u.line));
+    assert.deepEqual(
+      server.map((u) => u.line.split(' ')[0]),
+      client.map((u) => u.line.split(' ')[0]),
+      'tags answered in order',
+    );
+    assert.ok(server.every((u) => / OK /.test(u.line)));
+    const bodies = imapUnits(side('server')).filter((u) => /BODY\[\] \{/.test(u.line));
+    assert.equal(bodies.length, plan.fetches.length);
+    for (const u of bodies) assert.equal(u.literals[0]!.length, Number(/RFC822\.SIZE (\d+)/.exec(u.line)![1]));
+    assert.equal(client.filter((u) => / APPEND /.test(u.line)).length, plan.appends.length);
+  }
+});
+
+test('gen-capture: a small capture is deterministic and reads cleanly in tshark', async (t) => {
+  if (skipWithoutTshark(t)) return;
+  const options = { mb: 3, seed: 5, concurrency: 8, loss: 0.01, reorder: 0.01 };
+  const [a, b] = [join(dir, 'gen-a.pcap'), join(dir, 'gen-b.pcap')];
+  const summary = await generateCapture({ ...options, out: a });
+  await generateCapture({ ...options, out: b });
+  assert.ok(readFileSync(a).equals(readFileSync(b)), 'same seed, same bytes');
+  assert.equal(statSync(a).size, summary.bytes);
+  assert.ok(summary.lost + summary.dup + summary.unseen > 0 && summary.late > 0, 'damage was applied');
+
+  const run = tshark(a, ['frame.time_delta', 'tcp.stream', 'tcp.dstport', 'tcp.srcport']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.rows.length, summary.packets);
+  assert.ok(run.rows.every((r) => Number(r[0]) >= 0), 'timestamps never go backwards');
+  assert.equal(new Set(run.rows.map((r) => r[1])).size, summary.sessions, 'one TCP stream per session');
+  assert.ok(run.rows.every((r) => r[2] === '143' || r[3] === '143'));
 });

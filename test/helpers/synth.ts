@@ -107,6 +107,9 @@ const NS_PER_SEC = 1_000_000_000n;
 export function toNs(t: number | bigint): bigint {
   if (typeof t === 'bigint') return t;
   if (!Number.isFinite(t) || t < 0) throw new RangeError(`bad timestamp ${t}`);
+  // Fast path: a whole number of microseconds (what TcpFlow produces) round-trips through the division.
+  const us = Math.round(t * 1e6);
+  if (us / 1e6 === t) return BigInt(us) * 1000n;
   let text = String(t);
   if (/e/i.test(text) || (text.split('.')[1] ?? '').length > 9) text = t.toFixed(9);
   const [whole, frac = ''] = text.split('.');
@@ -152,11 +155,17 @@ function ipv6Bytes(text: string): Buffer {
   return out;
 }
 
-/** 4 or 16 address bytes for dotted IPv4 or IPv6 text. */
+const addressCache = new Map<string, Buffer>();
+
+/** 4 or 16 address bytes for dotted IPv4 or IPv6 text (shared: do not modify). */
 export function ipBytes(text: string): Buffer {
-  if (isIPv4(text)) return ipv4Bytes(text);
-  if (isIPv6(text)) return ipv6Bytes(text);
-  throw new Error(`not an IP address: ${text}`);
+  let bytes = addressCache.get(text);
+  if (bytes) return bytes;
+  if (isIPv4(text)) bytes = ipv4Bytes(text);
+  else if (isIPv6(text)) bytes = ipv6Bytes(text);
+  else throw new Error(`not an IP address: ${text}`);
+  addressCache.set(text, bytes);
+  return bytes;
 }
 
 /** Sum of big-endian 16-bit words (odd tail padded with zero), not yet folded. */
@@ -199,38 +208,39 @@ function payloadOf(p: SynthPacket): Buffer {
   return typeof p.payload === 'string' ? Buffer.from(p.payload, 'latin1') : p.payload;
 }
 
-/** TCP header + payload, checksummed over the pseudo header of the given addresses. */
-function tcpSegment(p: SynthPacket, src: Buffer, dst: Buffer): Buffer {
-  const options = padTo4(p.tcpOptions ?? Buffer.alloc(0));
-  const payload = payloadOf(p);
-  const hlen = 20 + options.length;
-  const seg = Buffer.alloc(hlen + payload.length);
-  seg.writeUInt16BE(p.sport, 0);
-  seg.writeUInt16BE(p.dport, 2);
-  seg.writeUInt32BE(p.seq >>> 0, 4);
-  seg.writeUInt32BE((p.ack ?? 0) >>> 0, 8);
-  seg.writeUInt16BE(((hlen / 4) << 12) | tcpFlags(p.flags), 12);
-  seg.writeUInt16BE(p.window ?? 65535, 14);
-  options.copy(seg, 20);
-  payload.copy(seg, hlen);
-  // Pseudo header: addresses, protocol, TCP length (same sum for IPv4 and IPv6 when the length fits 16 bits).
-  const pseudo = sum16(src, sum16(dst, 6 + seg.length));
-  seg.writeUInt16BE(foldChecksum(sum16(seg, pseudo)), 16);
-  return seg;
-}
-
+const IPPROTO_HOPOPTS = 0;
 const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
+const IPPROTO_DSTOPTS = 60;
+
+/** TCP header, checksummed over the pseudo header of the given addresses and the payload. */
+function tcpHeader(p: SynthPacket, src: Buffer, dst: Buffer, payload: Buffer): Buffer {
+  const options = padTo4(p.tcpOptions ?? Buffer.alloc(0));
+  const hlen = 20 + options.length;
+  const h = Buffer.alloc(hlen);
+  h.writeUInt16BE(p.sport, 0);
+  h.writeUInt16BE(p.dport, 2);
+  h.writeUInt32BE(p.seq >>> 0, 4);
+  h.writeUInt32BE((p.ack ?? 0) >>> 0, 8);
+  h.writeUInt16BE(((hlen / 4) << 12) | tcpFlags(p.flags), 12);
+  h.writeUInt16BE(p.window ?? 65535, 14);
+  options.copy(h, 20);
+  // Pseudo header: addresses, protocol, TCP length (same sum for IPv4 and IPv6 when the length fits 16 bits).
+  // The header's length is a multiple of 4, so summing it apart from the payload keeps words aligned.
+  const pseudo = sum16(src, sum16(dst, IPPROTO_TCP + hlen + payload.length));
+  h.writeUInt16BE(foldChecksum(sum16(h, sum16(payload, pseudo))), 16);
+  return h;
+}
 
 type Ipv4Knobs = Pick<SynthPacket, 'ipv4Options' | 'fragment'>;
 
-function ipv4Packet(src: Buffer, dst: Buffer, proto: number, body: Buffer, ipId: number, p: Ipv4Knobs): Buffer {
+function ipv4Header(src: Buffer, dst: Buffer, proto: number, bodyLen: number, ipId: number, p: Ipv4Knobs): Buffer {
   const options = padTo4(p.ipv4Options ?? Buffer.alloc(0));
   if (options.length > 40) throw new Error('IPv4 options longer than 40 bytes');
   const hlen = 20 + options.length;
   const h = Buffer.alloc(hlen);
   h[0] = 0x40 | (hlen / 4);
-  h.writeUInt16BE(hlen + body.length, 2);
+  h.writeUInt16BE(hlen + bodyLen, 2);
   h.writeUInt16BE(ipId & 0xffff, 4);
   h.writeUInt16BE(p.fragment ? 0x2000 : 0x4000, 6); // MF, or DF as real stacks send
   h[8] = 64;
@@ -239,56 +249,56 @@ function ipv4Packet(src: Buffer, dst: Buffer, proto: number, body: Buffer, ipId:
   dst.copy(h, 16);
   options.copy(h, 20);
   h.writeUInt16BE(foldChecksum(sum16(h)), 10);
-  return Buffer.concat([h, body]);
+  return h;
 }
 
-const IPPROTO_HOPOPTS = 0;
-const IPPROTO_DSTOPTS = 60;
-
-/** Hop-by-hop then destination options header, 8 bytes each, holding one 4-byte PadN option. */
-function ipv6ExtHeaders(next: number): Buffer {
-  const ext = Buffer.alloc(16);
-  ext.set([IPPROTO_DSTOPTS, 0, 1, 4], 0);
-  ext.set([next, 0, 1, 4], 8);
-  return ext;
-}
-
-function ipv6Packet(src: Buffer, dst: Buffer, body: Buffer, p: SynthPacket): Buffer {
-  const ext = p.ipv6ExtHeaders ? ipv6ExtHeaders(IPPROTO_TCP) : Buffer.alloc(0);
-  const h = Buffer.alloc(40);
+/** IPv6 header, followed when asked by a hop-by-hop and a destination options header (8 bytes, one PadN each). */
+function ipv6Header(src: Buffer, dst: Buffer, bodyLen: number, p: SynthPacket): Buffer {
+  const extLen = p.ipv6ExtHeaders ? 16 : 0;
+  const h = Buffer.alloc(40 + extLen);
   h.writeUInt32BE(0x60000000, 0);
-  h.writeUInt16BE(ext.length + body.length, 4);
+  h.writeUInt16BE(extLen + bodyLen, 4);
   h[6] = p.ipv6ExtHeaders ? IPPROTO_HOPOPTS : IPPROTO_TCP;
   h[7] = 64;
   src.copy(h, 8);
   dst.copy(h, 24);
-  return Buffer.concat([h, ext, body]);
+  if (p.ipv6ExtHeaders) {
+    h.set([IPPROTO_DSTOPTS, 0, 1, 4], 40);
+    h.set([IPPROTO_TCP, 0, 1, 4], 48);
+  }
+  return h;
 }
 
-/** The IP packet (possibly tunnelled) and whether its outer header is IPv6. */
-function networkPacket(p: SynthPacket, ipId: number): { bytes: Buffer; v6: boolean } {
+/** The IP and TCP headers (outermost first) in front of the payload, and whether the outer IP is IPv6. */
+function networkHeaders(p: SynthPacket, ipId: number, payload: Buffer): { headers: Buffer[]; v6: boolean } {
   const src = ipBytes(p.src);
   const dst = ipBytes(p.dst);
-  const tcp = tcpSegment(p, src, dst);
   if (src.length !== dst.length) throw new Error(`address families differ: ${p.src} -> ${p.dst}`);
+  const tcp = tcpHeader(p, src, dst, payload);
+  const tcpLen = tcp.length + payload.length;
   if (src.length === 4) {
     if (p.tunnel6in4) throw new Error('tunnel6in4 needs IPv6 inner addresses');
-    return { bytes: ipv4Packet(src, dst, IPPROTO_TCP, tcp, ipId, p), v6: false };
+    return { headers: [ipv4Header(src, dst, IPPROTO_TCP, tcpLen, ipId, p), tcp], v6: false };
   }
-  const inner = ipv6Packet(src, dst, tcp, p);
-  if (!p.tunnel6in4) return { bytes: inner, v6: true };
+  const inner = ipv6Header(src, dst, tcpLen, p);
+  if (!p.tunnel6in4) return { headers: [inner, tcp], v6: true };
   // The outer header is the packet's only IPv4 header: ipv4Options and fragment apply to it.
-  const outer = ipv4Packet(ipv4Bytes(p.tunnel6in4.src), ipv4Bytes(p.tunnel6in4.dst), IPPROTO_IPV6, inner, ipId, p);
-  return { bytes: outer, v6: false };
+  const t = p.tunnel6in4;
+  const outer = ipv4Header(ipBytes(t.src), ipBytes(t.dst), IPPROTO_IPV6, inner.length + tcpLen, ipId, p);
+  return { headers: [outer, inner, tcp], v6: false };
 }
 
 /** A locally administered MAC derived from the address, so each host keeps one MAC. */
 function macFor(ip: string): Buffer {
+  const cached = macCache.get(ip);
+  if (cached) return cached;
   const b = ipBytes(ip);
   const mac = Buffer.from([0x02, 0x00, 0, 0, 0, 0]);
   for (let i = 0; i < b.length; i++) mac[2 + (i % 4)] ^= b[i]!;
+  macCache.set(ip, mac);
   return mac;
 }
+const macCache = new Map<string, Buffer>();
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -347,26 +357,36 @@ const AF_INET6_OPENBSD = 24;
  * `bigEndian` is the byte order of the host that wrote the file (matters for LINKTYPE_NULL only).
  */
 export function encodeFrame(p: SynthPacket, linkType: number, ipId = 0, bigEndian = false): Buffer {
+  return Buffer.concat(encodeFrameParts(p, linkType, ipId, bigEndian));
+}
+
+/** encodeFrame as separate pieces (headers, then the payload itself), for writers that gather them anyway. */
+export function encodeFrameParts(p: SynthPacket, linkType: number, ipId = 0, bigEndian = false): Buffer[] {
   if (p.vlan && linkType !== LINKTYPE.ETHERNET) throw new Error('vlan tags need an Ethernet link type');
-  const net = networkPacket(p, ipId);
-  const ethertype = net.v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+  const payload = payloadOf(p);
+  const net = networkHeaders(p, ipId, payload);
+  return [linkHeader(p, linkType, net.v6, bigEndian), ...net.headers, payload];
+}
+
+function linkHeader(p: SynthPacket, linkType: number, v6: boolean, bigEndian: boolean): Buffer {
+  const ethertype = v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
   switch (linkType) {
     case LINKTYPE.ETHERNET:
-      return Buffer.concat([ethernetHeader(p, ethertype), net.bytes]);
+      return ethernetHeader(p, ethertype);
     case LINKTYPE.NULL:
-      return Buffer.concat([afHeader(net.v6, bigEndian, AF_INET6_DARWIN), net.bytes]);
+      return afHeader(v6, bigEndian, AF_INET6_DARWIN);
     case LINKTYPE.LOOP:
-      return Buffer.concat([afHeader(net.v6, true, AF_INET6_OPENBSD), net.bytes]);
+      return afHeader(v6, true, AF_INET6_OPENBSD);
     case LINKTYPE.RAW:
-      return net.bytes;
+      return Buffer.alloc(0);
     case LINKTYPE.IPV4:
     case LINKTYPE.IPV6:
-      if (net.v6 !== (linkType === LINKTYPE.IPV6)) throw new Error(`link type ${linkType} cannot carry ${p.src}`);
-      return net.bytes;
+      if (v6 !== (linkType === LINKTYPE.IPV6)) throw new Error(`link type ${linkType} cannot carry ${p.src}`);
+      return Buffer.alloc(0);
     case LINKTYPE.LINUX_SLL:
-      return Buffer.concat([sllHeader(p, ethertype), net.bytes]);
+      return sllHeader(p, ethertype);
     case LINKTYPE.LINUX_SLL2:
-      return Buffer.concat([sll2Header(p, ethertype), net.bytes]);
+      return sll2Header(p, ethertype);
     default:
       throw new Error(`unsupported link type ${linkType}`);
   }
@@ -446,7 +466,27 @@ export function pcapFileHeader(linkType: number, nanosecond = false, bigEndian =
     .done();
 }
 
-/** One record: 16-byte header (time truncated to the file's resolution) then the captured bytes. */
+/** A record header: time (truncated to the file's resolution), captured length, original length. */
+export function pcapRecordHeader(
+  t: number | bigint,
+  capLen: number,
+  origLen: number,
+  nanosecond = false,
+  bigEndian = false,
+): Buffer {
+  const ns = toNs(t);
+  const sec = Number(ns / NS_PER_SEC);
+  const frac = Number(nanosecond ? ns % NS_PER_SEC : (ns % NS_PER_SEC) / 1000n);
+  const h = Buffer.alloc(16);
+  const put = (bigEndian ? h.writeUInt32BE : h.writeUInt32LE).bind(h);
+  put(sec, 0);
+  put(frac, 4);
+  put(capLen, 8);
+  put(origLen, 12);
+  return h;
+}
+
+/** One record: header, then the captured bytes. */
 export function pcapRecord(
   t: number | bigint,
   frame: Buffer,
@@ -454,10 +494,7 @@ export function pcapRecord(
   nanosecond = false,
   bigEndian = false,
 ): Buffer {
-  const ns = toNs(t);
-  const frac = nanosecond ? ns % NS_PER_SEC : (ns % NS_PER_SEC) / 1000n;
-  const h = new Fields(bigEndian).u32(Number(ns / NS_PER_SEC)).u32(Number(frac)).u32(frame.length).u32(origLen).done();
-  return Buffer.concat([h, frame]);
+  return Buffer.concat([pcapRecordHeader(t, frame.length, origLen, nanosecond, bigEndian), frame]);
 }
 
 function buildPcap(c: SynthCapture): Buffer {
@@ -665,7 +702,7 @@ export class TcpFlow {
   private readonly next: Record<Side, number>;
   private clockUs: number;
   private readonly mss: number;
-  private readonly rttUs: number;
+  private readonly halfRttUs: number;
   private readonly spacingUs: number;
   private readonly window: number;
 
@@ -677,7 +714,7 @@ export class TcpFlow {
     this.next = { client: (o.clientIsn ?? 0x1d2c3b4a) >>> 0, server: (o.serverIsn ?? 0x8f7e6d5c) >>> 0 };
     this.clockUs = Math.round((o.start ?? 1_700_000_000) * 1e6);
     this.mss = o.mss ?? 1448;
-    this.rttUs = Math.round((o.rtt ?? 0.002) * 1e6);
+    this.halfRttUs = Math.round(((o.rtt ?? 0.002) * 1e6) / 2); // whole microseconds keep times exact
     this.spacingUs = Math.max(1, Math.round((o.spacing ?? 0.00002) * 1e6));
     this.window = o.window ?? 65535;
   }
@@ -721,10 +758,10 @@ export class TcpFlow {
   handshake(): SynthPacket[] {
     const syn = this.packet('client', 'S', this.next.client);
     this.advance('client', 1);
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     const synAck = this.packet('server', 'SA', this.next.server);
     this.advance('server', 1);
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     return [syn, synAck, this.packet('client', 'A', this.next.client)];
   }
 
@@ -749,7 +786,7 @@ export class TcpFlow {
       out.push(ack);
     };
 
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     for (const { seg, captured } of arrivalOrder(Math.ceil(bytes.length / this.mss), fate)) {
       if (captured) {
         const payload = bytes.subarray(seg * this.mss, (seg + 1) * this.mss);
@@ -771,14 +808,14 @@ export class TcpFlow {
 
   /** FIN exchange started by `by` (FIN/ACK, FIN/ACK, ACK), or a single RST/ACK from `by`. */
   close(how: 'fin' | 'rst', by: Side = 'client'): SynthPacket[] {
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     if (how === 'rst') return [this.packet(by, 'RA', this.next[by])];
     const first = this.packet(by, 'FA', this.next[by]);
     this.advance(by, 1);
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     const second = this.packet(other(by), 'FA', this.next[other(by)]);
     this.advance(other(by), 1);
-    this.clockUs += this.rttUs / 2;
+    this.clockUs += this.halfRttUs;
     return [first, second, this.packet(by, 'A', this.next[by])];
   }
 }
