@@ -4,6 +4,11 @@ import type { CaptureInfo, Frame, Timestamp } from './types.js';
 export class FrameBuilder {
   constructor(private readonly info: CaptureInfo) {}
 
+  /** A record that Wireshark numbers as a frame but that holds no packet (pcapng custom blocks). */
+  skip(): void {
+    this.info.frames++;
+  }
+
   next(sec: number, nsec: number, digits: number, linkType: number, data: Buffer, origLen: number): Frame {
     const info = this.info;
     const number = ++info.frames;

@@ -9,6 +9,8 @@ const PB_LEGACY = 0x00000002;
 const SPB = 0x00000003;
 const EPB = 0x00000006;
 const DSB = 0x0000000a;
+/** Custom blocks (copiable and not): Wireshark gives each a frame number, so we count them too. */
+const CUSTOM = new Set([0x00000bad, 0x40000bad]);
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** Blocks larger than this are treated as corruption (Wireshark uses 16 MiB too). */
 const MAX_BLOCK = 16 * 1024 * 1024;
@@ -129,6 +131,7 @@ export class PcapngParser extends ChunkedParser {
         }
         return;
       default:
+        if (CUSTOM.has(type)) this.frames.skip();
         return; // name resolution, statistics, custom blocks: nothing for us
     }
   }

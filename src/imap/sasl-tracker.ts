@@ -1,4 +1,4 @@
-import { userFromCramMd5, userFromDigestMd5, userFromLoginStep, userFromNtlm, userFromPlain, userFromXoauth2 } from './sasl.js';
+import { userFromCramMd5, userFromDigestMd5, userFromLoginStep, userFromNtlm, userFromPlain, userFromScram, userFromXoauth2 } from './sasl.js';
 
 /** Mechanisms whose exchange carries the password itself (or a bearer token) in the clear. */
 const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'XOAUTH2', 'OAUTHBEARER']);
@@ -41,6 +41,9 @@ export class SaslTracker {
       case 'CRAM-MD5': this.found = userFromCramMd5(b64); break;
       case 'DIGEST-MD5': this.found = userFromDigestMd5(b64); break;
       case 'XOAUTH2': case 'OAUTHBEARER': this.found = userFromXoauth2(b64); break;
+      case 'SCRAM-SHA-1': case 'SCRAM-SHA-256': case 'SCRAM-SHA-512':
+        if (this.steps === 1) this.found = userFromScram(b64).user;
+        break;
       case 'NTLM': {
         const n = userFromNtlm(b64);
         if (n.user) this.found = n.domain ? `${n.domain}\\${n.user}` : n.user;

@@ -20,8 +20,9 @@ export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] 
   const out: string[] = [];
   let current = '';
   m.lines.forEach((line, i) => {
-    current += escapeText(line);
     const lit = m.literals[i];
+    // The {n} announcement is replaced by what the literal was.
+    current += escapeText(lit ? line.replace(/~?\{\d+[+-]?\}$/, '') : line);
     if (!lit) return;
     if (view.full && lit.data) {
       out.push(current);
