@@ -162,7 +162,8 @@ def main() -> None:
     pre = rawlog_files(os.path.join(a.rawlog, "pre"))
     post = rawlog_files(os.path.join(a.rawlog, "post"))
     shutil.rmtree(a.out, ignore_errors=True)
-    os.makedirs(os.path.join(a.out, "rawlog"))
+    os.makedirs(os.path.join(a.out, "rawlog", "pre"))
+    os.makedirs(os.path.join(a.out, "rawlog", "post"))
     shutil.copy(a.log, os.path.join(a.out, "rawlog", "dovecot.log"))
 
     conns = []
@@ -176,19 +177,22 @@ def main() -> None:
             die(f"no pre-login rawlog for login pid {info['pid']} (port {cport})")
         used_pre.add(info["pid"])
         pre_in, pre_out = strip_rawlog(p["in"]), strip_rawlog(p["out"])
-        files = {"preIn": os.path.basename(p["in"]), "preOut": os.path.basename(p["out"])}
+        files = {"preIn": "rawlog/pre/" + os.path.basename(p["in"]),
+                 "preOut": "rawlog/pre/" + os.path.basename(p["out"])}
         post_in = post_out = b""
         k = 0
         q = post.get(info.get("mpid", -1))
         if q is not None:
             used_post.add(info["mpid"])
             post_in, post_out = strip_rawlog(q["in"]), strip_rawlog(q["out"])
-            files.update(postIn=os.path.basename(q["in"]), postOut=os.path.basename(q["out"]))
+            files.update(postIn="rawlog/post/" + os.path.basename(q["in"]),
+                         postOut="rawlog/post/" + os.path.basename(q["out"]))
             k = overlap(pre_in, post_in)
         elif "mpid" in info:
             die(f"no post-login rawlog for imap pid {info['mpid']} (port {cport})")
-        for f in [p["in"], p["out"]] + ([q["in"], q["out"]] if q else []):
-            shutil.copy(f, os.path.join(a.out, "rawlog", os.path.basename(f)))
+        for kind, f in ([("pre", p["in"]), ("pre", p["out"])]
+                        + ([("post", q["in"]), ("post", q["out"])] if q else [])):
+            shutil.copy(f, os.path.join(a.out, "rawlog", kind, os.path.basename(f)))
         c2s = pre_in + post_in[k:]
         s2c = pre_out + post_out
         cap_c2s, cap_s2c = follow(a.capture, stream, cport)
