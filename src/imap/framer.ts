@@ -84,7 +84,7 @@ export class ImapFramer {
       }
       let line: string;
       let lineBytes: number;
-      if (this.partialLen === 0) {
+      if (this.partialLen === 0 && lf - pos <= this.limits.maxLine) {
         line = bytes.toString('latin1', pos, lf);
         lineBytes = lf - pos + 1;
         this.lineFrame = frame;
@@ -130,7 +130,7 @@ export class ImapFramer {
       this.literalLeft -= inLiteral;
       this.msg!.damaged = true;
       length -= inLiteral;
-      if (this.literalLeft === 0 && length === 0) return; // the line after the literal follows intact
+      if (length === 0) return; // the gap lay inside the literal: framing is still in step
     }
     if (this.msg || this.partialLen > 0) {
       this.abandon(frame, time, 'a gap in the capture');

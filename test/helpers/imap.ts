@@ -1,0 +1,49 @@
+import { ImapFramer, DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../../src/imap/framer.js';
+import { ImapSession } from '../../src/imap/session.js';
+import type { Exchange } from '../../src/imap/model.js';
+import type { ImapMessage } from '../../src/imap/types.js';
+import type { Warning } from '../../src/capture/types.js';
+import type { Connection, Side } from '../../src/tcp/types.js';
+
+export const T0 = { sec: 1_700_000_000, nsec: 0, digits: 6 };
+
+export function fakeConnection(sawSyn = true): Connection {
+  return {
+    id: 0, client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, firstFrame: 1, lastFrame: 1,
+    start: T0, end: T0, sawSyn, state: 'open',
+    stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
+  };
+}
+
+/** A framer that records what it frames; feed() splits input into chunks of the given size. */
+export function recordingFramer(side: Side, limits: FramerLimits = DEFAULT_FRAMER_LIMITS, plausible: (l: string) => boolean = () => true) {
+  const messages: ImapMessage[] = [];
+  const warnings: string[] = [];
+  const framer = new ImapFramer(side, { message: (m) => messages.push(m), warn: (_f, w) => warnings.push(w) }, limits, plausible);
+  let frame = 0;
+  const feed = (data: string | Buffer, chunk = Infinity) => {
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    for (let i = 0; i < b.length; i += chunk) framer.push(b.subarray(i, Math.min(b.length, i + chunk)), ++frame, T0);
+  };
+  return { framer, messages, warnings, feed, frame: () => frame };
+}
+
+/** A session fed a scripted conversation: each step is one TCP segment of one side. */
+export function runSession(steps: [Side, string | Buffer][], sawSyn = true) {
+  const exchanges: Exchange[] = [];
+  const messages: ImapMessage[] = [];
+  const markers: string[] = [];
+  const warnings: Warning[] = [];
+  const session = new ImapSession(fakeConnection(sawSyn), {
+    exchange: (ex) => exchanges.push(ex),
+    message: (m) => messages.push(m),
+    marker: (_s, _f, text) => markers.push(text),
+  }, (w) => warnings.push(w));
+  let frame = 0;
+  for (const [side, data] of steps) {
+    frame++;
+    session.data(side, typeof data === 'string' ? Buffer.from(data, 'latin1') : data, frame, { ...T0, nsec: frame * 1000 });
+  }
+  session.close(frame + 1, T0);
+  return { session, exchanges, messages, markers, warnings, info: session.info };
+}

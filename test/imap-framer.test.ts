@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recordingFramer } from './helpers/imap.js';
+import { looksLikeCommand } from '../src/imap/command.js';
+import { looksLikeResponse } from '../src/imap/response.js';
+
+const FETCH = '* 12 FETCH (UID 7 BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: hi there\r\n\r\n BODY[1] {5}\r\nhello)\r\na5 OK done\r\n';
+
+test('lines and literals frame the same whatever the segment boundaries', () => {
+  const whole = recordingFramer('server');
+  whole.feed(FETCH);
+  assert.equal(whole.messages.length, 2);
+  const [fetch, ok] = whole.messages;
+  assert.deepEqual(fetch!.lines, ['* 12 FETCH (UID 7 BODY[HEADER.FIELDS (SUBJECT)] {21}', ' BODY[1] {5}', ')']);
+  assert.equal(fetch!.literals[0]!.data!.toString(), 'Subject: hi there\r\n\r\n');
+  assert.equal(fetch!.literals[1]!.data!.toString(), 'hello');
+  assert.deepEqual(ok!.lines, ['a5 OK done']);
+  assert.equal(fetch!.wireBytes + ok!.wireBytes, Buffer.byteLength(FETCH));
+  for (const size of [1, 2, 3, 7, 19]) {
+    const split = recordingFramer('server');
+    split.feed(FETCH, size);
+    assert.deepEqual(split.messages.map((m) => [m.lines, m.literals.map((l) => l.data?.toString())]),
+      whole.messages.map((m) => [m.lines, m.literals.map((l) => l.data?.toString())]), `chunk size ${size}`);
+    assert.equal(split.messages[0]!.firstFrame, 1);
+  }
+});
+
+test('literal forms {n+}, {n-}, ~{n} and {0}; bare LF line ends', () => {
+  const f = recordingFramer('client');
+  f.feed('a1 APPEND INBOX {3+}\r\nabc\r\na2 APPEND INBOX ~{2}\r\n\x00\x01\na3 LOGIN {0}\r\n {1-}\r\nx\r\n');
+  assert.equal(f.messages.length, 3);
+  assert.equal(f.messages[0]!.literals[0]!.nonSync, true);
+  assert.equal(f.messages[1]!.literals[0]!.binary, true);
+  assert.deepEqual([...f.messages[1]!.literals[0]!.data!], [0, 1]);
+  assert.deepEqual(f.messages[1]!.lines, ['a2 APPEND INBOX ~{2}', '']);
+  assert.equal(f.messages[2]!.literals.length, 2);
+  assert.equal(f.messages[2]!.literals[0]!.length, 0);
+});
+
+test('{5} inside a quoted string or in status text is not a literal', () => {
+  const c = recordingFramer('client');
+  c.feed('a1 SEARCH TEXT "odd \\"{5}\r\na2 NOOP\r\n');
+  assert.equal(c.messages.length, 2);
+  assert.equal(c.messages[0]!.literals.length, 0);
+  const s = recordingFramer('server');
+  s.feed('* OK [ALERT] quota at {5}\r\na1 NO over quota {5}\r\n+ send {5}\r\n* 1 EXISTS\r\n');
+  assert.equal(s.messages.length, 4);
+  assert.ok(s.messages.every((m) => m.literals.length === 0));
+});
+
+test('a gap inside a literal keeps framing in sync; the literal is marked short', () => {
+  const f = recordingFramer('server');
+  f.feed('* 1 FETCH (BODY[] {10}\r\n0123');
+  f.framer.gap(3, 2, { sec: 0, nsec: 0, digits: 6 });
+  f.feed('789)\r\na1 OK\r\n');
+  assert.equal(f.messages.length, 2);
+  const lit = f.messages[0]!.literals[0]!;
+  assert.equal(lit.received, 7);
+  assert.equal(lit.data, null);
+  assert.equal(f.messages[0]!.damaged, true);
+  assert.deepEqual(f.messages[1]!.lines, ['a1 OK']);
+});
+
+test('after a gap in line data the framer resynchronises at the next plausible response', () => {
+  const f = recordingFramer('server', undefined, looksLikeResponse);
+  f.feed('* 3 EXI');
+  f.framer.gap(100, 2, { sec: 0, nsec: 0, digits: 6 });
+  f.feed('tail of something lost\r\nmore junk\r\n* 4 EXISTS\r\na1 OK\r\n');
+  assert.deepEqual(f.messages.map((m) => m.lines[0]), ['* 3 EXI', '* 4 EXISTS', 'a1 OK']);
+  assert.equal(f.messages[0]!.damaged, true);
+  assert.ok(f.warnings.some((w) => /skipped 35 octets/.test(w)), f.warnings.join('\n'));
+});
+
+test('a refused synchronizing literal is abandoned: the next bytes are a new command', () => {
+  const f = recordingFramer('client');
+  f.feed('a1 APPEND Nowhere {5000}\r\n');
+  assert.equal(f.framer.inLiteral, true);
+  assert.equal(f.framer.currentTag(), 'a1');
+  f.framer.abandonLiteral();
+  f.feed('a2 NOOP\r\n');
+  assert.deepEqual(f.messages.map((m) => m.lines[0]), ['a1 APPEND Nowhere {5000}', 'a2 NOOP']);
+  assert.equal(f.messages[0]!.literals[0]!.received, 0);
+});
+
+test('caps: an over-long line is cut with a warning; an impossible literal length is read as text', () => {
+  const f = recordingFramer('server', { maxLine: 64, keepLiteral: 16 });
+  f.feed(`* SEARCH ${'1 '.repeat(100)}\r\n* 1 FETCH (BODY[] {40}\r\n${'x'.repeat(40)})\r\n* 2 FETCH (BODY[] {99999999999}\r\na1 OK\r\n`);
+  assert.equal(f.messages.length, 4);
+  assert.equal(f.messages[0]!.damaged, true);
+  assert.equal(f.messages[0]!.lines[0]!.length, 64);
+  assert.equal(f.messages[1]!.literals[0]!.data, null, 'literals above keepLiteral are counted, not kept');
+  assert.equal(f.messages[1]!.literals[0]!.received, 40);
+  assert.equal(f.messages[2]!.literals.length, 0);
+  assert.ok(f.warnings.some((w) => /longer than 64/.test(w)));
+  assert.ok(f.warnings.some((w) => /impossible literal of 99999999999/.test(w)));
+});
+
+test('resynchronisation recognisers', () => {
+  assert.ok(looksLikeCommand('a001 LOGIN x y'));
+  assert.ok(looksLikeCommand('DONE'));
+  assert.ok(looksLikeCommand('12 uid fetch 1:* (FLAGS)'));
+  assert.ok(!looksLikeCommand('Subject: a1 LOGIN'));
+  assert.ok(!looksLikeCommand('hello world'));
+  assert.ok(looksLikeResponse('* 12 FETCH (FLAGS ())'));
+  assert.ok(looksLikeResponse('a1 OK done'));
+  assert.ok(looksLikeResponse('+ idling'));
+  assert.ok(!looksLikeResponse('random text here'));
+});
