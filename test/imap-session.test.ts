@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateRawSync, constants } from 'node:zlib';
+import { runSession } from './helpers/imap.js';
+
+test('pipelined commands each get their own completion; untagged data goes to the oldest outstanding', () => {
+  const { exchanges, info } = runSession([
+    ['server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'],
+    ['client', 'a1 SELECT INBOX\r\na2 NOOP\r\n'],
+    ['server', '* 3 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\na1 OK [READ-WRITE] done\r\na2 OK noop\r\n'],
+  ]);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status, e.untagged]), [['a1', 'SELECT', 'OK', 2], ['a2', 'NOOP', 'OK', 0]]);
+  assert.equal(exchanges[0]!.code, 'READ-WRITE');
+  assert.deepEqual(info.capabilities, ['IMAP4rev1', 'IDLE']);
+  assert.equal(info.selected?.name, 'INBOX');
+  assert.equal(info.selected?.exists, 3);
+  assert.equal(info.selected?.uidValidity, 42);
+  assert.equal(info.greeting?.status, 'OK');
+});
+
+test('a refused synchronizing literal: the server says NO, the literal never comes, the next command parses', () => {
+  const { exchanges } = runSession([
+    ['client', 'a1 APPEND Nowhere (\\Seen) {310}\r\n'],
+    ['server', 'a1 NO [TRYCREATE] no such mailbox\r\n'],
+    ['client', 'a2 NOOP\r\n'],
+    ['server', 'a2 OK\r\n'],
+  ]);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status, e.code]), [['a1', 'APPEND', 'NO', 'TRYCREATE'], ['a2', 'NOOP', 'OK', null]]);
+});
+
+test('APPEND with a synchronizing literal counts its continuation request', () => {
+  const { exchanges } = runSession([
+    ['client', 'a1 APPEND INBOX {5}\r\n'],
+    ['server', '+ go ahead\r\n'],
+    ['client', 'hello\r\n'],
+    ['server', 'a1 OK [APPENDUID 1 9] done\r\n'],
+  ]);
+  assert.equal(exchanges.length, 1);
+  assert.equal(exchanges[0]!.continuations, 1);
+  assert.equal(exchanges[0]!.requestBytes, Buffer.byteLength('a1 APPEND INBOX {5}\r\nhello\r\n'));
+});
+
+test('AUTHENTICATE PLAIN: the SASL response is no command, the user is decoded, the secret redacted', () => {
+  const ir = Buffer.from('\0alice\0s3cret').toString('base64');
+  const { exchanges, info, messages } = runSession([
+    ['client', 'a1 AUTHENTICATE PLAIN\r\n'],
+    ['server', '+ \r\n'],
+    ['client', `${ir}\r\n`],
+    ['server', 'a1 OK logged in\r\n'],
+    ['client', `a2 AUTHENTICATE PLAIN ${ir}\r\n`],
+    ['server', 'a2 OK\r\n'],
+  ]);
+  assert.deepEqual(exchanges.map((e) => e.command), ['AUTHENTICATE', 'AUTHENTICATE']);
+  assert.equal(info.user, 'alice');
+  assert.equal(info.cleartextAuth, true);
+  assert.equal(exchanges[1]!.args, 'PLAIN ***');
+  assert.ok(!JSON.stringify(exchanges.map((e) => e.args)).includes(ir));
+  const sasl = messages.find((m) => m.lines[0] === ir)!;
+  assert.match(sasl.redacted!, /\*\*\*/);
+});
+
+test('LOGIN is redacted; IDLE … + idling … DONE pairs with its completion and owns the untagged data', () => {
+  const { exchanges, info } = runSession([
+    ['client', 'a1 LOGIN bob "pa ss"\r\n'],
+    ['server', 'a1 OK\r\n'],
+    ['client', 'a2 IDLE\r\n'],
+    ['server', '+ idling\r\n'],
+    ['server', '* 4 EXISTS\r\n'],
+    ['client', 'DONE\r\n'],
+    ['server', 'a2 OK IDLE terminated\r\n'],
+  ]);
+  assert.deepEqual(exchanges.map((e) => [e.command, e.args, e.status]), [['LOGIN', 'bob ***', 'OK'], ['IDLE', '', 'OK']]);
+  assert.equal(exchanges[0]!.argsClear, 'bob "pa ss"');
+  assert.equal(exchanges[1]!.untagged, 1);
+  assert.equal(exchanges[1]!.continuations, 1);
+  assert.equal(info.user, 'bob');
+  assert.equal(info.commands, 2, 'DONE is not a command');
+});
+
+test('COMPRESS=DEFLATE: both directions are inflated after the OK and dissection goes on', () => {
+  const z = (s: string) => deflateRawSync(Buffer.from(s), { finishFlush: constants.Z_SYNC_FLUSH });
+  // One continuous deflate stream per side: compress everything, then cut it into two segments.
+  const clientStream = z('a2 NOOP\r\na3 LOGOUT\r\n');
+  const serverStream = z('a2 OK\r\n* BYE bye\r\na3 OK\r\n');
+  const { exchanges, info, markers } = runSession([
+    ['client', 'a1 COMPRESS DEFLATE\r\n'],
+    ['server', Buffer.concat([Buffer.from('a1 OK DEFLATE active\r\n'), serverStream.subarray(0, 4)])],
+    ['client', clientStream],
+    ['server', serverStream.subarray(4)],
+  ]);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status]), [['a1', 'COMPRESS', 'OK'], ['a2', 'NOOP', 'OK'], ['a3', 'LOGOUT', 'OK']]);
+  assert.equal(exchanges[2]!.untagged, 1);
+  assert.ok(info.compress);
+  assert.ok(markers.some((m) => /COMPRESS/.test(m)));
+});
+
+test('STARTTLS: after the OK nothing is parsed as IMAP, and the TLS hello is reported', () => {
+  // A minimal ClientHello record with SNI "mail.example".
+  const sni = Buffer.from('mail.example');
+  const sniExt = Buffer.concat([Buffer.from([0, 0]), u16(sni.length + 5), u16(sni.length + 3), Buffer.from([0]), u16(sni.length), sni]);
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(sniExt.length), sniExt]);
+  const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body]);
+  const record = Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
+  const { exchanges, info, warnings } = runSession([
+    ['client', '. STARTTLS\r\n'],
+    ['server', '. OK Begin TLS negotiation now\r\n'],
+    ['client', record],
+    ['server', Buffer.from([0x16, 3, 3, 0, 2, 0xde, 0xad])],
+  ]);
+  assert.deepEqual(exchanges.map((e) => e.command), ['STARTTLS']);
+  assert.equal(info.tls?.how, 'starttls');
+  assert.equal(info.tls?.sni, 'mail.example');
+  assert.equal(warnings.length, 0);
+});
+
+test('responses without requests (server-only capture) pair by tag alone, naming the command where the text does', () => {
+  const { exchanges, warnings } = runSession([
+    ['server', '* OK ready\r\n'],
+    ['server', 'C1 OK CAPABILITY completed\r\nC2 OK Fetch completed\r\nC3 NO whatever\r\n'],
+  ], false);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status, e.requestMissing]), [
+    ['C1', 'CAPABILITY', 'OK', true], ['C2', 'FETCH', 'OK', true], ['C3', '?', 'NO', true]]);
+  assert.ok(warnings.some((w) => /3 tagged response\(s\) had no request/.test(w.message)));
+});
+
+test('a mid-stream capture starting with DONE resynchronises; a command without completion is incomplete', () => {
+  const { exchanges } = runSession([
+    ['client', 'DONE\r\n'],
+    ['server', 'A50 OK Idle completed\r\n'],
+    ['client', 'A51 NAMESPACE\r\n'],
+  ], false);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status]), [['A50', 'IDLE', 'OK'], ['A51', 'NAMESPACE', null]]);
+});
+
+test('a reused tag is reported; garbage on the port does not crash and is not a command', () => {
+  const { exchanges, warnings } = runSession([
+    ['client', 'x1 NOOP\r\nx1 NOOP\r\n'],
+    ['server', 'x1 OK\r\nx1 OK\r\n'],
+    ['client', Buffer.from([0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x41])],
+  ]);
+  assert.equal(exchanges.filter((e) => e.command === 'NOOP' && e.status === 'OK').length, 2);
+  assert.ok(warnings.some((w) => /tag x1 reused/.test(w.message)));
+});
+
+function u16(n: number): Buffer {
+  return Buffer.from([n >> 8, n & 0xff]);
+}
