@@ -265,7 +265,7 @@ poll 127.0.0.1 protocol IMAP port 143 auth password
   mda "cat >/dev/null"
 EOF
   chmod 600 "$T/clients/fetchmailrc"
-  record fetchmail "fetchmail $(fetchmail --version 2>/dev/null | awk '/release/ {print $5; exit}') -k -a, LOGIN, MDA discards" pcap \
+  record fetchmail "fetchmail $(fetchmail --version 2>/dev/null | awk '/release/ {sub(/\+.*/, "", $5); print $5; exit}') -k -a, LOGIN, MDA discards" pcap \
     "Ethernet (DLT 1), nanosecond pcap" -i lo --time-stamp-precision=nano -- \
     fetchmail -N -f "$T/clients/fetchmailrc" --idfile "$T/clients/fetchids" -k -a -v --mda 'cat >/dev/null'
 }
