@@ -1,0 +1,48 @@
+/**
+ * The project's own recorded captures (captures/, made by scripts/record-captures.sh against a real
+ * Dovecot): what imapscope reassembles and pairs equals what the server's rawlog says.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { streamCapture } from '../src/pipeline.js';
+import type { Side } from '../src/tcp/types.js';
+import { recordedCaptures, truthExchanges } from './helpers/ground-truth.js';
+
+const captures = recordedCaptures();
+
+test('recorded captures are present', () => {
+  assert.ok(captures.length >= 5, `expected the recorded captures in captures/, found ${captures.length}`);
+});
+
+for (const cap of captures) {
+  test(`${cap.name}: every connection's reassembled bytes equal the server's rawlog`, async () => {
+    const byPort = new Map<number, Record<Side, Buffer[]>>();
+    await streamCapture(cap.path, {
+      open: (c) => { byPort.set(c.client.port, { client: [], server: [] }); },
+      data: (c, side, bytes) => { byPort.get(c.client.port)![side].push(Buffer.from(bytes)); },
+      gap: () => assert.fail('no gaps expected in a loopback recording'),
+      close: () => {},
+    }, () => {}, { ports: [143, 993] });
+    assert.deepEqual([...byPort.keys()].sort(), cap.connections.map((c) => c.clientPort).sort());
+    for (const conn of cap.connections) {
+      const ours = byPort.get(conn.clientPort)!;
+      assert.ok(Buffer.concat(ours.client).equals(conn.toServer), `port ${conn.clientPort}: client→server bytes differ`);
+      assert.ok(Buffer.concat(ours.server).equals(conn.toClient), `port ${conn.clientPort}: server→client bytes differ`);
+    }
+  });
+
+  test(`${cap.name}: every tagged command, its name and status, and the untagged count equal the rawlog`, async () => {
+    const a = await analyzeCapture(cap.path, { keepExchanges: true });
+    for (const conn of cap.connections) {
+      const info = a.connections.find((c) => c.conn.client.port === conn.clientPort)!;
+      const truth = truthExchanges(conn);
+      const ours = a.exchanges!.filter((e) => e.conn === info.conn.id && e.status !== null);
+      assert.deepEqual(ours.map((e) => ({ tag: e.tag, command: e.command, status: e.status })), truth.exchanges, `port ${conn.clientPort}`);
+      assert.ok(ours.every((e) => !e.requestMissing), 'every request was captured');
+      const untagged = ours.reduce((n, e) => n + e.untagged, 0) + info.unsolicited + (info.greeting ? 1 : 0);
+      assert.equal(untagged, truth.untagged, `port ${conn.clientPort}: untagged responses`);
+      assert.equal(info.user, conn.user, `port ${conn.clientPort}: user`);
+    }
+  });
+}
