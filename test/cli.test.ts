@@ -1,0 +1,117 @@
+/** The command line as users and CI meet it: real child processes, real captures, exit codes. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CAPTURES, CLI } from './helpers/env.js';
+
+function run(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'buffer', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), raw: r.stdout };
+}
+
+const seed = join(CAPTURES, 'seed-alice.pcap');
+
+test('summary --json answers the seed question: two connections at once, the third after the first ended', () => {
+  const r = run(['summary', '--json', seed]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.concurrency.max, 2);
+  assert.equal(j.connections.length, 3);
+  const [a, b, c] = j.connections;
+  assert.deepEqual(j.concurrency.overlaps, [{ conn: a.id, with: [b.id] }, { conn: b.id, with: [a.id, c.id] }, { conn: c.id, with: [b.id] }]);
+  assert.ok(c.start > a.end, 'the third started after the first ended (same-format ISO strings compare in time order)');
+  for (const conn of j.connections) {
+    assert.equal(conn.user, 'alice');
+    assert.deepEqual(conn.clientId, { name: 'SeedMail', version: '1.0' });
+    assert.equal(conn.cleartextAuth, true);
+    assert.ok(conn.commands > 5);
+  }
+  const login = j.commands.find((s: { command: string }) => s.command === 'LOGIN');
+  assert.equal(login.count, 3);
+  assert.equal(login.ok, 3);
+});
+
+test('commands --json: exchanges in request order with frames, latency and the UID prefix; passwords redacted', () => {
+  const r = run(['commands', '--json', seed]);
+  assert.equal(r.code, 0, r.stderr);
+  const { exchanges } = JSON.parse(r.stdout);
+  const frames = exchanges.map((e: { requestFrame: number }) => e.requestFrame);
+  assert.deepEqual(frames, [...frames].sort((x, y) => x - y));
+  const login = exchanges.find((e: { command: string }) => e.command === 'LOGIN');
+  assert.match(login.args, /^"?alice"? \*\*\*$/);
+  assert.ok(!r.stdout.includes('alice-pw'), 'no password in the output');
+  const fetch = exchanges.find((e: { command: string }) => e.command === 'UID FETCH');
+  assert.ok(fetch.responseFrame > fetch.requestFrame);
+  assert.ok(fetch.latencyMs >= 0);
+  const shown = run(['commands', '--json', '--show-secrets', '--command', 'login', seed]);
+  assert.ok(shown.stdout.includes('alice-pw'), '--show-secrets shows it');
+  assert.equal(JSON.parse(shown.stdout).exchanges.length, 3);
+});
+
+test('follow --raw writes exactly the reassembled bytes; the transcript folds literals and hides the password', () => {
+  const truth = readFileSync(join(CAPTURES, 'seed-alice', JSON.parse(readFileSync(join(CAPTURES, 'seed-alice', 'manifest.json'), 'utf8')).connections[1].toClient));
+  const raw = run(['follow', seed, '--conn', '1', '--raw', '--side', 'server']);
+  assert.equal(raw.code, 0);
+  assert.ok(raw.raw.equals(truth));
+  const t = run(['follow', seed, '--conn', '1']);
+  assert.equal(t.code, 0);
+  assert.match(t.stdout, /C: \S+ LOGIN "?alice"? \*\*\*/);
+  assert.match(t.stdout, /\{\d+ bytes\}/);
+  assert.ok(!t.stdout.includes('alice-pw'));
+});
+
+test('gzip and stdin are read like the file itself', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-cli-'));
+  try {
+    const gz = join(dir, 'seed.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(seed)));
+    const plain = JSON.parse(run(['streams', '--json', seed]).stdout).connections;
+    assert.deepEqual(JSON.parse(run(['streams', '--json', gz]).stdout).connections, plain);
+    assert.deepEqual(JSON.parse(run(['streams', '--json', '-'], readFileSync(seed)).stdout).connections, plain);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad input and bad usage: one clear line, exit 2, never a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-cli-'));
+  try {
+    const junk = join(dir, 'junk.pcap');
+    writeFileSync(junk, 'this is not a capture at all');
+    const cases: [string[], RegExp][] = [
+      [['summary', join(dir, 'missing.pcap')], /no such file/],
+      [['summary', junk], /not a pcap or pcapng capture/],
+      [['summary', dir], /directory/],
+      [['streams', '--port', '99999', seed], /not a TCP port/],
+      [['follow', seed, '--conn', '7'], /no IMAP connection with id 7/],
+      [['follow', seed, '--conn', 'x'], /not a whole number/],
+      [['frobnicate'], /unknown command/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    // A truncated capture is not an error: what is there is reported, with a warning.
+    const cut = join(dir, 'cut.pcap');
+    const whole = readFileSync(seed);
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    const r = run(['summary', '--json', cut]);
+    assert.equal(r.code, 0);
+    assert.ok(JSON.parse(r.stdout).warnings.some((w: { message: string }) => /truncated/.test(w.message)));
+    assert.equal(run(['--help']).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wire bytes are escaped before they reach a terminal', async () => {
+  const { escapeText } = await import('../src/util/escape.js');
+  assert.equal(escapeText('a\x1b[31mred\x07\r\n'), 'a\\x1b[31mred\\x07\\r\\n');
+  assert.equal(escapeText('Entwürfe'), 'Entwürfe');
+});
