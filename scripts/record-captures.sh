@@ -175,6 +175,7 @@ record() {
   fi
   local plainargs=()
   [ -n "$(ls -A "$T/plain")" ] && plainargs=(--plain-dir "$T/plain")
+  [ -n "${KEYLOG:-}" ] && plainargs+=(--keylog "$KEYLOG")
   "$PY" "$REC/stitch.py" --capture "$final" --rawlog "$T/rawlog" --log "$T/scenario.log" \
     --out "$OUT/$name" --scenario "$name" --client "$client" \
     --link-type "$linkdesc" --format "$(capinfos_format "$final")" "${plainargs[@]}" \
@@ -293,13 +294,17 @@ scenario_append_idle() {
 
 scenario_tls() { # imaps-tls13 / starttls-tls12
   local name=$1 mode=$2
-  record "$name" "Python imaplib + ssl ($mode), key log written by the client" pcap \
+  KEYLOG=$T/keylog-$name.txt record "$name" "Python imaplib + ssl ($mode), key log written by the client" pcap \
     "Ethernet (DLT 1), microsecond pcap" -i lo -- \
     "$PY" "$REC/tls_client.py" "$mode" 127.0.0.1 alice alice-pw "$T/keylog-$name.txt"
   cp "$T/keylog-$name.txt" "$OUT/$name.keys"
   if [ "$name" = imaps-tls13 ]; then
     grep -E '^(CLIENT|SERVER)_TRAFFIC_SECRET_0 ' "$T/keylog-$name.txt" > "$OUT/$name.app-secrets-only.keys"
+    echo "  application-secrets-only key log: $OUT/$name.app-secrets-only.keys"
   fi
+  # the same capture as pcapng with the key log in a Decryption Secrets Block
+  editcap --inject-secrets "tls,$T/keylog-$name.txt" -F pcapng "$OUT/$name.pcap" "$OUT/$name/$name.dsb.pcapng"
+  echo "  with embedded secrets (DSB): $OUT/$name/$name.dsb.pcapng"
   echo "  key log: $OUT/$name.keys"
 }
 

@@ -10,8 +10,8 @@ Connection 1 (tag prefix X): AUTHENTICATE PLAIN (no SASL-IR: waits for "+"),
   not exist with a synchronizing literal (server answers NO [TRYCREATE]
   instead of "+", the literal is never sent), a FETCH with a syntax error
   (BAD), then IDLE.
-Connection 2 (tag prefix Y), opened while connection 1 idles: LOGIN,
-  APPEND INBOX (sync literal), LOGOUT.  Connection 1 receives
+Connection 2 (tag prefix Y), opened while connection 1 idles: LOGIN and
+  SELECT INBOX pipelined in one write, APPEND INBOX (sync literal), LOGOUT.  Connection 1 receives
   "* N EXISTS" during IDLE, sends DONE, then LOGOUT.
 """
 import imaplib
@@ -77,7 +77,15 @@ if not line.startswith(b"+"):
 
 c2 = FixedTagIMAP4(HOST, PORT, b"Y")
 print(f"[2] port {c2.client_port()}")
-check(c2.login(USER, PASSWORD), "[2] LOGIN")
+# LOGIN and SELECT pipelined in one write: the login process reads both, the
+# imap process gets SELECT handed over (and its rawlog repeats it)
+t_login, t_select = c2._new_tag(), c2._new_tag()
+c2.tagged_commands[t_login] = c2.tagged_commands[t_select] = None
+c2.send(t_login + f' LOGIN {USER} "{PASSWORD}"\r\n'.encode() + t_select + b" SELECT INBOX\r\n")
+check(c2._command_complete("LOGIN", t_login), "[2] LOGIN (pipelined)")
+c2.state = "AUTH"
+check(c2._command_complete("SELECT", t_select), "[2] SELECT INBOX (pipelined)")
+c2.state = "SELECTED"
 check(c2.append("INBOX", None, '"13-Mar-2024 12:00:00 +0100"',
                 message(4, "Arrives during IDLE", "Connection 1 is idling in INBOX.")),
       "[2] APPEND INBOX")

@@ -58,6 +58,20 @@ class FixedTagIMAP4(imaplib.IMAP4):
             self._s2c += data
         return data
 
+    def logout(self):
+        """imaplib's logout returns at "* BYE" and closes; when logging the
+        plaintext, read the rest (the tagged OK) until the server closes."""
+        self.state = "LOGOUT"
+        typ, dat = self._simple_command("LOGOUT")
+        if self._plain_log:
+            try:
+                while self.readline():
+                    pass
+            except OSError:
+                pass
+        self.shutdown()
+        return typ, dat
+
     def client_port(self) -> int:
         return self.sock.getsockname()[1]
 

@@ -18,12 +18,16 @@ LF byte that is followed by more data -- also inside binary data such as
 COMPRESS=DEFLATE output. Stripping it at those positions restores the exact
 bytes.
 
-Stitching per direction:
+Stitching per direction (cleartext connections):
   client->server = pre.in + post.in minus the overlap: the imap process's
       rawlog starts with the input the login process had already read after
       LOGIN/AUTHENTICATE (pipelined commands), which pre.in also holds.
   server->client = pre.out + post.out (no overlap: the tagged OK of LOGIN is
       written by the imap process).
+TLS connections (port 993 or STARTTLS): the login process proxies TLS for the
+whole connection, so pre.in/pre.out alone are the complete wire bytes; the
+post-login plaintext (imap rawlog) and the client's own plaintext log are
+written beside them (postLoginPlain*, plain*).
 Every stitched stream is compared byte for byte with what tshark reassembles
 from the capture ("follow,tcp,raw"); any difference is fatal (exit 1).
 """
@@ -122,8 +126,13 @@ def syn_order(capture: str) -> list:
     return seen
 
 
-def follow(capture: str, stream: int, client_port: int) -> tuple:
-    out = tshark(["-r", capture, "-q", "-z", f"follow,tcp,raw,{stream}"])
+def follow(capture: str, stream: int, client_port: int, server_port: int,
+           proto: str = "tcp", extra: tuple = ()) -> tuple:
+    """(client->server, server->client) payload of one stream per tshark.
+    Non-indented hex lines are node 0's data, tab-indented ones node 1's; a
+    node is identified by its port (tshark's follow,tls may print ":0" for
+    one node, so the other node's port decides)."""
+    out = tshark(list(extra) + ["-r", capture, "-q", "-z", f"follow,{proto},raw,{stream}"])
     node_port = {}
     c2s, s2c = bytearray(), bytearray()
     for line in out.splitlines():
@@ -135,7 +144,13 @@ def follow(capture: str, stream: int, client_port: int) -> tuple:
             continue
         node = 1 if line.startswith("\t") else 0
         data = bytes.fromhex(line.strip())
-        (c2s if node_port.get(node) == client_port else s2c).extend(data)
+        if node_port.get(0) == client_port or node_port.get(1) == server_port:
+            client_node = 0
+        elif node_port.get(1) == client_port or node_port.get(0) == server_port:
+            client_node = 1
+        else:
+            die(f"tshark follow: cannot tell the nodes apart: {node_port}")
+        (c2s if node == client_node else s2c).extend(data)
     return bytes(c2s), bytes(s2c)
 
 
@@ -156,6 +171,7 @@ def main() -> None:
     ap.add_argument("--link-type", default="")
     ap.add_argument("--format", default="")
     ap.add_argument("--plain-dir", help="client-side plaintext logs for TLS (port.c2s/.s2c)")
+    ap.add_argument("--keylog", help="TLS key log: check the plaintext against tshark's decryption")
     a = ap.parse_args()
 
     logs = parse_log(a.log)
@@ -195,34 +211,36 @@ def main() -> None:
             shutil.copy(f, os.path.join(a.out, "rawlog", kind, os.path.basename(f)))
         c2s = pre_in + post_in[k:]
         s2c = pre_out + post_out
-        cap_c2s, cap_s2c = follow(a.capture, stream, cport)
+        cap_c2s, cap_s2c = follow(a.capture, stream, cport, sport)
         tls = sport == 993 or b"STARTTLS\r\n" in pre_in.upper()
         entry = {"clientPort": cport, "serverPort": sport, "user": info.get("user"),
                  "toServer": f"conn-{cport}.c2s.bin", "toClient": f"conn-{cport}.s2c.bin",
                  "bytesToServer": len(c2s), "bytesToClient": len(s2c),
                  "loginPid": info["pid"], "imapPid": info.get("mpid"),
-                 "duplicatedPipelinedBytes": k, "rawlog": files,
+                 "tls": tls, "duplicatedPipelinedBytes": k, "rawlog": files,
                  "dovecotLog": info["log"]}
+        if re.search(rb"^\S+ COMPRESS DEFLATE\r\n", c2s, re.M | re.I):
+            entry["compress"] = ("DEFLATE: after the server's tagged OK to COMPRESS both "
+                                 "directions are raw deflate (RFC 4978), as on the wire")
         if not tls:
             if c2s != cap_c2s:
                 die(f"port {cport} client->server differs: " + first_diff(c2s, cap_c2s))
             if s2c != cap_s2c:
                 die(f"port {cport} server->client differs: " + first_diff(s2c, cap_s2c))
         else:
-            # Pre-login rawlog = TLS records as read from/written to the socket;
-            # after login the login process proxies TLS and the imap process
-            # logs plaintext. The wire ground truth is the capture-checked
-            # ciphertext; the plaintext comes from the client's own log.
-            if not (cap_c2s.startswith(pre_in) and cap_s2c.startswith(pre_out)):
-                die(f"port {cport} (TLS): pre-login rawlog is not a prefix of the capture: "
-                    + first_diff(pre_in, cap_c2s[:len(pre_in)]) + " / "
-                    + first_diff(pre_out, cap_s2c[:len(pre_out)]))
-            c2s, s2c = cap_c2s, cap_s2c
+            # TLS (993, or after STARTTLS): the login process stays in the
+            # path as TLS proxy for the whole connection and its -R rawlog
+            # sits below the TLS layer, so pre.in/pre.out are the complete
+            # wire bytes (plaintext prefix + TLS records) both ways. The
+            # imap process's rawlog holds the post-login plaintext.
+            c2s, s2c = pre_in, pre_out
             entry["bytesToServer"], entry["bytesToClient"] = len(c2s), len(s2c)
-            entry["wireFromCapture"] = ("pre-login rawlog is a verified prefix; the rest of the "
-                                        "ciphertext is taken from the capture")
-            entry["postLoginPlainToServer"] = f"conn-{cport}.post.c2s.txt"
-            entry["postLoginPlainToClient"] = f"conn-{cport}.post.s2c.txt"
+            if c2s != cap_c2s:
+                die(f"port {cport} (TLS) client->server differs: " + first_diff(c2s, cap_c2s))
+            if s2c != cap_s2c:
+                die(f"port {cport} (TLS) server->client differs: " + first_diff(s2c, cap_s2c))
+            entry["postLoginPlainToServer"] = f"conn-{cport}.post.c2s.bin"
+            entry["postLoginPlainToClient"] = f"conn-{cport}.post.s2c.bin"
             open(os.path.join(a.out, entry["postLoginPlainToServer"]), "wb").write(post_in)
             open(os.path.join(a.out, entry["postLoginPlainToClient"]), "wb").write(post_out)
             if a.plain_dir:
@@ -234,6 +252,13 @@ def main() -> None:
                 # the imap process's plaintext must be the tail of what the client saw
                 if not plain_c2s.endswith(post_in[k:]) or not plain_s2c.endswith(post_out):
                     die(f"port {cport}: client plaintext log disagrees with post-login rawlog")
+                if a.keylog:
+                    dec_c2s, dec_s2c = follow(a.capture, stream, cport, sport, "tls",
+                                              ("-o", f"tls.keylog_file:{a.keylog}"))
+                    if not dec_c2s or not plain_c2s.endswith(dec_c2s) \
+                            or not plain_s2c.endswith(dec_s2c):
+                        die(f"port {cport}: tshark's TLS decryption with the key log "
+                            "disagrees with the client's plaintext")
                 entry["plainToServer"] = f"conn-{cport}.plain.c2s.bin"
                 entry["plainToClient"] = f"conn-{cport}.plain.s2c.bin"
                 open(os.path.join(a.out, entry["plainToServer"]), "wb").write(plain_c2s)
@@ -251,9 +276,16 @@ def main() -> None:
             f"imap pids {sorted(extra_post)}")
     if not conns:
         die("no IMAP connection in the capture")
-    manifest = {"capture": os.path.basename(a.capture), "scenario": a.scenario,
+    manifest: dict = {"capture": os.path.basename(a.capture), "scenario": a.scenario,
                 "client": a.client, "linkType": a.link_type, "format": a.format,
                 "connections": conns}
+    if a.keylog:
+        stem = os.path.splitext(os.path.basename(a.capture))[0]
+        # paths in the manifest are relative to the manifest's directory
+        manifest["keyLog"] = f"../{stem}.keys"
+        if os.path.basename(a.out) == "imaps-tls13":
+            manifest["keyLogAppSecretsOnly"] = f"../{stem}.app-secrets-only.keys"
+        manifest["pcapngWithSecrets"] = f"{stem}.dsb.pcapng"
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")
