@@ -1,7 +1,8 @@
 import type { CaptureInfo, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
-import type { ImapMessage } from '../imap/types.js';
+import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
+import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
 import type { Connection, Side, StreamSink } from '../tcp/types.js';
 import { CommandStats } from './stats.js';
@@ -17,7 +18,8 @@ export interface AnalyzeOptions extends PipelineOptions {
   /** Transcript hooks. */
   onMessage?(msg: ImapMessage, conn: ImapConnection): void;
   onMarker?(side: Side | null, frame: number, text: string, conn: ImapConnection): void;
-  onLiteralData?(msg: ImapMessage, index: number, chunk: Buffer, conn: ImapConnection): void;
+  onLiteralStart?(msg: ImapMessage, literal: Literal, conn: ImapConnection): LiteralConsumer | null;
+  onUntagged?(r: Response, msg: ImapMessage, owner: Exchange | null, conn: ImapConnection): void;
 }
 
 /** The analysis model every reporter reads. */
@@ -57,7 +59,8 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
     exchange: (ex) => orderer.completed(ex),
     message: options.onMessage,
     marker: options.onMarker,
-    literalData: options.onLiteralData,
+    literalStart: options.onLiteralStart,
+    untagged: options.onUntagged,
   };
 
   const sink: StreamSink = {

@@ -1,5 +1,5 @@
 import type { Side, TimePoint } from '../tcp/types.js';
-import type { ImapMessage, Literal } from './types.js';
+import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 
 export interface FramerLimits {
   /** Longest line kept; the rest of a longer line is dropped (and reported). */
@@ -13,8 +13,8 @@ export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxLine: 1024 * 1024, keepL
 export interface FramerOutput {
   message(m: ImapMessage): void;
   warn(frame: number, message: string): void;
-  /** Large literal octets as they stream past (for hashing or extraction), when the consumer wants them. */
-  literalData?(m: ImapMessage, index: number, chunk: Buffer): void;
+  /** A literal begins (its announcing line is the message's last line so far): who wants its octets? */
+  literalStart?(m: ImapMessage, literal: Literal): LiteralConsumer | null;
 }
 
 /** Literal announcements: {n}, {n+}, {n-} and ~{n}, only at the very end of a line. */
@@ -38,6 +38,7 @@ export class ImapFramer {
   /** Octets still to come of the literal being read, or 0 when reading lines. */
   private literalLeft = 0;
   private literal: Literal | null = null;
+  private consumer: LiteralConsumer | null = null;
   private resyncing = false;
   private yieldRequested = false;
   private resyncSkipped = 0;
@@ -127,6 +128,7 @@ export class ImapFramer {
     if (this.literalLeft > 0) {
       const inLiteral = Math.min(length, this.literalLeft);
       this.literal!.data = null; // incomplete octets are not handed on as if they were the literal
+      this.endConsumer(false);
       this.literalLeft -= inLiteral;
       this.msg!.damaged = true;
       length -= inLiteral;
@@ -144,6 +146,7 @@ export class ImapFramer {
       this.out.warn(frame, `${this.side} literal of ${this.literal!.length} octets announced in frame ${this.msg.firstFrame} was cut after ${this.literal!.received} octets by the end of the stream`);
       this.literal!.data = null;
       this.literalLeft = 0;
+      this.endConsumer(false);
     }
     if (this.msg || this.partialLen > 0) this.abandon(frame, time, 'the end of the stream');
   }
@@ -156,6 +159,7 @@ export class ImapFramer {
     if (this.literalLeft === 0 || !this.msg || this.literal!.received > 0) return;
     this.literalLeft = 0;
     this.literal!.data = null;
+    this.endConsumer(false);
     this.msg.lines.push('');
     this.emit();
   }
@@ -213,6 +217,7 @@ export class ImapFramer {
     this.literal = { length: announced.length, received: 0, data: null, nonSync: announced.nonSync, binary: announced.binary };
     if (announced.length <= this.limits.keepLiteral) this.literal.data = Buffer.allocUnsafe(announced.length);
     msg.literals.push(this.literal);
+    this.consumer = this.out.literalStart?.(msg, this.literal) ?? null;
     this.literalLeft = announced.length;
     if (announced.length === 0) this.finishLiteral();
   }
@@ -235,7 +240,7 @@ export class ImapFramer {
     const lit = this.literal!;
     const chunk = bytes.subarray(pos, pos + take);
     if (lit.data) chunk.copy(lit.data, lit.received);
-    this.out.literalData?.(this.msg!, this.msg!.literals.length - 1, chunk);
+    this.consumer?.write(chunk);
     lit.received += take;
     this.literalLeft -= take;
     this.touch(frame, time, take);
@@ -245,7 +250,14 @@ export class ImapFramer {
 
   private finishLiteral(): void {
     // The line goes on after the literal; it is read as the next line piece of the same message.
+    this.endConsumer(true);
     this.literal = null;
+  }
+
+  private endConsumer(complete: boolean): void {
+    const c = this.consumer;
+    this.consumer = null;
+    c?.end(complete);
   }
 
   private abandon(frame: number, time: TimePoint, why: string): void {
@@ -266,6 +278,7 @@ export class ImapFramer {
     this.partial = [];
     this.partialLen = 0;
     this.literalLeft = 0;
+    this.endConsumer(false);
     this.literal = null;
     msg.damaged = true;
     this.out.warn(frame, `${this.side} message starting in frame ${msg.firstFrame} was cut by ${why}`);

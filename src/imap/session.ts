@@ -8,7 +8,7 @@ import type { Exchange, ImapConnection } from './model.js';
 import { looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
 import { stringOf, type Value } from './tokens.js';
-import type { ImapMessage } from './types.js';
+import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 import { decodeMailboxName } from './utf7.js';
 
 export interface SessionEvents {
@@ -20,8 +20,10 @@ export interface SessionEvents {
   message?(msg: ImapMessage, info: ImapConnection): void;
   /** A marker in the conversation (TLS, COMPRESS, gap) for transcripts. */
   marker?(side: Side | null, frame: number, text: string, info: ImapConnection): void;
-  /** Large literal octets as they stream past (for fetch hashing); index is the literal's index in the message. */
-  literalData?(msg: ImapMessage, index: number, chunk: Buffer, info: ImapConnection): void;
+  /** A literal begins: return a consumer to receive its octets as they stream past (hashing, extraction). */
+  literalStart?(msg: ImapMessage, literal: Literal, info: ImapConnection): LiteralConsumer | null;
+  /** Every untagged response, parsed, with the exchange it was attributed to (FETCH tracking). */
+  untagged?(r: Response, msg: ImapMessage, owner: Exchange | null, info: ImapConnection): void;
 }
 
 type Mode = 'imap' | 'tls' | 'undecodable';
@@ -67,7 +69,7 @@ export class ImapSession {
     const out = (side: Side) => ({
       message: (m: ImapMessage) => this.onMessage(m),
       warn: (frame: number, message: string) => this.warn({ frame, conn: conn.id, message }),
-      literalData: events.literalData ? (m: ImapMessage, i: number, chunk: Buffer) => events.literalData!(m, i, chunk, this.info) : undefined,
+      literalStart: events.literalStart ? (m: ImapMessage, lit: Literal) => events.literalStart!(m, lit, this.info) : undefined,
     });
     this.framers = {
       client: new ImapFramer('client', out('client'), limits, looksLikeCommand),
@@ -340,6 +342,7 @@ export class ImapSession {
       this.info.unsolicited++;
     }
     this.untaggedData(r);
+    this.events.untagged?.(r, m, owner ?? null, this.info);
   }
 
   /** What untagged data tells us about the connection and the selected mailbox. */

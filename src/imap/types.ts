@@ -12,6 +12,15 @@ export interface Literal {
   nonSync: boolean;
   /** ~{n}: RFC 3516 binary literal. */
   binary: boolean;
+  /** SHA-256 (hex) of the octets, when a consumer hashed them as they streamed past and none was lost. */
+  sha256?: string;
+}
+
+/** Receives a literal's octets as they stream past, so large ones never need to sit in memory. */
+export interface LiteralConsumer {
+  write(chunk: Buffer): void;
+  /** `complete` is false when a gap or the end of the stream cut the literal. */
+  end(complete: boolean): void;
 }
 
 /**
