@@ -30,6 +30,10 @@ test('summary --json answers the seed question: two connections at once, the thi
     assert.equal(conn.cleartextAuth, true);
     assert.ok(conn.commands > 5);
   }
+  // LIST answers, with the modified UTF-7 name decoded and the special-use flag kept.
+  const drafts = a.mailboxes.find((m: { name: string }) => m.name === 'Entwürfe');
+  assert.ok(drafts?.flags.includes('\\Drafts'), JSON.stringify(a.mailboxes));
+  assert.equal(a.serverSoftware, 'Dovecot');
   const login = j.commands.find((s: { command: string }) => s.command === 'LOGIN');
   assert.equal(login.count, 3);
   assert.equal(login.ok, 3);

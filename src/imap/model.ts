@@ -69,6 +69,8 @@ export interface ImapConnection {
   compress: { frame: number } | null;
   selected: MailboxState | null;
   commands: number;
+  /** Mailboxes the server listed (LIST/LSUB/XLIST), names decoded from modified UTF-7, with their flags (special-use included). */
+  mailboxes: { name: string; delimiter: string | null; flags: string[] }[];
   /** Untagged responses that arrived while no command was outstanding (unsolicited). */
   unsolicited: number;
   /** Bytes that were not IMAP (noise on the port, undecodable compressed data). */

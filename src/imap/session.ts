@@ -28,6 +28,9 @@ export interface SessionEvents {
 
 type Mode = 'imap' | 'tls' | 'undecodable';
 
+/** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
+const MAX_MAILBOXES = 1000;
+
 /** How much of a TLS direction we keep looking at for its hello. */
 const TLS_SNIFF_BYTES = 16 * 1024;
 
@@ -64,7 +67,7 @@ export class ImapSession {
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
-      commands: 0, unsolicited: 0, undecoded: 0,
+      commands: 0, mailboxes: [], unsolicited: 0, undecoded: 0,
     };
     const out = (side: Side) => ({
       message: (m: ImapMessage) => this.onMessage(m),
@@ -372,9 +375,28 @@ export class ImapSession {
       case 'FLAGS':
         if (box && r.values[0]?.kind === 'list') box.flags = r.values[0].items.map((v) => stringOf(v) ?? '');
         break;
+      case 'LIST':
+      case 'LSUB':
+      case 'XLIST':
+        this.listed(r.values);
+        break;
       default:
         break;
     }
+  }
+
+  /** `* LIST (\\HasNoChildren \\Sent) "/" "Sent"`: remember the mailbox once (bounded). */
+  private listed(values: Value[]): void {
+    const [flags, delimiter, name] = values;
+    const raw = stringOf(name);
+    if (raw === null || this.info.mailboxes.length >= MAX_MAILBOXES) return;
+    const decoded = decodeMailboxName(raw);
+    if (this.info.mailboxes.some((m) => m.name === decoded)) return;
+    this.info.mailboxes.push({
+      name: decoded,
+      delimiter: stringOf(delimiter),
+      flags: flags?.kind === 'list' ? flags.items.map((v) => stringOf(v) ?? '').filter(Boolean) : [],
+    });
   }
 
   private responseCode(name: string, text: string): void {

@@ -15,6 +15,11 @@ export function clientName(id: Record<string, string | null> | null): string | n
   return id.version ? `${name} ${id.version}` : name;
 }
 
+/** The server's own name: from its ID answer, else its greeting text. */
+export function serverSoftware(c: ImapConnection): string | null {
+  return clientName(c.serverId) ?? (c.greeting?.text || null);
+}
+
 function linkTypes(a: CaptureAnalysis): string[] {
   return a.capture.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`);
 }
@@ -61,6 +66,8 @@ function connectionJson(c: ImapConnection, capture?: number): object {
     capabilities: c.capabilities,
     tls: c.tls,
     compress: c.compress !== null,
+    serverSoftware: serverSoftware(c),
+    mailboxes: c.mailboxes,
     commands: c.commands,
     unsolicited: c.unsolicited,
     selected: c.selected?.name ?? null,
