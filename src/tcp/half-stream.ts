@@ -149,7 +149,7 @@ export class HalfStream {
   private hold(seq: number, payload: Buffer, frame: number): void {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
     let idx = 0;
-    while (idx < this.held.length && seqDiff(this.held[idx]!.seq, seq) < 0) idx++;
+    while (idx < this.held.length && seqDiff(this.held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
     for (const h of this.held) {
       const start = Math.max(0, seqDiff(h.seq, seq));
       const end = Math.min(payload.length, seqDiff(seqAdd(h.seq, h.data.length), seq));

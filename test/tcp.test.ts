@@ -1,0 +1,648 @@
+/**
+ * TCP reassembly end to end (capture file → decoder → TcpTracker → StreamSink) on synthetic captures, with a
+ * sink that records every event. Where tshark is installed, stream ids and followed bytes are compared with it.
+ */
+import { test, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Warning } from '../src/capture/types.js';
+import { collectStreams } from '../src/analysis/streams.js';
+import { streamCapture } from '../src/pipeline.js';
+import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
+import {
+  TcpFlow,
+  tcpConversation,
+  toNs,
+  writeCapture,
+  type ConversationOptions,
+  type SynthCapture,
+  type SynthPacket,
+} from './helpers/synth.js';
+
+const HAVE_TSHARK = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'imapscope-tcp-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+function write(c: SynthCapture): string {
+  const path = join(dir, `t${fileCount++}.${c.format}`);
+  writeCapture(path, c);
+  return path;
+}
+
+/** Deterministic distinct bytes. */
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recording sink
+
+type Event =
+  | { kind: 'open'; id: number }
+  | { kind: 'data'; id: number; side: Side; bytes: Buffer; frame: number; time: TimePoint }
+  | { kind: 'gap'; id: number; side: Side; length: number; frame: number; time: TimePoint }
+  | { kind: 'close'; id: number; reason: EndState | 'end-of-capture' };
+
+class Recorder implements StreamSink {
+  readonly events: Event[] = [];
+  readonly conns: Connection[] = [];
+  open(conn: Connection): void {
+    this.conns.push(conn);
+    this.events.push({ kind: 'open', id: conn.id });
+  }
+  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
+    this.events.push({ kind: 'data', id: conn.id, side, bytes: Buffer.from(bytes), frame, time: { ...time } });
+  }
+  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint): void {
+    this.events.push({ kind: 'gap', id: conn.id, side, length, frame, time: { ...time } });
+  }
+  close(conn: Connection, reason: EndState | 'end-of-capture'): void {
+    this.events.push({ kind: 'close', id: conn.id, reason });
+  }
+
+  conn(id: number): Connection {
+    const c = this.conns.find((x) => x.id === id);
+    assert.ok(c, `connection ${id} was opened`);
+    return c;
+  }
+
+  /** One direction as data pieces (adjacent deliveries merged) and gap lengths. */
+  pieces(id: number, side: Side): Piece[] {
+    const out: Piece[] = [];
+    for (const e of this.events) {
+      if (e.id !== id || (e.kind !== 'data' && e.kind !== 'gap') || e.side !== side) continue;
+      if (e.kind === 'gap') out.push(e.length);
+      else out.push(e.bytes);
+    }
+    return normalise(out);
+  }
+
+  closeReason(id: number): string {
+    const closes = this.events.filter((e): e is Extract<Event, { kind: 'close' }> => e.kind === 'close' && e.id === id);
+    assert.equal(closes.length, 1, `connection ${id} closed exactly once`);
+    return closes[0]!.reason;
+  }
+}
+
+/** A stream: bytes, or a number of missing bytes. */
+type Piece = Buffer | number;
+
+function normalise(list: (Buffer | string | number)[]): Piece[] {
+  const out: Piece[] = [];
+  for (const p of list) {
+    const item = typeof p === 'string' ? Buffer.from(p, 'latin1') : p;
+    if (typeof item !== 'number' && item.length === 0) continue;
+    const last = out[out.length - 1];
+    if (typeof item !== 'number' && last !== undefined && typeof last !== 'number') out[out.length - 1] = Buffer.concat([last, item]);
+    else if (typeof item === 'number' && typeof last === 'number') out[out.length - 1] = last + item;
+    else out.push(item);
+  }
+  return out;
+}
+
+/** Readable comparison: buffers as latin1 strings, gaps as {gap: n}. */
+function show(p: Piece[]): (string | { gap: number })[] {
+  return p.map((x) => (typeof x === 'number' ? { gap: x } : x.toString('latin1')));
+}
+
+function assertPieces(actual: Piece[], expected: (Buffer | string | number)[], what: string): void {
+  assert.deepEqual(show(actual), show(normalise(expected)), what);
+}
+
+/** Life-cycle rules every connection must follow, and stats that agree with the events. */
+function checkInvariants(rec: Recorder): void {
+  for (const conn of rec.conns) {
+    const evs = rec.events.filter((e) => e.id === conn.id);
+    assert.equal(evs[0]!.kind, 'open', `connection ${conn.id}: open comes first`);
+    assert.equal(evs.filter((e) => e.kind === 'open').length, 1, `connection ${conn.id}: one open`);
+    assert.equal(evs[evs.length - 1]!.kind, 'close', `connection ${conn.id}: close comes last`);
+    assert.equal(evs.filter((e) => e.kind === 'close').length, 1, `connection ${conn.id}: one close`);
+    for (const side of ['client', 'server'] as const) {
+      const mine = evs.filter((e) => (e.kind === 'data' || e.kind === 'gap') && e.side === side) as Extract<Event, { side: Side }>[];
+      const data = mine.filter((e) => e.kind === 'data') as Extract<Event, { kind: 'data' }>[];
+      const gaps = mine.filter((e) => e.kind === 'gap') as Extract<Event, { kind: 'gap' }>[];
+      assert.equal(conn.stats[side].bytes, data.reduce((n, e) => n + e.bytes.length, 0), `connection ${conn.id} ${side}: byte count`);
+      assert.equal(conn.stats[side].gaps, gaps.length, `connection ${conn.id} ${side}: gap count`);
+      assert.equal(conn.stats[side].gapBytes, gaps.reduce((n, e) => n + e.length, 0), `connection ${conn.id} ${side}: gap bytes`);
+      for (const e of mine) {
+        assert.ok(e.frame >= conn.firstFrame && e.frame <= conn.lastFrame, `connection ${conn.id}: event frame ${e.frame} inside the connection`);
+        if (e.kind === 'data') assert.ok(e.bytes.length > 0, 'no empty deliveries');
+        else assert.ok(e.length > 0, 'no empty gaps');
+      }
+      for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.frame >= mine[i - 1]!.frame, `connection ${conn.id} ${side}: frames never go back`);
+    }
+  }
+}
+
+interface Run {
+  path: string;
+  rec: Recorder;
+  warnings: Warning[];
+  packets: SynthPacket[];
+}
+
+async function run(packets: SynthPacket[], o: { maxHeldBytes?: number; ports?: number[] } = {}): Promise<Run> {
+  const path = write({ format: 'pcap', packets });
+  const rec = new Recorder();
+  const warnings: Warning[] = [];
+  await streamCapture(path, rec, (w) => warnings.push(w), { ports: o.ports ?? [143], maxHeldBytes: o.maxHeldBytes });
+  checkInvariants(rec);
+  return { path, rec, warnings, packets };
+}
+
+/** The concatenated data of each side, as the conversation wrote it. */
+function written(o: ConversationOptions): Record<Side, Buffer> {
+  const of = (side: Side) => Buffer.concat(o.exchanges.filter((x) => x.from === side).map((x) => (typeof x.data === 'string' ? Buffer.from(x.data, 'latin1') : x.data)));
+  return { client: of('client'), server: of('server') };
+}
+
+const GREETING = '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n';
+const LOGIN = 'a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n';
+
+/** A typical exchange: greeting, two commands, a big multi-segment response (5 segments at MSS 1448), logout. */
+function exchanges(big = bytes(6000, 1)): ConversationOptions['exchanges'] {
+  return [
+    { from: 'server', data: GREETING },
+    { from: 'client', data: LOGIN },
+    { from: 'server', data: big },
+    { from: 'client', data: 'a3 LOGOUT\r\n' },
+    { from: 'server', data: '* BYE\r\na3 OK\r\n' },
+  ];
+}
+
+/** Index (0-based, as ConversationKnobs count data segments) of segment `n` of the big response in exchanges(). */
+function bigSeg(n: number): number {
+  return 2 + n; // greeting = 0, login = 1, then the big response
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tshark
+
+interface TsharkFollow {
+  client: Piece[];
+  server: Piece[];
+}
+
+/** tshark's tcp.stream per frame (frames without TCP get NaN). */
+function tsharkStreamIds(path: string): number[] {
+  const r = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'tcp.stream'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\n').slice(0, -1).map((l) => (l === '' ? NaN : Number(l)));
+}
+
+/** `-z follow,tcp,raw,ID`, keeping tshark's "[N bytes missing in capture file]" markers as gaps. */
+function tsharkFollow(path: string, id: number, clientPort: number): TsharkFollow {
+  const r = spawnSync('tshark', ['-r', path, '-q', '-z', `follow,tcp,raw,${id}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  const node0: Buffer[] = [];
+  const node1: Buffer[] = [];
+  let node0Port = -1;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^Node 0: .*:(\d+)$/.exec(line.trim());
+    if (m) node0Port = Number(m[1]);
+    if (/^\t?[0-9a-f]+$/.test(line)) (line.startsWith('\t') ? node1 : node0).push(Buffer.from(line.trim(), 'hex'));
+  }
+  const split = (chunks: Buffer[]): Piece[] => {
+    const text = Buffer.concat(chunks).toString('latin1');
+    const out: (Buffer | number)[] = [];
+    const re = /\[(\d+) bytes missing in capture file\]\0/g;
+    let at = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      out.push(Buffer.from(text.slice(at, m.index), 'latin1'), Number(m[1]));
+      at = m.index + m[0].length;
+    }
+    out.push(Buffer.from(text.slice(at), 'latin1'));
+    return normalise(out);
+  };
+  assert.ok(node0Port > 0, `tshark follow of stream ${id} names its nodes`);
+  const a = split(node0);
+  const b = split(node1);
+  return node0Port === clientPort ? { client: a, server: b } : { client: b, server: a };
+}
+
+/**
+ * tshark agrees: the frames of every connection carry its id as tcp.stream (first and last frame included), no
+ * other frame on the IMAP ports has another id, and follow,tcp,raw gives the same bytes and gaps per direction.
+ */
+async function agreeWithTshark(t: TestContext, r: Run, name = 'tshark agrees'): Promise<void> {
+  await t.test(name, (st) => {
+    if (!HAVE_TSHARK) {
+      st.skip('tshark not installed');
+      return;
+    }
+    tsharkAgrees(r);
+  });
+}
+
+function tsharkAgrees(r: Run): void {
+  const ids = tsharkStreamIds(r.path);
+  assert.equal(ids.length, r.packets.length, 'tshark sees every frame');
+  const imapIds = new Set<number>();
+  r.packets.forEach((p, i) => {
+    if (p.sport === 143 || p.dport === 143) imapIds.add(ids[i]!);
+  });
+  assert.deepEqual([...imapIds].sort((a, b) => a - b), r.rec.conns.map((c) => c.id).sort((a, b) => a - b), 'IMAP stream ids');
+  for (const c of r.rec.conns) {
+    const frames = ids.map((id, i) => (id === c.id ? i + 1 : -1)).filter((n) => n > 0);
+    assert.equal(frames[0], c.firstFrame, `connection ${c.id}: first frame`);
+    assert.equal(frames[frames.length - 1], c.lastFrame, `connection ${c.id}: last frame`);
+    const theirs = tsharkFollow(r.path, c.id, c.client.port);
+    assert.deepEqual(show(r.rec.pieces(c.id, 'client')), show(theirs.client), `connection ${c.id}: client bytes as tshark follows them`);
+    assert.deepEqual(show(r.rec.pieces(c.id, 'server')), show(theirs.server), `connection ${c.id}: server bytes as tshark follows them`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tests
+
+test('in-order delivery equals what each side wrote, over IPv4 and IPv6, with frames and times of the segments', async (t) => {
+  for (const v6 of [false, true]) {
+    const o: ConversationOptions = {
+      exchanges: exchanges(),
+      ...(v6 ? { client: { ip: '2001:db8::10', port: 51234 }, server: { ip: '2001:db8::20', port: 143 } } : {}),
+    };
+    const packets = tcpConversation(o);
+    const r = await run(packets);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.rec.conns.length, 1);
+    const c = r.rec.conn(0);
+    const want = written(o);
+    assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+    assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server');
+    assert.deepEqual(c.client, v6 ? { ip: '2001:db8::10', port: 51234 } : { ip: '10.0.0.1', port: 50000 });
+    assert.deepEqual(c.server, v6 ? { ip: '2001:db8::20', port: 143 } : { ip: '10.0.0.2', port: 143 });
+    assert.equal(c.sawSyn, true);
+    assert.equal(c.state, 'closed');
+    assert.equal(r.rec.closeReason(0), 'closed');
+    assert.equal(c.firstFrame, 1);
+    assert.equal(c.lastFrame, packets.length);
+    const first = toNs(packets[0]!.t);
+    assert.deepEqual(c.start, { sec: Number(first / 1_000_000_000n), nsec: Number(first % 1_000_000_000n), digits: 6 });
+    // Every delivery is exactly the payload of the frame it names, stamped with that frame's time.
+    for (const e of r.rec.events) {
+      if (e.kind !== 'data') continue;
+      const p = packets[e.frame - 1]!;
+      assert.deepEqual(e.bytes, Buffer.from(p.payload as Buffer | string), `frame ${e.frame} payload`);
+      assert.equal(e.side, p.sport === 143 ? 'server' : 'client');
+      const ns = toNs(p.t);
+      assert.deepEqual(e.time, { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n), digits: 6 });
+    }
+    await agreeWithTshark(t, r);
+  }
+});
+
+test('out-of-order segments are delivered in sequence order, each once, with no gap', async (t) => {
+  const o: ConversationOptions = {
+    exchanges: exchanges(bytes(12000, 2)),
+    // Big response: segments 1 and 4 arrive after their successors; the client's LOGIN is not reordered.
+    fate: (x, s) => (x === 2 && (s === 1 || s === 4) ? 'late' : 'ok'),
+  };
+  const packets = tcpConversation(o);
+  const order = packets.filter((p) => p.sport === 143 && p.payload).map((p) => p.seq);
+  assert.ok(order.some((s, i) => i > 0 && ((s - order[i - 1]!) | 0) < 0), 'the capture really is out of order');
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  const want = written(o);
+  assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+  assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server');
+  assert.equal(r.rec.conn(0).stats.server.gaps, 0);
+  await agreeWithTshark(t, r);
+});
+
+test('a retransmission with the same bytes is delivered once, without a warning', async (t) => {
+  const o: ConversationOptions = { exchanges: exchanges(), retransmit: [{ seg: bigSeg(1) }, { seg: bigSeg(3), after: 3 }, { seg: 1 }] };
+  const packets = tcpConversation(o);
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  const want = written(o);
+  assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+  assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server');
+  await agreeWithTshark(t, r);
+});
+
+test('a retransmission with different bytes: the first copy is kept and a warning names the frame', async () => {
+  const other = bytes(1448, 99);
+  const o: ConversationOptions = { exchanges: exchanges(), retransmit: [{ seg: bigSeg(2), after: 2, payload: other }] };
+  const packets = tcpConversation(o);
+  const copyFrame = packets.findIndex((p) => p.payload === other) + 1;
+  assert.ok(copyFrame > 0);
+  const r = await run(packets);
+  const want = written(o);
+  assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server: first copy');
+  assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+  assert.equal(r.warnings[0]!.frame, copyFrame);
+  assert.equal(r.warnings[0]!.conn, 0);
+  assert.match(r.warnings[0]!.message, /differs/);
+});
+
+test('overlapping segments: shared bytes delivered once; disagreeing overlap keeps the first copy and warns', async (t) => {
+  // Agreeing overlap: segment 3 of the response starts 100 bytes early, segment 2 of it 1 byte early.
+  const same: ConversationOptions = { exchanges: exchanges(), overlap: [{ seg: bigSeg(3), back: 100 }, { seg: bigSeg(2), back: 1 }] };
+  const samePackets = tcpConversation(same);
+  const r1 = await run(samePackets);
+  assert.deepEqual(r1.warnings, []);
+  assertPieces(r1.rec.pieces(0, 'server'), [written(same).server], 'agreeing overlap');
+  await agreeWithTshark(t, r1);
+
+  // Disagreeing overlap: 100 bytes of '~' in front of segment 3.
+  const diff: ConversationOptions = { exchanges: exchanges(), overlap: [{ seg: bigSeg(3), back: 100, fill: 0x7e }] };
+  const diffPackets = tcpConversation(diff);
+  const r2 = await run(diffPackets);
+  assertPieces(r2.rec.pieces(0, 'server'), [written(diff).server], 'disagreeing overlap: first copy');
+  assert.equal(r2.warnings.length, 1, JSON.stringify(r2.warnings));
+  assert.match(r2.warnings[0]!.message, /differs/);
+  const overlapFrame = diffPackets.findIndex((p) => p.payload instanceof Buffer && p.payload[0] === 0x7e && p.sport === 143) + 1;
+  assert.equal(r2.warnings[0]!.frame, overlapFrame);
+});
+
+test('sequence numbers wrapping past 2^32 (in order, reordered, and with a gap right after the wrap)', async (t) => {
+  const base: ConversationOptions = { exchanges: exchanges(bytes(9000, 3)), clientIsn: 0xffffffff - 20, serverIsn: 0xffffffff - 2000 };
+  // In order.
+  const r1 = await run(tcpConversation(base));
+  assert.deepEqual(r1.warnings, []);
+  const want = written(base);
+  assertPieces(r1.rec.pieces(0, 'client'), [want.client], 'client across the wrap');
+  assertPieces(r1.rec.pieces(0, 'server'), [want.server], 'server across the wrap');
+  assert.equal(r1.rec.conn(0).state, 'closed');
+  await agreeWithTshark(t, r1);
+
+  // The server's response begins at ISN + 1 + 40 (greeting): 0xffffffff - 1959; its segment 1 straddles 2^32.
+  const reordered = { ...base, fate: (x: number, s: number) => (x === 2 && s <= 2 ? (s === 1 ? 'late' : 'ok') : 'ok') } as ConversationOptions;
+  const r2 = await run(tcpConversation(reordered));
+  assert.deepEqual(r2.warnings, []);
+  assertPieces(r2.rec.pieces(0, 'server'), [want.server], 'reordered across the wrap');
+
+  // Segment 2 of the response (wholly past the wrap) never captured: a gap of exactly its 1448 bytes.
+  const lossy = { ...base, fate: (x: number, s: number) => (x === 2 && s === 2 ? 'unseen' : 'ok') } as ConversationOptions;
+  const r3 = await run(tcpConversation(lossy));
+  const big = base.exchanges[2]!.data as Buffer;
+  assertPieces(r3.rec.pieces(0, 'server'), [GREETING, big.subarray(0, 2896), 1448, big.subarray(4344), '* BYE\r\na3 OK\r\n'], 'gap after the wrap');
+  await agreeWithTshark(t, r3);
+});
+
+test('a capture that starts mid-stream: no SYN, client and server told by port 143, sawSyn false', async (t) => {
+  // The first captured packet comes from the server (port 143): it must still be the server.
+  const o: ConversationOptions = { handshake: false, exchanges: exchanges().slice(2), close: 'none' };
+  const packets = tcpConversation(o);
+  assert.equal(packets[0]!.sport, 143);
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  const c = r.rec.conn(0);
+  assert.equal(c.sawSyn, false);
+  assert.deepEqual(c.client, { ip: '10.0.0.1', port: 50000 });
+  assert.deepEqual(c.server, { ip: '10.0.0.2', port: 143 });
+  assert.equal(c.state, 'open');
+  assert.equal(r.rec.closeReason(0), 'end-of-capture');
+  const want = written(o);
+  assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+  assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server');
+  await agreeWithTshark(t, r);
+
+  // A client whose port (80) is lower than the server's would confuse a "lower port is the server" rule.
+  const low: ConversationOptions = { handshake: false, exchanges: exchanges().slice(1), client: { ip: '10.9.0.1', port: 80 }, server: { ip: '10.9.0.2', port: 143 } };
+  const r2 = await run(tcpConversation(low));
+  assert.deepEqual(r2.rec.conn(0).client, { ip: '10.9.0.1', port: 80 });
+  assertPieces(r2.rec.pieces(0, 'client'), [written(low).client], 'client on port 80');
+});
+
+test('a segment lost and never retransmitted gives a gap of exactly its length; the bytes after it still arrive', async (t) => {
+  const big = bytes(7240, 4); // exactly 5 segments
+  const o: ConversationOptions = { exchanges: exchanges(big), fate: (x, s) => (x === 2 && s === 1 ? 'unseen' : x === 1 ? 'unseen' : 'ok') };
+  const packets = tcpConversation(o);
+  const r = await run(packets);
+  // The server's segment 1 of the response and the client's whole LOGIN (one segment) are missing.
+  assertPieces(r.rec.pieces(0, 'server'), [GREETING, big.subarray(0, 1448), 1448, big.subarray(2896), '* BYE\r\na3 OK\r\n'], 'server');
+  assertPieces(r.rec.pieces(0, 'client'), [LOGIN.length, 'a3 LOGOUT\r\n'], 'client');
+  const c = r.rec.conn(0);
+  assert.deepEqual(c.stats.server, { bytes: GREETING.length + big.length - 1448 + 14, gaps: 1, gapBytes: 1448 });
+  assert.deepEqual(c.stats.client, { bytes: 11, gaps: 1, gapBytes: LOGIN.length });
+  assert.equal(c.state, 'closed');
+  // One warning per gap, naming the connection.
+  assert.equal(r.warnings.length, 2, JSON.stringify(r.warnings));
+  for (const w of r.warnings) {
+    assert.equal(w.conn, 0);
+    assert.match(w.message, /bytes missing/);
+  }
+  // The gap event comes before the data that follows it, at a frame of the connection.
+  const serverEvents = r.rec.events.filter((e) => (e.kind === 'gap' || e.kind === 'data') && e.side === 'server');
+  const gapAt = serverEvents.findIndex((e) => e.kind === 'gap');
+  assert.equal(gapAt, 2, 'greeting, segment 0, then the gap');
+  await agreeWithTshark(t, r);
+});
+
+test('a lost segment at the end of a send, acknowledged by the peer, is a gap even with nothing after it', async () => {
+  const big = bytes(4344, 5); // 3 segments; the last one is never captured
+  const o: ConversationOptions = { exchanges: [{ from: 'server', data: GREETING }, { from: 'client', data: LOGIN }, { from: 'server', data: big }], fate: (x, s) => (x === 2 && s === 2 ? 'unseen' : 'ok'), close: 'none' };
+  const r = await run(tcpConversation(o));
+  assertPieces(r.rec.pieces(0, 'server'), [GREETING, big.subarray(0, 2896), 1448], 'server');
+  assert.equal(r.rec.conn(0).state, 'open');
+});
+
+test('a segment lost and later retransmitted (fast retransmit) leaves no gap', async (t) => {
+  const o: ConversationOptions = { exchanges: exchanges(bytes(14480, 6)), fate: (x, s) => (x === 2 && (s === 2 || s === 5) ? 'lost' : 'ok') };
+  const packets = tcpConversation(o);
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  const want = written(o);
+  assertPieces(r.rec.pieces(0, 'server'), [want.server], 'server');
+  assertPieces(r.rec.pieces(0, 'client'), [want.client], 'client');
+  assert.equal(r.rec.conn(0).stats.server.gaps, 0);
+  await agreeWithTshark(t, r);
+});
+
+test('a snaplen-truncated payload is delivered as far as captured, then a gap of the cut bytes', async () => {
+  const big = bytes(4344, 7);
+  const o: ConversationOptions = { exchanges: exchanges(big) };
+  const packets = tcpConversation(o);
+  const seg1 = packets.filter((p) => p.sport === 143 && p.payload)[2]!; // greeting, big[0], big[1]
+  assert.equal(seg1.seq, packets.filter((p) => p.sport === 143 && p.payload)[1]!.seq + 1448);
+  seg1.snaplen = 14 + 20 + 20 + 100; // Ethernet + IPv4 + TCP + 100 payload bytes
+  const r = await run(packets);
+  assertPieces(r.rec.pieces(0, 'server'), [GREETING, big.subarray(0, 1548), 1348, big.subarray(2896), '* BYE\r\na3 OK\r\n'], 'server');
+  assertPieces(r.rec.pieces(0, 'client'), [written(o).client], 'client');
+  const gap = r.rec.events.find((e) => e.kind === 'gap')!;
+  assert.equal(gap.kind === 'gap' && gap.frame, packets.indexOf(seg1) + 1, 'the gap belongs to the truncated frame');
+  assert.equal(r.warnings.length, 1);
+});
+
+test('a keep-alive (one garbage byte at seq - 1) delivers nothing and warns about nothing', async () => {
+  const flow = new TcpFlow();
+  const packets = [...flow.handshake(), ...flow.send('server', GREETING), ...flow.send('client', LOGIN)];
+  flow.wait(45);
+  const ka = (from: 'client' | 'server', other: 'client' | 'server'): SynthPacket => {
+    flow.wait(0.001);
+    const me = flow.ends[from];
+    const peer = flow.ends[other];
+    return { t: flow.now, src: me.ip, dst: peer.ip, sport: me.port, dport: peer.port, seq: (flow.nextSeq(from) - 1) >>> 0, ack: flow.nextSeq(other), flags: 'A', payload: Buffer.from([0]) };
+  };
+  packets.push(ka('client', 'server'), ka('server', 'client'), ka('client', 'server'));
+  packets.push(...flow.send('server', 'a1 OK\r\n'), ...flow.close('fin'));
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  assertPieces(r.rec.pieces(0, 'client'), [LOGIN], 'client');
+  assertPieces(r.rec.pieces(0, 'server'), [GREETING, 'a1 OK\r\n'], 'server');
+  assert.equal(r.rec.conn(0).state, 'closed');
+});
+
+test('a 4-tuple reused after FIN is two connections, ids 0 and 1, each with its own bytes', async (t) => {
+  const one: ConversationOptions = { exchanges: [{ from: 'server', data: GREETING }, { from: 'client', data: 'a1 LOGOUT\r\n' }], clientIsn: 1000, serverIsn: 5000, start: 1_700_000_000 };
+  const two: ConversationOptions = { exchanges: [{ from: 'server', data: '* OK second\r\n' }, { from: 'client', data: 'b1 CAPABILITY\r\n' }], clientIsn: 900_000, serverIsn: 77, start: 1_700_000_010 };
+  const packets = [...tcpConversation(one), ...tcpConversation(two)];
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.rec.conns.map((c) => c.id), [0, 1]);
+  const [c0, c1] = [r.rec.conn(0), r.rec.conn(1)];
+  assert.deepEqual([c0.state, c1.state], ['closed', 'closed']);
+  assert.deepEqual([c0.sawSyn, c1.sawSyn], [true, true]);
+  assert.equal(c0.lastFrame + 1, c1.firstFrame);
+  assert.equal(c1.lastFrame, packets.length);
+  assertPieces(r.rec.pieces(0, 'server'), [GREETING], 'first server');
+  assertPieces(r.rec.pieces(0, 'client'), ['a1 LOGOUT\r\n'], 'first client');
+  assertPieces(r.rec.pieces(1, 'server'), ['* OK second\r\n'], 'second server');
+  assertPieces(r.rec.pieces(1, 'client'), ['b1 CAPABILITY\r\n'], 'second client');
+  await agreeWithTshark(t, r);
+});
+
+test('end states: RST → reset, FIN both ways → closed, one FIN or none → open', async () => {
+  const cases: [ConversationOptions['close'], 'client' | 'server', EndState, string][] = [
+    ['rst', 'server', 'reset', 'reset'],
+    ['rst', 'client', 'reset', 'reset'],
+    ['fin', 'client', 'closed', 'closed'],
+    ['fin', 'server', 'closed', 'closed'],
+    ['none', 'client', 'open', 'end-of-capture'],
+  ];
+  for (const [close, closer, state, reason] of cases) {
+    const o: ConversationOptions = { exchanges: exchanges(), close, closer };
+    const r = await run(tcpConversation(o));
+    assert.deepEqual(r.warnings, [], `${close} by ${closer}`);
+    assert.equal(r.rec.conn(0).state, state, `${close} by ${closer}`);
+    assert.equal(r.rec.closeReason(0), reason, `${close} by ${closer}`);
+    assertPieces(r.rec.pieces(0, 'server'), [written(o).server], `${close} by ${closer}: server bytes`);
+  }
+  // A FIN from one side only: the connection is half-closed, not closed.
+  const flow = new TcpFlow();
+  const packets = [...flow.handshake(), ...flow.send('server', GREETING), ...flow.send('client', 'a1 LOGOUT\r\n')];
+  const fin = flow.close('fin', 'client');
+  packets.push(fin[0]!); // the client's FIN only
+  const r = await run(packets);
+  assert.equal(r.rec.conn(0).state, 'open');
+  assert.equal(r.rec.closeReason(0), 'end-of-capture');
+  assert.deepEqual(r.warnings, []);
+  // The close event of a closed connection comes at its last FIN exchange, before the end of the capture.
+  const both = await run([...tcpConversation({ exchanges: exchanges() }), ...tcpConversation({ exchanges: [{ from: 'server', data: GREETING }], client: { ip: '10.0.0.1', port: 50001 }, start: 1_700_000_100, close: 'none' })]);
+  const kinds = both.rec.events.map((e) => `${e.kind}${e.id}`);
+  assert.ok(kinds.indexOf('close0') < kinds.indexOf('open1'), kinds.join(' '));
+});
+
+test('the out-of-order hold cap: a warning, the holes become gaps, and reading still finishes', { timeout: 20_000 }, async () => {
+  // Client → server only after the handshake; the server never acknowledges data, so only the cap resolves holes.
+  const flow = new TcpFlow();
+  const packets = flow.handshake();
+  const c = flow.ends.client;
+  const s = flow.ends.server;
+  const base = flow.nextSeq('client');
+  const data = bytes(500 * 30, 8);
+  const missing = new Set([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+  for (let i = 0; i < 30; i++) {
+    if (missing.has(i)) continue;
+    flow.wait(0.001);
+    packets.push({ t: flow.now, src: c.ip, dst: s.ip, sport: c.port, dport: s.port, seq: (base + 500 * i) >>> 0, ack: flow.nextSeq('server'), flags: 'PA', payload: data.subarray(500 * i, 500 * (i + 1)) });
+  }
+  const r = await run(packets, { maxHeldBytes: 1000 });
+  const expected: (Buffer | number)[] = [];
+  for (let i = 0; i < 30; i++) expected.push(missing.has(i) ? 500 : data.subarray(500 * i, 500 * (i + 1)));
+  assertPieces(r.rec.pieces(0, 'client'), expected, 'client');
+  const capWarnings = r.warnings.filter((w) => /out-of-order bytes held/.test(w.message));
+  assert.equal(capWarnings.length, 1, JSON.stringify(r.warnings));
+  assert.equal(capWarnings[0]!.conn, 0);
+  assert.match(capWarnings[0]!.message, /more than 1000/);
+  // The cap is first exceeded by the third held segment (1500 bytes > 1000): frame 3 handshake + 3 data = 6.
+  assert.equal(capWarnings[0]!.frame, 6);
+
+  // The same capture with the default cap: nothing is given up until the end of the capture, same bytes.
+  const roomy = await run(packets);
+  assertPieces(roomy.rec.pieces(0, 'client'), expected, 'client, default cap');
+  assert.equal(roomy.warnings.filter((w) => /out-of-order bytes held/.test(w.message)).length, 0);
+});
+
+test('connection ids count every TCP conversation, IMAP or not, in order of first appearance', async (t) => {
+  const smtp = tcpConversation({ exchanges: [{ from: 'server', data: '220 mx ESMTP\r\n' }, { from: 'client', data: 'EHLO x\r\n' }], client: { ip: '10.0.0.5', port: 40000 }, server: { ip: '10.0.0.6', port: 25 }, start: 1_700_000_000 });
+  const imapA = tcpConversation({ exchanges: exchanges(), client: { ip: '10.0.0.1', port: 50001 }, start: 1_700_000_000.004 });
+  const http = tcpConversation({ exchanges: [{ from: 'client', data: 'GET / HTTP/1.0\r\n\r\n' }], client: { ip: '10.0.0.7', port: 40001 }, server: { ip: '10.0.0.8', port: 80 }, start: 1_700_000_000.005 });
+  const imapB = tcpConversation({ exchanges: [{ from: 'server', data: '* OK B\r\n' }, { from: 'client', data: 'b1 NOOP\r\n' }], client: { ip: '10.0.0.3', port: 50002 }, start: 1_700_000_000.006 });
+  const byTime = (a: SynthPacket, b: SynthPacket) => Number(toNs(a.t) - toNs(b.t));
+  const packets = [...smtp, ...imapA, ...http, ...imapB].sort(byTime);
+  assert.ok(toNs(smtp[smtp.length - 1]!.t) > toNs(imapA[0]!.t), 'the conversations interleave');
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.rec.conns.map((c) => [c.id, c.client.port]), [[1, 50001], [3, 50002]]);
+  assertPieces(r.rec.pieces(1, 'server'), [written({ exchanges: exchanges() }).server], 'IMAP A server');
+  assertPieces(r.rec.pieces(3, 'server'), ['* OK B\r\n'], 'IMAP B server');
+  assertPieces(r.rec.pieces(3, 'client'), ['b1 NOOP\r\n'], 'IMAP B client');
+
+  // collectStreams gives the same connections.
+  const collected = await collectStreams(r.path, { ports: [143] });
+  assert.deepEqual(collected.connections.map((c) => c.id), [1, 3]);
+  assert.equal(collected.capture.frames, packets.length);
+  await agreeWithTshark(t, r);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Out-of-order data that disagrees with itself: which copy wins
+
+/** Client segments at offsets relative to the first data byte; the server acknowledges nothing after the SYN. */
+function clientSegments(list: [offset: number, data: string][]): SynthPacket[] {
+  const flow = new TcpFlow();
+  const packets = flow.handshake();
+  const { client: c, server: s } = flow.ends;
+  const base = flow.nextSeq('client');
+  for (const [off, data] of list) {
+    flow.wait(0.001);
+    packets.push({ t: flow.now, src: c.ip, dst: s.ip, sport: c.port, dport: s.port, seq: (base + off) >>> 0, ack: flow.nextSeq('server'), flags: 'PA', payload: data });
+  }
+  return packets;
+}
+
+test('a held out-of-order segment retransmitted with other bytes before the hole fills: first copy kept, warned', async (t) => {
+  const r = await run(clientSegments([[0, 'AAAA'], [8, 'CCCC'], [8, 'XXXX'], [4, 'BBBB']]));
+  assertPieces(r.rec.pieces(0, 'client'), ['AAAABBBBCCCC'], 'client');
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+  assert.equal(r.warnings[0]!.frame, 6);
+  assert.match(r.warnings[0]!.message, /first copy is kept/);
+  await agreeWithTshark(t, r);
+});
+
+test('a held segment partly overlapped by a later one that starts earlier: bytes as tshark follows them, and a warning', async (t) => {
+  // 8..12 'CCCC' arrives first and is held; 6..10 'XXXX' later. Held data drains in sequence order, so bytes
+  // 8..10 come from the later copy (Wireshark 4.0's follow does the same); the disagreement must be reported.
+  const r = await run(clientSegments([[0, 'AAAA'], [8, 'CCCC'], [6, 'XXXX'], [4, 'BB']]));
+  assertPieces(r.rec.pieces(0, 'client'), ['AAAABBXXXXCC'], 'client');
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+  assert.equal(r.warnings[0]!.frame, 6);
+  assert.match(r.warnings[0]!.message, /disagrees/);
+  await agreeWithTshark(t, r);
+});
+
+test('an in-order segment that overlaps held data with other bytes: bytes as tshark follows them, and a warning', {
+  todo: 'HalfStream.drainHeld drops the overlapped prefix of held data without comparing it: no warning',
+}, async (t) => {
+  // 8..12 'CCCC' is held; then 4..10 'BBBBYY' arrives in order and is delivered whole (as Wireshark 4.0 does),
+  // so the held copy's 'CC' at 8..10 is dropped: the two copies disagree and nothing says so.
+  const r = await run(clientSegments([[0, 'AAAA'], [8, 'CCCC'], [4, 'BBBBYY']]));
+  assertPieces(r.rec.pieces(0, 'client'), ['AAAABBBBYYCC'], 'client');
+  await agreeWithTshark(t, r);
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+});
