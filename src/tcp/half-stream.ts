@@ -14,6 +14,8 @@ interface Held {
   seq: number;
   data: Buffer;
   frame: number;
+  /** Its disagreement with another copy was already reported: do not report it twice. */
+  reported?: boolean;
 }
 
 /** Where a direction's ordered bytes go, and where it says bytes are missing. */
@@ -150,15 +152,18 @@ export class HalfStream {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
     let idx = 0;
     while (idx < this.held.length && seqDiff(this.held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
+    const entry: Held = { seq, data: Buffer.from(payload), frame };
     for (const h of this.held) {
-      const start = Math.max(0, seqDiff(h.seq, seq));
-      const end = Math.min(payload.length, seqDiff(seqAdd(h.seq, h.data.length), seq));
-      if (end > start && !payload.subarray(start, end).equals(h.data.subarray(start - seqDiff(h.seq, seq), end - seqDiff(h.seq, seq)))) {
-        this.warn({ frame, message: `${this.label}: overlapping segment disagrees with held data (${end - start} bytes); the first copy is kept` });
+      const offset = seqDiff(h.seq, seq);
+      const start = Math.max(0, offset);
+      const end = Math.min(payload.length, offset + h.data.length);
+      if (end > start && !payload.subarray(start, end).equals(h.data.subarray(start - offset, end - offset))) {
+        this.warn({ frame, message: `${this.label}: overlapping segment disagrees with held data (${end - start} bytes); the copy that continues the stream first is kept` });
+        entry.reported = h.reported = true;
         break;
       }
     }
-    this.held.splice(idx, 0, { seq, data: Buffer.from(payload), frame });
+    this.held.splice(idx, 0, entry);
     this.heldBytes += payload.length;
     if (this.heldBytes > this.limits.maxHeldBytes) {
       if (!this.capWarned) {
@@ -189,6 +194,10 @@ export class HalfStream {
       if (rel > 0) return;
       this.held.shift();
       this.heldBytes -= h.data.length;
+      // Held data overlapped by bytes delivered since: it must agree with them (they were kept).
+      if (rel < 0 && !h.reported && this.recent.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
+        this.warn({ frame, message: `${this.label}: held out-of-order data disagrees with data delivered over the same range (${Math.min(-rel, h.data.length)} bytes); the delivered copy is kept` });
+      }
       if (rel + h.data.length > 0) {
         this.next = seqAdd(this.next!, h.data.length + rel);
         const fresh = h.data.subarray(-rel);
