@@ -3,6 +3,7 @@ import { registerStreams } from './commands/streams.js';
 import { registerFollow } from './commands/follow.js';
 import { registerSummary } from './commands/summary.js';
 import { registerCommands } from './commands/commands.js';
+import { registerFetches } from './commands/fetches.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -14,6 +15,7 @@ Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input.
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
   registerSummary(program);
   registerCommands(program);
+  registerFetches(program);
   registerStreams(program);
   registerFollow(program);
   return program;

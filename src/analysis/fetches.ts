@@ -1,0 +1,236 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Exchange, ImapConnection } from '../imap/model.js';
+import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
+import type { Response } from '../imap/response.js';
+import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
+import { decodeWords, partByNumber } from '../mime/bodystructure.js';
+import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
+
+/** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
+export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
+
+/** One section the server returned for one message. */
+export interface SectionFetch {
+  conn: number;
+  tag: string | null;
+  command: string;
+  requestFrame: number | null;
+  /** Frame of the last byte of the FETCH response that carried it. */
+  frame: number;
+  item: string;
+  /** The section spec as sent ("" for the whole message). */
+  section: string;
+  spec: SectionSpec;
+  origin: number | null;
+  how: FetchHow;
+  /** Octets returned, and their SHA-256 as the server sent them (before any transfer decoding). */
+  bytes: number;
+  sha256: string | null;
+  /** False when the capture lost some of the octets. */
+  complete: boolean;
+  /** The part of the message tree this names, when the tree is known; null for the whole message or an unknown part. */
+  part: string | null;
+}
+
+/** Everything fetched of one message: mailbox + UIDVALIDITY + UID identify it. */
+export interface FetchedMessage {
+  mailbox: string | null;
+  uidValidity: number | null;
+  uid: number | null;
+  /** Sequence number at the first fetch (when no UID was ever learned, the only identity). */
+  seq: number;
+  envelope: Envelope | null;
+  size: number | null;
+  internalDate: string | null;
+  flags: string[] | null;
+  structure: MimePart | null;
+  fetches: SectionFetch[];
+}
+
+/** One FETCH command seen from its responses: the unit of a client's fetch strategy. */
+export interface FetchStep {
+  conn: number;
+  tag: string | null;
+  command: string;
+  requestFrame: number | null;
+  mailbox: string | null;
+  messages: number;
+  /** Item names returned, partial origins dropped: UID, FLAGS, BODYSTRUCTURE, BODY[HEADER.FIELDS (…)], BODY[1], … */
+  items: string[];
+  uids: number[];
+}
+
+interface ConnState {
+  mailbox: string | null;
+  uidValidity: number | null;
+  /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
+  seqToUid: (number | undefined)[];
+}
+
+export interface FetchTrackerOptions {
+  /** Called for each section as soon as its FETCH response is complete (NDJSON streaming, extraction). */
+  onSection?(msg: FetchedMessage, fetch: SectionFetch, section: FetchedSection): void;
+  warn?(frame: number, conn: number, message: string): void;
+}
+
+/**
+ * Follows FETCH responses across a capture: ties every one to a message (mailbox, UIDVALIDITY, UID —
+ * mapping sequence numbers through FETCH UID data and EXPUNGE renumbering), keeps its envelope and
+ * structure, and records every section fetched with its size and hash. Literals are hashed as they
+ * stream past, so no body has to be held.
+ */
+export class FetchTracker {
+  readonly messages = new Map<string, FetchedMessage>();
+  private readonly conns = new Map<number, ConnState>();
+
+  constructor(private readonly options: FetchTrackerOptions = {}) {}
+
+  /** Hash server literals of FETCH responses while they stream. */
+  literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
+    if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
+    const hash: Hash = createHash('sha256');
+    return {
+      write: (chunk) => { hash.update(chunk); },
+      end: (complete) => { if (complete) literal.sha256 = hash.digest('hex'); },
+    };
+  }
+
+  untagged(r: Response, msg: ImapMessage, owner: Exchange | null, info: ImapConnection): void {
+    if (r.kind !== 'numbered') return;
+    const state = this.state(info);
+    if (r.type === 'EXPUNGE') {
+      state.seqToUid.splice(r.number - 1, 1);
+      return;
+    }
+    if (r.type !== 'FETCH' || r.values[0]?.kind !== 'list') return;
+    const attrs = parseFetch(r.values[0].items, (m) => this.options.warn?.(msg.firstFrame, info.conn.id, m));
+    const seq = r.number;
+    if (attrs.uid !== null) state.seqToUid[seq - 1] = attrs.uid;
+    const uid = attrs.uid ?? state.seqToUid[seq - 1] ?? null;
+    const message = this.message(state, uid, seq);
+    message.envelope ??= attrs.envelope;
+    message.size ??= attrs.size;
+    message.internalDate ??= attrs.internalDate;
+    if (attrs.flags) message.flags = attrs.flags;
+    if (attrs.bodyStructure) message.structure = attrs.bodyStructure;
+    if (owner) this.noteStep(owner, info, message, itemNames(attrs));
+    for (const s of attrs.sections) {
+      if (!message.envelope && s.literal?.data && parseSectionSpec(s.section).part === '') message.envelope = envelopeFromHeader(s.literal.data);
+      const fetch = this.sectionFetch(s, msg, owner, info, message);
+      message.fetches.push(fetch);
+      this.options.onSection?.(message, fetch, s);
+    }
+  }
+
+  /** Per FETCH command: how many messages it touched and which items it asked for (the fetch strategy). */
+  private readonly stepList: FetchStep[] = [];
+  private readonly stepOf = new Map<Exchange, FetchStep>();
+
+  /** FETCH commands in request order. */
+  get steps(): FetchStep[] {
+    return [...this.stepList].sort((a, b) => (a.requestFrame ?? Infinity) - (b.requestFrame ?? Infinity));
+  }
+
+  /** Messages by mailbox and UID (those known only by sequence number last). */
+  list(): FetchedMessage[] {
+    return [...this.messages.values()].sort((a, b) =>
+      (a.mailbox ?? '').localeCompare(b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
+      (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
+  }
+
+  private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
+    let step = this.stepOf.get(owner);
+    if (!step) {
+      step = { conn: info.conn.id, tag: owner.tag, command: owner.command, requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
+      this.stepOf.set(owner, step);
+      this.stepList.push(step);
+    }
+    step.messages++;
+    if (message.uid !== null && step.uids.length < 1000) step.uids.push(message.uid);
+    for (const i of items) if (!step.items.includes(i)) step.items.push(i);
+  }
+
+  private state(info: ImapConnection): ConnState {
+    const id = info.conn.id;
+    let s = this.conns.get(id);
+    const name = info.selected?.name ?? null;
+    const validity = info.selected?.uidValidity ?? null;
+    if (!s || s.mailbox !== name || s.uidValidity !== validity) {
+      // Another mailbox (or a re-SELECT): sequence numbers start over.
+      s = { mailbox: name, uidValidity: validity, seqToUid: [] };
+      this.conns.set(id, s);
+    }
+    return s;
+  }
+
+  private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
+    const key = uid !== null ? `${state.mailbox}\0${state.uidValidity}\0${uid}` : `${state.mailbox}\0${state.uidValidity}\0seq ${seq}`;
+    let m = this.messages.get(key);
+    if (!m) {
+      m = { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, fetches: [] };
+      this.messages.set(key, m);
+    }
+    return m;
+  }
+
+  private sectionFetch(s: FetchedSection, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage): SectionFetch {
+    const spec = parseSectionSpec(s.section);
+    const lit = s.literal;
+    const complete = lit ? lit.received === lit.length : true;
+    const sha256 = lit ? lit.sha256 ?? null : s.value.kind === 'string' ? createHash('sha256').update(Buffer.from(s.value.text, 'latin1')).digest('hex') : null;
+    const part = spec.part || null;
+    if (spec.part !== '' && message.structure && !partByNumber(message.structure, spec.part)) {
+      this.options.warn?.(msg.firstFrame, info.conn.id, `section ${s.section} names part ${spec.part}, which the message's BODYSTRUCTURE does not have`);
+    }
+    return {
+      conn: info.conn.id, tag: owner?.tag ?? null, command: owner?.command ?? '?', requestFrame: owner?.requestFrame ?? null,
+      frame: msg.lastFrame, item: s.item, section: s.section, spec, origin: s.origin, how: howOf(s, spec),
+      bytes: s.length, sha256, complete, part,
+    };
+  }
+}
+
+/**
+ * Date, From and Subject from a fetched top-level header (BODY[HEADER.FIELDS (…)], BODY[HEADER], BODY[]),
+ * for clients that never ask for the ENVELOPE.
+ */
+export function envelopeFromHeader(raw: Buffer): Envelope | null {
+  const end = raw.indexOf('\r\n\r\n');
+  const text = raw.toString('latin1', 0, end < 0 ? raw.length : end).replace(/\r?\n[ \t]+/g, ' ');
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(text);
+    return m ? decodeWords(Buffer.from(m[1]!, 'latin1').toString('utf8')).trim() : null;
+  };
+  const date = field('Date');
+  const subject = field('Subject');
+  const from = field('From');
+  if (date === null && subject === null && from === null) return null;
+  const addr = from === null ? [] : [{ name: /^(.*?)\s*<[^>]*>\s*$/.exec(from)?.[1]?.replace(/^"|"$/g, '') || null, email: /<([^>]*)>/.exec(from)?.[1] ?? from }];
+  return { date, subject, from: addr, sender: [], replyTo: [], to: [], cc: [], bcc: [], inReplyTo: null, messageId: field('Message-ID') };
+}
+
+function itemNames(a: FetchAttributes): string[] {
+  const names: string[] = [];
+  if (a.uid !== null) names.push('UID');
+  if (a.flags !== null) names.push('FLAGS');
+  if (a.internalDate !== null) names.push('INTERNALDATE');
+  if (a.size !== null) names.push('RFC822.SIZE');
+  if (a.envelope !== null) names.push('ENVELOPE');
+  if (a.bodyStructure !== null) names.push('BODYSTRUCTURE');
+  for (const s of a.sections) names.push(s.item.replace(/<\d+>$/, ''));
+  if (a.modseq !== null) names.push('MODSEQ');
+  names.push(...Object.keys(a.other));
+  return names;
+}
+
+function howOf(s: FetchedSection, spec: SectionSpec): FetchHow {
+  if (s.kind === 'BINARY.SIZE') return 'size';
+  if (s.origin !== null) return 'partial';
+  switch (spec.text) {
+    case 'HEADER': return 'header';
+    case 'HEADER.FIELDS': case 'HEADER.FIELDS.NOT': return 'header-fields';
+    case 'TEXT': return 'text';
+    case 'MIME': return 'mime';
+    default: return 'full';
+  }
+}

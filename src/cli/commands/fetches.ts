@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { analyzeCapture } from '../../analysis/analyzer.js';
+import { FetchTracker } from '../../analysis/fetches.js';
+import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
+import { jsonWarnings, warningLines } from '../../report/format.js';
+import { parsePortList } from '../options.js';
+import { captureOptions } from '../program.js';
+
+interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string }
+
+export function registerFetches(program: Command): void {
+  captureOptions(program.command('fetches')
+    .description('which messages and which MIME parts were fetched: per message its MIME tree and, per part, who fetched it, how and how many bytes; plus each connection\'s fetch strategy')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
+    .option('--ndjson', 'one JSON object per fetched section, written as the capture streams'))
+    .action(async (captures: string[], opts: FetchesOptions) => {
+      const ports = parsePortList(opts.port);
+      const results = [];
+      for (const [i, path] of captures.entries()) {
+        const tracker = new FetchTracker({
+          onSection: opts.ndjson
+            ? (m, f) => process.stdout.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
+            : undefined,
+        });
+        const analysis = await analyzeCapture(path, {
+          ports,
+          onLiteralStart: (msg, lit) => tracker.literalStart(msg, lit),
+          onUntagged: (r, msg, owner, info) => tracker.untagged(r, msg, owner, info),
+        });
+        results.push({ path, tracker, warnings: analysis.warnings });
+      }
+      if (opts.ndjson) return;
+      if (opts.json) {
+        const multi = results.length > 1;
+        process.stdout.write(`${JSON.stringify({
+          messages: results.flatMap((r, i) => r.tracker.list().map((m) => ({ ...(multi ? { capture: i } : {}), ...messageJson(m) }))),
+          strategy: results.flatMap((r, i) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: i } : {}), ...stepJson(s) }))),
+          warnings: results.flatMap((r, i) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+        }, null, 2)}\n`);
+        return;
+      }
+      for (const r of results) {
+        process.stdout.write(fetchesText(r.tracker.list(), r.tracker.steps));
+        for (const line of warningLines(r.warnings, r.path)) process.stderr.write(`${line}\n`);
+      }
+    });
+}

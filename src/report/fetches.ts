@@ -1,0 +1,90 @@
+import chalk from 'chalk';
+import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
+import { flattenParts } from '../mime/bodystructure.js';
+import type { Address, MimePart } from '../mime/types.js';
+import { escapeText } from '../util/escape.js';
+import { bytesHuman, makeTable } from './format.js';
+import { shorten } from './commands.js';
+
+export function addressText(list: readonly Address[] | undefined): string | null {
+  if (!list || list.length === 0) return null;
+  return list.map((a) => (a.name ? `${a.name} <${a.email ?? ''}>` : a.email ?? '')).join(', ');
+}
+
+export function sectionFetchJson(f: SectionFetch): object {
+  return {
+    conn: f.conn, tag: f.tag, command: f.command, requestFrame: f.requestFrame, frame: f.frame, item: f.item,
+    section: f.section, origin: f.origin, how: f.how, bytes: f.bytes, sha256: f.sha256, complete: f.complete, part: f.part,
+  };
+}
+
+export function partJson(p: MimePart): object {
+  return { part: p.part, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename, charset: p.params.charset ?? null, disposition: p.disposition?.type ?? null };
+}
+
+/** JSON of one message (schema: docs/schema/fetches.schema.json). */
+export function messageJson(m: FetchedMessage): object {
+  return {
+    mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
+    date: m.envelope?.date ?? m.internalDate, subject: m.envelope?.subject ?? null, from: addressText(m.envelope?.from), size: m.size,
+    parts: m.structure ? flattenParts(m.structure).map(partJson) : [],
+    fetches: m.fetches.map(sectionFetchJson),
+    notFetched: notFetched(m).map((p) => p.part),
+  };
+}
+
+export function stepJson(s: FetchStep): object {
+  return { conn: s.conn, tag: s.tag, command: s.command, requestFrame: s.requestFrame, mailbox: s.mailbox, messages: s.messages, items: s.items };
+}
+
+/** Leaf parts that no fetch covered (neither the part, an ancestor, nor the whole message or its TEXT). */
+export function notFetched(m: FetchedMessage): MimePart[] {
+  if (!m.structure) return [];
+  const full = m.fetches.filter((f) => f.how !== 'header' && f.how !== 'header-fields' && f.how !== 'mime' && f.how !== 'size');
+  if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
+  const covered = (part: string) => full.some((f) => f.spec.part !== '' && (part === f.spec.part || part.startsWith(`${f.spec.part}.`)));
+  return flattenParts(m.structure).filter((p) => p.children.length === 0 && !p.message && !covered(p.part));
+}
+
+function howText(f: SectionFetch): string {
+  const range = f.origin !== null ? ` <${f.origin}.${f.bytes}>` : '';
+  const cut = f.complete ? '' : chalk.yellow(' (cut)');
+  return `conn ${f.conn} ${escapeText(f.tag ?? '?')} ${f.how}${range} ${bytesHuman(f.bytes)}${cut}`;
+}
+
+export function fetchesText(messages: readonly FetchedMessage[], steps: readonly FetchStep[]): string {
+  const out: string[] = [];
+  for (const m of messages) {
+    const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
+    const subject = m.envelope?.subject ? `"${shorten(escapeText(m.envelope.subject), 60)}"` : '';
+    const from = addressText(m.envelope?.from);
+    out.push(chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · ')));
+    const table = makeTable(['part', 'type', 'encoding', 'size', 'filename', 'fetched']);
+    const byPart = new Map<string, SectionFetch[]>();
+    for (const f of m.fetches) {
+      const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
+      byPart.set(key, [...(byPart.get(key) ?? []), f]);
+    }
+    const parts = m.structure ? flattenParts(m.structure) : [];
+    const shown = new Set<string>();
+    for (const p of parts) {
+      // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
+      const enclosed = shown.has(p.part);
+      const fs = enclosed ? [] : byPart.get(p.part) ?? [];
+      shown.add(p.part);
+      table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (p.children.length ? '' : chalk.dim('not fetched'))]);
+    }
+    for (const [key, fs] of byPart) {
+      if (shown.has(key)) continue;
+      table.push([escapeText(key || '(whole message)'), '', '', '', '', fs.map(howText).join('\n')]);
+    }
+    out.push(table.toString());
+  }
+  if (steps.length) {
+    out.push(chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):'));
+    for (const s of steps) {
+      out.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${s.command} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
