@@ -4,6 +4,7 @@ import { registerFollow } from './commands/follow.js';
 import { registerSummary } from './commands/summary.js';
 import { registerCommands } from './commands/commands.js';
 import { registerFetches } from './commands/fetches.js';
+import { registerExtract } from './commands/extract.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -16,6 +17,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerSummary(program);
   registerCommands(program);
   registerFetches(program);
+  registerExtract(program);
   registerStreams(program);
   registerFollow(program);
   return program;

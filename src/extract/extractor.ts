@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Decoder as Base64Decoder } from 'libbase64';
+import { Decoder as QpDecoder } from 'libqp';
+import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
+import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
+import { partByNumber } from '../mime/bodystructure.js';
+import type { FetchedSection } from '../mime/types.js';
+import { UniqueNames, extensionFor, safeComponent } from './names.js';
+
+/** One file written, as manifest.json lists it. */
+export interface ExtractedFile {
+  file: string;
+  mailbox: string | null;
+  uidValidity: number | null;
+  uid: number | null;
+  part: string | null;
+  section: string;
+  type: string | null;
+  filename: string | null;
+  encoding: string | null;
+  /** Transfer encoding undone (base64, quoted-printable). */
+  decoded: boolean;
+  /** Only a byte range (<origin.length>) was fetched: written as it came, not decoded. */
+  partial: boolean;
+  origin: number | null;
+  /** False when the capture lost some of the octets. */
+  complete: boolean;
+  bytes: number;
+  sha256: string;
+  conn: number;
+  tag: string | null;
+}
+
+interface Pending {
+  message: FetchedMessage;
+  fetch: SectionFetch;
+  /** Where the octets are: a temporary file (literal) or in memory (quoted string). */
+  tmp: string | null;
+  inline: Buffer | null;
+}
+
+export class ExtractError extends Error {}
+
+/**
+ * Writes every fetched section under one directory, decoded: literals stream into temporary files while
+ * the capture is read (so no body sits in memory), and are decoded into their final names afterwards.
+ * Nothing is written outside the directory, nothing is overwritten without `force`, no link is followed.
+ */
+export class Extractor {
+  private readonly tmpDir: string;
+  private readonly tmpOf = new WeakMap<Literal, string>();
+  private readonly pending: Pending[] = [];
+  private tmpCount = 0;
+
+  constructor(private readonly outDir: string, private readonly force: boolean, private readonly warn: (message: string) => void) {
+    this.outDir = resolve(outDir);
+    try {
+      mkdirSync(this.outDir, { recursive: true });
+      this.tmpDir = join(this.outDir, `.imapscope-tmp-${process.pid}`);
+      mkdirSync(this.tmpDir);
+    } catch (err) {
+      throw new ExtractError(`cannot write to ${outDir}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stream a FETCH literal into a temporary file. */
+  literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
+    if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
+    const path = join(this.tmpDir, String(++this.tmpCount));
+    const fd = openSync(path, 'wx');
+    this.tmpOf.set(literal, path);
+    return {
+      write: (chunk) => { writeSync(fd, chunk); },
+      end: () => { closeSync(fd); },
+    };
+  }
+
+  section(message: FetchedMessage, fetch: SectionFetch, s: FetchedSection): void {
+    if (s.value.kind === 'nil' || fetch.how === 'size') return;
+    const tmp = s.literal ? this.tmpOf.get(s.literal) ?? null : null;
+    const inline = tmp ? null : s.value.kind === 'string' ? Buffer.from(s.value.text, 'latin1') : null;
+    if (!tmp && !inline) return;
+    this.pending.push({ message, fetch, tmp, inline });
+  }
+
+  /** Decode and write everything, then the manifest; remove the temporary files. */
+  async finish(capture: string): Promise<ExtractedFile[]> {
+    const names = new UniqueNames();
+    names.take('manifest.json');
+    const files: ExtractedFile[] = [];
+    try {
+      for (const p of this.pending) {
+        const file = await this.writeOne(p, names);
+        if (file) files.push(file);
+      }
+      this.writeFile('manifest.json', `${JSON.stringify({ capture, files }, null, 2)}\n`);
+    } finally {
+      rmSync(this.tmpDir, { recursive: true, force: true });
+    }
+    return files;
+  }
+
+  private async writeOne(p: Pending, names: UniqueNames): Promise<ExtractedFile | null> {
+    const { message: m, fetch: f } = p;
+    const partNode = m.structure && f.spec.part !== '' ? partByNumber(m.structure, f.spec.part) : null;
+    const wholeMessage = f.spec.part === '' && f.spec.text === null;
+    const partBody = f.spec.part !== '' && f.spec.text === null;
+    const partial = f.origin !== null;
+    const encoding = partBody ? partNode?.encoding ?? null : null;
+    // BINARY[] has the transfer encoding undone by the server already.
+    const decode = partBody && !partial && f.item.toUpperCase().startsWith('BODY') && (encoding === 'base64' || encoding === 'quoted-printable');
+    const name = names.take(this.fileName(m, f, partNode?.filename ?? null, partNode?.type ?? null, wholeMessage, partial));
+    const target = join(this.outDir, name);
+    if (!target.startsWith(this.outDir + sep)) throw new ExtractError(`refusing to write outside ${this.outDir}: ${name}`);
+    const fd = this.openTarget(target);
+    if (fd === null) return null;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = p.tmp ? createReadStream(p.tmp) : [p.inline!];
+    const out = createWriteStream('', { fd });
+    if (decode) await pipeline(source, encoding === 'base64' ? new Base64Decoder() : new QpDecoder(), tap, out);
+    else await pipeline(source, tap, out);
+    return {
+      file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.spec.part || null, section: f.section,
+      type: wholeMessage ? 'message/rfc822' : partNode?.type ?? null, filename: partNode?.filename ?? null, encoding,
+      decoded: decode, partial, origin: f.origin, complete: f.complete, bytes, sha256: hash.digest('hex'), conn: f.conn, tag: f.tag,
+    };
+  }
+
+  private fileName(m: FetchedMessage, f: SectionFetch, filename: string | null, type: string | null, whole: boolean, partial: boolean): string {
+    const base = `${m.mailbox ?? 'mailbox'}-${m.uid !== null ? `uid${m.uid}` : `seq${m.seq}`}`;
+    const range = partial ? `-partial-${f.origin}-${f.bytes}` : '';
+    if (whole) return safeComponent(`${base}${range}${partial ? '.bin' : '.eml'}`);
+    if (f.spec.text !== null) return safeComponent(`${base}-${f.section.replace(/[()\s]+/g, '_')}${range}.txt`);
+    const leaf = filename ?? `part${f.spec.part}${extensionFor(type)}`;
+    return safeComponent(`${base}-${f.spec.part}${range}-${leaf}`);
+  }
+
+  /** Open for writing: new files only, unless forced; never through a symbolic link. */
+  private openTarget(path: string): number | null {
+    try {
+      return openSync(path, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ExtractError(`cannot write ${path}: ${(err as Error).message}`);
+    }
+    if (!this.force) {
+      this.warn(`${path} exists; not overwritten (use --force)`);
+      return null;
+    }
+    if (!lstatSync(path).isFile()) {
+      this.warn(`${path} exists and is not a regular file (a link?); left alone`);
+      return null;
+    }
+    return openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+  }
+
+  private writeFile(name: string, text: string): void {
+    const fd = this.openTarget(join(this.outDir, name));
+    if (fd === null) return;
+    writeFileSync(fd, text);
+    closeSync(fd);
+  }
+}
