@@ -9,9 +9,9 @@ import { validate } from './helpers/json-schema.js';
 
 const schema = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'schema', `${name}.schema.json`), 'utf8'));
 const recorded = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(CAPTURES, f));
-const inputs = [...recorded, ...(hasPublic ? ['peafowl-imap.cap', 'suricata-verify-tcp-async-01-input.pcap', 'zeek-imap-starttls.pcap'].map(publicCapture) : [])];
+const inputs = [...recorded, ...(hasPublic ? ['peafowl-imap.cap', 'suricata-verify-tcp-async-01-input.pcap', 'zeek-imap-starttls.pcap', 'protolens-imap.pcap', 'protolens-imap_fetch.pcap'].map(publicCapture) : [])];
 
-for (const command of ['streams', 'summary', 'commands']) {
+for (const command of ['streams', 'summary', 'commands', 'fetches']) {
   test(`${command} --json matches docs/schema/${command}.schema.json`, () => {
     for (const args of [...inputs.map((f) => [f]), recorded.slice(0, 2)]) {
       const r = spawnSync(process.execPath, [CLI, command, '--json', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -27,4 +27,11 @@ test('commands --ndjson lines are exchanges of the commands schema', () => {
   const lines = r.stdout.trim().split('\n');
   assert.ok(lines.length > 3);
   for (const line of lines) assert.deepEqual(validate(JSON.parse(line), schema('commands').$defs.exchange), []);
+});
+
+test('fetches --ndjson lines are section fetches of the fetches schema', () => {
+  const r = spawnSync(process.execPath, [CLI, 'fetches', '--ndjson', join(CAPTURES, 'seed-alice.pcap')], { encoding: 'utf8' });
+  const lines = r.stdout.trim().split('\n');
+  assert.ok(lines.length > 8);
+  for (const line of lines) assert.deepEqual(validate(JSON.parse(line), schema('fetches').$defs.sectionFetch), []);
 });
