@@ -5,6 +5,7 @@ import { registerSummary } from './commands/summary.js';
 import { registerCommands } from './commands/commands.js';
 import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
+import { registerCompare } from './commands/compare.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -18,6 +19,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerCommands(program);
   registerFetches(program);
   registerExtract(program);
+  registerCompare(program);
   registerStreams(program);
   registerFollow(program);
   return program;

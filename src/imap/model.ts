@@ -11,6 +11,8 @@ export interface Exchange {
   args: string;
   /** Arguments with nothing redacted (only shown with --show-secrets). */
   argsClear: string;
+  /** The command with tags, users, secrets, UID sets, dates and literal contents abstracted (for compare). */
+  shape: string;
   /** The request was not in the capture: paired by tag alone. */
   requestMissing: boolean;
   requestFrame: number | null;

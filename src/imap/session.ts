@@ -1,6 +1,7 @@
 import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
 import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
+import { commandShape } from './shape.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
 import { RawInflater } from './inflate.js';
@@ -170,7 +171,7 @@ export class ImapSession {
       this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `tag ${cmd.tag} reused while a command with that tag is still outstanding` });
     }
     const ex: Exchange = {
-      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear,
+      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
       responseFrame: null, end: null, untagged: 0, untaggedByType: {}, continuations: this.earlyContinuations,
       requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
@@ -280,7 +281,7 @@ export class ImapSession {
     const named = /^([A-Za-z]+)/.exec(r.text)?.[1]?.toUpperCase();
     const command = named && KNOWN_COMMANDS.has(named) ? named : '?';
     return {
-      conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', requestMissing: true,
+      conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', shape: command, requestMissing: true,
       requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
       untagged: 0, untaggedByType: {}, continuations: 0, requestBytes: 0, responseBytes: 0,
       mailbox: this.info.selected?.name ?? null,

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { analyzeCapture } from '../../analysis/analyzer.js';
-import { FetchTracker } from '../../analysis/fetches.js';
+import { analyzeWithFetches } from '../../analysis/full.js';
 import { ExtractError, Extractor } from '../../extract/extractor.js';
 import { warningLines } from '../../report/format.js';
-import type { LiteralConsumer } from '../../imap/types.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { parsePortList } from '../options.js';
@@ -24,20 +22,12 @@ export function registerExtract(program: Command): void {
         if (err instanceof ExtractError) throw new UsageError(err.message);
         throw err;
       }
-      const tracker = new FetchTracker({ onSection: (m, f, s) => extractor.section(m, f, s) });
-      const analysis = await analyzeCapture(capture, {
+      const analysis = await analyzeWithFetches(capture, {
         ports,
-        onLiteralStart: (msg, lit) => both(tracker.literalStart(msg, lit), extractor.literalStart(msg, lit)),
-        onUntagged: (r, msg, owner, info) => tracker.untagged(r, msg, owner, info),
-      });
+        onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
+      }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);
       for (const line of warningLines(analysis.warnings, capture)) process.stderr.write(`${line}\n`);
       process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)\n`);
     });
-}
-
-/** Feed a literal to two consumers (hashing and extraction). */
-function both(a: LiteralConsumer | null, b: LiteralConsumer | null): LiteralConsumer | null {
-  if (!a || !b) return a ?? b;
-  return { write: (c) => { a.write(c); b.write(c); }, end: (complete) => { a.end(complete); b.end(complete); } };
 }

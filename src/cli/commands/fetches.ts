@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { analyzeCapture } from '../../analysis/analyzer.js';
-import { FetchTracker } from '../../analysis/fetches.js';
+import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, warningLines } from '../../report/format.js';
 import { parsePortList } from '../options.js';
@@ -18,17 +17,12 @@ export function registerFetches(program: Command): void {
       const ports = parsePortList(opts.port);
       const results = [];
       for (const [i, path] of captures.entries()) {
-        const tracker = new FetchTracker({
+        const analysis = await analyzeWithFetches(path, { ports }, {
           onSection: opts.ndjson
             ? (m, f) => process.stdout.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,
         });
-        const analysis = await analyzeCapture(path, {
-          ports,
-          onLiteralStart: (msg, lit) => tracker.literalStart(msg, lit),
-          onUntagged: (r, msg, owner, info) => tracker.untagged(r, msg, owner, info),
-        });
-        results.push({ path, tracker, warnings: analysis.warnings });
+        results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings });
       }
       if (opts.ndjson) return;
       if (opts.json) {

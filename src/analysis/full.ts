@@ -1,0 +1,25 @@
+import { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis } from './analyzer.js';
+import { FetchTracker, type FetchTrackerOptions } from './fetches.js';
+
+export interface FullAnalysis extends CaptureAnalysis {
+  fetches: FetchTracker;
+}
+
+/** analyzeCapture with FETCH tracking wired in: messages, sections (hashed) and fetch steps too. */
+export async function analyzeWithFetches(path: string, options: AnalyzeOptions = {}, fetchOptions: FetchTrackerOptions = {}): Promise<FullAnalysis> {
+  const tracker = new FetchTracker(fetchOptions);
+  const analysis = await analyzeCapture(path, {
+    ...options,
+    onLiteralStart: (msg, lit, conn) => {
+      const mine = tracker.literalStart(msg, lit);
+      const theirs = options.onLiteralStart?.(msg, lit, conn) ?? null;
+      if (!mine || !theirs) return mine ?? theirs;
+      return { write: (c) => { mine.write(c); theirs.write(c); }, end: (ok) => { mine.end(ok); theirs.end(ok); } };
+    },
+    onUntagged: (r, msg, owner, info) => {
+      tracker.untagged(r, msg, owner, info);
+      options.onUntagged?.(r, msg, owner, info);
+    },
+  });
+  return { ...analysis, fetches: tracker };
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { analyzeWithFetches } from '../../analysis/full.js';
+import { compareProfiles } from '../../compare/diff.js';
+import { buildProfiles, type GroupBy } from '../../compare/profile.js';
+import { compareJson, compareText } from '../../report/compare.js';
+import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
+import { parsePortList } from '../options.js';
+import { captureOptions } from '../program.js';
+
+export function registerCompare(program: Command): void {
+  captureOptions(program.command('compare')
+    .description('compare the behaviour of mail clients: connections and overlap, normalised command sequences, extensions, fetch strategy (accounts, tags, UIDs and times do not count)')
+    .argument('<captures...>', 'two or more captures (each compared with the first), or one with --by')
+    .addOption(new Option('--by <group>', 'profile per capture (default), per client IP or per user').choices(['capture', 'client-ip', 'user']).default('capture'))
+    .option('--json', 'JSON output (schema: docs/schema/compare.schema.json)')
+    .option('--expect-same', 'exit 1 when the behaviour differs (for CI)'))
+    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; port: string }) => {
+      const ports = parsePortList(opts.port);
+      const inputs = [];
+      for (const path of captures) {
+        const a = await analyzeWithFetches(path, { ports, keepExchanges: true });
+        inputs.push({ label: path, analysis: a, steps: a.fetches.steps });
+      }
+      const profiles = buildProfiles(inputs, opts.by);
+      if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
+      const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
+      process.stdout.write(opts.json ? `${JSON.stringify(compareJson(profiles, comparisons), null, 2)}\n` : compareText(profiles, comparisons));
+      if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
+    });
+}
