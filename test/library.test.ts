@@ -1,0 +1,17 @@
+/** The library API as a user's own test would use it: import from the package name, assert facts. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { analyze } from 'imapscope';
+import { CAPTURES } from './helpers/env.js';
+
+test('import { analyze } from "imapscope": the typed model of a real capture', async () => {
+  const a = await analyze(join(CAPTURES, 'seed-alice.pcap'));
+  assert.equal(a.connections.length, 3);
+  assert.equal(a.concurrency.max, 2);
+  assert.ok(a.exchanges.every((e) => e.status === 'OK'), 'every command succeeded');
+  assert.ok(a.connections.every((c) => c.user === 'alice' && c.cleartextAuth));
+  assert.equal(a.commands.find((c) => c.command === 'LOGIN')?.count, 3);
+  assert.equal(a.messages.filter((m) => m.structure !== null).length, 8);
+  assert.deepEqual(a.warnings, []);
+});
