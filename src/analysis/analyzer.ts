@@ -1,6 +1,7 @@
 import type { CaptureInfo, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
+import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
@@ -9,6 +10,8 @@ import { CommandStats } from './stats.js';
 import { ExchangeOrderer } from './orderer.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
+  /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
+  keepLiteral?: number;
   /** Keep every exchange in the result (the library API and small captures); reporters that stream leave it off. */
   keepExchanges?: boolean;
   /** Called with each exchange in request order, as soon as it and every earlier one are complete. */
@@ -66,7 +69,7 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   const sink: StreamSink = {
     open(conn) {
       if (options.connections && !options.connections(conn)) return;
-      const session = new ImapSession(conn, events, warn);
+      const session = new ImapSession(conn, events, warn, { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 });
       sessions.set(conn.id, session);
       connections.push(session.info);
     },

@@ -9,6 +9,8 @@ export interface FullAnalysis extends CaptureAnalysis {
 export async function analyzeWithFetches(path: string, options: AnalyzeOptions = {}, fetchOptions: FetchTrackerOptions = {}): Promise<FullAnalysis> {
   const tracker = new FetchTracker(fetchOptions);
   const analysis = await analyzeCapture(path, {
+    // Keep fetched headers and small parts whole for parsing (envelopes from BODY[] and HEADER sections).
+    keepLiteral: 256 * 1024,
     ...options,
     onLiteralStart: (msg, lit, conn) => {
       const mine = tracker.literalStart(msg, lit);

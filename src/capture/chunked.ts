@@ -18,6 +18,12 @@ export abstract class ChunkedParser {
     this.base += this.pos;
     this.pos = 0;
     this.consume();
+    // The caller may reuse `chunk` for its next read: keep our own copy of an unfinished record.
+    if (this.pos < this.buf.length && this.buf === chunk) {
+      this.base += this.pos;
+      this.buf = Buffer.from(this.buf.subarray(this.pos));
+      this.pos = 0;
+    }
   }
 
   /** Called once after the last chunk. Reports whatever is left over. */

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { ChunkedParser } from './chunked.js';
@@ -65,6 +66,10 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
 
 /** Byte chunks of the file, gunzipped when it starts with the gzip magic. */
 async function* openSource(path: string, info: CaptureInfo, warn: WarningSink): AsyncGenerator<Buffer> {
+  if (path !== '-' && !(await startsWithGzip(path))) {
+    yield* readPlainFile(path, warn);
+    return;
+  }
   const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
   let first = true;
   try {
@@ -84,6 +89,46 @@ async function* openSource(path: string, info: CaptureInfo, warn: WarningSink): 
     // Before the first byte the file is unreadable; after it, what was read still counts.
     if (first) throw new CaptureError(`${path}: ${describeIoError(err)}`);
     warn({ frame: null, message: `reading stopped early: ${describeIoError(err)}` });
+  }
+}
+
+async function startsWithGzip(path: string): Promise<boolean> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } catch (err) {
+    throw new CaptureError(`${path}: ${describeIoError(err)}`);
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * A plain file is read into one buffer, reused for every chunk: the parsers are done with a chunk
+ * before the next read (they copy what they keep), and not allocating a megabyte per read keeps the
+ * process's memory flat on large captures.
+ */
+async function* readPlainFile(path: string, warn: WarningSink): AsyncGenerator<Buffer> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new CaptureError(`${path}: ${describeIoError(err)}`);
+  }
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } catch (err) {
+    warn({ frame: null, message: `reading stopped early: ${describeIoError(err)}` });
+  } finally {
+    await fh.close();
   }
 }
 

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT_USAGE, reportFatal } from './errors.js';
 
 async function main(): Promise<void> {
-  const program = buildProgram();
-  program.exitOverride();
   try {
-    await program.parseAsync(process.argv);
+    await buildProgram().parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are successes; every other commander error is bad usage (it printed the line).
@@ -17,6 +15,4 @@ async function main(): Promise<void> {
   }
 }
 
-void Command;
-void Option;
 main().catch(reportFatal);

@@ -6,12 +6,15 @@ import { registerCommands } from './commands/commands.js';
 import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
+import { registerCheck } from './commands/check.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
     .description('A Wireshark-style IMAP dissector for pcap and pcapng captures.')
     .version('0.1.0')
     .showHelpAfterError()
+    // Before the subcommands are made, so that they inherit it: usage errors throw, and exit 2.
+    .exitOverride()
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input.
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
@@ -20,6 +23,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerFetches(program);
   registerExtract(program);
   registerCompare(program);
+  registerCheck(program);
   registerStreams(program);
   registerFollow(program);
   return program;

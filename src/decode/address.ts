@@ -1,6 +1,17 @@
+/** A capture has few distinct addresses: remember their text instead of making it per packet. */
+const ipv4Text = new Map<number, string>();
+const MAX_CACHED = 65536;
+
 /** Dotted-quad text of the 4 bytes at `off`. */
 export function formatIPv4(d: Buffer, off: number): string {
-  return `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
+  const n = d.readUInt32BE(off);
+  let text = ipv4Text.get(n);
+  if (text === undefined) {
+    if (ipv4Text.size >= MAX_CACHED) ipv4Text.clear();
+    text = `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
+    ipv4Text.set(n, text);
+  }
+  return text;
 }
 
 /** RFC 5952 text of the 16 bytes at `off`: lower case, leading zeros dropped, longest zero run (≥ 2 groups) as `::`. */

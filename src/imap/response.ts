@@ -36,7 +36,9 @@ export function parseResponse(msg: ImapMessage): Response {
     }
     if (/^\d+$/.test(word)) {
       const type = r.word().toUpperCase();
-      return { kind: 'numbered', number: Number(word), type, values: r.values() };
+      // FETCH data (bodies!) is only tokenised if a consumer looks at it.
+      let values: Value[] | undefined;
+      return { kind: 'numbered', number: Number(word), type, get values() { values ??= r.values(); return values; } };
     }
     if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return { kind: 'data', type: upper, values: r.values() };
     return { kind: 'unknown', text: first };

@@ -159,8 +159,7 @@ export class TokenReader {
     if (!m || !lit) return null;
     this.line++;
     this.pos = 0;
-    const text = lit.data ? lit.data.toString('latin1') : '';
-    return { kind: 'string', text, literal: lit };
+    return literalValue(lit);
   }
 
   /** An atom, taking a bracketed section (which may hold spaces and parentheses) and <partial> with it. */
@@ -203,4 +202,17 @@ export function renderValue(v: Value): string {
       if (v.literal && (v.literal.data === null || v.literal.length > 200 || /[\r\n]/.test(v.text))) return `{${v.literal.length}}`;
       return `"${v.text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
   }
+}
+
+/** A literal as a string value; its text is made only if someone reads it (bodies usually are not). */
+function literalValue(lit: Literal): Value {
+  let text: string | undefined;
+  return {
+    kind: 'string',
+    literal: lit,
+    get text(): string {
+      text ??= lit.data ? lit.data.toString('latin1') : '';
+      return text;
+    },
+  };
 }

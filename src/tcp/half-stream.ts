@@ -224,6 +224,13 @@ export class HalfStream {
     }
   }
 
+  /** The connection is over: let go of every buffer (closed connections stay known, for their ids). */
+  release(): void {
+    this.held = [];
+    this.heldBytes = 0;
+    this.recent.release();
+  }
+
   /** Out-of-order bytes currently held (for memory accounting and tests). */
   get holding(): number {
     return this.heldBytes;

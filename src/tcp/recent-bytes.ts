@@ -3,15 +3,20 @@
  * the first copy without keeping the stream. Older bytes are simply not checked.
  */
 export class RecentBytes {
-  private readonly ring: Buffer;
+  /** Allocated on first use and dropped by release(): idle and closed connections hold nothing. */
+  private ring: Buffer | null = null;
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
   private total = 0;
 
-  constructor(private readonly size: number) {
-    this.ring = Buffer.alloc(size);
+  constructor(private readonly size: number) {}
+
+  release(): void {
+    this.ring = null;
+    this.total = 0;
   }
 
   push(bytes: Buffer): void {
+    this.ring ??= Buffer.allocUnsafe(this.size);
     let src = bytes;
     if (src.length > this.size) {
       this.total += src.length - this.size;
@@ -32,6 +37,7 @@ export class RecentBytes {
   /** Do `old`, which started `back` bytes before the end of what was pushed, disagree with what we kept? */
   differs(back: number, old: Buffer): boolean {
     const kept = Math.min(this.total, this.size);
+    if (!this.ring) return false;
     for (let i = 0; i < old.length; i++) {
       const distance = back - i; // how far before the end this byte lies
       if (distance <= 0 || distance > kept) continue;

@@ -20,7 +20,6 @@ class Flow {
     /** Time of the segment being processed: what data and gaps are stamped with. */
     readonly clock: { now: TimePoint },
     readonly conn: Connection,
-    readonly clientKey: string,
     readonly halves: Record<Side, HalfStream>,
   ) {}
 }
@@ -29,8 +28,11 @@ class Flow {
 interface Conversation {
   id: number;
   flow: Flow | null;
-  /** First sequence number seen from each endpoint (keyed by endpoint), to recognise port reuse. */
-  firstSeq: Map<string, number>;
+  /** The endpoint that sent the first segment seen ("A"), and each side's first sequence number (port reuse). */
+  aIp: string;
+  aPort: number;
+  firstSeqA: number | null;
+  firstSeqB: number | null;
 }
 
 /**
@@ -38,7 +40,12 @@ interface Conversation {
  * bytes, gaps and the connection's life cycle to a StreamSink.
  */
 export class TcpTracker {
-  private readonly conversations = new Map<string, Conversation>();
+  /**
+   * Conversations by (source endpoint, destination endpoint) in both directions. An endpoint is a small
+   * number (address id · 65536 + port), so the per-packet lookup hashes numbers, not strings.
+   */
+  private readonly conversations = new Map<number, Map<number, Conversation>>();
+  private readonly addressIds = new Map<string, number>();
   private readonly open = new Set<Flow>();
   private nextId = 0;
 
@@ -49,29 +56,44 @@ export class TcpTracker {
   ) {}
 
   segment(seg: Segment): void {
-    const srcKey = `${seg.src}|${seg.srcPort}`;
-    const dstKey = `${seg.dst}|${seg.dstPort}`;
-    const key = srcKey < dstKey ? `${srcKey} ${dstKey}` : `${dstKey} ${srcKey}`;
-    let conv = this.conversations.get(key);
-    const pureSyn = (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
-    if (conv && pureSyn) {
+    const from = this.endpointKey(seg.src, seg.srcPort);
+    const to = this.endpointKey(seg.dst, seg.dstPort);
+    let conv = this.conversations.get(from)?.get(to);
+    if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
-      const first = conv.firstSeq.get(srcKey);
-      if (first !== undefined && first !== seg.seq) {
+      const first = isA(conv, seg) ? conv.firstSeqA : conv.firstSeqB;
+      if (first !== null && first !== seg.seq) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
         conv = undefined;
       }
     }
     if (!conv) {
-      conv = { id: this.nextId++, flow: null, firstSeq: new Map() };
-      this.conversations.set(key, conv);
+      conv = { id: this.nextId++, flow: null, aIp: seg.src, aPort: seg.srcPort, firstSeqA: null, firstSeqB: null };
+      this.remember(from, to, conv);
+      this.remember(to, from, conv);
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
     if (!conv.flow && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
-      conv.flow = this.startFlow(conv.id, seg, srcKey);
+      conv.flow = this.startFlow(conv.id, seg);
     }
-    if (!conv.firstSeq.has(srcKey)) conv.firstSeq.set(srcKey, seg.seq);
-    if (conv.flow) this.advance(conv.flow, seg, srcKey);
+    if (isA(conv, seg)) conv.firstSeqA ??= seg.seq;
+    else conv.firstSeqB ??= seg.seq;
+    if (conv.flow) this.advance(conv.flow, seg);
+  }
+
+  private endpointKey(ip: string, port: number): number {
+    let id = this.addressIds.get(ip);
+    if (id === undefined) {
+      id = this.addressIds.size;
+      this.addressIds.set(ip, id);
+    }
+    return id * 65536 + port;
+  }
+
+  private remember(from: number, to: number, conv: Conversation): void {
+    let inner = this.conversations.get(from);
+    if (!inner) this.conversations.set(from, (inner = new Map()));
+    inner.set(to, conv);
   }
 
   /** End of input: every connection still open ends here; missing data becomes gaps. */
@@ -79,7 +101,7 @@ export class TcpTracker {
     for (const flow of [...this.open]) this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
   }
 
-  private startFlow(id: number, seg: Segment, srcKey: string): Flow {
+  private startFlow(id: number, seg: Segment): Flow {
     const senderIsClient = this.senderIsClient(seg);
     const time = timeOf(seg);
     const src = { ip: seg.src, port: seg.srcPort };
@@ -114,7 +136,7 @@ export class TcpTracker {
       };
       return new HalfStream(output, warn, { maxHeldBytes: this.options.maxHeldBytes }, label);
     };
-    const flow = new Flow(clock, conn, senderIsClient ? srcKey : `${seg.dst}|${seg.dstPort}`, { client: half('client'), server: half('server') });
+    const flow = new Flow(clock, conn, { client: half('client'), server: half('server') });
     this.open.add(flow);
     this.sink.open(conn);
     return flow;
@@ -129,13 +151,13 @@ export class TcpTracker {
     return seg.dstPort <= seg.srcPort;
   }
 
-  private advance(flow: Flow, seg: Segment, srcKey: string): void {
+  private advance(flow: Flow, seg: Segment): void {
     const conn = flow.conn;
     const frame = seg.frame.number;
     conn.lastFrame = frame;
     conn.end = timeOf(seg);
     if (flow.closed) return;
-    const side: Side = srcKey === flow.clientKey ? 'client' : 'server';
+    const side: Side = seg.srcPort === conn.client.port && seg.src === conn.client.ip ? 'client' : 'server';
     const half = flow.halves[side];
     const peer = flow.halves[side === 'client' ? 'server' : 'client'];
     flow.clock.now = conn.end;
@@ -158,6 +180,8 @@ export class TcpTracker {
     flow.halves.client.flush(frame);
     flow.halves.server.flush(frame);
     flow.closed = true;
+    flow.halves.client.release();
+    flow.halves.server.release();
     this.open.delete(flow);
     if (reason !== 'end-of-capture') flow.conn.state = reason;
     this.sink.close(flow.conn, reason);
@@ -166,4 +190,8 @@ export class TcpTracker {
 
 function timeOf(seg: Segment): TimePoint {
   return { sec: seg.frame.tsSec, nsec: seg.frame.tsNsec, digits: seg.frame.tsDigits };
+}
+
+function isA(conv: Conversation, seg: Segment): boolean {
+  return seg.srcPort === conv.aPort && seg.src === conv.aIp;
 }

@@ -1,8 +1,16 @@
 import type { TimePoint } from '../tcp/types.js';
 
 /** ISO 8601 in UTC, keeping the capture's resolution (6 digits for µs captures, 9 for ns). */
+let cachedSec = NaN;
+let cachedBase = '';
+
 export function isoTime(t: TimePoint): string {
-  const base = new Date(t.sec * 1000).toISOString().slice(0, 19);
+  // Consecutive times mostly share their second: format the date part once per second.
+  if (t.sec !== cachedSec) {
+    cachedSec = t.sec;
+    cachedBase = new Date(t.sec * 1000).toISOString().slice(0, 19);
+  }
+  const base = cachedBase;
   const digits = Math.min(Math.max(t.digits, 0), 9);
   if (digits === 0) return `${base}Z`;
   const frac = String(t.nsec).padStart(9, '0').slice(0, digits);

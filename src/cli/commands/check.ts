@@ -58,9 +58,6 @@ export function registerCheck(program: Command): void {
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)'))
-    // Usage mistakes must exit 2, never 1 (which CI reads as "a check failed"): let commander's errors reach
-    // main.ts as CommanderError instead of exiting 1 from inside the subcommand.
-    .exitOverride()
     .action(async (captures: string[], opts: CheckOptions) => {
       const ports = parsePortList(opts.port);
       const rules = rulesFromOptions(opts);
