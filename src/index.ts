@@ -6,6 +6,9 @@
  *   assert.equal(a.concurrency.max, 2);
  */
 import { analyzeWithFetches } from './analysis/full.js';
+import { analyzeCapture } from './analysis/analyzer.js';
+import { evaluate, type CheckReport } from './check/rules.js';
+import { rulesFromSpec } from './check/load.js';
 import { concurrency, type Concurrency } from './analysis/concurrency.js';
 import type { CommandSummary } from './analysis/stats.js';
 import type { FetchedMessage, FetchStep } from './analysis/fetches.js';
@@ -47,7 +50,24 @@ export async function analyze(path: string, options: AnalyzeOptions = {}): Promi
   };
 }
 
+/**
+ * Assert rules about one or more captures, as `imapscope check` does. `rules` is what a rules file holds
+ * (docs/check.md), e.g. `{ noBad: true, maxConcurrent: 2, latency: { SELECT: { p95: 200 } } }`.
+ */
+export async function check(captures: string | string[], rules: RulesSpec, options: AnalyzeOptions = {}): Promise<CheckReport> {
+  const parsed = rulesFromSpec(rules, 'rules');
+  const analyses = [];
+  for (const path of Array.isArray(captures) ? captures : [captures]) {
+    analyses.push(await analyzeCapture(path, { ports: options.ports, keepExchanges: true }));
+  }
+  return evaluate(parsed, analyses);
+}
+
+/** The rules document: see docs/check.md for every key. */
+export type RulesSpec = Record<string, unknown>;
+
 export { CaptureError } from './capture/reader.js';
+export type { CheckReport, RuleResult, Failure } from './check/rules.js';
 export type { CaptureInfo, Warning } from './capture/types.js';
 export type { Exchange, ImapConnection, MailboxState, TlsInfo } from './imap/model.js';
 export type { Connection, Endpoint, TimePoint } from './tcp/types.js';

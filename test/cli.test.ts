@@ -96,6 +96,8 @@ test('bad input and bad usage: one clear line, exit 2, never a stack trace', () 
       [['follow', seed, '--conn', '7'], /no IMAP connection with id 7/],
       [['follow', seed, '--conn', 'x'], /not a whole number/],
       [['frobnicate'], /unknown command/],
+      [['summary'], /missing required argument/],
+      [['commands', seed, '--bogus'], /unknown option/],
     ];
     for (const [args, message] of cases) {
       const r = run(args);
@@ -120,4 +122,25 @@ test('wire bytes are escaped before they reach a terminal', async () => {
   const { escapeText } = await import('../src/util/escape.js');
   assert.equal(escapeText('a\x1b[31mred\x07\r\n'), 'a\\x1b[31mred\\x07\\r\\n');
   assert.equal(escapeText('Entwürfe'), 'Entwürfe');
+});
+
+test('--ndjson streams: the first exchange is written before the capture has been read to the end', async () => {
+  const { spawn } = await import('node:child_process');
+  const whole = readFileSync(seed);
+  const child = spawn(process.execPath, [CLI, 'commands', '--ndjson', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const firstLine = new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+  });
+  // Send the first two thirds and hold the rest back until a line has come out.
+  child.stdin.write(whole.subarray(0, Math.floor((whole.length * 2) / 3)));
+  const line = await firstLine;
+  assert.equal(JSON.parse(line).command, 'CAPABILITY');
+  assert.equal(child.exitCode, null, 'still running: the rest of the capture has not been sent');
+  child.stdin.end(whole.subarray(Math.floor((whole.length * 2) / 3)));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analyze } from 'imapscope';
+import { analyze, check } from 'imapscope';
 import { CAPTURES } from './helpers/env.js';
 
 test('import { analyze } from "imapscope": the typed model of a real capture', async () => {
@@ -14,4 +14,15 @@ test('import { analyze } from "imapscope": the typed model of a real capture', a
   assert.equal(a.commands.find((c) => c.command === 'LOGIN')?.count, 3);
   assert.equal(a.messages.filter((m) => m.structure !== null).length, 8);
   assert.deepEqual(a.warnings, []);
+});
+
+test('check() from code: the rules of a rules file, with failures naming connection, tag and frames', async () => {
+  const ok = await check(join(CAPTURES, 'seed-alice.pcap'), { noBad: true, maxConcurrent: 2, allCompleted: true });
+  assert.equal(ok.passed, true, JSON.stringify(ok.results));
+  const bad = await check(join(CAPTURES, 'seed-alice.pcap'), { noPlaintextAuth: true });
+  assert.equal(bad.passed, false);
+  const failures = bad.results[0]!.failures;
+  assert.equal(failures.length, 3);
+  assert.ok(failures.every((f) => f.command === 'LOGIN' && f.requestFrame !== null && f.tag !== null));
+  await assert.rejects(check(join(CAPTURES, 'seed-alice.pcap'), { noSuchRule: 1 }), /noSuchRule/);
 });
