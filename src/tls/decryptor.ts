@@ -1,0 +1,437 @@
+/**
+ * Decrypts one TLS connection with secrets from a key log: fed the two reassembled directions, it hands
+ * on the application data each side sent, in order. It follows the handshake only as far as decryption
+ * needs (hellos, ChangeCipherSpec, Finished, KeyUpdate) and never verifies anything but record integrity.
+ * Anything it cannot decrypt it reports once per direction and then leaves alone: it never guesses.
+ */
+import type { Side } from '../tcp/types.js';
+import { cipherSuiteName } from './hello.js';
+import {
+  HandshakeReader,
+  HS_CLIENT_HELLO,
+  HS_FINISHED,
+  HS_KEY_UPDATE,
+  HS_SERVER_HELLO,
+  clientHelloOf,
+  serverHelloOf,
+  type ClientHelloDetails,
+  type HandshakeMessage,
+  type ServerHelloDetails,
+} from './handshake-reader.js';
+import type { KeyLog, TlsSecrets } from './keylog.js';
+import { RecordReader, type TlsRecord } from './record-reader.js';
+import { tls12Suite, tls13Suite } from './suites.js';
+import { Tls12Protection, tls12Protections } from './tls12.js';
+import { Tls13Protection, type OpenedRecord } from './tls13.js';
+
+export interface TlsDecryptorOutput {
+  /** Application data (content type 23) in order; `bytes` belongs to the receiver. */
+  plaintext(side: Side, bytes: Buffer, frame: number): void;
+  warn(frame: number, message: string): void;
+}
+
+export interface TlsDecryptorState {
+  /** Negotiated version as hello.ts names it ("TLS 1.2", "TLS 1.3"), once the ServerHello is seen. */
+  readonly version: string | null;
+  readonly cipher: string | null;
+  readonly sni: string | null;
+  /** Random of the latest ClientHello (a renegotiation brings a new one): the key log lookup key. */
+  readonly clientRandom: Buffer | null;
+  /** Keys for the current handshake are known and at least one direction is still being decrypted. */
+  readonly decrypting: boolean;
+  /** Why not (or no longer) decrypting: missing keys, unsupported cipher, MAC failure, gap, …; null if fine. */
+  readonly reason: string | null;
+}
+
+const CONTENT_CHANGE_CIPHER_SPEC = 20;
+const CONTENT_ALERT = 21;
+const CONTENT_HANDSHAKE = 22;
+const CONTENT_APPLICATION_DATA = 23;
+
+/** Records one direction may hold back while waiting for the other side's hello. */
+const MAX_WAITING_BYTES = 256 * 1024;
+/** TLS 1.3 trial decryption: the handshake flight is a few records; past this the key is wrong. */
+const MAX_TRIAL_FAILURES = 16;
+
+const LABEL: Record<Side, string> = { client: 'client→server', server: 'server→client' };
+
+/** Read state of one direction. */
+class Direction {
+  readonly records = new RecordReader();
+  readonly handshake = new HandshakeReader();
+  /** Current read protection; both null while records are plaintext (or undecryptable). */
+  tls12: Tls12Protection | null = null;
+  tls13: Tls13Protection | null = null;
+  /** TLS 1.2: what the next ChangeCipherSpec of this side switches to. */
+  pending12: Tls12Protection | null = null;
+  /** TLS 1.3: the application traffic key, used after this side's Finished (or found by trial). */
+  application13: Tls13Protection | null = null;
+  /** TLS 1.3 phase of this side: handshake keys until its Finished. */
+  phase: 'handshake' | 'application' = 'handshake';
+  /** TLS 1.3 with application secrets only: try each record until one opens. */
+  trial = false;
+  trialFailures = 0;
+  /** TLS 1.3 client: records skipped as 0-RTT early data before the first handshake record opened. */
+  earlyRecordsSkipped = 0;
+  opened = 0;
+  stopped = false;
+  /** Records held, in order, until the other direction has sent what they need. */
+  waiting: TlsRecord[] = [];
+  waitingBytes = 0;
+  constructor(readonly side: Side) {}
+}
+
+export class TlsDecryptor {
+  private readonly client = new Direction('client');
+  private readonly server = new Direction('server');
+  private readonly st = { version: null, cipher: null, sni: null, clientRandom: null, decrypting: false, reason: null } as {
+    -readonly [K in keyof TlsDecryptorState]: TlsDecryptorState[K];
+  };
+  /** Hellos of the current handshake; a ClientHello after a complete one starts a renegotiation. */
+  private clientHello: ClientHelloDetails | null = null;
+  private serverHello: ServerHelloDetails | null = null;
+  private secrets: TlsSecrets | null = null;
+  private tls13 = false;
+  /** Why the current handshake's keys could not be set up (reported when a direction needs them). */
+  private keyFailure: string | null = null;
+  /** Reasons already warned about, so one cause yields one warning per connection. */
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput) {}
+
+  get state(): TlsDecryptorState {
+    return this.st;
+  }
+
+  /** In-order bytes of one direction; only valid during the call (records copy what they keep). */
+  push(side: Side, bytes: Buffer, frame: number): void {
+    const d = this.direction(side);
+    if (d.stopped) return;
+    const records = d.records.push(bytes, frame);
+    for (const record of records) this.accept(d, record);
+    if (d.records.error && !d.stopped) this.stop(d, d.records.error, frame);
+  }
+
+  /** `length` bytes of one direction are missing: its records can no longer be framed or decrypted. */
+  gap(side: Side, length: number, frame: number): void {
+    const d = this.direction(side);
+    if (d.stopped) return;
+    this.stop(d, `${length} bytes missing from the TCP stream`, frame);
+  }
+
+  /**
+   * End of the connection: what is still held is reported (a record cut short, records that waited in
+   * vain for the other side's hello, a trial decryption that never found its key).
+   */
+  end(frame: number): void {
+    for (const d of [this.client, this.server]) {
+      if (d.stopped) continue;
+      if (d.records.pending > 0) this.stop(d, `truncated record at the end (${d.records.pending} bytes of an incomplete record)`, frame);
+      else if (d.waiting.length > 0) this.stop(d, `encrypted records without a complete handshake (${this.missingHello()})`, frame);
+      else if (d.trial && d.trialFailures > 0) this.stop(d, `no record opened with the ${d.side} application traffic secret (wrong key log?)`, frame);
+    }
+  }
+
+  private direction(side: Side): Direction {
+    return side === 'client' ? this.client : this.server;
+  }
+
+  /** Process a record now, or hold it while it needs the other side's hello. */
+  private accept(d: Direction, record: TlsRecord): void {
+    if (d.waiting.length > 0 || this.mustWait(d, record)) {
+      d.waiting.push(record);
+      d.waitingBytes += record.body.length;
+      if (d.waitingBytes > MAX_WAITING_BYTES) this.stop(d, `encrypted records without a complete handshake (${this.missingHello()})`, record.frame);
+      return;
+    }
+    this.process(d, record);
+    this.release();
+  }
+
+  /**
+   * Protected records and ChangeCipherSpec need both hellos of the current handshake (the client random
+   * finds the secrets, the ServerHello names version and suite). The two directions are fed separately,
+   * so one may run ahead of the other.
+   */
+  private mustWait(d: Direction, record: TlsRecord): boolean {
+    if (this.clientHello && this.serverHello) return false;
+    // A server's CCS before its own ServerHello is TLS 1.3's compatibility CCS after a HelloRetryRequest.
+    if (record.type === CONTENT_CHANGE_CIPHER_SPEC) return d === this.client || this.serverHello !== null;
+    return record.type === CONTENT_APPLICATION_DATA && !d.tls12 && !d.tls13 && !d.trial;
+  }
+
+  /** Process held records whose wait is over, in both directions, until nothing moves. */
+  private release(): void {
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const d of [this.client, this.server]) {
+        while (!d.stopped && d.waiting.length > 0 && !this.mustWait(d, d.waiting[0]!)) {
+          const record = d.waiting.shift()!;
+          d.waitingBytes -= record.body.length;
+          this.process(d, record);
+          moved = true;
+        }
+      }
+    }
+  }
+
+  private missingHello(): string {
+    return this.clientHello ? 'no ServerHello' : 'no ClientHello';
+  }
+
+  private process(d: Direction, record: TlsRecord): void {
+    if (d.stopped) return;
+    if (this.tls13) this.process13(d, record);
+    else this.process12(d, record);
+  }
+
+  // ---- TLS 1.2 and the plaintext start of every connection ----
+
+  private process12(d: Direction, record: TlsRecord): void {
+    let content = record.body;
+    if (d.tls12) {
+      const plain = d.tls12.open(record);
+      if (!plain) return this.stop(d, this.macFailure(d, record), record.frame);
+      d.opened++;
+      content = plain;
+    }
+    switch (record.type) {
+      case CONTENT_CHANGE_CIPHER_SPEC:
+        return this.changeCipherSpec(d, record.frame);
+      case CONTENT_HANDSHAKE:
+        return this.handshakeContent(d, content, record.frame);
+      case CONTENT_APPLICATION_DATA:
+        // Application data before any ChangeCipherSpec cannot be real; it is not handed on.
+        if (d.tls12) this.out.plaintext(d.side, content, record.frame);
+        return;
+      default:
+        return; // alerts and heartbeats carry no IMAP
+    }
+  }
+
+  private changeCipherSpec(d: Direction, frame: number): void {
+    if (!this.serverHello) return; // compatibility CCS after a HelloRetryRequest (see mustWait)
+    if (!d.pending12) {
+      return this.stop(d, this.keyFailure ?? 'ChangeCipherSpec without usable keys for this handshake', frame);
+    }
+    d.tls12 = d.pending12;
+    d.pending12 = null;
+    d.opened = 0;
+    d.handshake.clear();
+  }
+
+  // ---- TLS 1.3 ----
+
+  private process13(d: Direction, record: TlsRecord): void {
+    switch (record.type) {
+      case CONTENT_APPLICATION_DATA:
+        return this.protected13(d, record);
+      case CONTENT_HANDSHAKE:
+        // Plaintext handshake records only before encryption: ClientHello after HelloRetryRequest, hellos.
+        return this.handshakeContent(d, record.body, record.frame);
+      default:
+        return; // middlebox-compatibility ChangeCipherSpec and plaintext alerts carry nothing
+    }
+  }
+
+  private protected13(d: Direction, record: TlsRecord): void {
+    let opened: OpenedRecord | null = null;
+    if (d.trial) {
+      opened = d.application13!.open(record);
+      if (!opened) {
+        // Most likely a handshake record, protected with a key we do not have.
+        if (++d.trialFailures > MAX_TRIAL_FAILURES) {
+          this.stop(d, `no record opened with the ${d.side} application traffic secret (wrong key log?)`, record.frame);
+        }
+        return;
+      }
+      d.trial = false;
+      this.switch13(d, d.application13!);
+    } else if (d.tls13) {
+      opened = d.tls13.open(record);
+      if (!opened) {
+        if (this.isEarlyData(d)) {
+          // 0-RTT data is protected with the early traffic secret, which we do not use: skip it.
+          if (d.earlyRecordsSkipped++ === 0) this.note(record.frame, `${LABEL[d.side]}: 0-RTT early data is not decrypted`);
+          return;
+        }
+        return this.stop(d, this.macFailure(d, record), record.frame);
+      }
+    } else {
+      return; // no key for this direction: already reported
+    }
+    d.opened++;
+    this.inner13(d, opened, record.frame);
+  }
+
+  private switch13(d: Direction, protection: Tls13Protection): void {
+    d.tls13 = protection;
+    d.application13 = null;
+    d.phase = 'application';
+    d.opened = 0;
+  }
+
+  /** Before the first client record opened with the handshake key, failures may be early data. */
+  private isEarlyData(d: Direction): boolean {
+    return d.side === 'client' && d.phase === 'handshake' && d.opened === 0 && this.clientHello?.earlyData === true;
+  }
+
+  private inner13(d: Direction, opened: OpenedRecord, frame: number): void {
+    switch (opened.type) {
+      case CONTENT_APPLICATION_DATA:
+        if (d.phase === 'application') this.out.plaintext(d.side, opened.content, frame);
+        return;
+      case CONTENT_HANDSHAKE:
+        return this.handshakeContent(d, opened.content, frame);
+      case CONTENT_ALERT:
+        return;
+      default:
+        return this.stop(d, `record with inner content type ${opened.type}`, frame);
+    }
+  }
+
+  // ---- handshake messages, both versions ----
+
+  private handshakeContent(d: Direction, content: Buffer, frame: number): void {
+    for (const message of d.handshake.push(content)) {
+      this.handshakeMessage(d, message, frame);
+      if (d.stopped) return;
+    }
+    if (d.handshake.error) this.stop(d, d.handshake.error, frame);
+  }
+
+  private handshakeMessage(d: Direction, message: HandshakeMessage, frame: number): void {
+    if (message.type === HS_CLIENT_HELLO && d.side === 'client') {
+      const hello = clientHelloOf(message);
+      if (hello) this.onClientHello(hello, frame);
+    } else if (message.type === HS_SERVER_HELLO && d.side === 'server') {
+      const hello = serverHelloOf(message);
+      if (hello) this.onServerHello(hello, frame);
+    } else if (this.tls13 && (d.tls13 || d.trial)) {
+      this.postHello13(d, message, frame);
+    }
+  }
+
+  /** TLS 1.3 key changes announced by handshake messages (RFC 8446 §4.4.4, §4.6.3). */
+  private postHello13(d: Direction, message: HandshakeMessage, frame: number): void {
+    if (message.type === HS_FINISHED && d.phase === 'handshake' && !d.trial) {
+      if (!d.application13) {
+        return this.stop(d, `no ${d.side.toUpperCase()}_TRAFFIC_SECRET_0 in the key log`, frame);
+      }
+      this.switch13(d, d.application13);
+    } else if (message.type === HS_KEY_UPDATE && d.phase === 'application') {
+      this.switch13(d, d.tls13!.next());
+    }
+  }
+
+  private onClientHello(hello: ClientHelloDetails, frame: number): void {
+    // The second ClientHello after a HelloRetryRequest keeps the random; the keys may already be in use.
+    if (this.clientHello?.random.equals(hello.random)) {
+      this.clientHello = hello;
+      return;
+    }
+    if (this.clientHello && this.serverHello) this.serverHello = null; // renegotiation: a new handshake
+    this.clientHello = hello;
+    this.st.clientRandom = hello.random;
+    if (hello.sni !== null) this.st.sni = hello.sni;
+    this.secrets = this.keys.secretsFor(hello.random);
+    this.install(frame);
+  }
+
+  private onServerHello(hello: ServerHelloDetails, frame: number): void {
+    this.st.version = hello.version;
+    this.st.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
+    // A HelloRetryRequest only asks for another ClientHello; the real ServerHello follows.
+    if (hello.helloRetry) return;
+    this.serverHello = hello;
+    this.install(frame);
+  }
+
+  /** Once both hellos of a handshake are known: find the secrets and set up the keys. */
+  private install(frame: number): void {
+    const ch = this.clientHello;
+    const sh = this.serverHello;
+    if (!ch || !sh) return;
+    this.keyFailure = null;
+    // Optimistic; a direction without its secret stops (and says why) while the keys are set up.
+    this.st.decrypting = true;
+    this.st.reason = null;
+    const failure =
+      sh.version === 'TLS 1.3' ? this.install13(ch, sh, frame)
+      : sh.version === 'TLS 1.2' ? this.install12(ch, sh)
+      : `${sh.version} is not decrypted (only TLS 1.2 and 1.3)`;
+    if (failure) {
+      this.keyFailure = failure;
+      this.client.pending12 = this.server.pending12 = null;
+      this.fail(failure, frame);
+    }
+  }
+
+  private install12(ch: ClientHelloDetails, sh: ServerHelloDetails): string | null {
+    this.tls13 = false;
+    const suite = tls12Suite(sh.cipherSuite);
+    if (!suite) return `cipher suite ${this.st.cipher} is not decrypted (supported: AES-GCM, ChaCha20-Poly1305, AES-CBC)`;
+    const master = this.secrets?.masterSecret;
+    if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random.toString('hex')} in the key log`;
+    const p = tls12Protections(suite, master, ch.random, sh.random, sh.encryptThenMac);
+    this.client.pending12 = p.client;
+    this.server.pending12 = p.server;
+    return null;
+  }
+
+  private install13(ch: ClientHelloDetails, sh: ServerHelloDetails, frame: number): string | null {
+    this.tls13 = true;
+    const suite = tls13Suite(sh.cipherSuite);
+    if (!suite) return `cipher suite ${this.st.cipher} is not decrypted`;
+    const s = this.secrets;
+    const known = s && (s.clientHandshakeTrafficSecret || s.serverHandshakeTrafficSecret || s.clientTrafficSecret0 || s.serverTrafficSecret0);
+    if (!known) return `no TLS 1.3 traffic secrets for client random ${ch.random.toString('hex')} in the key log`;
+    const setUp = (d: Direction, handshake: Buffer | undefined, application: Buffer | undefined): void => {
+      d.application13 = application ? new Tls13Protection(suite, application) : null;
+      d.phase = 'handshake';
+      if (handshake) d.tls13 = new Tls13Protection(suite, handshake);
+      // Without the handshake secret, the first record that opens with the application key starts its phase.
+      else if (application) d.trial = true;
+      else this.stop(d, `no ${d.side.toUpperCase()}_*_TRAFFIC_SECRET in the key log`, frame);
+    };
+    setUp(this.client, s.clientHandshakeTrafficSecret, s.clientTrafficSecret0);
+    setUp(this.server, s.serverHandshakeTrafficSecret, s.serverTrafficSecret0);
+    return null;
+  }
+
+  // ---- failures ----
+
+  private macFailure(d: Direction, record: TlsRecord): string {
+    return `record of frame ${record.frame} (${record.body.length} bytes) does not decrypt (MAC failure): ` +
+      (d.opened === 0 ? 'wrong key in the key log, or a corrupt record' : 'corrupt record');
+  }
+
+  /** The connection's keys are unusable: one warning; directions stop when they need the keys. */
+  private fail(reason: string, frame: number): void {
+    this.st.reason = reason;
+    this.st.decrypting = false;
+    this.note(frame, `TLS not decrypted: ${reason}`, reason);
+    // TLS 1.3 needs the keys right after the hellos; TLS 1.2 only at the next ChangeCipherSpec.
+    if (this.tls13) for (const d of [this.client, this.server]) this.stop(d, reason, frame);
+  }
+
+  /** Stop decrypting one direction for good: one warning per cause, nothing more is handed on. */
+  private stop(d: Direction, reason: string, frame: number): void {
+    if (d.stopped) return;
+    d.stopped = true;
+    d.waiting = [];
+    d.waitingBytes = 0;
+    d.records.clear();
+    d.handshake.clear();
+    d.tls12 = d.tls13 = d.pending12 = d.application13 = null;
+    this.note(frame, `TLS ${LABEL[d.side]}: ${reason}; decryption of this direction stops`, reason);
+    this.st.reason = reason;
+    this.st.decrypting = this.st.decrypting && !(this.client.stopped && this.server.stopped);
+  }
+
+  private note(frame: number, message: string, key = message): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.out.warn(frame, message);
+  }
+}

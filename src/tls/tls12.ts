@@ -1,0 +1,137 @@
+/**
+ * TLS 1.2 record protection from a master secret (RFC 5246 §6.2.3, §6.3; RFC 5288 GCM; RFC 7905
+ * ChaCha20-Poly1305; RFC 7366 encrypt-then-MAC): the key block, and opening records of one direction.
+ */
+import { createDecipheriv, createHmac } from 'node:crypto';
+import { aeadOpen, sequenceBytes, tls12Prf, xorNonce } from './primitives.js';
+import type { TlsRecord } from './record-reader.js';
+import type { Tls12Cipher, Tls12Suite } from './suites.js';
+
+interface DirectionKeys {
+  macKey: Buffer;
+  key: Buffer;
+  iv: Buffer;
+}
+
+/** The read protection of both directions after the next ChangeCipherSpec of each. */
+export function tls12Protections(suite: Tls12Suite, masterSecret: Buffer, clientRandom: Buffer, serverRandom: Buffer, encryptThenMac: boolean): {
+  client: Tls12Protection;
+  server: Tls12Protection;
+} {
+  const c = suite.cipher;
+  const macLength = c.kind === 'cbc' ? macSize(c.mac) : 0;
+  const keyLength = c.kind === 'chacha' ? 32 : c.keyLength;
+  // GCM keeps a 4-byte salt, ChaCha a 12-byte IV; CBC uses the explicit per-record IV only.
+  const ivLength = c.kind === 'gcm' ? 4 : c.kind === 'chacha' ? 12 : 0;
+  const block = tls12Prf(suite.prf, masterSecret, 'key expansion', Buffer.concat([serverRandom, clientRandom]),
+    2 * (macLength + keyLength + ivLength));
+  let at = 0;
+  const take = (n: number) => block.subarray(at, (at += n));
+  const macKeys = [take(macLength), take(macLength)] as const;
+  const keys = [take(keyLength), take(keyLength)] as const;
+  const ivs = [take(ivLength), take(ivLength)] as const;
+  return {
+    client: new Tls12Protection(c, { macKey: macKeys[0], key: keys[0], iv: ivs[0] }, encryptThenMac),
+    server: new Tls12Protection(c, { macKey: macKeys[1], key: keys[1], iv: ivs[1] }, encryptThenMac),
+  };
+}
+
+function macSize(mac: 'sha1' | 'sha256' | 'sha384'): number {
+  return mac === 'sha1' ? 20 : mac === 'sha256' ? 32 : 48;
+}
+
+const TAG_LENGTH = 16;
+const EXPLICIT_NONCE_LENGTH = 8;
+const CBC_BLOCK = 16;
+
+export class Tls12Protection {
+  /** Sequence number of the next record; 0 after each ChangeCipherSpec. */
+  private seq = 0;
+
+  constructor(private readonly cipher: Tls12Cipher, private readonly keys: DirectionKeys, private readonly encryptThenMac: boolean) {}
+
+  /** The plaintext fragment, or null when authentication fails (wrong keys or corrupt record). */
+  open(record: TlsRecord): Buffer | null {
+    const plain = this.decrypt(record);
+    if (plain) this.seq++;
+    return plain;
+  }
+
+  private decrypt(record: TlsRecord): Buffer | null {
+    const body = record.body;
+    switch (this.cipher.kind) {
+      case 'gcm': {
+        if (body.length < EXPLICIT_NONCE_LENGTH + TAG_LENGTH) return null;
+        const explicit = body.subarray(0, EXPLICIT_NONCE_LENGTH);
+        const nonce = Buffer.concat([this.keys.iv, explicit]);
+        const aad = this.additionalData(record, body.length - EXPLICIT_NONCE_LENGTH - TAG_LENGTH);
+        return aeadOpen(this.cipher.aead, this.keys.key, nonce, aad, body.subarray(EXPLICIT_NONCE_LENGTH));
+      }
+      case 'chacha': {
+        if (body.length < TAG_LENGTH) return null;
+        const aad = this.additionalData(record, body.length - TAG_LENGTH);
+        return aeadOpen('chacha20-poly1305', this.keys.key, xorNonce(this.keys.iv, this.seq), aad, body);
+      }
+      case 'cbc':
+        return this.encryptThenMac ? this.openEncryptThenMac(record) : this.openMacThenEncrypt(record);
+    }
+  }
+
+  /** seq_num || type || version || length: the AEAD additional data and the start of the MAC input. */
+  private additionalData(record: TlsRecord, length: number): Buffer {
+    const b = Buffer.alloc(13);
+    sequenceBytes(this.seq).copy(b, 0);
+    b[8] = record.type;
+    b.writeUInt16BE(record.version, 9);
+    b.writeUInt16BE(length, 11);
+    return b;
+  }
+
+  private mac(record: TlsRecord, data: Buffer): Buffer {
+    const c = this.cipher as Extract<Tls12Cipher, { kind: 'cbc' }>;
+    return createHmac(c.mac, this.keys.macKey).update(this.additionalData(record, data.length)).update(data).digest();
+  }
+
+  /** RFC 5246: MAC over the plaintext, then padding, then CBC with an explicit IV in front. */
+  private openMacThenEncrypt(record: TlsRecord): Buffer | null {
+    const c = this.cipher as Extract<Tls12Cipher, { kind: 'cbc' }>;
+    const macLength = macSize(c.mac);
+    const plain = this.cbcDecrypt(record.body);
+    if (!plain) return null;
+    const unpadded = stripPadding(plain);
+    if (!unpadded || unpadded.length < macLength) return null;
+    const content = unpadded.subarray(0, unpadded.length - macLength);
+    return equal(this.mac(record, content), unpadded.subarray(content.length)) ? content : null;
+  }
+
+  /** RFC 7366: CBC first, MAC over IV and ciphertext appended; the MAC is checked before decrypting. */
+  private openEncryptThenMac(record: TlsRecord): Buffer | null {
+    const c = this.cipher as Extract<Tls12Cipher, { kind: 'cbc' }>;
+    const macLength = macSize(c.mac);
+    if (record.body.length < macLength) return null;
+    const sealed = record.body.subarray(0, record.body.length - macLength);
+    if (!equal(this.mac(record, sealed), record.body.subarray(sealed.length))) return null;
+    const plain = this.cbcDecrypt(sealed);
+    return plain && stripPadding(plain);
+  }
+
+  /** IV || ciphertext → padded plaintext, or null when the sizes are not whole blocks. */
+  private cbcDecrypt(ivAndCiphertext: Buffer): Buffer | null {
+    const c = this.cipher as Extract<Tls12Cipher, { kind: 'cbc' }>;
+    if (ivAndCiphertext.length < 2 * CBC_BLOCK || ivAndCiphertext.length % CBC_BLOCK !== 0) return null;
+    const d = createDecipheriv(c.algorithm, this.keys.key, ivAndCiphertext.subarray(0, CBC_BLOCK));
+    d.setAutoPadding(false); // TLS padding differs from PKCS#7: every pad byte holds the pad length
+    return Buffer.concat([d.update(ivAndCiphertext.subarray(CBC_BLOCK)), d.final()]);
+  }
+}
+
+function stripPadding(plain: Buffer): Buffer | null {
+  const padLength = plain[plain.length - 1]!;
+  if (padLength + 1 > plain.length) return null;
+  for (let i = plain.length - 1 - padLength; i < plain.length; i++) if (plain[i] !== padLength) return null;
+  return plain.subarray(0, plain.length - 1 - padLength);
+}
+
+function equal(a: Buffer, b: Buffer): boolean {
+  return a.equals(b);
+}

@@ -1,0 +1,43 @@
+/**
+ * TLS 1.3 record protection for one direction and one traffic secret (RFC 8446 §5.2–5.3, §7.3):
+ * AEAD over the record with the header as additional data, then TLSInnerPlaintext unpadding.
+ */
+import { aeadOpen, hashLength, hkdfExpandLabel, xorNonce } from './primitives.js';
+import type { TlsRecord } from './record-reader.js';
+import type { Tls13Suite } from './suites.js';
+
+export interface OpenedRecord {
+  /** The real content type from TLSInnerPlaintext (0 when the plaintext was all padding: a protocol error). */
+  type: number;
+  content: Buffer;
+}
+
+export class Tls13Protection {
+  private readonly key: Buffer;
+  private readonly iv: Buffer;
+  /** Sequence number of the next record; starts at 0 for every key. */
+  private seq = 0;
+
+  constructor(private readonly suite: Tls13Suite, private readonly secret: Buffer) {
+    this.key = hkdfExpandLabel(suite.hash, secret, 'key', suite.keyLength);
+    this.iv = hkdfExpandLabel(suite.hash, secret, 'iv', 12);
+  }
+
+  /** Null when the tag does not verify; the sequence number only advances on success. */
+  open(record: TlsRecord): OpenedRecord | null {
+    const plain = aeadOpen(this.suite.aead, this.key, xorNonce(this.iv, this.seq), record.header, record.body, this.suite.tagLength);
+    if (!plain) return null;
+    this.seq++;
+    // Padding is zeros after the real content type, which is never zero.
+    let end = plain.length;
+    while (end > 0 && plain[end - 1] === 0) end--;
+    if (end === 0) return { type: 0, content: Buffer.alloc(0) };
+    return { type: plain[end - 1]!, content: plain.subarray(0, end - 1) };
+  }
+
+  /** The protection after a KeyUpdate: application_traffic_secret_N+1 (§7.2). */
+  next(): Tls13Protection {
+    const hash = this.suite.hash;
+    return new Tls13Protection(this.suite, hkdfExpandLabel(hash, this.secret, 'traffic upd', hashLength(hash)));
+  }
+}
