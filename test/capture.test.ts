@@ -2,6 +2,7 @@
  * Capture readers (pcap, pcapng, gzip, stdin) and the link/IP/TCP decoder, on synthetic captures written by
  * test/helpers/synth.ts. Every test checks frame numbers, bytes, addresses, ports and times, not just counts.
  */
+import { bytes } from './helpers/data.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -78,18 +79,6 @@ async function read(path: string): Promise<ReadOut> {
   return { result, frames, segments, warnings };
 }
 
-/** Deterministic distinct bytes. */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 const T0 = 1_700_000_000_123_456_789n;
 

@@ -1,3 +1,4 @@
+import { captureFetches } from './helpers/imap.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -230,25 +231,6 @@ test('warnings about one response are capped', () => {
   assert.match(warnings[warnings.length - 1]!, /not reported/);
 });
 
-/** Every server FETCH response of a capture, parsed (through the real pipeline and session). */
-async function captureFetches(path: string): Promise<{ conn: number; attrs: FetchAttributes; warnings: string[] }[]> {
-  const out: { conn: number; attrs: FetchAttributes; warnings: string[] }[] = [];
-  const sessions = new Map<number, ImapSession>();
-  const onMessage = (conn: number) => (m: ImapMessage) => {
-    if (m.side !== 'server') return;
-    const r = parseResponse(m);
-    if (r.kind !== 'numbered' || r.type !== 'FETCH') return;
-    const warnings: string[] = [];
-    out.push({ conn, attrs: parseFetch(r.values, (w) => warnings.push(w)), warnings });
-  };
-  await streamCapture(path, {
-    open: (c) => { sessions.set(c.id, new ImapSession(c, { exchange: () => {}, message: onMessage(c.id) }, () => {})); },
-    data: (c, side, bytes, frame, time) => sessions.get(c.id)?.data(side, bytes, frame, time),
-    gap: (c, side, length, frame, time) => sessions.get(c.id)?.gap(side, length, frame, time),
-    close: (c) => sessions.get(c.id)?.close(c.lastFrame, c.end),
-  }, () => {});
-  return out;
-}
 
 const summary = (a: FetchAttributes) => a.sections.map((s) => `${s.kind} [${s.section}]${s.origin === null ? '' : `<${s.origin}>`} ${s.length}${s.literal?.data ? '' : ' (not kept)'}`);
 

@@ -2,6 +2,7 @@
  * TCP reassembly end to end (capture file → decoder → TcpTracker → StreamSink) on synthetic captures, with a
  * sink that records every event. Where tshark is installed, stream ids and followed bytes are compared with it.
  */
+import { bytes } from './helpers/data.js';
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,18 +34,6 @@ function write(c: SynthCapture): string {
   return path;
 }
 
-/** Deterministic distinct bytes. */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Recording sink

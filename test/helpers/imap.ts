@@ -4,6 +4,9 @@ import type { Exchange } from '../../src/imap/model.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import type { Warning } from '../../src/capture/types.js';
 import type { Connection, Side } from '../../src/tcp/types.js';
+import { analyzeCapture } from '../../src/analysis/analyzer.js';
+import { parseFetch } from '../../src/imap/fetch.js';
+import type { FetchAttributes } from '../../src/mime/types.js';
 
 export const T0 = { sec: 1_700_000_000, nsec: 0, digits: 6 };
 
@@ -46,4 +49,18 @@ export function runSession(steps: [Side, string | Buffer][], sawSyn = true) {
   }
   session.close(frame + 1, T0);
   return { session, exchanges, messages, markers, warnings, info: session.info };
+}
+
+/** Every server FETCH response of a capture, parsed, through the real pipeline and session. */
+export async function captureFetches(path: string): Promise<{ conn: number; number: number; attrs: FetchAttributes; warnings: string[] }[]> {
+  const out: { conn: number; number: number; attrs: FetchAttributes; warnings: string[] }[] = [];
+  await analyzeCapture(path, {
+    keepLiteral: DEFAULT_FRAMER_LIMITS.keepLiteral,
+    onUntagged: (r, _m, _owner, info) => {
+      if (r.kind !== 'numbered' || r.type !== 'FETCH') return;
+      const warnings: string[] = [];
+      out.push({ conn: info.conn.id, number: r.number, attrs: parseFetch(r.values, (w) => warnings.push(w)), warnings });
+    },
+  });
+  return out;
 }
