@@ -3,10 +3,13 @@ import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker } from './tcp/tracker.js';
 import type { StreamSink } from './tcp/types.js';
+import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from './tls/keylog.js';
 
 export interface PipelineOptions {
   ports?: readonly number[];
   maxHeldBytes?: number;
+  /** TLS secrets: from --keylog files, and gaining those embedded in the capture (pcapng DSB) as they are read. */
+  keys?: KeyLog;
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
@@ -19,7 +22,9 @@ export async function streamCapture(path: string, sink: StreamSink, warn: Warnin
   const result = await readCapture(path, (frame) => {
     const seg = decoder.decode(frame);
     if (seg) tracker.segment(seg);
-  }, warn);
+  }, warn, (secret) => {
+    if (secret.type === DSB_TLS_KEY_LOG) options.keys?.merge(KeyLog.parse(keyLogFromDsb(secret.data)));
+  });
   tracker.end();
   return result;
 }

@@ -142,6 +142,15 @@ test('a reused tag is reported; garbage on the port does not crash and is not a 
   assert.ok(warnings.some((w) => /tag x1 reused/.test(w.message)));
 });
 
+test('a command pipelined after STARTTLS, before the handshake, is flagged as injection', () => {
+  const { info, warnings } = runSession([
+    ['client', 'a1 STARTTLS\r\na2 LOGIN eve secret\r\n'],
+    ['server', 'a1 OK Begin TLS\r\n'],
+  ]);
+  assert.equal(info.tls?.injectedBeforeTls, true);
+  assert.ok(warnings.some((w) => /after STARTTLS before the TLS handshake \(a2\)/.test(w.message)), JSON.stringify(warnings));
+});
+
 function u16(n: number): Buffer {
   return Buffer.from([n >> 8, n & 0xff]);
 }

@@ -2,6 +2,7 @@ import type { CaptureInfo, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
 import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
+import { KeyLog } from '../tls/keylog.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
@@ -47,6 +48,8 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
   const stats = new CommandStats();
   const sessions = new Map<number, ImapSession>();
+  // One key log for the run: --keylog files plus whatever the capture embeds (read as it streams).
+  const keys = options.keys ?? new KeyLog();
   const owner = new Map<Exchange, ImapConnection>();
 
   const orderer = new ExchangeOrderer((ex) => {
@@ -69,7 +72,7 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   const sink: StreamSink = {
     open(conn) {
       if (options.connections && !options.connections(conn)) return;
-      const session = new ImapSession(conn, events, warn, { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 });
+      const session = new ImapSession(conn, events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys });
       sessions.set(conn.id, session);
       connections.push(session.info);
     },
@@ -87,7 +90,7 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
     },
   };
 
-  const { info } = await streamCapture(path, sink, warn, options);
+  const { info } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
   return { capture: info, connections, exchanges, commandStats: stats, warnings };
 }

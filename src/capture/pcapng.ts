@@ -47,7 +47,7 @@ export class PcapngParser extends ChunkedParser {
     private readonly sink: FrameSink,
     private readonly warn: WarningSink,
     private readonly info: CaptureInfo,
-    private readonly secrets: EmbeddedSecret[],
+    private readonly onSecret: (s: EmbeddedSecret) => void,
   ) {
     super();
   }
@@ -127,7 +127,7 @@ export class PcapngParser extends ChunkedParser {
       case DSB:
         if (body.length >= 8) {
           const secretLen = this.u32(body, 4);
-          this.secrets.push({ type: this.u32(body, 0), data: Buffer.from(body.subarray(8, 8 + secretLen)) });
+          this.onSecret({ type: this.u32(body, 0), data: Buffer.from(body.subarray(8, 8 + secretLen)) });
         }
         return;
       default:

@@ -24,9 +24,10 @@ export function emptyInfo(path: string): CaptureInfo {
 
 /**
  * Read one capture file (or `-` for stdin) in a single streaming pass, calling `onFrame` for every
- * frame in file order. The format is told by magic bytes, not by the name; gzip is undone on the fly.
+ * frame in file order, and `onSecret` for decryption secrets embedded in it (pcapng DSB) as they come.
+ * The format is told by magic bytes, not by the name; gzip is undone on the fly.
  */
-export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink): Promise<CaptureResult> {
+export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void): Promise<CaptureResult> {
   const info = emptyInfo(path);
   const secrets: EmbeddedSecret[] = [];
   const frames = new FrameBuilder(info);
@@ -39,7 +40,7 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
     }
     if (isPcapng(head)) {
       info.format = 'pcapng';
-      return new PcapngParser(frames, onFrame, warn, info, secrets);
+      return new PcapngParser(frames, onFrame, warn, info, (secret) => { secrets.push(secret); onSecret?.(secret); });
     }
     throw new CaptureError(`${path}: not a pcap or pcapng capture (starts with ${head.subarray(0, 4).toString('hex') || 'nothing'})`);
   };

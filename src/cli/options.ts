@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { KeyLog } from '../tls/keylog.js';
 import { UsageError } from './errors.js';
 
 /** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
@@ -15,4 +17,28 @@ export function parseNonNegativeInt(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new UsageError(`${name}: '${value}' is not a whole number`);
   return n;
+}
+
+export interface CaptureFlags {
+  port: string;
+  keylog?: string[];
+}
+
+/** The pipeline settings every capture-reading command shares: server ports and TLS key logs. */
+export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: KeyLog } {
+  const keys = new KeyLog();
+  for (const file of opts.keylog ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    keys.merge(KeyLog.parse(text));
+  }
+  return { ports: parsePortList(opts.port), keys };
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

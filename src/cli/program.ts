@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { collect } from './options.js';
 import { registerStreams } from './commands/streams.js';
 import { registerFollow } from './commands/follow.js';
 import { registerSummary } from './commands/summary.js';
@@ -31,5 +32,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
 
 /** Options every capture-reading command shares. */
 export function captureOptions(cmd: Command): Command {
-  return cmd.addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'));
+  return cmd
+    .addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'))
+    .option('--keylog <file>', 'TLS key log (NSS format, SSLKEYLOGFILE) to decrypt IMAPS and STARTTLS; repeatable. Keys embedded in pcapng are used too', collect);
 }

@@ -41,6 +41,12 @@ export interface TlsInfo {
   version: string | null;
   sni: string | null;
   cipher: string | null;
+  /** Application data was decrypted with a key log, and dissected as IMAP. */
+  decrypted: boolean;
+  /** Why it was not (no key for this session, unsupported cipher, …), when a key log was given. */
+  decryptionNote: string | null;
+  /** The client sent data after STARTTLS before the TLS handshake (a command-injection pattern). */
+  injectedBeforeTls: boolean;
 }
 
 export interface MailboxState {

@@ -4,6 +4,8 @@ import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.j
 import { commandShape } from './shape.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
+import { TlsDecryptor } from '../tls/decryptor.js';
+import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
 import type { Exchange, ImapConnection } from './model.js';
 import { looksLikeResponse, parseResponse, type Response } from './response.js';
@@ -28,6 +30,12 @@ export interface SessionEvents {
 }
 
 type Mode = 'imap' | 'tls' | 'undecodable';
+
+export interface SessionOptions {
+  limits?: FramerLimits;
+  /** Key log for TLS decryption (may gain secrets while the capture is read). */
+  keys?: KeyLog;
+}
 
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
 const MAX_MAILBOXES = 1000;
@@ -58,13 +66,19 @@ export class ImapSession {
   private earlyContinuations = 0;
   private responsesWithoutRequest = 0;
   private started = false;
+  private readonly keys: KeyLog | null;
+  private decryptor: TlsDecryptor | null = null;
+  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
+  private now: TimePoint | null = null;
 
   constructor(
     conn: Connection,
     private readonly events: SessionEvents,
     private readonly warn: WarningSink,
-    limits: FramerLimits = DEFAULT_FRAMER_LIMITS,
+    options: SessionOptions = {},
   ) {
+    const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
+    this.keys = options.keys ?? null;
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
@@ -91,23 +105,37 @@ export class ImapSession {
       this.started = true;
       if (looksLikeTls(bytes)) this.startTls('implicit', frame);
     }
-    if (this.mode === 'tls') return this.sniffTls(side, bytes);
+    if (this.mode === 'tls') {
+      this.now = time;
+      this.sniffTls(side, bytes);
+      this.decryptor?.push(side, bytes, frame);
+      return;
+    }
+    this.plain(side, bytes, frame, time);
+  }
+
+  /** IMAP octets (off the wire, or out of TLS): inflate if COMPRESS is on, then frame. */
+  private plain(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
     if (this.mode === 'undecodable') {
       this.info.undecoded += bytes.length;
       return;
     }
     const inflater = this.inflaters[side];
     if (inflater) {
-      const plain = inflater.push(bytes);
-      if (!plain) return this.compressionFailed(side, frame, inflater.failed!);
-      bytes = plain;
+      const inflated = inflater.push(bytes);
+      if (!inflated) return this.compressionFailed(side, frame, inflater.failed!);
+      bytes = inflated;
     }
     this.feed(side, bytes, frame, time);
   }
 
   gap(side: Side, length: number, frame: number, time: TimePoint): void {
-    if (this.mode !== 'imap') return;
+    if (this.mode === 'undecodable') return;
     this.events.marker?.(side, frame, `${length} bytes missing from the capture`, this.info);
+    if (this.mode === 'tls') {
+      this.decryptor?.gap(side, length, frame);
+      return;
+    }
     if (this.inflaters[side]) {
       // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
       return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
@@ -117,7 +145,12 @@ export class ImapSession {
 
   /** The connection ended: frame what is left, and report every command still without an answer. */
   close(frame: number, time: TimePoint): void {
-    if (this.mode === 'imap') {
+    if (this.decryptor) {
+      this.decryptor.end(frame);
+      const state = this.decryptor.state;
+      if (this.info.tls && !this.info.tls.decrypted) this.info.tls.decryptionNote = state.reason ?? 'no application data was decrypted';
+    }
+    if (this.mode === 'imap' || this.info.tls?.decrypted) {
       this.framers.client.end(frame, time);
       this.framers.server.end(frame, time);
     }
@@ -128,7 +161,10 @@ export class ImapSession {
     }
   }
 
-  /** Hand bytes to a framer; after a message that switches the protocol, the rest goes the new way. */
+  /**
+   * Hand bytes to a framer. After a message that switches the protocol, the rest goes the new way:
+   * back to the wire layer after STARTTLS (it is TLS now), or through the inflater after COMPRESS.
+   */
   private feed(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
     const framer = this.framers[side];
     const modeBefore = this.mode;
@@ -136,7 +172,8 @@ export class ImapSession {
     const used = framer.push(bytes, frame, time);
     if (used >= bytes.length) return;
     const rest = bytes.subarray(used);
-    if (this.mode !== modeBefore || this.inflaters[side] !== inflaterBefore) this.data(side, rest, frame, time);
+    if (this.mode !== modeBefore) this.data(side, rest, frame, time);
+    else if (this.inflaters[side] !== inflaterBefore) this.plain(side, rest, frame, time);
   }
 
   private onMessage(m: ImapMessage): void {
@@ -319,7 +356,16 @@ export class ImapSession {
         if (ok) this.info.selected = null;
         break;
       case 'STARTTLS':
-        if (ok) this.startTls('starttls', ex.responseFrame ?? 0);
+        if (ok) {
+          // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
+          const early = this.pending.filter((p) => (p.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
+          const injected = early.length > 0 || this.framers.client.midMessage;
+          this.startTls('starttls', ex.responseFrame ?? 0);
+          if (injected) {
+            this.info.tls!.injectedBeforeTls = true;
+            this.warn({ frame: ex.responseFrame, conn: this.info.conn.id, message: `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.tag).join(', ') || 'a partial line'}): a command-injection pattern` });
+          }
+        }
         break;
       case 'COMPRESS':
         if (ok) this.startCompression(ex.responseFrame ?? 0);
@@ -425,10 +471,29 @@ export class ImapSession {
 
   private startTls(how: 'implicit' | 'starttls', frame: number): void {
     this.mode = 'tls';
-    this.info.tls = { how, frame, version: null, sni: null, cipher: null };
+    this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
     this.events.marker?.(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte', this.info);
     this.framers.client.yieldAfterMessage();
     this.framers.server.yieldAfterMessage();
+    if (this.keys && this.keys.size > 0) {
+      this.decryptor = new TlsDecryptor(this.keys, {
+        plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
+        warn: (f, message) => this.warn({ frame: f, conn: this.info.conn.id, message: `TLS: ${message}` }),
+      });
+    }
+  }
+
+  /** Application data out of TLS: the same IMAP dissection as in the clear. */
+  private decrypted(side: Side, bytes: Buffer, frame: number): void {
+    const tls = this.info.tls!;
+    if (!tls.decrypted) {
+      tls.decrypted = true;
+      const state = this.decryptor!.state;
+      tls.version = state.version ?? tls.version;
+      tls.cipher = state.cipher ?? tls.cipher;
+      this.events.marker?.(null, frame, `TLS decrypted with the key log (${tls.version ?? '?'}, ${tls.cipher ?? '?'})`, this.info);
+    }
+    this.plain(side, bytes, frame, this.now ?? this.info.conn.end);
   }
 
   private sniffTls(side: Side, bytes: Buffer): void {

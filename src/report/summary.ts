@@ -86,7 +86,12 @@ export function summaryText(a: CaptureAnalysis): string {
   for (const c of conns) {
     const t = c.conn;
     const notes: string[] = [];
-    if (c.tls) notes.push(`TLS${c.tls.version ? ` ${c.tls.version}` : ''}${c.tls.how === 'starttls' ? ' (STARTTLS)' : ''}${c.tls.sni ? ` SNI ${c.tls.sni}` : ''}`);
+    if (c.tls) {
+      const how = c.tls.how === 'starttls' ? ' (STARTTLS)' : '';
+      const state = c.tls.decrypted ? ', decrypted' : c.tls.decryptionNote ? chalk.yellow(`, not decrypted: ${escapeText(c.tls.decryptionNote)}`) : ', encrypted';
+      notes.push(`${c.tls.version ?? 'TLS'}${how}${c.tls.cipher ? ` ${c.tls.cipher}` : ''}${c.tls.sni ? ` SNI ${escapeText(c.tls.sni)}` : ''}${state}`);
+      if (c.tls.injectedBeforeTls) notes.push(chalk.red('data injected before TLS'));
+    }
     if (c.compress) notes.push('COMPRESS');
     if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
     if (!t.sawSyn) notes.push('mid-stream');

@@ -8,11 +8,11 @@ import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } fro
 import { makeTable, warningLines } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, parsePortList } from '../options.js';
+import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 export interface CheckOptions {
-  port: string;
+  port: string; keylog?: string[];
   rules?: string;
   maxConnections?: string;
   maxConcurrent?: string;
@@ -59,13 +59,13 @@ export function registerCheck(program: Command): void {
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)'))
     .action(async (captures: string[], opts: CheckOptions) => {
-      const ports = parsePortList(opts.port);
+      const settings = captureSettings(opts);
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad; see imapscope check --help)');
       if (opts.junit !== undefined) junitTarget(opts.junit);
       const analyses: CaptureAnalysis[] = [];
       for (const path of captures) {
-        const a = await analyzeCapture(path, { ports, keepExchanges: true });
+        const a = await analyzeCapture(path, { ...settings, keepExchanges: true });
         analyses.push(a);
         for (const line of warningLines(a.warnings, a.capture.path)) process.stderr.write(`${line}\n`);
       }

@@ -3,13 +3,13 @@ import { analyzeCapture } from '../../analysis/analyzer.js';
 import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/commands.js';
 import { jsonWarnings, makeTable, warningLines } from '../../report/format.js';
 import type { Exchange } from '../../imap/model.js';
-import { parseNonNegativeInt, parsePortList } from '../options.js';
+import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
 const ROWS_PER_TABLE = 500;
 
-interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string }
+interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[] }
 
 export function registerCommands(program: Command): void {
   captureOptions(program.command('commands')
@@ -21,7 +21,7 @@ export function registerCommands(program: Command): void {
     .option('--ndjson', 'one JSON object per line, written as the capture streams')
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
     .action(async (captures: string[], opts: CommandsOptions) => {
-      const ports = parsePortList(opts.port);
+      const settings = captureSettings(opts);
       const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
       const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
       const view = { showSecrets: Boolean(opts.showSecrets) };
@@ -41,7 +41,7 @@ export function registerCommands(program: Command): void {
           rows = [];
         };
         const analysis = await analyzeCapture(path, {
-          ports,
+          ...settings,
           connections: conn === null ? undefined : (c) => c.id === conn,
           onExchange: (ex) => {
             if (!keep(ex)) return;

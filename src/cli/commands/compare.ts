@@ -5,7 +5,7 @@ import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles, type GroupBy } from '../../compare/profile.js';
 import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parsePortList } from '../options.js';
+import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 export function registerCompare(program: Command): void {
@@ -15,11 +15,11 @@ export function registerCompare(program: Command): void {
     .addOption(new Option('--by <group>', 'profile per capture (default), per client IP or per user').choices(['capture', 'client-ip', 'user']).default('capture'))
     .option('--json', 'JSON output (schema: docs/schema/compare.schema.json)')
     .option('--expect-same', 'exit 1 when the behaviour differs (for CI)'))
-    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; port: string }) => {
-      const ports = parsePortList(opts.port);
+    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; port: string; keylog?: string[] }) => {
+      const settings = captureSettings(opts);
       const inputs = [];
       for (const path of captures) {
-        const a = await analyzeWithFetches(path, { ports, keepExchanges: true });
+        const a = await analyzeWithFetches(path, { ...settings, keepExchanges: true });
         inputs.push({ label: path, analysis: a, steps: a.fetches.steps });
       }
       const profiles = buildProfiles(inputs, opts.by);

@@ -4,7 +4,7 @@ import { ExtractError, Extractor } from '../../extract/extractor.js';
 import { warningLines } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
-import { parsePortList } from '../options.js';
+import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 export function registerExtract(program: Command): void {
@@ -13,8 +13,8 @@ export function registerExtract(program: Command): void {
     .argument('<capture>', 'capture file (pcap, pcapng, gzip; - for stdin)')
     .requiredOption('--out <dir>', 'directory to write into (created if missing); nothing is written outside it')
     .option('--force', 'overwrite files that exist (never through a link)'))
-    .action(async (capture: string, opts: { out: string; force?: boolean; port: string }) => {
-      const ports = parsePortList(opts.port);
+    .action(async (capture: string, opts: { out: string; force?: boolean; port: string; keylog?: string[] }) => {
+      const settings = captureSettings(opts);
       let extractor: Extractor;
       try {
         extractor = new Extractor(opts.out, Boolean(opts.force), (m) => process.stderr.write(`imapscope: ${escapeText(m)}\n`));
@@ -23,7 +23,7 @@ export function registerExtract(program: Command): void {
         throw err;
       }
       const analysis = await analyzeWithFetches(capture, {
-        ports,
+        ...settings,
         onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
       }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, warningLines } from '../../report/format.js';
-import { parsePortList } from '../options.js';
+import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
-interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string }
+interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string; keylog?: string[] }
 
 export function registerFetches(program: Command): void {
   captureOptions(program.command('fetches')
@@ -14,10 +14,10 @@ export function registerFetches(program: Command): void {
     .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
     .option('--ndjson', 'one JSON object per fetched section, written as the capture streams'))
     .action(async (captures: string[], opts: FetchesOptions) => {
-      const ports = parsePortList(opts.port);
+      const settings = captureSettings(opts);
       const results = [];
       for (const [i, path] of captures.entries()) {
-        const analysis = await analyzeWithFetches(path, { ports }, {
+        const analysis = await analyzeWithFetches(path, settings, {
           onSection: opts.ndjson
             ? (m, f) => process.stdout.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,

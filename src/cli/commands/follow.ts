@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
-import { streamCapture } from '../../pipeline.js';
+import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
 import { warningLines } from '../../report/format.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
-import { parseNonNegativeInt, parsePortList } from '../options.js';
+import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
-interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; port: string }
+interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; port: string; keylog?: string[] }
 
 export function registerFollow(program: Command): void {
   captureOptions(program.command('follow')
@@ -21,14 +21,14 @@ export function registerFollow(program: Command): void {
     .option('--full', 'show literal contents instead of {n bytes}')
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
     .action(async (capture: string, opts: FollowOptions) => {
-      const ports = parsePortList(opts.port);
+      const settings = captureSettings(opts);
       const id = parseNonNegativeInt('--conn', opts.conn);
-      const found = opts.raw ? await followRaw(capture, id, opts.side, ports) : await followTranscript(capture, id, opts, ports);
+      const found = opts.raw ? await followRaw(capture, id, opts.side, settings) : await followTranscript(capture, id, opts, settings);
       if (!found) throw new UsageError(`follow: ${capture} has no IMAP connection with id ${id} (see 'imapscope streams')`);
     });
 }
 
-async function followRaw(capture: string, id: number, side: Side, ports: number[]): Promise<boolean> {
+async function followRaw(capture: string, id: number, side: Side, settings: PipelineOptions): Promise<boolean> {
   let found = false;
   await streamCapture(capture, {
     open: (c) => { if (c.id === id) found = true; },
@@ -37,16 +37,16 @@ async function followRaw(capture: string, id: number, side: Side, ports: number[
       if (c.id === id && s === side) process.stderr.write(`imapscope: gap of ${length} bytes at frame ${frame} (left out)\n`);
     },
     close: () => {},
-  }, () => {}, { ports });
+  }, () => {}, settings);
   return found;
 }
 
-async function followTranscript(capture: string, id: number, opts: FollowOptions, ports: number[]): Promise<boolean> {
+async function followTranscript(capture: string, id: number, opts: FollowOptions, settings: PipelineOptions): Promise<boolean> {
   let t0: TimePoint | null = null;
   const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return t0; } };
   const out = process.stdout;
   const analysis = await analyzeCapture(capture, {
-    ports,
+    ...settings,
     connections: (c) => c.id === id,
     onMessage: (m) => {
       t0 ??= m.start;

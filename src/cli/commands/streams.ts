@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { collectStreams } from '../../analysis/streams.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
 import { warningLines } from '../../report/format.js';
-import { parsePortList } from '../options.js';
+import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 export function registerStreams(program: Command): void {
@@ -10,10 +10,10 @@ export function registerStreams(program: Command): void {
     .description('one row per TCP connection on an IMAP port: endpoints, frames, times, bytes and gaps each way, end state')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)'))
-    .action(async (captures: string[], opts: { json?: boolean; port: string }) => {
-      const ports = parsePortList(opts.port);
+    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[] }) => {
+      const settings = captureSettings(opts);
       const results = [];
-      for (const path of captures) results.push(await collectStreams(path, { ports }));
+      for (const path of captures) results.push(await collectStreams(path, settings));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(streamsJson(results), null, 2)}\n`);
         return;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
 import { warningLines } from '../../report/format.js';
-import { parsePortList } from '../options.js';
+import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
 export function registerSummary(program: Command): void {
@@ -10,10 +10,10 @@ export function registerSummary(program: Command): void {
     .description('captures, one row per IMAP connection (user, client, commands, TLS/COMPRESS), concurrency, and per-command counts and latency')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .option('--json', 'JSON output (schema: docs/schema/summary.schema.json)'))
-    .action(async (captures: string[], opts: { json?: boolean; port: string }) => {
-      const ports = parsePortList(opts.port);
+    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[] }) => {
+      const settings = captureSettings(opts);
       const analyses: CaptureAnalysis[] = [];
-      for (const path of captures) analyses.push(await analyzeCapture(path, { ports }));
+      for (const path of captures) analyses.push(await analyzeCapture(path, settings));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(summaryJson(analyses), null, 2)}\n`);
         return;
