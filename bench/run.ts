@@ -234,9 +234,9 @@ async function main(): Promise<void> {
     await measure('cat', [f]); // warm the page cache, so every program below reads from memory alike
     const jobs: Job[] = [
       { tool: 'cat (baseline)', cmd: 'cat', args: [f], display: 'cat FILE > /dev/null', capture: big },
-      { tool: 'imapscope streams', cmd: process.execPath, args: [CLI, 'streams', f, '--json'],
+      { tool: 'imapscope streams', cmd: CLI, args: ['streams', f, '--json'],
         display: 'imapscope streams FILE --json > /dev/null', capture: big },
-      { tool: 'imapscope commands', cmd: process.execPath, args: [CLI, 'commands', f, '--json'],
+      { tool: 'imapscope commands', cmd: CLI, args: ['commands', f, '--json'],
         display: 'imapscope commands FILE --json > /dev/null', capture: big },
     ];
     if (!skipTshark) {
@@ -263,9 +263,9 @@ async function main(): Promise<void> {
     if (other.generatedSeconds !== null) made.push(other.path, other.path + '.summary.json');
     await measure('cat', [other.path]);
     const flatRows = await benchAll([
-      { tool: 'imapscope streams', cmd: process.execPath, args: [CLI, 'streams', other.path, '--json'],
+      { tool: 'imapscope streams', cmd: CLI, args: ['streams', other.path, '--json'],
         display: 'imapscope streams FILE --json > /dev/null', capture: other },
-      { tool: 'imapscope commands', cmd: process.execPath, args: [CLI, 'commands', other.path, '--json'],
+      { tool: 'imapscope commands', cmd: CLI, args: ['commands', other.path, '--json'],
         display: 'imapscope commands FILE --json > /dev/null', capture: other },
     ], o);
     const [small, large] = o.scale ? [big, other] : [other, big];
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
     if (o.check) {
       log();
       process.stdout.write('check: counting the exchanges imapscope commands reports (untimed) ... ');
-      const m = await measure(process.execPath, [CLI, 'commands', f, '--json'], { stdout: 'capture' });
+      const m = await measure(CLI, ['commands', f, '--json'], { stdout: 'capture' });
       const found = ok(m) ? (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length : -1;
       check = { found, generated: big.summary.commands };
       log(`${found} exchanges; the generator wrote ${big.summary.commands} commands`);

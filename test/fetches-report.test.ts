@@ -18,7 +18,7 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
 function fetchesJson(path: string) {
   const r = spawnSync(process.execPath, [CLI, 'fetches', '--json', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { messages: { mailbox: string; uid: number; subject: string | null; from: string | null; parts: { part: string; type: string; encoding: string | null; filename: string | null }[]; fetches: { section: string; origin: number | null; how: string; bytes: number; sha256: string | null; complete: boolean }[] }[]; strategy: { tag: string; items: string[]; messages: number }[] };
+  return JSON.parse(r.stdout) as { messages: { mailbox: string; uid: number; subject: string | null; from: string | null; parts: { part: string; type: string; encoding: string | null; filename: string | null }[]; structureFrom: string | null; fetches: { section: string; origin: number | null; how: string; bytes: number; sha256: string | null; complete: boolean }[] }[]; strategy: { tag: string; items: string[]; messages: number }[] };
 }
 
 /** The file the recording seeded as mailbox/uid (captures/README.md: sorted by name per folder). */
@@ -34,12 +34,23 @@ function sha256(b: Buffer): string {
 
 test('every BODYSTRUCTURE tree equals what Python\'s email package reads from the original message', { skip: !hasPython && 'python3 not installed' }, () => {
   const { messages } = fetchesJson(join(CAPTURES, 'seed-alice.pcap'));
-  const withTree = messages.filter((m) => m.parts.length > 0);
+  const withTree = messages.filter((m) => m.structureFrom === 'BODYSTRUCTURE');
   assert.equal(withTree.length, 8, 'all eight INBOX messages had their BODYSTRUCTURE fetched');
   const files = withTree.map((m) => originalFile(m.mailbox, m.uid));
   const theirs = JSON.parse(execFileSync('python3', [join(ROOT, 'test', 'helpers', 'mime_tree.py'), ...files], { encoding: 'utf8' }));
   withTree.forEach((m, i) => {
     assert.deepEqual(m.parts.map((p) => ({ part: p.part, type: p.type, encoding: p.encoding, filename: p.filename })), theirs[files[i]!], `INBOX uid ${m.uid}`);
+  });
+});
+
+test('messages fetched whole without BODYSTRUCTURE get their tree from the message itself, equal to Python\'s', { skip: !hasPython && 'python3 not installed' }, () => {
+  const { messages } = fetchesJson(join(CAPTURES, 'offlineimap.pcapng'));
+  const derived = messages.filter((m) => m.structureFrom === 'message');
+  assert.ok(derived.length >= 8, `${derived.length} messages with derived trees`);
+  const files = derived.map((m) => originalFile(m.mailbox, m.uid));
+  const theirs = JSON.parse(execFileSync('python3', [join(ROOT, 'test', 'helpers', 'mime_tree.py'), ...files], { encoding: 'utf8' }));
+  derived.forEach((m, i) => {
+    assert.deepEqual(m.parts.map((p) => ({ part: p.part, type: p.type, encoding: p.encoding, filename: p.filename })), theirs[files[i]!], `${m.mailbox} uid ${m.uid}`);
   });
 });
 

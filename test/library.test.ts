@@ -12,7 +12,8 @@ test('import { analyze } from "imapscope": the typed model of a real capture', a
   assert.ok(a.exchanges.every((e) => e.status === 'OK'), 'every command succeeded');
   assert.ok(a.connections.every((c) => c.user === 'alice' && c.cleartextAuth));
   assert.equal(a.commands.find((c) => c.command === 'LOGIN')?.count, 3);
-  assert.equal(a.messages.filter((m) => m.structure !== null).length, 8);
+  assert.equal(a.messages.filter((m) => m.structureFrom === 'BODYSTRUCTURE').length, 8);
+  assert.equal(a.messages.filter((m) => m.structureFrom === 'message').length, 1, 'the one fetched whole');
   assert.deepEqual(a.warnings, []);
 });
 

@@ -4,6 +4,7 @@ import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
 import type { Response } from '../imap/response.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { decodeWords, partByNumber } from '../mime/bodystructure.js';
+import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -44,6 +45,8 @@ export interface FetchedMessage {
   internalDate: string | null;
   flags: string[] | null;
   structure: MimePart | null;
+  /** Where the tree came from: the server's BODYSTRUCTURE, or the fetched message itself. */
+  structureFrom: 'BODYSTRUCTURE' | 'message' | null;
   fetches: SectionFetch[];
 }
 
@@ -112,10 +115,15 @@ export class FetchTracker {
     message.size ??= attrs.size;
     message.internalDate ??= attrs.internalDate;
     if (attrs.flags) message.flags = attrs.flags;
-    if (attrs.bodyStructure) message.structure = attrs.bodyStructure;
+    if (attrs.bodyStructure) {
+      message.structure = attrs.bodyStructure;
+      message.structureFrom = 'BODYSTRUCTURE';
+    }
     if (owner) this.noteStep(owner, info, message, itemNames(attrs));
     for (const s of attrs.sections) {
-      if (!message.envelope && s.literal?.data && parseSectionSpec(s.section).part === '') message.envelope = envelopeFromHeader(s.literal.data);
+      const spec = parseSectionSpec(s.section);
+      if (!message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
+      if (!message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
       const fetch = this.sectionFetch(s, msg, owner, info, message);
       message.fetches.push(fetch);
       this.options.onSection?.(message, fetch, s);
@@ -125,6 +133,28 @@ export class FetchTracker {
   /** Per FETCH command: how many messages it touched and which items it asked for (the fetch strategy). */
   private readonly stepList: FetchStep[] = [];
   private readonly stepOf = new Map<Exchange, FetchStep>();
+
+  /** Trees still being parsed; each leaves the set when done, so the set stays small. */
+  private readonly derivations = new Set<Promise<void>>();
+
+  /**
+   * A whole message fetched without BODYSTRUCTURE: its tree is parsed from the message itself. Parsing
+   * is asynchronous (mailsplit is a stream); settle() waits for what is still running.
+   */
+  private deriveStructure(message: FetchedMessage, raw: Buffer): void {
+    const running: Promise<void> = structureFromMessage(raw).then((tree) => {
+      if (tree && !message.structure) {
+        message.structure = tree;
+        message.structureFrom = 'message';
+      }
+    }).finally(() => this.derivations.delete(running));
+    this.derivations.add(running);
+  }
+
+  /** Wait for message trees still being parsed (call once the capture has been read). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.derivations]);
+  }
 
   /** FETCH commands in request order. */
   get steps(): FetchStep[] {
@@ -167,7 +197,7 @@ export class FetchTracker {
     const key = uid !== null ? `${state.mailbox}\0${state.uidValidity}\0${uid}` : `${state.mailbox}\0${state.uidValidity}\0seq ${seq}`;
     let m = this.messages.get(key);
     if (!m) {
-      m = { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, fetches: [] };
+      m = { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, structureFrom: null, fetches: [] };
       this.messages.set(key, m);
     }
     return m;

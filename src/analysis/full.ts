@@ -23,5 +23,6 @@ export async function analyzeWithFetches(path: string, options: AnalyzeOptions =
       options.onUntagged?.(r, msg, owner, info);
     },
   });
+  await tracker.settle();
   return { ...analysis, fetches: tracker };
 }

@@ -28,6 +28,7 @@ export function messageJson(m: FetchedMessage): object {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
     date: m.envelope?.date ?? m.internalDate, subject: m.envelope?.subject ?? null, from: addressText(m.envelope?.from), size: m.size,
     parts: m.structure ? flattenParts(m.structure).map(partJson) : [],
+    structureFrom: m.structureFrom,
     fetches: m.fetches.map(sectionFetchJson),
     notFetched: notFetched(m).map((p) => p.part),
   };
@@ -66,13 +67,14 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
       byPart.set(key, [...(byPart.get(key) ?? []), f]);
     }
     const parts = m.structure ? flattenParts(m.structure) : [];
+    const missing = new Set(notFetched(m));
     const shown = new Set<string>();
     for (const p of parts) {
       // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
       const enclosed = shown.has(p.part);
       const fs = enclosed ? [] : byPart.get(p.part) ?? [];
       shown.add(p.part);
-      table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (p.children.length ? '' : chalk.dim('not fetched'))]);
+      table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
     }
     for (const [key, fs] of byPart) {
       if (shown.has(key)) continue;
