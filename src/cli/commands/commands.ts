@@ -59,6 +59,7 @@ export function registerCommands(program: Command): void {
         });
         if (!opts.json && !opts.ndjson) {
           flushTable();
+          if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
           for (const line of warningLines(analysis.warnings, path)) process.stderr.write(`${line}\n`);
         }
         allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
