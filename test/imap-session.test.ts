@@ -154,3 +154,43 @@ test('a command pipelined after STARTTLS, before the handshake, is flagged as in
 function u16(n: number): Buffer {
   return Buffer.from([n >> 8, n & 0xff]);
 }
+
+test('the RFC 3501 §8 sample connection: every command paired, untagged data owned, state followed', () => {
+  const header = [
+    'Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)', 'From: Terry Gray <gray@cac.washington.edu>',
+    'Subject: IMAP4rev1 WG mtg summary and minutes', 'To: imap@cac.washington.edu',
+    'cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>', 'Message-Id: <B27397-0100000@cac.washington.edu>',
+    'MIME-Version: 1.0', 'Content-Type: TEXT/PLAIN; CHARSET=US-ASCII', '', '',
+  ].join('\r\n');
+  const { exchanges, info } = runSession([
+    ['server', '* OK IMAP4rev1 Service Ready\r\n'],
+    ['client', 'a001 login mrc secret\r\n'],
+    ['server', 'a001 OK LOGIN completed\r\n'],
+    ['client', 'a002 select inbox\r\n'],
+    ['server', '* 18 EXISTS\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* 2 RECENT\r\n' +
+      '* OK [UNSEEN 17] Message 17 is the first unseen message\r\n* OK [UIDVALIDITY 3857529045] UIDs valid\r\n' +
+      'a002 OK [READ-WRITE] SELECT completed\r\n'],
+    ['client', 'a003 fetch 12 full\r\n'],
+    ['server', '* 12 FETCH (FLAGS (\\Seen) INTERNALDATE "17-Jul-1996 02:44:25 -0700" RFC822.SIZE 4286 ENVELOPE ("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" ' +
+      '"IMAP4rev1 WG mtg summary and minutes" (("Terry Gray" NIL "gray" "cac.washington.edu")) (("Terry Gray" NIL "gray" "cac.washington.edu")) ' +
+      '(("Terry Gray" NIL "gray" "cac.washington.edu")) ((NIL NIL "imap" "cac.washington.edu")) ((NIL NIL "minutes" "CNRI.Reston.VA.US") ' +
+      '("John Klensin" NIL "KLENSIN" "MIT.EDU")) NIL NIL "<B27397-0100000@cac.washington.edu>") ' +
+      'BODY ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3028 92))\r\na003 OK FETCH completed\r\n'],
+    ['client', 'a004 fetch 12 body[header]\r\n'],
+    ['server', `* 12 FETCH (BODY[HEADER] {${header.length}}\r\n${header})\r\na004 OK FETCH completed\r\n`],
+    ['client', 'a005 store 12 +flags \\deleted\r\n'],
+    ['server', '* 12 FETCH (FLAGS (\\Seen \\Deleted))\r\na005 OK +FLAGS completed\r\n'],
+    ['client', 'a006 logout\r\n'],
+    ['server', '* BYE IMAP4rev1 server terminating connection\r\na006 OK LOGOUT completed\r\n'],
+  ]);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status, e.untagged]), [
+    ['a001', 'LOGIN', 'OK', 0], ['a002', 'SELECT', 'OK', 5], ['a003', 'FETCH', 'OK', 1],
+    ['a004', 'FETCH', 'OK', 1], ['a005', 'STORE', 'OK', 1], ['a006', 'LOGOUT', 'OK', 1]]);
+  assert.equal(exchanges[0]!.args, 'mrc ***');
+  assert.equal(exchanges[1]!.code, 'READ-WRITE');
+  assert.deepEqual(exchanges[1]!.untaggedByType, { EXISTS: 1, FLAGS: 1, RECENT: 1, OK: 2 });
+  assert.equal(info.user, 'mrc');
+  assert.equal(info.greeting?.text, 'IMAP4rev1 Service Ready');
+  assert.deepEqual([info.selected?.name, info.selected?.exists, info.selected?.recent, info.selected?.uidValidity], ['inbox', 18, 2, 3857529045]);
+  assert.equal(exchanges[3]!.responseBytes, Buffer.byteLength(`* 12 FETCH (BODY[HEADER] {${header.length}}\r\n${header})\r\na004 OK FETCH completed\r\n`));
+});
