@@ -10,9 +10,6 @@ import { parseFetch } from '../src/imap/fetch.js';
 import { flattenParts, parseBodyStructure, partByNumber } from '../src/mime/bodystructure.js';
 import type { Value } from '../src/imap/tokens.js';
 import type { FetchAttributes, MimePart } from '../src/mime/types.js';
-import { streamCapture } from '../src/pipeline.js';
-import { ImapSession } from '../src/imap/session.js';
-import type { ImapMessage } from '../src/imap/types.js';
 
 /** One FETCH response, framed as it would come off the wire (literals included), parsed. */
 function fetch(raw: string): { attrs: FetchAttributes; warnings: string[] } {

@@ -57,7 +57,7 @@ export class PcapParser extends ChunkedParser {
       const frac = this.u32(b, p + 4);
       const capLen = this.u32(b, p + 8);
       const origLen = this.u32(b, p + 12);
-      if (!this.plausible(sec, frac, capLen, origLen)) {
+      if (!this.plausible(frac, capLen, origLen)) {
         this.startResync(capLen);
         continue;
       }
@@ -109,7 +109,7 @@ export class PcapParser extends ChunkedParser {
     return true;
   }
 
-  private plausible(sec: number, frac: number, capLen: number, origLen: number): boolean {
+  private plausible(frac: number, capLen: number, origLen: number): boolean {
     if (capLen > MAX_RECORD || capLen > origLen && origLen !== 0) return false;
     return frac < (this.nano ? 1e9 : 1e6);
   }
@@ -159,7 +159,7 @@ export class PcapParser extends ChunkedParser {
     const sec = this.u32(b, p);
     const capLen = this.u32(b, p + 8);
     const origLen = this.u32(b, p + 12);
-    if (!this.plausible(sec, this.u32(b, p + 4), capLen, origLen) || capLen > this.snaplen || origLen === 0) return false;
+    if (!this.plausible(this.u32(b, p + 4), capLen, origLen) || capLen > this.snaplen || origLen === 0) return false;
     // While resyncing, a real record also lies within a day of the last good timestamp.
     return this.lastSec < 0 || Math.abs(sec - this.lastSec) < 86400;
   }

@@ -91,7 +91,7 @@ export class PacketDecoder {
     if (d[off]! >> 4 !== 4 || ihl < 20 || d.length < off + ihl) return this.malformed(frame, 'IPv4 header');
     if (totalLen < ihl) return this.malformed(frame, `IPv4 total length ${totalLen}`);
     const proto = d[off + 9]!;
-    if (proto === PROTO_ICMP) return this.icmpQuote(frame, d, off + ihl, [3, 4, 5, 11, 12], (q) => this.ipv4(frame, d, q));
+    if (proto === PROTO_ICMP) return this.icmpQuote(d, off + ihl, [3, 4, 5, 11, 12], (q) => this.ipv4(frame, d, q));
     if (proto !== PROTO_TCP && proto !== PROTO_IPV6) return null;
     const frag = d.readUInt16BE(off + 6);
     if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) {
@@ -120,7 +120,7 @@ export class PacketDecoder {
       this.warn({ frame: frame.number, message: 'IPv6 fragment: fragments are not reassembled; skipped' });
       return null;
     }
-    if (next === PROTO_ICMPV6) return this.icmpQuote(frame, d, p, [1, 2, 3, 4], (q) => this.ipv6(frame, d, q));
+    if (next === PROTO_ICMPV6) return this.icmpQuote(d, p, [1, 2, 3, 4], (q) => this.ipv6(frame, d, q));
     if (next === PROTO_IPV4) return this.ipv4(frame, d.subarray(0, Math.min(end, d.length)), p);
     if (next === PROTO_IPV6) return this.ipv6(frame, d.subarray(0, Math.min(end, d.length)), p);
     if (next !== PROTO_TCP) return null;
@@ -131,7 +131,7 @@ export class PacketDecoder {
    * ICMP errors quote the IP and TCP header of the packet that caused them. Wireshark counts the quoted
    * connection as a TCP conversation (a tcp.stream number), so we report it too, marked `quoted`.
    */
-  private icmpQuote(frame: Frame, d: Buffer, off: number, errorTypes: number[], inner: (at: number) => Segment | null): Segment | null {
+  private icmpQuote(d: Buffer, off: number, errorTypes: number[], inner: (at: number) => Segment | null): Segment | null {
     if (this.quoting || d.length < off + 8 || !errorTypes.includes(d[off]!)) return null;
     this.quoting = true;
     try {

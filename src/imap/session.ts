@@ -60,7 +60,6 @@ export class ImapSession {
   private readonly sasl = new SaslTracker();
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
   private authenticating: Exchange | null = null;
-  private authCommand: Command | null = null;
   private idling: Exchange | null = null;
   /** Continuation requests that arrived while the client was still sending the command they answer. */
   private earlyContinuations = 0;
@@ -84,14 +83,14 @@ export class ImapSession {
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
       commands: 0, mailboxes: [], unsolicited: 0, undecoded: 0,
     };
-    const out = (side: Side) => ({
+    const out = {
       message: (m: ImapMessage) => this.onMessage(m),
       warn: (frame: number, message: string) => this.warn({ frame, conn: conn.id, message }),
       literalStart: events.literalStart ? (m: ImapMessage, lit: Literal) => events.literalStart!(m, lit, this.info) : undefined,
-    });
+    };
     this.framers = {
-      client: new ImapFramer('client', out('client'), limits, looksLikeCommand),
-      server: new ImapFramer('server', out('server'), limits, looksLikeResponse),
+      client: new ImapFramer('client', out, limits, looksLikeCommand),
+      server: new ImapFramer('server', out, limits, looksLikeResponse),
     };
     if (!conn.sawSyn) {
       // The capture began mid-conversation: wait for something that looks like a message start.
@@ -229,7 +228,6 @@ export class ImapSession {
         if (!this.info.tls) this.info.cleartextAuth = true;
         break;
       case 'AUTHENTICATE':
-        this.authCommand = cmd;
         this.info.authMechanism = cmd.mechanism;
         this.sasl.start(cmd.mechanism ?? '', cmd.initialResponse);
         if (!this.info.tls && this.sasl.cleartext) this.info.cleartextAuth = true;
@@ -294,7 +292,7 @@ export class ImapSession {
     const idx = this.pending.findIndex((p) => p.tag === r.tag);
     let ex: Exchange;
     if (idx < 0) {
-      ex = this.responseOnly(r, m);
+      ex = this.responseOnly(r);
       this.events.opened?.(ex, this.info);
     } else {
       ex = this.pending[idx]!;
@@ -312,7 +310,7 @@ export class ImapSession {
   }
 
   /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
-  private responseOnly(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): Exchange {
+  private responseOnly(r: Extract<Response, { kind: 'tagged' }>): Exchange {
     this.responsesWithoutRequest++;
     // Servers usually name the command in the text ("LOGIN completed"): use that, marked as inferred.
     const named = /^([A-Za-z]+)/.exec(r.text)?.[1]?.toUpperCase();
@@ -331,7 +329,6 @@ export class ImapSession {
     if (this.authenticating === ex || ex.command === 'AUTHENTICATE') {
       this.authenticating = null;
       this.noteSaslUser();
-      this.authCommand = null;
     }
     if (this.idling === ex) this.idling = null;
     switch (ex.command) {

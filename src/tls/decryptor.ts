@@ -5,7 +5,6 @@
  * Anything it cannot decrypt it reports once per direction and then leaves alone: it never guesses.
  */
 import type { Side } from '../tcp/types.js';
-import { cipherSuiteName } from './hello.js';
 import {
   HandshakeReader,
   HS_CLIENT_HELLO,
