@@ -17,7 +17,8 @@ export function buildProgram(): Command {
     // Before the subcommands are made, so that they inherit it: usage errors throw, and exit 2.
     .exitOverride()
     .addHelpText('after', `
-Exit codes: 0 ok, 1 a check failed, 2 bad usage or unreadable input.
+Exit codes: 0 ok, 1 a check failed (check, compare --expect-same), 2 bad usage or unreadable input,
+70 an internal error (a bug: please report it with the capture).
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
   registerSummary(program);
   registerCommands(program);
