@@ -1,12 +1,10 @@
 import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
-import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
 import { commandShape } from './shape.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
-import { TlsDecryptor } from '../tls/decryptor.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { RawInflater } from './inflate.js';
+import { ConnectionTransport } from './transport.js';
 import type { Exchange, ImapConnection } from './model.js';
 import { looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
@@ -29,8 +27,6 @@ export interface SessionEvents {
   untagged?(r: Response, msg: ImapMessage, owner: Exchange | null, info: ImapConnection): void;
 }
 
-type Mode = 'imap' | 'tls' | 'undecodable';
-
 export interface SessionOptions {
   limits?: FramerLimits;
   /** Key log for TLS decryption (may gain secrets while the capture is read). */
@@ -39,9 +35,6 @@ export interface SessionOptions {
 
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
 const MAX_MAILBOXES = 1000;
-
-/** How much of a TLS direction we keep looking at for its hello. */
-const TLS_SNIFF_BYTES = 16 * 1024;
 
 /**
  * The IMAP state machine of one connection: frames both directions, pairs every tagged command with
@@ -53,10 +46,7 @@ export class ImapSession {
   private readonly framers: Record<Side, ImapFramer>;
   /** Outstanding commands in the order they were sent. */
   private pending: Exchange[] = [];
-  private mode: Mode = 'imap';
-  private inflaters: Partial<Record<Side, RawInflater>> = {};
-  private tlsSniff: Record<Side, Buffer[]> = { client: [], server: [] };
-  private tlsSniffLen: Record<Side, number> = { client: 0, server: 0 };
+  private readonly transport: ConnectionTransport;
   private readonly sasl = new SaslTracker();
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
   private authenticating: Exchange | null = null;
@@ -64,11 +54,6 @@ export class ImapSession {
   /** Continuation requests that arrived while the client was still sending the command they answer. */
   private earlyContinuations = 0;
   private responsesWithoutRequest = 0;
-  private started = false;
-  private readonly keys: KeyLog | null;
-  private decryptor: TlsDecryptor | null = null;
-  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
-  private now: TimePoint | null = null;
 
   constructor(
     conn: Connection,
@@ -77,7 +62,6 @@ export class ImapSession {
     options: SessionOptions = {},
   ) {
     const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
-    this.keys = options.keys ?? null;
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
@@ -97,59 +81,27 @@ export class ImapSession {
       this.framers.client.startResync(conn.firstFrame);
       this.framers.server.startResync(conn.firstFrame);
     }
+    this.transport = new ConnectionTransport(this.info, options.keys ?? null, {
+      imap: (side, bytes, frame, time) => this.framers[side].push(bytes, frame, time),
+      gap: (side, length, frame, time) => this.framers[side].gap(length, frame, time),
+      marker: (side, frame, text) => this.events.marker?.(side, frame, text, this.info),
+      warn: (w) => this.warn(w),
+    });
   }
 
+  /** Bytes off the wire, in order (TLS and COMPRESS are undone by the transport). */
   data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    if (!this.started) {
-      this.started = true;
-      if (looksLikeTls(bytes)) this.startTls('implicit', frame);
-    }
-    if (this.mode === 'tls') {
-      this.now = time;
-      this.sniffTls(side, bytes);
-      this.decryptor?.push(side, bytes, frame);
-      return;
-    }
-    this.plain(side, bytes, frame, time);
-  }
-
-  /** IMAP octets (off the wire, or out of TLS): inflate if COMPRESS is on, then frame. */
-  private plain(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    if (this.mode === 'undecodable') {
-      this.info.undecoded += bytes.length;
-      return;
-    }
-    const inflater = this.inflaters[side];
-    if (inflater) {
-      const inflated = inflater.push(bytes);
-      if (!inflated) return this.compressionFailed(side, frame, inflater.failed!);
-      bytes = inflated;
-    }
-    this.feed(side, bytes, frame, time);
+    this.transport.data(side, bytes, frame, time);
   }
 
   gap(side: Side, length: number, frame: number, time: TimePoint): void {
-    if (this.mode === 'undecodable') return;
-    this.events.marker?.(side, frame, `${length} bytes missing from the capture`, this.info);
-    if (this.mode === 'tls') {
-      this.decryptor?.gap(side, length, frame);
-      return;
-    }
-    if (this.inflaters[side]) {
-      // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
-      return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
-    }
-    this.framers[side].gap(length, frame, time);
+    this.transport.gap(side, length, frame, time);
   }
 
   /** The connection ended: frame what is left, and report every command still without an answer. */
   close(frame: number, time: TimePoint): void {
-    if (this.decryptor) {
-      this.decryptor.end(frame);
-      const state = this.decryptor.state;
-      if (this.info.tls && !this.info.tls.decrypted) this.info.tls.decryptionNote = state.reason ?? 'no application data was decrypted';
-    }
-    if (this.mode === 'imap' || this.info.tls?.decrypted) {
+    this.transport.end(frame);
+    if (this.transport.dissecting) {
       this.framers.client.end(frame, time);
       this.framers.server.end(frame, time);
     }
@@ -158,21 +110,6 @@ export class ImapSession {
     if (this.responsesWithoutRequest > 0) {
       this.warn({ frame: null, conn: this.info.conn.id, message: `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone` });
     }
-  }
-
-  /**
-   * Hand bytes to a framer. After a message that switches the protocol, the rest goes the new way:
-   * back to the wire layer after STARTTLS (it is TLS now), or through the inflater after COMPRESS.
-   */
-  private feed(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    const framer = this.framers[side];
-    const modeBefore = this.mode;
-    const inflaterBefore = this.inflaters[side];
-    const used = framer.push(bytes, frame, time);
-    if (used >= bytes.length) return;
-    const rest = bytes.subarray(used);
-    if (this.mode !== modeBefore) this.data(side, rest, frame, time);
-    else if (this.inflaters[side] !== inflaterBefore) this.plain(side, rest, frame, time);
   }
 
   private onMessage(m: ImapMessage): void {
@@ -357,7 +294,7 @@ export class ImapSession {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
           const early = this.pending.filter((p) => (p.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
           const injected = early.length > 0 || this.framers.client.midMessage;
-          this.startTls('starttls', ex.responseFrame ?? 0);
+          this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
             this.info.tls!.injectedBeforeTls = true;
             this.warn({ frame: ex.responseFrame, conn: this.info.conn.id, message: `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.tag).join(', ') || 'a partial line'}): a command-injection pattern` });
@@ -365,7 +302,7 @@ export class ImapSession {
         }
         break;
       case 'COMPRESS':
-        if (ok) this.startCompression(ex.responseFrame ?? 0);
+        if (ok) this.switchProtocol(() => this.transport.startCompression(ex.responseFrame ?? 0));
         break;
       default:
         break;
@@ -464,71 +401,11 @@ export class ImapSession {
   private selecting: ImapConnection['selected'] = null;
   private pendingMailbox: string | null = null;
 
-  // ---- protocol switches --------------------------------------------------------------------------
-
-  private startTls(how: 'implicit' | 'starttls', frame: number): void {
-    this.mode = 'tls';
-    this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
-    this.events.marker?.(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte', this.info);
+  /** After the message being framed, the bytes change (TLS or compression): the framers stop there. */
+  private switchProtocol(start: () => void): void {
     this.framers.client.yieldAfterMessage();
     this.framers.server.yieldAfterMessage();
-    if (this.keys && this.keys.size > 0) {
-      this.decryptor = new TlsDecryptor(this.keys, {
-        plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
-        warn: (f, message) => this.warn({ frame: f, conn: this.info.conn.id, message: `TLS: ${message}` }),
-      });
-    }
-  }
-
-  /** Application data out of TLS: the same IMAP dissection as in the clear. */
-  private decrypted(side: Side, bytes: Buffer, frame: number): void {
-    const tls = this.info.tls!;
-    if (!tls.decrypted) {
-      tls.decrypted = true;
-      const state = this.decryptor!.state;
-      tls.version = state.version ?? tls.version;
-      tls.cipher = state.cipher ?? tls.cipher;
-      this.events.marker?.(null, frame, `TLS decrypted with the key log (${tls.version ?? '?'}, ${tls.cipher ?? '?'})`, this.info);
-    }
-    this.plain(side, bytes, frame, this.now ?? this.info.conn.end);
-  }
-
-  private sniffTls(side: Side, bytes: Buffer): void {
-    if (this.tlsSniffLen[side] >= TLS_SNIFF_BYTES) return;
-    this.tlsSniff[side].push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - this.tlsSniffLen[side])));
-    this.tlsSniffLen[side] += bytes.length;
-    const seen = Buffer.concat(this.tlsSniff[side]);
-    const tls = this.info.tls!;
-    if (side === 'client' && tls.sni === null) {
-      const hello = parseClientHello(seen);
-      if (hello) {
-        tls.sni = hello.sni;
-        tls.version ??= hello.supportedVersions[0] ?? hello.legacyVersion;
-        this.tlsSniffLen.client = TLS_SNIFF_BYTES;
-        this.tlsSniff.client = [];
-      }
-    } else if (side === 'server') {
-      const hello = parseServerHello(seen);
-      if (hello) {
-        tls.version = hello.version;
-        tls.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
-        this.tlsSniffLen.server = TLS_SNIFF_BYTES;
-        this.tlsSniff.server = [];
-      }
-    }
-  }
-
-  private startCompression(frame: number): void {
-    this.info.compress = { frame };
-    this.inflaters = { client: new RawInflater(), server: new RawInflater() };
-    this.framers.client.yieldAfterMessage();
-    this.framers.server.yieldAfterMessage();
-    this.events.marker?.(null, frame, 'COMPRESS=DEFLATE active: both directions are inflated from here on', this.info);
-  }
-
-  private compressionFailed(side: Side, frame: number, why: string): void {
-    this.warn({ frame, conn: this.info.conn.id, message: `cannot inflate the ${side} side after COMPRESS (${why}); the rest of the connection is not dissected` });
-    this.mode = 'undecodable';
+    start();
   }
 
   private noteSaslUser(): void {

@@ -1,0 +1,168 @@
+import type { Warning } from '../capture/types.js';
+import type { Side, TimePoint } from '../tcp/types.js';
+import { TlsDecryptor } from '../tls/decryptor.js';
+import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
+import type { KeyLog } from '../tls/keylog.js';
+import { RawInflater } from './inflate.js';
+import type { ImapConnection } from './model.js';
+
+export interface TransportOutput {
+  /** IMAP octets of one side. Returns how many were consumed: fewer when the protocol switched after a message. */
+  imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number;
+  /** Octets of plaintext IMAP that the capture lost. */
+  gap(side: Side, length: number, frame: number, time: TimePoint): void;
+  marker(side: Side | null, frame: number, text: string): void;
+  warn(w: Warning): void;
+}
+
+type Mode = 'imap' | 'tls' | 'undecodable';
+
+/** How much of a TLS direction we keep looking at for its hello. */
+const TLS_SNIFF_BYTES = 16 * 1024;
+
+/**
+ * What lies between one connection's TCP byte streams and its IMAP framers: TLS (from the first byte or
+ * after STARTTLS; sniffed for its hello, or decrypted with a key log) and COMPRESS=DEFLATE, including
+ * the switch in the middle of a segment. The session decides when to switch; this class carries it out.
+ */
+export class ConnectionTransport {
+  private mode: Mode = 'imap';
+  private started = false;
+  private inflaters: Partial<Record<Side, RawInflater>> = {};
+  private decryptor: TlsDecryptor | null = null;
+  private readonly sniffed: Record<Side, Buffer[]> = { client: [], server: [] };
+  private readonly sniffedLength: Record<Side, number> = { client: 0, server: 0 };
+  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
+  private now: TimePoint | null = null;
+
+  constructor(
+    private readonly info: ImapConnection,
+    private readonly keys: KeyLog | null,
+    private readonly out: TransportOutput,
+  ) {}
+
+  /** True while there is IMAP to dissect: in the clear, or decrypted. */
+  get dissecting(): boolean {
+    return this.mode === 'imap' || (this.mode === 'tls' && this.info.tls?.decrypted === true);
+  }
+
+  /** Bytes off the wire, in order. */
+  data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
+    if (!this.started) {
+      this.started = true;
+      if (looksLikeTls(bytes)) this.startTls('implicit', frame);
+    }
+    if (this.mode === 'tls') {
+      this.now = time;
+      this.sniff(side, bytes);
+      this.decryptor?.push(side, bytes, frame);
+      return;
+    }
+    this.plain(side, bytes, frame, time);
+  }
+
+  gap(side: Side, length: number, frame: number, time: TimePoint): void {
+    if (this.mode === 'undecodable') return;
+    this.out.marker(side, frame, `${length} bytes missing from the capture`);
+    if (this.mode === 'tls') {
+      this.decryptor?.gap(side, length, frame);
+      return;
+    }
+    if (this.inflaters[side]) {
+      // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
+      return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
+    }
+    this.out.gap(side, length, frame, time);
+  }
+
+  /** The connection ended: a TLS record cut short is reported, and why nothing was decrypted. */
+  end(frame: number): void {
+    if (!this.decryptor) return;
+    this.decryptor.end(frame);
+    const tls = this.info.tls;
+    if (tls && !tls.decrypted) tls.decryptionNote = this.decryptor.state.reason ?? 'no application data was decrypted';
+  }
+
+  startTls(how: 'implicit' | 'starttls', frame: number): void {
+    this.mode = 'tls';
+    this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
+    this.out.marker(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte');
+    if (this.keys && this.keys.size > 0) {
+      this.decryptor = new TlsDecryptor(this.keys, {
+        plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
+        warn: (f, message) => this.out.warn({ frame: f, conn: this.info.conn.id, message: `TLS: ${message}` }),
+      });
+    }
+  }
+
+  startCompression(frame: number): void {
+    this.info.compress = { frame };
+    this.inflaters = { client: new RawInflater(), server: new RawInflater() };
+    this.out.marker(null, frame, 'COMPRESS=DEFLATE active: both directions are inflated from here on');
+  }
+
+  /** IMAP octets (off the wire, or out of TLS): inflate if COMPRESS is on, then frame. */
+  private plain(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
+    if (this.mode === 'undecodable') {
+      this.info.undecoded += bytes.length;
+      return;
+    }
+    const inflater = this.inflaters[side];
+    if (inflater) {
+      const inflated = inflater.push(bytes);
+      if (!inflated) return this.compressionFailed(side, frame, inflater.failed!);
+      bytes = inflated;
+    }
+    const modeBefore = this.mode;
+    const used = this.out.imap(side, bytes, frame, time);
+    if (used >= bytes.length) return;
+    // A message switched the protocol: the rest is TLS (back to the wire layer) or compressed.
+    const rest = bytes.subarray(used);
+    if (this.mode !== modeBefore) this.data(side, rest, frame, time);
+    else if (this.inflaters[side] !== inflater) this.plain(side, rest, frame, time);
+  }
+
+  /** Application data out of TLS: the same IMAP dissection as in the clear. */
+  private decrypted(side: Side, bytes: Buffer, frame: number): void {
+    const tls = this.info.tls!;
+    if (!tls.decrypted) {
+      tls.decrypted = true;
+      const state = this.decryptor!.state;
+      tls.version = state.version ?? tls.version;
+      tls.cipher = state.cipher ?? tls.cipher;
+      this.out.marker(null, frame, `TLS decrypted with the key log (${tls.version ?? '?'}, ${tls.cipher ?? '?'})`);
+    }
+    this.plain(side, bytes, frame, this.now ?? this.info.conn.end);
+  }
+
+  /** Version, cipher and SNI from the hellos, whether or not there are keys. */
+  private sniff(side: Side, bytes: Buffer): void {
+    if (this.sniffedLength[side] >= TLS_SNIFF_BYTES) return;
+    this.sniffed[side].push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - this.sniffedLength[side])));
+    this.sniffedLength[side] += bytes.length;
+    const seen = Buffer.concat(this.sniffed[side]);
+    const tls = this.info.tls!;
+    const done = () => {
+      this.sniffedLength[side] = TLS_SNIFF_BYTES;
+      this.sniffed[side] = [];
+    };
+    if (side === 'client') {
+      const hello = parseClientHello(seen);
+      if (!hello) return;
+      tls.sni = hello.sni;
+      tls.version ??= hello.supportedVersions[0] ?? hello.legacyVersion;
+      done();
+    } else {
+      const hello = parseServerHello(seen);
+      if (!hello) return;
+      tls.version = hello.version;
+      tls.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
+      done();
+    }
+  }
+
+  private compressionFailed(side: Side, frame: number, why: string): void {
+    this.out.warn({ frame, conn: this.info.conn.id, message: `cannot inflate the ${side} side after COMPRESS (${why}); the rest of the connection is not dissected` });
+    this.mode = 'undecodable';
+  }
+}
