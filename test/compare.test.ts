@@ -49,3 +49,17 @@ test('--by user needs two users; one capture of one user is a usage error (exit 
   assert.deepEqual(two.json.profiles.map((p: { label: string }) => p.label), ['alice', 'bob']);
   assert.equal(two.json.same, true);
 });
+
+test('--by user across captures keeps each connection\'s own commands (ids repeat between captures)', () => {
+  const alice = join(CAPTURES, 'seed-alice.pcap');
+  const bob = join(CAPTURES, 'seed-bob.pcap');
+  const single = compare(alice, bob).json.profiles[0].connections.map((c: { commands: string[] }) => c.commands.length).sort();
+  const r = compare('--by', 'user', alice, bob, alice, bob);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.same, true);
+  for (const p of r.json.profiles) {
+    assert.equal(p.connections.length, 6);
+    const counts = p.connections.map((c: { commands: string[] }) => c.commands.length).sort();
+    assert.deepEqual(counts, [...single, ...single].sort());
+  }
+});

@@ -124,7 +124,7 @@ export class FetchTracker {
       const spec = parseSectionSpec(s.section);
       if (!message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
       if (!message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
-      const fetch = this.sectionFetch(s, msg, owner, info, message);
+      const fetch = this.sectionFetch(s, spec, msg, owner, info, message);
       message.fetches.push(fetch);
       this.options.onSection?.(message, fetch, s);
     }
@@ -203,8 +203,7 @@ export class FetchTracker {
     return m;
   }
 
-  private sectionFetch(s: FetchedSection, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage): SectionFetch {
-    const spec = parseSectionSpec(s.section);
+  private sectionFetch(s: FetchedSection, spec: SectionSpec, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage): SectionFetch {
     const lit = s.literal;
     const complete = lit ? lit.received === lit.length : true;
     const sha256 = lit ? lit.sha256 ?? null : s.value.kind === 'string' ? createHash('sha256').update(Buffer.from(s.value.text, 'latin1')).digest('hex') : null;

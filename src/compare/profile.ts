@@ -1,7 +1,7 @@
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
 import { concurrency } from '../analysis/concurrency.js';
 import type { FetchStep } from '../analysis/fetches.js';
-import { latencyMs, percentile } from '../analysis/stats.js';
+import { CommandStats } from '../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { clientName } from '../report/summary.js';
 
@@ -40,48 +40,64 @@ const EXTENSION_MARKERS: [RegExp, string][] = [
   [/\bX-GM-/, 'X-GM-EXT-1'], [/^GETQUOTA/, 'QUOTA'], [/^(UID )?(SORT|THREAD)\b/, 'SORT/THREAD'], [/\bBINARY\[/, 'BINARY'], [/^APPEND\b/, 'APPEND'],
 ];
 
+/** One connection with what it did (kept together so connection ids of different captures never mix). */
+interface Member {
+  info: ImapConnection;
+  exchanges: Exchange[];
+  steps: FetchStep[];
+}
+
 /**
  * Behaviour profiles from analyses: one per capture, or per client IP or user across all of them.
  * Needs the analyses' exchanges (keepExchanges) and, for fetch strategy, the FETCH steps.
  */
 export function buildProfiles(inputs: { label: string; analysis: CaptureAnalysis; steps: FetchStep[] }[], by: GroupBy): BehaviourProfile[] {
-  const groups = new Map<string, { conns: ImapConnection[]; exchanges: Exchange[]; steps: FetchStep[] }>();
+  const groups = new Map<string, Member[]>();
   for (const { label, analysis, steps } of inputs) {
+    const exchanges = groupByConn(analysis.exchanges ?? []);
+    const fetchSteps = groupByConn(steps);
+    if (by === 'capture') groups.set(label, []);
     for (const c of analysis.connections) {
       const key = by === 'capture' ? label : by === 'client-ip' ? `${label}: ${c.conn.client.ip}` : `${c.user ?? '(no user)'}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { conns: [], exchanges: [], steps: [] }));
-      g.conns.push(c);
-      g.exchanges.push(...(analysis.exchanges ?? []).filter((e) => e.conn === c.conn.id));
-      g.steps.push(...steps.filter((s) => s.conn === c.conn.id));
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push({ info: c, exchanges: exchanges.get(c.conn.id) ?? [], steps: fetchSteps.get(c.conn.id) ?? [] });
     }
-    if (by === 'capture' && !groups.has(label)) groups.set(label, { conns: [], exchanges: [], steps: [] });
   }
-  return [...groups.entries()].map(([label, g]) => profileOf(label, g.conns, g.exchanges, g.steps));
+  return [...groups.entries()].map(([label, members]) => profileOf(label, members));
 }
 
-function profileOf(label: string, conns: ImapConnection[], exchanges: Exchange[], steps: FetchStep[]): BehaviourProfile {
-  const connections = conns.map((c) => ({
-    conn: c.conn.id,
-    commands: exchanges.filter((e) => e.conn === c.conn.id && !e.requestMissing).map((e) => e.shape),
-    fetches: steps.filter((s) => s.conn === c.conn.id).map((s) => s.items.join(' ')),
-    bytes: { client: c.conn.stats.client.bytes, server: c.conn.stats.server.bytes },
+function groupByConn<T extends { conn: number }>(items: readonly T[]): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const list = out.get(item.conn);
+    if (list) list.push(item);
+    else out.set(item.conn, [item]);
+  }
+  return out;
+}
+
+function profileOf(label: string, members: Member[]): BehaviourProfile {
+  const conns = members.map((m) => m.info);
+  const connections = members.map(({ info, exchanges, steps }) => ({
+    conn: info.conn.id,
+    commands: exchanges.filter((e) => !e.requestMissing).map((e) => e.shape),
+    fetches: steps.map((s) => s.items.join(' ')),
+    bytes: { client: info.conn.stats.client.bytes, server: info.conn.stats.server.bytes },
   }));
   // Which connection reached the server first does not matter: order connections by what they did.
   connections.sort((a, b) => signature(a).localeCompare(signature(b)));
   const extensions = new Set<string>();
-  for (const e of exchanges) for (const [re, name] of EXTENSION_MARKERS) if (re.test(e.shape)) extensions.add(name);
+  const stats = new CommandStats();
+  for (const { exchanges } of members) {
+    for (const e of exchanges) {
+      stats.add(e);
+      for (const [re, name] of EXTENSION_MARKERS) if (re.test(e.shape)) extensions.add(name);
+    }
+  }
   for (const c of conns) for (const x of c.enabled) extensions.add(`ENABLE ${x.toUpperCase()}`);
   const latency: BehaviourProfile['latency'] = {};
-  const byCommand = new Map<string, number[]>();
-  for (const e of exchanges) {
-    const ms = latencyMs(e);
-    if (ms === null) continue;
-    byCommand.set(e.command, [...(byCommand.get(e.command) ?? []), ms]);
-  }
-  for (const [cmd, values] of [...byCommand].sort()) {
-    const sorted = values.sort((a, b) => a - b);
-    latency[cmd] = { count: sorted.length, medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
+  for (const s of [...stats.summaries()].sort((x, y) => x.command.localeCompare(y.command))) {
+    latency[s.command] = { count: s.count, medianMs: s.medianMs, p95Ms: s.p95Ms };
   }
   return {
     label,

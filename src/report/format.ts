@@ -42,3 +42,8 @@ export function makeTable(head: string[]): InstanceType<typeof Table> {
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
 }
+
+/** Warnings to stderr, one line each. */
+export function writeWarnings(warnings: readonly Warning[], path?: string): void {
+  for (const line of warningLines(warnings, path)) process.stderr.write(`${line}\n`);
+}

@@ -5,7 +5,7 @@ import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js
 import { loadRulesFile, parseStat } from '../../check/load.js';
 import { failureLine, junitXml } from '../../check/junit.js';
 import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } from '../../check/rules.js';
-import { makeTable, warningLines } from '../../report/format.js';
+import { makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
@@ -67,7 +67,7 @@ export function registerCheck(program: Command): void {
       for (const path of captures) {
         const a = await analyzeCapture(path, { ...settings, keepExchanges: true });
         analyses.push(a);
-        for (const line of warningLines(a.warnings, a.capture.path)) process.stderr.write(`${line}\n`);
+        writeWarnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses);
       if (opts.json) process.stdout.write(`${JSON.stringify(checkJson(report), null, 2)}\n`);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/commands.js';
-import { jsonWarnings, makeTable, warningLines } from '../../report/format.js';
+import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
 import type { Exchange } from '../../imap/model.js';
+import type { TimePoint } from '../../tcp/types.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
@@ -32,7 +33,7 @@ export function registerCommands(program: Command): void {
       const allWarnings = [];
       for (const [i, path] of captures.entries()) {
         let rows: string[][] = [];
-        let t0 = null as null | import('../../tcp/types.js').TimePoint;
+        let t0: TimePoint | null = null;
         const flushTable = () => {
           if (rows.length === 0) return;
           const table = makeTable(COMMAND_COLUMNS);
@@ -60,7 +61,7 @@ export function registerCommands(program: Command): void {
         if (!opts.json && !opts.ndjson) {
           flushTable();
           if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
-          for (const line of warningLines(analysis.warnings, path)) process.stderr.write(`${line}\n`);
+          writeWarnings(analysis.warnings, path);
         }
         allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
       }

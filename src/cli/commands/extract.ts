@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { ExtractError, Extractor } from '../../extract/extractor.js';
-import { warningLines } from '../../report/format.js';
+import { writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
@@ -27,7 +27,7 @@ export function registerExtract(program: Command): void {
         onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
       }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);
-      for (const line of warningLines(analysis.warnings, capture)) process.stderr.write(`${line}\n`);
+      writeWarnings(analysis.warnings, capture);
       process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)\n`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
-import { jsonWarnings, warningLines } from '../../report/format.js';
+import { jsonWarnings, writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
@@ -36,7 +36,7 @@ export function registerFetches(program: Command): void {
       }
       for (const r of results) {
         process.stdout.write(fetchesText(r.tracker.list(), r.tracker.steps));
-        for (const line of warningLines(r.warnings, r.path)) process.stderr.write(`${line}\n`);
+        writeWarnings(r.warnings, r.path);
       }
     });
 }

@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
-import { warningLines } from '../../report/format.js';
+import { writeWarnings } from '../../report/format.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
@@ -56,6 +56,6 @@ async function followTranscript(capture: string, id: number, opts: FollowOptions
   });
   const conn = analysis.connections[0];
   if (!conn) return false;
-  for (const line of warningLines(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture)) process.stderr.write(`${line}\n`);
+  writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture);
   return true;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { collectStreams } from '../../analysis/streams.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
-import { warningLines } from '../../report/format.js';
+import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
@@ -20,7 +20,7 @@ export function registerStreams(program: Command): void {
       }
       for (const r of results) {
         process.stdout.write(streamsText(r));
-        for (const line of warningLines(r.warnings, r.capture.path)) process.stderr.write(`${line}\n`);
+        writeWarnings(r.warnings, r.capture.path);
       }
     });
 }

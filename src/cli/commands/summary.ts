@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
-import { warningLines } from '../../report/format.js';
+import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
@@ -20,7 +20,7 @@ export function registerSummary(program: Command): void {
       }
       for (const a of analyses) {
         process.stdout.write(summaryText(a));
-        for (const line of warningLines(a.warnings, a.capture.path)) process.stderr.write(`${line}\n`);
+        writeWarnings(a.warnings, a.capture.path);
       }
     });
 }
