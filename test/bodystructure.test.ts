@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordingFramer } from './helpers/imap.js';
-import { CAPTURES, hasPublic, NO_PUBLIC, publicCapture } from './helpers/env.js';
+import { CAPTURES, hasPublic, NO_PUBLIC, publicCapture, skipIfMissing } from './helpers/env.js';
 import { parseResponse } from '../src/imap/response.js';
 import { parseFetch } from '../src/imap/fetch.js';
 import { flattenParts, parseBodyStructure, partByNumber } from '../src/mime/bodystructure.js';
@@ -359,7 +359,7 @@ test('every FETCH of captures/seed-alice.pcap parses without warnings', async (t
 });
 
 test('every FETCH of the public protolens-imap.pcap parses without warnings', async (t) => {
-  if (!hasPublic) return t.skip(NO_PUBLIC);
+  if (skipIfMissing(t, !hasPublic && NO_PUBLIC)) return;
   const fetches = await captureFetches(publicCapture('protolens-imap.pcap'));
   for (const f of fetches) assert.deepEqual(f.warnings, [], `conn ${f.conn} * ${f.number} FETCH`);
   const withStructure = fetches.filter((f) => f.attrs.bodyStructure);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordingFramer } from './helpers/imap.js';
-import { CAPTURES, hasPublic, NO_PUBLIC, publicCapture } from './helpers/env.js';
+import { CAPTURES, hasPublic, NO_PUBLIC, publicCapture, skipIfMissing } from './helpers/env.js';
 import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../src/imap/framer.js';
 import { parseResponse } from '../src/imap/response.js';
 import { parseEnvelope, parseFetch, parseSectionSpec } from '../src/imap/fetch.js';
@@ -252,7 +252,7 @@ test('captures/seed-alice.pcap: body sections as fetched by the recorded clients
 });
 
 test('public captures: RFC822, RFC822.HEADER with several BODY[n], a BODY[] of 180 KB', async (t) => {
-  if (!hasPublic) return t.skip(NO_PUBLIC);
+  if (skipIfMissing(t, !hasPublic && NO_PUBLIC)) return;
   const arkime = await captureFetches(publicCapture('arkime-imap.pcap'));
   assert.deepEqual(arkime.flatMap((f) => summary(f.attrs)).filter((s) => s.startsWith('RFC822')), ['RFC822 [] 3339']);
   const protolens = await captureFetches(publicCapture('protolens-imap.pcap'));

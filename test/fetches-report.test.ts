@@ -10,10 +10,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAPTURES, CLI, NO_PUBLIC, ROOT, hasPublic, publicCapture } from './helpers/env.js';
+import { CAPTURES, CLI, NO_PUBLIC, NO_PYTHON, ROOT, hasPublic, hasPython, publicCapture, unavailable } from './helpers/env.js';
 
 const MESSAGES = join(ROOT, 'scripts', 'record', 'messages');
-const hasPython = spawnSync('python3', ['--version']).status === 0;
 
 function fetchesJson(path: string) {
   const r = spawnSync(process.execPath, [CLI, 'fetches', '--json', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -32,7 +31,7 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-test('every BODYSTRUCTURE tree equals what Python\'s email package reads from the original message', { skip: !hasPython && 'python3 not installed' }, () => {
+test('every BODYSTRUCTURE tree equals what Python\'s email package reads from the original message', { skip: unavailable(!hasPython && NO_PYTHON) }, () => {
   const { messages } = fetchesJson(join(CAPTURES, 'seed-alice.pcap'));
   const withTree = messages.filter((m) => m.structureFrom === 'BODYSTRUCTURE');
   assert.equal(withTree.length, 8, 'all eight INBOX messages had their BODYSTRUCTURE fetched');
@@ -43,7 +42,7 @@ test('every BODYSTRUCTURE tree equals what Python\'s email package reads from th
   });
 });
 
-test('messages fetched whole without BODYSTRUCTURE get their tree from the message itself, equal to Python\'s', { skip: !hasPython && 'python3 not installed' }, () => {
+test('messages fetched whole without BODYSTRUCTURE get their tree from the message itself, equal to Python\'s', { skip: unavailable(!hasPython && NO_PYTHON) }, () => {
   const { messages } = fetchesJson(join(CAPTURES, 'offlineimap.pcapng'));
   const derived = messages.filter((m) => m.structureFrom === 'message');
   assert.ok(derived.length >= 8, `${derived.length} messages with derived trees`);
@@ -105,7 +104,7 @@ test('extract writes the attachment byte-identical to the file that was put in t
   }
 });
 
-test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extracted valid', { skip: !hasPublic && NO_PUBLIC }, () => {
+test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extracted valid', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
   const { messages } = fetchesJson(publicCapture('protolens-imap.pcap'));
   const fetched = messages.find((m) => m.fetches.some((f) => f.section === '1.2'))!;
   assert.ok(fetched, 'the message whose parts were fetched');
@@ -131,7 +130,7 @@ test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extra
   }
 });
 
-test('protolens-imap_fetch: BODY.PEEK[TEXT]<0.2048> is a partial range of 2048 octets', { skip: !hasPublic && NO_PUBLIC }, () => {
+test('protolens-imap_fetch: BODY.PEEK[TEXT]<0.2048> is a partial range of 2048 octets', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
   const { messages } = fetchesJson(publicCapture('protolens-imap_fetch.pcap'));
   const partials = messages.flatMap((m) => m.fetches).filter((f) => f.how === 'partial');
   assert.ok(partials.length > 0);

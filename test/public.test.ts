@@ -10,7 +10,7 @@ import { collectStreams } from '../src/analysis/streams.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { streamCapture } from '../src/pipeline.js';
 import type { Side } from '../src/tcp/types.js';
-import { NO_PUBLIC, NO_TSHARK, PUBLIC, hasPublic, hasTshark, publicCapture, tshark, tsharkFollow } from './helpers/env.js';
+import { NO_PUBLIC, NO_TSHARK, PUBLIC, hasPublic, hasTshark, publicCapture, tshark, tsharkFollow, unavailable } from './helpers/env.js';
 
 const files = hasPublic ? readdirSync(PUBLIC).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort() : [];
 
@@ -38,7 +38,7 @@ async function rawStreams(path: string): Promise<Map<number, Record<Side, Buffer
   return new Map([...parts].map(([id, p]) => [id, { client: Buffer.concat(p.client), server: Buffer.concat(p.server) }]));
 }
 
-test('public captures: every file is read without a crash and with the true request count', { skip: !hasPublic && NO_PUBLIC }, async (t) => {
+test('public captures: every file is read without a crash and with the true request count', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async (t) => {
   for (const f of files) {
     await t.test(f, async () => {
       const a = await analyzeCapture(publicCapture(f), { keepExchanges: true });
@@ -51,7 +51,7 @@ test('public captures: every file is read without a crash and with the true requ
 
 // `tshark -z conv,tcp` counts frame bytes (headers included, retransmissions twice), so the byte check is made
 // against what tshark reassembles (`-z follow,tcp,raw`), payload for payload; the ids against tcp.stream.
-test('public captures: connection ids and reassembled bytes equal tshark\'s tcp.stream and follow', { skip: (!hasPublic && NO_PUBLIC) || (!hasTshark && NO_TSHARK) }, async (t) => {
+test('public captures: connection ids and reassembled bytes equal tshark\'s tcp.stream and follow', { skip: unavailable((!hasPublic && NO_PUBLIC) || (!hasTshark && NO_TSHARK)) }, async (t) => {
   // peafowl-imap.cap is corrupt after frame 8: tshark stops there, we resynchronise (own test below).
   for (const f of files.filter((x) => x !== 'peafowl-imap.cap')) {
     await t.test(f, async () => {
@@ -72,7 +72,7 @@ test('public captures: connection ids and reassembled bytes equal tshark\'s tcp.
   }
 });
 
-test('corrupt peafowl-imap.cap: a warning names the frame and what was read before it, and reading goes on', { skip: !hasPublic && NO_PUBLIC }, async () => {
+test('corrupt peafowl-imap.cap: a warning names the frame and what was read before it, and reading goes on', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {
   const a = await analyzeCapture(publicCapture('peafowl-imap.cap'), { keepExchanges: true });
   const corrupt = a.warnings.find((w) => /corrupt pcap record/.test(w.message));
   assert.ok(corrupt, 'a corruption warning');
@@ -84,7 +84,7 @@ test('corrupt peafowl-imap.cap: a warning names the frame and what was read befo
   assert.ok(a.capture.frames > 100);
 });
 
-test('the lost segment of Login_Plaintext_2 is a gap of exactly 78 bytes, and pairing goes on after it', { skip: !hasPublic && NO_PUBLIC }, async () => {
+test('the lost segment of Login_Plaintext_2 is a gap of exactly 78 bytes, and pairing goes on after it', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {
   const s = await collectStreams(publicCapture('bruteshark-IMAP-Login_Plaintext_2.pcapng'));
   assert.deepEqual(s.connections[0]!.stats.server, { bytes: 916, gaps: 1, gapBytes: 78 });
   const a = await analyzeCapture(publicCapture('bruteshark-IMAP-Login_Plaintext_2.pcapng'), { keepExchanges: true });

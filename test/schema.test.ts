@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPTURES, CLI, ROOT, hasPublic, publicCapture } from './helpers/env.js';
+import { CAPTURES, CLI, ROOT, hasPublic, publicCapture, unavailable, NO_PUBLIC } from './helpers/env.js';
 import { validate } from './helpers/json-schema.js';
 
 const schema = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'schema', `${name}.schema.json`), 'utf8'));
 const recorded = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(CAPTURES, f));
 const inputs = [...recorded, ...(hasPublic ? ['peafowl-imap.cap', 'suricata-verify-tcp-async-01-input.pcap', 'zeek-imap-starttls.pcap', 'protolens-imap.pcap', 'protolens-imap_fetch.pcap'].map(publicCapture) : [])];
+unavailable(!hasPublic && NO_PUBLIC);
 
 for (const command of ['streams', 'summary', 'commands', 'fetches']) {
   test(`${command} --json matches docs/schema/${command}.schema.json`, () => {

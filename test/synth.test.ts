@@ -1,4 +1,5 @@
 /** Checks the synthetic capture writer (test/helpers/synth.ts) against tshark's reading of the same files. */
+import { NO_TSHARK, skipIfMissing } from './helpers/env.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -93,8 +94,7 @@ function conversation(clientIp: string, serverIp: string, port: number, start: n
 }
 
 function skipWithoutTshark(t: { skip: (m: string) => void }): boolean {
-  if (!HAVE_TSHARK) t.skip('tshark not installed');
-  return !HAVE_TSHARK;
+  return skipIfMissing(t, !HAVE_TSHARK && NO_TSHARK);
 }
 
 test('pcap: every link type carries TCP over IPv4 and IPv6', (t) => {

@@ -2,6 +2,7 @@
  * TCP reassembly end to end (capture file → decoder → TcpTracker → StreamSink) on synthetic captures, with a
  * sink that records every event. Where tshark is installed, stream ids and followed bytes are compared with it.
  */
+import { NO_TSHARK, skipIfMissing } from './helpers/env.js';
 import { bytes } from './helpers/data.js';
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,10 +228,7 @@ function tsharkFollow(path: string, id: number, clientPort: number): TsharkFollo
  */
 async function agreeWithTshark(t: TestContext, r: Run, name = 'tshark agrees'): Promise<void> {
   await t.test(name, (st) => {
-    if (!HAVE_TSHARK) {
-      st.skip('tshark not installed');
-      return;
-    }
+    if (skipIfMissing(st, !HAVE_TSHARK && NO_TSHARK)) return;
     tsharkAgrees(r);
   });
 }

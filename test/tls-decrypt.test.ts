@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -20,7 +20,7 @@ import { TlsDecryptor, type TlsDecryptorState } from '../src/tls/decryptor.js';
 import { HandshakeReader, serverHelloOf } from '../src/tls/handshake-reader.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from '../src/tls/keylog.js';
 import { hkdfExpandLabel, tls12Prf } from '../src/tls/primitives.js';
-import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark } from './helpers/env.js';
+import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable, hasOpenssl, NO_OPENSSL, skipIfMissing } from './helpers/env.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -250,7 +250,7 @@ for (const s of [tls13, tls12]) {
 
 const LEKENSTEYN = publicCapture('lekensteyn-imap-ssl.pcapng');
 
-test('lekensteyn-imap-ssl: STARTTLS with a renegotiation decrypts to a001/a002 CAPABILITY, as tshark reads it', { skip: !hasPublic && NO_PUBLIC }, async (t) => {
+test('lekensteyn-imap-ssl: STARTTLS with a renegotiation decrypts to a001/a002 CAPABILITY, as tshark reads it', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async (t) => {
   const keys = KeyLog.parse(readFileSync(publicCapture('lekensteyn-imap-ssl.keys'), 'utf8'), (l, m) => assert.fail(`line ${l}: ${m}`));
   assert.equal(keys.size, 2);
   const { chunks } = await captureChunks(LEKENSTEYN);
@@ -266,10 +266,7 @@ test('lekensteyn-imap-ssl: STARTTLS with a renegotiation decrypts to a001/a002 C
     assert.equal(r.state.clientRandom?.toString('hex'), '5d81a3e35850d9f9d15ae8ea78009c1088082dd59f2c1a2dcec36f3a1ac50bb9');
     assert.equal(r.state.decrypting, true);
   }
-  if (!hasTshark) {
-    t.diagnostic(`tshark comparison skipped: ${NO_TSHARK}`);
-    return;
-  }
+  if (skipIfMissing(t, !hasTshark && NO_TSHARK)) return;
   const keyOpt = ['-o', `tls.keylog_file:${publicCapture('lekensteyn-imap-ssl.keys')}`];
   const requests = tshark(['-r', LEKENSTEYN, ...keyOpt, '-Y', 'imap.request and tls', '-T', 'fields', '-e', 'imap.request']).split('\n').filter(Boolean);
   assert.deepEqual(requests, ['a001 CAPABILITY', 'a002 CAPABILITY']);
@@ -487,9 +484,8 @@ test('live TLS 1.2 renegotiation: new randoms and keys after the second ChangeCi
   assert.equal(partial.state.decrypting, false);
 });
 
-const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 
-test('live TLS 1.3 KeyUpdate both ways (openssl s_client "K" and "k" commands)', { skip: !hasOpenssl && 'openssl is not installed' }, async () => {
+test('live TLS 1.3 KeyUpdate both ways (openssl s_client "K" and "k" commands)', { skip: unavailable(!hasOpenssl && NO_OPENSSL) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-keyupdate-'));
   try {
     let stderr = '';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { KeyLog } from '../src/tls/keylog.js';
-import { CAPTURES, NO_PUBLIC, hasPublic, publicCapture } from './helpers/env.js';
+import { CAPTURES, NO_PUBLIC, hasPublic, publicCapture, unavailable } from './helpers/env.js';
 import { truthExchanges } from './helpers/ground-truth.js';
 
 const keys = (file: string) => KeyLog.parse(readFileSync(file, 'utf8'));
@@ -54,7 +54,7 @@ test('wrong keys: a warning, nothing after the handshake parsed, and the reason 
   assert.ok(a.warnings.some((w) => /TLS/.test(w.message)), JSON.stringify(a.warnings));
 });
 
-test('lekensteyn-imap-ssl (STARTTLS, TLS 1.2, renegotiation): the four commands tshark finds, and no fewer', { skip: !hasPublic && NO_PUBLIC }, async () => {
+test('lekensteyn-imap-ssl (STARTTLS, TLS 1.2, renegotiation): the four commands tshark finds, and no fewer', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {
   const a = await analyzeCapture(publicCapture('lekensteyn-imap-ssl.pcapng'), { keepExchanges: true, keys: keys(publicCapture('lekensteyn-imap-ssl.keys')) });
   assert.deepEqual(a.exchanges!.map((e) => [e.tag, e.command, e.status]), [['.', 'CAPABILITY', 'OK'], ['.', 'STARTTLS', 'OK'], ['a001', 'CAPABILITY', 'OK'], ['a002', 'CAPABILITY', 'OK']]);
   assert.equal(a.connections[0]!.tls?.decrypted, true);

@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { cipherSuiteName, tlsVersionName } from '../src/tls/hello.js';
-import { CAPTURES, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark } from './helpers/env.js';
+import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable } from './helpers/env.js';
 
 const files = [join(CAPTURES, 'imaps-tls13.pcap'), join(CAPTURES, 'starttls-tls12.pcap'),
   ...(hasPublic ? ['ndpi-imaps.pcap', 'zeek-telesec.pcap', 'zeek-imap-starttls.pcap', 'lekensteyn-imap-ssl.pcapng', 'chrissanders-mail_receiver_server_3.pcapng'].map(publicCapture) : [])];
+unavailable(!hasPublic && NO_PUBLIC);
 
 for (const path of files) {
-  test(`TLS facts agree with tshark: ${path.split('/').pop()}`, { skip: !hasTshark && NO_TSHARK }, async () => {
+  test(`TLS facts agree with tshark: ${path.split('/').pop()}`, { skip: unavailable(!hasTshark && NO_TSHARK) }, async () => {
     const a = await analyzeCapture(path, { keepExchanges: true });
     const hellos = new Map<number, { suite: string; version: string }>();
     for (const line of tshark(['-r', path, '-Y', 'tls.handshake.type == 2', '-T', 'fields', '-e', 'tcp.stream', '-e', 'tls.handshake.ciphersuite', '-e', 'tls.handshake.version', '-e', 'tls.handshake.extensions.supported_version']).split('\n').filter(Boolean)) {

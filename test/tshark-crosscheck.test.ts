@@ -10,13 +10,14 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { KNOWN_COMMANDS } from '../src/imap/command.js';
-import { CAPTURES, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark } from './helpers/env.js';
+import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable } from './helpers/env.js';
 
 const recorded = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f) && !/mbsync|tls/.test(f)).map((f) => join(CAPTURES, f));
 const publicOnes = hasPublic
   ? ['arkime-imap.pcap', 'ndpi-imap.pcap', 'bruteshark-IMAP-Login_Plaintext_3.pcap', 'bruteshark-IMAP-Authenticate_CRAM-MD5.cap',
     'bruteshark-IMAP-Authenticate_XYMPKI.pcap', 'zeek-imap-starttls.pcap', 'chrissanders-mail_receiver_server_3.pcapng'].map(publicCapture)
   : [];
+unavailable(!hasPublic && NO_PUBLIC);
 
 /** tshark joins repeated fields of one frame with commas: unzip them into one row per occurrence. */
 function rows(path: string, filter: string, fields: string[]): string[][] {
@@ -31,7 +32,7 @@ function rows(path: string, filter: string, fields: string[]): string[][] {
 }
 
 for (const path of [...recorded, ...publicOnes]) {
-  test(`tshark agrees on requests and tagged responses: ${path.split('/').pop()}`, { skip: !hasTshark && NO_TSHARK }, async () => {
+  test(`tshark agrees on requests and tagged responses: ${path.split('/').pop()}`, { skip: unavailable(!hasTshark && NO_TSHARK) }, async () => {
     const a = await analyzeCapture(path, { keepExchanges: true });
     const ours = a.exchanges!;
     const requests = rows(path, 'imap.request', ['frame.number', 'imap.request_tag', 'imap.request.command'])

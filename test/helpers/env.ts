@@ -1,3 +1,4 @@
+import { test } from 'node:test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -39,3 +40,41 @@ export function tsharkFollow(path: string, stream: number, clientPort: number): 
   const b = strip(Buffer.concat(second));
   return node0.endsWith(`:${clientPort}`) ? { client: a, server: b } : { client: b, server: a };
 }
+
+/**
+ * CI sets IMAPSCOPE_REQUIRE_ALL=1: then a test that would skip because a tool or ../shared is missing
+ * fails instead, so a green CI always means every cross-check really ran.
+ */
+export const REQUIRE_ALL = process.env.IMAPSCOPE_REQUIRE_ALL === '1';
+
+/**
+ * For `test(name, { skip: unavailable(reason) }, …)`: `reason` when something the test needs is missing,
+ * else false. Under IMAPSCOPE_REQUIRE_ALL a missing requirement also registers a failing test.
+ */
+export function unavailable(reason: string | false | undefined | null): string | false {
+  if (!reason) return false;
+  if (REQUIRE_ALL) requireFailure(reason);
+  return reason;
+}
+
+const reported = new Set<string>();
+function requireFailure(reason: string): void {
+  if (reported.has(reason)) return;
+  reported.add(reason);
+  test(`required in CI: ${reason}`, () => {
+    throw new Error(`IMAPSCOPE_REQUIRE_ALL=1 and a requirement is missing: ${reason}`);
+  });
+}
+
+/** Inside a running test: skip for `reason`, or fail under IMAPSCOPE_REQUIRE_ALL. Returns true when skipped. */
+export function skipIfMissing(t: { skip: (message: string) => void }, reason: string | false | undefined | null): boolean {
+  if (!reason) return false;
+  if (REQUIRE_ALL) throw new Error(`IMAPSCOPE_REQUIRE_ALL=1 and a requirement is missing: ${reason}`);
+  t.skip(reason);
+  return true;
+}
+
+export const hasPython = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
+export const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+export const NO_PYTHON = 'python3 is not installed';
+export const NO_OPENSSL = 'openssl is not installed';
