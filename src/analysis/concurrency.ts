@@ -1,4 +1,4 @@
-import type { Connection } from '../tcp/types.js';
+import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
 export interface Concurrency {
@@ -10,21 +10,22 @@ export interface Concurrency {
 
 /** How the connections overlapped in time (lifetime = first to last frame). */
 export function concurrency(conns: readonly Connection[]): Concurrency {
-  const events: { t: Connection['start']; delta: number }[] = [];
+  const max = openOverTime(conns).reduce((m, step) => Math.max(m, step.open), 0);
+  const overlaps = conns.map((c) => ({
+    conn: c.id,
+    with: conns.filter((o) => o !== c && compareTime(o.start, c.end) <= 0 && compareTime(c.start, o.end) <= 0).map((o) => o.id),
+  }));
+  return { max, overlaps };
+}
+
+/** How many connections were open from each start or end on: one step per event, in time order. */
+export function openOverTime(conns: readonly Connection[]): { t: TimePoint; open: number }[] {
+  const events: { t: TimePoint; delta: number }[] = [];
   for (const c of conns) {
     events.push({ t: c.start, delta: 1 }, { t: c.end, delta: -1 });
   }
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   events.sort((a, b) => compareTime(a.t, b.t) || b.delta - a.delta);
   let open = 0;
-  let max = 0;
-  for (const e of events) {
-    open += e.delta;
-    max = Math.max(max, open);
-  }
-  const overlaps = conns.map((c) => ({
-    conn: c.id,
-    with: conns.filter((o) => o !== c && compareTime(o.start, c.end) <= 0 && compareTime(c.start, o.end) <= 0).map((o) => o.id),
-  }));
-  return { max, overlaps };
+  return events.map((e) => ({ t: e.t, open: (open += e.delta) }));
 }
