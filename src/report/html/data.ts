@@ -70,6 +70,8 @@ export interface ConnectionData {
   state: string;
   /** The capture began after the connection did (no SYN). */
   midStream: boolean;
+  /** The server's greeting (untagged OK, PREAUTH or BYE). */
+  greeting: { frame: number; status: string; text: string } | null;
   user: string | null;
   clientName: string | null;
   authMechanism: string | null;

@@ -123,6 +123,7 @@ export class CaptureCollector {
     return {
       id: t.id, client: endpoint(t.client), server: endpoint(t.server), start: since(t.start), end: since(t.end),
       firstFrame: t.firstFrame, lastFrame: t.lastFrame, state: t.state, midStream: !t.sawSyn,
+      greeting: c.greeting && { frame: c.greeting.frame, status: c.greeting.status, text: clip(c.greeting.text) },
       user: c.user, clientName: clientName(c.clientId), authMechanism: c.authMechanism, cleartextAuth: c.cleartextAuth,
       tls: c.tls && {
         how: c.tls.how, frame: c.tls.frame, version: c.tls.version, cipher: c.tls.cipher, sni: c.tls.sni,
@@ -158,19 +159,20 @@ function treeRows(root: MimePart): { part: MimePart; depth: number; enclosed: bo
 
 export function messageData(m: FetchedMessage): MessageData {
   const missing = new Set(notFetched(m));
-  const parts: PartData[] = m.structure
-    ? treeRows(m.structure).map(({ part: p, depth, enclosed }) => ({
-      part: p.part, depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
-      enclosed, notFetched: missing.has(p),
-      // A section names its part by number; the enclosed body repeats that number, so it gets none.
-      fetches: enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
-    }))
-    : [];
+  const rows = m.structure ? treeRows(m.structure) : [];
+  const inTree = new Set(rows.map((r) => r.part.part));
+  const parts: PartData[] = rows.map(({ part: p, depth, enclosed }) => ({
+    part: p.part, depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
+    enclosed, notFetched: missing.has(p),
+    // A section names its part by number; the enclosed body repeats that number, so it gets none.
+    fetches: enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
+  }));
   return {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
     date: m.envelope?.date ?? m.internalDate, from: clipOrNull(addressText(m.envelope?.from)), subject: clipOrNull(m.envelope?.subject ?? null),
     size: m.size, structureFrom: m.structureFrom, parts,
-    fetches: m.fetches.filter((f) => f.part === null).map(sectionFetchData),
+    // Whole-message sections, and those naming a part the tree lacks (or no tree is known).
+    fetches: m.fetches.filter((f) => f.part === null || !inTree.has(f.part)).map(sectionFetchData),
   };
 }
 

@@ -81,12 +81,12 @@ th[aria-sort=descending] button::after { content: " ▼"; }
 .panel-head { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; }
 .panel-head h3 { margin: 0.25rem 0; overflow-wrap: anywhere; }
 .ladder-panel .facts { margin: 0.25rem 0; }
-.ladder-head, .ex, .marker { display: grid; grid-template-columns: 9.5rem minmax(0, 1fr); }
+.ladder-head, .ex, .marker, .greeting { display: grid; grid-template-columns: 9.5rem minmax(0, 1fr); }
 .ladder-head { grid-template-columns: 9.5rem 1fr 1fr; font-weight: bold; color: var(--muted); font-size: 0.85em; padding: 0.25rem 0; }
 .ladder-head span:last-child { text-align: right; }
 .ladder { position: relative; background: var(--bg); border: 1px solid var(--line); }
 .ladder.virtual { max-height: 70vh; overflow-y: auto; }
-.ex, .marker { height: var(--row-h); border-bottom: 1px solid var(--line); position: relative; }
+.ex, .marker, .greeting { height: var(--row-h); border-bottom: 1px solid var(--line); position: relative; }
 .when { display: flex; flex-direction: column; justify-content: space-around; padding: 0 0.4rem; font-size: 0.8em; color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap; overflow: hidden; }
 .flow { display: flex; flex-direction: column; justify-content: space-around; border-left: 3px solid var(--accent); border-right: 3px solid var(--accent); padding: 0 0.6rem; min-width: 0; }
 .arrow { position: relative; display: flex; gap: 0.5rem; align-items: flex-end; border-bottom: 1.5px solid var(--fg); height: 1.35rem; font-size: 0.9em; min-width: 0; }
@@ -125,7 +125,7 @@ ${[1, 2, 3, 4, 5, 6, 7, 8].map((d) => `.parts .indent[data-depth="${d}"] { paddi
 @media (max-width: 640px) {
   :root { --label-w: 4.5rem; font-size: 13px; }
   #app { padding: 0 0.5rem 2rem; }
-  .ladder-head, .ex, .marker { grid-template-columns: 5.5rem minmax(0, 1fr); }
+  .ladder-head, .ex, .marker, .greeting { grid-template-columns: 5.5rem minmax(0, 1fr); }
   .ladder-head { grid-template-columns: 5.5rem 1fr 1fr; }
   .lane .flags { display: none; }
   .flow, .marker-text { padding: 0 0.3rem; }
@@ -137,7 +137,7 @@ ${[1, 2, 3, 4, 5, 6, 7, 8].map((d) => `.parts .indent[data-depth="${d}"] { paddi
   :root { --bg: #fff; --fg: #000; --panel: #fff; color-scheme: light; }
   nav, .controls, button.more, button.close, .tooltip, .hint { display: none !important; }
   .lanes.virtual, .ladder.virtual, .warnings { max-height: none; overflow: visible; }
-  .lane, .ex, .marker, tr { break-inside: avoid; }
+  .lane, .ex, .marker, .greeting, tr { break-inside: avoid; }
   .capture { break-before: page; }
   .capture:first-of-type { break-before: auto; }
 }

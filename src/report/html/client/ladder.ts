@@ -7,11 +7,12 @@
 
 const LADDER_ROW_HEIGHT = 52;
 
-type LadderItem = { kind: 'exchange'; ex: ExchangeData } | { kind: 'marker'; marker: MarkerData };
+type Greeting = NonNullable<ConnectionData['greeting']>;
+type LadderItem = { kind: 'exchange'; ex: ExchangeData } | { kind: 'marker'; marker: MarkerData } | { kind: 'greeting'; greeting: Greeting };
 
-/** Exchanges (request order) and markers (frame order) merged by frame. */
+/** The greeting, then exchanges (request order) and markers (frame order) merged by frame. */
 function ladderItems(conn: ConnectionData): LadderItem[] {
-  const items: LadderItem[] = [];
+  const items: LadderItem[] = conn.greeting ? [{ kind: 'greeting', greeting: conn.greeting }] : [];
   let m = 0;
   for (const ex of conn.exchanges) {
     const frame = ex.requestFrame ?? ex.responseFrame ?? Infinity;
@@ -52,6 +53,17 @@ function exchangeRow(ex: ExchangeData): HTMLElement {
       el('span', {}, frameAndTime(ex.responseFrame, ex.end))),
     el('div', { class: 'flow' }, requestLine(ex), responseLine(ex)),
     note && ex.status === 'OK' ? el('span', { class: 'badge switch-note' }, note) : null);
+}
+
+function greetingRow(g: Greeting): HTMLElement {
+  return el('div', { class: 'greeting', role: 'listitem' },
+    el('div', { class: 'when' }, el('span', {}, `${g.frame}`)),
+    el('div', { class: 'flow' }, el('div', { class: 'arrow res' }, el('span', { class: 'msg' }, `* ${g.status} ${g.text}`))));
+}
+
+function ladderRow(item: LadderItem): HTMLElement {
+  if (item.kind === 'exchange') return exchangeRow(item.ex);
+  return item.kind === 'marker' ? markerRow(item.marker) : greetingRow(item.greeting);
 }
 
 function markerRow(m: MarkerData): HTMLElement {
@@ -100,7 +112,7 @@ class LadderPanel {
       viewport,
       conn.exchanges.length === 0 ? el('p', { class: 'note' }, conn.tls && !conn.tls.decrypted ? 'No commands: the connection is encrypted (give --keylog to decrypt it).' : 'No commands in this connection.') : null]);
     this.root.hidden = false;
-    this.list = new VirtualList(viewport, this.items, LADDER_ROW_HEIGHT, (item) => (item.kind === 'exchange' ? exchangeRow(item.ex) : markerRow(item.marker)));
+    this.list = new VirtualList(viewport, this.items, LADDER_ROW_HEIGHT, ladderRow);
     const at = frame === undefined ? -1 : this.items.findIndex((item) => item.kind === 'exchange' && item.ex.requestFrame === frame);
     if (at >= 0) {
       const row = this.list.reveal(at);

@@ -9,7 +9,7 @@ type OpenExchange = (conn: number, requestFrame: number | null) => void;
 
 function fetchRef(f: SectionFetchData, open: OpenExchange): HTMLElement {
   const range = f.origin !== null ? ` <${f.origin}.${f.bytes}>` : '';
-  const label = `conn ${f.conn} · ${f.tag ?? '?'} ${f.command} · ${f.how}${range} · ${formatBytes(f.bytes)}${f.complete ? '' : ' (cut)'} · frame ${f.frame}`;
+  const label = `conn ${f.conn} · ${f.tag ?? '?'} ${f.command} · [${f.section}] ${f.how}${range} · ${formatBytes(f.bytes)}${f.complete ? '' : ' (cut)'} · frame ${f.frame}`;
   const button = el('button', { type: 'button', class: 'fetch-ref', title: 'show this command in its connection\'s ladder' }, label);
   button.addEventListener('click', () => open(f.conn, f.requestFrame));
   return button;
@@ -30,7 +30,7 @@ function partsTable(m: MessageData, open: OpenExchange): HTMLElement {
     el('td', {}, p.filename ?? ''),
     el('td', {}, ...(p.fetches.length ? p.fetches.map((f) => fetchRef(f, open)) : [p.notFetched ? el('span', { class: 'note' }, 'not fetched') : '']))));
   if (m.fetches.length) {
-    rows.unshift(el('tr', { class: 'whole' }, el('td', { colspan: 5 }, '(whole message: header, text or all)'), el('td', {}, ...m.fetches.map((f) => fetchRef(f, open)))));
+    rows.unshift(el('tr', { class: 'whole' }, el('td', { colspan: 5 }, m.parts.length ? '(whole message, or a part not in its tree)' : '(sections fetched)'), el('td', {}, ...m.fetches.map((f) => fetchRef(f, open)))));
   }
   return el('div', { class: 'scroll-x' }, el('table', { class: 'parts' },
     el('thead', {}, el('tr', {}, ...['part', 'type', 'encoding', 'size', 'file name', 'fetched by'].map((h) => el('th', { scope: 'col' }, h)))),

@@ -1,6 +1,6 @@
 /*
  * The timeline: one lane per IMAP connection on the capture's time axis, the number open at once drawn
- * above. Commands are marks coloured by status (one mark per pixel column: the worst status wins), IDLE
+ * above. Commands are marks coloured by status (one mark per 3-pixel column: the worst status wins), IDLE
  * periods are shaded. Hover a mark for its exchange; click a lane (or Enter) to open its ladder;
  * arrow keys move between lanes (up/down) and between a lane's commands (left/right).
  */
@@ -9,6 +9,8 @@ const LANE_HEIGHT = 24;
 const CHART_HEIGHT = 44;
 /** How close (px) the pointer must be to a mark to show it. */
 const HOVER_REACH = 4;
+/** Width of a mark's column: commands closer than this share one mark, so marks never overlap. */
+const MARK_PX = 3;
 
 const SEVERITY: Record<string, number> = { 'st-ok': 0, 'st-inc': 1, 'st-no': 2, 'st-bad': 3 };
 
@@ -121,12 +123,12 @@ class Timeline {
       }
       const t = ex.start ?? ex.end;
       if (t === null) return;
-      const column = Math.floor(this.x(t));
+      const column = Math.floor(this.x(t) / MARK_PX);
       const held = marks.get(column);
       if (held === undefined || SEVERITY[statusClass(ex.status)]! > SEVERITY[statusClass(conn.exchanges[held]!.status)]!) marks.set(column, i);
     });
     for (const [column, i] of marks) {
-      svg.appendChild(svgEl('rect', { x: column - 1, y: 3, width: 3, height: LANE_HEIGHT - 10, class: `mark ${statusClass(conn.exchanges[i]!.status)}`, 'data-i': i }));
+      svg.appendChild(svgEl('rect', { x: column * MARK_PX, y: 3, width: MARK_PX - 0.5, height: LANE_HEIGHT - 10, class: `mark ${statusClass(conn.exchanges[i]!.status)}`, 'data-i': i }));
     }
     return svg;
   }
