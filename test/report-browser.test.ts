@@ -196,7 +196,7 @@ test('browser: screenshots at 1280 and 390 px; no sideways scrolling at 390 or 1
 
 test('browser: 450 connections and a 500-command connection render lazily and completely', { skip }, async (t) => {
   const capture = join(OUT, 'busy.pcap');
-  const tags = writeBusyCapture(capture, 450, 498);
+  const tags = writeBusyCapture(capture, { connections: 450, commands: 2, firstCommands: 498 });
   const file = writeReport('busy', [capture]);
   const { page, problems, readyMs } = await openReport(browser, file, 1280);
   t.diagnostic(`time to interactive ${readyMs.toFixed(0)} ms`);

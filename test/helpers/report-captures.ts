@@ -44,14 +44,14 @@ export function writeHostileCapture(path: string): void {
 
 /**
  * Many short connections, the first of them long: `connections` IMAP connections 10 ms apart, each
- * LOGIN, two NOOPs and LOGOUT, except the first, which sends `firstCommands` NOOPs. For the page's lazy
- * rendering of lanes and ladder rows. Returns the tags of the first connection in order.
+ * LOGIN, `commands` NOOPs and LOGOUT, except the first, which sends `firstCommands` NOOPs. For the page's
+ * lazy rendering of lanes and ladder rows, and for the report benchmark. Returns the first connection's tags.
  */
-export function writeBusyCapture(path: string, connections: number, firstCommands: number): string[] {
+export function writeBusyCapture(path: string, o: { connections: number; commands: number; firstCommands: number }): string[] {
   const packets = [];
   let firstTags: string[] = [];
-  for (let i = 0; i < connections; i++) {
-    const count = i === 0 ? firstCommands : 2;
+  for (let i = 0; i < o.connections; i++) {
+    const count = i === 0 ? o.firstCommands : o.commands;
     const tags = ['L', ...Array.from({ length: count }, (_, k) => `N${k}`), 'Z'];
     if (i === 0) firstTags = tags;
     const commands = tags.map((tag) => (tag === 'L' ? 'LOGIN "user" "pw"' : tag === 'Z' ? 'LOGOUT' : 'NOOP'));

@@ -113,6 +113,11 @@ export interface MarkerData {
   text: string;
 }
 
+/**
+ * CommandSummary (analysis/stats.ts) plus a histogram. Restated rather than imported: this file is compiled
+ * into the page's script too and must stand alone; model.ts builds it from a CommandSummary, so the
+ * compiler catches any drift.
+ */
 export interface CommandData {
   command: string;
   count: number;
