@@ -226,3 +226,39 @@ test('browser: 450 connections and a 500-command connection render lazily and co
     await page.close();
   }
 });
+
+test('browser: the ladder folds literals, marks continuations, IDLE, COMPRESS and STARTTLS; the lane shades IDLE', { skip }, async () => {
+  const idle = await openReport(browser, writeReport('append-idle', [join(CAPTURES, 'append-idle.pcap')]), 1280);
+  try {
+    await openLadder(idle.page, '#c0', 0);
+    const append = await idle.page.$eval('#c0 .ex[data-tag="X3"]', (r) => r.textContent ?? '');
+    assert.match(append, /APPEND INBOX .* \{311 bytes\}/);
+    assert.ok(append.includes('+ 1'), `one continuation marked: ${append}`);
+    assert.equal(await idle.page.$eval('#c0 .ex[data-tag="X7"]', (r) => r.classList.contains('idle')), true);
+    assert.match(await idle.page.$eval('#c0 .ex[data-tag="X7"]', (r) => r.textContent ?? ''), /DONE → OK after 523\.0 ms/);
+    assert.equal(await idle.page.$$eval('#c0 [data-conn="0"] rect.idle', (r) => r.length), 1, 'one IDLE period shaded in the lane');
+    assert.equal(await idle.page.$$eval('#c0 [data-conn="1"] rect.idle', (r) => r.length), 0);
+  } finally {
+    await idle.page.close();
+  }
+  const mbsync = await openReport(browser, writeReport('mbsync', [join(CAPTURES, 'mbsync.pcap')]), 1280);
+  try {
+    await openLadder(mbsync.page, '#c0', 0);
+    const rows = await mbsync.page.$$eval('#c0 .ladder > *', (r) => r.map((x) => `${x.className}|${x.getAttribute('data-tag') ?? ''}|${x.textContent}`));
+    const compress = rows.findIndex((r) => r.startsWith('ex') && r.split('|')[1] === '2');
+    assert.ok(rows[compress]!.includes('switch') && rows[compress]!.includes('COMPRESS from here'), rows[compress]);
+    assert.match(rows[compress + 1]!, /^marker\|\|.*COMPRESS=DEFLATE active/, 'the marker follows the COMPRESS exchange');
+  } finally {
+    await mbsync.page.close();
+  }
+  const tls = await openReport(browser, writeReport('starttls-tls12', [join(CAPTURES, 'starttls-tls12.pcap'), '--keylog', join(CAPTURES, 'starttls-tls12.keys')]), 1280);
+  try {
+    await openLadder(tls.page, '#c0', 0);
+    assert.match(await tls.page.$eval('#c0 .ex[data-tag="S1"]', (r) => r.textContent ?? ''), /STARTTLS.*TLS from here/);
+    const markers = await tls.page.$$eval('#c0 .ladder .marker', (m) => m.map((x) => x.textContent ?? ''));
+    assert.ok(markers.some((m) => m.includes('STARTTLS accepted')), markers.join(' | '));
+    assert.match(await tls.page.$eval('#c0 .ladder-panel .security', (s) => s.textContent ?? ''), /TLS.*STARTTLS.*decrypted/);
+  } finally {
+    await tls.page.close();
+  }
+});

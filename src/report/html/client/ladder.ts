@@ -27,10 +27,15 @@ function frameAndTime(frame: number | null, t: number | null): string {
   return frame === null ? '—' : `${frame} · ${formatOffset(t)}`;
 }
 
+/** "{311}" (a literal the data folded to its size) reads as "{311 bytes}". */
+function foldedLiterals(args: string): string {
+  return args.replace(/(^|[\s(])\{(\d+)\}(?=$|[\s)])/g, '$1{$2 bytes}');
+}
+
 function requestLine(ex: ExchangeData): HTMLElement {
   if (ex.requestMissing) return el('div', { class: 'arrow req missing' }, el('span', { class: 'msg' }, `${ex.tag ?? ''} (request not captured)`));
   const extra = ex.continuations > 0 ? el('span', { class: 'badge cont', title: 'continuation requests (+) from the server' }, `+ ${ex.continuations}`) : null;
-  return el('div', { class: 'arrow req' }, el('span', { class: 'msg' }, `${ex.tag ?? ''} ${ex.command}${ex.args ? ` ${ex.args}` : ''}`), extra);
+  return el('div', { class: 'arrow req' }, el('span', { class: 'msg' }, `${ex.tag ?? ''} ${ex.command}${ex.args ? ` ${foldedLiterals(ex.args)}` : ''}`), extra);
 }
 
 function responseLine(ex: ExchangeData): HTMLElement {
