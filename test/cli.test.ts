@@ -144,3 +144,16 @@ test('--ndjson streams: the first exchange is written before the capture has bee
   const code = await new Promise((resolve) => child.on('close', resolve));
   assert.equal(code, 0);
 });
+
+test('summary says in one line when nothing could be read: TLS without keys, or no IMAP on the ports (naming the ports seen)', () => {
+  const tls = spawnSync(process.execPath, [CLI, 'summary', join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.equal(tls.status, 0, tls.stderr);
+  assert.match(tls.stdout.split('\n')[1]!, /^the IMAP connection is TLS-encrypted and could not be read: give the client's TLS key log with --keylog/);
+  const decrypted = spawnSync(process.execPath, [CLI, 'summary', '--json', '--keylog', join(CAPTURES, 'imaps-tls13.keys'), join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(decrypted.stdout).visibility, { imapConnections: 1, encrypted: 0, encryptedWithKeys: 0, notice: null });
+  const wrongPort = spawnSync(process.execPath, [CLI, 'summary', '--port', '8143', join(CAPTURES, 'seed-alice.pcap')], { encoding: 'utf8' });
+  assert.equal(wrongPort.status, 0, wrongPort.stderr);
+  assert.match(wrongPort.stdout, /no IMAP traffic on port 8143; the TCP server ports seen most: 143 \(3 conversations\)\. If the server listens elsewhere, name its port with --port/);
+  const fetches = spawnSync(process.execPath, [CLI, 'fetches', join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.match(fetches.stdout, /TLS-encrypted and could not be read/);
+});

@@ -351,7 +351,7 @@ export class ImapSession {
     const owner = (this.idling ?? attribute(r, this.pending))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
-      if (owner.idle && this.idling) owner.idle.firstPushAt ??= m.end;
+      if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives
       owner.untagged++;
       owner.untaggedByType[type] = (owner.untaggedByType[type] ?? 0) + 1;
       owner.responseBytes += m.wireBytes;
