@@ -157,3 +157,14 @@ test('summary says in one line when nothing could be read: TLS without keys, or 
   const fetches = spawnSync(process.execPath, [CLI, 'fetches', join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
   assert.match(fetches.stdout, /TLS-encrypted and could not be read/);
 });
+
+test('follow: lines stand in the order they crossed the wire (a "+" before the literal it asked for); a refused literal says so', () => {
+  const r = spawnSync(process.execPath, [CLI, 'follow', join(CAPTURES, 'append-idle.pcap'), '--conn', '0'], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  assert.equal(r.status, 0, r.stderr);
+  const frames = r.stdout.trim().split('\n').map((l) => Number(l.slice(0, 6)));
+  assert.deepEqual(frames, [...frames].sort((a, b) => a - b), 'frame numbers never go back');
+  const lines = r.stdout.split('\n');
+  const append = lines.findIndex((l) => /C: X3 APPEND/.test(l));
+  assert.match(lines[append + 1]!, /^ +22 .* S: \+ OK$/);
+  assert.ok(lines.some((l) => /C: X5 APPEND NoSuchFolder \{275 bytes, not sent: the server refused the literal\}$/.test(l)));
+});
