@@ -235,7 +235,7 @@ test('browser: the ladder folds literals, marks continuations, IDLE, COMPRESS an
     assert.match(append, /APPEND INBOX .* \{311 bytes\}/);
     assert.ok(append.includes('+ 1'), `one continuation marked: ${append}`);
     assert.equal(await idle.page.$eval('#c0 .ex[data-tag="X7"]', (r) => r.classList.contains('idle')), true);
-    assert.match(await idle.page.$eval('#c0 .ex[data-tag="X7"]', (r) => r.textContent ?? ''), /DONE → OK after 523\.0 ms/);
+    assert.match(await idle.page.$eval('#c0 .ex[data-tag="X7"]', (r) => r.textContent ?? ''), /DONE → OK after idling 523\.0 ms/);
     assert.equal(await idle.page.$$eval('#c0 [data-conn="0"] rect.idle', (r) => r.length), 1, 'one IDLE period shaded in the lane');
     assert.equal(await idle.page.$$eval('#c0 [data-conn="1"] rect.idle', (r) => r.length), 0);
   } finally {

@@ -25,6 +25,8 @@ export interface CaptureData {
   end: string | null;
   /** Seconds from the first to the last frame. */
   spanS: number;
+  /** What could not be read (TLS without keys, no IMAP on the ports), to say first; null when all was read. */
+  notice: string | null;
   warnings: WarningData[];
   /** Warnings beyond those listed (the list is capped to keep the page small). */
   warningsOmitted: number;
@@ -182,6 +184,17 @@ export interface ComparisonData {
   a: string;
   b: string;
   same: boolean;
-  differences: { what: string; a: string; b: string }[];
+  /** Each difference in one sentence. */
+  differences: { what: string; text: string }[];
   sameAspects: string[];
+  /** Connections paired by what they do, their command shapes aligned side by side (as `diff -y`). */
+  pairs: {
+    a: number | null;
+    b: number | null;
+    role: string;
+    similarity: number;
+    rows: { mark: 'same' | 'changed' | 'onlyA' | 'onlyB'; a: string | null; b: string | null }[];
+    /** Rows beyond those listed. */
+    rowsOmitted: number;
+  }[];
 }

@@ -100,6 +100,7 @@ export class CaptureCollector {
     return {
       path: cap.path, format: cap.format, gzip: cap.gzip, linkTypes: cap.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`),
       frames: cap.frames, start: t0 ? isoTime(t0) : null, end: cap.last ? isoTime(cap.last) : null, spanS: t0 && cap.last ? secondsBetween(t0, cap.last) : 0,
+      notice: a.visibility.notice,
       warnings: a.warnings.slice(0, MAX_WARNINGS).map((w) => ({ frame: w.frame, conn: w.conn ?? null, message: clip(w.message) })),
       warningsOmitted: Math.max(0, a.warnings.length - MAX_WARNINGS),
       maxOpen: open.reduce((m, s) => Math.max(m, s.open), 0),
@@ -180,11 +181,19 @@ function clipOrNull(s: string | null): string | null {
   return s === null ? null : clip(s);
 }
 
-/** A comparison for the page: values rendered as compact JSON, as the text view does. */
+/** Aligned rows listed per connection pair: enough to see where two clients part. */
+const MAX_PAIR_ROWS = 500;
+
+/** A comparison for the page: each difference in a sentence, and the connection pairs side by side. */
 export function comparisonData(c: Comparison): ComparisonData {
   return {
     a: c.a, b: c.b, same: c.same,
-    differences: c.differences.map((d) => ({ what: d.what, a: clip(JSON.stringify(d.a) ?? 'null'), b: clip(JSON.stringify(d.b) ?? 'null') })),
+    differences: c.differences.map((d) => ({ what: d.what, text: clip(d.text) })),
     sameAspects: c.sameAspects,
+    pairs: c.pairs.map((p) => ({
+      a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity,
+      rows: p.rows.slice(0, MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
+      rowsOmitted: Math.max(0, p.rows.length - MAX_PAIR_ROWS),
+    })),
   };
 }

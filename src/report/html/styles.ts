@@ -119,7 +119,14 @@ ${[1, 2, 3, 4, 5, 6, 7, 8].map((d) => `.parts .indent[data-depth="${d}"] { paddi
 .comparison { margin: 0.5rem 0 1rem; }
 .comparison .verdict { font-weight: 600; }
 .comparison.differs .verdict { color: var(--bad); } .comparison.same .verdict { color: var(--ok); }
-.differences code { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; }
+.differences li { margin: 0.15rem 0; }
+.pair summary { cursor: pointer; }
+.aligned { font-size: 0.85em; margin: 0.25rem 0 0.5rem; }
+.aligned td { padding: 0 0.5rem; border: none; }
+.aligned code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.aligned .sign { color: var(--bad); font-weight: bold; text-align: center; }
+.aligned tr.mark-changed, .aligned tr.mark-onlyA, .aligned tr.mark-onlyB { background: var(--panel); }
+.capture-notice { color: var(--no); font-weight: 600; }
 
 /* Narrow screens (phones, 390 px) */
 @media (max-width: 640px) {

@@ -44,5 +44,7 @@ function warningsBlock(cap: CaptureData): HTMLElement {
 }
 
 function captureHeader(cap: CaptureData): HTMLElement {
-  return el('div', { class: 'capture-head' }, captureFacts(cap), securitySummary(cap), warningsBlock(cap));
+  return el('div', { class: 'capture-head' },
+    cap.notice ? el('p', { class: 'capture-notice', role: 'note' }, cap.notice) : null,
+    captureFacts(cap), securitySummary(cap), warningsBlock(cap));
 }

@@ -41,7 +41,8 @@ function requestLine(ex: ExchangeData): HTMLElement {
 function responseLine(ex: ExchangeData): HTMLElement {
   if (ex.status === null) return el('div', { class: 'arrow res missing' }, el('span', { class: 'msg' }, 'no tagged response in the capture'));
   const untagged = ex.untagged > 0 ? ` · ${plural(ex.untagged, 'untagged response')}` : '';
-  const what = ex.command === 'IDLE' ? `DONE → ${ex.status} after ${formatMs(ex.latencyMs)}` : `${ex.status}${ex.code ? ` [${ex.code}]` : ''} ${ex.text}`;
+  const idled = ex.start !== null && ex.end !== null ? ` after idling ${formatSpan(ex.end - ex.start)}` : '';
+  const what = ex.command === 'IDLE' ? `DONE → ${ex.status}${idled}` : `${ex.status}${ex.code ? ` [${ex.code}]` : ''} ${ex.text}`;
   return el('div', { class: `arrow res ${statusClass(ex.status)}` },
     el('span', { class: 'msg' }, `${ex.tag ?? ''} ${what}${untagged}`),
     el('span', { class: 'latency' }, formatMs(ex.latencyMs)));
