@@ -17,7 +17,7 @@ export function compareJson(profiles: readonly BehaviourProfile[], comparisons: 
 
 export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[]): string {
   const out: string[] = [];
-  const table = makeTable(['', ...profiles.map((p) => escapeText(p.label))]);
+  const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
   row('connections', (p) => String(p.connections.length));
   row('most at once', (p) => String(p.maxConcurrent));

@@ -4,7 +4,8 @@ import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/command
 import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
 import type { Exchange } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
+import { ConnectionChoice, captureSettings } from '../options.js';
+import { output } from '../output.js';
 import { captureOptions } from '../program.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
@@ -23,15 +24,20 @@ export function registerCommands(program: Command): void {
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
     .action(async (captures: string[], opts: CommandsOptions) => {
       const settings = captureSettings(opts);
-      const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
+      const conn = opts.conn !== undefined ? new ConnectionChoice(opts.conn) : null;
       const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
       const view = { showSecrets: Boolean(opts.showSecrets) };
-      const keep = (ex: Exchange) => (conn === null || ex.conn === conn) && (!wanted || ex.command === wanted);
-      const out = process.stdout;
+      const keep = (ex: Exchange) => (conn === null || ex.conn === conn.id) && (!wanted || ex.command === wanted);
+      const out = output;
+      // The JSON document opens with its first exchange, so that a usage error (--conn) leaves stdout empty.
+      let opened = false;
+      const openJson = () => {
+        if (!opened) out.write('{"exchanges":[');
+        opened = true;
+      };
       let first = true;
-      if (opts.json) out.write('{"exchanges":[');
       const allWarnings = [];
-      for (const [i, path] of captures.entries()) {
+      for (const [i, path] of output.inputs(captures)) {
         let rows: string[][] = [];
         let t0: TimePoint | null = null;
         const flushTable = () => {
@@ -43,12 +49,13 @@ export function registerCommands(program: Command): void {
         };
         const analysis = await analyzeCapture(path, {
           ...settings,
-          connections: conn === null ? undefined : (c) => c.id === conn,
+          connections: conn?.accepts,
           onExchange: (ex) => {
             if (!keep(ex)) return;
             const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
             if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
             else if (opts.json) {
+              openJson();
               out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
               first = false;
             } else {
@@ -58,13 +65,17 @@ export function registerCommands(program: Command): void {
             }
           },
         });
+        conn?.requireFound(path);
         if (!opts.json && !opts.ndjson) {
           flushTable();
-          if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
+          if (t0 === null) out.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
           writeWarnings(analysis.warnings, path);
         }
         allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
       }
-      if (opts.json) out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
+      if (opts.json) {
+        openJson();
+        out.write(`\n],"warnings":${JSON.stringify(allWarnings)}${output.interrupted ? ',"partial":true' : ''}}\n`);
+      }
     });
 }

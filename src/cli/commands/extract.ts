@@ -6,6 +6,7 @@ import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export function registerExtract(program: Command): void {
   captureOptions(program.command('extract')
@@ -17,7 +18,7 @@ export function registerExtract(program: Command): void {
       const settings = captureSettings(opts);
       let extractor: Extractor;
       try {
-        extractor = new Extractor(opts.out, Boolean(opts.force), (m) => process.stderr.write(`imapscope: ${escapeText(m)}\n`));
+        extractor = new Extractor(opts.out, Boolean(opts.force), (m) => output.note(`imapscope: ${escapeText(m)}`));
       } catch (err) {
         if (err instanceof ExtractError) throw new UsageError(err.message);
         throw err;
@@ -28,6 +29,6 @@ export function registerExtract(program: Command): void {
       }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);
       writeWarnings(analysis.warnings, capture);
-      process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)\n`);
+      output.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)\n`);
     });
 }
