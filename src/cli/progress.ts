@@ -36,6 +36,9 @@ export class ProgressLine {
   private path: string | null = null;
   private started = 0;
   private drawn = 0;
+  private latest: ReadProgress | null = null;
+  /** Redraws while the input stalls (a slow pipe sends nothing for a while); never keeps the process alive. */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly stream: ProgressStream, private readonly now: () => number = Date.now) {}
 
@@ -48,9 +51,20 @@ export class ProgressLine {
     if (p.done) {
       this.clear();
       this.path = null;
+      this.latest = null;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
       return;
     }
-    if (t - this.started < SHOW_AFTER_MS || t - this.drawn < REDRAW_MS) return;
+    this.latest = p;
+    this.timer ??= setInterval(() => this.draw(), REDRAW_MS).unref();
+    this.draw();
+  }
+
+  private draw(): void {
+    const p = this.latest;
+    const t = this.now();
+    if (!p || t - this.started < SHOW_AFTER_MS || t - this.drawn < REDRAW_MS) return;
     this.drawn = t;
     const width = Math.max(20, (this.stream.columns ?? 80) - 1);
     const text = progressText(p, t - this.started);

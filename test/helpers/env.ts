@@ -78,3 +78,5 @@ export const hasPython = spawnSync('python3', ['--version'], { stdio: 'ignore' }
 export const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 export const NO_PYTHON = 'python3 is not installed';
 export const NO_OPENSSL = 'openssl is not installed';
+export const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+export const NO_TMUX = 'tmux is not installed (the real-terminal tests run the CLI in a tmux pane; apt-get install tmux)';
