@@ -1,4 +1,5 @@
 import { CaptureError } from '../capture/reader.js';
+import { RulesError } from '../check/errors.js';
 import { EXIT_INTERRUPTED, output } from './output.js';
 
 /** Documented exit codes. */
@@ -20,7 +21,7 @@ export class UsageError extends Error {
 
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
-  if (err instanceof UsageError || err instanceof CaptureError) {
+  if (err instanceof UsageError || err instanceof CaptureError || err instanceof RulesError) {
     output.note(`imapscope: ${err.message}${err instanceof UsageError && err.hint ? `; ${output.helpHint()}` : ''}`);
     process.exit(EXIT_USAGE);
   }

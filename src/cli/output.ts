@@ -100,6 +100,11 @@ export class Output {
     return this.stdoutClosed;
   }
 
+  /** The terminal's width when stdout is one, else null. */
+  get columns(): number | null {
+    return process.stdout.isTTY ? process.stdout.columns ?? null : null;
+  }
+
   get interrupted(): boolean {
     return this.interruptedFlag;
   }

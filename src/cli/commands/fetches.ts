@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeText } from '../../util/escape.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, writeWarnings } from '../../report/format.js';
@@ -19,26 +20,28 @@ export function registerFetches(program: Command): void {
       const settings = captureSettings(opts);
       const conn = opts.conn !== undefined ? new ConnectionChoice(opts.conn) : null;
       const results = [];
-      for (const [i, path] of output.inputs(captures)) {
+      for (const [, path] of output.inputs(captures)) {
         const analysis = await analyzeWithFetches(path, { ...settings, connections: conn?.accepts }, {
           onSection: opts.ndjson
-            ? (m, f) => output.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
+            ? (m, f) => output.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: path } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,
         });
         conn?.requireFound(path);
-        results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings });
+        results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings, notice: analysis.visibility.notice });
       }
       if (opts.ndjson) return;
       if (opts.json) {
         const multi = results.length > 1;
         output.json({
-          messages: results.flatMap((r, i) => r.tracker.list().map((m) => ({ ...(multi ? { capture: i } : {}), ...messageJson(m) }))),
-          strategy: results.flatMap((r, i) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: i } : {}), ...stepJson(s) }))),
-          warnings: results.flatMap((r, i) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+          messages: results.flatMap((r) => r.tracker.list().map((m) => ({ ...(multi ? { capture: r.path } : {}), ...messageJson(m) }))),
+          strategy: results.flatMap((r) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
+          warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
         });
         return;
       }
       for (const r of results) {
+        if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
+        if (r.notice) output.write(`${escapeText(r.notice)}\n`);
         output.write(fetchesText(r.tracker.list(), r.tracker.steps));
         writeWarnings(r.warnings, r.path);
       }
