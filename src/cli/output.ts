@@ -116,7 +116,8 @@ export class Output {
 
   write(chunk: string | Uint8Array): void {
     if (this.stdoutClosed) return;
-    this.progress?.clear();
+    // The progress line shares the screen only when stdout is the terminal too (not `> file`).
+    if (process.stdout.isTTY) this.progress?.clear();
     process.stdout.write(chunk);
   }
 
