@@ -59,7 +59,7 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
     const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
     const from = addressText(m.envelope?.from);
     out.push(chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · ')));
-    const table = makeTable(['part', { head: 'type', shrink: 1 }, 'encoding', 'size', { head: 'filename', shrink: 3 }, { head: 'fetched', shrink: 2 }]);
+    const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
     const byPart = new Map<string, SectionFetch[]>();
     for (const f of m.fetches) {
       const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
