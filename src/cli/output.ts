@@ -95,11 +95,6 @@ export class Output {
     this.progress = show ? new ProgressLine(process.stderr) : null;
   }
 
-  /** True once stdout's reader has gone: everything more is dropped, and the exit is still 0. */
-  get closed(): boolean {
-    return this.stdoutClosed;
-  }
-
   /** The terminal's width when stdout is one, else null. */
   get columns(): number | null {
     return process.stdout.isTTY ? process.stdout.columns ?? null : null;
