@@ -1,11 +1,11 @@
-import { readCapture, type CaptureResult } from './capture/reader.js';
+import { readCapture, type CaptureResult, type ReadControl } from './capture/reader.js';
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
 import type { StreamSink } from './tcp/types.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from './tls/keylog.js';
 
-export interface PipelineOptions {
+export interface PipelineOptions extends ReadControl {
   ports?: readonly number[];
   maxHeldBytes?: number;
   /** TLS secrets: from --keylog files, and gaining those embedded in the capture (pcapng DSB) as they are read. */
@@ -24,7 +24,7 @@ export async function streamCapture(path: string, sink: StreamSink, warn: Warnin
     if (seg) tracker.segment(seg);
   }, warn, (secret) => {
     if (secret.type === DSB_TLS_KEY_LOG) options.keys?.merge(KeyLog.parse(keyLogFromDsb(secret.data)));
-  });
+  }, options);
   tracker.end();
   return { ...result, tcp: tracker.overview() };
 }

@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { ChunkedParser } from './chunked.js';
 import { FrameBuilder } from './frame-builder.js';
 import { PcapParser, pcapMagic } from './pcap.js';
@@ -18,6 +18,24 @@ export interface CaptureResult {
   secrets: EmbeddedSecret[];
 }
 
+/** How far reading has got: bytes of the file (compressed bytes for gzip) and frames. */
+export interface ReadProgress {
+  path: string;
+  bytesRead: number;
+  /** The file's size when it is known (a regular file, also as stdin); null for a pipe. */
+  totalBytes: number | null;
+  frames: number;
+  /** True on the last call, when reading has ended. */
+  done: boolean;
+}
+
+/** What the command line may ask of a read: stop early (Ctrl-C, output closed) and watch progress. */
+export interface ReadControl {
+  /** When aborted, reading stops at the next chunk; what was read so far is still reported. */
+  signal?: AbortSignal;
+  onProgress?(p: ReadProgress): void;
+}
+
 export function emptyInfo(path: string): CaptureInfo {
   return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
 }
@@ -27,8 +45,11 @@ export function emptyInfo(path: string): CaptureInfo {
  * frame in file order, and `onSecret` for decryption secrets embedded in it (pcapng DSB) as they come.
  * The format is told by magic bytes, not by the name; gzip is undone on the fly.
  */
-export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void): Promise<CaptureResult> {
+export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void, control: ReadControl = {}): Promise<CaptureResult> {
   const info = emptyInfo(path);
+  const { signal, onProgress } = control;
+  const source: SourceState = { bytesRead: 0, totalBytes: null };
+  const progress = (done: boolean) => onProgress?.({ path, bytesRead: source.bytesRead, totalBytes: source.totalBytes, frames: info.frames, done });
   const secrets: EmbeddedSecret[] = [];
   const frames = new FrameBuilder(info);
   let parser: ChunkedParser | null = null;
@@ -46,16 +67,23 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
   };
 
   let head = Buffer.alloc(0);
-  for await (const chunk of openSource(path, info, warn)) {
+  for await (const chunk of openSource(path, info, warn, source, signal)) {
     if (parser) {
       parser.push(chunk as Buffer);
-      continue;
+    } else {
+      // Collect at least the magic before choosing a parser (stdin may deliver tiny chunks).
+      head = Buffer.concat([head, chunk as Buffer]);
+      if (head.length < 4) continue;
+      parser = choose(head);
+      parser.push(head);
     }
-    // Collect at least the magic before choosing a parser (stdin may deliver tiny chunks).
-    head = Buffer.concat([head, chunk as Buffer]);
-    if (head.length < 4) continue;
-    parser = choose(head);
-    parser.push(head);
+    progress(false);
+    if (signal?.aborted) break;
+  }
+  progress(true);
+  if (signal?.aborted) {
+    // Stopped on purpose: a record cut by the stop is not damage, so no truncation warning.
+    return { info, secrets };
   }
   if (!parser) {
     if (head.length === 0) throw new CaptureError(`${path}: the file is empty`);
@@ -65,28 +93,38 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
   return { info, secrets };
 }
 
+interface SourceState {
+  bytesRead: number;
+  totalBytes: number | null;
+}
+
 /** Byte chunks of the file, gunzipped when it starts with the gzip magic. */
-async function* openSource(path: string, info: CaptureInfo, warn: WarningSink): AsyncGenerator<Buffer> {
+async function* openSource(path: string, info: CaptureInfo, warn: WarningSink, source: SourceState, signal?: AbortSignal): AsyncGenerator<Buffer> {
   if (path !== '-' && !(await startsWithGzip(path))) {
-    yield* readPlainFile(path, warn);
+    yield* readPlainFile(path, warn, source, signal);
     return;
   }
   const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
+  source.totalBytes = path === '-' ? regularFileSize(0) : statSync(path).size;
+  // A wait for the next chunk of a slow pipe must end on Ctrl-C too, not only between chunks.
+  if (signal) addAbortSignal(signal, raw);
   let first = true;
   try {
     for await (const chunk of raw) {
       const buf = chunk as Buffer;
+      source.bytesRead += buf.length;
       if (first) {
         first = false;
         if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
           info.gzip = true;
-          yield* gunzipStream(raw, buf, createGunzip({ chunkSize: READ_CHUNK }), warn);
+          yield* gunzipStream(raw, buf, createGunzip({ chunkSize: READ_CHUNK }), warn, source);
           return;
         }
       }
       yield buf;
     }
   } catch (err) {
+    if (signal?.aborted) return;
     // Before the first byte the file is unreadable; after it, what was read still counts.
     if (first) throw new CaptureError(`${path}: ${describeIoError(err)}`);
     warn({ frame: null, message: `reading stopped early: ${describeIoError(err)}` });
@@ -112,18 +150,20 @@ async function startsWithGzip(path: string): Promise<boolean> {
  * before the next read (they copy what they keep), and not allocating a megabyte per read keeps the
  * process's memory flat on large captures.
  */
-async function* readPlainFile(path: string, warn: WarningSink): AsyncGenerator<Buffer> {
+async function* readPlainFile(path: string, warn: WarningSink, source: SourceState, signal?: AbortSignal): AsyncGenerator<Buffer> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
+    source.totalBytes = (await fh.stat()).size;
   } catch (err) {
     throw new CaptureError(`${path}: ${describeIoError(err)}`);
   }
   const buf = Buffer.allocUnsafe(READ_CHUNK);
   try {
-    for (;;) {
+    while (!signal?.aborted) {
       const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
       if (bytesRead === 0) return;
+      source.bytesRead += bytesRead;
       yield buf.subarray(0, bytesRead);
     }
   } catch (err) {
@@ -133,10 +173,11 @@ async function* readPlainFile(path: string, warn: WarningSink): AsyncGenerator<B
   }
 }
 
-async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink): AsyncGenerator<Buffer> {
+async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink, source: SourceState): AsyncGenerator<Buffer> {
   const feed = async () => {
     gunzip.write(firstChunk);
     for await (const c of raw) {
+      source.bytesRead += (c as Buffer).length;
       if (!gunzip.write(c as Buffer)) await new Promise((r) => gunzip.once('drain', r));
     }
     gunzip.end();
@@ -148,8 +189,22 @@ async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, 
     // A cut-off gzip stream still gave us everything before the cut.
     if ((err as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw err;
     warn({ frame: null, message: 'the gzip stream is truncated; everything before the cut was read' });
+  } finally {
+    // Stopped early (the consumer returned): stop the feeder too.
+    gunzip.destroy();
+    raw.destroy();
   }
   await feeding;
+}
+
+/** The size of an open file descriptor when it is a regular file (stdin redirected from a file), else null. */
+function regularFileSize(fd: number): number | null {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 function describeIoError(err: unknown): string {

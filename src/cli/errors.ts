@@ -1,23 +1,39 @@
 import { CaptureError } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
+import { EXIT_INTERRUPTED, output } from './output.js';
 
 /** Documented exit codes. */
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
 
-/** A user mistake in the arguments: one line, exit 2. */
-export class UsageError extends Error {}
+/** A user mistake in the arguments: one line (ending with where to find help), exit 2. */
+export class UsageError extends Error {
+  /** False when the line says all there is to say (e.g. which connection ids exist). */
+  readonly hint: boolean;
+
+  constructor(message: string, options: { hint?: boolean } = {}) {
+    super(message);
+    this.hint = options.hint ?? true;
+  }
+}
 
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
   if (err instanceof UsageError || err instanceof CaptureError || err instanceof RulesError) {
-    process.stderr.write(`imapscope: ${err.message}\n`);
+    output.note(`imapscope: ${err.message}${err instanceof UsageError && err.hint ? `; ${output.helpHint()}` : ''}`);
     process.exit(EXIT_USAGE);
   }
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EPIPE') process.exit(EXIT_OK); // output closed early (| head): not an error
-  process.stderr.write(`imapscope: internal error: ${e?.message ?? String(err)} (please report this with the capture)\n`);
-  if (process.env.IMAPSCOPE_DEBUG) process.stderr.write(`${e?.stack}\n`);
-  process.exit(70);
+  // Output closed early (| head) is not an error; after Ctrl-C the exit says so.
+  if (e?.code === 'EPIPE') process.exit(output.interrupted ? EXIT_INTERRUPTED : EXIT_OK);
+  output.note(`imapscope: internal error: ${e?.message ?? String(err)} (please report this with the capture)`);
+  if (debugging()) output.note(`${e?.stack}`);
+  process.exit(EXIT_INTERNAL);
+}
+
+function debugging(): boolean {
+  const v = process.env.IMAPSCOPE_DEBUG;
+  return v !== undefined && v !== '' && v !== '0';
 }

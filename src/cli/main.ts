@@ -3,8 +3,13 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT_USAGE, reportFatal } from './errors.js';
+import { output } from './output.js';
 
 async function main(): Promise<void> {
+  output.install();
+  // A failure outside the command's own promise (a stream callback) is still one line and exit 70.
+  process.on('uncaughtException', reportFatal);
+  process.on('unhandledRejection', reportFatal);
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
@@ -14,6 +19,7 @@ async function main(): Promise<void> {
     }
     reportFatal(err);
   }
+  output.finish();
 }
 
 main().catch(reportFatal);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import type { ReadControl } from '../capture/reader.js';
+import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
 import { UsageError } from './errors.js';
+import { output } from './output.js';
 
 /** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
 export function parsePortList(value: string): number[] {
@@ -24,8 +27,11 @@ export interface CaptureFlags {
   keylog?: string[];
 }
 
-/** The pipeline settings every capture-reading command shares: server ports and TLS key logs. */
-export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: KeyLog } {
+/**
+ * The pipeline settings every capture-reading command shares: server ports, TLS key logs, and the
+ * output's control of reading (stop on Ctrl-C or a closed pipe, progress).
+ */
+export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: KeyLog } & ReadControl {
   const keys = new KeyLog();
   for (const file of opts.keylog ?? []) {
     let text: string;
@@ -36,10 +42,39 @@ export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: Ke
     }
     const parsed = KeyLog.parse(text);
     // Not fatal (the capture may embed its own secrets), but the user must know this file did nothing.
-    if (parsed.size === 0) process.stderr.write(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")\n`);
+    if (parsed.size === 0) output.note(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")`);
     keys.merge(parsed);
   }
-  return { ports: parsePortList(opts.port), keys };
+  return { ports: parsePortList(opts.port), keys, ...output.readControl() };
+}
+
+/**
+ * `--conn ID`: the connection filter for the analysis, which also notes the IMAP connections it is
+ * offered, so that an id the capture does not have is a usage error naming those that exist.
+ */
+export class ConnectionChoice {
+  readonly id: number;
+  private seen: number[] = [];
+
+  constructor(value: string) {
+    this.id = parseNonNegativeInt('--conn', value);
+  }
+
+  readonly accepts = (conn: Connection): boolean => {
+    this.seen.push(conn.id);
+    return conn.id === this.id;
+  };
+
+  /** After a capture was read: throw when it had no such connection (unless reading was cut short). */
+  requireFound(path: string): void {
+    const seen = [...new Set(this.seen)].sort((a, b) => a - b);
+    this.seen = [];
+    if (seen.includes(this.id) || output.stopped) return;
+    const there = seen.length === 0 ? 'it has no IMAP connection'
+      : seen.length <= 20 ? `its IMAP connection${seen.length === 1 ? ' is' : 's are'} ${seen.join(', ')}`
+        : `it has ${seen.length} IMAP connections, ids ${seen[0]} to ${seen[seen.length - 1]} (see 'imapscope streams')`;
+    throw new UsageError(`${path} has no IMAP connection with id ${this.id}; ${there}`, { hint: false });
+  }
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

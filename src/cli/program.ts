@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { collect } from './options.js';
+import { helpHint, output, type TerminalFlags } from './output.js';
 import { registerStreams } from './commands/streams.js';
 import { registerFollow } from './commands/follow.js';
 import { registerSummary } from './commands/summary.js';
@@ -14,12 +15,15 @@ export function buildProgram(): Command {
   const program = new Command('imapscope')
     .description('A Wireshark-style IMAP dissector for pcap and pcapng captures.')
     .version('0.1.0')
-    .showHelpAfterError()
-    // Before the subcommands are made, so that they inherit it: usage errors throw, and exit 2.
+    // Before the subcommands are made, so that they inherit them: usage errors throw, and exit 2, as one line.
     .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(oneLineError(message, helpHint(null))) })
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a check failed (check, compare --expect-same), 2 bad usage or unreadable input,
-70 an internal error (a bug: please report it with the capture).
+70 an internal error (a bug: please report it with the capture), 130 interrupted by Ctrl-C (what was
+read before is reported, marked partial). A closed output (| head) ends quietly with 0.
+On a terminal, tables fit its width (--wide: never cut), colour follows --color, NO_COLOR and FORCE_COLOR,
+and reading a long capture shows progress on stderr (not in pipes or CI; -q silences it).
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
   registerSummary(program);
   registerCommands(program);
@@ -30,12 +34,24 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerReport(program);
   registerStreams(program);
   registerFollow(program);
+  for (const cmd of program.commands) cmd.configureOutput({ outputError: (message, write) => write(oneLineError(message, helpHint(cmd.name()))) });
+  program.hook('preAction', (_program, action) => output.configure(action.name(), action.opts() as TerminalFlags));
   return program;
+}
+
+/** commander's "error: unknown option '--jsn'\n(Did you mean --json?)" as one line in our voice, with the help hint. */
+export function oneLineError(message: string, hint: string): string {
+  const text = message.trim().replace(/^error: /, '').replace(/\s*\n\((Did you mean [^)]*)\)/, (_m, s: string) => ` (${s[0]!.toLowerCase()}${s.slice(1)})`);
+  return `imapscope: ${text.replace(/\s*\n\s*/g, ' ')}; ${hint}\n`;
 }
 
 /** Options every capture-reading command shares. */
 export function captureOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'))
-    .option('--keylog <file>', 'TLS key log (NSS format, SSLKEYLOGFILE) to decrypt IMAPS and STARTTLS; repeatable. Keys embedded in pcapng are used too', collect);
+    .option('--keylog <file>', 'TLS key log (NSS format, SSLKEYLOGFILE) to decrypt IMAPS and STARTTLS; repeatable. Keys embedded in pcapng are used too', collect)
+    .addOption(new Option('--color [when]', 'colour: auto (on a terminal, unless NO_COLOR), always, never').choices(['auto', 'always', 'never']))
+    .option('--no-color', 'no colour (same as --color never)')
+    .option('--wide', 'never cut table cells to the terminal width')
+    .option('-q, --quiet', 'no progress line on stderr');
 }

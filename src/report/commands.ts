@@ -2,6 +2,8 @@ import type { Exchange } from '../imap/model.js';
 import { latencyMs } from '../analysis/stats.js';
 import type { TimePoint } from '../tcp/types.js';
 import { escapeText } from '../util/escape.js';
+import { paintStatus } from './format.js';
+import type { ColumnSpec } from './table.js';
 import { isoTime, secondsBetween } from '../util/time.js';
 
 export interface ExchangeView {
@@ -33,9 +35,13 @@ export function exchangeJson(ex: Exchange, view: ExchangeView): object {
   };
 }
 
-export const COMMAND_COLUMNS = ['conn', 'frame', 'time', 'tag', 'command', 'arguments', 'status', 'response', 'latency', 'untagged'];
+/** On a narrow terminal the wire text gives way first: the response text, then arguments, then names. */
+export const COMMAND_COLUMNS: ColumnSpec[] = [
+  { head: 'conn' }, { head: 'frame' }, { head: 'time' }, { head: 'tag', shrink: 1, align: 'left' }, { head: 'command', shrink: 1 },
+  { head: 'arguments', shrink: 2 }, { head: 'status' }, { head: 'response', shrink: 3 }, { head: 'latency' }, { head: 'untagged' },
+];
 
-/** One table row; wire text is escaped and shortened. */
+/** One table row; wire text is escaped (the table cuts it to the screen, never here). */
 export function exchangeRow(ex: Exchange, t0: TimePoint | null, view: ExchangeView): string[] {
   const ms = latencyMs(ex);
   const when = ex.start ?? ex.end;
@@ -45,14 +51,10 @@ export function exchangeRow(ex: Exchange, t0: TimePoint | null, view: ExchangeVi
     t0 && when ? secondsBetween(t0, when).toFixed(3) : '',
     escapeText(ex.tag ?? ''),
     escapeText(ex.command) + (ex.requestMissing ? ' (request not captured)' : ''),
-    shorten(escapeText(view.showSecrets ? ex.argsClear : ex.args), 60),
-    ex.status ?? 'incomplete',
-    shorten(escapeText((ex.code ? `[${ex.code}] ` : '') + ex.text), 40),
+    escapeText(view.showSecrets ? ex.argsClear : ex.args),
+    paintStatus(ex.status ?? 'incomplete'),
+    escapeText((ex.code ? `[${ex.code}] ` : '') + ex.text),
     ms !== null ? `${ms.toFixed(1)} ms` : '',
     String(ex.untagged),
   ];
-}
-
-export function shorten(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }

@@ -29,7 +29,7 @@ export interface CompareTextOptions {
 
 export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): string {
   const out: string[] = [];
-  const table = makeTable(['', ...profiles.map((p) => escapeText(p.label))]);
+  const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
   row('connections', (p) => String(p.connections.length));
   row('most at once', (p) => String(p.maxConcurrent));

@@ -4,7 +4,6 @@ import { flattenParts } from '../mime/bodystructure.js';
 import type { Address, MimePart } from '../mime/types.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
-import { shorten } from './commands.js';
 
 export function addressText(list: readonly Address[] | undefined): string | null {
   if (!list || list.length === 0) return null;
@@ -57,10 +56,10 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
   const out: string[] = [];
   for (const m of messages) {
     const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
-    const subject = m.envelope?.subject ? `"${shorten(escapeText(m.envelope.subject), 60)}"` : '';
+    const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
     const from = addressText(m.envelope?.from);
     out.push(chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · ')));
-    const table = makeTable(['part', 'type', 'encoding', 'size', 'filename', 'fetched']);
+    const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
     const byPart = new Map<string, SectionFetch[]>();
     for (const f of m.fetches) {
       const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;

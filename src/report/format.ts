@@ -1,8 +1,8 @@
 import chalk from 'chalk';
-import Table from 'cli-table3';
 import type { Warning } from '../capture/types.js';
 import type { Endpoint } from '../tcp/types.js';
 import { escapeText } from '../util/escape.js';
+import { FitTable, type ColumnSpec } from './table.js';
 
 export function endpoint(e: Endpoint): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
@@ -20,6 +20,16 @@ export function seconds(s: number): string {
   return `${s.toFixed(3)} s`;
 }
 
+/** A command's status as people scan for it: NO yellow, BAD red, incomplete dim (colour only when chalk has it). */
+export function paintStatus(status: string, text: string = status): string {
+  switch (status) {
+    case 'NO': return chalk.yellow(text);
+    case 'BAD': return chalk.red(text);
+    case 'incomplete': return chalk.dim(text);
+    default: return text;
+  }
+}
+
 /** Warnings as text lines for stderr (already escaped: messages may quote wire bytes). */
 export function warningLines(warnings: readonly Warning[], path?: string): string[] {
   return warnings.map((w) => {
@@ -32,15 +42,12 @@ export function jsonWarnings(warnings: readonly Warning[]): object[] {
   return warnings.map((w) => ({ frame: w.frame, ...(w.conn !== undefined ? { conn: w.conn } : {}), message: w.message }));
 }
 
-/** A cli-table3 table that colours its header only when chalk does (so pipes and files get plain text). */
-export function makeTable(head: string[]): InstanceType<typeof Table> {
-  const coloured = chalk.level > 0;
-  // No rule between rows: long tables stay readable and half as tall.
-  return new Table({
-    head,
-    style: { head: coloured ? ['cyan'] : [], border: coloured ? ['grey'] : [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
+/**
+ * A table fitted to the screen when printed (see table.ts); it colours its header and borders only when
+ * chalk does (so pipes and files get plain text).
+ */
+export function makeTable(head: readonly (string | ColumnSpec)[]): FitTable {
+  return new FitTable(head);
 }
 
 /** Warnings to stderr, one line each. */

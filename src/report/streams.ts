@@ -29,7 +29,7 @@ export function streamsJson(results: readonly StreamsResult[]): object {
 
 export function streamsText(r: StreamsResult): string {
   const t0 = r.capture.first;
-  const table = makeTable(['id', 'client', 'server', 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', 'state']);
+  const table = makeTable(['id', { head: 'client', shrink: 2 }, { head: 'server', shrink: 2 }, 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', { head: 'state', shrink: 1 }]);
   for (const c of r.connections) {
     const gaps = (s: 'client' | 'server') => (c.stats[s].gaps ? `${c.stats[s].gaps} (${c.stats[s].gapBytes} B)` : '0');
     table.push([

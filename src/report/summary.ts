@@ -5,7 +5,7 @@ import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
 import { compareTime, isoTime, secondsBetween } from '../util/time.js';
-import { bytesHuman, endpoint, jsonWarnings, makeTable, seconds } from './format.js';
+import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
 
 /** "Thunderbird 17.0.8" from an ID list, or null. */
 export function clientName(id: Record<string, string | null> | null): string | null {
@@ -86,7 +86,7 @@ export function summaryText(a: CaptureAnalysis): string {
   if (a.visibility.notice) out.push(chalk.yellow(escapeText(a.visibility.notice)));
   const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start));
   const t0 = cap.first;
-  const table = makeTable(['id', 'client', 'start', 'duration', 'user', 'client name', 'cmds', 'C→S', 'S→C', 'end', 'notes']);
+  const table = makeTable(['id', { head: 'client', shrink: 2 }, 'start', 'duration', { head: 'user', shrink: 2 }, { head: 'client name', shrink: 3 }, 'cmds', 'C→S', 'S→C', { head: 'end', shrink: 1 }, { head: 'notes', shrink: 4 }]);
   for (const c of conns) {
     const t = c.conn;
     const notes: string[] = [];
@@ -108,13 +108,18 @@ export function summaryText(a: CaptureAnalysis): string {
   }
   out.push(table.toString());
   out.push(concurrencyText(a));
-  const cmds = makeTable(['command', 'count', 'OK', 'NO', 'BAD', 'incomplete', 'median', 'p95']);
+  const cmds = makeTable([{ head: 'command', shrink: 1 }, 'count', 'OK', 'NO', 'BAD', 'incomplete', 'median', 'p95']);
   for (const s of a.commandStats.summaries()) {
-    cmds.push([escapeText(s.command), s.count, s.ok, s.no, s.bad, s.incomplete, s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
+    cmds.push([escapeText(s.command), s.count, s.ok, countPaint(s.no, 'NO'), countPaint(s.bad, 'BAD'), countPaint(s.incomplete, 'incomplete'), s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
   }
   out.push(cmds.toString());
   out.push(...turnLines(a));
   return `${out.join('\n')}\n`;
+}
+
+/** A non-zero NO / BAD / incomplete count in its status's colour. */
+function countPaint(n: number, status: string): string {
+  return n > 0 ? paintStatus(status, String(n)) : String(n);
 }
 
 /** IDLE on its own, and the client's share of APPEND and AUTHENTICATE: waits that are not latency. */

@@ -3,6 +3,7 @@ import type { ImapMessage } from '../imap/types.js';
 import type { TimePoint } from '../tcp/types.js';
 import { escapeBytes, escapeText } from '../util/escape.js';
 import { secondsBetween } from '../util/time.js';
+import { paintStatus } from './format.js';
 
 export interface TranscriptView {
   /** Show literal contents instead of {n bytes}. */
@@ -15,7 +16,9 @@ export interface TranscriptView {
 export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] {
   const who = m.side === 'client' ? chalk.green('C:') : chalk.blue('S:');
   const stamp = chalk.dim(`${String(m.firstFrame).padStart(6)} ${view.t0 ? secondsBetween(view.t0, m.start).toFixed(3).padStart(9) : ''}`);
-  const colour = m.side === 'client' ? chalk.green : (s: string) => s;
+  // A tagged NO or BAD answer stands out as it does in the commands table.
+  const status = m.side === 'server' ? /^[^\s*+]+ (NO|BAD)\b/i.exec(m.lines[0] ?? '')?.[1]?.toUpperCase() : undefined;
+  const colour = m.side === 'client' ? chalk.green : (s: string) => (status ? paintStatus(status, s) : s);
   if (m.redacted !== undefined && !view.showSecrets) return [`${stamp} ${who} ${colour(escapeText(m.redacted))}`];
   const out: string[] = [];
   let current = '';

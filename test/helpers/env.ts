@@ -82,3 +82,5 @@ export const NO_OPENSSL = 'openssl is not installed';
 /** Debian's chromium for the browser tests (driven by puppeteer-core; no browser is ever downloaded). */
 export const CHROMIUM = [process.env.IMAPSCOPE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p)) ?? null;
 export const NO_CHROMIUM = 'chromium is not installed (CI installs it; apt-get install chromium)';
+export const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+export const NO_TMUX = 'tmux is not installed (the real-terminal tests run the CLI in a tmux pane; apt-get install tmux)';

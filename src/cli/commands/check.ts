@@ -10,6 +10,7 @@ import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export interface CheckOptions {
   port: string; keylog?: string[];
@@ -63,20 +64,22 @@ export function registerCheck(program: Command): void {
     .action(async (captures: string[], opts: CheckOptions) => {
       const settings = captureSettings(opts);
       const rules = rulesFromOptions(opts);
-      if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad; see imapscope check --help)');
+      if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad)');
       if (opts.junit !== undefined) junitTarget(opts.junit);
       const analyses: CaptureAnalysis[] = [];
-      for (const path of captures) {
+      for (const [, path] of output.inputs(captures)) {
         const a = await analyzeCapture(path, { ...settings, keepExchanges: true });
         analyses.push(a);
         writeWarnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
-      if (opts.json) process.stdout.write(`${JSON.stringify(checkJson(report), null, 2)}\n`);
-      else process.stdout.write(checkText(report));
+      if (opts.json) output.json(checkJson(report));
+      else output.write(checkText(report));
       if (opts.annotate) {
-        const out = opts.json ? process.stderr : process.stdout;
-        for (const line of annotations(report)) out.write(`${line}\n`);
+        for (const line of annotations(report)) {
+          if (opts.json) output.note(line);
+          else output.write(`${line}\n`);
+        }
       }
       if (opts.junit !== undefined) writeJunit(opts.junit, junitXml(report));
       if (!report.passed) process.exitCode = EXIT_CHECK_FAILED;
@@ -148,13 +151,13 @@ export function checkJson(report: CheckReport): object {
 
 export function checkText(report: CheckReport): string {
   const mark = (passed: boolean) => (passed ? chalk.green('PASS') : chalk.red.bold('FAIL'));
-  const table = makeTable(['result', 'rule', 'details']);
+  const table = makeTable(['result', { head: 'rule', shrink: 1 }, { head: 'details', shrink: 2 }]);
   for (const r of report.results) table.push([mark(r.passed), escapeText(r.rule), escapeText(r.message)]);
   let out = `${table.toString()}\n`;
   const failing = report.results.filter((r) => !r.passed);
   if (failing.length) {
     const many = report.captures.length > 1;
-    const ft = makeTable([...(many ? ['capture'] : []), 'rule', 'conn', 'tag', 'command', 'request', 'response', 'detail']);
+    const ft = makeTable([...(many ? [{ head: 'capture', shrink: 2 }] : []), { head: 'rule', shrink: 1 }, 'conn', { head: 'tag', align: 'left' }, { head: 'command', shrink: 1 }, 'request', 'response', { head: 'detail', shrink: 3 }]);
     const dash = (v: number | string | null) => (v === null ? '' : escapeText(String(v)));
     for (const r of failing) {
       for (const f of r.failures) {

@@ -5,7 +5,8 @@ import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import type { Exchange } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
+import { ConnectionChoice, captureSettings } from '../options.js';
+import { output } from '../output.js';
 import { captureOptions } from '../program.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
@@ -24,15 +25,20 @@ export function registerCommands(program: Command): void {
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
     .action(async (captures: string[], opts: CommandsOptions) => {
       const settings = captureSettings(opts);
-      const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
+      const conn = opts.conn !== undefined ? new ConnectionChoice(opts.conn) : null;
       const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
       const view = { showSecrets: Boolean(opts.showSecrets) };
-      const keep = (ex: Exchange) => (conn === null || ex.conn === conn) && (!wanted || ex.command === wanted);
-      const out = process.stdout;
+      const keep = (ex: Exchange) => (conn === null || ex.conn === conn.id) && (!wanted || ex.command === wanted);
+      const out = output;
+      // The JSON document opens with its first exchange, so that a usage error (--conn) leaves stdout empty.
+      let opened = false;
+      const openJson = () => {
+        if (!opened) out.write('{"exchanges":[');
+        opened = true;
+      };
       let first = true;
-      if (opts.json) out.write('{"exchanges":[');
       const allWarnings = [];
-      for (const path of captures) {
+      for (const [, path] of output.inputs(captures)) {
         let rows: string[][] = [];
         let t0: TimePoint | null = null;
         let named = captures.length === 1;
@@ -48,12 +54,13 @@ export function registerCommands(program: Command): void {
         };
         const analysis = await analyzeCapture(path, {
           ...settings,
-          connections: conn === null ? undefined : (c) => c.id === conn,
+          connections: conn?.accepts,
           onExchange: (ex) => {
             if (!keep(ex)) return;
             const json = () => ({ ...(captures.length > 1 ? { capture: path } : {}), ...exchangeJson(ex, view) });
             if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
             else if (opts.json) {
+              openJson();
               out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
               first = false;
             } else {
@@ -63,14 +70,18 @@ export function registerCommands(program: Command): void {
             }
           },
         });
+        conn?.requireFound(path);
         if (!opts.json && !opts.ndjson) {
           flushTable();
-          if (t0 === null) process.stdout.write(`${escapeText(path)}: no command exchanges\n`);
-          if (analysis.visibility.notice) process.stdout.write(`${escapeText(path)}: ${analysis.visibility.notice}\n`);
+          if (t0 === null) out.write(`${escapeText(path)}: no command exchanges\n`);
+          if (analysis.visibility.notice) out.write(`${escapeText(path)}: ${analysis.visibility.notice}\n`);
           writeWarnings(analysis.warnings, path);
         }
         allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: path, ...w } : w)));
       }
-      if (opts.json) out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
+      if (opts.json) {
+        openJson();
+        out.write(`\n],"warnings":${JSON.stringify(allWarnings)}${output.interrupted ? ',"partial":true' : ''}}\n`);
+      }
     });
 }

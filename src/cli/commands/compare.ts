@@ -7,6 +7,7 @@ import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export function registerCompare(program: Command): void {
   captureOptions(program.command('compare')
@@ -19,14 +20,15 @@ export function registerCompare(program: Command): void {
     .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[] }) => {
       const settings = captureSettings(opts);
       const inputs = [];
-      for (const path of captures) {
+      for (const [, path] of output.inputs(captures)) {
         const a = await analyzeWithFetches(path, { ...settings, keepExchanges: true });
         inputs.push({ label: path, analysis: a, steps: a.fetches.steps });
       }
       const profiles = buildProfiles(inputs, opts.by);
       if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
       const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
-      process.stdout.write(opts.json ? `${JSON.stringify(compareJson(profiles, comparisons), null, 2)}\n` : compareText(profiles, comparisons, { width: process.stdout.isTTY ? process.stdout.columns ?? 160 : 160, full: opts.full }));
+      if (opts.json) output.json(compareJson(profiles, comparisons));
+      else output.write(compareText(profiles, comparisons, { width: output.columns ?? 160, full: opts.full }));
       if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
     });
 }

@@ -6,6 +6,7 @@ import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export function registerExtract(program: Command): void {
   captureOptions(program.command('extract')
@@ -17,7 +18,7 @@ export function registerExtract(program: Command): void {
       const settings = captureSettings(opts);
       let extractor: Extractor;
       try {
-        extractor = new Extractor(opts.out, Boolean(opts.force), (m) => process.stderr.write(`imapscope: ${escapeText(m)}\n`));
+        extractor = new Extractor(opts.out, Boolean(opts.force), (m) => output.note(`imapscope: ${escapeText(m)}`));
       } catch (err) {
         if (err instanceof ExtractError) throw new UsageError(err.message);
         throw err;
@@ -30,9 +31,9 @@ export function registerExtract(program: Command): void {
       writeWarnings(analysis.warnings, capture);
       const existing = extractor.existing.length;
       if (files.length === 0 && existing > 0) {
-        process.stdout.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);
+        output.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);
       } else {
-        process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
+        output.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
           (existing > 0 ? `; ${existing} already existed and were left alone (--force overwrites them)` : '') + '\n');
       }
     });

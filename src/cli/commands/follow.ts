@@ -6,8 +6,8 @@ import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
 import { writeWarnings } from '../../report/format.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
-import { UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
+import { ConnectionChoice, captureSettings } from '../options.js';
+import { output } from '../output.js';
 import { captureOptions } from '../program.js';
 
 interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; port: string; keylog?: string[] }
@@ -23,34 +23,33 @@ export function registerFollow(program: Command): void {
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
     .action(async (capture: string, opts: FollowOptions) => {
       const settings = captureSettings(opts);
-      const id = parseNonNegativeInt('--conn', opts.conn);
-      const found = opts.raw ? await followRaw(capture, id, opts.side, settings) : await followTranscript(capture, id, opts, settings);
-      if (!found) throw new UsageError(`follow: ${capture} has no IMAP connection with id ${id} (see 'imapscope streams')`);
+      const conn = new ConnectionChoice(opts.conn);
+      if (opts.raw) await followRaw(capture, conn, opts.side, settings);
+      else await followTranscript(capture, conn, opts, settings);
+      conn.requireFound(capture);
     });
 }
 
-async function followRaw(capture: string, id: number, side: Side, settings: PipelineOptions): Promise<boolean> {
-  let found = false;
+async function followRaw(capture: string, conn: ConnectionChoice, side: Side, settings: PipelineOptions): Promise<void> {
   await streamCapture(capture, {
-    open: (c) => { if (c.id === id) found = true; },
-    data: (c, s, bytes) => { if (c.id === id && s === side) process.stdout.write(Buffer.from(bytes)); },
+    open: (c) => { conn.accepts(c); },
+    data: (c, s, bytes) => { if (c.id === conn.id && s === side) output.write(Buffer.from(bytes)); },
     gap: (c, s, length, frame) => {
-      if (c.id === id && s === side) process.stderr.write(`imapscope: gap of ${length} bytes at frame ${frame} (left out)\n`);
+      if (c.id === conn.id && s === side) output.note(`imapscope: gap of ${length} bytes at frame ${frame} (left out)`);
     },
     close: () => {},
   }, () => {}, settings);
-  return found;
 }
 
-async function followTranscript(capture: string, id: number, opts: FollowOptions, settings: PipelineOptions): Promise<boolean> {
+async function followTranscript(capture: string, conn: ConnectionChoice, opts: FollowOptions, settings: PipelineOptions): Promise<void> {
   let t0: TimePoint | null = null;
   const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return t0; } };
-  const out = process.stdout;
+  const out = output;
   // Lines in the order they crossed the wire, not the order messages completed.
   const order = new StreamOrder<string[]>((lines) => { for (const line of lines) out.write(`${line}\n`); });
   const analysis = await analyzeCapture(capture, {
     ...settings,
-    connections: (c) => c.id === id,
+    connections: conn.accepts,
     onMessage: (m) => {
       t0 ??= m.start;
       order.add(m.firstFrame, transcriptLines(m, view));
@@ -58,8 +57,6 @@ async function followTranscript(capture: string, id: number, opts: FollowOptions
     onMarker: (side, frame, text) => order.add(frame, [markerLine(frame, text, side)]),
   });
   order.flush();
-  const conn = analysis.connections[0];
-  if (!conn) return false;
-  writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture);
-  return true;
+  if (analysis.connections.length === 0) return;
+  writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === conn.id), capture);
 }

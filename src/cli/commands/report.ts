@@ -5,6 +5,7 @@ import { buildReportData } from '../../report/html/report.js';
 import { renderReportPage } from '../../report/html/template.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
+import { output } from '../output.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
@@ -21,7 +22,7 @@ export function registerReport(program: Command): void {
       checkOutput(opts.output);
       const data = await buildReportData(captures, settings);
       const html = renderReportPage(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
-      if (opts.output === '-') process.stdout.write(html);
+      if (opts.output === '-') output.write(html);
       else writeWhole(opts.output, html);
       for (const cap of data.captures) {
         const count = cap.warnings.length + cap.warningsOmitted;

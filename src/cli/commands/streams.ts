@@ -4,6 +4,7 @@ import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export function registerStreams(program: Command): void {
   captureOptions(program.command('streams')
@@ -13,13 +14,13 @@ export function registerStreams(program: Command): void {
     .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[] }) => {
       const settings = captureSettings(opts);
       const results = [];
-      for (const path of captures) results.push(await collectStreams(path, settings));
+      for (const [, path] of output.inputs(captures)) results.push(await collectStreams(path, settings));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(streamsJson(results), null, 2)}\n`);
+        output.json(streamsJson(results));
         return;
       }
       for (const r of results) {
-        process.stdout.write(streamsText(r));
+        output.write(streamsText(r));
         writeWarnings(r.warnings, r.capture.path);
       }
     });

@@ -4,6 +4,7 @@ import { summaryJson, summaryText } from '../../report/summary.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { output } from '../output.js';
 
 export function registerSummary(program: Command): void {
   captureOptions(program.command('summary')
@@ -13,13 +14,13 @@ export function registerSummary(program: Command): void {
     .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[] }) => {
       const settings = captureSettings(opts);
       const analyses: CaptureAnalysis[] = [];
-      for (const path of captures) analyses.push(await analyzeCapture(path, settings));
+      for (const [, path] of output.inputs(captures)) analyses.push(await analyzeCapture(path, settings));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(summaryJson(analyses), null, 2)}\n`);
+        output.json(summaryJson(analyses));
         return;
       }
       for (const a of analyses) {
-        process.stdout.write(summaryText(a));
+        output.write(summaryText(a));
         writeWarnings(a.warnings, a.capture.path);
       }
     });

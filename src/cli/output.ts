@@ -1,0 +1,187 @@
+import { fstatSync } from 'node:fs';
+import chalk, { type ColorSupportLevel } from 'chalk';
+import type { ReadControl, ReadProgress } from '../capture/reader.js';
+import { setTableWidth } from '../report/table.js';
+import { ProgressLine } from './progress.js';
+
+/**
+ * The one owner of the command line's screen: stdout writing, a closed pipe, Ctrl-C, colour, table
+ * width and the progress line. Every command writes through `output` and reads captures with
+ * `output.readControl()`, so these behave the same everywhere.
+ */
+
+export type OutputFormat = 'text' | 'json' | 'ndjson' | 'raw';
+export type ColourChoice = 'auto' | 'always' | 'never';
+
+/** The options every command shares (captureOptions) plus those that name its output format. */
+export interface TerminalFlags {
+  /** `--color [when]` gives a string or true; `--no-color` gives false. */
+  color?: string | boolean;
+  wide?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+  ndjson?: boolean;
+  raw?: boolean;
+}
+
+/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+export function colourChoice(flag: string | boolean | undefined): ColourChoice {
+  if (flag === false) return 'never';
+  if (flag === true) return 'always';
+  return (flag ?? 'auto') as ColourChoice;
+}
+
+/**
+ * chalk's level for stdout. The flag wins; then FORCE_COLOR (0/false off, 1-3 a level, else on), then
+ * NO_COLOR (any non-empty value: off), then the terminal: no colour unless stdout is one
+ * (`terminalDepth` is its getColorDepth(), null when it is not a terminal).
+ */
+export function colourLevel(choice: ColourChoice, env: NodeJS.ProcessEnv, terminalDepth: number | null): ColorSupportLevel {
+  if (choice === 'never') return 0;
+  const depthLevel = (depth: number | null): ColorSupportLevel => (depth === null || depth < 4 ? 0 : depth < 8 ? 1 : depth < 24 ? 2 : 3);
+  const forced = env.FORCE_COLOR;
+  const forcedLevel = forced === undefined ? null : /^(0|false)$/i.test(forced) ? 0 : /^[123]$/.test(forced) ? (Number(forced) as ColorSupportLevel) : 1;
+  if (choice === 'always') return Math.max(1, forcedLevel ?? 0, depthLevel(terminalDepth)) as ColorSupportLevel;
+  if (forcedLevel !== null) return forcedLevel;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  return depthLevel(terminalDepth);
+}
+
+/** Whether the progress line may be drawn: stderr a terminal, stdout not a pipe, not CI, not --quiet. */
+export function wantsProgress(o: { stderrIsTTY: boolean; stdoutIsPipe: boolean; env: NodeJS.ProcessEnv; quiet: boolean }): boolean {
+  const ci = o.env.CI !== undefined && o.env.CI !== '' && o.env.CI !== 'false' && o.env.CI !== '0';
+  return o.stderrIsTTY && !o.stdoutIsPipe && !ci && !o.quiet;
+}
+
+export class Output {
+  format: OutputFormat = 'text';
+  /** The subcommand being run, for `see 'imapscope <command> --help'`. */
+  command: string | null = null;
+  private stdoutClosed = false;
+  private interruptedFlag = false;
+  private readonly stop = new AbortController();
+  private progress: ProgressLine | null = null;
+  private lastRead: ReadProgress | null = null;
+
+  /** Listen for a closed stdout or stderr and for Ctrl-C (the command line only; the library never does). */
+  install(): void {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      // The reader went away (| head): nothing more can be shown, so stop reading too.
+      this.stdoutClosed = true;
+      this.stop.abort();
+    });
+    // Warnings into a closed pipe are lost, and that is no reason to fail.
+    process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+    process.on('SIGINT', () => {
+      if (this.interruptedFlag) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave at once
+      this.interruptedFlag = true;
+      this.stop.abort();
+    });
+  }
+
+  /** Settings from the command's options, before it runs. */
+  configure(command: string, flags: TerminalFlags): void {
+    this.command = command;
+    this.format = flags.json ? 'json' : flags.ndjson ? 'ndjson' : flags.raw ? 'raw' : 'text';
+    const out = process.stdout;
+    chalk.level = colourLevel(colourChoice(flags.color), process.env, out.isTTY ? out.getColorDepth() : null);
+    setTableWidth(out.isTTY && !flags.wide ? out.columns ?? null : null);
+    const show = wantsProgress({ stderrIsTTY: Boolean(process.stderr.isTTY), stdoutIsPipe: isPipe(1), env: process.env, quiet: Boolean(flags.quiet) });
+    this.progress = show ? new ProgressLine(process.stderr) : null;
+  }
+
+  /** The terminal's width when stdout is one, else null. */
+  get columns(): number | null {
+    return process.stdout.isTTY ? process.stdout.columns ?? null : null;
+  }
+
+  get interrupted(): boolean {
+    return this.interruptedFlag;
+  }
+
+  /** True when reading should not go on (Ctrl-C or a closed output). */
+  get stopped(): boolean {
+    return this.stop.signal.aborted;
+  }
+
+  write(chunk: string | Uint8Array): void {
+    if (this.stdoutClosed) return;
+    // The progress line shares the screen only when stdout is the terminal too (not `> file`).
+    if (process.stdout.isTTY) this.progress?.clear();
+    process.stdout.write(chunk);
+  }
+
+  /** A JSON document, with `"partial": true` when Ctrl-C cut the input short. */
+  json(value: object): void {
+    this.write(`${JSON.stringify({ ...value, ...this.partialField() }, null, 2)}\n`);
+  }
+
+  /** `{ partial: true }` after Ctrl-C, else nothing: spread it into a JSON document. */
+  partialField(): { partial?: true } {
+    return this.interruptedFlag ? { partial: true } : {};
+  }
+
+  /** A line for stderr that the progress line must not mix with. */
+  note(line: string): void {
+    this.progress?.clear();
+    process.stderr.write(`${line}\n`);
+  }
+
+  /** What the capture readers need: the stop signal, and the progress line when one is shown. */
+  readControl(): ReadControl {
+    return {
+      signal: this.stop.signal,
+      onProgress: (p) => {
+        this.lastRead = p;
+        this.progress?.update(p);
+      },
+    };
+  }
+
+  /** The captures, one at a time, until reading has been stopped. */
+  *inputs<T>(paths: readonly T[]): Generator<[number, T]> {
+    for (const [i, path] of paths.entries()) {
+      if (this.stopped) return;
+      yield [i, path];
+    }
+  }
+
+  /** After the command: mark an interrupted report as partial and exit 130. */
+  finish(): void {
+    this.progress?.clear();
+    if (!this.interruptedFlag) return;
+    const at = this.lastRead;
+    const where = at ? ` while reading ${at.path === '-' ? 'stdin' : at.path} (${at.frames} frames read)` : '';
+    const line = `partial: interrupted${where}; only what was read before Ctrl-C is reported`;
+    // A text report carries the mark itself; other formats keep stdout clean and say it on stderr.
+    if (this.format === 'text' && !this.stdoutClosed) this.write(`${line}\n`);
+    else this.note(`imapscope: ${line}`);
+    process.exitCode = EXIT_INTERRUPTED;
+  }
+
+  /** The hint that ends a usage error. */
+  helpHint(): string {
+    return helpHint(this.command);
+  }
+}
+
+export function helpHint(command: string | null): string {
+  return `see 'imapscope${command ? ` ${command}` : ''} --help'`;
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** The command line's single output. */
+export const output = new Output();
