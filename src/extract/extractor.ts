@@ -10,6 +10,7 @@ import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { partByNumber } from '../mime/bodystructure.js';
 import type { FetchedSection } from '../mime/types.js';
 import { UniqueNames, extensionFor, safeComponent } from './names.js';
+import { jsonText } from '../util/json.js';
 
 /** One file written, as manifest.json lists it. */
 export interface ExtractedFile {
@@ -97,7 +98,7 @@ export class Extractor {
         const file = await this.writeOne(p, names);
         if (file) files.push(file);
       }
-      this.writeFile('manifest.json', `${JSON.stringify({ capture, files }, null, 2)}\n`);
+      this.writeFile('manifest.json', `${jsonText({ capture, files }, 2)}\n`);
     } finally {
       rmSync(this.tmpDir, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 export interface CheckOptions {
   port: string; keylog?: string[];
@@ -70,7 +71,7 @@ export function registerCheck(program: Command): void {
         writeWarnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses);
-      if (opts.json) process.stdout.write(`${JSON.stringify(checkJson(report), null, 2)}\n`);
+      if (opts.json) process.stdout.write(`${jsonText(checkJson(report), 2)}\n`);
       else process.stdout.write(checkText(report));
       if (opts.annotate) {
         const out = opts.json ? process.stderr : process.stdout;

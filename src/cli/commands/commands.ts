@@ -6,6 +6,7 @@ import type { Exchange } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
 const ROWS_PER_TABLE = 500;
@@ -47,9 +48,9 @@ export function registerCommands(program: Command): void {
           onExchange: (ex) => {
             if (!keep(ex)) return;
             const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
-            if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
+            if (opts.ndjson) out.write(`${jsonText(json())}\n`);
             else if (opts.json) {
-              out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
+              out.write(`${first ? '\n' : ',\n'}${jsonText(json())}`);
               first = false;
             } else {
               t0 ??= ex.start ?? ex.end;
@@ -65,6 +66,6 @@ export function registerCommands(program: Command): void {
         }
         allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
       }
-      if (opts.json) out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
+      if (opts.json) out.write(`\n],"warnings":${jsonText(allWarnings)}}\n`);
     });
 }

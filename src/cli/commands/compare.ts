@@ -7,6 +7,7 @@ import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 export function registerCompare(program: Command): void {
   captureOptions(program.command('compare')
@@ -25,7 +26,7 @@ export function registerCompare(program: Command): void {
       const profiles = buildProfiles(inputs, opts.by);
       if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
       const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
-      process.stdout.write(opts.json ? `${JSON.stringify(compareJson(profiles, comparisons), null, 2)}\n` : compareText(profiles, comparisons));
+      process.stdout.write(opts.json ? `${jsonText(compareJson(profiles, comparisons), 2)}\n` : compareText(profiles, comparisons));
       if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
     });
 }

@@ -4,6 +4,7 @@ import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../repo
 import { jsonWarnings, writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string; keylog?: string[] }
 
@@ -19,7 +20,7 @@ export function registerFetches(program: Command): void {
       for (const [i, path] of captures.entries()) {
         const analysis = await analyzeWithFetches(path, settings, {
           onSection: opts.ndjson
-            ? (m, f) => process.stdout.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
+            ? (m, f) => process.stdout.write(`${jsonText({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,
         });
         results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings });
@@ -27,11 +28,11 @@ export function registerFetches(program: Command): void {
       if (opts.ndjson) return;
       if (opts.json) {
         const multi = results.length > 1;
-        process.stdout.write(`${JSON.stringify({
+        process.stdout.write(`${jsonText({
           messages: results.flatMap((r, i) => r.tracker.list().map((m) => ({ ...(multi ? { capture: i } : {}), ...messageJson(m) }))),
           strategy: results.flatMap((r, i) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: i } : {}), ...stepJson(s) }))),
           warnings: results.flatMap((r, i) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
-        }, null, 2)}\n`);
+        }, 2)}\n`);
         return;
       }
       for (const r of results) {

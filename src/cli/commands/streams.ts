@@ -4,6 +4,7 @@ import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 export function registerStreams(program: Command): void {
   captureOptions(program.command('streams')
@@ -15,7 +16,7 @@ export function registerStreams(program: Command): void {
       const results = [];
       for (const path of captures) results.push(await collectStreams(path, settings));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(streamsJson(results), null, 2)}\n`);
+        process.stdout.write(`${jsonText(streamsJson(results), 2)}\n`);
         return;
       }
       for (const r of results) {

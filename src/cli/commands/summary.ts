@@ -4,6 +4,7 @@ import { summaryJson, summaryText } from '../../report/summary.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 export function registerSummary(program: Command): void {
   captureOptions(program.command('summary')
@@ -15,7 +16,7 @@ export function registerSummary(program: Command): void {
       const analyses: CaptureAnalysis[] = [];
       for (const path of captures) analyses.push(await analyzeCapture(path, settings));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(summaryJson(analyses), null, 2)}\n`);
+        process.stdout.write(`${jsonText(summaryJson(analyses), 2)}\n`);
         return;
       }
       for (const a of analyses) {
