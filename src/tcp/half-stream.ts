@@ -220,7 +220,9 @@ export class HalfStream {
   private checkFinished(): void {
     if (this.fin !== null && this.next !== null && seqDiff(this.next, this.fin) >= 0 && !this.finished) {
       this.finished = true;
-      this.next = seqAdd(this.fin, 1);
+      // The FIN takes one sequence number. A FIN behind bytes already delivered must not move `next`
+      // back, or a later retransmission would be delivered a second time.
+      if (seqDiff(seqAdd(this.fin, 1), this.next) > 0) this.next = seqAdd(this.fin, 1);
     }
   }
 
