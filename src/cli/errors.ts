@@ -1,4 +1,5 @@
 import { CaptureError } from '../capture/reader.js';
+import { escapeText } from '../util/escape.js';
 
 /** Documented exit codes. */
 export const EXIT_OK = 0;
@@ -8,15 +9,20 @@ export const EXIT_USAGE = 2;
 /** A user mistake in the arguments: one line, exit 2. */
 export class UsageError extends Error {}
 
+/** The line a usage error or an unreadable capture prints. Messages quote rules files, paths and capture bytes: escaped. */
+export function usageLine(err: UsageError | CaptureError): string {
+  return `imapscope: ${escapeText(err.message)}`;
+}
+
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
   if (err instanceof UsageError || err instanceof CaptureError) {
-    process.stderr.write(`imapscope: ${err.message}\n`);
+    process.stderr.write(`${usageLine(err)}\n`);
     process.exit(EXIT_USAGE);
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EPIPE') process.exit(EXIT_OK); // output closed early (| head): not an error
-  process.stderr.write(`imapscope: internal error: ${e?.message ?? String(err)} (please report this with the capture)\n`);
+  process.stderr.write(`imapscope: internal error: ${escapeText(e?.message ?? String(err))} (please report this with the capture)\n`);
   if (process.env.IMAPSCOPE_DEBUG) process.stderr.write(`${e?.stack}\n`);
   process.exit(70);
 }
