@@ -9,8 +9,9 @@ const UNSAFE = /[/\\:*?"<>|\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u
 export function safeComponent(text: string): string {
   let s = text.normalize('NFC').replace(UNSAFE, '_').replace(/\s+/g, ' ').trim();
   s = s.replace(/^[.\s]+/, '').replace(/[.\s]+$/, ''); // no "..", no hidden files, no trailing dots
-  if (s === '') s = 'unnamed';
-  return truncateBytes(s, MAX_NAME_BYTES);
+  // Cutting to length can end the name in a dot or a space again.
+  s = truncateBytes(s, MAX_NAME_BYTES).replace(/[.\s]+$/, '');
+  return s === '' ? 'unnamed' : s;
 }
 
 /** Cut to at most `max` UTF-8 bytes, keeping a short extension and never splitting a character. */
