@@ -52,6 +52,7 @@ export class BlockCoverage {
 
   stop(): void {
     this.post('Profiler.stopPreciseCoverage');
+    this.post('Profiler.disable');
     this.session.disconnect();
   }
 

@@ -15,6 +15,10 @@ export interface LoopOptions {
   memoryMb?: number;
   /** Guide by V8 block coverage (default on). */
   coverage?: boolean;
+  /** Start from this corpus instead of the layer's seeds (a guided phase's result). */
+  corpus?: Buffer[];
+  /** Return the final corpus in the result. */
+  keepCorpus?: boolean;
   /** Called before every execution with the input (the watchdog keeps a copy for hangs). */
   beforeRun?(input: Buffer): void;
   /** Called now and then with progress. */
@@ -37,6 +41,7 @@ export interface LoopResult {
   blocksKnown: number;
   slowestMs: number;
   failure: Failure | null;
+  corpusInputs?: Buffer[];
 }
 
 /** Our own compiled code, not node_modules nor the harness. */
@@ -56,9 +61,9 @@ export async function fuzzLoop(layer: Layer, options: LoopOptions = {}): Promise
   const limitInputs = options.inputs ?? Infinity;
   const limitMs = (options.seconds ?? Infinity) * 1000;
   const mutator = new Mutator(rng, layer.dictionary ?? [], layer.maxLength ?? 64 * 1024);
-  const coverage = options.coverage === false ? null : new BlockCoverage((url) => UNDER_TEST.test(url));
-  const corpus: Buffer[] = layer.seeds().map((s) => s.subarray(0, layer.maxLength ?? 64 * 1024));
-  if (layer.generate) for (let i = 0; i < 16; i++) corpus.push(layer.generate(rng));
+  let coverage = options.coverage === false ? null : new BlockCoverage((url) => UNDER_TEST.test(url));
+  const corpus: Buffer[] = options.corpus ?? layer.seeds().map((s) => s.subarray(0, layer.maxLength ?? 64 * 1024));
+  if (layer.generate && !options.corpus) for (let i = 0; i < 16; i++) corpus.push(layer.generate(rng));
   const heapStart = process.memoryUsage().heapUsed;
   const started = performance.now();
   const result: LoopResult = { layer: layer.name, inputs: 0, seconds: 0, perSecond: 0, corpus: corpus.length, blocksCovered: 0, blocksKnown: 0, slowestMs: 0, failure: null };
@@ -70,17 +75,22 @@ export async function fuzzLoop(layer: Layer, options: LoopOptions = {}): Promise
     return failure;
   };
 
+  const endCoverage = () => {
+    if (!coverage) return;
+    coverage.take();
+    result.blocksCovered = coverage.blocksCovered;
+    result.blocksKnown = coverage.blocksKnown;
+    coverage.stop();
+    coverage = null;
+  };
+
   const finish = (failure: Failure | null): LoopResult => {
     result.failure = failure;
     result.seconds = (performance.now() - started) / 1000;
     result.perSecond = result.inputs / Math.max(result.seconds, 1e-9);
     result.corpus = corpus.length;
-    if (coverage) {
-      coverage.take();
-      result.blocksCovered = coverage.blocksCovered;
-      result.blocksKnown = coverage.blocksKnown;
-      coverage.stop();
-    }
+    endCoverage();
+    if (options.keepCorpus) result.corpusInputs = corpus;
     return result;
   };
 
@@ -118,8 +128,10 @@ export async function fuzzLoop(layer: Layer, options: LoopOptions = {}): Promise
         result.seconds = (performance.now() - started) / 1000;
         result.perSecond = result.inputs / result.seconds;
         result.corpus = corpus.length;
-        result.blocksCovered = coverage?.blocksCovered ?? 0;
-        result.blocksKnown = coverage?.blocksKnown ?? 0;
+        if (coverage) {
+          result.blocksCovered = coverage.blocksCovered;
+          result.blocksKnown = coverage.blocksKnown;
+        }
         options.progress(result);
       }
     }

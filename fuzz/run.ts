@@ -49,21 +49,19 @@ function save(layer: Layer, f: Failure): string {
 
 const line = (r: LoopResult) => `${r.layer}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${Math.round(r.perSecond)}/s), corpus ${r.corpus}, blocks covered ${r.blocksCovered} of ${r.blocksKnown} seen, slowest ${r.slowestMs.toFixed(1)} ms`;
 
-async function campaign(layer: Layer): Promise<number> {
-  const timeoutMs = number('timeout-ms', values['timeout-ms']) ?? 2000;
-  const memoryMb = number('memory-mb', values['memory-mb']) ?? 512;
+interface Phase { coverage: boolean; inputs?: number; seconds?: number; corpus?: Buffer[] }
+
+/** One worker running the loop; null when it failed (already saved and reported). */
+async function phase(layer: Layer, p: Phase, timeoutMs: number, memoryMb: number): Promise<LoopResult | null> {
   const shared = new SharedArrayBuffer(8 + (layer.maxLength ?? 64 * 1024));
   const beat = new Int32Array(shared, 0, 2);
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
-    workerData: {
-      layer: layer.name, shared, timeoutMs, memoryMb, seed: number('seed', values.seed) ?? 1, coverage: !values['no-coverage'],
-      inputs: number('inputs', values.inputs), seconds: number('seconds', values.seconds),
-    },
+    workerData: { layer: layer.name, shared, timeoutMs, memoryMb, seed: number('seed', values.seed) ?? 1, keepCorpus: true, ...p },
     resourceLimits: { maxOldGenerationSizeMb: memoryMb * 2 },
   });
   const lastInput = () => Buffer.from(new Uint8Array(shared, 8, Atomics.load(beat, 1)));
-  let lastProgress = 0;
-  return await new Promise<number>((done) => {
+  let lastProgress = Date.now();
+  return await new Promise<LoopResult | null>((done) => {
     let last = -1;
     let still = 0;
     const watchdog = setInterval(() => {
@@ -73,32 +71,60 @@ async function campaign(layer: Layer): Promise<number> {
       if (still < Math.max(timeoutMs * 2, 5000)) return;
       clearInterval(watchdog);
       const path = save(layer, { kind: 'slow', message: `no progress for ${still} ms: a hang`, input: lastInput() });
-      process.stderr.write(`${layer.name}: HANG, input saved to ${path}\n`);
-      void worker.terminate().then(() => done(1));
+      process.stdout.write(`${layer.name}: HANG, input saved to ${path}\n`);
+      void worker.terminate().then(() => done(null));
     }, 250);
     worker.on('message', (m: { progress?: LoopResult; result?: LoopResult }) => {
-      if (m.progress && Date.now() - lastProgress > 10_000) {
+      if (m.progress && Date.now() - lastProgress > 30_000) {
         lastProgress = Date.now();
         process.stderr.write(`  ${line(m.progress)}\n`);
       }
       if (!m.result) return;
       clearInterval(watchdog);
       const r = m.result;
-      process.stdout.write(`${line(r)}\n`);
       if (r.failure) {
         const f = { ...r.failure, input: Buffer.from(r.failure.input) };
-        process.stdout.write(`${layer.name}: ${f.kind.toUpperCase()}: ${f.message.split('\n').slice(0, 6).join('\n')}\n  input saved to ${save(layer, f)}\n`);
+        process.stdout.write(`${line(r)}\n${layer.name}: ${f.kind.toUpperCase()}: ${f.message.split('\n').slice(0, 6).join('\n')}\n  input saved to ${save(layer, f)}\n`);
+        done(null);
+        return;
       }
-      done(r.failure ? 1 : 0);
+      done(r);
     });
     worker.on('error', (err) => {
       clearInterval(watchdog);
       const kind = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crash';
       const path = save(layer, { kind, message: err.stack ?? String(err), input: lastInput() });
       process.stdout.write(`${layer.name}: ${kind.toUpperCase()} (worker died: ${err.message}); input saved to ${path}\n`);
-      done(1);
+      done(null);
     });
   });
+}
+
+/**
+ * A campaign in two phases. V8's block counters slow execution 10 to 30 times and stay in code compiled
+ * while they were on, so the coverage-guided phase (a quarter of the budget) runs in one worker and
+ * grows the corpus; a fresh worker then mutates that corpus at full speed for the rest.
+ */
+async function campaign(layer: Layer): Promise<number> {
+  const timeoutMs = number('timeout-ms', values['timeout-ms']) ?? 2000;
+  const memoryMb = number('memory-mb', values['memory-mb']) ?? 512;
+  const inputs = number('inputs', values.inputs);
+  const seconds = number('seconds', values.seconds);
+  const share = values['no-coverage'] ? 0 : 0.25;
+  let guided: LoopResult | null = null;
+  if (share > 0) {
+    guided = await phase(layer, { coverage: true, inputs: inputs && Math.ceil(inputs * share), seconds: seconds && seconds * share }, timeoutMs, memoryMb);
+    if (!guided) return 1;
+    process.stdout.write(`${line(guided)} [guided]\n`);
+  }
+  const rest = inputs !== undefined ? inputs - (guided?.inputs ?? 0) : undefined;
+  const fast = await phase(layer, { coverage: false, inputs: rest, seconds: seconds && seconds * (1 - share), corpus: guided?.corpusInputs?.map((b) => Buffer.from(b)) }, timeoutMs, memoryMb);
+  if (!fast) return 1;
+  process.stdout.write(`${line(fast)} [unguided]\n`);
+  const total = (guided?.inputs ?? 0) + fast.inputs;
+  const time = (guided?.seconds ?? 0) + fast.seconds;
+  process.stdout.write(`${layer.name}: TOTAL ${total} inputs in ${time.toFixed(1)} s (${Math.round(total / time)}/s overall, ${Math.round(fast.perSecond)}/s unguided), no failure; blocks covered ${guided?.blocksCovered ?? '-'} of ${guided?.blocksKnown ?? '-'} seen\n`);
+  return 0;
 }
 
 /** Delta debugging: drop ever smaller pieces while the input still fails with the same kind and first message line. */

@@ -11,6 +11,8 @@ const inputCopy = new Uint8Array(job.shared, 8);
 
 const result = await fuzzLoop(layerNamed(job.layer)!, {
   ...job,
+  // Buffers cross the thread boundary as plain Uint8Arrays.
+  corpus: job.corpus?.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
   // Before every run: count, and keep a copy of the input so a hang can be saved by the main thread.
   beforeRun(input) {
     const n = Math.min(input.length, inputCopy.length);
