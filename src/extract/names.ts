@@ -35,13 +35,21 @@ export function truncateBytes(s: string, max: number): string {
 /** Hands out names that differ (case-insensitively, for case-insensitive file systems) from all before. */
 export class UniqueNames {
   private readonly used = new Set<string>();
+  /** Per name asked for, the counter to try next: many parts of one name cost linear time, not quadratic. */
+  private readonly nextCounter = new Map<string, number>();
 
   take(name: string): string {
     const dot = name.lastIndexOf('.');
     const stem = dot > 0 ? name.slice(0, dot) : name;
     const ext = dot > 0 ? name.slice(dot) : '';
+    const key = name.toLowerCase();
     let candidate = name;
-    for (let n = 2; this.used.has(candidate.toLowerCase()); n++) candidate = truncateBytes(`${stem}-${n}`, MAX_NAME_BYTES - Buffer.byteLength(ext)) + ext;
+    for (let n = this.nextCounter.get(key) ?? 2; this.used.has(candidate.toLowerCase()); n++) {
+      // The stem is cut to make room for the counter: a counter cut off would give the same name forever.
+      const counter = `-${n}`;
+      candidate = truncateBytes(stem, MAX_NAME_BYTES - Buffer.byteLength(ext) - counter.length) + counter + ext;
+      this.nextCounter.set(key, n + 1);
+    }
     this.used.add(candidate.toLowerCase());
     return candidate;
   }
