@@ -26,12 +26,12 @@ function generate(rng: Rng): Buffer {
   if (v6) {
     ip = Buffer.alloc(40);
     ip[0] = 0x60;
-    ip.writeUInt16BE(tcp.length + payload.length + (rng.chance(0.1) ? rng.int(100) : 0), 4);
+    ip.writeUInt16BE(Math.min(0xffff, tcp.length + payload.length + (rng.chance(0.1) ? rng.int(100) : 0)), 4);
     ip[6] = rng.chance(0.8) ? 6 : rng.pick([0, 43, 44, 60, 41, 4, 58]);
   } else {
     ip = Buffer.alloc(20 + 4 * rng.small(10));
     ip[0] = 0x40 | (ip.length / 4);
-    ip.writeUInt16BE(ip.length + tcp.length + payload.length - (rng.chance(0.1) ? rng.int(60) : 0), 2);
+    ip.writeUInt16BE(Math.max(0, ip.length + tcp.length + payload.length - (rng.chance(0.1) ? rng.int(60) : 0)), 2);
     if (rng.chance(0.1)) ip.writeUInt16BE(rng.int(65536), 6);
     ip[9] = rng.chance(0.8) ? 6 : rng.pick([1, 4, 41, 17]);
   }
