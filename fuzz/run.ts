@@ -66,7 +66,8 @@ async function phase(layer: Layer, p: Phase, timeoutMs: number, memoryMb: number
     let still = 0;
     const watchdog = setInterval(() => {
       const now = Atomics.load(beat, 0);
-      still = now === last ? still + 250 : 0;
+      // Until the first input runs the worker is loading seeds: that is not a hang.
+      still = now === last && now > 0 ? still + 250 : 0;
       last = now;
       if (still < Math.max(timeoutMs * 2, 5000)) return;
       clearInterval(watchdog);
