@@ -11,6 +11,8 @@ import { TokenReader, type Value } from '../src/imap/tokens.js';
 import { parseBodyStructure } from '../src/mime/bodystructure.js';
 import { HandshakeReader } from '../src/tls/handshake-reader.js';
 import { MAX_FRAGMENT_LENGTH, RecordReader } from '../src/tls/record-reader.js';
+import type { Warning } from '../src/capture/types.js';
+import { parserFor } from '../fuzz/seeds.js';
 import { T0 } from './helpers/imap.js';
 import { runSession } from './helpers/imap.js';
 
@@ -84,4 +86,18 @@ test('TLS: a record longer than 2^14 + 2048 is not TLS; a handshake message over
   const handshake = new HandshakeReader();
   assert.deepEqual(handshake.push(Buffer.from([1, 0x10, 0, 1])), []);
   assert.equal(handshake.error, `handshake message of ${0x100001} bytes`);
+});
+
+test('pcapng: a block longer than 16 MiB is corruption: reading stops with a warning naming the offset', () => {
+  const shb = Buffer.alloc(28);
+  shb.writeUInt32LE(0x0a0d0d0a, 0); shb.writeUInt32LE(28, 4); shb.writeUInt32LE(0x1a2b3c4d, 8);
+  shb.writeUInt16LE(1, 12); shb.writeInt32LE(-1, 16); shb.writeInt32LE(-1, 20); shb.writeUInt32LE(28, 24);
+  const huge = Buffer.alloc(12);
+  huge.writeUInt32LE(6, 0); huge.writeUInt32LE(16 * 1024 * 1024 + 4, 4);
+  const warnings: Warning[] = [];
+  const parser = parserFor(shb, () => assert.fail('no frame'), (w) => warnings.push(w))!;
+  parser.push(Buffer.concat([shb, huge]));
+  parser.end();
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0]!.message, /corrupt pcapng block \(type 0x6, length 16777220\) at file offset 28/);
 });
