@@ -1,4 +1,5 @@
-import { UsageError, usageLine } from '../../src/cli/errors.js';
+import { RulesError } from '../../src/check/errors.js';
+import { usageLine } from '../../src/cli/errors.js';
 import { parseRules } from '../../src/check/load.js';
 import { check, checkPrintable } from '../invariants.js';
 import type { Layer } from '../layer.js';
@@ -10,7 +11,7 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
 
 /**
  * Rules files (docs/check.md), JSON (first byte odd) or YAML (even). Either rules come back, or a
- * UsageError with one printable line (the CLI prints it and exits 2); nothing else may escape.
+ * RulesError with one printable line (the CLI prints it and exits 2); nothing else may escape.
  */
 export const rulesLayer: Layer = {
   name: 'rules',
@@ -25,7 +26,7 @@ export const rulesLayer: Layer = {
       const rules = parseRules(input.subarray(1).toString('utf8'), source);
       check(Array.isArray(rules), 'rules are not a list');
     } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
+      if (!(err instanceof RulesError)) throw err;
       const line = usageLine(err);
       check(!line.includes('\n'), `a usage error of several lines: ${JSON.stringify(line.slice(0, 80))}`);
       checkPrintable(line, 'usage error');

@@ -1,4 +1,5 @@
 import { CaptureError } from '../capture/reader.js';
+import { RulesError } from '../check/errors.js';
 import { escapeText } from '../util/escape.js';
 
 /** Documented exit codes. */
@@ -10,13 +11,13 @@ export const EXIT_USAGE = 2;
 export class UsageError extends Error {}
 
 /** The line a usage error or an unreadable capture prints. Messages quote rules files, paths and capture bytes: escaped. */
-export function usageLine(err: UsageError | CaptureError): string {
+export function usageLine(err: UsageError | CaptureError | RulesError): string {
   return `imapscope: ${escapeText(err.message)}`;
 }
 
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
-  if (err instanceof UsageError || err instanceof CaptureError) {
+  if (err instanceof UsageError || err instanceof CaptureError || err instanceof RulesError) {
     process.stderr.write(`${usageLine(err)}\n`);
     process.exit(EXIT_USAGE);
   }

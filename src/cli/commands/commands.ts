@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/commands.js';
 import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
+import { escapeText } from '../../util/escape.js';
 import type { Exchange } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
@@ -32,11 +33,15 @@ export function registerCommands(program: Command): void {
       let first = true;
       if (opts.json) out.write('{"exchanges":[');
       const allWarnings = [];
-      for (const [i, path] of captures.entries()) {
+      for (const path of captures) {
         let rows: string[][] = [];
         let t0: TimePoint | null = null;
+        let named = captures.length === 1;
         const flushTable = () => {
           if (rows.length === 0) return;
+          // Several captures: each one's rows stand under its path.
+          if (!named) out.write(`${escapeText(path)}:\n`);
+          named = true;
           const table = makeTable(COMMAND_COLUMNS);
           table.push(...rows);
           out.write(`${table.toString()}\n`);
@@ -47,7 +52,7 @@ export function registerCommands(program: Command): void {
           connections: conn === null ? undefined : (c) => c.id === conn,
           onExchange: (ex) => {
             if (!keep(ex)) return;
-            const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
+            const json = () => ({ ...(captures.length > 1 ? { capture: path } : {}), ...exchangeJson(ex, view) });
             if (opts.ndjson) out.write(`${jsonText(json())}\n`);
             else if (opts.json) {
               out.write(`${first ? '\n' : ',\n'}${jsonText(json())}`);
@@ -61,10 +66,11 @@ export function registerCommands(program: Command): void {
         });
         if (!opts.json && !opts.ndjson) {
           flushTable();
-          if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
+          if (t0 === null) process.stdout.write(`${escapeText(path)}: no command exchanges\n`);
+          if (analysis.visibility.notice) process.stdout.write(`${escapeText(path)}: ${analysis.visibility.notice}\n`);
           writeWarnings(analysis.warnings, path);
         }
-        allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
+        allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: path, ...w } : w)));
       }
       if (opts.json) out.write(`\n],"warnings":${jsonText(allWarnings)}}\n`);
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeText } from '../../util/escape.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, writeWarnings } from '../../report/format.js';
@@ -17,25 +18,27 @@ export function registerFetches(program: Command): void {
     .action(async (captures: string[], opts: FetchesOptions) => {
       const settings = captureSettings(opts);
       const results = [];
-      for (const [i, path] of captures.entries()) {
+      for (const path of captures) {
         const analysis = await analyzeWithFetches(path, settings, {
           onSection: opts.ndjson
-            ? (m, f) => process.stdout.write(`${jsonText({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
+            ? (m, f) => process.stdout.write(`${jsonText({ ...(captures.length > 1 ? { capture: path } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,
         });
-        results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings });
+        results.push({ path, tracker: analysis.fetches, warnings: analysis.warnings, notice: analysis.visibility.notice });
       }
       if (opts.ndjson) return;
       if (opts.json) {
         const multi = results.length > 1;
         process.stdout.write(`${jsonText({
-          messages: results.flatMap((r, i) => r.tracker.list().map((m) => ({ ...(multi ? { capture: i } : {}), ...messageJson(m) }))),
-          strategy: results.flatMap((r, i) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: i } : {}), ...stepJson(s) }))),
-          warnings: results.flatMap((r, i) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+          messages: results.flatMap((r) => r.tracker.list().map((m) => ({ ...(multi ? { capture: r.path } : {}), ...messageJson(m) }))),
+          strategy: results.flatMap((r) => r.tracker.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
+          warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
         }, 2)}\n`);
         return;
       }
       for (const r of results) {
+        if (results.length > 1) process.stdout.write(`${escapeText(r.path)}:\n`);
+        if (r.notice) process.stdout.write(`${escapeText(r.notice)}\n`);
         process.stdout.write(fetchesText(r.tracker.list(), r.tracker.steps));
         writeWarnings(r.warnings, r.path);
       }
