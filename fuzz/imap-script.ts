@@ -1,4 +1,8 @@
 import { deflateRawSync, constants } from 'node:zlib';
+import { looksLikeCommand } from '../src/imap/command.js';
+import { ImapFramer, type FramerLimits } from '../src/imap/framer.js';
+import { looksLikeResponse } from '../src/imap/response.js';
+import type { ImapMessage } from '../src/imap/types.js';
 import type { Side } from '../src/tcp/types.js';
 import type { Rng } from './rng.js';
 import { IMAP_DICTIONARY, conversationsOf, recordedCaptures } from './seeds.js';
@@ -117,3 +121,25 @@ export function generateSession(rng: Rng): Buffer {
 }
 
 export const SCRIPT_DICTIONARY: readonly Buffer[] = [...IMAP_DICTIONARY, Buffer.from([0, 0, 4]), Buffer.from([1, 0, 4]), Buffer.from([2, 0, 10]), Buffer.from([3, 1, 0])];
+
+const T = { sec: 1_700_000_000, nsec: 0, digits: 6 };
+
+/** Both directions of a script through an ImapFramer each: the messages framed and the bytes pushed per side. */
+export function frameScript(input: Buffer, limits: FramerLimits): { messages: ImapMessage[]; pushed: Record<Side, number> } {
+  const messages: ImapMessage[] = [];
+  const pushed: Record<Side, number> = { client: 0, server: 0 };
+  const make = (side: Side) => new ImapFramer(side, { message: (m) => messages.push(m), warn: () => {} }, limits, side === 'client' ? looksLikeCommand : looksLikeResponse);
+  const framers = { client: make('client'), server: make('server') };
+  let frame = 0;
+  for (const step of decodeScript(input)) {
+    frame++;
+    if ('gap' in step) framers[step.side].gap(step.gap, frame, T);
+    else {
+      pushed[step.side] += step.bytes.length;
+      framers[step.side].push(step.bytes, frame, T);
+    }
+  }
+  framers.client.end(frame, T);
+  framers.server.end(frame, T);
+  return { messages, pushed };
+}

@@ -1,14 +1,10 @@
-import { looksLikeCommand } from '../../src/imap/command.js';
-import { ImapFramer, type FramerLimits } from '../../src/imap/framer.js';
-import { looksLikeResponse } from '../../src/imap/response.js';
+import type { FramerLimits } from '../../src/imap/framer.js';
 import { TokenReader, renderValues, type Value } from '../../src/imap/tokens.js';
-import type { ImapMessage } from '../../src/imap/types.js';
 import type { Side } from '../../src/tcp/types.js';
 import { check } from '../invariants.js';
 import type { Layer } from '../layer.js';
-import { SCRIPT_DICTIONARY, decodeScript, generateSession, recordedScripts } from '../imap-script.js';
+import { SCRIPT_DICTIONARY, frameScript, generateSession, recordedScripts } from '../imap-script.js';
 
-const T = { sec: 1_700_000_000, nsec: 0, digits: 6 };
 /** Small caps, so that inputs reach them. */
 const LIMITS: FramerLimits = { maxLine: 2048, keepLiteral: 512 };
 
@@ -28,21 +24,7 @@ export const framingLayer: Layer = {
   generate: generateSession,
   dictionary: SCRIPT_DICTIONARY,
   run(input) {
-    const messages: ImapMessage[] = [];
-    const pushed: Record<Side, number> = { client: 0, server: 0 };
-    const make = (side: Side) => new ImapFramer(side, { message: (m) => messages.push(m), warn: () => {} }, LIMITS, side === 'client' ? looksLikeCommand : looksLikeResponse);
-    const framers = { client: make('client'), server: make('server') };
-    let frame = 0;
-    for (const step of decodeScript(input)) {
-      frame++;
-      if ('gap' in step) framers[step.side].gap(step.gap, frame, T);
-      else {
-        pushed[step.side] += step.bytes.length;
-        framers[step.side].push(step.bytes, frame, T);
-      }
-    }
-    framers.client.end(frame, T);
-    framers.server.end(frame, T);
+    const { messages, pushed } = frameScript(input, LIMITS);
     const framed: Record<Side, number> = { client: 0, server: 0 };
     for (const m of messages) {
       framed[m.side] += m.wireBytes;

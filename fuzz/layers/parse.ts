@@ -1,14 +1,10 @@
-import { looksLikeCommand, parseCommand } from '../../src/imap/command.js';
-import { DEFAULT_FRAMER_LIMITS, ImapFramer } from '../../src/imap/framer.js';
-import { looksLikeResponse, parseResponse } from '../../src/imap/response.js';
+import { parseCommand } from '../../src/imap/command.js';
+import { DEFAULT_FRAMER_LIMITS } from '../../src/imap/framer.js';
+import { parseResponse } from '../../src/imap/response.js';
 import { commandShape } from '../../src/imap/shape.js';
-import type { ImapMessage } from '../../src/imap/types.js';
-import type { Side } from '../../src/tcp/types.js';
 import { check } from '../invariants.js';
 import type { Layer } from '../layer.js';
-import { SCRIPT_DICTIONARY, decodeScript, generateSession, recordedScripts } from '../imap-script.js';
-
-const T = { sec: 1_700_000_000, nsec: 0, digits: 6 };
+import { SCRIPT_DICTIONARY, frameScript, generateSession, recordedScripts } from '../imap-script.js';
 
 /**
  * Command and response parsing of every framed message: commands (with their shapes for compare and
@@ -21,16 +17,7 @@ export const parseLayer: Layer = {
   generate: generateSession,
   dictionary: SCRIPT_DICTIONARY,
   run(input) {
-    const messages: ImapMessage[] = [];
-    const make = (side: Side) => new ImapFramer(side, { message: (m) => messages.push(m), warn: () => {} }, DEFAULT_FRAMER_LIMITS, side === 'client' ? looksLikeCommand : looksLikeResponse);
-    const framers = { client: make('client'), server: make('server') };
-    let frame = 0;
-    for (const step of decodeScript(input)) {
-      frame++;
-      if ('bytes' in step) framers[step.side].push(step.bytes, frame, T);
-    }
-    framers.client.end(frame, T);
-    framers.server.end(frame, T);
+    const { messages } = frameScript(input, DEFAULT_FRAMER_LIMITS);
     for (const m of messages) {
       if (m.side === 'client') {
         const cmd = parseCommand(m);
