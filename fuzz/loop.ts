@@ -15,6 +15,8 @@ export interface LoopOptions {
   memoryMb?: number;
   /** Guide by V8 block coverage (default on). */
   coverage?: boolean;
+  /** Run at least this many inputs (seeds included) even past `seconds`: a slow machine still mutates. */
+  minInputs?: number;
   /** Start from this corpus instead of the layer's seeds (a guided phase's result). */
   corpus?: Buffer[];
   /** Return the final corpus in the result. */
@@ -104,7 +106,7 @@ export async function fuzzLoop(layer: Layer, options: LoopOptions = {}): Promise
 
   let batch: Buffer[] = [];
   const other = () => rng.pick(corpus);
-  while (result.inputs < limitInputs && performance.now() - started < limitMs) {
+  while ((result.inputs < limitInputs && performance.now() - started < limitMs) || result.inputs < (options.minInputs ?? 0)) {
     const base = layer.generate && rng.chance(0.2) ? layer.generate(rng) : rng.pick(corpus);
     const input = rng.chance(0.95) ? mutator.mutate(base, other) : base;
     result.inputs++;
