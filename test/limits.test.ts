@@ -13,6 +13,7 @@ import { HandshakeReader } from '../src/tls/handshake-reader.js';
 import { MAX_FRAGMENT_LENGTH, RecordReader } from '../src/tls/record-reader.js';
 import type { Warning } from '../src/capture/types.js';
 import { parserFor } from '../fuzz/seeds.js';
+import { MAX_PENDING_COMMANDS } from '../src/imap/pending.js';
 import { T0 } from './helpers/imap.js';
 import { runSession } from './helpers/imap.js';
 
@@ -100,4 +101,12 @@ test('pcapng: a block longer than 16 MiB is corruption: reading stops with a war
   parser.end();
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
   assert.match(warnings[0]!.message, /corrupt pcapng block \(type 0x6, length 16777220\) at file offset 28/);
+});
+
+test('more than 4096 commands outstanding on one connection: the oldest are given up as unanswered, with one warning', () => {
+  const commands = Array.from({ length: MAX_PENDING_COMMANDS + 10 }, (_, i) => `a${i} NOOP\r\n`).join('');
+  const { warnings, exchanges } = runSession([['server', '* OK hi\r\n'], ['client', commands]]);
+  assert.equal(warnings.filter((w) => /more than 4096 commands outstanding at once/.test(w.message)).length, 1, JSON.stringify(warnings.slice(0, 3)));
+  assert.equal(exchanges.length, MAX_PENDING_COMMANDS + 10, 'every command is still reported once');
+  assert.ok(exchanges.every((e) => e.status === null));
 });

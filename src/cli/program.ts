@@ -8,6 +8,7 @@ import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
+import { registerReport } from './commands/report.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -26,6 +27,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerExtract(program);
   registerCompare(program);
   registerCheck(program);
+  registerReport(program);
   registerStreams(program);
   registerFollow(program);
   return program;
