@@ -18,7 +18,9 @@ for (const layer of LAYERS) {
   test(`fuzz ${layer.name} for ${SECONDS_PER_LAYER} s: no crash, hang or broken invariant`, async () => {
     const seeds = layer.seeds().length + (layer.generate ? 16 : 0);
     // At least 20 mutated inputs however slow the machine: the assertions do not depend on its speed.
-    const r = await fuzzLoop(layer, { seconds: SECONDS_PER_LAYER, minInputs: seeds + 20, seed: 1, coverage: false });
+    // The per-input bound is generous (30 s): a shared CI machine must not turn load into a failure; a
+    // quadratic or endless loop still exceeds it (the regression fixtures replay such inputs in a child).
+    const r = await fuzzLoop(layer, { seconds: SECONDS_PER_LAYER, minInputs: seeds + 20, seed: 1, coverage: false, timeoutMs: 30_000 });
     assert.equal(r.failure, null, r.failure ? `${r.failure.kind}: ${r.failure.message}\ninput (base64): ${r.failure.input.toString('base64').slice(0, 2000)}` : '');
     assert.ok(r.inputs >= seeds + 20, `${r.inputs} inputs run: the seeds and at least 20 mutations`);
   });
