@@ -219,3 +219,17 @@ test('long SASL payloads (XOAUTH2 tokens, a long PLAIN) are redacted in every fo
     assert.ok(!shown.includes(xoauth.slice(0, 20)) && !shown.includes(plain.slice(0, 20)), `no secret shown: ${shown.slice(0, 60)}`);
   }
 });
+
+test('a UIDVALIDITY or UIDNEXT that is not a 32-bit number is unknown (null), never NaN (found by fuzzing)', () => {
+  const select = (codes: string) => runSession([
+    ['server', '* OK hi\r\n'],
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', `${codes}a1 OK [READ-WRITE] done\r\n`],
+  ]).info.selected!;
+  const bad = select('* OK [UIDVALIDITY 12x] v\r\n* OK [UIDNEXT 99999999999] n\r\n');
+  assert.equal(bad.uidValidity, null);
+  assert.equal(bad.uidNext, null);
+  const good = select('* OK [UIDVALIDITY 3857529045] v\r\n* OK [UIDNEXT 7] n\r\n');
+  assert.equal(good.uidValidity, 3857529045);
+  assert.equal(good.uidNext, 7);
+});

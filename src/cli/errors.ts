@@ -1,6 +1,7 @@
 import { CaptureError } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
 import { EXIT_INTERRUPTED, output } from './output.js';
+import { escapeText } from '../util/escape.js';
 
 /** Documented exit codes. */
 export const EXIT_OK = 0;
@@ -19,16 +20,21 @@ export class UsageError extends Error {
   }
 }
 
+/** The line a usage error or an unreadable capture prints. Messages quote rules files, paths and capture bytes: escaped. */
+export function usageLine(err: UsageError | CaptureError | RulesError): string {
+  return `imapscope: ${escapeText(err.message)}`;
+}
+
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
   if (err instanceof UsageError || err instanceof CaptureError || err instanceof RulesError) {
-    output.note(`imapscope: ${err.message}${err instanceof UsageError && err.hint ? `; ${output.helpHint()}` : ''}`);
+    output.note(`${usageLine(err)}${err instanceof UsageError && err.hint ? `; ${output.helpHint()}` : ''}`);
     process.exit(EXIT_USAGE);
   }
   const e = err as NodeJS.ErrnoException;
   // Output closed early (| head) is not an error; after Ctrl-C the exit says so.
   if (e?.code === 'EPIPE') process.exit(output.interrupted ? EXIT_INTERRUPTED : EXIT_OK);
-  output.note(`imapscope: internal error: ${e?.message ?? String(err)} (please report this with the capture)`);
+  output.note(`imapscope: internal error: ${escapeText(e?.message ?? String(err))} (please report this with the capture)`);
   if (debugging()) output.note(`${e?.stack}`);
   process.exit(EXIT_INTERNAL);
 }

@@ -1,5 +1,6 @@
 import { fstatSync } from 'node:fs';
 import chalk, { type ColorSupportLevel } from 'chalk';
+import { jsonText } from '../util/json.js';
 import type { ReadControl, ReadProgress } from '../capture/reader.js';
 import { setTableWidth } from '../report/table.js';
 import { ProgressLine } from './progress.js';
@@ -118,7 +119,7 @@ export class Output {
 
   /** A JSON document, with `"partial": true` when Ctrl-C cut the input short. */
   json(value: object): void {
-    this.write(`${JSON.stringify({ ...value, ...this.partialField() }, null, 2)}\n`);
+    this.write(`${jsonText({ ...value, ...this.partialField() }, 2)}\n`);
   }
 
   /** `{ partial: true }` after Ctrl-C, else nothing: spread it into a JSON document. */

@@ -11,6 +11,7 @@ import { partByNumber } from '../mime/bodystructure.js';
 import type { FetchedSection } from '../mime/types.js';
 import { splitMessage } from '../mime/from-message.js';
 import { UniqueNames, extensionFor, safeComponent } from './names.js';
+import { jsonText } from '../util/json.js';
 
 /** One file written, as manifest.json lists it. */
 export interface ExtractedFile {
@@ -99,7 +100,7 @@ export class Extractor {
     const files: ExtractedFile[] = [];
     try {
       for (const p of this.pending) files.push(...await this.writeOne(p, names));
-      this.writeFile('manifest.json', `${JSON.stringify({ capture, files }, null, 2)}\n`);
+      this.writeFile('manifest.json', `${jsonText({ capture, files }, 2)}\n`);
     } finally {
       rmSync(this.tmpDir, { recursive: true, force: true });
     }

@@ -431,10 +431,10 @@ export class ImapSession {
         this.info.capabilities = text.split(' ').filter(Boolean);
         break;
       case 'UIDVALIDITY':
-        if (box) box.uidValidity = Number(text);
+        if (box) box.uidValidity = uint32(text);
         break;
       case 'UIDNEXT':
-        if (box) box.uidNext = Number(text);
+        if (box) box.uidNext = uint32(text);
         break;
       default:
         break;
@@ -490,4 +490,9 @@ function idParams(v: Value | undefined): Record<string, string | null> | null {
     if (key !== null) out[key.toLowerCase()] = stringOf(v.items[i + 1]);
   }
   return out;
+}
+
+/** An IMAP nz-number / 32-bit value, or null for anything else (Number() would give NaN). */
+function uint32(text: string): number | null {
+  return /^\d{1,10}$/.test(text) && Number(text) < 2 ** 32 ? Number(text) : null;
 }

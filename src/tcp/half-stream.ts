@@ -47,6 +47,7 @@ export class HalfStream {
   private held: Held[] = [];
   private heldBytes = 0;
   private capWarned = false;
+  private afterFinWarned = false;
   private readonly recent = new RecentBytes(64 * 1024);
 
   constructor(
@@ -104,6 +105,12 @@ export class HalfStream {
     const next = this.next!;
     const rel = seqDiff(seq, next);
     const len = payload.length;
+    if (this.finished && rel + len > 0) {
+      // Bytes past the FIN cannot belong to this stream (and would skip the FIN's sequence number).
+      if (!this.afterFinWarned) this.warn({ frame, message: `${this.label}: data after the FIN ignored` });
+      this.afterFinWarned = true;
+      return;
+    }
     if (rel + len <= 0) {
       // Entirely old: a retransmission or a keep-alive (one byte just below `next`, often garbage).
       if (!(len <= 1 && rel === -1)) this.compareOld(seq, payload, frame);
@@ -220,7 +227,9 @@ export class HalfStream {
   private checkFinished(): void {
     if (this.fin !== null && this.next !== null && seqDiff(this.next, this.fin) >= 0 && !this.finished) {
       this.finished = true;
-      this.next = seqAdd(this.fin, 1);
+      // The FIN takes one sequence number. A FIN behind bytes already delivered must not move `next`
+      // back, or a later retransmission would be delivered a second time.
+      if (seqDiff(seqAdd(this.fin, 1), this.next) > 0) this.next = seqAdd(this.fin, 1);
     }
   }
 

@@ -8,6 +8,7 @@ import type { TimePoint } from '../../tcp/types.js';
 import { ConnectionChoice, captureSettings } from '../options.js';
 import { output } from '../output.js';
 import { captureOptions } from '../program.js';
+import { jsonText } from '../../util/json.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
 const ROWS_PER_TABLE = 500;
@@ -58,10 +59,10 @@ export function registerCommands(program: Command): void {
           onExchange: (ex) => {
             if (!keep(ex)) return;
             const json = () => ({ ...(captures.length > 1 ? { capture: path } : {}), ...exchangeJson(ex, view) });
-            if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
+            if (opts.ndjson) out.write(`${jsonText(json())}\n`);
             else if (opts.json) {
               openJson();
-              out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
+              out.write(`${first ? '\n' : ',\n'}${jsonText(json())}`);
               first = false;
             } else {
               t0 ??= ex.start ?? ex.end;
@@ -81,7 +82,7 @@ export function registerCommands(program: Command): void {
       }
       if (opts.json) {
         openJson();
-        out.write(`\n],"warnings":${JSON.stringify(allWarnings)}${output.interrupted ? ',"partial":true' : ''}}\n`);
+        out.write(`\n],"warnings":${jsonText(allWarnings)}${output.interrupted ? ',"partial":true' : ''}}\n`);
       }
     });
 }

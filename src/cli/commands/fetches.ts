@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jsonText } from '../../util/json.js';
 import { escapeText } from '../../util/escape.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
@@ -23,7 +24,7 @@ export function registerFetches(program: Command): void {
       for (const [, path] of output.inputs(captures)) {
         const analysis = await analyzeWithFetches(path, { ...settings, connections: conn?.accepts }, {
           onSection: opts.ndjson
-            ? (m, f) => output.write(`${JSON.stringify({ ...(captures.length > 1 ? { capture: path } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
+            ? (m, f) => output.write(`${jsonText({ ...(captures.length > 1 ? { capture: path } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`)
             : undefined,
         });
         conn?.requireFound(path);

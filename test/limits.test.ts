@@ -1,0 +1,112 @@
+/**
+ * Each cap in docs/architecture.md ("Limits") that no other test reaches: hit it and check what it does
+ * and what it says. (Line length, impossible literals, kept literals, out-of-order bytes, COMPRESS
+ * expansion and file names are hit in imap-framer, fetch, tcp, inflate-cap and fuzz-regressions tests.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import type { Exchange } from '../src/imap/model.js';
+import { TokenReader, type Value } from '../src/imap/tokens.js';
+import { parseBodyStructure } from '../src/mime/bodystructure.js';
+import { HandshakeReader } from '../src/tls/handshake-reader.js';
+import { MAX_FRAGMENT_LENGTH, RecordReader } from '../src/tls/record-reader.js';
+import type { Warning } from '../src/capture/types.js';
+import { parserFor } from '../fuzz/seeds.js';
+import { MAX_PENDING_COMMANDS } from '../src/imap/pending.js';
+import { T0 } from './helpers/imap.js';
+import { runSession } from './helpers/imap.js';
+
+const message = (line: string) => ({ side: 'server' as const, lines: [line], literals: [], firstFrame: 1, lastFrame: 1, start: T0, end: T0, damaged: false, wireBytes: line.length });
+const depthOf = (v: Value): number => (v.kind === 'list' ? 1 + Math.max(0, ...v.items.map(depthOf)) : 0);
+
+test('parentheses nested 100 deep are read as lists; deeper ones are skipped flat (no stack overflow) and marked malformed', () => {
+  const ok = new TokenReader(message(`${'('.repeat(100)}x${')'.repeat(100)} y`));
+  const okValues = ok.values();
+  assert.equal(depthOf(okValues[0]!), 100);
+  assert.equal(ok.malformed, false);
+  const deep = new TokenReader(message(`${'('.repeat(100_000)}x${')'.repeat(100_000)} y`));
+  const values = deep.values();
+  assert.ok(depthOf(values[0]!) <= 101, `depth ${depthOf(values[0]!)}`);
+  assert.equal(deep.malformed, true);
+  assert.deepEqual(values[1], { kind: 'atom', text: 'y' }, 'reading goes on after the skipped part');
+});
+
+test('MIME parts nested more than 120 deep are not read, with one warning naming the part', () => {
+  // Built as values: from the wire, the tokeniser's 100-level cap is reached first.
+  const leaf = new TokenReader(message('("TEXT" "PLAIN" NIL NIL NIL "7BIT" 1 1)')).values()[0]!;
+  const nested = (n: number): Value => {
+    let v = leaf;
+    for (let i = 0; i < n; i++) v = { kind: 'list', items: [v, { kind: 'string', text: 'MIXED' }] };
+    return v;
+  };
+  const parse = (n: number) => {
+    const warnings: string[] = [];
+    const root = parseBodyStructure(nested(n), (w) => warnings.push(w));
+    let depth = 0;
+    for (let p = root; p && p.children.length > 0; p = p.children[0]!) depth++;
+    return { depth, warnings };
+  };
+  assert.deepEqual(parse(110).warnings, []);
+  assert.equal(parse(110).depth, 110);
+  const deep = parse(500);
+  assert.equal(deep.warnings.filter((w) => /nested more than 120 deep are not read/.test(w)).length, 1, JSON.stringify(deep.warnings));
+  assert.ok(deep.depth < 120, `read ${deep.depth} levels`);
+});
+
+test('exchanges waiting behind an unfinished command: past 100,000 order gives way, with one overflow call', () => {
+  const released: Exchange[] = [];
+  let overflows = 0;
+  const orderer = new ExchangeOrderer((ex) => released.push(ex), () => overflows++);
+  const ex = (tag: string) => ({ tag }) as Exchange;
+  const idle = ex('idle');
+  orderer.opened(idle);
+  for (let i = 0; i < 100_001; i++) {
+    const e = ex(`a${i}`);
+    orderer.opened(e);
+    orderer.completed(e);
+  }
+  assert.equal(overflows, 1);
+  assert.ok(released.length > 0, 'waiting exchanges were released before the unfinished IDLE completed');
+});
+
+test('a connection remembers at most 1000 mailboxes from LIST', () => {
+  const lines = Array.from({ length: 1500 }, (_, i) => `* LIST () "/" "box${i}"\r\n`).join('');
+  const { info } = runSession([['server', '* OK hi\r\n'], ['client', 'a1 LIST "" "*"\r\n'], ['server', `${lines}a1 OK done\r\n`]]);
+  assert.equal(info.mailboxes.length, 1000);
+});
+
+test('TLS: a record longer than 2^14 + 2048 is not TLS; a handshake message over 1 MiB stops the reader', () => {
+  const records = new RecordReader();
+  const header = Buffer.from([23, 3, 3, 0, 0]);
+  header.writeUInt16BE(MAX_FRAGMENT_LENGTH, 3);
+  assert.equal(records.push(Buffer.concat([header, Buffer.alloc(MAX_FRAGMENT_LENGTH)]), 1).length, 1, 'the longest record allowed is read');
+  header.writeUInt16BE(MAX_FRAGMENT_LENGTH + 1, 3);
+  assert.deepEqual(records.push(header, 2), []);
+  assert.match(records.error ?? '', /not a TLS record header/);
+  const handshake = new HandshakeReader();
+  assert.deepEqual(handshake.push(Buffer.from([1, 0x10, 0, 1])), []);
+  assert.equal(handshake.error, `handshake message of ${0x100001} bytes`);
+});
+
+test('pcapng: a block longer than 16 MiB is corruption: reading stops with a warning naming the offset', () => {
+  const shb = Buffer.alloc(28);
+  shb.writeUInt32LE(0x0a0d0d0a, 0); shb.writeUInt32LE(28, 4); shb.writeUInt32LE(0x1a2b3c4d, 8);
+  shb.writeUInt16LE(1, 12); shb.writeInt32LE(-1, 16); shb.writeInt32LE(-1, 20); shb.writeUInt32LE(28, 24);
+  const huge = Buffer.alloc(12);
+  huge.writeUInt32LE(6, 0); huge.writeUInt32LE(16 * 1024 * 1024 + 4, 4);
+  const warnings: Warning[] = [];
+  const parser = parserFor(shb, () => assert.fail('no frame'), (w) => warnings.push(w))!;
+  parser.push(Buffer.concat([shb, huge]));
+  parser.end();
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0]!.message, /corrupt pcapng block \(type 0x6, length 16777220\) at file offset 28/);
+});
+
+test('more than 4096 commands outstanding on one connection: the oldest are given up as unanswered, with one warning', () => {
+  const commands = Array.from({ length: MAX_PENDING_COMMANDS + 10 }, (_, i) => `a${i} NOOP\r\n`).join('');
+  const { warnings, exchanges } = runSession([['server', '* OK hi\r\n'], ['client', commands]]);
+  assert.equal(warnings.filter((w) => /more than 4096 commands outstanding at once/.test(w.message)).length, 1, JSON.stringify(warnings.slice(0, 3)));
+  assert.equal(exchanges.length, MAX_PENDING_COMMANDS + 10, 'every command is still reported once');
+  assert.ok(exchanges.every((e) => e.status === null));
+});
