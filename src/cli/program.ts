@@ -8,6 +8,7 @@ import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
+import { registerFields } from './commands/fields.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -28,6 +29,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerCheck(program);
   registerStreams(program);
   registerFollow(program);
+  registerFields(program);
   return program;
 }
 

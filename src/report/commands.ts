@@ -1,8 +1,7 @@
 import type { Exchange } from '../imap/model.js';
 import { latencyMs } from '../analysis/stats.js';
-import type { TimePoint } from '../tcp/types.js';
 import { escapeText } from '../util/escape.js';
-import { isoTime, secondsBetween } from '../util/time.js';
+import { isoTime } from '../util/time.js';
 
 export interface ExchangeView {
   showSecrets: boolean;
@@ -35,14 +34,13 @@ export function exchangeJson(ex: Exchange, view: ExchangeView): object {
 
 export const COMMAND_COLUMNS = ['conn', 'frame', 'time', 'tag', 'command', 'arguments', 'status', 'response', 'latency', 'untagged'];
 
-/** One table row; wire text is escaped and shortened. */
-export function exchangeRow(ex: Exchange, t0: TimePoint | null, view: ExchangeView): string[] {
+/** One table row; wire text is escaped and shortened. `time` is the time cell, formatted by the caller (-t). */
+export function exchangeRow(ex: Exchange, time: string, view: ExchangeView): string[] {
   const ms = latencyMs(ex);
-  const when = ex.start ?? ex.end;
   return [
     String(ex.conn),
     ex.requestFrame !== null ? String(ex.requestFrame) : `(${ex.responseFrame})`,
-    t0 && when ? secondsBetween(t0, when).toFixed(3) : '',
+    time,
     escapeText(ex.tag ?? ''),
     escapeText(ex.command) + (ex.requestMissing ? ' (request not captured)' : ''),
     shorten(escapeText(view.showSecrets ? ex.argsClear : ex.args), 60),

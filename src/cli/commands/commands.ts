@@ -2,69 +2,110 @@ import type { Command } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/commands.js';
 import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
-import type { Exchange } from '../../imap/model.js';
-import type { TimePoint } from '../../tcp/types.js';
+import { cellText, FieldsWriter } from '../../report/fields-output.js';
+import { TimeColumn } from '../../report/time-format.js';
+import { lookupField, type FieldDef } from '../../filter/fields.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { compileFilterOption, filterOption, outputChoice, outputOptions, type OutputFlags } from '../display-options.js';
+import { Selection } from '../selection.js';
+import { planWrite, runWrite, writeOptions, type WriteFlags } from '../write-options.js';
 
 /** Text tables are printed in slices so memory stays flat on huge captures. */
 const ROWS_PER_TABLE = 500;
 
-interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[] }
+/** -T csv without -e: the columns of the text table, by field name. */
+const CSV_COLUMNS = ['tcp.stream', 'frame.number', 'frame.time_relative', 'imap.tag', 'imap.command', 'imap.args', 'imap.status',
+  'imap.response.code', 'imap.response.text', 'imap.latency', 'imap.untagged'];
+
+interface CommandsOptions extends OutputFlags, WriteFlags {
+  conn?: string;
+  command?: string;
+  filter?: string;
+  showSecrets?: boolean;
+  port: string;
+  keylog?: string[];
+}
 
 export function registerCommands(program: Command): void {
-  captureOptions(program.command('commands')
+  const cmd = program.command('commands')
     .description('one row per command exchange: request frame, tag, command, arguments, status, response, latency, untagged count')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .option('--conn <id>', 'only this connection (tcp.stream id)')
-    .option('--command <name>', 'only this command (e.g. FETCH, "UID FETCH"; case-insensitive)')
+    .option('--command <name>', 'only this command (e.g. FETCH, "UID FETCH"; case-insensitive)');
+  filterOption(cmd);
+  outputOptions(cmd, ['text', 'json', 'ndjson', 'fields', 'csv'])
     .option('--json', 'JSON output, written as the capture streams (schema: docs/schema/commands.schema.json)')
     .option('--ndjson', 'one JSON object per line, written as the capture streams')
-    .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
-    .action(async (captures: string[], opts: CommandsOptions) => {
-      const settings = captureSettings(opts);
-      const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
-      const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
-      const view = { showSecrets: Boolean(opts.showSecrets) };
-      const keep = (ex: Exchange) => (conn === null || ex.conn === conn) && (!wanted || ex.command === wanted);
-      const out = process.stdout;
-      let first = true;
-      if (opts.json) out.write('{"exchanges":[');
-      const allWarnings = [];
-      for (const [i, path] of captures.entries()) {
-        let rows: string[][] = [];
-        let t0: TimePoint | null = null;
-        const flushTable = () => {
-          if (rows.length === 0) return;
-          const table = makeTable(COMMAND_COLUMNS);
-          table.push(...rows);
-          out.write(`${table.toString()}\n`);
-          rows = [];
-        };
-        const analysis = await analyzeCapture(path, {
-          ...settings,
-          connections: conn === null ? undefined : (c) => c.id === conn,
-          onExchange: (ex) => {
-            if (!keep(ex)) return;
-            const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
-            if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
-            else if (opts.json) {
-              out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
-              first = false;
-            } else {
-              t0 ??= ex.start ?? ex.end;
-              rows.push(exchangeRow(ex, t0, view));
-              if (rows.length >= ROWS_PER_TABLE) flushTable();
-            }
-          },
-        });
-        if (!opts.json && !opts.ndjson) {
-          flushTable();
-          if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
-          writeWarnings(analysis.warnings, path);
+    .option('--show-secrets', 'show passwords and SASL payloads instead of ***');
+  writeOptions(cmd);
+  captureOptions(cmd).action(async (captures: string[], opts: CommandsOptions) => {
+    const settings = captureSettings(opts);
+    const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
+    const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
+    const filter = compileFilterOption(opts.filter);
+    const output = outputChoice(opts);
+    const write = planWrite(opts, captures, conn !== null || filter !== null);
+    const view = { showSecrets: Boolean(opts.showSecrets) };
+    const out = process.stdout;
+    const columns: FieldDef[] | null = output.fields ?? (output.format === 'csv' ? CSV_COLUMNS.map((n) => lookupField(n)!) : null);
+    const fieldsWriter = columns ? new FieldsWriter(columns, output.fields ? output.fieldNames : CSV_COLUMNS, output.layout) : null;
+    if (fieldsWriter && output.format !== 'text') {
+      const header = fieldsWriter.header();
+      if (header !== null) out.write(`${header}\n`);
+    }
+    let first = true;
+    if (output.format === 'json') out.write('{"exchanges":[');
+    const allWarnings = [];
+    for (const [i, path] of captures.entries()) {
+      let rows: string[][] = [];
+      let shown = 0;
+      const selection = new Selection(filter, wanted ? (ex) => ex.command === wanted : null, conn);
+      const time = new TimeColumn(output.time, () => selection.t0);
+      const head = columns && output.fields ? output.fieldNames : COMMAND_COLUMNS.map((c) => (c === 'time' ? time.header : c));
+      const flushTable = () => {
+        if (rows.length === 0) return;
+        const table = makeTable(head);
+        table.push(...rows);
+        out.write(`${table.toString()}\n`);
+        rows = [];
+      };
+      const analysis = await analyzeCapture(path, {
+        ...settings,
+        onFirstFrame: (t) => { selection.t0 = t; },
+        connections: conn === null ? undefined : (c) => c.id === conn,
+        onExchange: (ex, info) => {
+          const when = ex.start ?? ex.end;
+          if (!selection.exchange(ex, info)) {
+            time.passed(when);
+            return;
+          }
+          shown++;
+          const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
+          if (output.format === 'ndjson') out.write(`${JSON.stringify(json())}\n`);
+          else if (output.format === 'json') {
+            out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
+            first = false;
+          } else if (output.format === 'fields' || output.format === 'csv') {
+            out.write(`${fieldsWriter!.row(selection.record(ex, info))}\n`);
+          } else {
+            rows.push(columns ? columns.map((f) => cellText(f, selection.record(ex, info), ',')) : exchangeRow(ex, time.cell(when), view));
+            if (rows.length >= ROWS_PER_TABLE) flushTable();
+          }
+          time.passed(when);
+        },
+      });
+      if (output.format === 'text') {
+        flushTable();
+        if (shown === 0) {
+          const why = filter || wanted ? ' match' : '';
+          out.write(`${path}: no command exchanges${why}${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
         }
-        allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
       }
-      if (opts.json) out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
-    });
+      if (output.format === 'json') allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
+      else if (output.format !== 'ndjson') writeWarnings(analysis.warnings, path);
+      if (write) await runWrite(write, path, selection.connections(analysis.connections), settings);
+    }
+    if (output.format === 'json') out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
+  });
 }

@@ -2,14 +2,17 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture, type PipelineOptions } from '../../pipeline.js';
-import type { Side, TimePoint } from '../../tcp/types.js';
+import type { Side } from '../../tcp/types.js';
 import { writeWarnings } from '../../report/format.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
+import { compileFilterOption } from '../display-options.js';
+import { Selection } from '../selection.js';
+import { ExchangeBlocks } from '../../report/exchange-blocks.js';
 
-interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; port: string; keylog?: string[] }
+interface FollowOptions { conn: string; raw?: boolean; side: Side; full?: boolean; showSecrets?: boolean; filter?: string; port: string; keylog?: string[] }
 
 export function registerFollow(program: Command): void {
   captureOptions(program.command('follow')
@@ -19,10 +22,12 @@ export function registerFollow(program: Command): void {
     .option('--raw', 'write the reassembled bytes of one direction to stdout exactly (gaps left out, reported on stderr)')
     .addOption(new Option('--side <side>', 'direction for --raw').choices(['client', 'server']).default('client'))
     .option('--full', 'show literal contents instead of {n bytes}')
-    .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
+    .option('--show-secrets', 'show passwords and SASL payloads instead of ***')
+    .option('-Y, --filter <expr>', 'only the command exchanges this display filter selects, each with its responses (Wireshark syntax; imapscope fields)'))
     .action(async (capture: string, opts: FollowOptions) => {
       const settings = captureSettings(opts);
       const id = parseNonNegativeInt('--conn', opts.conn);
+      if (opts.raw && opts.filter !== undefined) throw new UsageError('follow: -Y selects exchanges of the transcript; --raw writes bytes, which it cannot filter');
       const found = opts.raw ? await followRaw(capture, id, opts.side, settings) : await followTranscript(capture, id, opts, settings);
       if (!found) throw new UsageError(`follow: ${capture} has no IMAP connection with id ${id} (see 'imapscope streams')`);
     });
@@ -42,16 +47,22 @@ async function followRaw(capture: string, id: number, side: Side, settings: Pipe
 }
 
 async function followTranscript(capture: string, id: number, opts: FollowOptions, settings: PipelineOptions): Promise<boolean> {
-  let t0: TimePoint | null = null;
-  const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return t0; } };
+  const selection = new Selection(compileFilterOption(opts.filter));
+  // Times count from the capture's first frame, as Wireshark's frame.time_relative.
+  const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return selection.t0; } };
   const out = process.stdout;
+  const blocks = selection.filter ? new ExchangeBlocks((text) => out.write(text)) : null;
   const analysis = await analyzeCapture(capture, {
     ...settings,
     connections: (c) => c.id === id,
+    onFirstFrame: (t) => { selection.t0 = t; },
+    onUntagged: blocks ? (_r, msg, owner) => blocks.owned(msg, owner) : undefined,
     onMessage: (m) => {
-      t0 ??= m.start;
-      for (const line of transcriptLines(m, view)) out.write(`${line}\n`);
+      const text = transcriptLines(m, view).map((line) => `${line}\n`).join('');
+      if (blocks) blocks.message(m, text);
+      else out.write(text);
     },
+    onExchange: blocks ? (ex, info) => blocks.decided(ex, selection.exchange(ex, info)) : undefined,
     onMarker: (side, frame, text) => out.write(`${markerLine(frame, text, side)}\n`),
   });
   const conn = analysis.connections[0];
