@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CAPTURES, CLI, hasPublic, hasTshark, NO_PUBLIC, NO_TSHARK, publicCapture, tshark, unavailable } from './helpers/env.js';
+import { readFileSync } from 'node:fs';
+import { CAPTURES, CLI, ROOT, hasPublic, hasTshark, NO_PUBLIC, NO_TSHARK, publicCapture, tshark, unavailable } from './helpers/env.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
@@ -164,6 +165,8 @@ test('imapscope fields: every filter field with type, level and JSON key; JSON n
     assert.ok(byName.has(name), name);
   }
   assert.equal((byName.get('imap.command') as { json: string }).json, 'commands: command');
+  const doc = readFileSync(join(ROOT, 'docs', 'fields.md'), 'utf8');
+  for (const f of j) assert.ok(doc.includes(`| \`${f.name}\` |`) && f.aliases.every((a: string) => doc.includes(`\`${a}\``)), `docs/fields.md lists ${f.name}`);
   const text = run(['fields']).stdout;
   assert.match(text, /imap\.latency .*duration/);
   // Every JSON key a field names exists in the commands output.
@@ -180,5 +183,6 @@ test('-Y on a public capture: IPv6 addresses and the AUTHENTICATE exchange of an
   const ours = lines(run(['commands', path, '-Y', filter, '-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'imap.tag']).stdout);
   assert.equal(ours.length, 1);
   assert.deepEqual(ours, tsharkFields(path, filter.replace('ip.src', 'ipv6.src'), ['frame.number', 'ipv6.src', 'ipv6.dst', 'imap.request_tag']));
+  assert.deepEqual(lines(run(['commands', path, '-Y', filter.replace('ip.src', 'ipv6.src'), '-T', 'fields', '-e', 'frame.number']).stdout), [ours[0]!.split('\t')[0]], 'the tshark name works too');
   assert.equal(lines(run(['commands', path, '-Y', 'ip.src == 10.0.0.0/8 && imap.command == "AUTHENTICATE"']).stdout).length, 1, 'no match: one line saying so');
 });

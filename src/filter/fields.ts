@@ -54,8 +54,8 @@ export const FIELDS: readonly FieldDef[] = [
     (r) => { const t = exTime(r); return t && r.t0 ? secondsBetween(r.t0, t) : null; }),
   // TCP/IP of the connection: the client is the source (of requests), the server the destination.
   field('tcp.stream', 'number', 'connection', 'connection id, as Wireshark numbers TCP conversations', 'commands: conn; summary, streams: id', (r) => r.tcp.id),
-  field('ip.src', 'ip', 'connection', "the client's address (source of the requests)", 'summary, streams: client.ip', (r) => r.tcp.client.ip),
-  field('ip.dst', 'ip', 'connection', "the server's address", 'summary, streams: server.ip', (r) => r.tcp.server.ip),
+  field('ip.src', 'ip', 'connection', "the client's address (source of the requests)", 'summary, streams: client.ip', (r) => r.tcp.client.ip, ['ipv6.src']),
+  field('ip.dst', 'ip', 'connection', "the server's address", 'summary, streams: server.ip', (r) => r.tcp.server.ip, ['ipv6.dst']),
   field('ip.addr', 'ip', 'connection', 'either address (client or server)', null, (r) => [r.tcp.client.ip, r.tcp.server.ip], ['ipv6.addr']),
   field('tcp.srcport', 'number', 'connection', "the client's port", 'summary, streams: client.port', (r) => r.tcp.client.port),
   field('tcp.dstport', 'number', 'connection', "the server's port", 'summary, streams: server.port', (r) => r.tcp.server.port),
