@@ -121,6 +121,8 @@ test('follow -Y: a command, its continuation, SASL line, untagged and tagged ans
 test('-T fields with -E header, separator and quote; -T csv; -e columns in the text table', () => {
   const f = lines(run(['commands', seed, '-Y', 'tcp.stream == 2 && imap.command == "LOGIN"', '-T', 'fields', '-e', 'imap.tag', '-e', 'tcp.port', '-e', 'imap.args', '-E', 'header=y', '-E', 'separator=;', '-E', 'quote=s']).stdout);
   assert.deepEqual(f, ["'imap.tag';'tcp.port';'imap.args'", "'C2';'58262,143';'alice ***'"]);
+  const joined = lines(run(['commands', seed, '-Y', 'tcp.stream == 2 && imap.command == "LOGIN"', '-T', 'fields', '-e', 'imap.tag', '-e', 'tcp.port', '-E', 'header=n,separator=,,quote=d']).stdout);
+  assert.deepEqual(joined, ['"C2","58262,143"'], 'comma-joined -E, with "," as the separator');
   const csv = lines(run(['commands', seed, '-T', 'csv', '-Y', 'frame.number == 15']).stdout);
   assert.equal(csv[0], '"tcp.stream","frame.number","frame.time_relative","imap.tag","imap.command","imap.args","imap.status","imap.response.code","imap.response.text","imap.latency","imap.untagged"');
   assert.match(csv[1]!, /^"0","15","0\.043710000","A2","LOGIN","alice \*\*\*","OK","","Logged in","0\.019277000","1"$/);

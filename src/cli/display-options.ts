@@ -48,7 +48,7 @@ export function outputOptions(cmd: Command, formats: readonly OutputFormat[]): C
   return cmd
     .addOption(new Option('-T <format>', 'output format (--json and --ndjson are synonyms of -T json / -T ndjson)').choices(formats))
     .option('-e <field>', 'with -T fields, csv or text: a column of this field (repeatable; imapscope fields lists them)', collect)
-    .option('-E <option>', 'with -T fields or csv: header=y|n, separator=/t|/s|<char>, quote=d|s|n, aggregator=<char> (repeatable)', collect)
+    .option('-E <option>', 'with -T fields or csv: header=y|n, separator=/t|/s|<char>, quote=d|s|n, aggregator=<char> (repeatable, or comma-joined)', collect)
     .addOption(new Option('-t <format>', "time column: a absolute, ad with date, d delta, dd delta shown, e epoch, r relative to the capture's first frame (default), u UTC, ud UTC with date").choices([...TIME_FORMATS]).default('r'));
 }
 
@@ -67,7 +67,8 @@ export function outputChoice(opts: OutputFlags): OutputChoice {
     return f;
   });
   const layout = { ...(format === 'csv' ? CSV_DEFAULT : FIELDS_DEFAULT) };
-  for (const o of opts.E ?? []) {
+  // Several options may share one -E, comma-joined (header=y,separator=,): split only before a known key.
+  for (const o of (opts.E ?? []).flatMap((e) => e.split(/,(?=(?:header|separator|quote|aggregator)=)/))) {
     if (format !== 'fields' && format !== 'csv') throw new UsageError('-E applies to -T fields and -T csv');
     const problem = applyLayoutOption(layout, o);
     if (problem) throw new UsageError(problem);
