@@ -7,7 +7,7 @@
  */
 import { analyzeWithFetches } from './analysis/full.js';
 import { analyzeCapture } from './analysis/analyzer.js';
-import { evaluate, type CheckReport } from './check/rules.js';
+import { evaluate, type CheckReport, type EvaluateOptions } from './check/rules.js';
 import { rulesFromSpec } from './check/load.js';
 import { concurrency, type Concurrency } from './analysis/concurrency.js';
 import type { CommandSummary } from './analysis/stats.js';
@@ -54,19 +54,20 @@ export async function analyze(path: string, options: AnalyzeOptions = {}): Promi
  * Assert rules about one or more captures, as `imapscope check` does. `rules` is what a rules file holds
  * (docs/check.md), e.g. `{ noBad: true, maxConcurrent: 2, latency: { SELECT: { p95: 200 } } }`.
  */
-export async function check(captures: string | string[], rules: RulesSpec, options: AnalyzeOptions = {}): Promise<CheckReport> {
+export async function check(captures: string | string[], rules: RulesSpec, options: AnalyzeOptions & EvaluateOptions = {}): Promise<CheckReport> {
   const parsed = rulesFromSpec(rules, 'rules');
   const analyses = [];
   for (const path of Array.isArray(captures) ? captures : [captures]) {
     analyses.push(await analyzeCapture(path, { ports: options.ports, keepExchanges: true }));
   }
-  return evaluate(parsed, analyses);
+  return evaluate(parsed, analyses, { allowEncrypted: options.allowEncrypted });
 }
 
 /** The rules document: see docs/check.md for every key. */
 export type RulesSpec = Record<string, unknown>;
 
 export { CaptureError } from './capture/reader.js';
+export { RulesError } from './check/errors.js';
 export type { CheckReport, RuleResult, Failure } from './check/rules.js';
 export type { CaptureInfo, Warning } from './capture/types.js';
 export type { Exchange, ImapConnection, MailboxState, TlsInfo } from './imap/model.js';

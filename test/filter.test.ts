@@ -13,7 +13,7 @@ function exchange(over: Partial<Exchange> = {}): Exchange {
   return {
     conn: 0, tag: 'A1', command: 'UID FETCH', args: '1:* (FLAGS)', argsClear: '1:* (FLAGS)', shape: '', requestMissing: false,
     requestFrame: 10, start: T0, status: 'OK', code: 'READ-WRITE', text: 'Fetch completed', responseFrame: 12,
-    end: { ...T0, nsec: 150_000_000 }, untagged: 3, untaggedByType: {}, continuations: 0, requestBytes: 30, responseBytes: 400, mailbox: 'INBOX',
+    end: { ...T0, nsec: 150_000_000 }, continuationAt: null, clientMs: 0, untagged: 3, untaggedByType: {}, continuations: 0, requestBytes: 30, responseBytes: 400, mailbox: 'INBOX',
     ...over,
   };
 }

@@ -34,7 +34,10 @@ export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: Ke
     } catch (err) {
       throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
-    keys.merge(KeyLog.parse(text));
+    const parsed = KeyLog.parse(text);
+    // Not fatal (the capture may embed its own secrets), but the user must know this file did nothing.
+    if (parsed.size === 0) process.stderr.write(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")\n`);
+    keys.merge(parsed);
   }
   return { ports: parsePortList(opts.port), keys };
 }

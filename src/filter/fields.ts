@@ -1,6 +1,7 @@
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { isoTime, secondsBetween } from '../util/time.js';
+import { latencyMs } from '../analysis/stats.js';
 
 /**
  * What a filter or a -e column is evaluated on: one exchange with its connection (commands, summary,
@@ -78,8 +79,8 @@ export const FIELDS: readonly FieldDef[] = [
   field('imap.status', 'string', 'exchange', 'OK, NO or BAD; absent while incomplete', 'commands: status', (r) => ex(r)?.status ?? null, ['imap.response.status']),
   field('imap.response.code', 'string', 'exchange', 'the response code of the tagged answer, e.g. "READ-WRITE"', 'commands: code', (r) => ex(r)?.code ?? null),
   field('imap.response.text', 'string', 'exchange', 'the text of the tagged answer', 'commands: text', (r) => ex(r)?.text ?? null),
-  field('imap.latency', 'duration', 'exchange', 'from request to tagged answer (seconds; write 100ms, 1.5s)', 'commands: latencyMs (milliseconds)',
-    (r) => { const e = ex(r); return e?.start && e.end ? secondsBetween(e.start, e.end) : null; }, ['imap.time']),
+  field('imap.latency', 'duration', 'exchange', "the command's latency as commands reports it: request to tagged answer, less the client's own turns (APPEND literals, SASL steps); IDLE: to its '+' (seconds; write 100ms, 1.5s)", 'commands: latencyMs (milliseconds)',
+    (r) => { const e = ex(r); const ms = e ? latencyMs(e) : null; return ms === null ? null : ms / 1000; }, ['imap.time']),
   field('imap.untagged', 'number', 'exchange', 'untagged responses that belong to the command', 'commands: untagged', (r) => ex(r)?.untagged ?? null),
   field('imap.continuations', 'number', 'exchange', 'continuation requests (+) the server sent for it', 'commands: continuations', (r) => ex(r)?.continuations ?? null),
   field('imap.mailbox', 'string', 'exchange', 'the mailbox selected when the command was sent', 'commands: mailbox', (r) => ex(r)?.mailbox ?? null),

@@ -8,7 +8,7 @@ import type { ImapMessage } from '../imap/types.js';
  * Memory: the text of commands still waiting for their answer.
  */
 export class ExchangeBlocks {
-  private readonly blocks = new Map<string, string[]>();
+  private readonly blocks = new Map<string, { frame: number; text: string }[]>();
   private readonly owners = new WeakMap<ImapMessage, Exchange>();
   /**
    * The session completes an exchange while handling its tagged answer, before that message passes
@@ -33,9 +33,10 @@ export class ExchangeBlocks {
       if (decided) this.write(text);
       return;
     }
+    const entry = { frame: m.firstFrame, text };
     const block = this.blocks.get(tag);
-    if (block) block.push(text);
-    else this.blocks.set(tag, [text]);
+    if (block) block.push(entry);
+    else this.blocks.set(tag, [entry]);
   }
 
   /** The exchange is complete: print its block if the filter chose it, else forget it. */
@@ -43,7 +44,8 @@ export class ExchangeBlocks {
     if (ex.tag === null) return;
     const block = this.blocks.get(ex.tag);
     this.blocks.delete(ex.tag);
-    if (chosen && block) this.write(block.join(''));
+    // In wire order: a command with a literal completes after the "+" sent in its middle.
+    if (chosen && block) this.write(block.sort((a, b) => a.frame - b.frame).map((e) => e.text).join(''));
     if (ex.responseFrame !== null) this.awaitingAnswer.set(ex.tag, chosen);
   }
 

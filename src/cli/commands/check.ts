@@ -36,6 +36,7 @@ export interface CheckOptions {
   json?: boolean;
   junit?: string;
   annotate?: boolean;
+  allowEncrypted?: boolean;
   filter?: string;
 }
 
@@ -60,6 +61,7 @@ export function registerCheck(program: Command): void {
     .option('--require-sequence <c1,c2,...>', 'these commands appear in this order (not necessarily adjacent) in some connection (repeatable)', collect)
     .option('--forbid-sequence <c1,c2,...>', 'these commands never appear in this order in any connection (repeatable)', collect)
     .option('--max-latency <name[:stat]=ms>', 'latency bound, e.g. SELECT=200 (max), "UID FETCH:p95=500"; stat p50, p95, p99, pN or max (repeatable)', collect)
+    .option('--allow-encrypted', 'rules about commands pass on what is visible even when connections were TLS without keys (by default they fail: --keylog shows them)')
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')
@@ -84,7 +86,7 @@ export function registerCheck(program: Command): void {
         analyses.push(filter ? { ...a, exchanges: kept, commandStats: stats, connections: selection.connections(a.connections) } : a);
         writeWarnings(a.warnings, a.capture.path);
       }
-      const report = evaluate(rules, analyses);
+      const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
       if (opts.json) process.stdout.write(`${JSON.stringify(checkJson(report), null, 2)}\n`);
       else process.stdout.write(checkText(report));
       if (opts.annotate) {

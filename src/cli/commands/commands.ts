@@ -5,6 +5,7 @@ import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
 import { cellText, FieldsWriter } from '../../report/fields-output.js';
 import { TimeColumn } from '../../report/time-format.js';
 import { lookupField, type FieldDef } from '../../filter/fields.js';
+import { escapeText } from '../../util/escape.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 import { compileFilterOption, filterOption, outputChoice, outputOptions, type OutputFlags } from '../display-options.js';
@@ -57,14 +58,18 @@ export function registerCommands(program: Command): void {
     let first = true;
     if (output.format === 'json') out.write('{"exchanges":[');
     const allWarnings = [];
-    for (const [i, path] of captures.entries()) {
+    for (const path of captures) {
       let rows: string[][] = [];
       let shown = 0;
+      let named = captures.length === 1;
       const selection = new Selection(filter, wanted ? (ex) => ex.command === wanted : null, conn);
       const time = new TimeColumn(output.time, () => selection.t0);
       const head = columns && output.fields ? output.fieldNames : COMMAND_COLUMNS.map((c) => (c === 'time' ? time.header : c));
       const flushTable = () => {
         if (rows.length === 0) return;
+        // Several captures: each one's rows stand under its path.
+        if (!named) out.write(`${escapeText(path)}:\n`);
+        named = true;
         const table = makeTable(head);
         table.push(...rows);
         out.write(`${table.toString()}\n`);
@@ -81,7 +86,7 @@ export function registerCommands(program: Command): void {
             return;
           }
           shown++;
-          const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
+          const json = () => ({ ...(captures.length > 1 ? { capture: path } : {}), ...exchangeJson(ex, view) });
           if (output.format === 'ndjson') out.write(`${JSON.stringify(json())}\n`);
           else if (output.format === 'json') {
             out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
@@ -97,12 +102,10 @@ export function registerCommands(program: Command): void {
       });
       if (output.format === 'text') {
         flushTable();
-        if (shown === 0) {
-          const why = filter || wanted ? ' match' : '';
-          out.write(`${path}: no command exchanges${why}${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
-        }
+        if (shown === 0) out.write(`${escapeText(path)}: no command exchanges${filter || wanted ? ' match' : ''}\n`);
+        if (analysis.visibility.notice) out.write(`${escapeText(path)}: ${analysis.visibility.notice}\n`);
       }
-      if (output.format === 'json') allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
+      if (output.format === 'json') allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: path, ...w } : w)));
       else if (output.format !== 'ndjson') writeWarnings(analysis.warnings, path);
       if (write) await runWrite(write, path, selection.connections(analysis.connections), settings);
     }

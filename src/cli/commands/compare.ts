@@ -14,8 +14,9 @@ export function registerCompare(program: Command): void {
     .argument('<captures...>', 'two or more captures (each compared with the first), or one with --by')
     .addOption(new Option('--by <group>', 'profile per capture (default), per client IP or per user').choices(['capture', 'client-ip', 'user']).default('capture'))
     .option('--json', 'JSON output (schema: docs/schema/compare.schema.json)')
-    .option('--expect-same', 'exit 1 when the behaviour differs (for CI)'))
-    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; port: string; keylog?: string[] }) => {
+    .option('--expect-same', 'exit 1 when the behaviour differs (for CI)')
+    .option('--full', 'show every aligned command (long runs of equal commands are folded otherwise)'))
+    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[] }) => {
       const settings = captureSettings(opts);
       const inputs = [];
       for (const path of captures) {
@@ -25,7 +26,7 @@ export function registerCompare(program: Command): void {
       const profiles = buildProfiles(inputs, opts.by);
       if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
       const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
-      process.stdout.write(opts.json ? `${JSON.stringify(compareJson(profiles, comparisons), null, 2)}\n` : compareText(profiles, comparisons));
+      process.stdout.write(opts.json ? `${JSON.stringify(compareJson(profiles, comparisons), null, 2)}\n` : compareText(profiles, comparisons, { width: process.stdout.isTTY ? process.stdout.columns ?? 160 : 160, full: opts.full }));
       if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeText } from '../../util/escape.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../../analysis/fetches.js';
 import { fetchesText, messageJson, sectionFetchJson, stepJson } from '../../report/fetches.js';
@@ -26,12 +27,12 @@ export function registerFetches(program: Command): void {
     const settings = captureSettings(opts);
     const filter = compileFilterOption(opts.filter);
     const results = [];
-    for (const [i, path] of captures.entries()) {
+    for (const path of captures) {
       const selection = new Selection(filter);
       const chosen = new Set<string>();
       // With a filter and --ndjson, a section waits until its exchange is complete and known to match.
       const held = new Map<string, string[]>();
-      const emit = (m: FetchedMessage, f: SectionFetch) => `${JSON.stringify({ ...(captures.length > 1 ? { capture: i } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
+      const emit = (m: FetchedMessage, f: SectionFetch) => `${JSON.stringify({ ...(captures.length > 1 ? { capture: path } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
       const analysis = await analyzeWithFetches(path, {
         ...settings,
         onFirstFrame: (t) => { selection.t0 = t; },
@@ -54,19 +55,21 @@ export function registerFetches(program: Command): void {
       const messages = analysis.fetches.list()
         .map((m) => (filter ? { ...m, fetches: m.fetches.filter(wanted) } : m))
         .filter((m) => !filter || m.fetches.length > 0);
-      results.push({ path, messages, steps: analysis.fetches.steps.filter(wanted), warnings: analysis.warnings });
+      results.push({ path, messages, steps: analysis.fetches.steps.filter(wanted), warnings: analysis.warnings, notice: analysis.visibility.notice });
     }
     if (opts.ndjson) return;
     if (opts.json) {
       const multi = results.length > 1;
       process.stdout.write(`${JSON.stringify({
-        messages: results.flatMap((r, i) => r.messages.map((m) => ({ ...(multi ? { capture: i } : {}), ...messageJson(m) }))),
-        strategy: results.flatMap((r, i) => r.steps.map((s) => ({ ...(multi ? { capture: i } : {}), ...stepJson(s) }))),
-        warnings: results.flatMap((r, i) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+        messages: results.flatMap((r) => r.messages.map((m) => ({ ...(multi ? { capture: r.path } : {}), ...messageJson(m) }))),
+        strategy: results.flatMap((r) => r.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
+        warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
       }, null, 2)}\n`);
       return;
     }
     for (const r of results) {
+      if (results.length > 1) process.stdout.write(`${escapeText(r.path)}:\n`);
+      if (r.notice) process.stdout.write(`${escapeText(r.notice)}\n`);
       process.stdout.write(fetchesText(r.messages, r.steps));
       writeWarnings(r.warnings, r.path);
     }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { StreamOrder } from '../../report/stream-order.js';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side } from '../../tcp/types.js';
@@ -51,6 +52,9 @@ async function followTranscript(capture: string, id: number, opts: FollowOptions
   // Times count from the capture's first frame, as Wireshark's frame.time_relative.
   const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return selection.t0; } };
   const out = process.stdout;
+  // Lines in the order they crossed the wire, not the order messages completed.
+  const order = new StreamOrder<string[]>((lines) => { for (const line of lines) out.write(`${line}\n`); });
+  // With -Y, each exchange's lines wait until it is complete and the filter has decided.
   const blocks = selection.filter ? new ExchangeBlocks((text) => out.write(text)) : null;
   const analysis = await analyzeCapture(capture, {
     ...settings,
@@ -58,13 +62,17 @@ async function followTranscript(capture: string, id: number, opts: FollowOptions
     onFirstFrame: (t) => { selection.t0 = t; },
     onUntagged: blocks ? (_r, msg, owner) => blocks.owned(msg, owner) : undefined,
     onMessage: (m) => {
-      const text = transcriptLines(m, view).map((line) => `${line}\n`).join('');
-      if (blocks) blocks.message(m, text);
-      else out.write(text);
+      const lines = transcriptLines(m, view);
+      if (blocks) blocks.message(m, lines.map((line) => `${line}\n`).join(''));
+      else order.add(m.firstFrame, lines);
     },
     onExchange: blocks ? (ex, info) => blocks.decided(ex, selection.exchange(ex, info)) : undefined,
-    onMarker: (side, frame, text) => out.write(`${markerLine(frame, text, side)}\n`),
+    onMarker: (side, frame, text) => {
+      if (blocks) out.write(`${markerLine(frame, text, side)}\n`);
+      else order.add(frame, [markerLine(frame, text, side)]);
+    },
   });
+  order.flush();
   const conn = analysis.connections[0];
   if (!conn) return false;
   writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture);
