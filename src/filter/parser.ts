@@ -54,19 +54,19 @@ class Parser {
   }
 
   or(): FilterNode {
-    let left = this.and();
-    while (this.peek().kind === 'or') {
-      this.next();
-      left = { kind: 'or', left, right: this.and() };
-    }
-    return left;
+    return this.chain('or', () => this.and());
   }
 
   private and(): FilterNode {
-    let left = this.not();
-    while (this.peek().kind === 'and') {
+    return this.chain('and', () => this.not());
+  }
+
+  /** `operand (op operand)*`, grouped to the left. */
+  private chain(kind: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    let left = operand();
+    while (this.peek().kind === kind) {
       this.next();
-      left = { kind: 'and', left, right: this.not() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }
