@@ -295,13 +295,15 @@ export class ImapFramer {
 export function insideQuotes(line: string, at: number): boolean {
   // Jump from quote to quote (indexOf is native): most lines have few quotes and many other characters.
   let i = line.indexOf('"');
+  // The next backslash, looked up again only once passed: most lines have none.
+  let b = i < 0 ? -1 : line.indexOf('\\', i);
   while (i >= 0 && i < at) {
     // Inside a quoted string: find its closing quote, stepping over backslash escapes.
     let j = i + 1;
     for (;;) {
       const q = line.indexOf('"', j);
-      const b = line.indexOf('\\', j);
       if (q < 0) return true; // never closed before the end
+      if (b >= 0 && b < j) b = line.indexOf('\\', j);
       if (b >= 0 && b < q) { j = b + 2; continue; }
       j = q;
       break;
