@@ -2,7 +2,7 @@ import { readCapture, type CaptureResult, type ReadControl } from './capture/rea
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
-import type { StreamSink } from './tcp/types.js';
+import type { StreamSink, TimePoint } from './tcp/types.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from './tls/keylog.js';
 
 export interface PipelineOptions extends ReadControl {
@@ -10,6 +10,8 @@ export interface PipelineOptions extends ReadControl {
   maxHeldBytes?: number;
   /** TLS secrets: from --keylog files, and gaining those embedded in the capture (pcapng DSB) as they are read. */
   keys?: KeyLog;
+  /** Called once with the capture's first frame time (relative times count from it, as Wireshark's). */
+  onFirstFrame?(time: TimePoint): void;
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
@@ -19,7 +21,12 @@ export async function streamCapture(path: string, sink: StreamSink, warn: Warnin
     ports: new Set(options.ports ?? DEFAULT_PORTS),
     maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
   });
+  let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {
+    if (onFirst) {
+      onFirst({ sec: frame.tsSec, nsec: frame.tsNsec, digits: frame.tsDigits });
+      onFirst = undefined;
+    }
     const seg = decoder.decode(frame);
     if (seg) tracker.segment(seg);
   }, warn, (secret) => {

@@ -9,7 +9,7 @@ export class FrameBuilder {
     this.info.frames++;
   }
 
-  next(sec: number, nsec: number, digits: number, linkType: number, data: Buffer, origLen: number): Frame {
+  next(sec: number, nsec: number, digits: number, linkType: number, data: Buffer, origLen: number, iface = 0): Frame {
     const info = this.info;
     const number = ++info.frames;
     if (info.firstFrame === null) info.firstFrame = number;
@@ -18,7 +18,7 @@ export class FrameBuilder {
     if (!info.linkTypes.includes(linkType)) info.linkTypes.push(linkType);
     if (info.first === null || before(sec, nsec, info.first)) info.first = { sec, nsec, digits };
     if (info.last === null || before(info.last.sec, info.last.nsec, { sec, nsec, digits })) info.last = { sec, nsec, digits };
-    return { number, tsSec: sec, tsNsec: nsec, tsDigits: digits, linkType, data, origLen };
+    return { number, tsSec: sec, tsNsec: nsec, tsDigits: digits, linkType, data, origLen, iface };
   }
 }
 

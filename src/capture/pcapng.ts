@@ -169,7 +169,7 @@ export class PcapngParser extends ChunkedParser {
       return;
     }
     const [sec, nsec] = splitTimestamp(tsHigh, tsLow, iface.unitsPerSec);
-    this.sink(this.frames.next(sec + iface.offsetSec, nsec, iface.digits, iface.linkType, body.subarray(dataAt, dataAt + capLen), origLen));
+    this.sink(this.frames.next(sec + iface.offsetSec, nsec, iface.digits, iface.linkType, body.subarray(dataAt, dataAt + capLen), origLen, ifId));
   }
 
   /** SPB: interface 0, no timestamp (Wireshark shows 0), captured length bounded by snaplen and block. */

@@ -14,6 +14,8 @@ export interface Frame {
   data: Buffer;
   /** Length of the packet on the wire (may exceed data.length when the snaplen cut it). */
   origLen: number;
+  /** pcapng interface id within its section (0 in classic pcap): kept when frames are written out. */
+  iface: number;
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';

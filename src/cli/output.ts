@@ -11,7 +11,7 @@ import { ProgressLine } from './progress.js';
  * `output.readControl()`, so these behave the same everywhere.
  */
 
-export type OutputFormat = 'text' | 'json' | 'ndjson' | 'raw';
+export type OutputFormat = 'text' | 'json' | 'ndjson' | 'raw' | 'fields' | 'csv';
 export type ColourChoice = 'auto' | 'always' | 'never';
 
 /** The options every command shares (captureOptions) plus those that name its output format. */
@@ -23,6 +23,8 @@ export interface TerminalFlags {
   json?: boolean;
   ndjson?: boolean;
   raw?: boolean;
+  /** `-T FORMAT` (commands with -T/-e): wins like --json; conflicts are the command's usage error. */
+  T?: 'text' | 'json' | 'ndjson' | 'fields' | 'csv';
 }
 
 /** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
@@ -88,7 +90,7 @@ export class Output {
   /** Settings from the command's options, before it runs. */
   configure(command: string, flags: TerminalFlags): void {
     this.command = command;
-    this.format = flags.json ? 'json' : flags.ndjson ? 'ndjson' : flags.raw ? 'raw' : 'text';
+    this.format = flags.T ?? (flags.json ? 'json' : flags.ndjson ? 'ndjson' : flags.raw ? 'raw' : 'text');
     const out = process.stdout;
     chalk.level = colourLevel(colourChoice(flags.color), process.env, out.isTTY ? out.getColorDepth() : null);
     setTableWidth(out.isTTY && !flags.wide ? out.columns ?? null : null);

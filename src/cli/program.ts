@@ -10,6 +10,7 @@ import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
 import { registerReport } from './commands/report.js';
+import { registerFields } from './commands/fields.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -34,6 +35,7 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerReport(program);
   registerStreams(program);
   registerFollow(program);
+  registerFields(program);
   for (const cmd of program.commands) cmd.configureOutput({ outputError: (message, write) => write(oneLineError(message, helpHint(cmd.name()))) });
   program.hook('preAction', (_program, action) => output.configure(action.name(), action.opts() as TerminalFlags));
   return program;

@@ -1,10 +1,9 @@
 import type { Exchange } from '../imap/model.js';
 import { latencyMs } from '../analysis/stats.js';
-import type { TimePoint } from '../tcp/types.js';
 import { escapeText } from '../util/escape.js';
 import { paintStatus } from './format.js';
 import type { ColumnSpec } from './table.js';
-import { isoTime, secondsBetween } from '../util/time.js';
+import { isoTime } from '../util/time.js';
 
 export interface ExchangeView {
   showSecrets: boolean;
@@ -41,14 +40,13 @@ export const COMMAND_COLUMNS: ColumnSpec[] = [
   { head: 'arguments', shrink: 2 }, { head: 'status' }, { head: 'response', shrink: 3 }, { head: 'latency' }, { head: 'untagged' },
 ];
 
-/** One table row; wire text is escaped (the table cuts it to the screen, never here). */
-export function exchangeRow(ex: Exchange, t0: TimePoint | null, view: ExchangeView): string[] {
+/** One table row; wire text is escaped (the table cuts it to the screen, never here). `time` is the time cell, formatted by the caller (-t). */
+export function exchangeRow(ex: Exchange, time: string, view: ExchangeView): string[] {
   const ms = latencyMs(ex);
-  const when = ex.start ?? ex.end;
   return [
     String(ex.conn),
     ex.requestFrame !== null ? String(ex.requestFrame) : `(${ex.responseFrame})`,
-    t0 && when ? secondsBetween(t0, when).toFixed(3) : '',
+    time,
     escapeText(ex.tag ?? ''),
     escapeText(ex.command) + (ex.requestMissing ? ' (request not captured)' : ''),
     escapeText(view.showSecrets ? ex.argsClear : ex.args),

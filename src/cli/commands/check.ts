@@ -11,6 +11,10 @@ import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 import { output } from '../output.js';
+import { compileFilterOption } from '../display-options.js';
+import { Selection } from '../selection.js';
+import { CommandStats } from '../../analysis/stats.js';
+import type { Exchange } from '../../imap/model.js';
 
 export interface CheckOptions {
   port: string; keylog?: string[];
@@ -34,6 +38,7 @@ export interface CheckOptions {
   junit?: string;
   annotate?: boolean;
   allowEncrypted?: boolean;
+  filter?: string;
 }
 
 /** Repeatable options: no default given, so help shows none; absent means []. */
@@ -60,16 +65,26 @@ export function registerCheck(program: Command): void {
     .option('--allow-encrypted', 'rules about commands pass on what is visible even when connections were TLS without keys (by default they fail: --keylog shows them)')
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
-    .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)'))
+    .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')
+    .option('-Y, --filter <expr>', 'check only the command exchanges this display filter selects, and the connections that have one (Wireshark syntax; imapscope fields)'))
     .action(async (captures: string[], opts: CheckOptions) => {
       const settings = captureSettings(opts);
+      const filter = compileFilterOption(opts.filter);
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad)');
       if (opts.junit !== undefined) junitTarget(opts.junit);
       const analyses: CaptureAnalysis[] = [];
       for (const [, path] of output.inputs(captures)) {
-        const a = await analyzeCapture(path, { ...settings, keepExchanges: true });
-        analyses.push(a);
+        const selection = new Selection(filter);
+        const stats = new CommandStats();
+        const kept: Exchange[] = [];
+        const a = await analyzeCapture(path, {
+          ...settings,
+          keepExchanges: !filter,
+          onFirstFrame: (t) => { selection.t0 = t; },
+          onExchange: filter ? (ex, info) => { if (selection.exchange(ex, info)) { kept.push(ex); stats.add(ex); } } : undefined,
+        });
+        analyses.push(filter ? { ...a, exchanges: kept, commandStats: stats, connections: selection.connections(a.connections) } : a);
         writeWarnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
