@@ -57,7 +57,7 @@ export const decodeLayer: Layer = {
     const warnings: Warning[] = [];
     const decoder = new PacketDecoder((w) => warnings.push(w));
     const data = input.subarray(1);
-    const seg = decoder.decode({ number: 1, tsSec: T.sec, tsNsec: 0, tsDigits: 6, linkType: LINK_TYPES[input[0]! % LINK_TYPES.length]!, data, origLen: data.length + (input[0]! & 0x80 ? 100 : 0) });
+    const seg = decoder.decode({ number: 1, tsSec: T.sec, tsNsec: 0, tsDigits: 6, linkType: LINK_TYPES[input[0]! % LINK_TYPES.length]!, data, origLen: data.length + (input[0]! & 0x80 ? 100 : 0), iface: 0 });
     if (seg) {
       check(seg.payload.length <= data.length, `payload of ${seg.payload.length} bytes in a ${data.length}-byte frame`);
       check(seg.payload.buffer === data.buffer || seg.payload.length === 0, 'payload is not a view of the frame');

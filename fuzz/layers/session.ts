@@ -70,7 +70,7 @@ export const sessionLayer: Layer = {
         const json = exchangeJson(ex, { showSecrets });
         checkSchema(json, 'commands', ['$defs', 'exchange']);
         checkJsonText(jsonText(json), 'commands --json');
-        for (const cell of exchangeRow(ex, T, { showSecrets })) checkPrintable(cell, 'commands table');
+        for (const cell of exchangeRow(ex, '0.000', { showSecrets })) checkPrintable(cell, 'commands table');
       }
     }
     for (const m of messages) {

@@ -38,7 +38,7 @@ function segmentsOf(input: Buffer): Segment[] {
     const payload = Buffer.alloc(ctl & 2 ? 0 : length);
     for (let i = 0; i < payload.length; i++) payload[i] = byteAt(seq + i);
     const cut = Math.min(payload.length, input[at + 5]! & 0x80 ? input[at + 5]! & 0x7f : 0);
-    const frame: Frame = { number: n, tsSec: 1_700_000_000 + n, tsNsec: 0, tsDigits: 6, linkType: 1, data: payload, origLen: payload.length };
+    const frame: Frame = { number: n, tsSec: 1_700_000_000 + n, tsNsec: 0, tsDigits: 6, linkType: 1, data: payload, origLen: payload.length, iface: 0 };
     const flags = (ctl & 2 ? TCP_SYN : 0) | (ctl & 4 ? TCP_FIN : 0) | (ctl & 8 ? TCP_RST : 0) | (ctl & 0x10 ? TCP_ACK : 0);
     const [src, dst] = side === 'client' ? [CLIENT, SERVER] : [SERVER, CLIENT];
     out.push({
