@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KeyLog } from '../tls/keylog.js';
+import type { CaptureSettings } from '../settings.js';
 import { UsageError } from './errors.js';
 
 /** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
@@ -24,9 +25,13 @@ export interface CaptureFlags {
   keylog?: string[];
 }
 
-/** The pipeline settings every capture-reading command shares: server ports and TLS key logs. */
-export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: KeyLog } {
+/**
+ * The pipeline settings every capture-reading command shares: server ports and TLS key logs (parsed, and
+ * as text for worker threads, which build their own).
+ */
+export function captureSettings(opts: CaptureFlags): CaptureSettings & { keys: KeyLog } {
   const keys = new KeyLog();
+  const keylogTexts: string[] = [];
   for (const file of opts.keylog ?? []) {
     let text: string;
     try {
@@ -35,10 +40,18 @@ export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: Ke
       throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
     keys.merge(KeyLog.parse(text));
+    keylogTexts.push(text);
   }
-  return { ports: parsePortList(opts.port), keys };
+  return { ports: parsePortList(opts.port), keys, keylogTexts };
 }
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** `--jobs N`: worker threads for commands that take several captures (at least 1). */
+export function parseJobs(value: string): number {
+  const n = parseNonNegativeInt('--jobs', value);
+  if (n < 1) throw new UsageError('--jobs: needs at least 1');
+  return n;
 }

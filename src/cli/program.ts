@@ -8,6 +8,8 @@ import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
+import { registerExport } from './commands/export.js';
+import { registerSql } from './commands/sql.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -28,6 +30,8 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerCheck(program);
   registerStreams(program);
   registerFollow(program);
+  registerExport(program);
+  registerSql(program);
   return program;
 }
 
@@ -36,4 +40,9 @@ export function captureOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'))
     .option('--keylog <file>', 'TLS key log (NSS format, SSLKEYLOGFILE) to decrypt IMAPS and STARTTLS; repeatable. Keys embedded in pcapng are used too', collect);
+}
+
+/** `--jobs N` for commands that take several captures: they are analysed in parallel worker threads. */
+export function jobsOption(cmd: Command): Command {
+  return cmd.option('--jobs <n>', 'captures analysed at once in worker threads (default: the number of cores); output is the same for any n');
 }

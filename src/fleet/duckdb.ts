@@ -1,0 +1,50 @@
+/**
+ * Embedded DuckDB, loaded only by the commands that need it (export, sql): the rest of imapscope and the
+ * library never pay for the native module.
+ */
+import type { DuckDBConnection, DuckDBType, DuckDBValue, DuckDBValueConverter, Json } from '@duckdb/node-api';
+
+export type { DuckDBConnection };
+
+/** A fresh in-memory database; the dataset's files are read and written with SQL. */
+export async function openDuckDb(): Promise<DuckDBConnection> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  return instance.connect();
+}
+
+/** A string as an SQL literal. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A value fit for JSON output: integers as numbers when exact, times as ISO 8601 UTC, decimals as numbers. */
+export type PlainValue = Json;
+
+/**
+ * Convert DuckDB values for output: like the library's JSON converter, except that counts (BIGINT) stay
+ * numbers while they are exact and TIMESTAMPs read as the ISO times the JSON views print.
+ */
+export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
+  const api = await import('@duckdb/node-api');
+  const { DuckDBTypeId, JsonDuckDBValueConverter } = api;
+  const convert: DuckDBValueConverter<Json> = (value: DuckDBValue, type: DuckDBType, _self) => {
+    switch (type.typeId) {
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UHUGEINT: {
+        const n = Number(value as bigint);
+        return Number.isSafeInteger(n) ? n : String(value);
+      }
+      case DuckDBTypeId.DECIMAL:
+        return api.doubleFromDecimalValue(value);
+      case DuckDBTypeId.TIMESTAMP:
+      case DuckDBTypeId.TIMESTAMP_TZ:
+        return `${String(value).replace(' ', 'T').replace(/[+-]00(:00)?$/, '')}Z`;
+      default:
+        return JsonDuckDBValueConverter(value, type, convert);
+    }
+  };
+  return convert;
+}

@@ -1,0 +1,64 @@
+/**
+ * Runs one task per capture, in worker threads when there are several captures and more than one job,
+ * and hands the results back in argument order. `--jobs 1` runs the very same task functions in this
+ * thread; results go through structuredClone either way, so both paths yield identical data and every
+ * command's output is byte-identical whatever the number of jobs.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import chalk from 'chalk';
+import { rebuildError, type TaskInput, type TaskName, type TaskOutput, type WorkerReply, runTask } from './tasks.js';
+
+/** Default for --jobs: one per core. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number): AsyncGenerator<TaskOutput<N>> {
+  if (jobs <= 1 || inputs.length <= 1) {
+    for (const input of inputs) yield structuredClone(await runTask(task, input));
+    return;
+  }
+  const results = new Map<number, Settled>();
+  let wake: (() => void) | null = null;
+  const settle = (index: number, s: Settled) => {
+    results.set(index, s);
+    wake?.();
+  };
+  let next = 0;
+  const workers: Worker[] = [];
+  const dispatch = (w: Worker, busy: { index: number }) => {
+    if (next >= inputs.length) return;
+    busy.index = next++;
+    w.postMessage({ task, input: inputs[busy.index] });
+  };
+  for (let i = 0; i < Math.min(jobs, inputs.length); i++) {
+    // Workers inherit chalk's decision (colour or not) so their text equals this thread's.
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level } });
+    const busy = { index: -1 };
+    w.on('message', (reply: WorkerReply) => {
+      settle(busy.index, reply.ok ? { ok: true, value: reply.value } : { ok: false, error: rebuildError(reply.error) });
+      dispatch(w, busy);
+    });
+    // A worker that dies (out of memory, a crash in native code) fails the capture it was working on.
+    w.on('error', (err) => settle(busy.index, { ok: false, error: err }));
+    w.on('exit', (code) => {
+      if (busy.index >= 0 && !results.has(busy.index) && code !== 0) settle(busy.index, { ok: false, error: new Error(`worker stopped with code ${code}`) });
+    });
+    workers.push(w);
+    dispatch(w, busy);
+  }
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      while (!results.has(i)) await new Promise<void>((resolve) => { wake = resolve; });
+      const r = results.get(i)!;
+      results.delete(i);
+      if (!r.ok) throw r.error;
+      yield r.value as TaskOutput<N>;
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.removeAllListeners().terminate()));
+  }
+}
