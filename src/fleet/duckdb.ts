@@ -29,6 +29,7 @@ export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
   const api = await import('@duckdb/node-api');
   const { DuckDBTypeId, JsonDuckDBValueConverter } = api;
   const convert: DuckDBValueConverter<Json> = (value: DuckDBValue, type: DuckDBType, _self) => {
+    if (value === null) return null;
     switch (type.typeId) {
       case DuckDBTypeId.BIGINT:
       case DuckDBTypeId.UBIGINT:
@@ -41,10 +42,17 @@ export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
         return api.doubleFromDecimalValue(value);
       case DuckDBTypeId.TIMESTAMP:
       case DuckDBTypeId.TIMESTAMP_TZ:
-        return `${String(value).replace(' ', 'T').replace(/[+-]00(:00)?$/, '')}Z`;
+        return isoMicros((value as { micros: bigint }).micros);
       default:
         return JsonDuckDBValueConverter(value, type, convert);
     }
   };
   return convert;
+}
+
+/** Microseconds since the epoch as ISO 8601 UTC with six fraction digits (as µs captures print). */
+function isoMicros(micros: bigint): string {
+  const frac = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const seconds = (micros - frac) / 1_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
 }
