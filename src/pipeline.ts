@@ -1,4 +1,4 @@
-import { readCapture, type CaptureResult } from './capture/reader.js';
+import { readCapture, type CaptureInput, type CaptureResult } from './capture/reader.js';
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker } from './tcp/tracker.js';
@@ -13,7 +13,7 @@ export interface PipelineOptions {
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
-export async function streamCapture(path: string, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult> {
+export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult> {
   const decoder = new PacketDecoder(warn);
   const tracker = new TcpTracker(sink, warn, {
     ports: new Set(options.ports ?? DEFAULT_PORTS),

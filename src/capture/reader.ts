@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
 import { ChunkedParser } from './chunked.js';
 import { FrameBuilder } from './frame-builder.js';
 import { PcapParser, pcapMagic } from './pcap.js';
@@ -18,6 +17,25 @@ export interface CaptureResult {
   secrets: EmbeddedSecret[];
 }
 
+/**
+ * What a capture can be read from: a file path (or `-` for stdin), the bytes themselves, any async
+ * iterable of byte chunks (a Node readable stream, a web stream), or such chunks with a name for messages.
+ */
+export type CaptureInput = string | Uint8Array | AsyncIterable<Uint8Array> | NamedSource;
+
+export interface NamedSource {
+  name: string;
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+/** The name a capture goes by in CaptureInfo.path, warnings and errors. */
+export function inputName(input: CaptureInput): string {
+  if (typeof input === 'string') return input;
+  if (input instanceof Uint8Array) return '<buffer>';
+  if ('chunks' in input && 'name' in input) return input.name;
+  return '<stream>';
+}
+
 export function emptyInfo(path: string): CaptureInfo {
   return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
 }
@@ -27,7 +45,8 @@ export function emptyInfo(path: string): CaptureInfo {
  * frame in file order, and `onSecret` for decryption secrets embedded in it (pcapng DSB) as they come.
  * The format is told by magic bytes, not by the name; gzip is undone on the fly.
  */
-export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void): Promise<CaptureResult> {
+export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void): Promise<CaptureResult> {
+  const path = inputName(input);
   const info = emptyInfo(path);
   const secrets: EmbeddedSecret[] = [];
   const frames = new FrameBuilder(info);
@@ -46,7 +65,7 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
   };
 
   let head = Buffer.alloc(0);
-  for await (const chunk of openSource(path, info, warn)) {
+  for await (const chunk of openSource(input, info, warn)) {
     if (parser) {
       parser.push(chunk as Buffer);
       continue;
@@ -65,17 +84,21 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
   return { info, secrets };
 }
 
-/** Byte chunks of the file, gunzipped when it starts with the gzip magic. */
-async function* openSource(path: string, info: CaptureInfo, warn: WarningSink): AsyncGenerator<Buffer> {
-  if (path !== '-' && !(await startsWithGzip(path))) {
-    yield* readPlainFile(path, warn);
+/** Byte chunks of the input, gunzipped when it starts with the gzip magic. */
+async function* openSource(input: CaptureInput, info: CaptureInfo, warn: WarningSink): AsyncGenerator<Buffer> {
+  const path = info.path;
+  if (typeof input === 'string' && input !== '-' && !(await startsWithGzip(input))) {
+    yield* readPlainFile(input, warn);
     return;
   }
-  const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
+  // One iterator for the whole read: the gzip branch goes on from where the first chunk was taken.
+  const raw = continuing(typeof input === 'string'
+    ? (input === '-' ? process.stdin : createReadStream(input, { highWaterMark: READ_CHUNK }))
+    : input instanceof Uint8Array ? [input] : 'chunks' in input ? input.chunks : input);
   let first = true;
   try {
     for await (const chunk of raw) {
-      const buf = chunk as Buffer;
+      const buf = asBuffer(chunk);
       if (first) {
         first = false;
         if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
@@ -133,11 +156,21 @@ async function* readPlainFile(path: string, warn: WarningSink): AsyncGenerator<B
   }
 }
 
-async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink): AsyncGenerator<Buffer> {
+async function* continuing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+/** Chunks of web streams and typed arrays as Buffers, without copying. */
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') throw new CaptureError('the stream gives text, not bytes (open it without an encoding)');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+async function* gunzipStream(raw: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink): AsyncGenerator<Buffer> {
   const feed = async () => {
     gunzip.write(firstChunk);
     for await (const c of raw) {
-      if (!gunzip.write(c as Buffer)) await new Promise((r) => gunzip.once('drain', r));
+      if (!gunzip.write(asBuffer(c))) await new Promise((r) => gunzip.once('drain', r));
     }
     gunzip.end();
   };
