@@ -1,13 +1,15 @@
 /**
  * Runs one task per capture, in worker threads when there are several captures and more than one job,
- * and hands the results back in argument order. `--jobs 1` runs the very same task functions in this
- * thread; results go through structuredClone either way, so both paths yield identical data and every
+ * and hands the results back in argument order. Tasks may also emit output while they run (so a huge
+ * capture streams): what the capture at the head of the order emits goes straight to `sink`, what later
+ * ones emit waits until every earlier capture is done. `--jobs 1` runs the very same task functions in
+ * this thread; results go through structuredClone either way, so both paths give identical data and every
  * command's output is byte-identical whatever the number of jobs.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import chalk from 'chalk';
-import { rebuildError, type TaskInput, type TaskName, type TaskOutput, type WorkerReply, runTask } from './tasks.js';
+import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
 
 /** Default for --jobs: one per core. */
 export function defaultJobs(): number {
@@ -16,16 +18,24 @@ export function defaultJobs(): number {
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number): AsyncGenerator<TaskOutput<N>> {
+const noSink: Emit = () => {};
+
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink): AsyncGenerator<TaskOutput<N>> {
   if (jobs <= 1 || inputs.length <= 1) {
-    for (const input of inputs) yield structuredClone(await runTask(task, input));
+    for (const input of inputs) yield structuredClone(await runTask(task, input, sink));
     return;
   }
   const results = new Map<number, Settled>();
+  const held = new Map<number, [string, string][]>();
+  let head = 0;
   let wake: (() => void) | null = null;
   const settle = (index: number, s: Settled) => {
     results.set(index, s);
     wake?.();
+  };
+  const emit = (index: number, channel: string, text: string) => {
+    if (index === head) sink(channel, text);
+    else held.set(index, [...(held.get(index) ?? []), [channel, text]]);
   };
   let next = 0;
   const workers: Worker[] = [];
@@ -38,8 +48,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     // Workers inherit chalk's decision (colour or not) so their text equals this thread's.
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level } });
     const busy = { index: -1 };
-    w.on('message', (reply: WorkerReply) => {
-      settle(busy.index, reply.ok ? { ok: true, value: reply.value } : { ok: false, error: rebuildError(reply.error) });
+    w.on('message', (msg: WorkerMessage) => {
+      if (msg.kind === 'emit') {
+        emit(busy.index, msg.channel, msg.text);
+        return;
+      }
+      settle(busy.index, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: rebuildError(msg.error) });
       dispatch(w, busy);
     });
     // A worker that dies (out of memory, a crash in native code) fails the capture it was working on.
@@ -51,10 +65,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     dispatch(w, busy);
   }
   try {
-    for (let i = 0; i < inputs.length; i++) {
-      while (!results.has(i)) await new Promise<void>((resolve) => { wake = resolve; });
-      const r = results.get(i)!;
-      results.delete(i);
+    for (; head < inputs.length; head++) {
+      for (const [channel, text] of held.get(head) ?? []) sink(channel, text);
+      held.delete(head);
+      while (!results.has(head)) await new Promise<void>((resolve) => { wake = resolve; });
+      const r = results.get(head)!;
+      results.delete(head);
       if (!r.ok) throw r.error;
       yield r.value as TaskOutput<N>;
     }

@@ -1,16 +1,18 @@
 /** Worker thread entry: runs the tasks the pool sends, one at a time, and answers with plain data. */
 import { parentPort, workerData } from 'node:worker_threads';
 import chalk from 'chalk';
-import { runTask, serializeError, type TaskName, type WorkerReply } from './tasks.js';
+import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
 
 chalk.level = (workerData as { chalkLevel: typeof chalk.level }).chalkLevel;
 
-parentPort!.on('message', async (msg: { task: TaskName; input: never }) => {
-  let reply: WorkerReply;
+const port = parentPort!;
+const send = (msg: WorkerMessage) => port.postMessage(msg);
+
+port.on('message', async (msg: { task: TaskName; input: never }) => {
   try {
-    reply = { ok: true, value: await runTask(msg.task, msg.input) };
+    const value = await runTask(msg.task, msg.input, (channel, text) => send({ kind: 'emit', channel, text }));
+    send({ kind: 'done', ok: true, value });
   } catch (err) {
-    reply = { ok: false, error: serializeError(err) };
+    send({ kind: 'done', ok: false, error: serializeError(err) });
   }
-  parentPort!.postMessage(reply);
 });
