@@ -8,11 +8,9 @@
  */
 import { analyzeWithFetches } from './analysis/full.js';
 import { analyzeCapture } from './analysis/analyzer.js';
-import { evaluate, type CheckReport } from './check/rules.js';
+import { evaluate, type CheckReport, type EvaluateOptions } from './check/rules.js';
 import { rulesFromSpec } from './check/load.js';
-import { RulesError } from './check/errors.js';
 import type { Rules } from './check/spec.js';
-import { UsageError } from './cli/errors.js';
 import { concurrency, type Concurrency } from './analysis/concurrency.js';
 import type { CommandSummary } from './analysis/stats.js';
 import type { FetchedMessage, FetchStep } from './analysis/fetches.js';
@@ -65,18 +63,13 @@ export async function analyze(input: CaptureInput, options: AnalyzeOptions = {})
  * (docs/check.md), e.g. `{ noBad: true, maxConcurrent: 2, latency: { SELECT: { p95: 200 } } }`; invalid
  * rules reject with RulesError.
  */
-export async function check(captures: CaptureInput | CaptureInput[], rules: Rules, options: AnalyzeOptions = {}): Promise<CheckReport> {
-  let parsed;
-  try {
-    parsed = rulesFromSpec(rules, 'rules');
-  } catch (err) {
-    throw err instanceof UsageError ? new RulesError(err.message) : err;
-  }
+export async function check(captures: CaptureInput | CaptureInput[], rules: Rules, options: AnalyzeOptions & EvaluateOptions = {}): Promise<CheckReport> {
+  const parsed = rulesFromSpec(rules, 'rules');
   const analyses = [];
   for (const input of Array.isArray(captures) ? captures : [captures]) {
     analyses.push(await analyzeCapture(input, { ...pipelineOptions(options), keepExchanges: true }));
   }
-  return evaluate(parsed, analyses);
+  return evaluate(parsed, analyses, { allowEncrypted: options.allowEncrypted });
 }
 
 /** @deprecated the rules document is typed now: use Rules. */

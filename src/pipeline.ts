@@ -1,7 +1,7 @@
 import { readCapture, type CaptureInput, type CaptureResult } from './capture/reader.js';
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
-import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker } from './tcp/tracker.js';
+import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
 import type { StreamSink } from './tcp/types.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from './tls/keylog.js';
 
@@ -13,7 +13,7 @@ export interface PipelineOptions {
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
-export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult> {
+export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
   const decoder = new PacketDecoder(warn);
   const tracker = new TcpTracker(sink, warn, {
     ports: new Set(options.ports ?? DEFAULT_PORTS),
@@ -26,5 +26,5 @@ export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: 
     if (secret.type === DSB_TLS_KEY_LOG) options.keys?.merge(KeyLog.parse(keyLogFromDsb(secret.data)));
   });
   tracker.end();
-  return result;
+  return { ...result, tcp: tracker.overview() };
 }

@@ -17,6 +17,7 @@ import { loadRulesFile, parseRules } from '../src/check/load.js';
 import { junitXml, xmlEscape } from '../src/check/junit.js';
 import { annotations, registerCheck, rulesFromOptions, type CheckOptions } from '../src/cli/commands/check.js';
 import { UsageError } from '../src/cli/errors.js';
+import { RulesError } from '../src/check/errors.js';
 import { CAPTURES, CLI, ROOT } from './helpers/env.js';
 
 const RULES = join(ROOT, 'test', 'fixtures', 'rules');
@@ -231,7 +232,7 @@ test('rules file: the YAML and JSON forms of the same rules load the same, and a
   assert.deepEqual(report.results.filter((r) => !r.passed).map((r) => r.message), []);
 });
 
-test('rules file: every mistake is a UsageError naming the file and the place', () => {
+test('rules file: every mistake is a RulesError (not a command-line class) naming the file and the place', () => {
   const bad: [string, RegExp][] = [
     ['invalid-unknown-key.yaml', /invalid-unknown-key\.yaml: maxConnection: unknown rule/],
     ['invalid-syntax.yaml', /invalid-syntax\.yaml: invalid YAML: .*line \d+/],
@@ -239,7 +240,7 @@ test('rules file: every mistake is a UsageError naming the file and the place', 
     ['invalid-stat.yaml', /latency\.SELECT\.median: unknown statistic/],
   ];
   for (const [file, re] of bad) {
-    assert.throws(() => loadRulesFile(join(RULES, file)), (e: unknown) => e instanceof UsageError && re.test(e.message) && !e.message.includes('\n'), file);
+    assert.throws(() => loadRulesFile(join(RULES, file)), (e: unknown) => e instanceof RulesError && !(e instanceof UsageError) && re.test(e.message) && !e.message.includes('\n'), file);
   }
   assert.throws(() => loadRulesFile(join(RULES, 'nope.yaml')), /cannot read rules file .*no such file/);
   assert.throws(() => loadRulesFile(RULES), /is a directory/);
@@ -256,7 +257,7 @@ test('rules file: every mistake is a UsageError naming the file and the place', 
     ['version: 2', /only version 1/],
     ['a: &a [*a]', /invalid YAML|unknown rule/],
   ];
-  for (const [text, re] of cases) assert.throws(() => parseRules(text, 'r.yaml'), (e: unknown) => e instanceof UsageError && re.test(e.message), text);
+  for (const [text, re] of cases) assert.throws(() => parseRules(text, 'r.yaml'), (e: unknown) => e instanceof RulesError && re.test(e.message), text);
   assert.throws(() => parseRules('{"noBad": tru}', 'r.json'), /r\.json: invalid JSON/);
   assert.deepEqual(parseRules('latency: {"uid  fetch": {P99.9: 40}}', 'r.yml'), [{ kind: 'latency', command: 'UID FETCH', stat: { kind: 'percentile', p: 99.9 }, maxMs: 40 }]);
 });
@@ -397,7 +398,8 @@ function assertJunitShape(root: XmlElement): { suites: XmlElement[]; cases: XmlE
 
 test('JUnit: one testsuite per capture, one testcase per rule, failures with where to look; counts match', async () => {
   const rules = loadRulesFile(join(RULES, 'hardened.yaml'));
-  const report = evaluate(rules, [await analysis(cap('seed-alice.pcap')), await analysis(cap('starttls-tls12.pcap'))]);
+  // The encrypted part is not checked here (allowEncrypted): the policy is about what happens before TLS.
+  const report = evaluate(rules, [await analysis(cap('seed-alice.pcap')), await analysis(cap('starttls-tls12.pcap'))], { allowEncrypted: true });
   const { suites, cases } = assertJunitShape(parseXml(junitXml(report)));
   assert.deepEqual(suites.map((s) => s.attrs.name), [cap('seed-alice.pcap'), cap('starttls-tls12.pcap')]);
   assert.equal(cases.length, rules.length * 2);
@@ -526,4 +528,35 @@ test('CLI: check is registered in the program (imapscope check --help)', () => {
   const r = spawnSync(process.execPath, [CLI, 'check', '--help'], { encoding: 'utf8' });
   assert.match(r.stdout, /--no-bad/);
   assert.match(r.stdout, /--junit <file>/);
+});
+
+// ------------------------------------------------------------------------------ encrypted without keys
+
+test('CLI: TLS without keys fails every rule about commands, naming the encrypted connections; --keylog or --allow-encrypted pass', () => {
+  const tls = cap('imaps-tls13.pcap');
+  const blind = run([tls, '--no-bad', '--all-completed', '--max-connections', '1', '--json']);
+  assert.equal(blind.code, 1, 'nothing was seen: the check cannot pass');
+  const results = JSON.parse(blind.stdout).results as { rule: string; passed: boolean; message: string; failures: { conn: number }[] }[];
+  const byRule = new Map(results.map((r) => [r.rule, r]));
+  for (const rule of ['no-bad', 'all-completed']) {
+    assert.equal(byRule.get(rule)!.passed, false, rule);
+    assert.match(byRule.get(rule)!.message, /1 of 1 IMAP connection TLS-encrypted without keys; --keylog/);
+    assert.deepEqual(byRule.get(rule)!.failures.map((f) => f.conn), [0]);
+  }
+  assert.equal(byRule.get('max-connections 1')!.passed, true, 'connections are visible without keys');
+  assert.equal(run([tls, '--no-bad', '--all-completed', '--keylog', cap('imaps-tls13.keys')]).code, 0);
+  assert.equal(run([tls, '--no-bad', '--all-completed', '--allow-encrypted']).code, 0);
+});
+
+test('CLI: a --keylog file without a usable key line is a warning naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keys-'));
+  try {
+    const empty = join(dir, 'empty.keys');
+    writeFileSync(empty, '# nothing here\nnot a key line\n');
+    const r = run([cap('seed-alice.pcap'), '--no-bad', '--keylog', empty]);
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, new RegExp(`warning: --keylog ${empty.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: no usable key line`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -144,3 +144,27 @@ test('--ndjson streams: the first exchange is written before the capture has bee
   const code = await new Promise((resolve) => child.on('close', resolve));
   assert.equal(code, 0);
 });
+
+test('summary says in one line when nothing could be read: TLS without keys, or no IMAP on the ports (naming the ports seen)', () => {
+  const tls = spawnSync(process.execPath, [CLI, 'summary', join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.equal(tls.status, 0, tls.stderr);
+  assert.match(tls.stdout.split('\n')[1]!, /^the IMAP connection is TLS-encrypted and could not be read: give the client's TLS key log with --keylog/);
+  const decrypted = spawnSync(process.execPath, [CLI, 'summary', '--json', '--keylog', join(CAPTURES, 'imaps-tls13.keys'), join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(decrypted.stdout).visibility, { imapConnections: 1, encrypted: 0, encryptedWithKeys: 0, notice: null });
+  const wrongPort = spawnSync(process.execPath, [CLI, 'summary', '--port', '8143', join(CAPTURES, 'seed-alice.pcap')], { encoding: 'utf8' });
+  assert.equal(wrongPort.status, 0, wrongPort.stderr);
+  assert.match(wrongPort.stdout, /no IMAP traffic on port 8143; the TCP server ports seen most: 143 \(3 conversations\)\. If the server listens elsewhere, name its port with --port/);
+  const fetches = spawnSync(process.execPath, [CLI, 'fetches', join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8' });
+  assert.match(fetches.stdout, /TLS-encrypted and could not be read/);
+});
+
+test('follow: lines stand in the order they crossed the wire (a "+" before the literal it asked for); a refused literal says so', () => {
+  const r = spawnSync(process.execPath, [CLI, 'follow', join(CAPTURES, 'append-idle.pcap'), '--conn', '0'], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  assert.equal(r.status, 0, r.stderr);
+  const frames = r.stdout.trim().split('\n').map((l) => Number(l.slice(0, 6)));
+  assert.deepEqual(frames, [...frames].sort((a, b) => a - b), 'frame numbers never go back');
+  const lines = r.stdout.split('\n');
+  const append = lines.findIndex((l) => /C: X3 APPEND/.test(l));
+  assert.match(lines[append + 1]!, /^ +22 .* S: \+ OK$/);
+  assert.ok(lines.some((l) => /C: X5 APPEND NoSuchFolder \{275 bytes, not sent: the server refused the literal\}$/.test(l)));
+});

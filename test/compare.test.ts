@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPTURES, CLI, ROOT } from './helpers/env.js';
+import { align } from '../src/compare/align.js';
 import { validate } from './helpers/json-schema.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'schema', 'compare.schema.json'), 'utf8'));
@@ -61,5 +62,54 @@ test('--by user across captures keeps each connection\'s own commands (ids repea
     assert.equal(p.connections.length, 6);
     const counts = p.connections.map((c: { commands: string[] }) => c.commands.length).sort();
     assert.deepEqual(counts, [...single, ...single].sort());
+  }
+});
+
+test('align: a shortest edit script — the common rows equal the longest common subsequence (random sequences)', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const lcs = (a: string[], b: string[]) => {
+    const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) dp[i]![j] = a[i - 1] === b[j - 1] ? dp[i - 1]![j - 1]! + 1 : Math.max(dp[i - 1]![j]!, dp[i]![j - 1]!);
+    return dp[a.length]![b.length]!;
+  };
+  for (let round = 0; round < 300; round++) {
+    const seq = () => Array.from({ length: Math.floor(random() * 12) }, () => 'ABCD'[Math.floor(random() * 4)]!);
+    const a = seq();
+    const b = seq();
+    const rows = align(a, b);
+    assert.equal(rows.filter((r) => r.mark === 'same').length, lcs(a, b), `${a.join('')} / ${b.join('')}`);
+    assert.deepEqual(rows.filter((r) => r.a !== null).map((r) => r.a), a, 'every row of a, in order');
+    assert.deepEqual(rows.filter((r) => r.b !== null).map((r) => r.b), b, 'every row of b, in order');
+    for (const r of rows) if (r.mark === 'same') assert.equal(r.a, r.b);
+  }
+});
+
+test('compare text reads like diff -y: connections paired by what they do, marks for changed / only here, differences in sentences', () => {
+  const r = spawnSync(process.execPath, [CLI, 'compare', join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'offlineimap.pcapng')], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!/\{"count"/.test(r.stdout), 'no raw JSON in the text view');
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.includes('pair 1 of 3, the connection that fetches and lists: a conn 0 (25 commands) ↔ b conn 0 (19 commands), 32% alike'), r.stdout);
+  assert.ok(lines.some((l) => /^LIST "" "\*" +LIST "" "\*"$/.test(l)), 'a common command stands on both sides with no mark');
+  assert.ok(lines.some((l) => /^LOGIN <user> <password> +\| CAPABILITY$/.test(l)), 'a changed command is marked |');
+  assert.ok(lines.some((l) => /^ +> LIST "" ""$/.test(l)), 'a command only in b is marked >');
+  assert.ok(lines.some((l) => /^SELECT "Archive" +<$/.test(l)), 'a command only in a is marked <');
+  assert.ok(lines.includes('  - a authenticates with LOGIN, b with PLAIN.'));
+  assert.ok(lines.includes('  - b opens a connection that fetches (conn 1, 12 commands) with no counterpart in a.'));
+  // The summary table's count of FETCH commands is the commands', as summary counts them.
+  const summary = JSON.parse(spawnSync(process.execPath, [CLI, 'summary', '--json', join(CAPTURES, 'mbsync.pcap')], { encoding: 'utf8' }).stdout);
+  const fetchCount = summary.commands.filter((c: { command: string }) => /FETCH$/.test(c.command)).reduce((n: number, c: { count: number }) => n + c.count, 0);
+  assert.ok(lines.some((l) => new RegExp(`FETCH commands +│ ${fetchCount} +│`).test(l)), `FETCH commands ${fetchCount}`);
+});
+
+test('compare JSON: pairs with aligned rows; the pairing follows behaviour, not connection order', () => {
+  const r = compare(join(CAPTURES, 'seed-alice.pcap'), join(CAPTURES, 'seed-bob.pcap'));
+  const pairs = r.json.comparisons[0].pairs as { a: number; b: number; similarity: number; rows: { mark: string }[] }[];
+  assert.equal(pairs.length, 3);
+  for (const p of pairs) {
+    assert.equal(p.a, p.b, 'the same client opens the same connections in the same roles');
+    assert.equal(p.similarity, 1);
+    assert.ok(p.rows.every((row) => row.mark === 'same'));
   }
 });

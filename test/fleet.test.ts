@@ -25,10 +25,10 @@ function countsBy(dir: string, table: string): Counts {
   return new Map(rows.map((r) => [r.capture, r.n]));
 }
 
-/** `capture` indexes of a multi-capture JSON view, counted per path. */
-function perCapture(paths: string[], items: { capture: number }[]): Counts {
+/** Items of a multi-capture JSON view (each names its `capture` by path), counted per capture. */
+function perCapture(items: { capture: string }[]): Counts {
   const m = new Map<string, number>();
-  for (const it of items) m.set(paths[it.capture]!, (m.get(paths[it.capture]!) ?? 0) + 1);
+  for (const it of items) m.set(it.capture, (m.get(it.capture) ?? 0) + 1);
   return m;
 }
 
@@ -44,13 +44,13 @@ for (const format of ['parquet', 'ndjson'] as const) {
       const commands = cliJson(['commands', '--json', ...paths]);
       const streams = cliJson(['streams', '--json', ...paths]);
       const fetches = cliJson(['fetches', '--json', ...paths]);
-      const sections = fetches.messages.flatMap((m: { capture: number; fetches: unknown[] }) => m.fetches.map(() => ({ capture: m.capture })));
+      const sections = fetches.messages.flatMap((m: { capture: string; fetches: unknown[] }) => m.fetches.map(() => ({ capture: m.capture })));
 
       const expected: Record<string, Counts> = {
-        exchanges: perCapture(paths, commands.exchanges),
-        connections: perCapture(paths, streams.connections),
-        fetches: perCapture(paths, sections),
-        warnings: perCapture(paths, fetches.warnings),
+        exchanges: perCapture(commands.exchanges),
+        connections: perCapture(streams.connections),
+        fetches: perCapture(sections),
+        warnings: perCapture(fetches.warnings),
       };
       assert.ok(expected.exchanges!.size > 20 && expected.fetches!.size > 10, 'the captures have exchanges and fetches to count');
       for (const [table, want] of Object.entries(expected)) {
@@ -68,7 +68,7 @@ for (const format of ['parquet', 'ndjson'] as const) {
       assert.match(alice.startTime, /^2026-11-28T\d\d:\d\d:\d\d\.\d{6}Z$/);
       // Exchange columns carry what commands --json says, value for value.
       const first = cliJson(['sql', out, `SELECT * FROM exchanges WHERE capture = '${paths[0]}' LIMIT 3`, '-T', 'json']);
-      const firstJson = commands.exchanges.filter((e: { capture: number }) => e.capture === 0).slice(0, 3);
+      const firstJson = commands.exchanges.filter((e: { capture: string }) => e.capture === paths[0]).slice(0, 3);
       for (const [i, row] of first.entries()) {
         const e = firstJson[i];
         for (const k of ['conn', 'tag', 'command', 'args', 'status', 'code', 'text', 'requestFrame', 'responseFrame', 'latencyMs', 'untagged', 'untaggedByType', 'requestBytes', 'responseBytes', 'mailbox']) {

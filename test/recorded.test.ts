@@ -38,12 +38,30 @@ for (const cap of captures) {
       const info = a.connections.find((c) => c.conn.client.port === conn.clientPort)!;
       const truth = truthExchanges(conn);
       const ours = a.exchanges!.filter((e) => e.conn === info.conn.id && e.status !== null);
-      assert.deepEqual(ours.map((e) => ({ tag: e.tag, command: e.command, status: e.status })), truth.exchanges, `port ${conn.clientPort}`);
+      assert.deepEqual(ours.map((e) => ({ tag: e.tag, command: e.command, status: e.status })),
+        truth.exchanges.map(({ tag, command, status }) => ({ tag, command, status })), `port ${conn.clientPort}`);
       assert.ok(ours.every((e) => !e.requestMissing), 'every request was captured');
       const untagged = ours.reduce((n, e) => n + e.untagged, 0) + info.unsolicited + (info.greeting ? 1 : 0);
       assert.equal(untagged, truth.untagged, `port ${conn.clientPort}: untagged responses`);
       // Without keys the login happens inside TLS: the user cannot be known, and must not be guessed.
       assert.equal(info.user, info.tls ? null : conn.user, `port ${conn.clientPort}: user`);
+    }
+  });
+}
+
+/**
+ * Pipelined commands: each untagged response is credited to the command it answers, as read from the
+ * server's own log (mbsync pipelines UID FETCHes whose data Dovecot interleaves).
+ */
+for (const cap of captures) {
+  test(`${cap.name}: untagged responses are credited to the command that caused them, as the rawlog orders them`, async () => {
+    const a = await analyzeCapture(cap.path, { keepExchanges: true });
+    for (const conn of cap.connections) {
+      const info = a.connections.find((c) => c.conn.client.port === conn.clientPort)!;
+      const ours = a.exchanges!.filter((e) => e.conn === info.conn.id && e.status !== null);
+      assert.equal(info.unsolicited, 0, `port ${conn.clientPort}: Dovecot pushed nothing while no command was outstanding`);
+      assert.deepEqual(ours.map((e) => `${e.tag} ${e.command}: ${e.untagged}`),
+        truthExchanges(conn).exchanges.map((e) => `${e.tag} ${e.command}: ${e.untagged}`), `port ${conn.clientPort}`);
     }
   });
 }

@@ -8,7 +8,10 @@ import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
 import type { Connection, Side, StreamSink } from '../tcp/types.js';
+import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
+import { visibility, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
+import { TurnStats } from './turns.js';
 import { ExchangeOrderer } from './orderer.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
@@ -34,6 +37,12 @@ export interface CaptureAnalysis {
   /** Present when keepExchanges was asked for. */
   exchanges: Exchange[] | null;
   commandStats: CommandStats;
+  /** TCP conversations of any kind, and the server ports they used (to explain a capture without IMAP). */
+  tcp: TcpOverview;
+  /** How much of the IMAP traffic could be read (TLS without keys, no IMAP on the ports): say it first. */
+  visibility: Visibility;
+  /** IDLE periods, and the client's share of APPEND and AUTHENTICATE. */
+  turnStats: TurnStats;
   warnings: Warning[];
 }
 
@@ -48,6 +57,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const connections: ImapConnection[] = [];
   const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
   const stats = new CommandStats();
+  const turns = new TurnStats();
   const sessions = new Map<number, ImapSession>();
   // One key log for the run: --keylog files plus whatever the capture embeds (read as it streams).
   const keys = options.keys ?? new KeyLog();
@@ -57,6 +67,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     const info = owner.get(ex)!;
     owner.delete(ex);
     stats.add(ex);
+    turns.add(ex);
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
   }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }));
@@ -91,7 +102,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     },
   };
 
-  const { info } = await streamCapture(path, sink, warn, { ...options, keys });
+  const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
-  return { capture: info, connections, exchanges, commandStats: stats, warnings };
+    const seen = visibility(connections, tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
+  return { capture: info, tcp, visibility: seen, connections, exchanges, commandStats: stats, turnStats: turns, warnings };
 }

@@ -45,10 +45,21 @@ export class CommandStats {
   }
 }
 
-/** Request to tagged completion, in milliseconds (null when either end is missing). */
+/**
+ * The server's time to answer, in milliseconds (null when an end is missing): from the request to the
+ * tagged completion, less the time the turn was the client's (uploading a literal after "+", answering
+ * SASL challenges). IDLE's latency is the time to its "+ idling": the idle period itself is not latency.
+ */
 export function latencyMs(ex: Exchange): number | null {
-  if (!ex.start || !ex.end) return null;
-  return Math.round(secondsBetween(ex.start, ex.end) * 1e6) / 1e3;
+  if (!ex.start) return null;
+  if (ex.command === 'IDLE' && ex.continuationAt) return roundMs(secondsBetween(ex.start, ex.continuationAt) * 1e3);
+  if (!ex.end) return null;
+  return roundMs(Math.max(0, secondsBetween(ex.start, ex.end) * 1e3 - ex.clientMs));
+}
+
+/** Milliseconds to the microsecond. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1e3) / 1e3;
 }
 
 /** Nearest-rank percentile of sorted values. */

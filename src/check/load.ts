@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { UsageError } from '../cli/errors.js';
+import { RulesError } from './errors.js';
 import { normalizeCommand, type LatencyStat, type Rule } from './rules.js';
 
 const KEYS = [
@@ -13,7 +13,7 @@ const KEYS = [
   'requireCommands', 'forbidCommands', 'requireCapabilities', 'requireSequences', 'forbidSequences',
 ] as const;
 
-/** Read and validate a rules file; any problem is a UsageError naming the file and the place. */
+/** Read and validate a rules file; any problem is a RulesError naming the file and the place. */
 export function loadRulesFile(path: string): Rule[] {
   let text: string;
   try {
@@ -21,7 +21,7 @@ export function loadRulesFile(path: string): Rule[] {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : (e.message ?? String(err));
-    throw new UsageError(`cannot read rules file ${path}: ${why}`);
+    throw new RulesError(`cannot read rules file ${path}: ${why}`);
   }
   return parseRules(text, path);
 }
@@ -33,16 +33,16 @@ export function parseRules(text: string, source: string): Rule[] {
     try {
       data = JSON.parse(text);
     } catch (err) {
-      throw new UsageError(`rules file ${source}: invalid JSON: ${firstLine((err as Error).message)}`);
+      throw new RulesError(`rules file ${source}: invalid JSON: ${firstLine((err as Error).message)}`);
     }
   } else {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     const problem = doc.errors[0] ?? doc.warnings[0];
-    if (problem) throw new UsageError(`rules file ${source}: invalid YAML: ${firstLine(problem.message)}`);
+    if (problem) throw new RulesError(`rules file ${source}: invalid YAML: ${firstLine(problem.message)}`);
     try {
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      throw new UsageError(`rules file ${source}: invalid YAML: ${firstLine((err as Error).message)}`);
+      throw new RulesError(`rules file ${source}: invalid YAML: ${firstLine((err as Error).message)}`);
     }
   }
   return rulesFromSpec(data, `rules file ${source}`);
@@ -57,7 +57,7 @@ type Fail = (where: string, problem: string) => never;
 /** Validate a parsed rules document and turn it into rules (in a fixed order). */
 export function rulesFromSpec(data: unknown, source: string): Rule[] {
   const fail: Fail = (where, problem) => {
-    throw new UsageError(`${source}: ${where ? `${where}: ` : ''}${problem}`);
+    throw new RulesError(`${source}: ${where ? `${where}: ` : ''}${problem}`);
   };
   if (data === null || data === undefined) fail('', 'is empty (expected a mapping of rules, see docs/check.md)');
   if (!isObject(data)) fail('', 'expected a mapping of rules at the top level (see docs/check.md)');

@@ -7,6 +7,7 @@ import { concurrency } from '../analysis/concurrency.js';
 import { latencyMs, percentile } from '../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { compareTime } from '../util/time.js';
+import { isUnreadable } from '../analysis/visibility.js';
 
 /** A latency statistic: a nearest-rank percentile (1–100) or the maximum. */
 export type LatencyStat = { kind: 'percentile'; p: number } | { kind: 'max' };
@@ -97,10 +98,25 @@ export function ruleName(rule: Rule): string {
   }
 }
 
+export interface EvaluateOptions {
+  /**
+   * Let rules about commands pass on what could be seen when some connections were TLS without keys.
+   * By default such a rule fails: it cannot vouch for commands it could not read.
+   */
+  allowEncrypted?: boolean;
+}
+
+/** Rules that are about commands and responses, which TLS without keys hides. */
+const NEEDS_COMMANDS: ReadonlySet<Rule['kind']> = new Set<Rule['kind']>([
+  'no-bad', 'no-no', 'all-completed', 'latency', 'require-command', 'forbid-command', 'sequence',
+]);
+
 /** Evaluate every rule on every capture; a rule passes when it holds in each capture. */
-export function evaluate(rules: readonly Rule[], analyses: readonly CaptureAnalysis[]): CheckReport {
+export function evaluate(rules: readonly Rule[], analyses: readonly CaptureAnalysis[], options: EvaluateOptions = {}): CheckReport {
   const results = rules.map((rule): RuleResult => {
-    const captures = analyses.map((a) => evaluateRule(rule, a));
+    const captures = analyses.map((a) => (!options.allowEncrypted && NEEDS_COMMANDS.has(rule.kind) && hiddenConnections(a).length > 0
+      ? unverifiable(a)
+      : evaluateRule(rule, a)));
     const passed = captures.every((c) => c.passed);
     const message = captures.length === 1
       ? captures[0]!.message
@@ -108,6 +124,20 @@ export function evaluate(rules: readonly Rule[], analyses: readonly CaptureAnaly
     return { rule: ruleName(rule), kind: rule.kind, passed, message, failures: captures.flatMap((c) => c.failures), captures };
   });
   return { passed: results.every((r) => r.passed), captures: analyses.map((a) => a.capture.path), results };
+}
+
+function hiddenConnections(a: CaptureAnalysis): ImapConnection[] {
+  return a.connections.filter(isUnreadable);
+}
+
+/** A rule about commands on a capture whose commands were (partly) encrypted: fail, and say why. */
+function unverifiable(a: CaptureAnalysis): CaptureOutcome {
+  const hidden = hiddenConnections(a);
+  const ctx = new Context(a);
+  const failures = hidden.map((c) => ctx.connFailure(c, `TLS without keys from frame ${c.tls!.frame}: its commands could not be read`));
+  const message = `cannot be checked: ${hidden.length} of ${plural(a.connections.length, 'IMAP connection')} TLS-encrypted without keys; ` +
+    '--keylog (or secrets in a pcapng) would show their commands, --allow-encrypted checks only what is visible';
+  return ctx.outcome(false, message, failures);
 }
 
 /** One rule on one capture. */

@@ -1,4 +1,5 @@
 import { CaptureError } from '../capture/reader.js';
+import { RulesError } from '../check/errors.js';
 
 /** Documented exit codes. */
 export const EXIT_OK = 0;
@@ -10,7 +11,7 @@ export class UsageError extends Error {}
 
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
 export function reportFatal(err: unknown): never {
-  if (err instanceof UsageError || err instanceof CaptureError) {
+  if (err instanceof UsageError || err instanceof CaptureError || err instanceof RulesError) {
     process.stderr.write(`imapscope: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }

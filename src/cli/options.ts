@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KeyLog } from '../tls/keylog.js';
 import type { CaptureSettings } from '../settings.js';
+import { defaultJobs } from '../parallel/pool.js';
 import { UsageError } from './errors.js';
 
 /** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
@@ -39,7 +40,10 @@ export function captureSettings(opts: CaptureFlags): CaptureSettings & { keys: K
     } catch (err) {
       throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
-    keys.merge(KeyLog.parse(text));
+    const parsed = KeyLog.parse(text);
+    // Not fatal (the capture may embed its own secrets), but the user must know this file did nothing.
+    if (parsed.size === 0) process.stderr.write(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")\n`);
+    keys.merge(parsed);
     keylogTexts.push(text);
   }
   return { ports: parsePortList(opts.port), keys, keylogTexts };
@@ -54,4 +58,14 @@ export function parseJobs(value: string): number {
   const n = parseNonNegativeInt('--jobs', value);
   if (n < 1) throw new UsageError('--jobs: needs at least 1');
   return n;
+}
+
+/** The --jobs a command was given, or one per core. */
+export function jobsOf(opts: { jobs?: string }): number {
+  return opts.jobs !== undefined ? parseJobs(opts.jobs) : defaultJobs();
+}
+
+/** The settings as plain data for worker threads (each builds its own key log from the texts). */
+export function plainSettings(s: CaptureSettings): CaptureSettings {
+  return { ports: s.ports, keylogTexts: s.keylogTexts };
 }

@@ -159,6 +159,7 @@ export class ImapFramer {
     if (this.literalLeft === 0 || !this.msg || this.literal!.received > 0) return;
     this.literalLeft = 0;
     this.literal!.data = null;
+    this.literal!.refused = true;
     this.endConsumer(false);
     this.msg.lines.push('');
     this.emit();

@@ -28,6 +28,15 @@ export interface Exchange {
   untaggedByType: Record<string, number>;
   /** Continuation requests ("+") the server sent for it (literals, SASL steps, IDLE). */
   continuations: number;
+  /** When the server's first continuation request arrived ("+ idling", "+ Ready for literal data", a SASL challenge). */
+  continuationAt: TimePoint | null;
+  /**
+   * Milliseconds in which the turn was the client's — uploading literals after "+", answering SASL
+   * challenges, idling until DONE — and so not part of the command's latency.
+   */
+  clientMs: number;
+  /** IDLE only: when the client sent DONE, and when the server first pushed something while idling. */
+  idle?: { doneAt: TimePoint | null; firstPushAt: TimePoint | null };
   requestBytes: number;
   responseBytes: number;
   /** Mailbox selected when the command was sent (modified UTF-7 decoded), or null. */

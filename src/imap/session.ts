@@ -1,6 +1,8 @@
 import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
 import { commandShape } from './shape.js';
+import { attribute, claimOf, type Claim } from './attribution.js';
+import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
 import type { KeyLog } from '../tls/keylog.js';
@@ -33,6 +35,16 @@ export interface SessionOptions {
   keys?: KeyLog;
 }
 
+/** A command waiting for its tagged completion. */
+interface Outstanding {
+  ex: Exchange;
+  tag: string | null;
+  /** What recognises its untagged responses among those of other outstanding commands. */
+  claim: Claim;
+  /** Since when the turn is the client's (after a "+"), or null while the server owes an answer. */
+  clientTurnSince: TimePoint | null;
+}
+
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
 const MAX_MAILBOXES = 1000;
 
@@ -45,14 +57,15 @@ export class ImapSession {
   readonly info: ImapConnection;
   private readonly framers: Record<Side, ImapFramer>;
   /** Outstanding commands in the order they were sent. */
-  private pending: Exchange[] = [];
+  private pending: Outstanding[] = [];
   private readonly transport: ConnectionTransport;
   private readonly sasl = new SaslTracker();
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
-  private authenticating: Exchange | null = null;
-  private idling: Exchange | null = null;
+  private authenticating: Outstanding | null = null;
+  private idling: Outstanding | null = null;
   /** Continuation requests that arrived while the client was still sending the command they answer. */
   private earlyContinuations = 0;
+  private earlyContinuationAt: TimePoint | null = null;
   private responsesWithoutRequest = 0;
 
   constructor(
@@ -105,7 +118,7 @@ export class ImapSession {
       this.framers.client.end(frame, time);
       this.framers.server.end(frame, time);
     }
-    for (const ex of this.pending) this.events.exchange(ex, this.info);
+    for (const p of this.pending) this.events.exchange(p.ex, this.info);
     this.pending = [];
     if (this.responsesWithoutRequest > 0) {
       this.warn({ frame: null, conn: this.info.conn.id, message: `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone` });
@@ -125,12 +138,17 @@ export class ImapSession {
     if (this.authenticating) {
       // A SASL response (base64), or "*" to cancel: never a command, and never shown in clear.
       this.sasl.clientStep(line);
-      this.authenticating.requestBytes += m.wireBytes;
+      this.authenticating.ex.requestBytes += m.wireBytes;
+      clientAnswered(this.authenticating, m.end);
       m.redacted = line === '*' ? '*' : '*** (SASL response)';
       return;
     }
     if (line.toUpperCase() === 'DONE' && m.literals.length === 0) {
-      if (this.idling) this.idling.requestBytes += m.wireBytes;
+      if (this.idling) {
+        this.idling.ex.requestBytes += m.wireBytes;
+        if (this.idling.ex.idle) this.idling.ex.idle.doneAt = m.end;
+        clientAnswered(this.idling, m.end);
+      }
       this.idling = null;
       return; // DONE of an IDLE (possibly one begun before the capture started)
     }
@@ -140,19 +158,24 @@ export class ImapSession {
     if (!KNOWN_COMMANDS.has(cmd.name.replace(/^UID /, '')) && cmd.malformed) {
       this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `unrecognised client line: ${line.slice(0, 80)}` });
     }
-    if (this.pending.some((p) => p.tag === cmd.tag)) {
+    if (this.pending.some((p) => p.ex.tag === cmd.tag)) {
       this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `tag ${cmd.tag} reused while a command with that tag is still outstanding` });
     }
     const ex: Exchange = {
       conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
       responseFrame: null, end: null, untagged: 0, untaggedByType: {}, continuations: this.earlyContinuations,
+      continuationAt: this.earlyContinuationAt, clientMs: 0,
       requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
     };
+    if (cmd.name === 'IDLE') ex.idle = { doneAt: null, firstPushAt: null };
+    // The server said "+" while the literal was on its way: from then on the upload was the client's time.
+    if (this.earlyContinuationAt) ex.clientMs += milliseconds(this.earlyContinuationAt, m.end);
     this.earlyContinuations = 0;
+    this.earlyContinuationAt = null;
     if (cmd.display !== cmd.displayClear) m.redacted = `${cmd.tag} ${cmd.name} ${cmd.display}`;
     this.info.commands++;
-    this.pending.push(ex);
+    this.pending.push({ ex, tag: ex.tag, claim: claimOf(cmd), clientTurnSince: null });
     this.events.opened?.(ex, this.info);
     this.commandSent(cmd);
   }
@@ -199,41 +222,49 @@ export class ImapSession {
     if (client.inLiteral || client.midMessage) {
       // "+" for a synchronizing literal of a command the client is still sending.
       this.earlyContinuations++;
+      this.earlyContinuationAt ??= m.end;
       return;
     }
     const target = this.authenticatingCandidate() ?? this.idleCandidate() ?? this.pending[this.pending.length - 1];
     if (!target) return;
-    target.continuations++;
-    target.responseBytes += m.wireBytes;
-    if (target.command === 'AUTHENTICATE') {
+    const ex = target.ex;
+    ex.continuations++;
+    ex.continuationAt ??= m.end;
+    ex.responseBytes += m.wireBytes;
+    serverAnswered(target, m.end);
+    target.clientTurnSince = m.end;
+    if (ex.command === 'AUTHENTICATE') {
       this.authenticating = target;
       this.sasl.serverStep(text);
       this.noteSaslUser();
-    } else if (target.command === 'IDLE') {
+    } else if (ex.command === 'IDLE') {
       this.idling = target;
     }
   }
 
-  private authenticatingCandidate(): Exchange | undefined {
-    return this.authenticating ?? this.pending.find((p) => p.command === 'AUTHENTICATE');
+  private authenticatingCandidate(): Outstanding | undefined {
+    return this.authenticating ?? this.pending.find((p) => p.ex.command === 'AUTHENTICATE');
   }
 
-  private idleCandidate(): Exchange | undefined {
-    return this.pending.find((p) => p.command === 'IDLE');
+  private idleCandidate(): Outstanding | undefined {
+    return this.pending.find((p) => p.ex.command === 'IDLE');
   }
 
   private onTagged(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): void {
     const client = this.framers.client;
     // A refused synchronizing literal: the client will not send its octets, so its command ends here.
     if (r.status !== 'OK' && client.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
+    // The oldest command with the tag: a reused tag answers the command sent first.
     const idx = this.pending.findIndex((p) => p.tag === r.tag);
     let ex: Exchange;
     if (idx < 0) {
       ex = this.responseOnly(r);
       this.events.opened?.(ex, this.info);
     } else {
-      ex = this.pending[idx]!;
+      const done = this.pending[idx]!;
+      ex = done.ex;
       this.pending.splice(idx, 1);
+      serverAnswered(done, m.end);
     }
     ex.status = r.status;
     ex.code = r.code ? (r.code.text ? `${r.code.name} ${r.code.text}` : r.code.name) : null;
@@ -255,7 +286,7 @@ export class ImapSession {
     return {
       conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', shape: command, requestMissing: true,
       requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
-      untagged: 0, untaggedByType: {}, continuations: 0, requestBytes: 0, responseBytes: 0,
+      untagged: 0, untaggedByType: {}, continuations: 0, continuationAt: null, clientMs: 0, requestBytes: 0, responseBytes: 0,
       mailbox: this.info.selected?.name ?? null,
     };
   }
@@ -263,11 +294,11 @@ export class ImapSession {
   /** State changes a completed command makes. */
   private completed(ex: Exchange, status: string): void {
     const ok = status === 'OK';
-    if (this.authenticating === ex || ex.command === 'AUTHENTICATE') {
+    if (this.authenticating?.ex === ex || ex.command === 'AUTHENTICATE') {
       this.authenticating = null;
       this.noteSaslUser();
     }
-    if (this.idling === ex) this.idling = null;
+    if (this.idling?.ex === ex) this.idling = null;
     switch (ex.command) {
       case 'LOGIN':
       case 'AUTHENTICATE':
@@ -292,12 +323,12 @@ export class ImapSession {
       case 'STARTTLS':
         if (ok) {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
-          const early = this.pending.filter((p) => (p.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
+          const early = this.pending.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
           const injected = early.length > 0 || this.framers.client.midMessage;
           this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
             this.info.tls!.injectedBeforeTls = true;
-            this.warn({ frame: ex.responseFrame, conn: this.info.conn.id, message: `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.tag).join(', ') || 'a partial line'}): a command-injection pattern` });
+            this.warn({ frame: ex.responseFrame, conn: this.info.conn.id, message: `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.ex.tag).join(', ') || 'a partial line'}): a command-injection pattern` });
           }
         }
         break;
@@ -316,9 +347,11 @@ export class ImapSession {
       if (r.code) this.responseCode(r.code.name, r.code.text);
       return;
     }
-    const owner = this.idling ?? this.pending[0];
+    // While idling, everything is a push for the IDLE; otherwise the attribution rule decides.
+    const owner = (this.idling ?? attribute(r, this.pending))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
+      if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives
       owner.untagged++;
       owner.untaggedByType[type] = (owner.untaggedByType[type] ?? 0) + 1;
       owner.responseBytes += m.wireBytes;
@@ -412,6 +445,25 @@ export class ImapSession {
     const user = this.sasl.user();
     if (user) this.info.user = user;
   }
+}
+
+/** The client's turn ended (it sent a SASL response, DONE): that time was not the server's. */
+function clientAnswered(p: Outstanding, at: TimePoint): void {
+  if (!p.clientTurnSince) return;
+  p.ex.clientMs += milliseconds(p.clientTurnSince, at);
+  p.clientTurnSince = null;
+}
+
+/**
+ * The server spoke ("+" or the tagged completion) while the turn was still the client's: a client that
+ * sends nothing more (a refused literal, a cancelled SASL step) hands the turn back only implicitly.
+ */
+function serverAnswered(p: Outstanding, at: TimePoint): void {
+  if (p.clientTurnSince && p.ex.command !== 'IDLE') clientAnswered(p, at);
+}
+
+function milliseconds(from: TimePoint, to: TimePoint): number {
+  return Math.max(0, secondsBetween(from, to) * 1000);
 }
 
 function emptyMailbox(name: string): NonNullable<ImapConnection['selected']> {

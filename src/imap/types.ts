@@ -12,6 +12,8 @@ export interface Literal {
   nonSync: boolean;
   /** ~{n}: RFC 3516 binary literal. */
   binary: boolean;
+  /** A synchronizing literal the server refused (tagged NO/BAD instead of "+"): its octets were never sent. */
+  refused?: boolean;
   /** SHA-256 (hex) of the octets, when a consumer hashed them as they streamed past and none was lost. */
   sha256?: string;
 }

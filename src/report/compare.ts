@@ -1,5 +1,6 @@
 import chalk from 'chalk';
-import type { Comparison } from '../compare/diff.js';
+import type { AlignedRow, Mark } from '../compare/align.js';
+import type { Comparison, ConnectionPair } from '../compare/diff.js';
 import type { BehaviourProfile } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
@@ -10,12 +11,23 @@ export function compareJson(profiles: readonly BehaviourProfile[], comparisons: 
   return {
     same: comparisons.every((c) => c.same),
     differences: comparisons.length === 1 ? first!.differences : comparisons.flatMap((c) => c.differences.map((d) => ({ ...d, between: [c.a, c.b] }))),
-    comparisons,
+    comparisons: comparisons.map((c) => ({ ...c, pairs: c.pairs.map(pairJson) })),
     profiles,
   };
 }
 
-export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[]): string {
+function pairJson(p: ConnectionPair): object {
+  return { a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity, rows: p.rows };
+}
+
+export interface CompareTextOptions {
+  /** Characters per line for the side-by-side view (the terminal's width, or 160 in a pipe). */
+  width: number;
+  /** Show every row; otherwise long runs of equal commands are folded to a count. */
+  full?: boolean;
+}
+
+export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): string {
   const out: string[] = [];
   const table = makeTable(['', ...profiles.map((p) => escapeText(p.label))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
@@ -25,19 +37,73 @@ export function compareText(profiles: readonly BehaviourProfile[], comparisons: 
   row('authentication', (p) => p.authMechanisms.join(', '));
   row('extensions', (p) => p.extensions.join(' '));
   row('commands per connection', (p) => p.connections.map((c) => c.commands.length).join(' / '));
-  row('FETCH commands', (p) => String(p.connections.reduce((n, c) => n + c.fetches.length, 0)));
+  row('FETCH commands', (p) => String(p.connections.reduce((n, c) => n + c.commands.filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length, 0)));
   row('bytes C→S / S→C', (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}`);
   out.push(table.toString());
   for (const c of comparisons) {
-    out.push(c.same
-      ? chalk.green(`${escapeText(c.a)} and ${escapeText(c.b)} behave the same (${c.sameAspects.length} aspects compared; accounts, tags, UIDs and times do not count).`)
-      : chalk.red(`${escapeText(c.a)} and ${escapeText(c.b)} behave differently in ${c.differences.length} way(s):`));
-    for (const d of c.differences) {
-      out.push(`  ${chalk.bold(escapeText(d.what))}`);
-      out.push(`    a: ${escapeText(JSON.stringify(d.a))}`);
-      out.push(`    b: ${escapeText(JSON.stringify(d.b))}`);
+    out.push('');
+    out.push(chalk.bold(`a = ${escapeText(c.a)}`));
+    out.push(chalk.bold(`b = ${escapeText(c.b)}`));
+    c.pairs.forEach((pair, i) => out.push(...pairLines(pair, i, c.pairs.length, options)));
+    out.push('');
+    if (c.same) {
+      out.push(chalk.green(`a and b behave the same (${c.sameAspects.length} aspects compared; accounts, tags, UIDs and times do not count).`));
+      continue;
     }
-    if (!c.same && c.sameAspects.length) out.push(`  the same: ${escapeText(c.sameAspects.join('; '))}`);
+    out.push(chalk.red(`a and b behave differently in ${c.differences.length} way(s):`));
+    for (const d of c.differences) out.push(`  - ${escapeText(d.text)}`);
+    if (c.sameAspects.length) out.push(`  The same: ${escapeText(c.sameAspects.join('; '))}.`);
   }
   return `${out.join('\n')}\n`;
+}
+
+const MARK_SIGN: Record<Mark, string> = { same: ' ', changed: '|', onlyA: '<', onlyB: '>' };
+/** Equal runs longer than this fold to their first and last lines and a count. */
+const CONTEXT = 2;
+
+function pairLines(pair: ConnectionPair, index: number, total: number, options: CompareTextOptions): string[] {
+  const who = (side: 'a' | 'b') => {
+    const c = pair[side];
+    return c ? `${side} conn ${c.conn} (${c.commands.length} commands)` : `nothing in ${side}`;
+  };
+  const head = `pair ${index + 1} of ${total}, the connection that ${pair.role}: ${who('a')} ↔ ${who('b')}` +
+    (pair.a && pair.b ? `, ${Math.round(pair.similarity * 100)}% alike` : '');
+  const lines = [chalk.bold(escapeText(head))];
+  const longest = Math.max(0, ...pair.rows.map((r) => escapeText(r.a ?? '').length));
+  const column = Math.max(20, Math.min(longest, Math.floor((options.width - 3) / 2)));
+  for (const r of foldRows(pair.rows, options.full ?? false)) {
+    if (typeof r === 'number') {
+      lines.push(chalk.dim(`  … ${r} equal command(s) …`));
+      continue;
+    }
+    const text = `${fit(r.a ?? '', column)} ${MARK_SIGN[r.mark]} ${r.b === null ? '' : fit(r.b, column).trimEnd()}`.trimEnd();
+    lines.push(r.mark === 'same' ? text : r.mark === 'changed' ? chalk.yellow(text) : r.mark === 'onlyA' ? chalk.red(text) : chalk.green(text));
+  }
+  return lines;
+}
+
+/** Rows with long equal runs replaced by how many rows were left out. */
+function foldRows(rows: readonly AlignedRow[], full: boolean): (AlignedRow | number)[] {
+  if (full) return [...rows];
+  const out: (AlignedRow | number)[] = [];
+  for (let i = 0; i < rows.length;) {
+    if (rows[i]!.mark !== 'same') { out.push(rows[i++]!); continue; }
+    let j = i;
+    while (j < rows.length && rows[j]!.mark === 'same') j++;
+    const run = rows.slice(i, j);
+    const keepHead = i === 0 ? 0 : CONTEXT;
+    const keepTail = j === rows.length ? 0 : CONTEXT;
+    if (run.length > keepHead + keepTail + 1) {
+      out.push(...run.slice(0, keepHead), run.length - keepHead - keepTail, ...run.slice(run.length - keepTail));
+    } else out.push(...run);
+    i = j;
+  }
+  return out;
+}
+
+/** Escaped, cut to the column with "…", padded to its width. */
+function fit(text: string, width: number): string {
+  const safe = escapeText(text);
+  const cut = safe.length > width ? `${safe.slice(0, width - 1)}…` : safe;
+  return cut.padEnd(width);
 }

@@ -90,3 +90,8 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
   }
   return `${out.join('\n')}\n`;
 }
+
+/** One NDJSON line of `fetches --ndjson`: a fetched section with its message's identity (`capture` when several). */
+export function sectionLine(capture: string | null, m: FetchedMessage, f: SectionFetch): string {
+  return `${JSON.stringify({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
+}

@@ -6,8 +6,8 @@ import { bytesHuman, endpoint, jsonWarnings, makeTable, seconds } from './format
 export function streamsJson(results: readonly StreamsResult[]): object {
   return {
     captures: results.map((r) => ({ path: r.capture.path, format: r.capture.format, frames: r.capture.frames })),
-    connections: results.flatMap((r, captureIndex) => r.connections.map((c) => ({
-      ...(results.length > 1 ? { capture: captureIndex } : {}),
+    connections: results.flatMap((r) => r.connections.map((c) => ({
+      ...(results.length > 1 ? { capture: r.capture.path } : {}),
       id: c.id,
       client: c.client,
       server: c.server,
@@ -23,7 +23,7 @@ export function streamsJson(results: readonly StreamsResult[]): object {
       state: c.state,
       midStream: !c.sawSyn,
     }))),
-    warnings: results.flatMap((r, captureIndex) => jsonWarnings(r.warnings).map((w) => (results.length > 1 ? { capture: captureIndex, ...w } : w))),
+    warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (results.length > 1 ? { capture: r.capture.path, ...w } : w))),
   };
 }
 

@@ -32,16 +32,19 @@ export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
       start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
     })),
-    connections: analyses.flatMap((a, i) => a.connections.map((c) => connectionJson(c, multi ? i : undefined))),
+    connections: analyses.flatMap((a) => a.connections.map((c) => connectionJson(c, multi ? a.capture.path : undefined))),
     concurrency: multi
       ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
       : concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []),
     commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
-    warnings: analyses.flatMap((a, i) => jsonWarnings(a.warnings).map((w) => (multi ? { capture: i, ...w } : w))),
+    idle: multi ? analyses.map((a) => a.turnStats.idle()) : analyses[0]?.turnStats.idle() ?? null,
+    turns: multi ? analyses.map((a) => a.turnStats.turnSummaries()) : analyses[0]?.turnStats.turnSummaries() ?? [],
+    visibility: multi ? analyses.map((a) => a.visibility) : analyses[0]?.visibility ?? null,
+    warnings: analyses.flatMap((a) => jsonWarnings(a.warnings).map((w) => (multi ? { capture: a.capture.path, ...w } : w))),
   };
 }
 
-function connectionJson(c: ImapConnection, capture?: number): object {
+function connectionJson(c: ImapConnection, capture?: string): object {
   const t = c.conn;
   return {
     ...(capture !== undefined ? { capture } : {}),
@@ -80,6 +83,7 @@ export function summaryText(a: CaptureAnalysis): string {
   const span = cap.first && cap.last ? seconds(secondsBetween(cap.first, cap.last)) : 'empty';
   out.push(chalk.bold(`${escapeText(cap.path)}: ${cap.format}${cap.gzip ? ' (gzip)' : ''}, ${linkTypes(a).join(', ')}, ${cap.frames} frames, ${span}` +
     (cap.first ? ` from ${isoTime(cap.first)}` : '')));
+  if (a.visibility.notice) out.push(chalk.yellow(escapeText(a.visibility.notice)));
   const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start));
   const t0 = cap.first;
   const table = makeTable(['id', 'client', 'start', 'duration', 'user', 'client name', 'cmds', 'C→S', 'S→C', 'end', 'notes']);
@@ -109,7 +113,31 @@ export function summaryText(a: CaptureAnalysis): string {
     cmds.push([escapeText(s.command), s.count, s.ok, s.no, s.bad, s.incomplete, s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
   }
   out.push(cmds.toString());
+  out.push(...turnLines(a));
   return `${out.join('\n')}\n`;
+}
+
+/** IDLE on its own, and the client's share of APPEND and AUTHENTICATE: waits that are not latency. */
+function turnLines(a: CaptureAnalysis): string[] {
+  const lines: string[] = [];
+  const idle = a.turnStats.idle();
+  if (idle.count > 0) {
+    const pushed = Object.entries(idle.pushed).map(([type, n]) => `${n} ${escapeText(type)}`).join(', ') || 'nothing';
+    const reaction = idle.reactionToDoneMs === null ? '' :
+      `; the client sent DONE ${ms(idle.reactionToDoneMs)} after the first push` +
+      (idle.reactionToNextCommandMs === null ? '' : ` and its next command ${ms(idle.reactionToNextCommandMs)} after it`) + ' (medians)';
+    lines.push(`IDLE: ${idle.count} period(s), idle for median ${ms(idle.medianMs)}, longest ${ms(idle.longestMs)}; pushed while idling: ${pushed}${reaction}.`);
+  }
+  for (const t of a.turnStats.turnSummaries()) {
+    if (t.withContinuation === 0) continue;
+    const client = t.command === 'AUTHENTICATE' ? `${t.roundTrips} challenge(s), the client answering in ${ms(t.clientMs)}` : `the upload took ${ms(t.clientMs)}`;
+    lines.push(`${escapeText(t.command)}: ${t.withContinuation} of ${t.count} waited for "+" (median ${ms(t.continuationMs)}); then ${client} (medians; not counted as latency).`);
+  }
+  return lines;
+}
+
+function ms(value: number | null): string {
+  return value === null ? '?' : `${value.toFixed(1)} ms`;
 }
 
 /** Max concurrency and a small Gantt chart: one row per connection over the capture's time span. */

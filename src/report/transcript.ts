@@ -29,8 +29,8 @@ export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] 
       current = '';
       for (const l of lit.data.toString('latin1').split('\n')) out.push(chalk.dim('    | ') + escapeBytes(Buffer.from(l.replace(/\r$/, ''), 'latin1')));
     } else {
-      const cut = lit.received < lit.length ? `, only ${lit.received} captured` : '';
-      current += chalk.dim(`{${lit.length} bytes${cut}}`);
+      current += chalk.dim(lit.refused ? `{${lit.length} bytes, not sent: the server refused the literal}`
+        : `{${lit.length} bytes${lit.received < lit.length ? `, only ${lit.received} captured` : ''}}`);
     }
   });
   if (current !== '' || out.length === 0) out.push(current);

@@ -11,6 +11,13 @@ export interface TrackerOptions {
 }
 
 export const DEFAULT_PORTS: readonly number[] = [143, 993];
+
+/** What the capture held at the TCP level, IMAP or not: tells a wrong --port from a capture without IMAP. */
+export interface TcpOverview {
+  conversations: number;
+  /** Server ports by how many conversations used them, most first (at most 5). */
+  topServerPorts: { port: number; conversations: number }[];
+}
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 /** An IMAP connection being reassembled. */
@@ -48,6 +55,8 @@ export class TcpTracker {
   private readonly addressIds = new Map<string, number>();
   private readonly open = new Set<Flow>();
   private nextId = 0;
+  /** Conversations per server port (at most 65,536 entries). */
+  private readonly serverPorts = new Map<number, number>();
 
   constructor(
     private readonly sink: StreamSink,
@@ -71,6 +80,8 @@ export class TcpTracker {
       conv = { id: this.nextId++, flow: null, aIp: seg.src, aPort: seg.srcPort, firstSeqA: null, firstSeqB: null };
       this.remember(from, to, conv);
       this.remember(to, from, conv);
+      const port = serverPortOf(seg);
+      this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
     if (!conv.flow && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
@@ -94,6 +105,13 @@ export class TcpTracker {
     let inner = this.conversations.get(from);
     if (!inner) this.conversations.set(from, (inner = new Map()));
     inner.set(to, conv);
+  }
+
+  overview(): TcpOverview {
+    const topServerPorts = [...this.serverPorts.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 5)
+      .map(([port, conversations]) => ({ port, conversations }));
+    return { conversations: this.nextId, topServerPorts };
   }
 
   /** End of input: every connection still open ends here; missing data becomes gaps. */
@@ -190,6 +208,13 @@ export class TcpTracker {
 
 function timeOf(seg: Segment): TimePoint {
   return { sec: seg.frame.tsSec, nsec: seg.frame.tsNsec, digits: seg.frame.tsDigits };
+}
+
+/** The server's port as the first segment of a conversation shows it: the SYN's destination, else the lower port. */
+function serverPortOf(seg: Segment): number {
+  if ((seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) return seg.dstPort;
+  if ((seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return seg.srcPort;
+  return Math.min(seg.srcPort, seg.dstPort);
 }
 
 function isA(conv: Conversation, seg: Segment): boolean {

@@ -74,6 +74,8 @@ export interface TruthExchange {
   tag: string;
   command: string;
   status: string;
+  /** Untagged responses the server sent for it (between the previous tagged completion and its own). */
+  untagged: number;
 }
 
 /** Every tagged completion in the server stream, with the command the client sent under that tag. */
@@ -92,10 +94,35 @@ export function truthExchanges(c: TruthConnection): { exchanges: TruthExchange[]
   }
   const exchanges: TruthExchange[] = [];
   let untagged = 0;
-  for (const line of serverLines) {
-    if (line.startsWith('* ')) untagged++;
+  // Which command each untagged line answers, read from the logs alone: a `* n FETCH (… UID u …)` line
+  // answers the first unfinished FETCH whose set names u (UID FETCH) or n; any other line the first
+  // unfinished command. Dovecot runs pipelined FETCHes together, so their data interleave.
+  const sent = clientLines.map((l) => /^(\S+) (UID )?(\S+) ?(\S*)/i.exec(l)).filter((m) => m !== null && !/^(DONE|\*)$/i.test(m[1]!))
+    .map((m) => ({ tag: m![1]!, uid: !!m![2], name: m![3]!.toUpperCase(), set: m![4]! }));
+  const unfinished = [...sent];
+  const credit = new Map<string, number>();
+  serverLines.forEach((line, i) => {
     const m = /^([^*+\s]\S*) (OK|NO|BAD)\b/.exec(line);
-    if (m) exchanges.push({ tag: m[1]!, command: commands.get(m[1]!) ?? '?', status: m[2]! });
-  }
+    if (m) {
+      exchanges.push({ tag: m[1]!, command: commands.get(m[1]!) ?? '?', status: m[2]!, untagged: credit.get(m[1]!) ?? 0 });
+      const at = unfinished.findIndex((c) => c.tag === m[1]);
+      if (at >= 0) unfinished.splice(at, 1);
+      return;
+    }
+    if (!line.startsWith('* ')) return;
+    untagged++;
+    if (i === 0) return; // the greeting
+    const fetch = /^\* (\d+) FETCH \((?:.*\bUID (\d+))?/i.exec(line);
+    const owner = (fetch ? unfinished.find((c) => c.name === 'FETCH' && inSet(c.set, Number(c.uid && fetch[2] ? fetch[2] : fetch[1]))) : undefined) ?? unfinished[0];
+    if (owner) credit.set(owner.tag, (credit.get(owner.tag) ?? 0) + 1);
+  });
   return { exchanges, untagged };
+}
+
+/** `1:4,7` contains n? (`*` as infinity.) */
+function inSet(set: string, n: number): boolean {
+  return set.split(',').some((r) => {
+    const [a, b = a] = r.split(':').map((x) => (x === '*' ? Infinity : Number(x)));
+    return n >= Math.min(a!, b!) && n <= Math.max(a!, b!);
+  });
 }

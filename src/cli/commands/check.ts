@@ -1,18 +1,21 @@
 import { lstatSync, writeFileSync } from 'node:fs';
+import type { CaptureSettings } from '../../settings.js';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
+import type { CaptureAnalysis } from '../../analysis/analyzer.js';
+import { inOrder } from '../../parallel/pool.js';
+import { restoreAnalysis } from '../../parallel/tasks.js';
 import { loadRulesFile, parseStat } from '../../check/load.js';
 import { failureLine, junitXml } from '../../check/junit.js';
 import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } from '../../check/rules.js';
 import { makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 
 export interface CheckOptions {
-  port: string; keylog?: string[];
+  port: string; keylog?: string[]; jobs?: string;
   rules?: string;
   maxConnections?: string;
   maxConcurrent?: string;
@@ -32,13 +35,14 @@ export interface CheckOptions {
   json?: boolean;
   junit?: string;
   annotate?: boolean;
+  allowEncrypted?: boolean;
 }
 
 /** Repeatable options: no default given, so help shows none; absent means []. */
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerCheck(program: Command): void {
-  captureOptions(program.command('check')
+  jobsOption(captureOptions(program.command('check')
     .description('assertions about the IMAP trace for CI (connections, concurrency, BAD/NO, completion, clear-text auth, latency, commands, capabilities, sequences); exit 1 when one fails')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .option('--rules <file>', 'rules file, JSON or YAML (format: docs/check.md)')
@@ -55,21 +59,23 @@ export function registerCheck(program: Command): void {
     .option('--require-sequence <c1,c2,...>', 'these commands appear in this order (not necessarily adjacent) in some connection (repeatable)', collect)
     .option('--forbid-sequence <c1,c2,...>', 'these commands never appear in this order in any connection (repeatable)', collect)
     .option('--max-latency <name[:stat]=ms>', 'latency bound, e.g. SELECT=200 (max), "UID FETCH:p95=500"; stat p50, p95, p99, pN or max (repeatable)', collect)
+    .option('--allow-encrypted', 'rules about commands pass on what is visible even when connections were TLS without keys (by default they fail: --keylog shows them)')
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
-    .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)'))
+    .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')))
     .action(async (captures: string[], opts: CheckOptions) => {
       const settings = captureSettings(opts);
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad; see imapscope check --help)');
       if (opts.junit !== undefined) junitTarget(opts.junit);
       const analyses: CaptureAnalysis[] = [];
-      for (const path of captures) {
-        const a = await analyzeCapture(path, { ...settings, keepExchanges: true });
+      const inputs = captures.map((path) => [path, plainSettings(settings), true] as [string, CaptureSettings, boolean]);
+      for await (const analysis of inOrder('analysis', inputs, jobsOf(opts))) {
+        const a = restoreAnalysis(analysis);
         analyses.push(a);
         writeWarnings(a.warnings, a.capture.path);
       }
-      const report = evaluate(rules, analyses);
+      const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
       if (opts.json) process.stdout.write(`${JSON.stringify(checkJson(report), null, 2)}\n`);
       else process.stdout.write(checkText(report));
       if (opts.annotate) {

@@ -1,70 +1,39 @@
 import type { Command } from 'commander';
-import { analyzeCapture } from '../../analysis/analyzer.js';
-import { COMMAND_COLUMNS, exchangeJson, exchangeRow } from '../../report/commands.js';
-import { jsonWarnings, makeTable, writeWarnings } from '../../report/format.js';
-import type { Exchange } from '../../imap/model.js';
-import type { TimePoint } from '../../tcp/types.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { inOrder } from '../../parallel/pool.js';
+import { jobsOf, parseNonNegativeInt, captureSettings, plainSettings } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 
-/** Text tables are printed in slices so memory stays flat on huge captures. */
-const ROWS_PER_TABLE = 500;
-
-interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[] }
+interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[]; jobs?: string }
 
 export function registerCommands(program: Command): void {
-  captureOptions(program.command('commands')
+  jobsOption(captureOptions(program.command('commands')
     .description('one row per command exchange: request frame, tag, command, arguments, status, response, latency, untagged count')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .option('--conn <id>', 'only this connection (tcp.stream id)')
     .option('--command <name>', 'only this command (e.g. FETCH, "UID FETCH"; case-insensitive)')
     .option('--json', 'JSON output, written as the capture streams (schema: docs/schema/commands.schema.json)')
     .option('--ndjson', 'one JSON object per line, written as the capture streams')
-    .option('--show-secrets', 'show passwords and SASL payloads instead of ***'))
+    .option('--show-secrets', 'show passwords and SASL payloads instead of ***')))
     .action(async (captures: string[], opts: CommandsOptions) => {
       const settings = captureSettings(opts);
       const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
-      const wanted = opts.command?.toUpperCase().replace(/\s+/g, ' ');
-      const view = { showSecrets: Boolean(opts.showSecrets) };
-      const keep = (ex: Exchange) => (conn === null || ex.conn === conn) && (!wanted || ex.command === wanted);
+      const command = opts.command?.toUpperCase().replace(/\s+/g, ' ') || null;
+      const mode = opts.json ? 'json' : opts.ndjson ? 'ndjson' : 'text';
       const out = process.stdout;
       let first = true;
-      if (opts.json) out.write('{"exchanges":[');
+      if (mode === 'json') out.write('{"exchanges":[');
+      const sink = (channel: string, text: string) => {
+        if (channel === 'stderr') process.stderr.write(text);
+        else if (channel === 'row') {
+          out.write(`${first ? '\n' : ',\n'}${text}`);
+          first = false;
+        } else out.write(text);
+      };
+      const inputs = captures.map((path) => ({
+        path, settings: plainSettings(settings), multi: captures.length > 1, conn, command, showSecrets: Boolean(opts.showSecrets), mode,
+      } as const));
       const allWarnings = [];
-      for (const [i, path] of captures.entries()) {
-        let rows: string[][] = [];
-        let t0: TimePoint | null = null;
-        const flushTable = () => {
-          if (rows.length === 0) return;
-          const table = makeTable(COMMAND_COLUMNS);
-          table.push(...rows);
-          out.write(`${table.toString()}\n`);
-          rows = [];
-        };
-        const analysis = await analyzeCapture(path, {
-          ...settings,
-          connections: conn === null ? undefined : (c) => c.id === conn,
-          onExchange: (ex) => {
-            if (!keep(ex)) return;
-            const json = () => ({ ...(captures.length > 1 ? { capture: i } : {}), ...exchangeJson(ex, view) });
-            if (opts.ndjson) out.write(`${JSON.stringify(json())}\n`);
-            else if (opts.json) {
-              out.write(`${first ? '\n' : ',\n'}${JSON.stringify(json())}`);
-              first = false;
-            } else {
-              t0 ??= ex.start ?? ex.end;
-              rows.push(exchangeRow(ex, t0, view));
-              if (rows.length >= ROWS_PER_TABLE) flushTable();
-            }
-          },
-        });
-        if (!opts.json && !opts.ndjson) {
-          flushTable();
-          if (t0 === null) process.stdout.write(`${path}: no command exchanges${analysis.connections.some((c) => c.tls && !c.tls.decrypted) ? ' (TLS connections without keys: see summary, or give --keylog)' : ''}\n`);
-          writeWarnings(analysis.warnings, path);
-        }
-        allWarnings.push(...jsonWarnings(analysis.warnings).map((w) => (captures.length > 1 ? { capture: i, ...w } : w)));
-      }
-      if (opts.json) out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
+      for await (const warnings of inOrder('commands', inputs, jobsOf(opts), sink)) allWarnings.push(...warnings);
+      if (mode === 'json') out.write(`\n],"warnings":${JSON.stringify(allWarnings)}}\n`);
     });
 }

@@ -3,9 +3,8 @@ import { Option } from 'commander';
 import { exportDataset } from '../../fleet/export.js';
 import type { DatasetFormat } from '../../fleet/dataset.js';
 import { TABLE_NAMES } from '../../fleet/tables.js';
-import { defaultJobs } from '../../parallel/pool.js';
 import { escapeText } from '../../util/escape.js';
-import { captureSettings, parseJobs } from '../options.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerExport(program: Command): void {
@@ -16,8 +15,7 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--format <format>', 'file format of the tables').choices(['parquet', 'ndjson']).default('parquet'))))
     .action(async (inputs: string[], opts: { out: string; format: DatasetFormat; jobs?: string; port: string; keylog?: string[] }) => {
       const settings = captureSettings(opts);
-      const jobs = opts.jobs !== undefined ? parseJobs(opts.jobs) : defaultJobs();
-      const report = await exportDataset(inputs, opts.out, opts.format, jobs, { ports: settings.ports, keylogTexts: settings.keylogTexts });
+      const report = await exportDataset(inputs, opts.out, opts.format, jobsOf(opts), plainSettings(settings));
       for (const s of report.skipped) {
         process.stderr.write(`imapscope: ${escapeText(s.path)}: already in the dataset${s.sameAs ? ` (same content as ${escapeText(s.sameAs)})` : ''}; skipped\n`);
       }

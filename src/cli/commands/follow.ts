@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { StreamOrder } from '../../report/stream-order.js';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
@@ -45,15 +46,18 @@ async function followTranscript(capture: string, id: number, opts: FollowOptions
   let t0: TimePoint | null = null;
   const view = { full: Boolean(opts.full), showSecrets: Boolean(opts.showSecrets), get t0() { return t0; } };
   const out = process.stdout;
+  // Lines in the order they crossed the wire, not the order messages completed.
+  const order = new StreamOrder<string[]>((lines) => { for (const line of lines) out.write(`${line}\n`); });
   const analysis = await analyzeCapture(capture, {
     ...settings,
     connections: (c) => c.id === id,
     onMessage: (m) => {
       t0 ??= m.start;
-      for (const line of transcriptLines(m, view)) out.write(`${line}\n`);
+      order.add(m.firstFrame, transcriptLines(m, view));
     },
-    onMarker: (side, frame, text) => out.write(`${markerLine(frame, text, side)}\n`),
+    onMarker: (side, frame, text) => order.add(frame, [markerLine(frame, text, side)]),
   });
+  order.flush();
   const conn = analysis.connections[0];
   if (!conn) return false;
   writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === id), capture);

@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
-import { collectStreams } from '../../analysis/streams.js';
+import type { CaptureSettings } from '../../settings.js';
+import { inOrder } from '../../parallel/pool.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 
 export function registerStreams(program: Command): void {
-  captureOptions(program.command('streams')
+  jobsOption(captureOptions(program.command('streams')
     .description('one row per TCP connection on an IMAP port: endpoints, frames, times, bytes and gaps each way, end state')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
-    .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)'))
-    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[] }) => {
+    .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)')))
+    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
       const settings = captureSettings(opts);
       const results = [];
-      for (const path of captures) results.push(await collectStreams(path, settings));
+      const inputs = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
+      for await (const r of inOrder('streams', inputs, jobsOf(opts))) results.push(r);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(streamsJson(results), null, 2)}\n`);
         return;

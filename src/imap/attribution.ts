@@ -1,0 +1,263 @@
+import type { Command } from './command.js';
+import type { Response } from './response.js';
+import { stringOf, type Value } from './tokens.js';
+
+/**
+ * Which outstanding command an untagged response answers, when several are outstanding (pipelining).
+ *
+ * The rule (docs/architecture.md, "Attribution"):
+ * - `* n FETCH` goes to the oldest outstanding FETCH/STORE whose set contains the message — its UID set
+ *   when the command is a UID command and the response carries a UID, else its sequence set — and
+ *   whose items the response carries;
+ * - `* SEARCH`, `* SORT`, `* THREAD` to the oldest outstanding command of that kind; `* ESEARCH` to the
+ *   command its `(TAG "…")` names, else the oldest search;
+ * - `* STATUS m` to the STATUS of mailbox m (or a LIST … RETURN (STATUS) whose pattern matches m);
+ *   `* LIST`/`* LSUB`/`* XLIST m` to the LIST/LSUB/XLIST whose reference and pattern match m;
+ * - everything else, and whatever no rule places, to the oldest outstanding command.
+ */
+
+/** What a command lets us recognise among the untagged responses. */
+export type Claim =
+  | { kind: 'fetch'; uid: boolean; set: SequenceSet | null; items: Set<string> | null }
+  | { kind: 'store'; uid: boolean; set: SequenceSet | null }
+  | { kind: 'search'; type: 'SEARCH' | 'SORT' | 'THREAD' }
+  | { kind: 'status'; mailbox: string }
+  | { kind: 'list'; type: 'LIST' | 'LSUB' | 'XLIST'; patterns: RegExp[]; returnsStatus: boolean }
+  | { kind: 'other' };
+
+/** An outstanding command with what identifies its responses. */
+export interface Claimant {
+  tag: string | null;
+  claim: Claim;
+}
+
+const OTHER: Claim = { kind: 'other' };
+
+/** What the command's responses will look like (computed once, when the command is sent). */
+export function claimOf(cmd: Command): Claim {
+  const uid = cmd.name.startsWith('UID ');
+  const base = uid ? cmd.name.slice(4) : cmd.name;
+  switch (base) {
+    case 'FETCH':
+      return { kind: 'fetch', uid, set: SequenceSet.parse(stringOf(cmd.args[0])), items: fetchItemsOf(cmd.args[1]) };
+    case 'STORE':
+      return { kind: 'store', uid, set: SequenceSet.parse(stringOf(cmd.args[0])) };
+    case 'SEARCH':
+    case 'SORT':
+    case 'THREAD':
+      return { kind: 'search', type: base };
+    case 'STATUS':
+      return cmd.mailbox === null ? OTHER : { kind: 'status', mailbox: cmd.mailbox };
+    case 'LIST':
+    case 'LSUB':
+    case 'XLIST':
+      return listClaim(base, cmd.args);
+    default:
+      return OTHER;
+  }
+}
+
+/** The outstanding command an untagged response belongs to; `pending` is in the order sent. */
+export function attribute<T extends Claimant>(r: Response, pending: readonly T[]): T | undefined {
+  if (pending.length <= 1) return pending[0];
+  switch (r.kind) {
+    case 'numbered':
+      return r.type === 'FETCH' ? fetchOwner(r.number, r.values, pending) ?? pending[0] : pending[0];
+    case 'data':
+      return dataOwner(r.type, r.values, pending) ?? pending[0];
+    default:
+      return pending[0];
+  }
+}
+
+function fetchOwner<T extends Claimant>(seq: number, values: Value[], pending: readonly T[]): T | undefined {
+  const candidates = pending.filter((p) => p.claim.kind === 'fetch' || p.claim.kind === 'store');
+  // One FETCH or STORE outstanding: no need to read the response's items.
+  if (candidates.length <= 1) return candidates[0];
+  const items = responseItems(values);
+  return candidates.find((p) => answersFetch(p.claim, seq, items));
+}
+
+function answersFetch(claim: Claim, seq: number, items: ResponseItems): boolean {
+  if (claim.kind !== 'fetch' && claim.kind !== 'store') return false;
+  const inSet = claim.uid && items.uid !== null ? claim.set?.has(items.uid) : claim.uid ? true : claim.set?.has(seq);
+  if (inSet === false) return false;
+  if (claim.kind === 'store') return items.names.has('FLAGS');
+  // A FETCH response carries at least one of the items asked for (UID alone is implied by UID FETCH).
+  if (claim.items === null) return true;
+  for (const name of items.names) if (name !== 'UID' && claim.items.has(name)) return true;
+  return items.names.size === 1 && items.names.has('UID') && claim.items.has('UID');
+}
+
+function dataOwner<T extends Claimant>(type: string, values: Value[], pending: readonly T[]): T | undefined {
+  switch (type) {
+    case 'SEARCH':
+    case 'SORT':
+    case 'THREAD':
+      return pending.find((p) => p.claim.kind === 'search' && p.claim.type === type);
+    case 'ESEARCH': {
+      const tag = esearchTag(values[0]);
+      return (tag !== null ? pending.find((p) => p.tag === tag) : undefined) ?? pending.find((p) => p.claim.kind === 'search');
+    }
+    case 'STATUS': {
+      const name = stringOf(values[0]);
+      if (name === null) return undefined;
+      return pending.find((p) => p.claim.kind === 'status' && p.claim.mailbox === name)
+        ?? pending.find((p) => p.claim.kind === 'list' && p.claim.returnsStatus && matchesPatterns(p.claim.patterns, name));
+    }
+    case 'LIST':
+    case 'LSUB':
+    case 'XLIST': {
+      const name = stringOf(values[2]);
+      if (name === null) return undefined;
+      return pending.find((p) => p.claim.kind === 'list' && p.claim.type === type && matchesPatterns(p.claim.patterns, name));
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `* ESEARCH (TAG "a12") …` names its command. */
+function esearchTag(v: Value | undefined): string | null {
+  if (v?.kind !== 'list' || stringOf(v.items[0])?.toUpperCase() !== 'TAG') return null;
+  return stringOf(v.items[1]);
+}
+
+// ---- FETCH items --------------------------------------------------------------------------------
+
+const MACROS: Record<string, string[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+};
+
+/**
+ * An item name as a response carries it: upper case, `.PEEK` dropped, header field lists and partial
+ * ranges left out (`BODY.PEEK[HEADER.FIELDS (FROM)]<0.100>` → `BODY[HEADER.FIELDS]`).
+ */
+export function itemKey(name: string): string {
+  let key = name.toUpperCase();
+  const open = key.indexOf('[');
+  if (open < 0) return key === 'RFC822.PEEK' ? 'RFC822' : key;
+  const close = key.lastIndexOf(']');
+  let section = key.slice(open + 1, close < 0 ? key.length : close);
+  const list = section.indexOf(' (');
+  if (list >= 0) section = section.slice(0, list);
+  key = key.slice(0, open).replace(/\.PEEK$/, '');
+  return `${key}[${section}]`;
+}
+
+/** The items a FETCH command asks for, or null when they cannot be read (then any response fits). */
+function fetchItemsOf(v: Value | undefined): Set<string> | null {
+  if (!v) return null;
+  const names = v.kind === 'list' ? v.items : [v];
+  const out = new Set<string>();
+  for (const item of names) {
+    if (item.kind !== 'atom') continue;
+    const key = itemKey(item.text);
+    for (const k of MACROS[key] ?? [key]) out.add(k);
+  }
+  return out.size > 0 ? out : null;
+}
+
+interface ResponseItems {
+  names: Set<string>;
+  uid: number | null;
+}
+
+function responseItems(values: Value[]): ResponseItems {
+  const list = values[0]?.kind === 'list' ? values[0].items : values;
+  const names = new Set<string>();
+  let uid: number | null = null;
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i]!;
+    if (name.kind !== 'atom') break;
+    const key = itemKey(name.text);
+    names.add(key);
+    if (key === 'UID') {
+      const n = Number(stringOf(list[i + 1]));
+      if (Number.isSafeInteger(n)) uid = n;
+    }
+  }
+  return { names, uid };
+}
+
+// ---- LIST patterns ------------------------------------------------------------------------------
+
+function listClaim(type: 'LIST' | 'LSUB' | 'XLIST', args: Value[]): Claim {
+  // LIST [(selection options)] reference pattern|(patterns) [RETURN (options)]  (RFC 5258)
+  let i = args[0]?.kind === 'list' ? 1 : 0;
+  const reference = stringOf(args[i++]) ?? '';
+  const patternArg = args[i++];
+  const raw = patternArg?.kind === 'list' ? patternArg.items.map((p) => stringOf(p) ?? '') : [stringOf(patternArg) ?? ''];
+  const ret = args[i];
+  const returnsStatus = stringOf(ret)?.toUpperCase() === 'RETURN' && args[i + 1]?.kind === 'list'
+    && (args[i + 1] as Extract<Value, { kind: 'list' }>).items.some((o) => stringOf(o)?.toUpperCase() === 'STATUS');
+  return { kind: 'list', type, patterns: raw.map((p) => patternRegExp(reference + p)), returnsStatus };
+}
+
+/** `*` matches anything, `%` anything but a hierarchy delimiter (any of the usual ones). */
+function patternRegExp(pattern: string): RegExp {
+  let src = '';
+  for (const ch of pattern.slice(0, 1000)) {
+    if (ch === '*') src += '.*';
+    else if (ch === '%') src += '[^/.]*';
+    else src += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 'is');
+}
+
+function matchesPatterns(patterns: RegExp[], name: string): boolean {
+  // INBOX is case-insensitive everywhere; other names are matched case-insensitively too, which at worst
+  // prefers the right LIST among several outstanding ones.
+  return patterns.some((p) => p.test(name));
+}
+
+// ---- sequence sets ------------------------------------------------------------------------------
+
+/** Hostile sets are cut here; the rest of the set is not considered. */
+const MAX_RANGES = 10_000;
+
+/** An IMAP sequence set (`1:4,7,9:*`), `*` as infinity; ranges sorted and merged for binary search. */
+export class SequenceSet {
+  private constructor(private readonly lows: number[], private readonly highs: number[]) {}
+
+  static parse(text: string | null): SequenceSet | null {
+    if (!text || text === '$') return null; // $: the saved search result (RFC 5182), unknown here
+    const ranges: [number, number][] = [];
+    for (const piece of text.split(',', MAX_RANGES)) {
+      const colon = piece.indexOf(':');
+      const a = seqNumber(colon < 0 ? piece : piece.slice(0, colon));
+      const b = colon < 0 ? a : seqNumber(piece.slice(colon + 1));
+      if (a === null || b === null) return null;
+      ranges.push(a <= b ? [a, b] : [b, a]);
+    }
+    ranges.sort((x, y) => x[0] - y[0]);
+    const lows: number[] = [];
+    const highs: number[] = [];
+    for (const [lo, hi] of ranges) {
+      const last = highs.length - 1;
+      if (last >= 0 && lo <= highs[last]! + 1) highs[last] = Math.max(highs[last]!, hi);
+      else { lows.push(lo); highs.push(hi); }
+    }
+    return new SequenceSet(lows, highs);
+  }
+
+  has(n: number): boolean {
+    let lo = 0;
+    let hi = this.lows.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (n < this.lows[mid]!) hi = mid - 1;
+      else if (n > this.highs[mid]!) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+}
+
+function seqNumber(s: string): number | null {
+  if (s === '*') return Infinity;
+  if (!/^\d{1,15}$/.test(s)) return null;
+  return Number(s);
+}
