@@ -19,13 +19,9 @@ const HEAD_BYTES = 4096;
 export async function expandCaptures(args: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
-    let st;
-    try {
-      st = await stat(arg);
-    } catch {
-      throw new CaptureError(`${arg}: no such file or directory`);
-    }
-    if (st.isDirectory()) await walk(arg, out);
+    // Standard input, and paths that are no directory (a missing file is reported by the reader, as ever).
+    const st = arg === '-' ? null : await stat(arg).catch(() => null);
+    if (st?.isDirectory()) await walk(arg, out);
     else out.push(arg);
   }
   return out;

@@ -11,7 +11,7 @@ import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } fro
 import { makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
+import { parseNonNegativeInt, captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export interface CheckOptions {
@@ -44,7 +44,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function registerCheck(program: Command): void {
   jobsOption(captureOptions(program.command('check')
     .description('assertions about the IMAP trace for CI (connections, concurrency, BAD/NO, completion, clear-text auth, latency, commands, capabilities, sequences); exit 1 when one fails')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--rules <file>', 'rules file, JSON or YAML (format: docs/check.md)')
     .option('--max-connections <n>', 'at most n IMAP connections')
     .option('--max-concurrent <n>', 'at most n IMAP connections open at once')
@@ -63,7 +63,8 @@ export function registerCheck(program: Command): void {
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')))
-    .action(async (captures: string[], opts: CheckOptions) => {
+    .action(async (args: string[], opts: CheckOptions) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad; see imapscope check --help)');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { inOrder } from '../../parallel/pool.js';
-import { jobsOf, parseNonNegativeInt, captureSettings, plainSettings } from '../options.js';
+import { jobsOf, parseNonNegativeInt, captureSettings, captureArgs, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[]; jobs?: string }
@@ -8,13 +8,14 @@ interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; com
 export function registerCommands(program: Command): void {
   jobsOption(captureOptions(program.command('commands')
     .description('one row per command exchange: request frame, tag, command, arguments, status, response, latency, untagged count')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--conn <id>', 'only this connection (tcp.stream id)')
     .option('--command <name>', 'only this command (e.g. FETCH, "UID FETCH"; case-insensitive)')
     .option('--json', 'JSON output, written as the capture streams (schema: docs/schema/commands.schema.json)')
     .option('--ndjson', 'one JSON object per line, written as the capture streams')
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***')))
-    .action(async (captures: string[], opts: CommandsOptions) => {
+    .action(async (args: string[], opts: CommandsOptions) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
       const command = opts.command?.toUpperCase().replace(/\s+/g, ' ') || null;

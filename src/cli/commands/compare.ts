@@ -7,18 +7,19 @@ import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles, type GroupBy } from '../../compare/profile.js';
 import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerCompare(program: Command): void {
   jobsOption(captureOptions(program.command('compare')
     .description('compare the behaviour of mail clients: connections and overlap, normalised command sequences, extensions, fetch strategy (accounts, tags, UIDs and times do not count)')
-    .argument('<captures...>', 'two or more captures (each compared with the first), or one with --by')
+    .argument('<captures...>', 'two or more captures (each compared with the first; directories are walked for them), or one with --by')
     .addOption(new Option('--by <group>', 'profile per capture (default), per client IP or per user').choices(['capture', 'client-ip', 'user']).default('capture'))
     .option('--json', 'JSON output (schema: docs/schema/compare.schema.json)')
     .option('--expect-same', 'exit 1 when the behaviour differs (for CI)')
     .option('--full', 'show every aligned command (long runs of equal commands are folded otherwise)')))
-    .action(async (captures: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+    .action(async (args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const inputs = [];
       const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);

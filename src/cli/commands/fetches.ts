@@ -4,7 +4,7 @@ import { escapeText } from '../../util/escape.js';
 import { inOrder } from '../../parallel/pool.js';
 import { fetchesText, messageJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, writeWarnings } from '../../report/format.js';
-import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string; keylog?: string[]; jobs?: string }
@@ -12,10 +12,11 @@ interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string; keylo
 export function registerFetches(program: Command): void {
   jobsOption(captureOptions(program.command('fetches')
     .description('which messages and which MIME parts were fetched: per message its MIME tree and, per part, who fetched it, how and how many bytes; plus each connection\'s fetch strategy')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
     .option('--ndjson', 'one JSON object per fetched section, written as the capture streams')))
-    .action(async (captures: string[], opts: FetchesOptions) => {
+    .action(async (args: string[], opts: FetchesOptions) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const results = [];
       const inputs = captures.map((path) => [path, plainSettings(settings), Boolean(opts.ndjson), captures.length > 1 ? path : null] as [string, CaptureSettings, boolean, string | null]);

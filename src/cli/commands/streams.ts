@@ -3,15 +3,16 @@ import type { CaptureSettings } from '../../settings.js';
 import { inOrder } from '../../parallel/pool.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerStreams(program: Command): void {
   jobsOption(captureOptions(program.command('streams')
     .description('one row per TCP connection on an IMAP port: endpoints, frames, times, bytes and gaps each way, end state')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)')))
-    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+    .action(async (args: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const results = [];
       const inputs = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);

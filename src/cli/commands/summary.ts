@@ -5,15 +5,16 @@ import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerSummary(program: Command): void {
   jobsOption(captureOptions(program.command('summary')
     .description('captures, one row per IMAP connection (user, client, commands, TLS/COMPRESS), concurrency, and per-command counts and latency')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/summary.schema.json)')))
-    .action(async (captures: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+    .action(async (args: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
+      const captures = await captureArgs(args);
       const settings = captureSettings(opts);
       const analyses: CaptureAnalysis[] = [];
       const inputs = captures.map((path) => [path, plainSettings(settings), false] as [string, CaptureSettings, boolean]);
