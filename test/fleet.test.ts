@@ -260,3 +260,23 @@ test('docs/fleet.md documents every column of every table with its type', () => 
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+test('the README\'s three questions give the answers it shows, over an export of captures/', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Many captures'), readme.indexOf('## As a library'));
+  const pairs = [...section.matchAll(/```sql\n([\s\S]*?)```\n\n```text\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!] as const);
+  assert.equal(pairs.length, 3);
+  const root = tempDir();
+  try {
+    const out = join(root, 'fleet');
+    const r = runCli(['export', 'captures', '--out', out], { cwd: ROOT });
+    assert.equal(r.code, 0, r.stderr);
+    for (const [query, shown] of pairs) {
+      const answer = runCli(['sql', out, query], { cwd: ROOT });
+      assert.equal(answer.code, 0, answer.stderr);
+      assert.equal(answer.stdout, shown, query);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

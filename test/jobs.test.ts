@@ -50,3 +50,14 @@ test('--jobs: an unreadable capture among others fails the same way (what came b
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--jobs/);
 });
+
+test('a directory argument is walked for captures by magic: the same output as naming its capture files', () => {
+  const dir = join(CAPTURES, 'imaps-tls13');
+  const named = runCli(['summary', '--json', join(dir, 'imaps-tls13.dsb.pcapng')]);
+  const walked = runCli(['summary', '--json', dir]);
+  assert.equal(walked.code, 0, walked.stderr);
+  assert.equal(walked.stdout, named.stdout, 'only the pcapng in it, not its key logs, rawlogs or stream dumps');
+  const none = runCli(['commands', join(CAPTURES, 'seed-alice')]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /no capture files found/);
+});
