@@ -21,7 +21,8 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a check failed (check, compare --expect-same), 2 bad usage or unreadable input,
 70 an internal error (a bug: please report it with the capture).
-Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
+Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input. Commands that take
+several captures also take directories (walked for capture files) and --jobs N (worker threads).`);
   registerSummary(program);
   registerCommands(program);
   registerFetches(program);

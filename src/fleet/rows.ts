@@ -1,11 +1,11 @@
 import { analyzeWithFetches } from '../analysis/full.js';
 import { concurrency } from '../analysis/concurrency.js';
-import { latencyMs } from '../analysis/stats.js';
 import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
 import { CaptureError, emptyInfo } from '../capture/reader.js';
 import type { CaptureInfo, Timestamp, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { partByNumber } from '../mime/bodystructure.js';
+import { exchangeJson } from '../report/commands.js';
 import { serverSoftware } from '../report/summary.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { isoTime, secondsBetween } from '../util/time.js';
@@ -109,29 +109,10 @@ function connectionRow(capture: string, c: ImapConnection): Row {
   };
 }
 
+/** The exchange as commands --json prints it (credentials redacted), with the times named as columns. */
 function exchangeRow(capture: string, ex: Exchange): Row {
-  return {
-    capture,
-    conn: ex.conn,
-    tag: ex.tag,
-    command: ex.command,
-    args: ex.args,
-    status: ex.status,
-    code: ex.code,
-    text: ex.text,
-    requestFrame: ex.requestFrame,
-    responseFrame: ex.responseFrame,
-    startTime: ex.start ? isoTime(ex.start) : null,
-    endTime: ex.end ? isoTime(ex.end) : null,
-    latencyMs: latencyMs(ex),
-    untagged: ex.untagged,
-    untaggedByType: ex.untaggedByType,
-    continuations: ex.continuations,
-    requestBytes: ex.requestBytes,
-    responseBytes: ex.responseBytes,
-    mailbox: ex.mailbox,
-    requestMissing: ex.requestMissing,
-  };
+  const { start, end, ...rest } = exchangeJson(ex, { showSecrets: false }) as Row;
+  return { capture, ...rest, startTime: start, endTime: end };
 }
 
 function fetchRow(capture: string, m: FetchedMessage, f: SectionFetch): Row {
