@@ -280,3 +280,19 @@ test('the README\'s three questions give the answers it shows, over an export of
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('export: a missing path or standard input is a usage error, and nothing is created', () => {
+  const root = tempDir();
+  try {
+    const out = join(root, 'ds');
+    let r = runCli(['export', join(CAPTURES, 'seed-alice.pcap'), join(root, 'missing.pcap'), '--out', out]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `imapscope: ${join(root, 'missing.pcap')}: no such file\n`);
+    r = runCli(['export', '-', '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /save standard input to a file first/);
+    assert.deepEqual(readdirSync(root), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

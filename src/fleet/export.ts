@@ -1,3 +1,4 @@
+import { UsageError } from '../cli/errors.js';
 import type { CaptureSettings } from '../settings.js';
 import { inOrder } from '../parallel/pool.js';
 import { DatasetWriter, type DatasetFormat } from './dataset.js';
@@ -21,21 +22,24 @@ export interface ExportReport {
  * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order.
  */
 export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: number, settings: CaptureSettings): Promise<ExportReport> {
+  if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
   const paths = await expandCaptures(inputs);
+  // Every file is read (hashed) before anything is written: a missing one fails the run, not the dataset.
+  const hashed: CaptureFile[] = [];
+  for (const path of paths) hashed.push({ path, ...await hashFile(path) });
   const writer = await DatasetWriter.open(out, format);
   try {
     const known = await writer.knownHashes();
     const seen = new Map<string, string>();
     const files: CaptureFile[] = [];
     const skipped: ExportReport['skipped'] = [];
-    for (const path of paths) {
-      const { sha256, size } = await hashFile(path);
-      if (known.has(sha256) || seen.has(sha256)) {
-        skipped.push({ path, sameAs: seen.get(sha256) ?? null });
+    for (const file of hashed) {
+      if (known.has(file.sha256) || seen.has(file.sha256)) {
+        skipped.push({ path: file.path, sameAs: seen.get(file.sha256) ?? null });
         continue;
       }
-      seen.set(sha256, path);
-      files.push({ path, sha256, size });
+      seen.set(file.sha256, file.path);
+      files.push(file);
     }
     for await (const rows of inOrder('exportRows', files.map((f) => [f, settings] as [CaptureFile, CaptureSettings]), jobs)) await writer.append(rows);
     const batch = await writer.commit();

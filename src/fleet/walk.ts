@@ -73,7 +73,8 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
       size += (chunk as Buffer).length;
     }
   } catch (err) {
-    throw new CaptureError(`${path}: ${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CaptureError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
   }
   return { sha256: hash.digest('hex'), size };
 }
