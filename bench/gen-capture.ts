@@ -4,7 +4,7 @@
  * Output is streamed, so memory stays flat whatever the size. Deterministic for a given seed.
  *
  *   node dist/bench/gen-capture.js --out FILE --mb 200 [--seed N] [--loss 0.001] [--reorder 0.002]
- *                                  [--concurrency 50]
+ *                                  [--concurrency 50] [--mix download|sync]
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -182,6 +182,14 @@ function rfc2822Date(ms: number): string {
   return new Date(ms).toUTCString().replace('GMT', '+0000');
 }
 
+/** INTERNALDATE: the message's Date header in IMAP's date-time form ("01-Jan-2024 10:00:00 +0000"). */
+function internalDate(m: Message): string {
+  const d = new Date(m.headers.find(([n]) => n === 'Date')![1]);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}
+
 type Field = [name: string, value: string];
 
 const TEXT_PART_HEADERS: Field[] = [
@@ -279,8 +287,17 @@ function headerFields(m: Message): Buffer {
 // ---------------------------------------------------------------------------------------------------------------
 // IMAP sessions
 
+/**
+ * What the sessions do. `download`: list 10–40 messages, then fetch most of them whole as big literals.
+ * `sync`: a folder sync as a desktop client does it — one UID FETCH of the newest 50 messages with
+ * (UID RFC822.SIZE FLAGS INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (…)]): thousands of short
+ * FETCH responses and no big literal.
+ */
+export type TrafficMix = 'download' | 'sync';
+
 export interface SessionPlan {
   seed: number;
+  mix: TrafficMix;
   user: string;
   uidValidity: number;
   /** All UIDs of INBOX, ascending. */
@@ -297,7 +314,7 @@ export interface SessionPlan {
   payloadBytes: number;
 }
 
-export function planSession(seed: number): SessionPlan {
+export function planSession(seed: number, mix: TrafficMix = 'download'): SessionPlan {
   const rng = new Rng(seed);
   const user = `${rng.pick(FIRST).toLowerCase()}${rng.int(1, 999)}`;
   const uids: number[] = [];
@@ -305,14 +322,15 @@ export function planSession(seed: number): SessionPlan {
   for (let uid = rng.int(1, 3000); uids.length < count; uid += rng.chance(0.1) ? rng.int(2, 40) : 1) {
     uids.push(uid); // the occasional jump is where messages were expunged
   }
-  const listed = uids.slice(-rng.int(10, 40)).map((uid) => makeMessage(seed, uid, user));
-  const fetches = listed.map((_, i) => i).filter(() => rng.chance(0.8));
+  const listed = uids.slice(mix === 'sync' ? -50 : -rng.int(10, 40)).map((uid) => makeMessage(seed, uid, user));
+  const fetches = mix === 'sync' ? [] : listed.map((_, i) => i).filter(() => rng.chance(0.8));
   const nextUid = uids[uids.length - 1]! + 1;
-  const appends = Array.from({ length: rng.int(0, 3) }, (_, k) => ({
+  const appends = mix === 'sync' ? [] : Array.from({ length: rng.int(0, 3) }, (_, k) => ({
     after: rng.int(0, Math.max(0, fetches.length - 1)),
     message: makeMessage(seed ^ 0x5e47, nextUid + k, user),
   }));
   const payloadBytes =
+    (mix === 'sync' ? 1_500 * listed.length : 0) +
     4_000 +
     8 * uids.length +
     600 * listed.length +
@@ -320,6 +338,7 @@ export function planSession(seed: number): SessionPlan {
     appends.reduce((n, a) => n + a.message.size + 150, 0);
   return {
     seed,
+    mix,
     user,
     uidValidity: 1_600_000_000 + rng.int(0, 99_999_999),
     uids,
@@ -384,15 +403,17 @@ export function* imapSession(plan: SessionPlan): Generator<Exchange, number> {
   const first = plan.listed[0]!.uid;
   const last = plan.listed[plan.listed.length - 1]!.uid;
   const fields = `BODY.PEEK[HEADER.FIELDS (${FETCHED_FIELDS.join(' ')})]`;
+  const sync = plan.mix === 'sync';
   const listing = plan.listed.map((m) => {
     const h = headerFields(m);
+    const date = sync ? `INTERNALDATE "${internalDate(m)}" ` : '';
     const head =
-      `* ${seqOf(m.uid)} FETCH (UID ${m.uid} RFC822.SIZE ${m.size} FLAGS (${m.flags}) ` +
+      `* ${seqOf(m.uid)} FETCH (UID ${m.uid} RFC822.SIZE ${m.size} FLAGS (${m.flags}) ${date}` +
       `BODYSTRUCTURE ${bodyStructure(m)} BODY[HEADER.FIELDS (${FETCHED_FIELDS.join(' ')})] {${h.length}}\r\n`;
     return Buffer.concat([Buffer.from(head), h, Buffer.from(')\r\n')]);
   });
   yield* command(
-    `UID FETCH ${first}:${last} (UID RFC822.SIZE FLAGS BODYSTRUCTURE ${fields})`,
+    `UID FETCH ${first}:${last} (UID RFC822.SIZE FLAGS ${sync ? 'INTERNALDATE ' : ''}BODYSTRUCTURE ${fields})`,
     Buffer.concat(listing),
     'OK Fetch completed (0.004 + 0.000 + 0.003 secs).',
   );
@@ -500,8 +521,9 @@ function startSession(
   rng: Rng,
   damage: NetworkDamage,
   counts: FateCounts,
+  mix: TrafficMix,
 ): SessionStream {
-  const plan = planSession(rng.int(0, 0x7fffffff));
+  const plan = planSession(rng.int(0, 0x7fffffff), mix);
   const bandwidth = rng.pick([20e6, 50e6, 100e6, 200e6]); // bits per second
   const wrapIsn = index % 10 === 3; // some connections cross 2^32 early
   const flow = new TcpFlow({
@@ -568,6 +590,8 @@ export interface GenerateOptions extends Partial<NetworkDamage> {
   seed?: number;
   /** Sessions open at once. */
   concurrency?: number;
+  /** What the sessions do (default: download). */
+  mix?: TrafficMix;
   /** Capture start, seconds since the epoch. */
   start?: number;
 }
@@ -594,7 +618,7 @@ export async function generateCapture(o: GenerateOptions): Promise<GenerateSumma
   const active: SessionStream[] = [];
   const committed = (): number => active.reduce((n, s) => n + s.remaining, out.written);
   const open = (at: number): void => {
-    active.push(startSession(summary.sessions++, at, rng, damage, counts));
+    active.push(startSession(summary.sessions++, at, rng, damage, counts, o.mix ?? 'download'));
   };
   for (let i = 0; i < (o.concurrency ?? 50) && committed() < target; i++) open(start + rng.int(0, 200_000) / 1e6);
 
@@ -654,8 +678,10 @@ async function main(): Promise<void> {
       loss: { type: 'string' },
       reorder: { type: 'string' },
       concurrency: { type: 'string' },
+      mix: { type: 'string' },
     },
   });
+  if (values.mix !== undefined && values.mix !== 'download' && values.mix !== 'sync') throw new Error(`--mix is download or sync, got '${values.mix}'`);
   if (!values.out) throw new Error('usage: gen-capture --out FILE --mb N [--seed N] [--loss P] [--reorder P]');
   const t0 = performance.now();
   const s = await generateCapture({
@@ -665,6 +691,7 @@ async function main(): Promise<void> {
     loss: numberOption(values.loss, 'loss', 0.001),
     reorder: numberOption(values.reorder, 'reorder', 0.002),
     concurrency: Math.max(1, numberOption(values.concurrency, 'concurrency', 50)),
+    mix: values.mix as TrafficMix | undefined,
   });
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(

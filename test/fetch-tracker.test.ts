@@ -54,3 +54,19 @@ test('a section naming a part the tree lacks is reported; a literal cut short is
   assert.equal(cut.complete, false);
   assert.equal(cut.sha256, null, 'no hash for octets the capture lost');
 });
+
+test('EXPUNGE renumbering, several in a row and in the middle: every later sequence number maps to the right UID', () => {
+  const { tracker } = track([
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', '* 5 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\na1 OK [READ-WRITE] done\r\n'],
+    ['client', 'a2 FETCH 1:5 (UID)\r\n'],
+    ['server', '* 1 FETCH (UID 10)\r\n* 2 FETCH (UID 20)\r\n* 3 FETCH (UID 30)\r\n* 4 FETCH (UID 40)\r\n* 5 FETCH (UID 50)\r\na2 OK\r\n'],
+    ['client', 'a3 EXPUNGE\r\n'],
+    // UID 20 goes (2), then what is now 3 — UID 40.
+    ['server', '* 2 EXPUNGE\r\n* 3 EXPUNGE\r\na3 OK\r\n'],
+    ['client', 'a4 FETCH 1:3 (RFC822.SIZE)\r\n'],
+    ['server', '* 1 FETCH (RFC822.SIZE 100)\r\n* 2 FETCH (RFC822.SIZE 300)\r\n* 3 FETCH (RFC822.SIZE 500)\r\na4 OK\r\n'],
+  ]);
+  const sizes = Object.fromEntries(tracker.list().filter((m) => m.size !== null).map((m) => [m.uid, m.size]));
+  assert.deepEqual(sizes, { 10: 100, 30: 300, 50: 500 });
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURES, CLI, NO_PUBLIC, NO_PYTHON, ROOT, hasPublic, hasPython, publicCapture, unavailable } from './helpers/env.js';
@@ -95,10 +95,45 @@ test('extract writes the attachment byte-identical to the file that was put in t
     assert.match(eml.file, /\.eml$/);
     const partial = manifest.files.find((f: { partial: boolean }) => f.partial);
     assert.equal(partial.decoded, false);
-    // Again without --force: nothing is overwritten.
+    // Again without --force: nothing is overwritten, and the output says so plainly.
+    const before = readFileSync(join(out, png.file));
     const again = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, 'seed-alice.pcap'), '--out', out], { encoding: 'utf8' });
     assert.equal(again.status, 0);
-    assert.match(again.stderr, /exists; not overwritten/);
+    assert.equal(again.stdout, `nothing written: all ${manifest.files.length + 1} file(s) already exist in ${out} (--force overwrites them)\n`);
+    assert.ok(readFileSync(join(out, png.file)).equals(before));
+    // --force overwrites files, but never writes through a link planted in the directory.
+    const victim = join(out, '..', `${out.split('/').pop()}-victim`);
+    writeFileSync(victim, 'untouched');
+    rmSync(join(out, png.file));
+    symlinkSync(victim, join(out, png.file));
+    const forced = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, 'seed-alice.pcap'), '--out', out, '--force'], { encoding: 'utf8' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(readFileSync(victim, 'utf8'), 'untouched', 'the link target was not written');
+    assert.match(forced.stderr, /not a regular file \(a link\?\); left alone/);
+    rmSync(victim);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a multipart message fetched whole (BODY[]) has its parts extracted too: the PDF inside equals the attachment', () => {
+  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
+  try {
+    const r = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, 'offlineimap.pcapng'), '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const pdfs = manifest.files.filter((f: { filename: string | null }) => f.filename === 'invoice-2024-0042.pdf');
+    assert.ok(pdfs.length >= 1, 'the PDF is written');
+    const original = readFileSync(join(ROOT, 'scripts', 'record', 'attachments', 'invoice-2024-0042.pdf'));
+    for (const pdf of pdfs) {
+      assert.equal(pdf.fromMessage, true);
+      assert.equal(pdf.section, '', 'cut out of BODY[]');
+      assert.equal(pdf.decoded, true);
+      assert.ok(readFileSync(join(out, pdf.file)).equals(original));
+    }
+    // Every leaf of every multipart message fetched whole stands in the manifest with its part number.
+    const inbox4 = manifest.files.filter((f: { mailbox: string; uid: number; fromMessage: boolean }) => f.mailbox === 'INBOX' && f.uid === 4 && f.fromMessage);
+    assert.deepEqual(inbox4.map((f: { part: string; type: string }) => `${f.part} ${f.type}`), ['1 text/plain', '2 image/png', '3 application/pdf']);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordingFramer } from './helpers/imap.js';
+import { T0, recordingFramer } from './helpers/imap.js';
+import { DEFAULT_FRAMER_LIMITS, ImapFramer } from '../src/imap/framer.js';
+import type { ImapMessage } from '../src/imap/types.js';
 import { looksLikeCommand } from '../src/imap/command.js';
 import { looksLikeResponse } from '../src/imap/response.js';
 
@@ -105,4 +107,18 @@ test('resynchronisation recognisers', () => {
   assert.ok(looksLikeResponse('a1 OK done'));
   assert.ok(looksLikeResponse('+ idling'));
   assert.ok(!looksLikeResponse('random text here'));
+});
+
+test('a {0} literal ends at once: its consumer is told it is complete, and the line goes on after it', () => {
+  const ended: boolean[] = [];
+  const messages: ImapMessage[] = [];
+  const framer = new ImapFramer('server', {
+    message: (m) => messages.push(m),
+    warn: () => {},
+    literalStart: () => ({ write: () => {}, end: (complete) => ended.push(complete) }),
+  }, DEFAULT_FRAMER_LIMITS, () => true);
+  framer.push(Buffer.from('* 1 FETCH (BODY[1] {0}\r\n UID 7)\r\n* 2 FETCH (BODY[1] {2}\r\nhi UID 8)\r\n', 'latin1'), 1, T0);
+  assert.deepEqual(ended, [true, true], 'both literals ended complete, the empty one first');
+  assert.deepEqual(messages.map((m) => m.lines), [['* 1 FETCH (BODY[1] {0}', ' UID 7)'], ['* 2 FETCH (BODY[1] {2}', ' UID 8)']]);
+  assert.equal(messages[0]!.literals[0]!.received, 0);
 });

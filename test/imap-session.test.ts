@@ -194,3 +194,28 @@ test('the RFC 3501 §8 sample connection: every command paired, untagged data ow
   assert.deepEqual([info.selected?.name, info.selected?.exists, info.selected?.recent, info.selected?.uidValidity], ['inbox', 18, 2, 3857529045]);
   assert.equal(exchanges[3]!.responseBytes, Buffer.byteLength(`* 12 FETCH (BODY[HEADER] {${header.length}}\r\n${header})\r\na004 OK FETCH completed\r\n`));
 });
+
+test('long SASL payloads (XOAUTH2 tokens, a long PLAIN) are redacted in every form: response line, SASL-IR, and the transcript', () => {
+  const token = `user=alice@example.com\x01auth=Bearer ${'ya29.'.padEnd(300, 'x')}\x01\x01`;
+  const xoauth = Buffer.from(token).toString('base64');
+  const plain = Buffer.from(`\0alice\0${'p'.repeat(120)}`).toString('base64');
+  assert.ok(xoauth.length > 64 && plain.length > 64);
+  const { exchanges, messages, info } = runSession([
+    ['client', 'a1 AUTHENTICATE XOAUTH2\r\n'],
+    ['server', '+ \r\n'],
+    ['client', `${xoauth}\r\n`],
+    ['server', 'a1 NO try again\r\n'],
+    ['client', `a2 AUTHENTICATE PLAIN ${plain}\r\n`],
+    ['server', 'a2 OK\r\n'],
+  ]);
+  assert.equal(info.user, 'alice');
+  assert.deepEqual(exchanges.map((e) => e.args), ['XOAUTH2', 'PLAIN ***']);
+  const response = messages.find((m) => m.lines[0] === xoauth)!;
+  assert.equal(response.redacted, '*** (SASL response)');
+  const ir = messages.find((m) => m.lines[0]!.startsWith('a2 '))!;
+  assert.equal(ir.redacted, 'a2 AUTHENTICATE PLAIN ***');
+  for (const m of messages) {
+    const shown = m.redacted ?? m.lines.join('');
+    assert.ok(!shown.includes(xoauth.slice(0, 20)) && !shown.includes(plain.slice(0, 20)), `no secret shown: ${shown.slice(0, 60)}`);
+  }
+});

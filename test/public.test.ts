@@ -39,14 +39,19 @@ async function rawStreams(path: string): Promise<Map<number, Record<Side, Buffer
 }
 
 test('public captures: every file is read without a crash and with the true request count', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async (t) => {
+  // The folder holds exactly the files the table knows: a file gone missing or added unseen fails here.
+  assert.deepEqual(files, Object.keys(TRUE_REQUESTS).sort());
+  let read = 0;
   for (const f of files) {
     await t.test(f, async () => {
       const a = await analyzeCapture(publicCapture(f), { keepExchanges: true });
       assert.ok(a.capture.frames > 0);
       const requests = a.exchanges!.filter((e) => !e.requestMissing).length;
       assert.equal(requests, TRUE_REQUESTS[f], `${f}: requests`);
+      read++;
     });
   }
+  assert.equal(read, 22);
 });
 
 // `tshark -z conv,tcp` counts frame bytes (headers included, retransmissions twice), so the byte check is made

@@ -20,6 +20,9 @@ import { TlsDecryptor, type TlsDecryptorState } from '../src/tls/decryptor.js';
 import { HandshakeReader, serverHelloOf } from '../src/tls/handshake-reader.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from '../src/tls/keylog.js';
 import { hkdfExpandLabel, tls12Prf } from '../src/tls/primitives.js';
+import { tls13Suite } from '../src/tls/suites.js';
+import { Tls13Protection } from '../src/tls/tls13.js';
+import type { TlsRecord } from '../src/tls/record-reader.js';
 import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable, hasOpenssl, NO_OPENSSL, skipIfMissing } from './helpers/env.js';
 
 // ---------------------------------------------------------------- helpers
@@ -758,4 +761,29 @@ test('TLS 1.2 PRF (P_SHA256): the test vector from the IETF TLS list', () => {
   assert.equal(out.toString('hex'),
     'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564b' +
     'ab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66');
+});
+
+test('TLS 1.3 record padding (RFC 8446 §5.4): zeros after the content type are stripped; all-zero plaintext is type 0', () => {
+  const suite = tls13Suite(0x1301)!;
+  const secret = crypto.randomBytes(32);
+  const key = hkdfExpandLabel('sha256', secret, 'key', 16);
+  const iv = hkdfExpandLabel('sha256', secret, 'iv', 12);
+  const seal = (seq: number, inner: Buffer): TlsRecord => {
+    const nonce = Buffer.from(iv);
+    for (let i = 0; i < 8; i++) nonce[nonce.length - 1 - i]! ^= Math.floor(seq / 2 ** (8 * i)) & 0xff;
+    const header = Buffer.from([23, 3, 3, (inner.length + 16) >> 8, (inner.length + 16) & 0xff]);
+    const cipher = crypto.createCipheriv('aes-128-gcm', key, nonce);
+    cipher.setAAD(header);
+    const body = Buffer.concat([cipher.update(inner), cipher.final(), cipher.getAuthTag()]);
+    return { type: 23, version: 0x0303, header, body, frame: seq + 1 };
+  };
+  const protection = new Tls13Protection(suite, secret);
+  const text = Buffer.from('a1 OK done\r\n\0\0');
+  // Application data with 100 octets of padding; the data itself ends in zero octets, which stay.
+  const padded = protection.open(seal(0, Buffer.concat([text, Buffer.from([23]), Buffer.alloc(100)])))!;
+  assert.equal(padded.type, 23);
+  assert.ok(padded.content.equals(text), padded.content.toString('latin1'));
+  const handshake = protection.open(seal(1, Buffer.concat([Buffer.from([1, 2, 3]), Buffer.from([22]), Buffer.alloc(7)])))!;
+  assert.deepEqual([handshake.type, [...handshake.content]], [22, [1, 2, 3]]);
+  assert.deepEqual(protection.open(seal(2, Buffer.alloc(20))), { type: 0, content: Buffer.alloc(0) });
 });

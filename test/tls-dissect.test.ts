@@ -34,7 +34,7 @@ for (const [name, file, key] of cases) {
     const scenario = file.startsWith('imaps') ? 'imaps-tls13' : 'starttls-tls12';
     const truth = plainTruth(scenario);
     const ours = a.exchanges!.filter((e) => e.status !== null);
-    assert.deepEqual(ours.map((e) => ({ tag: e.tag, command: e.command, status: e.status })), truth.exchanges);
+    assert.deepEqual(ours.map((e) => ({ tag: e.tag, command: e.command, status: e.status, untagged: e.untagged })), truth.exchanges);
     const info = a.connections[0]!;
     assert.equal(info.tls?.decrypted, true);
     assert.equal(info.tls?.version, scenario === 'imaps-tls13' ? 'TLS 1.3' : 'TLS 1.2');

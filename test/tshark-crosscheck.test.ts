@@ -31,6 +31,11 @@ function rows(path: string, filter: string, fields: string[]): string[][] {
   return out;
 }
 
+test('the cross-check reads every recording but mbsync (COMPRESS) and the TLS ones, and the seven public files', () => {
+  assert.deepEqual(recorded.map((p) => p.split('/').pop()).sort(), ['append-idle.pcap', 'curl.pcap', 'fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap', 'seed-bob.pcap']);
+  if (hasPublic) assert.equal(publicOnes.length, 7);
+});
+
 for (const path of [...recorded, ...publicOnes]) {
   test(`tshark agrees on requests and tagged responses: ${path.split('/').pop()}`, { skip: unavailable(!hasTshark && NO_TSHARK) }, async () => {
     const a = await analyzeCapture(path, { keepExchanges: true });

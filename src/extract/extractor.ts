@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Decoder as Base64Decoder } from 'libbase64';
 import { Decoder as QpDecoder } from 'libqp';
@@ -9,6 +9,7 @@ import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { partByNumber } from '../mime/bodystructure.js';
 import type { FetchedSection } from '../mime/types.js';
+import { splitMessage } from '../mime/from-message.js';
 import { UniqueNames, extensionFor, safeComponent } from './names.js';
 
 /** One file written, as manifest.json lists it. */
@@ -33,6 +34,8 @@ export interface ExtractedFile {
   sha256: string;
   conn: number;
   tag: string | null;
+  /** A part cut out of a message fetched whole (BODY[]), not a section the client fetched on its own. */
+  fromMessage: boolean;
 }
 
 interface Pending {
@@ -55,6 +58,8 @@ export class Extractor {
   private readonly tmpOf = new WeakMap<Literal, string>();
   private readonly pending: Pending[] = [];
   private tmpCount = 0;
+  /** Files left alone because they exist (no --force): the caller says so once. */
+  readonly existing: string[] = [];
 
   constructor(private readonly outDir: string, private readonly force: boolean, private readonly warn: (message: string) => void) {
     this.outDir = resolve(outDir);
@@ -93,10 +98,7 @@ export class Extractor {
     names.take('manifest.json');
     const files: ExtractedFile[] = [];
     try {
-      for (const p of this.pending) {
-        const file = await this.writeOne(p, names);
-        if (file) files.push(file);
-      }
+      for (const p of this.pending) files.push(...await this.writeOne(p, names));
       this.writeFile('manifest.json', `${JSON.stringify({ capture, files }, null, 2)}\n`);
     } finally {
       rmSync(this.tmpDir, { recursive: true, force: true });
@@ -104,7 +106,7 @@ export class Extractor {
     return files;
   }
 
-  private async writeOne(p: Pending, names: UniqueNames): Promise<ExtractedFile | null> {
+  private async writeOne(p: Pending, names: UniqueNames): Promise<ExtractedFile[]> {
     const { message: m, fetch: f } = p;
     const partNode = m.structure && f.spec.part !== '' ? partByNumber(m.structure, f.spec.part) : null;
     const wholeMessage = f.spec.part === '' && f.spec.text === null;
@@ -112,12 +114,62 @@ export class Extractor {
     const partial = f.origin !== null;
     const encoding = partBody ? partNode?.encoding ?? null : null;
     // BINARY[] has the transfer encoding undone by the server already.
-    const decode = partBody && !partial && f.item.toUpperCase().startsWith('BODY') && (encoding === 'base64' || encoding === 'quoted-printable');
+    const decode = partBody && !partial && f.item.toUpperCase().startsWith('BODY') && isDecodable(encoding);
     const name = names.take(this.fileName(m, f, partNode?.filename ?? null, partNode?.type ?? null, wholeMessage, partial));
+    const source = () => (p.tmp ? createReadStream(p.tmp) : Readable.from([p.inline!]));
+    const written = await this.writeDecoded(name, source, decode ? encoding : null);
+    const files: ExtractedFile[] = written === null ? [] : [{
+      file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.spec.part || null, section: f.section,
+      type: wholeMessage ? 'message/rfc822' : partNode?.type ?? null, filename: partNode?.filename ?? null, encoding,
+      decoded: decode, partial, origin: f.origin, complete: f.complete, bytes: written.bytes, sha256: written.sha256, conn: f.conn, tag: f.tag,
+      fromMessage: false,
+    }];
+    // A message fetched whole carries its parts too: write each leaf decoded, as if fetched on its own.
+    if (wholeMessage && !partial && f.complete) files.push(...await this.writeMessageParts(p, source, names));
+    return files;
+  }
+
+  /** Split a whole message (mailsplit) and write every leaf part, decoded, beside its .eml. */
+  private async writeMessageParts(p: Pending, source: () => Readable, names: UniqueNames): Promise<ExtractedFile[]> {
+    const { message: m, fetch: f } = p;
+    const bodies = new Map<number, { path: string; fd: number }>();
+    const split = await splitMessage(source(), (index, chunk) => {
+      let body = bodies.get(index);
+      if (!body) {
+        const path = join(this.tmpDir, `part-${++this.tmpCount}`);
+        body = { path, fd: openSync(path, 'wx') };
+        bodies.set(index, body);
+      }
+      writeSync(body.fd, chunk);
+    });
+    for (const b of bodies.values()) closeSync(b.fd);
+    if (!split) return [];
+    const files: ExtractedFile[] = [];
+    for (const [index, part] of split.nodes.entries()) {
+      const body = bodies.get(index);
+      const leaf = !part.type.startsWith('multipart/') && part.message === null;
+      // A single-part message is its .eml already; only messages with parts get them written apart.
+      if (!body || !leaf || split.nodes.length === 1) continue;
+      const encoding = part.encoding;
+      const name = names.take(this.partFileName(m, part.part, part.filename, part.type));
+      const written = await this.writeDecoded(name, () => createReadStream(body.path), isDecodable(encoding) ? encoding : null);
+      if (!written) continue;
+      files.push({
+        file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: part.part, section: f.section,
+        type: part.type, filename: part.filename, encoding, decoded: isDecodable(encoding), partial: false, origin: null,
+        complete: true, bytes: written.bytes, sha256: written.sha256, conn: f.conn, tag: f.tag, fromMessage: true,
+      });
+    }
+    return files;
+  }
+
+  /** Write a stream to a new file in the directory, undoing base64 or quoted-printable on the way; hash what is written. */
+  private async writeDecoded(name: string, open: () => Readable, encoding: string | null): Promise<{ bytes: number; sha256: string } | null> {
     const target = join(this.outDir, name);
     if (!target.startsWith(this.outDir + sep)) throw new ExtractError(`refusing to write outside ${this.outDir}: ${name}`);
     const fd = this.openTarget(target);
     if (fd === null) return null;
+    const source = open();
     const hash = createHash('sha256');
     let bytes = 0;
     const tap = new Transform({
@@ -127,24 +179,23 @@ export class Extractor {
         done(null, chunk);
       },
     });
-    const source = p.tmp ? createReadStream(p.tmp) : [p.inline!];
     const out = createWriteStream('', { fd });
-    if (decode) await pipeline(source, encoding === 'base64' ? new Base64Decoder() : new QpDecoder(), tap, out);
+    if (encoding === 'base64') await pipeline(source, new Base64Decoder(), tap, out);
+    else if (encoding === 'quoted-printable') await pipeline(source, new QpDecoder(), tap, out);
     else await pipeline(source, tap, out);
-    return {
-      file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.spec.part || null, section: f.section,
-      type: wholeMessage ? 'message/rfc822' : partNode?.type ?? null, filename: partNode?.filename ?? null, encoding,
-      decoded: decode, partial, origin: f.origin, complete: f.complete, bytes, sha256: hash.digest('hex'), conn: f.conn, tag: f.tag,
-    };
+    return { bytes, sha256: hash.digest('hex') };
   }
 
   private fileName(m: FetchedMessage, f: SectionFetch, filename: string | null, type: string | null, whole: boolean, partial: boolean): string {
-    const base = `${m.mailbox ?? 'mailbox'}-${m.uid !== null ? `uid${m.uid}` : `seq${m.seq}`}`;
     const range = partial ? `-partial-${f.origin}-${f.bytes}` : '';
-    if (whole) return safeComponent(`${base}${range}${partial ? '.bin' : '.eml'}`);
-    if (f.spec.text !== null) return safeComponent(`${base}-${f.section.replace(/[()\s]+/g, '_')}${range}.txt`);
-    const leaf = filename ?? `part${f.spec.part}${extensionFor(type)}`;
-    return safeComponent(`${base}-${f.spec.part}${range}-${leaf}`);
+    if (whole) return safeComponent(`${baseName(m)}${range}${partial ? '.bin' : '.eml'}`);
+    if (f.spec.text !== null) return safeComponent(`${baseName(m)}-${f.section.replace(/[()\s]+/g, '_')}${range}.txt`);
+    return this.partFileName(m, f.spec.part, filename, type, range);
+  }
+
+  private partFileName(m: FetchedMessage, part: string, filename: string | null, type: string | null, range = ''): string {
+    const leaf = filename ?? `part${part}${extensionFor(type)}`;
+    return safeComponent(`${baseName(m)}-${part}${range}-${leaf}`);
   }
 
   /** Open for writing: new files only, unless forced; never through a symbolic link. */
@@ -155,7 +206,7 @@ export class Extractor {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ExtractError(`cannot write ${path}: ${(err as Error).message}`);
     }
     if (!this.force) {
-      this.warn(`${path} exists; not overwritten (use --force)`);
+      this.existing.push(path);
       return null;
     }
     if (!lstatSync(path).isFile()) {
@@ -171,4 +222,12 @@ export class Extractor {
     writeFileSync(fd, text);
     closeSync(fd);
   }
+}
+
+function baseName(m: FetchedMessage): string {
+  return `${m.mailbox ?? 'mailbox'}-${m.uid !== null ? `uid${m.uid}` : `seq${m.seq}`}`;
+}
+
+function isDecodable(encoding: string | null): encoding is 'base64' | 'quoted-printable' {
+  return encoding === 'base64' || encoding === 'quoted-printable';
 }

@@ -1,4 +1,5 @@
-import { finished } from 'node:stream/promises';
+import { Writable, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { Splitter } from '@zone-eu/mailsplit';
 import type { MimePart } from './types.js';
 
@@ -20,22 +21,37 @@ interface SplitNode {
  * Sizes are the body octets as they appear in the message (encoded), like BODYSTRUCTURE's.
  */
 export async function structureFromMessage(raw: Buffer): Promise<MimePart | null> {
+  return (await splitMessage(raw))?.root ?? null;
+}
+
+/**
+ * Split a message into its MIME nodes: the numbered tree, the nodes in document order, and each node's
+ * body octets (still transfer-encoded) handed to `onBody` as they stream past, by document index.
+ */
+export async function splitMessage(source: Buffer | Readable, onBody?: (index: number, chunk: Buffer) => void): Promise<{ root: MimePart; nodes: MimePart[] } | null> {
   const parts = new Map<SplitNode, MimePart>();
+  const index = new Map<SplitNode, number>();
   const order: SplitNode[] = [];
   const splitter = new Splitter();
   splitter.on('data', (chunk: unknown) => {
     const c = chunk as { type: string; node?: SplitNode; value?: Buffer } & SplitNode;
     if (c.type === 'node') {
+      index.set(c, order.length);
       order.push(c);
       parts.set(c, toPart(c));
     } else if (c.type === 'body' && c.node && c.value) {
       const p = parts.get(c.node);
       if (p) p.size = (p.size ?? 0) + c.value.length;
+      onBody?.(index.get(c.node)!, c.value);
     }
   });
-  splitter.end(raw);
   try {
-    await finished(splitter);
+    if (Buffer.isBuffer(source)) {
+      splitter.end(source);
+      await finished(splitter);
+    } else {
+      await pipeline(source, splitter, new Writable({ objectMode: true, write: (_c, _e, done) => done() }));
+    }
   } catch {
     return null; // not a parseable message: no tree rather than a wrong one
   }
@@ -49,7 +65,7 @@ export async function structureFromMessage(raw: Buffer): Promise<MimePart | null
     else parent.children.push(part);
   }
   number(parts.get(root)!, '');
-  return parts.get(root)!;
+  return { root: parts.get(root)!, nodes: order.map((n) => parts.get(n)!) };
 }
 
 function toPart(n: SplitNode): MimePart {

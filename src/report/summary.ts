@@ -150,12 +150,15 @@ function concurrencyText(a: CaptureAnalysis): string {
   const last = conns.reduce((m, c) => (compareTime(c.end, m) > 0 ? c.end : m), conns[0]!.end);
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
+  const overlapOf = new Map(cc.overlaps.map((o) => [o.conn, o]));
   for (const c of conns.slice(0, 40)) {
     const from = Math.floor((secondsBetween(first, c.start) / span) * (width - 1));
     const to = Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1)));
     const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
-    const overlap = cc.overlaps.find((o) => o.conn === c.id)!.with;
-    lines.push(`  ${String(c.id).padStart(4)} |${bar}| ${overlap.length ? `overlaps ${overlap.join(', ')}` : 'alone'}`);
+    const o = overlapOf.get(c.id)!;
+    const shown = o.with.slice(0, 8);
+    const more = o.count > shown.length ? ` (+${o.count - shown.length} more)` : '';
+    lines.push(`  ${String(c.id).padStart(4)} |${bar}| ${o.count ? `overlaps ${shown.join(', ')}${more}` : 'alone'}`);
   }
   if (conns.length > 40) lines.push(`  … ${conns.length - 40} more`);
   return lines.join('\n');

@@ -28,6 +28,12 @@ export function registerExtract(program: Command): void {
       }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);
       writeWarnings(analysis.warnings, capture);
-      process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)\n`);
+      const existing = extractor.existing.length;
+      if (files.length === 0 && existing > 0) {
+        process.stdout.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);
+      } else {
+        process.stdout.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
+          (existing > 0 ? `; ${existing} already existed and were left alone (--force overwrites them)` : '') + '\n');
+      }
     });
 }

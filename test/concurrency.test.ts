@@ -1,0 +1,39 @@
+/** concurrency(): the sweep agrees with the quadratic definition, and stays small when thousands overlap. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { concurrency, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
+import type { Connection } from '../src/tcp/types.js';
+import { fakeConnection } from './helpers/imap.js';
+
+function conn(id: number, start: number, end: number): Connection {
+  return { ...fakeConnection(), id, start: { sec: start, nsec: 0, digits: 6 }, end: { sec: end, nsec: 0, digits: 6 } };
+}
+
+test('overlap counts, listed ids and the peak equal the brute-force definition (random lifetimes, touching ends overlap)', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let round = 0; round < 20; round++) {
+    const conns = Array.from({ length: 150 + round * 10 }, (_, id) => {
+      const start = Math.floor(random() * 1000);
+      return conn(id, start, start + Math.floor(random() * (round % 2 ? 400 : 30)));
+    });
+    const cc = concurrency(conns);
+    let peak = 0;
+    for (const c of conns) {
+      const truth = conns.filter((o) => o !== c && o.start.sec <= c.end.sec && c.start.sec <= o.end.sec).map((o) => o.id);
+      const o = cc.overlaps.find((x) => x.conn === c.id)!;
+      assert.equal(o.count, truth.length, `conn ${c.id}: count`);
+      assert.equal(o.with.length, Math.min(truth.length, MAX_LISTED_OVERLAPS), `conn ${c.id}: listed`);
+      assert.ok(o.with.every((id) => truth.includes(id)), `conn ${c.id}: only overlapping ids listed`);
+      peak = Math.max(peak, conns.filter((x) => x.start.sec <= c.start.sec && c.start.sec <= x.end.sec).length);
+    }
+    assert.equal(cc.max, peak);
+  }
+});
+
+test('20,000 connections open at once: every count exact, lists capped', () => {
+  const conns = Array.from({ length: 20_000 }, (_, id) => conn(id, id, 1_000_000));
+  const cc = concurrency(conns);
+  assert.equal(cc.max, 20_000);
+  assert.ok(cc.overlaps.every((o) => o.count === 19_999 && o.with.length === MAX_LISTED_OVERLAPS));
+});
