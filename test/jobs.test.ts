@@ -59,5 +59,5 @@ test('a directory argument is walked for captures by magic: the same output as n
   assert.equal(walked.stdout, named.stdout, 'only the pcapng in it, not its key logs, rawlogs or stream dumps');
   const none = runCli(['commands', join(CAPTURES, 'seed-alice')]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /no capture files found/);
+  assert.match(none.stderr, /seed-alice: is a directory with no capture files in it/);
 });

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { KeyLog } from '../tls/keylog.js';
 import type { CaptureSettings } from '../settings.js';
 import { defaultJobs } from '../parallel/pool.js';
-import { expandCaptures } from '../fleet/walk.js';
 import { UsageError } from './errors.js';
 
 /** `--port 143,10143`: a comma list of TCP ports that replaces the default server ports. */
@@ -69,11 +68,4 @@ export function jobsOf(opts: { jobs?: string }): number {
 /** The settings as plain data for worker threads (each builds its own key log from the texts). */
 export function plainSettings(s: CaptureSettings): CaptureSettings {
   return { ports: s.ports, keylogTexts: s.keylogTexts };
-}
-
-/** Capture arguments with directories walked for capture files (by magic); a directory with none is an error. */
-export async function captureArgs(args: readonly string[]): Promise<string[]> {
-  const paths = await expandCaptures(args);
-  if (paths.length === 0) throw new UsageError(`no capture files found in ${args.join(', ')}`);
-  return paths;
 }

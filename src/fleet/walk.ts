@@ -12,7 +12,7 @@ const HEAD_BYTES = 4096;
 
 /**
  * Turn arguments into capture paths: a file is taken as it is (a bad one becomes a warning later); a
- * directory is walked, in name order, for files whose first bytes are a pcap or pcapng magic (also
+ * directory (which must hold at least one capture) is walked, in name order, for files whose first bytes are a pcap or pcapng magic (also
  * gzipped), whatever their names. Symbolic links inside directories are not followed (no loops, no
  * escaping the tree).
  */
@@ -21,8 +21,11 @@ export async function expandCaptures(args: readonly string[]): Promise<string[]>
   for (const arg of args) {
     // Standard input, and paths that are no directory (a missing file is reported by the reader, as ever).
     const st = arg === '-' ? null : await stat(arg).catch(() => null);
-    if (st?.isDirectory()) await walk(arg, out);
-    else out.push(arg);
+    if (st?.isDirectory()) {
+      const before = out.length;
+      await walk(arg, out);
+      if (out.length === before) throw new CaptureError(`${arg}: is a directory with no capture files in it`);
+    } else out.push(arg);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { lstatSync, writeFileSync } from 'node:fs';
 import type { CaptureSettings } from '../../settings.js';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
@@ -11,7 +12,7 @@ import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } fro
 import { makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
+import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export interface CheckOptions {
@@ -64,7 +65,7 @@ export function registerCheck(program: Command): void {
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')))
     .action(async (args: string[], opts: CheckOptions) => {
-      const captures = await captureArgs(args);
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad; see imapscope check --help)');

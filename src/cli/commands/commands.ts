@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
-import { jobsOf, parseNonNegativeInt, captureSettings, captureArgs, plainSettings } from '../options.js';
+import { jobsOf, parseNonNegativeInt, captureSettings, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 interface CommandsOptions { json?: boolean; ndjson?: boolean; conn?: string; command?: string; showSecrets?: boolean; port: string; keylog?: string[]; jobs?: string }
@@ -15,7 +16,7 @@ export function registerCommands(program: Command): void {
     .option('--ndjson', 'one JSON object per line, written as the capture streams')
     .option('--show-secrets', 'show passwords and SASL payloads instead of ***')))
     .action(async (args: string[], opts: CommandsOptions) => {
-      const captures = await captureArgs(args);
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
       const conn = opts.conn !== undefined ? parseNonNegativeInt('--conn', opts.conn) : null;
       const command = opts.command?.toUpperCase().replace(/\s+/g, ' ') || null;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { Option } from 'commander';
 import { inOrder } from '../../parallel/pool.js';
@@ -7,7 +8,7 @@ import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles, type GroupBy } from '../../compare/profile.js';
 import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerCompare(program: Command): void {
@@ -19,7 +20,7 @@ export function registerCompare(program: Command): void {
     .option('--expect-same', 'exit 1 when the behaviour differs (for CI)')
     .option('--full', 'show every aligned command (long runs of equal commands are folded otherwise)')))
     .action(async (args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
-      const captures = await captureArgs(args);
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
       const inputs = [];
       const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { escapeText } from '../../util/escape.js';
 import { inOrder } from '../../parallel/pool.js';
 import { fetchesText, messageJson, stepJson } from '../../report/fetches.js';
 import { jsonWarnings, writeWarnings } from '../../report/format.js';
-import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; port: string; keylog?: string[]; jobs?: string }
@@ -16,7 +17,7 @@ export function registerFetches(program: Command): void {
     .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
     .option('--ndjson', 'one JSON object per fetched section, written as the capture streams')))
     .action(async (args: string[], opts: FetchesOptions) => {
-      const captures = await captureArgs(args);
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
       const results = [];
       const inputs = captures.map((path) => [path, plainSettings(settings), Boolean(opts.ndjson), captures.length > 1 ? path : null] as [string, CaptureSettings, boolean, string | null]);

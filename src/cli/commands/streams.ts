@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { inOrder } from '../../parallel/pool.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings, captureArgs, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 
 export function registerStreams(program: Command): void {
@@ -12,7 +13,7 @@ export function registerStreams(program: Command): void {
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)')))
     .action(async (args: string[], opts: { json?: boolean; port: string; keylog?: string[]; jobs?: string }) => {
-      const captures = await captureArgs(args);
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
       const results = [];
       const inputs = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
