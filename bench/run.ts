@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateCapture, type GenerateSummary } from './gen-capture.js';
+import { generateCapture, type GenerateSummary, type TrafficMix } from './gen-capture.js';
 import { fmt, machine, markdownTable, measure, MiB, ok, summarise, table, waitForQuiet, type Measurement } from './measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -30,6 +30,7 @@ const FLAT_GROWTH = 1.2; // peak RSS on the 5x file may be at most 20 % above th
 
 interface Options {
   mb: number;
+  mix: TrafficMix;
   seed: number;
   concurrency: number;
   runs: number;
@@ -69,6 +70,7 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       mb: { type: 'string', default: '200' },
+      mix: { type: 'string', default: 'download' },
       seed: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '50' },
       runs: { type: 'string', default: '1' },
@@ -86,7 +88,7 @@ function options(): Options {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: node dist/bench/run.js [--mb 200] [--keep] [--workdir DIR] [--reuse] [--runs N] [--scale]\n' +
+      'usage: node dist/bench/run.js [--mb 200] [--mix download|sync] [--keep] [--workdir DIR] [--reuse] [--runs N] [--scale]\n' +
         '                              [--seed N] [--concurrency N] [--skip-tshark] [--check] [--json FILE]\n' +
         '                              [--cli PATH/main.js] [--quiet-wait SECONDS]\n',
     );
@@ -97,8 +99,10 @@ function options(): Options {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got '${v}'`);
     return n;
   };
+  if (values.mix !== 'download' && values.mix !== 'sync') throw new Error(`--mix is download or sync, got '${values.mix}'`);
   return {
     mb: num('mb', values.mb, 1),
+    mix: values.mix,
     seed: num('seed', values.seed, 0),
     concurrency: Math.max(1, Math.floor(num('concurrency', values.concurrency, 1))),
     runs: Math.max(1, Math.floor(num('runs', values.runs, 1))),
@@ -120,16 +124,16 @@ function log(s = ''): void {
 
 /** Generates (or, with --reuse, finds) the capture for `mb` MiB; a .summary.json next to it keeps the counts. */
 async function capture(dir: string, mb: number, o: Options): Promise<Capture> {
-  const path = join(dir, `imap-${mb}mib-seed${o.seed}-c${o.concurrency}.pcap`);
+  const path = join(dir, `imap-${o.mix}-${mb}mib-seed${o.seed}-c${o.concurrency}.pcap`);
   const sidecar = path + '.summary.json';
   if (o.reuse && existsSync(path) && existsSync(sidecar)) {
     const summary = JSON.parse(readFileSync(sidecar, 'utf8')) as GenerateSummary;
     log(`reusing ${path}`);
     return { path, mb, summary, generatedSeconds: null };
   }
-  process.stdout.write(`generating ${path} (${mb} MiB, seed ${o.seed}, ${o.concurrency} concurrent sessions) ... `);
+  process.stdout.write(`generating ${path} (${o.mix} mix, ${mb} MiB, seed ${o.seed}, ${o.concurrency} concurrent sessions) ... `);
   const t0 = performance.now();
-  const summary = await generateCapture({ out: path, mb, seed: o.seed, concurrency: o.concurrency });
+  const summary = await generateCapture({ out: path, mb, seed: o.seed, concurrency: o.concurrency, mix: o.mix });
   const secs = (performance.now() - t0) / 1000;
   writeFileSync(sidecar, JSON.stringify(summary, null, 2) + '\n');
   log(`${secs.toFixed(1)} s`);
@@ -238,6 +242,10 @@ async function main(): Promise<void> {
         display: 'imapscope streams FILE --json > /dev/null', capture: big },
       { tool: 'imapscope commands', cmd: CLI, args: ['commands', f, '--json'],
         display: 'imapscope commands FILE --json > /dev/null', capture: big },
+      { tool: 'imapscope summary', cmd: CLI, args: ['summary', f, '--json'],
+        display: 'imapscope summary FILE --json > /dev/null', capture: big },
+      { tool: 'imapscope fetches', cmd: CLI, args: ['fetches', f, '--json'],
+        display: 'imapscope fetches FILE --json > /dev/null', capture: big },
     ];
     if (!skipTshark) {
       jobs.push(
@@ -291,6 +299,12 @@ async function main(): Promise<void> {
       `${big.summary.sessions} IMAP sessions, ${big.summary.commands} commands`);
     log(table(HEAD, rows.map(rowCells)));
     log();
+    for (const tool of ['imapscope summary', 'imapscope fetches']) {
+      const r = byTool(tool)!;
+      log(`${tool} takes ${(r.m.seconds / commands.m.seconds).toFixed(2)}x the time of imapscope commands` +
+        (fields ? `; ${(fields.m.seconds / r.m.seconds).toFixed(1)}x faster than tshark -Y imap fields (median wall)` +
+          (fields.cpu && r.cpu ? `, ${(fields.cpu / r.cpu).toFixed(1)}x by CPU time` : '') : ''));
+    }
     const speedup = fields ? fields.m.seconds / commands.m.seconds : null;
     const speedupBest = fields ? fields.best / commands.best : null;
     const speedupCpu = fields?.cpu && commands.cpu ? fields.cpu / commands.cpu : null;

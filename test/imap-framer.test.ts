@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { T0, recordingFramer } from './helpers/imap.js';
-import { DEFAULT_FRAMER_LIMITS, ImapFramer } from '../src/imap/framer.js';
+import { DEFAULT_FRAMER_LIMITS, ImapFramer, insideQuotes, literalAtEnd } from '../src/imap/framer.js';
 import type { ImapMessage } from '../src/imap/types.js';
 import { looksLikeCommand } from '../src/imap/command.js';
 import { looksLikeResponse } from '../src/imap/response.js';
@@ -121,4 +121,30 @@ test('a {0} literal ends at once: its consumer is told it is complete, and the l
   assert.deepEqual(ended, [true, true], 'both literals ended complete, the empty one first');
   assert.deepEqual(messages.map((m) => m.lines), [['* 1 FETCH (BODY[1] {0}', ' UID 7)'], ['* 2 FETCH (BODY[1] {2}', ' UID 8)']]);
   assert.equal(messages[0]!.literals[0]!.received, 0);
+});
+
+test('literalAtEnd and insideQuotes agree with their plain definitions on random lines', () => {
+  const LITERAL = /(~?)\{(\d{1,20})([+-]?)\}$/;
+  const inside = (line: string, at: number) => {
+    let q = false;
+    for (let i = 0; i < at; i++) {
+      const c = line[i];
+      if (q && c === '\\') i++;
+      else if (c === '"') q = !q;
+    }
+    return q;
+  };
+  let seed = 5;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const alphabet = ['a', ' ', '"', '\\', '{', '}', '~', '+', '-', '1', '0', '9', '(', ')'];
+  for (let n = 0; n < 20000; n++) {
+    let line = Array.from({ length: Math.floor(random() * 30) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    if (random() < 0.5) line += `${random() < 0.2 ? '~' : ''}{${'7'.repeat(1 + Math.floor(random() * 22))}${random() < 0.3 ? '+' : ''}}`;
+    const m = LITERAL.exec(line);
+    const ours = line.endsWith('}') ? literalAtEnd(line) : null;
+    assert.deepEqual(ours && { at: ours.at, digits: ours.digits, nonSync: ours.nonSync, binary: ours.binary },
+      m && { at: m.index, digits: m[2], nonSync: m[3] !== '', binary: m[1] === '~' }, JSON.stringify(line));
+    const at = Math.floor(random() * (line.length + 1));
+    assert.equal(insideQuotes(line, at), inside(line, at), `${JSON.stringify(line)} at ${at}`);
+  }
 });

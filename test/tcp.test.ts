@@ -631,3 +631,25 @@ test('an in-order segment that overlaps held data with other bytes: bytes as tsh
   await agreeWithTshark(t, r);
   assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
 });
+
+test('RecentBytes grows from a few hundred bytes to its window and still tells old bytes from new ones', async () => {
+  const { RecentBytes } = await import('../src/tcp/recent-bytes.js');
+  let seed = 3;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const window = 4096;
+  const recent = new RecentBytes(window);
+  const all: number[] = [];
+  for (let step = 0; step < 400; step++) {
+    const chunk = Buffer.from(Array.from({ length: Math.floor(random() * (step % 50 === 0 ? 6000 : 300)) }, () => Math.floor(random() * 256)));
+    recent.push(chunk);
+    all.push(...chunk);
+    // Probe the last bytes: an exact copy agrees, a changed byte within the window disagrees.
+    const back = Math.min(all.length, 1 + Math.floor(random() * window));
+    const old = Buffer.from(all.slice(all.length - back, all.length - back + Math.min(back, 64)));
+    assert.equal(recent.differs(back, old), false, `step ${step}: an exact copy`);
+    if (old.length > 0) {
+      old[0] = (old[0]! + 1) & 255;
+      assert.equal(recent.differs(back, old), true, `step ${step}: a changed byte ${back} back`);
+    }
+  }
+});

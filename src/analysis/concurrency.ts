@@ -2,7 +2,7 @@ import type { Connection } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
 /** Overlapping connections listed per connection; the count is always exact. */
-export const MAX_LISTED_OVERLAPS = 100;
+export const MAX_LISTED_OVERLAPS = 20;
 
 export interface Concurrency {
   /** Most IMAP connections open at the same instant. */

@@ -17,8 +17,6 @@ export interface FramerOutput {
   literalStart?(m: ImapMessage, literal: Literal): LiteralConsumer | null;
 }
 
-/** Literal announcements: {n}, {n+}, {n-} and ~{n}, only at the very end of a line. */
-const LITERAL_AT_END = /(~?)\{(\d{1,20})([+-]?)\}$/;
 /** Status responses and continuation requests carry free text, never literals. */
 const TEXT_ONLY = /^(?:\+(?: |$)|\S+ (?:OK|NO|BAD|BYE|PREAUTH)(?: |$))/i;
 /** Above 2^32 octets a literal cannot be real (IMAP numbers are 32-bit, and no capture holds that). */
@@ -226,14 +224,14 @@ export class ImapFramer {
   private literalAnnouncement(line: string, firstLine: boolean): { length: number; nonSync: boolean; binary: boolean } | null {
     if (!line.endsWith('}')) return null;
     if (firstLine && TEXT_ONLY.test(line)) return null;
-    const m = LITERAL_AT_END.exec(line);
-    if (!m || insideQuotes(line, m.index)) return null;
-    const length = Number(m[2]);
+    const m = literalAtEnd(line);
+    if (!m || insideQuotes(line, m.at)) return null;
+    const length = Number(m.digits);
     if (length >= MAX_LITERAL) {
-      this.out.warn(this.msg!.lastFrame, `${this.side} announced an impossible literal of ${m[2]} octets; read as ordinary text`);
+      this.out.warn(this.msg!.lastFrame, `${this.side} announced an impossible literal of ${m.digits} octets; read as ordinary text`);
       return null;
     }
-    return { length, nonSync: m[3] !== '', binary: m[1] === '~' };
+    return { length, nonSync: m.nonSync, binary: m.binary };
   }
 
   private readLiteral(bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
@@ -295,11 +293,46 @@ export class ImapFramer {
 
 /** Is position `at` of an IMAP line inside a quoted string? (Backslash escapes quotes and itself.) */
 export function insideQuotes(line: string, at: number): boolean {
-  let inQuote = false;
-  for (let i = 0; i < at; i++) {
-    const c = line.charCodeAt(i);
-    if (inQuote && c === 0x5c) i++;
-    else if (c === 0x22) inQuote = !inQuote;
+  // Jump from quote to quote (indexOf is native): most lines have few quotes and many other characters.
+  let i = line.indexOf('"');
+  // The next backslash, looked up again only once passed: most lines have none.
+  let b = i < 0 ? -1 : line.indexOf('\\', i);
+  while (i >= 0 && i < at) {
+    // Inside a quoted string: find its closing quote, stepping over backslash escapes.
+    let j = i + 1;
+    for (;;) {
+      const q = line.indexOf('"', j);
+      if (q < 0) return true; // never closed before the end
+      if (b >= 0 && b < j) b = line.indexOf('\\', j);
+      if (b >= 0 && b < q) { j = b + 2; continue; }
+      j = q;
+      break;
+    }
+    if (j >= at) return true;
+    i = line.indexOf('"', j + 1);
   }
-  return inQuote;
+  return false;
+}
+
+/**
+ * `{n}`, `{n+}`, `{n-}` or `~{n}` at the end of a line (n up to 20 digits), read backwards from the end
+ * without a regular expression: long FETCH lines end this way by the thousand.
+ */
+export function literalAtEnd(line: string): { at: number; digits: string; nonSync: boolean; binary: boolean } | null {
+  let i = line.length - 2; // before the closing brace (the caller checked it)
+  let nonSync = false;
+  const mark = line.charCodeAt(i);
+  if (mark === 0x2b || mark === 0x2d) {
+    nonSync = true;
+    i--;
+  }
+  const digitsEnd = i + 1;
+  while (i >= 0 && digitsEnd - i <= 20) {
+    const c = line.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    i--;
+  }
+  if (i === digitsEnd - 1 || i < 0 || line.charCodeAt(i) !== 0x7b) return null;
+  const binary = i > 0 && line.charCodeAt(i - 1) === 0x7e;
+  return { at: binary ? i - 1 : i, digits: line.slice(i + 1, digitsEnd), nonSync, binary };
 }

@@ -14,7 +14,7 @@ export type Response =
   /** Untagged OK/NO/BAD/BYE/PREAUTH (greeting, warnings, response codes). */
   | { kind: 'untagged-status'; status: Status | 'BYE' | 'PREAUTH'; code: ResponseCode | null; text: string }
   /** `* <n> EXISTS|RECENT|EXPUNGE|FETCH …` */
-  | { kind: 'numbered'; number: number; type: string; values: Value[] }
+  | NumberedResponse
   /** `* CAPABILITY …`, `* LIST …`, `* SEARCH …` and every other keyword response. */
   | { kind: 'data'; type: string; values: Value[] }
   | { kind: 'unknown'; text: string };
@@ -34,12 +34,7 @@ export function parseResponse(msg: ImapMessage): Response {
       const { code, text } = statusText(r.restOfLine());
       return { kind: 'untagged-status', status: upper as Status | 'BYE' | 'PREAUTH', code, text };
     }
-    if (/^\d+$/.test(word)) {
-      const type = r.word().toUpperCase();
-      // FETCH data (bodies!) is only tokenised if a consumer looks at it.
-      let values: Value[] | undefined;
-      return { kind: 'numbered', number: Number(word), type, get values() { values ??= r.values(); return values; } };
-    }
+    if (isNumber(word)) return new NumberedResponse(Number(word), r.word().toUpperCase(), r);
     if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return { kind: 'data', type: upper, values: r.values() };
     return { kind: 'unknown', text: first };
   }
@@ -48,6 +43,31 @@ export function parseResponse(msg: ImapMessage): Response {
     return { kind: 'tagged', tag, status: upper as Status, code, text };
   }
   return { kind: 'unknown', text: first };
+}
+
+/**
+ * `* <n> EXISTS|RECENT|EXPUNGE|FETCH …`. FETCH data (bodies!) is only tokenised if a consumer looks at
+ * it: `values` reads on first use. A class, so that thousands of responses share one shape.
+ */
+export class NumberedResponse {
+  readonly kind = 'numbered' as const;
+  private read: Value[] | null = null;
+
+  constructor(readonly number: number, readonly type: string, private readonly reader: TokenReader) {}
+
+  get values(): Value[] {
+    this.read ??= this.reader.values();
+    return this.read;
+  }
+}
+
+function isNumber(word: string): boolean {
+  if (word.length === 0 || word.length > 15) return word.length > 15 && /^\d+$/.test(word);
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** Split "[CODE args] human text" into the code and the text. */

@@ -2,6 +2,7 @@ import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
 import { commandShape } from './shape.js';
 import { attribute, claimOf, type Claim } from './attribution.js';
+import { MAX_PENDING_COMMANDS, PendingCommands } from './pending.js';
 import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
@@ -57,7 +58,8 @@ export class ImapSession {
   readonly info: ImapConnection;
   private readonly framers: Record<Side, ImapFramer>;
   /** Outstanding commands in the order they were sent. */
-  private pending: Outstanding[] = [];
+  private readonly pending = new PendingCommands<Outstanding>();
+  private pendingOverflowWarned = false;
   private readonly transport: ConnectionTransport;
   private readonly sasl = new SaslTracker();
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
@@ -118,8 +120,7 @@ export class ImapSession {
       this.framers.client.end(frame, time);
       this.framers.server.end(frame, time);
     }
-    for (const p of this.pending) this.events.exchange(p.ex, this.info);
-    this.pending = [];
+    for (const p of this.pending.drain()) this.events.exchange(p.ex, this.info);
     if (this.responsesWithoutRequest > 0) {
       this.warn({ frame: null, conn: this.info.conn.id, message: `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone` });
     }
@@ -158,7 +159,7 @@ export class ImapSession {
     if (!KNOWN_COMMANDS.has(cmd.name.replace(/^UID /, '')) && cmd.malformed) {
       this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `unrecognised client line: ${line.slice(0, 80)}` });
     }
-    if (this.pending.some((p) => p.ex.tag === cmd.tag)) {
+    if (this.pending.hasTag(cmd.tag)) {
       this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `tag ${cmd.tag} reused while a command with that tag is still outstanding` });
     }
     const ex: Exchange = {
@@ -175,8 +176,9 @@ export class ImapSession {
     this.earlyContinuationAt = null;
     if (cmd.display !== cmd.displayClear) m.redacted = `${cmd.tag} ${cmd.name} ${cmd.display}`;
     this.info.commands++;
-    this.pending.push({ ex, tag: ex.tag, claim: claimOf(cmd), clientTurnSince: null });
+    const evicted = this.pending.add({ ex, tag: ex.tag, claim: claimOf(cmd), clientTurnSince: null });
     this.events.opened?.(ex, this.info);
+    if (evicted) this.giveUp(evicted, m.firstFrame);
     this.commandSent(cmd);
   }
 
@@ -225,7 +227,7 @@ export class ImapSession {
       this.earlyContinuationAt ??= m.end;
       return;
     }
-    const target = this.authenticatingCandidate() ?? this.idleCandidate() ?? this.pending[this.pending.length - 1];
+    const target = this.authenticatingCandidate() ?? this.idleCandidate() ?? this.pending.list[this.pending.length - 1];
     if (!target) return;
     const ex = target.ex;
     ex.continuations++;
@@ -255,15 +257,13 @@ export class ImapSession {
     // A refused synchronizing literal: the client will not send its octets, so its command ends here.
     if (r.status !== 'OK' && client.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
     // The oldest command with the tag: a reused tag answers the command sent first.
-    const idx = this.pending.findIndex((p) => p.tag === r.tag);
+    const done = this.pending.takeByTag(r.tag);
     let ex: Exchange;
-    if (idx < 0) {
+    if (!done) {
       ex = this.responseOnly(r);
       this.events.opened?.(ex, this.info);
     } else {
-      const done = this.pending[idx]!;
       ex = done.ex;
-      this.pending.splice(idx, 1);
       serverAnswered(done, m.end);
     }
     ex.status = r.status;
@@ -275,6 +275,17 @@ export class ImapSession {
     if (r.code) this.responseCode(r.code.name, r.code.text);
     this.completed(ex, r.status);
     this.events.exchange(ex, this.info);
+  }
+
+  /** Too many commands outstanding: the oldest is reported unanswered, so memory stays bounded. */
+  private giveUp(p: Outstanding, frame: number): void {
+    if (!this.pendingOverflowWarned) {
+      this.pendingOverflowWarned = true;
+      this.warn({ frame, conn: this.info.conn.id, message: `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own` });
+    }
+    if (this.authenticating === p) this.authenticating = null;
+    if (this.idling === p) this.idling = null;
+    this.events.exchange(p.ex, this.info);
   }
 
   /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
@@ -323,7 +334,7 @@ export class ImapSession {
       case 'STARTTLS':
         if (ok) {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
-          const early = this.pending.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
+          const early = this.pending.list.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
           const injected = early.length > 0 || this.framers.client.midMessage;
           this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
@@ -348,7 +359,7 @@ export class ImapSession {
       return;
     }
     // While idling, everything is a push for the IDLE; otherwise the attribution rule decides.
-    const owner = (this.idling ?? attribute(r, this.pending))?.ex;
+    const owner = (this.idling ?? attribute(r, this.pending.list))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
       if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives

@@ -3,7 +3,10 @@
  * the first copy without keeping the stream. Older bytes are simply not checked.
  */
 export class RecentBytes {
-  /** Allocated on first use and dropped by release(): idle and closed connections hold nothing. */
+  /**
+   * Allocated on first use, grown by doubling up to `size` as bytes arrive, dropped by release(): a
+   * connection that sent one short command holds a few hundred bytes, not the whole window.
+   */
   private ring: Buffer | null = null;
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
   private total = 0;
@@ -16,17 +19,32 @@ export class RecentBytes {
   }
 
   push(bytes: Buffer): void {
-    this.ring ??= Buffer.allocUnsafe(this.size);
+    const ring = this.room(this.total + bytes.length);
+    const cap = ring.length;
     let src = bytes;
-    if (src.length > this.size) {
-      this.total += src.length - this.size;
-      src = src.subarray(src.length - this.size);
+    if (src.length > cap) {
+      this.total += src.length - cap;
+      src = src.subarray(src.length - cap);
     }
-    const at = this.total % this.size;
-    const first = Math.min(src.length, this.size - at);
-    src.copy(this.ring, at, 0, first);
-    if (first < src.length) src.copy(this.ring, 0, first);
+    const at = this.total % cap;
+    const first = Math.min(src.length, cap - at);
+    src.copy(ring, at, 0, first);
+    if (first < src.length) src.copy(ring, 0, first);
     this.total += src.length;
+  }
+
+  /** A ring big enough for `wanted` bytes (up to the window), keeping what it holds. */
+  private room(wanted: number): Buffer {
+    const ring = this.ring;
+    if (ring && (ring.length >= wanted || ring.length === this.size)) return ring;
+    let cap = ring ? ring.length : 256;
+    while (cap < wanted && cap < this.size) cap *= 2;
+    cap = Math.min(cap, this.size);
+    const grown = Buffer.allocUnsafe(cap);
+    // Until the ring first fills, its bytes sit from offset 0 in order: copy them to the same offsets.
+    if (ring) ring.copy(grown, 0, 0, Math.min(this.total, ring.length));
+    this.ring = grown;
+    return grown;
   }
 
   /** After a gap the bytes before it no longer line up with sequence numbers. */
@@ -36,12 +54,13 @@ export class RecentBytes {
 
   /** Do `old`, which started `back` bytes before the end of what was pushed, disagree with what we kept? */
   differs(back: number, old: Buffer): boolean {
-    const kept = Math.min(this.total, this.size);
-    if (!this.ring) return false;
+    const ring = this.ring;
+    if (!ring) return false;
+    const kept = Math.min(this.total, ring.length);
     for (let i = 0; i < old.length; i++) {
       const distance = back - i; // how far before the end this byte lies
       if (distance <= 0 || distance > kept) continue;
-      if (this.ring[(this.total - distance) % this.size] !== old[i]) return true;
+      if (ring[(this.total - distance) % ring.length] !== old[i]) return true;
     }
     return false;
   }

@@ -27,7 +27,8 @@ class Flow {
     /** Time of the segment being processed: what data and gaps are stamped with. */
     readonly clock: { now: TimePoint },
     readonly conn: Connection,
-    readonly halves: Record<Side, HalfStream>,
+    /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
+    public halves: Record<Side, HalfStream> | null,
   ) {}
 }
 
@@ -174,10 +175,11 @@ export class TcpTracker {
     const frame = seg.frame.number;
     conn.lastFrame = frame;
     conn.end = timeOf(seg);
-    if (flow.closed) return;
+    const halves = flow.halves;
+    if (flow.closed || !halves) return;
     const side: Side = seg.srcPort === conn.client.port && seg.src === conn.client.ip ? 'client' : 'server';
-    const half = flow.halves[side];
-    const peer = flow.halves[side === 'client' ? 'server' : 'client'];
+    const half = halves[side];
+    const peer = halves[side === 'client' ? 'server' : 'client'];
     flow.clock.now = conn.end;
     if (seg.flags & TCP_RST) {
       this.finish(flow, 'reset', frame);
@@ -190,16 +192,18 @@ export class TcpTracker {
     }
     if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
-    if (flow.halves.client.finished && flow.halves.server.finished) this.finish(flow, 'closed', frame);
+    if (halves.client.finished && halves.server.finished) this.finish(flow, 'closed', frame);
   }
 
   private finish(flow: Flow, reason: EndState | 'end-of-capture', frame: number): void {
-    if (flow.closed) return;
-    flow.halves.client.flush(frame);
-    flow.halves.server.flush(frame);
+    const halves = flow.halves;
+    if (flow.closed || !halves) return;
+    halves.client.flush(frame);
+    halves.server.flush(frame);
     flow.closed = true;
-    flow.halves.client.release();
-    flow.halves.server.release();
+    halves.client.release();
+    halves.server.release();
+    flow.halves = null;
     this.open.delete(flow);
     if (reason !== 'end-of-capture') flow.conn.state = reason;
     this.sink.close(flow.conn, reason);

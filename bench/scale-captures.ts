@@ -1,0 +1,164 @@
+/**
+ * Captures that stress one dimension each, for the scaling table of bench/run.ts (docs/benchmarks.md):
+ *
+ *   open N        N IMAP connections, each sends one command and gets no answer; none is ever closed
+ *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed
+ *   pipelined N   one connection, N pipelined commands, no answer to any
+ *   untagged N    one command answered by N untagged FETCH responses
+ *
+ *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
+ *
+ * Ethernet/IPv4 classic pcap, streamed to disk; deterministic. Each returns the number of command exchanges
+ * imapscope must report, for --check.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
+
+export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged'];
+
+export interface ScaleSummary {
+  kind: ScaleKind;
+  count: number;
+  packets: number;
+  bytes: number;
+  /** Command exchanges a correct dissector reports. */
+  exchanges: number;
+}
+
+/** Writes packets in the order given (each case produces them in time order). */
+class PcapOut {
+  private readonly stream;
+  private parts: Buffer[] = [];
+  private size = 0;
+  packets = 0;
+  bytes = 0;
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path);
+    this.push(pcapFileHeader(LINKTYPE.ETHERNET));
+  }
+
+  private push(b: Buffer): void {
+    this.parts.push(b);
+    this.size += b.length;
+    this.bytes += b.length;
+  }
+
+  async write(packets: SynthPacket[]): Promise<void> {
+    for (const p of packets) {
+      const parts = encodeFrameParts(p, LINKTYPE.ETHERNET, this.packets++);
+      const length = parts.reduce((n, b) => n + b.length, 0);
+      this.push(pcapRecordHeader(p.t, length, length));
+      for (const b of parts) this.push(b);
+    }
+    if (this.size >= 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const ok = this.stream.write(Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
+    if (!ok) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await finished(this.stream);
+  }
+}
+
+function flow(index: number, start: number): TcpFlow {
+  return new TcpFlow({
+    client: { ip: `10.${1 + ((index >> 16) & 0x7f)}.${(index >> 8) & 255}.${index & 255}`, port: 20000 + (index % 40000) },
+    server: { ip: '192.0.2.10', port: 143 },
+    clientIsn: (index * 2654435761) >>> 0,
+    serverIsn: (index * 40503 + 7) >>> 0,
+    start,
+    rtt: 0.001,
+  });
+}
+
+export async function generateScaleCapture(kind: ScaleKind, count: number, path: string): Promise<ScaleSummary> {
+  const out = new PcapOut(path);
+  let exchanges = 0;
+  const t0 = 1_717_000_000;
+  switch (kind) {
+    case 'open':
+      // Interleaved: every connection is open before the first one speaks.
+      for (let i = 0; i < count; i++) await out.write(flow(i, t0 + i * 1e-5).handshake());
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + count * 1e-5 + i * 1e-5);
+        f.handshake(); // advances its sequence numbers as the real one did
+        await out.write([...f.send('server', '* OK ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`)]);
+        exchanges++;
+      }
+      break;
+    case 'closed':
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + i * 0.01);
+        const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
+        const exchange = (cmd: string, reply: string) => {
+          packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
+          exchanges++;
+        };
+        exchange('a1 LOGIN user secret', 'a1 OK logged in\r\n');
+        exchange('a2 SELECT INBOX', '* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] done\r\n');
+        exchange('a3 UID FETCH 1:3 (FLAGS)', '* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\na3 OK\r\n');
+        exchange('a4 LOGOUT', '* BYE\r\na4 OK\r\n');
+        packets.push(...f.close('fin', 'server'));
+        await out.write(packets);
+      }
+      break;
+    case 'pipelined': {
+      const f = flow(0, t0);
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n')]);
+      const batch = 1000;
+      for (let i = 0; i < count; i += batch) {
+        const lines: string[] = [];
+        for (let j = i; j < Math.min(count, i + batch); j++) lines.push(`p${j} NOOP\r\n`);
+        await out.write(f.send('client', lines.join('')));
+      }
+      exchanges = count;
+      break;
+    }
+    case 'untagged': {
+      const f = flow(0, t0);
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 FETCH 1:* (FLAGS)\r\n')]);
+      const batch = 1000;
+      for (let i = 0; i < count; i += batch) {
+        const lines: string[] = [];
+        for (let j = i; j < Math.min(count, i + batch); j++) lines.push(`* ${j + 1} FETCH (FLAGS (\\Seen))\r\n`);
+        await out.write(f.send('server', lines.join('')));
+      }
+      await out.write([...f.send('server', 'a1 OK done\r\n'), ...f.close('fin', 'client')]);
+      exchanges = 1;
+      break;
+    }
+  }
+  await out.close();
+  return { kind, count, packets: out.packets, bytes: out.bytes, exchanges };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { kind: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' } } });
+  const kind = values.kind as ScaleKind;
+  const count = Number(values.count);
+  if (!SCALE_KINDS.includes(kind) || !Number.isSafeInteger(count) || count < 1 || !values.out) {
+    throw new Error(`usage: scale-captures --kind ${SCALE_KINDS.join('|')} --count N --out FILE`);
+  }
+  const s = await generateScaleCapture(kind, count, values.out);
+  process.stderr.write(`${values.out}: ${s.kind} ${s.count}: ${s.packets} packets, ${(s.bytes / 1048576).toFixed(1)} MiB, ${s.exchanges} exchanges\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`scale-captures: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

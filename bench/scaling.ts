@@ -1,0 +1,58 @@
+/**
+ * The scaling table of docs/benchmarks.md: for each dimension (bench/scale-captures.ts) imapscope runs on a
+ * capture of N and of 2N; doubling a dimension must at most double the time (within noise) and keep peak
+ * memory in check. Also checks that `commands --json` reports as many exchanges as the capture holds.
+ *
+ *   node dist/bench/scaling.js [--n open=50000,closed=10000,pipelined=200000,untagged=200000] [--workdir DIR]
+ *                              [--commands commands,summary]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SCALE_KINDS, generateScaleCapture, type ScaleKind } from './scale-captures.js';
+import { fmt, markdownTable, measure, ok, table } from './measure.js';
+
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, closed: 10_000, pipelined: 200_000, untagged: 200_000 };
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { n: { type: 'string' }, workdir: { type: 'string' }, commands: { type: 'string', default: 'commands,summary' } } });
+  const n = { ...DEFAULT_N };
+  for (const pair of (values.n ?? '').split(',').filter(Boolean)) {
+    const [kind, count] = pair.split('=');
+    if (!SCALE_KINDS.includes(kind as ScaleKind) || !(Number(count) > 0)) throw new Error(`--n: '${pair}' is not KIND=COUNT`);
+    n[kind as ScaleKind] = Number(count);
+  }
+  const views = values.commands!.split(',');
+  const dir = values.workdir ?? mkdtempSync(join(tmpdir(), 'imapscope-scaling-'));
+  const head = ['dimension', 'N', 'command', 's @N', 's @2N', 'ratio', 'peak MiB @N', 'peak MiB @2N', 'exchanges ok'];
+  const rows: string[][] = [];
+  try {
+    for (const kind of SCALE_KINDS) {
+      const files: { path: string; summary: Awaited<ReturnType<typeof generateScaleCapture>> }[] = [];
+      for (const count of [n[kind], 2 * n[kind]]) {
+        const path = join(dir, `${kind}-${count}.pcap`);
+        files.push({ path, summary: await generateScaleCapture(kind, count, path) });
+      }
+      for (const view of views) {
+        const [a, b] = [await measure(CLI, [view, files[0]!.path, '--json'], { stdout: 'capture' }), await measure(CLI, [view, files[1]!.path, '--json'], { stdout: 'capture' })];
+        const counted = view === 'commands' && ok(a) && ok(b)
+          ? [a, b].every((m, i) => (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length === files[i]!.summary.exchanges) ? 'yes' : 'NO'
+          : '-';
+        rows.push([kind, String(n[kind]), view, ok(a) ? a.seconds.toFixed(2) : 'FAILED', ok(b) ? b.seconds.toFixed(2) : 'FAILED',
+          ok(a) && ok(b) ? `${(b.seconds / a.seconds).toFixed(2)}x` : '-', fmt(a.maxRssKiB && a.maxRssKiB / 1024), fmt(b.maxRssKiB && b.maxRssKiB / 1024), counted]);
+        process.stdout.write(`${rows[rows.length - 1]!.join('  ')}\n`);
+      }
+    }
+    process.stdout.write(`\n${table(head, rows)}\n\nmarkdown:\n${markdownTable(head, rows)}\n`);
+  } finally {
+    if (!values.workdir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`scaling: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
