@@ -1,4 +1,4 @@
-import type { Connection } from '../tcp/types.js';
+import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
 /** Overlapping connections listed per connection; the count is always exact. */
@@ -71,4 +71,14 @@ function countAtMost(sorted: readonly Connection['start'][], t: Connection['star
     else hi = mid;
   }
   return lo;
+}
+
+/** How many connections were open from each start or end on: one step per event, in time order (the report's chart). */
+export function openOverTime(conns: readonly Connection[]): { t: TimePoint; open: number }[] {
+  const events: { t: TimePoint; delta: number }[] = [];
+  for (const c of conns) events.push({ t: c.start, delta: 1 }, { t: c.end, delta: -1 });
+  // As in concurrency(): at equal times a start counts before an end.
+  events.sort((a, b) => compareTime(a.t, b.t) || b.delta - a.delta);
+  let open = 0;
+  return events.map((e) => ({ t: e.t, open: (open += e.delta) }));
 }

@@ -10,6 +10,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
 import { registerExport } from './commands/export.js';
 import { registerSql } from './commands/sql.js';
+import { registerReport } from './commands/report.js';
 
 export function buildProgram(): Command {
   const program = new Command('imapscope')
@@ -29,6 +30,7 @@ several captures also take directories (walked for capture files) and --jobs N (
   registerExtract(program);
   registerCompare(program);
   registerCheck(program);
+  registerReport(program);
   registerStreams(program);
   registerFollow(program);
   registerExport(program);

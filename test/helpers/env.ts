@@ -78,3 +78,7 @@ export const hasPython = spawnSync('python3', ['--version'], { stdio: 'ignore' }
 export const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 export const NO_PYTHON = 'python3 is not installed';
 export const NO_OPENSSL = 'openssl is not installed';
+
+/** Debian's chromium for the browser tests (driven by puppeteer-core; no browser is ever downloaded). */
+export const CHROMIUM = [process.env.IMAPSCOPE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p)) ?? null;
+export const NO_CHROMIUM = 'chromium is not installed (CI installs it; apt-get install chromium)';

@@ -1,0 +1,199 @@
+import type { AnalyzeOptions } from '../../analysis/analyzer.js';
+import { openOverTime } from '../../analysis/concurrency.js';
+import type { FetchedMessage, SectionFetch } from '../../analysis/fetches.js';
+import type { FullAnalysis } from '../../analysis/full.js';
+import { latencyMs } from '../../analysis/stats.js';
+import type { Comparison } from '../../compare/diff.js';
+import { LINKTYPE_NAMES } from '../../decode/decoder.js';
+import type { Exchange, ImapConnection } from '../../imap/model.js';
+import type { MimePart } from '../../mime/types.js';
+import type { Side, TimePoint } from '../../tcp/types.js';
+import { compareTime, isoTime, secondsBetween } from '../../util/time.js';
+import { addressText, notFetched } from '../fetches.js';
+import { endpoint } from '../format.js';
+import { clientName } from '../summary.js';
+import type {
+  CaptureData, CommandData, ComparisonData, ConnectionData, ExchangeData, MarkerData, MessageData, PartData, SectionFetchData,
+} from './data.js';
+
+/** Upper bounds of the latency bins (ms), 1-3-10 steps; one more bin holds everything slower. */
+export const HISTOGRAM_EDGES_MS = [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000];
+
+/** Longest wire text kept per field: a page of 100,000 exchanges must stay loadable. */
+const MAX_TEXT = 1000;
+const MAX_WARNINGS = 1000;
+
+export function histogramBin(ms: number): number {
+  const i = HISTOGRAM_EDGES_MS.findIndex((edge) => ms < edge);
+  return i < 0 ? HISTOGRAM_EDGES_MS.length : i;
+}
+
+function clip(s: string): string {
+  return s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}… (${s.length - MAX_TEXT} more characters)`;
+}
+
+interface ConnectionBucket {
+  exchanges: ExchangeData[];
+  markers: MarkerData[];
+}
+
+/**
+ * Collects what one capture's report needs while the analysis streams: exchanges (redacted, in a compact
+ * form, never the Exchange objects), markers and latency histograms. Hand `hooks` to the analysis, then
+ * call `finish` with its result.
+ */
+export class CaptureCollector {
+  private readonly buckets = new Map<number, ConnectionBucket>();
+  private readonly histograms = new Map<string, number[]>();
+  /** Times are kept relative to the first one seen and shifted to the capture's start at the end. */
+  private reference: TimePoint | null = null;
+  private exchangeCount = 0;
+
+  readonly hooks: Pick<AnalyzeOptions, 'onExchange' | 'onMarker'> = {
+    onExchange: (ex, info) => this.exchange(ex, info),
+    onMarker: (side, frame, text, info) => this.marker(side, frame, text, info),
+  };
+
+  private bucket(id: number): ConnectionBucket {
+    let b = this.buckets.get(id);
+    if (!b) {
+      b = { exchanges: [], markers: [] };
+      this.buckets.set(id, b);
+    }
+    return b;
+  }
+
+  private relative(t: TimePoint | null): number | null {
+    if (!t) return null;
+    this.reference ??= t;
+    return secondsBetween(this.reference, t);
+  }
+
+  private exchange(ex: Exchange, info: ImapConnection): void {
+    const ms = latencyMs(ex);
+    this.exchangeCount++;
+    this.bucket(info.conn.id).exchanges.push({
+      tag: ex.tag, command: ex.command, args: clip(ex.args), status: ex.status, code: ex.code === null ? null : clip(ex.code), text: clip(ex.text),
+      requestFrame: ex.requestFrame, responseFrame: ex.responseFrame, start: this.relative(ex.start), end: this.relative(ex.end), latencyMs: ms,
+      untagged: ex.untagged, continuations: ex.continuations, requestBytes: ex.requestBytes, responseBytes: ex.responseBytes, requestMissing: ex.requestMissing,
+    });
+    if (ms === null) return;
+    let bins = this.histograms.get(ex.command);
+    if (!bins) {
+      bins = new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0);
+      this.histograms.set(ex.command, bins);
+    }
+    bins[histogramBin(ms)]!++;
+  }
+
+  private marker(side: Side | null, frame: number, text: string, info: ImapConnection): void {
+    this.bucket(info.conn.id).markers.push({ frame, side, text });
+  }
+
+  finish(a: FullAnalysis): CaptureData {
+    const cap = a.capture;
+    const t0 = cap.first;
+    const since = (t: TimePoint) => (t0 ? secondsBetween(t0, t) : 0);
+    const shift = this.reference && t0 ? secondsBetween(t0, this.reference) : 0;
+    const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start) || x.conn.id - y.conn.id);
+    const open = openOverTime(conns.map((c) => c.conn));
+    return {
+      path: cap.path, format: cap.format, gzip: cap.gzip, linkTypes: cap.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`),
+      frames: cap.frames, start: t0 ? isoTime(t0) : null, end: cap.last ? isoTime(cap.last) : null, spanS: t0 && cap.last ? secondsBetween(t0, cap.last) : 0,
+      notice: a.visibility.notice,
+      warnings: a.warnings.slice(0, MAX_WARNINGS).map((w) => ({ frame: w.frame, conn: w.conn ?? null, message: clip(w.message) })),
+      warningsOmitted: Math.max(0, a.warnings.length - MAX_WARNINGS),
+      maxOpen: open.reduce((m, s) => Math.max(m, s.open), 0),
+      open: open.map((s) => [since(s.t), s.open]),
+      connections: conns.map((c) => this.connection(c, since, shift)),
+      commands: a.commandStats.summaries().map((s): CommandData => ({
+        ...s, histogram: this.histograms.get(s.command) ?? new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0),
+      })),
+      messages: a.fetches.list().map(messageData),
+      exchangeCount: this.exchangeCount,
+    };
+  }
+
+  private connection(c: ImapConnection, since: (t: TimePoint) => number, shift: number): ConnectionData {
+    const t = c.conn;
+    const bucket = this.buckets.get(t.id) ?? { exchanges: [], markers: [] };
+    for (const ex of bucket.exchanges) {
+      if (ex.start !== null) ex.start += shift;
+      if (ex.end !== null) ex.end += shift;
+    }
+    return {
+      id: t.id, client: endpoint(t.client), server: endpoint(t.server), start: since(t.start), end: since(t.end),
+      firstFrame: t.firstFrame, lastFrame: t.lastFrame, state: t.state, midStream: !t.sawSyn,
+      greeting: c.greeting && { frame: c.greeting.frame, status: c.greeting.status, text: clip(c.greeting.text) },
+      user: c.user, clientName: clientName(c.clientId), authMechanism: c.authMechanism, cleartextAuth: c.cleartextAuth,
+      tls: c.tls && {
+        how: c.tls.how, frame: c.tls.frame, version: c.tls.version, cipher: c.tls.cipher, sni: c.tls.sni,
+        decrypted: c.tls.decrypted, note: c.tls.decryptionNote, injectedBeforeTls: c.tls.injectedBeforeTls,
+      },
+      compressFrame: c.compress?.frame ?? null,
+      bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
+      gaps: t.stats.client.gaps + t.stats.server.gaps,
+      exchanges: bucket.exchanges,
+      markers: [...bucket.markers].sort((x, y) => x.frame - y.frame),
+    };
+  }
+}
+
+function sectionFetchData(f: SectionFetch): SectionFetchData {
+  return {
+    conn: f.conn, tag: f.tag, command: f.command, requestFrame: f.requestFrame, frame: f.frame,
+    section: clip(f.section), how: f.how, origin: f.origin, bytes: f.bytes, complete: f.complete,
+  };
+}
+
+/** The MIME tree in document order with depths; a message/rfc822 part's body follows it one level deeper. */
+function treeRows(root: MimePart): { part: MimePart; depth: number; enclosed: boolean }[] {
+  const rows: { part: MimePart; depth: number; enclosed: boolean }[] = [];
+  const walk = (p: MimePart, depth: number, enclosed: boolean) => {
+    rows.push({ part: p, depth, enclosed });
+    if (p.message) walk(p.message.body, depth + 1, p.message.body.part === p.part);
+    for (const child of p.children) walk(child, depth + 1, false);
+  };
+  walk(root, 0, false);
+  return rows;
+}
+
+export function messageData(m: FetchedMessage): MessageData {
+  const missing = new Set(notFetched(m));
+  const rows = m.structure ? treeRows(m.structure) : [];
+  const inTree = new Set(rows.map((r) => r.part.part));
+  const parts: PartData[] = rows.map(({ part: p, depth, enclosed }) => ({
+    part: p.part, depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
+    enclosed, notFetched: missing.has(p),
+    // A section names its part by number; the enclosed body repeats that number, so it gets none.
+    fetches: enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
+  }));
+  return {
+    mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
+    date: m.envelope?.date ?? m.internalDate, from: clipOrNull(addressText(m.envelope?.from)), subject: clipOrNull(m.envelope?.subject ?? null),
+    size: m.size, structureFrom: m.structureFrom, parts,
+    // Whole-message sections, and those naming a part the tree lacks (or no tree is known).
+    fetches: m.fetches.filter((f) => f.part === null || !inTree.has(f.part)).map(sectionFetchData),
+  };
+}
+
+function clipOrNull(s: string | null): string | null {
+  return s === null ? null : clip(s);
+}
+
+/** Aligned rows listed per connection pair: enough to see where two clients part. */
+const MAX_PAIR_ROWS = 500;
+
+/** A comparison for the page: each difference in a sentence, and the connection pairs side by side. */
+export function comparisonData(c: Comparison): ComparisonData {
+  return {
+    a: c.a, b: c.b, same: c.same,
+    differences: c.differences.map((d) => ({ what: d.what, text: clip(d.text) })),
+    sameAspects: c.sameAspects,
+    pairs: c.pairs.map((p) => ({
+      a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity,
+      rows: p.rows.slice(0, MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
+      rowsOmitted: Math.max(0, p.rows.length - MAX_PAIR_ROWS),
+    })),
+  };
+}

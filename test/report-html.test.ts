@@ -1,0 +1,155 @@
+/**
+ * The HTML report without a browser: its embedded data agrees with summary, commands, fetches and compare
+ * on every recorded capture; wire text cannot break out of the page; the CSP admits exactly the page's own
+ * script and style; the command line writes where it is told and fails cleanly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CAPTURES } from './helpers/env.js';
+import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
+import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
+import { histogramBin, HISTOGRAM_EDGES_MS } from '../src/report/html/model.js';
+import { scriptSafeJson } from '../src/report/html/template.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function report(args: string[]): string {
+  const r = runCli(['report', ...args, '-o', '-']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+for (const { name, args } of recordedCaptureArgs()) {
+  test(`report of ${name}: connections, exchanges, command statistics and messages agree with summary, commands and fetches`, () => {
+    const data = embeddedData(report(args));
+    assert.equal(data.captures.length, 1);
+    const [cap] = data.captures;
+    const summary = cliJson<SummaryJson>(['summary', ...args]);
+    const { exchanges } = cliJson<CommandsJson>(['commands', ...args]);
+    const fetches = cliJson<{ messages: { fetches: unknown[] }[] }>(['fetches', ...args]);
+
+    assert.deepEqual(cap!.connections.map((c) => c.id).sort((a, b) => a - b), summary.connections.map((c) => c.id).sort((a, b) => a - b));
+    assert.equal(cap!.maxOpen, summary.concurrency.max);
+    assert.equal(cap!.exchangeCount, exchanges.length);
+    for (const conn of cap!.connections) {
+      const expected = exchanges.filter((e) => e.conn === conn.id)
+        .map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
+      const shown = conn.exchanges.map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
+      assert.deepEqual(shown, expected, `connection ${conn.id}`);
+    }
+    assert.deepEqual(
+      cap!.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })),
+      summary.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })));
+    for (const c of cap!.commands) {
+      const latencies = exchanges.filter((e) => e.command === c.command && e.latencyMs !== null).map((e) => e.latencyMs!);
+      const bins = new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0);
+      for (const ms of latencies) bins[histogramBin(ms)]!++;
+      assert.deepEqual(c.histogram, bins, `histogram of ${c.command}`);
+    }
+    assert.equal(cap!.messages.length, fetches.messages.length);
+    const refs = cap!.messages.map((m) => m.fetches.length + m.parts.reduce((n, p) => n + p.fetches.length, 0));
+    assert.deepEqual(refs, fetches.messages.map((m) => m.fetches.length), 'every fetched section is attributed once, to its message or one of its parts');
+  });
+}
+
+test('histogram bins: 1-3-10 steps from 0.1 ms, the last one open-ended', () => {
+  assert.equal(histogramBin(0), 0);
+  assert.equal(histogramBin(0.1), 1);
+  assert.equal(histogramBin(0.3), 2);
+  assert.equal(histogramBin(2.9), 3);
+  assert.equal(histogramBin(3), 4);
+  assert.equal(histogramBin(9999), 10);
+  assert.equal(histogramBin(10000), 11);
+  assert.equal(histogramBin(1e9), HISTOGRAM_EDGES_MS.length);
+});
+
+test('report of seed-alice: no password anywhere in the page, the redacted LOGIN and the ladder markers are there', () => {
+  const html = report([join(CAPTURES, 'seed-alice.pcap')]);
+  assert.ok(!html.includes('alice-pw'), 'the password never reaches the page');
+  const data = embeddedData(html);
+  const logins = data.captures[0]!.connections.flatMap((c) => c.exchanges.filter((e) => e.command === 'LOGIN'));
+  assert.equal(logins.length, 3);
+  for (const l of logins) assert.match(l.args, /\*\*\*$/);
+  assert.ok(data.captures[0]!.connections.every((c) => c.cleartextAuth));
+  const mbsync = embeddedData(report([join(CAPTURES, 'mbsync.pcap')])).captures[0]!.connections[0]!;
+  assert.ok(mbsync.compressFrame !== null);
+  assert.ok(mbsync.markers.some((m) => m.text.startsWith('COMPRESS=DEFLATE active') && m.frame === mbsync.compressFrame), JSON.stringify(mbsync.markers));
+});
+
+test('scriptSafeJson: nothing can close the script element or end a line, and the value survives', () => {
+  const value = { s: '</script><!-- & \u2028\u2029 >' };
+  const text = scriptSafeJson(value);
+  assert.doesNotMatch(text, /[<>&\u2028\u2029]/);
+  assert.deepEqual(JSON.parse(text), value);
+});
+
+test('a hostile capture: wire text stays data (no element, no raw line separator) and arrives intact', () => {
+  const capture = join(dir, 'hostile.pcap');
+  writeHostileCapture(capture);
+  const html = report([capture]);
+  assert.equal(html.match(/<script/g)?.length, 2, 'only the data and the page script');
+  assert.doesNotMatch(html, /<img/i);
+  assert.doesNotMatch(html, /[\u2028\u2029]/);
+  const cap = embeddedData(html).captures[0]!;
+  const conn = cap.connections[0]!;
+  const message = cap.messages[0]!;
+  assert.equal(message.subject, HOSTILE.subject);
+  assert.equal(message.mailbox, HOSTILE.mailbox);
+  assert.equal(message.from, '\u2028Eve <b> <eve@example.org>');
+  assert.equal(message.parts.find((p) => p.part === '2')?.filename, HOSTILE.filename);
+  assert.ok(conn.greeting?.text.endsWith(HOSTILE.greeting));
+  assert.ok(conn.exchanges.some((e) => e.text === HOSTILE.responseText));
+  assert.ok(conn.exchanges.some((e) => e.command === 'SELECT' && e.args === `"${HOSTILE.mailbox}"`));
+  assert.ok(!html.includes('hunter2'));
+});
+
+test('the Content-Security-Policy admits exactly the inline script and style (by hash) and nothing from elsewhere', () => {
+  const html = report([join(CAPTURES, 'curl.pcap')]);
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1]?.replace(/&#39;/g, "'");
+  assert.ok(csp, 'a CSP meta tag');
+  const hash = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+  const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v.join(' ')]));
+  assert.equal(directives.get('default-src'), "'none'");
+  assert.equal(directives.get('script-src'), hash(script));
+  assert.equal(directives.get('style-src'), hash(style));
+  assert.doesNotMatch(html, /\b(?:src|href|action)\s*=\s*["']?(?:https?:)?\/\//i, 'no reference to anything outside the file');
+});
+
+test('report of two captures: one section each and the compare verdict', () => {
+  const alice = join(CAPTURES, 'seed-alice.pcap');
+  const data = embeddedData(report([alice, join(CAPTURES, 'seed-bob.pcap'), join(CAPTURES, 'curl.pcap')]));
+  assert.equal(data.captures.length, 3);
+  assert.equal(data.comparisons.length, 2);
+  const expected = cliJson<{ comparisons: { a: string; b: string; same: boolean; differences: unknown[] }[] }>(['compare', alice, join(CAPTURES, 'seed-bob.pcap'), join(CAPTURES, 'curl.pcap')]);
+  assert.deepEqual(data.comparisons.map((c) => [c.a, c.b, c.same, c.differences.length]), expected.comparisons.map((c) => [c.a, c.b, c.same, c.differences.length]));
+  assert.equal(data.comparisons[0]!.same, true, 'alice and bob run the same client');
+  assert.equal(data.comparisons[1]!.same, false, 'curl is another client');
+});
+
+test('report -o: writes the named file (replacing it), refuses a directory or a missing one with exit 2 and one line', () => {
+  const out = join(dir, 'r.html');
+  writeFileSync(out, 'old');
+  const ok = runCli(['report', join(CAPTURES, 'curl.pcap'), '-o', out]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, '');
+  assert.match(readFileSync(out, 'utf8'), /^<!doctype html>/);
+  mkdirSync(join(dir, 'sub'));
+  for (const bad of [join(dir, 'sub'), join(dir, 'missing', 'r.html')]) {
+    const r = runCli(['report', join(CAPTURES, 'curl.pcap'), '-o', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^imapscope: -o /);
+  }
+  const none = runCli(['report', join(CAPTURES, 'curl.pcap')]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--output/);
+  const unreadable = runCli(['report', join(dir, 'no-such.pcap'), '-o', join(dir, 'x.html')]);
+  assert.equal(unreadable.code, 2);
+});
