@@ -22,7 +22,8 @@ export class UsageError extends Error {
 
 /** The line a usage error or an unreadable capture prints. Messages quote rules files, paths and capture bytes: escaped. */
 export function usageLine(err: UsageError | CaptureError | RulesError): string {
-  return `imapscope: ${escapeText(err.message)}`;
+  // Line by line: a display-filter error draws the expression and a caret under it on lines of their own.
+  return `imapscope: ${err.message.split('\n').map((line) => escapeText(line)).join('\n')}`;
 }
 
 /** Turn any failure into one clear line on stderr and the documented exit code; never a stack trace. */
