@@ -1,4 +1,4 @@
-import { readCapture, type CaptureResult, type ReadControl } from './capture/reader.js';
+import { readCapture, type CaptureInput, type CaptureResult, type ReadControl } from './capture/reader.js';
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
@@ -15,7 +15,7 @@ export interface PipelineOptions extends ReadControl {
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
-export async function streamCapture(path: string, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
+export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
   const decoder = new PacketDecoder(warn);
   const tracker = new TcpTracker(sink, warn, {
     ports: new Set(options.ports ?? DEFAULT_PORTS),

@@ -1,4 +1,5 @@
 import type { CaptureInfo, Warning } from '../capture/types.js';
+import type { CaptureInput } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
 import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
@@ -50,7 +51,7 @@ export interface CaptureAnalysis {
  * bounded by the number of connections); exchanges stream out through onExchange and are kept only
  * on request.
  */
-export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
+export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
   const warnings: Warning[] = [];
   const warn = (w: Warning) => warnings.push(w);
   const connections: ImapConnection[] = [];

@@ -1,3 +1,4 @@
+import type { CaptureInput } from '../capture/reader.js';
 import { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis } from './analyzer.js';
 import { FetchTracker, type FetchTrackerOptions } from './fetches.js';
 
@@ -6,7 +7,7 @@ export interface FullAnalysis extends CaptureAnalysis {
 }
 
 /** analyzeCapture with FETCH tracking wired in: messages, sections (hashed) and fetch steps too. */
-export async function analyzeWithFetches(path: string, options: AnalyzeOptions = {}, fetchOptions: FetchTrackerOptions = {}): Promise<FullAnalysis> {
+export async function analyzeWithFetches(path: CaptureInput, options: AnalyzeOptions = {}, fetchOptions: FetchTrackerOptions = {}): Promise<FullAnalysis> {
   const tracker = new FetchTracker(fetchOptions);
   const analysis = await analyzeCapture(path, {
     // Keep fetched headers and small parts whole for parsing (envelopes from BODY[] and HEADER sections).

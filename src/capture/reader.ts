@@ -36,6 +36,25 @@ export interface ReadControl {
   onProgress?(p: ReadProgress): void;
 }
 
+/**
+ * What a capture can be read from: a file path (or `-` for stdin), the bytes themselves, any async
+ * iterable of byte chunks (a Node readable stream, a web stream), or such chunks with a name for messages.
+ */
+export type CaptureInput = string | Uint8Array | AsyncIterable<Uint8Array> | NamedSource;
+
+export interface NamedSource {
+  name: string;
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+/** The name a capture goes by in CaptureInfo.path, warnings and errors. */
+export function inputName(input: CaptureInput): string {
+  if (typeof input === 'string') return input;
+  if (input instanceof Uint8Array) return '<buffer>';
+  if ('chunks' in input && 'name' in input) return input.name;
+  return '<stream>';
+}
+
 export function emptyInfo(path: string): CaptureInfo {
   return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
 }
@@ -45,7 +64,8 @@ export function emptyInfo(path: string): CaptureInfo {
  * frame in file order, and `onSecret` for decryption secrets embedded in it (pcapng DSB) as they come.
  * The format is told by magic bytes, not by the name; gzip is undone on the fly.
  */
-export async function readCapture(path: string, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void, control: ReadControl = {}): Promise<CaptureResult> {
+export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn: WarningSink, onSecret?: (s: EmbeddedSecret) => void, control: ReadControl = {}): Promise<CaptureResult> {
+  const path = inputName(input);
   const info = emptyInfo(path);
   const { signal, onProgress } = control;
   const source: SourceState = { bytesRead: 0, totalBytes: null };
@@ -67,7 +87,7 @@ export async function readCapture(path: string, onFrame: FrameSink, warn: Warnin
   };
 
   let head = Buffer.alloc(0);
-  for await (const chunk of openSource(path, info, warn, source, signal)) {
+  for await (const chunk of openSource(input, info, warn, source, signal)) {
     if (parser) {
       parser.push(chunk as Buffer);
     } else {
@@ -98,26 +118,31 @@ interface SourceState {
   totalBytes: number | null;
 }
 
-/** Byte chunks of the file, gunzipped when it starts with the gzip magic. */
-async function* openSource(path: string, info: CaptureInfo, warn: WarningSink, source: SourceState, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  if (path !== '-' && !(await startsWithGzip(path))) {
-    yield* readPlainFile(path, warn, source, signal);
+/** Byte chunks of the input, gunzipped when it starts with the gzip magic. */
+async function* openSource(input: CaptureInput, info: CaptureInfo, warn: WarningSink, source: SourceState, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const path = info.path;
+  if (typeof input === 'string' && input !== '-' && !(await startsWithGzip(input))) {
+    yield* readPlainFile(input, warn, source, signal);
     return;
   }
-  const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
-  source.totalBytes = path === '-' ? regularFileSize(0) : statSync(path).size;
+  const stream: Readable | null = typeof input !== 'string' ? null
+    : input === '-' ? process.stdin : createReadStream(input, { highWaterMark: READ_CHUNK });
+  if (typeof input === 'string') source.totalBytes = input === '-' ? regularFileSize(0) : statSync(input).size;
+  else if (input instanceof Uint8Array) source.totalBytes = input.byteLength;
   // A wait for the next chunk of a slow pipe must end on Ctrl-C too, not only between chunks.
-  if (signal) addAbortSignal(signal, raw);
+  if (signal && stream) addAbortSignal(signal, stream);
+  // One iterator for the whole read: the gzip branch goes on from where the first chunk was taken.
+  const raw = continuing(stream ?? (input instanceof Uint8Array ? [input] : typeof input !== 'string' && 'chunks' in input ? input.chunks : input as AsyncIterable<Uint8Array>));
   let first = true;
   try {
     for await (const chunk of raw) {
-      const buf = chunk as Buffer;
+      const buf = asBuffer(chunk);
       source.bytesRead += buf.length;
       if (first) {
         first = false;
         if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
           info.gzip = true;
-          yield* gunzipStream(raw, buf, createGunzip({ chunkSize: READ_CHUNK }), warn, source);
+          yield* gunzipStream(raw, stream, buf, createGunzip({ chunkSize: READ_CHUNK }), warn, source);
           return;
         }
       }
@@ -173,12 +198,23 @@ async function* readPlainFile(path: string, warn: WarningSink, source: SourceSta
   }
 }
 
-async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink, source: SourceState): AsyncGenerator<Buffer> {
+async function* continuing(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+/** Chunks of web streams and typed arrays as Buffers, without copying. */
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') throw new CaptureError('the stream gives text, not bytes (open it without an encoding)');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+async function* gunzipStream(raw: AsyncIterable<Uint8Array>, stream: Readable | null, firstChunk: Buffer, gunzip: Gunzip, warn: WarningSink, source: SourceState): AsyncGenerator<Buffer> {
   const feed = async () => {
     gunzip.write(firstChunk);
     for await (const c of raw) {
-      source.bytesRead += (c as Buffer).length;
-      if (!gunzip.write(c as Buffer)) await new Promise((r) => gunzip.once('drain', r));
+      const buf = asBuffer(c);
+      source.bytesRead += buf.length;
+      if (!gunzip.write(buf)) await new Promise((r) => gunzip.once('drain', r));
     }
     gunzip.end();
   };
@@ -192,7 +228,7 @@ async function* gunzipStream(raw: Readable, firstChunk: Buffer, gunzip: Gunzip, 
   } finally {
     // Stopped early (the consumer returned): stop the feeder too.
     gunzip.destroy();
-    raw.destroy();
+    stream?.destroy();
   }
   await feeding;
 }

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ReadControl } from '../capture/reader.js';
 import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
+import type { CaptureSettings } from '../settings.js';
+import { defaultJobs } from '../parallel/pool.js';
 import { UsageError } from './errors.js';
 import { output } from './output.js';
 
@@ -28,11 +30,13 @@ export interface CaptureFlags {
 }
 
 /**
- * The pipeline settings every capture-reading command shares: server ports, TLS key logs, and the
- * output's control of reading (stop on Ctrl-C or a closed pipe, progress).
+ * The pipeline settings every capture-reading command shares: server ports, TLS key logs (parsed, and
+ * as text for worker threads, which build their own), and the output's control of reading (stop on
+ * Ctrl-C or a closed pipe, progress), which stays in this thread.
  */
-export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: KeyLog } & ReadControl {
+export function captureSettings(opts: CaptureFlags): CaptureSettings & { keys: KeyLog } & ReadControl {
   const keys = new KeyLog();
+  const keylogTexts: string[] = [];
   for (const file of opts.keylog ?? []) {
     let text: string;
     try {
@@ -44,8 +48,9 @@ export function captureSettings(opts: CaptureFlags): { ports: number[]; keys: Ke
     // Not fatal (the capture may embed its own secrets), but the user must know this file did nothing.
     if (parsed.size === 0) output.note(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")`);
     keys.merge(parsed);
+    keylogTexts.push(text);
   }
-  return { ports: parsePortList(opts.port), keys, ...output.readControl() };
+  return { ports: parsePortList(opts.port), keys, keylogTexts, ...output.readControl() };
 }
 
 /**
@@ -79,4 +84,21 @@ export class ConnectionChoice {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** `--jobs N`: worker threads for commands that take several captures (at least 1). */
+export function parseJobs(value: string): number {
+  const n = parseNonNegativeInt('--jobs', value);
+  if (n < 1) throw new UsageError('--jobs: needs at least 1');
+  return n;
+}
+
+/** The --jobs a command was given, or one per core. */
+export function jobsOf(opts: { jobs?: string }): number {
+  return opts.jobs !== undefined ? parseJobs(opts.jobs) : defaultJobs();
+}
+
+/** The settings as plain data for worker threads (each builds its own key log from the texts). */
+export function plainSettings(s: CaptureSettings): CaptureSettings {
+  return { ports: s.ports, keylogTexts: s.keylogTexts };
 }

@@ -9,6 +9,8 @@ import { registerFetches } from './commands/fetches.js';
 import { registerExtract } from './commands/extract.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCheck } from './commands/check.js';
+import { registerExport } from './commands/export.js';
+import { registerSql } from './commands/sql.js';
 import { registerReport } from './commands/report.js';
 import { registerFields } from './commands/fields.js';
 
@@ -25,7 +27,8 @@ Exit codes: 0 ok, 1 a check failed (check, compare --expect-same), 2 bad usage o
 read before is reported, marked partial). A closed output (| head) ends quietly with 0.
 On a terminal, tables fit its width (--wide: never cut), colour follows --color, NO_COLOR and FORCE_COLOR,
 and reading a long capture shows progress on stderr (not in pipes or CI; -q silences it).
-Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.`);
+Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input. Commands that take
+several captures also take directories (walked for capture files) and --jobs N (worker threads).`);
   registerSummary(program);
   registerCommands(program);
   registerFetches(program);
@@ -36,6 +39,8 @@ Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input.
   registerStreams(program);
   registerFollow(program);
   registerFields(program);
+  registerExport(program);
+  registerSql(program);
   for (const cmd of program.commands) cmd.configureOutput({ outputError: (message, write) => write(oneLineError(message, helpHint(cmd.name()))) });
   program.hook('preAction', (_program, action) => output.configure(action.name(), action.opts() as TerminalFlags));
   return program;
@@ -56,4 +61,9 @@ export function captureOptions(cmd: Command): Command {
     .option('--no-color', 'no colour (same as --color never)')
     .option('--wide', 'never cut table cells to the terminal width')
     .option('-q, --quiet', 'no progress line on stderr');
+}
+
+/** `--jobs N` for commands that take several captures: they are analysed in parallel worker threads. */
+export function jobsOption(cmd: Command): Command {
+  return cmd.option('--jobs <n>', 'captures analysed at once in worker threads (default: the number of cores); output is the same for any n');
 }

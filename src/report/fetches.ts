@@ -1,3 +1,4 @@
+import { jsonText } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { flattenParts } from '../mime/bodystructure.js';
@@ -88,4 +89,9 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** One NDJSON line of `fetches --ndjson`: a fetched section with its message's identity (`capture` when several). */
+export function sectionLine(capture: string | null, m: FetchedMessage, f: SectionFetch): string {
+  return `${jsonText({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
 }

@@ -1,23 +1,23 @@
 import { lstatSync, writeFileSync } from 'node:fs';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
+import { expandCaptures } from '../../fleet/walk.js';
+import type { CaptureAnalysis } from '../../analysis/analyzer.js';
+import { inOrder } from '../../parallel/pool.js';
+import { restoreAnalysis } from '../../parallel/tasks.js';
 import { loadRulesFile, parseStat } from '../../check/load.js';
 import { failureLine, junitXml } from '../../check/junit.js';
 import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } from '../../check/rules.js';
 import { makeTable, writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { Selection } from '../selection.js';
-import { CommandStats } from '../../analysis/stats.js';
-import type { Exchange } from '../../imap/model.js';
 
 export interface CheckOptions {
-  port: string; keylog?: string[];
+  port: string; keylog?: string[]; jobs?: string;
   rules?: string;
   maxConnections?: string;
   maxConcurrent?: string;
@@ -45,9 +45,9 @@ export interface CheckOptions {
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerCheck(program: Command): void {
-  captureOptions(program.command('check')
+  jobsOption(captureOptions(program.command('check')
     .description('assertions about the IMAP trace for CI (connections, concurrency, BAD/NO, completion, clear-text auth, latency, commands, capabilities, sequences); exit 1 when one fails')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--rules <file>', 'rules file, JSON or YAML (format: docs/check.md)')
     .option('--max-connections <n>', 'at most n IMAP connections')
     .option('--max-concurrent <n>', 'at most n IMAP connections open at once')
@@ -66,25 +66,19 @@ export function registerCheck(program: Command): void {
     .option('--json', 'JSON result: {passed, captures, results: [{rule, passed, message, failures}]}')
     .option('--junit <file>', 'also write a JUnit XML report to this file (one testsuite per capture, one testcase per rule)')
     .option('--annotate', 'GitHub Actions ::error lines for each failure (on stderr with --json)')
-    .option('-Y, --filter <expr>', 'check only the command exchanges this display filter selects, and the connections that have one (Wireshark syntax; imapscope fields)'))
-    .action(async (captures: string[], opts: CheckOptions) => {
+    .option('-Y, --filter <expr>', 'check only the command exchanges this display filter selects, and the connections that have one (Wireshark syntax; imapscope fields)')))
+    .action(async (args: string[], opts: CheckOptions) => {
+      const captures = await expandCaptures(args);
       const settings = captureSettings(opts);
-      const filter = compileFilterOption(opts.filter);
+      compileFilterOption(opts.filter); // a bad -Y is a usage error before any capture is read
       const rules = rulesFromOptions(opts);
       if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad)');
       if (opts.junit !== undefined) junitTarget(opts.junit);
       const analyses: CaptureAnalysis[] = [];
-      for (const [, path] of output.inputs(captures)) {
-        const selection = new Selection(filter);
-        const stats = new CommandStats();
-        const kept: Exchange[] = [];
-        const a = await analyzeCapture(path, {
-          ...settings,
-          keepExchanges: !filter,
-          onFirstFrame: (t) => { selection.t0 = t; },
-          onExchange: filter ? (ex, info) => { if (selection.exchange(ex, info)) { kept.push(ex); stats.add(ex); } } : undefined,
-        });
-        analyses.push(filter ? { ...a, exchanges: kept, commandStats: stats, connections: selection.connections(a.connections) } : a);
+      const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: false, keepExchanges: true }));
+      for await (const r of inOrder('analysis', inputs, jobsOf(opts), undefined, settings)) {
+        const a = restoreAnalysis(r.analysis);
+        analyses.push(a);
         writeWarnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });

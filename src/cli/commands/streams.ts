@@ -1,40 +1,37 @@
 import type { Command } from 'commander';
-import { analyzeCapture } from '../../analysis/analyzer.js';
-import { collectStreams, type StreamsResult } from '../../analysis/streams.js';
+import type { StreamsResult } from '../../analysis/streams.js';
+import { expandCaptures } from '../../fleet/walk.js';
+import { inOrder } from '../../parallel/pool.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
 import { compileFilterOption, filterOption } from '../display-options.js';
-import { Selection } from '../selection.js';
 import { planWrite, runWrite, writeOptions, type WriteFlags } from '../write-options.js';
 
-interface StreamsOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[] }
+interface StreamsOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
 export function registerStreams(program: Command): void {
   const cmd = program.command('streams')
     .description('one row per TCP connection on an IMAP port: endpoints, frames, times, bytes and gaps each way, end state')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/streams.schema.json)');
   filterOption(cmd, 'connections (connection fields only: tcp.stream, ip.addr, tcp.port, tls, imap.user, …)');
   writeOptions(cmd);
-  captureOptions(cmd).action(async (captures: string[], opts: StreamsOptions) => {
-    const settings = captureSettings(opts);
+  jobsOption(captureOptions(cmd)).action(async (args: string[], opts: StreamsOptions) => {
     const filter = compileFilterOption(opts.filter, { level: 'connection', context: 'streams' });
+    const jobs = jobsOf(opts);
+    const captures = await expandCaptures(args);
+    const settings = captureSettings(opts);
     const write = planWrite(opts, captures, filter !== null);
+    const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: write !== null }));
     const results: StreamsResult[] = [];
-    for (const [, path] of output.inputs(captures)) {
-      if (!filter) {
-        results.push(await collectStreams(path, settings));
-        continue;
-      }
-      // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
-      const selection = new Selection(filter);
-      const a = await analyzeCapture(path, { ...settings, onFirstFrame: (t) => { selection.t0 = t; } });
-      const selected = selection.connections(a.connections);
-      results.push({ capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings });
-      if (write) await runWrite(write, path, selected, settings);
+    let i = 0;
+    for await (const r of inOrder('streams', inputs, jobs, undefined, settings)) {
+      results.push(r.streams);
+      if (write) await runWrite(write, captures[i]!, r.selected, settings);
+      i++;
     }
     if (opts.json) {
       output.json(streamsJson(results));

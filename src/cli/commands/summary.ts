@@ -1,41 +1,38 @@
 import type { Command } from 'commander';
-import { analyzeCapture, type CaptureAnalysis } from '../../analysis/analyzer.js';
-import { CommandStats } from '../../analysis/stats.js';
+import { expandCaptures } from '../../fleet/walk.js';
+import type { CaptureAnalysis } from '../../analysis/analyzer.js';
+import { inOrder } from '../../parallel/pool.js';
+import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
 import { writeWarnings } from '../../report/format.js';
-import { captureSettings } from '../options.js';
-import { captureOptions } from '../program.js';
+import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
 import { compileFilterOption, filterOption } from '../display-options.js';
-import { Selection } from '../selection.js';
 import { planWrite, runWrite, writeOptions, type WriteFlags } from '../write-options.js';
 
-interface SummaryOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[] }
+interface SummaryOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
 export function registerSummary(program: Command): void {
   const cmd = program.command('summary')
     .description('captures, one row per IMAP connection (user, client, commands, TLS/COMPRESS), concurrency, and per-command counts and latency')
-    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
+    .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--json', 'JSON output (schema: docs/schema/summary.schema.json)');
   filterOption(cmd, 'command exchanges: the summary covers the matching exchanges and the connections that have one');
   writeOptions(cmd);
-  captureOptions(cmd).action(async (captures: string[], opts: SummaryOptions) => {
-    const settings = captureSettings(opts);
+  jobsOption(captureOptions(cmd)).action(async (args: string[], opts: SummaryOptions) => {
     const filter = compileFilterOption(opts.filter);
+    const jobs = jobsOf(opts);
+    const captures = await expandCaptures(args);
+    const settings = captureSettings(opts);
     const write = planWrite(opts, captures, filter !== null);
+    const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: write !== null }));
     const analyses: CaptureAnalysis[] = [];
-    for (const [, path] of output.inputs(captures)) {
-      const selection = new Selection(filter);
-      // With a filter, the per-command statistics count the selected exchanges only.
-      const stats = new CommandStats();
-      const a = await analyzeCapture(path, {
-        ...settings,
-        onFirstFrame: (t) => { selection.t0 = t; },
-        onExchange: filter ? (ex, info) => { if (selection.exchange(ex, info)) stats.add(ex); } : undefined,
-      });
-      const selected = selection.connections(a.connections);
-      analyses.push(filter ? { ...a, connections: selected, commandStats: stats } : a);
-      if (write) await runWrite(write, path, selected, settings);
+    let i = 0;
+    for await (const r of inOrder('analysis', inputs, jobs, undefined, settings)) {
+      analyses.push(restoreAnalysis(r.analysis));
+      if (write) await runWrite(write, captures[i]!, r.selected, settings);
+      i++;
     }
     if (opts.json) {
       output.json(summaryJson(analyses));

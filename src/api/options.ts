@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { CaptureError } from '../capture/reader.js';
+import { KeyLog } from '../tls/keylog.js';
+import type { AnalyzeOptions as PipelineAnalyzeOptions } from '../analysis/analyzer.js';
+
+/** A TLS key log (NSS format, as SSLKEYLOGFILE writes): a file path, or its text. */
+export type KeyLogSource = string | { text: string } | Uint8Array;
+
+/** What the command line's options set, for code. */
+export interface AnalyzeOptions {
+  /** IMAP server ports (default 143 and 993), as --port. */
+  ports?: number[];
+  /** Key logs to decrypt IMAPS and STARTTLS, as --keylog; secrets embedded in pcapng are used too. */
+  keylog?: KeyLogSource | KeyLogSource[];
+  limits?: {
+    /** Out-of-order bytes held per direction while waiting for a hole to fill (default 4 MiB). */
+    maxHeldBytes?: number;
+    /** Literals up to this many octets are kept for parsing (default 256 KiB in analyze, 16 KiB in exchanges). */
+    keepLiteral?: number;
+  };
+}
+
+/** The analysis options these stand for; a key log that cannot be read is a CaptureError. */
+export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions {
+  const keys = new KeyLog();
+  const sources = options.keylog === undefined ? [] : Array.isArray(options.keylog) ? options.keylog : [options.keylog];
+  for (const source of sources) keys.merge(KeyLog.parse(keyLogText(source)));
+  const out: PipelineAnalyzeOptions = { keys };
+  if (options.ports) out.ports = options.ports;
+  if (options.limits?.maxHeldBytes !== undefined) out.maxHeldBytes = options.limits.maxHeldBytes;
+  if (options.limits?.keepLiteral !== undefined) out.keepLiteral = options.limits.keepLiteral;
+  return out;
+}
+
+function keyLogText(source: KeyLogSource): string {
+  if (source instanceof Uint8Array) return Buffer.from(source).toString('utf8');
+  if (typeof source === 'object') return source.text;
+  try {
+    return readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new CaptureError(`key log ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}

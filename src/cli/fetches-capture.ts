@@ -1,0 +1,72 @@
+import { analyzeWithFetches } from '../analysis/full.js';
+import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
+import type { ReadControl } from '../capture/reader.js';
+import type { Warning } from '../capture/types.js';
+import { sectionLine } from '../report/fetches.js';
+import { pipelineOptions, type CaptureSettings } from '../settings.js';
+import { compileFilterOption } from './display-options.js';
+import { ConnectionChoice } from './options.js';
+import { Selection } from './selection.js';
+
+/** One capture's `fetches` job, as plain data (it may cross to a worker thread, which compiles -Y again). */
+export interface FetchesOfCapture {
+  path: string;
+  settings: CaptureSettings;
+  /** `--conn` and `-Y` as given. */
+  conn: string | undefined;
+  filter: string | undefined;
+  /** Emit each section as an NDJSON line while the capture streams. */
+  ndjson: boolean;
+  /** Several captures: NDJSON lines carry `capture`. */
+  multi: boolean;
+}
+
+export interface FetchesCaptureResult {
+  path: string;
+  messages: FetchedMessage[];
+  steps: FetchStep[];
+  warnings: Warning[];
+  notice: string | null;
+}
+
+/** Which exchange a fetch belongs to: connection, tag and request frame. */
+function exchangeKey(x: { conn: number; tag: string | null; requestFrame: number | null }): string {
+  return `${x.conn}/${x.tag ?? ''}/${x.requestFrame ?? ''}`;
+}
+
+/** Fetched messages and steps of one capture, those of the exchanges -Y selects; NDJSON lines go to 'stdout' as they come. */
+export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: string, text: string) => void, control: ReadControl = {}): Promise<FetchesCaptureResult> {
+  const filter = compileFilterOption(o.filter);
+  const conn = o.conn !== undefined ? new ConnectionChoice(o.conn) : null;
+  const selection = new Selection(filter);
+  const chosen = new Set<string>();
+  // With a filter and --ndjson, a section waits until its exchange is complete and known to match.
+  const held = new Map<string, string[]>();
+  const line = (m: FetchedMessage, f: SectionFetch) => sectionLine(o.multi ? o.path : null, m, f);
+  const analysis = await analyzeWithFetches(o.path, {
+    ...pipelineOptions(o.settings),
+    ...control,
+    connections: conn?.accepts,
+    onFirstFrame: (t) => { selection.t0 = t; },
+    onExchange: filter ? (ex, info) => {
+      const key = exchangeKey(ex);
+      if (selection.exchange(ex, info)) chosen.add(key);
+      const lines = held.get(key);
+      held.delete(key);
+      if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
+    } : undefined,
+  }, {
+    onSection: o.ndjson
+      ? (m, f) => {
+        if (!filter) emit('stdout', line(m, f));
+        else held.set(exchangeKey(f), [...(held.get(exchangeKey(f)) ?? []), line(m, f)]);
+      }
+      : undefined,
+  });
+  conn?.requireFound(o.path);
+  const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
+  const messages = analysis.fetches.list()
+    .map((m) => (filter ? { ...m, fetches: m.fetches.filter(wanted) } : m))
+    .filter((m) => !filter || m.fetches.length > 0);
+  return { path: o.path, messages, steps: analysis.fetches.steps.filter(wanted), warnings: analysis.warnings, notice: analysis.visibility.notice };
+}

@@ -1,0 +1,200 @@
+/**
+ * A dataset directory: one sub-directory per table, one file per export run ("batch") in each, and a small
+ * manifest naming the format. Layout (docs/fleet.md):
+ *
+ *   DIR/imapscope-dataset.json      {"dataset":"imapscope","version":1,"format":"parquet"}
+ *   DIR/captures/batch-00001.parquet  DIR/connections/batch-00001.parquet  …
+ *
+ * Spark, Trino or ClickHouse read a table as its directory of Parquet files. Nothing is written outside DIR:
+ * files are made in a fresh temporary directory inside it and renamed into place, never over an existing
+ * file, never into a linked directory.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { UsageError } from '../cli/errors.js';
+import { openDuckDb, sqlString, type DuckDBConnection } from './duckdb.js';
+import { jsonColumnsArg, TABLE_NAMES, type TableName, type TableRows } from './tables.js';
+
+export type DatasetFormat = 'parquet' | 'ndjson';
+
+const MANIFEST = 'imapscope-dataset.json';
+const EXTENSION: Record<DatasetFormat, string> = { parquet: 'parquet', ndjson: 'ndjson' };
+
+interface Manifest {
+  dataset: 'imapscope';
+  version: 1;
+  format: DatasetFormat;
+}
+
+/** Read a dataset's manifest; a directory without one is not a dataset. */
+export async function readManifest(dir: string): Promise<Manifest | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UsageError(`${dir}: cannot read ${MANIFEST}: ${(err as Error).message}`);
+  }
+  let m: Partial<Manifest>;
+  try {
+    m = JSON.parse(text) as Partial<Manifest>;
+  } catch {
+    throw new UsageError(`${dir}: ${MANIFEST} is not valid JSON`);
+  }
+  if (m.dataset !== 'imapscope' || m.version !== 1 || (m.format !== 'parquet' && m.format !== 'ndjson')) {
+    throw new UsageError(`${dir}: ${MANIFEST} is not an imapscope dataset manifest of version 1`);
+  }
+  return m as Manifest;
+}
+
+/** SQL that reads one table of a dataset, with its documented types in either format. */
+export function tableSource(dir: string, format: DatasetFormat, table: TableName): string {
+  const glob = sqlString(join(resolve(dir), table, `*.${EXTENSION[format]}`));
+  return format === 'parquet'
+    ? `read_parquet(${glob}, union_by_name = true)`
+    : `read_json(${glob}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})`;
+}
+
+/** Views named after the tables, for `sql`. False when the dataset has no batch yet. */
+export async function createViews(db: DuckDBConnection, dir: string, format: DatasetFormat): Promise<boolean> {
+  if ((await batchNumbers(dir, format)).length === 0) return false;
+  for (const table of TABLE_NAMES) await db.run(`CREATE OR REPLACE VIEW ${table} AS SELECT * FROM ${tableSource(dir, format, table)}`);
+  return true;
+}
+
+/** Batches present, by their number (from the captures table, which is written last). */
+async function batchNumbers(dir: string, format: DatasetFormat): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(dir, 'captures'));
+  } catch {
+    return [];
+  }
+  const re = new RegExp(`^batch-(\\d+)\\.${EXTENSION[format]}$`);
+  return names.map((n) => re.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
+}
+
+/**
+ * Writing one export run into a dataset: rows are appended to NDJSON files in a private temporary
+ * directory as captures finish; commit() converts them (Parquet through DuckDB, with the documented types)
+ * and renames them into the table directories, the captures table last, so an interrupted run leaves no
+ * capture marked as exported.
+ */
+export class DatasetWriter {
+  private readonly streams = new Map<TableName, WriteStream>();
+  private readonly tmp: string;
+  readonly counts: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
+
+  private constructor(readonly dir: string, readonly format: DatasetFormat) {
+    this.tmp = join(dir, `.imapscope-tmp-${process.pid}`);
+  }
+
+  /** Create or open the dataset at `dir` for a new batch. */
+  static async open(dir: string, format: DatasetFormat): Promise<DatasetWriter> {
+    const root = resolve(dir);
+    await mkdir(root, { recursive: true }).catch((err: Error) => { throw new UsageError(`--out ${dir}: ${err.message}`); });
+    const manifest = await readManifest(root);
+    if (manifest && manifest.format !== format) throw new UsageError(`--out ${dir}: the dataset there is ${manifest.format}; use --format ${manifest.format} to add to it`);
+    if (!manifest) {
+      const present = (await readdir(root)).filter((n) => !n.startsWith('.'));
+      if (present.length > 0) throw new UsageError(`--out ${dir}: not empty and not an imapscope dataset; name a new or empty directory`);
+      await writeFile(join(root, MANIFEST), `${JSON.stringify({ dataset: 'imapscope', version: 1, format } satisfies Manifest)}\n`, { flag: 'wx' });
+    }
+    for (const table of TABLE_NAMES) await realDirectory(join(root, table));
+    const w = new DatasetWriter(root, format);
+    await mkdir(w.tmp).catch((err: Error) => { throw new UsageError(`--out ${dir}: cannot make a temporary directory: ${err.message}`); });
+    for (const table of TABLE_NAMES) w.streams.set(table, createWriteStream(join(w.tmp, `${table}.ndjson`), { flags: 'wx' }));
+    return w;
+  }
+
+  /** SHA-256 of every capture already in the dataset. */
+  async knownHashes(): Promise<Set<string>> {
+    const known = new Set<string>();
+    if ((await batchNumbers(this.dir, this.format)).length === 0) return known;
+    const db = await openDuckDb();
+    try {
+      const result = await db.runAndReadAll(`SELECT DISTINCT sha256 FROM ${tableSource(this.dir, this.format, 'captures')}`);
+      for (const [sha] of result.getRows()) if (typeof sha === 'string') known.add(sha);
+    } finally {
+      db.closeSync();
+    }
+    return known;
+  }
+
+  async append(rows: TableRows): Promise<void> {
+    for (const table of TABLE_NAMES) {
+      const list = rows[table];
+      if (list.length === 0) continue;
+      this.counts[table] += list.length;
+      const stream = this.streams.get(table)!;
+      if (!stream.write(`${list.map((r) => JSON.stringify(r)).join('\n')}\n`)) await once(stream, 'drain');
+    }
+  }
+
+  /** Finish the batch; returns its number, or null when it holds no capture (nothing is added). */
+  async commit(): Promise<number | null> {
+    await this.closeStreams();
+    try {
+      if (this.counts.captures === 0) return null;
+      const batch = Math.max(0, ...(await batchNumbers(this.dir, this.format))) + 1;
+      const name = `batch-${String(batch).padStart(5, '0')}.${EXTENSION[this.format]}`;
+      if (this.format === 'parquet') await this.toParquet();
+      // The captures table last: a batch counts only once its captures rows are in place.
+      for (const table of [...TABLE_NAMES.filter((t) => t !== 'captures'), 'captures' as const]) {
+        const target = join(this.dir, table, name);
+        if (await exists(target)) throw new UsageError(`${target} exists already (is another export writing here?)`);
+        await rename(join(this.tmp, `${table}.${EXTENSION[this.format]}`), target);
+      }
+      return batch;
+    } finally {
+      await this.discard();
+    }
+  }
+
+  /** Remove the temporary directory (after commit, or when the run failed). */
+  async discard(): Promise<void> {
+    await this.closeStreams();
+    await rm(this.tmp, { recursive: true, force: true });
+  }
+
+  private async closeStreams(): Promise<void> {
+    for (const s of this.streams.values()) {
+      if (!s.closed) await new Promise<void>((r) => s.end(r));
+    }
+  }
+
+  private async toParquet(): Promise<void> {
+    const db = await openDuckDb();
+    try {
+      for (const table of TABLE_NAMES) {
+        const from = sqlString(join(this.tmp, `${table}.ndjson`));
+        const to = sqlString(join(this.tmp, `${table}.parquet`));
+        await db.run(`COPY (SELECT * FROM read_json(${from}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})) TO ${to} (FORMAT parquet, COMPRESSION zstd)`);
+      }
+    } finally {
+      db.closeSync();
+    }
+  }
+}
+
+/** Make `path` a directory of our own: an existing link or file there is refused, not followed. */
+async function realDirectory(path: string): Promise<void> {
+  try {
+    const st = await lstat(path);
+    if (!st.isDirectory()) throw new UsageError(`${path} exists and is not a directory (a link?); refusing to write through it`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(path);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Embedded DuckDB, loaded only by the commands that need it (export, sql): the rest of imapscope and the
+ * library never pay for the native module.
+ */
+import type { DuckDBConnection, DuckDBType, DuckDBValue, DuckDBValueConverter, Json } from '@duckdb/node-api';
+
+export type { DuckDBConnection };
+
+/** A fresh in-memory database; the dataset's files are read and written with SQL. */
+export async function openDuckDb(): Promise<DuckDBConnection> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  return instance.connect();
+}
+
+/** A string as an SQL literal. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A value fit for JSON output: integers as numbers when exact, times as ISO 8601 UTC, decimals as numbers. */
+export type PlainValue = Json;
+
+/**
+ * Convert DuckDB values for output: like the library's JSON converter, except that counts (BIGINT) stay
+ * numbers while they are exact and TIMESTAMPs read as the ISO times the JSON views print.
+ */
+export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
+  const api = await import('@duckdb/node-api');
+  const { DuckDBTypeId, JsonDuckDBValueConverter } = api;
+  const convert: DuckDBValueConverter<Json> = (value: DuckDBValue, type: DuckDBType, _self) => {
+    if (value === null) return null;
+    switch (type.typeId) {
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UHUGEINT: {
+        const n = Number(value as bigint);
+        return Number.isSafeInteger(n) ? n : String(value);
+      }
+      case DuckDBTypeId.DECIMAL:
+        return api.doubleFromDecimalValue(value);
+      case DuckDBTypeId.TIMESTAMP:
+      case DuckDBTypeId.TIMESTAMP_TZ:
+        return isoMicros((value as { micros: bigint }).micros);
+      default:
+        return JsonDuckDBValueConverter(value, type, convert);
+    }
+  };
+  return convert;
+}
+
+/** Microseconds since the epoch as ISO 8601 UTC with six fraction digits (as µs captures print). */
+function isoMicros(micros: bigint): string {
+  const frac = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const seconds = (micros - frac) / 1_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
+}

@@ -1,0 +1,51 @@
+import { UsageError } from '../cli/errors.js';
+import type { CaptureSettings } from '../settings.js';
+import { inOrder } from '../parallel/pool.js';
+import { DatasetWriter, type DatasetFormat } from './dataset.js';
+import type { CaptureFile } from './rows.js';
+import type { TableName } from './tables.js';
+import { expandCaptures, hashFile } from './walk.js';
+
+export interface ExportReport {
+  /** Captures added by this run, in argument order. */
+  added: string[];
+  /** Captures left out: their content is in the dataset already (or twice among the arguments). */
+  skipped: { path: string; sameAs: string | null }[];
+  rows: Record<TableName, number>;
+  /** The batch written, or null when nothing was new. */
+  batch: number | null;
+}
+
+/**
+ * Add captures (files, or directories walked for captures) to the dataset at `out`. A capture whose
+ * content (SHA-256) is there already is skipped, so running again on a grown directory adds only the new
+ * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order.
+ */
+export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: number, settings: CaptureSettings): Promise<ExportReport> {
+  if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
+  const paths = await expandCaptures(inputs);
+  // Every file is read (hashed) before anything is written: a missing one fails the run, not the dataset.
+  const hashed: CaptureFile[] = [];
+  for (const path of paths) hashed.push({ path, ...await hashFile(path) });
+  const writer = await DatasetWriter.open(out, format);
+  try {
+    const known = await writer.knownHashes();
+    const seen = new Map<string, string>();
+    const files: CaptureFile[] = [];
+    const skipped: ExportReport['skipped'] = [];
+    for (const file of hashed) {
+      if (known.has(file.sha256) || seen.has(file.sha256)) {
+        skipped.push({ path: file.path, sameAs: seen.get(file.sha256) ?? null });
+        continue;
+      }
+      seen.set(file.sha256, file.path);
+      files.push(file);
+    }
+    for await (const rows of inOrder('exportRows', files.map((f) => [f, settings] as [CaptureFile, CaptureSettings]), jobs)) await writer.append(rows);
+    const batch = await writer.commit();
+    return { added: files.map((f) => f.path), skipped, rows: writer.counts, batch };
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  }
+}

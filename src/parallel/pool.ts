@@ -1,0 +1,94 @@
+/**
+ * Runs one task per capture, in worker threads when there are several captures and more than one job,
+ * and hands the results back in argument order. Tasks may also emit output while they run (so a huge
+ * capture streams): what the capture at the head of the order emits goes straight to `sink`, what later
+ * ones emit waits until every earlier capture is done. `--jobs 1` runs the very same task functions in
+ * this thread; results go through structuredClone either way, so both paths give identical data and every
+ * command's output is byte-identical whatever the number of jobs.
+ * `control` (stop signal, progress) serves the tasks run in this thread; workers are stopped with the
+ * signal, and what they found by then is dropped (the captures before them are reported, as partial).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import chalk from 'chalk';
+import type { ReadControl } from '../capture/reader.js';
+import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
+
+/** Default for --jobs: one per core. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+const noSink: Emit = () => {};
+
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}): AsyncGenerator<TaskOutput<N>> {
+  const signal = control.signal;
+  if (jobs <= 1 || inputs.length <= 1) {
+    for (const input of inputs) {
+      if (signal?.aborted) return;
+      yield structuredClone(await runTask(task, input, sink, { signal, onProgress: control.onProgress }));
+    }
+    return;
+  }
+  const results = new Map<number, Settled>();
+  const held = new Map<number, [string, string][]>();
+  let head = 0;
+  let wake: (() => void) | null = null;
+  const settle = (index: number, s: Settled) => {
+    results.set(index, s);
+    wake?.();
+  };
+  const emit = (index: number, channel: string, text: string) => {
+    if (index === head) sink(channel, text);
+    else held.set(index, [...(held.get(index) ?? []), [channel, text]]);
+  };
+  let next = 0;
+  const workers: Worker[] = [];
+  const dispatch = (w: Worker, busy: { index: number }) => {
+    if (next >= inputs.length) return;
+    busy.index = next++;
+    w.postMessage({ task, input: inputs[busy.index] });
+  };
+  for (let i = 0; i < Math.min(jobs, inputs.length); i++) {
+    // Workers inherit chalk's decision (colour or not) so their text equals this thread's.
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level } });
+    const busy = { index: -1 };
+    w.on('message', (msg: WorkerMessage) => {
+      if (msg.kind === 'emit') {
+        emit(busy.index, msg.channel, msg.text);
+        return;
+      }
+      settle(busy.index, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: rebuildError(msg.error) });
+      dispatch(w, busy);
+    });
+    // A worker that dies (out of memory, a crash in native code) fails the capture it was working on.
+    w.on('error', (err) => settle(busy.index, { ok: false, error: err }));
+    w.on('exit', (code) => {
+      if (busy.index >= 0 && !results.has(busy.index) && code !== 0) settle(busy.index, { ok: false, error: new Error(`worker stopped with code ${code}`) });
+    });
+    workers.push(w);
+    dispatch(w, busy);
+  }
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    for (; head < inputs.length; head++) {
+      if (signal?.aborted) return;
+      for (const [channel, text] of held.get(head) ?? []) sink(channel, text);
+      held.delete(head);
+      while (!results.has(head)) {
+        if (signal?.aborted) return;
+        await new Promise<void>((resolve) => { wake = resolve; });
+      }
+      const r = results.get(head)!;
+      results.delete(head);
+      if (!r.ok) throw r.error;
+      yield r.value as TaskOutput<N>;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await Promise.all(workers.map((w) => w.removeAllListeners().terminate()));
+  }
+}

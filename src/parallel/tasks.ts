@@ -1,0 +1,79 @@
+/**
+ * The per-capture tasks the pool can run, by name: each takes plain data and returns plain data (both
+ * cross between threads), and may emit output while it runs. A command that takes several captures adds
+ * its per-capture function here.
+ */
+import type { CaptureAnalysis } from '../analysis/analyzer.js';
+import { analyzeWithFetches } from '../analysis/full.js';
+import { CommandStats } from '../analysis/stats.js';
+import { TurnStats } from '../analysis/turns.js';
+import { CaptureError, type ReadControl } from '../capture/reader.js';
+import { RulesError } from '../check/errors.js';
+import { UsageError } from '../cli/errors.js';
+import { captureRows } from '../fleet/rows.js';
+import { commandsOfCapture } from '../cli/commands-capture.js';
+import { fetchesOfCapture } from '../cli/fetches-capture.js';
+import { streamsOfCapture, selectedAnalysis, type SelectedCapture } from '../cli/selected-capture.js';
+import { pipelineOptions, type CaptureSettings } from '../settings.js';
+
+/** Output a task writes while it runs, on a channel the command names (stdout, stderr, …). */
+export type Emit = (channel: string, text: string) => void;
+
+const TASKS = {
+  exportRows: ([file, settings]: Parameters<typeof captureRows>) => captureRows(file, settings),
+  /** The analysis with its fetch steps (compare). */
+  behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => {
+    const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true });
+    return { analysis: analysis as CaptureAnalysis, steps: fetches.steps };
+  },
+  /** The analysis model of summary and check, and the streams view, with -Y. */
+  analysis: (args: SelectedCapture, _emit: Emit, control: ReadControl) => selectedAnalysis(args, control),
+  streams: (args: SelectedCapture, _emit: Emit, control: ReadControl) => streamsOfCapture(args, control),
+  /** Fetched messages and steps (of the exchanges -Y selects); with `ndjson`, each section is emitted as a line while the capture streams. */
+  fetches: (args: Parameters<typeof fetchesOfCapture>[0], emit: Emit, control: ReadControl) => fetchesOfCapture(args, emit, control),
+  commands: (args: Parameters<typeof commandsOfCapture>[0], emit: Emit, control: ReadControl) => commandsOfCapture(args, emit, control),
+};
+
+export type TaskName = keyof typeof TASKS;
+export type TaskInput<N extends TaskName> = Parameters<typeof TASKS[N]>[0];
+export type TaskOutput<N extends TaskName> = Awaited<ReturnType<typeof TASKS[N]>>;
+
+/** `control` (stop signal, progress) only in the main thread: it does not cross to a worker. */
+export function runTask<N extends TaskName>(task: N, input: TaskInput<N>, emit: Emit, control: ReadControl = {}): Promise<TaskOutput<N>> {
+  return (TASKS[task] as (i: TaskInput<N>, e: Emit, c: ReadControl) => Promise<TaskOutput<N>>)(input, emit, control);
+}
+
+/**
+ * An analysis after crossing threads: its state is plain data (Maps, arrays) and survives the copy; only
+ * the methods of its statistics classes are given back.
+ */
+export function restoreAnalysis<A extends CaptureAnalysis>(a: A): A {
+  Object.setPrototypeOf(a.commandStats, CommandStats.prototype);
+  Object.setPrototypeOf(a.turnStats, TurnStats.prototype);
+  return a;
+}
+
+/** An error as it crosses threads: the classes the CLI treats specially keep their class. */
+export interface SerializedError {
+  kind: 'capture' | 'usage' | 'rules' | 'other';
+  message: string;
+  stack?: string;
+}
+
+export type WorkerMessage =
+  | { kind: 'emit'; channel: string; text: string }
+  | { kind: 'done'; ok: true; value: unknown }
+  | { kind: 'done'; ok: false; error: SerializedError };
+
+export function serializeError(err: unknown): SerializedError {
+  const e = err as Error;
+  const kind = err instanceof CaptureError ? 'capture' : err instanceof UsageError ? 'usage' : err instanceof RulesError ? 'rules' : 'other';
+  return { kind, message: e?.message ?? String(err), stack: e?.stack };
+}
+
+export function rebuildError(s: SerializedError): Error {
+  const err = s.kind === 'capture' ? new CaptureError(s.message) : s.kind === 'usage' ? new UsageError(s.message)
+    : s.kind === 'rules' ? new RulesError(s.message) : new Error(s.message);
+  if (s.stack) err.stack = s.stack;
+  return err;
+}

@@ -1,0 +1,299 @@
+/** export and sql: a dataset of many real captures, checked against what the per-capture views report. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CAPTURES, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './helpers/env.js';
+import { cliJson, runCli } from './helpers/cli.js';
+import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
+
+/** Every recorded capture (the top-level files; the DSB variants live in sub-directories). */
+const recorded = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'imapscope-fleet-'));
+}
+
+type Counts = Map<string, number>;
+
+/** Rows per capture of one table, through the sql command. */
+function countsBy(dir: string, table: string): Counts {
+  const rows = cliJson<{ capture: string; n: number }[]>(['sql', dir, `SELECT capture, count(*) AS n FROM ${table} GROUP BY capture`, '-T', 'json']);
+  return new Map(rows.map((r) => [r.capture, r.n]));
+}
+
+/** Items of a multi-capture JSON view (each names its `capture` by path), counted per capture. */
+function perCapture(items: { capture: string }[]): Counts {
+  const m = new Map<string, number>();
+  for (const it of items) m.set(it.capture, (m.get(it.capture) ?? 0) + 1);
+  return m;
+}
+
+for (const format of ['parquet', 'ndjson'] as const) {
+  test(`export --format ${format}: row counts equal what commands, streams and fetches report for the same captures`, { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
+    const paths = [...recorded, ...readdirSync(PUBLIC).filter((n) => !n.endsWith('.md') && !n.endsWith('.keys')).sort().map((n) => join(PUBLIC, n))];
+    const out = join(tempDir(), 'ds');
+    try {
+      const r = runCli(['export', ...paths, '--out', out, '--format', format, '--jobs', '2']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`added ${paths.length} capture\\(s\\)`));
+
+      const commands = cliJson(['commands', '--json', ...paths]);
+      const streams = cliJson(['streams', '--json', ...paths]);
+      const fetches = cliJson(['fetches', '--json', ...paths]);
+      const sections = fetches.messages.flatMap((m: { capture: string; fetches: unknown[] }) => m.fetches.map(() => ({ capture: m.capture })));
+
+      const expected: Record<string, Counts> = {
+        exchanges: perCapture(commands.exchanges),
+        connections: perCapture(streams.connections),
+        fetches: perCapture(sections),
+        warnings: perCapture(fetches.warnings),
+      };
+      assert.ok(expected.exchanges!.size > 20 && expected.fetches!.size > 10, 'the captures have exchanges and fetches to count');
+      for (const [table, want] of Object.entries(expected)) {
+        assert.deepEqual(countsBy(out, table), want, `${table} per capture`);
+      }
+      // The captures table: one row per file with its own counts, hash and size.
+      const caps = cliJson(['sql', out, 'SELECT * FROM captures', '-T', 'json']);
+      assert.deepEqual(caps.map((c: { capture: string }) => c.capture), paths, 'in argument order');
+      const alice = caps.find((c: { capture: string }) => c.capture.endsWith('seed-alice.pcap'));
+      assert.equal(alice.sha256, sha256(readFileSync(join(CAPTURES, 'seed-alice.pcap'))));
+      assert.equal(alice.size, readFileSync(join(CAPTURES, 'seed-alice.pcap')).length);
+      assert.equal(alice.format, 'pcap');
+      assert.equal(alice.maxConcurrent, 2);
+      assert.equal(alice.exchanges, expected.exchanges!.get(alice.capture));
+      assert.match(alice.startTime, /^2026-11-28T\d\d:\d\d:\d\d\.\d{6}Z$/);
+      // Exchange columns carry what commands --json says, value for value.
+      const first = cliJson(['sql', out, `SELECT * FROM exchanges WHERE capture = '${paths[0]}' LIMIT 3`, '-T', 'json']);
+      const firstJson = commands.exchanges.filter((e: { capture: string }) => e.capture === paths[0]).slice(0, 3);
+      for (const [i, row] of first.entries()) {
+        const e = firstJson[i];
+        for (const k of ['conn', 'tag', 'command', 'args', 'status', 'code', 'text', 'requestFrame', 'responseFrame', 'latencyMs', 'untagged', 'untaggedByType', 'requestBytes', 'responseBytes', 'mailbox']) {
+          const got = k === 'untaggedByType' ? Object.fromEntries((row[k] as { key: string; value: number }[]).map((p) => [p.key, p.value])) : row[k];
+          assert.deepEqual(got, e[k], `exchange ${i} ${k}`);
+        }
+        assert.equal(row.startTime, e.start, 'µs captures keep their ISO time exactly');
+      }
+    } finally {
+      rmSync(join(out, '..'), { recursive: true, force: true });
+    }
+  });
+}
+
+test('export again on a grown directory adds exactly the new captures (by content, whatever the name)', () => {
+  const root = tempDir();
+  const inbox = join(root, 'in');
+  const out = join(root, 'ds');
+  mkdirSync(inbox);
+  try {
+    copyFileSync(join(CAPTURES, 'seed-alice.pcap'), join(inbox, 'a.pcap'));
+    copyFileSync(join(CAPTURES, 'mbsync.pcap'), join(inbox, 'b.pcap'));
+    let r = runCli(['export', inbox, '--out', out, '--format', 'ndjson']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /added 2 capture\(s\) .* as batch 1/);
+
+    copyFileSync(join(CAPTURES, 'curl.pcap'), join(inbox, 'c.pcap'));
+    copyFileSync(join(CAPTURES, 'fetchmail.pcap'), join(inbox, 'd-no-extension'));
+    copyFileSync(join(CAPTURES, 'seed-alice.pcap'), join(inbox, 'a-again.pcap')); // same content, new name
+    r = runCli(['export', inbox, '--out', out, '--format', 'ndjson']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /added 2 capture\(s\) .* as batch 2 .*; 3 already there/);
+    assert.match(r.stderr, /a-again\.pcap: already in the dataset/);
+    const caps = cliJson(['sql', out, 'SELECT capture FROM captures ORDER BY capture', '-T', 'json']).map((c: { capture: string }) => c.capture);
+    assert.deepEqual(caps, ['a.pcap', 'b.pcap', 'c.pcap', 'd-no-extension'].map((n) => join(inbox, n)));
+    // The new batch holds only the new captures' rows.
+    const batch2 = readFileSync(join(out, 'exchanges', 'batch-00002.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).capture);
+    assert.deepEqual([...new Set(batch2)], [join(inbox, 'c.pcap'), join(inbox, 'd-no-extension')]);
+
+    r = runCli(['export', inbox, '--out', out, '--format', 'ndjson']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /nothing new: 5 capture\(s\) already/);
+    assert.deepEqual(readdirSync(join(out, 'captures')), ['batch-00001.ndjson', 'batch-00002.ndjson'], 'no empty batch');
+    r = runCli(['export', inbox, '--out', out, '--format', 'parquet']);
+    assert.equal(r.code, 2, 'a dataset keeps its one format');
+    assert.match(r.stderr, /the dataset there is ndjson/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a damaged capture becomes warnings rows, a file that is no capture an error row; the export succeeds', () => {
+  const root = tempDir();
+  const out = join(root, 'ds');
+  try {
+    const whole = readFileSync(join(CAPTURES, 'seed-alice.pcap'));
+    const cut = join(root, 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const junk = join(root, 'junk.pcap');
+    writeFileSync(junk, 'this is not a capture\n');
+    const r = runCli(['export', cut, junk, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = cliJson(['sql', out, 'SELECT capture, frame, message FROM warnings', '-T', 'json']);
+    const cutWarnings = warnings.filter((w: { capture: string }) => w.capture === cut);
+    assert.ok(cutWarnings.some((w: { message: string }) => /truncated|cut|end of/i.test(w.message)), JSON.stringify(cutWarnings));
+    assert.deepEqual(warnings.filter((w: { capture: string }) => w.capture === junk).map((w: { frame: null }) => w.frame), [null]);
+    const caps = cliJson(['sql', out, 'SELECT capture, format, error, exchanges, warnings FROM captures', '-T', 'json']);
+    const c = caps.find((x: { capture: string }) => x.capture === cut);
+    assert.equal(c.format, 'pcap');
+    assert.equal(c.error, null);
+    assert.ok(c.exchanges > 5, 'what was read before the cut is kept');
+    assert.equal(c.warnings, cutWarnings.length);
+    const j = caps.find((x: { capture: string }) => x.capture === junk);
+    assert.equal(j.format, null);
+    assert.match(j.error, /not a pcap or pcapng capture/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('directories are walked for captures by their magic bytes, not their names; links are not followed', () => {
+  const root = tempDir();
+  const dir = join(root, 'in');
+  const out = join(root, 'ds');
+  mkdirSync(join(dir, 'nested'), { recursive: true });
+  try {
+    copyFileSync(join(CAPTURES, 'seed-bob.pcap'), join(dir, 'capture.txt'));
+    writeFileSync(join(dir, 'nested', 'trace.bin'), gzipSync(readFileSync(join(CAPTURES, 'offlineimap.pcapng'))));
+    writeFileSync(join(dir, 'looks-like.pcap'), 'plain text with a capture-like name\n');
+    writeFileSync(join(dir, 'notes.gz'), gzipSync(Buffer.from('gzip, but no capture inside')));
+    symlinkSync(join(CAPTURES, 'mbsync.pcap'), join(dir, 'link.pcap'));
+    const r = runCli(['export', dir, '--out', out, '--jobs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    const caps = cliJson(['sql', out, 'SELECT capture, format, gzip FROM captures', '-T', 'json']);
+    assert.deepEqual(caps, [
+      { capture: join(dir, 'capture.txt'), format: 'pcap', gzip: false },
+      { capture: join(dir, 'nested', 'trace.bin'), format: 'pcapng', gzip: true },
+    ]);
+    assert.deepEqual(readdirSync(root).sort(), ['ds', 'in'], 'nothing written beside --out');
+    assert.deepEqual(readdirSync(out).sort(), ['captures', 'connections', 'exchanges', 'fetches', 'imapscope-dataset.json', 'warnings']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('export refuses a table directory that is a link, and a non-empty directory that is no dataset', () => {
+  const root = tempDir();
+  try {
+    const out = join(root, 'ds');
+    mkdirSync(out);
+    writeFileSync(join(out, 'imapscope-dataset.json'), JSON.stringify({ dataset: 'imapscope', version: 1, format: 'parquet' }));
+    mkdirSync(join(root, 'elsewhere'));
+    symlinkSync(join(root, 'elsewhere'), join(out, 'exchanges'));
+    let r = runCli(['export', join(CAPTURES, 'seed-alice.pcap'), '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /exchanges exists and is not a directory/);
+    assert.deepEqual(readdirSync(join(root, 'elsewhere')), [], 'nothing written through the link');
+
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'mine.txt'), 'x');
+    r = runCli(['export', join(CAPTURES, 'seed-alice.pcap'), '--out', other]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not empty and not an imapscope dataset/);
+    assert.deepEqual(readdirSync(other), ['mine.txt']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('export --jobs 2 writes the same dataset as --jobs 1, byte for byte', () => {
+  const root = tempDir();
+  try {
+    for (const jobs of ['1', '2']) {
+      const r = runCli(['export', ...recorded, '--out', join(root, jobs), '--format', 'ndjson', '--jobs', jobs]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const table of TABLE_NAMES) {
+      const one = readFileSync(join(root, '1', table, 'batch-00001.ndjson'));
+      assert.ok(table === 'warnings' || one.length > 0, table);
+      assert.ok(one.equals(readFileSync(join(root, '2', table, 'batch-00001.ndjson'))), table);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('sql: text, JSON and CSV output; a bad query or a directory that is no dataset exits 2 with one line', () => {
+  const root = tempDir();
+  const out = join(root, 'ds');
+  try {
+    assert.equal(runCli(['export', join(CAPTURES, 'seed-alice.pcap'), '--out', out]).code, 0);
+    // The oracle: commands --json on the same capture.
+    const ex = cliJson(['commands', '--json', join(CAPTURES, 'seed-alice.pcap')]).exchanges as { command: string; requestFrame: number }[];
+    const expect = ['LOGIN', 'LOGOUT'].map((command) => {
+      const mine = ex.filter((e) => e.command === command);
+      return { command, n: mine.length, first: Math.min(...mine.map((e) => e.requestFrame)) };
+    });
+    assert.equal(expect[0]!.n, 3);
+    const q = "SELECT command, count(*) AS n, min(requestFrame) AS first FROM exchanges WHERE command IN ('LOGIN', 'LOGOUT') GROUP BY ALL ORDER BY command";
+    assert.deepEqual(cliJson(['sql', out, q, '-T', 'json']), expect);
+    const csv = runCli(['sql', out, q, '-T', 'csv']);
+    assert.equal(csv.stdout, `command,n,first\r\n${expect.map((e) => `${e.command},${e.n},${e.first}`).join('\r\n')}\r\n`);
+    const text = runCli(['sql', out, q]);
+    // Numbers stand right-aligned in text tables.
+    assert.match(text.stdout, new RegExp(`│ LOGIN +│ +3 │ +${expect[0]!.first} │`));
+    assert.match(text.stdout, /2 rows\n$/);
+    const bad = runCli(['sql', out, 'SELECT nope FROM exchanges']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^imapscope: sql: .*nope/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    const none = runCli(['sql', root, 'SELECT 1']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /not an imapscope dataset/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('docs/fleet.md documents every column of every table with its type', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'fleet.md'), 'utf8');
+  for (const table of TABLE_NAMES) {
+    const section = doc.split(/^### /m).find((s) => s.startsWith(`\`${table}\``));
+    assert.ok(section, `a section for ${table}`);
+    const documented = [...section.matchAll(/^\| `(\w+)` \| `([^`]+)` \|/gm)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(documented, TABLES[table].map((c) => [c.name, c.type]), table);
+  }
+});
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+test('the README\'s three questions give the answers it shows, over an export of captures/', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Many captures'), readme.indexOf('## As a library'));
+  const pairs = [...section.matchAll(/```sql\n([\s\S]*?)```\n\n```text\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!] as const);
+  assert.equal(pairs.length, 3);
+  const root = tempDir();
+  try {
+    const out = join(root, 'fleet');
+    const r = runCli(['export', 'captures', '--out', out], { cwd: ROOT });
+    assert.equal(r.code, 0, r.stderr);
+    for (const [query, shown] of pairs) {
+      const answer = runCli(['sql', out, query], { cwd: ROOT });
+      assert.equal(answer.code, 0, answer.stderr);
+      assert.equal(answer.stdout, shown, query);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('export: a missing path or standard input is a usage error, and nothing is created', () => {
+  const root = tempDir();
+  try {
+    const out = join(root, 'ds');
+    let r = runCli(['export', join(CAPTURES, 'seed-alice.pcap'), join(root, 'missing.pcap'), '--out', out]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `imapscope: ${join(root, 'missing.pcap')}: no such file\n`);
+    r = runCli(['export', '-', '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /save standard input to a file first/);
+    assert.deepEqual(readdirSync(root), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

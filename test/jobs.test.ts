@@ -1,0 +1,63 @@
+/** --jobs: captures analysed in worker threads give the same bytes, in argument order, as one at a time. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CAPTURES, NO_PUBLIC, PUBLIC, hasPublic, unavailable } from './helpers/env.js';
+import { runCli } from './helpers/cli.js';
+
+const recorded = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
+const publicOnes = hasPublic ? readdirSync(PUBLIC).filter((n) => /\.(pcap|pcapng|cap)$/.test(n)).sort().map((n) => join(PUBLIC, n)) : [];
+const all = [...recorded, ...publicOnes];
+
+const views: string[][] = [
+  ['summary'], ['summary', '--json'], ['streams'], ['streams', '--json'],
+  ['commands'], ['commands', '--json'], ['commands', '--ndjson'], ['commands', '--command', 'select'],
+  ['fetches'], ['fetches', '--json'], ['fetches', '--ndjson'],
+  ['check', '--no-bad', '--max-concurrent', '2'], ['check', '--all-completed', '--json'],
+  ['compare'],
+];
+
+for (const view of views) {
+  test(`${view.join(' ')} --jobs 2 is byte-identical to --jobs 1 over every recorded and public capture`, { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
+    const one = runCli([...view, ...all, '--jobs', '1']);
+    const two = runCli([...view, ...all, '--jobs', '2']);
+    assert.ok(one.code === 0 || one.code === 1, one.stderr);
+    assert.ok(one.stdout.length > 200, 'there is output to compare');
+    assert.equal(two.code, one.code);
+    assert.equal(two.stdout, one.stdout);
+    assert.equal(two.stderr, one.stderr);
+  });
+}
+
+test('--jobs keeps argument order: NDJSON rows come capture by capture as given, even reversed', () => {
+  const reversed = [...recorded].reverse();
+  const r = runCli(['commands', '--ndjson', ...reversed, '--jobs', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const order = [...new Set(r.stdout.trim().split('\n').map((l) => JSON.parse(l).capture as string))];
+  assert.deepEqual(order, reversed.filter((p) => order.includes(p)));
+  assert.ok(order.length >= 8, order.join(' '));
+});
+
+test('--jobs: an unreadable capture among others fails the same way (what came before it printed, exit 2)', () => {
+  const args = ['summary', recorded[0]!, join(CAPTURES, 'no-such.pcap'), recorded[1]!];
+  const one = runCli([...args, '--jobs', '1']);
+  const two = runCli([...args, '--jobs', '2']);
+  assert.equal(one.code, 2);
+  assert.match(one.stderr, /no-such\.pcap: no such file/);
+  assert.deepEqual(two, one);
+  const bad = runCli(['summary', recorded[0]!, '--jobs', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--jobs/);
+});
+
+test('a directory argument is walked for captures by magic: the same output as naming its capture files', () => {
+  const dir = join(CAPTURES, 'imaps-tls13');
+  const named = runCli(['summary', '--json', join(dir, 'imaps-tls13.dsb.pcapng')]);
+  const walked = runCli(['summary', '--json', dir]);
+  assert.equal(walked.code, 0, walked.stderr);
+  assert.equal(walked.stdout, named.stdout, 'only the pcapng in it, not its key logs, rawlogs or stream dumps');
+  const none = runCli(['commands', join(CAPTURES, 'seed-alice')]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /seed-alice: is a directory with no capture files in it/);
+});
