@@ -24,38 +24,64 @@ function report(args: string[]): string {
   return r.stdout;
 }
 
+/** The page's data agrees with summary, commands and fetches given the same arguments (a -Y included). */
+function assertAgreesWithCli(args: string[]): void {
+  const data = embeddedData(report(args));
+  assert.equal(data.captures.length, 1);
+  const [cap] = data.captures;
+  const summary = cliJson<SummaryJson>(['summary', ...args]);
+  const { exchanges } = cliJson<CommandsJson>(['commands', ...args]);
+  const fetches = cliJson<{ messages: { fetches: unknown[] }[] }>(['fetches', ...args]);
+
+  assert.deepEqual(cap!.connections.map((c) => c.id).sort((a, b) => a - b), summary.connections.map((c) => c.id).sort((a, b) => a - b));
+  assert.equal(cap!.maxOpen, summary.concurrency.max);
+  assert.equal(cap!.exchangeCount, exchanges.length);
+  for (const conn of cap!.connections) {
+    const expected = exchanges.filter((e) => e.conn === conn.id)
+      .map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
+    const shown = conn.exchanges.map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
+    assert.deepEqual(shown, expected, `connection ${conn.id}`);
+  }
+  assert.deepEqual(
+    cap!.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })),
+    summary.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })));
+  for (const c of cap!.commands) {
+    const latencies = exchanges.filter((e) => e.command === c.command && e.latencyMs !== null).map((e) => e.latencyMs!);
+    const bins = new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0);
+    for (const ms of latencies) bins[histogramBin(ms)]!++;
+    assert.deepEqual(c.histogram, bins, `histogram of ${c.command}`);
+  }
+  assert.equal(cap!.messages.length, fetches.messages.length);
+  const refs = cap!.messages.map((m) => m.fetches.length + m.parts.reduce((n, p) => n + p.fetches.length, 0));
+  assert.deepEqual(refs, fetches.messages.map((m) => m.fetches.length), 'every fetched section is attributed once, to its message or one of its parts');
+}
+
 for (const { name, args } of recordedCaptureArgs()) {
   test(`report of ${name}: connections, exchanges, command statistics and messages agree with summary, commands and fetches`, () => {
-    const data = embeddedData(report(args));
-    assert.equal(data.captures.length, 1);
-    const [cap] = data.captures;
-    const summary = cliJson<SummaryJson>(['summary', ...args]);
-    const { exchanges } = cliJson<CommandsJson>(['commands', ...args]);
-    const fetches = cliJson<{ messages: { fetches: unknown[] }[] }>(['fetches', ...args]);
-
-    assert.deepEqual(cap!.connections.map((c) => c.id).sort((a, b) => a - b), summary.connections.map((c) => c.id).sort((a, b) => a - b));
-    assert.equal(cap!.maxOpen, summary.concurrency.max);
-    assert.equal(cap!.exchangeCount, exchanges.length);
-    for (const conn of cap!.connections) {
-      const expected = exchanges.filter((e) => e.conn === conn.id)
-        .map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
-      const shown = conn.exchanges.map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
-      assert.deepEqual(shown, expected, `connection ${conn.id}`);
-    }
-    assert.deepEqual(
-      cap!.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })),
-      summary.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })));
-    for (const c of cap!.commands) {
-      const latencies = exchanges.filter((e) => e.command === c.command && e.latencyMs !== null).map((e) => e.latencyMs!);
-      const bins = new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0);
-      for (const ms of latencies) bins[histogramBin(ms)]!++;
-      assert.deepEqual(c.histogram, bins, `histogram of ${c.command}`);
-    }
-    assert.equal(cap!.messages.length, fetches.messages.length);
-    const refs = cap!.messages.map((m) => m.fetches.length + m.parts.reduce((n, p) => n + p.fetches.length, 0));
-    assert.deepEqual(refs, fetches.messages.map((m) => m.fetches.length), 'every fetched section is attributed once, to its message or one of its parts');
+    assertAgreesWithCli(args);
   });
 }
+
+test('report -Y: the page holds the matching exchanges, their connections and what they fetched, as summary, commands and fetches -Y say', () => {
+  const offlineimap = join(CAPTURES, 'offlineimap.pcapng');
+  const mbsync = join(CAPTURES, 'mbsync.pcap');
+  const whole = embeddedData(report([offlineimap])).captures[0]!;
+  const [first, second] = whole.connections.map((c) => c.id);
+  assert.ok(second !== undefined, 'offlineimap opens more than one connection');
+  // A connection filter: one lane, its exchanges only.
+  const one = embeddedData(report([offlineimap, '-Y', `tcp.stream == ${second}`])).captures[0]!;
+  assert.deepEqual(one.connections.map((c) => c.id), [second]);
+  assert.ok(one.exchangeCount > 0 && one.exchangeCount < whole.exchangeCount);
+  assertAgreesWithCli([offlineimap, '-Y', `tcp.stream == ${first}`]);
+  // An exchange filter: only UID FETCH rows and statistics, and only the messages they fetched.
+  const fetchOnly = embeddedData(report([mbsync, '-Y', 'imap.command == "UID FETCH"'])).captures[0]!;
+  assert.deepEqual([...new Set(fetchOnly.connections.flatMap((c) => c.exchanges.map((e) => e.command)))], ['UID FETCH']);
+  assert.deepEqual(fetchOnly.commands.map((c) => c.command), ['UID FETCH']);
+  assertAgreesWithCli([mbsync, '-Y', 'imap.command == "UID FETCH" && imap.args contains "BODY.PEEK[]"']);
+  // A filter no exchange matches leaves an empty page, not an error.
+  const none = embeddedData(report([mbsync, '-Y', 'imap.command == "NOSUCH"'])).captures[0]!;
+  assert.deepEqual([none.connections.length, none.exchangeCount, none.messages.length, none.commands.length], [0, 0, 0, 0]);
+});
 
 test('histogram bins: 1-3-10 steps from 0.1 ms, the last one open-ended', () => {
   assert.equal(histogramBin(0), 0);

@@ -271,7 +271,9 @@ test('tables fit 80, 120 and 250 columns: no line wider than the screen, cut tex
 /** Run a shell command in a detached tmux pane of the given size; return the pane's text when it is done. */
 async function inTmux(command: string, width: number, whileRunning?: (pane: () => string) => Promise<void>): Promise<string> {
   const socket = `imapscope-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  // The pane's shell inherits the environment of the tmux server, i.e. of this call: CI=true (set in CI) would turn
+  // progress off, so the terminal gets the same plain environment as every other child here.
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env: PLAIN });
   const marker = '__imapscope_done__';
   tmux('new-session', '-d', '-x', String(width), '-y', '100', '-s', 't', `${command}; echo ${marker}; sleep 600`);
   const pane = () => tmux('capture-pane', '-p', '-t', 't', '-S', '-').stdout;

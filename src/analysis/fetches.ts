@@ -263,3 +263,15 @@ function howOf(s: FetchedSection, spec: SectionSpec): FetchHow {
     default: return 'full';
   }
 }
+
+/** Which exchange a fetch or step belongs to (connection, tag, request frame): how -Y's choice reaches fetched sections. */
+export function fetchExchangeKey(x: { conn: number; tag: string | null; requestFrame: number | null }): string {
+  return `${x.conn}/${x.tag ?? ''}/${x.requestFrame ?? ''}`;
+}
+
+/** The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey); messages none of them fetched are left out. */
+export function fetchedBy(messages: readonly FetchedMessage[], chosen: ReadonlySet<string>): FetchedMessage[] {
+  return messages
+    .map((m) => ({ ...m, fetches: m.fetches.filter((f) => chosen.has(fetchExchangeKey(f))) }))
+    .filter((m) => m.fetches.length > 0);
+}

@@ -1,5 +1,5 @@
 import { analyzeWithFetches } from '../analysis/full.js';
-import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
+import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type FetchStep, type SectionFetch } from '../analysis/fetches.js';
 import type { ReadControl } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
 import { sectionLine } from '../report/fetches.js';
@@ -27,11 +27,6 @@ export interface FetchesCaptureResult {
   steps: FetchStep[];
   warnings: Warning[];
   notice: string | null;
-}
-
-/** Which exchange a fetch belongs to: connection, tag and request frame. */
-function exchangeKey(x: { conn: number; tag: string | null; requestFrame: number | null }): string {
-  return `${x.conn}/${x.tag ?? ''}/${x.requestFrame ?? ''}`;
 }
 
 /** Fetched messages and steps of one capture, those of the exchanges -Y selects; NDJSON lines go to 'stdout' as they come. */
@@ -65,8 +60,6 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   });
   conn?.requireFound(o.path);
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
-  const messages = analysis.fetches.list()
-    .map((m) => (filter ? { ...m, fetches: m.fetches.filter(wanted) } : m))
-    .filter((m) => !filter || m.fetches.length > 0);
+  const messages = filter ? fetchedBy(analysis.fetches.list(), chosen) : analysis.fetches.list();
   return { path: o.path, messages, steps: analysis.fetches.steps.filter(wanted), warnings: analysis.warnings, notice: analysis.visibility.notice };
 }

@@ -6,21 +6,28 @@ import { renderReportPage } from '../../report/html/template.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { output } from '../output.js';
+import { compileFilterOption, filterOption } from '../display-options.js';
+import { Selection } from '../selection.js';
 import { captureSettings } from '../options.js';
 import { captureOptions } from '../program.js';
 
-interface ReportOptions { output: string; title?: string; port: string; keylog?: string[] }
+interface ReportOptions { output: string; title?: string; filter?: string; port: string; keylog?: string[] }
 
 export function registerReport(program: Command): void {
-  captureOptions(program.command('report')
+  const cmd = captureOptions(program.command('report')
     .description('one self-contained HTML file: capture facts, a timeline of the connections, a ladder per connection, per-command latency, fetched messages, and the differences between captures')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin)')
     .requiredOption('-o, --output <file>', 'the HTML file to write (replaced if it exists; - for standard output)')
-    .option('--title <text>', 'the page title (default: the capture names)'))
-    .action(async (captures: string[], opts: ReportOptions) => {
+    .option('--title <text>', 'the page title (default: the capture names)'));
+  filterOption(cmd, 'command exchanges: the page shows the matching exchanges and the connections that have one');
+  cmd.action(async (captures: string[], opts: ReportOptions) => {
       const settings = captureSettings(opts);
+      const filter = compileFilterOption(opts.filter);
       checkOutput(opts.output);
-      const data = await buildReportData(captures, settings);
+      const data = await buildReportData(captures, settings, filter ? () => {
+        const selection = new Selection(filter);
+        return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), connections: (all) => selection.connections(all) };
+      } : undefined);
       const html = renderReportPage(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
       if (opts.output === '-') output.write(html);
       else writeWhole(opts.output, html);

@@ -90,7 +90,8 @@ export class CaptureCollector {
     this.bucket(info.conn.id).markers.push({ frame, side, text });
   }
 
-  finish(a: FullAnalysis): CaptureData {
+  /** The page's data of one capture; `messages` defaults to every fetched message (a -Y passes those its exchanges fetched). */
+  finish(a: FullAnalysis, messages: readonly FetchedMessage[] = a.fetches.list()): CaptureData {
     const cap = a.capture;
     const t0 = cap.first;
     const since = (t: TimePoint) => (t0 ? secondsBetween(t0, t) : 0);
@@ -109,7 +110,7 @@ export class CaptureCollector {
       commands: a.commandStats.summaries().map((s): CommandData => ({
         ...s, histogram: this.histograms.get(s.command) ?? new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0),
       })),
-      messages: a.fetches.list().map(messageData),
+      messages: messages.map(messageData),
       exchangeCount: this.exchangeCount,
     };
   }

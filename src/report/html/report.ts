@@ -1,4 +1,8 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
+import { CommandStats } from '../../analysis/stats.js';
+import type { Exchange, ImapConnection } from '../../imap/model.js';
+import type { TimePoint } from '../../tcp/types.js';
+import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
@@ -7,18 +11,42 @@ import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS } from './model.js
 
 export const GENERATOR = 'imapscope 0.1.0';
 
+/** What a display filter (-Y) keeps of one capture: the page then shows only that. */
+export interface ReportSelection {
+  firstFrame(time: TimePoint): void;
+  exchange(ex: Exchange, info: ImapConnection): boolean;
+  connections(all: readonly ImapConnection[]): ImapConnection[];
+}
+
 /**
  * Analyse each capture once (with fetches) and gather what the page shows. With two or more captures the
  * exchanges are kept too, for the behaviour comparison; one capture keeps only the page's compact rows.
  */
-export async function buildReportData(paths: readonly string[], settings: AnalyzeOptions = {}): Promise<ReportData> {
+export async function buildReportData(paths: readonly string[], settings: AnalyzeOptions = {}, select?: () => ReportSelection): Promise<ReportData> {
   const captures: CaptureData[] = [];
   const inputs = [];
   const compare = paths.length > 1;
   for (const path of paths) {
     const collector = new CaptureCollector();
-    const analysis = await analyzeWithFetches(path, { ...settings, ...collector.hooks, keepExchanges: compare });
-    captures.push(collector.finish(analysis));
+    const selection = select?.();
+    // With a filter, the page's exchanges, per-command figures, lanes and messages are the selected ones only.
+    const stats = new CommandStats();
+    const chosen = new Set<string>();
+    const analysis = await analyzeWithFetches(path, {
+      ...settings, ...collector.hooks, keepExchanges: compare,
+      ...(selection ? {
+        onFirstFrame: (t: TimePoint) => selection.firstFrame(t),
+        onExchange: (ex: Exchange, info: ImapConnection) => {
+          if (!selection.exchange(ex, info)) return;
+          stats.add(ex);
+          chosen.add(fetchExchangeKey(ex));
+          collector.hooks.onExchange!(ex, info);
+        },
+      } : {}),
+    });
+    captures.push(selection
+      ? collector.finish({ ...analysis, connections: selection.connections(analysis.connections), commandStats: stats }, fetchedBy(analysis.fetches.list(), chosen))
+      : collector.finish(analysis));
     if (compare) inputs.push({ label: path, analysis, steps: analysis.fetches.steps });
   }
   const profiles = compare ? buildProfiles(inputs, 'capture') : [];
