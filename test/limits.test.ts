@@ -70,6 +70,19 @@ test('exchanges waiting behind an unfinished command: past 100,000 order gives w
   assert.ok(released.length > 0, 'waiting exchanges were released before the unfinished IDLE completed');
 });
 
+test('exchanges completing in request order are never forced out, however many commands are open at once', () => {
+  // More connections than the cap, each with one unanswered command, closed at the end of the capture in order.
+  const released: Exchange[] = [];
+  let overflows = 0;
+  const orderer = new ExchangeOrderer((ex) => released.push(ex), () => overflows++);
+  const all = Array.from({ length: 100_002 }, (_, i) => ({ tag: `a${i}` }) as Exchange);
+  for (const e of all) orderer.opened(e);
+  for (const e of all) orderer.completed(e);
+  assert.equal(overflows, 0);
+  assert.equal(released.length, all.length);
+  assert.ok(released.every((e, i) => e === all[i]), 'released in request order');
+});
+
 test('a connection remembers at most 1000 mailboxes from LIST', () => {
   const lines = Array.from({ length: 1500 }, (_, i) => `* LIST () "/" "box${i}"\r\n`).join('');
   const { info } = runSession([['server', '* OK hi\r\n'], ['client', 'a1 LIST "" "*"\r\n'], ['server', `${lines}a1 OK done\r\n`]]);
