@@ -4,6 +4,7 @@ import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
+import { jsonTextChunks } from '../../report/json-chunks.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
@@ -35,7 +36,9 @@ export function registerSummary(program: Command): void {
       i++;
     }
     if (opts.json) {
-      output.json(summaryJson(analyses));
+      // Written a piece at a time: with many connections the whole text would be hundreds of megabytes.
+      for (const text of jsonTextChunks({ ...summaryJson(analyses), ...output.partialField() })) output.write(text);
+      output.write('\n');
       return;
     }
     for (const a of analyses) {
