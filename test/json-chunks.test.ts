@@ -26,9 +26,8 @@ test('a document with streamed arrays is written in pieces as the same text as j
   };
   const whole = jsonText(doc, 2);
   assert.equal(made, 3, 'serialised whole, a streamed array is an ordinary array');
-  assert.equal([...jsonTextChunks(doc, 1)].join(''), whole);
   assert.equal([...jsonTextChunks(doc)].join(''), whole);
-  assert.ok([...jsonTextChunks(doc, 1)].length > 10, 'written in many pieces');
+  assert.ok([...jsonTextChunks(doc)].length > 10, 'written in many pieces');
   assert.match(whole, /\\u2028/, 'output escapes still apply');
   assert.equal([...jsonTextChunks({ only: new StreamedArray(() => []) })].join(''), '{\n  "only": []\n}');
 });
@@ -36,7 +35,7 @@ test('a document with streamed arrays is written in pieces as the same text as j
 test('summary --json on a recorded capture: the streamed text parses to the summary document', async () => {
   const path = join(CAPTURES, 'mbsync.pcap');
   const a = await analyzeCapture(path);
-  const streamed = [...jsonTextChunks(summaryJson([a]), 256)].join('');
+  const streamed = [...jsonTextChunks(summaryJson([a]))].join('');
   assert.equal(streamed, jsonText(summaryJson([a]), 2));
   const doc = JSON.parse(streamed) as { connections: { id: number }[]; concurrency: { overlaps: unknown[] } };
   assert.ok(doc.connections.length > 0);

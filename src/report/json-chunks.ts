@@ -18,19 +18,11 @@ export class StreamedArray<T> {
 }
 
 /**
- * The text `jsonText(value, 2)` gives, in pieces of at least `batch` characters (the last may be
- * shorter): StreamedArrays, and plain objects that hold one, are written member by member.
+ * The text `jsonText(value, 2)` gives, in pieces (the writer gathers them): StreamedArrays, and plain
+ * objects that hold one, are written member by member.
  */
-export function* jsonTextChunks(value: unknown, batch = 64 * 1024): Generator<string> {
-  let pending = '';
-  for (const piece of pieces(value, '')) {
-    pending += piece;
-    if (pending.length >= batch) {
-      yield pending;
-      pending = '';
-    }
-  }
-  if (pending) yield pending;
+export function jsonTextChunks(value: unknown): Generator<string> {
+  return pieces(value, '');
 }
 
 function* pieces(value: unknown, indent: string): Generator<string> {
