@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StreamedArray, jsonTextChunks } from '../src/report/json-chunks.js';
 import { jsonText } from '../src/util/json.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
-import { summaryJson } from '../src/report/summary.js';
+import { summaryJson, summaryJsonStreamed } from '../src/report/summary.js';
 import { CAPTURES } from './helpers/env.js';
 import { runCli } from './helpers/cli.js';
 
@@ -35,7 +35,7 @@ test('a document with streamed arrays is written in pieces as the same text as j
 test('summary --json on a recorded capture: the streamed text parses to the summary document', async () => {
   const path = join(CAPTURES, 'mbsync.pcap');
   const a = await analyzeCapture(path);
-  const streamed = [...jsonTextChunks(summaryJson([a]))].join('');
+  const streamed = [...jsonTextChunks(summaryJsonStreamed([a]))].join('');
   assert.equal(streamed, jsonText(summaryJson([a]), 2));
   const doc = JSON.parse(streamed) as { connections: { id: number }[]; concurrency: { overlaps: unknown[] } };
   assert.ok(doc.connections.length > 0);

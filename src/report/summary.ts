@@ -25,24 +25,35 @@ function linkTypes(a: CaptureAnalysis): string[] {
   return a.capture.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`);
 }
 
-/**
- * JSON twin of the summary (schema: docs/schema/summary.schema.json). Its per-connection arrays are
- * StreamedArrays: write it with jsonTextChunks to keep only one row at a time in memory.
- */
+/** How a per-connection array of the document is held: whole, or made as it is written. */
+type RowsOf = <T>(make: () => Iterable<T>) => T[] | StreamedArray<T>;
+
+/** JSON twin of the summary (schema: docs/schema/summary.schema.json). */
 export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
+  return summaryDocument(analyses, (make) => [...make()]);
+}
+
+/**
+ * The same document with its per-connection arrays (rows, overlaps) as StreamedArrays: written with
+ * jsonTextChunks it is the same text, and only one row is in memory at a time.
+ */
+export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[]): object {
+  return summaryDocument(analyses, (make) => new StreamedArray(make));
+}
+
+function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): object {
   const multi = analyses.length > 1;
   return {
     captures: analyses.map((a) => ({
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
       start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
     })),
-    // Made as they are written (jsonTextChunks): one row per connection is the bulk of the document.
-    connections: new StreamedArray(function* () {
+    connections: rows(function* () {
       for (const a of analyses) for (const c of a.connections) yield connectionJson(c, multi ? a.capture.path : undefined);
     }),
     concurrency: multi
       ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
-      : streamedOverlaps(concurrency(analyses[0]?.connections.map((c) => c.conn) ?? [])),
+      : overlapsAsRows(concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []), rows),
     commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
     idle: multi ? analyses.map((a) => a.turnStats.idle()) : analyses[0]?.turnStats.idle() ?? null,
     turns: multi ? analyses.map((a) => a.turnStats.turnSummaries()) : analyses[0]?.turnStats.turnSummaries() ?? [],
@@ -51,8 +62,8 @@ export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
   };
 }
 
-function streamedOverlaps(c: Concurrency): object {
-  return { max: c.max, overlaps: new StreamedArray(() => c.overlaps) };
+function overlapsAsRows(c: Concurrency, rows: RowsOf): object {
+  return { max: c.max, overlaps: rows(() => c.overlaps) };
 }
 
 function connectionJson(c: ImapConnection, capture?: string): object {

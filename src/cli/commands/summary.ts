@@ -3,7 +3,7 @@ import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
-import { summaryJson, summaryText } from '../../report/summary.js';
+import { summaryJsonStreamed, summaryText } from '../../report/summary.js';
 import { jsonTextChunks } from '../../report/json-chunks.js';
 import { writeWarnings } from '../../report/format.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
@@ -37,7 +37,7 @@ export function registerSummary(program: Command): void {
     }
     if (opts.json) {
       // Written a piece at a time: with many connections the whole text would be hundreds of megabytes.
-      for (const text of jsonTextChunks({ ...summaryJson(analyses), ...output.partialField() })) output.write(text);
+      for (const text of jsonTextChunks({ ...summaryJsonStreamed(analyses), ...output.partialField() })) output.write(text);
       output.write('\n');
       return;
     }
