@@ -1,12 +1,11 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { concurrency, type Concurrency } from '../analysis/concurrency.js';
+import { concurrency } from '../analysis/concurrency.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
 import { compareTime, isoTime, secondsBetween } from '../util/time.js';
 import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
-import { StreamedArray } from './json-chunks.js';
 
 /** "Thunderbird 17.0.8" from an ID list, or null. */
 export function clientName(id: Record<string, string | null> | null): string | null {
@@ -25,45 +24,24 @@ function linkTypes(a: CaptureAnalysis): string[] {
   return a.capture.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`);
 }
 
-/** How a per-connection array of the document is held: whole, or made as it is written. */
-type RowsOf = <T>(make: () => Iterable<T>) => T[] | StreamedArray<T>;
-
 /** JSON twin of the summary (schema: docs/schema/summary.schema.json). */
 export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
-  return summaryDocument(analyses, (make) => [...make()]);
-}
-
-/**
- * The same document with its per-connection arrays (rows, overlaps) as StreamedArrays: written with
- * jsonTextChunks it is the same text, and only one row is in memory at a time.
- */
-export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[]): object {
-  return summaryDocument(analyses, (make) => new StreamedArray(make));
-}
-
-function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): object {
   const multi = analyses.length > 1;
   return {
     captures: analyses.map((a) => ({
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
       start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
     })),
-    connections: rows(function* () {
-      for (const a of analyses) for (const c of a.connections) yield connectionJson(c, multi ? a.capture.path : undefined);
-    }),
+    connections: analyses.flatMap((a) => a.connections.map((c) => connectionJson(c, multi ? a.capture.path : undefined))),
     concurrency: multi
       ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
-      : overlapsAsRows(concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []), rows),
+      : concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []),
     commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
     idle: multi ? analyses.map((a) => a.turnStats.idle()) : analyses[0]?.turnStats.idle() ?? null,
     turns: multi ? analyses.map((a) => a.turnStats.turnSummaries()) : analyses[0]?.turnStats.turnSummaries() ?? [],
     visibility: multi ? analyses.map((a) => a.visibility) : analyses[0]?.visibility ?? null,
     warnings: analyses.flatMap((a) => jsonWarnings(a.warnings).map((w) => (multi ? { capture: a.capture.path, ...w } : w))),
   };
-}
-
-function overlapsAsRows(c: Concurrency, rows: RowsOf): object {
-  return { max: c.max, overlaps: rows(() => c.overlaps) };
 }
 
 function connectionJson(c: ImapConnection, capture?: string): object {

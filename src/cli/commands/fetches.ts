@@ -3,7 +3,7 @@ import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { escapeText } from '../../util/escape.js';
 import { fetchesText, messageJson, stepJson } from '../../report/fetches.js';
-import { jsonWarnings, writeWarnings } from '../../report/format.js';
+import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -45,7 +45,7 @@ export function registerFetches(program: Command): void {
       if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
       if (r.notice) output.write(`${escapeText(r.notice)}\n`);
       output.write(fetchesText(r.messages, r.steps));
-      writeWarnings(r.warnings, r.path);
+      output.warnings(r.warnings, r.path);
     }
   });
 }

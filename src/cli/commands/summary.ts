@@ -3,9 +3,7 @@ import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
-import { summaryJsonStreamed, summaryText } from '../../report/summary.js';
-import { jsonTextChunks } from '../../report/json-chunks.js';
-import { writeWarnings } from '../../report/format.js';
+import { summaryJson, summaryText } from '../../report/summary.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -36,14 +34,12 @@ export function registerSummary(program: Command): void {
       i++;
     }
     if (opts.json) {
-      // Written a piece at a time: with many connections the whole text would be hundreds of megabytes.
-      for (const text of jsonTextChunks({ ...summaryJsonStreamed(analyses), ...output.partialField() })) output.write(text);
-      output.write('\n');
+      output.json(summaryJson(analyses));
       return;
     }
     for (const a of analyses) {
       output.write(summaryText(a));
-      writeWarnings(a.warnings, a.capture.path);
+      output.warnings(a.warnings, a.capture.path);
     }
   });
 }
