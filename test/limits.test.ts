@@ -13,7 +13,8 @@ import { HandshakeReader } from '../src/tls/handshake-reader.js';
 import { MAX_FRAGMENT_LENGTH, RecordReader } from '../src/tls/record-reader.js';
 import type { Warning } from '../src/capture/types.js';
 import { parserFor } from '../fuzz/seeds.js';
-import { MAX_PENDING_COMMANDS } from '../src/imap/pending.js';
+import { MAX_PENDING_COMMANDS, PendingCommands } from '../src/imap/pending.js';
+import type { Claimant } from '../src/imap/attribution.js';
 import { T0 } from './helpers/imap.js';
 import { runSession } from './helpers/imap.js';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -79,6 +80,53 @@ test('exchanges waiting behind an unfinished command: past 100,000 order gives w
   }
   assert.equal(overflows, 1);
   assert.ok(released.length > 0, 'waiting exchanges were released before the unfinished IDLE completed');
+});
+
+test('exchanges completing in request order are never forced out, however many commands are open at once', () => {
+  // More connections than the cap, each with one unanswered command, closed at the end of the capture in order.
+  const released: Exchange[] = [];
+  let overflows = 0;
+  const orderer = new ExchangeOrderer((ex) => released.push(ex), () => overflows++);
+  const all = Array.from({ length: 100_002 }, (_, i) => ({ tag: `a${i}` }) as Exchange);
+  for (const e of all) orderer.opened(e);
+  for (const e of all) orderer.completed(e);
+  assert.equal(overflows, 0);
+  assert.equal(released.length, all.length);
+  assert.ok(released.every((e, i) => e === all[i]), 'released in request order');
+});
+
+test('pending commands: scanned while few, indexed past 8, the same answers either way (reused tags, out-of-order completions)', () => {
+  // Checked against the plain definition: the oldest outstanding command with the tag.
+  type Item = Claimant & { n: number };
+  const pending = new PendingCommands<Item>(64);
+  let model: Item[] = [];
+  let longest = 0;
+  let emptied = 0;
+  let seed = 7;
+  const random = (k: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % k);
+  for (let n = 0; n < 5000; n++) {
+    // Pipelines grow past the index threshold and drain back to nothing, again and again.
+    const grow = model.length < 2 || random(100) < (n % 400 < 200 ? 70 : 30);
+    const tag = random(20) === 0 ? null : `t${random(12)}`;
+    if (grow) {
+      assert.equal(pending.hasTag(tag), model.some((p) => p.tag === tag && tag !== null), `hasTag(${tag}) at step ${n}`);
+      const item: Item = { tag, n, claim: { kind: 'other' } };
+      const evicted = pending.add(item);
+      model.push(item);
+      assert.equal(evicted, model.length > 64 ? model.shift() : undefined, `eviction at step ${n}`);
+    } else if (tag !== null) {
+      const at = model.findIndex((p) => p.tag === tag);
+      const expected = at < 0 ? undefined : model.splice(at, 1)[0];
+      assert.equal(pending.takeByTag(tag), expected, `takeByTag(${tag}) at step ${n}`);
+    } else if (random(10) === 0) {
+      assert.deepEqual(pending.drain(), model);
+      model = [];
+    }
+    assert.equal(pending.length, model.length);
+    longest = Math.max(longest, model.length);
+    if (model.length === 0) emptied++;
+  }
+  assert.ok(longest > 8 && emptied > 2, `the pipeline reached ${longest} and emptied ${emptied} times`);
 });
 
 test('a connection remembers at most 1000 mailboxes from LIST', () => {

@@ -14,6 +14,7 @@ import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
+import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import {
   TcpFlow,
   tcpConversation,
@@ -632,7 +633,7 @@ test('an in-order segment that overlaps held data with other bytes: bytes as tsh
   assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
 });
 
-test('RecentBytes grows from a few hundred bytes to its window and still tells old bytes from new ones', async () => {
+test('RecentBytes grows from a few bytes to its window and still tells old bytes from new ones', async () => {
   const { RecentBytes } = await import('../src/tcp/recent-bytes.js');
   let seed = 3;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -652,4 +653,54 @@ test('RecentBytes grows from a few hundred bytes to its window and still tells o
       assert.equal(recent.differs(back, old), true, `step ${step}: a changed byte ${back} back`);
     }
   }
+});
+
+test('one client port talking to two servers, and one server to several clients, interleaved: each conversation its own id and bytes', async (t) => {
+  // The conversation index keeps a single peer per endpoint inline and switches to a map at the second peer.
+  const client = { ip: '10.0.0.1', port: 50001 };
+  const toFirst = tcpConversation({ exchanges: [{ from: 'server', data: '* OK first\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }], client, server: { ip: '10.0.0.9', port: 143 }, start: 1_700_000_000 });
+  const toSecond = tcpConversation({ exchanges: [{ from: 'server', data: '* OK second\r\n' }, { from: 'client', data: 'b1 NOOP\r\n' }], client, server: { ip: '10.0.0.10', port: 143 }, start: 1_700_000_000.0002 });
+  const other = tcpConversation({ exchanges: [{ from: 'server', data: '* OK third\r\n' }, { from: 'client', data: 'c1 NOOP\r\n' }], client: { ip: '10.0.0.2', port: 50001 }, server: { ip: '10.0.0.9', port: 143 }, start: 1_700_000_000.0004 });
+  const byTime = (a: SynthPacket, b: SynthPacket) => Number(toNs(a.t) - toNs(b.t));
+  const packets = [...toFirst, ...toSecond, ...other].sort(byTime);
+  assert.ok(toNs(toFirst[toFirst.length - 1]!.t) > toNs(other[0]!.t), 'the conversations interleave');
+  const r = await run(packets);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.rec.conns.map((c) => [c.id, c.client.ip, c.server.ip]), [[0, '10.0.0.1', '10.0.0.9'], [1, '10.0.0.1', '10.0.0.10'], [2, '10.0.0.2', '10.0.0.9']]);
+  for (const [id, server, client] of [[0, '* OK first\r\n', 'a1 NOOP\r\n'], [1, '* OK second\r\n', 'b1 NOOP\r\n'], [2, '* OK third\r\n', 'c1 NOOP\r\n']] as const) {
+    assertPieces(r.rec.pieces(id, 'server'), [server], `connection ${id} server`);
+    assertPieces(r.rec.pieces(id, 'client'), [client], `connection ${id} client`);
+  }
+  await agreeWithTshark(t, r);
+});
+
+test('an idle direction holds nothing for reordering and a small ring for retransmissions, sized by what it delivered', () => {
+  const delivered: string[] = [];
+  const warnings: string[] = [];
+  const owner: HalfStreamOwner = {
+    limits: { maxHeldBytes: 1 << 20 },
+    deliver: (_side, bytes) => { delivered.push(bytes.toString('latin1')); },
+    gap: (_side, length) => { delivered.push(`<gap ${length}>`); },
+    warn: (side, _frame, message) => { warnings.push(`${side}: ${message}`); },
+  };
+  const half = new HalfStream(owner, 'server');
+  assert.deepEqual([half.holding, half.remembering], [0, 0], 'nothing allocated before the first byte');
+  half.syn(1000);
+  half.segment(1001, Buffer.from('* OK ready\r\n'), 0, false, 2);
+  assert.deepEqual(delivered, ['* OK ready\r\n']);
+  assert.equal(half.holding, 0);
+  assert.ok(half.remembering >= 12 && half.remembering <= 16, `ring of ${half.remembering} bytes for a 12-byte greeting`);
+  // The small ring still tells a faithful retransmission from a changed one.
+  half.segment(1001, Buffer.from('* OK ready\r\n'), 0, false, 3);
+  assert.deepEqual(warnings, []);
+  half.segment(1001, Buffer.from('* NO ready\r\n'), 0, false, 4);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^server: retransmitted data differs from the first copy/);
+  // Data past a hole is held until the hole fills, then the hold is empty again.
+  half.segment(1013 + 5, Buffer.from('world'), 0, false, 5);
+  assert.equal(half.holding, 5);
+  half.segment(1013, Buffer.from('hello'), 0, false, 6);
+  assert.equal(half.holding, 0);
+  assert.deepEqual(delivered, ['* OK ready\r\n', 'hello', 'world']);
+  assert.equal(half.remembering, 32, 'the ring doubled to hold 22 bytes');
 });

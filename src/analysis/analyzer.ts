@@ -82,10 +82,12 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     untagged: options.onUntagged,
   };
 
+  // One options object for every session: an open connection should not carry its own copy.
+  const sessionOptions = { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys };
   const sink: StreamSink = {
     open(conn) {
       if (options.connections && !options.connections(conn)) return;
-      const session = new ImapSession(conn, events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys });
+      const session = new ImapSession(conn, events, warn, sessionOptions);
       sessions.set(conn.id, session);
       connections.push(session.info);
     },

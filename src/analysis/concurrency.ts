@@ -20,42 +20,46 @@ export interface Concurrency {
  * connections open at once.
  */
 export function concurrency(conns: readonly Connection[]): Concurrency {
-  const events: { c: Connection; start: boolean }[] = [];
-  for (const c of conns) events.push({ c, start: true }, { c, start: false });
+  // Events as numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
+  const timeOf = (event: number): TimePoint => (event & 1 ? conns[event >>> 1]!.end : conns[event >>> 1]!.start);
+  const events = Array.from({ length: 2 * conns.length }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
-  events.sort((a, b) => compareTime(a.start ? a.c.start : a.c.end, b.start ? b.c.start : b.c.end) || Number(b.start) - Number(a.start));
-  const listed = new Map<Connection, number[]>(conns.map((c) => [c, []]));
-  const open = new Set<Connection>();
+  // Then connections in their order (the sort is total, so the sweep is the same on every engine).
+  events.sort((a, b) => compareTime(timeOf(a), timeOf(b)) || (a & 1) - (b & 1) || a - b);
+  const listed: number[][] = conns.map(() => []);
+  /** Indices of the open connections, in the order they opened. */
+  const open = new Set<number>();
   /** Open connections whose list still has room: only they need to hear of a newcomer. */
-  const withRoom = new Set<Connection>();
+  const withRoom = new Set<number>();
   let max = 0;
-  for (const { c, start } of events) {
-    if (!start) {
-      open.delete(c);
-      withRoom.delete(c);
+  for (const event of events) {
+    const i = event >>> 1;
+    if (event & 1) {
+      open.delete(i);
+      withRoom.delete(i);
       continue;
     }
-    const mine = listed.get(c)!;
+    const mine = listed[i]!;
     for (const o of open) {
       if (mine.length >= MAX_LISTED_OVERLAPS) break;
-      mine.push(o.id);
+      mine.push(conns[o]!.id);
     }
     for (const o of withRoom) {
-      const theirs = listed.get(o)!;
-      theirs.push(c.id);
+      const theirs = listed[o]!;
+      theirs.push(conns[i]!.id);
       if (theirs.length >= MAX_LISTED_OVERLAPS) withRoom.delete(o);
     }
-    open.add(c);
-    if (mine.length < MAX_LISTED_OVERLAPS) withRoom.add(c);
+    open.add(i);
+    if (mine.length < MAX_LISTED_OVERLAPS) withRoom.add(i);
     max = Math.max(max, open.size);
   }
   // Exact counts: those that started before this one ended, less those that ended before it started.
   const starts = conns.map((c) => c.start).sort(compareTime);
   const ends = conns.map((c) => c.end).sort(compareTime);
-  const overlaps = conns.map((c) => ({
+  const overlaps = conns.map((c, i) => ({
     conn: c.id,
     count: countAtMost(starts, c.end, true) - countAtMost(ends, c.start, false) - 1,
-    with: listed.get(c)!.sort((a, b) => a - b),
+    with: listed[i]!.sort((a, b) => a - b),
   }));
   return { max, overlaps };
 }

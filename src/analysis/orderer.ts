@@ -1,6 +1,9 @@
 import type { Exchange } from '../imap/model.js';
 
-/** Past this many exchanges waiting behind an unfinished one (a long IDLE), order gives way to memory. */
+/**
+ * Past this many complete exchanges waiting behind an unfinished one (a long IDLE), order gives way to
+ * memory. Unfinished ones do not count: their sessions hold them anyway (many open connections).
+ */
 const MAX_WAITING = 100_000;
 
 /**
@@ -23,7 +26,8 @@ export class ExchangeOrderer {
   completed(ex: Exchange): void {
     this.done.add(ex);
     this.drain();
-    if (this.queue.length - this.head > MAX_WAITING) this.forceOut();
+    // Each forced release empties `done`, so the scan it makes is paid for by as many completions.
+    if (this.done.size > MAX_WAITING) this.forceOut();
   }
 
   /** End of input: everything left goes out in order (the unfinished ones as incomplete). */

@@ -5,9 +5,9 @@ import { attribute, claimOf, type Claim } from './attribution.js';
 import { MAX_PENDING_COMMANDS, PendingCommands } from './pending.js';
 import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
-import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits } from './framer.js';
+import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput } from './framer.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { ConnectionTransport } from './transport.js';
+import { ConnectionTransport, type TransportOutput } from './transport.js';
 import type { Exchange, ImapConnection } from './model.js';
 import { looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
@@ -61,7 +61,8 @@ export class ImapSession {
   private readonly pending = new PendingCommands<Outstanding>();
   private pendingOverflowWarned = false;
   private readonly transport: ConnectionTransport;
-  private readonly sasl = new SaslTracker();
+  /** Follows AUTHENTICATE; made by the first one (most connections log in otherwise, or not at all). */
+  private saslTracker: SaslTracker | null = null;
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
   private authenticating: Outstanding | null = null;
   private idling: Outstanding | null = null;
@@ -82,26 +83,21 @@ export class ImapSession {
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
       commands: 0, mailboxes: [], unsolicited: 0, undecoded: 0,
     };
-    const out = {
-      message: (m: ImapMessage) => this.onMessage(m),
-      warn: (frame: number, message: string) => this.warn({ frame, conn: conn.id, message }),
-      literalStart: events.literalStart ? (m: ImapMessage, lit: Literal) => events.literalStart!(m, lit, this.info) : undefined,
-    };
-    this.framers = {
-      client: new ImapFramer('client', out, limits, looksLikeCommand),
-      server: new ImapFramer('server', out, limits, looksLikeResponse),
+    const wiring = new SessionWiring(this.info, events, warn, (m) => this.onMessage(m));
+    this.framers = wiring.framers = {
+      client: new ImapFramer('client', wiring, limits, looksLikeCommand),
+      server: new ImapFramer('server', wiring, limits, looksLikeResponse),
     };
     if (!conn.sawSyn) {
       // The capture began mid-conversation: wait for something that looks like a message start.
       this.framers.client.startResync(conn.firstFrame);
       this.framers.server.startResync(conn.firstFrame);
     }
-    this.transport = new ConnectionTransport(this.info, options.keys ?? null, {
-      imap: (side, bytes, frame, time) => this.framers[side].push(bytes, frame, time),
-      gap: (side, length, frame, time) => this.framers[side].gap(length, frame, time),
-      marker: (side, frame, text) => this.events.marker?.(side, frame, text, this.info),
-      warn: (w) => this.warn(w),
-    });
+    this.transport = new ConnectionTransport(this.info, options.keys ?? null, wiring);
+  }
+
+  private get sasl(): SaslTracker {
+    return (this.saslTracker ??= new SaslTracker());
   }
 
   /** Bytes off the wire, in order (TLS and COMPRESS are undone by the transport). */
@@ -455,6 +451,43 @@ export class ImapSession {
   private noteSaslUser(): void {
     const user = this.sasl.user();
     if (user) this.info.user = user;
+  }
+}
+
+/**
+ * What the transport and both framers call back: one object per connection rather than a closure per
+ * callback, because every open connection carries it.
+ */
+class SessionWiring implements FramerOutput, TransportOutput {
+  /** Set by the session right after it made them (they need this object first). */
+  framers!: Record<Side, ImapFramer>;
+
+  constructor(
+    private readonly info: ImapConnection,
+    private readonly events: SessionEvents,
+    private readonly sink: WarningSink,
+    /** The session's handler for every framed message. */
+    readonly message: (m: ImapMessage) => void,
+  ) {}
+
+  warn(frame: number, message: string): void {
+    this.sink({ frame, conn: this.info.conn.id, message });
+  }
+
+  literalStart(m: ImapMessage, literal: Literal): LiteralConsumer | null {
+    return this.events.literalStart?.(m, literal, this.info) ?? null;
+  }
+
+  imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number {
+    return this.framers[side].push(bytes, frame, time);
+  }
+
+  gap(side: Side, length: number, frame: number, time: TimePoint): void {
+    this.framers[side].gap(length, frame, time);
+  }
+
+  marker(side: Side | null, frame: number, text: string): void {
+    this.events.marker?.(side, frame, text, this.info);
   }
 }
 

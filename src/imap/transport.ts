@@ -1,4 +1,3 @@
-import type { Warning } from '../capture/types.js';
 import type { Side, TimePoint } from '../tcp/types.js';
 import { TlsDecryptor } from '../tls/decryptor.js';
 import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
@@ -12,13 +11,20 @@ export interface TransportOutput {
   /** Octets of plaintext IMAP that the capture lost. */
   gap(side: Side, length: number, frame: number, time: TimePoint): void;
   marker(side: Side | null, frame: number, text: string): void;
-  warn(w: Warning): void;
+  /** A problem on this connection (the receiver names the connection). */
+  warn(frame: number, message: string): void;
 }
 
 type Mode = 'imap' | 'tls' | 'undecodable';
 
 /** How much of a TLS direction we keep looking at for its hello. */
 const TLS_SNIFF_BYTES = 16 * 1024;
+
+/** The first bytes of a TLS direction, kept until its hello parses (or TLS_SNIFF_BYTES went by). */
+interface HelloSniff {
+  chunks: Buffer[];
+  length: number;
+}
 
 /**
  * What lies between one connection's TCP byte streams and its IMAP framers: TLS (from the first byte or
@@ -28,10 +34,11 @@ const TLS_SNIFF_BYTES = 16 * 1024;
 export class ConnectionTransport {
   private mode: Mode = 'imap';
   private started = false;
-  private inflaters: Partial<Record<Side, RawInflater>> = {};
+  /** Both directions' inflaters once COMPRESS is on; state a plain connection never needs is not allocated. */
+  private inflaters: Record<Side, RawInflater> | null = null;
   private decryptor: TlsDecryptor | null = null;
-  private readonly sniffed: Record<Side, Buffer[]> = { client: [], server: [] };
-  private readonly sniffedLength: Record<Side, number> = { client: 0, server: 0 };
+  /** The start of each TLS direction, until its hello has been read (from the switch to TLS on). */
+  private hellos: Record<Side, HelloSniff> | null = null;
   /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
   private now: TimePoint | null = null;
 
@@ -68,7 +75,7 @@ export class ConnectionTransport {
       this.decryptor?.gap(side, length, frame);
       return;
     }
-    if (this.inflaters[side]) {
+    if (this.inflaters) {
       // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
       return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
     }
@@ -86,11 +93,12 @@ export class ConnectionTransport {
   startTls(how: 'implicit' | 'starttls', frame: number): void {
     this.mode = 'tls';
     this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
+    this.hellos ??= { client: { chunks: [], length: 0 }, server: { chunks: [], length: 0 } };
     this.out.marker(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte');
     if (this.keys && this.keys.size > 0) {
       this.decryptor = new TlsDecryptor(this.keys, {
         plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
-        warn: (f, message) => this.out.warn({ frame: f, conn: this.info.conn.id, message: `TLS: ${message}` }),
+        warn: (f, message) => this.out.warn(f, `TLS: ${message}`),
       });
     }
   }
@@ -107,7 +115,7 @@ export class ConnectionTransport {
       this.info.undecoded += bytes.length;
       return;
     }
-    const inflater = this.inflaters[side];
+    const inflater = this.inflaters?.[side];
     if (inflater) {
       const inflated = inflater.push(bytes);
       if (!inflated) return this.compressionFailed(side, frame, inflater.failed!);
@@ -119,7 +127,7 @@ export class ConnectionTransport {
     // A message switched the protocol: the rest is TLS (back to the wire layer) or compressed.
     const rest = bytes.subarray(used);
     if (this.mode !== modeBefore) this.data(side, rest, frame, time);
-    else if (this.inflaters[side] !== inflater) this.plain(side, rest, frame, time);
+    else if (this.inflaters?.[side] !== inflater) this.plain(side, rest, frame, time);
   }
 
   /** Application data out of TLS: the same IMAP dissection as in the clear. */
@@ -137,32 +145,33 @@ export class ConnectionTransport {
 
   /** Version, cipher and SNI from the hellos, whether or not there are keys. */
   private sniff(side: Side, bytes: Buffer): void {
-    if (this.sniffedLength[side] >= TLS_SNIFF_BYTES) return;
-    this.sniffed[side].push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - this.sniffedLength[side])));
-    this.sniffedLength[side] += bytes.length;
-    const seen = Buffer.concat(this.sniffed[side]);
+    const hello = this.hellos![side];
+    if (hello.length >= TLS_SNIFF_BYTES) return;
+    hello.chunks.push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - hello.length)));
+    hello.length += bytes.length;
+    const seen = Buffer.concat(hello.chunks);
     const tls = this.info.tls!;
     const done = () => {
-      this.sniffedLength[side] = TLS_SNIFF_BYTES;
-      this.sniffed[side] = [];
+      hello.length = TLS_SNIFF_BYTES;
+      hello.chunks = [];
     };
     if (side === 'client') {
-      const hello = parseClientHello(seen);
-      if (!hello) return;
-      tls.sni = hello.sni;
-      tls.version ??= hello.supportedVersions[0] ?? hello.legacyVersion;
+      const client = parseClientHello(seen);
+      if (!client) return;
+      tls.sni = client.sni;
+      tls.version ??= client.supportedVersions[0] ?? client.legacyVersion;
       done();
     } else {
-      const hello = parseServerHello(seen);
-      if (!hello) return;
-      tls.version = hello.version;
-      tls.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
+      const server = parseServerHello(seen);
+      if (!server) return;
+      tls.version = server.version;
+      tls.cipher = server.cipherName ?? `0x${server.cipherSuite.toString(16).padStart(4, '0')}`;
       done();
     }
   }
 
   private compressionFailed(side: Side, frame: number, why: string): void {
-    this.out.warn({ frame, conn: this.info.conn.id, message: `cannot inflate the ${side} side after COMPRESS (${why}); the rest of the connection is not dissected` });
+    this.out.warn(frame, `cannot inflate the ${side} side after COMPRESS (${why}); the rest of the connection is not dissected`);
     this.mode = 'undecodable';
   }
 }

@@ -1,5 +1,5 @@
-import type { WarningSink } from '../capture/types.js';
 import { RecentBytes } from './recent-bytes.js';
+import type { Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
 export function seqDiff(a: number, b: number): number {
@@ -10,6 +10,9 @@ export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }
 
+/** Delivered bytes kept per direction for checking retransmissions against (older ones are not checked). */
+const RECENT_WINDOW = 64 * 1024;
+
 interface Held {
   seq: number;
   data: Buffer;
@@ -18,15 +21,22 @@ interface Held {
   reported?: boolean;
 }
 
-/** Where a direction's ordered bytes go, and where it says bytes are missing. */
-export interface HalfStreamOutput {
-  deliver(bytes: Buffer, frame: number): void;
-  gap(length: number, frame: number): void;
-}
-
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
   maxHeldBytes: number;
+}
+
+/**
+ * The connection both directions belong to: where their ordered bytes go, where they say bytes are
+ * missing, and who words their warnings. One object serves both halves, so an open connection costs
+ * two small HalfStreams and no closures.
+ */
+export interface HalfStreamOwner {
+  readonly limits: HalfStreamLimits;
+  deliver(side: Side, bytes: Buffer, frame: number): void;
+  gap(side: Side, length: number, frame: number): void;
+  /** A problem in this direction; the owner names the connection and the direction. */
+  warn(side: Side, frame: number, message: string): void;
 }
 
 /**
@@ -38,33 +48,29 @@ export interface HalfStreamLimits {
 export class HalfStream {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
-  /** The first sequence number seen, for telling a new connection on a reused 4-tuple. */
-  base: number | null = null;
   finished = false;
   private fin: number | null = null;
   /** Highest sequence number the peer acknowledged (it received everything before it). */
   private acked: number | null = null;
-  private held: Held[] = [];
+  /** Out-of-order segments waiting for a hole to fill; none (null) on an in-order stream. */
+  private held: Held[] | null = null;
   private heldBytes = 0;
   private capWarned = false;
   private afterFinWarned = false;
-  private readonly recent = new RecentBytes(64 * 1024);
+  /** The last bytes delivered, for checking retransmissions; none until the first byte. */
+  private recent: RecentBytes | null = null;
 
   constructor(
-    private readonly out: HalfStreamOutput,
-    private readonly warn: WarningSink,
-    private readonly limits: HalfStreamLimits,
-    private readonly label: string,
+    private readonly owner: HalfStreamOwner,
+    readonly side: Side,
   ) {}
 
   syn(seq: number): void {
-    if (this.base === null) this.base = seq;
     if (this.next === null) this.next = seqAdd(seq, 1);
   }
 
   /** A segment of this direction, in capture order. `missing` bytes followed the payload but were cut by the snaplen. */
   segment(seq: number, payload: Buffer, missing: number, fin: boolean, frame: number): void {
-    if (this.base === null) this.base = seq;
     if (this.next === null) this.next = seq; // capture started mid-stream: begin where we are
     if (fin) this.fin = seqAdd(seq, payload.length + missing);
     if (payload.length + missing > 0) {
@@ -83,13 +89,13 @@ export class HalfStream {
   peerAck(ack: number, frame: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack;
-    if (this.held.length > 0) this.resolveAckedHole(frame);
+    if (this.held) this.resolveAckedHole(frame);
   }
 
   /** End of the connection or the capture: whatever is still missing will never come. */
   flush(frame: number): void {
     if (this.next === null) return;
-    while (this.held.length > 0) this.fillHoleWithGap(this.held[0]!.seq, frame);
+    while (this.held) this.fillHoleWithGap(this.held[0]!.seq, frame);
     // Bytes the peer acknowledged (or a FIN announced) but the capture never held.
     let end = this.acked;
     if (this.fin !== null && (end === null || seqDiff(this.fin, end) > 0)) end = this.fin;
@@ -107,7 +113,7 @@ export class HalfStream {
     const len = payload.length;
     if (this.finished && rel + len > 0) {
       // Bytes past the FIN cannot belong to this stream (and would skip the FIN's sequence number).
-      if (!this.afterFinWarned) this.warn({ frame, message: `${this.label}: data after the FIN ignored` });
+      if (!this.afterFinWarned) this.owner.warn(this.side, frame, 'data after the FIN ignored');
       this.afterFinWarned = true;
       return;
     }
@@ -132,16 +138,16 @@ export class HalfStream {
 
   private emit(bytes: Buffer, frame: number): void {
     this.next = seqAdd(this.next!, bytes.length);
-    this.recent.push(bytes);
-    this.out.deliver(bytes, frame);
+    this.remember(bytes);
+    this.owner.deliver(this.side, bytes, frame);
   }
 
   private gapAt(seq: number, length: number, frame: number): void {
     // Only a gap that starts at `next` can be delivered now; later ones are handled as holes.
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
-    this.recent.reset();
-    this.out.gap(length, frame);
+    this.recent?.reset();
+    this.owner.gap(this.side, length, frame);
     this.trimHeld(frame);
     this.drainHeld(frame);
   }
@@ -149,41 +155,42 @@ export class HalfStream {
   /** Data already delivered came again: it must say the same, or the capture has two stories. */
   private compareOld(seq: number, old: Buffer, frame: number): void {
     const back = seqDiff(this.next!, seq);
-    const differs = this.recent.differs(back, old);
-    if (differs) {
-      this.warn({ frame, message: `${this.label}: retransmitted data differs from the first copy (${old.length} bytes at relative offset -${back}); the first copy is kept` });
+    if (this.recent?.differs(back, old)) {
+      this.owner.warn(this.side, frame, `retransmitted data differs from the first copy (${old.length} bytes at relative offset -${back}); the first copy is kept`);
     }
   }
 
   private hold(seq: number, payload: Buffer, frame: number): void {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
+    const held = (this.held ??= []);
     let idx = 0;
-    while (idx < this.held.length && seqDiff(this.held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
+    while (idx < held.length && seqDiff(held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
     const entry: Held = { seq, data: Buffer.from(payload), frame };
-    for (const h of this.held) {
+    for (const h of held) {
       const offset = seqDiff(h.seq, seq);
       const start = Math.max(0, offset);
       const end = Math.min(payload.length, offset + h.data.length);
       if (end > start && !payload.subarray(start, end).equals(h.data.subarray(start - offset, end - offset))) {
-        this.warn({ frame, message: `${this.label}: overlapping segment disagrees with held data (${end - start} bytes); the copy that continues the stream first is kept` });
+        this.owner.warn(this.side, frame, `overlapping segment disagrees with held data (${end - start} bytes); the copy that continues the stream first is kept`);
         entry.reported = h.reported = true;
         break;
       }
     }
-    this.held.splice(idx, 0, entry);
+    held.splice(idx, 0, entry);
     this.heldBytes += payload.length;
-    if (this.heldBytes > this.limits.maxHeldBytes) {
+    const cap = this.owner.limits.maxHeldBytes;
+    if (this.heldBytes > cap) {
       if (!this.capWarned) {
         this.capWarned = true;
-        this.warn({ frame, message: `${this.label}: more than ${this.limits.maxHeldBytes} out-of-order bytes held; giving up on the missing data before them (reported as a gap)` });
+        this.owner.warn(this.side, frame, `more than ${cap} out-of-order bytes held; giving up on the missing data before them (reported as a gap)`);
       }
-      this.fillHoleWithGap(this.held[0]!.seq, frame);
+      this.fillHoleWithGap(held[0]!.seq, frame);
     }
   }
 
   /** The peer has acknowledged past the hole before the held data: the hole will never be filled. */
   private resolveAckedHole(frame: number): void {
-    if (this.held.length === 0 || this.acked === null) return;
+    if (!this.held || this.acked === null) return;
     if (seqDiff(this.acked, this.next!) > 0) this.fillHoleWithGap(this.held[0]!.seq, frame);
   }
 
@@ -195,32 +202,41 @@ export class HalfStream {
 
   /** Deliver held segments that now continue the stream; drop the parts already delivered. */
   private drainHeld(frame: number): void {
-    while (this.held.length > 0) {
+    while (this.held) {
       const h = this.held[0]!;
       const rel = seqDiff(h.seq, this.next!);
       if (rel > 0) return;
-      this.held.shift();
-      this.heldBytes -= h.data.length;
+      this.dropFirstHeld();
       // Held data overlapped by bytes delivered since: it must agree with them (they were kept).
-      if (rel < 0 && !h.reported && this.recent.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
-        this.warn({ frame, message: `${this.label}: held out-of-order data disagrees with data delivered over the same range (${Math.min(-rel, h.data.length)} bytes); the delivered copy is kept` });
+      if (rel < 0 && !h.reported && this.recent?.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
+        this.owner.warn(this.side, frame, `held out-of-order data disagrees with data delivered over the same range (${Math.min(-rel, h.data.length)} bytes); the delivered copy is kept`);
       }
       if (rel + h.data.length > 0) {
         this.next = seqAdd(this.next!, h.data.length + rel);
         const fresh = h.data.subarray(-rel);
-        this.recent.push(fresh);
-        this.out.deliver(fresh, Math.max(frame, h.frame));
+        this.remember(fresh);
+        this.owner.deliver(this.side, fresh, Math.max(frame, h.frame));
       }
     }
   }
 
+  /** The oldest held segment leaves the hold; an empty hold is dropped. */
+  private dropFirstHeld(): void {
+    const held = this.held!;
+    this.heldBytes -= held.shift()!.data.length;
+    if (held.length === 0) this.held = null;
+  }
+
+  private remember(bytes: Buffer): void {
+    (this.recent ??= new RecentBytes(RECENT_WINDOW)).push(bytes);
+  }
+
   /** After a gap moved `next` forward, held data that now lies wholly behind it is dropped. */
   private trimHeld(_frame: number): void {
-    while (this.held.length > 0) {
+    while (this.held) {
       const h = this.held[0]!;
       if (seqDiff(seqAdd(h.seq, h.data.length), this.next!) > 0) return;
-      this.held.shift();
-      this.heldBytes -= h.data.length;
+      this.dropFirstHeld();
     }
   }
 
@@ -233,15 +249,13 @@ export class HalfStream {
     }
   }
 
-  /** The connection is over: let go of every buffer (closed connections stay known, for their ids). */
-  release(): void {
-    this.held = [];
-    this.heldBytes = 0;
-    this.recent.release();
-  }
-
   /** Out-of-order bytes currently held (for memory accounting and tests). */
   get holding(): number {
     return this.heldBytes;
+  }
+
+  /** Bytes kept for checking retransmissions: none before the first delivered byte. */
+  get remembering(): number {
+    return this.recent?.capacity ?? 0;
   }
 }

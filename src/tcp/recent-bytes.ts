@@ -1,11 +1,14 @@
+/** Smallest ring: a short command or greeting fits, and growth by doubling reaches the window quickly. */
+const MIN_RING = 16;
+
 /**
  * The last few kilobytes delivered in one direction, so that a retransmission can be checked against
  * the first copy without keeping the stream. Older bytes are simply not checked.
  */
 export class RecentBytes {
   /**
-   * Allocated on first use, grown by doubling up to `size` as bytes arrive, dropped by release(): a
-   * connection that sent one short command holds a few hundred bytes, not the whole window.
+   * Allocated on first use at the size of what came, grown by doubling up to `size` as bytes arrive: a
+   * connection that sent one short command holds a few dozen bytes, not the whole window.
    */
   private ring: Buffer | null = null;
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
@@ -13,9 +16,9 @@ export class RecentBytes {
 
   constructor(private readonly size: number) {}
 
-  release(): void {
-    this.ring = null;
-    this.total = 0;
+  /** Bytes the ring can hold now (it grows up to the window). */
+  get capacity(): number {
+    return this.ring?.length ?? 0;
   }
 
   push(bytes: Buffer): void {
@@ -37,7 +40,7 @@ export class RecentBytes {
   private room(wanted: number): Buffer {
     const ring = this.ring;
     if (ring && (ring.length >= wanted || ring.length === this.size)) return ring;
-    let cap = ring ? ring.length : 256;
+    let cap = ring ? ring.length : MIN_RING;
     while (cap < wanted && cap < this.size) cap *= 2;
     cap = Math.min(cap, this.size);
     const grown = Buffer.allocUnsafe(cap);

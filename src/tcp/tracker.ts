@@ -1,6 +1,6 @@
 import type { WarningSink } from '../capture/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
-import { HalfStream } from './half-stream.js';
+import { HalfStream, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
@@ -20,28 +20,71 @@ export interface TcpOverview {
 }
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 
-/** An IMAP connection being reassembled. */
-class Flow {
+/** What every Flow of one tracker shares: one object, not a copy per connection. */
+interface FlowContext {
+  readonly sink: StreamSink;
+  readonly warn: WarningSink;
+  readonly limits: HalfStreamLimits;
+}
+
+/**
+ * An IMAP connection being reassembled: owner of both its HalfStreams, which it hands to the sink with
+ * the connection's byte counts. Words the halves' warnings only when there is one to give.
+ */
+class Flow implements HalfStreamOwner {
   closed = false;
-  constructor(
-    /** Time of the segment being processed: what data and gaps are stamped with. */
-    readonly clock: { now: TimePoint },
-    readonly conn: Connection,
-    /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
-    public halves: Record<Side, HalfStream> | null,
-  ) {}
+  /** Time of the segment being processed: what data and gaps are stamped with. */
+  now: TimePoint;
+  /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
+  client: HalfStream | null;
+  server: HalfStream | null;
+
+  constructor(private readonly context: FlowContext, readonly conn: Connection) {
+    this.now = conn.start;
+    this.client = new HalfStream(this, 'client');
+    this.server = new HalfStream(this, 'server');
+  }
+
+  get limits(): HalfStreamLimits {
+    return this.context.limits;
+  }
+
+  deliver(side: Side, bytes: Buffer, frame: number): void {
+    this.conn.stats[side].bytes += bytes.length;
+    this.context.sink.data(this.conn, side, bytes, frame, this.now);
+  }
+
+  gap(side: Side, length: number, frame: number): void {
+    const stats = this.conn.stats[side];
+    stats.gaps++;
+    stats.gapBytes += length;
+    this.warn(side, frame, `${length} bytes missing from the capture (lost or cut); the stream continues after them`);
+    this.context.sink.gap(this.conn, side, length, frame, this.now);
+  }
+
+  warn(side: Side, frame: number, message: string): void {
+    const id = this.conn.id;
+    this.context.warn({ frame, message: `connection ${id} ${side === 'client' ? 'client→server' : 'server→client'}: ${message}`, conn: id });
+  }
 }
 
 /** Every TCP conversation gets an id, as Wireshark's tcp.stream does; only IMAP ones get a Flow. */
 interface Conversation {
   id: number;
   flow: Flow | null;
-  /** The endpoint that sent the first segment seen ("A"), and each side's first sequence number (port reuse). */
-  aIp: string;
-  aPort: number;
+  /** Endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
+  keyA: number;
+  keyB: number;
+  /** Each side's first sequence number (port reuse). */
   firstSeqA: number | null;
   firstSeqB: number | null;
 }
+
+/**
+ * A conversation index entry for one endpoint: its only conversation (most endpoints, e.g. a client's
+ * port, have one peer, and a Map each would cost a few hundred bytes), or its conversations by peer.
+ */
+type EndpointEntry = Conversation | Map<number, Conversation>;
 
 /**
  * Tracks TCP conversations in capture order and reassembles those on IMAP ports, handing ordered
@@ -52,33 +95,37 @@ export class TcpTracker {
    * Conversations by (source endpoint, destination endpoint) in both directions. An endpoint is a small
    * number (address id · 65536 + port), so the per-packet lookup hashes numbers, not strings.
    */
-  private readonly conversations = new Map<number, Map<number, Conversation>>();
+  private readonly conversations = new Map<number, EndpointEntry>();
   private readonly addressIds = new Map<string, number>();
   private readonly open = new Set<Flow>();
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
   private readonly serverPorts = new Map<number, number>();
 
+  private readonly context: FlowContext;
+
   constructor(
     private readonly sink: StreamSink,
-    private readonly warn: WarningSink,
+    warn: WarningSink,
     private readonly options: TrackerOptions,
-  ) {}
+  ) {
+    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes } };
+  }
 
   segment(seg: Segment): void {
     const from = this.endpointKey(seg.src, seg.srcPort);
     const to = this.endpointKey(seg.dst, seg.dstPort);
-    let conv = this.conversations.get(from)?.get(to);
+    let conv = this.lookup(from, to);
     if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
-      const first = isA(conv, seg) ? conv.firstSeqA : conv.firstSeqB;
+      const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== seg.seq) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
         conv = undefined;
       }
     }
     if (!conv) {
-      conv = { id: this.nextId++, flow: null, aIp: seg.src, aPort: seg.srcPort, firstSeqA: null, firstSeqB: null };
+      conv = { id: this.nextId++, flow: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null };
       this.remember(from, to, conv);
       this.remember(to, from, conv);
       const port = serverPortOf(seg);
@@ -88,7 +135,7 @@ export class TcpTracker {
     if (!conv.flow && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
       conv.flow = this.startFlow(conv.id, seg);
     }
-    if (isA(conv, seg)) conv.firstSeqA ??= seg.seq;
+    if (from === conv.keyA) conv.firstSeqA ??= seg.seq;
     else conv.firstSeqB ??= seg.seq;
     if (conv.flow) this.advance(conv.flow, seg);
   }
@@ -102,10 +149,19 @@ export class TcpTracker {
     return id * 65536 + port;
   }
 
+  private lookup(from: number, to: number): Conversation | undefined {
+    const entry = this.conversations.get(from);
+    if (entry === undefined) return undefined;
+    if (entry instanceof Map) return entry.get(to);
+    return peerOf(entry, from) === to ? entry : undefined;
+  }
+
+  /** Index `conv` under `from` for peer `to`, replacing an older conversation between the two. */
   private remember(from: number, to: number, conv: Conversation): void {
-    let inner = this.conversations.get(from);
-    if (!inner) this.conversations.set(from, (inner = new Map()));
-    inner.set(to, conv);
+    const entry = this.conversations.get(from);
+    if (entry instanceof Map) entry.set(to, conv);
+    else if (entry === undefined || peerOf(entry, from) === to) this.conversations.set(from, conv);
+    else this.conversations.set(from, new Map([[peerOf(entry, from), entry], [to, conv]]));
   }
 
   overview(): TcpOverview {
@@ -137,25 +193,7 @@ export class TcpTracker {
       state: 'open',
       stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
     };
-    const clock = { now: time };
-    const half = (side: Side): HalfStream => {
-      const label = `connection ${id} ${side === 'client' ? 'client→server' : 'server→client'}`;
-      const warn: WarningSink = (w) => this.warn({ ...w, conn: id });
-      const output = {
-        deliver: (bytes: Buffer, frame: number) => {
-          conn.stats[side].bytes += bytes.length;
-          this.sink.data(conn, side, bytes, frame, clock.now);
-        },
-        gap: (length: number, frame: number) => {
-          conn.stats[side].gaps++;
-          conn.stats[side].gapBytes += length;
-          warn({ frame, message: `${label}: ${length} bytes missing from the capture (lost or cut); the stream continues after them` });
-          this.sink.gap(conn, side, length, frame, clock.now);
-        },
-      };
-      return new HalfStream(output, warn, { maxHeldBytes: this.options.maxHeldBytes }, label);
-    };
-    const flow = new Flow(clock, conn, { client: half('client'), server: half('server') });
+    const flow = new Flow(this.context, conn);
     this.open.add(flow);
     this.sink.open(conn);
     return flow;
@@ -175,12 +213,12 @@ export class TcpTracker {
     const frame = seg.frame.number;
     conn.lastFrame = frame;
     conn.end = timeOf(seg);
-    const halves = flow.halves;
-    if (flow.closed || !halves) return;
-    const side: Side = seg.srcPort === conn.client.port && seg.src === conn.client.ip ? 'client' : 'server';
-    const half = halves[side];
-    const peer = halves[side === 'client' ? 'server' : 'client'];
-    flow.clock.now = conn.end;
+    const { client, server } = flow;
+    if (flow.closed || !client || !server) return;
+    const fromClient = seg.srcPort === conn.client.port && seg.src === conn.client.ip;
+    const half = fromClient ? client : server;
+    const peer = fromClient ? server : client;
+    flow.now = conn.end;
     if (seg.flags & TCP_RST) {
       this.finish(flow, 'reset', frame);
       return;
@@ -192,18 +230,17 @@ export class TcpTracker {
     }
     if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
-    if (halves.client.finished && halves.server.finished) this.finish(flow, 'closed', frame);
+    if (client.finished && server.finished) this.finish(flow, 'closed', frame);
   }
 
   private finish(flow: Flow, reason: EndState | 'end-of-capture', frame: number): void {
-    const halves = flow.halves;
-    if (flow.closed || !halves) return;
-    halves.client.flush(frame);
-    halves.server.flush(frame);
+    const { client, server } = flow;
+    if (flow.closed || !client || !server) return;
+    client.flush(frame);
+    server.flush(frame);
     flow.closed = true;
-    halves.client.release();
-    halves.server.release();
-    flow.halves = null;
+    flow.client = null;
+    flow.server = null;
     this.open.delete(flow);
     if (reason !== 'end-of-capture') flow.conn.state = reason;
     this.sink.close(flow.conn, reason);
@@ -221,6 +258,7 @@ function serverPortOf(seg: Segment): number {
   return Math.min(seg.srcPort, seg.dstPort);
 }
 
-function isA(conv: Conversation, seg: Segment): boolean {
-  return seg.srcPort === conv.aPort && seg.src === conv.aIp;
+/** The other end of a conversation, seen from one of its endpoints. */
+function peerOf(conv: Conversation, endpoint: number): number {
+  return endpoint === conv.keyA ? conv.keyB : conv.keyA;
 }
