@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonPieces, jsonText } from '../src/util/json.js';
+import { jsonPieces, jsonText, LazyArray } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 
@@ -82,4 +82,38 @@ test('a big document comes in pieces: no piece holds more than one element of it
   const pieces = [...jsonPieces(doc, 2)];
   assert.ok(pieces.length > 1000);
   assert.ok(Math.max(...pieces.map((p) => p.length)) < 200);
+});
+
+test('LazyArray: made while written (anywhere in the document), the same text as the plain array, and an array to JSON.stringify', () => {
+  let made = 0;
+  const rows = new LazyArray(function* () {
+    for (let i = 0; i < 3; i++) {
+      made++;
+      yield { id: i, skip: undefined, name: HOSTILE };
+    }
+  });
+  const plain = { a: 1, deep: { deeper: { rows: [{ id: 0, name: HOSTILE }, { id: 1, name: HOSTILE }, { id: 2, name: HOSTILE }] } }, empty: [] };
+  const lazy = { a: 1, deep: { deeper: { rows } }, empty: new LazyArray(() => []) };
+  const pieces = jsonPieces(lazy, 2);
+  let text = '';
+  let madeWhenFirstWritten = -1;
+  for (const piece of pieces) {
+    text += piece;
+    if (madeWhenFirstWritten < 0 && text.includes('"id": 0')) madeWhenFirstWritten = made;
+  }
+  assert.equal(madeWhenFirstWritten, 1, 'the first row is written before the next is made');
+  assert.equal(text, jsonText(plain, 2));
+  assert.equal(JSON.stringify(lazy), JSON.stringify(plain));
+});
+
+test('summary --json (rows made as written) is the same text as the plain summary document', async () => {
+  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
+  const { summaryJson, summaryJsonStreamed } = await import('../src/report/summary.js');
+  const { CAPTURES } = await import('./helpers/env.js');
+  const analyses = [await analyzeCapture(join(CAPTURES, 'offlineimap.pcapng')), await analyzeCapture(join(CAPTURES, 'seed-alice.pcap'))];
+  for (const set of [analyses.slice(0, 1), analyses]) {
+    assert.equal([...jsonPieces(summaryJsonStreamed(set), 2)].join(''), jsonText(summaryJson(set), 2));
+  }
+  const r = spawnSync(process.execPath, [CLI, 'summary', '--json', join(CAPTURES, 'offlineimap.pcapng')], { encoding: 'utf8' });
+  assert.equal(r.stdout, `${jsonText(summaryJson(analyses.slice(0, 1)), 2)}\n`);
 });

@@ -4,6 +4,7 @@ import { concurrency } from '../analysis/concurrency.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
+import { LazyArray } from '../util/json.js';
 import { compareTime, isoTime, secondsBetween } from '../util/time.js';
 import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
 
@@ -24,15 +25,32 @@ function linkTypes(a: CaptureAnalysis): string[] {
   return a.capture.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`);
 }
 
-/** JSON twin of the summary (schema: docs/schema/summary.schema.json). */
+/** How a per-connection array of the document is held: whole, or made as it is written. */
+type RowsOf = <T>(make: () => Iterable<T>) => T[] | LazyArray<T>;
+
+/** JSON twin of the summary (schema: docs/schema/summary.schema.json), a plain document. */
 export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
+  return summaryDocument(analyses, (make) => [...make()]);
+}
+
+/**
+ * The same document with its connection rows as a LazyArray: written with
+ * jsonPieces it is the same text, and only one row is made at a time.
+ */
+export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[]): object {
+  return summaryDocument(analyses, (make) => new LazyArray(make));
+}
+
+function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): object {
   const multi = analyses.length > 1;
   return {
     captures: analyses.map((a) => ({
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
       start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
     })),
-    connections: analyses.flatMap((a) => a.connections.map((c) => connectionJson(c, multi ? a.capture.path : undefined))),
+    connections: rows(function* () {
+      for (const a of analyses) for (const c of a.connections) yield connectionJson(c, multi ? a.capture.path : undefined);
+    }),
     concurrency: multi
       ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
       : concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []),

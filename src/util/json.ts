@@ -11,40 +11,65 @@ export function jsonText(value: unknown, indent?: number): string {
 }
 
 /**
- * jsonText(value, indent) in pieces, for big documents: an object's members and the elements of the
- * arrays directly inside it are serialised one at a time, so no string of the whole document is built.
- * Joined, the pieces are exactly jsonText(value, indent).
+ * An array of a JSON document made while it is written, one element at a time (jsonPieces): a summary of
+ * 200,000 connections must not hold all its rows at once. Serialised whole (JSON.stringify), it is an
+ * ordinary array.
  */
-export function* jsonPieces(value: unknown, indent: number): Generator<string> {
-  if (!isPlainContainer(value)) {
-    yield jsonText(value, indent);
-    return;
+export class LazyArray<T> {
+  constructor(private readonly make: () => Iterable<T>) {}
+
+  items(): Iterable<T> {
+    return this.make();
   }
-  yield* container(value, indent, 1);
+
+  toJSON(): T[] {
+    return [...this.make()];
+  }
 }
 
+/**
+ * jsonText(value, indent) in pieces, for big documents: an object's members and the elements of the
+ * arrays directly inside it are serialised one at a time, and LazyArrays anywhere are made element by
+ * element, so no string (or array) of the whole document is built. Joined, the pieces are exactly
+ * jsonText(value, indent).
+ */
+export function* jsonPieces(value: unknown, indent: number): Generator<string> {
+  if (value instanceof LazyArray || isPlainContainer(value)) yield* container(value, indent, 1);
+  else yield jsonText(value, indent);
+}
+
+/** Containers down to this depth are written member by member (deeper ones only when they hold a LazyArray). */
 const LEVELS_STREAMED = 2;
 
 function* container(value: object, indent: number, depth: number): Generator<string> {
   const inner = '\n' + ' '.repeat(indent * depth);
   const outer = '\n' + ' '.repeat(indent * (depth - 1));
-  const isArray = Array.isArray(value);
-  // JSON.stringify leaves out object members whose value is undefined, a function or a symbol, and
-  // writes null for them in arrays.
-  const entries: [string | null, unknown][] = isArray
-    ? Array.from(value as unknown[], (v): [null, unknown] => [null, omitted(v) ? null : v])
-    : Object.keys(value).filter((k) => !omitted((value as Record<string, unknown>)[k])).map((k) => [k, (value as Record<string, unknown>)[k]]);
-  if (entries.length === 0) {
-    yield isArray ? '[]' : '{}';
-    return;
-  }
-  yield isArray ? '[' : '{';
-  for (const [i, [key, v]] of entries.entries()) {
-    yield `${i > 0 ? ',' : ''}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
-    if (depth < LEVELS_STREAMED && isPlainContainer(v)) yield* container(v, indent, depth + 1);
+  const isArray = Array.isArray(value) || value instanceof LazyArray;
+  let first = true;
+  for (const [key, v] of members(value)) {
+    yield `${first ? (isArray ? '[' : '{') : ','}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
+    first = false;
+    if (v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || holdsLazy(v)))) yield* container(v, indent, depth + 1);
     else yield jsonText(v, indent).replaceAll('\n', inner);
   }
-  yield `${outer}${isArray ? ']' : '}'}`;
+  yield first ? (isArray ? '[]' : '{}') : `${outer}${isArray ? ']' : '}'}`;
+}
+
+/**
+ * Members as JSON.stringify walks them: it leaves out object members whose value is undefined, a
+ * function or a symbol, and writes null for them in arrays (holes included).
+ */
+function* members(value: object): Generator<[string | null, unknown]> {
+  if (value instanceof LazyArray) {
+    for (const v of value.items() as Iterable<unknown>) yield [null, omitted(v) ? null : v];
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) yield [null, omitted(value[i]) ? null : value[i]];
+  } else {
+    for (const k of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[k];
+      if (!omitted(v)) yield [k, v];
+    }
+  }
 }
 
 function omitted(v: unknown): boolean {
@@ -54,4 +79,10 @@ function omitted(v: unknown): boolean {
 /** An array or an object JSON.stringify would walk member by member (no toJSON of its own). */
 function isPlainContainer(v: unknown): v is object {
   return typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+/** Whether a LazyArray sits somewhere inside (looked for in plain objects only: arrays of rows are not searched). */
+function holdsLazy(v: object): boolean {
+  if (Array.isArray(v)) return false;
+  return Object.values(v).some((m) => m instanceof LazyArray || (isPlainContainer(m) && holdsLazy(m)));
 }

@@ -3,7 +3,7 @@ import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
-import { summaryJson, summaryText } from '../../report/summary.js';
+import { summaryJsonStreamed, summaryText } from '../../report/summary.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -34,7 +34,7 @@ export function registerSummary(program: Command): void {
       i++;
     }
     if (opts.json) {
-      output.json(summaryJson(analyses));
+      output.json(summaryJsonStreamed(analyses));
       return;
     }
     for (const a of analyses) {
