@@ -1,4 +1,5 @@
 import libmime from 'libmime';
+import { detached } from '../util/intern.js';
 import type { Value } from '../imap/tokens.js';
 import type { Address, Envelope, MimePart } from './types.js';
 
@@ -393,7 +394,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * 8-bit strings as UTF-8 (RFC 6855, RFC 6532, and many in practice): valid UTF-8 is read as such.
  */
 export function imapText(s: string): string {
-  if (!/[\x80-\xff]/.test(s)) return s;
+  // Detached: the text often outlives the line it was cut from (message trees, envelopes).
+  if (!/[\x80-\xff]/.test(s)) return detached(s);
   try {
     return utf8.decode(Buffer.from(s, 'latin1'));
   } catch {

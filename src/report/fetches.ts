@@ -95,3 +95,43 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
 export function sectionLine(capture: string | null, m: FetchedMessage, f: SectionFetch): string {
   return `${jsonText({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
 }
+
+/** Elements per piece handed out by messageElements: few pieces to pass along, none of them large. */
+const ELEMENTS_PER_PIECE = 64;
+
+/**
+ * The elements of the `messages` array of `fetches --json`, as jsonText(document, 2) indents them (two
+ * levels deep), in pieces of whole elements joined by ",\n": the pieces are written as they are made.
+ */
+export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: FetchedMessage) => object): Generator<string> {
+  let piece: string[] = [];
+  for (const m of messages) {
+    piece.push(`    ${jsonText(json(m), 2).replace(/\n/g, '\n    ')}`);
+    if (piece.length === ELEMENTS_PER_PIECE) {
+      yield piece.join(',\n');
+      piece = [];
+    }
+  }
+  if (piece.length > 0) yield piece.join(',\n');
+}
+
+/**
+ * Writes the `fetches --json` document, `{ messages, …rest }`, byte for byte as jsonText(document, 2)
+ * would, with the `messages` array arriving in pieces from messageElements (from one capture or several).
+ */
+export class FetchesJsonWriter {
+  private started = false;
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  messages(piece: string): void {
+    this.write(this.started ? `,\n${piece}` : `{\n  "messages": [\n${piece}`);
+    this.started = true;
+  }
+
+  /** The rest of the document (strategy, warnings, partial), after the last message. */
+  end(rest: object): void {
+    const tail = jsonText(rest, 2).slice(1); // its members, without the opening brace
+    this.write(`${this.started ? '\n  ]' : '{\n  "messages": []'},${tail}\n`);
+  }
+}
