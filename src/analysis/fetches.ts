@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Exchange, ImapConnection } from '../imap/model.js';
+import type { Connection } from '../tcp/types.js';
 import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
 import type { Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
@@ -66,6 +67,8 @@ export interface FetchStep {
 }
 
 interface ConnState {
+  /** Its connection: once closed, the state is dropped (see state()). */
+  conn: Connection;
   mailbox: string | null;
   uidValidity: number | null;
   /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
@@ -226,10 +229,20 @@ export class FetchTracker {
     const validity = info.selected?.uidValidity ?? null;
     if (!s || s.mailbox !== name || s.uidValidity !== validity) {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
-      s = { mailbox: name, uidValidity: validity, seqToUid: [] };
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [] };
       this.conns.set(id, s);
+      if (this.conns.size >= this.sweepAt) this.dropClosed();
     }
     return s;
+  }
+
+  /** Sweeps grow with the open connections, so sweeping costs O(1) per connection over the capture. */
+  private sweepAt = 1024;
+
+  /** Closed connections send nothing more: their sequence-number maps go, so these stay bounded by open connections. */
+  private dropClosed(): void {
+    for (const [id, s] of this.conns) if (s.conn.state !== 'open') this.conns.delete(id);
+    this.sweepAt = Math.max(1024, 2 * this.conns.size);
   }
 
   private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
@@ -273,7 +286,10 @@ export function envelopeFromHeader(raw: Buffer): Envelope | null {
   const text = raw.toString('latin1', 0, end < 0 ? raw.length : end).replace(/\r?\n[ \t]+/g, ' ');
   const field = (name: string) => {
     const m = HEADER_FIELD[name]!.exec(text);
-    return m ? decodeWords(Buffer.from(m[1]!, 'latin1').toString('utf8')).trim() : null;
+    if (!m) return null;
+    // The header is read as latin1; 8-bit octets are taken as UTF-8 (plain ASCII needs no conversion).
+    const value = /[\x80-\xff]/.test(m[1]!) ? Buffer.from(m[1]!, 'latin1').toString('utf8') : detached(m[1]!);
+    return decodeWords(value).trim();
   };
   const date = field('Date');
   const subject = field('Subject');

@@ -374,7 +374,9 @@ function decode2231(extended: [string, string][], what: string, warn: Warn): Rec
 
 /** obj[k] = v as an own property, even for names like "__proto__" that a server may send. */
 function setOwn(obj: Record<string, string>, k: string, v: string): void {
-  Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  // Only "__proto__" is special to plain assignment (a setter on Object.prototype); the rest is cheaper assigned.
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
 }
 
 /** RFC 2047 encoded words decoded; the input unchanged when there are none or they cannot be read. */

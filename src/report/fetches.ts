@@ -96,6 +96,10 @@ export function sectionLine(capture: string | null, m: FetchedMessage, f: Sectio
   return `${jsonText({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
 }
 
+/** How the `messages` array opens and closes in jsonText(document, 2). */
+const MESSAGES_OPEN = '{\n  "messages": [\n';
+const MESSAGES_CLOSE = '\n  ]\n}';
+
 /** Elements per piece handed out by messageElements: few pieces to pass along, none of them large. */
 const ELEMENTS_PER_PIECE = 64;
 
@@ -104,16 +108,19 @@ const ELEMENTS_PER_PIECE = 64;
  * levels deep), in pieces of whole elements joined by ",\n": the pieces are written as they are made.
  */
 export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: FetchedMessage) => object): Generator<string> {
-  let piece: string[] = [];
+  let piece: object[] = [];
+  // The document's own indentation comes from writing the piece where it stands: { "messages": [ … ] }.
+  const text = () => jsonText({ messages: piece }, 2).slice(MESSAGES_OPEN.length, -MESSAGES_CLOSE.length);
   for (const m of messages) {
-    piece.push(`    ${jsonText(json(m), 2).replace(/\n/g, '\n    ')}`);
+    piece.push(json(m));
     if (piece.length === ELEMENTS_PER_PIECE) {
-      yield piece.join(',\n');
+      yield text();
       piece = [];
     }
   }
-  if (piece.length > 0) yield piece.join(',\n');
+  if (piece.length > 0) yield text();
 }
+
 
 /**
  * Writes the `fetches --json` document, `{ messages, …rest }`, byte for byte as jsonText(document, 2)
@@ -125,7 +132,7 @@ export class FetchesJsonWriter {
   constructor(private readonly write: (text: string) => void) {}
 
   messages(piece: string): void {
-    this.write(this.started ? `,\n${piece}` : `{\n  "messages": [\n${piece}`);
+    this.write(this.started ? `,\n${piece}` : `${MESSAGES_OPEN}${piece}`);
     this.started = true;
   }
 
