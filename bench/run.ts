@@ -1,12 +1,14 @@
 /**
- * imapscope benchmark: generates a synthetic IMAP capture (bench/gen-capture.ts) and measures, one program at a
- * time, on the same file: `cat` (page-cache baseline), `imapscope streams --json`, `imapscope commands --json`,
- * and their tshark counterparts (`-q -z conv,tcp` and `-Y imap -T fields -e imap.request.command`). Then checks
- * that imapscope's memory stays flat by running it on a file 5x smaller (or, with --scale, 5x larger).
+ * imapscope benchmark: generates synthetic IMAP captures (bench/gen-capture.ts) of two traffic mixes — `download`
+ * (few sessions, whole messages as big literals) and `sync` (folder sync: many sessions, thousands of short FETCH
+ * responses) — and measures, one program at a time, on the same file: `cat` (page-cache baseline), `imapscope
+ * streams|commands|summary|fetches --json`, and their tshark counterparts (`-q -z conv,tcp` and `-Y imap -T fields
+ * -e imap.request.command`). Then checks that imapscope's memory stays flat on a file 5x smaller (or, with
+ * --scale, 5x larger), and prints both mixes' ratios to tshark side by side.
  *
- *   npm run bench                      # build, then 200 MiB
- *   node dist/bench/run.js [--mb 200] [--keep] [--workdir DIR] [--reuse] [--runs N] [--scale]
- *                          [--seed N] [--concurrency N] [--skip-tshark] [--check] [--json FILE]
+ *   npm run bench                      # build, then 200 MiB of each mix
+ *   node dist/bench/run.js [--mb 200] [--mix both|download|sync] [--keep] [--workdir DIR] [--reuse] [--runs N]
+ *                          [--scale] [--seed N] [--concurrency N] [--skip-tshark] [--check] [--json FILE]
  *                          [--cli PATH/main.js] [--quiet-wait SECONDS]
  *
  * Generated captures go to a fresh directory under os.tmpdir() unless --workdir is given, and are deleted at the
@@ -30,7 +32,8 @@ const FLAT_GROWTH = 1.2; // peak RSS on the 5x file may be at most 20 % above th
 
 interface Options {
   mb: number;
-  mix: TrafficMix;
+  /** The traffic mixes measured, in order (--mix both: download, then sync). */
+  mixes: TrafficMix[];
   seed: number;
   concurrency: number;
   runs: number;
@@ -70,7 +73,7 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       mb: { type: 'string', default: '200' },
-      mix: { type: 'string', default: 'download' },
+      mix: { type: 'string', default: 'both' },
       seed: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '50' },
       runs: { type: 'string', default: '1' },
@@ -88,7 +91,7 @@ function options(): Options {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: node dist/bench/run.js [--mb 200] [--mix download|sync] [--keep] [--workdir DIR] [--reuse] [--runs N] [--scale]\n' +
+      'usage: node dist/bench/run.js [--mb 200] [--mix both|download|sync] [--keep] [--workdir DIR] [--reuse] [--runs N] [--scale]\n' +
         '                              [--seed N] [--concurrency N] [--skip-tshark] [--check] [--json FILE]\n' +
         '                              [--cli PATH/main.js] [--quiet-wait SECONDS]\n',
     );
@@ -99,10 +102,10 @@ function options(): Options {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got '${v}'`);
     return n;
   };
-  if (values.mix !== 'download' && values.mix !== 'sync') throw new Error(`--mix is download or sync, got '${values.mix}'`);
+  if (values.mix !== 'download' && values.mix !== 'sync' && values.mix !== 'both') throw new Error(`--mix is both, download or sync, got '${values.mix}'`);
   return {
     mb: num('mb', values.mb, 1),
-    mix: values.mix,
+    mixes: values.mix === 'both' ? ['download', 'sync'] : [values.mix],
     seed: num('seed', values.seed, 0),
     concurrency: Math.max(1, Math.floor(num('concurrency', values.concurrency, 1))),
     runs: Math.max(1, Math.floor(num('runs', values.runs, 1))),
@@ -123,7 +126,7 @@ function log(s = ''): void {
 }
 
 /** Generates (or, with --reuse, finds) the capture for `mb` MiB; a .summary.json next to it keeps the counts. */
-async function capture(dir: string, mb: number, o: Options): Promise<Capture> {
+async function capture(dir: string, mb: number, o: Options & { mix: TrafficMix }): Promise<Capture> {
   const path = join(dir, `imap-${o.mix}-${mb}mib-seed${o.seed}-c${o.concurrency}.pcap`);
   const sidecar = path + '.summary.json';
   if (o.reuse && existsSync(path) && existsSync(sidecar)) {
@@ -209,10 +212,159 @@ function rowCells(r: Row): string[] {
 
 const HEAD = ['tool', 'seconds (median)', 'best s', 'MiB/s', 'packets/s', 'peak RSS MiB', 'CPU s (user+sys)'];
 
+interface MixResult {
+  mix: TrafficMix;
+  big: Capture;
+  rows: Row[];
+  flatRows: Row[];
+  check: { found: number; generated: number } | null;
+  speedup: { medianWall: number | null; bestWall: number | null; cpu: number | null };
+  convSpeedup: number | null;
+}
+
+/** Everything measured on one traffic mix: the main file against tshark, then memory flatness on a 5x file. */
+async function benchMix(dir: string, mix: TrafficMix, o: Options, skipTshark: boolean, made: string[]): Promise<MixResult> {
+  const CLI = o.cli;
+  const om = { ...o, mix };
+  log(`=== ${mix} mix ${'='.repeat(90)}`);
+  const big = await capture(dir, o.mb, om);
+  if (big.generatedSeconds !== null) made.push(big.path, big.path + '.summary.json');
+  const f = big.path;
+  log();
+  log(`imapscope: ${CLI}`);
+  log(`measuring on ${f} (${o.runs} run${o.runs > 1 ? 's' : ''} each, median reported; one program at a time)`);
+  await measure('cat', [f]); // warm the page cache, so every program below reads from memory alike
+  const own = (view: string): Job => ({ tool: `imapscope ${view}`, cmd: CLI, args: [view, f, '--json'], display: `imapscope ${view} FILE --json > /dev/null`, capture: big });
+  const jobs: Job[] = [
+    { tool: 'cat (baseline)', cmd: 'cat', args: [f], display: 'cat FILE > /dev/null', capture: big },
+    own('streams'), own('commands'), own('summary'), own('fetches'),
+  ];
+  if (!skipTshark) {
+    jobs.push(
+      { tool: 'tshark conv,tcp', cmd: 'tshark', args: ['-r', f, '-q', '-z', 'conv,tcp'],
+        display: 'tshark -r FILE -q -z conv,tcp > /dev/null', capture: big },
+      { tool: 'tshark -Y imap fields', cmd: 'tshark', args: ['-r', f, '-Y', 'imap', '-T', 'fields', '-e', 'imap.request.command'],
+        display: 'tshark -r FILE -Y imap -T fields -e imap.request.command > /dev/null', capture: big },
+    );
+  }
+  const rows = await benchAll(jobs, o);
+  const byTool = (t: string) => rows.find((r) => r.tool === t);
+  const streams = byTool('imapscope streams')!;
+  const commands = byTool('imapscope commands')!;
+  const conv = byTool('tshark conv,tcp');
+  const fields = byTool('tshark -Y imap fields');
+
+  // --- memory flatness ------------------------------------------------------------------------------------
+  const otherMb = o.scale ? o.mb * 5 : Math.max(1, Math.round(o.mb / 5));
+  log();
+  log(`memory flatness: imapscope on a file 5x ${o.scale ? 'larger' : 'smaller'} (${otherMb} MiB)`);
+  const other = await capture(dir, otherMb, om);
+  if (other.generatedSeconds !== null) made.push(other.path, other.path + '.summary.json');
+  await measure('cat', [other.path]);
+  const flatRows = await benchAll([
+    { tool: 'imapscope streams', cmd: CLI, args: ['streams', other.path, '--json'], display: 'imapscope streams FILE --json > /dev/null', capture: other },
+    { tool: 'imapscope commands', cmd: CLI, args: ['commands', other.path, '--json'], display: 'imapscope commands FILE --json > /dev/null', capture: other },
+  ], o);
+  const [small, large] = o.scale ? [big, other] : [other, big];
+  const pair = (tool: string) => {
+    const a = [...rows, ...flatRows].filter((r) => r.tool === tool);
+    return [a.find((r) => r.capture === small)!, a.find((r) => r.capture === large)!] as const;
+  };
+
+  // --- optional: does imapscope find the commands the generator wrote? ----------------------------------
+  let check: { found: number; generated: number } | null = null;
+  if (o.check) {
+    log();
+    process.stdout.write('check: counting the exchanges imapscope commands reports (untimed) ... ');
+    const m = await measure(CLI, ['commands', f, '--json'], { stdout: 'capture' });
+    const found = ok(m) ? (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length : -1;
+    check = { found, generated: big.summary.commands };
+    log(`${found} exchanges; the generator wrote ${big.summary.commands} commands${found === big.summary.commands ? '' : ' — MISMATCH'}`);
+    if (found !== big.summary.commands) process.exitCode = 1;
+  }
+
+  // --- report -------------------------------------------------------------------------------------------
+  log();
+  log(`results (${mix} mix): ${(big.summary.bytes / MiB).toFixed(1)} MiB, ${big.summary.packets} packets, ` +
+    `${big.summary.sessions} IMAP sessions, ${big.summary.commands} commands`);
+  log(table(HEAD, rows.map(rowCells)));
+  log();
+  for (const tool of ['imapscope summary', 'imapscope fetches']) {
+    const r = byTool(tool)!;
+    log(`${tool} takes ${(r.m.seconds / commands.m.seconds).toFixed(2)}x the time of imapscope commands` +
+      (fields ? `; ${(fields.m.seconds / r.m.seconds).toFixed(1)}x faster than tshark -Y imap fields (median wall)` +
+        (fields.cpu && r.cpu ? `, ${(fields.cpu / r.cpu).toFixed(1)}x by CPU time` : '') : ''));
+  }
+  const speedup = fields ? fields.m.seconds / commands.m.seconds : null;
+  const speedupBest = fields ? fields.best / commands.best : null;
+  const speedupCpu = fields?.cpu && commands.cpu ? fields.cpu / commands.cpu : null;
+  const convSpeedup = conv ? conv.m.seconds / streams.m.seconds : null;
+  if (speedup !== null) {
+    const verdict = speedup >= TARGET_SPEEDUP && speedupBest! >= TARGET_SPEEDUP ? 'met'
+      : speedup >= TARGET_SPEEDUP || speedupBest! >= TARGET_SPEEDUP ? 'borderline' : 'MISSED';
+    log(`imapscope commands vs tshark -Y imap -T fields: ${speedup.toFixed(1)}x faster by median wall time, ` +
+      `${speedupBest!.toFixed(1)}x by best run, ${fmt(speedupCpu)}x by CPU time ` +
+      `(target >= ${TARGET_SPEEDUP}x wall: ${verdict})`);
+  }
+  if (convSpeedup !== null) {
+    log(`imapscope streams vs tshark -z conv,tcp: ${convSpeedup.toFixed(1)}x faster by median wall time, ` +
+      `${(conv!.best / streams.best).toFixed(1)}x by best run, ` +
+      `${fmt(conv!.cpu && streams.cpu ? conv!.cpu / streams.cpu : null)}x by CPU time`);
+  }
+  const catSecs = byTool('cat (baseline)')!.m.seconds;
+  log(`reading the file (cat) is ${((catSecs / commands.m.seconds) * 100).toFixed(1)} % of imapscope commands' wall time`);
+
+  log();
+  log(`memory flatness (peak RSS, ${(small.summary.bytes / MiB).toFixed(0)} MiB vs ${(large.summary.bytes / MiB).toFixed(0)} MiB file)`);
+  const sz = (c: Capture) => `${(c.summary.bytes / MiB).toFixed(0)} MiB`;
+  const flatHead = ['tool', `peak RSS MiB @${sz(small)}`, `peak RSS MiB @${sz(large)}`, 'growth', `s @${sz(small)}`, `s @${sz(large)}`];
+  const flatCells: string[][] = [];
+  const verdicts: string[] = [];
+  for (const tool of ['imapscope streams', 'imapscope commands']) {
+    const [a, b] = pair(tool);
+    const ra = rssMiB(a);
+    const rb = rssMiB(b);
+    const growth = ra !== null && rb !== null ? rb / ra : null;
+    flatCells.push([tool, fmt(ra), fmt(rb), growth === null ? '-' : `${growth.toFixed(2)}x`, a.m.seconds.toFixed(2), b.m.seconds.toFixed(2)]);
+    if (tool === 'imapscope commands') {
+      const peak = Math.max(ra ?? Infinity, rb ?? Infinity);
+      verdicts.push(`peak RSS ${fmt(peak)} MiB (target < ${TARGET_RSS_MIB} MiB: ${peak < TARGET_RSS_MIB ? 'met' : 'MISSED'})`);
+      verdicts.push(`growth ${growth === null ? '-' : growth.toFixed(2) + 'x'} for 5x the data ` +
+        `(flat = at most ${FLAT_GROWTH}x: ${growth !== null && growth <= FLAT_GROWTH ? 'met' : 'MISSED'})`);
+    }
+  }
+  log(table(flatHead, flatCells));
+  for (const v of verdicts) log(`imapscope commands: ${v}`);
+  log();
+  log('markdown:');
+  log(markdownTable(HEAD, rows.map(rowCells)));
+  log();
+  log(markdownTable(flatHead, flatCells));
+  log();
+  return { mix, big, rows, flatRows, check, speedup: { medianWall: speedup, bestWall: speedupBest, cpu: speedupCpu }, convSpeedup };
+}
+
+/** Both mixes next to each other: each view's ratio to tshark -Y imap fields, by wall and by CPU time, and its peak RSS. */
+function sideBySide(results: MixResult[]): void {
+  const head = ['imapscope view', ...results.flatMap((r) => [`${r.mix}: x tshark (wall)`, `${r.mix}: x tshark (CPU)`, `${r.mix}: peak RSS MiB`])];
+  const cells = ['streams', 'commands', 'summary', 'fetches'].map((view) => [view, ...results.flatMap((r) => {
+    const mine = r.rows.find((x) => x.tool === `imapscope ${view}`)!;
+    const tshark = r.rows.find((x) => x.tool === (view === 'streams' ? 'tshark conv,tcp' : 'tshark -Y imap fields'));
+    return [
+      tshark ? fmt(tshark.m.seconds / mine.m.seconds, 1) : '-',
+      tshark?.cpu && mine.cpu ? fmt(tshark.cpu / mine.cpu, 1) : '-',
+      fmt(rssMiB(mine), 0),
+    ];
+  })]);
+  log(`side by side (streams against tshark -z conv,tcp, the other views against tshark -Y imap -T fields; target >= ${TARGET_SPEEDUP}x):`);
+  log(table(head, cells));
+  log();
+  log(markdownTable(head, cells));
+}
+
 async function main(): Promise<void> {
   const o = options();
-  const CLI = o.cli;
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+  if (!existsSync(o.cli)) throw new Error(`${o.cli} is missing: build first (npm run build)`);
   const ownDir = o.workdir === undefined;
   const dir = o.workdir ? resolve(o.workdir) : mkdtempSync(join(tmpdir(), 'imapscope-bench-'));
   mkdirSync(dir, { recursive: true });
@@ -228,129 +380,9 @@ async function main(): Promise<void> {
   if (!haveTshark) log('tshark is not installed: its rows are skipped\n');
 
   try {
-    // --- the main file ------------------------------------------------------------------------------------
-    const big = await capture(dir, o.mb, o);
-    if (big.generatedSeconds !== null) made.push(big.path, big.path + '.summary.json');
-    const f = big.path;
-    log();
-    log(`imapscope: ${CLI}`);
-    log(`measuring on ${f} (${o.runs} run${o.runs > 1 ? 's' : ''} each, median reported; one program at a time)`);
-    await measure('cat', [f]); // warm the page cache, so every program below reads from memory alike
-    const jobs: Job[] = [
-      { tool: 'cat (baseline)', cmd: 'cat', args: [f], display: 'cat FILE > /dev/null', capture: big },
-      { tool: 'imapscope streams', cmd: CLI, args: ['streams', f, '--json'],
-        display: 'imapscope streams FILE --json > /dev/null', capture: big },
-      { tool: 'imapscope commands', cmd: CLI, args: ['commands', f, '--json'],
-        display: 'imapscope commands FILE --json > /dev/null', capture: big },
-      { tool: 'imapscope summary', cmd: CLI, args: ['summary', f, '--json'],
-        display: 'imapscope summary FILE --json > /dev/null', capture: big },
-      { tool: 'imapscope fetches', cmd: CLI, args: ['fetches', f, '--json'],
-        display: 'imapscope fetches FILE --json > /dev/null', capture: big },
-    ];
-    if (!skipTshark) {
-      jobs.push(
-        { tool: 'tshark conv,tcp', cmd: 'tshark', args: ['-r', f, '-q', '-z', 'conv,tcp'],
-          display: 'tshark -r FILE -q -z conv,tcp > /dev/null', capture: big },
-        { tool: 'tshark -Y imap fields', cmd: 'tshark', args: ['-r', f, '-Y', 'imap', '-T', 'fields', '-e', 'imap.request.command'],
-          display: 'tshark -r FILE -Y imap -T fields -e imap.request.command > /dev/null', capture: big },
-      );
-    }
-    const rows = await benchAll(jobs, o);
-
-    const byTool = (t: string) => rows.find((r) => r.tool === t);
-    const streams = byTool('imapscope streams')!;
-    const commands = byTool('imapscope commands')!;
-    const conv = byTool('tshark conv,tcp');
-    const fields = byTool('tshark -Y imap fields');
-
-    // --- memory flatness ------------------------------------------------------------------------------------
-    const otherMb = o.scale ? o.mb * 5 : Math.max(1, Math.round(o.mb / 5));
-    log();
-    log(`memory flatness: imapscope on a file 5x ${o.scale ? 'larger' : 'smaller'} (${otherMb} MiB)`);
-    const other = await capture(dir, otherMb, o);
-    if (other.generatedSeconds !== null) made.push(other.path, other.path + '.summary.json');
-    await measure('cat', [other.path]);
-    const flatRows = await benchAll([
-      { tool: 'imapscope streams', cmd: CLI, args: ['streams', other.path, '--json'],
-        display: 'imapscope streams FILE --json > /dev/null', capture: other },
-      { tool: 'imapscope commands', cmd: CLI, args: ['commands', other.path, '--json'],
-        display: 'imapscope commands FILE --json > /dev/null', capture: other },
-    ], o);
-    const [small, large] = o.scale ? [big, other] : [other, big];
-    const pair = (tool: string) => {
-      const a = [...rows, ...flatRows].filter((r) => r.tool === tool);
-      return [a.find((r) => r.capture === small)!, a.find((r) => r.capture === large)!] as const;
-    };
-
-    // --- optional: does imapscope find the commands the generator wrote? ----------------------------------
-    let check: { found: number; generated: number } | null = null;
-    if (o.check) {
-      log();
-      process.stdout.write('check: counting the exchanges imapscope commands reports (untimed) ... ');
-      const m = await measure(CLI, ['commands', f, '--json'], { stdout: 'capture' });
-      const found = ok(m) ? (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length : -1;
-      check = { found, generated: big.summary.commands };
-      log(`${found} exchanges; the generator wrote ${big.summary.commands} commands`);
-    }
-
-    // --- report -------------------------------------------------------------------------------------------
-    log();
-    log(`results: ${(big.summary.bytes / MiB).toFixed(1)} MiB, ${big.summary.packets} packets, ` +
-      `${big.summary.sessions} IMAP sessions, ${big.summary.commands} commands`);
-    log(table(HEAD, rows.map(rowCells)));
-    log();
-    for (const tool of ['imapscope summary', 'imapscope fetches']) {
-      const r = byTool(tool)!;
-      log(`${tool} takes ${(r.m.seconds / commands.m.seconds).toFixed(2)}x the time of imapscope commands` +
-        (fields ? `; ${(fields.m.seconds / r.m.seconds).toFixed(1)}x faster than tshark -Y imap fields (median wall)` +
-          (fields.cpu && r.cpu ? `, ${(fields.cpu / r.cpu).toFixed(1)}x by CPU time` : '') : ''));
-    }
-    const speedup = fields ? fields.m.seconds / commands.m.seconds : null;
-    const speedupBest = fields ? fields.best / commands.best : null;
-    const speedupCpu = fields?.cpu && commands.cpu ? fields.cpu / commands.cpu : null;
-    const convSpeedup = conv ? conv.m.seconds / streams.m.seconds : null;
-    if (speedup !== null) {
-      const verdict = speedup >= TARGET_SPEEDUP && speedupBest! >= TARGET_SPEEDUP ? 'met'
-        : speedup >= TARGET_SPEEDUP || speedupBest! >= TARGET_SPEEDUP ? 'borderline' : 'MISSED';
-      log(`imapscope commands vs tshark -Y imap -T fields: ${speedup.toFixed(1)}x faster by median wall time, ` +
-        `${speedupBest!.toFixed(1)}x by best run, ${fmt(speedupCpu)}x by CPU time ` +
-        `(target >= ${TARGET_SPEEDUP}x wall: ${verdict})`);
-    }
-    if (convSpeedup !== null) {
-      log(`imapscope streams vs tshark -z conv,tcp: ${convSpeedup.toFixed(1)}x faster by median wall time, ` +
-        `${(conv!.best / streams.best).toFixed(1)}x by best run, ` +
-        `${fmt(conv!.cpu && streams.cpu ? conv!.cpu / streams.cpu : null)}x by CPU time`);
-    }
-    const catSecs = byTool('cat (baseline)')!.m.seconds;
-    log(`reading the file (cat) is ${((catSecs / commands.m.seconds) * 100).toFixed(1)} % of imapscope commands' wall time`);
-
-    log();
-    log(`memory flatness (peak RSS, ${(small.summary.bytes / MiB).toFixed(0)} MiB vs ${(large.summary.bytes / MiB).toFixed(0)} MiB file)`);
-    const sz = (c: Capture) => `${(c.summary.bytes / MiB).toFixed(0)} MiB`;
-    const flatHead = ['tool', `peak RSS MiB @${sz(small)}`, `peak RSS MiB @${sz(large)}`, 'growth', `s @${sz(small)}`, `s @${sz(large)}`];
-    const flatCells: string[][] = [];
-    const verdicts: string[] = [];
-    for (const tool of ['imapscope streams', 'imapscope commands']) {
-      const [a, b] = pair(tool);
-      const ra = rssMiB(a);
-      const rb = rssMiB(b);
-      const growth = ra !== null && rb !== null ? rb / ra : null;
-      flatCells.push([tool, fmt(ra), fmt(rb), growth === null ? '-' : `${growth.toFixed(2)}x`, a.m.seconds.toFixed(2), b.m.seconds.toFixed(2)]);
-      if (tool === 'imapscope commands') {
-        const peak = Math.max(ra ?? Infinity, rb ?? Infinity);
-        verdicts.push(`peak RSS ${fmt(peak)} MiB (target < ${TARGET_RSS_MIB} MiB: ${peak < TARGET_RSS_MIB ? 'met' : 'MISSED'})`);
-        verdicts.push(`growth ${growth === null ? '-' : growth.toFixed(2) + 'x'} for 5x the data ` +
-          `(flat = at most ${FLAT_GROWTH}x: ${growth !== null && growth <= FLAT_GROWTH ? 'met' : 'MISSED'})`);
-      }
-    }
-    log(table(flatHead, flatCells));
-    for (const v of verdicts) log(`imapscope commands: ${v}`);
-
-    log();
-    log('markdown:');
-    log(markdownTable(HEAD, rows.map(rowCells)));
-    log();
-    log(markdownTable(flatHead, flatCells));
+    const results: MixResult[] = [];
+    for (const mix of o.mixes) results.push(await benchMix(dir, mix, o, skipTshark, made));
+    if (results.length > 1) sideBySide(results);
 
     if (o.json) {
       const dump = (r: Row) => ({
@@ -358,14 +390,16 @@ async function main(): Promise<void> {
         packets: r.capture.summary.packets, ...r.m, bestSeconds: r.best, cpuSeconds: r.cpu, stdout: undefined,
       });
       writeFileSync(o.json, JSON.stringify({
-        machine: env, options: o, capture: big.summary, results: rows.map(dump), flatness: flatRows.map(dump),
-        speedupCommandsVsTshark: { medianWall: speedup, bestWall: speedupBest, cpu: speedupCpu },
-        speedupStreamsVsConv: convSpeedup, check, busyRuns,
+        machine: env, options: o, busyRuns,
+        mixes: results.map((r) => ({
+          mix: r.mix, capture: r.big.summary, results: r.rows.map(dump), flatness: r.flatRows.map(dump),
+          speedupCommandsVsTshark: r.speedup, speedupStreamsVsConv: r.convSpeedup, check: r.check,
+        })),
       }, null, 2) + '\n');
       log(`\nwrote ${o.json}`);
     }
     if (busyRuns > 0) log(`\nnote: ${busyRuns} run(s) started while other processes kept the machine busy; their times are less reliable`);
-    const failed = [...rows, ...flatRows].filter((r) => !ok(r.m));
+    const failed = results.flatMap((r) => [...r.rows, ...r.flatRows]).filter((r) => !ok(r.m));
     if (failed.length) {
       log(`\n${failed.length} run(s) failed: ${failed.map((r) => r.tool).join(', ')}`);
       process.exitCode = 1;

@@ -3,7 +3,7 @@ import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
 import type { StreamSink, TimePoint } from './tcp/types.js';
-import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from './tls/keylog.js';
+import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb, MAX_KEYLOG_SESSIONS } from './tls/keylog.js';
 
 export interface PipelineOptions extends ReadControl {
   ports?: readonly number[];
@@ -33,5 +33,8 @@ export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: 
     if (secret.type === DSB_TLS_KEY_LOG) options.keys?.merge(KeyLog.parse(keyLogFromDsb(secret.data)));
   }, options);
   tracker.end();
+  if (options.keys && options.keys.dropped > 0) {
+    warn({ frame: null, message: `the TLS key logs name more than ${MAX_KEYLOG_SESSIONS.toLocaleString('en-US')} sessions (the cap): ${options.keys.dropped} secret(s) of later sessions were not used` });
+  }
   return { ...result, tcp: tracker.overview() };
 }

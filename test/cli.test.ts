@@ -124,10 +124,12 @@ test('wire bytes are escaped before they reach a terminal', async () => {
   assert.equal(escapeText('Entwürfe'), 'Entwürfe');
 });
 
-test('--ndjson streams: the first exchange is written before the capture has been read to the end', async () => {
+test('--ndjson streams: the first exchange is written before the capture has been read to the end', { timeout: 60_000 }, async (t) => {
   const { spawn } = await import('node:child_process');
   const whole = readFileSync(seed);
   const child = spawn(process.execPath, [CLI, 'commands', '--ndjson', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Output held back until the input ends would leave the child waiting for us and us for it.
+  t.after(() => child.kill());
   const firstLine = new Promise<string>((resolve) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {

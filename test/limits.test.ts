@@ -16,6 +16,17 @@ import { parserFor } from '../fuzz/seeds.js';
 import { MAX_PENDING_COMMANDS } from '../src/imap/pending.js';
 import { T0 } from './helpers/imap.js';
 import { runSession } from './helpers/imap.js';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { MAX_WARNINGS_KEPT } from '../src/analysis/warning-list.js';
+import { MAX_INTERFACES } from '../src/capture/pcapng.js';
+import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
+import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
+import { CAPTURES, CLI } from './helpers/env.js';
+import { pcapFileHeader, pcapRecord } from './helpers/synth.js';
 
 const message = (line: string) => ({ side: 'server' as const, lines: [line], literals: [], firstFrame: 1, lastFrame: 1, start: T0, end: T0, damaged: false, wireBytes: line.length });
 const depthOf = (v: Value): number => (v.kind === 'list' ? 1 + Math.max(0, ...v.items.map(depthOf)) : 0);
@@ -109,4 +120,111 @@ test('more than 4096 commands outstanding on one connection: the oldest are give
   assert.equal(warnings.filter((w) => /more than 4096 commands outstanding at once/.test(w.message)).length, 1, JSON.stringify(warnings.slice(0, 3)));
   assert.equal(exchanges.length, MAX_PENDING_COMMANDS + 10, 'every command is still reported once');
   assert.ok(exchanges.every((e) => e.status === null));
+});
+
+/** A little-endian pcapng block: type, length, body padded to 4, length again. */
+function pcapngBlock(type: number, body: Buffer): Buffer {
+  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(type, 0);
+  head.writeUInt32LE(padded.length + 12, 4);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(padded.length + 12, 0);
+  return Buffer.concat([head, padded, tail]);
+}
+
+test(`pcapng: more than ${MAX_INTERFACES} interfaces in a section are not kept, with one warning; a new section starts afresh`, () => {
+  const shbBody = Buffer.alloc(16);
+  shbBody.writeUInt32LE(0x1a2b3c4d, 0); shbBody.writeUInt16LE(1, 4); shbBody.writeInt32LE(-1, 8); shbBody.writeInt32LE(-1, 12);
+  const shb = pcapngBlock(0x0a0d0d0a, shbBody);
+  const idbBody = Buffer.alloc(8);
+  idbBody.writeUInt16LE(1, 0); // Ethernet
+  const idb = pcapngBlock(1, idbBody);
+  const packet = (ifId: number) => {
+    const body = Buffer.alloc(20 + 14);
+    body.writeUInt32LE(ifId, 0); body.writeUInt32LE(14, 12); body.writeUInt32LE(14, 16);
+    return pcapngBlock(6, body);
+  };
+  const file = Buffer.concat([
+    shb, ...new Array<Buffer>(MAX_INTERFACES + 3).fill(idb), packet(0), packet(MAX_INTERFACES - 1), packet(MAX_INTERFACES), packet(MAX_INTERFACES + 2),
+    shb, idb, packet(0), packet(1),
+  ]);
+  const frames: number[] = [];
+  const warnings: Warning[] = [];
+  const parser = parserFor(file, (f) => frames.push(f.iface), (w) => warnings.push(w))!;
+  parser.push(file);
+  parser.end();
+  assert.deepEqual(frames, [0, MAX_INTERFACES - 1, 0], 'packets of kept interfaces only');
+  assert.deepEqual(warnings.map((w) => w.message), [
+    `more than ${MAX_INTERFACES} interface blocks in one pcapng section (the cap): the later ones are ignored and their packets skipped`,
+    'packet refers to interface 1, which no interface block described; skipped',
+  ]);
+  assert.equal(warnings[0]!.frame, 1, 'named by the frame that comes next');
+});
+
+test('key logs: sessions past the cap are dropped and counted, and the analysis says so once', async () => {
+  const line = (i: number) => `CLIENT_RANDOM ${i.toString(16).padStart(64, '0')} ${'ab'.repeat(48)}`;
+  const five = KeyLog.parse([1, 2, 3, 4, 5].map(line).join('\n'));
+  assert.equal(five.size, 5);
+  const capped = new KeyLog(3);
+  capped.merge(five);
+  assert.deepEqual([capped.size, capped.dropped], [3, 2]);
+  assert.ok(capped.secretsFor(Buffer.from(line(1).split(' ')[1]!, 'hex')), 'the first sessions are kept');
+  assert.equal(capped.secretsFor(Buffer.from(line(5).split(' ')[1]!, 'hex')), null);
+  // A known session still learns secrets past the cap: only new sessions are refused.
+  capped.merge(KeyLog.parse(`CLIENT_TRAFFIC_SECRET_0 ${line(1).split(' ')[1]} ${'cd'.repeat(32)}`));
+  assert.deepEqual([capped.size, capped.dropped], [3, 2]);
+  const { warnings } = await analyzeCapture(join(CAPTURES, 'imaps-tls13.pcap'), { keys: capped });
+  assert.deepEqual(warnings.filter((w) => /key logs/.test(w.message)).map((w) => w.message),
+    [`the TLS key logs name more than ${MAX_KEYLOG_SESSIONS.toLocaleString('en-US')} sessions (the cap): 2 secret(s) of later sessions were not used`]);
+});
+
+test('a key log file is read up to the cap, ending on its last whole line; a pipe is read like a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-'));
+  try {
+    const file = join(dir, 'keys');
+    writeFileSync(file, 'line one\nline two\nline three\n');
+    assert.deepEqual(readKeyLogFile(file, 14), { text: 'line one\n', cut: true });
+    assert.deepEqual(readKeyLogFile(file, 1000), { text: 'line one\nline two\nline three\n', cut: false });
+    // As `--keylog <(…)` gives it: a pipe has no size, so it is read until its end.
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, fifo], { stdio: 'ignore' });
+    try {
+      assert.deepEqual(readKeyLogFile(fifo, 1000), { text: 'line one\nline two\nline three\n', cut: false });
+    } finally {
+      writer.kill();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`the CLI warns when a --keylog file is larger than ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB and still uses its first lines`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-'));
+  try {
+    // Real keys first, then (sparse) zeros past the cap: the keys still decrypt.
+    const file = join(dir, 'big.keys');
+    writeFileSync(file, readFileSync(join(CAPTURES, 'imaps-tls13.keys')));
+    truncateSync(file, MAX_KEYLOG_FILE_BYTES + 4096);
+    const r = spawnSync(process.execPath, [CLI, 'commands', '--json', '--keylog', file, join(CAPTURES, 'imaps-tls13.pcap')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`warning: --keylog .*big\\.keys is larger than ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB \\(the cap\\): only the lines in its first`));
+    assert.ok(JSON.parse(r.stdout).exchanges.length > 0, 'the keys before the cap decrypted the session');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`warnings: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture, then one says how many more there were`, async () => {
+  // IPv4 fragments: each is skipped with a warning of its own.
+  const fragment = Buffer.alloc(14 + 20);
+  fragment.writeUInt16BE(0x0800, 12);
+  fragment[14] = 0x45; fragment.writeUInt16BE(20, 16); fragment.writeUInt16BE(0x2000, 20); fragment[23] = 6;
+  const records = new Array<Buffer>(MAX_WARNINGS_KEPT + 25).fill(pcapRecord(1, fragment, fragment.length));
+  const { warnings } = await analyzeCapture(Buffer.concat([pcapFileHeader(1), ...records]));
+  assert.equal(warnings.length, MAX_WARNINGS_KEPT + 1);
+  assert.deepEqual(warnings.slice(0, 2).map((w) => w.frame), [1, 2]);
+  assert.equal(warnings.at(-2)!.frame, MAX_WARNINGS_KEPT);
+  assert.deepEqual(warnings.at(-1), { frame: null, message: `25 more warning(s) not kept: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture (the cap)` });
 });

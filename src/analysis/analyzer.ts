@@ -1,4 +1,5 @@
 import type { CaptureInfo, Warning } from '../capture/types.js';
+import { WarningList } from './warning-list.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
@@ -52,8 +53,8 @@ export interface CaptureAnalysis {
  * on request.
  */
 export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
-  const warnings: Warning[] = [];
-  const warn = (w: Warning) => warnings.push(w);
+  const warnings = new WarningList();
+  const warn = warnings.add;
   const connections: ImapConnection[] = [];
   const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
   const stats = new CommandStats();
@@ -105,5 +106,5 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
     const seen = visibility(connections, tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
-  return { capture: info, tcp, visibility: seen, connections, exchanges, commandStats: stats, turnStats: turns, warnings };
+  return { capture: info, tcp, visibility: seen, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { CaptureError } from '../capture/reader.js';
 import { KeyLog } from '../tls/keylog.js';
+import { readKeyLogFile } from '../tls/keylog-file.js';
 import type { AnalyzeOptions as PipelineAnalyzeOptions } from '../analysis/analyzer.js';
 
 /** A TLS key log (NSS format, as SSLKEYLOGFILE writes): a file path, or its text. */
@@ -36,7 +36,7 @@ function keyLogText(source: KeyLogSource): string {
   if (source instanceof Uint8Array) return Buffer.from(source).toString('utf8');
   if (typeof source === 'object') return source.text;
   try {
-    return readFileSync(source, 'utf8');
+    return readKeyLogFile(source).text;
   } catch (err) {
     throw new CaptureError(`key log ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }

@@ -5,6 +5,8 @@ import { MAX_RECORD } from './pcap.js';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
+/** Interfaces described in one section: real captures have a handful; each costs memory, and a file could hold millions. */
+export const MAX_INTERFACES = 65_536;
 const PB_LEGACY = 0x00000002;
 const SPB = 0x00000003;
 const EPB = 0x00000006;
@@ -39,6 +41,8 @@ export class PcapngParser extends ChunkedParser {
   private le = true;
   private interfaces: Interface[] = [];
   private sections = 0;
+  /** The section has more interface blocks than MAX_INTERFACES (warned once per section). */
+  private interfacesCapped = false;
   /** Set when corruption makes the rest of the file unreadable. */
   private stopped = false;
 
@@ -114,9 +118,14 @@ export class PcapngParser extends ChunkedParser {
       case SHB:
         this.sections++;
         this.interfaces = [];
+        this.interfacesCapped = false;
         return;
       case IDB:
-        this.interfaces.push(this.readInterface(body));
+        if (this.interfaces.length < MAX_INTERFACES) this.interfaces.push(this.readInterface(body));
+        else if (!this.interfacesCapped) {
+          this.interfacesCapped = true;
+          this.warn({ frame: this.info.frames + 1, message: `more than ${MAX_INTERFACES} interface blocks in one pcapng section (the cap): the later ones are ignored and their packets skipped` });
+        }
         return;
       case EPB:
         return this.packet(this.u32(body, 0), this.u32(body, 4), this.u32(body, 8), this.u32(body, 12), this.u32(body, 16), body, 20);
@@ -161,7 +170,8 @@ export class PcapngParser extends ChunkedParser {
     const iface = this.interfaces[ifId];
     const number = this.info.frames + 1;
     if (!iface) {
-      this.warn({ frame: number, message: `packet refers to interface ${ifId}, which no interface block described; skipped` });
+      // Past the cap the packets of ignored interfaces were announced by its warning.
+      if (!(this.interfacesCapped && ifId >= MAX_INTERFACES)) this.warn({ frame: number, message: `packet refers to interface ${ifId}, which no interface block described; skipped` });
       return;
     }
     if (capLen > body.length - dataAt || capLen > MAX_RECORD * 256) {

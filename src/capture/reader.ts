@@ -59,6 +59,9 @@ export function emptyInfo(path: string): CaptureInfo {
   return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
 }
 
+/** Bytes of embedded secrets (pcapng DSB) a CaptureResult keeps; the key log they feed has its own cap. */
+export const MAX_SECRET_BYTES_KEPT = 16 * 1024 * 1024;
+
 /**
  * Read one capture file (or `-` for stdin) in a single streaming pass, calling `onFrame` for every
  * frame in file order, and `onSecret` for decryption secrets embedded in it (pcapng DSB) as they come.
@@ -71,6 +74,7 @@ export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn:
   const source: SourceState = { bytesRead: 0, totalBytes: null };
   const progress = (done: boolean) => onProgress?.({ path, bytesRead: source.bytesRead, totalBytes: source.totalBytes, frames: info.frames, done });
   const secrets: EmbeddedSecret[] = [];
+  let secretBytes = 0;
   const frames = new FrameBuilder(info);
   let parser: ChunkedParser | null = null;
 
@@ -81,7 +85,14 @@ export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn:
     }
     if (isPcapng(head)) {
       info.format = 'pcapng';
-      return new PcapngParser(frames, onFrame, warn, info, (secret) => { secrets.push(secret); onSecret?.(secret); });
+      return new PcapngParser(frames, onFrame, warn, info, (secret) => {
+        // Every secret goes on to decryption; the result keeps them only up to a budget (a file of DSBs is hostile).
+        if (secretBytes + secret.data.length <= MAX_SECRET_BYTES_KEPT) {
+          secrets.push(secret);
+          secretBytes += secret.data.length;
+        }
+        onSecret?.(secret);
+      });
     }
     throw new CaptureError(`${path}: not a pcap or pcapng capture (starts with ${head.subarray(0, 4).toString('hex') || 'nothing'})`);
   };

@@ -4,9 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
+import { lazyRequire } from '../util/lazy-require.js';
 import { RulesError } from './errors.js';
 import { normalizeCommand, type LatencyStat, type Rule } from './rules.js';
+
+/** Only rules files in YAML need the parser. */
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 const KEYS = [
   'version', 'maxConnections', 'maxConcurrent', 'noBad', 'noNo', 'allCompleted', 'noPlaintextAuth', 'latency',
@@ -36,7 +39,7 @@ export function parseRules(text: string, source: string): Rule[] {
       throw new RulesError(`rules file ${source}: invalid JSON: ${firstLine((err as Error).message)}`);
     }
   } else {
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    const doc = yaml().parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     const problem = doc.errors[0] ?? doc.warnings[0];
     if (problem) throw new RulesError(`rules file ${source}: invalid YAML: ${firstLine(problem.message)}`);
     try {

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ReadControl } from '../capture/reader.js';
 import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
+import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../tls/keylog-file.js';
 import type { CaptureSettings } from '../settings.js';
 import { defaultJobs } from '../parallel/pool.js';
 import { UsageError } from './errors.js';
@@ -40,7 +40,9 @@ export function captureSettings(opts: CaptureFlags): CaptureSettings & { keys: K
   for (const file of opts.keylog ?? []) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      const read = readKeyLogFile(file);
+      text = read.text;
+      if (read.cut) output.note(`imapscope: warning: --keylog ${file} is larger than ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB (the cap): only the lines in its first ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB are used`);
     } catch (err) {
       throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }

@@ -29,6 +29,8 @@ export interface TerminalFlags {
 
 /** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
+/** How much text write() gathers before writing it (characters): big enough that writes are rare, small enough to stream. */
+const BATCH_CHARS = 64 * 1024;
 
 export function colourChoice(flag: string | boolean | undefined): ColourChoice {
   if (flag === false) return 'never';
@@ -67,6 +69,9 @@ export class Output {
   private readonly stop = new AbortController();
   private progress: ProgressLine | null = null;
   private lastRead: ReadProgress | null = null;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private flushScheduled = false;
 
   /** Listen for a closed stdout or stderr and for Ctrl-C (the command line only; the library never does). */
   install(): void {
@@ -112,8 +117,42 @@ export class Output {
     return this.stop.signal.aborted;
   }
 
+  /**
+   * Text is gathered and written in pieces of up to BATCH_CHARS: one write per exchange cost more than
+   * building the exchange. What is gathered goes out once the event loop turns (before more input is
+   * read, so output still streams with a live capture), before any line on stderr, and at the end.
+   */
   write(chunk: string | Uint8Array): void {
     if (this.stdoutClosed) return;
+    if (typeof chunk !== 'string') {
+      this.flush();
+      this.writeNow(chunk);
+      return;
+    }
+    this.pending.push(chunk);
+    this.pendingChars += chunk.length;
+    if (this.pendingChars >= BATCH_CHARS) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.scheduledFlush);
+    }
+  }
+
+  /** Write out what write() has gathered. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    if (!this.stdoutClosed) this.writeNow(text);
+  }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  private writeNow(chunk: string | Uint8Array): void {
     // The progress line shares the screen only when stdout is the terminal too (not `> file`).
     if (process.stdout.isTTY) this.progress?.clear();
     process.stdout.write(chunk);
@@ -131,6 +170,7 @@ export class Output {
 
   /** A line for stderr that the progress line must not mix with. */
   note(line: string): void {
+    this.flush(); // what stdout was given before this line is shown before it
     this.progress?.clear();
     process.stderr.write(`${line}\n`);
   }
@@ -156,13 +196,14 @@ export class Output {
 
   /** After the command: mark an interrupted report as partial and exit 130. */
   finish(): void {
+    this.flush();
     this.progress?.clear();
     if (!this.interruptedFlag) return;
     const at = this.lastRead;
     const where = at ? ` while reading ${at.path === '-' ? 'stdin' : at.path} (${at.frames} frames read)` : '';
     const line = `partial: interrupted${where}; only what was read before Ctrl-C is reported`;
     // A text report carries the mark itself; other formats keep stdout clean and say it on stderr.
-    if (this.format === 'text' && !this.stdoutClosed) this.write(`${line}\n`);
+    if (this.format === 'text' && !this.stdoutClosed) this.writeNow(`${line}\n`);
     else this.note(`imapscope: ${line}`);
     process.exitCode = EXIT_INTERRUPTED;
   }

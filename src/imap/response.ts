@@ -16,7 +16,7 @@ export type Response =
   /** `* <n> EXISTS|RECENT|EXPUNGE|FETCH …` */
   | NumberedResponse
   /** `* CAPABILITY …`, `* LIST …`, `* SEARCH …` and every other keyword response. */
-  | { kind: 'data'; type: string; values: Value[] }
+  | DataResponse
   | { kind: 'unknown'; text: string };
 
 const STATUS = new Set(['OK', 'NO', 'BAD']);
@@ -35,7 +35,7 @@ export function parseResponse(msg: ImapMessage): Response {
       return { kind: 'untagged-status', status: upper as Status | 'BYE' | 'PREAUTH', code, text };
     }
     if (isNumber(word)) return new NumberedResponse(Number(word), r.word().toUpperCase(), r);
-    if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return { kind: 'data', type: upper, values: r.values() };
+    if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return new DataResponse(upper, r);
     return { kind: 'unknown', text: first };
   }
   if (tag && STATUS.has(upper)) {
@@ -45,19 +45,36 @@ export function parseResponse(msg: ImapMessage): Response {
   return { kind: 'unknown', text: first };
 }
 
-/**
- * `* <n> EXISTS|RECENT|EXPUNGE|FETCH …`. FETCH data (bodies!) is only tokenised if a consumer looks at
- * it: `values` reads on first use. A class, so that thousands of responses share one shape.
- */
-export class NumberedResponse {
-  readonly kind = 'numbered' as const;
+/** The rest of a response, tokenised on first use only: most responses are counted, never read. */
+abstract class LazyValues {
   private read: Value[] | null = null;
 
-  constructor(readonly number: number, readonly type: string, private readonly reader: TokenReader) {}
+  constructor(private readonly reader: TokenReader) {}
 
   get values(): Value[] {
     this.read ??= this.reader.values();
     return this.read;
+  }
+}
+
+/**
+ * `* <n> EXISTS|RECENT|EXPUNGE|FETCH …`. FETCH data (bodies!) is only tokenised if a consumer looks at
+ * it. A class, so that thousands of responses share one shape.
+ */
+export class NumberedResponse extends LazyValues {
+  readonly kind = 'numbered' as const;
+
+  constructor(readonly number: number, readonly type: string, reader: TokenReader) {
+    super(reader);
+  }
+}
+
+/** `* SEARCH 1 2 3 …` and every other keyword response (a SEARCH of a big mailbox is long and seldom read). */
+export class DataResponse extends LazyValues {
+  readonly kind = 'data' as const;
+
+  constructor(readonly type: string, reader: TokenReader) {
+    super(reader);
   }
 }
 

@@ -38,9 +38,16 @@ const RANDOM_LENGTH = 32;
 const MASTER_SECRET_LENGTH = 48;
 const HEX = /^[0-9a-fA-F]+$/;
 
+/** TLS sessions (client randoms) one key log holds; secrets of further sessions are dropped and counted. */
+export const MAX_KEYLOG_SESSIONS = 500_000;
+
 export class KeyLog {
   /** Keyed by the client random in lower-case hex. */
   private readonly byRandom = new Map<string, TlsSecrets>();
+  /** Secrets dropped because they belong to a session past the cap. */
+  dropped = 0;
+
+  constructor(private readonly maxSessions = MAX_KEYLOG_SESSIONS) {}
 
   /**
    * Parse key log text. Comments, blank lines and CRLF are fine; labels we do not use (RSA, ECH, future
@@ -60,10 +67,11 @@ export class KeyLog {
 
   /** Add every secret of `other`; where both know the same secret, other's wins (it was read later). */
   merge(other: KeyLog): void {
+    this.dropped += other.dropped;
     for (const secrets of other.byRandom.values()) {
       for (const field of LABELS.values()) {
         const value = secrets[field];
-        if (value) this.entry(secrets.clientRandom)[field] = value;
+        if (value) this.store(secrets.clientRandom, field, value);
       }
     }
   }
@@ -91,18 +99,23 @@ export class KeyLog {
     if (field === 'masterSecret' ? secret.length !== MASTER_SECRET_LENGTH : secret.length !== 32 && secret.length !== 48) {
       return `${label}: secret of ${secret.length} bytes (expected ${field === 'masterSecret' ? '48' : '32 or 48'})`;
     }
-    this.entry(Buffer.from(randomHex, 'hex'))[field] = secret;
+    this.store(Buffer.from(randomHex, 'hex'), field, secret);
     return null;
   }
 
-  private entry(clientRandom: Buffer): TlsSecrets {
+  private store(clientRandom: Buffer, field: SecretField, secret: Buffer): void {
     const key = clientRandom.toString('hex');
     let secrets = this.byRandom.get(key);
     if (!secrets) {
+      // A key log is read whole into memory: past the cap, a hostile or runaway one stops growing.
+      if (this.byRandom.size >= this.maxSessions) {
+        this.dropped++;
+        return;
+      }
       secrets = { clientRandom: Buffer.from(clientRandom) };
       this.byRandom.set(key, secrets);
     }
-    return secrets;
+    secrets[field] = secret;
   }
 }
 

@@ -1,0 +1,21 @@
+import type { Warning } from '../capture/types.js';
+
+/** Warnings kept per capture: a damaged capture can have one per packet, and memory must not follow the file. */
+export const MAX_WARNINGS_KEPT = 10_000;
+
+/** Collects a capture's warnings up to MAX_WARNINGS_KEPT and counts the rest. */
+export class WarningList {
+  private readonly kept: Warning[] = [];
+  private notKept = 0;
+
+  readonly add = (w: Warning): void => {
+    if (this.kept.length < MAX_WARNINGS_KEPT) this.kept.push(w);
+    else this.notKept++;
+  };
+
+  /** The kept warnings, then one saying how many more there were. */
+  result(): Warning[] {
+    if (this.notKept === 0) return this.kept;
+    return [...this.kept, { frame: null, message: `${this.notKept} more warning(s) not kept: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture (the cap)` }];
+  }
+}
