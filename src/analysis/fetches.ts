@@ -73,6 +73,8 @@ interface ConnState {
   uidValidity: number | null;
   /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
   seqToUid: (number | undefined)[];
+  /** The messages of this mailbox (shared by every connection that selects it). */
+  messages: Map<number, FetchedMessage>;
 }
 
 export interface FetchTrackerOptions {
@@ -98,7 +100,8 @@ const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
  * stream past, so no body has to be held.
  */
 export class FetchTracker {
-  readonly messages = new Map<string, FetchedMessage>();
+  /** Messages per mailbox (name and UIDVALIDITY), each by UID, or by -seq while its UID is unknown. */
+  private readonly mailboxes = new Map<string, Map<number, FetchedMessage>>();
   private readonly conns = new Map<number, ConnState>();
   private readonly retain: boolean;
   /**
@@ -149,7 +152,9 @@ export class FetchTracker {
       if (this.retain && !message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
       if (this.retain && !message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
       const fetch = this.sectionFetch(s, spec, msg, owner, info, message);
-      if (this.retain) message.fetches.push(fetch);
+      // A list literal has room for just its items (a push onto [] would reserve 17).
+      if (this.retain && message.fetches.length === 0) message.fetches = [fetch];
+      else if (this.retain) message.fetches.push(fetch);
       this.options.onSection?.(message, fetch, s);
     }
   }
@@ -201,8 +206,10 @@ export class FetchTracker {
 
   /** Messages by mailbox and UID (those known only by sequence number last). */
   list(): FetchedMessage[] {
-    return [...this.messages.values()].sort((a, b) =>
-      (a.mailbox ?? '').localeCompare(b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
+    const all: FetchedMessage[] = [];
+    for (const box of this.mailboxes.values()) for (const m of box.values()) all.push(m);
+    return all.sort((a, b) =>
+      byName(a.mailbox ?? '', b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
       (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
   }
 
@@ -229,7 +236,10 @@ export class FetchTracker {
     const validity = info.selected?.uidValidity ?? null;
     if (!s || s.mailbox !== name || s.uidValidity !== validity) {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
-      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [] };
+      const box = `${name}\0${validity}`;
+      let messages = this.mailboxes.get(box);
+      if (!messages) this.mailboxes.set(box, messages = new Map());
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], messages };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
     }
@@ -246,11 +256,11 @@ export class FetchTracker {
   }
 
   private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
-    const key = uid !== null ? `${state.mailbox}\0${state.uidValidity}\0${uid}` : `${state.mailbox}\0${state.uidValidity}\0seq ${seq}`;
-    let m = this.messages.get(key);
+    const key = uid ?? -seq;
+    let m = state.messages.get(key);
     if (!m) {
       m = newMessage(state, uid, seq);
-      this.messages.set(key, m);
+      state.messages.set(key, m);
     }
     return m;
   }
@@ -269,6 +279,13 @@ export class FetchTracker {
       bytes: s.length, sha256, complete, part,
     };
   }
+}
+
+/** The order String.prototype.localeCompare gives, without its per-call set-up. */
+const collate = new Intl.Collator().compare;
+
+function byName(a: string, b: string): number {
+  return a === b ? 0 : collate(a, b);
 }
 
 function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {

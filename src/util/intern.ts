@@ -23,6 +23,7 @@ export class Interner<T> {
 
 /** A copy of `s` that does not keep alive the larger string it may have been cut from. */
 export function detached(s: string): string {
-  // Concatenation then slice makes V8 flatten into a fresh string; short strings are copied anyway.
-  return s.length < 13 ? s : (` ${s}`).slice(1);
+  // Short slices are copies already; a JSON round trip gives a fresh flat string (a slice of a copy would
+  // cost a second object).
+  return s.length < 13 ? s : JSON.parse(JSON.stringify(s)) as string;
 }
