@@ -9,28 +9,19 @@ import { join } from 'node:path';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
 import type { ImapMessage } from '../src/imap/types.js';
-import { ImapSession } from '../src/imap/session.js';
 import { parseBodyStructure } from '../src/mime/bodystructure.js';
 import { TokenReader } from '../src/imap/tokens.js';
 import { FetchesJsonWriter, messageElements, messageJson, sectionLine, stepJson } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
 import { CAPTURES } from './helpers/env.js';
-import { fakeConnection, T0 } from './helpers/imap.js';
+import { feedTracker, T0 } from './helpers/imap.js';
 
 const TEXT_TREE = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1)';
 const MIXED_TREE = '(("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 40 2)("application" "pdf" ("name" "a.pdf") NIL NIL "base64" 300 NIL ("attachment" ("filename" "a.pdf")) NIL) "mixed" ("boundary" "b1") NIL NIL)';
 
 /** Several connections, each a scripted session, all feeding one tracker. */
 function trackSessions(sessions: ['client' | 'server', string][][], tracker = new FetchTracker(), firstId = 0): FetchTracker {
-  sessions.forEach((steps, i) => {
-    const session = new ImapSession({ ...fakeConnection(), id: firstId + i }, {
-      exchange: () => {},
-      untagged: (r, m, owner, info) => tracker.untagged(r, m, owner, info),
-      literalStart: (m, lit) => tracker.literalStart(m, lit),
-    }, () => {});
-    steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
-    session.close(steps.length + 1, T0);
-  });
+  sessions.forEach((steps, i) => feedTracker(tracker, steps, firstId + i));
   return tracker;
 }
 
