@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonText } from '../src/util/json.js';
+import { jsonPieces, jsonText } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 
@@ -40,4 +40,46 @@ test('commands --json and --ndjson escape C1 controls sent in a mailbox name', (
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('jsonPieces joined is exactly jsonText, for any value (holes, undefined members, toJSON, hostile text)', () => {
+  const samples: unknown[] = [
+    {}, [], null, 'x', 3, { a: [] , b: {}, c: [[]], d: [{}] },
+    { a: undefined, b: () => 1, c: [undefined, () => 1, Symbol('s')], d: new Date(0), e: Buffer.from('ab') },
+    [1, , 3], // eslint-disable-line no-sparse-arrays
+    { connections: [{ id: 1, name: HOSTILE, nested: { list: [1, 2, { deep: [3] }] } }, { id: 2 }], tail: 'end' },
+    { toJSON: () => ({ replaced: true }) },
+  ];
+  for (const v of samples) assert.equal([...jsonPieces(v, 2)].join(''), jsonText(v, 2), JSON.stringify(v));
+  // Random values of every kind JSON.stringify treats differently, from a seeded generator.
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const atoms = [null, undefined, true, 0, -1.5, 1e21, NaN, '', 'a"b\\', HOSTILE, () => 0, Symbol('s'), new Date(0), Buffer.from('z'), new Map([[1, 2]])];
+  const value = (depth: number): unknown => {
+    const kind = depth > 3 ? 0 : rand(4);
+    if (kind === 0) return atoms[rand(atoms.length)];
+    const n = rand(4);
+    if (kind === 1) return Array.from({ length: n }, () => value(depth + 1));
+    if (kind === 2) {
+      const sparse: unknown[] = [];
+      sparse[n + 1] = value(depth + 1);
+      return sparse;
+    }
+    return Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}${rand(2) ? HOSTILE : ''}`, value(depth + 1)]));
+  };
+  for (let i = 0; i < 3000; i++) {
+    // Documents are objects (a bare undefined or function is no JSON at all).
+    const v = i % 2 ? { top: value(0), list: [value(1), value(1)] } : [value(1), { x: value(0) }];
+    assert.equal([...jsonPieces(v, 2)].join(''), jsonText(v, 2));
+  }
+});
+
+test('a big document comes in pieces: no piece holds more than one element of its arrays', () => {
+  const doc = { connections: Array.from({ length: 1000 }, (_, i) => ({ id: i, text: 'x'.repeat(100) })) };
+  const pieces = [...jsonPieces(doc, 2)];
+  assert.ok(pieces.length > 1000);
+  assert.ok(Math.max(...pieces.map((p) => p.length)) < 200);
 });

@@ -1,6 +1,8 @@
 import { fstatSync } from 'node:fs';
+import type { Warning } from '../capture/types.js';
+import { warningLines } from '../report/format.js';
 import chalk, { type ColorSupportLevel } from 'chalk';
-import { jsonText } from '../util/json.js';
+import { jsonPieces } from '../util/json.js';
 import type { ReadControl, ReadProgress } from '../capture/reader.js';
 import { setTableWidth } from '../report/table.js';
 import { ProgressLine } from './progress.js';
@@ -160,7 +162,9 @@ export class Output {
 
   /** A JSON document, with `"partial": true` when Ctrl-C cut the input short. */
   json(value: object): void {
-    this.write(`${jsonText({ ...value, ...this.partialField() }, 2)}\n`);
+    // In pieces: a summary of 50,000 connections must not become one string before it is written.
+    for (const piece of jsonPieces({ ...value, ...this.partialField() }, 2)) this.write(piece);
+    this.write('\n');
   }
 
   /** `{ partial: true }` after Ctrl-C, else nothing: spread it into a JSON document. */
@@ -173,6 +177,11 @@ export class Output {
     this.flush(); // what stdout was given before this line is shown before it
     this.progress?.clear();
     process.stderr.write(`${line}\n`);
+  }
+
+  /** A capture's warnings on stderr, one line each, after what stdout was given before them. */
+  warnings(list: readonly Warning[], path?: string): void {
+    for (const line of warningLines(list, path)) this.note(line);
   }
 
   /** What the capture readers need: the stop signal, and the progress line when one is shown. */

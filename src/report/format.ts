@@ -50,7 +50,3 @@ export function makeTable(head: readonly (string | ColumnSpec)[]): FitTable {
   return new FitTable(head);
 }
 
-/** Warnings to stderr, one line each. */
-export function writeWarnings(warnings: readonly Warning[], path?: string): void {
-  for (const line of warningLines(warnings, path)) process.stderr.write(`${line}\n`);
-}

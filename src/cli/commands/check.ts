@@ -8,7 +8,7 @@ import { restoreAnalysis } from '../../parallel/tasks.js';
 import { loadRulesFile, parseStat } from '../../check/load.js';
 import { failureLine, junitXml } from '../../check/junit.js';
 import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } from '../../check/rules.js';
-import { makeTable, writeWarnings } from '../../report/format.js';
+import { makeTable } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
@@ -79,7 +79,7 @@ export function registerCheck(program: Command): void {
       for await (const r of inOrder('analysis', inputs, jobsOf(opts), undefined, settings)) {
         const a = restoreAnalysis(r.analysis);
         analyses.push(a);
-        writeWarnings(a.warnings, a.capture.path);
+        output.warnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
       if (opts.json) output.json(checkJson(report));

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { ExtractError, Extractor } from '../../extract/extractor.js';
-import { writeWarnings } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
@@ -28,7 +27,7 @@ export function registerExtract(program: Command): void {
         onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
       }, { onSection: (m, f, s) => extractor.section(m, f, s) });
       const files = await extractor.finish(capture);
-      writeWarnings(analysis.warnings, capture);
+      output.warnings(analysis.warnings, capture);
       const existing = extractor.existing.length;
       if (files.length === 0 && existing > 0) {
         output.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);

@@ -4,7 +4,7 @@ import { inOrder } from '../../parallel/pool.js';
 import { escapeText } from '../../util/escape.js';
 import { FetchesJsonWriter, fetchesText, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL } from '../fetches-capture.js';
-import { jsonWarnings, writeWarnings } from '../../report/format.js';
+import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -50,7 +50,7 @@ export function registerFetches(program: Command): void {
       if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
       if (r.notice) output.write(`${escapeText(r.notice)}\n`);
       output.write(fetchesText(r.messages, r.steps));
-      writeWarnings(r.warnings, r.path);
+      output.warnings(r.warnings, r.path);
     }
   });
 }

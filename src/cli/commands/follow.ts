@@ -4,7 +4,6 @@ import { StreamOrder } from '../../report/stream-order.js';
 import { analyzeCapture } from '../../analysis/analyzer.js';
 import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side } from '../../tcp/types.js';
-import { writeWarnings } from '../../report/format.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
 import { ConnectionChoice, captureSettings } from '../options.js';
@@ -74,5 +73,5 @@ async function followTranscript(capture: string, conn: ConnectionChoice, opts: F
   });
   order.flush();
   if (analysis.connections.length === 0) return;
-  writeWarnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === conn.id), capture);
+  output.warnings(analysis.warnings.filter((w) => w.conn === undefined || w.conn === conn.id), capture);
 }

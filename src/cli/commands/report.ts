@@ -33,7 +33,7 @@ export function registerReport(program: Command): void {
       else writeWhole(opts.output, html);
       for (const cap of data.captures) {
         const count = cap.warnings.length + cap.warningsOmitted;
-        if (count) process.stderr.write(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report\n`);
+        if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
       }
     });
 }

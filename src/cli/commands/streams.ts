@@ -3,7 +3,6 @@ import type { StreamsResult } from '../../analysis/streams.js';
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { streamsJson, streamsText } from '../../report/streams.js';
-import { writeWarnings } from '../../report/format.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -39,7 +38,7 @@ export function registerStreams(program: Command): void {
     }
     for (const r of results) {
       output.write(streamsText(r));
-      writeWarnings(r.warnings, r.capture.path);
+      output.warnings(r.warnings, r.capture.path);
     }
   });
 }

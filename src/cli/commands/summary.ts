@@ -4,7 +4,6 @@ import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
 import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJson, summaryText } from '../../report/summary.js';
-import { writeWarnings } from '../../report/format.js';
 import { captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
@@ -40,7 +39,7 @@ export function registerSummary(program: Command): void {
     }
     for (const a of analyses) {
       output.write(summaryText(a));
-      writeWarnings(a.warnings, a.capture.path);
+      output.warnings(a.warnings, a.capture.path);
     }
   });
 }
