@@ -2,19 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FetchTracker } from '../src/analysis/fetches.js';
-import { ImapSession } from '../src/imap/session.js';
-import { fakeConnection, T0 } from './helpers/imap.js';
+import { feedTracker } from './helpers/imap.js';
 
 function track(steps: ['client' | 'server', string][]) {
   const warnings: string[] = [];
   const tracker = new FetchTracker({ warn: (_f, _c, m) => warnings.push(m) });
-  const session = new ImapSession(fakeConnection(), {
-    exchange: () => {},
-    untagged: (r, m, owner, info) => tracker.untagged(r, m, owner, info),
-    literalStart: (m, lit) => tracker.literalStart(m, lit),
-  }, () => {});
-  steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
-  session.close(steps.length + 1, T0);
+  feedTracker(tracker, steps);
   return { tracker, warnings };
 }
 

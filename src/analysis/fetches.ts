@@ -1,11 +1,14 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Exchange, ImapConnection } from '../imap/model.js';
+import type { Connection } from '../tcp/types.js';
 import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
 import type { Response } from '../imap/response.js';
+import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
-import { decodeWords, partByNumber } from '../mime/bodystructure.js';
+import { decodeWords, parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
 import { structureFromMessage } from '../mime/from-message.js';
-import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
+import type { Address, Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
+import { detached, Interner } from '../util/intern.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
 export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
@@ -64,17 +67,31 @@ export interface FetchStep {
 }
 
 interface ConnState {
+  /** Its connection: once closed, the state is dropped (see state()). */
+  conn: Connection;
   mailbox: string | null;
   uidValidity: number | null;
   /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
   seqToUid: (number | undefined)[];
+  /** The messages of this mailbox (shared by every connection that selects it). */
+  messages: Map<number, FetchedMessage>;
 }
 
 export interface FetchTrackerOptions {
   /** Called for each section as soon as its FETCH response is complete (NDJSON streaming, extraction). */
   onSection?(msg: FetchedMessage, fetch: SectionFetch, section: FetchedSection): void;
   warn?(frame: number, conn: number, message: string): void;
+  /**
+   * Keep every message and FETCH command for list() and steps (default true). False streams only: each
+   * section reaches onSection with a message record made for that one response (identity and this
+   * response's size, date, flags and ENVELOPE; no tree, no envelope read from a header, `fetches` empty),
+   * nothing is kept past it, and memory is bounded by open connections.
+   */
+  retain?: boolean;
 }
+
+/** One shared empty list for the address fields a fetched header does not give (never mutated). */
+const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
 
 /**
  * Follows FETCH responses across a capture: ties every one to a message (mailbox, UIDVALIDITY, UID —
@@ -83,10 +100,21 @@ export interface FetchTrackerOptions {
  * stream past, so no body has to be held.
  */
 export class FetchTracker {
-  readonly messages = new Map<string, FetchedMessage>();
+  /** Messages per mailbox (name and UIDVALIDITY), each by UID, or by -seq while its UID is unknown. */
+  private readonly mailboxes = new Map<string, Map<number, FetchedMessage>>();
   private readonly conns = new Map<number, ConnState>();
+  private readonly retain: boolean;
+  /**
+   * Values that recur in every response of a sync (section specs, item names, tags, flag lists) are kept
+   * once: each fetch record then costs its numbers and its hash, not copies of the wire text.
+   */
+  private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+  private readonly names = new Interner((text) => text);
+  private readonly flagLists = new Interner((key) => Object.freeze(key.split('\0').slice(1)) as string[]);
 
-  constructor(private readonly options: FetchTrackerOptions = {}) {}
+  constructor(private readonly options: FetchTrackerOptions = {}) {
+    this.retain = options.retain ?? true;
+  }
 
   /** Hash server literals of FETCH responses while they stream. */
   literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
@@ -106,28 +134,43 @@ export class FetchTracker {
       return;
     }
     if (r.type !== 'FETCH' || r.values[0]?.kind !== 'list') return;
-    const attrs = parseFetch(r.values[0].items, (m) => this.options.warn?.(msg.firstFrame, info.conn.id, m));
+    const warn = (m: string) => this.options.warn?.(msg.firstFrame, info.conn.id, m);
+    const attrs = parseFetch(r.values[0].items, warn, { deferBodyStructure: true });
     const seq = r.number;
     if (attrs.uid !== null) state.seqToUid[seq - 1] = attrs.uid;
     const uid = attrs.uid ?? state.seqToUid[seq - 1] ?? null;
-    const message = this.message(state, uid, seq);
+    const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
+    if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn);
+    if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;
-    message.internalDate ??= attrs.internalDate;
-    if (attrs.flags) message.flags = attrs.flags;
-    if (attrs.bodyStructure) {
-      message.structure = attrs.bodyStructure;
-      message.structureFrom = 'BODYSTRUCTURE';
-    }
-    if (owner) this.noteStep(owner, info, message, itemNames(attrs));
+    message.internalDate ??= attrs.internalDate === null ? null : detached(attrs.internalDate);
+    if (attrs.flags) message.flags = this.flagLists.get(attrs.flags.map((f) => `\0${f}`).join(''));
+    if (owner && this.retain) this.noteStep(owner, info, message, itemNames(attrs));
     for (const s of attrs.sections) {
-      const spec = parseSectionSpec(s.section);
-      if (!message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
-      if (!message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
+      const spec = this.specs.get(s.section);
+      if (this.retain && !message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
+      if (this.retain && !message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
       const fetch = this.sectionFetch(s, spec, msg, owner, info, message);
-      message.fetches.push(fetch);
+      // A list literal has room for just its items (a push onto [] would reserve 17).
+      if (this.retain && message.fetches.length === 0) message.fetches = [fetch];
+      else if (this.retain) message.fetches.push(fetch);
       this.options.onSection?.(message, fetch, s);
     }
+  }
+
+  /**
+   * A message's tree from its BODYSTRUCTURE. A message (mailbox, UIDVALIDITY, UID) never changes, so once
+   * its tree is known, the same message fetched again — by this connection or any other — shares that
+   * tree instead of parsing and holding another. Messages whose identity is not certain (no UID, or no
+   * selected mailbox and UIDVALIDITY seen) always get their own.
+   */
+  private noteStructure(message: FetchedMessage, value: Value, warn: (m: string) => void): void {
+    const certain = this.retain && message.uid !== null && message.mailbox !== null && message.uidValidity !== null;
+    if (certain && message.structureFrom === 'BODYSTRUCTURE') return;
+    if (!this.retain && !this.options.warn) return; // a streamed record carries no tree
+    message.structure = parseBodyStructure(value, warn);
+    message.structureFrom = 'BODYSTRUCTURE';
   }
 
   /** Per FETCH command: how many messages it touched and which items it asked for (the fetch strategy). */
@@ -163,21 +206,27 @@ export class FetchTracker {
 
   /** Messages by mailbox and UID (those known only by sequence number last). */
   list(): FetchedMessage[] {
-    return [...this.messages.values()].sort((a, b) =>
-      (a.mailbox ?? '').localeCompare(b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
+    const all: FetchedMessage[] = [];
+    for (const box of this.mailboxes.values()) for (const m of box.values()) all.push(m);
+    return all.sort((a, b) =>
+      byName(a.mailbox ?? '', b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
       (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
   }
 
   private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
     let step = this.stepOf.get(owner);
     if (!step) {
-      step = { conn: info.conn.id, tag: owner.tag, command: owner.command, requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
+      step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
       this.stepOf.set(owner, step);
       this.stepList.push(step);
     }
     step.messages++;
     if (message.uid !== null && step.uids.length < 1000) step.uids.push(message.uid);
-    for (const i of items) if (!step.items.includes(i)) step.items.push(i);
+    for (const i of items) if (!step.items.includes(i)) step.items.push(this.names.get(i));
+  }
+
+  private tagOf(owner: Exchange | null): string | null {
+    return owner?.tag == null ? null : this.names.get(owner.tag);
   }
 
   private state(info: ImapConnection): ConnState {
@@ -187,18 +236,31 @@ export class FetchTracker {
     const validity = info.selected?.uidValidity ?? null;
     if (!s || s.mailbox !== name || s.uidValidity !== validity) {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
-      s = { mailbox: name, uidValidity: validity, seqToUid: [] };
+      const box = `${name}\0${validity}`;
+      let messages = this.mailboxes.get(box);
+      if (!messages) this.mailboxes.set(box, messages = new Map());
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], messages };
       this.conns.set(id, s);
+      if (this.conns.size >= this.sweepAt) this.dropClosed();
     }
     return s;
   }
 
+  /** Sweeps grow with the open connections, so sweeping costs O(1) per connection over the capture. */
+  private sweepAt = 1024;
+
+  /** Closed connections send nothing more: their sequence-number maps go, so these stay bounded by open connections. */
+  private dropClosed(): void {
+    for (const [id, s] of this.conns) if (s.conn.state !== 'open') this.conns.delete(id);
+    this.sweepAt = Math.max(1024, 2 * this.conns.size);
+  }
+
   private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
-    const key = uid !== null ? `${state.mailbox}\0${state.uidValidity}\0${uid}` : `${state.mailbox}\0${state.uidValidity}\0seq ${seq}`;
-    let m = this.messages.get(key);
+    const key = uid ?? -seq;
+    let m = state.messages.get(key);
     if (!m) {
-      m = { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, structureFrom: null, fetches: [] };
-      this.messages.set(key, m);
+      m = newMessage(state, uid, seq);
+      state.messages.set(key, m);
     }
     return m;
   }
@@ -212,12 +274,25 @@ export class FetchTracker {
       this.options.warn?.(msg.firstFrame, info.conn.id, `section ${s.section} names part ${spec.part}, which the message's BODYSTRUCTURE does not have`);
     }
     return {
-      conn: info.conn.id, tag: owner?.tag ?? null, command: owner?.command ?? '?', requestFrame: owner?.requestFrame ?? null,
-      frame: msg.lastFrame, item: s.item, section: s.section, spec, origin: s.origin, how: howOf(s, spec),
+      conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner?.command ?? '?'), requestFrame: owner?.requestFrame ?? null,
+      frame: msg.lastFrame, item: this.names.get(s.item), section: this.names.get(s.section), spec, origin: s.origin, how: howOf(s, spec),
       bytes: s.length, sha256, complete, part,
     };
   }
 }
+
+/** The order String.prototype.localeCompare gives, without its per-call set-up. */
+const collate = new Intl.Collator().compare;
+
+function byName(a: string, b: string): number {
+  return a === b ? 0 : collate(a, b);
+}
+
+function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {
+  return { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, structureFrom: null, fetches: [] };
+}
+
+const HEADER_FIELD = Object.fromEntries(['Date', 'Subject', 'From', 'Message-ID'].map((name) => [name, new RegExp(`^${name}:[ \\t]*(.*)$`, 'im')]));
 
 /**
  * Date, From and Subject from a fetched top-level header (BODY[HEADER.FIELDS (…)], BODY[HEADER], BODY[]),
@@ -227,15 +302,18 @@ export function envelopeFromHeader(raw: Buffer): Envelope | null {
   const end = raw.indexOf('\r\n\r\n');
   const text = raw.toString('latin1', 0, end < 0 ? raw.length : end).replace(/\r?\n[ \t]+/g, ' ');
   const field = (name: string) => {
-    const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(text);
-    return m ? decodeWords(Buffer.from(m[1]!, 'latin1').toString('utf8')).trim() : null;
+    const m = HEADER_FIELD[name]!.exec(text);
+    if (!m) return null;
+    // The header is read as latin1; 8-bit octets are taken as UTF-8 (plain ASCII needs no conversion).
+    const value = /[\x80-\xff]/.test(m[1]!) ? Buffer.from(m[1]!, 'latin1').toString('utf8') : detached(m[1]!);
+    return decodeWords(value).trim();
   };
   const date = field('Date');
   const subject = field('Subject');
   const from = field('From');
   if (date === null && subject === null && from === null) return null;
   const addr = from === null ? [] : [{ name: /^(.*?)\s*<[^>]*>\s*$/.exec(from)?.[1]?.replace(/^"|"$/g, '') || null, email: /<([^>]*)>/.exec(from)?.[1] ?? from }];
-  return { date, subject, from: addr, sender: [], replyTo: [], to: [], cc: [], bcc: [], inReplyTo: null, messageId: field('Message-ID') };
+  return { date, subject, from: addr, sender: NO_ADDRESSES, replyTo: NO_ADDRESSES, to: NO_ADDRESSES, cc: NO_ADDRESSES, bcc: NO_ADDRESSES, inReplyTo: null, messageId: field('Message-ID') };
 }
 
 function itemNames(a: FetchAttributes): string[] {
@@ -245,7 +323,7 @@ function itemNames(a: FetchAttributes): string[] {
   if (a.internalDate !== null) names.push('INTERNALDATE');
   if (a.size !== null) names.push('RFC822.SIZE');
   if (a.envelope !== null) names.push('ENVELOPE');
-  if (a.bodyStructure !== null) names.push('BODYSTRUCTURE');
+  if (a.bodyStructure !== null || a.bodyStructureValue !== undefined) names.push('BODYSTRUCTURE');
   for (const s of a.sections) names.push(s.item.replace(/<\d+>$/, ''));
   if (a.modseq !== null) names.push('MODSEQ');
   names.push(...Object.keys(a.other));

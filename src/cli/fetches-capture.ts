@@ -2,7 +2,7 @@ import { analyzeWithFetches } from '../analysis/full.js';
 import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type FetchStep, type SectionFetch } from '../analysis/fetches.js';
 import type { ReadControl } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
-import { sectionLine } from '../report/fetches.js';
+import { messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { ConnectionChoice } from './options.js';
@@ -17,12 +17,18 @@ export interface FetchesOfCapture {
   filter: string | undefined;
   /** Emit each section as an NDJSON line while the capture streams. */
   ndjson: boolean;
+  /** Emit the messages as elements of the JSON document's `messages` array (channel MESSAGES_CHANNEL), not in the result. */
+  json: boolean;
   /** Several captures: NDJSON lines carry `capture`. */
   multi: boolean;
 }
 
+/** The channel on which `json` jobs emit pieces of the `messages` array: complete elements, joined by commas. */
+export const MESSAGES_CHANNEL = 'messages';
+
 export interface FetchesCaptureResult {
   path: string;
+  /** Empty with `ndjson` or `json` (the messages went out as they were written). */
   messages: FetchedMessage[];
   steps: FetchStep[];
   warnings: Warning[];
@@ -51,6 +57,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
       if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
     } : undefined,
   }, {
+    // NDJSON needs nothing kept: each section goes out as its response completes.
+    retain: !o.ndjson,
     onSection: o.ndjson
       ? (m, f) => {
         if (!filter) emit('stdout', line(m, f));
@@ -59,7 +67,21 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
       : undefined,
   });
   conn?.requireFound(o.path);
+  if (o.ndjson) return { path: o.path, messages: [], steps: [], warnings: analysis.warnings, notice: analysis.visibility.notice };
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
+  const steps = analysis.fetches.steps.filter(wanted);
+  if (o.json) {
+    // Written one message at a time: the document is never held whole, nor copied across threads.
+    const messages = analysis.fetches.list();
+    const json = (m: FetchedMessage) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
+    for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) emit(MESSAGES_CHANNEL, chunk);
+    return { path: o.path, messages: [], steps, warnings: analysis.warnings, notice: analysis.visibility.notice };
+  }
   const messages = filter ? fetchedBy(analysis.fetches.list(), chosen) : analysis.fetches.list();
-  return { path: o.path, messages, steps: analysis.fetches.steps.filter(wanted), warnings: analysis.warnings, notice: analysis.visibility.notice };
+  return { path: o.path, messages, steps, warnings: analysis.warnings, notice: analysis.visibility.notice };
+}
+
+/** fetchedBy, one message at a time. */
+function* chosenOnly(messages: Iterable<FetchedMessage>, chosen: ReadonlySet<string>): Generator<FetchedMessage> {
+  for (const m of messages) yield* fetchedBy([m], chosen);
 }

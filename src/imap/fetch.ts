@@ -9,6 +9,14 @@ export { parseEnvelope } from '../mime/bodystructure.js';
 type Warn = (message: string) => void;
 const noWarn: Warn = () => {};
 
+export interface FetchParseOptions {
+  /**
+   * Leave BODYSTRUCTURE unparsed: `bodyStructure` stays null and the value is in `bodyStructureValue`, for a
+   * caller that parses it only when it does not have the message's tree already.
+   */
+  deferBodyStructure?: boolean;
+}
+
 /** BODY[…]<n>, BODY.PEEK[…] (not legal in a response, but seen), BINARY[…]<n>, BINARY.SIZE[…]. */
 const SECTION_ITEM = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\](?:<(\d+)(?:\.\d+)?>)?$/is;
 
@@ -18,7 +26,7 @@ const SECTION_ITEM = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\
  * themselves, `values[0].items`, are accepted as well). Never throws:
  * what cannot be read is reported through `warn` and left out (unknown items go to `other`).
  */
-export function parseFetch(values: Value[], warn: Warn = noWarn): FetchAttributes {
+export function parseFetch(values: Value[], warn: Warn = noWarn, options: FetchParseOptions = {}): FetchAttributes {
   warn = limitWarnings(warn, 40);
   const out: FetchAttributes = {
     uid: null, flags: null, internalDate: null, size: null, envelope: null, bodyStructure: null,
@@ -49,7 +57,7 @@ export function parseFetch(values: Value[], warn: Warn = noWarn): FetchAttribute
         warn(`FETCH ${name} without a value`);
         break;
       }
-      item(out, name, value, warn);
+      item(out, name, value, warn, options);
     }
   } catch (e) {
     warn(`FETCH could not be read to the end: ${(e as Error).message}`);
@@ -57,7 +65,7 @@ export function parseFetch(values: Value[], warn: Warn = noWarn): FetchAttribute
   return out;
 }
 
-function item(out: FetchAttributes, name: string, value: Value, warn: Warn): void {
+function item(out: FetchAttributes, name: string, value: Value, warn: Warn, options: FetchParseOptions): void {
   const upper = name.toUpperCase();
   const bad = (what: string) => warn(`FETCH ${name} is ${describe(value)}, not ${what}`);
   switch (upper) {
@@ -95,7 +103,8 @@ function item(out: FetchAttributes, name: string, value: Value, warn: Warn): voi
       return;
     case 'BODY':
     case 'BODYSTRUCTURE':
-      out.bodyStructure = parseBodyStructure(value, warn);
+      if (options.deferBodyStructure) out.bodyStructureValue = value;
+      else out.bodyStructure = parseBodyStructure(value, warn);
       return;
     case 'RFC822':
     case 'RFC822.HEADER':

@@ -1,4 +1,5 @@
 import libmime from 'libmime';
+import { detached, Interner } from '../util/intern.js';
 import type { Value } from '../imap/tokens.js';
 import type { Address, Envelope, MimePart } from './types.js';
 
@@ -162,10 +163,18 @@ function parsePart(v: Value & { kind: 'list' }, number: string, depth: number, w
   return isMultipart(v.items) ? parseMultipart(v.items, number, depth, warn) : parseSinglePart(v.items, number, depth, warn);
 }
 
+/**
+ * A capture can hold hundreds of thousands of trees: words that recur in them (types, encodings, parameter
+ * names, charsets) are kept once, and parts without children or parameters share one frozen empty value.
+ */
+const MIME_WORDS = new Interner((word) => word, 4096);
+const NO_CHILDREN = Object.freeze([]) as unknown as MimePart[];
+const NO_PARAMS = Object.freeze({}) as Record<string, string>;
+
 function emptyPart(part: string, type: string): MimePart {
   return {
-    part, type, params: {}, id: null, description: null, encoding: null, size: null, lines: null, md5: null,
-    disposition: null, filename: null, language: null, location: null, children: [], message: null,
+    part, type: MIME_WORDS.get(type), params: NO_PARAMS, id: null, description: null, encoding: null, size: null, lines: null, md5: null,
+    disposition: null, filename: null, language: null, location: null, children: NO_CHILDREN, message: null,
   };
 }
 
@@ -231,7 +240,8 @@ function parseSinglePart(items: readonly Value[], number: string, depth: number,
   part.id = text(3, 'body id');
   const description = text(4, 'description');
   part.description = description === null ? null : decodeWords(description);
-  part.encoding = text(5, 'encoding')?.toLowerCase() ?? null;
+  const encoding = text(5, 'encoding');
+  part.encoding = encoding === null ? null : MIME_WORDS.get(encoding.toLowerCase());
   part.size = numberField(items[6], `${at}: size`, warn);
   let next = 7;
   if (type === 'message' && (subtype === 'rfc822' || subtype === 'global')) {
@@ -299,7 +309,7 @@ function parseDisposition(v: Value, at: string, warn: Warn): MimePart['dispositi
     warn(`${at}: disposition type is ${t ? describe(t) : 'missing'}`);
     return null;
   }
-  return { type: imapText(t.text).toLowerCase(), params: parseParams(v.items[1], `${at} disposition parameters`, warn) };
+  return { type: MIME_WORDS.get(imapText(t.text).toLowerCase()), params: parseParams(v.items[1], `${at} disposition parameters`, warn) };
 }
 
 function parseLanguage(v: Value, at: string, warn: Warn): string[] | null {
@@ -329,8 +339,8 @@ function numberField(v: Value | undefined, what: string, warn: Warn): number | n
  * (`name*0*=`, `filename*=UTF-8''…`) and RFC 2047 encoded words decoded.
  */
 export function parseParams(v: Value | undefined, what: string, warn: Warn = noWarn): Record<string, string> {
+  if (v === undefined || v.kind === 'nil') return NO_PARAMS;
   const params: Record<string, string> = {};
-  if (v === undefined || v.kind === 'nil') return params;
   if (v.kind !== 'list') {
     warn(`${what}: ${describe(v)} instead of a list`);
     return params;
@@ -344,9 +354,12 @@ export function parseParams(v: Value | undefined, what: string, warn: Warn = noW
       warn(`${what}: ${describe(k)} ${describe(val)} is not a name-value pair of strings`);
       continue;
     }
-    const name = k.text.toLowerCase();
+    const name = MIME_WORDS.get(k.text.toLowerCase());
     if (name.includes('*')) extended.push([name, val.text]);
-    else setOwn(params, name, decodeWords(imapText(val.text)));
+    else {
+      const value = decodeWords(imapText(val.text));
+      setOwn(params, name, name === 'charset' ? MIME_WORDS.get(value) : value);
+    }
   }
   if (extended.length > 0) {
     for (const [k, val] of Object.entries(decode2231(extended, what, warn))) setOwn(params, k, val);
@@ -373,7 +386,9 @@ function decode2231(extended: [string, string][], what: string, warn: Warn): Rec
 
 /** obj[k] = v as an own property, even for names like "__proto__" that a server may send. */
 function setOwn(obj: Record<string, string>, k: string, v: string): void {
-  Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  // Only "__proto__" is special to plain assignment (a setter on Object.prototype); the rest is cheaper assigned.
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
 }
 
 /** RFC 2047 encoded words decoded; the input unchanged when there are none or they cannot be read. */
@@ -393,7 +408,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * 8-bit strings as UTF-8 (RFC 6855, RFC 6532, and many in practice): valid UTF-8 is read as such.
  */
 export function imapText(s: string): string {
-  if (!/[\x80-\xff]/.test(s)) return s;
+  // Detached: the text often outlives the line it was cut from (message trees, envelopes).
+  if (!/[\x80-\xff]/.test(s)) return detached(s);
   try {
     return utf8.decode(Buffer.from(s, 'latin1'));
   } catch {

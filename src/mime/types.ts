@@ -75,6 +75,8 @@ export interface FetchAttributes {
   envelope: Envelope | null;
   /** From BODYSTRUCTURE, or BODY without a section. */
   bodyStructure: MimePart | null;
+  /** BODYSTRUCTURE (or BODY) as sent, not yet parsed: only when parseFetch was asked to defer it. */
+  bodyStructureValue?: Value;
   sections: FetchedSection[];
   modseq: string | null;
   emailId: string | null;

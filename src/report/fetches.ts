@@ -95,3 +95,50 @@ export function fetchesText(messages: readonly FetchedMessage[], steps: readonly
 export function sectionLine(capture: string | null, m: FetchedMessage, f: SectionFetch): string {
   return `${jsonText({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
 }
+
+/** How the `messages` array opens and closes in jsonText(document, 2). */
+const MESSAGES_OPEN = '{\n  "messages": [\n';
+const MESSAGES_CLOSE = '\n  ]\n}';
+
+/** Elements per piece handed out by messageElements: few pieces to pass along, none of them large. */
+const ELEMENTS_PER_PIECE = 64;
+
+/**
+ * The elements of the `messages` array of `fetches --json`, as jsonText(document, 2) indents them (two
+ * levels deep), in pieces of whole elements joined by ",\n": the pieces are written as they are made.
+ */
+export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: FetchedMessage) => object): Generator<string> {
+  let piece: object[] = [];
+  // The document's own indentation comes from writing the piece where it stands: { "messages": [ … ] }.
+  const text = () => jsonText({ messages: piece }, 2).slice(MESSAGES_OPEN.length, -MESSAGES_CLOSE.length);
+  for (const m of messages) {
+    piece.push(json(m));
+    if (piece.length === ELEMENTS_PER_PIECE) {
+      yield text();
+      piece = [];
+    }
+  }
+  if (piece.length > 0) yield text();
+}
+
+
+/**
+ * Writes the `fetches --json` document, `{ messages, …rest }`, byte for byte as jsonText(document, 2)
+ * would, with the `messages` array arriving in pieces from messageElements (from one capture or several).
+ */
+export class FetchesJsonWriter {
+  private started = false;
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  messages(piece: string): void {
+    this.write(this.started ? `,\n${piece}` : `${MESSAGES_OPEN}${piece}`);
+    this.started = true;
+  }
+
+  /** The rest of the document (strategy, warnings, partial), after the last message. */
+  end(rest: object): void {
+    const tail = jsonText(rest, 2).slice(1); // its members, without the opening brace
+    this.write(`${this.started ? '\n  ]' : '{\n  "messages": []'},${tail}\n`);
+  }
+}

@@ -7,6 +7,7 @@ import type { Connection, Side } from '../../src/tcp/types.js';
 import { analyzeCapture } from '../../src/analysis/analyzer.js';
 import { parseFetch } from '../../src/imap/fetch.js';
 import type { FetchAttributes } from '../../src/mime/types.js';
+import type { FetchTracker } from '../../src/analysis/fetches.js';
 
 export const T0 = { sec: 1_700_000_000, nsec: 0, digits: 6 };
 
@@ -63,4 +64,15 @@ export async function captureFetches(path: string): Promise<{ conn: number; numb
     },
   });
   return out;
+}
+
+/** One scripted session (client and server turns, one frame each) on connection `id`, feeding a FetchTracker. */
+export function feedTracker(tracker: FetchTracker, steps: readonly ['client' | 'server', string][], id = 0): void {
+  const session = new ImapSession({ ...fakeConnection(), id }, {
+    exchange: () => {},
+    untagged: (r, m, owner, info) => tracker.untagged(r, m, owner, info),
+    literalStart: (m, lit) => tracker.literalStart(m, lit),
+  }, () => {});
+  steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
+  session.close(steps.length + 1, T0);
 }

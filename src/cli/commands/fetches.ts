@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { escapeText } from '../../util/escape.js';
-import { fetchesText, messageJson, stepJson } from '../../report/fetches.js';
+import { FetchesJsonWriter, fetchesText, stepJson } from '../../report/fetches.js';
+import { MESSAGES_CHANNEL } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureOptions, jobsOption } from '../program.js';
@@ -27,17 +28,21 @@ export function registerFetches(program: Command): void {
     const captures = await expandCaptures(args);
     const settings = captureSettings(opts);
     const inputs = captures.map((path) => ({
-      path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson), multi: captures.length > 1,
+      path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
+      json: Boolean(opts.json) && !opts.ndjson, multi: captures.length > 1,
     }));
     const results = [];
-    for await (const r of inOrder('fetches', inputs, jobs, (_channel, text) => output.write(text), settings)) results.push(r);
+    // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
+    const json = new FetchesJsonWriter((text) => output.write(text));
+    const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
+    for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
     if (opts.ndjson) return;
     if (opts.json) {
       const multi = results.length > 1;
-      output.json({
-        messages: results.flatMap((r) => r.messages.map((m) => ({ ...(multi ? { capture: r.path } : {}), ...messageJson(m) }))),
+      json.end({
         strategy: results.flatMap((r) => r.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
         warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
+        ...output.partialField(),
       });
       return;
     }
