@@ -42,7 +42,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   };
   const emit = (index: number, channel: string, text: string) => {
     if (index === head) sink(channel, text);
-    else held.set(index, [...(held.get(index) ?? []), [channel, text]]);
+    else {
+      // Appended in place: a capture that is not at the head may emit many pieces while it waits.
+      let list = held.get(index);
+      if (!list) held.set(index, (list = []));
+      list.push([channel, text]);
+    }
   };
   let next = 0;
   const workers: Worker[] = [];
