@@ -3,8 +3,9 @@ import { closeSync, constants, createReadStream, createWriteStream, lstatSync, m
 import { join, resolve, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Decoder as Base64Decoder } from 'libbase64';
-import { Decoder as QpDecoder } from 'libqp';
+import type * as Libbase64 from 'libbase64';
+import type * as Libqp from 'libqp';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { partByNumber } from '../mime/bodystructure.js';
@@ -12,6 +13,10 @@ import type { FetchedSection } from '../mime/types.js';
 import { splitMessage } from '../mime/from-message.js';
 import { UniqueNames, extensionFor, safeComponent } from './names.js';
 import { jsonText } from '../util/json.js';
+
+/** Transfer decoders load when a part is written, not at start-up. */
+const libbase64 = lazyRequire<typeof Libbase64>('libbase64');
+const libqp = lazyRequire<typeof Libqp>('libqp');
 
 /** One file written, as manifest.json lists it. */
 export interface ExtractedFile {
@@ -181,8 +186,8 @@ export class Extractor {
       },
     });
     const out = createWriteStream('', { fd });
-    if (encoding === 'base64') await pipeline(source, new Base64Decoder(), tap, out);
-    else if (encoding === 'quoted-printable') await pipeline(source, new QpDecoder(), tap, out);
+    if (encoding === 'base64') await pipeline(source, new (libbase64().Decoder)(), tap, out);
+    else if (encoding === 'quoted-printable') await pipeline(source, new (libqp().Decoder)(), tap, out);
     else await pipeline(source, tap, out);
     return { bytes, sha256: hash.digest('hex') };
   }

@@ -1,7 +1,11 @@
-import libmime from 'libmime';
+import type libmimeModule from 'libmime';
+import { lazyRequire } from '../util/lazy-require.js';
 import { detached, Interner } from '../util/intern.js';
 import type { Value } from '../imap/tokens.js';
 import type { Address, Envelope, MimePart } from './types.js';
+
+/** libmime and its charset tables load on the first encoded word or RFC 2231 parameter, not at start-up. */
+const libmime = lazyRequire<typeof libmimeModule>('libmime');
 
 /**
  * BODY / BODYSTRUCTURE (RFC 9051 §7.5.2, RFC 3501 §7.4.2) into a MIME tree with IMAP part numbers
@@ -372,7 +376,7 @@ function decode2231(extended: [string, string][], what: string, warn: Warn): Rec
   const header = 'x' + extended.map(([k, val]) => `; ${k.replace(/[^\x21-\x7e]|[;="\\]/g, '')}="${val.replace(/[\r\n]/g, '').replace(/["\\]/g, '\\$&')}"`).join('');
   const out: Record<string, string> = {};
   try {
-    const parsed = libmime.parseHeaderValue(header);
+    const parsed = libmime().parseHeaderValue(header);
     const assembled = new Set(parsed.decodedParams ?? []);
     for (const [k, val] of Object.entries(parsed.params)) {
       setOwn(out, k, assembled.has(k) ? imapText(val) : decodeWords(imapText(val)));
@@ -395,7 +399,7 @@ function setOwn(obj: Record<string, string>, k: string, v: string): void {
 export function decodeWords(s: string): string {
   if (!s.includes('=?')) return s;
   try {
-    return libmime.decodeWords(s);
+    return libmime().decodeWords(s);
   } catch {
     return s;
   }

@@ -1,7 +1,11 @@
 import { Writable, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { Splitter } from '@zone-eu/mailsplit';
+import type * as Mailsplit from '@zone-eu/mailsplit';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { MimePart } from './types.js';
+
+/** The MIME splitter loads with the first message fetched whole, not at start-up. */
+const mailsplit = lazyRequire<typeof Mailsplit>('@zone-eu/mailsplit');
 
 /** What mailsplit tells us about one MIME node (the fields we read). */
 interface SplitNode {
@@ -32,7 +36,7 @@ export async function splitMessage(source: Buffer | Readable, onBody?: (index: n
   const parts = new Map<SplitNode, MimePart>();
   const index = new Map<SplitNode, number>();
   const order: SplitNode[] = [];
-  const splitter = new Splitter();
+  const splitter = new (mailsplit().Splitter)();
   splitter.on('data', (chunk: unknown) => {
     const c = chunk as { type: string; node?: SplitNode; value?: Buffer } & SplitNode;
     if (c.type === 'node') {
