@@ -107,14 +107,15 @@ export class HalfStream {
     }
   }
 
-  private accept(seq: number, payload: Buffer, frame: number): void {
+  private accept(seq: number, whole: Buffer, frame: number): void {
     const next = this.next!;
     const rel = seqDiff(seq, next);
+    // Bytes past a known FIN cannot belong to this stream (and would skip the FIN's sequence number).
+    const payload = this.beforeFin(seq, whole, frame);
     const len = payload.length;
+    if (len === 0 && whole.length > 0) return;
     if (this.finished && rel + len > 0) {
-      // Bytes past the FIN cannot belong to this stream (and would skip the FIN's sequence number).
-      if (!this.afterFinWarned) this.owner.warn(this.side, frame, 'data after the FIN ignored');
-      this.afterFinWarned = true;
+      this.afterFin(frame);
       return;
     }
     if (rel + len <= 0) {
@@ -134,6 +135,20 @@ export class HalfStream {
       return;
     }
     this.hold(seq, payload, frame);
+  }
+
+  /** The part of a segment before a known FIN (all of it when no FIN is known). */
+  private beforeFin(seq: number, data: Buffer, frame: number): Buffer {
+    if (this.fin === null) return data;
+    const room = seqDiff(this.fin, seq);
+    if (room >= data.length) return data;
+    this.afterFin(frame);
+    return data.subarray(0, Math.max(0, room));
+  }
+
+  private afterFin(frame: number): void {
+    if (!this.afterFinWarned) this.owner.warn(this.side, frame, 'data after the FIN ignored');
+    this.afterFinWarned = true;
   }
 
   private emit(bytes: Buffer, frame: number): void {
@@ -195,6 +210,8 @@ export class HalfStream {
   }
 
   private fillHoleWithGap(upTo: number, frame: number): void {
+    // A hole never reaches past a known FIN: what lies beyond it is not this stream's.
+    if (this.fin !== null && seqDiff(upTo, this.fin) > 0) upTo = this.fin;
     const missing = seqDiff(upTo, this.next!);
     if (missing > 0) this.gapAt(this.next!, missing, frame);
     else this.drainHeld(frame);
@@ -204,6 +221,12 @@ export class HalfStream {
   private drainHeld(frame: number): void {
     while (this.held) {
       const h = this.held[0]!;
+      if (this.fin !== null && seqDiff(h.seq, this.fin) >= 0) {
+        // Held before the FIN was known, and wholly past it.
+        this.dropFirstHeld();
+        this.afterFin(frame);
+        continue;
+      }
       const rel = seqDiff(h.seq, this.next!);
       if (rel > 0) return;
       this.dropFirstHeld();
@@ -211,9 +234,10 @@ export class HalfStream {
       if (rel < 0 && !h.reported && this.recent?.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
         this.owner.warn(this.side, frame, `held out-of-order data disagrees with data delivered over the same range (${Math.min(-rel, h.data.length)} bytes); the delivered copy is kept`);
       }
-      if (rel + h.data.length > 0) {
-        this.next = seqAdd(this.next!, h.data.length + rel);
-        const fresh = h.data.subarray(-rel);
+      const data = this.beforeFin(h.seq, h.data, frame);
+      if (rel + data.length > 0) {
+        this.next = seqAdd(this.next!, data.length + rel);
+        const fresh = data.subarray(-rel);
         this.remember(fresh);
         this.owner.deliver(this.side, fresh, Math.max(frame, h.frame));
       }
