@@ -431,7 +431,7 @@ export class ImapSession {
     const box = this.selecting ?? this.info.selected;
     switch (name) {
       case 'CAPABILITY':
-        this.info.capabilities = this.recurring.list(text.split(' ').filter(Boolean));
+        this.info.capabilities = this.recurring.words(text);
         break;
       case 'UIDVALIDITY':
         if (box) box.uidValidity = uint32(text);
