@@ -44,13 +44,14 @@ export function parseResponse(msg: ImapMessage): Response {
   const r = new TokenReader(msg);
   const tag = r.word();
   const word = r.word();
+  // `* 12 FETCH …` first: most lines of a folder sync are numbered.
+  if (tag === '*' && isNumber(word)) return new NumberedResponse(Number(word), upperName(r.word()), r);
   const upper = upperName(word);
   if (tag === '*') {
     if (UNTAGGED_STATUS.has(upper)) {
       const { code, text } = statusText(r.restOfLine());
       return { kind: 'untagged-status', status: upper as Status | 'BYE' | 'PREAUTH', code, text };
     }
-    if (isNumber(word)) return new NumberedResponse(Number(word), upperName(r.word()), r);
     if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return new DataResponse(upper, r);
     return { kind: 'unknown', text: first };
   }
