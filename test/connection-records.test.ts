@@ -52,3 +52,18 @@ test('connections to one server share its endpoint; a list one connection learns
   for (const c of silent) assert.equal(c.mailboxes.length, 0);
   assert.ok(listing.every((c) => Object.isFrozen(c.mailboxes) === false));
 });
+
+test('a reader that keeps no connection records still counts every connection and what could not be read', async () => {
+  // TLS without keys: the visibility notice is made from counts taken as each connection ends.
+  for (const name of ['imaps-tls13.pcap', 'offlineimap.pcapng']) {
+    const kept = await analyzeCapture(join(CAPTURES, name));
+    const streamed = await analyzeCapture(join(CAPTURES, name), { keepConnections: false });
+    assert.equal(streamed.connections.length, 0, `${name}: no records kept`);
+    assert.ok(kept.connections.length > 0);
+    assert.deepEqual(streamed.visibility, kept.visibility, `${name}: the same visibility`);
+    assert.equal(streamed.visibility.imapConnections, kept.connections.length);
+  }
+  const tls = await analyzeCapture(join(CAPTURES, 'imaps-tls13.pcap'), { keepConnections: false });
+  assert.equal(tls.visibility.encrypted, 1, 'the IMAPS connection without keys is counted as unreadable');
+  assert.match(tls.visibility.notice ?? '', /TLS-encrypted and could not be read/);
+});

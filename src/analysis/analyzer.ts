@@ -11,7 +11,7 @@ import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
 import type { Connection, Side, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
-import { visibility, type Visibility } from './visibility.js';
+import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
 import { ExchangeOrderer } from './orderer.js';
@@ -21,6 +21,12 @@ export interface AnalyzeOptions extends PipelineOptions {
   keepLiteral?: number;
   /** Keep every exchange in the result (the library API and small captures); reporters that stream leave it off. */
   keepExchanges?: boolean;
+  /**
+   * Keep every connection's record in the result (default). A reader that streams exchanges and never
+   * looks at the records afterwards turns it off, and then memory no longer grows with the number of
+   * connections that have ended (visibility is still counted).
+   */
+  keepConnections?: boolean;
   /** Called with each exchange in request order, as soon as it and every earlier one are complete. */
   onExchange?(ex: Exchange, conn: ImapConnection): void;
   /** Only connections this predicate accepts get IMAP dissection (follow --conn). */
@@ -35,6 +41,7 @@ export interface AnalyzeOptions extends PipelineOptions {
 /** The analysis model every reporter reads. */
 export interface CaptureAnalysis {
   capture: CaptureInfo;
+  /** Every IMAP connection's record, in the order they opened; empty when keepConnections was turned off. */
   connections: ImapConnection[];
   /** Present when keepExchanges was asked for. */
   exchanges: Exchange[] | null;
@@ -57,6 +64,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const warnings = new WarningList();
   const warn = warnings.add;
   const connections: ImapConnection[] = [];
+  const keepConnections = options.keepConnections ?? true;
+  const seen = new VisibilityTally();
   const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
   const stats = new CommandStats();
   const turns = new TurnStats();
@@ -90,7 +99,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       if (options.connections && !options.connections(conn)) return;
       const session = new ImapSession(conn, events, warn, sessionOptions);
       sessions.set(conn.id, session);
-      connections.push(session.info);
+      if (keepConnections) connections.push(session.info);
     },
     data(conn, side, bytes, frame, time) {
       sessions.get(conn.id)?.data(side, bytes, frame, time);
@@ -103,11 +112,14 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       if (!session) return;
       session.close(conn.lastFrame, conn.end);
       sessions.delete(conn.id);
+      seen.add(session.info);
     },
   };
 
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
-    const seen = visibility(connections, tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
-  return { capture: info, tcp, visibility: seen, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
+  // The tracker ends open connections at the end of the input; reading cut short may leave some open.
+  for (const session of sessions.values()) seen.add(session.info);
+  const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
+  return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }

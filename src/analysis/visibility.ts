@@ -18,14 +18,35 @@ export function isUnreadable(c: ImapConnection): boolean {
 }
 
 export function visibility(connections: readonly ImapConnection[], tcp: TcpOverview, ports: readonly number[], haveKeys: boolean): Visibility {
-  const unreadable = connections.filter(isUnreadable);
-  const withKeys = unreadable.filter((c) => c.tls?.decryptionNote).length;
-  return {
-    imapConnections: connections.length,
-    encrypted: unreadable.length,
-    encryptedWithKeys: withKeys,
-    notice: connections.length === 0 ? noImapNotice(tcp, ports) : encryptedNotice(unreadable.length, connections.length, haveKeys),
-  };
+  const tally = new VisibilityTally();
+  for (const c of connections) tally.add(c);
+  return tally.visibility(tcp, ports, haveKeys);
+}
+
+/**
+ * Visibility counted one connection at a time as each ends, so that a reader that does not keep the
+ * connection records (commands, streaming) still says what could not be read.
+ */
+export class VisibilityTally {
+  private imap = 0;
+  private unreadable = 0;
+  private unreadableWithKeys = 0;
+
+  add(c: ImapConnection): void {
+    this.imap++;
+    if (!isUnreadable(c)) return;
+    this.unreadable++;
+    if (c.tls?.decryptionNote) this.unreadableWithKeys++;
+  }
+
+  visibility(tcp: TcpOverview, ports: readonly number[], haveKeys: boolean): Visibility {
+    return {
+      imapConnections: this.imap,
+      encrypted: this.unreadable,
+      encryptedWithKeys: this.unreadableWithKeys,
+      notice: this.imap === 0 ? noImapNotice(tcp, ports) : encryptedNotice(this.unreadable, this.imap, haveKeys),
+    };
+  }
 }
 
 function noImapNotice(tcp: TcpOverview, ports: readonly number[]): string {

@@ -38,6 +38,7 @@ export async function* pacedExchanges(input: CaptureInput, options: AnalyzeOptio
 
   const running = analyzeCapture(source, {
     ...pipelineOptions(options),
+    keepConnections: false, // only exchanges are handed out: memory stays bounded by open connections
     onExchange: (ex) => {
       queue.push(publicExchange(ex));
       wake.consumer?.();

@@ -68,7 +68,7 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
   let count = 0;
   let named = !o.multi;
   const wanted = o.command;
-  const selection = new Selection(filter, wanted ? (ex) => ex.command === wanted : null, conn?.id ?? null);
+  const selection = new Selection(filter, wanted ? (ex) => ex.command === wanted : null, conn?.id ?? null, o.keepSelected);
   const time = new TimeColumn(shown.time, () => selection.t0);
   const head = columns && shown.fields ? shown.fieldNames : COMMAND_COLUMNS.map((c) => (c.head === 'time' ? { ...c, head: time.header } : c));
   const flushTable = () => {
@@ -86,6 +86,8 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
     ...control,
     onFirstFrame: (t) => { selection.t0 = t; },
     connections: conn?.accepts,
+    // Rows are written as exchanges complete; the records are needed afterwards only for -w.
+    keepConnections: o.keepSelected,
     onExchange: (ex, info) => {
       const when = ex.start ?? ex.end;
       if (!selection.exchange(ex, info)) {

@@ -17,6 +17,8 @@ export class Selection {
     readonly filter: CompiledFilter | null,
     private readonly extra: ((ex: Exchange) => boolean) | null = null,
     private readonly conn: number | null = null,
+    /** Remember the connections of selected exchanges, for connections() (-w); a streaming view that never asks turns it off. */
+    private readonly remembers = true,
   ) {}
 
   /** Nothing is filtered: every exchange and connection is selected. */
@@ -35,7 +37,7 @@ export class Selection {
   /** Whether this exchange is selected; remembers its connection. */
   exchange(ex: Exchange, info: ImapConnection): boolean {
     const ok = (this.conn === null || ex.conn === this.conn) && (!this.extra || this.extra(ex)) && (!this.filter || this.filter.test(this.record(ex, info)));
-    if (ok) this.withExchange.add(info);
+    if (ok && this.remembers) this.withExchange.add(info);
     return ok;
   }
 
