@@ -9,6 +9,21 @@ import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../opt
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
 import { compileFilterOption, filterOption } from '../display-options.js';
+import { makeTempDir } from '../../util/temp-dir.js';
+import { UsageError } from '../errors.js';
+
+/**
+ * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
+ * a sorted run to a temporary directory (about 1.3 KiB of memory each); IMAPSCOPE_FETCHES_BUDGET sets another.
+ */
+export const FETCHES_SPILL_BUDGET = 50_000;
+
+function spillBudget(): number {
+  const text = process.env.IMAPSCOPE_FETCHES_BUDGET;
+  if (text === undefined || text === '') return FETCHES_SPILL_BUDGET;
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got '${text}'`, { hint: false });
+  return Number(text);
+}
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
@@ -27,15 +42,23 @@ export function registerFetches(program: Command): void {
     const jobs = jobsOf(opts);
     const captures = await expandCaptures(args);
     const settings = captureSettings(opts);
+    const asJson = Boolean(opts.json) && !opts.ndjson;
+    const budget = spillBudget();
+    // Runs spilled by --json (in this thread or a worker) go under one directory this thread removes.
+    const spillDir = asJson ? makeTempDir('imapscope-spill-') : null;
     const inputs = captures.map((path) => ({
       path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
-      json: Boolean(opts.json) && !opts.ndjson, multi: captures.length > 1,
+      json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
     }));
     const results = [];
     // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
     const json = new FetchesJsonWriter((text) => output.write(text));
     const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
-    for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+    try {
+      for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+    } finally {
+      spillDir?.remove();
+    }
     if (opts.ndjson) return;
     if (opts.json) {
       const multi = results.length > 1;
