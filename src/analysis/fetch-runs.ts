@@ -20,7 +20,11 @@ export interface HeldMessage {
   message: FetchedMessage;
 }
 
-/** Runs merged at once: beyond this many, the runs so far are merged into one first (bounded open files and buffers). */
+/**
+ * Runs merged at once (bounded open files and buffers). Runs are merged by levels: when this many runs of
+ * one size wait, they become one run of the next level, so every record is rewritten about
+ * log_32(runs) times, never once per spill.
+ */
 export const MAX_RUNS_MERGED = 32;
 
 /** Bytes read or gathered per system call. */
@@ -252,7 +256,8 @@ function* releasing(records: HeldMessage[]): Generator<HeldMessage> {
  */
 export class MessageRuns {
   private dir: string | null = null;
-  private readonly runs: string[] = [];
+  /** In the order they were written (a merged run takes the place of the runs it merged); levels never grow along it. */
+  private readonly runs: { path: string; level: number }[] = [];
   private count = 0;
   private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
   private readonly removeAtExit = () => this.dispose();
@@ -267,24 +272,32 @@ export class MessageRuns {
   /** Write the records, sorted, as one run. */
   spill(held: HeldMessage[]): void {
     held.sort(compareHeld);
-    this.runs.push(this.write(held));
-    if (this.runs.length >= MAX_RUNS_MERGED) {
-      // Too many runs to read at once later: merge them into one now (pieces of a message combined).
-      const merged = this.write(mergeSources(this.runs.map((path) => readRun(path, this.specs))));
-      for (const path of this.runs) rmSync(path, { force: true });
-      this.runs.length = 0;
-      this.runs.push(merged);
+    this.runs.push({ path: this.write(held), level: 0 });
+    for (;;) {
+      const tail = this.runs.slice(-MAX_RUNS_MERGED);
+      if (tail.length < MAX_RUNS_MERGED || tail.some((r) => r.level !== tail[0]!.level)) break;
+      this.mergeNewest(tail[0]!.level + 1);
     }
   }
 
   /** Every message, from the runs and the records still held, in list()'s order; the directory is removed when done. */
   *messages(held: HeldMessage[]): Generator<FetchedMessage> {
     try {
+      // Leave room for the held records among the sources read at once.
+      while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
       held.sort(compareHeld);
-      yield* inListOrder(mergeSources([...this.runs.map((path) => readRun(path, this.specs)), releasing(held)]));
+      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.specs)), releasing(held)]));
     } finally {
       this.dispose();
     }
+  }
+
+  /** The newest MAX_RUNS_MERGED runs (consecutive, so order is kept) become one, the pieces of a message combined. */
+  private mergeNewest(level: number): void {
+    const newest = this.runs.splice(-MAX_RUNS_MERGED);
+    const path = this.write(mergeSources(newest.map((r) => readRun(r.path, this.specs))));
+    for (const r of newest) rmSync(r.path, { force: true });
+    this.runs.push({ path, level });
   }
 
   /** Remove the directory and everything in it (idempotent). */

@@ -14,9 +14,10 @@ import { UsageError } from '../errors.js';
 
 /**
  * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
- * a sorted run to a temporary directory (about 1.3 KiB of memory each); IMAPSCOPE_FETCHES_BUDGET sets another.
+ * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
+ * sets another.
  */
-export const FETCHES_SPILL_BUDGET = 50_000;
+export const FETCHES_SPILL_BUDGET = 10_000;
 
 function spillBudget(): number {
   const text = process.env.IMAPSCOPE_FETCHES_BUDGET;
@@ -32,7 +33,7 @@ export function registerFetches(program: Command): void {
     .description('which messages and which MIME parts were fetched: per message its MIME tree and, per part, who fetched it, how and how many bytes; plus each connection\'s fetch strategy')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--conn <id>', 'only what this connection fetched (tcp.stream id)')
-    .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
+    .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json); a large capture is sorted through a private temporary directory (IMAPSCOPE_FETCHES_BUDGET)')
     .option('--ndjson', 'one JSON object per fetched section, written as the capture streams');
   filterOption(cmd, 'the FETCH exchanges: only what they fetched is shown');
   jobsOption(captureOptions(cmd)).action(async (args: string[], opts: FetchesOptions) => {
