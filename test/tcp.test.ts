@@ -15,6 +15,7 @@ import { collectStreams } from '../src/analysis/streams.js';
 import { streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
+import { RingPool } from '../src/tcp/recent-bytes.js';
 import {
   TcpFlow,
   tcpConversation,
@@ -634,11 +635,14 @@ test('an in-order segment that overlaps held data with other bytes: bytes as tsh
 });
 
 test('RecentBytes grows from a few bytes to its window and still tells old bytes from new ones', async () => {
-  const { RecentBytes } = await import('../src/tcp/recent-bytes.js');
+  const { RecentBytes, RingPool } = await import('../src/tcp/recent-bytes.js');
   let seed = 3;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   const window = 4096;
-  const recent = new RecentBytes(window);
+  // Rings come from a pool whose spares hold another stream's bytes: none of them may count as this stream's.
+  const pool = new RingPool();
+  for (let size = 16; size <= window; size *= 2) pool.give(Buffer.alloc(size, 0x5a));
+  const recent = new RecentBytes(window, pool);
   const all: number[] = [];
   for (let step = 0; step < 400; step++) {
     const chunk = Buffer.from(Array.from({ length: Math.floor(random() * (step % 50 === 0 ? 6000 : 300)) }, () => Math.floor(random() * 256)));
@@ -674,11 +678,38 @@ test('one client port talking to two servers, and one server to several clients,
   await agreeWithTshark(t, r);
 });
 
+test('rings of ended streams go back to the pool and are reused, up to the pool\'s cap', () => {
+  const pool = new RingPool();
+  const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
+  const first = new HalfStream(owner, 'server');
+  const deliverLines = (half: HalfStream) => {
+    half.syn(0);
+    for (let i = 0; i < 30; i++) half.segment(1 + i * 100, Buffer.alloc(100, 0x41 + i), 0, false, i + 1);
+  };
+  deliverLines(first);
+  assert.equal(first.remembering, 4096);
+  // Growing by doubling handed the smaller rings back as spares.
+  const smaller = 128 + 256 + 512 + 1024 + 2048;
+  assert.equal(pool.pooled, smaller);
+  first.release();
+  assert.equal(first.remembering, 0);
+  assert.equal(pool.pooled, smaller + 4096);
+  // The next stream's growth takes the spares instead of allocating: it ends holding the 4096 one.
+  const second = new HalfStream(owner, 'server');
+  deliverLines(second);
+  assert.equal(second.remembering, 4096);
+  assert.equal(pool.pooled, smaller);
+  // Thousands of ended streams do not make the pool grow past its cap.
+  for (let i = 0; i < 400; i++) pool.give(Buffer.allocUnsafe(64 * 1024));
+  assert.ok(pool.pooled <= 8 * 1024 * 1024, `${pool.pooled} bytes pooled`);
+});
+
 test('an idle direction holds nothing for reordering and a small ring for retransmissions, sized by what it delivered', () => {
   const delivered: string[] = [];
   const warnings: string[] = [];
   const owner: HalfStreamOwner = {
     limits: { maxHeldBytes: 1 << 20 },
+    rings: new RingPool(),
     deliver: (_side, bytes) => { delivered.push(bytes.toString('latin1')); },
     gap: (_side, length) => { delivered.push(`<gap ${length}>`); },
     warn: (side, _frame, message) => { warnings.push(`${side}: ${message}`); },

@@ -3,6 +3,7 @@ import { WarningList } from './warning-list.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, type SessionEvents } from '../imap/session.js';
+import { RecurringValues } from '../imap/recurring.js';
 import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
 import { KeyLog } from '../tls/keylog.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
@@ -83,7 +84,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   };
 
   // One options object for every session: an open connection should not carry its own copy.
-  const sessionOptions = { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys };
+  const sessionOptions = { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() };
   const sink: StreamSink = {
     open(conn) {
       if (options.connections && !options.connections(conn)) return;

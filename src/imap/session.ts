@@ -14,6 +14,7 @@ import { SaslTracker } from './sasl-tracker.js';
 import { stringOf, type Value } from './tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 import { decodeMailboxName } from './utf7.js';
+import { RecurringValues } from './recurring.js';
 
 export interface SessionEvents {
   /** A command was sent (its exchange will be completed later, or at close). */
@@ -34,6 +35,8 @@ export interface SessionOptions {
   limits?: FramerLimits;
   /** Key log for TLS decryption (may gain secrets while the capture is read). */
   keys?: KeyLog;
+  /** Shared by the sessions of one capture, so that what they all say is kept once. */
+  recurring?: RecurringValues;
 }
 
 /** A command waiting for its tagged completion. */
@@ -70,6 +73,7 @@ export class ImapSession {
   private earlyContinuations = 0;
   private earlyContinuationAt: TimePoint | null = null;
   private responsesWithoutRequest = 0;
+  private readonly recurring: RecurringValues;
 
   constructor(
     conn: Connection,
@@ -78,6 +82,7 @@ export class ImapSession {
     options: SessionOptions = {},
   ) {
     const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
+    this.recurring = options.recurring ?? new RecurringValues();
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
@@ -182,7 +187,7 @@ export class ImapSession {
     switch (cmd.name) {
       case 'LOGIN':
         this.info.authMechanism = 'LOGIN';
-        if (cmd.user !== null) this.info.user = cmd.user;
+        if (cmd.user !== null) this.info.user = this.recurring.text(cmd.user);
         if (!this.info.tls) this.info.cleartextAuth = true;
         break;
       case 'AUTHENTICATE':
@@ -196,7 +201,7 @@ export class ImapSession {
         break;
       case 'SELECT':
       case 'EXAMINE':
-        this.pendingMailbox = cmd.mailbox === null ? null : decodeMailboxName(cmd.mailbox);
+        this.pendingMailbox = cmd.mailbox === null ? null : this.recurring.text(decodeMailboxName(cmd.mailbox));
         this.selecting = this.pendingMailbox === null ? null : emptyMailbox(this.pendingMailbox);
         break;
       default:
@@ -349,7 +354,7 @@ export class ImapSession {
 
   private onUntagged(r: Response, m: ImapMessage): void {
     if (!this.info.greeting && this.info.commands === 0 && r.kind === 'untagged-status' && this.pending.length === 0) {
-      this.info.greeting = { status: r.status, text: r.text, frame: m.firstFrame };
+      this.info.greeting = { status: this.recurring.text(r.status), text: this.recurring.text(r.text), frame: m.firstFrame };
       if (r.status === 'PREAUTH') this.info.authenticated = true;
       if (r.code) this.responseCode(r.code.name, r.code.text);
       return;
@@ -385,7 +390,7 @@ export class ImapSession {
     if (r.kind !== 'data') return;
     switch (r.type) {
       case 'CAPABILITY':
-        this.info.capabilities = r.values.map((v) => stringOf(v) ?? '').filter(Boolean);
+        this.info.capabilities = this.recurring.list(r.values.map((v) => stringOf(v) ?? '').filter(Boolean));
         break;
       case 'ID':
         this.info.serverId = idParams(r.values[0]);
@@ -394,7 +399,7 @@ export class ImapSession {
         this.info.enabled.push(...r.values.map((v) => stringOf(v) ?? '').filter(Boolean));
         break;
       case 'FLAGS':
-        if (box && r.values[0]?.kind === 'list') box.flags = r.values[0].items.map((v) => stringOf(v) ?? '');
+        if (box && r.values[0]?.kind === 'list') box.flags = this.recurring.list(r.values[0].items.map((v) => stringOf(v) ?? ''));
         break;
       case 'LIST':
       case 'LSUB':
@@ -413,10 +418,12 @@ export class ImapSession {
     if (raw === null || this.info.mailboxes.length >= MAX_MAILBOXES) return;
     const decoded = decodeMailboxName(raw);
     if (this.info.mailboxes.some((m) => m.name === decoded)) return;
+    const kept = this.recurring;
+    const separator = stringOf(delimiter);
     this.info.mailboxes.push({
-      name: decoded,
-      delimiter: stringOf(delimiter),
-      flags: flags?.kind === 'list' ? flags.items.map((v) => stringOf(v) ?? '').filter(Boolean) : [],
+      name: kept.text(decoded),
+      delimiter: separator === null ? null : kept.text(separator),
+      flags: kept.list(flags?.kind === 'list' ? flags.items.map((v) => stringOf(v) ?? '').filter(Boolean) : []),
     });
   }
 
@@ -424,7 +431,7 @@ export class ImapSession {
     const box = this.selecting ?? this.info.selected;
     switch (name) {
       case 'CAPABILITY':
-        this.info.capabilities = text.split(' ').filter(Boolean);
+        this.info.capabilities = this.recurring.words(text);
         break;
       case 'UIDVALIDITY':
         if (box) box.uidValidity = uint32(text);
@@ -450,7 +457,7 @@ export class ImapSession {
 
   private noteSaslUser(): void {
     const user = this.sasl.user();
-    if (user) this.info.user = user;
+    if (user) this.info.user = this.recurring.text(user);
   }
 }
 

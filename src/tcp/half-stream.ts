@@ -1,4 +1,4 @@
-import { RecentBytes } from './recent-bytes.js';
+import { RecentBytes, type RingPool } from './recent-bytes.js';
 import type { Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
@@ -33,6 +33,8 @@ export interface HalfStreamLimits {
  */
 export interface HalfStreamOwner {
   readonly limits: HalfStreamLimits;
+  /** Where the retransmission-check rings of this capture's streams come from and go back to. */
+  readonly rings: RingPool;
   deliver(side: Side, bytes: Buffer, frame: number): void;
   gap(side: Side, length: number, frame: number): void;
   /** A problem in this direction; the owner names the connection and the direction. */
@@ -252,7 +254,13 @@ export class HalfStream {
   }
 
   private remember(bytes: Buffer): void {
-    (this.recent ??= new RecentBytes(RECENT_WINDOW)).push(bytes);
+    (this.recent ??= new RecentBytes(RECENT_WINDOW, this.owner.rings)).push(bytes);
+  }
+
+  /** The connection is over (flushed): the retransmission-check ring goes back to the pool. */
+  release(): void {
+    this.recent?.release();
+    this.recent = null;
   }
 
   /** After a gap moved `next` forward, held data that now lies wholly behind it is dropped. */

@@ -1,6 +1,41 @@
 /** Smallest ring: a short command or greeting fits, and growth by doubling reaches the window quickly. */
 const MIN_RING = 16;
 
+/** Spare rings a pool keeps at most, in bytes: a few hundred connections' worth of small rings, or 128 full windows. */
+const MAX_POOLED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Spare ring buffers, by size (every ring is a power of two), shared by the connections of one capture.
+ * Folder-sync traffic opens and closes thousands of connections, each growing its rings to tens of
+ * kilobytes; allocating them afresh made megabytes of external memory that the garbage collector frees
+ * late, so peak memory grew with the number of sessions. Rings of closed streams are handed back here.
+ */
+export class RingPool {
+  private readonly spare = new Map<number, Buffer[]>();
+  private pooledBytes = 0;
+
+  take(size: number): Buffer {
+    const list = this.spare.get(size);
+    const ring = list?.pop();
+    if (!ring) return Buffer.allocUnsafe(size);
+    this.pooledBytes -= size;
+    return ring;
+  }
+
+  give(ring: Buffer): void {
+    if (this.pooledBytes + ring.length > MAX_POOLED_BYTES) return;
+    let list = this.spare.get(ring.length);
+    if (!list) this.spare.set(ring.length, (list = []));
+    list.push(ring);
+    this.pooledBytes += ring.length;
+  }
+
+  /** Bytes held as spares (for tests). */
+  get pooled(): number {
+    return this.pooledBytes;
+  }
+}
+
 /**
  * The last few kilobytes delivered in one direction, so that a retransmission can be checked against
  * the first copy without keeping the stream. Older bytes are simply not checked.
@@ -14,7 +49,10 @@ export class RecentBytes {
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
   private total = 0;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly pool: RingPool,
+  ) {}
 
   /** Bytes the ring can hold now (it grows up to the window). */
   get capacity(): number {
@@ -43,11 +81,21 @@ export class RecentBytes {
     let cap = ring ? ring.length : MIN_RING;
     while (cap < wanted && cap < this.size) cap *= 2;
     cap = Math.min(cap, this.size);
-    const grown = Buffer.allocUnsafe(cap);
+    const grown = this.pool.take(cap);
     // Until the ring first fills, its bytes sit from offset 0 in order: copy them to the same offsets.
-    if (ring) ring.copy(grown, 0, 0, Math.min(this.total, ring.length));
+    if (ring) {
+      ring.copy(grown, 0, 0, Math.min(this.total, ring.length));
+      this.pool.give(ring);
+    }
     this.ring = grown;
     return grown;
+  }
+
+  /** The stream ended: its ring goes back to the pool, and nothing more may be pushed. */
+  release(): void {
+    if (this.ring) this.pool.give(this.ring);
+    this.ring = null;
+    this.total = 0;
   }
 
   /** After a gap the bytes before it no longer line up with sequence numbers. */

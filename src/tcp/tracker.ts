@@ -1,6 +1,7 @@
 import type { WarningSink } from '../capture/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
 import { HalfStream, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { RingPool } from './recent-bytes.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
@@ -25,6 +26,7 @@ interface FlowContext {
   readonly sink: StreamSink;
   readonly warn: WarningSink;
   readonly limits: HalfStreamLimits;
+  readonly rings: RingPool;
 }
 
 /**
@@ -47,6 +49,10 @@ class Flow implements HalfStreamOwner {
 
   get limits(): HalfStreamLimits {
     return this.context.limits;
+  }
+
+  get rings(): RingPool {
+    return this.context.rings;
   }
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
@@ -109,7 +115,7 @@ export class TcpTracker {
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes } };
+    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: new RingPool() };
   }
 
   segment(seg: Segment): void {
@@ -238,6 +244,8 @@ export class TcpTracker {
     if (flow.closed || !client || !server) return;
     client.flush(frame);
     server.flush(frame);
+    client.release();
+    server.release();
     flow.closed = true;
     flow.client = null;
     flow.server = null;

@@ -1,0 +1,27 @@
+import { Interner } from '../util/intern.js';
+
+/**
+ * One copy of what recurs across the connections of a capture: capability lists, flag lists, greeting
+ * texts, mailbox and user names. Every connection record is kept until the end of the capture, and
+ * folder-sync traffic makes thousands of them that say the same things; each also cut its strings from
+ * wire lines, which kept those whole lines alive. Lists handed out are shared: never mutate them.
+ */
+export class RecurringValues {
+  private readonly lists = new Interner<string[]>((key) => JSON.parse(key) as string[]);
+  private readonly texts = new Interner<string>((key) => key);
+  /** Space-separated word lists (a CAPABILITY response code) by their text: no list made to look them up. */
+  private readonly spaced = new Interner<string[]>((key) => this.list(key.split(' ').filter(Boolean)));
+
+  list(words: readonly string[]): string[] {
+    return this.lists.get(JSON.stringify(words));
+  }
+
+  /** The words of `text`, separated by spaces, as the shared list. */
+  words(text: string): string[] {
+    return this.spaced.get(text);
+  }
+
+  text(s: string): string {
+    return this.texts.get(s);
+  }
+}

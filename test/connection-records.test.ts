@@ -1,0 +1,38 @@
+/**
+ * Every connection record is kept to the end of the capture, so what recurs across connections is kept
+ * once: capability and flag lists, greetings, mailbox and user names are shared between records.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
+import type { ImapConnection } from '../src/imap/model.js';
+import { CAPTURES } from './helpers/env.js';
+
+/** Pairs of records whose values of `pick` are equal in content. */
+function equalPairs<T>(records: ImapConnection[], pick: (c: ImapConnection) => T | null | undefined): [T, T][] {
+  const pairs: [T, T][] = [];
+  for (let i = 0; i < records.length; i++) {
+    for (let j = i + 1; j < records.length; j++) {
+      const a = pick(records[i]!);
+      const b = pick(records[j]!);
+      if (a != null && b != null && JSON.stringify(a) === JSON.stringify(b)) pairs.push([a, b]);
+    }
+  }
+  return pairs;
+}
+
+test('connections that were told the same capabilities and flags share one list (offlineimap, several connections)', async () => {
+  const { connections } = await analyzeCapture(join(CAPTURES, 'offlineimap.pcapng'));
+  const kinds = {
+    capabilities: equalPairs(connections, (c) => (c.capabilities.length > 0 ? c.capabilities : null)),
+    flags: equalPairs(connections, (c) => c.selected?.flags),
+  };
+  for (const [kind, pairs] of Object.entries(kinds)) {
+    assert.ok(pairs.length > 0, `the capture has connections with equal ${kind}`);
+    for (const [a, b] of pairs) assert.ok(a === b, `equal ${kind} are one shared value`);
+  }
+  // Strings are shared too (greetings, names), which JavaScript cannot observe; the lists must still be
+  // what the server said.
+  assert.ok(connections.every((c) => c.capabilities.length === 0 || c.capabilities.includes('IMAP4rev1')));
+});
