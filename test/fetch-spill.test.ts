@@ -248,6 +248,17 @@ test('pieces combine as in memory: a certain message keeps its first BODYSTRUCTU
   }
 });
 
+test('pieces combine as in memory: a certain message whose first BODYSTRUCTURE could not be read keeps none', async () => {
+  const { memory, merged, runs } = await bothWays([
+    { script: session(7, [['UID FETCH 10 (UID BODYSTRUCTURE)', '* 1 FETCH (UID 10 BODYSTRUCTURE NIL)\r\n']]) },
+    { script: OTHER },
+    { script: session(7, [['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${TEXT_TREE})\r\n`]]) },
+  ]);
+  assert.ok(runs >= 2);
+  assert.deepEqual([uid10(memory).structure, uid10(memory).structureFrom], [null, 'BODYSTRUCTURE']);
+  assert.deepEqual(merged, memory);
+});
+
 test('pieces combine as in memory: a tree parsed from the message gives way to a later BODYSTRUCTURE, never the reverse', async () => {
   const whole = ['UID FETCH 10 (UID BODY[])', `* 1 FETCH (UID 10 BODY[] {${RAW.length}}\r\n${RAW})\r\n`] as [string, string];
   const structure = ['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${TEXT_TREE})\r\n`] as [string, string];

@@ -72,12 +72,13 @@ export function combine(earlier: FetchedMessage, later: FetchedMessage): Fetched
 /**
  * Whose tree the message keeps. In memory a BODYSTRUCTURE replaces a tree taken from the message itself,
  * and — when the identity is uncertain (no UID, mailbox or UIDVALIDITY) — an earlier BODYSTRUCTURE too;
- * once certain, the first BODYSTRUCTURE stays. A tree parsed from the message only fills a message with none.
+ * once certain, the first BODYSTRUCTURE stays (even one that could not be read). A tree parsed from the
+ * message only fills a message with none. (Not modelled: a whole message fetched after a BODYSTRUCTURE that
+ * could not be read, and another BODYSTRUCTURE after both, in different runs.)
  */
 function laterTreeWins(m: FetchedMessage, later: FetchedMessage): boolean {
   if (later.structureFrom === null) return false;
-  if (m.structure === null) return true;
-  if (later.structureFrom !== 'BODYSTRUCTURE') return false;
+  if (later.structureFrom === 'message') return m.structure === null;
   const certain = m.uid !== null && m.mailbox !== null && m.uidValidity !== null;
   return !certain || m.structureFrom !== 'BODYSTRUCTURE';
 }

@@ -102,6 +102,8 @@ export interface FetchTrackerOptions {
    * written as a sorted run to a private directory made in `dir` (default: the system's temporary
    * directory), and sorted() merges the runs at the end. Only sorted() sees the spilled messages (list()
    * and the library see what is held); the directory is removed when sorted() is done or by dispose().
+   * A message fetched again after a spill starts a new record (its BODYSTRUCTURE is read again, and `warn`
+   * cannot check its sections against the spilled tree); the merge combines the records as memory would.
    */
   spill?: { budget: number; dir?: string };
 }
