@@ -64,6 +64,7 @@ export interface FetchStep {
   messages: number;
   /** Item names returned, partial origins dropped: UID, FLAGS, BODYSTRUCTURE, BODY[HEADER.FIELDS (…)], BODY[1], … */
   items: string[];
+  /** The UIDs it fetched, the first 1000 (none with the tracker option stepUids: false). */
   uids: number[];
 }
 
@@ -106,6 +107,8 @@ export interface FetchTrackerOptions {
    * cannot check its sections against the spilled tree); the merge combines the records as memory would.
    */
   spill?: { budget: number; dir?: string };
+  /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
+  stepUids?: boolean;
 }
 
 /** One shared empty list for the address fields a fetched header does not give (never mutated). */
@@ -300,7 +303,7 @@ export class FetchTracker {
       this.stepList.push(step);
     }
     step.messages++;
-    if (message.uid !== null && step.uids.length < 1000) step.uids.push(message.uid);
+    if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
     for (const i of items) if (!step.items.includes(i)) step.items.push(this.names.get(i));
   }
 

@@ -65,6 +65,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     // NDJSON needs nothing kept: each section goes out as its response completes.
     retain: !o.ndjson,
     spill: o.json ? o.spill : undefined,
+    stepUids: false, // no view of `fetches` shows them
     onSection: o.ndjson
       ? (m, f) => {
         if (!filter) emit('stdout', line(m, f));
