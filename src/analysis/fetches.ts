@@ -9,6 +9,7 @@ import { decodeWords, parseBodyStructure, partByNumber } from '../mime/bodystruc
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Address, Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner } from '../util/intern.js';
+import { byName, MessageRuns, type HeldMessage } from './fetch-runs.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
 export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
@@ -63,7 +64,16 @@ export interface FetchStep {
   messages: number;
   /** Item names returned, partial origins dropped: UID, FLAGS, BODYSTRUCTURE, BODY[HEADER.FIELDS (…)], BODY[1], … */
   items: string[];
+  /** The UIDs it fetched, the first 1000 (none with the tracker option stepUids: false). */
   uids: number[];
+}
+
+/** A mailbox (name and UIDVALIDITY) and the messages of it held in memory. */
+interface Box {
+  /** Order of first sight: it orders mailboxes whose names sort alike. */
+  index: number;
+  /** By UID, or by -seq while the UID is unknown; null once spilled (until a message of it comes again). */
+  messages: Map<number, FetchedMessage> | null;
 }
 
 interface ConnState {
@@ -73,8 +83,8 @@ interface ConnState {
   uidValidity: number | null;
   /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
   seqToUid: (number | undefined)[];
-  /** The messages of this mailbox (shared by every connection that selects it). */
-  messages: Map<number, FetchedMessage>;
+  /** The mailbox's messages (shared by every connection that selects it). */
+  box: Box;
 }
 
 export interface FetchTrackerOptions {
@@ -88,6 +98,17 @@ export interface FetchTrackerOptions {
    * nothing is kept past it, and memory is bounded by open connections.
    */
   retain?: boolean;
+  /**
+   * Hold at most about `budget` records (messages and their sections) in memory: beyond it, what is held is
+   * written as a sorted run to a private directory made in `dir` (default: the system's temporary
+   * directory), and sorted() merges the runs at the end. Only sorted() sees the spilled messages (list()
+   * and the library see what is held); the directory is removed when sorted() is done or by dispose().
+   * A message fetched again after a spill starts a new record (its BODYSTRUCTURE is read again, and `warn`
+   * cannot check its sections against the spilled tree); the merge combines the records as memory would.
+   */
+  spill?: { budget: number; dir?: string };
+  /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
+  stepUids?: boolean;
 }
 
 /** One shared empty list for the address fields a fetched header does not give (never mutated). */
@@ -100,8 +121,8 @@ const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
  * stream past, so no body has to be held.
  */
 export class FetchTracker {
-  /** Messages per mailbox (name and UIDVALIDITY), each by UID, or by -seq while its UID is unknown. */
-  private readonly mailboxes = new Map<string, Map<number, FetchedMessage>>();
+  /** Mailboxes by name and UIDVALIDITY, in order of first sight. */
+  private readonly boxes = new Map<string, Box>();
   private readonly conns = new Map<number, ConnState>();
   private readonly retain: boolean;
   /**
@@ -112,8 +133,15 @@ export class FetchTracker {
   private readonly names = new Interner((text) => text);
   private readonly flagLists = new Interner((key) => Object.freeze(key.split('\0').slice(1)) as string[]);
 
+  /** Sorted runs on disk (with the `spill` option), the records held in memory, and how many may be. */
+  private readonly runs: MessageRuns | null;
+  private held = 0;
+  private readonly budget: number;
+
   constructor(private readonly options: FetchTrackerOptions = {}) {
     this.retain = options.retain ?? true;
+    this.runs = options.spill && this.retain ? new MessageRuns(options.spill.dir) : null;
+    this.budget = this.runs ? options.spill!.budget : Infinity;
   }
 
   /** Hash server literals of FETCH responses while they stream. */
@@ -155,8 +183,10 @@ export class FetchTracker {
       // A list literal has room for just its items (a push onto [] would reserve 17).
       if (this.retain && message.fetches.length === 0) message.fetches = [fetch];
       else if (this.retain) message.fetches.push(fetch);
+      this.held++;
       this.options.onSection?.(message, fetch, s);
     }
+    if (this.held > this.budget) this.spill();
   }
 
   /**
@@ -175,10 +205,13 @@ export class FetchTracker {
 
   /** Per FETCH command: how many messages it touched and which items it asked for (the fetch strategy). */
   private readonly stepList: FetchStep[] = [];
-  private readonly stepOf = new Map<Exchange, FetchStep>();
+  /** Weak: a finished command's exchange is not kept alive by its step. */
+  private readonly stepOf = new WeakMap<Exchange, FetchStep>();
 
   /** Trees still being parsed; each leaves the set when done, so the set stays small. */
   private readonly derivations = new Set<Promise<void>>();
+  /** Messages with a tree still being parsed: they are not final, so they are never spilled. */
+  private readonly deriving = new Map<FetchedMessage, number>();
 
   /**
    * A whole message fetched without BODYSTRUCTURE: its tree is parsed from the message itself. Parsing
@@ -190,8 +223,14 @@ export class FetchTracker {
         message.structure = tree;
         message.structureFrom = 'message';
       }
-    }).finally(() => this.derivations.delete(running));
+    }).finally(() => {
+      this.derivations.delete(running);
+      const left = this.deriving.get(message)! - 1;
+      if (left === 0) this.deriving.delete(message);
+      else this.deriving.set(message, left);
+    });
     this.derivations.add(running);
+    this.deriving.set(message, (this.deriving.get(message) ?? 0) + 1);
   }
 
   /** Wait for message trees still being parsed (call once the capture has been read). */
@@ -204,13 +243,56 @@ export class FetchTracker {
     return [...this.stepList].sort((a, b) => (a.requestFrame ?? Infinity) - (b.requestFrame ?? Infinity));
   }
 
-  /** Messages by mailbox and UID (those known only by sequence number last). */
+  /** Messages by mailbox and UID (those known only by sequence number last); with `spill`, only those held in memory. */
   list(): FetchedMessage[] {
     const all: FetchedMessage[] = [];
-    for (const box of this.mailboxes.values()) for (const m of box.values()) all.push(m);
+    for (const box of this.boxes.values()) for (const m of box.messages?.values() ?? []) all.push(m);
     return all.sort((a, b) =>
       byName(a.mailbox ?? '', b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
       (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
+  }
+
+  /**
+   * Every message in list()'s order, spilled ones too (after settle()), one at a time; with `spill`, the
+   * runs are merged as this is read and their directory is removed when it is done.
+   */
+  sorted(): Iterable<FetchedMessage> {
+    if (!this.runs?.written) return this.list();
+    const held = this.takeHeld(() => true);
+    return this.runs.messages(held);
+  }
+
+  /** Runs written to disk so far (with `spill`). */
+  get spilledRuns(): number {
+    return this.runs?.written ?? 0;
+  }
+
+  /** Remove spilled runs (when sorted() is not read to its end, e.g. after an error). */
+  dispose(): void {
+    this.runs?.dispose();
+  }
+
+  /** Write every final record held (all but those with a tree still being parsed) as a sorted run. */
+  private spill(): void {
+    const held = this.takeHeld((m) => !this.deriving.has(m));
+    if (held.length > 0) this.runs!.spill(held);
+  }
+
+  /** Take the held records that `final` accepts out of memory, each with its mailbox's index. */
+  private takeHeld(final: (m: FetchedMessage) => boolean): HeldMessage[] {
+    const taken: HeldMessage[] = [];
+    this.held = 0;
+    for (const box of this.boxes.values()) {
+      if (!box.messages) continue;
+      for (const [key, message] of box.messages) {
+        if (final(message)) {
+          taken.push({ box: box.index, message });
+          box.messages.delete(key);
+        } else this.held += 1 + message.fetches.length;
+      }
+      if (box.messages.size === 0) box.messages = null;
+    }
+    return taken;
   }
 
   private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
@@ -221,7 +303,7 @@ export class FetchTracker {
       this.stepList.push(step);
     }
     step.messages++;
-    if (message.uid !== null && step.uids.length < 1000) step.uids.push(message.uid);
+    if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
     for (const i of items) if (!step.items.includes(i)) step.items.push(this.names.get(i));
   }
 
@@ -236,10 +318,10 @@ export class FetchTracker {
     const validity = info.selected?.uidValidity ?? null;
     if (!s || s.mailbox !== name || s.uidValidity !== validity) {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
-      const box = `${name}\0${validity}`;
-      let messages = this.mailboxes.get(box);
-      if (!messages) this.mailboxes.set(box, messages = new Map());
-      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], messages };
+      const key = name === null ? `\0${validity}` : `${name}\0\0${validity}`;
+      let box = this.boxes.get(key);
+      if (!box) this.boxes.set(key, box = { index: this.boxes.size, messages: null });
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], box };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
     }
@@ -257,10 +339,12 @@ export class FetchTracker {
 
   private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
     const key = uid ?? -seq;
-    let m = state.messages.get(key);
+    const messages = state.box.messages ??= new Map();
+    let m = messages.get(key);
     if (!m) {
       m = newMessage(state, uid, seq);
-      state.messages.set(key, m);
+      messages.set(key, m);
+      this.held++;
     }
     return m;
   }
@@ -279,13 +363,6 @@ export class FetchTracker {
       bytes: s.length, sha256, complete, part,
     };
   }
-}
-
-/** The order String.prototype.localeCompare gives, without its per-call set-up. */
-const collate = new Intl.Collator().compare;
-
-function byName(a: string, b: string): number {
-  return a === b ? 0 : collate(a, b);
 }
 
 function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {

@@ -21,6 +21,11 @@ export interface FetchesOfCapture {
   json: boolean;
   /** Several captures: NDJSON lines carry `capture`. */
   multi: boolean;
+  /**
+   * With `json`: hold at most this many messages and sections in memory, spilling sorted runs to a private
+   * directory made in `dir` (FetchTracker's `spill`). Absent: everything is held.
+   */
+  spill?: { budget: number; dir: string };
 }
 
 /** The channel on which `json` jobs emit pieces of the `messages` array: complete elements, joined by commas. */
@@ -59,6 +64,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   }, {
     // NDJSON needs nothing kept: each section goes out as its response completes.
     retain: !o.ndjson,
+    spill: o.json ? o.spill : undefined,
+    stepUids: false, // no view of `fetches` shows them
     onSection: o.ndjson
       ? (m, f) => {
         if (!filter) emit('stdout', line(m, f));
@@ -71,10 +78,15 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
   const steps = analysis.fetches.steps.filter(wanted);
   if (o.json) {
-    // Written one message at a time: the document is never held whole, nor copied across threads.
-    const messages = analysis.fetches.list();
-    const json = (m: FetchedMessage) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
-    for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) emit(MESSAGES_CHANNEL, chunk);
+    // Written one message at a time, merged from the spilled runs if there are some: the document is never
+    // held whole, nor copied across threads.
+    try {
+      const messages = analysis.fetches.sorted();
+      const json = (m: FetchedMessage) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
+      for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) emit(MESSAGES_CHANNEL, chunk);
+    } finally {
+      analysis.fetches.dispose();
+    }
     return { path: o.path, messages: [], steps, warnings: analysis.warnings, notice: analysis.visibility.notice };
   }
   const messages = filter ? fetchedBy(analysis.fetches.list(), chosen) : analysis.fetches.list();

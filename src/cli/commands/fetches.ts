@@ -9,6 +9,22 @@ import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../opt
 import { captureOptions, jobsOption } from '../program.js';
 import { output } from '../output.js';
 import { compileFilterOption, filterOption } from '../display-options.js';
+import { makeTempDir } from '../../util/temp-dir.js';
+import { UsageError } from '../errors.js';
+
+/**
+ * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
+ * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
+ * sets another.
+ */
+export const FETCHES_SPILL_BUDGET = 10_000;
+
+function spillBudget(): number {
+  const text = process.env.IMAPSCOPE_FETCHES_BUDGET;
+  if (text === undefined || text === '') return FETCHES_SPILL_BUDGET;
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got '${text}'`, { hint: false });
+  return Number(text);
+}
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
@@ -17,7 +33,7 @@ export function registerFetches(program: Command): void {
     .description('which messages and which MIME parts were fetched: per message its MIME tree and, per part, who fetched it, how and how many bytes; plus each connection\'s fetch strategy')
     .argument('<capture...>', 'capture files (pcap, pcapng, gzip; - for stdin), or directories walked for them')
     .option('--conn <id>', 'only what this connection fetched (tcp.stream id)')
-    .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json)')
+    .option('--json', 'JSON output (schema: docs/schema/fetches.schema.json); a large capture is sorted through a private temporary directory (IMAPSCOPE_FETCHES_BUDGET)')
     .option('--ndjson', 'one JSON object per fetched section, written as the capture streams');
   filterOption(cmd, 'the FETCH exchanges: only what they fetched is shown');
   jobsOption(captureOptions(cmd)).action(async (args: string[], opts: FetchesOptions) => {
@@ -27,15 +43,23 @@ export function registerFetches(program: Command): void {
     const jobs = jobsOf(opts);
     const captures = await expandCaptures(args);
     const settings = captureSettings(opts);
+    const asJson = Boolean(opts.json) && !opts.ndjson;
+    const budget = spillBudget();
+    // Runs spilled by --json (in this thread or a worker) go under one directory this thread removes.
+    const spillDir = asJson ? makeTempDir('imapscope-spill-') : null;
     const inputs = captures.map((path) => ({
       path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
-      json: Boolean(opts.json) && !opts.ndjson, multi: captures.length > 1,
+      json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
     }));
     const results = [];
     // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
     const json = new FetchesJsonWriter((text) => output.write(text));
     const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
-    for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+    try {
+      for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+    } finally {
+      spillDir?.remove();
+    }
     if (opts.ndjson) return;
     if (opts.json) {
       const multi = results.length > 1;

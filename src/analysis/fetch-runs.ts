@@ -1,0 +1,325 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSectionSpec } from '../imap/fetch.js';
+import type { Envelope, MimePart, SectionSpec } from '../mime/types.js';
+import { Interner } from '../util/intern.js';
+import type { FetchedMessage, FetchHow, SectionFetch } from './fetches.js';
+
+/**
+ * Sorted runs of fetched messages on disk, and their merge: how `fetches --json` lists every message in
+ * order while holding only a bounded number of them. The tracker writes what it holds as one sorted run
+ * when it holds too much; at the end the runs and what is still held are merged, and the pieces of one
+ * message that several runs hold (fetched again after a spill) are combined as the tracker would have
+ * combined them in memory. Everything is synchronous: the tracker spills inside the capture's one pass.
+ */
+
+/** A message record with the index of its mailbox (name + UIDVALIDITY) in order of first sight. */
+export interface HeldMessage {
+  box: number;
+  message: FetchedMessage;
+}
+
+/**
+ * Runs merged at once (bounded open files and buffers). Runs are merged by levels: when this many runs of
+ * one size wait, they become one run of the next level, so every record is rewritten about
+ * log_32(runs) times, never once per spill.
+ */
+export const MAX_RUNS_MERGED = 32;
+
+/** Bytes read or gathered per system call. */
+const IO_BYTES = 256 * 1024;
+
+/** The order of list(): mailbox name (collated), UIDVALIDITY, UID (none last), sequence number. */
+const collate = new Intl.Collator().compare;
+
+export function byName(a: string, b: string): number {
+  return a === b ? 0 : collate(a, b);
+}
+
+/**
+ * The merge order: list()'s order, except that the sequence number only counts for messages without a UID
+ * (a message fetched again after a spill may have another one), and mailboxes whose names sort alike are
+ * kept apart by the order they were first seen in. The pieces of one message compare equal, and only they.
+ */
+export function compareHeld(a: HeldMessage, b: HeldMessage): number {
+  const x = a.message;
+  const y = b.message;
+  return byName(x.mailbox ?? '', y.mailbox ?? '') || (x.uidValidity ?? 0) - (y.uidValidity ?? 0) ||
+    (x.uid ?? Number.MAX_SAFE_INTEGER) - (y.uid ?? Number.MAX_SAFE_INTEGER) ||
+    (x.uid === null ? x.seq - y.seq : 0) || a.box - b.box;
+}
+
+/**
+ * One message from two of its pieces, `earlier` recorded before `later`: what FetchTracker.untagged()
+ * would have made of the later responses applied to the earlier record (first envelope, size and date
+ * win, the last flags, fetches in order; the first sequence number).
+ */
+export function combine(earlier: FetchedMessage, later: FetchedMessage): FetchedMessage {
+  const m = earlier;
+  m.envelope ??= later.envelope;
+  m.size ??= later.size;
+  m.internalDate ??= later.internalDate;
+  if (later.flags) m.flags = later.flags;
+  if (laterTreeWins(m, later)) {
+    m.structure = later.structure;
+    m.structureFrom = later.structureFrom;
+  }
+  m.fetches = m.fetches.length === 0 ? later.fetches : later.fetches.length === 0 ? m.fetches : m.fetches.concat(later.fetches);
+  return m;
+}
+
+/**
+ * Whose tree the message keeps. In memory a BODYSTRUCTURE replaces a tree taken from the message itself,
+ * and — when the identity is uncertain (no UID, mailbox or UIDVALIDITY) — an earlier BODYSTRUCTURE too;
+ * once certain, the first BODYSTRUCTURE stays (even one that could not be read). A tree parsed from the
+ * message only fills a message with none. (Not modelled: a whole message fetched after a BODYSTRUCTURE that
+ * could not be read, and another BODYSTRUCTURE after both, in different runs.)
+ */
+function laterTreeWins(m: FetchedMessage, later: FetchedMessage): boolean {
+  if (later.structureFrom === null) return false;
+  if (later.structureFrom === 'message') return m.structure === null;
+  const certain = m.uid !== null && m.mailbox !== null && m.uidValidity !== null;
+  return !certain || m.structureFrom !== 'BODYSTRUCTURE';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Records: one JSON line per message, fetches as arrays (their spec is read again from the section).
+
+type FetchRow = [number, string | null, string, number | null, number, string, string, number | null, FetchHow, number, string | null, boolean, string | null];
+type MessageRow = [number, string | null, number | null, number | null, number, Envelope | null, number | null, string | null, string[] | null, FetchedMessage['structureFrom'], MimePart | null, FetchRow[]];
+
+function encode(h: HeldMessage): string {
+  const m = h.message;
+  const fetches = m.fetches.map((f): FetchRow => [f.conn, f.tag, f.command, f.requestFrame, f.frame, f.item, f.section, f.origin, f.how, f.bytes, f.sha256, f.complete, f.part]);
+  const row: MessageRow = [h.box, m.mailbox, m.uidValidity, m.uid, m.seq, m.envelope, m.size, m.internalDate, m.flags, m.structureFrom, m.structure, fetches];
+  return `${JSON.stringify(row)}\n`;
+}
+
+function decode(line: string, specs: Interner<SectionSpec>): HeldMessage {
+  const [box, mailbox, uidValidity, uid, seq, envelope, size, internalDate, flags, structureFrom, structure, rows] = JSON.parse(line) as MessageRow;
+  const fetches = rows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part]): SectionFetch => ({
+    conn, tag, command, requestFrame, frame, item, section, spec: specs.get(section), origin, how, bytes, sha256, complete, part,
+  }));
+  return { box, message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, flags, structure, structureFrom, fetches } };
+}
+
+/**
+ * Writes records to a new file, gathered in a buffer into large writes. (Records are encoded into the buffer
+ * one by one: a string of many records would be a large object, which only a full collection frees.)
+ */
+class RunWriter {
+  private readonly fd: number;
+  private readonly buffer = Buffer.allocUnsafe(IO_BYTES);
+  private used = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'wx', 0o600);
+  }
+
+  add(h: HeldMessage): void {
+    const line = encode(h);
+    // A UTF-16 unit takes at most 3 octets in UTF-8.
+    if (this.used + 3 * line.length > IO_BYTES) this.flush();
+    if (3 * line.length > IO_BYTES) writeSync(this.fd, line);
+    else this.used += this.buffer.write(line, this.used);
+  }
+
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  private flush(): void {
+    if (this.used > 0) writeSync(this.fd, this.buffer, 0, this.used);
+    this.used = 0;
+  }
+}
+
+/** Reads a run back, one record at a time (each line decoded on its own, never the whole chunk as one string). */
+function* readRun(path: string, specs: Interner<SectionSpec>): Generator<HeldMessage> {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(IO_BYTES);
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) buffer = Buffer.concat([buffer], 2 * buffer.length); // a line longer than the buffer
+      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      if (n === 0) break;
+      filled += n;
+      let start = 0;
+      for (let end = buffer.indexOf(10, start); end >= 0 && end < filled; start = end + 1, end = buffer.indexOf(10, start)) {
+        yield decode(buffer.toString('utf8', start, end), specs);
+      }
+      buffer.copy(buffer, 0, start, filled);
+      filled -= start;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * K-way merge of sorted sources (earlier sources hold earlier pieces), the pieces of each message combined.
+ * A binary heap on (record, source): equal records leave in source order.
+ */
+function* mergeSources(sources: Iterator<HeldMessage>[]): Generator<HeldMessage> {
+  const heap: { head: HeldMessage; source: number }[] = [];
+  const before = (a: { head: HeldMessage; source: number }, b: { head: HeldMessage; source: number }) => {
+    const c = compareHeld(a.head, b.head);
+    return c < 0 || (c === 0 && a.source < b.source);
+  };
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < heap.length && before(heap[l]!, heap[least]!)) least = l;
+      if (r < heap.length && before(heap[r]!, heap[least]!)) least = r;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+      i = least;
+    }
+  };
+  sources.forEach((it, source) => {
+    const first = it.next();
+    if (!first.done) {
+      heap.push({ head: first.value, source });
+      up(heap.length - 1);
+    }
+  });
+  let current: HeldMessage | null = null;
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const h = top.head;
+    const next = sources[top.source]!.next();
+    if (next.done) {
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        down(0);
+      }
+    } else {
+      top.head = next.value;
+      down(0);
+    }
+    if (current && compareHeld(current, h) === 0) combine(current.message, h.message);
+    else {
+      if (current) yield current;
+      current = h;
+    }
+  }
+  if (current) yield current;
+}
+
+/**
+ * The merged messages in list()'s order. The merge order leaves the sequence number out for messages with a
+ * UID; it only decides between messages of different mailboxes whose names sort alike with the same
+ * UIDVALIDITY and UID, which arrive together and are put in order here.
+ */
+function* inListOrder(merged: Iterable<HeldMessage>): Generator<FetchedMessage> {
+  let alike: FetchedMessage[] = [];
+  const sameSlot = (a: FetchedMessage, b: FetchedMessage) => a.uid !== null && a.uid === b.uid &&
+    (a.uidValidity ?? 0) === (b.uidValidity ?? 0) && byName(a.mailbox ?? '', b.mailbox ?? '') === 0;
+  for (const { message } of merged) {
+    if (alike.length > 0 && !sameSlot(alike[0]!, message)) {
+      yield* alike.length === 1 ? alike : alike.sort((a, b) => a.seq - b.seq);
+      alike = [];
+    }
+    alike.push(message);
+  }
+  yield* alike.length === 1 ? alike : alike.sort((a, b) => a.seq - b.seq);
+}
+
+/** The records in order, each let go as it is taken (the merge need not keep what it has passed). */
+function* releasing(records: HeldMessage[]): Generator<HeldMessage> {
+  for (let i = 0; i < records.length; i++) {
+    const h = records[i]!;
+    records[i] = undefined as unknown as HeldMessage;
+    yield h;
+  }
+}
+
+/**
+ * A private directory of sorted runs (made on the first spill in `parent`, removed by dispose(), and at
+ * process exit should the process end before).
+ */
+export class MessageRuns {
+  private dir: string | null = null;
+  /** In the order they were written (a merged run takes the place of the runs it merged); levels never grow along it. */
+  private readonly runs: { path: string; level: number }[] = [];
+  private count = 0;
+  private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+  private readonly removeAtExit = () => this.dispose();
+
+  constructor(private readonly parent: string = tmpdir()) {}
+
+  /** Runs written so far (for tests and figures). */
+  get written(): number {
+    return this.count;
+  }
+
+  /** Write the records, sorted, as one run. */
+  spill(held: HeldMessage[]): void {
+    held.sort(compareHeld);
+    this.runs.push({ path: this.write(held), level: 0 });
+    for (;;) {
+      const tail = this.runs.slice(-MAX_RUNS_MERGED);
+      if (tail.length < MAX_RUNS_MERGED || tail.some((r) => r.level !== tail[0]!.level)) break;
+      this.mergeNewest(tail[0]!.level + 1);
+    }
+  }
+
+  /** Every message, from the runs and the records still held, in list()'s order; the directory is removed when done. */
+  *messages(held: HeldMessage[]): Generator<FetchedMessage> {
+    try {
+      // Leave room for the held records among the sources read at once.
+      while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
+      held.sort(compareHeld);
+      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.specs)), releasing(held)]));
+    } finally {
+      this.dispose();
+    }
+  }
+
+  /** The newest MAX_RUNS_MERGED runs (consecutive, so order is kept) become one, the pieces of a message combined. */
+  private mergeNewest(level: number): void {
+    const newest = this.runs.splice(-MAX_RUNS_MERGED);
+    const path = this.write(mergeSources(newest.map((r) => readRun(r.path, this.specs))));
+    for (const r of newest) rmSync(r.path, { force: true });
+    this.runs.push({ path, level });
+  }
+
+  /** Remove the directory and everything in it (idempotent). */
+  dispose(): void {
+    process.removeListener('exit', this.removeAtExit);
+    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+    this.runs.length = 0;
+  }
+
+  private write(records: Iterable<HeldMessage>): string {
+    if (this.dir === null) {
+      this.dir = mkdtempSync(join(this.parent, 'imapscope-fetches-'));
+      process.on('exit', this.removeAtExit);
+    }
+    const writer = new RunWriter(join(this.dir, `run-${++this.count}`));
+    try {
+      for (const h of records) writer.add(h);
+    } finally {
+      writer.close();
+    }
+    return writer.path;
+  }
+}

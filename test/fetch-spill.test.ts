@@ -1,0 +1,309 @@
+/**
+ * `fetches --json` with bounded memory: the tracker writes what it holds as sorted runs once it holds more
+ * than its budget, and sorted() merges them, combining the pieces of a message fetched before and after a
+ * spill. Checked against the in-memory list on real captures, with budgets small enough that every few
+ * responses spill; and the runs' private directory is gone afterwards, also after an error or Ctrl-C.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCapture } from '../bench/gen-capture.js';
+import { analyzeWithFetches } from '../src/analysis/full.js';
+import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
+import { MAX_RUNS_MERGED } from '../src/analysis/fetch-runs.js';
+import { messageJson } from '../src/report/fetches.js';
+import { jsonText } from '../src/util/json.js';
+import { feedTracker } from './helpers/imap.js';
+import { CAPTURES, CLI, hasPublic, NO_PUBLIC, publicCapture, unavailable } from './helpers/env.js';
+
+/** The CLI in a child process with extra environment variables. */
+function runCli(args: string[], options: { env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, FORCE_COLOR: '0', ...options.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Captures whose messages are fetched in several responses (headers, then bodies; again by other connections). */
+const RECORDED = ['mbsync.pcap', 'offlineimap.pcapng', 'fetchmail.pcap', 'curl.pcap', 'seed-alice.pcap', 'seed-bob.pcap', 'append-idle.pcap'].map((c) => join(CAPTURES, c));
+const PUBLIC = ['protolens-imap_fetch.pcap', 'protolens-imap.pcap', 'arkime-imap.pcap', 'ndpi-imap.pcap', 'chrissanders-mail_receiver_server_3.pcapng'];
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'imapscope-spill-test-'));
+}
+
+async function inMemory(capture: string): Promise<FetchedMessage[]> {
+  return (await analyzeWithFetches(capture)).fetches.list();
+}
+
+/** The messages as the spilling tracker lists them, and how many runs it wrote. */
+async function spilled(capture: string, budget: number, dir: string): Promise<{ messages: FetchedMessage[]; runs: number }> {
+  const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir } })).fetches;
+  const runs = tracker.spilledRuns;
+  return { messages: [...tracker.sorted()], runs };
+}
+
+/** How many messages the capture has whose sections came in more than one FETCH response. */
+function fetchedRepeatedly(messages: FetchedMessage[]): number {
+  return messages.filter((m) => new Set(m.fetches.map((f) => f.frame)).size > 1).length;
+}
+
+test('spilled and merged: every message equals the in-memory one, in the same order (recorded captures, budgets 1, 3, 40)', async () => {
+  const dir = scratch();
+  try {
+    let combined = 0;
+    for (const capture of RECORDED) {
+      const expected = await inMemory(capture);
+      combined += fetchedRepeatedly(expected);
+      for (const budget of [1, 3, 40]) {
+        const { messages, runs } = await spilled(capture, budget, dir);
+        if (expected.length > 0 && budget === 1) assert.ok(runs >= 2, `${capture}: several runs at budget 1 (${runs})`);
+        assert.deepEqual(messages, expected, `${capture} at budget ${budget}`);
+        assert.deepEqual(messages.map((m) => jsonText(messageJson(m))), expected.map((m) => jsonText(messageJson(m))), `${capture} JSON at budget ${budget}`);
+      }
+    }
+    // The merge had pieces to combine: messages fetched in several responses, split by spills at budget 1.
+    assert.ok(combined >= 10, `messages fetched in several responses: ${combined}`);
+    assert.deepEqual(readdirSync(dir), [], 'every run directory removed once its messages were read');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('spilled and merged equals in-memory on the public captures', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {
+  const dir = scratch();
+  try {
+    for (const name of PUBLIC) {
+      const expected = await inMemory(publicCapture(name));
+      const { messages } = await spilled(publicCapture(name), 1, dir);
+      assert.deepEqual(messages, expected, name);
+    }
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`more than ${MAX_RUNS_MERGED} runs are merged in steps, with the same result (a generated folder sync)`, async () => {
+  const dir = scratch();
+  try {
+    const capture = join(dir, 'sync.pcap');
+    await generateCapture({ out: capture, mb: 0.5, mix: 'sync', seed: 7 });
+    const expected = await inMemory(capture);
+    const { messages, runs } = await spilled(capture, 20, dir);
+    assert.ok(expected.length > 500, `messages: ${expected.length}`);
+    assert.ok(runs > MAX_RUNS_MERGED, `runs written: ${runs}`);
+    assert.deepEqual(messages, expected);
+    assert.deepEqual(readdirSync(dir), ['sync.pcap']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the run directory exists while runs wait, and is removed when reading stops early or by dispose()', async () => {
+  const dir = scratch();
+  try {
+    const capture = join(CAPTURES, 'mbsync.pcap');
+    const runDirs = () => readdirSync(dir);
+    const a = (await analyzeWithFetches(capture, {}, { spill: { budget: 2, dir } })).fetches;
+    assert.equal(runDirs().length, 1, 'one private directory while the runs wait');
+    assert.ok(readdirSync(join(dir, runDirs()[0]!)).some((f) => f.startsWith('run-')), 'with the runs in it');
+    assert.throws(() => {
+      for (const _ of a.sorted()) throw new Error('the consumer failed');
+    }, /the consumer failed/);
+    assert.deepEqual(runDirs(), [], 'removed when the consumer stopped with an error');
+
+    const b = (await analyzeWithFetches(capture, {}, { spill: { budget: 2, dir } })).fetches;
+    assert.equal(runDirs().length, 1);
+    b.dispose();
+    assert.deepEqual(runDirs(), [], 'removed by dispose() without reading');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fetches --json with a budget of 2 prints the same document, and leaves nothing in the temporary directory', () => {
+  const tmp = scratch();
+  try {
+    for (const capture of [join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'fetchmail.pcap')]) {
+      const plain = runCli(['fetches', '--json', capture]);
+      const small = runCli(['fetches', '--json', capture], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: tmp } });
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(small.code, 0, small.stderr);
+      assert.equal(small.stdout, plain.stdout, capture);
+      assert.ok(JSON.parse(small.stdout).messages.length > 0);
+    }
+    assert.deepEqual(readdirSync(tmp), []);
+    const bad = runCli(['fetches', '--json', join(CAPTURES, 'mbsync.pcap')], { env: { IMAPSCOPE_FETCHES_BUDGET: 'lots', TMPDIR: tmp } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^imapscope: IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got 'lots'\n$/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Feed a whole capture on stdin without ending it, so that the CLI waits for more with runs on disk; once a
+ * run is there, press Ctrl-C (`times` times).
+ */
+async function interruptWithRuns(capture: string, tmp: string, times: number) {
+  const child = spawn(process.execPath, [CLI, 'fetches', '--json', '-'], { env: { ...process.env, FORCE_COLOR: '0', IMAPSCOPE_FETCHES_BUDGET: '1', TMPDIR: tmp } });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.stdin.write(readFileSync(capture));
+  const hasRun = () => {
+    try {
+      return readdirSync(tmp).some((d) => readdirSync(join(tmp, d)).some((r) => readdirSync(join(tmp, d, r)).length > 0));
+    } catch {
+      return false; // removed while we looked
+    }
+  };
+  while (!hasRun()) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < times; i++) child.kill('SIGINT');
+  const code = await closed;
+  child.stdin.destroy();
+  return { code, stdout, stderr };
+}
+
+test('Ctrl-C with runs on disk: the partial document is written from them and the directory is removed; a second Ctrl-C removes it too', { timeout: 60_000 }, async () => {
+  const tmp = scratch();
+  try {
+    const capture = join(CAPTURES, 'mbsync.pcap');
+    const once = await interruptWithRuns(capture, tmp, 1);
+    assert.equal(once.code, 130, once.stderr);
+    const doc = JSON.parse(once.stdout);
+    assert.equal(doc.partial, true);
+    assert.ok(doc.messages.length >= 1, 'the messages read before Ctrl-C, from the runs');
+    assert.deepEqual(readdirSync(tmp), [], 'nothing left after one Ctrl-C');
+
+    const twice = await interruptWithRuns(capture, tmp, 2);
+    assert.equal(twice.code, 130, twice.stderr);
+    assert.deepEqual(readdirSync(tmp), [], 'nothing left after leaving at once');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// ------------------------------------------------------------------ how pieces combine, on scripted sessions
+
+const TEXT_TREE = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1)';
+const MIXED_TREE = '(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 4 1)("application" "pdf" ("name" "a.pdf") NIL NIL "base64" 8 NIL) "mixed" ("boundary" "b1") NIL NIL)';
+const RAW = 'From: Ann <ann@example.org>\r\nSubject: whole\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi\r\n--q\r\nContent-Type: image/png\r\n\r\nxx\r\n--q--\r\n';
+
+type Script = ['client' | 'server', string][];
+
+/** A session that selects INBOX (with UIDVALIDITY 7, or none) and sends each FETCH with its responses. */
+function session(validity: number | null, fetches: [string, string][]): Script {
+  return [
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', `${validity === null ? '' : `* OK [UIDVALIDITY ${validity}] ok\r\n`}a1 OK [READ-WRITE] done\r\n`],
+    ...fetches.flatMap(([command, responses], i): Script => [['client', `f${i} ${command}\r\n`], ['server', `${responses}f${i} OK\r\n`]]),
+  ];
+}
+
+/** Something else fetched in between: with a budget of 0 every response spills what is held. */
+const OTHER = session(9, [['UID FETCH 99 (UID FLAGS)', '* 1 FETCH (UID 99 FLAGS ())\r\n']]);
+
+/**
+ * The sessions fed one after the other (each on a connection of its own; `settle` waits for trees parsed from
+ * whole messages after that session) to an in-memory tracker and to one that spills after every response.
+ */
+async function bothWays(sessions: { script: Script; settle?: boolean }[]): Promise<{ memory: FetchedMessage[]; merged: FetchedMessage[]; runs: number }> {
+  const dir = scratch();
+  try {
+    const memory = new FetchTracker();
+    const spilling = new FetchTracker({ spill: { budget: 0, dir } });
+    let id = 0;
+    for (const { script, settle } of sessions) {
+      for (const t of [memory, spilling]) feedTracker(t, script, id);
+      id++;
+      if (settle) await Promise.all([memory.settle(), spilling.settle()]);
+    }
+    await Promise.all([memory.settle(), spilling.settle()]);
+    const runs = spilling.spilledRuns;
+    const merged = [...spilling.sorted()];
+    assert.deepEqual(readdirSync(dir), []);
+    return { memory: memory.list(), merged, runs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const uid10 = (list: FetchedMessage[]) => list.find((m) => m.uid === 10)!;
+
+test('pieces combine as in memory: a certain message keeps its first BODYSTRUCTURE; an uncertain one takes the latest', async () => {
+  for (const validity of [7, null]) {
+    const { memory, merged, runs } = await bothWays([
+      { script: session(validity, [['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${MIXED_TREE})\r\n`]]) },
+      { script: OTHER },
+      { script: session(validity, [['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${TEXT_TREE})\r\n`]]) },
+    ]);
+    assert.ok(runs >= 2, `runs: ${runs}`);
+    assert.equal(uid10(memory).structure?.type, validity === null ? 'text/plain' : 'multipart/mixed');
+    assert.deepEqual(merged, memory, `UIDVALIDITY ${validity}`);
+  }
+});
+
+test('pieces combine as in memory: a certain message whose first BODYSTRUCTURE could not be read keeps none', async () => {
+  const { memory, merged, runs } = await bothWays([
+    { script: session(7, [['UID FETCH 10 (UID BODYSTRUCTURE)', '* 1 FETCH (UID 10 BODYSTRUCTURE NIL)\r\n']]) },
+    { script: OTHER },
+    { script: session(7, [['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${TEXT_TREE})\r\n`]]) },
+  ]);
+  assert.ok(runs >= 2);
+  assert.deepEqual([uid10(memory).structure, uid10(memory).structureFrom], [null, 'BODYSTRUCTURE']);
+  assert.deepEqual(merged, memory);
+});
+
+test('pieces combine as in memory: a tree parsed from the message gives way to a later BODYSTRUCTURE, never the reverse', async () => {
+  const whole = ['UID FETCH 10 (UID BODY[])', `* 1 FETCH (UID 10 BODY[] {${RAW.length}}\r\n${RAW})\r\n`] as [string, string];
+  const structure = ['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${TEXT_TREE})\r\n`] as [string, string];
+  for (const validity of [7, null]) {
+    const derivedFirst = await bothWays([{ script: session(validity, [whole]), settle: true }, { script: OTHER }, { script: session(validity, [structure]) }]);
+    assert.equal(uid10(derivedFirst.memory).structureFrom, 'BODYSTRUCTURE');
+    assert.deepEqual(derivedFirst.merged, derivedFirst.memory);
+    const structureFirst = await bothWays([{ script: session(validity, [structure]) }, { script: OTHER }, { script: session(validity, [whole]), settle: true }]);
+    assert.equal(uid10(structureFirst.memory).structure?.type, 'text/plain');
+    assert.equal(uid10(structureFirst.memory).envelope?.subject, 'whole', 'the envelope from the later BODY[]');
+    assert.deepEqual(structureFirst.merged, structureFirst.memory);
+  }
+});
+
+test('a message whose tree is still being parsed is not spilled before it is final', async () => {
+  const { memory, merged, runs } = await bothWays([
+    { script: session(7, [['UID FETCH 10 (UID BODY[])', `* 1 FETCH (UID 10 BODY[] {${RAW.length}}\r\n${RAW})\r\n`]]) },
+    { script: OTHER },
+  ]);
+  assert.ok(runs >= 1);
+  assert.equal(uid10(memory).structureFrom, 'message');
+  assert.deepEqual(merged, memory);
+});
+
+test('pieces combine as in memory: the first sequence number, envelope, size and date, the last flags, fetches in order', async () => {
+  const { memory, merged } = await bothWays([
+    { script: session(7, [['FETCH 3 (UID FLAGS RFC822.SIZE)', '* 3 FETCH (UID 10 FLAGS (\\Seen) RFC822.SIZE 120)\r\n'], ['UID FETCH 10 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])', '* 3 FETCH (UID 10 BODY[HEADER.FIELDS (SUBJECT)] {16}\r\nSubject: first\r\n)\r\n']]) },
+    { script: OTHER },
+    { script: session(7, [['FETCH 5 (UID FLAGS INTERNALDATE BODY[1])', '* 5 FETCH (UID 10 FLAGS (\\Flagged) INTERNALDATE "01-Jan-2024 10:00:00 +0000" BODY[1] {2}\r\nhi)\r\n'], ['UID FETCH 10 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])', '* 5 FETCH (UID 10 BODY[HEADER.FIELDS (SUBJECT)] {17}\r\nSubject: second\r\n)\r\n']]) },
+  ]);
+  const m = uid10(memory);
+  assert.equal(m.seq, 3);
+  assert.deepEqual(m.flags, ['\\Flagged']);
+  assert.equal(m.envelope?.subject, 'first');
+  assert.equal(m.size, 120);
+  assert.equal(m.internalDate, '01-Jan-2024 10:00:00 +0000');
+  assert.deepEqual(m.fetches.map((f) => f.section), ['HEADER.FIELDS (SUBJECT)', '1', 'HEADER.FIELDS (SUBJECT)']);
+  assert.deepEqual(merged, memory);
+});
+
+test('mailboxes whose names sort alike stay apart and keep list() order: no mailbox, "", and UIDVALIDITY 0 or none', async () => {
+  const noSelect: Script = [['client', 'a2 FETCH 1 (UID FLAGS)\r\n'], ['server', '* 1 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
+  const empty: Script = [['client', 'a1 SELECT ""\r\n'], ['server', 'a1 OK done\r\n'], ['client', 'a2 FETCH 2 (UID FLAGS)\r\n'], ['server', '* 2 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
+  const zero: Script = [['client', 'a1 SELECT ""\r\n'], ['server', '* OK [UIDVALIDITY 0] ok\r\na1 OK done\r\n'], ['client', 'a2 FETCH 1 (UID FLAGS)\r\n'], ['server', '* 1 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
+  const { memory, merged } = await bothWays([{ script: empty }, { script: noSelect }, { script: zero }, { script: empty }]);
+  assert.deepEqual(memory.map((m) => [m.mailbox, m.uidValidity, m.seq]), [[null, null, 1], ['', 0, 1], ['', null, 2]]);
+  assert.deepEqual(merged, memory);
+});
