@@ -34,6 +34,11 @@ export interface ReadControl {
   /** When aborted, reading stops at the next chunk; what was read so far is still reported. */
   signal?: AbortSignal;
   onProgress?(p: ReadProgress): void;
+  /**
+   * Asked after each chunk: a promise when the output is behind (a slow pipe), and reading waits for it,
+   * so that what is written never piles up in memory; nothing when reading may go on.
+   */
+  room?(): Promise<void> | null;
 }
 
 /**
@@ -99,6 +104,8 @@ export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn:
 
   let head = Buffer.alloc(0);
   for await (const chunk of openSource(input, info, warn, source, signal)) {
+    const wait = control.room?.();
+    if (wait) await wait;
     if (parser) {
       parser.push(chunk as Buffer);
     } else {

@@ -161,9 +161,13 @@ export class Output {
   }
 
   /** A JSON document, with `"partial": true` when Ctrl-C cut the input short. */
-  json(value: object): void {
-    // In pieces: a summary of 50,000 connections must not become one string before it is written.
-    for (const piece of jsonPieces({ ...value, ...this.partialField() }, 2)) this.write(piece);
+  async json(value: object): Promise<void> {
+    // In pieces: a summary of 50,000 connections must not become one string before it is written, nor
+    // wait whole in memory for a slow pipe.
+    for (const piece of jsonPieces({ ...value, ...this.partialField() }, 2)) {
+      this.write(piece);
+      if (process.stdout.writableNeedDrain) await this.room();
+    }
     this.write('\n');
   }
 
@@ -192,7 +196,29 @@ export class Output {
         this.lastRead = p;
         this.progress?.update(p);
       },
+      room: () => this.room(),
     };
+  }
+
+  /**
+   * Null while stdout keeps up; when it is a pipe whose reader is slower than us, a promise that settles
+   * once it has drained (or output stops): reading waits, and memory does not fill with queued output.
+   */
+  room(): Promise<void> | null {
+    this.flush();
+    const out = process.stdout;
+    if (!out.writableNeedDrain || this.stdoutClosed || this.stopped) return null;
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('close', done);
+        this.stop.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+      this.stop.signal.addEventListener('abort', done);
+    });
   }
 
   /** The captures, one at a time, until reading has been stopped. */

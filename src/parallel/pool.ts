@@ -28,7 +28,7 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   if (jobs <= 1 || inputs.length <= 1) {
     for (const input of inputs) {
       if (signal?.aborted) return;
-      yield structuredClone(await runTask(task, input, sink, { signal, onProgress: control.onProgress }));
+      yield structuredClone(await runTask(task, input, sink, { signal, onProgress: control.onProgress, room: control.room }));
     }
     return;
   }

@@ -82,7 +82,7 @@ export function registerCheck(program: Command): void {
         output.warnings(a.warnings, a.capture.path);
       }
       const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
-      if (opts.json) output.json(checkJson(report));
+      if (opts.json) await output.json(checkJson(report));
       else output.write(checkText(report));
       if (opts.annotate) {
         for (const line of annotations(report)) {

@@ -30,7 +30,7 @@ export function registerCompare(program: Command): void {
       const profiles = buildProfiles(inputs, opts.by);
       if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
       const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
-      if (opts.json) output.json(compareJson(profiles, comparisons));
+      if (opts.json) await output.json(compareJson(profiles, comparisons));
       else output.write(compareText(profiles, comparisons, { width: output.columns ?? 160, full: opts.full }));
       if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
     });

@@ -33,7 +33,7 @@ export function registerStreams(program: Command): void {
       i++;
     }
     if (opts.json) {
-      output.json(streamsJson(results));
+      await output.json(streamsJson(results));
       return;
     }
     for (const r of results) {

@@ -34,7 +34,7 @@ export function registerSummary(program: Command): void {
       i++;
     }
     if (opts.json) {
-      output.json(summaryJsonStreamed(analyses));
+      await output.json(summaryJsonStreamed(analyses));
       return;
     }
     for (const a of analyses) {
