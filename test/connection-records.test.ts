@@ -36,3 +36,19 @@ test('connections that were told the same capabilities and flags share one list 
   // what the server said.
   assert.ok(connections.every((c) => c.capabilities.length === 0 || c.capabilities.includes('IMAP4rev1')));
 });
+
+test('connections to one server share its endpoint; a list one connection learns stays its own', async () => {
+  const { connections } = await analyzeCapture(join(CAPTURES, 'offlineimap.pcapng'));
+  assert.ok(connections.length > 1);
+  const server = connections[0]!.conn.server;
+  for (const c of connections) {
+    assert.deepEqual(c.conn.server, server);
+    assert.ok(c.conn.server === server, `connection ${c.conn.id} shares the server's endpoint`);
+  }
+  // Records start from one shared empty list; one that learns mailboxes gets its own.
+  const listing = connections.filter((c) => c.mailboxes.length > 0);
+  const silent = connections.filter((c) => c.mailboxes.length === 0);
+  assert.ok(listing.length > 0 && silent.length > 0, 'some connections listed mailboxes, some did not');
+  for (const c of silent) assert.equal(c.mailboxes.length, 0);
+  assert.ok(listing.every((c) => Object.isFrozen(c.mailboxes) === false));
+});

@@ -19,6 +19,14 @@ test('jsonText escapes DEL, C1, line separators and bidi controls, and parses ba
   assert.deepEqual(JSON.parse(text), { name: HOSTILE, plain: 'Grüße' });
 });
 
+test('jsonText escapes each unsafe character when it is the only character beyond ASCII', () => {
+  for (const c of ['\x7f', '\x85', '\x9f', '\u200e', '\u2029', '\u202a', '\u2069']) {
+    const text = jsonText({ name: `a${c}b` });
+    assert.equal(text, `{"name":"a\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}b"}`);
+  }
+  assert.equal(jsonText({ name: 'a~b' }), '{"name":"a~b"}', 'printable ASCII stays as it is');
+});
+
 test('commands --json and --ndjson escape C1 controls sent in a mailbox name', () => {
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-json-'));
   try {

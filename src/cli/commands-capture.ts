@@ -93,7 +93,7 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
         return;
       }
       count++;
-      const json = () => ({ ...(o.multi ? { capture: o.path } : {}), ...exchangeJson(ex, view) });
+      const json = () => (o.multi ? { capture: o.path, ...exchangeJson(ex, view) } : exchangeJson(ex, view));
       if (shown.format === 'ndjson') emit('stdout', `${jsonText(json())}\n`);
       else if (shown.format === 'json') emit('row', jsonText(json()));
       else if (shown.format === 'fields' || shown.format === 'csv') emit('record', `${fieldsWriter!.row(selection.record(ex, info))}\n`);

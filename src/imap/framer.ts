@@ -17,6 +17,17 @@ export interface FramerOutput {
   literalStart?(m: ImapMessage, literal: Literal): LiteralConsumer | null;
 }
 
+const CR = 0x0d;
+
+/**
+ * Octets as latin1 text. Buffer#latin1Slice is what toString('latin1', …) ends in, without the
+ * argument checks and the encoding lookup: this runs for every line.
+ */
+const latin1: (bytes: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as { latin1Slice?: unknown }).latin1Slice === 'function'
+    ? (bytes, start, end) => (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
+    : (bytes, start, end) => bytes.toString('latin1', start, end);
+
 /** Status responses and continuation requests carry free text, never literals. */
 const TEXT_ONLY = /^(?:\+(?: |$)|\S+ (?:OK|NO|BAD|BYE|PREAUTH)(?: |$))/i;
 /** Above 2^32 octets a literal cannot be real (IMAP numbers are 32-bit, and no capture holds that). */
@@ -29,8 +40,12 @@ const MAX_LITERAL = 2 ** 32;
  */
 export class ImapFramer {
   private msg: ImapMessage | null = null;
-  /** Bytes of the current line not yet ended, copied (input buffers are only valid during a call). */
-  private partial: Buffer[] = [];
+  /**
+   * The current line not yet ended, as text (input buffers are only valid during a call; a string piece
+   * costs no buffer allocation and joins without a copy), at most maxLine octets of it.
+   */
+  private partial = '';
+  /** Octets of that line so far, including any dropped past maxLine. */
   private partialLen = 0;
   private lineOverflow = false;
   /** Octets still to come of the literal being read, or 0 when reading lines. */
@@ -78,27 +93,28 @@ export class ImapFramer {
       }
       const lf = bytes.indexOf(10, pos);
       if (lf < 0) {
-        this.keepPartial(bytes.subarray(pos), frame, time);
+        this.keepPartial(bytes, pos, bytes.length, frame, time);
         return bytes.length;
       }
       let line: string;
       let lineBytes: number;
       if (this.partialLen === 0 && lf - pos <= this.limits.maxLine) {
-        line = bytes.toString('latin1', pos, lf);
+        // The CR is left out before the text is made (one string, not a string and its slice).
+        line = latin1(bytes, pos, lf > pos && bytes[lf - 1] === CR ? lf - 1 : lf);
         lineBytes = lf - pos + 1;
         this.lineFrame = frame;
         this.lineTime = time;
       } else {
-        this.keepPartial(bytes.subarray(pos, lf), frame, time);
-        line = Buffer.concat(this.partial, Math.min(this.partialLen, this.limits.maxLine)).toString('latin1');
+        this.keepPartial(bytes, pos, lf, frame, time);
+        line = this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial;
         lineBytes = this.partialLen + 1;
-        this.partial = [];
+        this.partial = '';
         this.partialLen = 0;
       }
       const overflowed = this.lineOverflow;
       this.lineOverflow = false;
       pos = lf + 1;
-      this.endLine(line.endsWith('\r') ? line.slice(0, -1) : line, lineBytes, overflowed, frame, time);
+      this.endLine(line, lineBytes, overflowed, frame, time);
     }
     return pos;
   }
@@ -163,24 +179,26 @@ export class ImapFramer {
     this.emit();
   }
 
-  private keepPartial(piece: Buffer, frame: number, time: TimePoint): void {
-    if (piece.length === 0) return;
+  /** Octets `start` to `end` of `bytes` continue the current line. */
+  private keepPartial(bytes: Buffer, start: number, end: number, frame: number, time: TimePoint): void {
+    const length = end - start;
+    if (length <= 0) return;
     if (this.partialLen === 0) {
       this.lineFrame = frame;
       this.lineTime = time;
     }
-    if (this.partialLen + piece.length > this.limits.maxLine) {
+    if (this.partialLen + length > this.limits.maxLine) {
       if (!this.lineOverflow) {
         this.lineOverflow = true;
         this.out.warn(frame, `${this.side} line longer than ${this.limits.maxLine} octets; the rest of it is not kept`);
       }
       const room = Math.max(0, this.limits.maxLine - this.partialLen);
-      if (room > 0) this.partial.push(Buffer.from(piece.subarray(0, room)));
-      this.partialLen += piece.length;
+      if (room > 0) this.partial += latin1(bytes, start, start + room);
+      this.partialLen += length;
       return;
     }
-    this.partial.push(Buffer.from(piece));
-    this.partialLen += piece.length;
+    this.partial += latin1(bytes, start, end);
+    this.partialLen += length;
   }
 
   /** Record that bytes of the current message arrived in `frame`, opening the message (at the line's start) if needed. */
@@ -263,18 +281,18 @@ export class ImapFramer {
     if (!this.msg && this.resyncing) {
       // Still looking for a message start: the partial line was never part of one.
       this.resyncSkipped += this.partialLen;
-      this.partial = [];
+      this.partial = '';
       this.partialLen = 0;
       return;
     }
     this.touch(frame, time, this.partialLen);
     const msg = this.msg!;
     if (this.partialLen > 0) {
-      msg.lines.push(Buffer.concat(this.partial, Math.min(this.partialLen, this.limits.maxLine)).toString('latin1'));
+      msg.lines.push(this.partial);
     } else if (msg.lines.length === msg.literals.length) {
       msg.lines.push('');
     }
-    this.partial = [];
+    this.partial = '';
     this.partialLen = 0;
     this.literalLeft = 0;
     this.endConsumer(false);

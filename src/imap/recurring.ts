@@ -9,9 +9,16 @@ import { Interner } from '../util/intern.js';
 export class RecurringValues {
   private readonly lists = new Interner<string[]>((key) => JSON.parse(key) as string[]);
   private readonly texts = new Interner<string>((key) => key);
+  /** Space-separated word lists (a CAPABILITY response code) by their text: no list made to look them up. */
+  private readonly spaced = new Interner<string[]>((key) => this.list(key.split(' ').filter(Boolean)));
 
   list(words: readonly string[]): string[] {
     return this.lists.get(JSON.stringify(words));
+  }
+
+  /** The words of `text`, separated by spaces, as the shared list. */
+  words(text: string): string[] {
+    return this.spaced.get(text);
   }
 
   text(s: string): string {

@@ -22,19 +22,36 @@ export type Response =
 const STATUS = new Set(['OK', 'NO', 'BAD']);
 const UNTAGGED_STATUS = new Set(['OK', 'NO', 'BAD', 'BYE', 'PREAUTH']);
 
+/**
+ * Response names as constants: a name cut from each line is a new string, and counting it as an object key
+ * (untaggedByType) then costs a string-table lookup every time; a constant is looked up once.
+ */
+const KNOWN_NAMES = new Map(['OK', 'NO', 'BAD', 'BYE', 'PREAUTH', 'FETCH', 'EXISTS', 'RECENT', 'EXPUNGE', 'VANISHED',
+  'CAPABILITY', 'LIST', 'LSUB', 'XLIST', 'SEARCH', 'ESEARCH', 'SORT', 'THREAD', 'FLAGS', 'STATUS', 'ID', 'ENABLED',
+  'NAMESPACE', 'QUOTA', 'QUOTAROOT', 'ACL', 'MYRIGHTS', 'LISTRIGHTS', 'METADATA'].map((n) => [n, n]));
+
+/** `word` in upper case, as the constant when it is a known response name. */
+function upperName(word: string): string {
+  const known = KNOWN_NAMES.get(word);
+  if (known !== undefined) return known;
+  const upper = word.toUpperCase();
+  return KNOWN_NAMES.get(upper) ?? upper;
+}
+
 export function parseResponse(msg: ImapMessage): Response {
   const first = msg.lines[0] ?? '';
   if (first.startsWith('+')) return { kind: 'continuation', text: first.slice(1).trimStart() };
   const r = new TokenReader(msg);
   const tag = r.word();
   const word = r.word();
-  const upper = word.toUpperCase();
+  // `* 12 FETCH …` first: most lines of a folder sync are numbered.
+  if (tag === '*' && isNumber(word)) return new NumberedResponse(Number(word), upperName(r.word()), r);
+  const upper = upperName(word);
   if (tag === '*') {
     if (UNTAGGED_STATUS.has(upper)) {
       const { code, text } = statusText(r.restOfLine());
       return { kind: 'untagged-status', status: upper as Status | 'BYE' | 'PREAUTH', code, text };
     }
-    if (isNumber(word)) return new NumberedResponse(Number(word), r.word().toUpperCase(), r);
     if (/^[A-Za-z][A-Za-z0-9.\-_]*$/.test(word)) return new DataResponse(upper, r);
     return { kind: 'unknown', text: first };
   }

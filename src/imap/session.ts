@@ -53,6 +53,12 @@ interface Outstanding {
 const MAX_MAILBOXES = 1000;
 
 /**
+ * What a connection record starts with until it learns otherwise: one frozen empty list shared by every
+ * record (they are kept to the end of the capture), replaced by the connection's own when it has some.
+ */
+const NOTHING_YET: never[] = Object.freeze([]) as never[];
+
+/**
  * The IMAP state machine of one connection: frames both directions, pairs every tagged command with
  * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
  * STARTTLS, COMPRESS and LOGOUT, and keeps what the reports need about the connection.
@@ -85,10 +91,10 @@ export class ImapSession {
     this.recurring = options.recurring ?? new RecurringValues();
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
-      clientId: null, serverId: null, capabilities: [], enabled: [], tls: null, compress: null, selected: null,
-      commands: 0, mailboxes: [], unsolicited: 0, undecoded: 0,
+      clientId: null, serverId: null, capabilities: NOTHING_YET, enabled: NOTHING_YET, tls: null, compress: null, selected: null,
+      commands: 0, mailboxes: NOTHING_YET, unsolicited: 0, undecoded: 0,
     };
-    const wiring = new SessionWiring(this.info, events, warn, (m) => this.onMessage(m));
+    const wiring = new SessionWiring(this.info, events, warn, this);
     this.framers = wiring.framers = {
       client: new ImapFramer('client', wiring, limits, looksLikeCommand),
       server: new ImapFramer('server', wiring, limits, looksLikeResponse),
@@ -127,7 +133,8 @@ export class ImapSession {
     }
   }
 
-  private onMessage(m: ImapMessage): void {
+  /** Every framed message (the session's wiring hands them on). */
+  received(m: ImapMessage): void {
     if (m.side === 'client') this.onClientMessage(m);
     else this.onServerMessage(m);
     this.events.message?.(m, this.info);
@@ -396,7 +403,7 @@ export class ImapSession {
         this.info.serverId = idParams(r.values[0]);
         break;
       case 'ENABLED':
-        this.info.enabled.push(...r.values.map((v) => stringOf(v) ?? '').filter(Boolean));
+        this.info.enabled = [...this.info.enabled, ...r.values.map((v) => stringOf(v) ?? '').filter(Boolean)];
         break;
       case 'FLAGS':
         if (box && r.values[0]?.kind === 'list') box.flags = this.recurring.list(r.values[0].items.map((v) => stringOf(v) ?? ''));
@@ -420,6 +427,7 @@ export class ImapSession {
     if (this.info.mailboxes.some((m) => m.name === decoded)) return;
     const kept = this.recurring;
     const separator = stringOf(delimiter);
+    if (this.info.mailboxes === NOTHING_YET) this.info.mailboxes = [];
     this.info.mailboxes.push({
       name: kept.text(decoded),
       delimiter: separator === null ? null : kept.text(separator),
@@ -431,7 +439,7 @@ export class ImapSession {
     const box = this.selecting ?? this.info.selected;
     switch (name) {
       case 'CAPABILITY':
-        this.info.capabilities = this.recurring.list(text.split(' ').filter(Boolean));
+        this.info.capabilities = this.recurring.words(text);
         break;
       case 'UIDVALIDITY':
         if (box) box.uidValidity = uint32(text);
@@ -473,9 +481,13 @@ class SessionWiring implements FramerOutput, TransportOutput {
     private readonly info: ImapConnection,
     private readonly events: SessionEvents,
     private readonly sink: WarningSink,
-    /** The session's handler for every framed message. */
-    readonly message: (m: ImapMessage) => void,
+    /** Gets every framed message: the session itself (not a closure, which every open connection would carry). */
+    private readonly session: { received(m: ImapMessage): void },
   ) {}
+
+  message(m: ImapMessage): void {
+    this.session.received(m);
+  }
 
   warn(frame: number, message: string): void {
     this.sink({ frame, conn: this.info.conn.id, message });
@@ -518,7 +530,7 @@ function milliseconds(from: TimePoint, to: TimePoint): number {
 }
 
 function emptyMailbox(name: string): NonNullable<ImapConnection['selected']> {
-  return { name, readOnly: false, exists: null, recent: null, uidValidity: null, uidNext: null, flags: [] };
+  return { name, readOnly: false, exists: null, recent: null, uidValidity: null, uidNext: null, flags: NOTHING_YET };
 }
 
 /** ID parameters: a list of field/value pairs, or NIL. */

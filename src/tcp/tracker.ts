@@ -2,7 +2,7 @@ import type { WarningSink } from '../capture/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
 import { HalfStream, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { RingPool } from './recent-bytes.js';
-import type { Connection, EndState, Side, StreamSink, TimePoint } from './types.js';
+import type { Connection, Endpoint, EndState, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
   /** Server ports: a connection with either end on one of them is IMAP. */
@@ -20,6 +20,8 @@ export interface TcpOverview {
   topServerPorts: { port: number; conversations: number }[];
 }
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
+/** Server endpoints whose record connections share (a capture has few servers; a hostile one may not). */
+const SHARED_SERVER_ENDPOINTS = 4096;
 
 /** What every Flow of one tracker shares: one object, not a copy per connection. */
 interface FlowContext {
@@ -107,6 +109,11 @@ export class TcpTracker {
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
   private readonly serverPorts = new Map<number, number>();
+  /**
+   * Server endpoints by endpoint number: every connection to a server shares one (records are kept to
+   * the end of the capture). Up to SHARED_SERVER_ENDPOINTS of them; later servers get their own.
+   */
+  private readonly servers = new Map<number, Endpoint>();
 
   private readonly context: FlowContext;
 
@@ -185,12 +192,10 @@ export class TcpTracker {
   private startFlow(id: number, seg: Segment): Flow {
     const senderIsClient = this.senderIsClient(seg);
     const time = timeOf(seg);
-    const src = { ip: seg.src, port: seg.srcPort };
-    const dst = { ip: seg.dst, port: seg.dstPort };
     const conn: Connection = {
       id,
-      client: senderIsClient ? src : dst,
-      server: senderIsClient ? dst : src,
+      client: senderIsClient ? { ip: seg.src, port: seg.srcPort } : { ip: seg.dst, port: seg.dstPort },
+      server: senderIsClient ? this.server(seg.dst, seg.dstPort) : this.server(seg.src, seg.srcPort),
       firstFrame: seg.frame.number,
       lastFrame: seg.frame.number,
       start: time,
@@ -203,6 +208,16 @@ export class TcpTracker {
     this.open.add(flow);
     this.sink.open(conn);
     return flow;
+  }
+
+  private server(ip: string, port: number): Endpoint {
+    const key = this.endpointKey(ip, port);
+    let endpoint = this.servers.get(key);
+    if (endpoint === undefined) {
+      endpoint = { ip, port };
+      if (this.servers.size < SHARED_SERVER_ENDPOINTS) this.servers.set(key, endpoint);
+    }
+    return endpoint;
   }
 
   private senderIsClient(seg: Segment): boolean {

@@ -1,3 +1,7 @@
+// eslint-disable-next-line no-control-regex
+const BEYOND_ASCII = /[^\u0000-\u007e]/;
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 /**
  * JSON for output. JSON.stringify escapes C0 controls but leaves DEL, C1 controls (U+009B is a CSI to
  * many terminals), the line and paragraph separators and bidi overrides raw. A terminal showing the JSON
@@ -5,9 +9,9 @@
  * them in the serialised text is exact.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text = JSON.stringify(value, null, indent);
+  // Most output is ASCII: one quick test instead of a replacement pass over every document.
+  return BEYOND_ASCII.test(text) ? text.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
 }
 
 /**
