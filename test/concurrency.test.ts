@@ -37,3 +37,36 @@ test('20,000 connections open at once: every count exact, lists capped', () => {
   assert.equal(cc.max, 20_000);
   assert.ok(cc.overlaps.every((o) => o.count === 19_999 && o.with.length === MAX_LISTED_OVERLAPS));
 });
+
+test('the overlap table of real captures: every connection\'s count and listed ids (in order of id) as the definition gives them', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
+  const { overlapTable } = await import('../src/analysis/concurrency.js');
+  const { CAPTURES } = await import('./helpers/env.js');
+  const { compareTime } = await import('../src/util/time.js');
+  const conns: Connection[] = [];
+  for (const name of readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort()) {
+    // Each capture's connections, shifted so that every capture lies over the others: many overlaps.
+    const a = await analyzeCapture(join(CAPTURES, name));
+    const t0 = a.capture.first!;
+    const shift = (t: Connection['start']) => ({ ...t, sec: t.sec - t0.sec + 1_000 });
+    for (const c of a.connections) conns.push({ ...c.conn, id: conns.length, start: shift(c.conn.start), end: shift(c.conn.end) });
+  }
+  assert.ok(conns.length >= 20, `${conns.length} connections`);
+  const table = overlapTable(conns);
+  let peak = 0;
+  for (const [i, c] of conns.entries()) {
+    const truth = conns.filter((o) => o !== c && compareTime(o.start, c.end) <= 0 && compareTime(c.start, o.end) <= 0).map((o) => o.id);
+    const o = table.overlap(i);
+    assert.equal(o.conn, c.id);
+    assert.equal(o.count, truth.length, `conn ${c.id}: count`);
+    assert.equal(o.with.length, Math.min(truth.length, MAX_LISTED_OVERLAPS), `conn ${c.id}: listed`);
+    assert.ok(o.with.every((id) => truth.includes(id)), `conn ${c.id}: only overlapping ids listed`);
+    assert.deepEqual(o.with, [...o.with].sort((x, y) => x - y), `conn ${c.id}: in order of id`);
+    peak = Math.max(peak, conns.filter((x) => compareTime(x.start, c.start) <= 0 && compareTime(c.start, x.end) <= 0).length);
+  }
+  assert.ok(peak > 2, `the captures overlap (${peak} at once)`);
+  assert.equal(table.max, peak);
+  assert.deepEqual(concurrency(conns), { max: table.max, overlaps: conns.map((_, i) => table.overlap(i)) });
+});

@@ -61,3 +61,23 @@ test('a directory argument is walked for captures by magic: the same output as n
   assert.equal(none.code, 2);
   assert.match(none.stderr, /seed-alice: is a directory with no capture files in it/);
 });
+
+test('in this thread the pool copies a result unless told not to (summary takes its analysis as it is, not doubled at the peak)', async () => {
+  const { inOrder } = await import('../src/parallel/pool.js');
+  const { CommandStats } = await import('../src/analysis/stats.js');
+  const { captureSettings, plainSettings } = await import('../src/cli/options.js');
+  const settings = plainSettings(captureSettings({ port: '143,993' }));
+  const input = { path: recorded[0]!, settings, filter: undefined, keepSelected: false };
+  const results = async (options?: { copyInThread: boolean }) => {
+    const list = [];
+    for await (const r of inOrder('analysis', [input], 1, undefined, {}, options)) list.push(r);
+    return list;
+  };
+  // A copy (structuredClone) keeps the data and drops the classes: the statistics are plain objects then.
+  const [copied] = await results();
+  const [shared] = await results({ copyInThread: false });
+  assert.equal(copied!.analysis.commandStats instanceof CommandStats, false);
+  assert.equal(shared!.analysis.commandStats instanceof CommandStats, true);
+  assert.deepEqual(shared!.analysis.commandStats.summaries(), new CommandStats().summaries.call(copied!.analysis.commandStats));
+  assert.ok(shared!.analysis.connections.length > 0);
+});

@@ -20,13 +20,47 @@ export interface Concurrency {
  * connections open at once.
  */
 export function concurrency(conns: readonly Connection[]): Concurrency {
+  const table = overlapTable(conns);
+  return { max: table.max, overlaps: Array.from({ length: conns.length }, (_, i) => table.overlap(i)) };
+}
+
+/**
+ * concurrency() held in typed arrays (85 bytes per connection: ids are tcp.stream numbers) rather than an object and a list per
+ * connection: the summary of 200,000 connections writes each overlap as it goes.
+ */
+export class OverlapTable {
+  constructor(
+    private readonly conns: readonly Connection[],
+    /** Most connections open at the same instant. */
+    readonly max: number,
+    private readonly counts: Uint32Array,
+    /** MAX_LISTED_OVERLAPS slots per connection, `lengths[i]` of them used. */
+    private readonly listed: Uint32Array,
+    private readonly lengths: Uint8Array,
+  ) {}
+
+  get size(): number {
+    return this.conns.length;
+  }
+
+  /** The i-th connection's overlap, as concurrency() lists it. */
+  overlap(i: number): Concurrency['overlaps'][number] {
+    const from = i * MAX_LISTED_OVERLAPS;
+    return { conn: this.conns[i]!.id, count: this.counts[i]!, with: Array.from(this.listed.subarray(from, from + this.lengths[i]!)) };
+  }
+}
+
+export function overlapTable(conns: readonly Connection[]): OverlapTable {
+  const n = conns.length;
   // Events as numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
   const timeOf = (event: number): TimePoint => (event & 1 ? conns[event >>> 1]!.end : conns[event >>> 1]!.start);
-  const events = Array.from({ length: 2 * conns.length }, (_, event) => event);
+  const events = Array.from({ length: 2 * n }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   // Then connections in their order (the sort is total, so the sweep is the same on every engine).
   events.sort((a, b) => compareTime(timeOf(a), timeOf(b)) || (a & 1) - (b & 1) || a - b);
-  const listed: number[][] = conns.map(() => []);
+  const listed = new Uint32Array(n * MAX_LISTED_OVERLAPS);
+  const lengths = new Uint8Array(n);
+  const list = (i: number, id: number) => { listed[i * MAX_LISTED_OVERLAPS + lengths[i]!++] = id; };
   /** Indices of the open connections, in the order they opened. */
   const open = new Set<number>();
   /** Open connections whose list still has room: only they need to hear of a newcomer. */
@@ -39,29 +73,26 @@ export function concurrency(conns: readonly Connection[]): Concurrency {
       withRoom.delete(i);
       continue;
     }
-    const mine = listed[i]!;
     for (const o of open) {
-      if (mine.length >= MAX_LISTED_OVERLAPS) break;
-      mine.push(conns[o]!.id);
+      if (lengths[i]! >= MAX_LISTED_OVERLAPS) break;
+      list(i, conns[o]!.id);
     }
     for (const o of withRoom) {
-      const theirs = listed[o]!;
-      theirs.push(conns[i]!.id);
-      if (theirs.length >= MAX_LISTED_OVERLAPS) withRoom.delete(o);
+      list(o, conns[i]!.id);
+      if (lengths[o]! >= MAX_LISTED_OVERLAPS) withRoom.delete(o);
     }
     open.add(i);
-    if (mine.length < MAX_LISTED_OVERLAPS) withRoom.add(i);
+    if (lengths[i]! < MAX_LISTED_OVERLAPS) withRoom.add(i);
     max = Math.max(max, open.size);
   }
+  // Each list in order of id (a typed array sorts numerically).
+  for (let i = 0; i < n; i++) listed.subarray(i * MAX_LISTED_OVERLAPS, i * MAX_LISTED_OVERLAPS + lengths[i]!).sort();
   // Exact counts: those that started before this one ended, less those that ended before it started.
   const starts = conns.map((c) => c.start).sort(compareTime);
   const ends = conns.map((c) => c.end).sort(compareTime);
-  const overlaps = conns.map((c, i) => ({
-    conn: c.id,
-    count: countAtMost(starts, c.end, true) - countAtMost(ends, c.start, false) - 1,
-    with: listed[i]!.sort((a, b) => a - b),
-  }));
-  return { max, overlaps };
+  const counts = new Uint32Array(n);
+  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, conns[i]!.end, true) - countAtMost(ends, conns[i]!.start, false) - 1;
+  return new OverlapTable(conns, max, counts, listed, lengths);
 }
 
 /** How many sorted times are before `t` (or at it, when `inclusive`). */

@@ -7,6 +7,9 @@
  * command's output is byte-identical whatever the number of jobs.
  * `control` (stop signal, progress) serves the tasks run in this thread; workers are stopped with the
  * signal, and what they found by then is dropped (the captures before them are reported, as partial).
+ * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
+ * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
+ * of a big result (summary's connection records) doubles it at the peak.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -23,12 +26,13 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const noSink: Emit = () => {};
 
-export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}): AsyncGenerator<TaskOutput<N>> {
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true } = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
   if (jobs <= 1 || inputs.length <= 1) {
     for (const input of inputs) {
       if (signal?.aborted) return;
-      yield structuredClone(await runTask(task, input, sink, { signal, onProgress: control.onProgress, room: control.room }));
+      const result = await runTask(task, input, sink, { signal, onProgress: control.onProgress, room: control.room });
+      yield copyInThread ? structuredClone(result) : result;
     }
     return;
   }

@@ -1,12 +1,14 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { concurrency } from '../analysis/concurrency.js';
+import { overlapTable, type OverlapTable } from '../analysis/concurrency.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
 import { LazyArray } from '../util/json.js';
 import { compareTime, isoTime, secondsBetween } from '../util/time.js';
 import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
+import { tablePieces, type Cell } from './table.js';
+import type { Connection, TimePoint } from '../tcp/types.js';
 
 /** "Thunderbird 17.0.8" from an ID list, or null. */
 export function clientName(id: Record<string, string | null> | null): string | null {
@@ -43,6 +45,7 @@ export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[]): objec
 
 function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): object {
   const multi = analyses.length > 1;
+  const overlaps = analyses.map((a) => overlapTable(a.connections.map((c) => c.conn)));
   return {
     captures: analyses.map((a) => ({
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
@@ -52,13 +55,23 @@ function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): ob
       for (const a of analyses) for (const c of a.connections) yield connectionJson(c, multi ? a.capture.path : undefined);
     }),
     concurrency: multi
-      ? { max: Math.max(0, ...analyses.map((a) => concurrency(a.connections.map((c) => c.conn)).max)), perCapture: analyses.map((a) => concurrency(a.connections.map((c) => c.conn))) }
-      : concurrency(analyses[0]?.connections.map((c) => c.conn) ?? []),
+      ? { max: Math.max(0, ...overlaps.map((t) => t.max)), perCapture: rows(() => overlaps.map((t) => concurrencyJson(t, rows))) }
+      : concurrencyJson(overlaps[0] ?? overlapTable([]), rows),
     commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
     idle: multi ? analyses.map((a) => a.turnStats.idle()) : analyses[0]?.turnStats.idle() ?? null,
     turns: multi ? analyses.map((a) => a.turnStats.turnSummaries()) : analyses[0]?.turnStats.turnSummaries() ?? [],
     visibility: multi ? analyses.map((a) => a.visibility) : analyses[0]?.visibility ?? null,
     warnings: analyses.flatMap((a) => jsonWarnings(a.warnings).map((w) => (multi ? { capture: a.capture.path, ...w } : w))),
+  };
+}
+
+/** concurrency() as the document has it, its overlaps made one at a time when they are written. */
+function concurrencyJson(table: OverlapTable, rows: RowsOf): object {
+  return {
+    max: table.max,
+    overlaps: rows(function* () {
+      for (let i = 0; i < table.size; i++) yield table.overlap(i);
+    }),
   };
 }
 
@@ -96,43 +109,52 @@ function connectionJson(c: ImapConnection, capture?: string): object {
 }
 
 export function summaryText(a: CaptureAnalysis): string {
-  const out: string[] = [];
+  return [...summaryTextPieces(a)].join('');
+}
+
+/** summaryText() in pieces, for writing as they are made: the connection table is never held whole. */
+export function* summaryTextPieces(a: CaptureAnalysis): Generator<string> {
   const cap = a.capture;
   const span = cap.first && cap.last ? seconds(secondsBetween(cap.first, cap.last)) : 'empty';
-  out.push(chalk.bold(`${escapeText(cap.path)}: ${cap.format}${cap.gzip ? ' (gzip)' : ''}, ${linkTypes(a).join(', ')}, ${cap.frames} frames, ${span}` +
-    (cap.first ? ` from ${isoTime(cap.first)}` : '')));
-  if (a.visibility.notice) out.push(chalk.yellow(escapeText(a.visibility.notice)));
+  yield chalk.bold(`${escapeText(cap.path)}: ${cap.format}${cap.gzip ? ' (gzip)' : ''}, ${linkTypes(a).join(', ')}, ${cap.frames} frames, ${span}` +
+    (cap.first ? ` from ${isoTime(cap.first)}` : ''));
+  if (a.visibility.notice) yield `\n${chalk.yellow(escapeText(a.visibility.notice))}`;
   const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start));
-  const t0 = cap.first;
-  const table = makeTable(['id', { head: 'client', shrink: 2 }, 'start', 'duration', { head: 'user', shrink: 2 }, { head: 'client name', shrink: 3 }, 'cmds', 'C→S', 'S→C', { head: 'end', shrink: 1 }, { head: 'notes', shrink: 4 }]);
-  for (const c of conns) {
-    const t = c.conn;
-    const notes: string[] = [];
-    if (c.tls) {
-      const how = c.tls.how === 'starttls' ? ' (STARTTLS)' : '';
-      const state = c.tls.decrypted ? ', decrypted' : c.tls.decryptionNote ? chalk.yellow(`, not decrypted: ${escapeText(c.tls.decryptionNote)}`) : ', encrypted';
-      notes.push(`${c.tls.version ?? 'TLS'}${how}${c.tls.cipher ? ` ${c.tls.cipher}` : ''}${c.tls.sni ? ` SNI ${escapeText(c.tls.sni)}` : ''}${state}`);
-      if (c.tls.injectedBeforeTls) notes.push(chalk.red('data injected before TLS'));
-    }
-    if (c.compress) notes.push('COMPRESS');
-    if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
-    if (!t.sawSyn) notes.push('mid-stream');
-    if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
-    table.push([
-      t.id, endpoint(t.client), t0 ? `+${seconds(secondsBetween(t0, t.start))}` : '', seconds(secondsBetween(t.start, t.end)),
-      escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
-      bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
-    ]);
-  }
-  out.push(table.toString());
-  out.push(concurrencyText(a));
+  yield '\n';
+  yield* tablePieces(CONNECTION_COLUMNS, function* () {
+    for (const c of conns) yield connectionRow(c, cap.first);
+  });
+  yield `\n${concurrencyText(conns.map((c) => c.conn))}`;
   const cmds = makeTable([{ head: 'command', shrink: 1 }, 'count', 'OK', 'NO', 'BAD', 'incomplete', 'median', 'p95']);
   for (const s of a.commandStats.summaries()) {
     cmds.push([escapeText(s.command), s.count, s.ok, countPaint(s.no, 'NO'), countPaint(s.bad, 'BAD'), countPaint(s.incomplete, 'incomplete'), s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
   }
-  out.push(cmds.toString());
-  out.push(...turnLines(a));
-  return `${out.join('\n')}\n`;
+  yield `\n${cmds.toString()}`;
+  for (const line of turnLines(a)) yield `\n${line}`;
+  yield '\n';
+}
+
+export const CONNECTION_COLUMNS = ['id', { head: 'client', shrink: 2 }, 'start', 'duration', { head: 'user', shrink: 2 }, { head: 'client name', shrink: 3 }, 'cmds', 'C→S', 'S→C', { head: 'end', shrink: 1 }, { head: 'notes', shrink: 4 }];
+
+/** One connection's row of the text table (t0: the capture's first frame). */
+export function connectionRow(c: ImapConnection, t0: TimePoint | null): Cell[] {
+  const t = c.conn;
+  const notes: string[] = [];
+  if (c.tls) {
+    const how = c.tls.how === 'starttls' ? ' (STARTTLS)' : '';
+    const state = c.tls.decrypted ? ', decrypted' : c.tls.decryptionNote ? chalk.yellow(`, not decrypted: ${escapeText(c.tls.decryptionNote)}`) : ', encrypted';
+    notes.push(`${c.tls.version ?? 'TLS'}${how}${c.tls.cipher ? ` ${c.tls.cipher}` : ''}${c.tls.sni ? ` SNI ${escapeText(c.tls.sni)}` : ''}${state}`);
+    if (c.tls.injectedBeforeTls) notes.push(chalk.red('data injected before TLS'));
+  }
+  if (c.compress) notes.push('COMPRESS');
+  if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
+  if (!t.sawSyn) notes.push('mid-stream');
+  if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
+  return [
+    t.id, endpoint(t.client), t0 ? `+${seconds(secondsBetween(t0, t.start))}` : '', seconds(secondsBetween(t.start, t.end)),
+    escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
+    bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
+  ];
 }
 
 /** A non-zero NO / BAD / incomplete count in its status's colour. */
@@ -163,22 +185,20 @@ function ms(value: number | null): string {
   return value === null ? '?' : `${value.toFixed(1)} ms`;
 }
 
-/** Max concurrency and a small Gantt chart: one row per connection over the capture's time span. */
-function concurrencyText(a: CaptureAnalysis): string {
-  const conns = [...a.connections].map((c) => c.conn).sort((x, y) => compareTime(x.start, y.start));
-  const cc = concurrency(conns);
-  const lines = [`Concurrency: at most ${cc.max} IMAP connection(s) open at once.`];
+/** Max concurrency and a small Gantt chart: one row per connection (in order of start) over the capture's time span. */
+function concurrencyText(conns: readonly Connection[]): string {
+  const overlaps = overlapTable(conns);
+  const lines = [`Concurrency: at most ${overlaps.max} IMAP connection(s) open at once.`];
   if (conns.length === 0) return lines[0]!;
   const first = conns[0]!.start;
   const last = conns.reduce((m, c) => (compareTime(c.end, m) > 0 ? c.end : m), conns[0]!.end);
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
-  const overlapOf = new Map(cc.overlaps.map((o) => [o.conn, o]));
-  for (const c of conns.slice(0, 40)) {
+  for (const [i, c] of conns.slice(0, 40).entries()) {
     const from = Math.floor((secondsBetween(first, c.start) / span) * (width - 1));
     const to = Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1)));
     const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
-    const o = overlapOf.get(c.id)!;
+    const o = overlaps.overlap(i);
     const shown = o.with.slice(0, 8);
     const more = o.count > shown.length ? ` (+${o.count - shown.length} more)` : '';
     lines.push(`  ${String(c.id).padStart(4)} |${bar}| ${o.count ? `overlaps ${shown.join(', ')}${more}` : 'alone'}`);

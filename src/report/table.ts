@@ -2,6 +2,7 @@ import chalk from 'chalk';
 import Table from 'cli-table3';
 import { stripVTControlCharacters } from 'node:util';
 import stringWidth from 'string-width';
+import { isPlainRow, plainRowLines, textWidth } from './plain-rows.js';
 
 /** A column: its header, how readily it gives up width (0 never; the highest is cut first), its alignment. */
 export interface ColumnSpec {
@@ -81,6 +82,9 @@ function shrinkTo(natural: readonly number[], shrink: readonly number[], width: 
 
 const NUMERIC = /^[+(]?-?\d[\d.,]*\)?(?: ?(?:ms|s|B|KiB|MiB|GiB|%))?$/;
 
+/** Rows per cli-table3 drawing: its layout is quadratic in a drawing's rows, so long tables are drawn in slices. */
+const ROWS_PER_DRAWING = 64;
+
 /** A table that lays itself out when printed: fitted to the screen width, numbers right-aligned. */
 export class FitTable {
   private readonly columns: ColumnSpec[];
@@ -100,31 +104,120 @@ export class FitTable {
   }
 
   toString(): string {
-    const cellWidth = (s: string) => Math.max(0, ...s.split('\n').map((line) => stringWidth(line)));
-    const natural = this.columns.map((c, i) => Math.max(stringWidth(c.head), ...this.rows.map((r) => cellWidth(r[i] ?? ''))));
-    const { widths, framed } = layoutColumns(natural, this.columns.map((c) => c.shrink ?? 0), screenWidth);
-    const coloured = chalk.level > 0;
-    const padding = framed ? PADDING / 2 : 0;
-    const table = new Table({
-      head: this.columns.map((c) => c.head),
-      colWidths: widths.map((w) => w + 2 * padding),
-      colAligns: this.columns.map((c, i) => c.align ?? (this.isNumeric(i) ? 'right' : 'left')),
-      style: { head: coloured ? ['cyan'] : [], border: coloured ? ['grey'] : [], 'padding-left': padding, 'padding-right': padding },
-      // No rule between rows: long tables stay readable and half as tall.
-      chars: framed ? { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } : NO_FRAME,
-    });
-    table.push(...this.rows);
-    return table.toString();
+    return [...tablePieces(this.columns, () => this.rows)].join('');
+  }
+}
+
+/**
+ * A FitTable's text in pieces, from rows made twice (once to measure them, once to draw them) rather than
+ * held: a summary of 200,000 connections never keeps its table. Joined, the pieces are the text a FitTable
+ * holding the same rows prints.
+ */
+export function tablePieces(spec: readonly (string | ColumnSpec)[], rows: () => Iterable<readonly Cell[]>): Generator<string> {
+  return new TableLayout(spec, rows()).pieces(rows());
+}
+
+/** A table's columns measured over its rows: widths, frame and alignments, and its drawing. */
+export class TableLayout {
+  private readonly columns: ColumnSpec[];
+  private readonly widths: number[];
+  private readonly framed: boolean;
+  private readonly aligns: ('left' | 'right')[];
+  private readonly coloured = chalk.level > 0;
+
+  constructor(spec: readonly (string | ColumnSpec)[], rows: Iterable<readonly Cell[]>) {
+    this.columns = spec.map((c) => (typeof c === 'string' ? { head: c } : c));
+    const cellWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
+    const natural = this.columns.map((c) => stringWidth(c.head));
+    const numeric = this.columns.map(() => new NumericColumn());
+    for (const row of rows) {
+      for (let i = 0; i < this.columns.length; i++) {
+        const text = String(row[i] ?? '');
+        natural[i] = Math.max(natural[i]!, cellWidth(text));
+        numeric[i]!.see(text);
+      }
+    }
+    ({ widths: this.widths, framed: this.framed } = layoutColumns(natural, this.columns.map((c) => c.shrink ?? 0), screenWidth));
+    this.aligns = this.columns.map((c, i) => c.align ?? (numeric[i]!.numeric ? 'right' : 'left'));
   }
 
-  private isNumeric(column: number): boolean {
-    let any = false;
-    for (const row of this.rows) {
-      const text = stripVTControlCharacters(row[column] ?? '');
-      if (text === '') continue;
-      if (!NUMERIC.test(text)) return false;
-      any = true;
+  private get padding(): number {
+    return this.framed ? PADDING / 2 : 0;
+  }
+
+  private table(): Table.Table {
+    const padding = this.padding;
+    return new Table({
+      head: this.columns.map((c) => c.head),
+      colWidths: this.widths.map((w) => w + 2 * padding),
+      colAligns: this.aligns,
+      style: { head: this.coloured ? ['cyan'] : [], border: this.coloured ? ['grey'] : [], 'padding-left': padding, 'padding-right': padding },
+      // No rule between rows: long tables stay readable and half as tall.
+      chars: this.framed ? { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } : NO_FRAME,
+    });
+  }
+
+  /** cli-table3's drawing of these rows in one piece, line by line. */
+  draw(rows: readonly (readonly Cell[])[]): string[] {
+    const table = this.table();
+    table.push(...rows.map((row) => Array.from(row, String)));
+    return table.toString().split('\n');
+  }
+
+  /**
+   * The same text as draw(rows).join('\n'), in pieces: a drawing is its top rule and head, its rows and its
+   * bottom rule (the rules only when framed). Head and rules come from a drawing without rows; rows are
+   * drawn in slices, plain ones without cli-table3 (plain-rows.ts), and only their own lines kept.
+   */
+  *pieces(rows: Iterable<readonly Cell[]>): Generator<string> {
+    const bottomLines = this.framed ? 1 : 0;
+    const empty = this.draw([]);
+    const headLines = empty.length - bottomLines;
+    const { chars } = this.table().options;
+    const plain = this.coloured ? null : { widths: this.widths, aligns: this.aligns, padding: this.padding, left: chars.left, middle: chars.middle, right: chars.right };
+    // The text is every drawn line joined by newlines (cli-table3 leaves out lines with nothing on them).
+    let started = false;
+    const joined = (lines: readonly string[]) => {
+      if (lines.length === 0) return '';
+      const text = `${started ? '\n' : ''}${lines.join('\n')}`;
+      started = true;
+      return text;
+    };
+    yield joined(empty.slice(0, headLines));
+    let slice: string[][] = [];
+    const drawSlice = () => {
+      let lines: string[];
+      if (plain && slice.every((row) => isPlainRow(row, this.columns.length))) lines = slice.flatMap((row) => plainRowLines(row, plain));
+      else {
+        const drawing = this.draw(slice);
+        lines = drawing.slice(headLines, drawing.length - bottomLines);
+      }
+      slice = [];
+      return joined(lines);
+    };
+    for (const row of rows) {
+      slice.push(Array.from(row, String));
+      if (slice.length === ROWS_PER_DRAWING) yield drawSlice();
     }
-    return any;
+    if (slice.length > 0) yield drawSlice();
+    yield joined(empty.slice(headLines));
+  }
+}
+
+/** Whether a column holds numbers: some cell is one (with an optional unit) and every non-empty one is. */
+class NumericColumn {
+  private any = false;
+  private other = false;
+
+  see(cell: string): void {
+    if (this.other) return;
+    const text = stripVTControlCharacters(cell);
+    if (text === '') return;
+    if (NUMERIC.test(text)) this.any = true;
+    else this.other = true;
+  }
+
+  get numeric(): boolean {
+    return this.any && !this.other;
   }
 }
