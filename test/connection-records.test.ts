@@ -50,6 +50,7 @@ test('connections to one server share its endpoint; a list one connection learns
   const silent = connections.filter((c) => c.mailboxes.length === 0);
   assert.ok(listing.length > 0 && silent.length > 0, 'some connections listed mailboxes, some did not');
   for (const c of silent) assert.equal(c.mailboxes.length, 0);
+  assert.equal(new Set(listing.map((c) => c.mailboxes)).size, listing.length, 'each listing connection has a list of its own');
   assert.ok(listing.every((c) => Object.isFrozen(c.mailboxes) === false));
 });
 

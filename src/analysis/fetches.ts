@@ -8,7 +8,7 @@ import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { decodeWords, parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Address, Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
-import { detached, Interner } from '../util/intern.js';
+import { detached, Interner, ListInterner } from '../util/intern.js';
 import { byName, MessageRuns, type HeldMessage } from './fetch-runs.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -131,7 +131,7 @@ export class FetchTracker {
    */
   private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
   private readonly names = new Interner((text) => text);
-  private readonly flagLists = new Interner((key) => Object.freeze(key.split('\0').slice(1)) as string[]);
+  private readonly flagLists = new ListInterner();
 
   /** Sorted runs on disk (with the `spill` option), the records held in memory, and how many may be. */
   private readonly runs: MessageRuns | null;
@@ -173,7 +173,7 @@ export class FetchTracker {
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;
     message.internalDate ??= attrs.internalDate === null ? null : detached(attrs.internalDate);
-    if (attrs.flags) message.flags = this.flagLists.get(attrs.flags.map((f) => `\0${f}`).join(''));
+    if (attrs.flags) message.flags = this.flagLists.get(attrs.flags);
     if (owner && this.retain) this.noteStep(owner, info, message, itemNames(attrs));
     for (const s of attrs.sections) {
       const spec = this.specs.get(s.section);

@@ -17,43 +17,29 @@ export abstract class ChunkedParser {
   push(chunk: Buffer): void {
     const tail = this.buf.length - this.pos;
     this.base += this.pos;
-    this.buf = tail > 0 ? this.joined(tail, chunk) : chunk;
+    this.buf = tail > 0 ? this.carried(this.buf, this.pos, chunk) : chunk;
     this.pos = 0;
     this.consume();
     // The caller may reuse `chunk` for its next read: keep our own copy of an unfinished record.
     if (this.pos < this.buf.length && this.buf === chunk) {
       this.base += this.pos;
-      const rest = this.buf.length - this.pos;
-      const carry = this.room(rest);
-      chunk.copy(carry, 0, this.pos);
-      this.buf = carry.subarray(0, rest);
+      this.buf = this.carried(chunk, this.pos, null);
       this.pos = 0;
     }
   }
 
-  /** The unconsumed `tail` of buf followed by `chunk`, in the carry buffer. */
-  private joined(tail: number, chunk: Buffer): Buffer {
-    const from = this.buf;
-    const start = this.pos;
-    const carry = this.room(tail + chunk.length, from, start, tail);
-    chunk.copy(carry, tail);
-    return carry.subarray(0, tail + chunk.length);
-  }
-
-  /**
-   * A carry buffer of at least `size` bytes; when `from` is given, its `length` bytes at `start` are moved
-   * to the front first (they may already live in the carry buffer).
-   */
-  private room(size: number, from?: Buffer, start = 0, length = 0): Buffer {
-    const old = this.carry;
-    if (old && old.length >= size) {
-      if (from) from.copy(old, 0, start, start + length); // copy is memmove: overlapping is fine
-      return old;
+  /** `from` after `start`, then `then` if given, in the carry buffer (`from` may already live in it). */
+  private carried(from: Buffer, start: number, then: Buffer | null): Buffer {
+    const kept = from.length - start;
+    const size = kept + (then?.length ?? 0);
+    let carry = this.carry;
+    if (!carry || carry.length < size) {
+      carry = Buffer.allocUnsafe(Math.max(size, 2 * (carry?.length ?? 0)));
+      this.carry = carry;
     }
-    const grown = Buffer.allocUnsafe(Math.max(size, (old?.length ?? 0) * 2));
-    if (from) from.copy(grown, 0, start, start + length);
-    this.carry = grown;
-    return grown;
+    from.copy(carry, 0, start); // copy is memmove: overlapping is fine
+    then?.copy(carry, kept);
+    return carry.subarray(0, size);
   }
 
   /** Called once after the last chunk. Reports whatever is left over. */

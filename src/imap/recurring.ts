@@ -1,19 +1,19 @@
-import { Interner } from '../util/intern.js';
+import { Interner, ListInterner } from '../util/intern.js';
 
 /**
  * One copy of what recurs across the connections of a capture: capability lists, flag lists, greeting
  * texts, mailbox and user names. Every connection record is kept until the end of the capture, and
  * folder-sync traffic makes thousands of them that say the same things; each also cut its strings from
- * wire lines, which kept those whole lines alive. Lists handed out are shared: never mutate them.
+ * wire lines, which kept those whole lines alive. Lists handed out are shared and frozen.
  */
 export class RecurringValues {
-  private readonly lists = new Interner<string[]>((key) => JSON.parse(key) as string[]);
+  private readonly lists = new ListInterner();
   private readonly texts = new Interner<string>((key) => key);
   /** Space-separated word lists (a CAPABILITY response code) by their text: no list made to look them up. */
   private readonly spaced = new Interner<string[]>((key) => this.list(key.split(' ').filter(Boolean)));
 
   list(words: readonly string[]): string[] {
-    return this.lists.get(JSON.stringify(words));
+    return this.lists.get(words);
   }
 
   /** The words of `text`, separated by spaces, as the shared list. */

@@ -121,7 +121,6 @@ export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: F
   if (piece.length > 0) yield text();
 }
 
-
 /**
  * Writes the `fetches --json` document, `{ messages, …rest }`, byte for byte as jsonText(document, 2)
  * would, with the `messages` array arriving in pieces from messageElements (from one capture or several).

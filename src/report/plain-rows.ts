@@ -5,7 +5,7 @@ import stringWidth from 'string-width';
  * in: no colour, no escape sequence in any cell, one cell per column, fixed column widths. cli-table3
  * spends about half a millisecond on each row (a regular expression built per cell line, options merged
  * per cell) and its layout is quadratic in the rows; a summary of 200,000 connections drew its table for
- * minutes. The head and the rules stay cli-table3's own (FitTable draws them); test/plain-rows.test.ts
+ * minutes. The head and the rules stay cli-table3's own (FitTable draws them); test/table-drawing.test.ts
  * holds the two drawings equal.
  */
 export interface PlainRowStyle {

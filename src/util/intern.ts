@@ -21,6 +21,18 @@ export class Interner<T> {
   }
 }
 
+/**
+ * Shared, frozen copies of string lists (capability and flag lists), looked up by their exact content.
+ * Frozen, because every holder shares them: one that changed its copy would change everyone's.
+ */
+export class ListInterner {
+  private readonly table = new Interner<string[]>((key) => Object.freeze(JSON.parse(key) as string[]) as string[]);
+
+  get(words: readonly string[]): string[] {
+    return this.table.get(JSON.stringify(words));
+  }
+}
+
 /** A copy of `s` that does not keep alive the larger string it may have been cut from. */
 export function detached(s: string): string {
   // Short slices are copies already; a JSON round trip gives a fresh flat string (a slice of a copy would
