@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import type { ImapConnection } from '../src/imap/model.js';
+import type { Segment } from '../src/decode/types.js';
+import type { Connection } from '../src/tcp/types.js';
 import { CAPTURES } from './helpers/env.js';
 
 /** Pairs of records whose values of `pick` are equal in content. */
@@ -67,4 +69,50 @@ test('a reader that keeps no connection records still counts every connection an
   const tls = await analyzeCapture(join(CAPTURES, 'imaps-tls13.pcap'), { keepConnections: false });
   assert.equal(tls.visibility.encrypted, 1, 'the IMAPS connection without keys is counted as unreadable');
   assert.match(tls.visibility.notice ?? '', /TLS-encrypted and could not be read/);
+});
+
+/**
+ * Ids of the records still alive among `ids`. A function of its own: a record looked at in the async test body
+ * would stay in its suspended frame across the next await, and so be held by the test itself.
+ */
+function heldIds(records: WeakRef<Connection>[], ids: number[]): number[] {
+  return records.map((r) => r.deref()?.id).filter((id): id is number => id !== undefined && ids.includes(id));
+}
+
+test('a closed connection whose record nobody keeps is freed while the capture is still read (offlineimap)', async () => {
+  const { readCapture } = await import('../src/capture/reader.js');
+  const { PacketDecoder } = await import('../src/decode/decoder.js');
+  const { TcpTracker } = await import('../src/tcp/tracker.js');
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // The capture's segments, read first, so that the tracker below can be fed one by one between turns of the
+  // event loop (a weakly held object stays alive until the turn that saw it ends).
+  const segments: Segment[] = [];
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(join(CAPTURES, 'offlineimap.pcapng'), (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) segments.push(seg);
+  }, () => {});
+  const records: WeakRef<Connection>[] = [];
+  const closed: number[] = [];
+  const tracker = new TcpTracker({
+    open: (conn) => { records.push(new WeakRef(conn)); },
+    data: () => {},
+    gap: () => {},
+    close: (conn) => { closed.push(conn.id); },
+  }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  let checked = 0;
+  for (const seg of segments) {
+    tracker.segment(seg);
+    if (closed.length === checked) continue;
+    checked = closed.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    // Every record of a connection that closed before this one is gone: the tracker (still reading) holds none.
+    assert.deepEqual(heldIds(records, closed.slice(0, -1)), [], 'records of connections closed earlier are held');
+  }
+  assert.ok(checked > 2, 'several connections closed while the capture was read');
+  tracker.end();
 });

@@ -79,7 +79,14 @@ class Flow implements HalfStreamOwner {
 /** Every TCP conversation gets an id, as Wireshark's tcp.stream does; only IMAP ones get a Flow. */
 interface Conversation {
   id: number;
+  /** While the IMAP connection is open. */
   flow: Flow | null;
+  /**
+   * Once it closed: its record, held weakly. A late segment (the last ACK) still moves the record's end
+   * for whoever keeps the record (streams, summary); when nobody does (commands), the record, its
+   * endpoints and times are freed, and a closed conversation costs its index entry only.
+   */
+  closed: WeakRef<Connection> | null;
   /** Endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
   keyA: number;
   keyB: number;
@@ -138,19 +145,28 @@ export class TcpTracker {
       }
     }
     if (!conv) {
-      conv = { id: this.nextId++, flow: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null };
+      conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null };
       this.remember(from, to, conv);
       this.remember(to, from, conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
-    if (!conv.flow && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
+    if (!conv.flow && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
       conv.flow = this.startFlow(conv.id, seg);
     }
     if (from === conv.keyA) conv.firstSeqA ??= seg.seq;
     else conv.firstSeqB ??= seg.seq;
-    if (conv.flow) this.advance(conv.flow, seg);
+    if (conv.flow) {
+      this.advance(conv.flow, seg);
+      if (conv.flow.closed) {
+        conv.closed = new WeakRef(conv.flow.conn);
+        conv.flow = null;
+      }
+    } else if (conv.closed) {
+      const conn = conv.closed.deref();
+      if (conn) touch(conn, seg);
+    }
   }
 
   private endpointKey(ip: string, port: number): number {
@@ -232,8 +248,7 @@ export class TcpTracker {
   private advance(flow: Flow, seg: Segment): void {
     const conn = flow.conn;
     const frame = seg.frame.number;
-    conn.lastFrame = frame;
-    conn.end = timeOf(seg);
+    touch(conn, seg);
     const { client, server } = flow;
     if (flow.closed || !client || !server) return;
     const fromClient = seg.srcPort === conn.client.port && seg.src === conn.client.ip;
@@ -268,6 +283,12 @@ export class TcpTracker {
     if (reason !== 'end-of-capture') flow.conn.state = reason;
     this.sink.close(flow.conn, reason);
   }
+}
+
+/** The record's last frame and end time are this segment's. */
+function touch(conn: Connection, seg: Segment): void {
+  conn.lastFrame = seg.frame.number;
+  conn.end = timeOf(seg);
 }
 
 function timeOf(seg: Segment): TimePoint {
