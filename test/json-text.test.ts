@@ -85,22 +85,52 @@ test('jsonPieces joined is exactly jsonText, for any value (holes, undefined mem
   }
 });
 
-test('a big document comes in pieces: no piece holds more than one element of its arrays', () => {
+test('a big document comes in pieces: no piece holds more than a batch of 64 elements of its arrays', () => {
   const doc = { connections: Array.from({ length: 1000 }, (_, i) => ({ id: i, text: 'x'.repeat(100) })) };
   const pieces = [...jsonPieces(doc, 2)];
-  assert.ok(pieces.length > 1000);
-  assert.ok(Math.max(...pieces.map((p) => p.length)) < 200);
+  assert.ok(pieces.length >= 1000 / 64);
+  // An element is about 150 characters written: a piece holds at most 64 of them.
+  assert.ok(Math.max(...pieces.map((p) => p.length)) < 64 * 160);
+});
+
+test('jsonPieces of long arrays (written in batches) mixed with lazy and nested elements, at every depth, is exactly jsonText', () => {
+  let seed = 11;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const row = (i: number): unknown => {
+    switch (rand(6)) {
+      case 0: {
+        const n = rand(70); // drawn once: the array is made again each time it is written
+        return new LazyArray(() => Array.from({ length: n }, (_, j) => ({ j, s: HOSTILE })));
+      }
+      case 1: return { holds: { rows: new LazyArray(() => [i, undefined, 'x']) } };
+      case 2: return rand(2) ? undefined : () => i;
+      case 3: return [i, [i, { deep: HOSTILE }]];
+      default: return { id: i, name: `n${i}`, nested: { a: [1, 2], b: rand(2) ? HOSTILE : null } };
+    }
+  };
+  const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
+  for (let i = 0; i < 200; i++) {
+    const list = Array.from({ length: rand(300) }, (_, k) => row(k));
+    const doc = rand(2) ? { list, deeper: { more: { list } } } : { top: [list, new LazyArray(() => list)] };
+    const text = [...jsonPieces(doc, 2)].join('');
+    assert.equal(text, jsonText(doc, 2));
+    assert.deepEqual(JSON.parse(text), plain(doc));
+  }
 });
 
 test('LazyArray: made while written (anywhere in the document), the same text as the plain array, and an array to JSON.stringify', () => {
   let made = 0;
+  const count = 150;
   const rows = new LazyArray(function* () {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < count; i++) {
       made++;
       yield { id: i, skip: undefined, name: HOSTILE };
     }
   });
-  const plain = { a: 1, deep: { deeper: { rows: [{ id: 0, name: HOSTILE }, { id: 1, name: HOSTILE }, { id: 2, name: HOSTILE }] } }, empty: [] };
+  const plain = { a: 1, deep: { deeper: { rows: Array.from({ length: count }, (_, id) => ({ id, name: HOSTILE })) } }, empty: [] };
   const lazy = { a: 1, deep: { deeper: { rows } }, empty: new LazyArray(() => []) };
   const pieces = jsonPieces(lazy, 2);
   let text = '';
@@ -109,7 +139,8 @@ test('LazyArray: made while written (anywhere in the document), the same text as
     text += piece;
     if (madeWhenFirstWritten < 0 && text.includes('"id": 0')) madeWhenFirstWritten = made;
   }
-  assert.equal(madeWhenFirstWritten, 1, 'the first row is written before the next is made');
+  // Rows are written in batches of 64: the first goes out before the rest are made.
+  assert.equal(madeWhenFirstWritten, 64, 'the first batch of rows is written before the next row is made');
   assert.equal(text, jsonText(plain, 2));
   assert.equal(JSON.stringify(lazy), JSON.stringify(plain));
 });

@@ -9,6 +9,8 @@ const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
 const PROTO_TCP = 6;
 const PROTO_IPV4 = 4;
+/** The payload of every segment that carries none (never written to: it has no bytes). */
+const NO_PAYLOAD = Buffer.alloc(0);
 const PROTO_IPV6 = 41;
 /** IPv6 extension headers we walk past: hop-by-hop, routing, destination options, AH. Fragment (44) is handled apart. */
 const IPV6_EXTENSIONS = new Set([0, 43, 60, 51]);
@@ -136,7 +138,7 @@ export class PacketDecoder {
     this.quoting = true;
     try {
       const seg = inner(off + 8);
-      return seg ? { ...seg, quoted: true, payload: seg.payload.subarray(0, 0), missingPayload: 0 } : null;
+      return seg ? { ...seg, quoted: true, payload: NO_PAYLOAD, missingPayload: 0 } : null;
     } finally {
       this.quoting = false;
     }
@@ -148,7 +150,7 @@ export class PacketDecoder {
   private tcp(frame: Frame, d: Buffer, off: number, end: number, src: string, dst: string): Segment | null {
     if (this.quoting && d.length >= off + 8 && d.length < off + 20) {
       // ICMPv4 quotes only the first 8 bytes of TCP: ports and sequence number are enough.
-      return { frame, src, dst, srcPort: d.readUInt16BE(off), dstPort: d.readUInt16BE(off + 2), seq: d.readUInt32BE(off + 4), ack: 0, flags: 0, window: 0, payload: d.subarray(0, 0), missingPayload: 0 };
+      return { frame, src, dst, srcPort: d.readUInt16BE(off), dstPort: d.readUInt16BE(off + 2), seq: d.readUInt32BE(off + 4), ack: 0, flags: 0, window: 0, payload: NO_PAYLOAD, missingPayload: 0 };
     }
     if (d.length < off + 20) return this.malformed(frame, 'TCP header');
     const hlen = (d[off + 12]! >> 4) * 4;
@@ -165,7 +167,8 @@ export class PacketDecoder {
       ack: d.readUInt32BE(off + 8),
       flags: d[off + 13]!,
       window: d.readUInt16BE(off + 14),
-      payload: d.subarray(start, Math.max(start, capturedEnd)),
+      // Most segments of a sync are bare ACKs: they share one empty payload instead of a view each.
+      payload: capturedEnd > start ? d.subarray(start, capturedEnd) : NO_PAYLOAD,
       missingPayload: Math.max(0, end - Math.max(off + hlen, d.length)),
     };
   }

@@ -255,9 +255,9 @@ export class ImapFramer {
   private readLiteral(bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
     const take = Math.min(this.literalLeft, bytes.length - pos);
     const lit = this.literal!;
-    const chunk = bytes.subarray(pos, pos + take);
-    if (lit.data) chunk.copy(lit.data, lit.received);
-    this.consumer?.write(chunk);
+    if (lit.data) bytes.copy(lit.data, lit.received, pos, pos + take);
+    // A view only for a consumer: most literals of a sync (header fields) have none.
+    this.consumer?.write(bytes.subarray(pos, pos + take));
     lit.received += take;
     this.literalLeft -= take;
     this.touch(frame, time, take);

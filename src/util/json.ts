@@ -45,18 +45,52 @@ export function* jsonPieces(value: unknown, indent: number): Generator<string> {
 /** Containers down to this depth are written member by member (deeper ones only when they hold a LazyArray). */
 const LEVELS_STREAMED = 2;
 
+/**
+ * Elements of an array written in one piece: one JSON.stringify per row, re-indented row by row, cost more than the
+ * rows' own serialisation (200,000 summary rows).
+ */
+const BATCH_ELEMENTS = 64;
+
 function* container(value: object, indent: number, depth: number): Generator<string> {
   const inner = '\n' + ' '.repeat(indent * depth);
   const outer = '\n' + ' '.repeat(indent * (depth - 1));
   const isArray = Array.isArray(value) || value instanceof LazyArray;
+  const batch: unknown[] = [];
   let first = true;
   for (const [key, v] of members(value)) {
+    const streamed = v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || holdsLazy(v)));
+    if (isArray && !streamed && indent > 0) {
+      batch.push(v);
+      if (batch.length < BATCH_ELEMENTS) continue;
+    }
+    if (batch.length > 0) {
+      yield elementsText(batch, first, indent, depth);
+      first = false;
+      batch.length = 0;
+      if (!streamed) continue;
+    }
     yield `${first ? (isArray ? '[' : '{') : ','}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
     first = false;
-    if (v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || holdsLazy(v)))) yield* container(v, indent, depth + 1);
+    if (streamed) yield* container(v as object, indent, depth + 1);
     else yield jsonText(v, indent).replaceAll('\n', inner);
   }
+  if (batch.length > 0) {
+    yield elementsText(batch, first, indent, depth);
+    first = false;
+  }
   yield first ? (isArray ? '[]' : '{}') : `${outer}${isArray ? ']' : '}'}`;
+}
+
+/**
+ * Array elements at `depth`, as the element-by-element writing makes them (from the opening bracket or the comma
+ * before the first, to the end of the last): one array serialised, its brackets cut, its lines shifted to the depth.
+ */
+function elementsText(elements: unknown[], first: boolean, indent: number, depth: number): string {
+  const shift = '\n' + ' '.repeat(indent * (depth - 1));
+  const text = jsonText(elements, indent);
+  // "[\n  a,\n  b\n]": the last line is the closing bracket.
+  const body = text.slice(1, text.length - 2);
+  return (first ? '[' : ',') + (depth > 1 ? body.replaceAll('\n', shift) : body);
 }
 
 /**
@@ -88,5 +122,10 @@ function isPlainContainer(v: unknown): v is object {
 /** Whether a LazyArray sits somewhere inside (looked for in plain objects only: arrays of rows are not searched). */
 function holdsLazy(v: object): boolean {
   if (Array.isArray(v)) return false;
-  return Object.values(v).some((m) => m instanceof LazyArray || (isPlainContainer(m) && holdsLazy(m)));
+  // for…in rather than Object.values: asked of every row, it must not allocate (rows are plain data).
+  for (const k in v) {
+    const m = (v as Record<string, unknown>)[k];
+    if (m instanceof LazyArray || (isPlainContainer(m) && holdsLazy(m))) return true;
+  }
+  return false;
 }
