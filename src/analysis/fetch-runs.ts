@@ -31,10 +31,15 @@ export const MAX_RUNS_MERGED = 32;
 const IO_BYTES = 256 * 1024;
 
 /** The order of list(): mailbox name (collated), UIDVALIDITY, UID (none last), sequence number. */
-const collate = new Intl.Collator().compare;
-
 export function byName(a: string, b: string): number {
   return a === b ? 0 : collate(a, b);
+}
+
+/** Made on first use: a Collator costs about 10 ms to build, which a command that sorts no mailbox names should not pay at start-up. */
+let collator: Intl.Collator | null = null;
+function collate(a: string, b: string): number {
+  collator ??= new Intl.Collator();
+  return collator.compare(a, b);
 }
 
 /**

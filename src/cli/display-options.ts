@@ -1,17 +1,10 @@
-import { Option, type Command } from 'commander';
 import { compileFilter, type CompiledFilter, type CompileOptions } from '../filter/evaluate.js';
 import { describeFilterError, FilterError } from '../filter/error.js';
 import { lookupField, type FieldDef } from '../filter/fields.js';
 import { applyLayoutOption, CSV_DEFAULT, FIELDS_DEFAULT, type FieldsLayout } from '../report/fields-output.js';
-import { TIME_FORMATS, type TimeFormat } from '../report/time-format.js';
+import type { TimeFormat } from '../report/time-format.js';
 import { UsageError } from './errors.js';
-import { collect } from './options.js';
 import { output, type OutputFormat as AnyFormat } from './output.js';
-
-/** `-Y, --filter EXPR`: Wireshark display-filter syntax over the exchange model. */
-export function filterOption(cmd: Command, what = 'command exchanges'): Command {
-  return cmd.option('-Y, --filter <expr>', `display filter over ${what}, Wireshark syntax (e.g. 'imap.command == "LOGIN" && imap.latency > 100ms'; fields: imapscope fields)`);
-}
 
 /** The compiled -Y filter, or null; a bad one is a usage error showing the expression with ^ under the fault. */
 export function compileFilterOption(expr: string | undefined, options: CompileOptions = {}): CompiledFilter | null {
@@ -47,15 +40,6 @@ export interface OutputChoice {
   fieldNames: string[];
   layout: FieldsLayout;
   time: TimeFormat;
-}
-
-/** -T, -e, -E and -t as tshark has them; --json and --ndjson stay as synonyms of -T json / -T ndjson. */
-export function outputOptions(cmd: Command, formats: readonly OutputFormat[]): Command {
-  return cmd
-    .addOption(new Option('-T <format>', 'output format (--json and --ndjson are synonyms of -T json / -T ndjson)').choices(formats))
-    .option('-e <field>', 'with -T fields, csv or text: a column of this field (repeatable; imapscope fields lists them)', collect)
-    .option('-E <option>', 'with -T fields or csv: header=y|n, separator=/t|/s|<char>, quote=d|s|n, aggregator=<char> (repeatable, or comma-joined)', collect)
-    .addOption(new Option('-t <format>', "time column: a absolute, ad with date, d delta, dd delta shown, e epoch, r relative to the capture's first frame (default), u UTC, ud UTC with date").choices([...TIME_FORMATS]).default('r'));
 }
 
 export function outputChoice(opts: OutputFlags): OutputChoice {

@@ -84,10 +84,6 @@ export class ConnectionChoice {
   }
 }
 
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** `--jobs N`: worker threads for commands that take several captures (at least 1). */
 export function parseJobs(value: string): number {
   const n = parseNonNegativeInt('--jobs', value);

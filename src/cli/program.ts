@@ -1,5 +1,4 @@
-import { Command, Option } from 'commander';
-import { collect } from './options.js';
+import { Command } from 'commander';
 import { helpHint, output, type TerminalFlags } from './output.js';
 import { registerStreams } from './commands/streams.js';
 import { registerFollow } from './commands/follow.js';
@@ -50,20 +49,4 @@ several captures also take directories (walked for capture files) and --jobs N (
 export function oneLineError(message: string, hint: string): string {
   const text = message.trim().replace(/^error: /, '').replace(/\s*\n\((Did you mean [^)]*)\)/, (_m, s: string) => ` (${s[0]!.toLowerCase()}${s.slice(1)})`);
   return `imapscope: ${text.replace(/\s*\n\s*/g, ' ')}; ${hint}\n`;
-}
-
-/** Options every capture-reading command shares. */
-export function captureOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--port <list>', 'IMAP server ports, a comma list that replaces the default').default('143,993'))
-    .option('--keylog <file>', 'TLS key log (NSS format, SSLKEYLOGFILE) to decrypt IMAPS and STARTTLS; repeatable. Keys embedded in pcapng are used too', collect)
-    .addOption(new Option('--color [when]', 'colour: auto (on a terminal, unless NO_COLOR), always, never').choices(['auto', 'always', 'never']))
-    .option('--no-color', 'no colour (same as --color never)')
-    .option('--wide', 'never cut table cells to the terminal width')
-    .option('-q, --quiet', 'no progress line on stderr');
-}
-
-/** `--jobs N` for commands that take several captures: they are analysed in parallel worker threads. */
-export function jobsOption(cmd: Command): Command {
-  return cmd.option('--jobs <n>', 'captures analysed at once in worker threads (default: the number of cores); output is the same for any n');
 }

@@ -1,4 +1,3 @@
-import { Option, type Command } from 'commander';
 import type { ImapConnection } from '../imap/model.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { escapeText } from '../util/escape.js';
@@ -12,14 +11,6 @@ export interface WriteFlags {
   F?: OutputFormat;
   redact?: boolean;
   force?: boolean;
-}
-
-export function writeOptions(cmd: Command): Command {
-  return cmd
-    .option('-w <file>', 'with -Y or --conn: write every frame of the selected connections (handshake, retransmissions and all) to this capture file')
-    .addOption(new Option('-F <format>', 'format for -w (default: pcapng for .pcapng names, else pcap)').choices(['pcap', 'pcapng']))
-    .option('--redact', 'with -w: replace LOGIN passwords and SASL payloads by x of the same length (checksums recomputed)')
-    .option('--force', 'with -w: overwrite an existing file; with --redact: write even where TLS or COMPRESS hide credentials');
 }
 
 export interface WritePlan {

@@ -4,34 +4,36 @@
  * its per-capture function here.
  */
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { analyzeWithFetches } from '../analysis/full.js';
 import { CommandStats } from '../analysis/stats.js';
 import { TurnStats } from '../analysis/turns.js';
 import { CaptureError, type ReadControl } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
 import { UsageError } from '../cli/errors.js';
-import { captureRows } from '../fleet/rows.js';
-import { commandsOfCapture } from '../cli/commands-capture.js';
-import { fetchesOfCapture } from '../cli/fetches-capture.js';
-import { streamsOfCapture, selectedAnalysis, type SelectedCapture } from '../cli/selected-capture.js';
+import type { captureRows } from '../fleet/rows.js';
+import type { commandsOfCapture } from '../cli/commands-capture.js';
+import type { fetchesOfCapture } from '../cli/fetches-capture.js';
+import type { SelectedCapture } from '../cli/selected-capture.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 
 /** Output a task writes while it runs, on a channel the command names (stdout, stderr, …). */
 export type Emit = (channel: string, text: string) => void;
 
+// Each task imports its implementation when it first runs, so a command loads only its own kind (and
+// `commands` never loads the export rows or the fetch analysis); a worker thread does the same.
 const TASKS = {
-  exportRows: ([file, settings]: Parameters<typeof captureRows>) => captureRows(file, settings),
+  exportRows: async ([file, settings]: Parameters<typeof captureRows>) => (await import('../fleet/rows.js')).captureRows(file, settings),
   /** The analysis with its fetch steps (compare). */
   behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => {
+    const { analyzeWithFetches } = await import('../analysis/full.js');
     const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true });
     return { analysis: analysis as CaptureAnalysis, steps: fetches.steps };
   },
   /** The analysis model of summary and check, and the streams view, with -Y. */
-  analysis: (args: SelectedCapture, _emit: Emit, control: ReadControl) => selectedAnalysis(args, control),
-  streams: (args: SelectedCapture, _emit: Emit, control: ReadControl) => streamsOfCapture(args, control),
+  analysis: async (args: SelectedCapture, _emit: Emit, control: ReadControl) => (await import('../cli/selected-capture.js')).selectedAnalysis(args, control),
+  streams: async (args: SelectedCapture, _emit: Emit, control: ReadControl) => (await import('../cli/selected-capture.js')).streamsOfCapture(args, control),
   /** Fetched messages and steps (of the exchanges -Y selects); with `ndjson`, each section is emitted as a line while the capture streams. */
-  fetches: (args: Parameters<typeof fetchesOfCapture>[0], emit: Emit, control: ReadControl) => fetchesOfCapture(args, emit, control),
-  commands: (args: Parameters<typeof commandsOfCapture>[0], emit: Emit, control: ReadControl) => commandsOfCapture(args, emit, control),
+  fetches: async (args: Parameters<typeof fetchesOfCapture>[0], emit: Emit, control: ReadControl) => (await import('../cli/fetches-capture.js')).fetchesOfCapture(args, emit, control),
+  commands: async (args: Parameters<typeof commandsOfCapture>[0], emit: Emit, control: ReadControl) => (await import('../cli/commands-capture.js')).commandsOfCapture(args, emit, control),
 };
 
 export type TaskName = keyof typeof TASKS;

@@ -1,0 +1,30 @@
+import { analyzeWithFetches } from '../../analysis/full.js';
+import { ExtractError, Extractor } from '../../extract/extractor.js';
+import { escapeText } from '../../util/escape.js';
+import { UsageError } from '../errors.js';
+import { captureSettings } from '../options.js';
+import { output } from '../output.js';
+
+export async function runExtract(capture: string, opts: { out: string; force?: boolean; port: string; keylog?: string[] }): Promise<void> {
+  const settings = captureSettings(opts);
+  let extractor: Extractor;
+  try {
+    extractor = new Extractor(opts.out, Boolean(opts.force), (m) => output.note(`imapscope: ${escapeText(m)}`));
+  } catch (err) {
+    if (err instanceof ExtractError) throw new UsageError(err.message);
+    throw err;
+  }
+  const analysis = await analyzeWithFetches(capture, {
+    ...settings,
+    onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
+  }, { onSection: (m, f, s) => extractor.section(m, f, s) });
+  const files = await extractor.finish(capture);
+  output.warnings(analysis.warnings, capture);
+  const existing = extractor.existing.length;
+  if (files.length === 0 && existing > 0) {
+    output.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);
+  } else {
+    output.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
+      (existing > 0 ? `; ${existing} already existed and were left alone (--force overwrites them)` : '') + '\n');
+  }
+}

@@ -1,0 +1,69 @@
+import { expandCaptures } from '../../fleet/walk.js';
+import { inOrder } from '../../parallel/pool.js';
+import { escapeText } from '../../util/escape.js';
+import { FetchesJsonWriter, fetchesText, stepJson } from '../../report/fetches.js';
+import { MESSAGES_CHANNEL } from '../fetches-capture.js';
+import { jsonWarnings } from '../../report/format.js';
+import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
+import { output } from '../output.js';
+import { compileFilterOption } from '../display-options.js';
+import { makeTempDir } from '../../util/temp-dir.js';
+import { UsageError } from '../errors.js';
+
+/**
+ * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
+ * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
+ * sets another.
+ */
+export const FETCHES_SPILL_BUDGET = 10_000;
+
+function spillBudget(): number {
+  const text = process.env.IMAPSCOPE_FETCHES_BUDGET;
+  if (text === undefined || text === '') return FETCHES_SPILL_BUDGET;
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got '${text}'`, { hint: false });
+  return Number(text);
+}
+
+interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
+
+export async function runFetches(args: string[], opts: FetchesOptions): Promise<void> {
+  // Checked here before any capture is read (a worker compiles them again).
+  if (opts.conn !== undefined) new ConnectionChoice(opts.conn);
+  compileFilterOption(opts.filter);
+  const jobs = jobsOf(opts);
+  const captures = await expandCaptures(args);
+  const settings = captureSettings(opts);
+  const asJson = Boolean(opts.json) && !opts.ndjson;
+  const budget = spillBudget();
+  // Runs spilled by --json (in this thread or a worker) go under one directory this thread removes.
+  const spillDir = asJson ? makeTempDir('imapscope-spill-') : null;
+  const inputs = captures.map((path) => ({
+    path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
+    json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
+  }));
+  const results = [];
+  // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
+  const json = new FetchesJsonWriter((text) => output.write(text));
+  const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
+  try {
+    for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+  } finally {
+    spillDir?.remove();
+  }
+  if (opts.ndjson) return;
+  if (opts.json) {
+    const multi = results.length > 1;
+    json.end({
+      strategy: results.flatMap((r) => r.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
+      warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
+      ...output.partialField(),
+    });
+    return;
+  }
+  for (const r of results) {
+    if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
+    if (r.notice) output.write(`${escapeText(r.notice)}\n`);
+    output.write(fetchesText(r.messages, r.steps));
+    output.warnings(r.warnings, r.path);
+  }
+}

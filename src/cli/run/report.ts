@@ -1,0 +1,52 @@
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { buildReportData } from '../../report/html/report.js';
+import { renderReportPage } from '../../report/html/template.js';
+import { escapeText } from '../../util/escape.js';
+import { UsageError } from '../errors.js';
+import { output } from '../output.js';
+import { compileFilterOption } from '../display-options.js';
+import { Selection } from '../selection.js';
+import { captureSettings } from '../options.js';
+
+interface ReportOptions { output: string; title?: string; filter?: string; port: string; keylog?: string[] }
+
+export async function runReport(captures: string[], opts: ReportOptions): Promise<void> {
+  const settings = captureSettings(opts);
+  const filter = compileFilterOption(opts.filter);
+  checkOutput(opts.output);
+  const data = await buildReportData(captures, settings, filter ? () => {
+    const selection = new Selection(filter);
+    return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), connections: (all) => selection.connections(all) };
+  } : undefined);
+  const html = renderReportPage(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
+  if (opts.output === '-') output.write(html);
+  else writeWhole(opts.output, html);
+  for (const cap of data.captures) {
+    const count = cap.warnings.length + cap.warningsOmitted;
+    if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
+  }
+}
+
+/** Fail before the (possibly long) analysis when the file cannot be written there. */
+function checkOutput(path: string): void {
+  if (path === '-') return;
+  const dir = dirname(path);
+  const isDir = (p: string) => {
+    try { return statSync(p).isDirectory(); } catch { return null; }
+  };
+  if (isDir(dir) !== true) throw new UsageError(`-o ${path}: the directory ${dir} does not exist`);
+  if (isDir(path) === true) throw new UsageError(`-o ${path}: is a directory; name the HTML file to write`);
+}
+
+/** Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced, not followed. */
+function writeWhole(path: string, text: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text, { flag: 'wx' });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new UsageError(`-o ${path}: ${(err as Error).message}`);
+  }
+}

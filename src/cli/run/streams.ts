@@ -1,0 +1,34 @@
+import type { StreamsResult } from '../../analysis/streams.js';
+import { expandCaptures } from '../../fleet/walk.js';
+import { inOrder } from '../../parallel/pool.js';
+import { streamsJson, streamsText } from '../../report/streams.js';
+import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { output } from '../output.js';
+import { compileFilterOption } from '../display-options.js';
+import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
+
+interface StreamsOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[]; jobs?: string }
+
+export async function runStreams(args: string[], opts: StreamsOptions): Promise<void> {
+  const filter = compileFilterOption(opts.filter, { level: 'connection', context: 'streams' });
+  const jobs = jobsOf(opts);
+  const captures = await expandCaptures(args);
+  const settings = captureSettings(opts);
+  const write = planWrite(opts, captures, filter !== null);
+  const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: write !== null }));
+  const results: StreamsResult[] = [];
+  let i = 0;
+  for await (const r of inOrder('streams', inputs, jobs, undefined, settings)) {
+    results.push(r.streams);
+    if (write) await runWrite(write, captures[i]!, r.selected, settings);
+    i++;
+  }
+  if (opts.json) {
+    await output.json(streamsJson(results));
+    return;
+  }
+  for (const r of results) {
+    output.write(streamsText(r));
+    output.warnings(r.warnings, r.capture.path);
+  }
+}
