@@ -18,7 +18,8 @@ export async function runStreams(args: string[], opts: StreamsOptions): Promise<
   const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: write !== null }));
   const results: StreamsResult[] = [];
   let i = 0;
-  for await (const r of inOrder('streams', inputs, jobs, undefined, settings)) {
+  // Plain records, used as they are when analysed in this thread (the copy cost a sixth of the time at 100,000 connections).
+  for await (const r of inOrder('streams', inputs, jobs, undefined, settings, { copyInThread: false })) {
     results.push(r.streams);
     if (write) await runWrite(write, captures[i]!, r.selected, settings);
     i++;
