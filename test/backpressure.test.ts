@@ -51,3 +51,42 @@ test('a capture read in this thread by the pool (--jobs 1) is held back by the o
   }
   assert.ok(asked > 0, 'the output was asked for room while the capture was read');
 });
+
+test('fetches --json written after reading waits for room between its pieces too (a generated folder sync, hundreds of messages)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { generateCapture } = await import('../bench/gen-capture.js');
+  const { fetchesOfCapture, MESSAGES_CHANNEL } = await import('../src/cli/fetches-capture.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-room-'));
+  try {
+    const capture = join(dir, 'sync.pcap');
+    await generateCapture({ out: capture, mb: 0.5, mix: 'sync', seed: 3 });
+    const settings = { ports: [143, 993], keylogTexts: [] };
+    const input = { path: capture, settings, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false };
+    let pieces = 0;
+    let held = false;
+    let piecesWhenHeld = -1;
+    let release: (() => void) | null = null;
+    let holding: () => void = () => {};
+    const heldNow = new Promise<string>((resolve) => { holding = () => resolve('held'); });
+    const writing = fetchesOfCapture(input, (channel) => { if (channel === MESSAGES_CHANNEL) pieces++; }, {
+      room: () => {
+        // Full once the document has begun: hold it there.
+        if (pieces !== 1 || held) return null;
+        held = true;
+        piecesWhenHeld = pieces;
+        holding();
+        return new Promise<void>((resolve) => { release = resolve; });
+      },
+    });
+    const first = await Promise.race([heldNow, writing.then(() => 'finished')]);
+    assert.equal(first, 'held', 'room was asked for once the first piece was written, before the document was done');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(pieces, piecesWhenHeld, 'no piece is written while the output has no room');
+    release!();
+    await writing;
+    assert.ok(pieces > 3, `the rest was written once room came back (${pieces} pieces)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -83,7 +83,12 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     try {
       const messages = analysis.fetches.sorted();
       const json = (m: FetchedMessage) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
-      for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) emit(MESSAGES_CHANNEL, chunk);
+      for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) {
+        emit(MESSAGES_CHANNEL, chunk);
+        // A slow reader of stdout holds the document back here as it holds reading back: it is not queued whole.
+        const wait = control.room?.();
+        if (wait) await wait;
+      }
     } finally {
       analysis.fetches.dispose();
     }
