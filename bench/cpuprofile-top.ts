@@ -92,6 +92,11 @@ function where(cf: CallFrame): string {
 }
 
 function main(): void {
+  // Piped into head: end quietly when the reader has had enough.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
   const path = positionals[0];
   if (!path) throw new Error('usage: cpuprofile-top FILE.cpuprofile [--top N]');
