@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CAPTURES, CLI, ROOT } from './helpers/env.js';
 import { align } from '../src/compare/align.js';
 import { validate } from './helpers/json-schema.js';
+import { seededRandom } from './helpers/random.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'schema', 'compare.schema.json'), 'utf8'));
 
@@ -66,8 +67,7 @@ test('--by user across captures keeps each connection\'s own commands (ids repea
 });
 
 test('align: a shortest edit script — the common rows equal the longest common subsequence (random sequences)', () => {
-  let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(7);
   const lcs = (a: string[], b: string[]) => {
     const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
     for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) dp[i]![j] = a[i - 1] === b[j - 1] ? dp[i - 1]![j - 1]! + 1 : Math.max(dp[i - 1]![j]!, dp[i]![j - 1]!);

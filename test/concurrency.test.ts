@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { concurrency, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
 import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
+import { seededRandom } from './helpers/random.js';
 
 function conn(id: number, start: number, end: number): Connection {
   return { ...fakeConnection(), id, start: { sec: start, nsec: 0, digits: 6 }, end: { sec: end, nsec: 0, digits: 6 } };
 }
 
 test('overlap counts, listed ids and the peak equal the brute-force definition (random lifetimes, touching ends overlap)', () => {
-  let seed = 11;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(11);
   for (let round = 0; round < 20; round++) {
     const conns = Array.from({ length: 150 + round * 10 }, (_, id) => {
       const start = Math.floor(random() * 1000);

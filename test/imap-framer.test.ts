@@ -5,6 +5,7 @@ import { DEFAULT_FRAMER_LIMITS, ImapFramer, insideQuotes, literalAtEnd } from '.
 import type { ImapMessage } from '../src/imap/types.js';
 import { looksLikeCommand } from '../src/imap/command.js';
 import { looksLikeResponse } from '../src/imap/response.js';
+import { seededRandom } from './helpers/random.js';
 
 const FETCH = '* 12 FETCH (UID 7 BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: hi there\r\n\r\n BODY[1] {5}\r\nhello)\r\na5 OK done\r\n';
 
@@ -134,8 +135,7 @@ test('literalAtEnd and insideQuotes agree with their plain definitions on random
     }
     return q;
   };
-  let seed = 5;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(5);
   const alphabet = ['a', ' ', '"', '\\', '{', '}', '~', '+', '-', '1', '0', '9', '(', ')'];
   for (let n = 0; n < 20000; n++) {
     let line = Array.from({ length: Math.floor(random() * 30) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');

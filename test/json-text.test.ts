@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { jsonPieces, jsonText, LazyArray } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
+import { seededInt } from './helpers/random.js';
 
 const HOSTILE = 'in\x9b31mbox\u202etxt.exe\x7f\u2028';
 
@@ -60,11 +61,7 @@ test('jsonPieces joined is exactly jsonText, for any value (holes, undefined mem
   ];
   for (const v of samples) assert.equal([...jsonPieces(v, 2)].join(''), jsonText(v, 2), JSON.stringify(v));
   // Random values of every kind JSON.stringify treats differently, from a seeded generator.
-  let seed = 7;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const rand = seededInt(7);
   const atoms = [null, undefined, true, 0, -1.5, 1e21, NaN, '', 'a"b\\', HOSTILE, () => 0, Symbol('s'), new Date(0), Buffer.from('z'), new Map([[1, 2]])];
   const value = (depth: number): unknown => {
     const kind = depth > 3 ? 0 : rand(4);
@@ -94,11 +91,7 @@ test('a big document comes in pieces: no piece holds more than a batch of 64 ele
 });
 
 test('jsonPieces of long arrays (written in batches) mixed with lazy and nested elements, at every depth, is exactly jsonText', () => {
-  let seed = 11;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const rand = seededInt(11);
   const row = (i: number): unknown => {
     switch (rand(6)) {
       case 0: {

@@ -28,6 +28,7 @@ import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
 import { CAPTURES, CLI } from './helpers/env.js';
 import { pcapFileHeader, pcapRecord } from './helpers/synth.js';
+import { seededInt } from './helpers/random.js';
 
 const message = (line: string) => ({ side: 'server' as const, lines: [line], literals: [], firstFrame: 1, lastFrame: 1, start: T0, end: T0, damaged: false, wireBytes: line.length });
 const depthOf = (v: Value): number => (v.kind === 'list' ? 1 + Math.max(0, ...v.items.map(depthOf)) : 0);
@@ -102,8 +103,7 @@ test('pending commands: scanned while few, indexed past 8, the same answers eith
   let model: Item[] = [];
   let longest = 0;
   let emptied = 0;
-  let seed = 7;
-  const random = (k: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % k);
+  const random = seededInt(7);
   for (let n = 0; n < 5000; n++) {
     // Pipelines grow past the index threshold and drain back to nothing, again and again.
     const grow = model.length < 2 || random(100) < (n % 400 < 200 ? 70 : 30);

@@ -12,6 +12,7 @@ import { COMMAND_COLUMNS, exchangeRow } from '../src/report/commands.js';
 import { CONNECTION_COLUMNS, connectionRow } from '../src/report/summary.js';
 import { FitTable, TableLayout, setTableWidth, tablePieces, type Cell, type ColumnSpec } from '../src/report/table.js';
 import { CAPTURES, NO_PUBLIC, PUBLIC, hasPublic, unavailable } from './helpers/env.js';
+import { seededRandom } from './helpers/random.js';
 
 const level = chalk.level;
 after(() => {
@@ -70,8 +71,7 @@ test('cells cli-table3 measures and cuts its own way: wide and combining charact
     'e\u0301te\u0301', '😀 smile 👩‍👩‍👧', '\u00ad soft', 'tab\there', '+1.0 s', '7 KiB',
     // Coloured cells last: the first tables leave them out.
     '\u001b[31mred\u001b[39m', '\u001b[33myellow\u001b[39m and plain', '\u001b[1mbold\u001b[22m', '\u001b[31mopen\nline\u001b[39m'];
-  let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(7);
   for (let round = 0; round < 16; round++) {
     const width = 1 + Math.floor(random() * 6);
     const columns = Array.from({ length: width }, (_, i) => (i === 0 && round % 5 === 0 ? '' : { head: `column ${i}`, shrink: Math.floor(random() * 4), ...(random() < 0.2 ? { align: 'left' as const } : {}) }));

@@ -3,6 +3,7 @@
  * sink that records every event. Where tshark is installed, stream ids and followed bytes are compared with it.
  */
 import { NO_TSHARK, skipIfMissing } from './helpers/env.js';
+import { seededRandom } from './helpers/random.js';
 import { bytes } from './helpers/data.js';
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -636,8 +637,7 @@ test('an in-order segment that overlaps held data with other bytes: bytes as tsh
 
 test('RecentBytes grows from a few bytes to its window and still tells old bytes from new ones', async () => {
   const { RecentBytes, RingPool } = await import('../src/tcp/recent-bytes.js');
-  let seed = 3;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(3);
   const window = 4096;
   // Rings come from a pool whose spares hold another stream's bytes: none of them may count as this stream's.
   const pool = new RingPool();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isoTime } from '../src/util/time.js';
+import { seededInt } from './helpers/random.js';
 
 /** What isoTime must write: Date's own ISO text to the second, then the capture's digits of the fraction. */
 function expected(sec: number, nsec: number, digits: number): string {
@@ -9,11 +10,7 @@ function expected(sec: number, nsec: number, digits: number): string {
 }
 
 test('isoTime matches Date for every second of a day, across days and years, at 0, 6 and 9 digits', () => {
-  let seed = 5;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const rand = seededInt(5);
   // Every second of one day (each hour, minute and second), then times spread over the pcap range (to 2106), in
   // an order that jumps between days as a summary's start and end times do.
   const secs = Array.from({ length: 86400 }, (_, i) => 1_700_000_000 - (1_700_000_000 % 86400) + i);

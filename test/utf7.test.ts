@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMailboxName, encodeMailboxName } from '../src/imap/utf7.js';
+import { seededInt } from './helpers/random.js';
 
 /** Pairs of (wire form, Unicode name), each valid and canonical, so both directions must agree. */
 const EXAMPLES: Array<[string, string]> = [
@@ -60,11 +61,7 @@ test('invalid encodings come back unchanged', () => {
 });
 
 test('random strings never throw, and their encodings always round trip', () => {
-  let seed = 7;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed % n;
-  };
+  const rand = seededInt(7);
   const pool = '&-+,/AZaz09 ~\u00e9\u4e2d\ud83d\ude00\ud800\u0000';
   for (let i = 0; i < 5000; i++) {
     let s = '';
