@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FetchTracker } from '../src/analysis/fetches.js';
 import { feedTracker } from './helpers/imap.js';
+import { seededInt } from './helpers/random.js';
 
 function track(steps: ['client' | 'server', string][]) {
   const warnings: string[] = [];
@@ -62,4 +63,26 @@ test('EXPUNGE renumbering, several in a row and in the middle: every later seque
   ]);
   const sizes = Object.fromEntries(tracker.list().filter((m) => m.size !== null).map((m) => [m.uid, m.size]));
   assert.deepEqual(sizes, { 10: 100, 30: 300, 50: 500 });
+});
+
+test('the envelope fields of a fetched header, read in one pass, are what a search per field finds (random headers)', async () => {
+  const { headerFields } = await import('../src/analysis/fetches.js');
+  // The reference: the first line, after CR or LF, that starts with the name and a colon (any case); its value
+  // after the blanks, to the next CR or LF; lines folded first, and nothing after the header's blank line.
+  const searched = (raw: Buffer, name: string): string | undefined => {
+    const end = raw.indexOf('\r\n\r\n');
+    const text = raw.toString('latin1', 0, end < 0 ? raw.length : end).replace(/\r?\n[ \t]+/g, ' ');
+    return new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(text)?.[1];
+  };
+  const rand = seededInt(9);
+  const names = ['Date', 'SUBJECT', 'from', 'Message-ID', 'Message-Id', 'X-From', 'Subject ', 'To', 'From', 'Fr:om'];
+  const values = ['', ' ', '\t x', 'Re: a: b', 'caf\xe9 =?utf-8?q?x?=', '<id@host>', 'A <a@b>', ' \t '];
+  const breaks = ['\r\n', '\n', '\r', '\r\n ', '\r\n\t', '\n  ', '\r\n\r\n'];
+  for (let i = 0; i < 5000; i++) {
+    let header = rand(4) === 0 ? 'garbage line\r\n' : '';
+    for (let n = rand(8); n > 0; n--) header += `${names[rand(names.length)]}:${values[rand(values.length)]}${breaks[rand(breaks.length)]}`;
+    const raw = Buffer.from(header, 'latin1');
+    const got = headerFields(raw);
+    for (const name of ['date', 'subject', 'from', 'message-id']) assert.equal(got.get(name), searched(raw, name), JSON.stringify(header));
+  }
 });
