@@ -90,3 +90,66 @@ test('fetches --json written after reading waits for room between its pieces too
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a worker gate: closed, the worker side waits until what closed it settles; then open again', async () => {
+  const { WorkerGates, gateRoom } = await import('../src/parallel/gates.js');
+  const gates = new WorkerGates(2);
+  const room = [gateRoom(gates.buffer, 0), gateRoom(gates.buffer, 1)];
+  assert.equal(room[0]!(), null, 'open at first');
+  let resume: () => void = () => {};
+  gates.pause(0, new Promise<void>((resolve) => { resume = resolve; }));
+  const waiting = room[0]!();
+  assert.ok(waiting instanceof Promise, 'closed: the worker side gets a promise');
+  assert.equal(room[1]!(), null, 'the other slot stays open');
+  let opened = false;
+  void waiting!.then(() => { opened = true; });
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(opened, false, 'still closed while what closed it is pending');
+  resume();
+  await waiting;
+  assert.equal(room[0]!(), null, 'open again');
+  // A failed wait (stdout closed) opens the gate too, and openAll opens whatever is still closed.
+  gates.pause(1, Promise.reject(new Error('closed')));
+  await room[1]!();
+  gates.pause(0, new Promise<void>(() => {}));
+  const stuck = room[0]!();
+  gates.openAll();
+  await stuck;
+  assert.equal(room[0]!(), null);
+});
+
+test('--jobs 2: workers are asked for room through the output, and their rows come out as with --jobs 1 (two generated folder syncs)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { generateCapture } = await import('../bench/gen-capture.js');
+  const { inOrder } = await import('../src/parallel/pool.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-gates-'));
+  try {
+    const paths = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
+    // Over a megabyte each: several read chunks, so a worker meets its gate part way.
+    for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb: 1.5, mix: 'sync', seed: 11 + i });
+    const settings = { ports: [143, 993], keylogTexts: [] };
+    const flags = { json: true, t: 'r' as const };
+    const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
+    const rowsOf = async (jobs: number, room?: () => Promise<void> | null) => {
+      const rows: string[] = [];
+      for await (const r of inOrder('commands', inputs, jobs, (channel, text) => { if (channel === 'row') rows.push(text); }, { room })) void r;
+      return rows;
+    };
+    const alone = await rowsOf(1);
+    let asked = 0;
+    let held = 0;
+    const paced = await rowsOf(2, () => {
+      asked++;
+      // Every twentieth row the output is full until the event loop turns: the worker's gate closes meanwhile.
+      if (asked % 20 !== 0) return null;
+      held++;
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    });
+    assert.ok(alone.length > 300, `rows: ${alone.length}`);
+    assert.ok(held > 10, `the output was full ${held} times while workers sent rows`);
+    assert.deepEqual(paced, alone, 'the same rows in the same order');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,6 +7,8 @@
  * command's output is byte-identical whatever the number of jobs.
  * `control` (stop signal, progress) serves the tasks run in this thread; workers are stopped with the
  * signal, and what they found by then is dropped (the captures before them are reported, as partial).
+ * Its `room()` holds workers back too (WorkerGates): the head's worker while the output has no room, a later
+ * capture's worker once MAX_HELD_CHARS of its output wait here for its turn.
  * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
  * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
  * of a big result (summary's connection records) doubles it at the peak.
@@ -15,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import chalk from 'chalk';
 import type { ReadControl } from '../capture/reader.js';
+import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
 
 /** Default for --jobs: one per core. */
@@ -25,6 +28,12 @@ export function defaultJobs(): number {
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const noSink: Emit = () => {};
+
+/**
+ * Text a capture not yet at the head may have waiting in this thread before its worker is paused until the
+ * capture's turn (its output cannot go out before the captures ahead of it).
+ */
+const MAX_HELD_CHARS = 4 * 1024 * 1024;
 
 export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true } = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
@@ -44,14 +53,32 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     results.set(index, s);
     wake?.();
   };
-  const emit = (index: number, channel: string, text: string) => {
-    if (index === head) sink(channel, text);
-    else {
-      // Appended in place: a capture that is not at the head may emit many pieces while it waits.
-      let list = held.get(index);
-      if (!list) held.set(index, (list = []));
-      list.push([channel, text]);
+  const workerCount = Math.min(jobs, inputs.length);
+  const gates = new WorkerGates(workerCount);
+  const heldChars = new Map<number, number>();
+  // Captures whose output waits for the head, by index: what reopens their worker's gate once it gets there.
+  const atHead = new Map<number, (() => void)[]>();
+  const reaching = (index: number) => new Promise<void>((resolve) => {
+    let list = atHead.get(index);
+    if (!list) atHead.set(index, (list = []));
+    list.push(resolve);
+  });
+  const emit = (slot: number, index: number, channel: string, text: string) => {
+    if (index === head) {
+      sink(channel, text);
+      // A slow reader of the output holds the worker back, as it holds back reading in this thread.
+      const wait = control.room?.();
+      if (wait) gates.pause(slot, wait);
+      return;
     }
+    // Appended in place: a capture that is not at the head may emit many pieces while it waits.
+    let list = held.get(index);
+    if (!list) held.set(index, (list = []));
+    list.push([channel, text]);
+    const chars = (heldChars.get(index) ?? 0) + text.length;
+    heldChars.set(index, chars);
+    // Its output cannot go out before the captures ahead of it: past a budget, its worker waits for its turn.
+    if (chars > MAX_HELD_CHARS) gates.pause(slot, reaching(index));
   };
   let next = 0;
   const workers: Worker[] = [];
@@ -60,13 +87,13 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     busy.index = next++;
     w.postMessage({ task, input: inputs[busy.index] });
   };
-  for (let i = 0; i < Math.min(jobs, inputs.length); i++) {
+  for (let slot = 0; slot < workerCount; slot++) {
     // Workers inherit chalk's decision (colour or not) so their text equals this thread's.
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, gates: gates.buffer, slot } });
     const busy = { index: -1 };
     w.on('message', (msg: WorkerMessage) => {
       if (msg.kind === 'emit') {
-        emit(busy.index, msg.channel, msg.text);
+        emit(slot, busy.index, msg.channel, msg.text);
         return;
       }
       settle(busy.index, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: rebuildError(msg.error) });
@@ -87,6 +114,9 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
       if (signal?.aborted) return;
       for (const [channel, text] of held.get(head) ?? []) sink(channel, text);
       held.delete(head);
+      heldChars.delete(head);
+      for (const reopen of atHead.get(head) ?? []) reopen();
+      atHead.delete(head);
       while (!results.has(head)) {
         if (signal?.aborted) return;
         await new Promise<void>((resolve) => { wake = resolve; });
@@ -98,6 +128,7 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    gates.openAll();
     await Promise.all(workers.map((w) => w.removeAllListeners().terminate()));
   }
 }

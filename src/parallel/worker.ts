@@ -1,16 +1,20 @@
 /** Worker thread entry: runs the tasks the pool sends, one at a time, and answers with plain data. */
 import { parentPort, workerData } from 'node:worker_threads';
 import chalk from 'chalk';
+import { gateRoom } from './gates.js';
 import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
 
-chalk.level = (workerData as { chalkLevel: typeof chalk.level }).chalkLevel;
+const data = workerData as { chalkLevel: typeof chalk.level; gates: SharedArrayBuffer; slot: number };
+chalk.level = data.chalkLevel;
+// The pool closes this worker's gate while its output cannot be taken: reading waits after each chunk.
+const room = gateRoom(data.gates, data.slot);
 
 const port = parentPort!;
 const send = (msg: WorkerMessage) => port.postMessage(msg);
 
 port.on('message', async (msg: { task: TaskName; input: never }) => {
   try {
-    const value = await runTask(msg.task, msg.input, (channel, text) => send({ kind: 'emit', channel, text }));
+    const value = await runTask(msg.task, msg.input, (channel, text) => send({ kind: 'emit', channel, text }), { room });
     send({ kind: 'done', ok: true, value });
   } catch (err) {
     send({ kind: 'done', ok: false, error: serializeError(err) });
