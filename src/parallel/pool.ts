@@ -33,7 +33,7 @@ const noSink: Emit = () => {};
  * Text a capture not yet at the head may have waiting in this thread before its worker is paused until the
  * capture's turn (its output cannot go out before the captures ahead of it).
  */
-const MAX_HELD_CHARS = 4 * 1024 * 1024;
+const MAX_HELD_CHARS = 32 * 1024 * 1024;
 
 export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true } = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
