@@ -35,6 +35,9 @@ const noSink: Emit = () => {};
  */
 const MAX_HELD_CHARS = 32 * 1024 * 1024;
 
+/** Output a worker at the head sends between two questions for room (as much as the output gathers per write). */
+const ROOM_CHARS = 64 * 1024;
+
 export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true } = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
   if (jobs <= 1 || inputs.length <= 1) {
@@ -63,10 +66,15 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     if (!list) atHead.set(index, (list = []));
     list.push(resolve);
   });
+  let sinceAsked = 0;
   const emit = (slot: number, index: number, channel: string, text: string) => {
     if (index === head) {
       sink(channel, text);
-      // A slow reader of the output holds the worker back, as it holds back reading in this thread.
+      // A slow reader of the output holds the worker back, as it holds back reading in this thread. Asked
+      // every ROOM_CHARS, not for every row: asking flushes the output, which gathers rows into big writes.
+      sinceAsked += text.length;
+      if (sinceAsked < ROOM_CHARS) return;
+      sinceAsked = 0;
       const wait = control.room?.();
       if (wait) gates.pause(slot, wait);
       return;
