@@ -9,9 +9,9 @@ const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
 const PROTO_TCP = 6;
 const PROTO_IPV4 = 4;
+const PROTO_IPV6 = 41;
 /** The payload of every segment that carries none (never written to: it has no bytes). */
 const NO_PAYLOAD = Buffer.alloc(0);
-const PROTO_IPV6 = 41;
 /** IPv6 extension headers we walk past: hop-by-hop, routing, destination options, AH. Fragment (44) is handled apart. */
 const IPV6_EXTENSIONS = new Set([0, 43, 60, 51]);
 /** BSD NULL/LOOP address families for IPv6 differ by OS: Linux, NetBSD/OpenBSD, FreeBSD, macOS. */
