@@ -28,7 +28,7 @@ export interface FetchesOfCapture {
   spill?: { budget: number; dir: string };
 }
 
-/** The channel on which `json` jobs emit pieces of the `messages` array: complete elements, joined by commas. */
+/** The channel on which `json` jobs emit pieces of the `messages` array (messageElements: complete elements). */
 export const MESSAGES_CHANNEL = 'messages';
 
 export interface FetchesCaptureResult {

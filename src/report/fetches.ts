@@ -1,4 +1,4 @@
-import { jsonText } from '../util/json.js';
+import { indentedElements, jsonText } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { flattenParts } from '../mime/bodystructure.js';
@@ -96,29 +96,27 @@ export function sectionLine(capture: string | null, m: FetchedMessage, f: Sectio
   return `${jsonText({ ...(capture !== null ? { capture } : {}), mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, ...sectionFetchJson(f) })}\n`;
 }
 
-/** How the `messages` array opens and closes in jsonText(document, 2). */
-const MESSAGES_OPEN = '{\n  "messages": [\n';
-const MESSAGES_CLOSE = '\n  ]\n}';
+/** How the `messages` array opens in jsonText(document, 2). */
+const MESSAGES_OPEN = '{\n  "messages": [';
 
 /** Elements per piece handed out by messageElements: few pieces to pass along, none of them large. */
 const ELEMENTS_PER_PIECE = 64;
 
 /**
  * The elements of the `messages` array of `fetches --json`, as jsonText(document, 2) indents them (two
- * levels deep), in pieces of whole elements joined by ",\n": the pieces are written as they are made.
+ * levels deep), in pieces of whole elements, each from the line break before its first element: the pieces
+ * are written as they are made, joined by commas.
  */
 export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: FetchedMessage) => object): Generator<string> {
   let piece: object[] = [];
-  // The document's own indentation comes from writing the piece where it stands: { "messages": [ … ] }.
-  const text = () => jsonText({ messages: piece }, 2).slice(MESSAGES_OPEN.length, -MESSAGES_CLOSE.length);
   for (const m of messages) {
     piece.push(json(m));
     if (piece.length === ELEMENTS_PER_PIECE) {
-      yield text();
+      yield indentedElements(piece, 2, 2);
       piece = [];
     }
   }
-  if (piece.length > 0) yield text();
+  if (piece.length > 0) yield indentedElements(piece, 2, 2);
 }
 
 /**
@@ -131,7 +129,7 @@ export class FetchesJsonWriter {
   constructor(private readonly write: (text: string) => void) {}
 
   messages(piece: string): void {
-    this.write(this.started ? `,\n${piece}` : `${MESSAGES_OPEN}${piece}`);
+    this.write(this.started ? `,${piece}` : `${MESSAGES_OPEN}${piece}`);
     this.started = true;
   }
 

@@ -45,10 +45,7 @@ export function* jsonPieces(value: unknown, indent: number): Generator<string> {
 /** Containers down to this depth are written member by member (deeper ones only when they hold a LazyArray). */
 const LEVELS_STREAMED = 2;
 
-/**
- * Elements of an array written in one piece: one JSON.stringify per row, re-indented row by row, cost more than the
- * rows' own serialisation (200,000 summary rows).
- */
+/** Elements of an array written as one piece (indentedElements). */
 const BATCH_ELEMENTS = 64;
 
 function* container(value: object, indent: number, depth: number): Generator<string> {
@@ -64,7 +61,7 @@ function* container(value: object, indent: number, depth: number): Generator<str
       if (batch.length < BATCH_ELEMENTS) continue;
     }
     if (batch.length > 0) {
-      yield elementsText(batch, first, indent, depth);
+      yield (first ? '[' : ',') + indentedElements(batch, indent, depth);
       first = false;
       batch.length = 0;
       if (!streamed) continue;
@@ -75,22 +72,22 @@ function* container(value: object, indent: number, depth: number): Generator<str
     else yield jsonText(v, indent).replaceAll('\n', inner);
   }
   if (batch.length > 0) {
-    yield elementsText(batch, first, indent, depth);
+    yield (first ? '[' : ',') + indentedElements(batch, indent, depth);
     first = false;
   }
   yield first ? (isArray ? '[]' : '{}') : `${outer}${isArray ? ']' : '}'}`;
 }
 
 /**
- * Array elements at `depth`, as the element-by-element writing makes them (from the opening bracket or the comma
- * before the first, to the end of the last): one array serialised, its brackets cut, its lines shifted to the depth.
+ * Array elements as jsonText(document, indent) writes them at `depth` of the document: from the line break before
+ * the first to the end of the last, joined by commas ("\n    a,\n    b"). One array serialised, its brackets cut,
+ * its lines shifted to the depth: a stringify per element, re-indented one by one, cost more than the elements.
  */
-function elementsText(elements: unknown[], first: boolean, indent: number, depth: number): string {
-  const shift = '\n' + ' '.repeat(indent * (depth - 1));
+export function indentedElements(elements: readonly unknown[], indent: number, depth: number): string {
   const text = jsonText(elements, indent);
   // "[\n  a,\n  b\n]": the last line is the closing bracket.
   const body = text.slice(1, text.length - 2);
-  return (first ? '[' : ',') + (depth > 1 ? body.replaceAll('\n', shift) : body);
+  return depth > 1 ? body.replaceAll('\n', '\n' + ' '.repeat(indent * (depth - 1))) : body;
 }
 
 /**
