@@ -1,9 +1,10 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSectionSpec } from '../imap/fetch.js';
 import type { Envelope, MimePart, SectionSpec } from '../mime/types.js';
 import { Interner } from '../util/intern.js';
+import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchedMessage, FetchHow, SectionFetch } from './fetches.js';
 
 /**
@@ -258,15 +259,14 @@ function* releasing(records: HeldMessage[]): Generator<HeldMessage> {
 
 /**
  * A private directory of sorted runs (made on the first spill in `parent`, removed by dispose(), and at
- * process exit should the process end before).
+ * process exit or an ending signal should the process end before: makeTempDir).
  */
 export class MessageRuns {
-  private dir: string | null = null;
+  private dir: TempDir | null = null;
   /** In the order they were written (a merged run takes the place of the runs it merged); levels never grow along it. */
   private readonly runs: { path: string; level: number }[] = [];
   private count = 0;
   private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
-  private readonly removeAtExit = () => this.dispose();
 
   constructor(private readonly parent: string = tmpdir()) {}
 
@@ -308,18 +308,14 @@ export class MessageRuns {
 
   /** Remove the directory and everything in it (idempotent). */
   dispose(): void {
-    process.removeListener('exit', this.removeAtExit);
-    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+    this.dir?.remove();
     this.dir = null;
     this.runs.length = 0;
   }
 
   private write(records: Iterable<HeldMessage>): string {
-    if (this.dir === null) {
-      this.dir = mkdtempSync(join(this.parent, 'imapscope-fetches-'));
-      process.on('exit', this.removeAtExit);
-    }
-    const writer = new RunWriter(join(this.dir, `run-${++this.count}`));
+    this.dir ??= makeTempDir('imapscope-fetches-', this.parent);
+    const writer = new RunWriter(join(this.dir.path, `run-${++this.count}`));
     try {
       for (const h of records) writer.add(h);
     } finally {
