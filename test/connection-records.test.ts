@@ -83,10 +83,7 @@ test('a closed connection whose record nobody keeps is freed while the capture i
   const { readCapture } = await import('../src/capture/reader.js');
   const { PacketDecoder } = await import('../src/decode/decoder.js');
   const { TcpTracker } = await import('../src/tcp/tracker.js');
-  const { setFlagsFromString } = await import('node:v8');
-  const { runInNewContext } = await import('node:vm');
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
+  const { collectGarbage } = await import('./helpers/gc.js');
   // The capture's segments, read first, so that the tracker below can be fed one by one between turns of the
   // event loop (a weakly held object stays alive until the turn that saw it ends).
   const segments: Segment[] = [];
@@ -108,8 +105,7 @@ test('a closed connection whose record nobody keeps is freed while the capture i
     tracker.segment(seg);
     if (closed.length === checked) continue;
     checked = closed.length;
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
+    await collectGarbage();
     // Every record of a connection that closed before this one is gone: the tracker (still reading) holds none.
     assert.deepEqual(heldIds(records, closed.slice(0, -1)), [], 'records of connections closed earlier are held');
   }

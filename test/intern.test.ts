@@ -4,17 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { detached } from '../src/util/intern.js';
+import { collectGarbage } from './helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Heap used after a full collection, once the current turn of the event loop has ended. */
+/** Heap used after a full collection. */
 async function heapAfterGc(): Promise<number> {
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
+  await collectGarbage();
   return process.memoryUsage().heapUsed;
 }
 
