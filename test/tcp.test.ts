@@ -640,13 +640,16 @@ test('RecentBytes grows from a few bytes to its window and still tells old bytes
   const random = seededRandom(3);
   const window = 4096;
   // Rings come from a pool whose spares hold another stream's bytes: none of them may count as this stream's.
-  const pool = new RingPool();
-  for (let size = 16; size <= window; size *= 2) pool.give(Buffer.alloc(size, 0x5a));
-  const recent = new RecentBytes(window, pool);
+  const pool = new RingPool(window);
+  for (let size = 16; size <= window; size *= 2) pool.give(Buffer.alloc(size, 0x5a), 0, size);
+  // Small rings share slabs: the neighbours of this stream's ring hold other bytes.
+  const neighbours = Array.from({ length: 8 }, () => new RecentBytes(pool));
+  const recent = new RecentBytes(pool);
   const all: number[] = [];
   for (let step = 0; step < 400; step++) {
     const chunk = Buffer.from(Array.from({ length: Math.floor(random() * (step % 50 === 0 ? 6000 : 300)) }, () => Math.floor(random() * 256)));
     recent.push(chunk);
+    for (const n of neighbours) n.push(Buffer.alloc(1 + (step % 700), 0xa5));
     all.push(...chunk);
     // Probe the last bytes: an exact copy agrees, a changed byte within the window disagrees.
     const back = Math.min(all.length, 1 + Math.floor(random() * window));
@@ -700,7 +703,7 @@ test('rings of ended streams go back to the pool and are reused, up to the pool\
   assert.equal(second.remembering, 4096);
   assert.equal(pool.pooled, smaller);
   // Thousands of ended streams do not make the pool grow past its cap.
-  for (let i = 0; i < 400; i++) pool.give(Buffer.allocUnsafe(64 * 1024));
+  for (let i = 0; i < 400; i++) pool.give(Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024);
   assert.ok(pool.pooled <= 8 * 1024 * 1024, `${pool.pooled} bytes pooled`);
 });
 

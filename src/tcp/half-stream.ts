@@ -6,12 +6,14 @@ export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
+/**
+ * Sequence numbers are kept as signed 32-bit values (`| 0`): the same number modulo 2^32 as the wire's
+ * unsigned one, but a small integer to V8, where an unsigned one above 2^31 is a heap number of its own
+ * (allocated at every assignment, and held by every open connection).
+ */
 export function seqAdd(a: number, n: number): number {
-  return (a + n) >>> 0;
+  return (a + n) | 0;
 }
-
-/** Delivered bytes kept per direction for checking retransmissions against (older ones are not checked). */
-const RECENT_WINDOW = 64 * 1024;
 
 interface Held {
   seq: number;
@@ -72,7 +74,8 @@ export class HalfStream {
   }
 
   /** A segment of this direction, in capture order. `missing` bytes followed the payload but were cut by the snaplen. */
-  segment(seq: number, payload: Buffer, missing: number, fin: boolean, frame: number): void {
+  segment(wireSeq: number, payload: Buffer, missing: number, fin: boolean, frame: number): void {
+    const seq = wireSeq | 0;
     if (this.next === null) this.next = seq; // capture started mid-stream: begin where we are
     if (fin) this.fin = seqAdd(seq, payload.length + missing);
     if (payload.length + missing > 0) {
@@ -90,7 +93,7 @@ export class HalfStream {
   /** The peer acknowledged `ack`: bytes before it exist even if the capture never saw them. */
   peerAck(ack: number, frame: number): void {
     if (this.next === null) return;
-    if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack;
+    if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
     if (this.held) this.resolveAckedHole(frame);
   }
 
@@ -254,7 +257,7 @@ export class HalfStream {
   }
 
   private remember(bytes: Buffer): void {
-    (this.recent ??= new RecentBytes(RECENT_WINDOW, this.owner.rings)).push(bytes);
+    (this.recent ??= new RecentBytes(this.owner.rings)).push(bytes);
   }
 
   /** The connection is over (flushed): the retransmission-check ring goes back to the pool. */

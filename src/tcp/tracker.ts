@@ -1,6 +1,6 @@
 import type { WarningSink } from '../capture/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
-import { HalfStream, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { RingPool } from './recent-bytes.js';
 import type { Connection, Endpoint, EndState, Side, StreamSink, TimePoint } from './types.js';
 
@@ -33,20 +33,21 @@ interface FlowContext {
 
 /**
  * An IMAP connection being reassembled: owner of both its HalfStreams, which it hands to the sink with
- * the connection's byte counts. Words the halves' warnings only when there is one to give.
+ * the connection's byte counts. Words the halves' warnings only when there is one to give. Data and gaps
+ * are stamped with the record's end: the time of the segment being processed.
  */
 class Flow implements HalfStreamOwner {
-  closed = false;
-  /** Time of the segment being processed: what data and gaps are stamped with. */
-  now: TimePoint;
   /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
   client: HalfStream | null;
   server: HalfStream | null;
 
   constructor(private readonly context: FlowContext, readonly conn: Connection) {
-    this.now = conn.start;
     this.client = new HalfStream(this, 'client');
     this.server = new HalfStream(this, 'server');
+  }
+
+  get closed(): boolean {
+    return this.client === null;
   }
 
   get limits(): HalfStreamLimits {
@@ -59,7 +60,7 @@ class Flow implements HalfStreamOwner {
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
     this.conn.stats[side].bytes += bytes.length;
-    this.context.sink.data(this.conn, side, bytes, frame, this.now);
+    this.context.sink.data(this.conn, side, bytes, frame, this.conn.end);
   }
 
   gap(side: Side, length: number, frame: number): void {
@@ -67,7 +68,7 @@ class Flow implements HalfStreamOwner {
     stats.gaps++;
     stats.gapBytes += length;
     this.warn(side, frame, `${length} bytes missing from the capture (lost or cut); the stream continues after them`);
-    this.context.sink.gap(this.conn, side, length, frame, this.now);
+    this.context.sink.gap(this.conn, side, length, frame, this.conn.end);
   }
 
   warn(side: Side, frame: number, message: string): void {
@@ -139,7 +140,7 @@ export class TcpTracker {
     if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
       const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
-      if (first !== null && first !== seg.seq) {
+      if (first !== null && first !== (seg.seq | 0)) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
         conv = undefined;
       }
@@ -155,8 +156,9 @@ export class TcpTracker {
     if (!conv.flow && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
       conv.flow = this.startFlow(conv.id, seg);
     }
-    if (from === conv.keyA) conv.firstSeqA ??= seg.seq;
-    else conv.firstSeqB ??= seg.seq;
+    // Signed, as HalfStream keeps them: a small integer, not a heap number (see seqAdd).
+    if (from === conv.keyA) conv.firstSeqA ??= seg.seq | 0;
+    else conv.firstSeqB ??= seg.seq | 0;
     if (conv.flow) {
       this.advance(conv.flow, seg);
       if (conv.flow.closed) {
@@ -250,11 +252,10 @@ export class TcpTracker {
     const frame = seg.frame.number;
     touch(conn, seg);
     const { client, server } = flow;
-    if (flow.closed || !client || !server) return;
+    if (!client || !server) return;
     const fromClient = seg.srcPort === conn.client.port && seg.src === conn.client.ip;
     const half = fromClient ? client : server;
     const peer = fromClient ? server : client;
-    flow.now = conn.end;
     if (seg.flags & TCP_RST) {
       this.finish(flow, 'reset', frame);
       return;
@@ -262,7 +263,7 @@ export class TcpTracker {
     let seq = seg.seq;
     if (seg.flags & TCP_SYN) {
       half.syn(seq);
-      seq = (seq + 1) >>> 0; // data on a SYN (TCP Fast Open) starts after it
+      seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) starts after it
     }
     if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
@@ -271,12 +272,11 @@ export class TcpTracker {
 
   private finish(flow: Flow, reason: EndState | 'end-of-capture', frame: number): void {
     const { client, server } = flow;
-    if (flow.closed || !client || !server) return;
+    if (!client || !server) return;
     client.flush(frame);
     server.flush(frame);
     client.release();
     server.release();
-    flow.closed = true;
     flow.client = null;
     flow.server = null;
     this.open.delete(flow);
