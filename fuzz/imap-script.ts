@@ -128,7 +128,7 @@ const T = { sec: 1_700_000_000, nsec: 0, digits: 6 };
 export function frameScript(input: Buffer, limits: FramerLimits): { messages: ImapMessage[]; pushed: Record<Side, number> } {
   const messages: ImapMessage[] = [];
   const pushed: Record<Side, number> = { client: 0, server: 0 };
-  const make = (side: Side) => new ImapFramer(side, { message: (m) => messages.push(m), warn: () => {} }, limits, side === 'client' ? looksLikeCommand : looksLikeResponse);
+  const make = (side: Side) => new ImapFramer({ message: (m) => messages.push(m), warn: () => {} }, { side, limits, plausibleStart: side === 'client' ? looksLikeCommand : looksLikeResponse });
   const framers = { client: make('client'), server: make('server') };
   let frame = 0;
   for (const step of decodeScript(input)) {

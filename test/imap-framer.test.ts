@@ -113,11 +113,11 @@ test('resynchronisation recognisers', () => {
 test('a {0} literal ends at once: its consumer is told it is complete, and the line goes on after it', () => {
   const ended: boolean[] = [];
   const messages: ImapMessage[] = [];
-  const framer = new ImapFramer('server', {
+  const framer = new ImapFramer({
     message: (m) => messages.push(m),
     warn: () => {},
     literalStart: () => ({ write: () => {}, end: (complete) => ended.push(complete) }),
-  }, DEFAULT_FRAMER_LIMITS, () => true);
+  }, { side: 'server', limits: DEFAULT_FRAMER_LIMITS, plausibleStart: () => true });
   framer.push(Buffer.from('* 1 FETCH (BODY[1] {0}\r\n UID 7)\r\n* 2 FETCH (BODY[1] {2}\r\nhi UID 8)\r\n', 'latin1'), 1, T0);
   assert.deepEqual(ended, [true, true], 'both literals ended complete, the empty one first');
   assert.deepEqual(messages.map((m) => m.lines), [['* 1 FETCH (BODY[1] {0}', ' UID 7)'], ['* 2 FETCH (BODY[1] {2}', ' UID 8)']]);

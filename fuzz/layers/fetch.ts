@@ -62,7 +62,7 @@ export const fetchLayer: Layer = {
   dictionary: IMAP_DICTIONARY,
   run(input) {
     const messages: ImapMessage[] = [];
-    const framer = new ImapFramer('server', { message: (m) => messages.push(m), warn: () => {} }, DEFAULT_FRAMER_LIMITS, looksLikeResponse);
+    const framer = new ImapFramer({ message: (m) => messages.push(m), warn: () => {} }, { side: 'server', limits: DEFAULT_FRAMER_LIMITS, plausibleStart: looksLikeResponse });
     framer.push(input, 1, T);
     framer.end(1, T);
     for (const m of messages) {

@@ -1,7 +1,7 @@
 import type { Warning } from '../../src/capture/types.js';
 import { DEFAULT_FRAMER_LIMITS } from '../../src/imap/framer.js';
 import type { Exchange } from '../../src/imap/model.js';
-import { ImapSession } from '../../src/imap/session.js';
+import { ImapSession, SessionContext } from '../../src/imap/session.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import { exchangeJson, exchangeRow } from '../../src/report/commands.js';
 import { warningLines } from '../../src/report/format.js';
@@ -39,7 +39,7 @@ export const sessionLayer: Layer = {
     const completed = new Set<Exchange>();
     const messages: ImapMessage[] = [];
     const warnings: Warning[] = [];
-    const session = new ImapSession(connection(), {
+    const session = new ImapSession(connection(), new SessionContext({
       opened: (ex) => {
         check(!opened.has(ex), 'an exchange opened twice');
         opened.add(ex);
@@ -49,7 +49,7 @@ export const sessionLayer: Layer = {
         completed.add(ex);
       },
       message: (m) => messages.push(m),
-    }, (w) => warnings.push(w), { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: 16 * 1024 } });
+    }, (w) => warnings.push(w), { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: 16 * 1024 } }));
     let frame = 0;
     for (const step of decodeScript(input)) {
       frame++;

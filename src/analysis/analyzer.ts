@@ -2,7 +2,7 @@ import type { CaptureInfo, Warning } from '../capture/types.js';
 import { WarningList } from './warning-list.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
-import { ImapSession, type SessionEvents } from '../imap/session.js';
+import { ImapSession, SessionContext, type SessionEvents } from '../imap/session.js';
 import { RecurringValues } from '../imap/recurring.js';
 import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
 import { KeyLog } from '../tls/keylog.js';
@@ -93,11 +93,11 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   };
 
   // One options object for every session: an open connection should not carry its own copy.
-  const sessionOptions = { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() };
+  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() });
   const sink: StreamSink = {
     open(conn) {
       if (options.connections && !options.connections(conn)) return;
-      const session = new ImapSession(conn, events, warn, sessionOptions);
+      const session = new ImapSession(conn, shared);
       sessions.set(conn.id, session);
       if (keepConnections) connections.push(session.info);
     },

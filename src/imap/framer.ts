@@ -10,6 +10,17 @@ export interface FramerLimits {
 
 export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxLine: 1024 * 1024, keepLiteral: 256 * 1024 };
 
+/**
+ * What every framer of one side of a capture shares (one object, not a copy per connection): which side,
+ * the limits, and what a plausible message start of that side looks like (to resynchronise).
+ */
+export interface FramerSettings {
+  readonly side: Side;
+  readonly limits: FramerLimits;
+  /** Does this line look like the start of a message of this side? Used to resynchronise. */
+  readonly plausibleStart: (line: string) => boolean;
+}
+
 export interface FramerOutput {
   message(m: ImapMessage): void;
   warn(frame: number, message: string): void;
@@ -40,43 +51,30 @@ const MAX_LITERAL = 2 ** 32;
  */
 export class ImapFramer {
   private msg: ImapMessage | null = null;
-  /**
-   * The current line not yet ended, as text (input buffers are only valid during a call; a string piece
-   * costs no buffer allocation and joins without a copy), at most maxLine octets of it.
-   */
-  private partial = '';
-  /** Octets of that line so far, including any dropped past maxLine. */
-  private partialLen = 0;
-  private lineOverflow = false;
-  /** Octets still to come of the literal being read, or 0 when reading lines. */
-  private literalLeft = 0;
-  private literal: Literal | null = null;
-  private consumer: LiteralConsumer | null = null;
-  private resyncing = false;
+  /** The line not yet ended, while one is cut by a segment boundary; null between lines (most of the time). */
+  private partial: PartialLine | null = null;
+  /** The literal being read, or null when reading lines. */
+  private literal: LiteralInProgress | null = null;
+  /** Looking for a plausible message start (mid-stream start, or after a gap), or null when in step. */
+  private resync: Resync | null = null;
   private yieldRequested = false;
-  private resyncSkipped = 0;
-  private resyncFrame = 0;
-  /** Where the line being read began. */
-  private lineFrame = 0;
-  private lineTime: TimePoint | null = null;
 
   constructor(
-    readonly side: Side,
     private readonly out: FramerOutput,
-    private readonly limits: FramerLimits,
-    /** Does this line look like the start of a message of this side? Used to resynchronise. */
-    private readonly plausibleStart: (line: string) => boolean,
+    private readonly settings: FramerSettings,
   ) {}
+
+  get side(): Side {
+    return this.settings.side;
+  }
 
   /** Start by looking for a plausible line: the capture began mid-stream, or after a gap. */
   startResync(frame: number): void {
-    this.resyncing = true;
-    this.resyncSkipped = 0;
-    this.resyncFrame = frame;
+    this.resync = { skipped: 0, frame };
   }
 
   get inLiteral(): boolean {
-    return this.literalLeft > 0;
+    return this.literal !== null;
   }
 
   /**
@@ -86,9 +84,10 @@ export class ImapFramer {
   push(bytes: Buffer, frame: number, time: TimePoint): number {
     let pos = 0;
     this.yieldRequested = false;
+    const maxLine = this.settings.limits.maxLine;
     while (pos < bytes.length && !this.yieldRequested) {
-      if (this.literalLeft > 0) {
-        pos = this.readLiteral(bytes, pos, frame, time);
+      if (this.literal) {
+        pos = this.readLiteral(this.literal, bytes, pos, frame, time);
         continue;
       }
       const lf = bytes.indexOf(10, pos);
@@ -96,25 +95,21 @@ export class ImapFramer {
         this.keepPartial(bytes, pos, bytes.length, frame, time);
         return bytes.length;
       }
-      let line: string;
-      let lineBytes: number;
-      if (this.partialLen === 0 && lf - pos <= this.limits.maxLine) {
+      const partial = this.partial;
+      if (partial === null && lf - pos <= maxLine) {
         // The CR is left out before the text is made (one string, not a string and its slice).
-        line = latin1(bytes, pos, lf > pos && bytes[lf - 1] === CR ? lf - 1 : lf);
-        lineBytes = lf - pos + 1;
-        this.lineFrame = frame;
-        this.lineTime = time;
-      } else {
-        this.keepPartial(bytes, pos, lf, frame, time);
-        line = this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial;
-        lineBytes = this.partialLen + 1;
-        this.partial = '';
-        this.partialLen = 0;
+        const line = latin1(bytes, pos, lf > pos && bytes[lf - 1] === CR ? lf - 1 : lf);
+        const lineBytes = lf - pos + 1;
+        pos = lf + 1;
+        this.endLine(line, lineBytes, false, frame, time, frame, time);
+        continue;
       }
-      const overflowed = this.lineOverflow;
-      this.lineOverflow = false;
+      this.keepPartial(bytes, pos, lf, frame, time);
+      const whole = this.partial!;
+      this.partial = null;
+      const line = whole.text.endsWith('\r') ? whole.text.slice(0, -1) : whole.text;
       pos = lf + 1;
-      this.endLine(line, lineBytes, overflowed, frame, time);
+      this.endLine(line, whole.length + 1, whole.overflowed, frame, time, whole.frame, whole.time);
     }
     return pos;
   }
@@ -126,7 +121,7 @@ export class ImapFramer {
 
   /** Part of a message has been read (its first line piece at least, or part of a line). */
   get midMessage(): boolean {
-    return this.msg !== null || this.partialLen > 0;
+    return this.msg !== null || this.partial !== null;
   }
 
   /** Tag of the message being read, if its first line is complete. */
@@ -139,16 +134,18 @@ export class ImapFramer {
 
   /** `length` octets of this direction are missing. Inside a literal that only shortens it; else resync. */
   gap(length: number, frame: number, time: TimePoint): void {
-    if (this.literalLeft > 0) {
-      const inLiteral = Math.min(length, this.literalLeft);
-      this.literal!.data = null; // incomplete octets are not handed on as if they were the literal
+    const reading = this.literal;
+    if (reading) {
+      const inLiteral = Math.min(length, reading.left);
+      reading.literal.data = null; // incomplete octets are not handed on as if they were the literal
       this.endConsumer(false);
-      this.literalLeft -= inLiteral;
+      reading.left -= inLiteral;
+      if (reading.left === 0) this.literal = null;
       this.msg!.damaged = true;
       length -= inLiteral;
       if (length === 0) return; // the gap lay inside the literal: framing is still in step
     }
-    if (this.msg || this.partialLen > 0) {
+    if (this.msg || this.partial) {
       this.abandon(frame, time, 'a gap in the capture');
     }
     this.startResync(frame);
@@ -156,13 +153,15 @@ export class ImapFramer {
 
   /** End of the stream (close or end of capture): a message still open is handed on as damaged. */
   end(frame: number, time: TimePoint): void {
-    if (this.literalLeft > 0 && this.msg) {
-      this.out.warn(frame, `${this.side} literal of ${this.literal!.length} octets announced in frame ${this.msg.firstFrame} was cut after ${this.literal!.received} octets by the end of the stream`);
-      this.literal!.data = null;
-      this.literalLeft = 0;
+    const reading = this.literal;
+    if (reading && this.msg) {
+      const lit = reading.literal;
+      this.out.warn(frame, `${this.side} literal of ${lit.length} octets announced in frame ${this.msg.firstFrame} was cut after ${lit.received} octets by the end of the stream`);
+      lit.data = null;
       this.endConsumer(false);
+      this.literal = null;
     }
-    if (this.msg || this.partialLen > 0) this.abandon(frame, time, 'the end of the stream');
+    if (this.msg || this.partial) this.abandon(frame, time, 'the end of the stream');
   }
 
   /**
@@ -170,11 +169,12 @@ export class ImapFramer {
    * sends its octets: finish the message without them.
    */
   abandonLiteral(): void {
-    if (this.literalLeft === 0 || !this.msg || this.literal!.received > 0) return;
-    this.literalLeft = 0;
-    this.literal!.data = null;
-    this.literal!.refused = true;
+    const reading = this.literal;
+    if (!reading || !this.msg || reading.literal.received > 0) return;
+    reading.literal.data = null;
+    reading.literal.refused = true;
     this.endConsumer(false);
+    this.literal = null;
     this.msg.lines.push('');
     this.emit();
   }
@@ -183,47 +183,48 @@ export class ImapFramer {
   private keepPartial(bytes: Buffer, start: number, end: number, frame: number, time: TimePoint): void {
     const length = end - start;
     if (length <= 0) return;
-    if (this.partialLen === 0) {
-      this.lineFrame = frame;
-      this.lineTime = time;
-    }
-    if (this.partialLen + length > this.limits.maxLine) {
-      if (!this.lineOverflow) {
-        this.lineOverflow = true;
-        this.out.warn(frame, `${this.side} line longer than ${this.limits.maxLine} octets; the rest of it is not kept`);
+    const partial = (this.partial ??= { text: '', length: 0, overflowed: false, frame, time });
+    const maxLine = this.settings.limits.maxLine;
+    if (partial.length + length > maxLine) {
+      if (!partial.overflowed) {
+        partial.overflowed = true;
+        this.out.warn(frame, `${this.side} line longer than ${maxLine} octets; the rest of it is not kept`);
       }
-      const room = Math.max(0, this.limits.maxLine - this.partialLen);
-      if (room > 0) this.partial += latin1(bytes, start, start + room);
-      this.partialLen += length;
+      const room = Math.max(0, maxLine - partial.length);
+      if (room > 0) partial.text += latin1(bytes, start, start + room);
+      partial.length += length;
       return;
     }
-    this.partial += latin1(bytes, start, end);
-    this.partialLen += length;
+    partial.text += latin1(bytes, start, end);
+    partial.length += length;
   }
 
-  /** Record that bytes of the current message arrived in `frame`, opening the message (at the line's start) if needed. */
-  private touch(frame: number, time: TimePoint, bytes: number): void {
-    if (!this.msg) {
-      this.msg = { side: this.side, lines: [], literals: [], firstFrame: this.lineFrame || frame, lastFrame: frame, start: this.lineTime ?? time, end: time, damaged: false, wireBytes: 0 };
-    }
-    this.msg.lastFrame = frame;
-    this.msg.end = time;
-    this.msg.wireBytes += bytes;
+  /** The message being read, opened at the start of its first line if there is none yet. */
+  private open(lineFrame: number, lineTime: TimePoint): ImapMessage {
+    return (this.msg ??= { side: this.side, lines: [], literals: [], firstFrame: lineFrame, lastFrame: lineFrame, start: lineTime, end: lineTime, damaged: false, wireBytes: 0 });
   }
 
-  private endLine(line: string, bytes: number, overflowed: boolean, frame: number, time: TimePoint): void {
-    if (this.resyncing && !this.msg) {
-      if (!this.plausibleStart(line)) {
-        this.resyncSkipped += bytes;
+  /** Record that `bytes` octets of the current message arrived in `frame`. */
+  private static touch(msg: ImapMessage, frame: number, time: TimePoint, bytes: number): void {
+    msg.lastFrame = frame;
+    msg.end = time;
+    msg.wireBytes += bytes;
+  }
+
+  private endLine(line: string, bytes: number, overflowed: boolean, frame: number, time: TimePoint, lineFrame: number, lineTime: TimePoint): void {
+    const resync = this.resync;
+    if (resync && !this.msg) {
+      if (!this.settings.plausibleStart(line)) {
+        resync.skipped += bytes;
         return;
       }
-      this.resyncing = false;
-      if (this.resyncSkipped > 0) {
-        this.out.warn(frame, `${this.side}: skipped ${this.resyncSkipped} octets that could not be framed (from frame ${this.resyncFrame}); resynchronised at a ${this.side === 'client' ? 'command' : 'response'}`);
+      this.resync = null;
+      if (resync.skipped > 0) {
+        this.out.warn(frame, `${this.side}: skipped ${resync.skipped} octets that could not be framed (from frame ${resync.frame}); resynchronised at a ${this.side === 'client' ? 'command' : 'response'}`);
       }
     }
-    this.touch(frame, time, bytes);
-    const msg = this.msg!;
+    const msg = this.open(lineFrame, lineTime);
+    ImapFramer.touch(msg, frame, time, bytes);
     if (overflowed) msg.damaged = true;
     const announced = this.literalAnnouncement(line, msg.lines.length === 0);
     msg.lines.push(line);
@@ -231,11 +232,12 @@ export class ImapFramer {
       this.emit();
       return;
     }
-    this.literal = { length: announced.length, received: 0, data: null, nonSync: announced.nonSync, binary: announced.binary };
-    if (announced.length <= this.limits.keepLiteral) this.literal.data = Buffer.allocUnsafe(announced.length);
-    msg.literals.push(this.literal);
-    this.consumer = this.out.literalStart?.(msg, this.literal) ?? null;
-    this.literalLeft = announced.length;
+    const literal: Literal = { length: announced.length, received: 0, data: null, nonSync: announced.nonSync, binary: announced.binary };
+    if (announced.length <= this.settings.limits.keepLiteral) literal.data = Buffer.allocUnsafe(announced.length);
+    msg.literals.push(literal);
+    const reading: LiteralInProgress = { literal, left: announced.length, consumer: null };
+    this.literal = reading;
+    reading.consumer = this.out.literalStart?.(msg, literal) ?? null;
     if (announced.length === 0) this.finishLiteral();
   }
 
@@ -252,16 +254,16 @@ export class ImapFramer {
     return { length, nonSync: m.nonSync, binary: m.binary };
   }
 
-  private readLiteral(bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
-    const take = Math.min(this.literalLeft, bytes.length - pos);
-    const lit = this.literal!;
+  private readLiteral(reading: LiteralInProgress, bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
+    const take = Math.min(reading.left, bytes.length - pos);
+    const lit = reading.literal;
     if (lit.data) bytes.copy(lit.data, lit.received, pos, pos + take);
     // A view only for a consumer: most literals of a sync (header fields) have none.
-    this.consumer?.write(bytes.subarray(pos, pos + take));
+    reading.consumer?.write(bytes.subarray(pos, pos + take));
     lit.received += take;
-    this.literalLeft -= take;
-    this.touch(frame, time, take);
-    if (this.literalLeft === 0) this.finishLiteral();
+    reading.left -= take;
+    ImapFramer.touch(this.msg!, frame, time, take);
+    if (reading.left === 0) this.finishLiteral();
     return pos + take;
   }
 
@@ -272,29 +274,29 @@ export class ImapFramer {
   }
 
   private endConsumer(complete: boolean): void {
-    const c = this.consumer;
-    this.consumer = null;
+    const reading = this.literal;
+    if (!reading) return;
+    const c = reading.consumer;
+    reading.consumer = null;
     c?.end(complete);
   }
 
   private abandon(frame: number, time: TimePoint, why: string): void {
-    if (!this.msg && this.resyncing) {
+    const partial = this.partial;
+    this.partial = null;
+    if (!this.msg && this.resync) {
       // Still looking for a message start: the partial line was never part of one.
-      this.resyncSkipped += this.partialLen;
-      this.partial = '';
-      this.partialLen = 0;
+      this.resync.skipped += partial?.length ?? 0;
       return;
     }
-    this.touch(frame, time, this.partialLen);
-    const msg = this.msg!;
-    if (this.partialLen > 0) {
-      msg.lines.push(this.partial);
+    // Without a message there is a partial line: the message starts with it.
+    const msg = this.msg ?? this.open(partial!.frame, partial!.time);
+    ImapFramer.touch(msg, frame, time, partial?.length ?? 0);
+    if (partial) {
+      msg.lines.push(partial.text);
     } else if (msg.lines.length === msg.literals.length) {
       msg.lines.push('');
     }
-    this.partial = '';
-    this.partialLen = 0;
-    this.literalLeft = 0;
     this.endConsumer(false);
     this.literal = null;
     msg.damaged = true;
@@ -307,6 +309,31 @@ export class ImapFramer {
     this.msg = null;
     this.out.message(msg);
   }
+}
+
+/** A line cut by a segment boundary, as text (input buffers are only valid during a call), at most maxLine octets of it. */
+interface PartialLine {
+  text: string;
+  /** Octets of the line so far, including any dropped past maxLine. */
+  length: number;
+  overflowed: boolean;
+  /** Where the line began. */
+  frame: number;
+  time: TimePoint;
+}
+
+interface LiteralInProgress {
+  literal: Literal;
+  /** Octets still to come. */
+  left: number;
+  /** Who receives its octets as they stream past, if anyone. */
+  consumer: LiteralConsumer | null;
+}
+
+interface Resync {
+  /** Octets skipped so far, and the frame where skipping began. */
+  skipped: number;
+  frame: number;
 }
 
 /** Is position `at` of an IMAP line inside a quoted string? (Backslash escapes quotes and itself.) */

@@ -5,7 +5,7 @@ import { attribute, claimOf, type Claim } from './attribution.js';
 import { MAX_PENDING_COMMANDS, PendingCommands } from './pending.js';
 import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
-import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput } from './framer.js';
+import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput, type FramerSettings } from './framer.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { ConnectionTransport, type TransportOutput } from './transport.js';
 import type { Exchange, ImapConnection } from './model.js';
@@ -39,6 +39,26 @@ export interface SessionOptions {
   recurring?: RecurringValues;
 }
 
+/**
+ * What every session of one capture shares: the event receivers, the options and what follows from them
+ * (one object made once, not a copy per connection: every open connection would carry it).
+ */
+export class SessionContext {
+  readonly keys: KeyLog | null;
+  readonly recurring: RecurringValues;
+  readonly framing: Readonly<Record<Side, FramerSettings>>;
+
+  constructor(readonly events: SessionEvents, readonly warn: WarningSink, options: SessionOptions = {}) {
+    const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
+    this.keys = options.keys ?? null;
+    this.recurring = options.recurring ?? new RecurringValues();
+    this.framing = {
+      client: { side: 'client', limits, plausibleStart: looksLikeCommand },
+      server: { side: 'server', limits, plausibleStart: looksLikeResponse },
+    };
+  }
+}
+
 /** A command waiting for its tagged completion. */
 interface Outstanding {
   ex: Exchange;
@@ -63,9 +83,10 @@ const NOTHING_YET: never[] = Object.freeze([]) as never[];
  * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
  * STARTTLS, COMPRESS and LOGOUT, and keeps what the reports need about the connection.
  */
-export class ImapSession {
+export class ImapSession implements FramerOutput, TransportOutput {
   readonly info: ImapConnection;
-  private readonly framers: Record<Side, ImapFramer>;
+  private readonly client: ImapFramer;
+  private readonly server: ImapFramer;
   /** Outstanding commands in the order they were sent. */
   private readonly pending = new PendingCommands<Outstanding>();
   private pendingOverflowWarned = false;
@@ -79,32 +100,37 @@ export class ImapSession {
   private earlyContinuations = 0;
   private earlyContinuationAt: TimePoint | null = null;
   private responsesWithoutRequest = 0;
-  private readonly recurring: RecurringValues;
 
-  constructor(
-    conn: Connection,
-    private readonly events: SessionEvents,
-    private readonly warn: WarningSink,
-    options: SessionOptions = {},
-  ) {
-    const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
-    this.recurring = options.recurring ?? new RecurringValues();
+  /**
+   * The session is its framers' and its transport's output itself (no closures, no wiring object: every
+   * open connection would carry them).
+   */
+  constructor(conn: Connection, private readonly shared: SessionContext) {
     this.info = {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: NOTHING_YET, enabled: NOTHING_YET, tls: null, compress: null, selected: null,
       commands: 0, mailboxes: NOTHING_YET, unsolicited: 0, undecoded: 0,
     };
-    const wiring = new SessionWiring(this.info, events, warn, this);
-    this.framers = wiring.framers = {
-      client: new ImapFramer('client', wiring, limits, looksLikeCommand),
-      server: new ImapFramer('server', wiring, limits, looksLikeResponse),
-    };
+    this.client = new ImapFramer(this, shared.framing.client);
+    this.server = new ImapFramer(this, shared.framing.server);
     if (!conn.sawSyn) {
       // The capture began mid-conversation: wait for something that looks like a message start.
-      this.framers.client.startResync(conn.firstFrame);
-      this.framers.server.startResync(conn.firstFrame);
+      this.client.startResync(conn.firstFrame);
+      this.server.startResync(conn.firstFrame);
     }
-    this.transport = new ConnectionTransport(this.info, options.keys ?? null, wiring);
+    this.transport = new ConnectionTransport(this);
+  }
+
+  private get events(): SessionEvents {
+    return this.shared.events;
+  }
+
+  private get recurring(): RecurringValues {
+    return this.shared.recurring;
+  }
+
+  get keys(): KeyLog | null {
+    return this.shared.keys;
   }
 
   private get sasl(): SaslTracker {
@@ -124,17 +150,40 @@ export class ImapSession {
   close(frame: number, time: TimePoint): void {
     this.transport.end(frame);
     if (this.transport.dissecting) {
-      this.framers.client.end(frame, time);
-      this.framers.server.end(frame, time);
+      this.client.end(frame, time);
+      this.server.end(frame, time);
     }
     for (const p of this.pending.drain()) this.events.exchange(p.ex, this.info);
     if (this.responsesWithoutRequest > 0) {
-      this.warn({ frame: null, conn: this.info.conn.id, message: `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone` });
+      this.warn(null, `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone`);
     }
   }
 
-  /** Every framed message (the session's wiring hands them on). */
-  received(m: ImapMessage): void {
+  // ---- what the framers and the transport call back -------------------------------------------------
+
+  /** A problem on this connection (the warning names it). */
+  warn(frame: number | null, message: string): void {
+    this.shared.warn({ frame, conn: this.info.conn.id, message });
+  }
+
+  literalStart(m: ImapMessage, literal: Literal): LiteralConsumer | null {
+    return this.events.literalStart?.(m, literal, this.info) ?? null;
+  }
+
+  imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number {
+    return (side === 'client' ? this.client : this.server).push(bytes, frame, time);
+  }
+
+  imapGap(side: Side, length: number, frame: number, time: TimePoint): void {
+    (side === 'client' ? this.client : this.server).gap(length, frame, time);
+  }
+
+  marker(side: Side | null, frame: number, text: string): void {
+    this.events.marker?.(side, frame, text, this.info);
+  }
+
+  /** Every framed message. */
+  message(m: ImapMessage): void {
     if (m.side === 'client') this.onClientMessage(m);
     else this.onServerMessage(m);
     this.events.message?.(m, this.info);
@@ -165,10 +214,10 @@ export class ImapSession {
     const cmd = parseCommand(m);
     if (!cmd.tag || !cmd.name) return;
     if (!KNOWN_COMMANDS.has(cmd.name.replace(/^UID /, '')) && cmd.malformed) {
-      this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `unrecognised client line: ${line.slice(0, 80)}` });
+      this.warn(m.firstFrame, `unrecognised client line: ${line.slice(0, 80)}`);
     }
     if (this.pending.hasTag(cmd.tag)) {
-      this.warn({ frame: m.firstFrame, conn: this.info.conn.id, message: `tag ${cmd.tag} reused while a command with that tag is still outstanding` });
+      this.warn(m.firstFrame, `tag ${cmd.tag} reused while a command with that tag is still outstanding`);
     }
     const ex: Exchange = {
       conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
@@ -228,7 +277,7 @@ export class ImapSession {
   }
 
   private onContinuation(text: string, m: ImapMessage): void {
-    const client = this.framers.client;
+    const client = this.client;
     if (client.inLiteral || client.midMessage) {
       // "+" for a synchronizing literal of a command the client is still sending.
       this.earlyContinuations++;
@@ -261,7 +310,7 @@ export class ImapSession {
   }
 
   private onTagged(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): void {
-    const client = this.framers.client;
+    const client = this.client;
     // A refused synchronizing literal: the client will not send its octets, so its command ends here.
     if (r.status !== 'OK' && client.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
     // The oldest command with the tag: a reused tag answers the command sent first.
@@ -289,7 +338,7 @@ export class ImapSession {
   private giveUp(p: Outstanding, frame: number): void {
     if (!this.pendingOverflowWarned) {
       this.pendingOverflowWarned = true;
-      this.warn({ frame, conn: this.info.conn.id, message: `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own` });
+      this.warn(frame, `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own`);
     }
     if (this.authenticating === p) this.authenticating = null;
     if (this.idling === p) this.idling = null;
@@ -343,11 +392,11 @@ export class ImapSession {
         if (ok) {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
           const early = this.pending.list.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
-          const injected = early.length > 0 || this.framers.client.midMessage;
+          const injected = early.length > 0 || this.client.midMessage;
           this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
             this.info.tls!.injectedBeforeTls = true;
-            this.warn({ frame: ex.responseFrame, conn: this.info.conn.id, message: `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.ex.tag).join(', ') || 'a partial line'}): a command-injection pattern` });
+            this.warn(ex.responseFrame, `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.ex.tag).join(', ') || 'a partial line'}): a command-injection pattern`);
           }
         }
         break;
@@ -458,55 +507,14 @@ export class ImapSession {
 
   /** After the message being framed, the bytes change (TLS or compression): the framers stop there. */
   private switchProtocol(start: () => void): void {
-    this.framers.client.yieldAfterMessage();
-    this.framers.server.yieldAfterMessage();
+    this.client.yieldAfterMessage();
+    this.server.yieldAfterMessage();
     start();
   }
 
   private noteSaslUser(): void {
     const user = this.sasl.user();
     if (user) this.info.user = this.recurring.text(user);
-  }
-}
-
-/**
- * What the transport and both framers call back: one object per connection rather than a closure per
- * callback, because every open connection carries it.
- */
-class SessionWiring implements FramerOutput, TransportOutput {
-  /** Set by the session right after it made them (they need this object first). */
-  framers!: Record<Side, ImapFramer>;
-
-  constructor(
-    private readonly info: ImapConnection,
-    private readonly events: SessionEvents,
-    private readonly sink: WarningSink,
-    /** Gets every framed message: the session itself (not a closure, which every open connection would carry). */
-    private readonly session: { received(m: ImapMessage): void },
-  ) {}
-
-  message(m: ImapMessage): void {
-    this.session.received(m);
-  }
-
-  warn(frame: number, message: string): void {
-    this.sink({ frame, conn: this.info.conn.id, message });
-  }
-
-  literalStart(m: ImapMessage, literal: Literal): LiteralConsumer | null {
-    return this.events.literalStart?.(m, literal, this.info) ?? null;
-  }
-
-  imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number {
-    return this.framers[side].push(bytes, frame, time);
-  }
-
-  gap(side: Side, length: number, frame: number, time: TimePoint): void {
-    this.framers[side].gap(length, frame, time);
-  }
-
-  marker(side: Side | null, frame: number, text: string): void {
-    this.events.marker?.(side, frame, text, this.info);
   }
 }
 

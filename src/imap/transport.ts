@@ -5,17 +5,23 @@ import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
 import type { ImapConnection } from './model.js';
 
+/** The connection's side of the transport: its record, its keys, and where IMAP octets and events go. */
 export interface TransportOutput {
+  /** The record TLS and COMPRESS facts are written to. */
+  readonly info: ImapConnection;
+  /** Key log for TLS decryption (may gain secrets while the capture is read). */
+  readonly keys: KeyLog | null;
   /** IMAP octets of one side. Returns how many were consumed: fewer when the protocol switched after a message. */
   imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number;
   /** Octets of plaintext IMAP that the capture lost. */
-  gap(side: Side, length: number, frame: number, time: TimePoint): void;
+  imapGap(side: Side, length: number, frame: number, time: TimePoint): void;
   marker(side: Side | null, frame: number, text: string): void;
   /** A problem on this connection (the receiver names the connection). */
   warn(frame: number, message: string): void;
 }
 
-type Mode = 'imap' | 'tls' | 'undecodable';
+/** 'new' until the first bytes tell whether the connection is TLS from its start. */
+type Mode = 'new' | 'imap' | 'tls' | 'undecodable';
 
 /** How much of a TLS direction we keep looking at for its hello. */
 const TLS_SNIFF_BYTES = 16 * 1024;
@@ -26,43 +32,48 @@ interface HelloSniff {
   length: number;
 }
 
+/** A TLS connection's state, made when TLS starts. */
+interface TlsState {
+  decryptor: TlsDecryptor | null;
+  /** The start of each TLS direction, until its hello has been read (from the switch to TLS on). */
+  hellos: Record<Side, HelloSniff>;
+  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
+  now: TimePoint | null;
+}
+
 /**
  * What lies between one connection's TCP byte streams and its IMAP framers: TLS (from the first byte or
  * after STARTTLS; sniffed for its hello, or decrypted with a key log) and COMPRESS=DEFLATE, including
  * the switch in the middle of a segment. The session decides when to switch; this class carries it out.
  */
 export class ConnectionTransport {
-  private mode: Mode = 'imap';
-  private started = false;
+  private mode: Mode = 'new';
   /** Both directions' inflaters once COMPRESS is on; state a plain connection never needs is not allocated. */
   private inflaters: Record<Side, RawInflater> | null = null;
-  private decryptor: TlsDecryptor | null = null;
-  /** The start of each TLS direction, until its hello has been read (from the switch to TLS on). */
-  private hellos: Record<Side, HelloSniff> | null = null;
-  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
-  private now: TimePoint | null = null;
+  private tlsState: TlsState | null = null;
 
-  constructor(
-    private readonly info: ImapConnection,
-    private readonly keys: KeyLog | null,
-    private readonly out: TransportOutput,
-  ) {}
+  constructor(private readonly out: TransportOutput) {}
+
+  private get info(): ImapConnection {
+    return this.out.info;
+  }
 
   /** True while there is IMAP to dissect: in the clear, or decrypted. */
   get dissecting(): boolean {
-    return this.mode === 'imap' || (this.mode === 'tls' && this.info.tls?.decrypted === true);
+    return this.mode === 'imap' || this.mode === 'new' || (this.mode === 'tls' && this.info.tls?.decrypted === true);
   }
 
   /** Bytes off the wire, in order. */
   data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    if (!this.started) {
-      this.started = true;
+    if (this.mode === 'new') {
+      this.mode = 'imap';
       if (looksLikeTls(bytes)) this.startTls('implicit', frame);
     }
-    if (this.mode === 'tls') {
-      this.now = time;
-      this.sniff(side, bytes);
-      this.decryptor?.push(side, bytes, frame);
+    const tls = this.tlsState;
+    if (this.mode === 'tls' && tls) {
+      tls.now = time;
+      this.sniff(tls, side, bytes);
+      tls.decryptor?.push(side, bytes, frame);
       return;
     }
     this.plain(side, bytes, frame, time);
@@ -72,31 +83,33 @@ export class ConnectionTransport {
     if (this.mode === 'undecodable') return;
     this.out.marker(side, frame, `${length} bytes missing from the capture`);
     if (this.mode === 'tls') {
-      this.decryptor?.gap(side, length, frame);
+      this.tlsState?.decryptor?.gap(side, length, frame);
       return;
     }
     if (this.inflaters) {
       // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
       return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
     }
-    this.out.gap(side, length, frame, time);
+    this.out.imapGap(side, length, frame, time);
   }
 
   /** The connection ended: a TLS record cut short is reported, and why nothing was decrypted. */
   end(frame: number): void {
-    if (!this.decryptor) return;
-    this.decryptor.end(frame);
+    const decryptor = this.tlsState?.decryptor;
+    if (!decryptor) return;
+    decryptor.end(frame);
     const tls = this.info.tls;
-    if (tls && !tls.decrypted) tls.decryptionNote = this.decryptor.state.reason ?? 'no application data was decrypted';
+    if (tls && !tls.decrypted) tls.decryptionNote = decryptor.state.reason ?? 'no application data was decrypted';
   }
 
   startTls(how: 'implicit' | 'starttls', frame: number): void {
     this.mode = 'tls';
     this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
-    this.hellos ??= { client: { chunks: [], length: 0 }, server: { chunks: [], length: 0 } };
+    const state = (this.tlsState ??= { decryptor: null, hellos: { client: { chunks: [], length: 0 }, server: { chunks: [], length: 0 } }, now: null });
     this.out.marker(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte');
-    if (this.keys && this.keys.size > 0) {
-      this.decryptor = new TlsDecryptor(this.keys, {
+    const keys = this.out.keys;
+    if (keys && keys.size > 0) {
+      state.decryptor = new TlsDecryptor(keys, {
         plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
         warn: (f, message) => this.out.warn(f, `TLS: ${message}`),
       });
@@ -133,19 +146,20 @@ export class ConnectionTransport {
   /** Application data out of TLS: the same IMAP dissection as in the clear. */
   private decrypted(side: Side, bytes: Buffer, frame: number): void {
     const tls = this.info.tls!;
+    const transport = this.tlsState!;
     if (!tls.decrypted) {
       tls.decrypted = true;
-      const state = this.decryptor!.state;
+      const state = transport.decryptor!.state;
       tls.version = state.version ?? tls.version;
       tls.cipher = state.cipher ?? tls.cipher;
       this.out.marker(null, frame, `TLS decrypted with the key log (${tls.version ?? '?'}, ${tls.cipher ?? '?'})`);
     }
-    this.plain(side, bytes, frame, this.now ?? this.info.conn.end);
+    this.plain(side, bytes, frame, transport.now ?? this.info.conn.end);
   }
 
   /** Version, cipher and SNI from the hellos, whether or not there are keys. */
-  private sniff(side: Side, bytes: Buffer): void {
-    const hello = this.hellos![side];
+  private sniff(state: TlsState, side: Side, bytes: Buffer): void {
+    const hello = state.hellos[side];
     if (hello.length >= TLS_SNIFF_BYTES) return;
     hello.chunks.push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - hello.length)));
     hello.length += bytes.length;

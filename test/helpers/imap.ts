@@ -1,5 +1,5 @@
 import { ImapFramer, DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../../src/imap/framer.js';
-import { ImapSession } from '../../src/imap/session.js';
+import { ImapSession, SessionContext } from '../../src/imap/session.js';
 import type { Exchange } from '../../src/imap/model.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import type { Warning } from '../../src/capture/types.js';
@@ -23,7 +23,7 @@ export function fakeConnection(sawSyn = true): Connection {
 export function recordingFramer(side: Side, limits: FramerLimits = DEFAULT_FRAMER_LIMITS, plausible: (l: string) => boolean = () => true) {
   const messages: ImapMessage[] = [];
   const warnings: string[] = [];
-  const framer = new ImapFramer(side, { message: (m) => messages.push(m), warn: (_f, w) => warnings.push(w) }, limits, plausible);
+  const framer = new ImapFramer({ message: (m) => messages.push(m), warn: (_f, w) => warnings.push(w) }, { side, limits, plausibleStart: plausible });
   let frame = 0;
   const feed = (data: string | Buffer, chunk = Infinity) => {
     const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
@@ -38,11 +38,11 @@ export function runSession(steps: [Side, string | Buffer][], sawSyn = true) {
   const messages: ImapMessage[] = [];
   const markers: string[] = [];
   const warnings: Warning[] = [];
-  const session = new ImapSession(fakeConnection(sawSyn), {
+  const session = new ImapSession(fakeConnection(sawSyn), new SessionContext({
     exchange: (ex) => exchanges.push(ex),
     message: (m) => messages.push(m),
     marker: (_s, _f, text) => markers.push(text),
-  }, (w) => warnings.push(w));
+  }, (w) => warnings.push(w)));
   let frame = 0;
   for (const [side, data] of steps) {
     frame++;
@@ -68,11 +68,11 @@ export async function captureFetches(path: string): Promise<{ conn: number; numb
 
 /** One scripted session (client and server turns, one frame each) on connection `id`, feeding a FetchTracker. */
 export function feedTracker(tracker: FetchTracker, steps: readonly ['client' | 'server', string][], id = 0): void {
-  const session = new ImapSession({ ...fakeConnection(), id }, {
+  const session = new ImapSession({ ...fakeConnection(), id }, new SessionContext({
     exchange: () => {},
     untagged: (r, m, owner, info) => tracker.untagged(r, m, owner, info),
     literalStart: (m, lit) => tracker.literalStart(m, lit),
-  }, () => {});
+  }, () => {}));
   steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
   session.close(steps.length + 1, T0);
 }
