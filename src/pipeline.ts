@@ -15,7 +15,7 @@ export interface PipelineOptions extends ReadControl {
 }
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
-export async function streamCapture(path: CaptureInput, sink: StreamSink, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
+export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
   const decoder = new PacketDecoder(warn);
   const tracker = new TcpTracker(sink, warn, {
     ports: new Set(options.ports ?? DEFAULT_PORTS),

@@ -69,14 +69,10 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const exchanges: Exchange[] | null = options.keepExchanges ? [] : null;
   const stats = new CommandStats();
   const turns = new TurnStats();
-  const sessions = new Map<number, ImapSession>();
   // One key log for the run: --keylog files plus whatever the capture embeds (read as it streams).
   const keys = options.keys ?? new KeyLog();
-  const owner = new Map<Exchange, ImapConnection>();
 
-  const orderer = new ExchangeOrderer((ex) => {
-    const info = owner.get(ex)!;
-    owner.delete(ex);
+  const orderer = new ExchangeOrderer<ImapConnection>((ex, info) => {
     stats.add(ex);
     turns.add(ex);
     exchanges?.push(ex);
@@ -84,7 +80,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }));
 
   const events: SessionEvents = {
-    opened: (ex, info) => { owner.set(ex, info); orderer.opened(ex); },
+    opened: (ex, info) => orderer.opened(ex, info),
     exchange: (ex) => orderer.completed(ex),
     message: options.onMessage,
     marker: options.onMarker,
@@ -94,32 +90,30 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 
   // One options object for every session: an open connection should not carry its own copy.
   const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() });
-  const sink: StreamSink = {
+  // Each connection's session is the tracker's state for it: no table of open sessions here.
+  const sink: StreamSink<ImapSession | null> = {
     open(conn) {
-      if (options.connections && !options.connections(conn)) return;
+      if (options.connections && !options.connections(conn)) return null;
       const session = new ImapSession(conn, shared);
-      sessions.set(conn.id, session);
       if (keepConnections) connections.push(session.info);
+      return session;
     },
-    data(conn, side, bytes, frame, time) {
-      sessions.get(conn.id)?.data(side, bytes, frame, time);
+    data(_conn, side, bytes, frame, time, session) {
+      session?.data(side, bytes, frame, time);
     },
-    gap(conn, side, length, frame, time) {
-      sessions.get(conn.id)?.gap(side, length, frame, time);
+    gap(_conn, side, length, frame, time, session) {
+      session?.gap(side, length, frame, time);
     },
-    close(conn) {
-      const session = sessions.get(conn.id);
+    close(conn, _reason, session) {
       if (!session) return;
       session.close(conn.lastFrame, conn.end);
-      sessions.delete(conn.id);
       seen.add(session.info);
     },
   };
 
+  // The tracker closes every connection still open at the end of the input (a read cut short included).
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
-  // The tracker ends open connections at the end of the input; reading cut short may leave some open.
-  for (const session of sessions.values()) seen.add(session.info);
   const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
   return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }

@@ -9,18 +9,20 @@ const MAX_WAITING = 100_000;
 /**
  * Releases exchanges in the order their requests appeared in the capture, across all connections,
  * while they complete in any order. Commands open in frame order, so a FIFO suffices: the head leaves
- * once it is complete. Memory is what is in flight behind the oldest unfinished command.
+ * once it is complete. Memory is what is in flight behind the oldest unfinished command. Each exchange
+ * travels with its owner (its connection), which the queue holds beside it: no map, no pair object.
  */
-export class ExchangeOrderer {
-  private queue: Exchange[] = [];
+export class ExchangeOrderer<O = void> {
+  /** Exchanges in request order, each followed by its owner. */
+  private queue: (Exchange | O)[] = [];
   private head = 0;
   private readonly done = new Set<Exchange>();
   private overflowed = false;
 
-  constructor(private readonly release: (ex: Exchange) => void, private readonly onOverflow: () => void) {}
+  constructor(private readonly release: (ex: Exchange, owner: O) => void, private readonly onOverflow: () => void) {}
 
-  opened(ex: Exchange): void {
-    this.queue.push(ex);
+  opened(ex: Exchange, owner: O): void {
+    this.queue.push(ex, owner);
   }
 
   completed(ex: Exchange): void {
@@ -32,19 +34,21 @@ export class ExchangeOrderer {
 
   /** End of input: everything left goes out in order (the unfinished ones as incomplete). */
   flush(): void {
-    for (let i = this.head; i < this.queue.length; i++) this.release(this.queue[i]!);
+    for (let i = this.head; i < this.queue.length; i += 2) this.release(this.queue[i] as Exchange, this.queue[i + 1] as O);
     this.queue = [];
     this.head = 0;
     this.done.clear();
   }
 
   private drain(): void {
-    while (this.head < this.queue.length && this.done.has(this.queue[this.head]!)) {
-      const ex = this.queue[this.head++]!;
+    while (this.head < this.queue.length && this.done.has(this.queue[this.head] as Exchange)) {
+      const ex = this.queue[this.head] as Exchange;
+      const owner = this.queue[this.head + 1] as O;
+      this.head += 2;
       this.done.delete(ex);
-      this.release(ex);
+      this.release(ex, owner);
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    if (this.head > 2048 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
@@ -55,14 +59,15 @@ export class ExchangeOrderer {
       this.overflowed = true;
       this.onOverflow();
     }
-    const keep: Exchange[] = [];
-    for (let i = this.head; i < this.queue.length; i++) {
-      const ex = this.queue[i]!;
+    const keep: (Exchange | O)[] = [];
+    for (let i = this.head; i < this.queue.length; i += 2) {
+      const ex = this.queue[i] as Exchange;
+      const owner = this.queue[i + 1] as O;
       if (this.done.has(ex)) {
         this.done.delete(ex);
-        this.release(ex);
+        this.release(ex, owner);
       } else {
-        keep.push(ex);
+        keep.push(ex, owner);
       }
     }
     this.queue = keep;

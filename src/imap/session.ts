@@ -78,6 +78,9 @@ const MAX_MAILBOXES = 1000;
  */
 const NOTHING_YET: never[] = Object.freeze([]) as never[];
 
+/** The same for an exchange's untagged counts by type: most commands get none (and every open one is held). */
+const NO_UNTAGGED: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
 /**
  * The IMAP state machine of one connection: frames both directions, pairs every tagged command with
  * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
@@ -222,7 +225,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     const ex: Exchange = {
       conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
-      responseFrame: null, end: null, untagged: 0, untaggedByType: {}, continuations: this.earlyContinuations,
+      responseFrame: null, end: null, untagged: 0, untaggedByType: NO_UNTAGGED, continuations: this.earlyContinuations,
       continuationAt: this.earlyContinuationAt, clientMs: 0,
       requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
     };
@@ -354,7 +357,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     return {
       conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', shape: command, requestMissing: true,
       requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
-      untagged: 0, untaggedByType: {}, continuations: 0, continuationAt: null, clientMs: 0, requestBytes: 0, responseBytes: 0,
+      untagged: 0, untaggedByType: NO_UNTAGGED, continuations: 0, continuationAt: null, clientMs: 0, requestBytes: 0, responseBytes: 0,
       mailbox: this.info.selected?.name ?? null,
     };
   }
@@ -421,6 +424,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (owner) {
       if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives
       owner.untagged++;
+      if (owner.untaggedByType === NO_UNTAGGED) owner.untaggedByType = {};
       owner.untaggedByType[type] = (owner.untaggedByType[type] ?? 0) + 1;
       owner.responseBytes += m.wireBytes;
     } else {

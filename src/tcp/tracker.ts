@@ -24,8 +24,8 @@ export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 const SHARED_SERVER_ENDPOINTS = 4096;
 
 /** What every Flow of one tracker shares: one object, not a copy per connection. */
-interface FlowContext {
-  readonly sink: StreamSink;
+interface FlowContext<S> {
+  readonly sink: StreamSink<S>;
   readonly warn: WarningSink;
   readonly limits: HalfStreamLimits;
   readonly rings: RingPool;
@@ -36,12 +36,12 @@ interface FlowContext {
  * the connection's byte counts. Words the halves' warnings only when there is one to give. Data and gaps
  * are stamped with the record's end: the time of the segment being processed.
  */
-class Flow implements HalfStreamOwner {
+class Flow<S> implements HalfStreamOwner {
   /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
   client: HalfStream | null;
   server: HalfStream | null;
 
-  constructor(private readonly context: FlowContext, readonly conn: Connection) {
+  constructor(private readonly context: FlowContext<S>, readonly conn: Connection, readonly state: S) {
     this.client = new HalfStream(this, 'client');
     this.server = new HalfStream(this, 'server');
   }
@@ -60,7 +60,7 @@ class Flow implements HalfStreamOwner {
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
     this.conn.stats[side].bytes += bytes.length;
-    this.context.sink.data(this.conn, side, bytes, frame, this.conn.end);
+    this.context.sink.data(this.conn, side, bytes, frame, this.conn.end, this.state);
   }
 
   gap(side: Side, length: number, frame: number): void {
@@ -68,7 +68,7 @@ class Flow implements HalfStreamOwner {
     stats.gaps++;
     stats.gapBytes += length;
     this.warn(side, frame, `${length} bytes missing from the capture (lost or cut); the stream continues after them`);
-    this.context.sink.gap(this.conn, side, length, frame, this.conn.end);
+    this.context.sink.gap(this.conn, side, length, frame, this.conn.end, this.state);
   }
 
   warn(side: Side, frame: number, message: string): void {
@@ -78,10 +78,10 @@ class Flow implements HalfStreamOwner {
 }
 
 /** Every TCP conversation gets an id, as Wireshark's tcp.stream does; only IMAP ones get a Flow. */
-interface Conversation {
+interface Conversation<S> {
   id: number;
   /** While the IMAP connection is open. */
-  flow: Flow | null;
+  flow: Flow<S> | null;
   /**
    * Once it closed: its record, held weakly. A late segment (the last ACK) still moves the record's end
    * for whoever keeps the record (streams, summary); when nobody does (commands), the record, its
@@ -100,20 +100,20 @@ interface Conversation {
  * A conversation index entry for one endpoint: its only conversation (most endpoints, e.g. a client's
  * port, have one peer, and a Map each would cost a few hundred bytes), or its conversations by peer.
  */
-type EndpointEntry = Conversation | Map<number, Conversation>;
+type EndpointEntry<S> = Conversation<S> | Map<number, Conversation<S>>;
 
 /**
  * Tracks TCP conversations in capture order and reassembles those on IMAP ports, handing ordered
  * bytes, gaps and the connection's life cycle to a StreamSink.
  */
-export class TcpTracker {
+export class TcpTracker<S = void> {
   /**
    * Conversations by (source endpoint, destination endpoint) in both directions. An endpoint is a small
    * number (address id · 65536 + port), so the per-packet lookup hashes numbers, not strings.
    */
-  private readonly conversations = new Map<number, EndpointEntry>();
+  private readonly conversations = new Map<number, EndpointEntry<S>>();
   private readonly addressIds = new Map<string, number>();
-  private readonly open = new Set<Flow>();
+  private readonly open = new Set<Flow<S>>();
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
   private readonly serverPorts = new Map<number, number>();
@@ -123,10 +123,10 @@ export class TcpTracker {
    */
   private readonly servers = new Map<number, Endpoint>();
 
-  private readonly context: FlowContext;
+  private readonly context: FlowContext<S>;
 
   constructor(
-    private readonly sink: StreamSink,
+    private readonly sink: StreamSink<S>,
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
@@ -180,7 +180,7 @@ export class TcpTracker {
     return id * 65536 + port;
   }
 
-  private lookup(from: number, to: number): Conversation | undefined {
+  private lookup(from: number, to: number): Conversation<S> | undefined {
     const entry = this.conversations.get(from);
     if (entry === undefined) return undefined;
     if (entry instanceof Map) return entry.get(to);
@@ -188,7 +188,7 @@ export class TcpTracker {
   }
 
   /** Index `conv` under `from` for peer `to`, replacing an older conversation between the two. */
-  private remember(from: number, to: number, conv: Conversation): void {
+  private remember(from: number, to: number, conv: Conversation<S>): void {
     const entry = this.conversations.get(from);
     if (entry instanceof Map) entry.set(to, conv);
     else if (entry === undefined || peerOf(entry, from) === to) this.conversations.set(from, conv);
@@ -207,7 +207,7 @@ export class TcpTracker {
     for (const flow of [...this.open]) this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
   }
 
-  private startFlow(id: number, seg: Segment): Flow {
+  private startFlow(id: number, seg: Segment): Flow<S> {
     const senderIsClient = this.senderIsClient(seg);
     const time = timeOf(seg);
     const conn: Connection = {
@@ -222,9 +222,8 @@ export class TcpTracker {
       state: 'open',
       stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
     };
-    const flow = new Flow(this.context, conn);
+    const flow = new Flow(this.context, conn, this.sink.open(conn));
     this.open.add(flow);
-    this.sink.open(conn);
     return flow;
   }
 
@@ -247,7 +246,7 @@ export class TcpTracker {
     return seg.dstPort <= seg.srcPort;
   }
 
-  private advance(flow: Flow, seg: Segment): void {
+  private advance(flow: Flow<S>, seg: Segment): void {
     const conn = flow.conn;
     const frame = seg.frame.number;
     touch(conn, seg);
@@ -270,7 +269,7 @@ export class TcpTracker {
     if (client.finished && server.finished) this.finish(flow, 'closed', frame);
   }
 
-  private finish(flow: Flow, reason: EndState | 'end-of-capture', frame: number): void {
+  private finish(flow: Flow<S>, reason: EndState | 'end-of-capture', frame: number): void {
     const { client, server } = flow;
     if (!client || !server) return;
     client.flush(frame);
@@ -281,7 +280,7 @@ export class TcpTracker {
     flow.server = null;
     this.open.delete(flow);
     if (reason !== 'end-of-capture') flow.conn.state = reason;
-    this.sink.close(flow.conn, reason);
+    this.sink.close(flow.conn, reason, flow.state);
   }
 }
 
@@ -303,6 +302,6 @@ function serverPortOf(seg: Segment): number {
 }
 
 /** The other end of a conversation, seen from one of its endpoints. */
-function peerOf(conv: Conversation, endpoint: number): number {
+function peerOf<S>(conv: Conversation<S>, endpoint: number): number {
   return endpoint === conv.keyA ? conv.keyB : conv.keyA;
 }

@@ -39,12 +39,14 @@ export interface TimePoint {
 /**
  * What the reassembler tells the next layer. Each connection gets open first, then data and gaps of both
  * directions in capture order, then close exactly once (at the FIN/RST or at end of input).
+ * What open returns (the sink's own state for the connection, e.g. its IMAP session) is handed back with
+ * every later call for that connection, so that a sink needs no table of open connections of its own.
  */
-export interface StreamSink {
-  open(conn: Connection): void;
+export interface StreamSink<S = void> {
+  open(conn: Connection): S;
   /** In-order bytes; `bytes` is only valid during the call. `frame` is the frame that completed them. */
-  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint): void;
+  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint, state: S): void;
   /** `length` bytes of this direction will never be seen (lost, cut by snaplen, before the capture). */
-  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint): void;
-  close(conn: Connection, reason: EndState | 'end-of-capture'): void;
+  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): void;
+  close(conn: Connection, reason: EndState | 'end-of-capture', state: S): void;
 }
