@@ -97,8 +97,9 @@ interface Conversation<S> {
 }
 
 /**
- * A conversation index entry for one endpoint: its only conversation (most endpoints, e.g. a client's
- * port, have one peer, and a Map each would cost a few hundred bytes), or its conversations by peer.
+ * A conversation index entry for the endpoint that sent a conversation's first segment ("A"): its only
+ * such conversation (most endpoints, e.g. a client's port, have one peer, and a Map each would cost a few
+ * hundred bytes), or its conversations by peer.
  */
 type EndpointEntry<S> = Conversation<S> | Map<number, Conversation<S>>;
 
@@ -108,8 +109,10 @@ type EndpointEntry<S> = Conversation<S> | Map<number, Conversation<S>>;
  */
 export class TcpTracker<S = void> {
   /**
-   * Conversations by (source endpoint, destination endpoint) in both directions. An endpoint is a small
-   * number (address id · 65536 + port), so the per-packet lookup hashes numbers, not strings.
+   * Conversations by their A endpoint, then by B. An endpoint is a small number (address id · 65536 +
+   * port), so the per-packet lookup hashes numbers, not strings. Each conversation is indexed once, not
+   * under both ends (every conversation stays indexed to the end of the capture): a segment from B is
+   * found by a second lookup under its destination.
    */
   private readonly conversations = new Map<number, EndpointEntry<S>>();
   private readonly addressIds = new Map<string, number>();
@@ -142,13 +145,13 @@ export class TcpTracker<S = void> {
       const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== (seg.seq | 0)) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
+        this.forget(conv);
         conv = undefined;
       }
     }
     if (!conv) {
       conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null };
-      this.remember(from, to, conv);
-      this.remember(to, from, conv);
+      this.remember(conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
@@ -180,19 +183,32 @@ export class TcpTracker<S = void> {
     return id * 65536 + port;
   }
 
+  /** The conversation between two endpoints, whichever of them sent first. */
   private lookup(from: number, to: number): Conversation<S> | undefined {
-    const entry = this.conversations.get(from);
-    if (entry === undefined) return undefined;
-    if (entry instanceof Map) return entry.get(to);
-    return peerOf(entry, from) === to ? entry : undefined;
+    return this.indexed(from, to) ?? this.indexed(to, from);
   }
 
-  /** Index `conv` under `from` for peer `to`, replacing an older conversation between the two. */
-  private remember(from: number, to: number, conv: Conversation<S>): void {
-    const entry = this.conversations.get(from);
-    if (entry instanceof Map) entry.set(to, conv);
-    else if (entry === undefined || peerOf(entry, from) === to) this.conversations.set(from, conv);
-    else this.conversations.set(from, new Map([[peerOf(entry, from), entry], [to, conv]]));
+  /** The conversation whose first segment went from `a` to `b`. */
+  private indexed(a: number, b: number): Conversation<S> | undefined {
+    const entry = this.conversations.get(a);
+    if (entry === undefined) return undefined;
+    if (entry instanceof Map) return entry.get(b);
+    return entry.keyB === b ? entry : undefined;
+  }
+
+  /** Index a new conversation (no other one between its endpoints is indexed: see forget). */
+  private remember(conv: Conversation<S>): void {
+    const entry = this.conversations.get(conv.keyA);
+    if (entry instanceof Map) entry.set(conv.keyB, conv);
+    else if (entry === undefined) this.conversations.set(conv.keyA, conv);
+    else this.conversations.set(conv.keyA, new Map([[entry.keyB, entry], [conv.keyB, conv]]));
+  }
+
+  /** A reused 4-tuple: the older conversation leaves the index (its id stays taken). */
+  private forget(conv: Conversation<S>): void {
+    const entry = this.conversations.get(conv.keyA);
+    if (entry === conv) this.conversations.delete(conv.keyA);
+    else if (entry instanceof Map && entry.get(conv.keyB) === conv) entry.delete(conv.keyB);
   }
 
   overview(): TcpOverview {
@@ -299,9 +315,4 @@ function serverPortOf(seg: Segment): number {
   if ((seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) return seg.dstPort;
   if ((seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return seg.srcPort;
   return Math.min(seg.srcPort, seg.dstPort);
-}
-
-/** The other end of a conversation, seen from one of its endpoints. */
-function peerOf<S>(conv: Conversation<S>, endpoint: number): number {
-  return endpoint === conv.keyA ? conv.keyB : conv.keyA;
 }
