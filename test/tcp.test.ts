@@ -648,8 +648,8 @@ test('RecentBytes grows from a few bytes to its window and still tells old bytes
   const all: number[] = [];
   for (let step = 0; step < 400; step++) {
     const chunk = Buffer.from(Array.from({ length: Math.floor(random() * (step % 50 === 0 ? 6000 : 300)) }, () => Math.floor(random() * 256)));
-    recent.push(chunk);
-    for (const n of neighbours) n.push(Buffer.alloc(1 + (step % 700), 0xa5));
+    recent.remember(chunk);
+    for (const n of neighbours) n.remember(Buffer.alloc(1 + (step % 700), 0xa5));
     all.push(...chunk);
     // Probe the last bytes: an exact copy agrees, a changed byte within the window disagrees.
     const back = Math.min(all.length, 1 + Math.floor(random() * window));

@@ -23,6 +23,10 @@ interface Held {
   reported?: boolean;
 }
 
+const FINISHED = 1;
+const CAP_WARNED = 2;
+const AFTER_FIN_WARNED = 4;
+
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
   maxHeldBytes: number;
@@ -49,25 +53,30 @@ export interface HalfStreamOwner {
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
  * the end of the capture proves the hole will never fill, which becomes an explicit gap.
  */
-export class HalfStream {
+export class HalfStream extends RecentBytes {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
-  finished = false;
+  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED: one field, not three (two per open connection). */
+  private flags = 0;
   private fin: number | null = null;
   /** Highest sequence number the peer acknowledged (it received everything before it). */
   private acked: number | null = null;
   /** Out-of-order segments waiting for a hole to fill; none (null) on an in-order stream. */
   private held: Held[] | null = null;
   private heldBytes = 0;
-  private capWarned = false;
-  private afterFinWarned = false;
-  /** The last bytes delivered, for checking retransmissions; none until the first byte. */
-  private recent: RecentBytes | null = null;
 
+  /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
     readonly side: Side,
-  ) {}
+  ) {
+    super(owner.rings);
+  }
+
+  /** Its FIN and every byte before it have been seen. */
+  get finished(): boolean {
+    return (this.flags & FINISHED) !== 0;
+  }
 
   syn(seq: number): void {
     if (this.next === null) this.next = seqAdd(seq, 1);
@@ -119,7 +128,7 @@ export class HalfStream {
     const payload = this.beforeFin(seq, whole, frame);
     const len = payload.length;
     if (len === 0 && whole.length > 0) return;
-    if (this.finished && rel + len > 0) {
+    if ((this.flags & FINISHED) !== 0 && rel + len > 0) {
       this.afterFin(frame);
       return;
     }
@@ -152,8 +161,8 @@ export class HalfStream {
   }
 
   private afterFin(frame: number): void {
-    if (!this.afterFinWarned) this.owner.warn(this.side, frame, 'data after the FIN ignored');
-    this.afterFinWarned = true;
+    if (!(this.flags & AFTER_FIN_WARNED)) this.owner.warn(this.side, frame, 'data after the FIN ignored');
+    this.flags |= AFTER_FIN_WARNED;
   }
 
   private emit(bytes: Buffer, frame: number): void {
@@ -166,7 +175,7 @@ export class HalfStream {
     // Only a gap that starts at `next` can be delivered now; later ones are handled as holes.
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
-    this.recent?.reset();
+    this.forgetRemembered();
     this.owner.gap(this.side, length, frame);
     this.trimHeld(frame);
     this.drainHeld(frame);
@@ -175,7 +184,7 @@ export class HalfStream {
   /** Data already delivered came again: it must say the same, or the capture has two stories. */
   private compareOld(seq: number, old: Buffer, frame: number): void {
     const back = seqDiff(this.next!, seq);
-    if (this.recent?.differs(back, old)) {
+    if (this.differs(back, old)) {
       this.owner.warn(this.side, frame, `retransmitted data differs from the first copy (${old.length} bytes at relative offset -${back}); the first copy is kept`);
     }
   }
@@ -200,8 +209,8 @@ export class HalfStream {
     this.heldBytes += payload.length;
     const cap = this.owner.limits.maxHeldBytes;
     if (this.heldBytes > cap) {
-      if (!this.capWarned) {
-        this.capWarned = true;
+      if (!(this.flags & CAP_WARNED)) {
+        this.flags |= CAP_WARNED;
         this.owner.warn(this.side, frame, `more than ${cap} out-of-order bytes held; giving up on the missing data before them (reported as a gap)`);
       }
       this.fillHoleWithGap(held[0]!.seq, frame);
@@ -236,7 +245,7 @@ export class HalfStream {
       if (rel > 0) return;
       this.dropFirstHeld();
       // Held data overlapped by bytes delivered since: it must agree with them (they were kept).
-      if (rel < 0 && !h.reported && this.recent?.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
+      if (rel < 0 && !h.reported && this.differs(-rel, h.data.subarray(0, Math.min(-rel, h.data.length)))) {
         this.owner.warn(this.side, frame, `held out-of-order data disagrees with data delivered over the same range (${Math.min(-rel, h.data.length)} bytes); the delivered copy is kept`);
       }
       const data = this.beforeFin(h.seq, h.data, frame);
@@ -256,16 +265,6 @@ export class HalfStream {
     if (held.length === 0) this.held = null;
   }
 
-  private remember(bytes: Buffer): void {
-    (this.recent ??= new RecentBytes(this.owner.rings)).push(bytes);
-  }
-
-  /** The connection is over (flushed): the retransmission-check ring goes back to the pool. */
-  release(): void {
-    this.recent?.release();
-    this.recent = null;
-  }
-
   /** After a gap moved `next` forward, held data that now lies wholly behind it is dropped. */
   private trimHeld(_frame: number): void {
     while (this.held) {
@@ -276,8 +275,8 @@ export class HalfStream {
   }
 
   private checkFinished(): void {
-    if (this.fin !== null && this.next !== null && seqDiff(this.next, this.fin) >= 0 && !this.finished) {
-      this.finished = true;
+    if (this.fin !== null && this.next !== null && seqDiff(this.next, this.fin) >= 0 && !(this.flags & FINISHED)) {
+      this.flags |= FINISHED;
       // The FIN takes one sequence number. A FIN behind bytes already delivered must not move `next`
       // back, or a later retransmission would be delivered a second time.
       if (seqDiff(seqAdd(this.fin, 1), this.next) > 0) this.next = seqAdd(this.fin, 1);
@@ -287,10 +286,5 @@ export class HalfStream {
   /** Out-of-order bytes currently held (for memory accounting and tests). */
   get holding(): number {
     return this.heldBytes;
-  }
-
-  /** Bytes kept for checking retransmissions: none before the first delivered byte. */
-  get remembering(): number {
-    return this.recent?.capacity ?? 0;
   }
 }

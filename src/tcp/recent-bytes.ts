@@ -76,7 +76,8 @@ export class RingPool {
 
 /**
  * The last few kilobytes delivered in one direction, so that a retransmission can be checked against
- * the first copy without keeping the stream. Older bytes are simply not checked.
+ * the first copy without keeping the stream. Older bytes are simply not checked. HalfStream extends it:
+ * one object per direction rather than two.
  */
 export class RecentBytes implements RingPlace {
   /**
@@ -92,12 +93,13 @@ export class RecentBytes implements RingPlace {
 
   constructor(private readonly pool: RingPool) {}
 
-  /** Bytes the ring can hold now (it grows up to the window). */
-  get capacity(): number {
+  /** Bytes the ring can hold now (it grows up to the window); none before the first byte. */
+  get remembering(): number {
     return this.size;
   }
 
-  push(bytes: Buffer): void {
+  /** Bytes just delivered. */
+  remember(bytes: Buffer): void {
     this.room(this.total + bytes.length);
     const cap = this.size;
     const ring = this.buffer!;
@@ -133,7 +135,7 @@ export class RecentBytes implements RingPlace {
     }
   }
 
-  /** The stream ended: its ring goes back to the pool, and nothing more may be pushed. */
+  /** The stream ended (flushed): its ring goes back to the pool, and nothing more may be remembered. */
   release(): void {
     if (this.buffer) this.pool.give(this.buffer, this.base, this.size);
     this.buffer = null;
@@ -142,7 +144,7 @@ export class RecentBytes implements RingPlace {
   }
 
   /** After a gap the bytes before it no longer line up with sequence numbers. */
-  reset(): void {
+  forgetRemembered(): void {
     this.total = 0;
   }
 
