@@ -6,6 +6,9 @@ import type { Exchange } from '../imap/model.js';
  */
 const MAX_WAITING = 100_000;
 
+/** What a released exchange's slots hold until the queue is cut. */
+const RELEASED = null as unknown as Exchange;
+
 /**
  * Releases exchanges in the order their requests appeared in the capture, across all connections,
  * while they complete in any order. Commands open in frame order, so a FIFO suffices: the head leaves
@@ -44,6 +47,8 @@ export class ExchangeOrderer<O = void> {
     while (this.head < this.queue.length && this.done.has(this.queue[this.head] as Exchange)) {
       const ex = this.queue[this.head] as Exchange;
       const owner = this.queue[this.head + 1] as O;
+      // Released: the queue no longer holds it (the slots are reclaimed when the queue is cut).
+      this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
       this.head += 2;
       this.done.delete(ex);
       this.release(ex, owner);

@@ -6,13 +6,16 @@ export const MAX_PENDING_COMMANDS = 4096;
 /** Up to this many outstanding commands a tag is looked up by scanning them; beyond, by an index. */
 const SCAN_LIMIT = 8;
 
+/** The list while nothing is outstanding: one shared empty array, not one per idle connection. */
+const NONE: never[] = Object.freeze([]) as never[];
+
 /**
  * The commands of one connection that await their tagged completion, oldest first. On a long pipeline
  * their tags are counted, so that a tag lookup costs nothing when the tag is not outstanding; the usual
  * one or two commands are scanned instead (an index per open connection would cost more than they do).
  */
 export class PendingCommands<T extends Claimant> {
-  private items: T[] = [];
+  private items: T[] = NONE;
   /** Outstanding commands per tag, while more than SCAN_LIMIT are outstanding; null otherwise. */
   private tags: Map<string, number> | null = null;
 
@@ -52,7 +55,10 @@ export class PendingCommands<T extends Claimant> {
     if (at < 0) return undefined;
     const [item] = this.items.splice(at, 1);
     this.count(tag, -1);
-    if (this.items.length === 0) this.tags = null;
+    if (this.items.length === 0) {
+      this.items = NONE;
+      this.tags = null;
+    }
     return item;
   }
 
@@ -63,7 +69,7 @@ export class PendingCommands<T extends Claimant> {
   /** Remove everything, oldest first. */
   drain(): T[] {
     const all = this.items;
-    this.items = [];
+    this.items = NONE;
     this.tags = null;
     return all;
   }

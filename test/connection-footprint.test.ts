@@ -1,0 +1,130 @@
+/**
+ * What an open, idle connection costs. Many connections can be open at once (a server's capture, a client
+ * that keeps IDLE connections), so what each one holds while idle is kept small: no buffer, map, set or
+ * closure of its own, and a bounded number of small objects. Counted structurally (test/helpers/footprint.ts:
+ * everything reachable from the tracker with 2N connections open, minus with N, per connection), so the
+ * bounds are exact and not flaky; one heap measurement checks the same from the garbage collector's side.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../src/capture/reader.js';
+import { PacketDecoder } from '../src/decode/decoder.js';
+import type { Segment } from '../src/decode/types.js';
+import { TcpTracker } from '../src/tcp/tracker.js';
+import type { StreamSink } from '../src/tcp/types.js';
+import { ImapSession, SessionContext } from '../src/imap/session.js';
+import type { ImapConnection } from '../src/imap/model.js';
+import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
+import { collectGarbage } from './helpers/gc.js';
+
+/**
+ * `count` connections that each open, get a greeting, send a command and (unless `unanswered`) get its
+ * answer, and never close. Every connection opens before the first one speaks.
+ */
+async function idleConnections(count: number, unanswered = false): Promise<Segment[]> {
+  const flows = Array.from({ length: count }, (_, i) => new TcpFlow({
+    client: { ip: `10.1.${i >> 8}.${i & 255}`, port: 40000 + i },
+    server: { ip: '192.0.2.10', port: 143 },
+    clientIsn: (i * 2654435761) >>> 0,
+    start: 1_700_000_000 + i * 1e-3,
+  }));
+  const packets: SynthPacket[] = flows.flatMap((f) => f.handshake());
+  flows.forEach((f, i) => {
+    packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`));
+    if (!unanswered) packets.push(...f.send('server', `a${i} OK NOOP completed\r\n`));
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-footprint-'));
+  try {
+    const path = join(dir, 'idle.pcap');
+    writeCapture(path, { format: 'pcap', packets });
+    const segments: Segment[] = [];
+    const decoder = new PacketDecoder(() => {});
+    await readCapture(path, (frame) => {
+      const seg = decoder.decode(frame);
+      if (seg) segments.push(seg);
+    }, () => {});
+    return segments;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const PORTS = { ports: new Set([143]), maxHeldBytes: 4 << 20 };
+
+/** The TCP layer alone (what `streams` runs): a sink that keeps nothing. */
+function tcpOnly(segments: Segment[]): unknown[] {
+  const sink: StreamSink<null> = { open: () => null, data: () => {}, gap: () => {}, close: () => {} };
+  const tracker = new TcpTracker(sink, () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  return [tracker];
+}
+
+/** TCP and IMAP as the analysis wires them: a session per connection, exchanges ordered across connections. */
+function withSessions(segments: Segment[]): unknown[] {
+  const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
+  const context = new SessionContext({ opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, () => {});
+  const sink: StreamSink<ImapSession> = {
+    open: (conn) => new ImapSession(conn, context),
+    data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
+    gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
+    close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
+  };
+  const tracker = new TcpTracker(sink, () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  return [tracker, orderer];
+}
+
+const N = 100;
+
+async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false): Promise<Footprint> {
+  const fewer = footprint(build(await idleConnections(N, unanswered)));
+  const more = footprint(build(await idleConnections(2 * N, unanswered)));
+  return perUnit(more, fewer, N);
+}
+
+/** Nothing but small objects: no buffer (rings are cut from shared slabs), map, set, closure or weak reference. */
+function assertOnlySmallObjects(cost: Footprint, what: string): void {
+  for (const kind of ['buffer', 'Map', 'Set', 'function', 'weak']) {
+    assert.equal(cost.kinds[kind] ?? 0, 0, `${what}: ${kind} per connection (${JSON.stringify(cost)})`);
+  }
+}
+
+test('an open, idle connection holds no buffer, map or closure of its own at the TCP layer, and a few hundred bytes', async () => {
+  const cost = await perConnection(tcpOnly);
+  assertOnlySmallObjects(cost, 'TCP');
+  // The record (endpoints, times, byte counts), the conversation, the flow and its two directions.
+  assert.ok((cost.kinds.object ?? 0) <= 11, `objects per connection: ${JSON.stringify(cost)}`);
+  assert.ok(cost.bytes <= 880, `bytes per connection: ${JSON.stringify(cost)}`);
+});
+
+test('an open, idle IMAP connection (its command answered) holds no buffer, map or closure of its own, and 1.5 KiB at most', async () => {
+  const cost = await perConnection(withSessions);
+  assertOnlySmallObjects(cost, 'TCP and IMAP');
+  // On top of TCP: the session, its two framers, its transport, its pending-command list, its record and greeting.
+  assert.equal(cost.kinds.Array ?? 0, 0, `no array of its own once nothing is pending (${JSON.stringify(cost)})`);
+  assert.ok((cost.kinds.object ?? 0) <= 18, `objects per connection: ${JSON.stringify(cost)}`);
+  assert.ok(cost.bytes <= 1536, `bytes per connection: ${JSON.stringify(cost)}`);
+});
+
+test('a connection waiting for an answer adds its exchange and the pending command, still no map of its own', async () => {
+  const idle = await perConnection(withSessions);
+  const waiting = await perConnection(withSessions, true);
+  assertOnlySmallObjects(waiting, 'waiting');
+  assert.ok(waiting.bytes - idle.bytes <= 384, `${waiting.bytes - idle.bytes} bytes per outstanding command`);
+});
+
+test('the garbage collector agrees: 4,000 idle connections grow the heap by under 2.5 KiB each', async () => {
+  const segments = await idleConnections(4000);
+  await collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  const held = withSessions(segments);
+  await collectGarbage();
+  const grown = (process.memoryUsage().heapUsed - before) / 4000;
+  assert.ok(held.length > 0);
+  assert.ok(grown < 2560, `${grown.toFixed(0)} bytes of heap per idle connection`);
+});
