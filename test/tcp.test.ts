@@ -643,13 +643,13 @@ test('RecentBytes grows from a few bytes to its window and still tells old bytes
   const pool = new RingPool(window);
   for (let size = 16; size <= window; size *= 2) pool.give(Buffer.alloc(size, 0x5a), 0, size);
   // Small rings share slabs: the neighbours of this stream's ring hold other bytes.
-  const neighbours = Array.from({ length: 8 }, () => new RecentBytes(pool));
-  const recent = new RecentBytes(pool);
+  const neighbours = Array.from({ length: 8 }, () => new RecentBytes());
+  const recent = new RecentBytes();
   const all: number[] = [];
   for (let step = 0; step < 400; step++) {
     const chunk = Buffer.from(Array.from({ length: Math.floor(random() * (step % 50 === 0 ? 6000 : 300)) }, () => Math.floor(random() * 256)));
-    recent.remember(chunk);
-    for (const n of neighbours) n.remember(Buffer.alloc(1 + (step % 700), 0xa5));
+    recent.remember(chunk, pool);
+    for (const n of neighbours) n.remember(Buffer.alloc(1 + (step % 700), 0xa5), pool);
     all.push(...chunk);
     // Probe the last bytes: an exact copy agrees, a changed byte within the window disagrees.
     const back = Math.min(all.length, 1 + Math.floor(random() * window));
@@ -694,7 +694,7 @@ test('rings of ended streams go back to the pool and are reused, up to the pool\
   // Growing by doubling handed the smaller rings back as spares.
   const smaller = 128 + 256 + 512 + 1024 + 2048;
   assert.equal(pool.pooled, smaller);
-  first.release();
+  first.release(pool);
   assert.equal(first.remembering, 0);
   assert.equal(pool.pooled, smaller + 4096);
   // The next stream's growth takes the spares instead of allocating: it ends holding the 4096 one.

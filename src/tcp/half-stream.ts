@@ -15,6 +15,12 @@ export function seqAdd(a: number, n: number): number {
   return (a + n) | 0;
 }
 
+/** Out-of-order segments, oldest first, and how many bytes they hold. */
+interface Hold {
+  segments: Held[];
+  bytes: number;
+}
+
 interface Held {
   seq: number;
   data: Buffer;
@@ -62,15 +68,14 @@ export class HalfStream extends RecentBytes {
   /** Highest sequence number the peer acknowledged (it received everything before it). */
   private acked: number | null = null;
   /** Out-of-order segments waiting for a hole to fill; none (null) on an in-order stream. */
-  private held: Held[] | null = null;
-  private heldBytes = 0;
+  private hold: Hold | null = null;
 
   /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
     readonly side: Side,
   ) {
-    super(owner.rings);
+    super();
   }
 
   /** Its FIN and every byte before it have been seen. */
@@ -103,13 +108,13 @@ export class HalfStream extends RecentBytes {
   peerAck(ack: number, frame: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
-    if (this.held) this.resolveAckedHole(frame);
+    if (this.hold) this.resolveAckedHole(frame);
   }
 
   /** End of the connection or the capture: whatever is still missing will never come. */
   flush(frame: number): void {
     if (this.next === null) return;
-    while (this.held) this.fillHoleWithGap(this.held[0]!.seq, frame);
+    while (this.hold) this.fillHoleWithGap(this.hold.segments[0]!.seq, frame);
     // Bytes the peer acknowledged (or a FIN announced) but the capture never held.
     let end = this.acked;
     if (this.fin !== null && (end === null || seqDiff(this.fin, end) > 0)) end = this.fin;
@@ -148,7 +153,7 @@ export class HalfStream extends RecentBytes {
       this.drainHeld(frame);
       return;
     }
-    this.hold(seq, payload, frame);
+    this.holdSegment(seq, payload, frame);
   }
 
   /** The part of a segment before a known FIN (all of it when no FIN is known). */
@@ -167,7 +172,7 @@ export class HalfStream extends RecentBytes {
 
   private emit(bytes: Buffer, frame: number): void {
     this.next = seqAdd(this.next!, bytes.length);
-    this.remember(bytes);
+    this.remember(bytes, this.owner.rings);
     this.owner.deliver(this.side, bytes, frame);
   }
 
@@ -189,9 +194,10 @@ export class HalfStream extends RecentBytes {
     }
   }
 
-  private hold(seq: number, payload: Buffer, frame: number): void {
+  private holdSegment(seq: number, payload: Buffer, frame: number): void {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
-    const held = (this.held ??= []);
+    const hold = (this.hold ??= { segments: [], bytes: 0 });
+    const held = hold.segments;
     let idx = 0;
     while (idx < held.length && seqDiff(held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
     const entry: Held = { seq, data: Buffer.from(payload), frame };
@@ -206,9 +212,9 @@ export class HalfStream extends RecentBytes {
       }
     }
     held.splice(idx, 0, entry);
-    this.heldBytes += payload.length;
+    hold.bytes += payload.length;
     const cap = this.owner.limits.maxHeldBytes;
-    if (this.heldBytes > cap) {
+    if (hold.bytes > cap) {
       if (!(this.flags & CAP_WARNED)) {
         this.flags |= CAP_WARNED;
         this.owner.warn(this.side, frame, `more than ${cap} out-of-order bytes held; giving up on the missing data before them (reported as a gap)`);
@@ -219,8 +225,8 @@ export class HalfStream extends RecentBytes {
 
   /** The peer has acknowledged past the hole before the held data: the hole will never be filled. */
   private resolveAckedHole(frame: number): void {
-    if (!this.held || this.acked === null) return;
-    if (seqDiff(this.acked, this.next!) > 0) this.fillHoleWithGap(this.held[0]!.seq, frame);
+    if (!this.hold || this.acked === null) return;
+    if (seqDiff(this.acked, this.next!) > 0) this.fillHoleWithGap(this.hold.segments[0]!.seq, frame);
   }
 
   private fillHoleWithGap(upTo: number, frame: number): void {
@@ -233,8 +239,8 @@ export class HalfStream extends RecentBytes {
 
   /** Deliver held segments that now continue the stream; drop the parts already delivered. */
   private drainHeld(frame: number): void {
-    while (this.held) {
-      const h = this.held[0]!;
+    while (this.hold) {
+      const h = this.hold.segments[0]!;
       if (this.fin !== null && seqDiff(h.seq, this.fin) >= 0) {
         // Held before the FIN was known, and wholly past it.
         this.dropFirstHeld();
@@ -252,7 +258,7 @@ export class HalfStream extends RecentBytes {
       if (rel + data.length > 0) {
         this.next = seqAdd(this.next!, data.length + rel);
         const fresh = data.subarray(-rel);
-        this.remember(fresh);
+        this.remember(fresh, this.owner.rings);
         this.owner.deliver(this.side, fresh, Math.max(frame, h.frame));
       }
     }
@@ -260,15 +266,15 @@ export class HalfStream extends RecentBytes {
 
   /** The oldest held segment leaves the hold; an empty hold is dropped. */
   private dropFirstHeld(): void {
-    const held = this.held!;
-    this.heldBytes -= held.shift()!.data.length;
-    if (held.length === 0) this.held = null;
+    const hold = this.hold!;
+    hold.bytes -= hold.segments.shift()!.data.length;
+    if (hold.segments.length === 0) this.hold = null;
   }
 
   /** After a gap moved `next` forward, held data that now lies wholly behind it is dropped. */
   private trimHeld(_frame: number): void {
-    while (this.held) {
-      const h = this.held[0]!;
+    while (this.hold) {
+      const h = this.hold.segments[0]!;
       if (seqDiff(seqAdd(h.seq, h.data.length), this.next!) > 0) return;
       this.dropFirstHeld();
     }
@@ -285,6 +291,6 @@ export class HalfStream extends RecentBytes {
 
   /** Out-of-order bytes currently held (for memory accounting and tests). */
   get holding(): number {
-    return this.heldBytes;
+    return this.hold?.bytes ?? 0;
   }
 }

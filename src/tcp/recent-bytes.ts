@@ -91,16 +91,14 @@ export class RecentBytes implements RingPlace {
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
   private total = 0;
 
-  constructor(private readonly pool: RingPool) {}
-
   /** Bytes the ring can hold now (it grows up to the window); none before the first byte. */
   get remembering(): number {
     return this.size;
   }
 
-  /** Bytes just delivered. */
-  remember(bytes: Buffer): void {
-    this.room(this.total + bytes.length);
+  /** Bytes just delivered; the ring comes from (and grows through) `pool`, the capture's. */
+  remember(bytes: Buffer, pool: RingPool): void {
+    this.room(this.total + bytes.length, pool);
     const cap = this.size;
     const ring = this.buffer!;
     const base = this.base;
@@ -117,8 +115,8 @@ export class RecentBytes implements RingPlace {
   }
 
   /** Make the ring big enough for `wanted` bytes (up to the window), keeping what it holds. */
-  private room(wanted: number): void {
-    const window = this.pool.window;
+  private room(wanted: number, pool: RingPool): void {
+    const window = pool.window;
     if (this.buffer && (this.size >= wanted || this.size === window)) return;
     let cap = this.buffer ? this.size : MIN_RING;
     while (cap < wanted && cap < window) cap *= 2;
@@ -126,18 +124,18 @@ export class RecentBytes implements RingPlace {
     const old = this.buffer;
     const oldBase = this.base;
     const oldSize = this.size;
-    this.pool.take(cap, this);
+    pool.take(cap, this);
     this.size = cap;
     // Until the ring first fills, its bytes sit from its start in order: copy them to the same offsets.
     if (old) {
       old.copy(this.buffer!, this.base, oldBase, oldBase + Math.min(this.total, oldSize));
-      this.pool.give(old, oldBase, oldSize);
+      pool.give(old, oldBase, oldSize);
     }
   }
 
-  /** The stream ended (flushed): its ring goes back to the pool, and nothing more may be remembered. */
-  release(): void {
-    if (this.buffer) this.pool.give(this.buffer, this.base, this.size);
+  /** The stream ended (flushed): its ring goes back to `pool`, and nothing more may be remembered. */
+  release(pool: RingPool): void {
+    if (this.buffer) pool.give(this.buffer, this.base, this.size);
     this.buffer = null;
     this.size = 0;
     this.total = 0;

@@ -290,8 +290,8 @@ export class TcpTracker<S = void> {
     if (!client || !server) return;
     client.flush(frame);
     server.flush(frame);
-    client.release();
-    server.release();
+    client.release(this.context.rings);
+    server.release(this.context.rings);
     flow.client = null;
     flow.server = null;
     this.open.delete(flow);
