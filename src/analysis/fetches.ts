@@ -11,6 +11,7 @@ import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
 import { byName, MessageRuns, type HeldMessage } from './fetch-runs.js';
+import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
 export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
@@ -251,11 +252,11 @@ export class FetchTracker {
   }
 
   /**
-   * Every message in list()'s order, spilled ones too (after settle()), one at a time; with `spill`, the
-   * runs are merged as this is read and their directory is removed when it is done.
+   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as `fetches --json`
+   * shows them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
-  sorted(): Iterable<FetchedMessage> {
-    if (!this.runs?.written) return this.list();
+  sorted(): Iterable<MessageView> {
+    if (!this.runs?.written) return viewsOf(this.list());
     const held = this.takeHeld(() => true);
     return this.runs.messages(held);
   }
@@ -276,7 +277,7 @@ export class FetchTracker {
     if (held.length > 0) this.runs!.spill(held);
   }
 
-  /** Take the held records that `final` accepts out of memory, each with its mailbox's index. */
+  /** Take the held records that `final` accepts out of memory, each as its view with its mailbox's index. */
   private takeHeld(final: (m: FetchedMessage) => boolean): HeldMessage[] {
     const taken: HeldMessage[] = [];
     this.held = 0;
@@ -284,7 +285,7 @@ export class FetchTracker {
       if (!box.messages) continue;
       for (const [key, message] of box.messages) {
         if (final(message)) {
-          taken.push({ box: box.index, message });
+          taken.push({ box: box.index, message: messageView(message) });
           box.messages.delete(key);
         } else this.held += 1 + message.fetches.length;
       }
@@ -363,6 +364,10 @@ export class FetchTracker {
   }
 }
 
+function* viewsOf(messages: FetchedMessage[]): Generator<MessageView> {
+  for (const m of messages) yield messageView(m);
+}
+
 function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {
   return { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, structureFrom: null, fetches: [] };
 }
@@ -399,7 +404,7 @@ export function fetchExchangeKey(x: { conn: number; tag: string | null; requestF
 }
 
 /** The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey); messages none of them fetched are left out. */
-export function fetchedBy(messages: readonly FetchedMessage[], chosen: ReadonlySet<string>): FetchedMessage[] {
+export function fetchedBy<M extends { fetches: SectionFetch[] }>(messages: readonly M[], chosen: ReadonlySet<string>): M[] {
   return messages
     .map((m) => ({ ...m, fetches: m.fetches.filter((f) => chosen.has(fetchExchangeKey(f))) }))
     .filter((m) => m.fetches.length > 0);
