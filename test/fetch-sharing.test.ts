@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
+import { messageView } from '../src/analysis/message-view.js';
 import type { ImapMessage } from '../src/imap/types.js';
 import { parseBodyStructure } from '../src/mime/bodystructure.js';
 import { TokenReader } from '../src/imap/tokens.js';
@@ -94,10 +95,11 @@ test('the streaming tracker (retain: false) hands out the same sections as the k
 });
 
 function wholeAndPieces(messages: FetchedMessage[], rest: object): [string, string] {
-  const whole = `${jsonText({ messages: messages.map(messageJson), ...rest }, 2)}\n`;
+  const shown = messages.map(messageView);
+  const whole = `${jsonText({ messages: shown.map(messageJson), ...rest }, 2)}\n`;
   let pieces = '';
   const writer = new FetchesJsonWriter((t) => { pieces += t; });
-  for (const piece of messageElements(messages, messageJson)) writer.messages(piece);
+  for (const piece of messageElements(shown, messageJson)) writer.messages(piece);
   writer.end(rest);
   return [pieces, whole];
 }

@@ -66,7 +66,7 @@ test('EXPUNGE renumbering, several in a row and in the middle: every later seque
 });
 
 test('the envelope fields of a fetched header, read in one pass, are what a search per field finds (random headers)', async () => {
-  const { headerFields } = await import('../src/analysis/fetches.js');
+  const { headerFields } = await import('../src/mime/header-envelope.js');
   // The reference: the first line, after CR or LF, that starts with the name and a colon (any case); its value
   // after the blanks, to the next CR or LF; lines folded first, and nothing after the header's blank line.
   const searched = (raw: Buffer, name: string): string | undefined => {

@@ -5,7 +5,8 @@ import type { Value } from '../../src/imap/tokens.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import { flattenParts, parseBodyStructure, parseEnvelope } from '../../src/mime/bodystructure.js';
 import type { MimePart } from '../../src/mime/types.js';
-import { addressText, partJson } from '../../src/report/fetches.js';
+import { addressText, partView } from '../../src/analysis/message-view.js';
+import { partJson } from '../../src/report/fetches.js';
 import { jsonText } from '../../src/util/json.js';
 import { check, checkJsonText, checkSchema } from '../invariants.js';
 import type { Layer } from '../layer.js';
@@ -26,7 +27,7 @@ function checkTree(root: MimePart): void {
     check(!before || (before.type === 'message/rfc822' && p.type.startsWith('multipart/')), `part number ${p.part} twice in one tree`);
     numbers.set(p.part, p);
     check(p.part === '' || p.part.split('.').length <= MAX_BODY_DEPTH + 1, `part ${p.part.slice(0, 40)}… deeper than the cap`);
-    const json = partJson(p);
+    const json = partJson(partView(p));
     checkSchema(json, 'fetches', PART_SCHEMA);
     checkJsonText(jsonText(json), 'fetches --json part');
   }

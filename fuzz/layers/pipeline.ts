@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeWithFetches, type FullAnalysis } from '../../src/analysis/full.js';
+import { messageView } from '../../src/analysis/message-view.js';
 import { CaptureError } from '../../src/capture/reader.js';
 import { usageLine } from '../../src/cli/errors.js';
 import { Extractor } from '../../src/extract/extractor.js';
@@ -32,7 +33,7 @@ function checkViews(a: FullAnalysis): void {
   const views: [string, object][] = [
     ['summary', summaryJson([a])],
     ['commands', { exchanges: (a.exchanges ?? []).map((ex) => exchangeJson(ex, { showSecrets: false })), warnings: jsonWarnings(a.warnings) }],
-    ['fetches', { messages: a.fetches.list().map(messageJson), strategy: a.fetches.steps.map(stepJson), warnings: jsonWarnings(a.warnings) }],
+    ['fetches', { messages: a.fetches.list().map((m) => messageJson(messageView(m))), strategy: a.fetches.steps.map(stepJson), warnings: jsonWarnings(a.warnings) }],
     ['streams', streamsJson([{ capture: a.capture, connections: a.connections.map((c) => c.conn), warnings: a.warnings }])],
   ];
   for (const [name, json] of views) {

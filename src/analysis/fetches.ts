@@ -5,11 +5,13 @@ import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
 import type { Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
-import { decodeWords, parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
+import { parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
+import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
-import type { Address, Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
+import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
 import { byName, MessageRuns, type HeldMessage } from './fetch-runs.js';
+import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
 export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
@@ -110,9 +112,6 @@ export interface FetchTrackerOptions {
   /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
   stepUids?: boolean;
 }
-
-/** One shared empty list for the address fields a fetched header does not give (never mutated). */
-const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
 
 /**
  * Follows FETCH responses across a capture: ties every one to a message (mailbox, UIDVALIDITY, UID —
@@ -253,11 +252,11 @@ export class FetchTracker {
   }
 
   /**
-   * Every message in list()'s order, spilled ones too (after settle()), one at a time; with `spill`, the
-   * runs are merged as this is read and their directory is removed when it is done.
+   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as `fetches --json`
+   * shows them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
-  sorted(): Iterable<FetchedMessage> {
-    if (!this.runs?.written) return this.list();
+  sorted(): Iterable<MessageView> {
+    if (!this.runs?.written) return viewsOf(this.list());
     const held = this.takeHeld(() => true);
     return this.runs.messages(held);
   }
@@ -278,7 +277,7 @@ export class FetchTracker {
     if (held.length > 0) this.runs!.spill(held);
   }
 
-  /** Take the held records that `final` accepts out of memory, each with its mailbox's index. */
+  /** Take the held records that `final` accepts out of memory, each as its view with its mailbox's index. */
   private takeHeld(final: (m: FetchedMessage) => boolean): HeldMessage[] {
     const taken: HeldMessage[] = [];
     this.held = 0;
@@ -286,7 +285,7 @@ export class FetchTracker {
       if (!box.messages) continue;
       for (const [key, message] of box.messages) {
         if (final(message)) {
-          taken.push({ box: box.index, message });
+          taken.push({ box: box.index, message: messageView(message) });
           box.messages.delete(key);
         } else this.held += 1 + message.fetches.length;
       }
@@ -365,64 +364,12 @@ export class FetchTracker {
   }
 }
 
+function* viewsOf(messages: FetchedMessage[]): Generator<MessageView> {
+  for (const m of messages) yield messageView(m);
+}
+
 function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {
   return { mailbox: state.mailbox, uidValidity: state.uidValidity, uid, seq, envelope: null, size: null, internalDate: null, flags: null, structure: null, structureFrom: null, fetches: [] };
-}
-
-/** The header fields an envelope is made from, by their lower-case names. */
-const ENVELOPE_FIELDS = new Set(['date', 'subject', 'from', 'message-id']);
-
-/**
- * Date, From and Subject from a fetched top-level header (BODY[HEADER.FIELDS (…)], BODY[HEADER], BODY[]),
- * for clients that never ask for the ENVELOPE.
- */
-export function envelopeFromHeader(raw: Buffer): Envelope | null {
-  const fields = headerFields(raw);
-  const field = (name: string) => {
-    const raw = fields.get(name);
-    if (raw === undefined) return null;
-    // The header is read as latin1; 8-bit octets are taken as UTF-8 (plain ASCII needs no conversion).
-    const value = /[\x80-\xff]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : detached(raw);
-    return decodeWords(value).trim();
-  };
-  const date = field('date');
-  const subject = field('subject');
-  const from = field('from');
-  if (date === null && subject === null && from === null) return null;
-  const addr = from === null ? [] : [{ name: /^(.*?)\s*<[^>]*>\s*$/.exec(from)?.[1]?.replace(/^"|"$/g, '') || null, email: /<([^>]*)>/.exec(from)?.[1] ?? from }];
-  return { date, subject, from: addr, sender: NO_ADDRESSES, replyTo: NO_ADDRESSES, to: NO_ADDRESSES, cc: NO_ADDRESSES, bcc: NO_ADDRESSES, inReplyTo: null, messageId: field('message-id') };
-}
-
-/**
- * The first value of each envelope field in the header (up to its blank line), unfolded, in one pass over its
- * lines (a search per field scanned the header four times, for every message of a folder sync). A line starts
- * after CR or LF and ends before either; the name is matched without regard to case, the value starts after
- * the colon and any blanks.
- */
-export function headerFields(raw: Buffer): Map<string, string> {
-  const end = raw.indexOf('\r\n\r\n');
-  const text = raw.toString('latin1', 0, end < 0 ? raw.length : end).replace(/\r?\n[ \t]+/g, ' ');
-  const found = new Map<string, string>();
-  // The next CR and LF, found again only once passed (-1: there is none further).
-  let cr = -2;
-  let lf = -2;
-  let at = 0;
-  while (at <= text.length) {
-    if (cr !== -1 && cr < at) cr = text.indexOf('\r', at);
-    if (lf !== -1 && lf < at) lf = text.indexOf('\n', at);
-    const lineEnd = Math.min(cr < 0 ? text.length : cr, lf < 0 ? text.length : lf);
-    const colon = text.indexOf(':', at);
-    if (colon > at && colon < lineEnd) {
-      const name = text.slice(at, colon).toLowerCase();
-      if (ENVELOPE_FIELDS.has(name) && !found.has(name)) {
-        let from = colon + 1;
-        while (text[from] === ' ' || text[from] === '\t') from++;
-        found.set(name, text.slice(from, lineEnd));
-      }
-    }
-    at = lineEnd + 1;
-  }
-  return found;
 }
 
 function itemNames(a: FetchAttributes): string[] {
@@ -457,7 +404,7 @@ export function fetchExchangeKey(x: { conn: number; tag: string | null; requestF
 }
 
 /** The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey); messages none of them fetched are left out. */
-export function fetchedBy(messages: readonly FetchedMessage[], chosen: ReadonlySet<string>): FetchedMessage[] {
+export function fetchedBy<M extends { fetches: SectionFetch[] }>(messages: readonly M[], chosen: ReadonlySet<string>): M[] {
   return messages
     .map((m) => ({ ...m, fetches: m.fetches.filter((f) => chosen.has(fetchExchangeKey(f))) }))
     .filter((m) => m.fetches.length > 0);

@@ -1,5 +1,6 @@
 import { analyzeWithFetches } from '../analysis/full.js';
 import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type FetchStep, type SectionFetch } from '../analysis/fetches.js';
+import type { MessageView } from '../analysis/message-view.js';
 import type { ReadControl } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
 import { messageElements, messageJson, sectionLine } from '../report/fetches.js';
@@ -82,7 +83,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     // held whole, nor copied across threads.
     try {
       const messages = analysis.fetches.sorted();
-      const json = (m: FetchedMessage) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
+      const json = (m: MessageView) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
       for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) {
         emit(MESSAGES_CHANNEL, chunk);
         // A slow reader of stdout holds the document back here as it holds reading back: it is not queued whole.
@@ -99,6 +100,6 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
 }
 
 /** fetchedBy, one message at a time. */
-function* chosenOnly(messages: Iterable<FetchedMessage>, chosen: ReadonlySet<string>): Generator<FetchedMessage> {
+function* chosenOnly(messages: Iterable<MessageView>, chosen: ReadonlySet<string>): Generator<MessageView> {
   for (const m of messages) yield* fetchedBy([m], chosen);
 }

@@ -2,14 +2,10 @@ import { indentedElements, jsonText } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { flattenParts } from '../mime/bodystructure.js';
-import type { Address, MimePart } from '../mime/types.js';
+import type { MimePart } from '../mime/types.js';
+import { addressText, isLeaf, uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
-
-export function addressText(list: readonly Address[] | undefined): string | null {
-  if (!list || list.length === 0) return null;
-  return list.map((a) => (a.name ? `${a.name} <${a.email ?? ''}>` : a.email ?? '')).join(', ');
-}
 
 export function sectionFetchJson(f: SectionFetch): object {
   return {
@@ -18,19 +14,19 @@ export function sectionFetchJson(f: SectionFetch): object {
   };
 }
 
-export function partJson(p: MimePart): object {
-  return { part: p.part, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename, charset: p.params.charset ?? null, disposition: p.disposition?.type ?? null };
+export function partJson(p: PartView): object {
+  return { part: p.part, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename, charset: p.charset, disposition: p.disposition };
 }
 
 /** JSON of one message (schema: docs/schema/fetches.schema.json). */
-export function messageJson(m: FetchedMessage): object {
+export function messageJson(v: MessageView): object {
   return {
-    mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
-    date: m.envelope?.date ?? m.internalDate, subject: m.envelope?.subject ?? null, from: addressText(m.envelope?.from), size: m.size,
-    parts: m.structure ? flattenParts(m.structure).map(partJson) : [],
-    structureFrom: m.structureFrom,
-    fetches: m.fetches.map(sectionFetchJson),
-    notFetched: notFetched(m).map((p) => p.part),
+    mailbox: v.mailbox, uidValidity: v.uidValidity, uid: v.uid, seq: v.seq,
+    date: v.envelope?.date ?? v.internalDate, subject: v.envelope?.subject ?? null, from: v.envelope?.from ?? null, size: v.size,
+    parts: v.parts ? v.parts.map(partJson) : [],
+    structureFrom: v.structureFrom,
+    fetches: v.fetches.map(sectionFetchJson),
+    notFetched: v.parts ? uncoveredLeaves(v.parts, (p) => p.leaf, v.fetches).map((p) => p.part) : [],
   };
 }
 
@@ -40,11 +36,7 @@ export function stepJson(s: FetchStep): object {
 
 /** Leaf parts that no fetch covered (neither the part, an ancestor, nor the whole message or its TEXT). */
 export function notFetched(m: FetchedMessage): MimePart[] {
-  if (!m.structure) return [];
-  const full = m.fetches.filter((f) => f.how !== 'header' && f.how !== 'header-fields' && f.how !== 'mime' && f.how !== 'size');
-  if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
-  const covered = (part: string) => full.some((f) => f.spec.part !== '' && (part === f.spec.part || part.startsWith(`${f.spec.part}.`)));
-  return flattenParts(m.structure).filter((p) => p.children.length === 0 && !p.message && !covered(p.part));
+  return m.structure ? uncoveredLeaves(flattenParts(m.structure), isLeaf, m.fetches) : [];
 }
 
 function howText(f: SectionFetch): string {
@@ -107,7 +99,7 @@ const ELEMENTS_PER_PIECE = 64;
  * levels deep), in pieces of whole elements, each from the line break before its first element: the pieces
  * are written as they are made, joined by commas.
  */
-export function* messageElements(messages: Iterable<FetchedMessage>, json: (m: FetchedMessage) => object): Generator<string> {
+export function* messageElements(messages: Iterable<MessageView>, json: (m: MessageView) => object): Generator<string> {
   let piece: object[] = [];
   for (const m of messages) {
     piece.push(json(m));

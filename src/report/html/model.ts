@@ -9,7 +9,8 @@ import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { MimePart } from '../../mime/types.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
 import { compareTime, isoTime, secondsBetween } from '../../util/time.js';
-import { addressText, notFetched } from '../fetches.js';
+import { addressText } from '../../analysis/message-view.js';
+import { notFetched } from '../fetches.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
 import type {

@@ -1,0 +1,75 @@
+import { flattenParts } from '../mime/bodystructure.js';
+import type { Address, MimePart } from '../mime/types.js';
+import type { FetchedMessage, SectionFetch } from './fetches.js';
+
+/**
+ * A fetched message as `fetches --json` shows it: its envelope as three texts and its tree as the flat list of
+ * parts the view prints. It is also all that combining the pieces of a message spilled to several runs needs
+ * (fetch-runs.ts), so the runs hold views, not whole records: a tree of MimePart objects and a full envelope
+ * cost several times as much to write and read back, for nothing the view prints.
+ */
+export interface MessageView {
+  mailbox: string | null;
+  uidValidity: number | null;
+  uid: number | null;
+  seq: number;
+  /** Null when the message had no envelope (combining keeps the first one, even one with no date). */
+  envelope: { date: string | null; subject: string | null; from: string | null } | null;
+  size: number | null;
+  internalDate: string | null;
+  /** Every part of the tree in flattenParts' order; null when no tree is known. */
+  parts: PartView[] | null;
+  structureFrom: FetchedMessage['structureFrom'];
+  fetches: SectionFetch[];
+}
+
+/** One part as the view prints it, and whether it could be left unfetched (a leaf that encloses no message). */
+export interface PartView {
+  part: string;
+  type: string;
+  encoding: string | null;
+  size: number | null;
+  filename: string | null;
+  charset: string | null;
+  disposition: string | null;
+  leaf: boolean;
+}
+
+export function messageView(m: FetchedMessage): MessageView {
+  const e = m.envelope;
+  return {
+    mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
+    envelope: e ? { date: e.date, subject: e.subject, from: addressText(e.from) } : null,
+    size: m.size, internalDate: m.internalDate,
+    parts: m.structure ? flattenParts(m.structure).map(partView) : null,
+    structureFrom: m.structureFrom, fetches: m.fetches,
+  };
+}
+
+export function partView(p: MimePart): PartView {
+  return {
+    part: p.part, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename,
+    charset: p.params.charset ?? null, disposition: p.disposition?.type ?? null, leaf: isLeaf(p),
+  };
+}
+
+/** A part no fetch of a sub-part can cover: it has no children and encloses no message. */
+export function isLeaf(p: MimePart): boolean {
+  return p.children.length === 0 && !p.message;
+}
+
+export function addressText(list: readonly Address[] | undefined): string | null {
+  if (!list || list.length === 0) return null;
+  return list.map((a) => (a.name ? `${a.name} <${a.email ?? ''}>` : a.email ?? '')).join(', ');
+}
+
+/**
+ * The leaves among `parts` (flattened, in tree order) that no fetch covered: neither the part, an ancestor,
+ * nor the whole message or its TEXT.
+ */
+export function uncoveredLeaves<P extends { part: string }>(parts: readonly P[], leaf: (p: P) => boolean, fetches: readonly SectionFetch[]): P[] {
+  const full = fetches.filter((f) => f.how !== 'header' && f.how !== 'header-fields' && f.how !== 'mime' && f.how !== 'size');
+  if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
+  const covered = (part: string) => full.some((f) => f.spec.part !== '' && (part === f.spec.part || part.startsWith(`${f.spec.part}.`)));
+  return parts.filter((p) => leaf(p) && !covered(p.part));
+}
