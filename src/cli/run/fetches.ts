@@ -1,7 +1,6 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
-import { escapeText } from '../../util/escape.js';
-import { FetchesJsonWriter, fetchesText, stepJson } from '../../report/fetches.js';
+import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
@@ -11,7 +10,7 @@ import { makeTempDir } from '../../util/temp-dir.js';
 import { UsageError } from '../errors.js';
 
 /**
- * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
+ * Records (fetched messages and their sections) `fetches` and `fetches --json` hold per capture before they write them as
  * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
  * sets another.
  */
@@ -35,8 +34,8 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   const settings = captureSettings(opts);
   const asJson = Boolean(opts.json) && !opts.ndjson;
   const budget = spillBudget();
-  // Runs spilled by --json (in this thread or a worker) go under one directory this thread removes.
-  const spillDir = asJson ? makeTempDir('imapscope-spill-') : null;
+  // Runs spilled by the listings (in this thread or a worker) go under one directory this thread removes.
+  const spillDir = opts.ndjson ? null : makeTempDir('imapscope-spill-');
   const inputs = captures.map((path) => ({
     path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
     json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
@@ -44,7 +43,11 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   const results = [];
   // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
   const json = new FetchesJsonWriter((text) => output.write(text));
-  const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
+  const sink = (channel: string, text: string) => {
+    if (channel === MESSAGES_CHANNEL) json.messages(text);
+    else if (channel === 'stderr') output.note(text.replace(/\n$/, ''));
+    else output.write(text);
+  };
   try {
     for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
   } finally {
@@ -59,11 +62,5 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
       ...output.partialField(),
     });
     return;
-  }
-  for (const r of results) {
-    if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
-    if (r.notice) output.write(`${escapeText(r.notice)}\n`);
-    output.write(fetchesText(r.messages, r.steps));
-    output.warnings(r.warnings, r.path);
   }
 }
