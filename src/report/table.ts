@@ -1,7 +1,6 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { stripVTControlCharacters } from 'node:util';
-import stringWidth from 'string-width';
 import { isPlainRow, plainRowLines, textWidth } from './plain-rows.js';
 import { fittedWidth } from './table-width.js';
 
@@ -131,7 +130,7 @@ export class TableLayout {
   constructor(spec: readonly (string | ColumnSpec)[], rows: Iterable<readonly Cell[]>) {
     this.columns = spec.map((c) => (typeof c === 'string' ? { head: c } : c));
     const cellWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
-    const natural = this.columns.map((c) => stringWidth(c.head));
+    const natural = this.columns.map((c) => textWidth(c.head));
     const numeric = this.columns.map(() => new NumericColumn());
     for (const row of rows) {
       for (let i = 0; i < this.columns.length; i++) {
