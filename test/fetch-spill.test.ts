@@ -151,6 +151,18 @@ test('fetches and fetches --json with a budget of 2 print the same listing and d
   }
 });
 
+test('without a writable temporary directory the listings say so in one line and hold every message in memory (same output, exit 0)', () => {
+  const missing = join(tmpdir(), 'imapscope-no-such-dir', 'deeper');
+  const capture = join(CAPTURES, 'mbsync.pcap');
+  for (const view of [['--json'], []]) {
+    const plain = runCli(['fetches', ...view, capture]);
+    const without = runCli(['fetches', ...view, capture], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: missing } });
+    assert.equal(without.code, 0, without.stderr);
+    assert.equal(without.stdout, plain.stdout);
+    assert.match(without.stderr, /^imapscope: warning: no temporary directory to sort fetched messages through \(.*imapscope-no-such-dir.*: ENOENT\); every message is held in memory \(set TMPDIR to a writable directory\)\n$/);
+  }
+});
+
 /**
  * Feed a whole capture on stdin without ending it, so that the CLI waits for more with runs on disk; once a
  * run is there, press Ctrl-C (`times` times).

@@ -6,7 +6,9 @@ import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { makeTempDir } from '../../util/temp-dir.js';
+import { makeTempDir, type TempDir } from '../../util/temp-dir.js';
+import { escapeText } from '../../util/escape.js';
+import { tmpdir } from 'node:os';
 import { UsageError } from '../errors.js';
 
 /**
@@ -23,6 +25,20 @@ function spillBudget(): number {
   return Number(text);
 }
 
+/**
+ * The private directory the listings sort through, or null when none can be made (TMPDIR missing or not
+ * writable): then every message is held in memory, which a capture of ordinary size never notices.
+ */
+function sortingDirectory(): TempDir | null {
+  try {
+    return makeTempDir('imapscope-spill-');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    output.note(`imapscope: warning: no temporary directory to sort fetched messages through (${escapeText(tmpdir())}: ${reason}); every message is held in memory (set TMPDIR to a writable directory)`);
+    return null;
+  }
+}
+
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
 export async function runFetches(args: string[], opts: FetchesOptions): Promise<void> {
@@ -35,7 +51,7 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   const asJson = Boolean(opts.json) && !opts.ndjson;
   const budget = spillBudget();
   // Runs spilled by the listings (in this thread or a worker) go under one directory this thread removes.
-  const spillDir = opts.ndjson ? null : makeTempDir('imapscope-spill-');
+  const spillDir = opts.ndjson ? null : sortingDirectory();
   const inputs = captures.map((path) => ({
     path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
     json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
