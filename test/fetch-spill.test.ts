@@ -127,16 +127,20 @@ test('the run directory exists while runs wait, and is removed when reading stop
   }
 });
 
-test('fetches --json with a budget of 2 prints the same document, and leaves nothing in the temporary directory', () => {
+test('fetches and fetches --json with a budget of 2 print the same listing and document, and leave nothing in the temporary directory', () => {
   const tmp = scratch();
   try {
     for (const capture of [join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'fetchmail.pcap')]) {
-      const plain = runCli(['fetches', '--json', capture]);
-      const small = runCli(['fetches', '--json', capture], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: tmp } });
-      assert.equal(plain.code, 0, plain.stderr);
-      assert.equal(small.code, 0, small.stderr);
-      assert.equal(small.stdout, plain.stdout, capture);
-      assert.ok(JSON.parse(small.stdout).messages.length > 0);
+      for (const view of [['--json'], []]) {
+        const plain = runCli(['fetches', ...view, capture]);
+        const small = runCli(['fetches', ...view, capture], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: tmp } });
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.equal(small.code, 0, small.stderr);
+        assert.equal(small.stdout, plain.stdout, `${capture} ${view}`);
+        assert.equal(small.stderr, plain.stderr);
+        if (view.length > 0) assert.ok(JSON.parse(small.stdout).messages.length > 0);
+        else assert.match(small.stdout, /^INBOX (uid \d+|seq \d+ \(UID unknown\)) · /m);
+      }
     }
     assert.deepEqual(readdirSync(tmp), []);
     const bad = runCli(['fetches', '--json', join(CAPTURES, 'mbsync.pcap')], { env: { IMAPSCOPE_FETCHES_BUDGET: 'lots', TMPDIR: tmp } });
@@ -147,12 +151,24 @@ test('fetches --json with a budget of 2 prints the same document, and leaves not
   }
 });
 
+test('without a writable temporary directory the listings say so in one line and hold every message in memory (same output, exit 0)', () => {
+  const missing = join(tmpdir(), 'imapscope-no-such-dir', 'deeper');
+  const capture = join(CAPTURES, 'mbsync.pcap');
+  for (const view of [['--json'], []]) {
+    const plain = runCli(['fetches', ...view, capture]);
+    const without = runCli(['fetches', ...view, capture], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: missing } });
+    assert.equal(without.code, 0, without.stderr);
+    assert.equal(without.stdout, plain.stdout);
+    assert.match(without.stderr, /^imapscope: warning: no temporary directory to sort fetched messages through \(.*imapscope-no-such-dir.*: ENOENT\); every message is held in memory \(set TMPDIR to a writable directory\)\n$/);
+  }
+});
+
 /**
  * Feed a whole capture on stdin without ending it, so that the CLI waits for more with runs on disk; once a
  * run is there, press Ctrl-C (`times` times).
  */
-async function interruptWithRuns(capture: string, tmp: string, times: number) {
-  const child = spawn(process.execPath, [CLI, 'fetches', '--json', '-'], { env: { ...process.env, FORCE_COLOR: '0', IMAPSCOPE_FETCHES_BUDGET: '1', TMPDIR: tmp } });
+async function interruptWithRuns(capture: string, tmp: string, times: number, view = ['--json']) {
+  const child = spawn(process.execPath, [CLI, 'fetches', ...view, '-'], { env: { ...process.env, FORCE_COLOR: '0', IMAPSCOPE_FETCHES_BUDGET: '1', TMPDIR: tmp } });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   let stderr = '';
@@ -187,6 +203,18 @@ test('Ctrl-C with runs on disk: the partial document is written from them and th
     const twice = await interruptWithRuns(capture, tmp, 2);
     assert.equal(twice.code, 130, twice.stderr);
     assert.deepEqual(readdirSync(tmp), [], 'nothing left after leaving at once');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the text listing spills too: runs on disk while reading, the messages read listed after Ctrl-C, nothing left', { timeout: 60_000 }, async () => {
+  const tmp = scratch();
+  try {
+    const once = await interruptWithRuns(join(CAPTURES, 'mbsync.pcap'), tmp, 1, []);
+    assert.equal(once.code, 130, once.stderr);
+    assert.match(once.stdout, /^INBOX uid \d+/m, 'the messages read before Ctrl-C, from the runs');
+    assert.deepEqual(readdirSync(tmp), []);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -306,6 +306,16 @@ test('in a real 80-column terminal no table row wraps', { skip: unavailable(!has
   assert.ok(!wide.includes('…'));
 });
 
+test('in a real 80-column terminal the tables drawn by worker threads (--jobs 2) fit as those of one thread do', { skip: unavailable(!hasTmux && NO_TMUX), timeout: 120_000 }, async () => {
+  const captures = ['mbsync.pcap', 'fetchmail.pcap'].map((c) => shellQuote(cap(c))).join(' ');
+  for (const command of ['commands', 'fetches']) {
+    const pane = (jobs: number) => inTmux(`${shellQuote(process.execPath)} ${shellQuote(CLI)} ${command} --jobs ${jobs} ${captures}`, 80);
+    const one = await pane(1);
+    assert.ok(one.includes('…'), `${command}: something was cut to fit:\n${one}`);
+    assert.equal(await pane(2), one, command);
+  }
+});
+
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 test('in a real terminal NO_COLOR turns colour off; without it the terminal gets colour', { skip: unavailable(!hasScript && 'script (util-linux) is not installed') }, () => {

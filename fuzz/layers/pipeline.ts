@@ -41,7 +41,7 @@ function checkViews(a: FullAnalysis): void {
     checkJsonText(jsonText(json, 2), `${name} --json`);
   }
   checkPrintable(summaryText(a), 'summary');
-  checkPrintable(fetchesText(a.fetches.list(), a.fetches.steps), 'fetches');
+  checkPrintable(fetchesText(a.fetches.list().map(messageView), a.fetches.steps), 'fetches');
   checkPrintable(streamsText({ capture: a.capture, connections: a.connections.map((c) => c.conn), warnings: a.warnings }), 'streams');
   for (const line of warningLines(a.warnings, a.capture.path)) checkPrintable(line, 'warning');
 }

@@ -3,7 +3,9 @@ import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type F
 import type { MessageView } from '../analysis/message-view.js';
 import type { ReadControl } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
-import { messageElements, messageJson, sectionLine } from '../report/fetches.js';
+import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
+import { warningLines } from '../report/format.js';
+import { escapeText } from '../util/escape.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { ConnectionChoice } from './options.js';
@@ -18,12 +20,15 @@ export interface FetchesOfCapture {
   filter: string | undefined;
   /** Emit each section as an NDJSON line while the capture streams. */
   ndjson: boolean;
-  /** Emit the messages as elements of the JSON document's `messages` array (channel MESSAGES_CHANNEL), not in the result. */
+  /**
+   * Emit the messages as elements of the JSON document's `messages` array (channel MESSAGES_CHANNEL); else (and
+   * not `ndjson`) as text on 'stdout', with the warnings' lines on 'stderr'.
+   */
   json: boolean;
   /** Several captures: NDJSON lines carry `capture`. */
   multi: boolean;
   /**
-   * With `json`: hold at most this many messages and sections in memory, spilling sorted runs to a private
+   * Unless `ndjson`: hold at most this many messages and sections in memory, spilling sorted runs to a private
    * directory made in `dir` (FetchTracker's `spill`). Absent: everything is held.
    */
   spill?: { budget: number; dir: string };
@@ -32,10 +37,10 @@ export interface FetchesOfCapture {
 /** The channel on which `json` jobs emit pieces of the `messages` array (messageElements: complete elements). */
 export const MESSAGES_CHANNEL = 'messages';
 
+/** What is left once the messages went out as they were written. */
 export interface FetchesCaptureResult {
   path: string;
-  /** Empty with `ndjson` or `json` (the messages went out as they were written). */
-  messages: FetchedMessage[];
+  /** The FETCH commands (empty with `ndjson`). */
   steps: FetchStep[];
   warnings: Warning[];
   notice: string | null;
@@ -65,7 +70,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   }, {
     // NDJSON needs nothing kept: each section goes out as its response completes.
     retain: !o.ndjson,
-    spill: o.json ? o.spill : undefined,
+    spill: o.ndjson ? undefined : o.spill,
     stepUids: false, // no view of `fetches` shows them
     onSection: o.ndjson
       ? (m, f) => {
@@ -75,29 +80,54 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
       : undefined,
   });
   conn?.requireFound(o.path);
-  if (o.ndjson) return { path: o.path, messages: [], steps: [], warnings: analysis.warnings, notice: analysis.visibility.notice };
+  const result = { path: o.path, steps: [] as FetchStep[], warnings: analysis.warnings, notice: analysis.visibility.notice };
+  if (o.ndjson) return result;
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
   const steps = analysis.fetches.steps.filter(wanted);
-  if (o.json) {
-    // Written one message at a time, merged from the spilled runs if there are some: the document is never
-    // held whole, nor copied across threads.
-    try {
-      const messages = analysis.fetches.sorted();
+  // Written one message at a time, merged from the spilled runs if there are some: the listing is never
+  // held whole, nor copied across threads. A slow reader of stdout holds it back here as it holds reading back.
+  const room = async () => {
+    const wait = control.room?.();
+    if (wait) await wait;
+  };
+  try {
+    const sorted = analysis.fetches.sorted();
+    const messages = filter ? chosenOnly(sorted, chosen) : sorted;
+    if (o.json) {
       const json = (m: MessageView) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
-      for (const chunk of messageElements(filter ? chosenOnly(messages, chosen) : messages, json)) {
+      for (const chunk of messageElements(messages, json)) {
         emit(MESSAGES_CHANNEL, chunk);
-        // A slow reader of stdout holds the document back here as it holds reading back: it is not queued whole.
-        const wait = control.room?.();
-        if (wait) await wait;
+        await room();
       }
-    } finally {
-      analysis.fetches.dispose();
+      return { ...result, steps };
     }
-    return { path: o.path, messages: [], steps, warnings: analysis.warnings, notice: analysis.visibility.notice };
+    if (o.multi) emit('stdout', `${escapeText(o.path)}:\n`);
+    if (result.notice) emit('stdout', `${escapeText(result.notice)}\n`);
+    for (const chunk of batched(fetchesTextPieces(messages, steps))) {
+      emit('stdout', chunk);
+      await room();
+    }
+    for (const line of warningLines(analysis.warnings, o.path)) emit('stderr', `${line}\n`);
+    return result;
+  } finally {
+    analysis.fetches.dispose();
   }
-  const messages = filter ? fetchedBy(analysis.fetches.list(), chosen) : analysis.fetches.list();
-  return { path: o.path, messages, steps, warnings: analysis.warnings, notice: analysis.visibility.notice };
 }
+
+/** Text pieces joined into chunks of about TEXT_CHUNK characters: a message's table is too small to pass on alone. */
+function* batched(pieces: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length >= TEXT_CHUNK) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+const TEXT_CHUNK = 64 * 1024;
 
 /** fetchedBy, one message at a time. */
 function* chosenOnly(messages: Iterable<MessageView>, chosen: ReadonlySet<string>): Generator<MessageView> {

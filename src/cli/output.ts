@@ -4,7 +4,7 @@ import { warningLines } from '../report/format.js';
 import chalk, { type ColorSupportLevel } from 'chalk';
 import { jsonPieces } from '../util/json.js';
 import type { ReadControl, ReadProgress } from '../capture/reader.js';
-import { setTableWidth } from '../report/table.js';
+import { setTableWidth } from '../report/table-width.js';
 import { ProgressLine } from './progress.js';
 
 /**

@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import chalk from 'chalk';
 import type { ReadControl } from '../capture/reader.js';
+import { fittedWidth } from '../report/table-width.js';
 import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
 
@@ -96,8 +97,8 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     w.postMessage({ task, input: inputs[busy.index] });
   };
   for (let slot = 0; slot < workerCount; slot++) {
-    // Workers inherit chalk's decision (colour or not) so their text equals this thread's.
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, gates: gates.buffer, slot } });
+    // Workers inherit chalk's decision (colour or not) and the tables' width, so their text equals this thread's.
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot } });
     const busy = { index: -1 };
     w.on('message', (msg: WorkerMessage) => {
       if (msg.kind === 'emit') {

@@ -1,11 +1,13 @@
 /** Worker thread entry: runs the tasks the pool sends, one at a time, and answers with plain data. */
 import { parentPort, workerData } from 'node:worker_threads';
 import chalk from 'chalk';
+import { setTableWidth } from '../report/table-width.js';
 import { gateRoom } from './gates.js';
 import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
 
-const data = workerData as { chalkLevel: typeof chalk.level; gates: SharedArrayBuffer; slot: number };
+const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number };
 chalk.level = data.chalkLevel;
+setTableWidth(data.tableWidth);
 // The pool closes this worker's gate while its output cannot be taken: reading waits after each chunk.
 const room = gateRoom(data.gates, data.slot);
 

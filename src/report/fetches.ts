@@ -3,7 +3,7 @@ import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { flattenParts } from '../mime/bodystructure.js';
 import type { MimePart } from '../mime/types.js';
-import { addressText, isLeaf, uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
+import { isLeaf, uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
 
@@ -45,42 +45,60 @@ function howText(f: SectionFetch): string {
   return `conn ${f.conn} ${escapeText(f.tag ?? '?')} ${f.how}${range} ${bytesHuman(f.bytes)}${cut}`;
 }
 
-export function fetchesText(messages: readonly FetchedMessage[], steps: readonly FetchStep[]): string {
-  const out: string[] = [];
-  for (const m of messages) {
-    const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
-    const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
-    const from = addressText(m.envelope?.from);
-    out.push(chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · ')));
-    const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
-    const byPart = new Map<string, SectionFetch[]>();
-    for (const f of m.fetches) {
-      const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
-      byPart.set(key, [...(byPart.get(key) ?? []), f]);
-    }
-    const parts = m.structure ? flattenParts(m.structure) : [];
-    const missing = new Set(notFetched(m));
-    const shown = new Set<string>();
-    for (const p of parts) {
-      // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
-      const enclosed = shown.has(p.part);
-      const fs = enclosed ? [] : byPart.get(p.part) ?? [];
-      shown.add(p.part);
-      table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
-    }
-    for (const [key, fs] of byPart) {
-      if (shown.has(key)) continue;
-      table.push([escapeText(key || '(whole message)'), '', '', '', '', fs.map(howText).join('\n')]);
-    }
-    out.push(table.toString());
-  }
+/** `fetches` as text: each message, then the fetch strategy. */
+export function fetchesText(messages: Iterable<MessageView>, steps: readonly FetchStep[]): string {
+  return [...fetchesTextPieces(messages, steps)].join('');
+}
+
+/**
+ * fetchesText() in pieces, one per message (then the strategy), so a listing of a folder sync's hundreds of
+ * thousands of messages is written as it is made, from messages merged off disk, and never held whole.
+ */
+export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: readonly FetchStep[]): Generator<string> {
+  let started = false;
+  const line = (text: string) => {
+    const piece = started ? `\n${text}` : text;
+    started = true;
+    return piece;
+  };
+  for (const m of messages) yield line(messageText(m));
   if (steps.length) {
-    out.push(chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):'));
+    const lines = [chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):')];
     for (const s of steps) {
-      out.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${s.command} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
+      lines.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${s.command} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
     }
+    yield line(lines.join('\n'));
   }
-  return `${out.join('\n')}\n`;
+  yield '\n';
+}
+
+/** One message: its identity, date, sender, subject and size, and a table of its parts and what fetched each. */
+function messageText(m: MessageView): string {
+  const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
+  const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
+  const from = m.envelope?.from ?? null;
+  const head = chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
+  const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
+  const byPart = new Map<string, SectionFetch[]>();
+  for (const f of m.fetches) {
+    const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
+    byPart.set(key, [...(byPart.get(key) ?? []), f]);
+  }
+  const parts = m.parts ?? [];
+  const missing = new Set(uncoveredLeaves(parts, (p) => p.leaf, m.fetches));
+  const shown = new Set<string>();
+  for (const p of parts) {
+    // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
+    const enclosed = shown.has(p.part);
+    const fs = enclosed ? [] : byPart.get(p.part) ?? [];
+    shown.add(p.part);
+    table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
+  }
+  for (const [key, fs] of byPart) {
+    if (shown.has(key)) continue;
+    table.push([escapeText(key || '(whole message)'), '', '', '', '', fs.map(howText).join('\n')]);
+  }
+  return `${head}\n${table.toString()}`;
 }
 
 /** One NDJSON line of `fetches --ndjson`: a fetched section with its message's identity (`capture` when several). */

@@ -1,8 +1,10 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { stripVTControlCharacters } from 'node:util';
-import stringWidth from 'string-width';
 import { isPlainRow, plainRowLines, textWidth } from './plain-rows.js';
+import { fittedWidth } from './table-width.js';
+
+export { setTableWidth } from './table-width.js';
 
 /** A column: its header, how readily it gives up width (0 never; the highest is cut first), its alignment. */
 export interface ColumnSpec {
@@ -24,16 +26,6 @@ const NO_FRAME = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
   left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' ',
 };
-
-let screenWidth: number | null = null;
-
-/**
- * Tables are fitted to this many terminal columns; null (the default, and whenever the output is not a
- * terminal or --wide is given) means nothing is ever cut. Set once by the command line.
- */
-export function setTableWidth(width: number | null): void {
-  screenWidth = width !== null && Number.isFinite(width) && width > 0 ? Math.floor(width) : null;
-}
 
 /** How a table is drawn: each column's content width, and whether it has its frame. */
 export interface Layout {
@@ -117,6 +109,16 @@ export function tablePieces(spec: readonly (string | ColumnSpec)[], rows: () => 
   return new TableLayout(spec, rows()).pieces(rows());
 }
 
+/** A table's head and rules as drawn without rows, and its frame's characters. */
+interface Frame {
+  empty: readonly string[];
+  chars: Table.TableInstanceOptions['chars'];
+}
+
+/** Frames by layout (bounded: when full it starts over, which only costs drawing again). */
+const frames = new Map<string, Frame>();
+const MAX_FRAMES = 256;
+
 /** A table's columns measured over its rows: widths, frame and alignments, and its drawing. */
 export class TableLayout {
   private readonly columns: ColumnSpec[];
@@ -128,7 +130,7 @@ export class TableLayout {
   constructor(spec: readonly (string | ColumnSpec)[], rows: Iterable<readonly Cell[]>) {
     this.columns = spec.map((c) => (typeof c === 'string' ? { head: c } : c));
     const cellWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
-    const natural = this.columns.map((c) => stringWidth(c.head));
+    const natural = this.columns.map((c) => textWidth(c.head));
     const numeric = this.columns.map(() => new NumericColumn());
     for (const row of rows) {
       for (let i = 0; i < this.columns.length; i++) {
@@ -137,7 +139,7 @@ export class TableLayout {
         numeric[i]!.see(text);
       }
     }
-    ({ widths: this.widths, framed: this.framed } = layoutColumns(natural, this.columns.map((c) => c.shrink ?? 0), screenWidth));
+    ({ widths: this.widths, framed: this.framed } = layoutColumns(natural, this.columns.map((c) => c.shrink ?? 0), fittedWidth()));
     this.aligns = this.columns.map((c, i) => c.align ?? (numeric[i]!.numeric ? 'right' : 'left'));
   }
 
@@ -165,15 +167,30 @@ export class TableLayout {
   }
 
   /**
+   * The drawing without rows (head and rules) and the frame's characters. Tables of one kind, one per
+   * message of a `fetches` listing, mostly share a layout: their frames are drawn once (building a
+   * cli-table3 table twice per message cost more than everything else the listing does).
+   */
+  private frame(): Frame {
+    const key = JSON.stringify([this.columns.map((c) => c.head), this.widths, this.aligns, this.framed, this.coloured]);
+    let frame = frames.get(key);
+    if (!frame) {
+      if (frames.size >= MAX_FRAMES) frames.clear();
+      frame = { empty: this.draw([]), chars: this.table().options.chars };
+      frames.set(key, frame);
+    }
+    return frame;
+  }
+
+  /**
    * The same text as draw(rows).join('\n'), in pieces: a drawing is its top rule and head, its rows and its
    * bottom rule (the rules only when framed). Head and rules come from a drawing without rows; rows are
    * drawn in slices, plain ones without cli-table3 (plain-rows.ts), and only their own lines kept.
    */
   *pieces(rows: Iterable<readonly Cell[]>): Generator<string> {
     const bottomLines = this.framed ? 1 : 0;
-    const empty = this.draw([]);
+    const { empty, chars } = this.frame();
     const headLines = empty.length - bottomLines;
-    const { chars } = this.table().options;
     const plain = this.coloured ? null : { widths: this.widths, aligns: this.aligns, padding: this.padding, left: chars.left, middle: chars.middle, right: chars.right };
     // The text is every drawn line joined by newlines (cli-table3 leaves out lines with nothing on them).
     let started = false;

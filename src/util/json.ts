@@ -80,14 +80,25 @@ function* container(value: object, indent: number, depth: number): Generator<str
 
 /**
  * Array elements as jsonText(document, indent) writes them at `depth` of the document: from the line break before
- * the first to the end of the last, joined by commas ("\n    a,\n    b"). One array serialised, its brackets cut,
- * its lines shifted to the depth: a stringify per element, re-indented one by one, cost more than the elements.
+ * the first to the end of the last, joined by commas ("\n    a,\n    b"). The elements are serialised as one array
+ * nested in depth - 1 others, which puts their lines at the depth, and the brackets around them are cut (a
+ * stringify per element, re-indented one by one, cost more than the elements; re-indenting one array's lines
+ * cost a pass over them).
  */
 export function indentedElements(elements: readonly unknown[], indent: number, depth: number): string {
-  const text = jsonText(elements, indent);
-  // "[\n  a,\n  b\n]": the last line is the closing bracket.
-  const body = text.slice(1, text.length - 2);
-  return depth > 1 ? body.replaceAll('\n', '\n' + ' '.repeat(indent * (depth - 1))) : body;
+  if (elements.length === 0) return '';
+  let nested: unknown = elements;
+  for (let level = 1; level < depth; level++) nested = [nested];
+  const text = jsonText(nested, indent);
+  // "[\n  [\n    a,\n    b\n  ]\n]": the outermost brackets are "[" and "\n]"; each level within adds a line
+  // break, its spaces and a bracket on either side.
+  let before = 1;
+  let after = 2;
+  for (let level = 1; level < depth; level++) {
+    before += 2 + indent * level;
+    after += 2 + indent * level;
+  }
+  return text.slice(before, text.length - after);
 }
 
 /**

@@ -1,17 +1,18 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
-import { escapeText } from '../../util/escape.js';
-import { FetchesJsonWriter, fetchesText, stepJson } from '../../report/fetches.js';
+import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { makeTempDir } from '../../util/temp-dir.js';
+import { makeTempDir, type TempDir } from '../../util/temp-dir.js';
+import { escapeText } from '../../util/escape.js';
+import { tmpdir } from 'node:os';
 import { UsageError } from '../errors.js';
 
 /**
- * Records (fetched messages and their sections) `fetches --json` holds per capture before it writes them as
+ * Records (fetched messages and their sections) `fetches` and `fetches --json` hold per capture before they write them as
  * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
  * sets another.
  */
@@ -22,6 +23,20 @@ function spillBudget(): number {
   if (text === undefined || text === '') return FETCHES_SPILL_BUDGET;
   if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got '${text}'`, { hint: false });
   return Number(text);
+}
+
+/**
+ * The private directory the listings sort through, or null when none can be made (TMPDIR missing or not
+ * writable): then every message is held in memory, which a capture of ordinary size never notices.
+ */
+function sortingDirectory(): TempDir | null {
+  try {
+    return makeTempDir('imapscope-spill-');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    output.note(`imapscope: warning: no temporary directory to sort fetched messages through (${escapeText(tmpdir())}: ${reason}); every message is held in memory (set TMPDIR to a writable directory)`);
+    return null;
+  }
 }
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
@@ -35,8 +50,8 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   const settings = captureSettings(opts);
   const asJson = Boolean(opts.json) && !opts.ndjson;
   const budget = spillBudget();
-  // Runs spilled by --json (in this thread or a worker) go under one directory this thread removes.
-  const spillDir = asJson ? makeTempDir('imapscope-spill-') : null;
+  // Runs spilled by the listings (in this thread or a worker) go under one directory this thread removes.
+  const spillDir = opts.ndjson ? null : sortingDirectory();
   const inputs = captures.map((path) => ({
     path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
     json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
@@ -44,7 +59,11 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   const results = [];
   // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
   const json = new FetchesJsonWriter((text) => output.write(text));
-  const sink = (channel: string, text: string) => (channel === MESSAGES_CHANNEL ? json.messages(text) : output.write(text));
+  const sink = (channel: string, text: string) => {
+    if (channel === MESSAGES_CHANNEL) json.messages(text);
+    else if (channel === 'stderr') output.note(text.replace(/\n$/, ''));
+    else output.write(text);
+  };
   try {
     for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
   } finally {
@@ -59,11 +78,5 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
       ...output.partialField(),
     });
     return;
-  }
-  for (const r of results) {
-    if (results.length > 1) output.write(`${escapeText(r.path)}:\n`);
-    if (r.notice) output.write(`${escapeText(r.notice)}\n`);
-    output.write(fetchesText(r.messages, r.steps));
-    output.warnings(r.warnings, r.path);
   }
 }
