@@ -81,7 +81,7 @@ export class RingPool {
  */
 export class RecentBytes implements RingPlace {
   /**
-   * The ring: `capacity` bytes of `buffer` from `base` on, taken on first use at the size of what came and
+   * The ring: `size` bytes of `buffer` from `base` on, taken on first use at the size of what came and
    * grown by doubling up to the pool's window as bytes arrive: a connection that sent one short command
    * holds a few dozen bytes, not the whole window.
    */
