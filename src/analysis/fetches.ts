@@ -252,7 +252,7 @@ export class FetchTracker {
   }
 
   /**
-   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as `fetches --json`
+   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as the `fetches` listings
    * shows them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
   sorted(): Iterable<MessageView> {
