@@ -253,7 +253,7 @@ export class FetchTracker {
 
   /**
    * Every message in list()'s order, spilled ones too (after settle()), one at a time, as the `fetches` listings
-   * shows them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
+   * show them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
   sorted(): Iterable<MessageView> {
     if (!this.runs?.written) return viewsOf(this.list());
