@@ -252,8 +252,8 @@ export class FetchTracker {
   }
 
   /**
-   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as `fetches --json`
-   * shows them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
+   * Every message in list()'s order, spilled ones too (after settle()), one at a time, as the `fetches` listings
+   * show them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
   sorted(): Iterable<MessageView> {
     if (!this.runs?.written) return viewsOf(this.list());
