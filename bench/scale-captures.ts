@@ -5,6 +5,8 @@
  *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed
  *   pipelined N   one connection, N pipelined commands, no answer to any
  *   untagged N    one command answered by N untagged FETCH responses
+ *   literals N    one FETCH response carrying N sections, each a literal (one message of N line pieces)
+ *   mailboxes N   one connection selecting N mailboxes in turn and fetching a message in each
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *
@@ -18,8 +20,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged'];
+export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -138,6 +140,35 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       }
       await out.write([...f.send('server', 'a1 OK done\r\n'), ...f.close('fin', 'client')]);
       exchanges = 1;
+      break;
+    }
+    case 'literals': {
+      const f = flow(0, t0);
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', `a1 UID FETCH 1 (UID BODY.PEEK[1:${count}])\r\n`)]);
+      await out.write(f.send('server', '* 1 FETCH (UID 1'));
+      const batch = 1000;
+      for (let i = 0; i < count; i += batch) {
+        const pieces: string[] = [];
+        for (let j = i; j < Math.min(count, i + batch); j++) pieces.push(` BODY[${j + 1}] {5}\r\npart${j % 10}`);
+        await out.write(f.send('server', pieces.join('')));
+      }
+      await out.write([...f.send('server', ')\r\na1 OK done\r\n'), ...f.close('fin', 'client')]);
+      exchanges = 1;
+      break;
+    }
+    case 'mailboxes': {
+      const f = flow(0, t0);
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n')]);
+      for (let i = 0; i < count; i++) {
+        await out.write([
+          ...f.send('client', `s${i} SELECT box${i}\r\n`),
+          ...f.send('server', `* 1 EXISTS\r\n* OK [UIDVALIDITY ${i + 1}] ok\r\ns${i} OK [READ-WRITE] done\r\n`),
+          ...f.send('client', `f${i} UID FETCH 1 (UID FLAGS)\r\n`),
+          ...f.send('server', `* 1 FETCH (UID 1 FLAGS (\\Seen))\r\nf${i} OK done\r\n`),
+        ]);
+      }
+      await out.write(f.close('fin', 'client'));
+      exchanges = 2 * count;
       break;
     }
   }

@@ -86,3 +86,18 @@ test('the envelope fields of a fetched header, read in one pass, are what a sear
     for (const name of ['date', 'subject', 'from', 'message-id']) assert.equal(got.get(name), searched(raw, name), JSON.stringify(header));
   }
 });
+
+test('a FETCH step lists each item name once, in the order first seen, however many responses and sections carry it', () => {
+  const { tracker } = track([
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', '* 2 EXISTS\r\n* OK [UIDVALIDITY 5] ok\r\na1 OK done\r\n'],
+    ['client', 'a2 UID FETCH 1:2 (UID FLAGS BODY.PEEK[HEADER] BODY.PEEK[1]<0>)\r\n'],
+    ['server', '* 1 FETCH (UID 1 FLAGS () BODY[HEADER] {2}\r\n\r\n BODY[1]<0> {1}\r\nx)\r\n* 2 FETCH (FLAGS (\\Seen) UID 2 BODY[1]<0> {1}\r\ny BODY[HEADER] {2}\r\n\r\n)\r\na2 OK\r\n'],
+    ['client', 'a3 UID FETCH 1 (BODY.PEEK[1] BODY.PEEK[2] BODY.PEEK[1])\r\n'],
+    ['server', '* 1 FETCH (UID 1 BODY[1] {1}\r\nx BODY[2] {1}\r\ny BODY[1] {1}\r\nx)\r\na3 OK\r\n'],
+  ]);
+  assert.deepEqual(tracker.steps.map((s) => [s.tag, s.messages, s.items]), [
+    ['a2', 2, ['UID', 'FLAGS', 'BODY[HEADER]', 'BODY[1]']],
+    ['a3', 1, ['UID', 'BODY[1]', 'BODY[2]']],
+  ]);
+});

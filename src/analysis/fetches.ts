@@ -204,8 +204,12 @@ export class FetchTracker {
 
   /** Per FETCH command: how many messages it touched and which items it asked for (the fetch strategy). */
   private readonly stepList: FetchStep[] = [];
-  /** Weak: a finished command's exchange is not kept alive by its step. */
-  private readonly stepOf = new WeakMap<Exchange, FetchStep>();
+  /**
+   * Each open FETCH command's step, with the item names it has (a set: one response may carry thousands of
+   * sections, and a search of the list per item made that quadratic). Weak: a finished command's exchange,
+   * and the set with it, is not kept alive by its step.
+   */
+  private readonly stepOf = new WeakMap<Exchange, { step: FetchStep; items: Set<string> }>();
 
   /** Trees still being parsed; each leaves the set when done, so the set stays small. */
   private readonly derivations = new Set<Promise<void>>();
@@ -295,15 +299,21 @@ export class FetchTracker {
   }
 
   private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
-    let step = this.stepOf.get(owner);
-    if (!step) {
-      step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
-      this.stepOf.set(owner, step);
+    let open = this.stepOf.get(owner);
+    if (!open) {
+      const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
+      open = { step, items: new Set() };
+      this.stepOf.set(owner, open);
       this.stepList.push(step);
     }
+    const { step } = open;
     step.messages++;
     if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
-    for (const i of items) if (!step.items.includes(i)) step.items.push(this.names.get(i));
+    for (const i of items) {
+      if (open.items.has(i)) continue;
+      open.items.add(i);
+      step.items.push(this.names.get(i));
+    }
   }
 
   private tagOf(owner: Exchange | null): string | null {
