@@ -17,7 +17,7 @@ const MESSAGES = join(ROOT, 'scripts', 'record', 'messages');
 function fetchesJson(path: string) {
   const r = spawnSync(process.execPath, [CLI, 'fetches', '--json', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { messages: { mailbox: string; uid: number; subject: string | null; from: string | null; parts: { part: string; type: string; encoding: string | null; filename: string | null }[]; structureFrom: string | null; fetches: { section: string; origin: number | null; how: string; bytes: number; sha256: string | null; complete: boolean }[] }[]; strategy: { tag: string; items: string[]; messages: number }[] };
+  return JSON.parse(r.stdout) as { messages: { mailbox: string; uid: number; subject: string | null; from: string | null; parts: { part: string; type: string; encoding: string | null; filename: string | null }[]; structureFrom: string | null; fetches: { section: string; origin: number | null; how: string; bytes: number; sha256: string | null; complete: boolean }[]; notFetched: string[] }[]; strategy: { tag: string; items: string[]; messages: number }[] };
 }
 
 /** The file the recording seeded as mailbox/uid (captures/README.md: sorted by name per folder). */
@@ -78,6 +78,22 @@ test('the fetch strategy: headers and structure for all first, then single parts
   assert.equal(overview.messages, 8);
   assert.ok(overview.items.some((i) => i.startsWith('BODY[HEADER.FIELDS')));
   assert.ok(strategy.some((s) => s.items.includes('BODY[2]') && s.messages === 1));
+});
+
+test('not fetched: the leaf parts (neither multipart nor an enclosed message) that no fetch of the part or the whole message covered', () => {
+  const { messages } = fetchesJson(join(CAPTURES, 'seed-alice.pcap'));
+  let some = 0;
+  for (const m of messages) {
+    // Bodies, whole or a range of them, cover; headers and sizes do not.
+    const bodies = m.fetches.filter((f) => f.how === 'full' || f.how === 'partial' || f.how === 'text');
+    const whole = bodies.some((f) => f.section === '' || f.section === 'TEXT');
+    const fetched = new Set(bodies.map((f) => f.section));
+    const leaves = m.parts.filter((p) => !p.type.startsWith('multipart/') && p.type !== 'message/rfc822');
+    const expected = whole ? [] : leaves.filter((p) => !fetched.has(p.part)).map((p) => p.part);
+    assert.deepEqual(m.notFetched, expected, `${m.mailbox} uid ${m.uid}`);
+    if (expected.length > 0 && m.parts.length > expected.length) some++;
+  }
+  assert.ok(some >= 3, `messages with some parts fetched and some not: ${some}`);
 });
 
 test('extract writes the attachment byte-identical to the file that was put in the mailbox', () => {
@@ -147,6 +163,8 @@ test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extra
   assert.deepEqual(sections, ['1.2', '2', '3', '4', '5']);
   const byPart = new Map(fetched.parts.map((p) => [p.part, p]));
   for (const s of sections) assert.ok(byPart.has(s), `part ${s} is in the tree`);
+  // Its leaves are 1.1, 1.2 and 2 to 5 (the root and 1 are multiparts): only 1.1 was left.
+  assert.deepEqual(fetched.notFetched, ['1.1']);
   const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
   try {
     const r = spawnSync(process.execPath, [CLI, 'extract', publicCapture('protolens-imap.pcap'), '--out', out], { encoding: 'utf8' });
