@@ -286,8 +286,9 @@ for (const nanosecond of [false, true]) {
   }
 }
 
-test('pcap: records spanning read-chunk boundaries (a 1.7 MB file), plain and gzip', async () => {
-  const packets = Array.from({ length: 1200 }, (_, i) => pkt(i, { payload: bytes(1400 + (i % 7), i), sport: 1024 + i }));
+// 3.7 MB: four reads, so each of the reader's two buffers is read into again while the other is parsed.
+test('pcap: records spanning read-chunk boundaries (a 3.7 MB file), plain and gzip', async () => {
+  const packets = Array.from({ length: 2600 }, (_, i) => pkt(i, { payload: bytes(1400 + (i % 7), i), sport: 1024 + i }));
   const file = buildCapture({ format: 'pcap', packets });
   for (const [bytesOnDisk, gz] of [[file, false], [gzipSync(file), true]] as const) {
     const out = await read(writeBytes(bytesOnDisk, gz ? 'pcap.gz' : 'pcap'));

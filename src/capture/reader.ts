@@ -189,9 +189,9 @@ async function startsWithGzip(path: string): Promise<boolean> {
 }
 
 /**
- * A plain file is read into one buffer, reused for every chunk: the parsers are done with a chunk
- * before the next read (they copy what they keep), and not allocating a megabyte per read keeps the
- * process's memory flat on large captures.
+ * A plain file is read into two buffers in turn, reused for every chunk: the parsers are done with a
+ * chunk before the one after next is read into its buffer (they copy what they keep), and not
+ * allocating a megabyte per read keeps the process's memory flat on large captures.
  */
 async function* readPlainFile(path: string, warn: WarningSink, source: SourceState, signal?: AbortSignal): AsyncGenerator<Buffer> {
   let fh: FileHandle;
@@ -201,17 +201,28 @@ async function* readPlainFile(path: string, warn: WarningSink, source: SourceSta
   } catch (err) {
     throw new CaptureError(`${path}: ${describeIoError(err)}`);
   }
-  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  // Two buffers: the next chunk is read while this one is parsed (a read waits on the disk or the thread pool).
+  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+  let offset = 0;
+  let next = 0;
+  let ahead: Promise<{ bytesRead: number }> | null = fh.read(buffers[0]!, 0, READ_CHUNK, 0);
   try {
     while (!signal?.aborted) {
-      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      const { bytesRead } = await ahead!;
+      ahead = null;
       if (bytesRead === 0) return;
+      const chunk = buffers[next]!.subarray(0, bytesRead);
+      offset += bytesRead;
+      next ^= 1;
+      ahead = fh.read(buffers[next]!, 0, READ_CHUNK, offset);
       source.bytesRead += bytesRead;
-      yield buf.subarray(0, bytesRead);
+      yield chunk;
     }
   } catch (err) {
     warn({ frame: null, message: `reading stopped early: ${describeIoError(err)}` });
   } finally {
+    // A read still under way (stopped early) ends before the file closes; its outcome no longer matters.
+    await ahead?.catch(() => undefined);
     await fh.close();
   }
 }
