@@ -155,6 +155,39 @@ test('a multipart message fetched whole (BODY[]) has its parts extracted too: th
   }
 });
 
+for (const name of ['mbsync.pcap', 'seed-alice.pcap']) {
+  test(`extract (${name}): every section written as it came holds exactly the octets the fetches view hashed off the wire`, () => {
+    const wire = new Set(fetchesJson(join(CAPTURES, name)).messages.flatMap((m) => m.fetches.map((f) => f.sha256)));
+    const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
+    try {
+      const r = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, name), '--out', out], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const { files } = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { file: string; decoded: boolean; fromMessage: boolean; sha256: string }[] };
+      const asCame = files.filter((f) => !f.decoded && !f.fromMessage);
+      assert.ok(asCame.length >= 5, `sections written undecoded: ${asCame.length}`);
+      for (const f of asCame) {
+        assert.equal(sha256(readFileSync(join(out, f.file))), f.sha256, `${f.file}: the manifest's hash is the file's`);
+        assert.ok(wire.has(f.sha256), `${f.file}: the same octets as a section fetched`);
+      }
+      assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.imapscope-tmp')), [], 'no temporary directory is left');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
+
+test('extract on a file that is not a capture: exit 2, one line, and no temporary directory left in --out', () => {
+  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
+  try {
+    const r = spawnSync(process.execPath, [CLI, 'extract', join(ROOT, 'README.md'), '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /not a pcap or pcapng capture/);
+    assert.deepEqual(readdirSync(out), []);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extracted valid', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
   const { messages } = fetchesJson(publicCapture('protolens-imap.pcap'));
   const fetched = messages.find((m) => m.fetches.some((f) => f.section === '1.2'))!;

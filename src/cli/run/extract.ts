@@ -1,4 +1,4 @@
-import { analyzeWithFetches } from '../../analysis/full.js';
+import { analyzeWithFetches, type FullAnalysis } from '../../analysis/full.js';
 import { ExtractError, Extractor } from '../../extract/extractor.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
@@ -14,10 +14,16 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
     if (err instanceof ExtractError) throw new UsageError(err.message);
     throw err;
   }
-  const analysis = await analyzeWithFetches(capture, {
-    ...settings,
-    onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-  }, { onSection: (m, f, s) => extractor.section(m, f, s) });
+  let analysis: FullAnalysis;
+  try {
+    analysis = await analyzeWithFetches(capture, {
+      ...settings,
+      onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
+    }, { onSection: (m, f, s) => extractor.section(m, f, s) });
+  } catch (err) {
+    extractor.dispose(); // an unreadable capture leaves no temporary files behind
+    throw err;
+  }
   const files = await extractor.finish(capture);
   output.warnings(analysis.warnings, capture);
   const existing = extractor.existing.length;
