@@ -88,10 +88,26 @@ export function roleOf(c: ConnectionProfile): string {
  * first (a shared role counts before any similarity), then the next, and so on; leftovers stand alone.
  */
 function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): ConnectionPair[] {
+  // Every pair is scored: each connection's role is found once, and each pair of distinct command
+  // sequences aligned once (a folder sync repeats one sequence over hundreds of connections).
+  const rolesA = a.map(roleOf);
+  const rolesB = b.map(roleOf);
+  const sequences = new Map<string, number>();
+  const sequenceOf = (c: ConnectionProfile): number => {
+    const key = JSON.stringify(c.commands);
+    let id = sequences.get(key);
+    if (id === undefined) sequences.set(key, (id = sequences.size));
+    return id;
+  };
+  const seqA = a.map(sequenceOf);
+  const seqB = b.map(sequenceOf);
+  const similarities = new Map<number, number>();
   const candidates: { i: number; j: number; score: number; sim: number }[] = [];
   a.forEach((x, i) => b.forEach((y, j) => {
-    const sim = similarity(x.commands, y.commands);
-    candidates.push({ i, j, sim, score: (roleOf(x) === roleOf(y) ? 1 : 0) + sim });
+    const key = seqA[i]! * sequences.size + seqB[j]!;
+    let sim = similarities.get(key);
+    if (sim === undefined) similarities.set(key, (sim = similarity(x.commands, y.commands)));
+    candidates.push({ i, j, sim, score: (rolesA[i] === rolesB[j] ? 1 : 0) + sim });
   }));
   candidates.sort((p, q) => q.score - p.score || p.i - q.i || p.j - q.j);
   const usedA = new Set<number>();
@@ -105,7 +121,7 @@ function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): Connec
   }
   matched.sort((p, q) => p.i - q.i);
   const pairs: ConnectionPair[] = matched.map(({ i, j, sim }) => ({
-    a: a[i]!, b: b[j]!, role: roleOf(a[i]!), similarity: Math.round(sim * 1000) / 1000, rows: align(a[i]!.commands, b[j]!.commands),
+    a: a[i]!, b: b[j]!, role: rolesA[i]!, similarity: Math.round(sim * 1000) / 1000, rows: align(a[i]!.commands, b[j]!.commands),
   }));
   const alone = (c: ConnectionProfile, side: 'a' | 'b'): ConnectionPair => ({
     a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOf(c), similarity: 0,
