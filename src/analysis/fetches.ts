@@ -100,6 +100,8 @@ export interface FetchTrackerOptions {
    * nothing is kept past it, and memory is bounded by open connections.
    */
   retain?: boolean;
+  /** With retain: false, still follow each FETCH command's step (steps): the fetch strategy alone, as compare reads it. */
+  steps?: boolean;
   /**
    * Hold at most about `budget` records (messages and their sections) in memory: beyond it, what is held is
    * written as a sorted run to a private directory made in `dir` (default: the system's temporary
@@ -143,8 +145,9 @@ export class FetchTracker {
     this.budget = this.runs ? options.spill!.budget : Infinity;
   }
 
-  /** Hash server literals of FETCH responses while they stream. */
+  /** Hash server literals of FETCH responses while they stream (unless no section is kept or handed on). */
   literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
+    if (!this.retain && !this.options.onSection) return null;
     if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
     const hash: Hash = createHash('sha256');
     return {
@@ -168,12 +171,12 @@ export class FetchTracker {
     const uid = attrs.uid ?? state.seqToUid[seq - 1] ?? null;
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn);
+    if (owner && (this.retain || this.options.steps)) this.noteStep(owner, info, message, itemNames(attrs));
     if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;
     message.internalDate ??= attrs.internalDate === null ? null : detached(attrs.internalDate);
     if (attrs.flags) message.flags = this.flagLists.get(attrs.flags);
-    if (owner && this.retain) this.noteStep(owner, info, message, itemNames(attrs));
     for (const s of attrs.sections) {
       const spec = this.specs.get(s.section);
       if (this.retain && !message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);

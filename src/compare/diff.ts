@@ -1,3 +1,4 @@
+import { greedyMatch } from './pairing.js';
 import { align, similarity, type AlignedRow } from './align.js';
 import type { BehaviourProfile, ConnectionProfile } from './profile.js';
 
@@ -73,7 +74,7 @@ export function compareProfiles(a: BehaviourProfile, b: BehaviourProfile): Compa
 }
 
 /** What a connection does, from its commands: what a reader recognises it by. */
-export function roleOf(c: ConnectionProfile): string {
+export function roleOf(c: Pick<ConnectionProfile, 'commands'>): string {
   const verbs: [RegExp, string][] = [
     [/^(UID )?FETCH\b/, 'fetches'], [/^IDLE\b/, 'idles'], [/^APPEND\b/, 'appends'], [/^(UID )?STORE\b/, 'stores flags'],
     [/^(UID )?(COPY|MOVE)\b/, 'copies'], [/^(UID )?SEARCH\b/, 'searches'], [/^(LIST|LSUB|XLIST|STATUS)\b/, 'lists'],
@@ -88,40 +89,40 @@ export function roleOf(c: ConnectionProfile): string {
  * first (a shared role counts before any similarity), then the next, and so on; leftovers stand alone.
  */
 function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): ConnectionPair[] {
-  // Every pair is scored: each connection's role is found once, and each pair of distinct command
-  // sequences aligned once (a folder sync repeats one sequence over hundreds of connections).
-  const rolesA = a.map(roleOf);
-  const rolesB = b.map(roleOf);
+  // A connection's role follows from its commands: connections with the same command sequence form a
+  // class, and each pair of classes is scored once (a folder sync repeats one sequence over hundreds).
   const sequences = new Map<string, number>();
-  const sequenceOf = (c: ConnectionProfile): number => {
+  const commandsOf: string[][] = [];
+  const classOf = (c: ConnectionProfile): number => {
     const key = JSON.stringify(c.commands);
     let id = sequences.get(key);
-    if (id === undefined) sequences.set(key, (id = sequences.size));
+    if (id === undefined) {
+      sequences.set(key, (id = sequences.size));
+      commandsOf.push(c.commands);
+    }
     return id;
   };
-  const seqA = a.map(sequenceOf);
-  const seqB = b.map(sequenceOf);
+  const classA = a.map(classOf);
+  const classB = b.map(classOf);
+  const roles = new Map<number, string>();
+  const roleOfClass = (c: number): string => {
+    let role = roles.get(c);
+    if (role === undefined) roles.set(c, (role = roleOf({ commands: commandsOf[c]! })));
+    return role;
+  };
   const similarities = new Map<number, number>();
-  const candidates: { i: number; j: number; score: number; sim: number }[] = [];
-  a.forEach((x, i) => b.forEach((y, j) => {
-    const key = seqA[i]! * sequences.size + seqB[j]!;
+  const similarityOf = (ca: number, cb: number): number => {
+    const key = ca * sequences.size + cb;
     let sim = similarities.get(key);
-    if (sim === undefined) similarities.set(key, (sim = similarity(x.commands, y.commands)));
-    candidates.push({ i, j, sim, score: (rolesA[i] === rolesB[j] ? 1 : 0) + sim });
-  }));
-  candidates.sort((p, q) => q.score - p.score || p.i - q.i || p.j - q.j);
-  const usedA = new Set<number>();
-  const usedB = new Set<number>();
-  const matched: { i: number; j: number; sim: number }[] = [];
-  for (const c of candidates) {
-    if (usedA.has(c.i) || usedB.has(c.j)) continue;
-    usedA.add(c.i);
-    usedB.add(c.j);
-    matched.push(c);
-  }
-  matched.sort((p, q) => p.i - q.i);
-  const pairs: ConnectionPair[] = matched.map(({ i, j, sim }) => ({
-    a: a[i]!, b: b[j]!, role: rolesA[i]!, similarity: Math.round(sim * 1000) / 1000, rows: align(a[i]!.commands, b[j]!.commands),
+    if (sim === undefined) similarities.set(key, (sim = similarity(commandsOf[ca]!, commandsOf[cb]!)));
+    return sim;
+  };
+  const matched = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + similarityOf(ca, cb));
+  const usedA = new Set(matched.map((m) => m.i));
+  const usedB = new Set(matched.map((m) => m.j));
+  const pairs: ConnectionPair[] = matched.map(({ i, j }) => ({
+    a: a[i]!, b: b[j]!, role: roleOfClass(classA[i]!), similarity: Math.round(similarityOf(classA[i]!, classB[j]!) * 1000) / 1000,
+    rows: align(a[i]!.commands, b[j]!.commands),
   }));
   const alone = (c: ConnectionProfile, side: 'a' | 'b'): ConnectionPair => ({
     a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOf(c), similarity: 0,

@@ -25,7 +25,8 @@ const TASKS = {
   /** The analysis with its fetch steps (compare). */
   behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => {
     const { analyzeWithFetches } = await import('../analysis/full.js');
-    const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true });
+    // Only the steps: no message is kept (a folder sync's messages held hundreds of MiB here).
+    const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true }, { retain: false, steps: true, stepUids: false });
     return { analysis: analysis as CaptureAnalysis, steps: fetches.steps };
   },
   /** The analysis model of summary and check, and the streams view, with -Y. */
