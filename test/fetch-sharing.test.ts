@@ -94,6 +94,16 @@ test('the streaming tracker (retain: false) hands out the same sections as the k
   }
 });
 
+test('steps without messages (retain: false, steps: true, as compare asks): the same fetch strategy, and no message kept', async () => {
+  for (const path of CAPS) {
+    const kept = await analyzeWithFetches(path, {}, { stepUids: false });
+    const lean = await analyzeWithFetches(path, {}, { retain: false, steps: true, stepUids: false });
+    assert.ok(kept.fetches.steps.length > 0, path);
+    assert.deepEqual(lean.fetches.steps, kept.fetches.steps, path);
+    assert.equal(lean.fetches.list().length, 0, `${path}: no message kept`);
+  }
+});
+
 function wholeAndPieces(messages: FetchedMessage[], rest: object): [string, string] {
   const shown = messages.map(messageView);
   const whole = `${jsonText({ messages: shown.map(messageJson), ...rest }, 2)}\n`;
