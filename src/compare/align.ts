@@ -32,11 +32,11 @@ export function align(a: readonly string[], b: readonly string[]): AlignedRow[] 
   return rowsOf(edits);
 }
 
-/** Similarity of two sequences, 0…1: twice the common subsequence over the total length. */
-export function similarity(a: readonly string[], b: readonly string[]): number {
-  if (a.length + b.length === 0) return 1;
-  const common = align(a, b).filter((r) => r.mark === 'same').length;
-  return (2 * common) / (a.length + b.length);
+/** Similarity of two aligned sequences, 0…1: twice the rows they share over their total length (two empty ones: 1). */
+export function similarity(rows: readonly AlignedRow[], lengthA: number, lengthB: number): number {
+  if (lengthA + lengthB === 0) return 1;
+  const common = rows.filter((r) => r.mark === 'same').length;
+  return (2 * common) / (lengthA + lengthB);
 }
 
 function editScript(a: readonly string[], b: readonly string[]): Edit[] {

@@ -110,22 +110,28 @@ function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): Connec
     if (role === undefined) roles.set(c, (role = roleOf({ commands: commandsOf[c]! })));
     return role;
   };
-  const similarities = new Map<number, number>();
-  const similarityOf = (ca: number, cb: number): number => {
+  // One alignment per pair of classes: it gives the score, and the rows of every pair of those classes.
+  const alignments = new Map<number, { rows: AlignedRow[]; similarity: number }>();
+  const alignmentOf = (ca: number, cb: number) => {
     const key = ca * sequences.size + cb;
-    let sim = similarities.get(key);
-    if (sim === undefined) similarities.set(key, (sim = similarity(commandsOf[ca]!, commandsOf[cb]!)));
-    return sim;
+    let found = alignments.get(key);
+    if (!found) {
+      const x = commandsOf[ca]!;
+      const y = commandsOf[cb]!;
+      const rows = align(x, y);
+      alignments.set(key, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
+    }
+    return found;
   };
-  const matched = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + similarityOf(ca, cb));
+  const matched = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + alignmentOf(ca, cb).similarity);
   const usedA = new Set(matched.map((m) => m.i));
   const usedB = new Set(matched.map((m) => m.j));
-  const pairs: ConnectionPair[] = matched.map(({ i, j }) => ({
-    a: a[i]!, b: b[j]!, role: roleOfClass(classA[i]!), similarity: Math.round(similarityOf(classA[i]!, classB[j]!) * 1000) / 1000,
-    rows: align(a[i]!.commands, b[j]!.commands),
-  }));
+  const pairs: ConnectionPair[] = matched.map(({ i, j }) => {
+    const { rows, similarity: sim } = alignmentOf(classA[i]!, classB[j]!);
+    return { a: a[i]!, b: b[j]!, role: roleOfClass(classA[i]!), similarity: Math.round(sim * 1000) / 1000, rows };
+  });
   const alone = (c: ConnectionProfile, side: 'a' | 'b'): ConnectionPair => ({
-    a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOf(c), similarity: 0,
+    a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(classOf(c)), similarity: 0,
     rows: c.commands.map((cmd) => (side === 'a' ? { mark: 'onlyA' as const, a: cmd, b: null } : { mark: 'onlyB' as const, a: null, b: cmd })),
   });
   a.forEach((x, i) => { if (!usedA.has(i)) pairs.push(alone(x, 'a')); });
