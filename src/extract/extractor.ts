@@ -63,8 +63,9 @@ export class ExtractError extends Error {}
 const SPOOLED_LITERAL = 256 * 1024;
 
 /**
- * Writes every fetched section under one directory, decoded: literals stream into temporary files while
- * the capture is read (so no body sits in memory), and are decoded into their final names afterwards.
+ * Writes every fetched section under one directory, decoded: while the capture is read, small literals are
+ * gathered and appended to one spool file and large ones stream into files of their own (so no body sits in
+ * memory); they are decoded into their final names afterwards, when every message's tree is known.
  * Nothing is written outside the directory, nothing is overwritten without `force`, no link is followed.
  */
 export class Extractor {
@@ -210,7 +211,7 @@ export class Extractor {
     return files;
   }
 
-  /** Write a stream to a new file in the directory, undoing base64 or quoted-printable on the way; hash what is written. */
+  /** Write octets to a new file in the directory, undoing base64 or quoted-printable on the way; hash what is written. */
   private async writeDecoded(name: string, octets: Octets, encoding: string | null): Promise<{ bytes: number; sha256: string } | null> {
     const target = join(this.outDir, name);
     if (!target.startsWith(this.outDir + sep)) throw new ExtractError(`refusing to write outside ${this.outDir}: ${name}`);
