@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,16 @@ function fetchesJson(path: string) {
   const r = spawnSync(process.execPath, [CLI, 'fetches', '--json', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { messages: { mailbox: string; uid: number; subject: string | null; from: string | null; parts: { part: string; type: string; encoding: string | null; filename: string | null }[]; structureFrom: string | null; fetches: { section: string; origin: number | null; how: string; bytes: number; sha256: string | null; complete: boolean }[]; notFetched: string[] }[]; strategy: { tag: string; items: string[]; messages: number }[] };
+}
+
+/** `imapscope extract CAPTURE --out DIR` into a new temporary directory, which is removed once `check` has looked. */
+function extracted(capture: string, check: (out: string, run: SpawnSyncReturns<string>) => void): void {
+  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
+  try {
+    check(out, spawnSync(process.execPath, [CLI, 'extract', capture, '--out', out], { encoding: 'utf8' }));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** The file the recording seeded as mailbox/uid (captures/README.md: sorted by name per folder). */
@@ -97,9 +107,7 @@ test('not fetched: the leaf parts (neither multipart nor an enclosed message) th
 });
 
 test('extract writes the attachment byte-identical to the file that was put in the mailbox', () => {
-  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
-  try {
-    const r = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, 'seed-alice.pcap'), '--out', out], { encoding: 'utf8' });
+  extracted(join(CAPTURES, 'seed-alice.pcap'), (out, r) => {
     assert.equal(r.status, 0, r.stderr);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     const png = manifest.files.find((f: { filename: string }) => f.filename === 'envelope.png');
@@ -127,15 +135,11 @@ test('extract writes the attachment byte-identical to the file that was put in t
     assert.equal(readFileSync(victim, 'utf8'), 'untouched', 'the link target was not written');
     assert.match(forced.stderr, /not a regular file \(a link\?\); left alone/);
     rmSync(victim);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a multipart message fetched whole (BODY[]) has its parts extracted too: the PDF inside equals the attachment', () => {
-  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
-  try {
-    const r = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, 'offlineimap.pcapng'), '--out', out], { encoding: 'utf8' });
+  extracted(join(CAPTURES, 'offlineimap.pcapng'), (out, r) => {
     assert.equal(r.status, 0, r.stderr);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     const pdfs = manifest.files.filter((f: { filename: string | null }) => f.filename === 'invoice-2024-0042.pdf');
@@ -150,17 +154,13 @@ test('a multipart message fetched whole (BODY[]) has its parts extracted too: th
     // Every leaf of every multipart message fetched whole stands in the manifest with its part number.
     const inbox4 = manifest.files.filter((f: { mailbox: string; uid: number; fromMessage: boolean }) => f.mailbox === 'INBOX' && f.uid === 4 && f.fromMessage);
     assert.deepEqual(inbox4.map((f: { part: string; type: string }) => `${f.part} ${f.type}`), ['1 text/plain', '2 image/png', '3 application/pdf']);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 for (const name of ['mbsync.pcap', 'seed-alice.pcap']) {
   test(`extract (${name}): every section written as it came holds exactly the octets the fetches view hashed off the wire`, () => {
     const wire = new Set(fetchesJson(join(CAPTURES, name)).messages.flatMap((m) => m.fetches.map((f) => f.sha256)));
-    const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
-    try {
-      const r = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, name), '--out', out], { encoding: 'utf8' });
+    extracted(join(CAPTURES, name), (out, r) => {
       assert.equal(r.status, 0, r.stderr);
       const { files } = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { file: string; decoded: boolean; fromMessage: boolean; sha256: string }[] };
       const asCame = files.filter((f) => !f.decoded && !f.fromMessage);
@@ -170,22 +170,16 @@ for (const name of ['mbsync.pcap', 'seed-alice.pcap']) {
         assert.ok(wire.has(f.sha256), `${f.file}: the same octets as a section fetched`);
       }
       assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.imapscope-tmp')), [], 'no temporary directory is left');
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   });
 }
 
 test('extract on a file that is not a capture: exit 2, one line, and no temporary directory left in --out', () => {
-  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
-  try {
-    const r = spawnSync(process.execPath, [CLI, 'extract', join(ROOT, 'README.md'), '--out', out], { encoding: 'utf8' });
+  extracted(join(ROOT, 'README.md'), (out, r) => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not a pcap or pcapng capture/);
     assert.deepEqual(readdirSync(out), []);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extracted valid', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
@@ -198,9 +192,7 @@ test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extra
   for (const s of sections) assert.ok(byPart.has(s), `part ${s} is in the tree`);
   // Its leaves are 1.1, 1.2 and 2 to 5 (the root and 1 are multiparts): only 1.1 was left.
   assert.deepEqual(fetched.notFetched, ['1.1']);
-  const out = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
-  try {
-    const r = spawnSync(process.execPath, [CLI, 'extract', publicCapture('protolens-imap.pcap'), '--out', out], { encoding: 'utf8' });
+  extracted(publicCapture('protolens-imap.pcap'), (out, r) => {
     assert.equal(r.status, 0, r.stderr);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     const pngs = manifest.files.filter((f: { type: string }) => f.type === 'image/png');
@@ -211,9 +203,7 @@ test('protolens-imap: BODY.PEEK[1.2] … [5] mapped onto the tree, the PNG extra
       assert.equal(b.subarray(12, 16).toString(), 'IHDR');
       assert.equal(b.subarray(b.length - 8, b.length - 4).toString(), 'IEND');
     }
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test('protolens-imap_fetch: BODY.PEEK[TEXT]<0.2048> is a partial range of 2048 octets', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
