@@ -65,7 +65,7 @@ export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: reado
   if (steps.length) {
     const lines = [chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):')];
     for (const s of steps) {
-      lines.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${s.command} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
+      lines.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${escapeText(s.command)} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
     }
     yield line(lines.join('\n'));
   }
@@ -77,7 +77,8 @@ function messageText(m: MessageView): string {
   const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
   const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
   const from = m.envelope?.from ?? null;
-  const head = chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, m.envelope?.date ?? m.internalDate, from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
+  const date = m.envelope?.date ?? m.internalDate;
+  const head = chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, date === null ? null : escapeText(date), from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
   const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
   const byPart = new Map<string, SectionFetch[]>();
   for (const f of m.fetches) {
@@ -92,7 +93,7 @@ function messageText(m: MessageView): string {
     const enclosed = shown.has(p.part);
     const fs = enclosed ? [] : byPart.get(p.part) ?? [];
     shown.add(p.part);
-    table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', p.type, p.encoding ?? '', p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
+    table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', escapeText(p.type), escapeText(p.encoding ?? ''), p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
   }
   for (const [key, fs] of byPart) {
     if (shown.has(key)) continue;
