@@ -174,6 +174,36 @@ for (const name of ['mbsync.pcap', 'seed-alice.pcap']) {
   });
 }
 
+/** Every file under `dir` (names sorted) with its bytes' SHA-256. */
+function contents(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).sort().map((name) => [name, sha256(readFileSync(join(dir, name)))]));
+}
+
+test('extract holding one message at a time (every message spilled and merged) writes exactly what it writes holding all', () => {
+  for (const name of ['seed-alice.pcap', 'mbsync.pcap', 'offlineimap.pcapng']) {
+    extracted(join(CAPTURES, name), (held, r) => {
+      assert.equal(r.status, 0, r.stderr);
+      const spilled = mkdtempSync(join(tmpdir(), 'imapscope-extract-'));
+      try {
+        const s = spawnSync(process.execPath, [CLI, 'extract', join(CAPTURES, name), '--out', spilled], { encoding: 'utf8', env: { ...process.env, IMAPSCOPE_FETCHES_BUDGET: '1' } });
+        assert.equal(s.status, 0, s.stderr);
+        assert.equal(s.stdout.replace(spilled, 'OUT'), r.stdout.replace(held, 'OUT'));
+        const files = contents(held);
+        assert.ok(Object.keys(files).length >= 10, `${name}: ${Object.keys(files).length} files`);
+        assert.deepEqual(contents(spilled), files, `${name}: the same names and bytes, manifest.json included`);
+      } finally {
+        rmSync(spilled, { recursive: true, force: true });
+      }
+      if (name !== 'seed-alice.pcap') return;
+      // Connection 1 fetched UID 2's part 1 (frame 46) before connection 0's BODYSTRUCTURE told what it is (frame 97):
+      // the file is named and decoded from that later tree, and still comes first, in the order of fetching.
+      const { files } = JSON.parse(readFileSync(join(held, 'manifest.json'), 'utf8')) as { files: { file: string; conn: number; type: string | null; decoded: boolean }[] };
+      assert.deepEqual(files.slice(0, 2).map((f) => [f.file, f.conn, f.type, f.decoded]),
+        [['INBOX-uid2-1-part1.txt', 1, 'text/plain', true], ['INBOX-uid4-2-envelope.png', 1, 'image/png', true]]);
+    });
+  }
+});
+
 test('extract on a file that is not a capture: exit 2, one line, and no temporary directory left in --out', () => {
   extracted(join(ROOT, 'README.md'), (out, r) => {
     assert.equal(r.status, 2);

@@ -75,14 +75,14 @@ export const pipelineLayer: Layer = {
         keys, keepExchanges: true,
         onMessage: () => { messages++; },
         onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-      }, { onSection: (m, f, s) => extractor.section(m, f, s) });
+      }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir } });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       checkPrintable(usageLine(err), 'error');
-      await extractor.finish(path);
+      extractor.dispose();
       return;
     }
-    await extractor.finish(path);
+    await extractor.finish(path, a.fetches.sorted());
     check(readdirSync(jail).join() === 'out', `extract wrote beside its directory: ${readdirSync(jail).join(', ')}`);
     for (const file of walk(out)) check(!file.startsWith('..') && !file.includes('\0'), `extract wrote ${JSON.stringify(file)}`);
 

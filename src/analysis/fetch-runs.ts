@@ -1,8 +1,9 @@
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSectionSpec } from '../imap/fetch.js';
 import type { SectionSpec } from '../mime/types.js';
+import { GatheredWriter } from '../util/gathered-writer.js';
 import { Interner } from '../util/intern.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchHow, SectionFetch } from './fetches.js';
@@ -93,7 +94,8 @@ function laterTreeWins(m: MessageView, later: MessageView): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Records: one JSON line per message view, parts and fetches as arrays (a fetch's spec is read again from its section).
 
-type FetchRow = [number, string | null, string, number | null, number, string, string, number | null, FetchHow, number, string | null, boolean, string | null];
+/** A fetch's `order`, when it has one, is the row's last element. */
+type FetchRow = [number, string | null, string, number | null, number, string, string, number | null, FetchHow, number, string | null, boolean, string | null, number?];
 type PartRow = [string, string, string | null, number | null, string | null, string | null, string | null, 0 | 1];
 type EnvelopeRow = [string | null, string | null, string | null];
 type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
@@ -102,7 +104,11 @@ function encode(h: HeldMessage): string {
   const m = h.message;
   const e = m.envelope;
   const parts = m.parts?.map((p): PartRow => [p.part, p.type, p.encoding, p.size, p.filename, p.charset, p.disposition, p.leaf ? 1 : 0]) ?? null;
-  const fetches = m.fetches.map((f): FetchRow => [f.conn, f.tag, f.command, f.requestFrame, f.frame, f.item, f.section, f.origin, f.how, f.bytes, f.sha256, f.complete, f.part]);
+  const fetches = m.fetches.map((f): FetchRow => {
+    const row: FetchRow = [f.conn, f.tag, f.command, f.requestFrame, f.frame, f.item, f.section, f.origin, f.how, f.bytes, f.sha256, f.complete, f.part];
+    if (f.order !== undefined) row.push(f.order);
+    return row;
+  });
   const row: MessageRow = [h.box, m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
   return `${JSON.stringify(row)}\n`;
 }
@@ -110,46 +116,13 @@ function encode(h: HeldMessage): string {
 function decode(line: string, specs: Interner<SectionSpec>): HeldMessage {
   const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
   const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf]): PartView => ({ part, type, encoding, size: bytes, filename, charset, disposition, leaf: leaf === 1 })) ?? null;
-  const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part]): SectionFetch => ({
-    conn, tag, command, requestFrame, frame, item, section, spec: specs.get(section), origin, how, bytes, sha256, complete, part,
-  }));
+  const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]) => {
+    const f: SectionFetch = { conn, tag, command, requestFrame, frame, item, section, spec: specs.get(section), origin, how, bytes, sha256, complete, part };
+    if (order !== undefined) f.order = order;
+    return f;
+  });
   const envelope = e ? { date: e[0], subject: e[1], from: e[2] } : null;
   return { box, message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
-}
-
-/**
- * Writes records to a new file, gathered in a buffer into large writes. (Records are encoded into the buffer
- * one by one: a string of many records would be a large object, which only a full collection frees.)
- */
-class RunWriter {
-  private readonly fd: number;
-  private readonly buffer = Buffer.allocUnsafe(IO_BYTES);
-  private used = 0;
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'wx', 0o600);
-  }
-
-  add(h: HeldMessage): void {
-    const line = encode(h);
-    // A UTF-16 unit takes at most 3 octets in UTF-8.
-    if (this.used + 3 * line.length > IO_BYTES) this.flush();
-    if (3 * line.length > IO_BYTES) writeSync(this.fd, line);
-    else this.used += this.buffer.write(line, this.used);
-  }
-
-  close(): void {
-    try {
-      this.flush();
-    } finally {
-      closeSync(this.fd);
-    }
-  }
-
-  private flush(): void {
-    if (this.used > 0) writeSync(this.fd, this.buffer, 0, this.used);
-    this.used = 0;
-  }
 }
 
 /** Reads a run back, one record at a time (each line decoded on its own, never the whole chunk as one string). */
@@ -322,9 +295,11 @@ export class MessageRuns {
 
   private write(records: Iterable<HeldMessage>): string {
     this.dir ??= makeTempDir('imapscope-fetches-', this.parent);
-    const writer = new RunWriter(join(this.dir.path, `run-${++this.count}`));
+    // Records are encoded one by one into the writer's buffer: a string of many records would be a large
+    // object, which only a full collection frees.
+    const writer = new GatheredWriter(join(this.dir.path, `run-${++this.count}`));
     try {
-      for (const h of records) writer.add(h);
+      for (const h of records) writer.write(encode(h));
     } finally {
       writer.close();
     }

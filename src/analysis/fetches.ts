@@ -37,6 +37,11 @@ export interface SectionFetch {
   complete: boolean;
   /** The part of the message tree this names, when the tree is known; null for the whole message or an unknown part. */
   part: string | null;
+  /**
+   * With the tracker option `numberSections`: the section's place among all sections the tracker met (0, 1, 2, …,
+   * in onSection's order). It survives spilled runs, so a consumer of sorted() finds each section it was handed.
+   */
+  order?: number;
 }
 
 /** Everything fetched of one message: mailbox + UIDVALIDITY + UID identify it. */
@@ -113,6 +118,8 @@ export interface FetchTrackerOptions {
   spill?: { budget: number; dir?: string };
   /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
   stepUids?: boolean;
+  /** Give every SectionFetch its `order` (extract writes its files in that order from the sorted, merged messages). */
+  numberSections?: boolean;
 }
 
 /**
@@ -138,6 +145,8 @@ export class FetchTracker {
   private readonly runs: MessageRuns | null;
   private held = 0;
   private readonly budget: number;
+  /** Sections met so far (their `order`, with numberSections). */
+  private sectionCount = 0;
 
   constructor(private readonly options: FetchTrackerOptions = {}) {
     this.retain = options.retain ?? true;
@@ -369,11 +378,13 @@ export class FetchTracker {
     if (spec.part !== '' && message.structure && !partByNumber(message.structure, spec.part)) {
       this.options.warn?.(msg.firstFrame, info.conn.id, `section ${s.section} names part ${spec.part}, which the message's BODYSTRUCTURE does not have`);
     }
-    return {
+    const fetch: SectionFetch = {
       conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner?.command ?? '?'), requestFrame: owner?.requestFrame ?? null,
       frame: msg.lastFrame, item: this.names.get(s.item), section: this.names.get(s.section), spec, origin: s.origin, how: howOf(s, spec),
       bytes: s.length, sha256, complete, part,
     };
+    if (this.options.numberSections) fetch.order = this.sectionCount++;
+    return fetch;
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,11 +7,13 @@ import type * as Libbase64 from 'libbase64';
 import type * as Libqp from 'libqp';
 import { lazyRequire } from '../util/lazy-require.js';
 import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
+import type { MessageView } from '../analysis/message-view.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
-import { partByNumber } from '../mime/bodystructure.js';
 import type { FetchedSection } from '../mime/types.js';
 import { splitMessage } from '../mime/from-message.js';
 import { UniqueNames, extensionFor, safeComponent } from './names.js';
+import { PairFile } from './pair-file.js';
+import { GatheredWriter } from '../util/gathered-writer.js';
 import { jsonText } from '../util/json.js';
 
 /** Transfer decoders load when a part is written, not at start-up. */
@@ -44,14 +46,26 @@ export interface ExtractedFile {
   fromMessage: boolean;
 }
 
-/** Where a section's octets wait: a temporary file of their own (a large literal), a stretch of the spool file (a small literal), or memory (a quoted string). */
-type Octets = { file: string } | { offset: number; length: number } | { bytes: Buffer };
+/** Where a section's octets wait: a temporary file of their own (a large literal) or a stretch of the spool file. */
+type Octets = { file: string } | { offset: number; length: number };
 
-interface Pending {
-  message: FetchedMessage;
-  fetch: SectionFetch;
+/** In the octets index, the second number of a section: its octets are in a file of their own (the first number names it), or there are none to write. */
+const OWN_FILE = -1;
+const NO_OCTETS = -2;
+
+/** What writing one section needs, as its message and tree stand at the end of the capture. */
+interface PlannedSection {
+  mailbox: string | null;
+  uidValidity: number | null;
+  uid: number | null;
+  seq: number;
+  /** The fetched part's node in the message's tree, when the tree names it. */
+  part: { type: string; filename: string | null; encoding: string | null } | null;
+  fetch: Pick<SectionFetch, 'section' | 'item' | 'origin' | 'bytes' | 'complete' | 'conn' | 'tag'> & { specPart: string; specText: string | null };
   octets: Octets;
 }
+
+type PlanRow = [string | null, number | null, number | null, number, string | null, string | null, string | null, string, string, number | null, number, boolean, number, string | null, string, string | null];
 
 export class ExtractError extends Error {}
 
@@ -63,16 +77,23 @@ export class ExtractError extends Error {}
 const SPOOLED_LITERAL = 256 * 1024;
 
 /**
- * Writes every fetched section under one directory, decoded: while the capture is read, small literals are
- * gathered and appended to one spool file and large ones stream into files of their own (so no body sits in
- * memory); they are decoded into their final names afterwards, when every message's tree is known.
+ * Writes every fetched section under one directory, decoded, in the order the sections were fetched. While
+ * the capture is read, small literals are appended to one spool file and large ones stream into files of their
+ * own (so no body sits in memory), and each section's place in them goes to an index on disk. A part's name and
+ * decoding come from its message's tree, which may only be known later in the capture (another connection's
+ * BODYSTRUCTURE), so files are written at the end: the tracker's sorted messages (spilled and merged, memory
+ * bounded) give every section its plan, set at the section's place in a second index, and the sections are then
+ * written in order. Memory holds no section and no message, only the file names handed out (to keep them apart).
  * Nothing is written outside the directory, nothing is overwritten without `force`, no link is followed.
  */
 export class Extractor {
-  private readonly tmpDir: string;
+  /** Spool, indexes, spilled runs and large literals, inside the output directory (never outside it). */
+  readonly tmpDir: string;
   private readonly octetsOf = new WeakMap<Literal, Octets>();
   private spool: { fd: number; size: number } | null = null;
-  private readonly pending: Pending[] = [];
+  /** Per section, in order: where its octets wait (offset and length, or a file's number and OWN_FILE, or NO_OCTETS). */
+  private readonly octetIndex: PairFile;
+  private sections = 0;
   private tmpCount = 0;
   /** Files left alone because they exist (no --force): the caller says so once. */
   readonly existing: string[] = [];
@@ -83,6 +104,7 @@ export class Extractor {
       mkdirSync(this.outDir, { recursive: true });
       this.tmpDir = join(this.outDir, `.imapscope-tmp-${process.pid}`);
       mkdirSync(this.tmpDir);
+      this.octetIndex = new PairFile(join(this.tmpDir, 'octets.idx'));
     } catch (err) {
       throw new ExtractError(`cannot write to ${outDir}: ${(err as Error).message}`);
     }
@@ -98,7 +120,7 @@ export class Extractor {
         end: () => { this.octetsOf.set(literal, this.spooled(Buffer.concat(chunks))); },
       };
     }
-    const file = join(this.tmpDir, String(++this.tmpCount));
+    const file = this.ownFile(++this.tmpCount);
     const fd = openSync(file, 'wx');
     this.octetsOf.set(literal, { file });
     return {
@@ -107,10 +129,18 @@ export class Extractor {
     };
   }
 
-  section(message: FetchedMessage, fetch: SectionFetch, s: FetchedSection): void {
-    if (s.value.kind === 'nil' || fetch.how === 'size') return;
-    const octets = s.literal ? this.octetsOf.get(s.literal) : s.value.kind === 'string' ? { bytes: Buffer.from(s.value.text, 'latin1') } : undefined;
-    if (octets) this.pending.push({ message, fetch, octets });
+  /** Every section the tracker meets, in order (its option numberSections gives `fetch.order`, the same count). */
+  section(_message: FetchedMessage, fetch: SectionFetch, s: FetchedSection): void {
+    if (fetch.order !== this.sections++) throw new Error(`section ${fetch.order ?? '(none)'} handed over as number ${this.sections - 1}: the tracker must number sections`);
+    const octets = s.value.kind === 'nil' || fetch.how === 'size' ? undefined
+      : s.literal ? this.octetsOf.get(s.literal) : s.value.kind === 'string' ? this.spooled(Buffer.from(s.value.text, 'latin1')) : undefined;
+    if (!octets) this.octetIndex.append(0, NO_OCTETS);
+    else if ('file' in octets) this.octetIndex.append(Number(octets.file.slice(octets.file.lastIndexOf(sep) + 1)), OWN_FILE);
+    else this.octetIndex.append(octets.offset, octets.length);
+  }
+
+  private ownFile(n: number): string {
+    return join(this.tmpDir, String(n));
   }
 
   private spooled(bytes: Buffer): Octets {
@@ -126,40 +156,70 @@ export class Extractor {
     return 'file' in octets ? createReadStream(octets.file) : Readable.from([this.octetBytes(octets)]);
   }
 
-  /** Octets held in memory or in the spool file. */
-  private octetBytes(octets: { offset: number; length: number } | { bytes: Buffer }): Buffer {
-    if ('bytes' in octets) return octets.bytes;
+  /** Octets of the spool file. */
+  private octetBytes(octets: { offset: number; length: number }): Buffer {
     const bytes = Buffer.allocUnsafe(octets.length);
     readSync(this.spool!.fd, bytes, 0, octets.length, octets.offset);
     return bytes;
   }
 
-  /** Decode and write everything, then the manifest; remove the temporary files. */
-  async finish(capture: string): Promise<ExtractedFile[]> {
+  /**
+   * Decode and write every section, then the manifest; remove the temporary files. `messages`: the tracker's
+   * sorted() (every message, final, with its sections' `order`). Returns how many files were written.
+   */
+  async finish(capture: string, messages: Iterable<MessageView>): Promise<number> {
     const names = new UniqueNames();
     names.take('manifest.json');
-    const files: ExtractedFile[] = [];
+    const manifest = new ManifestWriter(join(this.tmpDir, 'manifest'), capture);
     try {
-      for (const p of this.pending) files.push(...await this.writeOne(p, names));
-      this.writeFile('manifest.json', `${jsonText({ capture, files }, 2)}\n`);
+      const plans = this.plan(messages);
+      const placed = plans.places(this.sections);
+      for (const [a, b] of this.octetIndex.pairs(this.sections)) {
+        const [offset, length] = placed.next().value!;
+        if (b === NO_OCTETS || length === 0) continue;
+        const planned = plans.load(offset, length, b === OWN_FILE ? { file: this.ownFile(a) } : { offset: a, length: b });
+        for (const file of await this.writeOne(planned, names)) manifest.add(file);
+      }
+      plans.close();
+      const fd = this.openTarget(join(this.outDir, 'manifest.json'));
+      if (fd !== null) manifest.copyTo(fd);
+      return manifest.count;
     } finally {
+      manifest.close();
       this.dispose();
     }
-    return files;
+  }
+
+  /** Every section's plan from its final message, set at the section's place (the messages come sorted, not in section order). */
+  private plan(messages: Iterable<MessageView>): PlanFile {
+    const plans = new PlanFile(this.tmpDir);
+    for (const m of messages) {
+      for (const f of m.fetches) {
+        if (f.order === undefined) continue;
+        const node = f.spec.part !== '' ? m.parts?.find((p) => p.part === f.spec.part) ?? null : null;
+        plans.set(f.order, [m.mailbox, m.uidValidity, m.uid, m.seq, node?.type ?? null, node?.filename ?? null, node?.encoding ?? null,
+          f.section, f.item, f.origin, f.bytes, f.complete, f.conn, f.tag, f.spec.part, f.spec.text]);
+      }
+    }
+    return plans;
   }
 
   /** Remove the temporary files (finish does; a read that failed must too). */
   dispose(): void {
     if (this.spool) closeSync(this.spool.fd);
     this.spool = null;
+    if (!this.disposed) this.octetIndex.close();
+    this.disposed = true;
     rmSync(this.tmpDir, { recursive: true, force: true });
   }
 
-  private async writeOne(p: Pending, names: UniqueNames): Promise<ExtractedFile[]> {
-    const { message: m, fetch: f } = p;
-    const partNode = m.structure && f.spec.part !== '' ? partByNumber(m.structure, f.spec.part) : null;
-    const wholeMessage = f.spec.part === '' && f.spec.text === null;
-    const partBody = f.spec.part !== '' && f.spec.text === null;
+  private disposed = false;
+
+  private async writeOne(p: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
+    const { fetch: f, part: partNode } = p;
+    const m = p;
+    const wholeMessage = f.specPart === '' && f.specText === null;
+    const partBody = f.specPart !== '' && f.specText === null;
     const partial = f.origin !== null;
     const encoding = partBody ? partNode?.encoding ?? null : null;
     // BINARY[] has the transfer encoding undone by the server already.
@@ -167,7 +227,7 @@ export class Extractor {
     const name = names.take(this.fileName(m, f, partNode?.filename ?? null, partNode?.type ?? null, wholeMessage, partial));
     const written = await this.writeDecoded(name, p.octets, decode ? encoding : null);
     const files: ExtractedFile[] = written === null ? [] : [{
-      file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.spec.part || null, section: f.section,
+      file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.specPart || null, section: f.section,
       type: wholeMessage ? 'message/rfc822' : partNode?.type ?? null, filename: partNode?.filename ?? null, encoding,
       decoded: decode, partial, origin: f.origin, complete: f.complete, bytes: written.bytes, sha256: written.sha256, conn: f.conn, tag: f.tag,
       fromMessage: false,
@@ -178,8 +238,9 @@ export class Extractor {
   }
 
   /** Split a whole message (mailsplit) and write every leaf part, decoded, beside its .eml. */
-  private async writeMessageParts(p: Pending, names: UniqueNames): Promise<ExtractedFile[]> {
-    const { message: m, fetch: f } = p;
+  private async writeMessageParts(p: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
+    const { fetch: f } = p;
+    const m = p;
     const bodies = new Map<number, { path: string; fd: number }>();
     const split = await splitMessage(this.octetStream(p.octets), (index, chunk) => {
       let body = bodies.get(index);
@@ -244,14 +305,14 @@ export class Extractor {
     return { bytes, sha256: hash.digest('hex') };
   }
 
-  private fileName(m: FetchedMessage, f: SectionFetch, filename: string | null, type: string | null, whole: boolean, partial: boolean): string {
+  private fileName(m: PlannedSection, f: PlannedSection['fetch'], filename: string | null, type: string | null, whole: boolean, partial: boolean): string {
     const range = partial ? `-partial-${f.origin}-${f.bytes}` : '';
     if (whole) return safeComponent(`${baseName(m)}${range}${partial ? '.bin' : '.eml'}`);
-    if (f.spec.text !== null) return safeComponent(`${baseName(m)}-${f.section.replace(/[()\s]+/g, '_')}${range}.txt`);
-    return this.partFileName(m, f.spec.part, filename, type, range);
+    if (f.specText !== null) return safeComponent(`${baseName(m)}-${f.section.replace(/[()\s]+/g, '_')}${range}.txt`);
+    return this.partFileName(m, f.specPart, filename, type, range);
   }
 
-  private partFileName(m: FetchedMessage, part: string, filename: string | null, type: string | null, range = ''): string {
+  private partFileName(m: PlannedSection, part: string, filename: string | null, type: string | null, range = ''): string {
     const leaf = filename ?? `part${part}${extensionFor(type)}`;
     return safeComponent(`${baseName(m)}-${part}${range}-${leaf}`);
   }
@@ -274,15 +335,89 @@ export class Extractor {
     return openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
   }
 
-  private writeFile(name: string, text: string): void {
-    const fd = this.openTarget(join(this.outDir, name));
-    if (fd === null) return;
-    writeFileSync(fd, text);
-    closeSync(fd);
+}
+
+/** Plans of sections, set by a section's place as the sorted messages pass, read back in place order. */
+class PlanFile {
+  private readonly plans: GatheredWriter;
+  private reader: number | null = null;
+  /** Per place: the plan's offset and length (0: no plan). */
+  private readonly index: PairFile;
+
+  constructor(dir: string) {
+    this.plans = new GatheredWriter(join(dir, 'plans'));
+    this.index = new PairFile(join(dir, 'plans.idx'));
+  }
+
+  set(place: number, row: PlanRow): void {
+    const offset = this.plans.size;
+    this.index.set(place, offset, this.plans.write(JSON.stringify(row)));
+  }
+
+  /** Where each place's plan is ([0, 0]: none), in place order. */
+  places(count: number): Generator<[number, number]> {
+    return this.index.pairs(count);
+  }
+
+  /** The plan at `offset`, with its section's octets. */
+  load(offset: number, length: number, octets: Octets): PlannedSection {
+    if (this.reader === null) {
+      this.plans.flush();
+      this.reader = openSync(this.plans.path, 'r');
+    }
+    const bytes = Buffer.allocUnsafe(length);
+    readSync(this.reader, bytes, 0, length, offset);
+    const [mailbox, uidValidity, uid, seq, type, filename, encoding, section, item, origin, size, complete, conn, tag, specPart, specText] = JSON.parse(bytes.toString()) as PlanRow;
+    return {
+      mailbox, uidValidity, uid, seq, part: type === null ? null : { type, filename, encoding },
+      fetch: { section, item, origin, bytes: size, complete, conn, tag, specPart, specText }, octets,
+    };
+  }
+
+  close(): void {
+    this.plans.close();
+    if (this.reader !== null) closeSync(this.reader);
+    this.index.close();
   }
 }
 
-function baseName(m: FetchedMessage): string {
+/**
+ * manifest.json written while the files are, into a temporary file, byte for byte as jsonText({ capture, files }, 2)
+ * would write it: the list of a folder sync's files is never held.
+ */
+class ManifestWriter {
+  private readonly text: GatheredWriter;
+  count = 0;
+
+  constructor(path: string, capture: string) {
+    this.text = new GatheredWriter(path);
+    this.text.write(`{\n  "capture": ${jsonText(capture)},\n  "files": [`);
+  }
+
+  add(file: ExtractedFile): void {
+    this.text.write(`${this.count++ === 0 ? '' : ','}\n    ${jsonText(file, 2).replaceAll('\n', '\n    ')}`);
+  }
+
+  /** End the document and copy it to `target` (closed afterwards). */
+  copyTo(target: number): void {
+    this.text.write(this.count === 0 ? ']\n}\n' : '\n  ]\n}\n');
+    this.text.flush();
+    const source = openSync(this.text.path, 'r');
+    try {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      for (let at = 0, n; (n = readSync(source, chunk, 0, chunk.length, at)) > 0; at += n) writeSync(target, chunk, 0, n);
+    } finally {
+      closeSync(source);
+      closeSync(target);
+    }
+  }
+
+  close(): void {
+    this.text.close();
+  }
+}
+
+function baseName(m: PlannedSection): string {
   return `${m.mailbox ?? 'mailbox'}-${m.uid !== null ? `uid${m.uid}` : `seq${m.seq}`}`;
 }
 

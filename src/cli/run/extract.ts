@@ -4,9 +4,11 @@ import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { output } from '../output.js';
+import { spillBudget } from '../spill-budget.js';
 
 export async function runExtract(capture: string, opts: { out: string; force?: boolean; port: string; keylog?: string[] }): Promise<void> {
   const settings = captureSettings(opts);
+  const budget = spillBudget();
   let extractor: Extractor;
   try {
     extractor = new Extractor(opts.out, Boolean(opts.force), (m) => output.note(`imapscope: ${escapeText(m)}`));
@@ -19,18 +21,23 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
     analysis = await analyzeWithFetches(capture, {
       ...settings,
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-    }, { onSection: (m, f, s) => extractor.section(m, f, s) });
+    }, {
+      onSection: (m, f, s) => extractor.section(m, f, s),
+      numberSections: true,
+      // Messages beyond the budget are sorted through runs inside --out's temporary directory, never elsewhere.
+      spill: { budget, dir: extractor.tmpDir },
+    });
   } catch (err) {
     extractor.dispose(); // an unreadable capture leaves no temporary files behind
     throw err;
   }
-  const files = await extractor.finish(capture);
+  const files = await extractor.finish(capture, analysis.fetches.sorted());
   output.warnings(analysis.warnings, capture);
   const existing = extractor.existing.length;
-  if (files.length === 0 && existing > 0) {
+  if (files === 0 && existing > 0) {
     output.write(`nothing written: all ${existing} file(s) already exist in ${escapeText(opts.out)} (--force overwrites them)\n`);
   } else {
-    output.write(`${files.length} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
+    output.write(`${files} file(s) written to ${escapeText(opts.out)} (see manifest.json)` +
       (existing > 0 ? `; ${existing} already existed and were left alone (--force overwrites them)` : '') + '\n');
   }
 }

@@ -9,21 +9,7 @@ import { compileFilterOption } from '../display-options.js';
 import { makeTempDir, type TempDir } from '../../util/temp-dir.js';
 import { escapeText } from '../../util/escape.js';
 import { tmpdir } from 'node:os';
-import { UsageError } from '../errors.js';
-
-/**
- * Records (fetched messages and their sections) `fetches` and `fetches --json` hold per capture before they write them as
- * a sorted run to a temporary directory (a message with one section costs about 1.3 KiB held); IMAPSCOPE_FETCHES_BUDGET
- * sets another.
- */
-export const FETCHES_SPILL_BUDGET = 10_000;
-
-function spillBudget(): number {
-  const text = process.env.IMAPSCOPE_FETCHES_BUDGET;
-  if (text === undefined || text === '') return FETCHES_SPILL_BUDGET;
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`IMAPSCOPE_FETCHES_BUDGET must be a positive whole number, got '${text}'`, { hint: false });
-  return Number(text);
-}
+import { spillBudget } from '../spill-budget.js';
 
 /**
  * The private directory the listings sort through, or null when none can be made (TMPDIR missing or not
