@@ -1,10 +1,16 @@
-/** concurrency(): the sweep agrees with the quadratic definition, and stays small when thousands overlap. */
+/** concurrency(): the sweep agrees with the quadratic definition, stays small when thousands overlap, and survives timestamps that run backwards. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { concurrency, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
 import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
 import { seededRandom } from './helpers/random.js';
+import { CLI } from './helpers/env.js';
+import { tcpConversation, writeCapture } from './helpers/synth.js';
 
 function conn(id: number, start: number, end: number): Connection {
   return { ...fakeConnection(), id, start: { sec: start, nsec: 0, digits: 6 }, end: { sec: end, nsec: 0, digits: 6 } };
@@ -69,4 +75,33 @@ test('the overlap table of real captures: every connection\'s count and listed i
   assert.ok(peak > 2, `the captures overlap (${peak} at once)`);
   assert.equal(table.max, peak);
   assert.deepEqual(concurrency(conns), { max: table.max, overlaps: conns.map((_, i) => table.overlap(i)) });
+});
+
+test('timestamps running backwards in a capture: no connection ends before it starts, and concurrency stays sane', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-backwards-'));
+  try {
+    const path = join(dir, 'backwards.pcap');
+    const session = (port: number, start: number) => tcpConversation({
+      client: { ip: '10.0.0.1', port }, start,
+      exchanges: [{ from: 'server', data: '* OK ready\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }, { from: 'server', data: 'a1 OK done\r\n' }],
+    });
+    const first = session(40001, 1000);
+    // Its last packet is stamped a thousand seconds before its first (a clock step, or a merged capture).
+    first[first.length - 1]!.t = 0;
+    writeCapture(path, { format: 'pcap', packets: [...first, ...session(40002, 1000.001)] });
+    const r = spawnSync(process.execPath, [CLI, 'summary', '--json', path], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { connections: { id: number; start: string; end: string; durationMs: number }[]; concurrency: { max: number; overlaps: { count: number }[] } };
+    assert.equal(j.connections.length, 2);
+    for (const c of j.connections) {
+      assert.ok(c.end >= c.start && c.durationMs >= 0, `conn ${c.id}: ${c.start} … ${c.end}, ${c.durationMs} ms`);
+    }
+    assert.equal(j.concurrency.max, 2, 'the two sessions overlap');
+    assert.deepEqual(j.concurrency.overlaps.map((o) => o.count), [1, 1]);
+    const text = spawnSync(process.execPath, [CLI, 'summary', path], { encoding: 'utf8' });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /at most 2 IMAP connection\(s\) open at once/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -194,9 +194,12 @@ function concurrencyText(conns: readonly Connection[]): string {
   const last = conns.reduce((m, c) => (compareTime(c.end, m) > 0 ? c.end : m), conns[0]!.end);
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
+  // Columns stay inside the bar whatever the times say (a capture's timestamps can run backwards; String.repeat
+  // of a negative or huge count threw, and took the whole summary with it).
+  const column = (x: number) => Math.min(width - 1, Math.max(0, x));
   for (const [i, c] of conns.slice(0, 40).entries()) {
-    const from = Math.floor((secondsBetween(first, c.start) / span) * (width - 1));
-    const to = Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1)));
+    const from = column(Math.floor((secondsBetween(first, c.start) / span) * (width - 1)));
+    const to = column(Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1))));
     const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
     const o = overlaps.overlap(i);
     const shown = o.with.slice(0, 8);

@@ -300,10 +300,14 @@ export class TcpTracker<S = void> {
   }
 }
 
-/** The record's last frame and end time are this segment's. */
+/**
+ * The record's last frame is this segment's, and its end time too unless that is earlier (a capture's timestamps
+ * can run backwards: a connection ending before it started broke every duration and overlap computed from it).
+ */
 function touch(conn: Connection, seg: Segment): void {
   conn.lastFrame = seg.frame.number;
-  conn.end = timeOf(seg);
+  const f = seg.frame;
+  if (f.tsSec > conn.end.sec || (f.tsSec === conn.end.sec && f.tsNsec >= conn.end.nsec)) conn.end = timeOf(seg);
 }
 
 function timeOf(seg: Segment): TimePoint {
