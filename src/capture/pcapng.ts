@@ -11,6 +11,8 @@ const PB_LEGACY = 0x00000002;
 const SPB = 0x00000003;
 const EPB = 0x00000006;
 const DSB = 0x0000000a;
+/** Bytes of fixed fields in a block's body, before its data and options: a shorter block is corrupt. */
+const FIXED_FIELDS = new Map([[IDB, 8], [PB_LEGACY, 20], [SPB, 4], [EPB, 20]]);
 /** Custom blocks (copiable and not): Wireshark gives each a frame number, so we count them too. */
 const CUSTOM = new Set([0x00000bad, 0x40000bad]);
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -75,7 +77,12 @@ export class PcapngParser extends ChunkedParser {
       }
       if (this.available < len) return;
       this.pos = p + len;
-      this.block(type, b.subarray(p + 8, p + len - 4));
+      const body = b.subarray(p + 8, p + len - 4);
+      if (body.length < (FIXED_FIELDS.get(type) ?? 0)) {
+        this.warn({ frame: this.info.frames + 1, message: `corrupt pcapng block (type 0x${type.toString(16)}, length ${len}) at file offset ${this.base + p}: too short for its fixed fields; skipped` });
+        continue;
+      }
+      this.block(type, body);
     }
   }
 
@@ -152,13 +159,13 @@ export class PcapngParser extends ChunkedParser {
       const len = this.u16(body, o + 2);
       if (code === 0) break;
       const value = body.subarray(o + 4, o + 4 + len);
-      if (code === OPT_IF_TSRESOL && len >= 1) {
+      if (code === OPT_IF_TSRESOL && value.length >= 1) {
         const r = value[0]!;
         const exp = r & 0x7f;
         // High bit set: negative power of two; clear: negative power of ten.
         iface.unitsPerSec = r & 0x80 ? 2 ** exp : 10 ** exp;
         iface.digits = r & 0x80 ? Math.ceil(exp * Math.log10(2)) : exp;
-      } else if (code === OPT_IF_TSOFFSET && len >= 8) {
+      } else if (code === OPT_IF_TSOFFSET && value.length >= 8) {
         iface.offsetSec = Number(this.le ? value.readBigInt64LE(0) : value.readBigInt64BE(0));
       }
       o += 4 + ((len + 3) & ~3);
