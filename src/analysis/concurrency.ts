@@ -1,6 +1,14 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
+/**
+ * When a connection stops being open: its end, or its start when the end's timestamp is earlier (a capture's
+ * clock can step back; an interval that ended before it began broke the sweep and wrapped the counts).
+ */
+export function openUntil(c: Connection): TimePoint {
+  return compareTime(c.end, c.start) < 0 ? c.start : c.end;
+}
+
 /** Overlapping connections listed per connection; the count is always exact. */
 export const MAX_LISTED_OVERLAPS = 20;
 
@@ -53,7 +61,7 @@ export class OverlapTable {
 export function overlapTable(conns: readonly Connection[]): OverlapTable {
   const n = conns.length;
   // Events as numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
-  const timeOf = (event: number): TimePoint => (event & 1 ? conns[event >>> 1]!.end : conns[event >>> 1]!.start);
+  const timeOf = (event: number): TimePoint => (event & 1 ? openUntil(conns[event >>> 1]!) : conns[event >>> 1]!.start);
   const events = Array.from({ length: 2 * n }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   // Then connections in their order (the sort is total, so the sweep is the same on every engine).
@@ -89,9 +97,9 @@ export function overlapTable(conns: readonly Connection[]): OverlapTable {
   for (let i = 0; i < n; i++) listed.subarray(i * MAX_LISTED_OVERLAPS, i * MAX_LISTED_OVERLAPS + lengths[i]!).sort();
   // Exact counts: those that started before this one ended, less those that ended before it started.
   const starts = conns.map((c) => c.start).sort(compareTime);
-  const ends = conns.map((c) => c.end).sort(compareTime);
+  const ends = conns.map(openUntil).sort(compareTime);
   const counts = new Uint32Array(n);
-  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, conns[i]!.end, true) - countAtMost(ends, conns[i]!.start, false) - 1;
+  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, openUntil(conns[i]!), true) - countAtMost(ends, conns[i]!.start, false) - 1;
   return new OverlapTable(conns, max, counts, listed, lengths);
 }
 
@@ -111,7 +119,7 @@ function countAtMost(sorted: readonly Connection['start'][], t: Connection['star
 /** How many connections were open from each start or end on: one step per event, in time order (the report's chart). */
 export function openOverTime(conns: readonly Connection[]): { t: TimePoint; open: number }[] {
   const events: { t: TimePoint; delta: number }[] = [];
-  for (const c of conns) events.push({ t: c.start, delta: 1 }, { t: c.end, delta: -1 });
+  for (const c of conns) events.push({ t: c.start, delta: 1 }, { t: openUntil(c), delta: -1 });
   // As in concurrency(): at equal times a start counts before an end.
   events.sort((a, b) => compareTime(a.t, b.t) || b.delta - a.delta);
   let open = 0;

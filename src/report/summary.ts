@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { overlapTable, type OverlapTable } from '../analysis/concurrency.js';
+import { openUntil, overlapTable, type OverlapTable } from '../analysis/concurrency.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
@@ -191,7 +191,7 @@ function concurrencyText(conns: readonly Connection[]): string {
   const lines = [`Concurrency: at most ${overlaps.max} IMAP connection(s) open at once.`];
   if (conns.length === 0) return lines[0]!;
   const first = conns[0]!.start;
-  const last = conns.reduce((m, c) => (compareTime(c.end, m) > 0 ? c.end : m), conns[0]!.end);
+  const last = conns.reduce((m, c) => (compareTime(openUntil(c), m) > 0 ? openUntil(c) : m), openUntil(conns[0]!));
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
   // Columns stay inside the bar whatever the times say (a capture's timestamps can run backwards; String.repeat
@@ -199,7 +199,7 @@ function concurrencyText(conns: readonly Connection[]): string {
   const column = (x: number) => Math.min(width - 1, Math.max(0, x));
   for (const [i, c] of conns.slice(0, 40).entries()) {
     const from = column(Math.floor((secondsBetween(first, c.start) / span) * (width - 1)));
-    const to = column(Math.max(from, Math.ceil((secondsBetween(first, c.end) / span) * (width - 1))));
+    const to = column(Math.max(from, Math.ceil((secondsBetween(first, openUntil(c)) / span) * (width - 1))));
     const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
     const o = overlaps.overlap(i);
     const shown = o.with.slice(0, 8);

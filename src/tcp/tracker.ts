@@ -300,14 +300,10 @@ export class TcpTracker<S = void> {
   }
 }
 
-/**
- * The record's last frame is this segment's, and its end time too unless that is earlier (a capture's timestamps
- * can run backwards: a connection ending before it started broke every duration and overlap computed from it).
- */
+/** The record's last frame and end time are this segment's. */
 function touch(conn: Connection, seg: Segment): void {
   conn.lastFrame = seg.frame.number;
-  const f = seg.frame;
-  if (f.tsSec > conn.end.sec || (f.tsSec === conn.end.sec && f.tsNsec >= conn.end.nsec)) conn.end = timeOf(seg);
+  conn.end = timeOf(seg);
 }
 
 function timeOf(seg: Segment): TimePoint {

@@ -22,9 +22,7 @@ export interface Connection {
   server: Endpoint;
   firstFrame: number;
   lastFrame: number;
-  /** Time of the first frame. */
   start: TimePoint;
-  /** The latest time of its frames: never before `start`, even where a capture's timestamps run backwards. */
   end: TimePoint;
   /** True when the capture holds the handshake (SYN); false for captures that start mid-stream. */
   sawSyn: boolean;
