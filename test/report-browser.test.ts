@@ -6,12 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { CAPTURES, CHROMIUM, NO_CHROMIUM, unavailable } from './helpers/env.js';
 import { launchBrowser, openReport } from './helpers/browser.js';
 import { HOSTILE, writeBusyCapture, writeHostileCapture } from './helpers/report-captures.js';
+import { buildReportData } from '../src/report/html/report.js';
+import { renderReportPage } from '../src/report/html/template.js';
 import { cliJson, recordedCaptureArgs, runCli, TEST_OUTPUT, type CommandsJson, type SummaryJson } from './helpers/report.js';
 
 const skip = unavailable(!CHROMIUM && NO_CHROMIUM);
@@ -260,5 +262,24 @@ test('browser: the ladder folds literals, marks continuations, IDLE, COMPRESS an
     assert.match(await tls.page.$eval('#c0 .ladder-panel .security', (s) => s.textContent ?? ''), /TLS.*STARTTLS.*decrypted/);
   } finally {
     await tls.page.close();
+  }
+});
+
+test('browser: a page that embeds only the first messages says so, in the header and above the list', { skip }, async () => {
+  const data = await buildReportData([join(CAPTURES, 'mbsync.pcap')], {}, undefined, { maxMessages: 2 });
+  const total = data.captures[0]!.messages.length + data.captures[0]!.messagesOmitted;
+  assert.ok(total > 2);
+  const file = join(OUT, 'messages-capped.html');
+  writeFileSync(file, renderReportPage(data, 'first messages only'));
+  const { page, problems } = await openReport(browser, file, 1280);
+  try {
+    assert.equal(await page.$eval('#c0-messages + .messages .messages-count', (e) => e.textContent),
+      `the first 2 messages of ${total}, by mailbox and UID (imapscope fetches --json lists every one)`);
+    assert.equal(await page.$$eval('#c0-messages + .messages .message-item', (items) => items.length), 2);
+    const facts = await page.$$eval('#c0 .facts-list dt, #c0 .facts-list dd', (cells) => cells.map((c) => c.textContent));
+    assert.equal(facts[facts.indexOf('messages fetched') + 1], `${total} (the first 2 listed)`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
   }
 });

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { CAPTURES } from './helpers/env.js';
 import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
 import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
-import { histogramBin, HISTOGRAM_EDGES_MS } from '../src/report/html/model.js';
+import { histogramBin, HISTOGRAM_EDGES_MS, MAX_MESSAGES } from '../src/report/html/model.js';
+import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafeJson } from '../src/report/html/template.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
@@ -178,4 +179,23 @@ test('report -o: writes the named file (replacing it), refuses a directory or a 
   assert.match(none.stderr, /--output/);
   const unreadable = runCli(['report', join(dir, 'no-such.pcap'), '-o', join(dir, 'x.html')]);
   assert.equal(unreadable.code, 2);
+});
+
+test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held, the same', async () => {
+  // seed-alice's trees come from BODYSTRUCTURE, so they are spilled too (a tree still being parsed from a whole message is not).
+  const capture = join(CAPTURES, 'seed-alice.pcap');
+  const all = (await buildReportData([capture])).captures[0]!;
+  assert.ok(all.messages.length >= 5 && all.messages.length < MAX_MESSAGES, `${all.messages.length} messages`);
+  assert.equal(all.messagesOmitted, 0);
+  const capped = (await buildReportData([capture], {}, undefined, { maxMessages: 3 })).captures[0]!;
+  assert.deepEqual(capped.messages, all.messages.slice(0, 3));
+  assert.equal(capped.messagesOmitted, all.messages.length - 3);
+  // Every message spilled to sorted runs and merged back gives the same page data.
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-spill-'));
+  try {
+    const spilled = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
+    assert.deepEqual(spilled, all);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,7 @@ import type { Value } from '../../src/imap/tokens.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import { flattenParts, parseBodyStructure, parseEnvelope } from '../../src/mime/bodystructure.js';
 import type { MimePart } from '../../src/mime/types.js';
-import { addressText, partView } from '../../src/analysis/message-view.js';
+import { addressText, partViews } from '../../src/analysis/message-view.js';
 import { partJson } from '../../src/report/fetches.js';
 import { jsonText } from '../../src/util/json.js';
 import { check, checkJsonText, checkSchema } from '../invariants.js';
@@ -20,14 +20,16 @@ const MAX_BODY_DEPTH = 120;
 
 function checkTree(root: MimePart): void {
   const parts = flattenParts(root);
+  const views = partViews(root);
+  check(views.length === parts.length && views.every((v, i) => v.part === parts[i]!.part), 'partViews and flattenParts list the same parts in the same order');
   const numbers = new Map<string, MimePart>();
-  for (const p of parts) {
+  for (const [i, p] of parts.entries()) {
     // A multipart has no number of its own: the root's is "", an encapsulated one shares its message/rfc822's.
     const before = numbers.get(p.part);
     check(!before || (before.type === 'message/rfc822' && p.type.startsWith('multipart/')), `part number ${p.part} twice in one tree`);
     numbers.set(p.part, p);
     check(p.part === '' || p.part.split('.').length <= MAX_BODY_DEPTH + 1, `part ${p.part.slice(0, 40)}… deeper than the cap`);
-    const json = partJson(partView(p));
+    const json = partJson(views[i]!);
     checkSchema(json, 'fetches', PART_SCHEMA);
     checkJsonText(jsonText(json), 'fetches --json part');
   }

@@ -96,14 +96,14 @@ function laterTreeWins(m: MessageView, later: MessageView): boolean {
 
 /** A fetch's `order`, when it has one, is the row's last element. */
 type FetchRow = [number, string | null, string, number | null, number, string, string, number | null, FetchHow, number, string | null, boolean, string | null, number?];
-type PartRow = [string, string, string | null, number | null, string | null, string | null, string | null, 0 | 1];
+type PartRow = [string, string, string | null, number | null, string | null, string | null, string | null, 0 | 1, number, 0 | 1];
 type EnvelopeRow = [string | null, string | null, string | null];
 type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
 
 function encode(h: HeldMessage): string {
   const m = h.message;
   const e = m.envelope;
-  const parts = m.parts?.map((p): PartRow => [p.part, p.type, p.encoding, p.size, p.filename, p.charset, p.disposition, p.leaf ? 1 : 0]) ?? null;
+  const parts = m.parts?.map((p): PartRow => [p.part, p.type, p.encoding, p.size, p.filename, p.charset, p.disposition, p.leaf ? 1 : 0, p.depth, p.enclosed ? 1 : 0]) ?? null;
   const fetches = m.fetches.map((f): FetchRow => {
     const row: FetchRow = [f.conn, f.tag, f.command, f.requestFrame, f.frame, f.item, f.section, f.origin, f.how, f.bytes, f.sha256, f.complete, f.part];
     if (f.order !== undefined) row.push(f.order);
@@ -115,7 +115,9 @@ function encode(h: HeldMessage): string {
 
 function decode(line: string, specs: Interner<SectionSpec>): HeldMessage {
   const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
-  const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf]): PartView => ({ part, type, encoding, size: bytes, filename, charset, disposition, leaf: leaf === 1 })) ?? null;
+  const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf, depth, enclosed]): PartView => ({
+    part, type, encoding, size: bytes, filename, charset, disposition, leaf: leaf === 1, depth, enclosed: enclosed === 1,
+  })) ?? null;
   const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]) => {
     const f: SectionFetch = { conn, tag, command, requestFrame, frame, item, section, spec: specs.get(section), origin, how, bytes, sha256, complete, part };
     if (order !== undefined) f.order = order;

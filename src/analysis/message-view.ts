@@ -1,4 +1,3 @@
-import { flattenParts } from '../mime/bodystructure.js';
 import type { Address, MimePart } from '../mime/types.js';
 import type { FetchedMessage, SectionFetch } from './fetches.js';
 
@@ -17,13 +16,16 @@ export interface MessageView {
   envelope: { date: string | null; subject: string | null; from: string | null } | null;
   size: number | null;
   internalDate: string | null;
-  /** Every part of the tree in flattenParts' order; null when no tree is known. */
+  /** Every part of the tree in flattenParts' order (partViews); null when no tree is known. */
   parts: PartView[] | null;
   structureFrom: FetchedMessage['structureFrom'];
   fetches: SectionFetch[];
 }
 
-/** One part as the view prints it, and whether it could be left unfetched (a leaf that encloses no message). */
+/**
+ * One part as the views print it, whether it could be left unfetched (a leaf that encloses no message), and
+ * where it sits in the tree (the HTML report indents by depth).
+ */
 export interface PartView {
   part: string;
   type: string;
@@ -33,6 +35,10 @@ export interface PartView {
   charset: string | null;
   disposition: string | null;
   leaf: boolean;
+  /** Nesting depth (0 for the root). */
+  depth: number;
+  /** The body enclosed in a message/rfc822 part that shares that part's number. */
+  enclosed: boolean;
 }
 
 export function messageView(m: FetchedMessage): MessageView {
@@ -41,15 +47,31 @@ export function messageView(m: FetchedMessage): MessageView {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
     envelope: e ? { date: e.date, subject: e.subject, from: addressText(e.from) } : null,
     size: m.size, internalDate: m.internalDate,
-    parts: m.structure ? flattenParts(m.structure).map(partView) : null,
+    parts: m.structure ? partViews(m.structure) : null,
     structureFrom: m.structureFrom, fetches: m.fetches,
   };
 }
 
-export function partView(p: MimePart): PartView {
+/**
+ * Every node of the tree as a PartView, in flattenParts' order (depth first: a multipart before its children, a
+ * MESSAGE/RFC822 part before its encapsulated body). Iterative, as flattenParts is: a hostile tree is deep.
+ */
+export function partViews(root: MimePart): PartView[] {
+  const out: PartView[] = [];
+  const stack: { p: MimePart; depth: number; enclosed: boolean }[] = [{ p: root, depth: 0, enclosed: false }];
+  while (stack.length > 0) {
+    const { p, depth, enclosed } = stack.pop()!;
+    out.push(partView(p, depth, enclosed));
+    for (let i = p.children.length - 1; i >= 0; i--) stack.push({ p: p.children[i]!, depth: depth + 1, enclosed: false });
+    if (p.message) stack.push({ p: p.message.body, depth: depth + 1, enclosed: p.message.body.part === p.part });
+  }
+  return out;
+}
+
+function partView(p: MimePart, depth: number, enclosed: boolean): PartView {
   return {
     part: p.part, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename,
-    charset: p.params.charset ?? null, disposition: p.disposition?.type ?? null, leaf: isLeaf(p),
+    charset: p.params.charset ?? null, disposition: p.disposition?.type ?? null, leaf: isLeaf(p), depth, enclosed,
   };
 }
 

@@ -1,9 +1,7 @@
 import { indentedElements, jsonText } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
-import { flattenParts } from '../mime/bodystructure.js';
-import type { MimePart } from '../mime/types.js';
-import { isLeaf, uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
+import { uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
 
@@ -34,10 +32,6 @@ export function stepJson(s: FetchStep): object {
   return { conn: s.conn, tag: s.tag, command: s.command, requestFrame: s.requestFrame, mailbox: s.mailbox, messages: s.messages, items: s.items };
 }
 
-/** Leaf parts that no fetch covered (neither the part, an ancestor, nor the whole message or its TEXT). */
-export function notFetched(m: FetchedMessage): MimePart[] {
-  return m.structure ? uncoveredLeaves(flattenParts(m.structure), isLeaf, m.fetches) : [];
-}
 
 function howText(f: SectionFetch): string {
   const range = f.origin !== null ? ` <${f.origin}.${f.bytes}>` : '';

@@ -4,7 +4,7 @@ import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { captureSettings } from '../options.js';
 import { output } from '../output.js';
-import { spillBudget } from '../spill-budget.js';
+import { spillBudget } from '../spill.js';
 
 export async function runExtract(capture: string, opts: { out: string; force?: boolean; port: string; keylog?: string[] }): Promise<void> {
   const settings = captureSettings(opts);

@@ -6,24 +6,7 @@ import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { makeTempDir, type TempDir } from '../../util/temp-dir.js';
-import { escapeText } from '../../util/escape.js';
-import { tmpdir } from 'node:os';
-import { spillBudget } from '../spill-budget.js';
-
-/**
- * The private directory the listings sort through, or null when none can be made (TMPDIR missing or not
- * writable): then every message is held in memory, which a capture of ordinary size never notices.
- */
-function sortingDirectory(): TempDir | null {
-  try {
-    return makeTempDir('imapscope-spill-');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-    output.note(`imapscope: warning: no temporary directory to sort fetched messages through (${escapeText(tmpdir())}: ${reason}); every message is held in memory (set TMPDIR to a writable directory)`);
-    return null;
-  }
-}
+import { sortingDirectory, spillBudget } from '../spill.js';
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
 

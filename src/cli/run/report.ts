@@ -8,6 +8,7 @@ import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
 import { captureSettings } from '../options.js';
+import { sortingDirectory, spillBudget } from '../spill.js';
 
 interface ReportOptions { output: string; title?: string; filter?: string; port: string; keylog?: string[] }
 
@@ -15,10 +16,18 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
   const settings = captureSettings(opts);
   const filter = compileFilterOption(opts.filter);
   checkOutput(opts.output);
-  const data = await buildReportData(captures, settings, filter ? () => {
-    const selection = new Selection(filter);
-    return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), connections: (all) => selection.connections(all) };
-  } : undefined);
+  const budget = spillBudget();
+  // Fetched messages beyond the budget are sorted through a private temporary directory, as `fetches` does.
+  const spillDir = sortingDirectory();
+  let data;
+  try {
+    data = await buildReportData(captures, settings, filter ? () => {
+      const selection = new Selection(filter);
+      return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), connections: (all) => selection.connections(all) };
+    } : undefined, { spill: spillDir ? { budget, dir: spillDir.path } : undefined });
+  } finally {
+    spillDir?.remove();
+  }
   const html = renderReportPage(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
   if (opts.output === '-') output.write(html);
   else writeWhole(opts.output, html);

@@ -37,7 +37,10 @@ export interface CaptureData {
   /** In order of start time. */
   connections: ConnectionData[];
   commands: CommandData[];
+  /** The fetched messages in mailbox, UID order: the first MAX_MESSAGES (model.ts) of them. */
   messages: MessageData[];
+  /** Fetched messages beyond those embedded. */
+  messagesOmitted: number;
   exchangeCount: number;
 }
 

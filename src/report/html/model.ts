@@ -1,16 +1,14 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
 import { openOverTime } from '../../analysis/concurrency.js';
-import type { FetchedMessage, SectionFetch } from '../../analysis/fetches.js';
+import type { SectionFetch } from '../../analysis/fetches.js';
 import type { FullAnalysis } from '../../analysis/full.js';
 import { latencyMs } from '../../analysis/stats.js';
 import type { Comparison } from '../../compare/diff.js';
 import { LINKTYPE_NAMES } from '../../decode/decoder.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
-import type { MimePart } from '../../mime/types.js';
 import type { Side, TimePoint } from '../../tcp/types.js';
 import { compareTime, isoTime, secondsBetween } from '../../util/time.js';
-import { addressText } from '../../analysis/message-view.js';
-import { notFetched } from '../fetches.js';
+import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
 import type {
@@ -23,6 +21,11 @@ export const HISTOGRAM_EDGES_MS = [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000,
 /** Longest wire text kept per field: a page of 100,000 exchanges must stay loadable. */
 const MAX_TEXT = 1000;
 const MAX_WARNINGS = 1000;
+/**
+ * Fetched messages embedded per capture (in mailbox, UID order): a folder sync of a 100 MiB capture fetched
+ * 166,000, a page of 120 MB that took 1.6 GiB to make; `fetches --json` lists every one.
+ */
+export const MAX_MESSAGES = 10_000;
 
 export function histogramBin(ms: number): number {
   const i = HISTOGRAM_EDGES_MS.findIndex((edge) => ms < edge);
@@ -91,8 +94,18 @@ export class CaptureCollector {
     this.bucket(info.conn.id).markers.push({ frame, side, text });
   }
 
-  /** The page's data of one capture; `messages` defaults to every fetched message (a -Y passes those its exchanges fetched). */
-  finish(a: FullAnalysis, messages: readonly FetchedMessage[] = a.fetches.list()): CaptureData {
+  /**
+   * The page's data of one capture. `messages`: the fetched messages in order, as views (default: every one, merged
+   * from spilled runs if the tracker spilled; a -Y passes those its exchanges fetched); the page embeds the first
+   * `maxMessages` and counts the rest.
+   */
+  finish(a: FullAnalysis, messages: Iterable<MessageView> = a.fetches.sorted(), maxMessages = MAX_MESSAGES): CaptureData {
+    const shown: MessageData[] = [];
+    let omitted = 0;
+    for (const m of messages) {
+      if (shown.length < maxMessages) shown.push(messageData(m));
+      else omitted++; // read to the end all the same: the merge removes its runs when done
+    }
     const cap = a.capture;
     const t0 = cap.first;
     const since = (t: TimePoint) => (t0 ? secondsBetween(t0, t) : 0);
@@ -111,7 +124,8 @@ export class CaptureCollector {
       commands: a.commandStats.summaries().map((s): CommandData => ({
         ...s, histogram: this.histograms.get(s.command) ?? new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0),
       })),
-      messages: messages.map(messageData),
+      messages: shown,
+      messagesOmitted: omitted,
       exchangeCount: this.exchangeCount,
     };
   }
@@ -148,31 +162,19 @@ function sectionFetchData(f: SectionFetch): SectionFetchData {
   };
 }
 
-/** The MIME tree in document order with depths; a message/rfc822 part's body follows it one level deeper. */
-function treeRows(root: MimePart): { part: MimePart; depth: number; enclosed: boolean }[] {
-  const rows: { part: MimePart; depth: number; enclosed: boolean }[] = [];
-  const walk = (p: MimePart, depth: number, enclosed: boolean) => {
-    rows.push({ part: p, depth, enclosed });
-    if (p.message) walk(p.message.body, depth + 1, p.message.body.part === p.part);
-    for (const child of p.children) walk(child, depth + 1, false);
-  };
-  walk(root, 0, false);
-  return rows;
-}
-
-export function messageData(m: FetchedMessage): MessageData {
-  const missing = new Set(notFetched(m));
-  const rows = m.structure ? treeRows(m.structure) : [];
-  const inTree = new Set(rows.map((r) => r.part.part));
-  const parts: PartData[] = rows.map(({ part: p, depth, enclosed }) => ({
-    part: p.part, depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
-    enclosed, notFetched: missing.has(p),
+export function messageData(m: MessageView): MessageData {
+  const rows = m.parts ?? [];
+  const missing = new Set(uncoveredLeaves(rows, (p) => p.leaf, m.fetches));
+  const inTree = new Set(rows.map((p) => p.part));
+  const parts: PartData[] = rows.map((p) => ({
+    part: p.part, depth: p.depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
+    enclosed: p.enclosed, notFetched: missing.has(p),
     // A section names its part by number; the enclosed body repeats that number, so it gets none.
-    fetches: enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
+    fetches: p.enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
   }));
   return {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
-    date: m.envelope?.date ?? m.internalDate, from: clipOrNull(addressText(m.envelope?.from)), subject: clipOrNull(m.envelope?.subject ?? null),
+    date: m.envelope?.date ?? m.internalDate, from: clipOrNull(m.envelope?.from ?? null), subject: clipOrNull(m.envelope?.subject ?? null),
     size: m.size, structureFrom: m.structureFrom, parts,
     // Whole-message sections, and those naming a part the tree lacks (or no tree is known).
     fetches: m.fetches.filter((f) => f.part === null || !inTree.has(f.part)).map(sectionFetchData),

@@ -3,6 +3,7 @@ import { CommandStats } from '../../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
 import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
+import type { MessageView } from '../../analysis/message-view.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
@@ -18,11 +19,21 @@ export interface ReportSelection {
   connections(all: readonly ImapConnection[]): ImapConnection[];
 }
 
+/** How the page is made: fetched messages held before they are sorted through disk, and how many are embedded. */
+export interface ReportOptions {
+  /** FetchTracker's `spill` (budget and directory); absent: every message is held until the page is made. */
+  spill?: { budget: number; dir?: string };
+  /** Messages embedded per capture (default MAX_MESSAGES); the rest are counted. */
+  maxMessages?: number;
+}
+
 /**
  * Analyse each capture once (with fetches) and gather what the page shows. With two or more captures the
  * exchanges are kept too, for the behaviour comparison; one capture keeps only the page's compact rows.
  */
-export async function buildReportData(paths: readonly string[], settings: AnalyzeOptions = {}, select?: () => ReportSelection): Promise<ReportData> {
+export async function buildReportData(
+  paths: readonly string[], settings: AnalyzeOptions = {}, select?: () => ReportSelection, options: ReportOptions = {},
+): Promise<ReportData> {
   const captures: CaptureData[] = [];
   const inputs = [];
   const compare = paths.length > 1;
@@ -43,13 +54,22 @@ export async function buildReportData(paths: readonly string[], settings: Analyz
           collector.hooks.onExchange!(ex, info);
         },
       } : {}),
-    });
-    captures.push(selection
-      ? collector.finish({ ...analysis, connections: selection.connections(analysis.connections), commandStats: stats }, fetchedBy(analysis.fetches.list(), chosen))
-      : collector.finish(analysis));
+    }, { spill: options.spill });
+    try {
+      const messages = selection ? fetchedOnly(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
+      const a = selection ? { ...analysis, connections: selection.connections(analysis.connections), commandStats: stats } : analysis;
+      captures.push(collector.finish(a, messages, options.maxMessages));
+    } finally {
+      analysis.fetches.dispose();
+    }
     if (compare) inputs.push({ label: path, analysis, steps: analysis.fetches.steps });
   }
   const profiles = compare ? buildProfiles(inputs, 'capture') : [];
   const comparisons = profiles.slice(1).map((p) => comparisonData(compareProfiles(profiles[0]!, p)));
   return { generator: GENERATOR, captures, comparisons, histogramEdgesMs: HISTOGRAM_EDGES_MS };
+}
+
+/** The messages as the chosen exchanges fetched them (fetchedBy), one at a time. */
+function* fetchedOnly(messages: Iterable<MessageView>, chosen: ReadonlySet<string>): Generator<MessageView> {
+  for (const m of messages) yield* fetchedBy([m], chosen);
 }

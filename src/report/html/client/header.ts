@@ -7,7 +7,7 @@ function captureFacts(cap: CaptureData): HTMLElement {
     ['time', cap.start ? `${cap.start} – ${cap.end ?? ''} (${formatSpan(cap.spanS)})` : 'no frames'],
     ['IMAP connections', `${cap.connections.length}, at most ${cap.maxOpen} open at once`],
     ['exchanges', String(cap.exchangeCount)],
-    ['messages fetched', String(cap.messages.length)],
+    ['messages fetched', cap.messagesOmitted ? `${cap.messages.length + cap.messagesOmitted} (the first ${cap.messages.length} listed)` : String(cap.messages.length)],
   ];
   return el('dl', { class: 'facts-list' }, ...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }

@@ -72,5 +72,8 @@ function messagesList(cap: CaptureData, idPrefix: string, open: OpenExchange): H
   more.addEventListener('click', showPage);
   filter.addEventListener('input', apply);
   apply();
-  return el('div', { class: 'messages' }, el('div', { class: 'controls' }, filter, el('span', { class: 'note' }, plural(cap.messages.length, 'message'))), list, more);
+  const listed = cap.messagesOmitted
+    ? `the first ${plural(cap.messages.length, 'message')} of ${cap.messages.length + cap.messagesOmitted}, by mailbox and UID (imapscope fetches --json lists every one)`
+    : plural(cap.messages.length, 'message');
+  return el('div', { class: 'messages' }, el('div', { class: 'controls' }, filter, el('span', { class: 'note messages-count' }, listed)), list, more);
 }
