@@ -11,6 +11,8 @@ const PB_LEGACY = 0x00000002;
 const SPB = 0x00000003;
 const EPB = 0x00000006;
 const DSB = 0x0000000a;
+/** 9999-12-31T23:59:59Z: the last second an ISO 8601 date of four digits can name. */
+const LAST_SECOND = 253_402_300_799;
 /** Bytes of fixed fields in a block's body, before its data and options: a shorter block is corrupt. */
 const FIXED_FIELDS = new Map([[IDB, 8], [PB_LEGACY, 20], [SPB, 4], [EPB, 20]]);
 /** Custom blocks (copiable and not): Wireshark gives each a frame number, so we count them too. */
@@ -185,8 +187,16 @@ export class PcapngParser extends ChunkedParser {
       this.warn({ frame: number, message: `packet's captured length ${capLen} exceeds its block; skipped` });
       return;
     }
-    const [sec, nsec] = splitTimestamp(tsHigh, tsLow, iface.unitsPerSec);
-    this.sink(this.frames.next(sec + iface.offsetSec, nsec, iface.digits, iface.linkType, body.subarray(dataAt, dataAt + capLen), origLen, ifId));
+    const [units, fraction] = splitTimestamp(tsHigh, tsLow, iface.unitsPerSec);
+    let sec = units + iface.offsetSec;
+    let nsec = fraction;
+    if (!(sec >= 0 && sec <= LAST_SECOND)) {
+      // 64-bit units, a resolution and an offset of the file's choosing can name any time; every view prints ISO 8601.
+      this.warn({ frame: number, message: `packet's timestamp (${sec} s since 1970) is outside the years 1970 to 9999; taken as ${sec > 0 ? '9999-12-31T23:59:59Z' : '1970-01-01T00:00:00Z'}` });
+      sec = sec > 0 ? LAST_SECOND : 0;
+      nsec = 0;
+    }
+    this.sink(this.frames.next(sec, nsec, iface.digits, iface.linkType, body.subarray(dataAt, dataAt + capLen), origLen, ifId));
   }
 
   /** SPB: interface 0, no timestamp (Wireshark shows 0), captured length bounded by snaplen and block. */
