@@ -89,7 +89,8 @@ const SPOOLED_LITERAL = 256 * 1024;
 export class Extractor {
   /** Spool, indexes, spilled runs and large literals, inside the output directory (never outside it). */
   readonly tmpDir: string;
-  private readonly octetsOf = new WeakMap<Literal, Octets>();
+  /** Each FETCH literal's octets once it has ended: a stretch of the spool, or the number of its own file. */
+  private readonly octetsOf = new WeakMap<Literal, { offset: number; length: number } | { own: number }>();
   private spool: { fd: number; size: number } | null = null;
   /** Per section, in order: where its octets wait (offset and length, or a file's number and OWN_FILE, or NO_OCTETS). */
   private readonly octetIndex: PairFile;
@@ -120,9 +121,9 @@ export class Extractor {
         end: () => { this.octetsOf.set(literal, this.spooled(Buffer.concat(chunks))); },
       };
     }
-    const file = this.ownFile(++this.tmpCount);
-    const fd = openSync(file, 'wx');
-    this.octetsOf.set(literal, { file });
+    const own = ++this.tmpCount;
+    const fd = openSync(this.ownFile(own), 'wx');
+    this.octetsOf.set(literal, { own });
     return {
       write: (chunk) => { writeSync(fd, chunk); },
       end: () => { closeSync(fd); },
@@ -135,7 +136,7 @@ export class Extractor {
     const octets = s.value.kind === 'nil' || fetch.how === 'size' ? undefined
       : s.literal ? this.octetsOf.get(s.literal) : s.value.kind === 'string' ? this.spooled(Buffer.from(s.value.text, 'latin1')) : undefined;
     if (!octets) this.octetIndex.append(0, NO_OCTETS);
-    else if ('file' in octets) this.octetIndex.append(Number(octets.file.slice(octets.file.lastIndexOf(sep) + 1)), OWN_FILE);
+    else if ('own' in octets) this.octetIndex.append(octets.own, OWN_FILE);
     else this.octetIndex.append(octets.offset, octets.length);
   }
 
@@ -143,7 +144,7 @@ export class Extractor {
     return join(this.tmpDir, String(n));
   }
 
-  private spooled(bytes: Buffer): Octets {
+  private spooled(bytes: Buffer): { offset: number; length: number } {
     this.spool ??= { fd: openSync(join(this.tmpDir, 'spool'), 'wx+'), size: 0 };
     const offset = this.spool.size;
     writeSync(this.spool.fd, bytes);
