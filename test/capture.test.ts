@@ -641,3 +641,18 @@ test('a file that is neither pcap nor pcapng, an empty file and a missing file a
     assert.equal(frames, 0);
   }
 });
+
+test('pcapng: a block too short for its fixed fields is skipped with a warning naming its offset; a time past 9999 is taken as 9999-12-31', async () => {
+  const fixtures = join(ROOT, 'test', 'fixtures', 'fuzz', 'pipeline');
+  const short = await read(join(fixtures, 'pcapng-block-shorter-than-its-fields.bin'));
+  assert.equal(short.frames.length, 0);
+  assert.deepEqual(short.warnings.map((w) => w.message.replace(/ at file offset (\d+).*/, ' @$1')), [
+    'corrupt pcapng block (type 0x6, length 12) @48', 'corrupt pcapng block (type 0x2, length 20) @60',
+    'corrupt pcapng block (type 0x3, length 12) @80', 'corrupt pcapng block (type 0x1, length 12) @92',
+  ]);
+  const late = await read(join(fixtures, 'timestamp-beyond-year-9999.bin'));
+  assert.deepEqual(late.frames.map((f) => [f.number, f.tsSec, f.tsNsec]), [[1, 1_700_000_000, 0], [2, 253_402_300_799, 0]]);
+  assert.deepEqual(late.warnings.map((w) => [w.frame, w.message]), [
+    [2, "packet's timestamp (8796093022208 s since 1970) is outside the years 1970 to 9999; taken as 9999-12-31T23:59:59Z"],
+  ]);
+});

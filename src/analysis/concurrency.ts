@@ -60,8 +60,9 @@ export class OverlapTable {
 
 export function overlapTable(conns: readonly Connection[]): OverlapTable {
   const n = conns.length;
+  const until = conns.map(openUntil);
   // Events as numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
-  const timeOf = (event: number): TimePoint => (event & 1 ? openUntil(conns[event >>> 1]!) : conns[event >>> 1]!.start);
+  const timeOf = (event: number): TimePoint => (event & 1 ? until[event >>> 1]! : conns[event >>> 1]!.start);
   const events = Array.from({ length: 2 * n }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   // Then connections in their order (the sort is total, so the sweep is the same on every engine).
@@ -97,9 +98,9 @@ export function overlapTable(conns: readonly Connection[]): OverlapTable {
   for (let i = 0; i < n; i++) listed.subarray(i * MAX_LISTED_OVERLAPS, i * MAX_LISTED_OVERLAPS + lengths[i]!).sort();
   // Exact counts: those that started before this one ended, less those that ended before it started.
   const starts = conns.map((c) => c.start).sort(compareTime);
-  const ends = conns.map(openUntil).sort(compareTime);
+  const ends = [...until].sort(compareTime);
   const counts = new Uint32Array(n);
-  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, openUntil(conns[i]!), true) - countAtMost(ends, conns[i]!.start, false) - 1;
+  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, until[i]!, true) - countAtMost(ends, conns[i]!.start, false) - 1;
   return new OverlapTable(conns, max, counts, listed, lengths);
 }
 

@@ -427,9 +427,13 @@ export function fetchExchangeKey(x: { conn: number; tag: string | null; requestF
   return `${x.conn}/${x.tag ?? ''}/${x.requestFrame ?? ''}`;
 }
 
-/** The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey); messages none of them fetched are left out. */
-export function fetchedBy<M extends { fetches: SectionFetch[] }>(messages: readonly M[], chosen: ReadonlySet<string>): M[] {
-  return messages
-    .map((m) => ({ ...m, fetches: m.fetches.filter((f) => chosen.has(fetchExchangeKey(f))) }))
-    .filter((m) => m.fetches.length > 0);
+/**
+ * The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey), one at a time as they are
+ * read (the listings stream theirs from a merge); messages none of them fetched are left out.
+ */
+export function* fetchedBy<M extends { fetches: SectionFetch[] }>(messages: Iterable<M>, chosen: ReadonlySet<string>): Generator<M> {
+  for (const m of messages) {
+    const fetches = m.fetches.filter((f) => chosen.has(fetchExchangeKey(f)));
+    if (fetches.length > 0) yield { ...m, fetches };
+  }
 }

@@ -92,7 +92,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   };
   try {
     const sorted = analysis.fetches.sorted();
-    const messages = filter ? chosenOnly(sorted, chosen) : sorted;
+    const messages = filter ? fetchedBy(sorted, chosen) : sorted;
     if (o.json) {
       const json = (m: MessageView) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
       for (const chunk of messageElements(messages, json)) {
@@ -128,8 +128,3 @@ function* batched(pieces: Iterable<string>): Generator<string> {
 }
 
 const TEXT_CHUNK = 64 * 1024;
-
-/** fetchedBy, one message at a time. */
-function* chosenOnly(messages: Iterable<MessageView>, chosen: ReadonlySet<string>): Generator<MessageView> {
-  for (const m of messages) yield* fetchedBy([m], chosen);
-}

@@ -130,12 +130,12 @@ function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): Connec
     const { rows, similarity: sim } = alignmentOf(classA[i]!, classB[j]!);
     return { a: a[i]!, b: b[j]!, role: roleOfClass(classA[i]!), similarity: Math.round(sim * 1000) / 1000, rows };
   });
-  const alone = (c: ConnectionProfile, side: 'a' | 'b'): ConnectionPair => ({
-    a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(classOf(c)), similarity: 0,
+  const alone = (c: ConnectionProfile, cls: number, side: 'a' | 'b'): ConnectionPair => ({
+    a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(cls), similarity: 0,
     rows: c.commands.map((cmd) => (side === 'a' ? { mark: 'onlyA' as const, a: cmd, b: null } : { mark: 'onlyB' as const, a: null, b: cmd })),
   });
-  a.forEach((x, i) => { if (!usedA.has(i)) pairs.push(alone(x, 'a')); });
-  b.forEach((y, j) => { if (!usedB.has(j)) pairs.push(alone(y, 'b')); });
+  a.forEach((x, i) => { if (!usedA.has(i)) pairs.push(alone(x, classA[i]!, 'a')); });
+  b.forEach((y, j) => { if (!usedB.has(j)) pairs.push(alone(y, classB[j]!, 'b')); });
   return pairs;
 }
 

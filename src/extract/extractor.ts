@@ -174,14 +174,17 @@ export class Extractor {
     const manifest = new ManifestWriter(join(this.tmpDir, 'manifest'), capture);
     try {
       const plans = this.plan(messages);
-      const placed = plans.places(this.sections);
-      for (const [a, b] of this.octetIndex.pairs(this.sections)) {
-        const [offset, length] = placed.next().value!;
-        if (b === NO_OCTETS || length === 0) continue;
-        const planned = plans.load(offset, length, b === OWN_FILE ? { file: this.ownFile(a) } : { offset: a, length: b });
-        for (const file of await this.writeOne(planned, names)) manifest.add(file);
+      try {
+        const placed = plans.places(this.sections);
+        for (const [a, b] of this.octetIndex.pairs(this.sections)) {
+          const [offset, length] = placed.next().value!;
+          if (b === NO_OCTETS || length === 0) continue;
+          const planned = plans.load(offset, length, b === OWN_FILE ? { file: this.ownFile(a) } : { offset: a, length: b });
+          for (const file of await this.writeOne(planned, names)) manifest.add(file);
+        }
+      } finally {
+        plans.close();
       }
-      plans.close();
       const fd = this.openTarget(join(this.outDir, 'manifest.json'));
       if (fd !== null) manifest.copyTo(fd);
       return manifest.count;
@@ -216,9 +219,8 @@ export class Extractor {
 
   private disposed = false;
 
-  private async writeOne(p: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
-    const { fetch: f, part: partNode } = p;
-    const m = p;
+  private async writeOne(m: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
+    const { fetch: f, part: partNode } = m;
     const wholeMessage = f.specPart === '' && f.specText === null;
     const partBody = f.specPart !== '' && f.specText === null;
     const partial = f.origin !== null;
@@ -226,7 +228,7 @@ export class Extractor {
     // BINARY[] has the transfer encoding undone by the server already.
     const decode = partBody && !partial && f.item.toUpperCase().startsWith('BODY') && isDecodable(encoding);
     const name = names.take(this.fileName(m, f, partNode?.filename ?? null, partNode?.type ?? null, wholeMessage, partial));
-    const written = await this.writeDecoded(name, p.octets, decode ? encoding : null);
+    const written = await this.writeDecoded(name, m.octets, decode ? encoding : null);
     const files: ExtractedFile[] = written === null ? [] : [{
       file: name, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, part: f.specPart || null, section: f.section,
       type: wholeMessage ? 'message/rfc822' : partNode?.type ?? null, filename: partNode?.filename ?? null, encoding,
@@ -234,16 +236,15 @@ export class Extractor {
       fromMessage: false,
     }];
     // A message fetched whole carries its parts too: write each leaf decoded, as if fetched on its own.
-    if (wholeMessage && !partial && f.complete) files.push(...await this.writeMessageParts(p, names));
+    if (wholeMessage && !partial && f.complete) files.push(...await this.writeMessageParts(m, names));
     return files;
   }
 
   /** Split a whole message (mailsplit) and write every leaf part, decoded, beside its .eml. */
-  private async writeMessageParts(p: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
-    const { fetch: f } = p;
-    const m = p;
+  private async writeMessageParts(m: PlannedSection, names: UniqueNames): Promise<ExtractedFile[]> {
+    const { fetch: f } = m;
     const bodies = new Map<number, { path: string; fd: number }>();
-    const split = await splitMessage(this.octetStream(p.octets), (index, chunk) => {
+    const split = await splitMessage(this.octetStream(m.octets), (index, chunk) => {
       let body = bodies.get(index);
       if (!body) {
         const path = join(this.tmpDir, `part-${++this.tmpCount}`);

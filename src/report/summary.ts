@@ -191,7 +191,7 @@ function concurrencyText(conns: readonly Connection[]): string {
   const lines = [`Concurrency: at most ${overlaps.max} IMAP connection(s) open at once.`];
   if (conns.length === 0) return lines[0]!;
   const first = conns[0]!.start;
-  const last = conns.reduce((m, c) => (compareTime(openUntil(c), m) > 0 ? openUntil(c) : m), openUntil(conns[0]!));
+  const last = conns.map(openUntil).reduce((m, t) => (compareTime(t, m) > 0 ? t : m));
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
   // Columns stay inside the bar whatever the times say (a capture's timestamps can run backwards; String.repeat

@@ -21,9 +21,11 @@ export class GatheredWriter {
   /** Append `text` as UTF-8; returns its length in bytes. */
   write(text: string): number {
     // A UTF-16 unit takes at most 3 octets in UTF-8.
-    if (this.used + 3 * text.length > GATHERED_BYTES) this.flush();
-    const n = 3 * text.length > GATHERED_BYTES ? writeSync(this.fd, text) : this.buffer.write(text, this.used);
-    if (3 * text.length <= GATHERED_BYTES) this.used += n;
+    const most = 3 * text.length;
+    if (this.used + most > GATHERED_BYTES) this.flush();
+    let n: number;
+    if (most > GATHERED_BYTES) n = writeSync(this.fd, text); // longer than the buffer: straight to the file
+    else this.used += (n = this.buffer.write(text, this.used));
     this.size += n;
     return n;
   }

@@ -3,7 +3,6 @@ import { CommandStats } from '../../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { TimePoint } from '../../tcp/types.js';
 import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
-import type { MessageView } from '../../analysis/message-view.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
@@ -56,7 +55,7 @@ export async function buildReportData(
       } : {}),
     }, { spill: options.spill });
     try {
-      const messages = selection ? fetchedOnly(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
+      const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
       const a = selection ? { ...analysis, connections: selection.connections(analysis.connections), commandStats: stats } : analysis;
       captures.push(collector.finish(a, messages, options.maxMessages));
     } finally {
@@ -69,7 +68,3 @@ export async function buildReportData(
   return { generator: GENERATOR, captures, comparisons, histogramEdgesMs: HISTOGRAM_EDGES_MS };
 }
 
-/** The messages as the chosen exchanges fetched them (fetchedBy), one at a time. */
-function* fetchedOnly(messages: Iterable<MessageView>, chosen: ReadonlySet<string>): Generator<MessageView> {
-  for (const m of messages) yield* fetchedBy([m], chosen);
-}
