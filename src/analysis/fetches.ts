@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOf, type Hash } from 'node:crypto';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import type { Connection } from '../tcp/types.js';
 import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
@@ -158,6 +158,9 @@ export class FetchTracker {
   literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
     if (!this.retain && !this.options.onSection) return null;
     if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
+    // A kept literal (a header, a small part: most of a sync's) is hashed whole at its end, with no hash object of its own.
+    const kept = literal.data;
+    if (kept) return { end: (complete) => { if (complete) literal.sha256 = hashOf('sha256', kept, 'hex'); } };
     const hash: Hash = createHash('sha256');
     return {
       write: (chunk) => { hash.update(chunk); },
@@ -373,7 +376,7 @@ export class FetchTracker {
   private sectionFetch(s: FetchedSection, spec: SectionSpec, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage): SectionFetch {
     const lit = s.literal;
     const complete = lit ? lit.received === lit.length : true;
-    const sha256 = lit ? lit.sha256 ?? null : s.value.kind === 'string' ? createHash('sha256').update(Buffer.from(s.value.text, 'latin1')).digest('hex') : null;
+    const sha256 = lit ? lit.sha256 ?? null : s.value.kind === 'string' ? hashOf('sha256', Buffer.from(s.value.text, 'latin1'), 'hex') : null;
     const part = spec.part || null;
     if (spec.part !== '' && message.structure && !partByNumber(message.structure, spec.part)) {
       this.options.warn?.(msg.firstFrame, info.conn.id, `section ${s.section} names part ${spec.part}, which the message's BODYSTRUCTURE does not have`);

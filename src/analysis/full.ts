@@ -17,7 +17,7 @@ export async function analyzeWithFetches(path: CaptureInput, options: AnalyzeOpt
       const mine = tracker.literalStart(msg, lit);
       const theirs = options.onLiteralStart?.(msg, lit, conn) ?? null;
       if (!mine || !theirs) return mine ?? theirs;
-      return { write: (c) => { mine.write(c); theirs.write(c); }, end: (ok) => { mine.end(ok); theirs.end(ok); } };
+      return { write: (c) => { mine.write?.(c); theirs.write?.(c); }, end: (ok) => { mine.end(ok); theirs.end(ok); } };
     },
     onUntagged: (r, msg, owner, info) => {
       tracker.untagged(r, msg, owner, info);

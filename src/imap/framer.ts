@@ -259,7 +259,7 @@ export class ImapFramer {
     const lit = reading.literal;
     if (lit.data) bytes.copy(lit.data, lit.received, pos, pos + take);
     // A view only for a consumer: most literals of a sync (header fields) have none.
-    reading.consumer?.write(bytes.subarray(pos, pos + take));
+    reading.consumer?.write?.(bytes.subarray(pos, pos + take));
     lit.received += take;
     reading.left -= take;
     ImapFramer.touch(this.msg!, frame, time, take);

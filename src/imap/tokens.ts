@@ -204,15 +204,22 @@ export function renderValue(v: Value): string {
   }
 }
 
-/** A literal as a string value; its text is made only if someone reads it (bodies usually are not). */
+/**
+ * A literal as a string value; its text is made only if someone reads it (bodies usually are not). A class, not an
+ * object literal with a getter: that made a closure and an accessor of its own for every literal.
+ */
+class LiteralValue {
+  readonly kind = 'string';
+  private made: string | undefined;
+
+  constructor(readonly literal: Literal) {}
+
+  get text(): string {
+    this.made ??= this.literal.data ? this.literal.data.toString('latin1') : '';
+    return this.made;
+  }
+}
+
 function literalValue(lit: Literal): Value {
-  let text: string | undefined;
-  return {
-    kind: 'string',
-    literal: lit,
-    get text(): string {
-      text ??= lit.data ? lit.data.toString('latin1') : '';
-      return text;
-    },
-  };
+  return new LiteralValue(lit);
 }

@@ -20,7 +20,8 @@ export interface Literal {
 
 /** Receives a literal's octets as they stream past, so large ones never need to sit in memory. */
 export interface LiteralConsumer {
-  write(chunk: Buffer): void;
+  /** Left out by a consumer that reads a kept literal's `data` at end(): then no view is made of each piece. */
+  write?(chunk: Buffer): void;
   /** `complete` is false when a gap or the end of the stream cut the literal. */
   end(complete: boolean): void;
 }
