@@ -242,24 +242,32 @@ const OTHER = session(9, [['UID FETCH 99 (UID FLAGS)', '* 1 FETCH (UID 99 FLAGS 
 
 /**
  * The sessions fed one after the other (each on a connection of its own; `settle` waits for trees parsed from
- * whole messages after that session) to an in-memory tracker and to one that spills after every response.
+ * whole messages after that session) to an in-memory tracker, to one that spills after every response, and to one
+ * that never spills but holds every message but the latest as its run record (`live: 1`). Both must list what memory
+ * lists, and the last must warn as memory does.
  */
-async function bothWays(sessions: { script: Script; settle?: boolean }[]): Promise<{ memory: FetchedMessage[]; merged: MessageView[]; runs: number }> {
+async function bothWays(sessions: { script: Script; settle?: boolean }[]): Promise<{ memory: FetchedMessage[]; merged: MessageView[]; runs: number; warned: string[] }> {
   const dir = scratch();
   try {
-    const memory = new FetchTracker();
+    const warnings = { memory: [] as string[], compacting: [] as string[] };
+    const memory = new FetchTracker({ warn: (frame, conn, m) => warnings.memory.push(`${conn} ${frame} ${m}`) });
     const spilling = new FetchTracker({ spill: { budget: 0, dir } });
+    const compacting = new FetchTracker({ spill: { budget: 1e9, dir, live: 1 }, warn: (frame, conn, m) => warnings.compacting.push(`${conn} ${frame} ${m}`) });
+    const trackers = [memory, spilling, compacting];
     let id = 0;
     for (const { script, settle } of sessions) {
-      for (const t of [memory, spilling]) feedTracker(t, script, id);
+      for (const t of trackers) feedTracker(t, script, id);
       id++;
-      if (settle) await Promise.all([memory.settle(), spilling.settle()]);
+      if (settle) await Promise.all(trackers.map((t) => t.settle()));
     }
-    await Promise.all([memory.settle(), spilling.settle()]);
+    await Promise.all(trackers.map((t) => t.settle()));
     const runs = spilling.spilledRuns;
     const merged = [...spilling.sorted()];
+    assert.equal(compacting.spilledRuns, 0);
+    assert.deepEqual([...compacting.sorted()], views(memory.list()), 'held as run records and merged in memory');
+    assert.deepEqual(warnings.compacting, warnings.memory);
     assert.deepEqual(readdirSync(dir), []);
-    return { memory: memory.list(), merged, runs };
+    return { memory: memory.list(), merged, runs, warned: warnings.memory };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -338,4 +346,19 @@ test('mailboxes whose names sort alike stay apart and keep list() order: no mail
   const { memory, merged } = await bothWays([{ script: empty }, { script: noSelect }, { script: zero }, { script: empty }]);
   assert.deepEqual(memory.map((m) => [m.mailbox, m.uidValidity, m.seq]), [[null, null, 1], ['', 0, 1], ['', null, 2]]);
   assert.deepEqual(merged, views(memory));
+});
+
+test('a message held as its run record and met again is checked against its earlier tree, and not parsed again', async () => {
+  // live: 1 — OTHER's response pushes UID 10 out, so the later fetches continue a record held as a string.
+  const { memory, merged, warned } = await bothWays([
+    { script: session(7, [['UID FETCH 10 (UID BODYSTRUCTURE)', `* 1 FETCH (UID 10 BODYSTRUCTURE ${MIXED_TREE})\r\n`]]) },
+    { script: OTHER },
+    { script: session(7, [['UID FETCH 10 (BODY[3] BODY[2])', '* 1 FETCH (UID 10 BODY[3] {2}\r\nhi BODY[2] {2}\r\nxx)\r\n']]) },
+    { script: OTHER },
+    { script: session(7, [['UID FETCH 10 (BODY[4])', '* 1 FETCH (UID 10 BODY[4] {2}\r\nyy)\r\n']]) },
+  ]);
+  assert.deepEqual(uid10(memory).fetches.map((f) => f.section), ['3', '2', '4']);
+  assert.deepEqual(merged, views(memory));
+  // bothWays found the compacting tracker's warnings equal to memory's, which names parts 3 and 4 (not 2).
+  assert.deepEqual(warned.map((w) => /names part (\d+)/.exec(w)?.[1]), ['3', '4'], warned.join('\n'));
 });

@@ -23,6 +23,22 @@ export interface HeldMessage {
   message: MessageView;
 }
 
+/** What the merge order reads of a held message: its mailbox's index and the message's identity. */
+export interface HeldKey {
+  box: number;
+  message: Pick<MessageView, 'mailbox' | 'uidValidity' | 'uid' | 'seq'>;
+}
+
+/**
+ * A message held as its record in a run's encoding (encodeHeld): one string instead of its objects. The tracker
+ * keeps messages it has not met for a while this way; such a record is written to a run as it is.
+ */
+export interface HeldLine extends HeldKey {
+  line: string;
+}
+
+export type Held = HeldMessage | HeldLine;
+
 /**
  * Runs merged at once (bounded open files and buffers: 128 × IO_BYTES = 8 MiB). Runs are merged by levels:
  * when this many runs of one size wait, they become one run of the next level, so every record is rewritten
@@ -51,7 +67,7 @@ function collate(a: string, b: string): number {
  * (a message fetched again after a spill may have another one), and mailboxes whose names sort alike are
  * kept apart by the order they were first seen in. The pieces of one message compare equal, and only they.
  */
-export function compareHeld(a: HeldMessage, b: HeldMessage): number {
+export function compareHeld(a: HeldKey, b: HeldKey): number {
   const x = a.message;
   const y = b.message;
   return byName(x.mailbox ?? '', y.mailbox ?? '') || (x.uidValidity ?? 0) - (y.uidValidity ?? 0) ||
@@ -100,7 +116,8 @@ type PartRow = [string, string, string | null, number | null, string | null, str
 type EnvelopeRow = [string | null, string | null, string | null];
 type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
 
-function encode(h: HeldMessage): string {
+/** A message as one line of a run (newline included). */
+export function encodeHeld(h: HeldMessage): string {
   const m = h.message;
   const e = m.envelope;
   const parts = m.parts?.map((p): PartRow => [p.part, p.type, p.encoding, p.size, p.filename, p.charset, p.disposition, p.leaf ? 1 : 0, p.depth, p.enclosed ? 1 : 0]) ?? null;
@@ -113,7 +130,8 @@ function encode(h: HeldMessage): string {
   return `${JSON.stringify(row)}\n`;
 }
 
-function decode(line: string, specs: Interner<SectionSpec>): HeldMessage {
+/** A line of a run (encodeHeld) as the message it holds. */
+export function decodeHeld(line: string, specs: Interner<SectionSpec>): HeldMessage {
   const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
   const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf, depth, enclosed]): PartView => ({
     part, type, encoding, size: bytes, filename, charset, disposition, leaf: leaf === 1, depth, enclosed: enclosed === 1,
@@ -140,7 +158,7 @@ function* readRun(path: string, specs: Interner<SectionSpec>): Generator<HeldMes
       filled += n;
       let start = 0;
       for (let end = buffer.indexOf(10, start); end >= 0 && end < filled; start = end + 1, end = buffer.indexOf(10, start)) {
-        yield decode(buffer.toString('utf8', start, end), specs);
+        yield decodeHeld(buffer.toString('utf8', start, end), specs);
       }
       buffer.copy(buffer, 0, start, filled);
       filled -= start;
@@ -230,12 +248,12 @@ function* inListOrder(merged: Iterable<HeldMessage>): Generator<MessageView> {
   yield* alike.length === 1 ? alike : alike.sort((a, b) => a.seq - b.seq);
 }
 
-/** The records in order, each let go as it is taken (the merge need not keep what it has passed). */
-function* releasing(records: HeldMessage[]): Generator<HeldMessage> {
+/** The records in order, each let go as it is taken (the merge need not keep what it has passed); encoded ones decoded. */
+function* releasing(records: Held[], specs: Interner<SectionSpec>): Generator<HeldMessage> {
   for (let i = 0; i < records.length; i++) {
     const h = records[i]!;
-    records[i] = undefined as unknown as HeldMessage;
-    yield h;
+    records[i] = undefined as unknown as Held;
+    yield 'line' in h ? decodeHeld(h.line, specs) : h;
   }
 }
 
@@ -258,7 +276,7 @@ export class MessageRuns {
   }
 
   /** Write the records, sorted, as one run. */
-  spill(held: HeldMessage[]): void {
+  spill(held: Held[]): void {
     held.sort(compareHeld);
     this.runs.push({ path: this.write(held), level: 0 });
     for (;;) {
@@ -269,12 +287,12 @@ export class MessageRuns {
   }
 
   /** Every message, from the runs and the records still held, in list()'s order; the directory is removed when done. */
-  *messages(held: HeldMessage[]): Generator<MessageView> {
+  *messages(held: Held[]): Generator<MessageView> {
     try {
       // Leave room for the held records among the sources read at once.
       while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
       held.sort(compareHeld);
-      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.specs)), releasing(held)]));
+      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.specs)), releasing(held, this.specs)]));
     } finally {
       this.dispose();
     }
@@ -295,13 +313,13 @@ export class MessageRuns {
     this.runs.length = 0;
   }
 
-  private write(records: Iterable<HeldMessage>): string {
+  private write(records: Iterable<Held>): string {
     this.dir ??= makeTempDir('imapscope-fetches-', this.parent);
     // Records are encoded one by one into the writer's buffer: a string of many records would be a large
     // object, which only a full collection frees.
     const writer = new GatheredWriter(join(this.dir.path, `run-${++this.count}`));
     try {
-      for (const h of records) writer.write(encode(h));
+      for (const h of records) writer.write('line' in h ? h.line : encodeHeld(h));
     } finally {
       writer.close();
     }

@@ -10,7 +10,7 @@ import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
-import { byName, MessageRuns, type HeldMessage } from './fetch-runs.js';
+import { byName, combine, decodeHeld, encodeHeld, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
 import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -79,8 +79,44 @@ export interface FetchStep {
 interface Box {
   /** Order of first sight: it orders mailboxes whose names sort alike. */
   index: number;
-  /** By UID, or by -seq while the UID is unknown; null once spilled (until a message of it comes again). */
-  messages: Map<number, FetchedMessage> | null;
+  mailbox: string | null;
+  uidValidity: number | null;
+  /**
+   * By messageKey(); null once spilled (until a message of it comes again). With `spill`, a message not met for a
+   * while is held as its run record (a string: see compact()) until it is met again or spilled.
+   */
+  messages: Map<number, FetchedMessage | string> | null;
+  /**
+   * With `spill`: the run record of what came before a message's current record, since that message was met again
+   * after it was compacted (revive()); by key. Written before the current record, so the merge combines them in order.
+   */
+  earlier: Map<number, string> | null;
+}
+
+/** What a message's earlier pieces (held as a record) tell the checks made on its current one. */
+interface Earlier {
+  /** The part numbers of the tree they hold; null for none. */
+  parts: string[] | null;
+  structureFrom: FetchedMessage['structureFrom'];
+  envelope: boolean;
+}
+
+/**
+ * Messages met in the last this many FETCH responses stay whole (objects); older ones are held as their run record,
+ * one string. A folder sync meets each message once: kept whole until a spill, its objects outlived the young
+ * generation and were promoted, which cost collector time and memory (docs/benchmarks.md, ninth round).
+ */
+export const LIVE_MESSAGES = 16;
+
+/** A message's key in its box: its UID, or (while no UID is known) its sequence number as -(seq + 1), which never collides. */
+function messageKey(uid: number | null, seq: number): number {
+  return uid ?? -seq - 1;
+}
+
+/** A record held by `key` in `box`, as the merge order sees it (identity from the key and the box). */
+function heldLine(box: Box, key: number, line: string): HeldLine {
+  const uid = key >= 0 ? key : null;
+  return { box: box.index, message: { mailbox: box.mailbox, uidValidity: box.uidValidity, uid, seq: uid === null ? -key - 1 : 0 }, line };
 }
 
 interface ConnState {
@@ -110,12 +146,14 @@ export interface FetchTrackerOptions {
   /**
    * Hold at most about `budget` records (messages and their sections) in memory: beyond it, what is held is
    * written as a sorted run to a private directory made in `dir` (default: the system's temporary
-   * directory), and sorted() merges the runs at the end. Only sorted() sees the spilled messages (list()
-   * and the library see what is held); the directory is removed when sorted() is done or by dispose().
+   * directory), and sorted() merges the runs at the end. Only sorted() sees every message (list() sees
+   * those held whole); the directory is removed when sorted() is done or by dispose().
    * A message fetched again after a spill starts a new record (its BODYSTRUCTURE is read again, and `warn`
    * cannot check its sections against the spilled tree); the merge combines the records as memory would.
+   * `live` (default LIVE_MESSAGES): messages met in that many latest responses stay whole; older ones are held as
+   * their run records, and one met again continues as memory would (its checks see the earlier pieces).
    */
-  spill?: { budget: number; dir?: string };
+  spill?: { budget: number; dir?: string; live?: number };
   /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
   stepUids?: boolean;
   /** Give every SectionFetch its `order` (extract writes its files in that order from the sorted, merged messages). */
@@ -145,6 +183,17 @@ export class FetchTracker {
   private readonly runs: MessageRuns | null;
   private held = 0;
   private readonly budget: number;
+  /**
+   * With `spill`: the messages of the latest responses (a ring of `live` places), each with its box and key; the one
+   * a new response pushes out is compacted, unless it was met again since (then a later place holds it too).
+   */
+  private readonly live: number;
+  private readonly recentBoxes: (Box | undefined)[] = [];
+  private readonly recentKeys: number[] = [];
+  private readonly recentMessages: (FetchedMessage | undefined)[] = [];
+  private recentAt = 0;
+  /** Records that continue a message whose earlier pieces are held as a run record (revive()). */
+  private readonly earlierOf = new WeakMap<FetchedMessage, Earlier>();
   /** Sections met so far (their `order`, with numberSections). */
   private sectionCount = 0;
 
@@ -152,6 +201,7 @@ export class FetchTracker {
     this.retain = options.retain ?? true;
     this.runs = options.spill && this.retain ? new MessageRuns(options.spill.dir) : null;
     this.budget = this.runs ? options.spill!.budget : Infinity;
+    this.live = Math.max(1, options.spill?.live ?? LIVE_MESSAGES);
   }
 
   /** Hash server literals of FETCH responses while they stream (unless no section is kept or handed on). */
@@ -182,7 +232,8 @@ export class FetchTracker {
     if (attrs.uid !== null) state.seqToUid[seq - 1] = attrs.uid;
     const uid = attrs.uid ?? state.seqToUid[seq - 1] ?? null;
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
-    if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn);
+    const earlier = this.earlierOf.get(message);
+    if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn, earlier);
     if (owner && (this.retain || this.options.steps)) this.noteStep(owner, info, message, itemNames(attrs));
     if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
@@ -191,16 +242,54 @@ export class FetchTracker {
     if (attrs.flags) message.flags = this.flagLists.get(attrs.flags);
     for (const s of attrs.sections) {
       const spec = this.specs.get(s.section);
-      if (this.retain && !message.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
-      if (this.retain && !message.structure && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
-      const fetch = this.sectionFetch(s, spec, msg, owner, info, message);
+      // What the earlier pieces have is not looked for again (the merge would keep theirs).
+      if (this.retain && !message.envelope && !earlier?.envelope && s.literal?.data && spec.part === '') message.envelope = envelopeFromHeader(s.literal.data);
+      if (this.retain && !message.structure && !earlier?.parts && s.literal?.data && spec.part === '' && spec.text === null && s.origin === null) this.deriveStructure(message, s.literal.data);
+      const fetch = this.sectionFetch(s, spec, msg, owner, info, message, earlier);
       // A list literal has room for just its items (a push onto [] would reserve 17).
       if (this.retain && message.fetches.length === 0) message.fetches = [fetch];
       else if (this.retain) message.fetches.push(fetch);
       this.held++;
       this.options.onSection?.(message, fetch, s);
     }
+    if (this.runs && this.retain) this.met(state.box, messageKey(uid, seq), message);
     if (this.held > this.budget) this.spill();
+  }
+
+  /** A response met `message`: it takes the newest place of the ring, and the message in the oldest is compacted. */
+  private met(box: Box, key: number, message: FetchedMessage): void {
+    const at = this.recentAt;
+    const oldBox = this.recentBoxes[at];
+    if (oldBox) this.compact(oldBox, this.recentKeys[at]!, this.recentMessages[at]!);
+    this.recentBoxes[at] = box;
+    this.recentKeys[at] = key;
+    this.recentMessages[at] = message;
+    this.recentAt = (at + 1) % this.live;
+  }
+
+  /**
+   * Hold a message as its run record (with its earlier pieces combined in, as the merge would), unless it is no
+   * longer held whole (compacted or spilled already, or held anew) or its tree is still being parsed.
+   */
+  private compact(box: Box, key: number, message: FetchedMessage): void {
+    if (box.messages?.get(key) !== message || this.deriving.has(message)) return;
+    let view = messageView(message);
+    const before = box.earlier?.get(key);
+    if (before !== undefined) {
+      view = combine(decodeHeld(before, this.specs).message, view);
+      box.earlier!.delete(key);
+    }
+    box.messages.set(key, encodeHeld({ box: box.index, message: view }));
+  }
+
+  /**
+   * A message held as its run record is met again: the record waits in `earlier` for the new record `message`
+   * (both are written, the merge combines them), and what the checks need of it is noted for `message`.
+   */
+  private revive(box: Box, key: number, line: string, message: FetchedMessage): void {
+    (box.earlier ??= new Map()).set(key, line);
+    const before = decodeHeld(line, this.specs).message;
+    this.earlierOf.set(message, { parts: before.parts?.map((p) => p.part) ?? null, structureFrom: before.structureFrom, envelope: before.envelope !== null });
   }
 
   /**
@@ -209,9 +298,9 @@ export class FetchTracker {
    * tree instead of parsing and holding another. Messages whose identity is not certain (no UID, or no
    * selected mailbox and UIDVALIDITY seen) always get their own.
    */
-  private noteStructure(message: FetchedMessage, value: Value, warn: (m: string) => void): void {
+  private noteStructure(message: FetchedMessage, value: Value, warn: (m: string) => void, earlier: Earlier | undefined): void {
     const certain = this.retain && message.uid !== null && message.mailbox !== null && message.uidValidity !== null;
-    if (certain && message.structureFrom === 'BODYSTRUCTURE') return;
+    if (certain && (message.structureFrom ?? earlier?.structureFrom) === 'BODYSTRUCTURE') return;
     if (!this.retain && !this.options.warn) return; // a streamed record carries no tree
     message.structure = parseBodyStructure(value, warn);
     message.structureFrom = 'BODYSTRUCTURE';
@@ -261,10 +350,10 @@ export class FetchTracker {
     return [...this.stepList].sort((a, b) => (a.requestFrame ?? Infinity) - (b.requestFrame ?? Infinity));
   }
 
-  /** Messages by mailbox and UID (those known only by sequence number last); with `spill`, only those held in memory. */
+  /** Messages by mailbox and UID (those known only by sequence number last); with `spill`, only those held whole. */
   list(): FetchedMessage[] {
     const all: FetchedMessage[] = [];
-    for (const box of this.boxes.values()) for (const m of box.messages?.values() ?? []) all.push(m);
+    for (const box of this.boxes.values()) for (const m of box.messages?.values() ?? []) if (typeof m !== 'string') all.push(m);
     return all.sort((a, b) =>
       byName(a.mailbox ?? '', b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
       (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
@@ -275,9 +364,8 @@ export class FetchTracker {
    * show them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
    */
   sorted(): Iterable<MessageView> {
-    if (!this.runs?.written) return viewsOf(this.list());
-    const held = this.takeHeld(() => true);
-    return this.runs.messages(held);
+    if (!this.runs) return viewsOf(this.list());
+    return this.runs.messages(this.takeHeld(() => true));
   }
 
   /** Runs written to disk so far (with `spill`). */
@@ -296,17 +384,25 @@ export class FetchTracker {
     if (held.length > 0) this.runs!.spill(held);
   }
 
-  /** Take the held records that `final` accepts out of memory, each as its view with its mailbox's index. */
-  private takeHeld(final: (m: FetchedMessage) => boolean): HeldMessage[] {
-    const taken: HeldMessage[] = [];
+  /**
+   * Take the held records that `final` accepts out of memory, each as its view (or its run record) with its mailbox's
+   * index; a message's earlier pieces before its current record.
+   */
+  private takeHeld(final: (m: FetchedMessage) => boolean): Held[] {
+    const taken: Held[] = [];
     this.held = 0;
     for (const box of this.boxes.values()) {
+      for (const [key, line] of box.earlier ?? []) taken.push(heldLine(box, key, line));
+      box.earlier = null;
       if (!box.messages) continue;
       for (const [key, message] of box.messages) {
-        if (final(message)) {
-          taken.push({ box: box.index, message: messageView(message) });
-          box.messages.delete(key);
-        } else this.held += 1 + message.fetches.length;
+        if (typeof message === 'string') taken.push(heldLine(box, key, message));
+        else if (final(message)) taken.push({ box: box.index, message: messageView(message) });
+        else {
+          this.held += 1 + message.fetches.length;
+          continue;
+        }
+        box.messages.delete(key);
       }
       if (box.messages.size === 0) box.messages = null;
     }
@@ -344,7 +440,7 @@ export class FetchTracker {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
       const key = name === null ? `\0${validity}` : `${name}\0\0${validity}`;
       let box = this.boxes.get(key);
-      if (!box) this.boxes.set(key, box = { index: this.boxes.size, messages: null });
+      if (!box) this.boxes.set(key, box = { index: this.boxes.size, mailbox: name, uidValidity: validity, messages: null, earlier: null });
       s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], box };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
@@ -362,23 +458,23 @@ export class FetchTracker {
   }
 
   private message(state: ConnState, uid: number | null, seq: number): FetchedMessage {
-    const key = uid ?? -seq;
+    const key = messageKey(uid, seq);
     const messages = state.box.messages ??= new Map();
-    let m = messages.get(key);
-    if (!m) {
-      m = newMessage(state, uid, seq);
-      messages.set(key, m);
-      this.held++;
-    }
+    const held = messages.get(key);
+    if (held !== undefined && typeof held !== 'string') return held;
+    const m = newMessage(state, uid, seq);
+    if (held !== undefined) this.revive(state.box, key, held, m);
+    messages.set(key, m);
+    this.held++;
     return m;
   }
 
-  private sectionFetch(s: FetchedSection, spec: SectionSpec, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage): SectionFetch {
+  private sectionFetch(s: FetchedSection, spec: SectionSpec, msg: ImapMessage, owner: Exchange | null, info: ImapConnection, message: FetchedMessage, earlier: Earlier | undefined): SectionFetch {
     const lit = s.literal;
     const complete = lit ? lit.received === lit.length : true;
     const sha256 = lit ? lit.sha256 ?? null : s.value.kind === 'string' ? hashOf('sha256', Buffer.from(s.value.text, 'latin1'), 'hex') : null;
     const part = spec.part || null;
-    if (spec.part !== '' && message.structure && !partByNumber(message.structure, spec.part)) {
+    if (spec.part !== '' && lacksPart(message, earlier, spec.part)) {
       this.options.warn?.(msg.firstFrame, info.conn.id, `section ${s.section} names part ${spec.part}, which the message's BODYSTRUCTURE does not have`);
     }
     const fetch: SectionFetch = {
@@ -389,6 +485,15 @@ export class FetchTracker {
     if (this.options.numberSections) fetch.order = this.sectionCount++;
     return fetch;
   }
+}
+
+/**
+ * Whether the tree the message has in memory lacks the part: this record's tree once it has taken one (even none, from
+ * a BODYSTRUCTURE that could not be read), else its earlier pieces' (their part numbers). No tree: nothing to check.
+ */
+function lacksPart(message: FetchedMessage, earlier: Earlier | undefined, part: string): boolean {
+  if (message.structureFrom !== null) return message.structure !== null && !partByNumber(message.structure, part);
+  return earlier?.parts != null && !earlier.parts.includes(part);
 }
 
 function* viewsOf(messages: FetchedMessage[]): Generator<MessageView> {
