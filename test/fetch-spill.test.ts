@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateCapture } from '../bench/gen-capture.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
-import { MAX_RUNS_MERGED } from '../src/analysis/fetch-runs.js';
+import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
 import { messageJson } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
@@ -361,4 +361,24 @@ test('a message held as its run record and met again is checked against its earl
   assert.deepEqual(merged, views(memory));
   // bothWays found the compacting tracker's warnings equal to memory's, which names parts 3 and 4 (not 2).
   assert.deepEqual(warned.map((w) => /names part (\d+)/.exec(w)?.[1]), ['3', '4'], warned.join('\n'));
+});
+
+test('run lines number the texts that recur and write out new ones once the table is full; both read back as they were', async () => {
+  const messages = views(await inMemory(join(CAPTURES, 'seed-alice.pcap')));
+  const sections = new Set(messages.flatMap((m) => m.fetches.map((f) => f.section)));
+  assert.ok(sections.size > 3, `seed-alice fetches ${sections.size} distinct sections`);
+  for (const max of [MAX_CODED_TEXTS, 3]) {
+    const codec = new RecordCodec(max);
+    const lines = messages.map((message) => codec.encode({ box: 0, message }));
+    assert.deepEqual(lines.map((l) => codec.decode(l).message), messages, `table of ${max}`);
+    // A fetch row's section (its 7th element) is a number in the table, or the text once the table is full.
+    const records = lines.map((l) => JSON.parse(l) as unknown[][][]);
+    const rows = records.flatMap((r) => r[10]!);
+    const sectionsWritten = rows.map((row) => typeof row[6]);
+    // The coded texts (a fetch row's command, item, section and how; a part row's type, encoding, charset and
+    // disposition) are numbers below the table's size, or texts.
+    const coded = [...rows.flatMap((row) => [row[2], row[5], row[6], row[8]]), ...records.flatMap((r) => r[9] ?? []).flatMap((p) => [p[1], p[2], p[5], p[6]])];
+    assert.ok(coded.every((c) => c === null || typeof c === 'string' || (c as number) < max));
+    assert.equal(sectionsWritten.every((t) => t === 'number'), max === MAX_CODED_TEXTS, `sections written out with a table of ${max}`);
+  }
 });

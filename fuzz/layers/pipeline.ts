@@ -75,7 +75,7 @@ export const pipelineLayer: Layer = {
         keys, keepExchanges: true,
         onMessage: () => { messages++; },
         onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-      }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir } });
+      }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2 } });
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       checkPrintable(usageLine(err), 'error');

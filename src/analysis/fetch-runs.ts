@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseSectionSpec } from '../imap/fetch.js';
 import type { SectionSpec } from '../mime/types.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
-import { Interner } from '../util/intern.js';
+import { detached, Interner } from '../util/intern.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchHow, SectionFetch } from './fetches.js';
 import type { MessageView, PartView } from './message-view.js';
@@ -30,7 +30,7 @@ export interface HeldKey {
 }
 
 /**
- * A message held as its record in a run's encoding (encodeHeld): one string instead of its objects. The tracker
+ * A message held as its record in a run's encoding (RecordCodec): one string instead of its objects. The tracker
  * keeps messages it has not met for a while this way; such a record is written to a run as it is.
  */
 export interface HeldLine extends HeldKey {
@@ -110,43 +110,98 @@ function laterTreeWins(m: MessageView, later: MessageView): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Records: one JSON line per message view, parts and fetches as arrays (a fetch's spec is read again from its section).
 
+/** A text that recurs across records, as its number in the codec's table (or itself once the table is full). */
+type Coded = number | string;
+
 /** A fetch's `order`, when it has one, is the row's last element. */
-type FetchRow = [number, string | null, string, number | null, number, string, string, number | null, FetchHow, number, string | null, boolean, string | null, number?];
-type PartRow = [string, string, string | null, number | null, string | null, string | null, string | null, 0 | 1, number, 0 | 1];
+type FetchRow = [number, string | null, Coded, number | null, number, Coded, Coded, number | null, Coded, number, string | null, boolean, string | null, number?];
+type PartRow = [string, Coded, Coded | null, number | null, string | null, Coded | null, Coded | null, 0 | 1, number, 0 | 1];
 type EnvelopeRow = [string | null, string | null, string | null];
 type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
 
-/** A message as one line of a run (newline included). */
-export function encodeHeld(h: HeldMessage): string {
-  const m = h.message;
-  const e = m.envelope;
-  const parts = m.parts?.map((p): PartRow => [p.part, p.type, p.encoding, p.size, p.filename, p.charset, p.disposition, p.leaf ? 1 : 0, p.depth, p.enclosed ? 1 : 0]) ?? null;
-  const fetches = m.fetches.map((f): FetchRow => {
-    const row: FetchRow = [f.conn, f.tag, f.command, f.requestFrame, f.frame, f.item, f.section, f.origin, f.how, f.bytes, f.sha256, f.complete, f.part];
-    if (f.order !== undefined) row.push(f.order);
-    return row;
-  });
-  const row: MessageRow = [h.box, m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
-  return `${JSON.stringify(row)}\n`;
-}
+/** Texts a codec numbers; later new texts are written out (a hostile capture's every section differs). */
+export const MAX_CODED_TEXTS = 65_536;
 
-/** A line of a run (encodeHeld) as the message it holds. */
-export function decodeHeld(line: string, specs: Interner<SectionSpec>): HeldMessage {
-  const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
-  const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf, depth, enclosed]): PartView => ({
-    part, type, encoding, size: bytes, filename, charset, disposition, leaf: leaf === 1, depth, enclosed: enclosed === 1,
-  })) ?? null;
-  const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]) => {
-    const f: SectionFetch = { conn, tag, command, requestFrame, frame, item, section, spec: specs.get(section), origin, how, bytes, sha256, complete, part };
-    if (order !== undefined) f.order = order;
-    return f;
-  });
-  const envelope = e ? { date: e[0], subject: e[1], from: e[2] } : null;
-  return { box, message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
+/**
+ * Held messages as run lines and back. The texts that recur in the records of a whole capture (a fetch's command,
+ * item, section and how; a part's type, encoding, charset and disposition) are written as their number in a table
+ * the codec keeps: lines are shorter (a third, on a folder sync), and reading one back makes no copy of them and
+ * parses each section's spec once. Every line a tracker holds or spills goes through its one codec.
+ */
+export class RecordCodec {
+  private readonly numbers = new Map<string, number>();
+  private readonly texts: string[] = [];
+  private readonly specs: (SectionSpec | undefined)[] = [];
+  /** Specs of sections written out (the table full). */
+  private readonly unnumberedSpecs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+
+  constructor(private readonly maxTexts = MAX_CODED_TEXTS) {}
+
+  /** A message as one line of a run (newline included). */
+  encode(h: HeldMessage): string {
+    const m = h.message;
+    const e = m.envelope;
+    const parts = m.parts?.map((p): PartRow => [p.part, this.code(p.type), this.codeOrNull(p.encoding), p.size, p.filename, this.codeOrNull(p.charset), this.codeOrNull(p.disposition), p.leaf ? 1 : 0, p.depth, p.enclosed ? 1 : 0]) ?? null;
+    const fetches = m.fetches.map((f): FetchRow => {
+      const row: FetchRow = [f.conn, f.tag, this.code(f.command), f.requestFrame, f.frame, this.code(f.item), this.code(f.section), f.origin, this.code(f.how), f.bytes, f.sha256, f.complete, f.part];
+      if (f.order !== undefined) row.push(f.order);
+      return row;
+    });
+    const row: MessageRow = [h.box, m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
+    return `${JSON.stringify(row)}\n`;
+  }
+
+  /** A line of a run (encode) as the message it holds. */
+  decode(line: string): HeldMessage {
+    const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
+    const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf, depth, enclosed]): PartView => ({
+      part, type: this.text(type), encoding: this.textOrNull(encoding), size: bytes, filename, charset: this.textOrNull(charset),
+      disposition: this.textOrNull(disposition), leaf: leaf === 1, depth, enclosed: enclosed === 1,
+    })) ?? null;
+    const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]) => {
+      const f: SectionFetch = {
+        conn, tag, command: this.text(command), requestFrame, frame, item: this.text(item), section: this.text(section), spec: this.spec(section),
+        origin, how: this.text(how) as FetchHow, bytes, sha256, complete, part,
+      };
+      if (order !== undefined) f.order = order;
+      return f;
+    });
+    const envelope = e ? { date: e[0], subject: e[1], from: e[2] } : null;
+    return { box, message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
+  }
+
+  private code(text: string): Coded {
+    let n = this.numbers.get(text);
+    if (n === undefined) {
+      if (this.texts.length >= this.maxTexts) return text;
+      n = this.texts.length;
+      const own = detached(text);
+      this.texts.push(own);
+      this.numbers.set(own, n);
+    }
+    return n;
+  }
+
+  private codeOrNull(text: string | null): Coded | null {
+    return text === null ? null : this.code(text);
+  }
+
+  private text(coded: Coded): string {
+    return typeof coded === 'number' ? this.texts[coded]! : coded;
+  }
+
+  private textOrNull(coded: Coded | null): string | null {
+    return coded === null ? null : this.text(coded);
+  }
+
+  private spec(section: Coded): SectionSpec {
+    if (typeof section === 'string') return this.unnumberedSpecs.get(section);
+    return this.specs[section] ??= Object.freeze(parseSectionSpec(this.texts[section]!));
+  }
 }
 
 /** Reads a run back, one record at a time (each line decoded on its own, never the whole chunk as one string). */
-function* readRun(path: string, specs: Interner<SectionSpec>): Generator<HeldMessage> {
+function* readRun(path: string, codec: RecordCodec): Generator<HeldMessage> {
   const fd = openSync(path, 'r');
   try {
     let buffer = Buffer.allocUnsafe(IO_BYTES);
@@ -158,7 +213,7 @@ function* readRun(path: string, specs: Interner<SectionSpec>): Generator<HeldMes
       filled += n;
       let start = 0;
       for (let end = buffer.indexOf(10, start); end >= 0 && end < filled; start = end + 1, end = buffer.indexOf(10, start)) {
-        yield decodeHeld(buffer.toString('utf8', start, end), specs);
+        yield codec.decode(buffer.toString('utf8', start, end));
       }
       buffer.copy(buffer, 0, start, filled);
       filled -= start;
@@ -249,11 +304,11 @@ function* inListOrder(merged: Iterable<HeldMessage>): Generator<MessageView> {
 }
 
 /** The records in order, each let go as it is taken (the merge need not keep what it has passed); encoded ones decoded. */
-function* releasing(records: Held[], specs: Interner<SectionSpec>): Generator<HeldMessage> {
+function* releasing(records: Held[], codec: RecordCodec): Generator<HeldMessage> {
   for (let i = 0; i < records.length; i++) {
     const h = records[i]!;
     records[i] = undefined as unknown as Held;
-    yield 'line' in h ? decodeHeld(h.line, specs) : h;
+    yield 'line' in h ? codec.decode(h.line) : h;
   }
 }
 
@@ -266,7 +321,8 @@ export class MessageRuns {
   /** In the order they were written (a merged run takes the place of the runs it merged); levels never grow along it. */
   private readonly runs: { path: string; level: number }[] = [];
   private count = 0;
-  private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+  /** How this tracker's records are written and read, held lines (HeldLine) included. */
+  readonly codec = new RecordCodec();
 
   constructor(private readonly parent: string = tmpdir()) {}
 
@@ -292,7 +348,7 @@ export class MessageRuns {
       // Leave room for the held records among the sources read at once.
       while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
       held.sort(compareHeld);
-      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.specs)), releasing(held, this.specs)]));
+      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)]));
     } finally {
       this.dispose();
     }
@@ -301,7 +357,7 @@ export class MessageRuns {
   /** The newest MAX_RUNS_MERGED runs (consecutive, so order is kept) become one, the pieces of a message combined. */
   private mergeNewest(level: number): void {
     const newest = this.runs.splice(-MAX_RUNS_MERGED);
-    const path = this.write(mergeSources(newest.map((r) => readRun(r.path, this.specs))));
+    const path = this.write(mergeSources(newest.map((r) => readRun(r.path, this.codec))));
     for (const r of newest) rmSync(r.path, { force: true });
     this.runs.push({ path, level });
   }
@@ -319,7 +375,7 @@ export class MessageRuns {
     // object, which only a full collection frees.
     const writer = new GatheredWriter(join(this.dir.path, `run-${++this.count}`));
     try {
-      for (const h of records) writer.write('line' in h ? h.line : encodeHeld(h));
+      for (const h of records) writer.write('line' in h ? h.line : this.codec.encode(h));
     } finally {
       writer.close();
     }

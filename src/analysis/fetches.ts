@@ -10,7 +10,7 @@ import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
-import { byName, combine, decodeHeld, encodeHeld, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
+import { byName, combine, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
 import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -272,14 +272,15 @@ export class FetchTracker {
    * longer held whole (compacted or spilled already, or held anew) or its tree is still being parsed.
    */
   private compact(box: Box, key: number, message: FetchedMessage): void {
+    const runs = this.runs!;
     if (box.messages?.get(key) !== message || this.deriving.has(message)) return;
     let view = messageView(message);
     const before = box.earlier?.get(key);
     if (before !== undefined) {
-      view = combine(decodeHeld(before, this.specs).message, view);
+      view = combine(runs.codec.decode(before).message, view);
       box.earlier!.delete(key);
     }
-    box.messages.set(key, encodeHeld({ box: box.index, message: view }));
+    box.messages.set(key, runs.codec.encode({ box: box.index, message: view }));
   }
 
   /**
@@ -288,7 +289,7 @@ export class FetchTracker {
    */
   private revive(box: Box, key: number, line: string, message: FetchedMessage): void {
     (box.earlier ??= new Map()).set(key, line);
-    const before = decodeHeld(line, this.specs).message;
+    const before = this.runs!.codec.decode(line).message;
     this.earlierOf.set(message, { parts: before.parts?.map((p) => p.part) ?? null, structureFrom: before.structureFrom, envelope: before.envelope !== null });
   }
 
