@@ -6,7 +6,7 @@ import { output } from './output.js';
 
 /**
  * Records (fetched messages and their sections) that `fetches`, `fetches --json`, `extract` and `report` hold per capture
- * before they write them as a sorted run to a temporary directory (a message with one section costs about 0.5 KiB
+ * before they write them as a sorted run to a temporary directory (a message with one section costs about 0.4 KiB
  * held as its run line, as all but the latest few are: FetchTracker's LIVE_MESSAGES); IMAPSCOPE_FETCHES_BUDGET sets another.
  */
 export const FETCHES_SPILL_BUDGET = 10_000;
