@@ -362,7 +362,8 @@ export class FetchTracker {
 
   /**
    * Every message in list()'s order, spilled ones too (after settle()), one at a time, as the `fetches` listings
-   * show them; with `spill`, the runs are merged as this is read and their directory is removed when it is done.
+   * show them; with `spill`, the runs and the records held are merged as this is read (so it can be read once) and
+   * the runs' directory is removed when it is done.
    */
   sorted(): Iterable<MessageView> {
     if (!this.runs) return viewsOf(this.list());
