@@ -94,7 +94,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     const sorted = analysis.fetches.sorted();
     const messages = filter ? fetchedBy(sorted, chosen) : sorted;
     if (o.json) {
-      const json = (m: MessageView) => ({ ...(o.multi ? { capture: o.path } : {}), ...messageJson(m) });
+      // One capture: the message's own object (a copy per message cost a spread of every member).
+      const json = o.multi ? (m: MessageView) => ({ capture: o.path, ...messageJson(m) }) : messageJson;
       for (const chunk of messageElements(messages, json)) {
         emit(MESSAGES_CHANNEL, chunk);
         await room();
