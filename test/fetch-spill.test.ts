@@ -382,3 +382,32 @@ test('run lines number the texts that recur and write out new ones once the tabl
     assert.equal(sectionsWritten.every((t) => t === 'number'), max === MAX_CODED_TEXTS, `sections written out with a table of ${max}`);
   }
 });
+
+test('a message fetched again and again is held whole once it continues earlier pieces: its record is not encoded anew each time (linear)', () => {
+  const script: Script = [['client', 'a1 SELECT INBOX\r\n'], ['server', '* OK [UIDVALIDITY 7] ok\r\na1 OK done\r\n']];
+  const times = 300;
+  for (let i = 0; i < times; i++) {
+    script.push(['client', `f${i} UID FETCH 10 (BODY[1])\r\n`], ['server', `* 1 FETCH (UID 10 BODY[1] {2}\r\nhi)\r\nf${i} OK\r\n`]);
+    script.push(['client', `g${i} UID FETCH ${20 + i} (UID FLAGS)\r\n`], ['server', `* 2 FETCH (UID ${20 + i} FLAGS ())\r\ng${i} OK\r\n`]);
+  }
+  const encode = RecordCodec.prototype.encode;
+  const encodedUids: (number | null)[] = [];
+  RecordCodec.prototype.encode = function (this: RecordCodec, h) {
+    encodedUids.push(h.message.uid);
+    return encode.call(this, h);
+  };
+  const dir = scratch();
+  try {
+    // live: 1 — every other response pushes UID 10 out of the ring.
+    const tracker = new FetchTracker({ spill: { budget: 1e9, dir, live: 1 } });
+    feedTracker(tracker, script, 0);
+    const merged = [...tracker.sorted()];
+    assert.equal(merged.find((m) => m.uid === 10)!.fetches.length, times);
+    assert.equal(merged.length, times + 1);
+    // Compacted once, then continued whole (re-encoding its growing record each time was quadratic).
+    assert.equal(encodedUids.filter((u) => u === 10).length, 1);
+  } finally {
+    RecordCodec.prototype.encode = encode;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,7 +10,7 @@ import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
-import { byName, combine, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
+import { byName, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
 import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -268,19 +268,14 @@ export class FetchTracker {
   }
 
   /**
-   * Hold a message as its run record (with its earlier pieces combined in, as the merge would), unless it is no
-   * longer held whole (compacted or spilled already, or held anew) or its tree is still being parsed.
+   * Hold a message as its run record, unless it is no longer held whole (compacted or spilled already, or held anew),
+   * its tree is still being parsed, or it continues earlier pieces: a message met again is likely to be met again,
+   * and re-encoding its growing record each time would make a message fetched N times cost N² (it stays whole until
+   * the spill, as every record did before).
    */
   private compact(box: Box, key: number, message: FetchedMessage): void {
-    const runs = this.runs!;
-    if (box.messages?.get(key) !== message || this.deriving.has(message)) return;
-    let view = messageView(message);
-    const before = box.earlier?.get(key);
-    if (before !== undefined) {
-      view = combine(runs.codec.decode(before).message, view);
-      box.earlier!.delete(key);
-    }
-    box.messages.set(key, runs.codec.encode({ box: box.index, message: view }));
+    if (box.messages?.get(key) !== message || this.deriving.has(message) || box.earlier?.has(key)) return;
+    box.messages.set(key, this.runs!.codec.encode({ box: box.index, message: messageView(message) }));
   }
 
   /**
