@@ -42,8 +42,8 @@ async function inMemory(capture: string): Promise<FetchedMessage[]> {
 const views = (messages: FetchedMessage[]) => messages.map(messageView);
 
 /** The messages as the spilling tracker lists them, and how many runs it wrote. */
-async function spilled(capture: string, budget: number, dir: string): Promise<{ messages: MessageView[]; runs: number }> {
-  const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir } })).fetches;
+async function spilled(capture: string, budget: number, dir: string, live?: number): Promise<{ messages: MessageView[]; runs: number }> {
+  const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir, live } })).fetches;
   const runs = tracker.spilledRuns;
   return { messages: [...tracker.sorted()], runs };
 }
@@ -66,6 +66,10 @@ test('spilled and merged: every message equals the in-memory one, in the same or
         assert.deepEqual(messages, views(expected), `${capture} at budget ${budget}`);
         assert.deepEqual(messages.map((m) => jsonText(messageJson(m))), views(expected).map((m) => jsonText(messageJson(m))), `${capture} JSON at budget ${budget}`);
       }
+      // Never spilled, but every message except the latest held as its run line (and continued when met again).
+      const compacted = await spilled(capture, 1e9, dir, 1);
+      assert.equal(compacted.runs, 0);
+      assert.deepEqual(compacted.messages, views(expected), `${capture} held as run lines`);
     }
     // The merge had pieces to combine: messages fetched in several responses, split by spills at budget 1.
     assert.ok(combined >= 10, `messages fetched in several responses: ${combined}`);

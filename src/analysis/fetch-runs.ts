@@ -119,6 +119,11 @@ type PartRow = [string, Coded, Coded | null, number | null, string | null, Coded
 type EnvelopeRow = [string | null, string | null, string | null];
 type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
 
+/** Section specs parsed once per section text, frozen because every fetch of that section shares one. */
+export function sectionSpecs(): Interner<SectionSpec> {
+  return new Interner((section) => Object.freeze(parseSectionSpec(section)));
+}
+
 /** Texts a codec numbers; later new texts are written out (a hostile capture's every section differs). */
 export const MAX_CODED_TEXTS = 65_536;
 
@@ -131,9 +136,9 @@ export const MAX_CODED_TEXTS = 65_536;
 export class RecordCodec {
   private readonly numbers = new Map<string, number>();
   private readonly texts: string[] = [];
+  /** Each numbered section's spec (no lookup by its text); sections written out are looked up by text. */
   private readonly specs: (SectionSpec | undefined)[] = [];
-  /** Specs of sections written out (the table full). */
-  private readonly unnumberedSpecs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+  private readonly specsByText = sectionSpecs();
 
   constructor(private readonly maxTexts = MAX_CODED_TEXTS) {}
 
@@ -195,8 +200,8 @@ export class RecordCodec {
   }
 
   private spec(section: Coded): SectionSpec {
-    if (typeof section === 'string') return this.unnumberedSpecs.get(section);
-    return this.specs[section] ??= Object.freeze(parseSectionSpec(this.texts[section]!));
+    if (typeof section === 'string') return this.specsByText.get(section);
+    return this.specs[section] ??= this.specsByText.get(this.texts[section]!);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, hash as hashOf, type Hash } from 'node:crypto';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import type { Connection } from '../tcp/types.js';
-import { parseFetch, parseSectionSpec } from '../imap/fetch.js';
+import { parseFetch } from '../imap/fetch.js';
 import type { Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
@@ -10,7 +10,7 @@ import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
-import { byName, MessageRuns, type Held, type HeldLine } from './fetch-runs.js';
+import { byName, MessageRuns, sectionSpecs, type Held, type HeldLine } from './fetch-runs.js';
 import { messageView, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
@@ -113,7 +113,10 @@ function messageKey(uid: number | null, seq: number): number {
   return uid ?? -seq - 1;
 }
 
-/** A record held by `key` in `box`, as the merge order sees it (identity from the key and the box). */
+/**
+ * A record held by `key` in `box`, as the merge order sees it (identity from the key and the box; the sequence number
+ * only orders messages without a UID, so a message with one gets 0).
+ */
 function heldLine(box: Box, key: number, line: string): HeldLine {
   const uid = key >= 0 ? key : null;
   return { box: box.index, message: { mailbox: box.mailbox, uidValidity: box.uidValidity, uid, seq: uid === null ? -key - 1 : 0 }, line };
@@ -175,7 +178,7 @@ export class FetchTracker {
    * Values that recur in every response of a sync (section specs, item names, tags, flag lists) are kept
    * once: each fetch record then costs its numbers and its hash, not copies of the wire text.
    */
-  private readonly specs = new Interner((section) => Object.freeze(parseSectionSpec(section)));
+  private readonly specs = sectionSpecs();
   private readonly names = new Interner((text) => text);
   private readonly flagLists = new ListInterner();
 

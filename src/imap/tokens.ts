@@ -159,7 +159,7 @@ export class TokenReader {
     if (!m || !lit) return null;
     this.line++;
     this.pos = 0;
-    return literalValue(lit);
+    return new LiteralValue(lit);
   }
 
   /** An atom, taking a bracketed section (which may hold spaces and parentheses) and <partial> with it. */
@@ -220,6 +220,3 @@ class LiteralValue {
   }
 }
 
-function literalValue(lit: Literal): Value {
-  return new LiteralValue(lit);
-}
