@@ -13,7 +13,7 @@ import type { ImapMessage } from '../src/imap/types.js';
 import { parseBodyStructure } from '../src/mime/bodystructure.js';
 import { TokenReader } from '../src/imap/tokens.js';
 import { FetchesJsonWriter, messageElements, messageJson, sectionLine, stepJson } from '../src/report/fetches.js';
-import { jsonText } from '../src/util/json.js';
+import { jsonText, LazyArray } from '../src/util/json.js';
 import { CAPTURES } from './helpers/env.js';
 import { feedTracker, T0 } from './helpers/imap.js';
 
@@ -110,7 +110,7 @@ function wholeAndPieces(messages: FetchedMessage[], rest: object): [string, stri
   let pieces = '';
   const writer = new FetchesJsonWriter((t) => { pieces += t; });
   for (const piece of messageElements(shown, messageJson)) writer.messages(piece);
-  writer.end(rest);
+  for (const piece of writer.tail(rest)) pieces += piece;
   return [pieces, whole];
 }
 
@@ -128,6 +128,39 @@ test('--json written message by message is byte for byte the document written wh
   assert.equal(pieces, whole);
   let empty = '';
   const writer = new FetchesJsonWriter((t) => { empty += t; });
-  writer.end({ strategy: [], warnings: [] });
+  for (const piece of writer.tail({ strategy: [], warnings: [] })) empty += piece;
   assert.equal(empty, `${jsonText({ messages: [], strategy: [], warnings: [] }, 2)}\n`);
+});
+
+test('FETCH commands asking for the same items share one frozen list; each step lists its own items in order', () => {
+  const mixed: ['client' | 'server', string][] = [
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', '* OK [UIDVALIDITY 7] ok\r\na1 OK [READ-WRITE] done\r\n'],
+    ['client', 'a2 UID FETCH 1:2 (FLAGS)\r\n'],
+    ['server', '* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS () RFC822.SIZE 9)\r\na2 OK\r\n'],
+  ];
+  const tracker = trackSessions([
+    syncSession('INBOX', 7, [[10, TEXT_TREE], [11, TEXT_TREE]]),
+    syncSession('INBOX', 7, [[10, TEXT_TREE]]),
+    mixed,
+  ]);
+  const [a, b, c] = tracker.steps;
+  assert.deepEqual(a!.items, ['UID', 'BODYSTRUCTURE']);
+  assert.equal(b!.items, a!.items, 'one list for both syncs');
+  assert.ok(Object.isFrozen(a!.items), 'shared, so nobody may change it');
+  // An item a later response brings joins that command's list only.
+  assert.deepEqual(c!.items, ['UID', 'FLAGS', 'RFC822.SIZE']);
+  assert.deepEqual(a!.items, ['UID', 'BODYSTRUCTURE']);
+});
+
+test('--json writes the FETCH commands one piece at a time from a lazy list, as the document written whole', async () => {
+  const tracker = trackSessions(Array.from({ length: 150 }, () => syncSession('INBOX', 7, [[10, TEXT_TREE]])));
+  const steps = tracker.steps.map(stepJson);
+  let made = 0;
+  const lazy = new LazyArray(function* () { for (const s of steps) { made++; yield s; } });
+  const writer = new FetchesJsonWriter(() => {});
+  const pieces = [...writer.tail({ strategy: lazy, warnings: [] })];
+  assert.equal(made, 150);
+  assert.ok(pieces.length > 150 / 64, `the list is written in batches, not as one string (${pieces.length} pieces)`);
+  assert.equal(pieces.join(''), `${jsonText({ messages: [], strategy: steps, warnings: [] }, 2)}\n`);
 });

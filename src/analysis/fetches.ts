@@ -181,6 +181,8 @@ export class FetchTracker {
   private readonly specs = sectionSpecs();
   private readonly names = new Interner((text) => text);
   private readonly flagLists = new ListInterner();
+  /** A sync's FETCH commands ask for the same items: their steps share one frozen list (an own list reserved 17 places). */
+  private readonly itemLists = new ListInterner();
 
   /** Sorted runs on disk (with the `spill` option), the records held in memory, and how many may be. */
   private readonly runs: MessageRuns | null;
@@ -412,7 +414,9 @@ export class FetchTracker {
   private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
     let open = this.stepOf.get(owner);
     if (!open) {
-      const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: [], uids: [] };
+      const mailbox = info.selected ? this.names.get(info.selected.name) : null;
+      const uids = this.options.stepUids === false ? NO_UIDS : [];
+      const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox, messages: 0, items: NO_ITEMS, uids };
       open = { step, items: new Set() };
       this.stepOf.set(owner, open);
       this.stepList.push(step);
@@ -420,11 +424,13 @@ export class FetchTracker {
     const { step } = open;
     step.messages++;
     if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
+    let added: string[] | null = null;
     for (const i of items) {
       if (open.items.has(i)) continue;
       open.items.add(i);
-      step.items.push(this.names.get(i));
+      (added ??= [...step.items]).push(i);
     }
+    if (added) step.items = this.itemLists.get(added);
   }
 
   private tagOf(owner: Exchange | null): string | null {
@@ -486,6 +492,10 @@ export class FetchTracker {
     return fetch;
   }
 }
+
+/** What a step starts with, and the UIDs of every step when they are not kept: shared, so frozen. */
+const NO_ITEMS: string[] = Object.freeze([]) as unknown as string[];
+const NO_UIDS: number[] = Object.freeze([]) as unknown as number[];
 
 /**
  * Whether the tree the message has in memory lacks the part: this record's tree once it has taken one (even none, from

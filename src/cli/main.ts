@@ -1,5 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
-// A small young generation keeps peak memory low on big captures at no cost in speed (docs/benchmarks.md).
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=100
+// A small young generation keeps peak memory low on big captures at no cost in speed, and an old generation
+// let grow to twice what survived its last collection (V8 lets it reach up to four times) keeps the peak
+// near what is live when much is kept, as with many connections (docs/benchmarks.md, tenth round).
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT_USAGE, reportFatal } from './errors.js';

@@ -164,11 +164,16 @@ export class Output {
   async json(value: object): Promise<void> {
     // In pieces: a summary of 50,000 connections must not become one string before it is written, nor
     // wait whole in memory for a slow pipe.
-    for (const piece of jsonPieces({ ...value, ...this.partialField() }, 2)) {
+    await this.pieces(jsonPieces({ ...value, ...this.partialField() }, 2));
+    this.write('\n');
+  }
+
+  /** Text made while it is written, waiting for a slow pipe to drain between pieces. */
+  async pieces(text: Iterable<string>): Promise<void> {
+    for (const piece of text) {
       this.write(piece);
       if (process.stdout.writableNeedDrain) await this.room();
     }
-    this.write('\n');
   }
 
   /** `{ partial: true }` after Ctrl-C, else nothing: spread it into a JSON document. */

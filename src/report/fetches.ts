@@ -1,4 +1,4 @@
-import { indentedElements, jsonText } from '../util/json.js';
+import { indentedElements, jsonPieces, jsonText } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
@@ -138,9 +138,17 @@ export class FetchesJsonWriter {
     this.started = true;
   }
 
-  /** The rest of the document (strategy, warnings, partial), after the last message. */
-  end(rest: object): void {
-    const tail = jsonText(rest, 2).slice(1); // its members, without the opening brace
-    this.write(`${this.started ? '\n  ]' : '{\n  "messages": []'},${tail}\n`);
+  /**
+   * The rest of the document (strategy, warnings, partial) after the last message, in pieces (jsonPieces: a
+   * LazyArray in it is made element by element), so that thousands of FETCH commands never become one string.
+   */
+  *tail(rest: object): Generator<string> {
+    let first = true;
+    for (const piece of jsonPieces(rest, 2)) {
+      // The members continue the document the messages opened: their own opening brace goes.
+      yield first ? `${this.started ? '\n  ]' : '{\n  "messages": []'},${piece.slice(1)}` : piece;
+      first = false;
+    }
+    yield '\n';
   }
 }

@@ -20,6 +20,7 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
   try {
     analysis = await analyzeWithFetches(capture, {
       ...settings,
+      keepConnections: false, // files and manifest come from the messages alone
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
     }, {
       onSection: (m, f, s) => extractor.section(m, f, s),

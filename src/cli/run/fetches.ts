@@ -1,12 +1,13 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
-import { MESSAGES_CHANNEL } from '../fetches-capture.js';
+import { MESSAGES_CHANNEL, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { sortingDirectory, spillBudget } from '../spill.js';
+import { LazyArray } from '../../util/json.js';
 
 interface FetchesOptions { json?: boolean; ndjson?: boolean; conn?: string; filter?: string; port: string; keylog?: string[]; jobs?: string }
 
@@ -25,7 +26,7 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
     path, settings: plainSettings(settings), conn: opts.conn, filter: opts.filter, ndjson: Boolean(opts.ndjson),
     json: asJson, multi: captures.length > 1, spill: spillDir ? { budget, dir: spillDir.path } : undefined,
   }));
-  const results = [];
+  const results: FetchesCaptureResult[] = [];
   // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
   const json = new FetchesJsonWriter((text) => output.write(text));
   const sink = (channel: string, text: string) => {
@@ -41,11 +42,15 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   if (opts.ndjson) return;
   if (opts.json) {
     const multi = results.length > 1;
-    json.end({
-      strategy: results.flatMap((r) => r.steps.map((s) => ({ ...(multi ? { capture: r.path } : {}), ...stepJson(s) }))),
+    // One FETCH command's object at a time: a folder sync of many sessions has hundreds of thousands.
+    const strategy = new LazyArray(function* () {
+      for (const r of results) for (const s of r.steps) yield multi ? { capture: r.path, ...stepJson(s) } : stepJson(s);
+    });
+    await output.pieces(json.tail({
+      strategy,
       warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
       ...output.partialField(),
-    });
+    }));
     return;
   }
 }
