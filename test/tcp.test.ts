@@ -17,6 +17,7 @@ import { streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
+import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS } from '../src/tcp/tracker.js';
 import {
   TcpFlow,
   tcpConversation,
@@ -737,4 +738,51 @@ test('an idle direction holds nothing for reordering and a small ring for retran
   assert.equal(half.holding, 0);
   assert.deepEqual(delivered, ['* OK ready\r\n', 'hello', 'world']);
   assert.equal(half.remembering, 32, 'the ring doubled to hold 22 bytes');
+});
+
+test('an ended conversation keeps its id for late segments while it lingers, then leaves the index (time and frames)', async (t) => {
+  const T = 1_700_000_000;
+  const at = (p: SynthPacket, time: number): SynthPacket => ({ ...p, t: time });
+  // A: IMAP, ended by FINs. B: not IMAP, ended by FINs. C: not IMAP, reset.
+  const a = new TcpFlow({ client: { ip: '10.0.0.1', port: 50000 }, start: T });
+  const aPackets = [...a.handshake(), ...a.send('server', GREETING), ...a.send('client', 'a1 NOOP\r\n'), ...a.send('server', 'a1 OK\r\n'), ...a.close('fin')];
+  const aLateAck = (time: number) => at(aPackets[aPackets.length - 1]!, time);
+  const b = new TcpFlow({ client: { ip: '10.0.0.3', port: 40000 }, server: { ip: '10.0.0.2', port: 80 }, start: T + 0.1 });
+  const bPackets = [...b.handshake(), ...b.close('fin', 'server')];
+  const c = new TcpFlow({ client: { ip: '10.0.0.4', port: 40001 }, server: { ip: '10.0.0.2', port: 80 }, start: T + 0.2 });
+  const cPackets = [...c.handshake(), ...c.close('rst')];
+  // E: one SYN stamped ten years ahead. Time alone must not end what lingers: frames must pass too.
+  const e = new TcpFlow({ client: { ip: '10.0.0.5', port: 40002 }, server: { ip: '10.0.0.2', port: 9999 }, start: T + 3e8 });
+  // F: not IMAP, over 10,000 frames (4-byte segments and their ACKs), then quiet for minutes.
+  const f = new TcpFlow({ client: { ip: '10.0.0.6', port: 40003 }, server: { ip: '10.0.0.2', port: 8080 }, start: T + 2, mss: 4 });
+  const fBulk = [...f.handshake(), ...f.send('client', Buffer.alloc(30_000, 0x61))];
+  assert.ok(fBulk.length > ENDED_LINGER_FRAMES);
+  const lingering = [
+    ...aPackets, ...bPackets, ...cPackets, ...e.handshake().slice(0, 1),
+    aLateAck(T + 1), // frames have not passed
+    ...fBulk,
+    aLateAck(T + 100), // frames have passed, time has not
+  ];
+  const kept = await run(lingering);
+  assert.deepEqual(kept.rec.conns.map((x) => x.id), [0], 'one IMAP connection: the late ACKs are its own');
+  assert.equal(kept.rec.conns[0]!.lastFrame, lingering.length, 'its last frame is the last late ACK');
+  await agreeWithTshark(t, kept, 'tshark gives the late ACKs the same tcp.stream');
+
+  // Minutes later (both lingers passed), a segment of A, B or C no longer finds its conversation: it starts a new
+  // one (tshark keeps it in the old one). A new IMAP connection D after them is numbered past them.
+  f.wait(ENDED_LINGER_SECONDS + 60);
+  const later = f.send('client', 'x');
+  const now = Number(later[later.length - 1]!.t);
+  const d = new TcpFlow({ client: { ip: '10.0.0.7', port: 50001 }, start: now + 1 });
+  const ended = await run([
+    ...lingering, ...later,
+    aLateAck(now + 0.1),
+    at(bPackets[bPackets.length - 1]!, now + 0.2),
+    at(cPackets[cPackets.length - 1]!, now + 0.3),
+    ...d.handshake(), ...d.send('server', GREETING),
+  ]);
+  const conns = ended.rec.conns.map((x) => ({ id: x.id, port: x.client.port, sawSyn: x.sawSyn }));
+  // Ids: A 0, B 1, C 2, E 3, F 4; then A again 5, B again 6, C again 7, D 8.
+  assert.deepEqual(conns, [{ id: 0, port: 50000, sawSyn: true }, { id: 5, port: 50000, sawSyn: false }, { id: 8, port: 50001, sawSyn: true }]);
+  assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
 });

@@ -23,6 +23,22 @@ export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 /** Server endpoints whose record connections share (a capture has few servers; a hostile one may not). */
 const SHARED_SERVER_ENDPOINTS = 4096;
 
+/**
+ * How long an ended conversation stays in the index, in capture time and in frames (both must pass): long enough
+ * for its last ACKs and retransmitted FINs (TIME_WAIT lasts 60 s on Linux, 2 MSL = 240 s by RFC 793), so that
+ * they keep its id as Wireshark's tcp.stream does. Then it leaves, so that the index holds the conversations
+ * open or recently ended, not every one of the capture. The frame count keeps one frame stamped years
+ * ahead from ending everything at once.
+ */
+export const ENDED_LINGER_SECONDS = 300;
+export const ENDED_LINGER_FRAMES = 10_000;
+
+/** Conversation.ends: what ended it (a FIN from each side, or a RST), and whether it waits to leave the index. */
+const FIN_FROM_A = 1;
+const FIN_FROM_B = 2;
+const RESET = 4;
+const QUEUED = 8;
+
 /** What every Flow of one tracker shares: one object, not a copy per connection. */
 interface FlowContext<S> {
   readonly sink: StreamSink<S>;
@@ -94,6 +110,19 @@ interface Conversation<S> {
   /** Each side's first sequence number (port reuse). */
   firstSeqA: number | null;
   firstSeqB: number | null;
+  /** FIN_FROM_A, FIN_FROM_B, RESET, QUEUED (non-IMAP conversations: when they end). */
+  ends: number;
+}
+
+/**
+ * Ended conversations in the order they ended, with when (seconds, frame): each leaves the index once both
+ * lingers have passed. Parallel lists, read from `head` on (no object per entry, no shift per removal).
+ */
+interface EndedQueue<S> {
+  conversations: (Conversation<S> | undefined)[];
+  seconds: number[];
+  frames: number[];
+  head: number;
 }
 
 /**
@@ -127,6 +156,7 @@ export class TcpTracker<S = void> {
   private readonly servers = new Map<number, Endpoint>();
 
   private readonly context: FlowContext<S>;
+  private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
 
   constructor(
     private readonly sink: StreamSink<S>,
@@ -150,7 +180,7 @@ export class TcpTracker<S = void> {
       }
     }
     if (!conv) {
-      conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null };
+      conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null, ends: 0 };
       this.remember(conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
@@ -167,11 +197,52 @@ export class TcpTracker<S = void> {
       if (conv.flow.closed) {
         conv.closed = new WeakRef(conv.flow.conn);
         conv.flow = null;
+        this.queueEnded(conv, seg);
       }
     } else if (conv.closed) {
       const conn = conv.closed.deref();
       if (conn) touch(conn, seg);
+    } else if (seg.flags & (TCP_FIN | TCP_RST)) {
+      conv.ends |= seg.flags & TCP_RST ? RESET : from === conv.keyA ? FIN_FROM_A : FIN_FROM_B;
+      if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.queueEnded(conv, seg);
     }
+    this.dropEnded(seg);
+  }
+
+  /** The conversation ended at this segment: it leaves the index once it has lingered (dropEnded). */
+  private queueEnded(conv: Conversation<S>, seg: Segment): void {
+    if (conv.ends & QUEUED) return;
+    conv.ends |= QUEUED;
+    const q = this.ended;
+    q.conversations.push(conv);
+    q.seconds.push(seg.frame.tsSec);
+    q.frames.push(seg.frame.number);
+  }
+
+  /**
+   * Conversations that ended long enough before this segment leave the index (forget: unless a new one took
+   * their place). A later segment of theirs would start a new conversation.
+   */
+  private dropEnded(seg: Segment): void {
+    const q = this.ended;
+    const { tsSec, number } = seg.frame;
+    while (q.head < q.conversations.length && tsSec - q.seconds[q.head]! > ENDED_LINGER_SECONDS && number - q.frames[q.head]! > ENDED_LINGER_FRAMES) {
+      this.forget(q.conversations[q.head]!);
+      q.conversations[q.head++] = undefined;
+    }
+    if (q.head >= 1024 && q.head * 2 >= q.conversations.length) {
+      q.conversations.splice(0, q.head);
+      q.seconds.splice(0, q.head);
+      q.frames.splice(0, q.head);
+      q.head = 0;
+    }
+  }
+
+  /** Conversations in the index now (for tests). */
+  get indexedConversations(): number {
+    let n = 0;
+    for (const entry of this.conversations.values()) n += entry instanceof Map ? entry.size : 1;
+    return n;
   }
 
   private endpointKey(ip: string, port: number): number {
@@ -204,11 +275,14 @@ export class TcpTracker<S = void> {
     else this.conversations.set(conv.keyA, new Map([[entry.keyB, entry], [conv.keyB, conv]]));
   }
 
-  /** A reused 4-tuple: the older conversation leaves the index (its id stays taken). */
+  /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
   private forget(conv: Conversation<S>): void {
     const entry = this.conversations.get(conv.keyA);
     if (entry === conv) this.conversations.delete(conv.keyA);
-    else if (entry instanceof Map && entry.get(conv.keyB) === conv) entry.delete(conv.keyB);
+    else if (entry instanceof Map && entry.get(conv.keyB) === conv) {
+      entry.delete(conv.keyB);
+      if (entry.size === 0) this.conversations.delete(conv.keyA);
+    }
   }
 
   overview(): TcpOverview {
