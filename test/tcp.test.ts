@@ -786,3 +786,43 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   assert.deepEqual(conns, [{ id: 0, port: 50000, sawSyn: true }, { id: 5, port: 50000, sawSyn: false }, { id: 8, port: 50001, sawSyn: true }]);
   assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
 });
+
+test('the index lets go of ended conversations and of addresses no indexed conversation has; a reused 4-tuple keeps its ids', async () => {
+  const { readCapture } = await import('../src/capture/reader.js');
+  const { PacketDecoder } = await import('../src/decode/decoder.js');
+  const { TcpTracker } = await import('../src/tcp/tracker.js');
+  const T = 1_700_000_000;
+  const packets: SynthPacket[] = [];
+  // 40 IMAP sessions, each from an address of its own, closed; then a reused 4-tuple (a second SYN, another ISN).
+  for (let i = 0; i < 40; i++) {
+    const f = new TcpFlow({ client: { ip: `10.1.0.${i + 1}`, port: 50000 }, start: T + i });
+    packets.push(...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 LOGOUT\r\n'), ...f.close('fin'));
+  }
+  const reused = (isn: number, start: number) => new TcpFlow({ client: { ip: '10.1.1.1', port: 50001 }, clientIsn: isn, start });
+  const second = reused(900_000, T + 51);
+  packets.push(...reused(1000, T + 50).handshake(), ...second.handshake());
+  const reuseDone = packets.length; // the frame number of the second handshake's last packet
+  packets.push(...second.close('fin'));
+  // Minutes and over 10,000 frames later, one other conversation.
+  const f = new TcpFlow({ client: { ip: '10.2.0.1', port: 40000 }, server: { ip: '10.2.0.2', port: 8080 }, start: T + 60, mss: 4 });
+  packets.push(...f.handshake(), ...f.send('client', Buffer.alloc(48_000, 0x61)));
+  f.wait(ENDED_LINGER_SECONDS + 60);
+  packets.push(...f.send('client', 'x'));
+  const path = write({ format: 'pcap', packets });
+
+  const ids: number[] = [];
+  const tracker = new TcpTracker({ open: (c) => { ids.push(c.id); }, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  let addressesAfterReuse = -1;
+  await readCapture(path, (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+    if (frame.number === reuseDone) addressesAfterReuse = tracker.heldAddresses;
+  }, () => {});
+  assert.deepEqual(ids, [...Array(42).keys()], 'every IMAP connection its own id, the reused 4-tuple two');
+  assert.equal(addressesAfterReuse, 40 + 2, 'nothing has lingered long enough yet: 40 clients, the server, the reused client');
+  // The first conversation of the reused 4-tuple never ended; it left the index when the second took its place.
+  assert.equal(tracker.indexedConversations, 1, 'the open conversation only (F)');
+  assert.equal(tracker.heldAddresses, 2, 'its addresses only');
+  tracker.end();
+});

@@ -126,6 +126,18 @@ interface EndedQueue<S> {
 }
 
 /**
+ * A distinct address, while an indexed conversation has it at one end (`uses` counts them): its id makes the
+ * endpoint numbers of the index. Once no conversation in the index has it, it goes, so that the addresses held
+ * are those of the conversations open or recently ended; met again, it gets a new id (ids are never reused, so
+ * an endpoint number never names two endpoints).
+ */
+interface AddressEntry {
+  id: number;
+  ip: string;
+  uses: number;
+}
+
+/**
  * A conversation index entry for the endpoint that sent a conversation's first segment ("A"): its only
  * such conversation (most endpoints, e.g. a client's port, have one peer, and a Map each would cost a few
  * hundred bytes), or its conversations by peer.
@@ -144,16 +156,18 @@ export class TcpTracker<S = void> {
    * found by a second lookup under its destination.
    */
   private readonly conversations = new Map<number, EndpointEntry<S>>();
-  private readonly addressIds = new Map<string, number>();
+  private readonly addresses = new Map<string, AddressEntry>();
+  private readonly addressesById = new Map<number, AddressEntry>();
+  private nextAddressId = 0;
   private readonly open = new Set<Flow<S>>();
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
   private readonly serverPorts = new Map<number, number>();
   /**
-   * Server endpoints by endpoint number: every connection to a server shares one (records are kept to
+   * Server endpoints by port and address: every connection to a server shares one (records are kept to
    * the end of the capture). Up to SHARED_SERVER_ENDPOINTS of them; later servers get their own.
    */
-  private readonly servers = new Map<number, Endpoint>();
+  private readonly servers = new Map<string, Endpoint>();
 
   private readonly context: FlowContext<S>;
   private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
@@ -170,18 +184,21 @@ export class TcpTracker<S = void> {
     const from = this.endpointKey(seg.src, seg.srcPort);
     const to = this.endpointKey(seg.dst, seg.dstPort);
     let conv = this.lookup(from, to);
+    let replaced: Conversation<S> | null = null;
     if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
       const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== (seg.seq | 0)) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
-        this.forget(conv);
+        // Its addresses are let go only once the new conversation holds them (they keep their ids).
+        replaced = this.unindex(conv) ? conv : null;
         conv = undefined;
       }
     }
     if (!conv) {
       conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null, ends: 0 };
       this.remember(conv);
+      if (replaced) this.useAddresses(replaced, -1);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
@@ -245,13 +262,34 @@ export class TcpTracker<S = void> {
     return n;
   }
 
+  /** The endpoint's number: address id · 65536 + port. A new address holds its id once a conversation uses it (remember). */
   private endpointKey(ip: string, port: number): number {
-    let id = this.addressIds.get(ip);
-    if (id === undefined) {
-      id = this.addressIds.size;
-      this.addressIds.set(ip, id);
+    let address = this.addresses.get(ip);
+    if (address === undefined) {
+      address = { id: this.nextAddressId++, ip, uses: 0 };
+      this.addresses.set(ip, address);
+      this.addressesById.set(address.id, address);
     }
-    return id * 65536 + port;
+    return address.id * 65536 + port;
+  }
+
+  /** Another indexed conversation has these endpoints (`delta` 1), or one no longer does (-1). */
+  private useAddresses(conv: Conversation<S>, delta: 1 | -1): void {
+    this.useAddress(conv.keyA, delta);
+    this.useAddress(conv.keyB, delta);
+  }
+
+  private useAddress(endpoint: number, delta: 1 | -1): void {
+    const address = this.addressesById.get(Math.floor(endpoint / 65536))!;
+    address.uses += delta;
+    if (address.uses > 0) return;
+    this.addresses.delete(address.ip);
+    this.addressesById.delete(address.id);
+  }
+
+  /** Addresses held now (for tests). */
+  get heldAddresses(): number {
+    return this.addresses.size;
   }
 
   /** The conversation between two endpoints, whichever of them sent first. */
@@ -269,21 +307,29 @@ export class TcpTracker<S = void> {
 
   /** Index a new conversation (no other one between its endpoints is indexed: see forget). */
   private remember(conv: Conversation<S>): void {
+    this.useAddresses(conv, 1);
     const entry = this.conversations.get(conv.keyA);
     if (entry instanceof Map) entry.set(conv.keyB, conv);
     else if (entry === undefined) this.conversations.set(conv.keyA, conv);
     else this.conversations.set(conv.keyA, new Map([[entry.keyB, entry], [conv.keyB, conv]]));
   }
 
-  /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
+  /** An ended conversation that lingered leaves the index (its id stays taken), unless it left already (unindex). */
   private forget(conv: Conversation<S>): void {
+    if (this.unindex(conv)) this.useAddresses(conv, -1);
+  }
+
+  /** Take the conversation out of the index, if it is still there (a reused 4-tuple takes it out earlier). */
+  private unindex(conv: Conversation<S>): boolean {
     const entry = this.conversations.get(conv.keyA);
     if (entry === conv) this.conversations.delete(conv.keyA);
     else if (entry instanceof Map && entry.get(conv.keyB) === conv) {
       entry.delete(conv.keyB);
       if (entry.size === 0) this.conversations.delete(conv.keyA);
-    }
+    } else return false;
+    return true;
   }
+
 
   overview(): TcpOverview {
     const topServerPorts = [...this.serverPorts.entries()]
@@ -318,7 +364,7 @@ export class TcpTracker<S = void> {
   }
 
   private server(ip: string, port: number): Endpoint {
-    const key = this.endpointKey(ip, port);
+    const key = `${port} ${ip}`;
     let endpoint = this.servers.get(key);
     if (endpoint === undefined) {
       endpoint = { ip, port };
