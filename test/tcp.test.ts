@@ -17,7 +17,7 @@ import { streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
-import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS } from '../src/tcp/tracker.js';
+import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP } from '../src/tcp/tracker.js';
 import {
   TcpFlow,
   tcpConversation,
@@ -787,42 +787,49 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
 });
 
-test('the index lets go of ended conversations and of addresses no indexed conversation has; a reused 4-tuple keeps its ids', async () => {
+test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {
   const { readCapture } = await import('../src/capture/reader.js');
   const { PacketDecoder } = await import('../src/decode/decoder.js');
   const { TcpTracker } = await import('../src/tcp/tracker.js');
   const T = 1_700_000_000;
   const packets: SynthPacket[] = [];
-  // 40 IMAP sessions, each from an address of its own, closed; then a reused 4-tuple (a second SYN, another ISN).
-  for (let i = 0; i < 40; i++) {
-    const f = new TcpFlow({ client: { ip: `10.1.0.${i + 1}`, port: 50000 }, start: T + i });
-    packets.push(...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 LOGOUT\r\n'), ...f.close('fin'));
-  }
-  const reused = (isn: number, start: number) => new TcpFlow({ client: { ip: '10.1.1.1', port: 50001 }, clientIsn: isn, start });
+  /** IMAP sessions, each from an address of its own, closed. */
+  const sessions = (count: number, net: number, start: number) => {
+    for (let i = 0; i < count; i++) {
+      const f = new TcpFlow({ client: { ip: `10.${net}.${i >> 8}.${i & 255}`, port: 50000 }, start: start + i * 0.01 });
+      packets.push(...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 LOGOUT\r\n'), ...f.close('fin'));
+    }
+  };
+  const first = MIN_ADDRESS_SWEEP + 100;
+  sessions(first, 1, T);
+  // A reused 4-tuple: a second SYN with another ISN is a new conversation; the first never ended.
+  const reused = (isn: number, start: number) => new TcpFlow({ client: { ip: '10.3.0.1', port: 50001 }, clientIsn: isn, start });
   const second = reused(900_000, T + 51);
-  packets.push(...reused(1000, T + 50).handshake(), ...second.handshake());
-  const reuseDone = packets.length; // the frame number of the second handshake's last packet
-  packets.push(...second.close('fin'));
-  // Minutes and over 10,000 frames later, one other conversation.
-  const f = new TcpFlow({ client: { ip: '10.2.0.1', port: 40000 }, server: { ip: '10.2.0.2', port: 8080 }, start: T + 60, mss: 4 });
+  packets.push(...reused(1000, T + 50).handshake(), ...second.handshake(), ...second.close('fin'));
+  // Minutes and over 10,000 frames later (a non-IMAP conversation, F), as many sessions again from new addresses:
+  // the addresses now pass twice what the last sweep kept, and the first sessions' go.
+  const f = new TcpFlow({ client: { ip: '10.4.0.1', port: 40000 }, server: { ip: '10.4.0.2', port: 8080 }, start: T + 60, mss: 4 });
   packets.push(...f.handshake(), ...f.send('client', Buffer.alloc(48_000, 0x61)));
   f.wait(ENDED_LINGER_SECONDS + 60);
   packets.push(...f.send('client', 'x'));
+  sessions(first, 2, f.now + 1);
   const path = write({ format: 'pcap', packets });
 
   const ids: number[] = [];
   const tracker = new TcpTracker({ open: (c) => { ids.push(c.id); }, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
   const decoder = new PacketDecoder(() => {});
-  let addressesAfterReuse = -1;
   await readCapture(path, (frame) => {
     const seg = decoder.decode(frame);
     if (seg) tracker.segment(seg);
-    if (frame.number === reuseDone) addressesAfterReuse = tracker.heldAddresses;
   }, () => {});
-  assert.deepEqual(ids, [...Array(42).keys()], 'every IMAP connection its own id, the reused 4-tuple two');
-  assert.equal(addressesAfterReuse, 40 + 2, 'nothing has lingered long enough yet: 40 clients, the server, the reused client');
-  // The first conversation of the reused 4-tuple never ended; it left the index when the second took its place.
-  assert.equal(tracker.indexedConversations, 1, 'the open conversation only (F)');
-  assert.equal(tracker.heldAddresses, 2, 'its addresses only');
+  // Ids: the first sessions, the reused 4-tuple's two, F, then the later sessions: one each, none split by a sweep.
+  const expected = [...Array(first + 2).keys(), ...Array.from({ length: first }, (_, i) => first + 3 + i)];
+  assert.deepEqual(ids, expected, 'every IMAP connection its own id');
+  assert.equal(tracker.overview().conversations, 2 * first + 3);
+  // The later sessions ended but have not lingered; everything before them has, but F, which never ended.
+  assert.equal(tracker.indexedConversations, first + 1);
+  const held = tracker.heldAddresses;
+  assert.ok(held >= first + 3 && held < first + 3 + MIN_ADDRESS_SWEEP, `addresses held: ${held}, at most those since the last sweep beyond the ${first + 3} in use`);
+  assert.ok(held < 2 * first, 'the first sessions\' addresses went');
   tracker.end();
 });

@@ -32,6 +32,8 @@ const SHARED_SERVER_ENDPOINTS = 4096;
  */
 export const ENDED_LINGER_SECONDS = 300;
 export const ENDED_LINGER_FRAMES = 10_000;
+/** Address ids are swept once there are at least this many (and twice as many as the last sweep left). */
+export const MIN_ADDRESS_SWEEP = 1024;
 
 /** Conversation.ends: what ended it (a FIN from each side, or a RST), and whether it waits to leave the index. */
 const FIN_FROM_A = 1;
@@ -126,18 +128,6 @@ interface EndedQueue<S> {
 }
 
 /**
- * A distinct address, while an indexed conversation has it at one end (`uses` counts them): its id makes the
- * endpoint numbers of the index. Once no conversation in the index has it, it goes, so that the addresses held
- * are those of the conversations open or recently ended; met again, it gets a new id (ids are never reused, so
- * an endpoint number never names two endpoints).
- */
-interface AddressEntry {
-  id: number;
-  ip: string;
-  uses: number;
-}
-
-/**
  * A conversation index entry for the endpoint that sent a conversation's first segment ("A"): its only
  * such conversation (most endpoints, e.g. a client's port, have one peer, and a Map each would cost a few
  * hundred bytes), or its conversations by peer.
@@ -156,9 +146,13 @@ export class TcpTracker<S = void> {
    * found by a second lookup under its destination.
    */
   private readonly conversations = new Map<number, EndpointEntry<S>>();
-  private readonly addresses = new Map<string, AddressEntry>();
-  private readonly addressesById = new Map<number, AddressEntry>();
+  /**
+   * Address ids, which make the endpoint numbers. Ids are never reused, so an endpoint number never names two
+   * endpoints; addresses no indexed conversation has are swept out now and then (sweepAddresses).
+   */
+  private readonly addressIds = new Map<string, number>();
   private nextAddressId = 0;
+  private addressSweepAt = MIN_ADDRESS_SWEEP;
   private readonly open = new Set<Flow<S>>();
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
@@ -184,21 +178,18 @@ export class TcpTracker<S = void> {
     const from = this.endpointKey(seg.src, seg.srcPort);
     const to = this.endpointKey(seg.dst, seg.dstPort);
     let conv = this.lookup(from, to);
-    let replaced: Conversation<S> | null = null;
     if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
       const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== (seg.seq | 0)) {
         if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
-        // Its addresses are let go only once the new conversation holds them (they keep their ids).
-        replaced = this.unindex(conv) ? conv : null;
+        this.forget(conv);
         conv = undefined;
       }
     }
     if (!conv) {
       conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null, ends: 0 };
       this.remember(conv);
-      if (replaced) this.useAddresses(replaced, -1);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
@@ -224,6 +215,7 @@ export class TcpTracker<S = void> {
       if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.queueEnded(conv, seg);
     }
     this.dropEnded(seg);
+    if (this.addressIds.size >= this.addressSweepAt) this.sweepAddresses();
   }
 
   /** The conversation ended at this segment: it leaves the index once it has lingered (dropEnded). */
@@ -262,34 +254,38 @@ export class TcpTracker<S = void> {
     return n;
   }
 
-  /** The endpoint's number: address id · 65536 + port. A new address holds its id once a conversation uses it (remember). */
+  /** The endpoint's number: address id · 65536 + port. */
   private endpointKey(ip: string, port: number): number {
-    let address = this.addresses.get(ip);
-    if (address === undefined) {
-      address = { id: this.nextAddressId++, ip, uses: 0 };
-      this.addresses.set(ip, address);
-      this.addressesById.set(address.id, address);
+    let id = this.addressIds.get(ip);
+    if (id === undefined) {
+      id = this.nextAddressId++;
+      this.addressIds.set(ip, id);
     }
-    return address.id * 65536 + port;
+    return id * 65536 + port;
   }
 
-  /** Another indexed conversation has these endpoints (`delta` 1), or one no longer does (-1). */
-  private useAddresses(conv: Conversation<S>, delta: 1 | -1): void {
-    this.useAddress(conv.keyA, delta);
-    this.useAddress(conv.keyB, delta);
-  }
-
-  private useAddress(endpoint: number, delta: 1 | -1): void {
-    const address = this.addressesById.get(Math.floor(endpoint / 65536))!;
-    address.uses += delta;
-    if (address.uses > 0) return;
-    this.addresses.delete(address.ip);
-    this.addressesById.delete(address.id);
+  /**
+   * Forget the ids of addresses that no conversation in the index has at one end (they ended and lingered). Run
+   * between segments (every endpoint number in use is then in the index), once the addresses have doubled since
+   * the last sweep: each costs O(1) over the capture, and an open connection pays nothing for it.
+   */
+  private sweepAddresses(): void {
+    const used = new Set<number>();
+    const note = (conv: Conversation<S>) => {
+      used.add(Math.floor(conv.keyA / 65536));
+      used.add(Math.floor(conv.keyB / 65536));
+    };
+    for (const entry of this.conversations.values()) {
+      if (entry instanceof Map) for (const conv of entry.values()) note(conv);
+      else note(entry);
+    }
+    for (const [ip, id] of this.addressIds) if (!used.has(id)) this.addressIds.delete(ip);
+    this.addressSweepAt = Math.max(MIN_ADDRESS_SWEEP, 2 * this.addressIds.size);
   }
 
   /** Addresses held now (for tests). */
   get heldAddresses(): number {
-    return this.addresses.size;
+    return this.addressIds.size;
   }
 
   /** The conversation between two endpoints, whichever of them sent first. */
@@ -307,27 +303,20 @@ export class TcpTracker<S = void> {
 
   /** Index a new conversation (no other one between its endpoints is indexed: see forget). */
   private remember(conv: Conversation<S>): void {
-    this.useAddresses(conv, 1);
     const entry = this.conversations.get(conv.keyA);
     if (entry instanceof Map) entry.set(conv.keyB, conv);
     else if (entry === undefined) this.conversations.set(conv.keyA, conv);
     else this.conversations.set(conv.keyA, new Map([[entry.keyB, entry], [conv.keyB, conv]]));
   }
 
-  /** An ended conversation that lingered leaves the index (its id stays taken), unless it left already (unindex). */
+  /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
   private forget(conv: Conversation<S>): void {
-    if (this.unindex(conv)) this.useAddresses(conv, -1);
-  }
-
-  /** Take the conversation out of the index, if it is still there (a reused 4-tuple takes it out earlier). */
-  private unindex(conv: Conversation<S>): boolean {
     const entry = this.conversations.get(conv.keyA);
     if (entry === conv) this.conversations.delete(conv.keyA);
     else if (entry instanceof Map && entry.get(conv.keyB) === conv) {
       entry.delete(conv.keyB);
       if (entry.size === 0) this.conversations.delete(conv.keyA);
-    } else return false;
-    return true;
+    }
   }
 
 
