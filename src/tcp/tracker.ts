@@ -142,8 +142,8 @@ export class TcpTracker<S = void> {
   /**
    * Conversations by their A endpoint, then by B. An endpoint is a small number (address id · 65536 +
    * port), so the per-packet lookup hashes numbers, not strings. Each conversation is indexed once, not
-   * under both ends (every conversation stays indexed to the end of the capture): a segment from B is
-   * found by a second lookup under its destination.
+   * under both ends (every conversation stays indexed while it is open, and for a while after it ended: see
+   * ENDED_LINGER_SECONDS): a segment from B is found by a second lookup under its destination.
    */
   private readonly conversations = new Map<number, EndpointEntry<S>>();
   /**
@@ -318,7 +318,6 @@ export class TcpTracker<S = void> {
       if (entry.size === 0) this.conversations.delete(conv.keyA);
     }
   }
-
 
   overview(): TcpOverview {
     const topServerPorts = [...this.serverPorts.entries()]
