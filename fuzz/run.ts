@@ -17,19 +17,28 @@ import { LAYERS, layerNamed } from './layers/index.js';
 import type { Layer } from './layer.js';
 import { replay, runOne, type Failure, type LoopResult } from './loop.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    layer: { type: 'string' }, inputs: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' },
-    'timeout-ms': { type: 'string' }, 'memory-mb': { type: 'string' }, 'no-coverage': { type: 'boolean' },
-    replay: { type: 'boolean' }, minimize: { type: 'boolean' }, list: { type: 'boolean' }, out: { type: 'string' },
-  },
-});
-
 function usage(message: string): never {
   process.stderr.write(`fuzz: ${message}\nlayers: ${LAYERS.map((l) => l.name).join(', ')}\n`);
   process.exit(2);
 }
+
+/** The options, or one usage line for an unknown or malformed one (a stack trace is no answer to a typo). */
+function options() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        layer: { type: 'string' }, inputs: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' },
+        'timeout-ms': { type: 'string' }, 'memory-mb': { type: 'string' }, 'no-coverage': { type: 'boolean' },
+        replay: { type: 'boolean' }, minimize: { type: 'boolean' }, list: { type: 'boolean' }, out: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    return usage(`${(err as Error).message.split('.')[0]} (usage: the comment at the top of fuzz/run.ts)`);
+  }
+}
+
+const { values, positionals } = options();
 
 const number = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;

@@ -29,3 +29,12 @@ for (const name of layers) {
     });
   }
 }
+
+test('the fuzz runner answers an unknown or incomplete option with one usage line and exit code 2, not a stack trace', () => {
+  for (const [args, said] of [[['--bogus'], /^fuzz: Unknown option '--bogus'/], [['--layer'], /^fuzz: Option '--layer <value>' argument missing/]] as const) {
+    const r = spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, said);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
