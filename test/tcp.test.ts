@@ -833,3 +833,31 @@ test('the index lets go of ended conversations, and of the addresses no conversa
   assert.ok(held < 2 * first, 'the first sessions\' addresses went');
   tracker.end();
 });
+
+test('a conversation ended by a frame stamped years ahead leaves the index too, and holds back none that ended after it', async () => {
+  const { readCapture } = await import('../src/capture/reader.js');
+  const { PacketDecoder } = await import('../src/decode/decoder.js');
+  const { TcpTracker } = await import('../src/tcp/tracker.js');
+  const T = 1_700_000_000;
+  const packets: SynthPacket[] = [];
+  // X: not IMAP; its RST is stamped ten years ahead. Y: not IMAP, ends normally just after.
+  const x = new TcpFlow({ client: { ip: '10.5.0.1', port: 40000 }, server: { ip: '10.5.0.2', port: 80 }, start: T });
+  packets.push(...x.handshake(), ...x.close('rst').map((p) => ({ ...p, t: T + 3e8 })));
+  const y = new TcpFlow({ client: { ip: '10.5.0.3', port: 40001 }, server: { ip: '10.5.0.2', port: 80 }, start: T + 1 });
+  packets.push(...y.handshake(), ...y.close('fin'));
+  // F: over 10,000 frames and minutes of normal time later.
+  const f = new TcpFlow({ client: { ip: '10.5.0.4', port: 40002 }, server: { ip: '10.5.0.2', port: 8080 }, start: T + 2, mss: 4 });
+  packets.push(...f.handshake(), ...f.send('client', Buffer.alloc(48_000, 0x61)));
+  f.wait(ENDED_LINGER_SECONDS + 60);
+  packets.push(...f.send('client', 'x'));
+  const path = write({ format: 'pcap', packets });
+  const tracker = new TcpTracker({ open: () => {}, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(path, (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  assert.equal(tracker.overview().conversations, 3);
+  assert.equal(tracker.indexedConversations, 1, 'only F, which never ended');
+  tracker.end();
+});

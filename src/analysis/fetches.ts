@@ -414,9 +414,8 @@ export class FetchTracker {
   private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
     let open = this.stepOf.get(owner);
     if (!open) {
-      const mailbox = info.selected ? this.names.get(info.selected.name) : null;
       const uids = this.options.stepUids === false ? NO_UIDS : [];
-      const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox, messages: 0, items: NO_ITEMS, uids };
+      const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: NO_ITEMS, uids };
       open = { step, items: new Set() };
       this.stepOf.set(owner, open);
       this.stepList.push(step);

@@ -235,7 +235,8 @@ export class TcpTracker<S = void> {
   private dropEnded(seg: Segment): void {
     const q = this.ended;
     const { tsSec, number } = seg.frame;
-    while (q.head < q.conversations.length && tsSec - q.seconds[q.head]! > ENDED_LINGER_SECONDS && number - q.frames[q.head]! > ENDED_LINGER_FRAMES) {
+    // Either way in time: a conversation ended by a frame stamped years ahead must not hold back all behind it.
+    while (q.head < q.conversations.length && Math.abs(tsSec - q.seconds[q.head]!) > ENDED_LINGER_SECONDS && number - q.frames[q.head]! > ENDED_LINGER_FRAMES) {
       this.forget(q.conversations[q.head]!);
       q.conversations[q.head++] = undefined;
     }
