@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concurrency, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
+import { concurrency, lifetimesOf, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
 import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
 import { seededRandom } from './helpers/random.js';
@@ -60,7 +60,7 @@ test('the overlap table of real captures: every connection\'s count and listed i
     for (const c of a.connections) conns.push({ ...c.conn, id: conns.length, start: shift(c.conn.start), end: shift(c.conn.end) });
   }
   assert.ok(conns.length >= 20, `${conns.length} connections`);
-  const table = overlapTable(conns);
+  const table = overlapTable(lifetimesOf(conns));
   let peak = 0;
   for (const [i, c] of conns.entries()) {
     const truth = conns.filter((o) => o !== c && compareTime(o.start, c.end) <= 0 && compareTime(c.start, o.end) <= 0).map((o) => o.id);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonPieces, jsonText, LazyArray } from '../src/util/json.js';
+import { jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
@@ -93,7 +93,8 @@ test('a big document comes in pieces: no piece holds more than a batch of 64 ele
 test('jsonPieces of long arrays (written in batches) mixed with lazy and nested elements, at every depth, is exactly jsonText', () => {
   const rand = seededInt(11);
   const row = (i: number): unknown => {
-    switch (rand(6)) {
+    switch (rand(7)) {
+      case 6: return RawJson.of({ id: i, s: HOSTILE, list: [1, { b: [] }], empty: {} }, rand(3) === 0 ? 4 : 2);
       case 0: {
         const n = rand(70); // drawn once: the array is made again each time it is written
         return new LazyArray(() => Array.from({ length: n }, (_, j) => ({ j, s: HOSTILE })));
@@ -148,4 +149,18 @@ test('summary --json (rows made as written) is the same text as the plain summar
   }
   const r = spawnSync(process.execPath, [CLI, 'summary', '--json', join(CAPTURES, 'offlineimap.pcapng')], { encoding: 'utf8' });
   assert.equal(r.stdout, `${jsonText(summaryJson(analyses.slice(0, 1)), 2)}\n`);
+});
+
+test('RawJson: its text is written as it is, indented to where it stands, between batches of other elements; with another indent it is written again', () => {
+  // 1.50 is not how JSON.stringify writes the number: the text was not serialised again.
+  const raw = new RawJson('{\n  "x": 1.50,\n  "y": [\n    "z"\n  ]\n}', 2);
+  const rows = new LazyArray(() => [...Array.from({ length: 70 }, (_, i) => i), raw, 'after', raw]);
+  const text = [...jsonPieces({ top: { rows } }, 2)].join('');
+  // Elements of rows stand at depth 3 (6 spaces); their members one deeper.
+  const element = '{\n        "x": 1.50,\n        "y": [\n          "z"\n        ]\n      }';
+  assert.equal(text.split(element).length - 1, 2, text);
+  assert.deepEqual(JSON.parse(text), { top: { rows: [...Array.from({ length: 70 }, (_, i) => i), { x: 1.5, y: ['z'] }, 'after', { x: 1.5, y: ['z'] }] } });
+  assert.equal(text.replaceAll('1.50', '1.5'), jsonText({ top: { rows } }, 2));
+  const other = [...jsonPieces({ rows: [raw] }, 4)].join('');
+  assert.equal(other, jsonText({ rows: [{ x: 1.5, y: ['z'] }] }, 4));
 });

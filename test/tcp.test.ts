@@ -65,6 +65,11 @@ class Recorder implements StreamSink {
   close(conn: Connection, reason: EndState | 'end-of-capture'): void {
     this.events.push({ kind: 'close', id: conn.id, reason });
   }
+  /** Retirements: the record as it was then, and how many connections had opened by then. */
+  readonly retirements: { id: number; lastFrame: number; opened: number }[] = [];
+  retired(conn: Connection): void {
+    this.retirements.push({ id: conn.id, lastFrame: conn.lastFrame, opened: this.conns.length });
+  }
 
   conn(id: number): Connection {
     const c = this.conns.find((x) => x.id === id);
@@ -500,6 +505,7 @@ test('a 4-tuple reused after FIN is two connections, ids 0 and 1, each with its 
   assert.deepEqual([c0.sawSyn, c1.sawSyn], [true, true]);
   assert.equal(c0.lastFrame + 1, c1.firstFrame);
   assert.equal(c1.lastFrame, packets.length);
+  assert.deepEqual(r.rec.retirements, [{ id: 0, lastFrame: c0.lastFrame, opened: 1 }], 'the first record is final when the second SYN takes its 4-tuple; the second lingers at the end (no call)');
   assertPieces(r.rec.pieces(0, 'server'), [GREETING], 'first server');
   assertPieces(r.rec.pieces(0, 'client'), ['a1 LOGOUT\r\n'], 'first client');
   assertPieces(r.rec.pieces(1, 'server'), ['* OK second\r\n'], 'second server');
@@ -766,6 +772,7 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   const kept = await run(lingering);
   assert.deepEqual(kept.rec.conns.map((x) => x.id), [0], 'one IMAP connection: the late ACKs are its own');
   assert.equal(kept.rec.conns[0]!.lastFrame, lingering.length, 'its last frame is the last late ACK');
+  assert.deepEqual(kept.rec.retirements, [], 'still lingering at the end of the input: not retired');
   await agreeWithTshark(t, kept, 'tshark gives the late ACKs the same tcp.stream');
 
   // Minutes later (both lingers passed), a segment of A, B or C no longer finds its conversation: it starts a new
@@ -785,6 +792,7 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   // Ids: A 0, B 1, C 2, E 3, F 4; then A again 5, B again 6, C again 7, D 8.
   assert.deepEqual(conns, [{ id: 0, port: 50000, sawSyn: true }, { id: 5, port: 50000, sawSyn: false }, { id: 8, port: 50001, sawSyn: true }]);
   assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
+  assert.deepEqual(ended.rec.retirements, [{ id: 0, lastFrame: lingering.length, opened: 1 }], 'A is retired once, final, when it leaves the index (before its stray ACK opens another)');
 });
 
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {

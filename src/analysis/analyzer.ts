@@ -15,6 +15,7 @@ import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
 import { ExchangeOrderer } from './orderer.js';
+import { FinalRecords } from './final-records.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
@@ -27,6 +28,12 @@ export interface AnalyzeOptions extends PipelineOptions {
    * connections that have ended (visibility is still counted).
    */
   keepConnections?: boolean;
+  /**
+   * Called with each connection's record once it is final: its conversation left the TCP index some time after the
+   * connection ended (the last ACKs move its last frame), or the input ended. A view that spills the records then
+   * holds them only while they linger.
+   */
+  onConnectionEnd?(conn: ImapConnection): void;
   /** Called with each exchange in request order, as soon as it and every earlier one are complete. */
   onExchange?(ex: Exchange, conn: ImapConnection): void;
   /** Only connections this predicate accepts get IMAP dissection (follow --conn). */
@@ -90,6 +97,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 
   // One options object for every session: an open connection should not carry its own copy.
   const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() });
+  const finals = options.onConnectionEnd ? new FinalRecords(options.onConnectionEnd) : null;
   // Each connection's session is the tracker's state for it: no table of open sessions here.
   const sink: StreamSink<ImapSession | null> = {
     open(conn) {
@@ -108,12 +116,15 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       if (!session) return;
       session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
+      finals?.ended(conn, session.info);
     },
+    retired: finals?.retired,
   };
 
   // The tracker closes every connection still open at the end of the input (a read cut short included).
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
+  finals?.flush();
   const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
   return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }

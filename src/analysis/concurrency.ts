@@ -1,11 +1,14 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
+/** What concurrency reads of a connection: its id (tcp.stream) and its first and last frame's times. */
+export type Lifetime = Pick<Connection, 'id' | 'start' | 'end'>;
+
 /**
  * When a connection stops being open: its end, or its start when the end's timestamp is earlier (a capture's
  * clock can step back; an interval that ended before it began broke the sweep and wrapped the counts).
  */
-export function openUntil(c: Connection): TimePoint {
+export function openUntil(c: Lifetime): TimePoint {
   return compareTime(c.end, c.start) < 0 ? c.start : c.end;
 }
 
@@ -27,9 +30,87 @@ export interface Concurrency {
  * events: O(n log n) plus at most MAX_LISTED_OVERLAPS listed ids per connection, whatever the number of
  * connections open at once.
  */
-export function concurrency(conns: readonly Connection[]): Concurrency {
-  const table = overlapTable(conns);
+export function concurrency(conns: readonly Lifetime[]): Concurrency {
+  const table = overlapTable(lifetimesOf(conns));
   return { max: table.max, overlaps: Array.from({ length: conns.length }, (_, i) => table.overlap(i)) };
+}
+
+/**
+ * Connections' lifetimes in columns (about 30 bytes each rather than three objects): a summary of 300,000 sessions keeps
+ * one per session. Plain data, it crosses threads. Times are seconds and nanoseconds; `until` is openUntil.
+ */
+export interface Lifetimes {
+  size: number;
+  ids: Uint32Array;
+  startSec: Float64Array;
+  startNsec: Uint32Array;
+  untilSec: Float64Array;
+  untilNsec: Uint32Array;
+}
+
+/** Builds Lifetimes one connection at a time. */
+export class LifetimeColumns {
+  private columns = emptyLifetimes(64);
+
+  get size(): number {
+    return this.columns.size;
+  }
+
+  push(c: Lifetime): void {
+    let l = this.columns;
+    if (l.size === l.ids.length) l = this.columns = permuted(l, Array.from({ length: l.size }, (_, i) => i), 2 * l.size);
+    const until = openUntil(c);
+    const i = l.size++;
+    l.ids[i] = c.id;
+    l.startSec[i] = c.start.sec;
+    l.startNsec[i] = c.start.nsec;
+    l.untilSec[i] = until.sec;
+    l.untilNsec[i] = until.nsec;
+  }
+
+  /** The lifetimes in `order` (indices in the order pushed). */
+  take(order: ArrayLike<number>): Lifetimes {
+    return permuted(this.columns, order);
+  }
+}
+
+export function lifetimesOf(conns: readonly Lifetime[]): Lifetimes {
+  const columns = new LifetimeColumns();
+  for (const c of conns) columns.push(c);
+  return columns.take(Array.from({ length: conns.length }, (_, i) => i));
+}
+
+function emptyLifetimes(capacity: number): Lifetimes {
+  return {
+    size: 0, ids: new Uint32Array(capacity), startSec: new Float64Array(capacity), startNsec: new Uint32Array(capacity),
+    untilSec: new Float64Array(capacity), untilNsec: new Uint32Array(capacity),
+  };
+}
+
+/** The lifetimes at `order`'s indices, in columns of room for `capacity`. */
+export function permuted(l: Lifetimes, order: ArrayLike<number>, capacity = order.length): Lifetimes {
+  const out = emptyLifetimes(capacity);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    out.ids[k] = l.ids[i]!;
+    out.startSec[k] = l.startSec[i]!;
+    out.startNsec[k] = l.startNsec[i]!;
+    out.untilSec[k] = l.untilSec[i]!;
+    out.untilNsec[k] = l.untilNsec[i]!;
+  }
+  out.size = order.length;
+  return out;
+}
+
+/** The i-th start, or with `until` the i-th openUntil, as a time. */
+export function lifetimeTime(l: Lifetimes, i: number, until = false): TimePoint {
+  return until ? { sec: l.untilSec[i]!, nsec: l.untilNsec[i]!, digits: 9 } : { sec: l.startSec[i]!, nsec: l.startNsec[i]!, digits: 9 };
+}
+
+/** Indices of the lifetimes in order of start (ties in their order). */
+export function startOrder(l: Lifetimes): Uint32Array {
+  const order = Uint32Array.from({ length: l.size }, (_, i) => i);
+  return order.sort((x, y) => l.startSec[x]! - l.startSec[y]! || l.startNsec[x]! - l.startNsec[y]! || x - y);
 }
 
 /**
@@ -38,7 +119,7 @@ export function concurrency(conns: readonly Connection[]): Concurrency {
  */
 export class OverlapTable {
   constructor(
-    private readonly conns: readonly Connection[],
+    private readonly ids: Uint32Array,
     /** Most connections open at the same instant. */
     readonly max: number,
     private readonly counts: Uint32Array,
@@ -48,25 +129,25 @@ export class OverlapTable {
   ) {}
 
   get size(): number {
-    return this.conns.length;
+    return this.ids.length;
   }
 
   /** The i-th connection's overlap, as concurrency() lists it. */
   overlap(i: number): Concurrency['overlaps'][number] {
     const from = i * MAX_LISTED_OVERLAPS;
-    return { conn: this.conns[i]!.id, count: this.counts[i]!, with: Array.from(this.listed.subarray(from, from + this.lengths[i]!)) };
+    return { conn: this.ids[i]!, count: this.counts[i]!, with: Array.from(this.listed.subarray(from, from + this.lengths[i]!)) };
   }
 }
 
-export function overlapTable(conns: readonly Connection[]): OverlapTable {
-  const n = conns.length;
-  const until = conns.map(openUntil);
-  // Events as numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
-  const timeOf = (event: number): TimePoint => (event & 1 ? until[event >>> 1]! : conns[event >>> 1]!.start);
-  const events = Array.from({ length: 2 * n }, (_, event) => event);
+export function overlapTable(l: Lifetimes): OverlapTable {
+  const n = l.size;
+  // Events are numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
+  const secOf = (event: number) => (event & 1 ? l.untilSec : l.startSec)[event >>> 1]!;
+  const nsecOf = (event: number) => (event & 1 ? l.untilNsec : l.startNsec)[event >>> 1]!;
+  const events = Uint32Array.from({ length: 2 * n }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   // Then connections in their order (the sort is total, so the sweep is the same on every engine).
-  events.sort((a, b) => compareTime(timeOf(a), timeOf(b)) || (a & 1) - (b & 1) || a - b);
+  events.sort((a, b) => secOf(a) - secOf(b) || nsecOf(a) - nsecOf(b) || (a & 1) - (b & 1) || a - b);
   const listed = new Uint32Array(n * MAX_LISTED_OVERLAPS);
   const lengths = new Uint8Array(n);
   const list = (i: number, id: number) => { listed[i * MAX_LISTED_OVERLAPS + lengths[i]!++] = id; };
@@ -84,10 +165,10 @@ export function overlapTable(conns: readonly Connection[]): OverlapTable {
     }
     for (const o of open) {
       if (lengths[i]! >= MAX_LISTED_OVERLAPS) break;
-      list(i, conns[o]!.id);
+      list(i, l.ids[o]!);
     }
     for (const o of withRoom) {
-      list(o, conns[i]!.id);
+      list(o, l.ids[i]!);
       if (lengths[o]! >= MAX_LISTED_OVERLAPS) withRoom.delete(o);
     }
     open.add(i);
@@ -97,20 +178,33 @@ export function overlapTable(conns: readonly Connection[]): OverlapTable {
   // Each list in order of id (a typed array sorts numerically).
   for (let i = 0; i < n; i++) listed.subarray(i * MAX_LISTED_OVERLAPS, i * MAX_LISTED_OVERLAPS + lengths[i]!).sort();
   // Exact counts: those that started before this one ended, less those that ended before it started.
-  const starts = conns.map((c) => c.start).sort(compareTime);
-  const ends = [...until].sort(compareTime);
+  const starts = sortedTimes(l.startSec, l.startNsec, n);
+  const ends = sortedTimes(l.untilSec, l.untilNsec, n);
   const counts = new Uint32Array(n);
-  for (let i = 0; i < n; i++) counts[i] = countAtMost(starts, until[i]!, true) - countAtMost(ends, conns[i]!.start, false) - 1;
-  return new OverlapTable(conns, max, counts, listed, lengths);
+  for (let i = 0; i < n; i++) {
+    counts[i] = countAtMost(starts, l.untilSec[i]!, l.untilNsec[i]!, true) - countAtMost(ends, l.startSec[i]!, l.startNsec[i]!, false) - 1;
+  }
+  return new OverlapTable(l.ids.slice(0, n), max, counts, listed, lengths);
 }
 
-/** How many sorted times are before `t` (or at it, when `inclusive`). */
-function countAtMost(sorted: readonly Connection['start'][], t: Connection['start'], inclusive: boolean): number {
+/** Times in columns, sorted. */
+interface SortedTimes {
+  sec: Float64Array;
+  nsec: Uint32Array;
+}
+
+function sortedTimes(sec: Float64Array, nsec: Uint32Array, n: number): SortedTimes {
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => sec[a]! - sec[b]! || nsec[a]! - nsec[b]!);
+  return { sec: Float64Array.from(order, (i) => sec[i]!), nsec: Uint32Array.from(order, (i) => nsec[i]!) };
+}
+
+/** How many sorted times are before (sec, nsec) (or at it, when `inclusive`). */
+function countAtMost(sorted: SortedTimes, sec: number, nsec: number, inclusive: boolean): number {
   let lo = 0;
-  let hi = sorted.length;
+  let hi = sorted.sec.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const c = compareTime(sorted[mid]!, t);
+    const c = sorted.sec[mid]! - sec || sorted.nsec[mid]! - nsec;
     if (c < 0 || (inclusive && c === 0)) lo = mid + 1;
     else hi = mid;
   }
@@ -118,7 +212,7 @@ function countAtMost(sorted: readonly Connection['start'][], t: Connection['star
 }
 
 /** How many connections were open from each start or end on: one step per event, in time order (the report's chart). */
-export function openOverTime(conns: readonly Connection[]): { t: TimePoint; open: number }[] {
+export function openOverTime(conns: readonly Lifetime[]): { t: TimePoint; open: number }[] {
   const events: { t: TimePoint; delta: number }[] = [];
   for (const c of conns) events.push({ t: c.start, delta: 1 }, { t: openUntil(c), delta: -1 });
   // As in concurrency(): at equal times a start counts before an end.

@@ -1,8 +1,12 @@
 import { analyzeCapture, type CaptureAnalysis } from '../analysis/analyzer.js';
+import { RowWriter, type SpilledRows } from '../analysis/connection-rows.js';
 import { CommandStats } from '../analysis/stats.js';
 import { collectStreams, type StreamsResult } from '../analysis/streams.js';
 import type { ReadControl } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
+import { summaryRow } from '../report/summary.js';
+import { streamRow } from '../report/streams.js';
+import type { RowKind } from '../report/spilled-rows.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { Selection } from './selection.js';
@@ -19,18 +23,34 @@ export interface SelectedCapture {
   keepSelected: boolean;
   /** Keep the (selected) exchanges in the analysis (check). */
   keepExchanges?: boolean;
+  /**
+   * Write each connection's row of the view (summary, streams) to this file, which must not exist, once its record is
+   * final, instead of keeping the records: memory then holds about 50 bytes per connection. Not with keepSelected
+   * (-w needs the records).
+   */
+  spill?: { file: string; kind: RowKind };
+}
+
+/** The writer of the rows, when they are spilled, and what they are made for. */
+function rowWriter(o: SelectedCapture): { writer: RowWriter; kind: RowKind } | null {
+  return o.spill && !o.keepSelected ? { writer: new RowWriter(o.spill.file), kind: o.spill.kind } : null;
 }
 
 /** The analysis of summary and check; with a filter, of the matching exchanges and the connections that have one. */
-export async function selectedAnalysis(o: SelectedCapture, control: ReadControl = {}): Promise<{ analysis: CaptureAnalysis; selected: ImapConnection[] }> {
+export async function selectedAnalysis(o: SelectedCapture, control: ReadControl = {}): Promise<{ analysis: CaptureAnalysis; selected: ImapConnection[]; rows: SpilledRows | null }> {
   const filter = compileFilterOption(o.filter);
   const selection = new Selection(filter);
   // With a filter, the per-command statistics count the selected exchanges only.
   const stats = new CommandStats();
   const kept: Exchange[] = [];
+  const spill = rowWriter(o);
   const a = await analyzeCapture(o.path, {
     ...pipelineOptions(o.settings),
     ...control,
+    keepConnections: !spill,
+    onConnectionEnd: spill ? (c) => {
+      if (selection.mayKeep(c)) spill.writer.add(c.conn, summaryRow(c, spill.kind));
+    } : undefined,
     keepExchanges: Boolean(o.keepExchanges) && !filter,
     onFirstFrame: (t) => { selection.t0 = t; },
     onExchange: filter ? (ex, info) => {
@@ -39,19 +59,32 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
       if (o.keepExchanges) kept.push(ex);
     } : undefined,
   });
+  const rows = spill?.writer.finish((id) => selection.keeps(id)) ?? null;
   const selected = selection.connections(a.connections);
   const analysis = filter ? { ...a, connections: selected, commandStats: stats, ...(o.keepExchanges ? { exchanges: kept } : {}) } : a;
-  return { analysis, selected: o.keepSelected ? selected : [] };
+  return { analysis, selected: o.keepSelected ? selected : [], rows };
 }
 
 /** The streams view; with a filter (on connection fields), of the connections it selects. */
-export async function streamsOfCapture(o: SelectedCapture, control: ReadControl = {}): Promise<{ streams: StreamsResult; selected: ImapConnection[] }> {
+export async function streamsOfCapture(o: SelectedCapture, control: ReadControl = {}): Promise<{ streams: StreamsResult; selected: ImapConnection[]; rows: SpilledRows | null }> {
   const filter = compileFilterOption(o.filter, { level: 'connection', context: 'streams' });
   const options = { ...pipelineOptions(o.settings), ...control };
-  if (!filter) return { streams: await collectStreams(o.path, options), selected: [] };
+  const spill = rowWriter(o);
+  if (!filter) {
+    const streams = await collectStreams(o.path, { ...options, onConnectionEnd: spill ? (c) => spill.writer.add(c, streamRow(c, spill.kind)) : undefined });
+    return { streams, selected: [], rows: spill?.writer.finish() ?? null };
+  }
   // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
   const selection = new Selection(filter);
-  const a = await analyzeCapture(o.path, { ...options, onFirstFrame: (t) => { selection.t0 = t; } });
+  const a = await analyzeCapture(o.path, {
+    ...options,
+    onFirstFrame: (t) => { selection.t0 = t; },
+    keepConnections: !spill,
+    onConnectionEnd: spill ? (c) => {
+      if (selection.mayKeep(c)) spill.writer.add(c.conn, streamRow(c.conn, spill.kind));
+    } : undefined,
+  });
+  const rows = spill?.writer.finish((id) => selection.keeps(id)) ?? null;
   const selected = selection.connections(a.connections);
-  return { streams: { capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings }, selected: o.keepSelected ? selected : [] };
+  return { streams: { capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings }, selected: o.keepSelected ? selected : [], rows };
 }

@@ -11,7 +11,8 @@ import type { TimePoint } from '../tcp/types.js';
 export class Selection {
   /** The capture's first frame time (pass it as analyzeCapture's onFirstFrame). */
   t0: TimePoint | null = null;
-  private readonly withExchange = new Set<ImapConnection>();
+  /** Ids of the connections that have a selected exchange. */
+  private readonly withExchange = new Set<number>();
 
   constructor(
     readonly filter: CompiledFilter | null,
@@ -37,14 +38,31 @@ export class Selection {
   /** Whether this exchange is selected; remembers its connection. */
   exchange(ex: Exchange, info: ImapConnection): boolean {
     const ok = (this.conn === null || ex.conn === this.conn) && (!this.extra || this.extra(ex)) && (!this.filter || this.filter.test(this.record(ex, info)));
-    if (ok && this.remembers) this.withExchange.add(info);
+    if (ok && this.remembers) this.withExchange.add(info.conn.id);
     return ok;
   }
 
   /** The selected connections among those the analysis found, in their order. */
   connections(all: readonly ImapConnection[]): ImapConnection[] {
     if (this.all) return [...all];
-    if (this.byConnection) return all.filter((c) => (this.conn === null || c.conn.id === this.conn) && (!this.filter || this.filter.test(this.record(null, c))));
-    return all.filter((c) => this.withExchange.has(c));
+    if (this.byConnection) return all.filter((c) => this.selectsByItself(c));
+    return all.filter((c) => this.withExchange.has(c.conn.id));
+  }
+
+  /**
+   * For a view that lets each record go when its connection ends: false when the ended connection is certainly not
+   * selected. Whether one with a selected exchange is, `keeps` says after the capture (exchanges can be reported later).
+   */
+  mayKeep(c: ImapConnection): boolean {
+    return this.all || !this.byConnection || this.selectsByItself(c);
+  }
+
+  /** After the capture: whether the connection of this id, which mayKeep let through, is selected. */
+  keeps(id: number): boolean {
+    return this.all || this.byConnection || this.withExchange.has(id);
+  }
+
+  private selectsByItself(c: ImapConnection): boolean {
+    return (this.conn === null || c.conn.id === this.conn) && (!this.filter || this.filter.test(this.record(null, c)));
   }
 }

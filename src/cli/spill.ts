@@ -1,4 +1,7 @@
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RowKind } from '../report/spilled-rows.js';
+import type { SelectedCapture } from './selected-capture.js';
 import { escapeText } from '../util/escape.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import { UsageError } from './errors.js';
@@ -23,11 +26,26 @@ export function spillBudget(): number {
  * writable): then every message is held in memory, which a capture of ordinary size never notices.
  */
 export function sortingDirectory(): TempDir | null {
+  return spillDirectory('sort fetched messages through', 'every message');
+}
+
+/**
+ * Where summary and streams write each capture's rows once its connections' records are final (SelectedCapture.spill),
+ * so that memory does not grow with the sessions a capture closed: a private directory, made now (remove it when the
+ * rows are written). None with -w, which needs the records, or when no directory can be made (then they are held).
+ */
+export function rowFiles(captures: readonly string[], json: boolean, write: boolean): { dir: TempDir | null; spill(n: number): SelectedCapture['spill'] } {
+  const dir = write ? null : spillDirectory('write connection rows to', "every connection's record");
+  const kind = (path: string): RowKind => (json ? { json: true, capture: captures.length > 1 ? path : undefined } : { json: false });
+  return { dir, spill: (n) => (dir ? { file: join(dir.path, `rows-${n}`), kind: kind(captures[n]!) } : undefined) };
+}
+
+function spillDirectory(purpose: string, held: string): TempDir | null {
   try {
     return makeTempDir('imapscope-spill-');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-    output.note(`imapscope: warning: no temporary directory to sort fetched messages through (${escapeText(tmpdir())}: ${reason}); every message is held in memory (set TMPDIR to a writable directory)`);
+    output.note(`imapscope: warning: no temporary directory to ${purpose} (${escapeText(tmpdir())}: ${reason}); ${held} is held in memory (set TMPDIR to a writable directory)`);
     return null;
   }
 }

@@ -1,6 +1,8 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { openUntil, overlapTable, type OverlapTable } from '../analysis/concurrency.js';
+import { lifetimesOf, lifetimeTime, overlapTable, permuted, startOrder, type Lifetimes, type OverlapTable } from '../analysis/concurrency.js';
+import type { SpilledRows } from '../analysis/connection-rows.js';
+import { spilledCells, spilledJson, spilledRow, startCell, type RowKind } from './spilled-rows.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
@@ -8,7 +10,7 @@ import { LazyArray } from '../util/json.js';
 import { compareTime, isoTime, secondsBetween } from '../util/time.js';
 import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
 import { tablePieces, type Cell } from './table.js';
-import type { Connection, TimePoint } from '../tcp/types.js';
+import type { TimePoint } from '../tcp/types.js';
 
 /** "Thunderbird 17.0.8" from an ID list, or null. */
 export function clientName(id: Record<string, string | null> | null): string | null {
@@ -32,31 +34,71 @@ type RowsOf = <T>(make: () => Iterable<T>) => T[] | LazyArray<T>;
 
 /** JSON twin of the summary (schema: docs/schema/summary.schema.json), a plain document. */
 export function summaryJson(analyses: readonly CaptureAnalysis[]): object {
-  return summaryDocument(analyses, (make) => [...make()]);
+  return summaryDocument(analyses.map((a) => listing(a)), (make) => [...make()]);
 }
 
 /**
- * The same document with its connection rows as a LazyArray: written with
- * jsonPieces it is the same text, and only one row is made at a time.
+ * The same document with its connection rows as a LazyArray: written with jsonPieces it is the same text, and only
+ * one row is made at a time. A capture's rows may have been spilled as its connections ended (summaryRow, 'json').
  */
-export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[]): object {
-  return summaryDocument(analyses, (make) => new LazyArray(make));
+export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[], spilled: readonly (SpilledRows | null)[] = []): object {
+  return summaryDocument(analyses.map((a, i) => listing(a, spilled[i])), (make) => new LazyArray(make));
 }
 
-function summaryDocument(analyses: readonly CaptureAnalysis[], rows: RowsOf): object {
+/** A connection's summary row, serialised once its record is final (a listing of spilled rows reads it back). */
+export function summaryRow(c: ImapConnection, kind: RowKind): string {
+  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), () => connectionRow(c, null), START_COLUMN);
+}
+
+/** One capture's connections as the summary lists them: the analysis's records, or the rows spilled as they ended. */
+interface Listing {
+  analysis: CaptureAnalysis;
+  /** In the order the connections opened. */
+  lifetimes: Lifetimes;
+  /** JSON rows, in the order the connections opened. */
+  json(capture: string | undefined): Iterable<object>;
+  /** Text rows in `order` (indices into lifetimes). */
+  text(order: ArrayLike<number>): Iterable<readonly Cell[]>;
+}
+
+function listing(a: CaptureAnalysis, rows?: SpilledRows | null): Listing {
+  if (rows) {
+    return {
+      analysis: a,
+      lifetimes: rows.lifetimes,
+      // The capture was written into the JSON rows.
+      json: () => spilledJson(rows),
+      text: (order) => spilledCells(rows, START_COLUMN, a.capture.first, order),
+    };
+  }
+  const conns = a.connections;
+  return {
+    analysis: a,
+    lifetimes: lifetimesOf(conns.map((c) => c.conn)),
+    json: (capture) => mapped(conns, (c) => connectionJson(c, capture)),
+    text: (order) => mapped(Array.from(order), (i) => connectionRow(conns[i]!, a.capture.first)),
+  };
+}
+
+function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
+}
+
+function summaryDocument(listings: readonly Listing[], rows: RowsOf): object {
+  const analyses = listings.map((l) => l.analysis);
   const multi = analyses.length > 1;
-  const overlaps = analyses.map((a) => overlapTable(a.connections.map((c) => c.conn)));
+  const overlaps = listings.map((l) => overlapTable(l.lifetimes));
   return {
     captures: analyses.map((a) => ({
       path: a.capture.path, format: a.capture.format, gzip: a.capture.gzip, linkTypes: linkTypes(a), frames: a.capture.frames,
       start: a.capture.first ? isoTime(a.capture.first) : null, end: a.capture.last ? isoTime(a.capture.last) : null,
     })),
     connections: rows(function* () {
-      for (const a of analyses) for (const c of a.connections) yield connectionJson(c, multi ? a.capture.path : undefined);
+      for (const l of listings) yield* l.json(multi ? l.analysis.capture.path : undefined);
     }),
     concurrency: multi
       ? { max: Math.max(0, ...overlaps.map((t) => t.max)), perCapture: rows(() => overlaps.map((t) => concurrencyJson(t, rows))) }
-      : concurrencyJson(overlaps[0] ?? overlapTable([]), rows),
+      : concurrencyJson(overlaps[0] ?? overlapTable(lifetimesOf([])), rows),
     commands: multi ? analyses.map((a) => a.commandStats.summaries()) : analyses[0]?.commandStats.summaries() ?? [],
     idle: multi ? analyses.map((a) => a.turnStats.idle()) : analyses[0]?.turnStats.idle() ?? null,
     turns: multi ? analyses.map((a) => a.turnStats.turnSummaries()) : analyses[0]?.turnStats.turnSummaries() ?? [],
@@ -113,18 +155,17 @@ export function summaryText(a: CaptureAnalysis): string {
 }
 
 /** summaryText() in pieces, for writing as they are made: the connection table is never held whole. */
-export function* summaryTextPieces(a: CaptureAnalysis): Generator<string> {
+export function* summaryTextPieces(a: CaptureAnalysis, spilled?: SpilledRows | null): Generator<string> {
   const cap = a.capture;
   const span = cap.first && cap.last ? seconds(secondsBetween(cap.first, cap.last)) : 'empty';
   yield chalk.bold(`${escapeText(cap.path)}: ${cap.format}${cap.gzip ? ' (gzip)' : ''}, ${linkTypes(a).join(', ')}, ${cap.frames} frames, ${span}` +
     (cap.first ? ` from ${isoTime(cap.first)}` : ''));
   if (a.visibility.notice) yield `\n${chalk.yellow(escapeText(a.visibility.notice))}`;
-  const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start));
+  const list = listing(a, spilled);
+  const order = startOrder(list.lifetimes);
   yield '\n';
-  yield* tablePieces(CONNECTION_COLUMNS, function* () {
-    for (const c of conns) yield connectionRow(c, cap.first);
-  });
-  yield `\n${concurrencyText(conns.map((c) => c.conn))}`;
+  yield* tablePieces(CONNECTION_COLUMNS, () => list.text(order));
+  yield `\n${concurrencyText(permuted(list.lifetimes, order))}`;
   const cmds = makeTable([{ head: 'command', shrink: 1 }, 'count', 'OK', 'NO', 'BAD', 'incomplete', 'median', 'p95']);
   for (const s of a.commandStats.summaries()) {
     cmds.push([escapeText(s.command), s.count, s.ok, countPaint(s.no, 'NO'), countPaint(s.bad, 'BAD'), countPaint(s.incomplete, 'incomplete'), s.medianMs !== null ? `${s.medianMs.toFixed(1)} ms` : '', s.p95Ms !== null ? `${s.p95Ms.toFixed(1)} ms` : '']);
@@ -151,11 +192,14 @@ export function connectionRow(c: ImapConnection, t0: TimePoint | null): Cell[] {
   if (!t.sawSyn) notes.push('mid-stream');
   if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
   return [
-    t.id, endpoint(t.client), t0 ? `+${seconds(secondsBetween(t0, t.start))}` : '', seconds(secondsBetween(t.start, t.end)),
+    t.id, endpoint(t.client), startCell(t0, t.start), seconds(secondsBetween(t.start, t.end)),
     escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
     bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
   ];
 }
+
+/** The table's start column (startCell). */
+const START_COLUMN = 2;
 
 /** A non-zero NO / BAD / incomplete count in its status's colour. */
 function countPaint(n: number, status: string): string {
@@ -186,26 +230,27 @@ function ms(value: number | null): string {
 }
 
 /** Max concurrency and a small Gantt chart: one row per connection (in order of start) over the capture's time span. */
-function concurrencyText(conns: readonly Connection[]): string {
+function concurrencyText(conns: Lifetimes): string {
   const overlaps = overlapTable(conns);
   const lines = [`Concurrency: at most ${overlaps.max} IMAP connection(s) open at once.`];
-  if (conns.length === 0) return lines[0]!;
-  const first = conns[0]!.start;
-  const last = conns.map(openUntil).reduce((m, t) => (compareTime(t, m) > 0 ? t : m));
+  if (conns.size === 0) return lines[0]!;
+  const first = lifetimeTime(conns, 0);
+  let last = lifetimeTime(conns, 0, true);
+  for (let i = 1; i < conns.size; i++) if (compareTime(lifetimeTime(conns, i, true), last) > 0) last = lifetimeTime(conns, i, true);
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
   // Columns stay inside the bar whatever the times say (a capture's timestamps can run backwards; String.repeat
   // of a negative or huge count threw, and took the whole summary with it).
   const column = (x: number) => Math.min(width - 1, Math.max(0, x));
-  for (const [i, c] of conns.slice(0, 40).entries()) {
-    const from = column(Math.floor((secondsBetween(first, c.start) / span) * (width - 1)));
-    const to = column(Math.max(from, Math.ceil((secondsBetween(first, openUntil(c)) / span) * (width - 1))));
+  for (let i = 0; i < Math.min(conns.size, 40); i++) {
+    const from = column(Math.floor((secondsBetween(first, lifetimeTime(conns, i)) / span) * (width - 1)));
+    const to = column(Math.max(from, Math.ceil((secondsBetween(first, lifetimeTime(conns, i, true)) / span) * (width - 1))));
     const bar = ' '.repeat(from) + '█'.repeat(to - from + 1) + ' '.repeat(Math.max(0, width - to - 1));
     const o = overlaps.overlap(i);
     const shown = o.with.slice(0, 8);
     const more = o.count > shown.length ? ` (+${o.count - shown.length} more)` : '';
-    lines.push(`  ${String(c.id).padStart(4)} |${bar}| ${o.count ? `overlaps ${shown.join(', ')}${more}` : 'alone'}`);
+    lines.push(`  ${String(o.conn).padStart(4)} |${bar}| ${o.count ? `overlaps ${shown.join(', ')}${more}` : 'alone'}`);
   }
-  if (conns.length > 40) lines.push(`  … ${conns.length - 40} more`);
+  if (conns.size > 40) lines.push(`  … ${conns.size - 40} more`);
   return lines.join('\n');
 }

@@ -312,6 +312,8 @@ export class TcpTracker<S = void> {
 
   /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
   private forget(conv: Conversation<S>): void {
+    const record = conv.flow?.closed ? conv.flow.conn : conv.closed?.deref();
+    if (record) this.sink.retired?.(record);
     const entry = this.conversations.get(conv.keyA);
     if (entry === conv) this.conversations.delete(conv.keyA);
     else if (entry instanceof Map && entry.get(conv.keyB) === conv) {

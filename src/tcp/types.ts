@@ -49,4 +49,10 @@ export interface StreamSink<S = void> {
   /** `length` bytes of this direction will never be seen (lost, cut by snaplen, before the capture). */
   gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): void;
   close(conn: Connection, reason: EndState | 'end-of-capture', state: S): void;
+  /**
+   * A closed connection's record will not change again: its conversation left the index (a later segment of its
+   * 4-tuple starts a new one). Until then segments after the close (the last ACKs) still move its lastFrame and end.
+   * Connections still lingering at the end of the input get no call: their records are final there.
+   */
+  retired?(conn: Connection): void;
 }

@@ -32,6 +32,23 @@ export class LazyArray<T> {
 }
 
 /**
+ * A value already serialised by jsonText(value, indent) at the top level: jsonPieces writes its text (indented to where it
+ * stands) instead of serialising again. A summary renders each connection's row when the connection ends and keeps only
+ * the text, on disk; serialised whole (JSON.stringify), it is the value again.
+ */
+export class RawJson {
+  constructor(readonly text: string, readonly indent: number) {}
+
+  static of(value: unknown, indent: number): RawJson {
+    return new RawJson(jsonText(value, indent), indent);
+  }
+
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/**
  * jsonText(value, indent) in pieces, for big documents: an object's members and the elements of the
  * arrays directly inside it are serialised one at a time, and LazyArrays anywhere are made element by
  * element, so no string (or array) of the whole document is built. Joined, the pieces are exactly
@@ -55,8 +72,10 @@ function* container(value: object, indent: number, depth: number): Generator<str
   const batch: unknown[] = [];
   let first = true;
   for (const [key, v] of members(value)) {
+    // Text serialised with another indent is serialised again (from its value).
+    const raw = v instanceof RawJson && v.indent === indent;
     const streamed = v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || holdsLazy(v)));
-    if (isArray && !streamed && indent > 0) {
+    if (isArray && !streamed && !raw && indent > 0) {
       batch.push(v);
       if (batch.length < BATCH_ELEMENTS) continue;
     }
@@ -64,12 +83,12 @@ function* container(value: object, indent: number, depth: number): Generator<str
       yield (first ? '[' : ',') + indentedElements(batch, indent, depth);
       first = false;
       batch.length = 0;
-      if (!streamed) continue;
+      if (!streamed && !raw) continue;
     }
     yield `${first ? (isArray ? '[' : '{') : ','}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
     first = false;
     if (streamed) yield* container(v as object, indent, depth + 1);
-    else yield jsonText(v, indent).replaceAll('\n', inner);
+    else yield (raw ? (v as RawJson).text : jsonText(v, indent)).replaceAll('\n', inner);
   }
   if (batch.length > 0) {
     yield (first ? '[' : ',') + indentedElements(batch, indent, depth);

@@ -1,0 +1,133 @@
+/**
+ * summary and streams write each connection's row to a temporary file once the connection's record is final, and keep
+ * only its lifetime: memory no longer grows by a record per session. What they print must not change.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { readRows, RowWriter } from '../src/analysis/connection-rows.js';
+import { collectStreams } from '../src/analysis/streams.js';
+import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
+import { streamsJson } from '../src/report/streams.js';
+import { summaryJson } from '../src/report/summary.js';
+import { jsonText } from '../src/util/json.js';
+import { CAPTURES, CLI, hasPublic, NO_PUBLIC, PUBLIC, skipIfMissing } from './helpers/env.js';
+import { seededInt } from './helpers/random.js';
+
+const RECORDED = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
+
+function withTemp<T>(body: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rows-test-'));
+  try {
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('RowWriter: rows written as connections end come back by id, only those kept, in any order asked, byte for byte', () => {
+  withTemp((dir) => {
+    const rand = seededInt(7);
+    const ids = Array.from({ length: 3000 }, (_, i) => i);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = rand(i + 1);
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    // Characters of two, three and four UTF-8 bytes, and a row bigger than a read window.
+    const text = (id: number) => `row ${id} ${'é✓😀'.repeat(id % 5)}${id === 1234 ? 'x'.repeat(40_000) : ''}`;
+    const writer = new RowWriter(join(dir, 'rows'));
+    for (const id of ids) writer.add({ id, start: { sec: 1_000 + id, nsec: id, digits: 6 }, end: { sec: 1_000 + id + 1, nsec: 0, digits: 6 } }, text(id));
+    const rows = writer.finish((id) => id % 3 !== 1);
+    const kept = Array.from({ length: 3000 }, (_, id) => id).filter((id) => id % 3 !== 1);
+    assert.deepEqual(Array.from(rows.lifetimes.ids), kept);
+    assert.deepEqual(Array.from(rows.lifetimes.startSec), kept.map((id) => 1_000 + id));
+    assert.deepEqual(Array.from(rows.lifetimes.startNsec), kept.map((id) => id));
+    assert.deepEqual([...readRows(rows)], kept.map(text));
+    const shuffled = kept.map((_, i) => i).sort(() => rand(3) - 1);
+    assert.deepEqual([...readRows(rows, shuffled)], shuffled.map((i) => text(kept[i]!)));
+    assert.deepEqual([...readRows(rows, kept.map((_, i) => kept.length - 1 - i))], [...kept].reverse().map(text));
+    assert.throws(() => new RowWriter(join(dir, 'rows')), /EEXIST/, 'an existing file is never written over');
+  });
+});
+
+test('summary\'s analysis and the streams with their rows spilled hold no record, and their rows are the views\' rows of every connection', async () => {
+  await withTempAsync(async (dir) => {
+    for (const [n, path] of RECORDED.entries()) {
+      const held = await analyzeCapture(path);
+      const settings = { ports: [143, 993], keylogTexts: [] };
+      const spilled = await selectedAnalysis({ path, settings, filter: undefined, keepSelected: false, spill: { file: join(dir, `rows-${n}`), kind: { json: true } } });
+      assert.equal(spilled.analysis.connections.length, 0, `${path}: no record held`);
+      assert.ok(spilled.rows, `${path}: rows were spilled`);
+      const rows = [...readRows(spilled.rows)].map((t) => JSON.parse(t) as unknown);
+      assert.ok(rows.length > 0);
+      assert.deepEqual(rows, (summaryJson([held]) as { connections: unknown[] }).connections, path);
+      const streams = await streamsOfCapture({ path, settings, filter: undefined, keepSelected: false, spill: { file: join(dir, `streams-${n}`), kind: { json: true } } });
+      assert.equal(streams.streams.connections.length, 0, `${path}: no TCP record held`);
+      assert.ok(streams.rows);
+      const plain = JSON.parse(jsonText(streamsJson([await collectStreams(path, { ports: settings.ports })]))) as { connections: unknown[] };
+      assert.deepEqual([...readRows(streams.rows)].map((t) => JSON.parse(t) as unknown), plain.connections, path);
+    }
+  });
+});
+
+async function withTempAsync(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rows-test-'));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The view with TMPDIR set: a directory to spill to, or one that does not exist (every record held). */
+function view(name: string, args: string[], tmp: string, color = false) {
+  return spawnSync(process.execPath, [CLI, name, ...args], {
+    encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, FORCE_COLOR: color ? '1' : '0', TMPDIR: tmp },
+  });
+}
+
+const HELD_NOTE = /^imapscope: warning: no temporary directory to write connection rows to \(.*no-such-dir: ENOENT\); every connection's record is held in memory \(set TMPDIR to a writable directory\)\n/;
+
+/** Each case runs twice; `single` captures are also shown one by one (rows that name no capture). */
+function spilledEqualsHeld(name: 'summary' | 'streams', captures: string[], single: string[]): void {
+  withTemp((tmp) => {
+    const missing = join(tmp, 'no-such-dir');
+    const cases: [string[], boolean][] = [
+      ...single.flatMap((c): [string[], boolean][] => [[['--json', c], false], [[c], false]]),
+      [['--json', ...captures], false], // several captures: each row names its capture
+      [[...captures], true], // colour inside the cells
+      // Kept after the capture, by its exchanges (streams filters connections only).
+      ...(name === 'summary' ? [[['--json', '-Y', 'imap.command == "FETCH"', ...captures], false] as [string[], boolean]] : []),
+      [['-Y', 'imap.user == "alice" || tls', ...captures], false], // kept or not as each connection ends
+      [['--jobs', '2', ...captures], false], // rows written in worker threads
+    ];
+    for (const [args, color] of cases) {
+      const spilled = view(name, args, tmp, color);
+      const held = view(name, args, missing, color);
+      const what = `${name} ${args.join(' ')}`;
+      assert.equal(spilled.status, 0, `${what}: ${spilled.stderr}`);
+      assert.equal(held.status, 0, `${what}: ${held.stderr}`);
+      assert.ok(spilled.stdout.length > 0);
+      assert.equal(spilled.stdout, held.stdout, what);
+      assert.match(held.stderr, HELD_NOTE, what);
+      assert.equal(held.stderr.replace(HELD_NOTE, ''), spilled.stderr, `${what}: the same warnings`);
+      assert.deepEqual(readdirSync(tmp), [], `${what}: nothing left in the temporary directory`);
+    }
+  });
+}
+
+for (const name of ['summary', 'streams'] as const) {
+  test(`${name} with its rows spilled prints what it prints with every record held (recorded captures: text, JSON, filters, several captures, workers)`, () => {
+    spilledEqualsHeld(name, RECORDED, RECORDED.filter((c) => /offlineimap|imaps-tls13/.test(c)));
+  });
+
+  test(`${name} with its rows spilled prints what it prints with every record held (public captures, clocks that step back)`, (t) => {
+    if (skipIfMissing(t, !hasPublic && NO_PUBLIC)) return;
+    const captures = readdirSync(PUBLIC).filter((n) => /\.(pcap(ng)?|cap)$/.test(n)).sort().map((n) => join(PUBLIC, n));
+    spilledEqualsHeld(name, captures, captures.filter((c) => /arkime_synthetic|lekensteyn/.test(c)));
+  });
+}
