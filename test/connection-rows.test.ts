@@ -131,3 +131,19 @@ for (const name of ['summary', 'streams'] as const) {
     spilledEqualsHeld(name, captures, captures.filter((c) => /arkime_synthetic|lekensteyn/.test(c)));
   });
 }
+
+test('statistics: false (commands, fetches, extract) gathers no per-command latencies or turns, and the exchanges are the same', async () => {
+  const path = join(CAPTURES, 'append-idle.pcap');
+  const seen = (statistics: boolean) => {
+    const tags: string[] = [];
+    return { tags, run: analyzeCapture(path, { statistics, onExchange: (ex) => tags.push(`${ex.conn} ${ex.tag} ${ex.status}`) }) };
+  };
+  const on = seen(true);
+  const off = seen(false);
+  const [withStats, without] = [await on.run, await off.run];
+  assert.ok(withStats.commandStats.summaries().length > 0 && withStats.turnStats.idle().count > 0);
+  assert.deepEqual(without.commandStats.summaries(), []);
+  assert.equal(without.turnStats.idle().count, 0);
+  assert.ok(on.tags.length > 0);
+  assert.deepEqual(off.tags, on.tags);
+});

@@ -34,6 +34,11 @@ export interface AnalyzeOptions extends PipelineOptions {
    * holds them only while they linger.
    */
   onConnectionEnd?(conn: ImapConnection): void;
+  /**
+   * Gather the per-command statistics and turns (default): latencies are kept per exchange (8 bytes each) for exact
+   * percentiles. A view that never reads them (commands, fetches, extract) turns it off; they are then empty.
+   */
+  statistics?: boolean;
   /** Called with each exchange in request order, as soon as it and every earlier one are complete. */
   onExchange?(ex: Exchange, conn: ImapConnection): void;
   /** Only connections this predicate accepts get IMAP dissection (follow --conn). */
@@ -79,9 +84,12 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   // One key log for the run: --keylog files plus whatever the capture embeds (read as it streams).
   const keys = options.keys ?? new KeyLog();
 
+  const statistics = options.statistics ?? true;
   const orderer = new ExchangeOrderer<ImapConnection>((ex, info) => {
-    stats.add(ex);
-    turns.add(ex);
+    if (statistics) {
+      stats.add(ex);
+      turns.add(ex);
+    }
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
   }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }));

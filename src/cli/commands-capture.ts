@@ -88,6 +88,7 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
     connections: conn?.accepts,
     // Rows are written as exchanges complete; the records are needed afterwards only for -w.
     keepConnections: o.keepSelected,
+    statistics: false, // no view of `commands` shows them
     onExchange: (ex, info) => {
       const when = ex.start ?? ex.end;
       if (!selection.exchange(ex, info)) {

@@ -60,6 +60,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     ...control,
     connections: conn?.accepts,
     keepConnections: false, // only the messages and steps are listed: memory stays off the number of connections
+    statistics: false,
     onFirstFrame: (t) => { selection.t0 = t; },
     onExchange: filter ? (ex, info) => {
       const key = exchangeKey(ex);

@@ -21,6 +21,7 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
     analysis = await analyzeWithFetches(capture, {
       ...settings,
       keepConnections: false, // files and manifest come from the messages alone
+      statistics: false,
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
     }, {
       onSection: (m, f, s) => extractor.section(m, f, s),
