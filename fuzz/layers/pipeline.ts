@@ -10,10 +10,12 @@ import { Extractor } from '../../src/extract/extractor.js';
 import { exchangeJson } from '../../src/report/commands.js';
 import { fetchesText, messageJson, stepJson } from '../../src/report/fetches.js';
 import { jsonWarnings, warningLines } from '../../src/report/format.js';
-import { streamsJson, streamsText } from '../../src/report/streams.js';
-import { summaryJson, summaryText } from '../../src/report/summary.js';
+import { streamRow, streamsJson, streamsJsonStreamed, streamsText, streamsTextPieces } from '../../src/report/streams.js';
+import { summaryJson, summaryJsonStreamed, summaryRow, summaryText, summaryTextPieces } from '../../src/report/summary.js';
 import { KeyLog } from '../../src/tls/keylog.js';
-import { jsonText } from '../../src/util/json.js';
+import { jsonPieces, jsonText } from '../../src/util/json.js';
+import { RowWriter, type SpilledRows } from '../../src/analysis/connection-rows.js';
+import type { ImapConnection } from '../../src/imap/model.js';
 import { check, checkJsonText, checkPrintable, checkSchema } from '../invariants.js';
 import type { Layer } from '../layer.js';
 import { CAPTURES } from '../paths.js';
@@ -26,6 +28,57 @@ const keys = KeyLog.parse(['imaps-tls13.keys', 'starttls-tls12.keys'].map((f) =>
 /** Every file under `dir`, relative to it. */
 function walk(dir: string, base = dir): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name), base) : [relative(base, join(dir, e.name))]));
+}
+
+/** Rows of summary and streams as they spill when each record is final: a writer per view and kind. */
+class Spills {
+  private readonly writers = new Map<string, RowWriter>();
+  private count = 0;
+
+  add(c: ImapConnection): void {
+    for (const kind of [{ json: true }, { json: false }] as const) {
+      this.writer(`summary-${kind.json}`).add(c.conn, summaryRow(c, kind));
+      this.writer(`streams-${kind.json}`).add(c.conn, streamRow(c.conn, kind));
+    }
+  }
+
+  rows(name: string): SpilledRows {
+    const rows = this.writer(name).finish();
+    this.finished.add(name);
+    return rows;
+  }
+
+  /** Close what is still open and remove every file (an input must not leave its rows behind for the next). */
+  dispose(): void {
+    for (const [name, w] of this.writers) {
+      if (!this.finished.has(name)) w.finish();
+      rmSync(w.path, { force: true });
+    }
+  }
+
+  private readonly finished = new Set<string>();
+
+  private writer(name: string): RowWriter {
+    let w = this.writers.get(name);
+    if (!w) this.writers.set(name, (w = new RowWriter(join(tmp, `rows-${++this.count}`))));
+    return w;
+  }
+}
+
+/**
+ * summary and streams written from rows spilled as each record became final are the views written from the records
+ * held to the end: each record was handed on once, and final (nothing changed it after).
+ */
+function checkSpilled(a: FullAnalysis, spills: Spills, handed: Map<ImapConnection, string>): void {
+  check(handed.size === a.connections.length && a.connections.every((c) => handed.has(c)), `${handed.size} records handed on as final, ${a.connections.length} kept`);
+  for (const [c, then] of handed) check(JSON.stringify(c) === then, `connection ${c.conn.id}'s record changed after it was handed on as final`);
+  const none = { ...a, connections: [] };
+  const streams = { capture: a.capture, connections: a.connections.map((c) => c.conn), warnings: a.warnings };
+  const same = (spilled: string, held: string, what: string) => check(spilled === held, `${what} from spilled rows differs from ${what} from the records`);
+  same([...jsonPieces(summaryJsonStreamed([none], [spills.rows('summary-true')]), 2)].join(''), jsonText(summaryJson([a]), 2), 'summary --json');
+  same([...summaryTextPieces(none, spills.rows('summary-false'))].join(''), summaryText(a), 'summary');
+  same([...jsonPieces(streamsJsonStreamed([{ ...streams, connections: [] }], [spills.rows('streams-true')]), 2)].join(''), jsonText(streamsJson([streams]), 2), 'streams --json');
+  same([...streamsTextPieces({ ...streams, connections: [] }, spills.rows('streams-false'))].join(''), streamsText(streams), 'streams');
 }
 
 /** Every JSON view validates against its schema and carries no raw control character; every text view neither. */
@@ -67,30 +120,47 @@ export const pipelineLayer: Layer = {
     const out = join(jail, 'out');
     rmSync(jail, { recursive: true, force: true });
     mkdirSync(jail);
-    const extractor = new Extractor(out, false, () => {});
-    let messages = 0;
-    let a: FullAnalysis;
+    const spills = new Spills();
     try {
-      a = await analyzeWithFetches(path, {
-        keys, keepExchanges: true,
-        onMessage: () => { messages++; },
-        onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-      }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2 } });
-    } catch (err) {
-      if (!(err instanceof CaptureError)) throw err;
-      checkPrintable(usageLine(err), 'error');
-      extractor.dispose();
-      return;
+      await runPipeline(path, jail, out, spills);
+    } finally {
+      spills.dispose();
     }
-    await extractor.finish(path, a.fetches.sorted());
-    check(readdirSync(jail).join() === 'out', `extract wrote beside its directory: ${readdirSync(jail).join(', ')}`);
-    for (const file of walk(out)) check(!file.startsWith('..') && !file.includes('\0'), `extract wrote ${JSON.stringify(file)}`);
-
-    const exchanges = a.exchanges ?? [];
-    check(exchanges.length <= messages, `${exchanges.length} exchanges from ${messages} framed messages`);
-    const delivered = a.connections.reduce((n, c) => n + c.conn.stats.client.bytes + c.conn.stats.server.bytes, 0);
-    check(delivered <= a.capture.bytes, `${delivered} bytes delivered, ${a.capture.bytes} captured`);
-    check(a.commandStats.summaries().reduce((n, s) => n + s.count, 0) === exchanges.length, 'per-command counts do not add up to the exchanges');
-    checkViews(a);
   },
 };
+
+/** One input through the pipeline; rows of summary and streams spill into `spills`. */
+async function runPipeline(path: string, jail: string, out: string, spills: Spills): Promise<void> {
+  const extractor = new Extractor(out, false, () => {});
+  let messages = 0;
+  let a: FullAnalysis;
+  const handed = new Map<ImapConnection, string>();
+  try {
+    a = await analyzeWithFetches(path, {
+      keys, keepExchanges: true,
+      onMessage: () => { messages++; },
+      onConnectionEnd: (c) => {
+        check(!handed.has(c), `connection ${c.conn.id}'s record was handed on twice`);
+        handed.set(c, JSON.stringify(c));
+        spills.add(c);
+      },
+      onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
+    }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2 } });
+  } catch (err) {
+    if (!(err instanceof CaptureError)) throw err;
+    checkPrintable(usageLine(err), 'error');
+    extractor.dispose();
+    return;
+  }
+  await extractor.finish(path, a.fetches.sorted());
+  check(readdirSync(jail).join() === 'out', `extract wrote beside its directory: ${readdirSync(jail).join(', ')}`);
+  for (const file of walk(out)) check(!file.startsWith('..') && !file.includes('\0'), `extract wrote ${JSON.stringify(file)}`);
+
+  const exchanges = a.exchanges ?? [];
+  check(exchanges.length <= messages, `${exchanges.length} exchanges from ${messages} framed messages`);
+  const delivered = a.connections.reduce((n, c) => n + c.conn.stats.client.bytes + c.conn.stats.server.bytes, 0);
+  check(delivered <= a.capture.bytes, `${delivered} bytes delivered, ${a.capture.bytes} captured`);
+  check(a.commandStats.summaries().reduce((n, s) => n + s.count, 0) === exchanges.length, 'per-command counts do not add up to the exchanges');
+  checkViews(a);
+  checkSpilled(a, spills, handed);
+}

@@ -7,20 +7,31 @@ import { bytesHuman, endpoint, jsonWarnings, seconds } from './format.js';
 import { spilledCells, spilledJson, spilledRow, startCell, type RowKind } from './spilled-rows.js';
 import { tablePieces, type Cell } from './table.js';
 
+/** JSON twin of the streams table (schema: docs/schema/streams.schema.json), a plain document. */
+export function streamsJson(results: readonly StreamsResult[]): object {
+  return streamsDocument(results, [], (rows) => [...rows]);
+}
+
 /**
- * JSON twin of the streams table (schema: docs/schema/streams.schema.json). Its rows are made as it is written
- * (jsonPieces); a capture's rows may have been spilled as its connections ended (streamRow, 'json').
+ * The same document with its rows made as it is written (jsonPieces): the same text. A capture's rows may have been
+ * spilled as its connections ended (streamRow, 'json').
  */
-export function streamsJson(results: readonly StreamsResult[], spilled: readonly (SpilledRows | null)[] = []): object {
+export function streamsJsonStreamed(results: readonly StreamsResult[], spilled: readonly (SpilledRows | null)[] = []): object {
+  return streamsDocument(results, spilled, (rows) => new LazyArray(() => rows));
+}
+
+function streamsDocument(results: readonly StreamsResult[], spilled: readonly (SpilledRows | null)[], hold: (rows: Iterable<object>) => object[] | LazyArray<object>): object {
   const multi = results.length > 1;
   return {
     captures: results.map((r) => ({ path: r.capture.path, format: r.capture.format, frames: r.capture.frames })),
-    connections: new LazyArray(function* () {
-      for (const [i, r] of results.entries()) {
-        const rows = spilled[i];
-        if (rows) yield* spilledJson(rows); // the capture was written into the rows
-        else for (const c of r.connections) yield connectionJson(c, multi ? r.capture.path : undefined);
-      }
+    connections: hold({
+      *[Symbol.iterator]() {
+        for (const [i, r] of results.entries()) {
+          const rows = spilled[i];
+          if (rows) yield* spilledJson(rows); // the capture was written into the rows
+          else for (const c of r.connections) yield connectionJson(c, multi ? r.capture.path : undefined);
+        }
+      },
     }),
     warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.capture.path, ...w } : w))),
   };

@@ -1,7 +1,7 @@
 import type { StreamsResult } from '../../analysis/streams.js';
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
-import { streamsJson, streamsTextPieces } from '../../report/streams.js';
+import { streamsJsonStreamed, streamsTextPieces } from '../../report/streams.js';
 import type { SpilledRows } from '../../analysis/connection-rows.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
@@ -32,7 +32,7 @@ export async function runStreams(args: string[], opts: StreamsOptions): Promise<
       i++;
     }
     if (opts.json) {
-      await output.json(streamsJson(results, rows));
+      await output.json(streamsJsonStreamed(results, rows));
       return;
     }
     for (const [n, r] of results.entries()) {
