@@ -415,3 +415,53 @@ test('a message fetched again and again is held whole once it continues earlier 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('onStep: every FETCH command\'s step is handed on once, complete, and in request order they are the steps kept in memory', async () => {
+  const captures = [...RECORDED, ...(hasPublic ? PUBLIC.map(publicCapture) : [])];
+  for (const capture of captures) {
+    const held = (await analyzeWithFetches(capture, {}, { stepUids: false })).fetches.steps;
+    const handed: { step: unknown; frame: number; created: number }[] = [];
+    const spilling = await analyzeWithFetches(capture, {}, {
+      stepUids: false,
+      onStep: (step, created) => handed.push({ step: structuredClone(step), frame: step.requestFrame ?? Infinity, created }),
+    });
+    assert.deepEqual(spilling.fetches.steps, [], `${capture}: no step kept`);
+    assert.equal(new Set(handed.map((h) => h.created)).size, handed.length, `${capture}: each step once`);
+    handed.sort((a, b) => a.frame - b.frame || a.created - b.created);
+    // Cloned when handed on: a step that changed afterwards (a later response) would differ from the kept one.
+    assert.deepEqual(handed.map((h) => h.step), structuredClone(held), capture);
+  }
+});
+
+test('fetches spills its steps and reads them back: the same listing and document as with everything held, also with -Y', () => {
+  const missing = join(tmpdir(), 'imapscope-no-such-dir', 'deeper');
+  const tmp = scratch();
+  try {
+    const captures = [join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'offlineimap.pcapng')];
+    for (const args of [['--json', ...captures], captures, ['--json', '-Y', 'imap.tag == "5" || imap.command == "UID FETCH"', ...captures], ['--jobs', '2', '--json', ...captures]]) {
+      const spilled = runCli(['fetches', ...args], { env: { TMPDIR: tmp } });
+      const held = runCli(['fetches', ...args], { env: { TMPDIR: missing } });
+      assert.equal(spilled.code, 0, spilled.stderr);
+      assert.match(spilled.stdout, /Fetch strategy|"strategy": \[\n/);
+      assert.equal(spilled.stdout, held.stdout, args.join(' '));
+      assert.deepEqual(readdirSync(tmp), [], 'nothing left');
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('onStep: a step whose exchange is never reported complete is handed on at endSteps(), once', () => {
+  const handed: string[] = [];
+  const tracker = new FetchTracker({ onStep: (step) => handed.push(`${step.tag} ${step.messages}`) });
+  // feedTracker reports no exchange to the tracker (no exchangeDone).
+  feedTracker(tracker, [
+    ['server', '* OK ready\r\n'], ['client', 'a1 SELECT INBOX\r\n'], ['server', '* 2 EXISTS\r\na1 OK [READ-WRITE] done\r\n'],
+    ['client', 'a2 FETCH 1:2 (FLAGS)\r\n'], ['server', '* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS (\\Seen))\r\na2 OK done\r\n'],
+  ]);
+  assert.deepEqual(handed, []);
+  assert.deepEqual(tracker.steps, []);
+  tracker.endSteps();
+  tracker.endSteps();
+  assert.deepEqual(handed, ['a2 2']);
+});

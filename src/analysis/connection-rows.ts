@@ -1,17 +1,21 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
+/** Rows in a file, in the order a view reads them: row i is lengths[i] bytes at offsets[i]. Plain data: it crosses threads. */
+export interface RowPlaces {
+  path: string;
+  offsets: Float64Array;
+  lengths: Uint32Array;
+}
+
 /**
  * A view's rows, one per connection, written to a file as the connections end, with what the view still needs in
  * memory: each connection's lifetime (concurrency, order by start) and where its row is, about 50 bytes per connection
- * rather than its record (0.8 KiB). Plain data: it crosses threads.
+ * rather than its record (0.8 KiB).
  */
-export interface SpilledRows {
-  path: string;
-  /** In the order the connections opened (by id); the row of lifetime i is lengths[i] bytes at offsets[i]. */
+export interface SpilledRows extends RowPlaces {
+  /** In the order the connections opened (by id), as the rows are. */
   lifetimes: Lifetimes;
-  offsets: Float64Array;
-  lengths: Uint32Array;
 }
 
 /** Rows are written in batches of about this many bytes. */
@@ -19,26 +23,27 @@ const WRITE_BATCH = 64 * 1024;
 /** Rows are read in windows of at least this many bytes: rows asked for in about the order they were written cost one read per window. */
 const READ_WINDOW = 16 * 1024;
 
-/** Writes rows as connections end (in any order); finish() gives them back in the order the connections opened. */
-export class RowWriter {
+/** Rows of text appended to a file (made private to the user), each found again by its number. */
+export class RowFile {
   private readonly fd: number;
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
-  private readonly lifetimes = new LifetimeColumns();
-  private readonly ids: number[] = [];
   private readonly offsets: number[] = [];
   private readonly lengths: number[] = [];
 
-  /** `path` must not exist yet (it is made private to the user). */
+  /** `path` must not exist yet. */
   constructor(readonly path: string) {
     this.fd = openSync(path, 'wx', 0o600);
   }
 
-  add(conn: Lifetime, row: string): void {
+  /** How many rows were added (the next one's number). */
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  add(row: string): void {
     const length = Buffer.byteLength(row);
-    this.lifetimes.push(conn);
-    this.ids.push(conn.id);
     this.offsets.push(this.written + this.pendingBytes);
     this.lengths.push(length);
     this.pending.push(row);
@@ -46,20 +51,11 @@ export class RowWriter {
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
   }
 
-  /** The rows of the connections `keep` accepts, in the order the connections opened; the file is complete. */
-  finish(keep: (id: number) => boolean = () => true): SpilledRows {
+  /** The rows of these numbers, in this order; the file is complete. */
+  finish(order: readonly number[]): RowPlaces {
     this.flush();
     closeSync(this.fd);
-    const ids = this.ids;
-    const order = [...ids.keys()].filter((i) => keep(ids[i]!));
-    // Connections end in about the order they opened: most often nothing moves.
-    if (order.some((i, k) => k > 0 && ids[order[k - 1]!]! > ids[i]!)) order.sort((a, b) => ids[a]! - ids[b]!);
-    return {
-      path: this.path,
-      lifetimes: this.lifetimes.take(order),
-      offsets: Float64Array.from(order, (i) => this.offsets[i]!),
-      lengths: Uint32Array.from(order, (i) => this.lengths[i]!),
-    };
+    return { path: this.path, offsets: Float64Array.from(order, (i) => this.offsets[i]!), lengths: Uint32Array.from(order, (i) => this.lengths[i]!) };
   }
 
   private flush(): void {
@@ -71,14 +67,45 @@ export class RowWriter {
   }
 }
 
-/** The rows, in `order` (indices into rows.lifetimes; by default in that order), read from the file as they are asked for. */
-export function* readRows(rows: SpilledRows, order?: ArrayLike<number>): Generator<string> {
+/** Writes connections' rows as they end (in any order); finish() gives them back in the order the connections opened. */
+export class RowWriter {
+  private readonly file: RowFile;
+  private readonly lifetimes = new LifetimeColumns();
+  private readonly ids: number[] = [];
+
+  /** `path` must not exist yet. */
+  constructor(path: string) {
+    this.file = new RowFile(path);
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  add(conn: Lifetime, row: string): void {
+    this.lifetimes.push(conn);
+    this.ids.push(conn.id);
+    this.file.add(row);
+  }
+
+  /** The rows of the connections `keep` accepts, in the order the connections opened; the file is complete. */
+  finish(keep: (id: number) => boolean = () => true): SpilledRows {
+    const ids = this.ids;
+    const order = [...ids.keys()].filter((i) => keep(ids[i]!));
+    // Connections end in about the order they opened: most often nothing moves.
+    if (order.some((i, k) => k > 0 && ids[order[k - 1]!]! > ids[i]!)) order.sort((a, b) => ids[a]! - ids[b]!);
+    return { ...this.file.finish(order), lifetimes: this.lifetimes.take(order) };
+  }
+}
+
+/** The rows, in `order` (indices into the places; by default in their order), read from the file as they are asked for. */
+export function* readRows(rows: RowPlaces, order?: ArrayLike<number>): Generator<string> {
   const fd = openSync(rows.path, 'r');
   try {
     let buffer = Buffer.allocUnsafe(READ_WINDOW);
     let window = buffer.subarray(0, 0);
     let windowAt = 0;
-    const count = order ? order.length : rows.lifetimes.size;
+    const count = order ? order.length : rows.offsets.length;
     for (let k = 0; k < count; k++) {
       const i = order ? order[k]! : k;
       const at = rows.offsets[i]!;

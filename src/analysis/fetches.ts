@@ -161,6 +161,19 @@ export interface FetchTrackerOptions {
   stepUids?: boolean;
   /** Give every SectionFetch its `order` (extract writes its files in that order from the sorted, merged messages). */
   numberSections?: boolean;
+  /**
+   * Hand each FETCH command's step on once its exchange is complete (exchangeDone), with the step's number in order
+   * of creation (steps sort by request frame, then that number), instead of keeping it: `steps` is then empty and
+   * memory does not grow by a step per FETCH command. Steps whose exchange was never reported go at endSteps().
+   */
+  onStep?(step: FetchStep, created: number): void;
+}
+
+/** A FETCH command's step while its responses come: the item names it has, and its number in order of creation. */
+interface OpenStep {
+  step: FetchStep;
+  items: Set<string>;
+  created: number;
 }
 
 /**
@@ -314,7 +327,10 @@ export class FetchTracker {
    * sections, and a search of the list per item made that quadratic). Weak: a finished command's exchange,
    * and the set with it, is not kept alive by its step.
    */
-  private readonly stepOf = new WeakMap<Exchange, { step: FetchStep; items: Set<string> }>();
+  private readonly stepOf = new WeakMap<Exchange, OpenStep>();
+  private stepsCreated = 0;
+  /** With onStep: the steps not handed on yet (a WeakMap cannot be walked at the end). */
+  private readonly unreported = new Set<OpenStep>();
 
   /** Trees still being parsed; each leaves the set when done, so the set stays small. */
   private readonly derivations = new Set<Promise<void>>();
@@ -346,7 +362,23 @@ export class FetchTracker {
     await Promise.all([...this.derivations]);
   }
 
-  /** FETCH commands in request order. */
+  /** The exchange is complete (analyzeWithFetches reports each): with onStep, its step, if it has one, is final and goes. */
+  exchangeDone(ex: Exchange): void {
+    if (!this.options.onStep) return;
+    const open = this.stepOf.get(ex);
+    if (!open) return;
+    this.stepOf.delete(ex);
+    this.unreported.delete(open);
+    this.options.onStep(open.step, open.created);
+  }
+
+  /** End of the capture: with onStep, the steps whose exchanges were never reported complete go too. */
+  endSteps(): void {
+    for (const open of this.unreported) this.options.onStep?.(open.step, open.created);
+    this.unreported.clear();
+  }
+
+  /** FETCH commands in request order (none with onStep: they were handed on). */
   get steps(): FetchStep[] {
     return [...this.stepList].sort((a, b) => (a.requestFrame ?? Infinity) - (b.requestFrame ?? Infinity));
   }
@@ -416,9 +448,10 @@ export class FetchTracker {
     if (!open) {
       const uids = this.options.stepUids === false ? NO_UIDS : [];
       const step = { conn: info.conn.id, tag: this.tagOf(owner), command: this.names.get(owner.command), requestFrame: owner.requestFrame, mailbox: info.selected?.name ?? null, messages: 0, items: NO_ITEMS, uids };
-      open = { step, items: new Set() };
+      open = { step, items: new Set(), created: this.stepsCreated++ };
       this.stepOf.set(owner, open);
-      this.stepList.push(step);
+      if (this.options.onStep) this.unreported.add(open);
+      else this.stepList.push(step);
     }
     const { step } = open;
     step.messages++;

@@ -23,7 +23,13 @@ export async function analyzeWithFetches(path: CaptureInput, options: AnalyzeOpt
       tracker.untagged(r, msg, owner, info);
       options.onUntagged?.(r, msg, owner, info);
     },
+    // The caller sees the exchange first (a filter decides whether its step is wanted), then its step is final.
+    onExchange: (ex, info) => {
+      options.onExchange?.(ex, info);
+      tracker.exchangeDone(ex);
+    },
   });
+  tracker.endSteps();
   await tracker.settle();
   return { ...analysis, fetches: tracker };
 }

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { readRows, RowFile, type RowPlaces } from '../analysis/connection-rows.js';
 import { analyzeWithFetches } from '../analysis/full.js';
 import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type FetchStep, type SectionFetch } from '../analysis/fetches.js';
 import type { MessageView } from '../analysis/message-view.js';
@@ -40,10 +43,44 @@ export const MESSAGES_CHANNEL = 'messages';
 /** What is left once the messages went out as they were written. */
 export interface FetchesCaptureResult {
   path: string;
-  /** The FETCH commands (empty with `ndjson`). */
+  /** The FETCH commands (empty with `ndjson`, and when they were spilled). */
   steps: FetchStep[];
+  /** With `spill`: the FETCH commands, in request order, written to the spill directory as each one completed. */
+  spilledSteps: RowPlaces | null;
   warnings: Warning[];
   notice: string | null;
+}
+
+/** The capture's FETCH commands in request order, held or read back from where they were spilled. */
+export function* resultSteps(r: FetchesCaptureResult): Generator<FetchStep> {
+  if (!r.spilledSteps) return yield* r.steps;
+  for (const text of readRows(r.spilledSteps)) yield JSON.parse(text) as FetchStep;
+}
+
+/**
+ * Steps written to a file of the spill directory as their commands complete (only what the view lists is kept in
+ * memory: the request frame and number of each, about 20 bytes, not the step), then put in request order.
+ */
+class StepFile {
+  private readonly file: RowFile;
+  private readonly frames: number[] = [];
+  private readonly created: number[] = [];
+
+  constructor(dir: string) {
+    this.file = new RowFile(join(dir, `steps-${randomUUID()}`));
+  }
+
+  add(step: FetchStep, created: number): void {
+    this.file.add(JSON.stringify(step));
+    this.frames.push(step.requestFrame ?? Infinity);
+    this.created.push(created);
+  }
+
+  /** As FetchTracker.steps orders them: by request frame, then in order of creation. */
+  finish(): RowPlaces {
+    const order = [...this.frames.keys()].sort((a, b) => this.frames[a]! - this.frames[b]! || this.created[a]! - this.created[b]!);
+    return this.file.finish(order);
+  }
 }
 
 /** Fetched messages and steps of one capture, those of the exchanges -Y selects; NDJSON lines go to 'stdout' as they come. */
@@ -55,6 +92,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   // With a filter and --ndjson, a section waits until its exchange is complete and known to match.
   const held = new Map<string, string[]>();
   const line = (m: FetchedMessage, f: SectionFetch) => sectionLine(o.multi ? o.path : null, m, f);
+  const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
+  const stepFile = o.spill && !o.ndjson ? new StepFile(o.spill.dir) : null;
   const analysis = await analyzeWithFetches(o.path, {
     ...pipelineOptions(o.settings),
     ...control,
@@ -74,6 +113,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     retain: !o.ndjson,
     spill: o.ndjson ? undefined : o.spill,
     stepUids: false, // no view of `fetches` shows them
+    // Each step is final once its command completes (and the filter has seen it).
+    onStep: stepFile ? (step, created) => { if (wanted(step)) stepFile.add(step, created); } : undefined,
     onSection: o.ndjson
       ? (m, f) => {
         if (!filter) emit('stdout', line(m, f));
@@ -82,10 +123,10 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
       : undefined,
   });
   conn?.requireFound(o.path);
-  const result = { path: o.path, steps: [] as FetchStep[], warnings: analysis.warnings, notice: analysis.visibility.notice };
+  const spilledSteps = stepFile?.finish() ?? null;
+  const result: FetchesCaptureResult = { path: o.path, steps: [], spilledSteps, warnings: analysis.warnings, notice: analysis.visibility.notice };
   if (o.ndjson) return result;
-  const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
-  const steps = analysis.fetches.steps.filter(wanted);
+  const steps = spilledSteps ? [] : analysis.fetches.steps.filter(wanted);
   // Written one message at a time, merged from the spilled runs if there are some: the listing is never
   // held whole, nor copied across threads. A slow reader of stdout holds it back here as it holds reading back.
   const room = async () => {
@@ -106,7 +147,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     }
     if (o.multi) emit('stdout', `${escapeText(o.path)}:\n`);
     if (result.notice) emit('stdout', `${escapeText(result.notice)}\n`);
-    for (const chunk of batched(fetchesTextPieces(messages, steps))) {
+    for (const chunk of batched(fetchesTextPieces(messages, resultSteps({ ...result, steps })))) {
       emit('stdout', chunk);
       await room();
     }

@@ -40,7 +40,7 @@ function howText(f: SectionFetch): string {
 }
 
 /** `fetches` as text: each message, then the fetch strategy. */
-export function fetchesText(messages: Iterable<MessageView>, steps: readonly FetchStep[]): string {
+export function fetchesText(messages: Iterable<MessageView>, steps: Iterable<FetchStep>): string {
   return [...fetchesTextPieces(messages, steps)].join('');
 }
 
@@ -48,7 +48,7 @@ export function fetchesText(messages: Iterable<MessageView>, steps: readonly Fet
  * fetchesText() in pieces, one per message (then the strategy), so a listing of a folder sync's hundreds of
  * thousands of messages is written as it is made, from messages merged off disk, and never held whole.
  */
-export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: readonly FetchStep[]): Generator<string> {
+export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: Iterable<FetchStep>): Generator<string> {
   let started = false;
   const line = (text: string) => {
     const piece = started ? `\n${text}` : text;
@@ -56,12 +56,12 @@ export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: reado
     return piece;
   };
   for (const m of messages) yield line(messageText(m));
-  if (steps.length) {
-    const lines = [chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):')];
-    for (const s of steps) {
-      lines.push(`  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${escapeText(s.command)} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`);
-    }
-    yield line(lines.join('\n'));
+  // One line per FETCH command, a piece for each: a folder sync of many sessions has hundreds of thousands.
+  let first = true;
+  for (const s of steps) {
+    if (first) yield line(chalk.bold('Fetch strategy (each FETCH command: how many messages, which items):'));
+    first = false;
+    yield `\n  conn ${s.conn} ${escapeText(s.tag ?? '?')} ${escapeText(s.command)} in ${escapeText(s.mailbox ?? '?')}: ${s.messages} message(s): ${escapeText(s.items.join(' '))}`;
   }
   yield '\n';
 }

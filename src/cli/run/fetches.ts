@@ -1,7 +1,7 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
-import { MESSAGES_CHANNEL, type FetchesCaptureResult } from '../fetches-capture.js';
+import { MESSAGES_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
@@ -36,21 +36,19 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   };
   try {
     for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
-  } finally {
-    spillDir?.remove();
-  }
-  if (opts.ndjson) return;
-  if (opts.json) {
+    if (!opts.json || opts.ndjson) return;
     const multi = results.length > 1;
-    // One FETCH command's object at a time: a folder sync of many sessions has hundreds of thousands.
+    // One FETCH command's object at a time (read back from the spill directory): a folder sync of many sessions has
+    // hundreds of thousands.
     const strategy = new LazyArray(function* () {
-      for (const r of results) for (const s of r.steps) yield multi ? { capture: r.path, ...stepJson(s) } : stepJson(s);
+      for (const r of results) for (const s of resultSteps(r)) yield multi ? { capture: r.path, ...stepJson(s) } : stepJson(s);
     });
     await output.pieces(json.tail({
       strategy,
       warnings: results.flatMap((r) => jsonWarnings(r.warnings).map((w) => (multi ? { capture: r.path, ...w } : w))),
       ...output.partialField(),
     }));
-    return;
+  } finally {
+    spillDir?.remove();
   }
 }
