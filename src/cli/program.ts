@@ -27,7 +27,9 @@ read before is reported, marked partial). A closed output (| head) ends quietly 
 On a terminal, tables fit its width (--wide: never cut), colour follows --color, NO_COLOR and FORCE_COLOR,
 and reading a long capture shows progress on stderr (not in pipes or CI; -q silences it).
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input. Commands that take
-several captures also take directories (walked for capture files) and --jobs N (worker threads).`);
+several captures also take directories (walked for capture files) and --jobs N (worker threads).
+summary, streams, fetches and report write what they list to a private directory under TMPDIR as they
+read, so that large captures fit in memory (removed at the end; extract uses one inside --out).`);
   registerSummary(program);
   registerCommands(program);
   registerFetches(program);
