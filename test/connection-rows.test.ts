@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
@@ -146,4 +146,33 @@ test('statistics: false (commands, fetches, extract) gathers no per-command late
   assert.equal(without.turnStats.idle().count, 0);
   assert.ok(on.tags.length > 0);
   assert.deepEqual(off.tags, on.tags);
+});
+
+test('summary and streams read from a pipe have their rows file open in a private directory of TMPDIR while they read; it is gone after', { timeout: 60_000 }, async () => {
+  const capture = readFileSync(join(CAPTURES, 'offlineimap.pcapng'));
+  for (const [name, args] of [['summary', ['--json']], ['summary', []], ['streams', []]] as const) {
+    await withTempAsync(async (tmp) => {
+      const child = spawn(process.execPath, [CLI, name, ...args, '-'], { env: { ...process.env, FORCE_COLOR: '0', TMPDIR: tmp } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      let seen: string[];
+      try {
+        child.stdin.write(capture);
+        // The input is not ended: the view waits for more, with its rows file made.
+        const rowsFile = () => readdirSync(tmp).flatMap((d) => readdirSync(join(tmp, d)).map((f) => `${d.replace(/-[^-]*$/, '-*')}/${f}`));
+        const deadline = Date.now() + 10_000;
+        while ((seen = rowsFile()).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        child.stdin.end();
+      }
+      assert.equal(await closed, 0);
+      assert.deepEqual(seen, ['imapscope-spill-*/rows-0'], `${name} ${args.join(' ')}`);
+      assert.deepEqual(readdirSync(tmp), [], 'the directory is removed');
+      const held = spawnSync(process.execPath, [CLI, name, ...args, '-'], { input: capture, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', TMPDIR: join(tmp, 'no-such-dir') } });
+      assert.match(held.stderr, HELD_NOTE);
+      assert.ok(stdout.length > 0);
+      assert.equal(stdout, held.stdout, 'the same output as with every record held');
+    });
+  }
 });

@@ -17,7 +17,9 @@ import { streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
-import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP } from '../src/tcp/tracker.js';
+import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
+import { readCapture } from '../src/capture/reader.js';
+import { PacketDecoder } from '../src/decode/decoder.js';
 import {
   TcpFlow,
   tcpConversation,
@@ -795,10 +797,18 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   assert.deepEqual(ended.rec.retirements, [{ id: 0, lastFrame: lingering.length, opened: 1 }], 'A is retired once, final, when it leaves the index (before its stray ACK opens another)');
 });
 
+/** A TcpTracker fed the packets (written as a pcap and read back), not ended: what its index holds can be asked. */
+async function trackerOver(packets: SynthPacket[], open: (c: Connection) => void = () => {}): Promise<TcpTracker> {
+  const tracker = new TcpTracker({ open, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(write({ format: 'pcap', packets }), (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  return tracker;
+}
+
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {
-  const { readCapture } = await import('../src/capture/reader.js');
-  const { PacketDecoder } = await import('../src/decode/decoder.js');
-  const { TcpTracker } = await import('../src/tcp/tracker.js');
   const T = 1_700_000_000;
   const packets: SynthPacket[] = [];
   /** IMAP sessions, each from an address of its own, closed. */
@@ -821,15 +831,8 @@ test('the index lets go of ended conversations, and of the addresses no conversa
   f.wait(ENDED_LINGER_SECONDS + 60);
   packets.push(...f.send('client', 'x'));
   sessions(first, 2, f.now + 1);
-  const path = write({ format: 'pcap', packets });
-
   const ids: number[] = [];
-  const tracker = new TcpTracker({ open: (c) => { ids.push(c.id); }, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
-  const decoder = new PacketDecoder(() => {});
-  await readCapture(path, (frame) => {
-    const seg = decoder.decode(frame);
-    if (seg) tracker.segment(seg);
-  }, () => {});
+  const tracker = await trackerOver(packets, (c) => { ids.push(c.id); });
   // Ids: the first sessions, the reused 4-tuple's two, F, then the later sessions: one each, none split by a sweep.
   const expected = [...Array(first + 2).keys(), ...Array.from({ length: first }, (_, i) => first + 3 + i)];
   assert.deepEqual(ids, expected, 'every IMAP connection its own id');
@@ -843,9 +846,6 @@ test('the index lets go of ended conversations, and of the addresses no conversa
 });
 
 test('a conversation ended by a frame stamped years ahead leaves the index too, and holds back none that ended after it', async () => {
-  const { readCapture } = await import('../src/capture/reader.js');
-  const { PacketDecoder } = await import('../src/decode/decoder.js');
-  const { TcpTracker } = await import('../src/tcp/tracker.js');
   const T = 1_700_000_000;
   const packets: SynthPacket[] = [];
   // X: not IMAP; its RST is stamped ten years ahead. Y: not IMAP, ends normally just after.
@@ -858,13 +858,7 @@ test('a conversation ended by a frame stamped years ahead leaves the index too, 
   packets.push(...f.handshake(), ...f.send('client', Buffer.alloc(48_000, 0x61)));
   f.wait(ENDED_LINGER_SECONDS + 60);
   packets.push(...f.send('client', 'x'));
-  const path = write({ format: 'pcap', packets });
-  const tracker = new TcpTracker({ open: () => {}, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
-  const decoder = new PacketDecoder(() => {});
-  await readCapture(path, (frame) => {
-    const seg = decoder.decode(frame);
-    if (seg) tracker.segment(seg);
-  }, () => {});
+  const tracker = await trackerOver(packets);
   assert.equal(tracker.overview().conversations, 3);
   assert.equal(tracker.indexedConversations, 1, 'only F, which never ended');
   tracker.end();

@@ -58,7 +58,7 @@ export class LifetimeColumns {
 
   push(c: Lifetime): void {
     let l = this.columns;
-    if (l.size === l.ids.length) l = this.columns = permuted(l, Array.from({ length: l.size }, (_, i) => i), 2 * l.size);
+    if (l.size === l.ids.length) l = this.columns = resized(l, 2 * l.size);
     const until = openUntil(c);
     const i = l.size++;
     l.ids[i] = c.id;
@@ -68,16 +68,28 @@ export class LifetimeColumns {
     l.untilNsec[i] = until.nsec;
   }
 
-  /** The lifetimes in `order` (indices in the order pushed). */
-  take(order: ArrayLike<number>): Lifetimes {
-    return permuted(this.columns, order);
+  /** The lifetimes in `order` (indices in the order pushed; by default that order). */
+  take(order?: ArrayLike<number>): Lifetimes {
+    return order ? permuted(this.columns, order) : resized(this.columns, this.columns.size);
   }
 }
 
 export function lifetimesOf(conns: readonly Lifetime[]): Lifetimes {
   const columns = new LifetimeColumns();
   for (const c of conns) columns.push(c);
-  return columns.take(Array.from({ length: conns.length }, (_, i) => i));
+  return columns.take();
+}
+
+/** The same lifetimes in columns of room for `capacity` (at least their number). */
+function resized(l: Lifetimes, capacity: number): Lifetimes {
+  const out = emptyLifetimes(capacity);
+  out.ids.set(l.ids.subarray(0, l.size));
+  out.startSec.set(l.startSec.subarray(0, l.size));
+  out.startNsec.set(l.startNsec.subarray(0, l.size));
+  out.untilSec.set(l.untilSec.subarray(0, l.size));
+  out.untilNsec.set(l.untilNsec.subarray(0, l.size));
+  out.size = l.size;
+  return out;
 }
 
 function emptyLifetimes(capacity: number): Lifetimes {
@@ -87,9 +99,9 @@ function emptyLifetimes(capacity: number): Lifetimes {
   };
 }
 
-/** The lifetimes at `order`'s indices, in columns of room for `capacity`. */
-export function permuted(l: Lifetimes, order: ArrayLike<number>, capacity = order.length): Lifetimes {
-  const out = emptyLifetimes(capacity);
+/** The lifetimes at `order`'s indices. */
+export function permuted(l: Lifetimes, order: ArrayLike<number>): Lifetimes {
+  const out = emptyLifetimes(order.length);
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     out.ids[k] = l.ids[i]!;

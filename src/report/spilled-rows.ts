@@ -18,14 +18,11 @@ export type RowKind = { json: true; capture?: string } | { json: false };
 const JSON_INDENT = 2;
 
 /**
- * A row, serialised: the JSON row, or the text row's cells. The start column (`startColumn`) is left empty: it counts
- * from the capture's earliest timestamp, known at its end, and is filled in as the rows are read (spilledCells).
+ * A row, serialised: the JSON row, or the text row's cells made without t0 (their start column empty: it counts from
+ * the capture's earliest timestamp, known at its end, and is filled in as the rows are read, spilledCells).
  */
-export function spilledRow(kind: RowKind, json: () => object, cells: () => Cell[], startColumn: number): string {
-  if (kind.json) return jsonText(json(), JSON_INDENT);
-  const row = cells();
-  row[startColumn] = '';
-  return JSON.stringify(row);
+export function spilledRow(kind: RowKind, json: () => object, cells: (t0: null) => Cell[]): string {
+  return kind.json ? jsonText(json(), JSON_INDENT) : JSON.stringify(cells(null));
 }
 
 /** Spilled JSON rows, in the order the connections opened, for jsonPieces to write as they are. */

@@ -59,7 +59,7 @@ function connectionJson(c: Connection, capture?: string): object {
 
 /** A connection's streams row, serialised once its record is final (streamsJson and streamsTextPieces read it back). */
 export function streamRow(c: Connection, kind: RowKind): string {
-  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), () => connectionRow(c, null), START_COLUMN);
+  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), (t0) => connectionRow(c, t0));
 }
 
 const COLUMNS = ['id', { head: 'client', shrink: 2 }, { head: 'server', shrink: 2 }, 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', { head: 'state', shrink: 1 }];

@@ -47,7 +47,7 @@ export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[], spille
 
 /** A connection's summary row, serialised once its record is final (a listing of spilled rows reads it back). */
 export function summaryRow(c: ImapConnection, kind: RowKind): string {
-  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), () => connectionRow(c, null), START_COLUMN);
+  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), (t0) => connectionRow(c, t0));
 }
 
 /** One capture's connections as the summary lists them: the analysis's records, or the rows spilled as they ended. */
