@@ -56,6 +56,11 @@ export class LifetimeColumns {
     return this.columns.size;
   }
 
+  /** The ids pushed so far: a view, valid until the next push. */
+  get ids(): Uint32Array {
+    return this.columns.ids.subarray(0, this.columns.size);
+  }
+
   push(c: Lifetime): void {
     let l = this.columns;
     if (l.size === l.ids.length) l = this.columns = resized(l, 2 * l.size);

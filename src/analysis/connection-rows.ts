@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { float64List, pushFloat64 } from '../util/float64-list.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
 /** Rows in a file, in the order a view reads them: row i is lengths[i] bytes at offsets[i]. Plain data: it crosses threads. */
@@ -29,8 +30,9 @@ export class RowFile {
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
-  private readonly offsets: number[] = [];
-  private readonly lengths: number[] = [];
+  /** Where each row is (outside the collected heap: a pair of numbers per connection). */
+  private readonly offsets = float64List(64);
+  private readonly lengths = float64List(64);
 
   /** `path` must not exist yet. */
   constructor(readonly path: string) {
@@ -39,13 +41,13 @@ export class RowFile {
 
   /** How many rows were added (the next one's number). */
   get count(): number {
-    return this.offsets.length;
+    return this.offsets.size;
   }
 
   add(row: string): void {
     const length = Buffer.byteLength(row);
-    this.offsets.push(this.written + this.pendingBytes);
-    this.lengths.push(length);
+    pushFloat64(this.offsets, this.written + this.pendingBytes);
+    pushFloat64(this.lengths, length);
     this.pending.push(row);
     this.pendingBytes += length;
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
@@ -55,7 +57,9 @@ export class RowFile {
   finish(order: readonly number[]): RowPlaces {
     this.flush();
     closeSync(this.fd);
-    return { path: this.path, offsets: Float64Array.from(order, (i) => this.offsets[i]!), lengths: Uint32Array.from(order, (i) => this.lengths[i]!) };
+    const offsets = this.offsets.values;
+    const lengths = this.lengths.values;
+    return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!) };
   }
 
   private flush(): void {
@@ -71,7 +75,6 @@ export class RowFile {
 export class RowWriter {
   private readonly file: RowFile;
   private readonly lifetimes = new LifetimeColumns();
-  private readonly ids: number[] = [];
 
   /** `path` must not exist yet. */
   constructor(path: string) {
@@ -84,14 +87,14 @@ export class RowWriter {
 
   add(conn: Lifetime, row: string): void {
     this.lifetimes.push(conn);
-    this.ids.push(conn.id);
     this.file.add(row);
   }
 
   /** The rows of the connections `keep` accepts, in the order the connections opened; the file is complete. */
   finish(keep: (id: number) => boolean = () => true): SpilledRows {
-    const ids = this.ids;
-    const order = [...ids.keys()].filter((i) => keep(ids[i]!));
+    const ids = this.lifetimes.ids;
+    const order: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (keep(ids[i]!)) order.push(i);
     // Connections end in about the order they opened: most often nothing moves.
     if (order.some((i, k) => k > 0 && ids[order[k - 1]!]! > ids[i]!)) order.sort((a, b) => ids[a]! - ids[b]!);
     return { ...this.file.finish(order), lifetimes: this.lifetimes.take(order) };

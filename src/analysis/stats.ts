@@ -1,4 +1,5 @@
 import type { Exchange } from '../imap/model.js';
+import { float64List, float64Values, pushFloat64, type Float64List } from '../util/float64-list.js';
 import { secondsBetween } from '../util/time.js';
 
 export interface CommandSummary {
@@ -13,14 +14,17 @@ export interface CommandSummary {
   maxMs: number | null;
 }
 
-/** Per-command counts and latency percentiles, built one exchange at a time. */
+/**
+ * Per-command counts and latency percentiles, built one exchange at a time. Latencies are kept (8 bytes each, outside
+ * the collected heap) for exact percentiles.
+ */
 export class CommandStats {
-  private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: number[] }>();
+  private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: Float64List }>();
 
   add(ex: Exchange): void {
     let s = this.byCommand.get(ex.command);
     if (!s) {
-      s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: [] };
+      s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: float64List() };
       this.byCommand.set(ex.command, s);
     }
     s.count++;
@@ -29,13 +33,13 @@ export class CommandStats {
     else if (ex.status === 'BAD') s.bad++;
     else s.incomplete++;
     const ms = latencyMs(ex);
-    if (ms !== null) s.latencies.push(ms);
+    if (ms !== null) pushFloat64(s.latencies, ms);
   }
 
   summaries(): CommandSummary[] {
     return [...this.byCommand.entries()]
       .map(([command, s]) => {
-        const sorted = [...s.latencies].sort((a, b) => a - b);
+        const sorted = float64Values(s.latencies).slice().sort();
         return {
           command, count: s.count, ok: s.ok, no: s.no, bad: s.bad, incomplete: s.incomplete,
           medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: sorted.length ? sorted[sorted.length - 1]! : null,
@@ -63,7 +67,7 @@ export function roundMs(ms: number): number {
 }
 
 /** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;

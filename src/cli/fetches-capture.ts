@@ -9,6 +9,7 @@ import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
 import { escapeText } from '../util/escape.js';
+import { float64List, pushFloat64 } from '../util/float64-list.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { ConnectionChoice } from './options.js';
@@ -63,8 +64,9 @@ export function* resultSteps(r: FetchesCaptureResult): Generator<FetchStep> {
  */
 class StepFile {
   private readonly file: RowFile;
-  private readonly frames: number[] = [];
-  private readonly created: number[] = [];
+  /** Each step's request frame and creation number, the keys it is ordered by (outside the collected heap). */
+  private readonly frames = float64List(64);
+  private readonly created = float64List(64);
 
   constructor(dir: string) {
     this.file = new RowFile(join(dir, `steps-${randomUUID()}`));
@@ -72,13 +74,15 @@ class StepFile {
 
   add(step: FetchStep, created: number): void {
     this.file.add(JSON.stringify(step));
-    this.frames.push(step.requestFrame ?? Infinity);
-    this.created.push(created);
+    pushFloat64(this.frames, step.requestFrame ?? Infinity);
+    pushFloat64(this.created, created);
   }
 
   /** As FetchTracker.steps orders them: by request frame, then in order of creation. */
   finish(): RowPlaces {
-    const order = [...this.frames.keys()].sort((a, b) => this.frames[a]! - this.frames[b]! || this.created[a]! - this.created[b]!);
+    const frames = this.frames.values;
+    const created = this.created.values;
+    const order = Array.from({ length: this.frames.size }, (_, i) => i).sort((a, b) => frames[a]! - frames[b]! || created[a]! - created[b]!);
     return this.file.finish(order);
   }
 }

@@ -1,0 +1,73 @@
+/** Per-command statistics: exact nearest-rank percentiles over latencies kept in growing typed arrays. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { CommandStats, latencyMs } from '../src/analysis/stats.js';
+import type { Exchange } from '../src/imap/model.js';
+import { float64List, float64Values, pushFloat64 } from '../src/util/float64-list.js';
+import { CAPTURES } from './helpers/env.js';
+import { seededRandom } from './helpers/random.js';
+
+/** Nearest-rank percentile, written out from its definition over a plainly sorted copy. */
+function nearestRank(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!;
+}
+
+function expectedSummaries(exchanges: readonly Exchange[]) {
+  const by = new Map<string, Exchange[]>();
+  for (const ex of exchanges) by.set(ex.command, [...(by.get(ex.command) ?? []), ex]);
+  return [...by].map(([command, list]) => {
+    const ms = list.map(latencyMs).filter((v): v is number => v !== null);
+    return {
+      command, count: list.length,
+      ok: list.filter((e) => e.status === 'OK').length, no: list.filter((e) => e.status === 'NO').length,
+      bad: list.filter((e) => e.status === 'BAD').length, incomplete: list.filter((e) => e.status === null).length,
+      medianMs: nearestRank(ms, 50), p95Ms: nearestRank(ms, 95), maxMs: ms.length ? Math.max(...ms) : null,
+    };
+  }).sort((a, b) => b.count - a.count || a.command.localeCompare(b.command));
+}
+
+test('a Float64List keeps every value in order as it doubles, and survives structured cloning', () => {
+  const list = float64List(1);
+  const pushed: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const v = i % 7 === 0 ? Infinity : i * 1.25 - 300;
+    pushFloat64(list, v);
+    pushed.push(v);
+  }
+  assert.equal(list.size, 1000);
+  assert.deepEqual([...float64Values(list)], pushed);
+  assert.equal(list.values.length, 1024, 'grown by doubling (a step per push would be quadratic)');
+  assert.deepEqual([...float64Values(structuredClone(list))], pushed);
+});
+
+test('summaries give each command exact nearest-rank percentiles, on thousands of latencies in any order', () => {
+  const random = seededRandom(5);
+  const stats = new CommandStats();
+  const exchanges: Exchange[] = [];
+  const commands = ['UID FETCH', 'NOOP', 'SELECT'];
+  for (let i = 0; i < 5000; i++) {
+    const usec = Math.floor(random() * 2_000_000);
+    const status = i % 11 === 0 ? null : i % 13 === 0 ? 'NO' : 'OK';
+    const ex = {
+      command: commands[i % (i % 5 === 0 ? 1 : 3)]!, status, clientMs: 0, continuationAt: null,
+      start: { sec: 1000, nsec: 0, digits: 6 }, end: status === null ? null : { sec: 1000 + Math.floor(usec / 1e6), nsec: (usec % 1e6) * 1000, digits: 6 },
+    } as unknown as Exchange;
+    exchanges.push(ex);
+    stats.add(ex);
+  }
+  assert.deepEqual(stats.summaries(), expectedSummaries(exchanges));
+});
+
+test('on every recorded capture the statistics equal those computed from its exchanges', async () => {
+  const captures = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort();
+  assert.ok(captures.length >= 5);
+  for (const name of captures) {
+    const a = await analyzeCapture(join(CAPTURES, name), { keepExchanges: true });
+    assert.deepEqual(a.commandStats.summaries(), expectedSummaries(a.exchanges!), name);
+  }
+});
