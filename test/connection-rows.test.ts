@@ -12,9 +12,12 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { readRows, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
-import { streamsJson } from '../src/report/streams.js';
-import { summaryJson } from '../src/report/summary.js';
-import { jsonText } from '../src/util/json.js';
+import { rowTimes } from '../src/analysis/concurrency.js';
+import { streamsJson, streamsJsonStreamed } from '../src/report/streams.js';
+import { summaryJson, summaryJsonStreamed } from '../src/report/summary.js';
+import { jsonPieces, jsonText } from '../src/util/json.js';
+import { isoTime, secondsBetween } from '../src/util/time.js';
+import { seconds } from '../src/report/format.js';
 import { CAPTURES, CLI, hasPublic, NO_PUBLIC, PUBLIC, skipIfMissing } from './helpers/env.js';
 import { seededInt } from './helpers/random.js';
 
@@ -40,12 +43,24 @@ test('RowWriter: rows written as connections end come back by id, only those kep
     // Characters of two, three and four UTF-8 bytes, and a row bigger than a read window.
     const text = (id: number) => `row ${id} ${'é✓😀'.repeat(id % 5)}${id === 1234 ? 'x'.repeat(40_000) : ''}`;
     const writer = new RowWriter(join(dir, 'rows'));
-    for (const id of ids) writer.add({ id, start: { sec: 1_000 + id, nsec: id, digits: 6 }, end: { sec: 1_000 + id + 1, nsec: 0, digits: 6 } }, text(id));
+    for (const id of ids) writer.add({ id, lastFrame: id, start: { sec: 1_000 + id, nsec: id, digits: 6 }, end: { sec: 1_000 + id + 1, nsec: 0, digits: 6 } }, text(id));
+    // Late segments moved some connections' last frame and end (one's clock stepped back before its start); the others
+    // keep what they had at their close. A connection that never had a row is ignored.
+    const moved = (id: number) => id % 7 === 0;
+    const late = (id: number) => ({ id, lastFrame: 10_000 + id, end: id === 14 ? { sec: 5, nsec: 1, digits: 9 } : { sec: 2_000 + id, nsec: 7, digits: 9 } });
+    for (const id of ids) if (moved(id)) writer.settle(late(id));
+    writer.settle(late(99_999));
     const rows = writer.finish((id) => id % 3 !== 1);
     const kept = Array.from({ length: 3000 }, (_, id) => id).filter((id) => id % 3 !== 1);
     assert.deepEqual(Array.from(rows.lifetimes.ids), kept);
     assert.deepEqual(Array.from(rows.lifetimes.startSec), kept.map((id) => 1_000 + id));
     assert.deepEqual(Array.from(rows.lifetimes.startNsec), kept.map((id) => id));
+    assert.deepEqual(kept.map((_, i) => rowTimes(rows.lifetimes, i)), kept.map((id) => ({
+      lastFrame: moved(id) ? 10_000 + id : id, start: { sec: 1_000 + id, nsec: id, digits: 6 }, end: moved(id) ? late(id).end : { sec: 1_000 + id + 1, nsec: 0, digits: 6 },
+    })));
+    const i14 = kept.indexOf(14);
+    assert.deepEqual([rows.lifetimes.untilSec[i14], rows.lifetimes.untilNsec[i14]], [1_014, 14], 'an end before the start: open until the start');
+    assert.deepEqual(Array.from(rows.lifetimes.untilSec.filter((_, i) => kept[i] !== 14)), kept.filter((id) => id !== 14).map((id) => (moved(id) ? 2_000 : 1_001) + id));
     assert.deepEqual([...readRows(rows)], kept.map(text));
     const shuffled = kept.map((_, i) => i).sort(() => rand(3) - 1);
     assert.deepEqual([...readRows(rows, shuffled)], shuffled.map((i) => text(kept[i]!)));
@@ -62,14 +77,15 @@ test('summary\'s analysis and the streams with their rows spilled hold no record
       const spilled = await selectedAnalysis({ path, settings, filter: undefined, keepSelected: false, spill: { file: join(dir, `rows-${n}`), kind: { json: true } } });
       assert.equal(spilled.analysis.connections.length, 0, `${path}: no record held`);
       assert.ok(spilled.rows, `${path}: rows were spilled`);
-      const rows = [...readRows(spilled.rows)].map((t) => JSON.parse(t) as unknown);
+      const rows = (JSON.parse([...jsonPieces(summaryJsonStreamed([spilled.analysis], [spilled.rows]), 2)].join('')) as { connections: unknown[] }).connections;
       assert.ok(rows.length > 0);
       assert.deepEqual(rows, (summaryJson([held]) as { connections: unknown[] }).connections, path);
       const streams = await streamsOfCapture({ path, settings, filter: undefined, keepSelected: false, spill: { file: join(dir, `streams-${n}`), kind: { json: true } } });
       assert.equal(streams.streams.connections.length, 0, `${path}: no TCP record held`);
       assert.ok(streams.rows);
       const plain = JSON.parse(jsonText(streamsJson([await collectStreams(path, { ports: settings.ports })]))) as { connections: unknown[] };
-      assert.deepEqual([...readRows(streams.rows)].map((t) => JSON.parse(t) as unknown), plain.connections, path);
+      const streamed = JSON.parse([...jsonPieces(streamsJsonStreamed([streams.streams], [streams.rows]), 2)].join('')) as { connections: unknown[] };
+      assert.deepEqual(streamed.connections, plain.connections, path);
     }
   });
 });
@@ -175,4 +191,33 @@ test('summary and streams read from a pipe have their rows file open in a privat
       assert.equal(stdout, held.stdout, 'the same output as with every record held');
     });
   }
+});
+
+test('the rows show each record\'s own last frame, end and duration, completed after the close as they are read', async () => {
+  const publicCaptures = hasPublic ? readdirSync(PUBLIC).filter((n) => /\.(pcap|pcapng|cap)$/.test(n)).map((n) => join(PUBLIC, n)) : [];
+  const lastFrameMoved: number[] = [];
+  await withTempAsync(async (tmp) => {
+    for (const path of [...RECORDED, ...publicCaptures]) {
+      // The records as the tracker left them (held to the end, the last ACKs moved them): the oracle for the rows.
+      const atClose = new Map<number, number>();
+      const records = new Map((await analyzeCapture(path, { onConnectionClose: (c) => atClose.set(c.conn.id, c.conn.lastFrame) })).connections.map((c) => [c.conn.id, c.conn] as const));
+      const json = (name: string) => (JSON.parse(view(name, ['--json', path], tmp).stdout) as { connections: { id: number; firstFrame: number; lastFrame: number; start: string; end: string; durationMs?: number }[] }).connections;
+      for (const name of ['summary', 'streams']) {
+        const rows = json(name);
+        assert.deepEqual(rows.map((r) => r.id), [...records.keys()], `${path}: ${name} has a row per connection`);
+        for (const r of rows) {
+          const c = records.get(r.id)!;
+          assert.deepEqual([r.firstFrame, r.lastFrame, r.start, r.end], [c.firstFrame, c.lastFrame, isoTime(c.start), isoTime(c.end)], `${path}: ${name} row ${r.id}`);
+          if (name === 'summary') assert.equal(r.durationMs, Math.round(secondsBetween(c.start, c.end) * 1e6) / 1e3, `${path}: summary row ${r.id}'s duration`);
+        }
+      }
+      const text = view('streams', [path], tmp).stdout;
+      for (const c of records.values()) {
+        assert.ok(text.includes(`${c.firstFrame}–${c.lastFrame}`), `${path}: streams shows connection ${c.id}'s frames ${c.firstFrame}–${c.lastFrame}`);
+        assert.ok(text.includes(seconds(secondsBetween(c.start, c.end))), `${path}: streams shows connection ${c.id}'s duration`);
+      }
+      lastFrameMoved.push(...[...records.values()].filter((c) => c.lastFrame !== atClose.get(c.id)).map((c) => c.id));
+    }
+  });
+  assert.ok(lastFrameMoved.length > 10, `connections whose last frame moved after their close were among those checked (${lastFrameMoved.length})`);
 });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { streamCapture } from '../src/pipeline.js';
-import type { Connection, EndState, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
+import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
@@ -67,10 +67,14 @@ class Recorder implements StreamSink {
   close(conn: Connection, reason: EndState | 'end-of-capture'): void {
     this.events.push({ kind: 'close', id: conn.id, reason });
   }
-  /** Retirements: the record as it was then, and how many connections had opened by then. */
+  /** Retirements: what they said, and how many connections had opened by then. */
   readonly retirements: { id: number; lastFrame: number; opened: number }[] = [];
-  retired(conn: Connection): void {
-    this.retirements.push({ id: conn.id, lastFrame: conn.lastFrame, opened: this.conns.length });
+  /** The same, in full (the end's time as said). */
+  readonly lates: LateChanges[] = [];
+  retired(late: LateChanges): void {
+    assert.ok(this.events.some((e) => e.kind === 'close' && e.id === late.id), `connection ${late.id} is retired after its close`);
+    this.retirements.push({ id: late.id, lastFrame: late.lastFrame, opened: this.conns.length });
+    this.lates.push({ id: late.id, lastFrame: late.lastFrame, end: { ...late.end } });
   }
 
   conn(id: number): Connection {
@@ -130,6 +134,8 @@ function checkInvariants(rec: Recorder): void {
     assert.equal(evs.filter((e) => e.kind === 'open').length, 1, `connection ${conn.id}: one open`);
     assert.equal(evs[evs.length - 1]!.kind, 'close', `connection ${conn.id}: close comes last`);
     assert.equal(evs.filter((e) => e.kind === 'close').length, 1, `connection ${conn.id}: one close`);
+    // Retired once, by the end of the input, with the record's final last frame and end.
+    assert.deepEqual(rec.lates.filter((l) => l.id === conn.id), [{ id: conn.id, lastFrame: conn.lastFrame, end: conn.end }], `connection ${conn.id}: retired once, final`);
     for (const side of ['client', 'server'] as const) {
       const mine = evs.filter((e) => (e.kind === 'data' || e.kind === 'gap') && e.side === side) as Extract<Event, { side: Side }>[];
       const data = mine.filter((e) => e.kind === 'data') as Extract<Event, { kind: 'data' }>[];
@@ -507,7 +513,7 @@ test('a 4-tuple reused after FIN is two connections, ids 0 and 1, each with its 
   assert.deepEqual([c0.sawSyn, c1.sawSyn], [true, true]);
   assert.equal(c0.lastFrame + 1, c1.firstFrame);
   assert.equal(c1.lastFrame, packets.length);
-  assert.deepEqual(r.rec.retirements, [{ id: 0, lastFrame: c0.lastFrame, opened: 1 }], 'the first record is final when the second SYN takes its 4-tuple; the second lingers at the end (no call)');
+  assert.deepEqual(r.rec.retirements, [{ id: 0, lastFrame: c0.lastFrame, opened: 1 }, { id: 1, lastFrame: r.rec.conn(1).lastFrame, opened: 2 }], 'the first record is final when the second SYN takes its 4-tuple (before the second opens); the second, still lingering, at the end');
   assertPieces(r.rec.pieces(0, 'server'), [GREETING], 'first server');
   assertPieces(r.rec.pieces(0, 'client'), ['a1 LOGOUT\r\n'], 'first client');
   assertPieces(r.rec.pieces(1, 'server'), ['* OK second\r\n'], 'second server');
@@ -774,7 +780,7 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   const kept = await run(lingering);
   assert.deepEqual(kept.rec.conns.map((x) => x.id), [0], 'one IMAP connection: the late ACKs are its own');
   assert.equal(kept.rec.conns[0]!.lastFrame, lingering.length, 'its last frame is the last late ACK');
-  assert.deepEqual(kept.rec.retirements, [], 'still lingering at the end of the input: not retired');
+  assert.deepEqual(kept.rec.retirements, [{ id: 0, lastFrame: lingering.length, opened: 1 }], 'still lingering at the end of the input: retired there, with the last late ACK');
   await agreeWithTshark(t, kept, 'tshark gives the late ACKs the same tcp.stream');
 
   // Minutes later (both lingers passed), a segment of A, B or C no longer finds its conversation: it starts a new
@@ -794,7 +800,8 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   // Ids: A 0, B 1, C 2, E 3, F 4; then A again 5, B again 6, C again 7, D 8.
   assert.deepEqual(conns, [{ id: 0, port: 50000, sawSyn: true }, { id: 5, port: 50000, sawSyn: false }, { id: 8, port: 50001, sawSyn: true }]);
   assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
-  assert.deepEqual(ended.rec.retirements, [{ id: 0, lastFrame: lingering.length, opened: 1 }], 'A is retired once, final, when it leaves the index (before its stray ACK opens another)');
+  assert.deepEqual(ended.rec.retirements[0], { id: 0, lastFrame: lingering.length, opened: 1 }, 'A is retired once, final, when it leaves the index (before its stray ACK opens another)');
+  assert.deepEqual(ended.rec.retirements.slice(1).map((r) => r.id).sort(), [5, 8], 'the connections open at the end are retired there');
 });
 
 /** A TcpTracker fed the packets (written as a pcap and read back), not ended: what its index holds can be asked. */

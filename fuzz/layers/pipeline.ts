@@ -16,6 +16,8 @@ import { KeyLog } from '../../src/tls/keylog.js';
 import { jsonPieces, jsonText } from '../../src/util/json.js';
 import { RowWriter, type SpilledRows } from '../../src/analysis/connection-rows.js';
 import type { ImapConnection } from '../../src/imap/model.js';
+import type { LateChanges } from '../../src/tcp/types.js';
+import { compareTime } from '../../src/util/time.js';
 import { check, checkJsonText, checkPrintable, checkSchema } from '../invariants.js';
 import type { Layer } from '../layer.js';
 import { CAPTURES } from '../paths.js';
@@ -42,6 +44,10 @@ class Spills {
     }
   }
 
+  settle(late: LateChanges): void {
+    for (const w of this.writers.values()) w.settle(late);
+  }
+
   rows(name: string): SpilledRows {
     const rows = this.writer(name).finish();
     this.finished.add(name);
@@ -65,13 +71,24 @@ class Spills {
   }
 }
 
+/** A record as it is at the close, but for its last frame and end (which late segments still move). */
+function settledPart(c: ImapConnection): string {
+  return JSON.stringify({ ...c, conn: { ...c.conn, lastFrame: null, end: null } });
+}
+
 /**
- * summary and streams written from rows spilled as each record became final are the views written from the records
- * held to the end: each record was handed on once, and final (nothing changed it after).
+ * summary and streams written from rows spilled as each connection closed, completed with the last frames and ends
+ * settled later, are the views written from the records held to the end: each record was handed on once at its close
+ * and changed after only in its last frame and end, which were then settled once, as the record ended up.
  */
-function checkSpilled(a: FullAnalysis, spills: Spills, handed: Map<ImapConnection, string>): void {
-  check(handed.size === a.connections.length && a.connections.every((c) => handed.has(c)), `${handed.size} records handed on as final, ${a.connections.length} kept`);
-  for (const [c, then] of handed) check(JSON.stringify(c) === then, `connection ${c.conn.id}'s record changed after it was handed on as final`);
+function checkSpilled(a: FullAnalysis, spills: Spills, handed: Map<ImapConnection, string>, settled: Map<number, LateChanges>): void {
+  check(handed.size === a.connections.length && a.connections.every((c) => handed.has(c)), `${handed.size} records handed on at their close, ${a.connections.length} kept`);
+  for (const [c, then] of handed) check(settledPart(c) === then, `connection ${c.conn.id}'s record changed after its close (beyond its last frame and end)`);
+  check(settled.size === handed.size, `${settled.size} connections settled, ${handed.size} closed`);
+  for (const c of a.connections) {
+    const late = settled.get(c.conn.id);
+    check(late !== undefined && late.lastFrame === c.conn.lastFrame && compareTime(late.end, c.conn.end) === 0 && late.end.digits === c.conn.end.digits, `connection ${c.conn.id} was settled with another last frame or end than its record's`);
+  }
   const none = { ...a, connections: [] };
   const streams = { capture: a.capture, connections: a.connections.map((c) => c.conn), warnings: a.warnings };
   const same = (spilled: string, held: string, what: string) => check(spilled === held, `${what} from spilled rows differs from ${what} from the records`);
@@ -135,14 +152,20 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   let messages = 0;
   let a: FullAnalysis;
   const handed = new Map<ImapConnection, string>();
+  const settled = new Map<number, LateChanges>();
   try {
     a = await analyzeWithFetches(path, {
       keys, keepExchanges: true,
       onMessage: () => { messages++; },
-      onConnectionEnd: (c) => {
+      onConnectionClose: (c) => {
         check(!handed.has(c), `connection ${c.conn.id}'s record was handed on twice`);
-        handed.set(c, JSON.stringify(c));
+        handed.set(c, settledPart(c));
         spills.add(c);
+      },
+      onConnectionSettled: (late) => {
+        check(!settled.has(late.id), `connection ${late.id} was settled twice`);
+        settled.set(late.id, { id: late.id, lastFrame: late.lastFrame, end: { ...late.end } });
+        spills.settle(late);
       },
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
     }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2 } });
@@ -162,5 +185,5 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   check(delivered <= a.capture.bytes, `${delivered} bytes delivered, ${a.capture.bytes} captured`);
   check(a.commandStats.summaries().reduce((n, s) => n + s.count, 0) === exchanges.length, 'per-command counts do not add up to the exchanges');
   checkViews(a);
-  checkSpilled(a, spills, handed);
+  checkSpilled(a, spills, handed, settled);
 }

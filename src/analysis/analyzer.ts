@@ -9,13 +9,12 @@ import { KeyLog } from '../tls/keylog.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { Response } from '../imap/response.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
-import type { Connection, Side, StreamSink } from '../tcp/types.js';
+import type { Connection, LateChanges, Side, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
 import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
 import { ExchangeOrderer } from './orderer.js';
-import { FinalRecords } from './final-records.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
@@ -29,11 +28,14 @@ export interface AnalyzeOptions extends PipelineOptions {
    */
   keepConnections?: boolean;
   /**
-   * Called with each connection's record once it is final: its conversation left the TCP index some time after the
-   * connection ended (the last ACKs move its last frame), or the input ended. A view that spills the records then
-   * holds them only while they linger.
+   * Called with each connection's record when the connection closes (or the input ends). Everything in it is final then
+   * but its last frame and end, which the last ACKs still move while its conversation lingers in the TCP index:
+   * onConnectionSettled gives them once they are final. A view that writes a row per connection writes it here and
+   * holds no record.
    */
-  onConnectionEnd?(conn: ImapConnection): void;
+  onConnectionClose?(conn: ImapConnection): void;
+  /** A closed connection's last frame and end are final (its conversation left the TCP index, or the input ended). */
+  onConnectionSettled?(late: LateChanges): void;
   /**
    * Gather the per-command statistics and turns (default): latencies are kept per exchange (8 bytes each) for exact
    * percentiles. A view that never reads them (commands, fetches, extract) turns it off; they are then empty.
@@ -105,7 +107,6 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 
   // One options object for every session: an open connection should not carry its own copy.
   const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() });
-  const finals = options.onConnectionEnd ? new FinalRecords(options.onConnectionEnd) : null;
   // Each connection's session is the tracker's state for it: no table of open sessions here.
   const sink: StreamSink<ImapSession | null> = {
     open(conn) {
@@ -124,15 +125,14 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       if (!session) return;
       session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
-      finals?.ended(conn, session.info);
+      options.onConnectionClose?.(session.info);
     },
-    retired: finals?.retired,
+    retired: options.onConnectionSettled,
   };
 
   // The tracker closes every connection still open at the end of the input (a read cut short included).
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
-  finals?.flush();
   const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
   return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }

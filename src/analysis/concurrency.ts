@@ -1,14 +1,17 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
-/** What concurrency reads of a connection: its id (tcp.stream) and its first and last frame's times. */
-export type Lifetime = Pick<Connection, 'id' | 'start' | 'end'>;
+/** What concurrency reads of a connection: its id (tcp.stream) and its first and last frame's times; and its last frame. */
+export type Lifetime = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'>;
+
+/** What a connection row shows that its close does not settle: its last frame and end (and its start, beside them). */
+export type RowTimes = Pick<Connection, 'lastFrame' | 'start' | 'end'>;
 
 /**
  * When a connection stops being open: its end, or its start when the end's timestamp is earlier (a capture's
  * clock can step back; an interval that ended before it began broke the sweep and wrapped the counts).
  */
-export function openUntil(c: Lifetime): TimePoint {
+export function openUntil(c: Pick<Connection, 'start' | 'end'>): TimePoint {
   return compareTime(c.end, c.start) < 0 ? c.start : c.end;
 }
 
@@ -36,17 +39,31 @@ export function concurrency(conns: readonly Lifetime[]): Concurrency {
 }
 
 /**
- * Connections' lifetimes in columns (about 30 bytes each rather than three objects): a summary of 300,000 sessions keeps
- * one per session. Plain data, it crosses threads. Times are seconds and nanoseconds; `until` is openUntil.
+ * Connections' lifetimes in columns (about 50 bytes each rather than three objects): a summary of 300,000 sessions keeps
+ * one per session. Plain data, it crosses threads. Times are seconds, nanoseconds and the digits they are shown with;
+ * `until` is openUntil. Beside what concurrency reads, each connection's last frame and own end: what a row written at
+ * the connection's close is completed with as it is read (the last ACKs move them after the close).
  */
 export interface Lifetimes {
   size: number;
   ids: Uint32Array;
   startSec: Float64Array;
   startNsec: Uint32Array;
+  startDigits: Uint8Array;
   untilSec: Float64Array;
   untilNsec: Uint32Array;
+  endSec: Float64Array;
+  endNsec: Uint32Array;
+  endDigits: Uint8Array;
+  lastFrame: Float64Array;
 }
+
+/** Each column and the array it is kept in. */
+const COLUMNS = {
+  ids: Uint32Array, startSec: Float64Array, startNsec: Uint32Array, startDigits: Uint8Array, untilSec: Float64Array,
+  untilNsec: Uint32Array, endSec: Float64Array, endNsec: Uint32Array, endDigits: Uint8Array, lastFrame: Float64Array,
+} as const;
+const COLUMN_NAMES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 
 /** Builds Lifetimes one connection at a time. */
 export class LifetimeColumns {
@@ -61,21 +78,34 @@ export class LifetimeColumns {
     return this.columns.ids.subarray(0, this.columns.size);
   }
 
-  push(c: Lifetime): void {
+  /** Add a connection; returns its index. */
+  push(c: Lifetime): number {
     let l = this.columns;
     if (l.size === l.ids.length) l = this.columns = resized(l, 2 * l.size);
-    const until = openUntil(c);
     const i = l.size++;
     l.ids[i] = c.id;
     l.startSec[i] = c.start.sec;
     l.startNsec[i] = c.start.nsec;
-    l.untilSec[i] = until.sec;
-    l.untilNsec[i] = until.nsec;
+    l.startDigits[i] = c.start.digits;
+    this.settle(i, c);
+    return i;
   }
 
-  /** The lifetimes in `order` (indices in the order pushed; by default that order). */
+  /** The i-th connection's last frame and end are these (its until follows). */
+  settle(i: number, late: Pick<Connection, 'lastFrame' | 'end'>): void {
+    const l = this.columns;
+    const until = openUntil({ start: lifetimeTime(l, i), end: late.end });
+    l.untilSec[i] = until.sec;
+    l.untilNsec[i] = until.nsec;
+    l.endSec[i] = late.end.sec;
+    l.endNsec[i] = late.end.nsec;
+    l.endDigits[i] = late.end.digits;
+    l.lastFrame[i] = late.lastFrame;
+  }
+
+  /** The lifetimes in `order` (indices in the order pushed; by default that order, uncopied: push no more then). */
   take(order?: ArrayLike<number>): Lifetimes {
-    return order ? permuted(this.columns, order) : resized(this.columns, this.columns.size);
+    return order ? permuted(this.columns, order) : trimmed(this.columns);
   }
 }
 
@@ -88,32 +118,31 @@ export function lifetimesOf(conns: readonly Lifetime[]): Lifetimes {
 /** The same lifetimes in columns of room for `capacity` (at least their number). */
 function resized(l: Lifetimes, capacity: number): Lifetimes {
   const out = emptyLifetimes(capacity);
-  out.ids.set(l.ids.subarray(0, l.size));
-  out.startSec.set(l.startSec.subarray(0, l.size));
-  out.startNsec.set(l.startNsec.subarray(0, l.size));
-  out.untilSec.set(l.untilSec.subarray(0, l.size));
-  out.untilNsec.set(l.untilNsec.subarray(0, l.size));
+  for (const name of COLUMN_NAMES) out[name].set(l[name].subarray(0, l.size));
   out.size = l.size;
   return out;
 }
 
+/** The same lifetimes, as views of their columns cut to their number. */
+function trimmed(l: Lifetimes): Lifetimes {
+  const out = { size: l.size } as Lifetimes;
+  for (const name of COLUMN_NAMES) (out as unknown as Record<string, unknown>)[name] = l[name].subarray(0, l.size);
+  return out;
+}
+
 function emptyLifetimes(capacity: number): Lifetimes {
-  return {
-    size: 0, ids: new Uint32Array(capacity), startSec: new Float64Array(capacity), startNsec: new Uint32Array(capacity),
-    untilSec: new Float64Array(capacity), untilNsec: new Uint32Array(capacity),
-  };
+  const l = { size: 0 } as Lifetimes;
+  for (const name of COLUMN_NAMES) (l as unknown as Record<string, unknown>)[name] = new COLUMNS[name](capacity);
+  return l;
 }
 
 /** The lifetimes at `order`'s indices. */
 export function permuted(l: Lifetimes, order: ArrayLike<number>): Lifetimes {
   const out = emptyLifetimes(order.length);
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    out.ids[k] = l.ids[i]!;
-    out.startSec[k] = l.startSec[i]!;
-    out.startNsec[k] = l.startNsec[i]!;
-    out.untilSec[k] = l.untilSec[i]!;
-    out.untilNsec[k] = l.untilNsec[i]!;
+  for (const name of COLUMN_NAMES) {
+    const from = l[name];
+    const to = out[name];
+    for (let k = 0; k < order.length; k++) to[k] = from[order[k]!]!;
   }
   out.size = order.length;
   return out;
@@ -122,6 +151,15 @@ export function permuted(l: Lifetimes, order: ArrayLike<number>): Lifetimes {
 /** The i-th start, or with `until` the i-th openUntil, as a time. */
 export function lifetimeTime(l: Lifetimes, i: number, until = false): TimePoint {
   return until ? { sec: l.untilSec[i]!, nsec: l.untilNsec[i]!, digits: 9 } : { sec: l.startSec[i]!, nsec: l.startNsec[i]!, digits: 9 };
+}
+
+/** The i-th connection's first and last frame times and last frame, as its record has them (digits included). */
+export function rowTimes(l: Lifetimes, i: number): RowTimes {
+  return {
+    lastFrame: l.lastFrame[i]!,
+    start: { sec: l.startSec[i]!, nsec: l.startNsec[i]!, digits: l.startDigits[i]! },
+    end: { sec: l.endSec[i]!, nsec: l.endNsec[i]!, digits: l.endDigits[i]! },
+  };
 }
 
 /** Indices of the lifetimes in order of start (ties in their order). */

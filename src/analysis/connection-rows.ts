@@ -1,12 +1,13 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { float64List, pushFloat64 } from '../util/float64-list.js';
+import { float64List, float64Values, pushFloat64 } from '../util/float64-list.js';
+import type { LateChanges } from '../tcp/types.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
 /** Rows in a file, in the order a view reads them: row i is lengths[i] bytes at offsets[i]. Plain data: it crosses threads. */
 export interface RowPlaces {
   path: string;
   offsets: Float64Array;
-  lengths: Uint32Array;
+  lengths: Float64Array;
 }
 
 /**
@@ -53,13 +54,14 @@ export class RowFile {
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
   }
 
-  /** The rows of these numbers, in this order; the file is complete. */
-  finish(order: readonly number[]): RowPlaces {
+  /** The rows of these numbers, in this order (by default all, as they were added); the file is complete. */
+  finish(order?: readonly number[]): RowPlaces {
     this.flush();
     closeSync(this.fd);
-    const offsets = this.offsets.values;
-    const lengths = this.lengths.values;
-    return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!) };
+    const offsets = float64Values(this.offsets);
+    const lengths = float64Values(this.lengths);
+    if (!order) return { path: this.path, offsets, lengths };
+    return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Float64Array.from(order, (i) => lengths[i]!) };
   }
 
   private flush(): void {
@@ -71,10 +73,16 @@ export class RowFile {
   }
 }
 
-/** Writes connections' rows as they end (in any order); finish() gives them back in the order the connections opened. */
+/**
+ * Writes connections' rows as they close (in any order); finish() gives them back in the order the connections opened.
+ * A row is written at its connection's close, without what later segments still change (its last frame and end): those
+ * are kept in the lifetime columns, settled when the connection is retired, and put in as the row is read.
+ */
 export class RowWriter {
   private readonly file: RowFile;
   private readonly lifetimes = new LifetimeColumns();
+  /** Rows of connections not retired yet, by connection id (as many as linger in the TCP index). */
+  private readonly unsettled = new Map<number, number>();
 
   /** `path` must not exist yet. */
   constructor(path: string) {
@@ -85,19 +93,29 @@ export class RowWriter {
     return this.file.path;
   }
 
+  /** A connection closed: its row, and its lifetime as it is now. */
   add(conn: Lifetime, row: string): void {
-    this.lifetimes.push(conn);
+    this.unsettled.set(conn.id, this.lifetimes.push(conn));
     this.file.add(row);
   }
+
+  /** StreamSink.retired: the connection's last frame and end are final (a connection without a row is ignored). */
+  readonly settle = (late: LateChanges): void => {
+    const i = this.unsettled.get(late.id);
+    if (i === undefined) return;
+    this.unsettled.delete(late.id);
+    this.lifetimes.settle(i, late);
+  };
 
   /** The rows of the connections `keep` accepts, in the order the connections opened; the file is complete. */
   finish(keep: (id: number) => boolean = () => true): SpilledRows {
     const ids = this.lifetimes.ids;
     const order: number[] = [];
     for (let i = 0; i < ids.length; i++) if (keep(ids[i]!)) order.push(i);
-    // Connections end in about the order they opened: most often nothing moves.
+    // Connections close in about the order they opened: most often nothing moves, and nothing is copied.
     if (order.some((i, k) => k > 0 && ids[order[k - 1]!]! > ids[i]!)) order.sort((a, b) => ids[a]! - ids[b]!);
-    return { ...this.file.finish(order), lifetimes: this.lifetimes.take(order) };
+    const asAdded = order.length === ids.length && order.every((i, k) => i === k);
+    return { ...this.file.finish(asAdded ? undefined : order), lifetimes: this.lifetimes.take(asAdded ? undefined : order) };
   }
 }
 

@@ -48,9 +48,10 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
     ...pipelineOptions(o.settings),
     ...control,
     keepConnections: !spill,
-    onConnectionEnd: spill ? (c) => {
+    onConnectionClose: spill ? (c) => {
       if (selection.mayKeep(c)) spill.writer.add(c.conn, summaryRow(c, spill.kind));
     } : undefined,
+    onConnectionSettled: spill?.writer.settle,
     keepExchanges: Boolean(o.keepExchanges) && !filter,
     onFirstFrame: (t) => { selection.t0 = t; },
     onExchange: filter ? (ex, info) => {
@@ -71,7 +72,10 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
   const options = { ...pipelineOptions(o.settings), ...control };
   const spill = rowWriter(o);
   if (!filter) {
-    const streams = await collectStreams(o.path, { ...options, onConnectionEnd: spill ? (c) => spill.writer.add(c, streamRow(c, spill.kind)) : undefined });
+    const streams = await collectStreams(o.path, options, spill ? {
+      onConnectionClose: (c) => spill.writer.add(c, streamRow(c, spill.kind)),
+      onConnectionSettled: spill.writer.settle,
+    } : undefined);
     return { streams, selected: [], rows: spill?.writer.finish() ?? null };
   }
   // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
@@ -80,9 +84,10 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
     ...options,
     onFirstFrame: (t) => { selection.t0 = t; },
     keepConnections: !spill,
-    onConnectionEnd: spill ? (c) => {
+    onConnectionClose: spill ? (c) => {
       if (selection.mayKeep(c)) spill.writer.add(c.conn, streamRow(c.conn, spill.kind));
     } : undefined,
+    onConnectionSettled: spill?.writer.settle,
   });
   const rows = spill?.writer.finish((id) => selection.keeps(id)) ?? null;
   const selected = selection.connections(a.connections);

@@ -2,9 +2,9 @@ import type { StreamsResult } from '../analysis/streams.js';
 import type { SpilledRows } from '../analysis/connection-rows.js';
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { LazyArray } from '../util/json.js';
-import { isoTime, secondsBetween } from '../util/time.js';
-import { bytesHuman, endpoint, jsonWarnings, seconds } from './format.js';
-import { spilledCells, spilledJson, spilledRow, startCell, type RowKind } from './spilled-rows.js';
+import { isoTime } from '../util/time.js';
+import { bytesHuman, endpoint, jsonWarnings } from './format.js';
+import { durationCell, spilledCells, spilledJson, spilledRow, startCell, wholeCells, wholeJson, type RowKind, type RowParts } from './spilled-rows.js';
 import { tablePieces, type Cell } from './table.js';
 
 /** JSON twin of the streams table (schema: docs/schema/streams.schema.json), a plain document. */
@@ -28,7 +28,7 @@ function streamsDocument(results: readonly StreamsResult[], spilled: readonly (S
       *[Symbol.iterator]() {
         for (const [i, r] of results.entries()) {
           const rows = spilled[i];
-          if (rows) yield* spilledJson(rows); // the capture was written into the rows
+          if (rows) yield* spilledJson(rows, ROW); // the capture was written into the rows
           else for (const c of r.connections) yield connectionJson(c, multi ? r.capture.path : undefined);
         }
       },
@@ -38,15 +38,35 @@ function streamsDocument(results: readonly StreamsResult[], spilled: readonly (S
 }
 
 function connectionJson(c: Connection, capture?: string): object {
-  return {
+  return wholeJson(ROW, c, c, capture);
+}
+
+/** A connection's streams row, serialised at its close (streamsJson and streamsTextPieces read it back and complete it). */
+export function streamRow(c: Connection, kind: RowKind): string {
+  return spilledRow(ROW, kind, c);
+}
+
+const COLUMNS = ['id', { head: 'client', shrink: 2 }, { head: 'server', shrink: 2 }, 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', { head: 'state', shrink: 1 }];
+
+function connectionRow(c: Connection, t0: TimePoint | null): Cell[] {
+  return wholeCells(ROW, c, c, t0);
+}
+
+/** The streams row; its JSON fields and its columns (COLUMNS) as they are made. */
+const ROW: RowParts<Connection> = {
+  jsonHead: (c, capture) => ({
     ...(capture !== undefined ? { capture } : {}),
     id: c.id,
     client: c.client,
     server: c.server,
     firstFrame: c.firstFrame,
-    lastFrame: c.lastFrame,
-    start: isoTime(c.start),
-    end: isoTime(c.end),
+  }),
+  jsonTimes: (t) => ({
+    lastFrame: t.lastFrame,
+    start: isoTime(t.start),
+    end: isoTime(t.end),
+  }),
+  jsonTail: (c) => ({
     bytes: { client: c.stats.client.bytes, server: c.stats.server.bytes },
     gaps: {
       client: { count: c.stats.client.gaps, bytes: c.stats.client.gapBytes },
@@ -54,33 +74,28 @@ function connectionJson(c: Connection, capture?: string): object {
     },
     state: c.state,
     midStream: !c.sawSyn,
-  };
-}
-
-/** A connection's streams row, serialised once its record is final (streamsJson and streamsTextPieces read it back). */
-export function streamRow(c: Connection, kind: RowKind): string {
-  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), (t0) => connectionRow(c, t0));
-}
-
-const COLUMNS = ['id', { head: 'client', shrink: 2 }, { head: 'server', shrink: 2 }, 'frames', 'start', 'duration', 'C→S', 'S→C', 'gaps C/S', { head: 'state', shrink: 1 }];
-/** The start column (startCell). */
-const START_COLUMN = 4;
-
-function connectionRow(c: Connection, t0: TimePoint | null): Cell[] {
-  const gaps = (s: 'client' | 'server') => (c.stats[s].gaps ? `${c.stats[s].gaps} (${c.stats[s].gapBytes} B)` : '0');
-  return [
-    c.id,
-    endpoint(c.client),
-    endpoint(c.server),
-    `${c.firstFrame}–${c.lastFrame}`,
-    startCell(t0, c.start),
-    seconds(secondsBetween(c.start, c.end)),
-    bytesHuman(c.stats.client.bytes),
-    bytesHuman(c.stats.server.bytes),
-    `${gaps('client')} / ${gaps('server')}`,
-    c.state + (c.sawSyn ? '' : ' (mid-stream)'),
-  ];
-}
+  }),
+  cells: (c) => {
+    const gaps = (s: 'client' | 'server') => (c.stats[s].gaps ? `${c.stats[s].gaps} (${c.stats[s].gapBytes} B)` : '0');
+    return [
+      c.id,
+      endpoint(c.client),
+      endpoint(c.server),
+      c.firstFrame, // the frames column, completed with the last frame
+      '',
+      '',
+      bytesHuman(c.stats.client.bytes),
+      bytesHuman(c.stats.server.bytes),
+      `${gaps('client')} / ${gaps('server')}`,
+      c.state + (c.sawSyn ? '' : ' (mid-stream)'),
+    ];
+  },
+  fillCells: (cells, t, t0) => {
+    cells[3] = `${cells[3]}–${t.lastFrame}`;
+    cells[4] = startCell(t0, t.start);
+    cells[5] = durationCell(t);
+  },
+};
 
 export function streamsText(r: StreamsResult): string {
   return [...streamsTextPieces(r)].join('');
@@ -91,7 +106,7 @@ export function* streamsTextPieces(r: StreamsResult, spilled?: SpilledRows | nul
   const t0 = r.capture.first;
   const count = spilled ? spilled.lifetimes.size : r.connections.length;
   yield `${r.capture.path}: ${r.capture.format}${r.capture.gzip ? ' (gzip)' : ''}, ${r.capture.frames} frames, ${count} IMAP connection(s)\n`;
-  yield* tablePieces(COLUMNS, spilled ? () => spilledCells(spilled, START_COLUMN, t0) : function* () {
+  yield* tablePieces(COLUMNS, spilled ? () => spilledCells(spilled, ROW, t0) : function* () {
     for (const c of r.connections) yield connectionRow(c, t0);
   });
   yield '\n';

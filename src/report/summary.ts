@@ -1,8 +1,8 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { lifetimesOf, lifetimeTime, overlapTable, permuted, startOrder, type Lifetimes, type OverlapTable } from '../analysis/concurrency.js';
+import { lifetimesOf, lifetimeTime, overlapTable, permuted, startOrder, type Lifetimes, type OverlapTable, type RowTimes } from '../analysis/concurrency.js';
 import type { SpilledRows } from '../analysis/connection-rows.js';
-import { spilledCells, spilledJson, spilledRow, startCell, type RowKind } from './spilled-rows.js';
+import { durationCell, spilledCells, spilledJson, spilledRow, startCell, wholeCells, wholeJson, type RowKind, type RowParts } from './spilled-rows.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
@@ -45,9 +45,9 @@ export function summaryJsonStreamed(analyses: readonly CaptureAnalysis[], spille
   return summaryDocument(analyses.map((a, i) => listing(a, spilled[i])), (make) => new LazyArray(make));
 }
 
-/** A connection's summary row, serialised once its record is final (a listing of spilled rows reads it back). */
+/** A connection's summary row, serialised at its close (a listing of spilled rows reads it back and completes it). */
 export function summaryRow(c: ImapConnection, kind: RowKind): string {
-  return spilledRow(kind, () => connectionJson(c, kind.json ? kind.capture : undefined), (t0) => connectionRow(c, t0));
+  return spilledRow(ROW, kind, c);
 }
 
 /** One capture's connections as the summary lists them: the analysis's records, or the rows spilled as they ended. */
@@ -67,8 +67,8 @@ function listing(a: CaptureAnalysis, rows?: SpilledRows | null): Listing {
       analysis: a,
       lifetimes: rows.lifetimes,
       // The capture was written into the JSON rows.
-      json: () => spilledJson(rows),
-      text: (order) => spilledCells(rows, START_COLUMN, a.capture.first, order),
+      json: () => spilledJson(rows, ROW),
+      text: (order) => spilledCells(rows, ROW, a.capture.first, order),
     };
   }
   const conns = a.connections;
@@ -118,36 +118,7 @@ function concurrencyJson(table: OverlapTable, rows: RowsOf): object {
 }
 
 function connectionJson(c: ImapConnection, capture?: string): object {
-  const t = c.conn;
-  return {
-    ...(capture !== undefined ? { capture } : {}),
-    id: t.id,
-    client: t.client,
-    server: t.server,
-    firstFrame: t.firstFrame,
-    lastFrame: t.lastFrame,
-    start: isoTime(t.start),
-    end: isoTime(t.end),
-    durationMs: Math.round(secondsBetween(t.start, t.end) * 1e6) / 1e3,
-    state: t.state,
-    midStream: !t.sawSyn,
-    bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
-    user: c.user,
-    authMechanism: c.authMechanism,
-    authenticated: c.authenticated,
-    cleartextAuth: c.cleartextAuth,
-    clientId: c.clientId,
-    serverId: c.serverId,
-    greeting: c.greeting,
-    capabilities: c.capabilities,
-    tls: c.tls,
-    compress: c.compress !== null,
-    serverSoftware: serverSoftware(c),
-    mailboxes: c.mailboxes,
-    commands: c.commands,
-    unsolicited: c.unsolicited,
-    selected: c.selected?.name ?? null,
-  };
+  return wholeJson(ROW, c, c.conn, capture);
 }
 
 export function summaryText(a: CaptureAnalysis): string {
@@ -179,27 +150,71 @@ export const CONNECTION_COLUMNS = ['id', { head: 'client', shrink: 2 }, 'start',
 
 /** One connection's row of the text table (t0: the capture's first frame). */
 export function connectionRow(c: ImapConnection, t0: TimePoint | null): Cell[] {
-  const t = c.conn;
-  const notes: string[] = [];
-  if (c.tls) {
-    const how = c.tls.how === 'starttls' ? ' (STARTTLS)' : '';
-    const state = c.tls.decrypted ? ', decrypted' : c.tls.decryptionNote ? chalk.yellow(`, not decrypted: ${escapeText(c.tls.decryptionNote)}`) : ', encrypted';
-    notes.push(`${c.tls.version ?? 'TLS'}${how}${c.tls.cipher ? ` ${c.tls.cipher}` : ''}${c.tls.sni ? ` SNI ${escapeText(c.tls.sni)}` : ''}${state}`);
-    if (c.tls.injectedBeforeTls) notes.push(chalk.red('data injected before TLS'));
-  }
-  if (c.compress) notes.push('COMPRESS');
-  if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
-  if (!t.sawSyn) notes.push('mid-stream');
-  if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
-  return [
-    t.id, endpoint(t.client), startCell(t0, t.start), seconds(secondsBetween(t.start, t.end)),
-    escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
-    bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
-  ];
+  return wholeCells(ROW, c, c.conn, t0);
 }
 
-/** The table's start column (startCell). */
-const START_COLUMN = 2;
+/** The summary's connection row; its JSON fields and its columns (CONNECTION_COLUMNS) as they are made. */
+const ROW: RowParts<ImapConnection> = {
+  jsonHead: (c, capture) => ({
+    ...(capture !== undefined ? { capture } : {}),
+    id: c.conn.id,
+    client: c.conn.client,
+    server: c.conn.server,
+    firstFrame: c.conn.firstFrame,
+  }),
+  jsonTimes: (t: RowTimes) => ({
+    lastFrame: t.lastFrame,
+    start: isoTime(t.start),
+    end: isoTime(t.end),
+    durationMs: Math.round(secondsBetween(t.start, t.end) * 1e6) / 1e3,
+  }),
+  jsonTail: (c) => {
+    const t = c.conn;
+    return {
+      state: t.state,
+      midStream: !t.sawSyn,
+      bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
+      user: c.user,
+      authMechanism: c.authMechanism,
+      authenticated: c.authenticated,
+      cleartextAuth: c.cleartextAuth,
+      clientId: c.clientId,
+      serverId: c.serverId,
+      greeting: c.greeting,
+      capabilities: c.capabilities,
+      tls: c.tls,
+      compress: c.compress !== null,
+      serverSoftware: serverSoftware(c),
+      mailboxes: c.mailboxes,
+      commands: c.commands,
+      unsolicited: c.unsolicited,
+      selected: c.selected?.name ?? null,
+    };
+  },
+  cells: (c) => {
+    const t = c.conn;
+    const notes: string[] = [];
+    if (c.tls) {
+      const how = c.tls.how === 'starttls' ? ' (STARTTLS)' : '';
+      const state = c.tls.decrypted ? ', decrypted' : c.tls.decryptionNote ? chalk.yellow(`, not decrypted: ${escapeText(c.tls.decryptionNote)}`) : ', encrypted';
+      notes.push(`${c.tls.version ?? 'TLS'}${how}${c.tls.cipher ? ` ${c.tls.cipher}` : ''}${c.tls.sni ? ` SNI ${escapeText(c.tls.sni)}` : ''}${state}`);
+      if (c.tls.injectedBeforeTls) notes.push(chalk.red('data injected before TLS'));
+    }
+    if (c.compress) notes.push('COMPRESS');
+    if (c.cleartextAuth) notes.push(chalk.red('clear-text auth'));
+    if (!t.sawSyn) notes.push('mid-stream');
+    if (t.stats.client.gaps + t.stats.server.gaps > 0) notes.push(`${t.stats.client.gaps + t.stats.server.gaps} gap(s)`);
+    return [
+      t.id, endpoint(t.client), '', '',
+      escapeText(c.user ?? ''), escapeText(clientName(c.clientId) ?? ''), c.commands,
+      bytesHuman(t.stats.client.bytes), bytesHuman(t.stats.server.bytes), t.state, notes.join(', '),
+    ];
+  },
+  fillCells: (cells, t, t0) => {
+    cells[2] = startCell(t0, t.start);
+    cells[3] = durationCell(t);
+  },
+};
 
 /** A non-zero NO / BAD / incomplete count in its status's colour. */
 function countPaint(n: number, status: string): string {

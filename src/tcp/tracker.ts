@@ -2,7 +2,7 @@ import type { WarningSink } from '../capture/types.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { RingPool } from './recent-bytes.js';
-import type { Connection, Endpoint, EndState, Side, StreamSink, TimePoint } from './types.js';
+import type { Connection, Endpoint, EndState, LateChanges, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
   /** Server ports: a connection with either end on one of them is IMAP. */
@@ -100,12 +100,8 @@ interface Conversation<S> {
   id: number;
   /** While the IMAP connection is open. */
   flow: Flow<S> | null;
-  /**
-   * Once it closed: its record, held weakly. A late segment (the last ACK) still moves the record's end
-   * for whoever keeps the record (streams, summary); when nobody does (commands), the record, its
-   * endpoints and times are freed, and a closed conversation costs its index entry only.
-   */
-  closed: WeakRef<Connection> | null;
+  /** Once it closed: what late segments change, and the record they change. */
+  closed: ClosedRecord | null;
   /** Endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
   keyA: number;
   keyB: number;
@@ -114,6 +110,18 @@ interface Conversation<S> {
   firstSeqB: number | null;
   /** FIN_FROM_A, FIN_FROM_B, RESET, QUEUED (non-IMAP conversations: when they end). */
   ends: number;
+}
+
+/**
+ * A closed IMAP connection's last frame and end, kept with its conversation while it lingers: a late segment (the last
+ * ACK) moves them, and they are handed on when the conversation leaves the index (StreamSink.retired). The record
+ * itself is held weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (commands,
+ * and summary and streams, which write each row at the close), the record, its endpoints and times are freed.
+ */
+interface ClosedRecord extends LateChanges {
+  lastFrame: number;
+  end: TimePoint;
+  readonly record: WeakRef<Connection>;
 }
 
 /**
@@ -203,13 +211,13 @@ export class TcpTracker<S = void> {
     if (conv.flow) {
       this.advance(conv.flow, seg);
       if (conv.flow.closed) {
-        conv.closed = new WeakRef(conv.flow.conn);
+        const conn = conv.flow.conn;
+        conv.closed = { id: conn.id, lastFrame: conn.lastFrame, end: conn.end, record: new WeakRef(conn) };
         conv.flow = null;
         this.queueEnded(conv, seg);
       }
     } else if (conv.closed) {
-      const conn = conv.closed.deref();
-      if (conn) touch(conn, seg);
+      touchClosed(conv.closed, seg);
     } else if (seg.flags & (TCP_FIN | TCP_RST)) {
       conv.ends |= seg.flags & TCP_RST ? RESET : from === conv.keyA ? FIN_FROM_A : FIN_FROM_B;
       if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.queueEnded(conv, seg);
@@ -312,8 +320,8 @@ export class TcpTracker<S = void> {
 
   /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
   private forget(conv: Conversation<S>): void {
-    const record = conv.flow?.closed ? conv.flow.conn : conv.closed?.deref();
-    if (record) this.sink.retired?.(record);
+    const late = lateChanges(conv);
+    if (late) this.sink.retired?.(late);
     const entry = this.conversations.get(conv.keyA);
     if (entry === conv) this.conversations.delete(conv.keyA);
     else if (entry instanceof Map && entry.get(conv.keyB) === conv) {
@@ -329,9 +337,19 @@ export class TcpTracker<S = void> {
     return { conversations: this.nextId, topServerPorts };
   }
 
-  /** End of input: every connection still open ends here; missing data becomes gaps. */
+  /**
+   * End of input: every connection still open ends here (missing data becomes gaps); then every closed record still
+   * indexed is final, and retired.
+   */
   end(): void {
     for (const flow of [...this.open]) this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
+    if (!this.sink.retired) return;
+    for (const entry of this.conversations.values()) {
+      for (const conv of entry instanceof Map ? entry.values() : [entry]) {
+        const late = lateChanges(conv);
+        if (late) this.sink.retired(late);
+      }
+    }
   }
 
   private startFlow(id: number, seg: Segment): Flow<S> {
@@ -411,10 +429,25 @@ export class TcpTracker<S = void> {
   }
 }
 
-/** The record's last frame and end time are this segment's. */
-function touch(conn: Connection, seg: Segment): void {
-  conn.lastFrame = seg.frame.number;
-  conn.end = timeOf(seg);
+/** A closed IMAP connection's late changes (its record, if it closed just now, at the end or for a reused 4-tuple). */
+function lateChanges<S>(conv: Conversation<S>): LateChanges | null {
+  return conv.flow?.closed ? conv.flow.conn : conv.closed;
+}
+
+/** The record's (or a closed record's kept part's) last frame and end time are this segment's. */
+function touch(target: { lastFrame: number; end: TimePoint }, seg: Segment): void {
+  target.lastFrame = seg.frame.number;
+  target.end = timeOf(seg);
+}
+
+/** A late segment of a closed connection: its kept last frame and end, and its record's if someone keeps it. */
+function touchClosed(closed: ClosedRecord, seg: Segment): void {
+  touch(closed, seg);
+  const record = closed.record.deref();
+  if (record) {
+    record.lastFrame = closed.lastFrame;
+    record.end = closed.end;
+  }
 }
 
 function timeOf(seg: Segment): TimePoint {

@@ -50,9 +50,16 @@ export interface StreamSink<S = void> {
   gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): void;
   close(conn: Connection, reason: EndState | 'end-of-capture', state: S): void;
   /**
-   * A closed connection's record will not change again: its conversation left the index (a later segment of its
-   * 4-tuple starts a new one). Until then segments after the close (the last ACKs) still move its lastFrame and end.
-   * Connections still lingering at the end of the input get no call: their records are final there.
+   * What segments after a connection's close (the last ACKs, a retransmitted FIN) changed in its record, once they no
+   * longer can: its conversation left the index (a later segment of its 4-tuple starts a new one), or the input ended
+   * (then for every connection still indexed, after every close). Everything else in a record is final at its close.
    */
-  retired?(conn: Connection): void;
+  retired?(late: LateChanges): void;
+}
+
+/** The part of a closed connection's record that later segments of its conversation still move. */
+export interface LateChanges {
+  readonly id: number;
+  readonly lastFrame: number;
+  readonly end: TimePoint;
 }
