@@ -100,8 +100,11 @@ interface Conversation<S> {
   id: number;
   /** While the IMAP connection is open. */
   flow: Flow<S> | null;
-  /** Once it closed: what late segments change, and the record they change. */
-  closed: ClosedRecord | null;
+  /**
+   * Once it closed: the record, held weakly; with what late segments change in it when the sink wants those
+   * (StreamSink.retired), and otherwise (commands) the record alone.
+   */
+  closed: ClosedRecord | WeakRef<Connection> | null;
   /** Endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
   keyA: number;
   keyB: number;
@@ -212,12 +215,15 @@ export class TcpTracker<S = void> {
       this.advance(conv.flow, seg);
       if (conv.flow.closed) {
         const conn = conv.flow.conn;
-        conv.closed = { id: conn.id, lastFrame: conn.lastFrame, end: conn.end, record: new WeakRef(conn) };
+        conv.closed = this.sink.retired ? { id: conn.id, lastFrame: conn.lastFrame, end: conn.end, record: new WeakRef(conn) } : new WeakRef(conn);
         conv.flow = null;
         this.queueEnded(conv, seg);
       }
     } else if (conv.closed) {
-      touchClosed(conv.closed, seg);
+      if (conv.closed instanceof WeakRef) {
+        const record = conv.closed.deref();
+        if (record) touch(record, seg);
+      } else touchClosed(conv.closed, seg);
     } else if (seg.flags & (TCP_FIN | TCP_RST)) {
       conv.ends |= seg.flags & TCP_RST ? RESET : from === conv.keyA ? FIN_FROM_A : FIN_FROM_B;
       if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.queueEnded(conv, seg);
@@ -431,7 +437,7 @@ export class TcpTracker<S = void> {
 
 /** A closed IMAP connection's late changes (its record, if it closed just now, at the end or for a reused 4-tuple). */
 function lateChanges<S>(conv: Conversation<S>): LateChanges | null {
-  return conv.flow?.closed ? conv.flow.conn : conv.closed;
+  return conv.flow?.closed ? conv.flow.conn : conv.closed instanceof WeakRef ? null : conv.closed;
 }
 
 /** The record's (or a closed record's kept part's) last frame and end time are this segment's. */
