@@ -118,8 +118,8 @@ interface Conversation<S> {
 /**
  * A closed IMAP connection's last frame and end, kept with its conversation while it lingers: a late segment (the last
  * ACK) moves them, and they are handed on when the conversation leaves the index (StreamSink.retired). The record
- * itself is held weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (commands,
- * and summary and streams, which write each row at the close), the record, its endpoints and times are freed.
+ * itself is held weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (summary and
+ * streams write each row at the close), the record, its endpoints and times are freed.
  */
 interface ClosedRecord extends LateChanges {
   lastFrame: number;
