@@ -30,7 +30,7 @@ export function sortingDirectory(): TempDir | null {
 }
 
 /**
- * Where summary and streams write each capture's rows once its connections' records are final (SelectedCapture.spill),
+ * Where summary and streams write each capture's rows as its connections close (SelectedCapture.spill),
  * so that memory does not grow with the sessions a capture closed: a private directory, made now (remove it when the
  * rows are written). None with -w, which needs the records, or when no directory can be made (then they are held).
  */
