@@ -94,7 +94,10 @@ test('jsonPieces of long arrays (written in batches) mixed with lazy and nested 
   const rand = seededInt(11);
   const row = (i: number): unknown => {
     switch (rand(7)) {
-      case 6: return RawJson.of({ id: i, s: HOSTILE, list: [1, { b: [] }], empty: {} }, rand(3) === 0 ? 4 : 2);
+      case 6: {
+        const indent = rand(3) === 0 ? 4 : 2;
+        return new RawJson(jsonText({ id: i, s: HOSTILE, list: [1, { b: [] }], empty: {} }, indent), indent);
+      }
       case 0: {
         const n = rand(70); // drawn once: the array is made again each time it is written
         return new LazyArray(() => Array.from({ length: n }, (_, j) => ({ j, s: HOSTILE })));

@@ -1,7 +1,7 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
 
-/** What concurrency reads of a connection: its id (tcp.stream) and its first and last frame's times; and its last frame. */
+/** What the lifetime columns keep of a connection: its id (tcp.stream), its first and last frame's times (what concurrency reads), and its last frame. */
 export type Lifetime = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'>;
 
 /** What a connection row shows that its close does not settle: its last frame and end (and its start, beside them). */
@@ -68,10 +68,6 @@ const COLUMN_NAMES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 /** Builds Lifetimes one connection at a time. */
 export class LifetimeColumns {
   private columns = emptyLifetimes(64);
-
-  get size(): number {
-    return this.columns.size;
-  }
 
   /** The ids pushed so far: a view, valid until the next push. */
   get ids(): Uint32Array {

@@ -24,8 +24,8 @@ export interface SelectedCapture {
   /** Keep the (selected) exchanges in the analysis (check). */
   keepExchanges?: boolean;
   /**
-   * Write each connection's row of the view (summary, streams) to this file, which must not exist, once its record is
-   * final, instead of keeping the records: memory then holds about 50 bytes per connection. Not with keepSelected
+   * Write each connection's row of the view (summary, streams) to this file, which must not exist, as the connection
+   * closes, instead of keeping the records: memory then holds about 70 bytes per connection. Not with keepSelected
    * (-w needs the records).
    */
   spill?: { file: string; kind: RowKind };

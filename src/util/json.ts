@@ -39,10 +39,6 @@ export class LazyArray<T> {
 export class RawJson {
   constructor(readonly text: string, readonly indent: number) {}
 
-  static of(value: unknown, indent: number): RawJson {
-    return new RawJson(jsonText(value, indent), indent);
-  }
-
   toJSON(): unknown {
     return JSON.parse(this.text);
   }
