@@ -12,7 +12,7 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { readRows, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
-import { rowTimes } from '../src/analysis/concurrency.js';
+import { lifetimeTime, rowTimes } from '../src/analysis/concurrency.js';
 import { streamsJson, streamsJsonStreamed } from '../src/report/streams.js';
 import { summaryJson, summaryJsonStreamed } from '../src/report/summary.js';
 import { jsonPieces, jsonText } from '../src/util/json.js';
@@ -59,8 +59,9 @@ test('RowWriter: rows written as connections end come back by id, only those kep
       lastFrame: moved(id) ? 10_000 + id : id, start: { sec: 1_000 + id, nsec: id, digits: 6 }, end: moved(id) ? late(id).end : { sec: 1_000 + id + 1, nsec: 0, digits: 6 },
     })));
     const i14 = kept.indexOf(14);
-    assert.deepEqual([rows.lifetimes.untilSec[i14], rows.lifetimes.untilNsec[i14]], [1_014, 14], 'an end before the start: open until the start');
-    assert.deepEqual(Array.from(rows.lifetimes.untilSec.filter((_, i) => kept[i] !== 14)), kept.filter((id) => id !== 14).map((id) => (moved(id) ? 2_000 : 1_001) + id));
+    const until = (i: number) => lifetimeTime(rows.lifetimes, i, true);
+    assert.deepEqual([until(i14).sec, until(i14).nsec], [1_014, 14], 'an end before the start: open until the start');
+    assert.deepEqual(kept.flatMap((id, i) => (id === 14 ? [] : [until(i).sec])), kept.filter((id) => id !== 14).map((id) => (moved(id) ? 2_000 : 1_001) + id));
     assert.deepEqual([...readRows(rows)], kept.map(text));
     const shuffled = kept.map((_, i) => i).sort(() => rand(3) - 1);
     assert.deepEqual([...readRows(rows, shuffled)], shuffled.map((i) => text(kept[i]!)));

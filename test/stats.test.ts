@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { CommandStats, latencyMs } from '../src/analysis/stats.js';
 import type { Exchange } from '../src/imap/model.js';
-import { float64List, float64Values, pushFloat64 } from '../src/util/float64-list.js';
+import { float64List, listValues, pushValue, uint32List } from '../src/util/typed-list.js';
 import { CAPTURES } from './helpers/env.js';
 import { seededRandom } from './helpers/random.js';
 
@@ -31,18 +31,25 @@ function expectedSummaries(exchanges: readonly Exchange[]) {
   }).sort((a, b) => b.count - a.count || a.command.localeCompare(b.command));
 }
 
-test('a Float64List keeps every value in order as it doubles, and survives structured cloning', () => {
+test('typed lists keep every value in order as they grow by half, and survive structured cloning', () => {
   const list = float64List(1);
+  const whole = uint32List(1);
   const pushed: number[] = [];
+  const capacities = [list.values.length];
   for (let i = 0; i < 1000; i++) {
     const v = i % 7 === 0 ? Infinity : i * 1.25 - 300;
-    pushFloat64(list, v);
+    pushValue(list, v);
+    pushValue(whole, i * 4_000_000);
     pushed.push(v);
+    if (list.values.length !== capacities.at(-1)) capacities.push(list.values.length);
   }
   assert.equal(list.size, 1000);
-  assert.deepEqual([...float64Values(list)], pushed);
-  assert.equal(list.values.length, 1024, 'grown by doubling (a step per push would be quadratic)');
-  assert.deepEqual([...float64Values(structuredClone(list))], pushed);
+  assert.deepEqual([...listValues(list)], pushed);
+  assert.deepEqual([...listValues(whole)], pushed.map((_, i) => i * 4_000_000), 'up to 2^32 - 1 kept whole');
+  // Each growth by at least half (a step per push would be quadratic), and the room left unused under half.
+  assert.ok(capacities.every((c, k) => k === 0 || c >= 1.5 * capacities[k - 1]!), `grown by half: ${capacities.join(' ')}`);
+  assert.ok(list.values.length < 1500, `capacity ${list.values.length} for 1000 values`);
+  assert.deepEqual([...listValues(structuredClone(list))], pushed);
 });
 
 test('summaries give each command exact nearest-rank percentiles, on thousands of latencies in any order', () => {
@@ -51,7 +58,8 @@ test('summaries give each command exact nearest-rank percentiles, on thousands o
   const exchanges: Exchange[] = [];
   const commands = ['UID FETCH', 'NOOP', 'SELECT'];
   for (let i = 0; i < 5000; i++) {
-    const usec = Math.floor(random() * 2_000_000);
+    // Some beyond 2^32 microseconds (71 minutes), which are not kept as microseconds.
+    const usec = i % 97 === 0 ? 4_294_967_296 + Math.floor(random() * 1e9) : Math.floor(random() * 2_000_000);
     const status = i % 11 === 0 ? null : i % 13 === 0 ? 'NO' : 'OK';
     const ex = {
       command: commands[i % (i % 5 === 0 ? 1 : 3)]!, status, clientMs: 0, continuationAt: null,
@@ -60,7 +68,18 @@ test('summaries give each command exact nearest-rank percentiles, on thousands o
     exchanges.push(ex);
     stats.add(ex);
   }
-  assert.deepEqual(stats.summaries(), expectedSummaries(exchanges));
+  // IDLE counts to its "+", which a clock stepping back can put before the command: negative latencies.
+  for (let i = 0; i < 300; i++) {
+    const ex = {
+      command: 'IDLE', status: 'OK', clientMs: 0, start: { sec: 1000, nsec: 0, digits: 9 }, end: { sec: 2000, nsec: 0, digits: 9 },
+      continuationAt: { sec: i % 3 === 0 ? 1000 : 999, nsec: Math.floor(random() * 1e9), digits: 9 },
+    } as unknown as Exchange;
+    exchanges.push(ex);
+    stats.add(ex);
+  }
+  const expected = expectedSummaries(exchanges);
+  assert.ok(expected.some((s) => (s.maxMs ?? 0) > 4_294_967) && expected.some((s) => s.command === 'IDLE' && s.medianMs! < 0), 'latencies out of the microsecond range were made');
+  assert.deepEqual(stats.summaries(), expected);
 });
 
 test('on every recorded capture the statistics equal those computed from its exchanges', async () => {

@@ -1,5 +1,6 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
+import { grownCapacity } from '../util/typed-list.js';
 
 /** What the lifetime columns keep of a connection: its id (tcp.stream), its first and last frame's times (what concurrency reads), and its last frame. */
 export type Lifetime = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'>;
@@ -39,10 +40,11 @@ export function concurrency(conns: readonly Lifetime[]): Concurrency {
 }
 
 /**
- * Connections' lifetimes in columns (about 50 bytes each rather than three objects): a summary of 300,000 sessions keeps
- * one per session. Plain data, it crosses threads. Times are seconds, nanoseconds and the digits they are shown with;
- * `until` is openUntil. Beside what concurrency reads, each connection's last frame and own end: what a row written at
- * the connection's close is completed with as it is read (the last ACKs move them after the close).
+ * Connections' lifetimes in columns (38 bytes each rather than three objects): a summary of 300,000 sessions keeps one
+ * per session. Plain data, it crosses threads. Times are seconds, nanoseconds and the digits they are shown with. Beside
+ * what concurrency reads (start and end; openUntil is derived when the overlaps are counted), each connection's last
+ * frame: with the end, what a row written at the connection's close is completed with as it is read (the last ACKs
+ * move them after the close).
  */
 export interface Lifetimes {
   size: number;
@@ -50,8 +52,6 @@ export interface Lifetimes {
   startSec: Float64Array;
   startNsec: Uint32Array;
   startDigits: Uint8Array;
-  untilSec: Float64Array;
-  untilNsec: Uint32Array;
   endSec: Float64Array;
   endNsec: Uint32Array;
   endDigits: Uint8Array;
@@ -60,8 +60,8 @@ export interface Lifetimes {
 
 /** Each column and the array it is kept in. */
 const COLUMNS = {
-  ids: Uint32Array, startSec: Float64Array, startNsec: Uint32Array, startDigits: Uint8Array, untilSec: Float64Array,
-  untilNsec: Uint32Array, endSec: Float64Array, endNsec: Uint32Array, endDigits: Uint8Array, lastFrame: Float64Array,
+  ids: Uint32Array, startSec: Float64Array, startNsec: Uint32Array, startDigits: Uint8Array,
+  endSec: Float64Array, endNsec: Uint32Array, endDigits: Uint8Array, lastFrame: Float64Array,
 } as const;
 const COLUMN_NAMES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 
@@ -77,7 +77,7 @@ export class LifetimeColumns {
   /** Add a connection; returns its index. */
   push(c: Lifetime): number {
     let l = this.columns;
-    if (l.size === l.ids.length) l = this.columns = resized(l, 2 * l.size);
+    if (l.size === l.ids.length) l = this.columns = resized(l, grownCapacity(l.size));
     const i = l.size++;
     l.ids[i] = c.id;
     l.startSec[i] = c.start.sec;
@@ -87,12 +87,9 @@ export class LifetimeColumns {
     return i;
   }
 
-  /** The i-th connection's last frame and end are these (its until follows). */
+  /** The i-th connection's last frame and end are these. */
   settle(i: number, late: Pick<Connection, 'lastFrame' | 'end'>): void {
     const l = this.columns;
-    const until = openUntil({ start: lifetimeTime(l, i), end: late.end });
-    l.untilSec[i] = until.sec;
-    l.untilNsec[i] = until.nsec;
     l.endSec[i] = late.end.sec;
     l.endNsec[i] = late.end.nsec;
     l.endDigits[i] = late.end.digits;
@@ -146,7 +143,26 @@ export function permuted(l: Lifetimes, order: ArrayLike<number>): Lifetimes {
 
 /** The i-th start, or with `until` the i-th openUntil, as a time. */
 export function lifetimeTime(l: Lifetimes, i: number, until = false): TimePoint {
-  return until ? { sec: l.untilSec[i]!, nsec: l.untilNsec[i]!, digits: 9 } : { sec: l.startSec[i]!, nsec: l.startNsec[i]!, digits: 9 };
+  const start = { sec: l.startSec[i]!, nsec: l.startNsec[i]!, digits: 9 };
+  return until ? openUntil({ start, end: { sec: l.endSec[i]!, nsec: l.endNsec[i]!, digits: 9 } }) : start;
+}
+
+/** Each connection's openUntil, in columns (made when the overlaps are counted: only summary counts them). */
+interface UntilColumns {
+  sec: Float64Array;
+  nsec: Uint32Array;
+}
+
+function untilColumns(l: Lifetimes): UntilColumns {
+  const sec = l.endSec.slice(0, l.size);
+  const nsec = l.endNsec.slice(0, l.size);
+  for (let i = 0; i < l.size; i++) {
+    if ((sec[i]! - l.startSec[i]! || nsec[i]! - l.startNsec[i]!) < 0) {
+      sec[i] = l.startSec[i]!;
+      nsec[i] = l.startNsec[i]!;
+    }
+  }
+  return { sec, nsec };
 }
 
 /** The i-th connection's first and last frame times and last frame, as its record has them (digits included). */
@@ -165,8 +181,9 @@ export function startOrder(l: Lifetimes): Uint32Array {
 }
 
 /**
- * concurrency() held in typed arrays (85 bytes per connection: ids are tcp.stream numbers) rather than an object and a list per
- * connection: the summary of 200,000 connections writes each overlap as it goes.
+ * concurrency() held in typed arrays rather than an object and a list per connection: the summary of 200,000
+ * connections writes each overlap as it goes. Each connection's listed ids take min(count, MAX_LISTED_OVERLAPS)
+ * places, one after another (about 12 bytes per connection and 4 per listed id; ids are tcp.stream numbers).
  */
 export class OverlapTable {
   constructor(
@@ -174,9 +191,9 @@ export class OverlapTable {
     /** Most connections open at the same instant. */
     readonly max: number,
     private readonly counts: Uint32Array,
-    /** MAX_LISTED_OVERLAPS slots per connection, `lengths[i]` of them used. */
+    /** The listed ids of connection i are listed[firsts[i]] up to listed[firsts[i + 1]]. */
     private readonly listed: Uint32Array,
-    private readonly lengths: Uint8Array,
+    private readonly firsts: Uint32Array,
   ) {}
 
   get size(): number {
@@ -185,23 +202,27 @@ export class OverlapTable {
 
   /** The i-th connection's overlap, as concurrency() lists it. */
   overlap(i: number): Concurrency['overlaps'][number] {
-    const from = i * MAX_LISTED_OVERLAPS;
-    return { conn: this.ids[i]!, count: this.counts[i]!, with: Array.from(this.listed.subarray(from, from + this.lengths[i]!)) };
+    return { conn: this.ids[i]!, count: this.counts[i]!, with: Array.from(this.listed.subarray(this.firsts[i]!, this.firsts[i + 1]!)) };
   }
 }
 
 export function overlapTable(l: Lifetimes): OverlapTable {
   const n = l.size;
+  const until = untilColumns(l);
+  const counts = overlapCounts(l, until);
+  // Every overlapping connection is listed until the list is full, so a list's length is known before the sweep.
+  const firsts = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) firsts[i + 1] = firsts[i]! + Math.min(counts[i]!, MAX_LISTED_OVERLAPS);
+  const listed = new Uint32Array(firsts[n]!);
+  const next = firsts.slice(0, n);
+  const hasRoom = (i: number) => next[i]! < firsts[i + 1]!;
   // Events are numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
-  const secOf = (event: number) => (event & 1 ? l.untilSec : l.startSec)[event >>> 1]!;
-  const nsecOf = (event: number) => (event & 1 ? l.untilNsec : l.startNsec)[event >>> 1]!;
+  const secOf = (event: number) => (event & 1 ? until.sec : l.startSec)[event >>> 1]!;
+  const nsecOf = (event: number) => (event & 1 ? until.nsec : l.startNsec)[event >>> 1]!;
   const events = Uint32Array.from({ length: 2 * n }, (_, event) => event);
   // At equal times a start counts before an end: two connections touching at one instant did overlap.
   // Then connections in their order (the sort is total, so the sweep is the same on every engine).
   events.sort((a, b) => secOf(a) - secOf(b) || nsecOf(a) - nsecOf(b) || (a & 1) - (b & 1) || a - b);
-  const listed = new Uint32Array(n * MAX_LISTED_OVERLAPS);
-  const lengths = new Uint8Array(n);
-  const list = (i: number, id: number) => { listed[i * MAX_LISTED_OVERLAPS + lengths[i]!++] = id; };
   /** Indices of the open connections, in the order they opened. */
   const open = new Set<number>();
   /** Open connections whose list still has room: only they need to hear of a newcomer. */
@@ -215,27 +236,32 @@ export function overlapTable(l: Lifetimes): OverlapTable {
       continue;
     }
     for (const o of open) {
-      if (lengths[i]! >= MAX_LISTED_OVERLAPS) break;
-      list(i, l.ids[o]!);
+      if (!hasRoom(i)) break;
+      listed[next[i]!++] = l.ids[o]!;
     }
     for (const o of withRoom) {
-      list(o, l.ids[i]!);
-      if (lengths[o]! >= MAX_LISTED_OVERLAPS) withRoom.delete(o);
+      listed[next[o]!++] = l.ids[i]!;
+      if (!hasRoom(o)) withRoom.delete(o);
     }
     open.add(i);
-    if (lengths[i]! < MAX_LISTED_OVERLAPS) withRoom.add(i);
+    if (hasRoom(i)) withRoom.add(i);
     max = Math.max(max, open.size);
   }
   // Each list in order of id (a typed array sorts numerically).
-  for (let i = 0; i < n; i++) listed.subarray(i * MAX_LISTED_OVERLAPS, i * MAX_LISTED_OVERLAPS + lengths[i]!).sort();
-  // Exact counts: those that started before this one ended, less those that ended before it started.
+  for (let i = 0; i < n; i++) listed.subarray(firsts[i]!, firsts[i + 1]!).sort();
+  return new OverlapTable(l.ids.slice(0, n), max, counts, listed, firsts);
+}
+
+/** Exact counts: those that started before each connection ended, less those that ended before it started. */
+function overlapCounts(l: Lifetimes, until: UntilColumns): Uint32Array {
+  const n = l.size;
   const starts = sortedTimes(l.startSec, l.startNsec, n);
-  const ends = sortedTimes(l.untilSec, l.untilNsec, n);
+  const ends = sortedTimes(until.sec, until.nsec, n);
   const counts = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    counts[i] = countAtMost(starts, l.untilSec[i]!, l.untilNsec[i]!, true) - countAtMost(ends, l.startSec[i]!, l.startNsec[i]!, false) - 1;
+    counts[i] = countAtMost(starts, until.sec[i]!, until.nsec[i]!, true) - countAtMost(ends, l.startSec[i]!, l.startNsec[i]!, false) - 1;
   }
-  return new OverlapTable(l.ids.slice(0, n), max, counts, listed, lengths);
+  return counts;
 }
 
 /** Times in columns, sorted. */
@@ -248,7 +274,7 @@ function sortedTimes(sec: Float64Array, nsec: Uint32Array, n: number): SortedTim
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = (sec[i - 1]! - sec[i]! || nsec[i - 1]! - nsec[i]!) <= 0;
   // Starts come in the order connections opened, which is their time order but when a clock steps back.
-  if (sorted) return { sec: sec.slice(0, n), nsec: nsec.slice(0, n) };
+  if (sorted) return { sec: sec.subarray(0, n), nsec: nsec.subarray(0, n) };
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => sec[a]! - sec[b]! || nsec[a]! - nsec[b]!);
   return { sec: Float64Array.from(order, (i) => sec[i]!), nsec: Uint32Array.from(order, (i) => nsec[i]!) };
 }

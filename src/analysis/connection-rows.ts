@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { float64List, float64Values, pushFloat64 } from '../util/float64-list.js';
+import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
 import type { LateChanges } from '../tcp/types.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
@@ -7,7 +7,7 @@ import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js
 export interface RowPlaces {
   path: string;
   offsets: Float64Array;
-  lengths: Float64Array;
+  lengths: Uint32Array;
 }
 
 /**
@@ -31,9 +31,9 @@ export class RowFile {
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
-  /** Where each row is (outside the collected heap: a pair of numbers per connection). */
+  /** Where each row is (outside the collected heap: 12 bytes per connection; a row is far below 4 GiB). */
   private readonly offsets = float64List(64);
-  private readonly lengths = float64List(64);
+  private readonly lengths = uint32List(64);
 
   /** `path` must not exist yet. */
   constructor(readonly path: string) {
@@ -42,8 +42,8 @@ export class RowFile {
 
   add(row: string): void {
     const length = Buffer.byteLength(row);
-    pushFloat64(this.offsets, this.written + this.pendingBytes);
-    pushFloat64(this.lengths, length);
+    pushValue(this.offsets, this.written + this.pendingBytes);
+    pushValue(this.lengths, length);
     this.pending.push(row);
     this.pendingBytes += length;
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
@@ -53,10 +53,10 @@ export class RowFile {
   finish(order?: readonly number[]): RowPlaces {
     this.flush();
     closeSync(this.fd);
-    const offsets = float64Values(this.offsets);
-    const lengths = float64Values(this.lengths);
+    const offsets = listValues(this.offsets);
+    const lengths = listValues(this.lengths);
     if (!order) return { path: this.path, offsets, lengths };
-    return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Float64Array.from(order, (i) => lengths[i]!) };
+    return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!) };
   }
 
   private flush(): void {

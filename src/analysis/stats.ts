@@ -1,5 +1,5 @@
 import type { Exchange } from '../imap/model.js';
-import { float64List, float64Values, pushFloat64, type Float64List } from '../util/float64-list.js';
+import { float64List, listValues, pushValue, uint32List, type Float64List, type Uint32List } from '../util/typed-list.js';
 import { secondsBetween } from '../util/time.js';
 
 export interface CommandSummary {
@@ -15,16 +15,25 @@ export interface CommandSummary {
 }
 
 /**
- * Per-command counts and latency percentiles, built one exchange at a time. Latencies are kept (8 bytes each, outside
- * the collected heap) for exact percentiles.
+ * One command's latencies, exactly: those of whole microseconds up to 2^32 (71 minutes; all but a few) as microseconds
+ * in 4 bytes, any other (longer, or negative from a clock stepping back) as itself in 8.
+ */
+interface Latencies {
+  micros: Uint32List;
+  others: Float64List;
+}
+
+/**
+ * Per-command counts and latency percentiles, built one exchange at a time. Latencies are kept (about 4 bytes each,
+ * outside the collected heap) for exact percentiles.
  */
 export class CommandStats {
-  private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: Float64List }>();
+  private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: Latencies }>();
 
   add(ex: Exchange): void {
     let s = this.byCommand.get(ex.command);
     if (!s) {
-      s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: float64List() };
+      s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: { micros: uint32List(), others: float64List(1) } };
       this.byCommand.set(ex.command, s);
     }
     s.count++;
@@ -33,13 +42,13 @@ export class CommandStats {
     else if (ex.status === 'BAD') s.bad++;
     else s.incomplete++;
     const ms = latencyMs(ex);
-    if (ms !== null) pushFloat64(s.latencies, ms);
+    if (ms !== null) keepLatency(s.latencies, ms);
   }
 
   summaries(): CommandSummary[] {
     return [...this.byCommand.entries()]
       .map(([command, s]) => {
-        const sorted = float64Values(s.latencies).slice().sort();
+        const sorted = sortedLatencies(s.latencies);
         return {
           command, count: s.count, ok: s.ok, no: s.no, bad: s.bad, incomplete: s.incomplete,
           medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: sorted.length ? sorted[sorted.length - 1]! : null,
@@ -47,6 +56,24 @@ export class CommandStats {
       })
       .sort((a, b) => b.count - a.count || a.command.localeCompare(b.command));
   }
+}
+
+function keepLatency(l: Latencies, ms: number): void {
+  const micros = Math.round(ms * 1e3);
+  // Kept as microseconds only when they give back this very number (roundMs made it so, unless it was out of range).
+  if (micros >= 0 && micros <= 0xffffffff && micros / 1e3 === ms) pushValue(l.micros, micros);
+  else pushValue(l.others, ms);
+}
+
+/** Every latency in milliseconds, sorted (the lists are sorted in place: nothing is added after). */
+function sortedLatencies(l: Latencies): Float64Array {
+  const micros = listValues(l.micros).sort();
+  const others = listValues(l.others);
+  const all = new Float64Array(micros.length + others.length);
+  for (let i = 0; i < micros.length; i++) all[i] = micros[i]! / 1e3;
+  if (others.length === 0) return all;
+  all.set(others, micros.length);
+  return all.sort();
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
 import { escapeText } from '../util/escape.js';
-import { float64List, pushFloat64 } from '../util/float64-list.js';
+import { float64List, pushValue } from '../util/typed-list.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { ConnectionChoice } from './options.js';
@@ -74,8 +74,8 @@ class StepFile {
 
   add(step: FetchStep, created: number): void {
     this.file.add(JSON.stringify(step));
-    pushFloat64(this.frames, step.requestFrame ?? Infinity);
-    pushFloat64(this.created, created);
+    pushValue(this.frames, step.requestFrame ?? Infinity);
+    pushValue(this.created, created);
   }
 
   /** As FetchTracker.steps orders them: by request frame, then in order of creation. */
