@@ -1,17 +1,14 @@
-/** A capture has few distinct addresses: remember their text instead of making it per packet. */
-const ipv4Text = new Map<number, string>();
-const MAX_CACHED = 65536;
+import type { AddressKey } from './types.js';
 
-/** Dotted-quad text of the 4 bytes at `off`. */
-export function formatIPv4(d: Buffer, off: number): string {
-  const n = d.readUInt32BE(off);
-  let text = ipv4Text.get(n);
-  if (text === undefined) {
-    if (ipv4Text.size >= MAX_CACHED) ipv4Text.clear();
-    text = `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
-    ipv4Text.set(n, text);
-  }
-  return text;
+/** The address of the 4 bytes at `off`, as a segment carries it (AddressKey). */
+export function ipv4Key(d: Buffer, off: number): number {
+  return d.readInt32BE(off);
+}
+
+/** Dotted-quad text of an IPv4 address, or the text of an IPv6 one (see AddressKey). */
+export function addressText(address: AddressKey): string {
+  if (typeof address === 'string') return address;
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
 }
 
 /** RFC 5952 text of the 16 bytes at `off`: lower case, leading zeros dropped, longest zero run (≥ 2 groups) as `::`. */

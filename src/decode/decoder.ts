@@ -1,6 +1,6 @@
 import type { Frame, WarningSink } from '../capture/types.js';
-import type { Segment } from './types.js';
-import { formatIPv4, formatIPv6 } from './address.js';
+import type { AddressKey, Segment } from './types.js';
+import { formatIPv6, ipv4Key } from './address.js';
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -103,7 +103,7 @@ export class PacketDecoder {
     // The IP length, not the frame length, bounds the payload: Ethernet pads short frames.
     const end = off + totalLen;
     if (proto === PROTO_IPV6) return this.ipv6(frame, d.subarray(0, Math.min(end, d.length)), off + ihl);
-    return this.tcp(frame, d, off + ihl, end, formatIPv4(d, off + 12), formatIPv4(d, off + 16));
+    return this.tcp(frame, d, off + ihl, end, ipv4Key(d, off + 12), ipv4Key(d, off + 16));
   }
 
   private ipv6(frame: Frame, d: Buffer, off: number): Segment | null {
@@ -147,7 +147,7 @@ export class PacketDecoder {
   private quoting = false;
 
   /** `end` is where the IP packet says it ends; bytes past the captured data were cut by the snaplen. */
-  private tcp(frame: Frame, d: Buffer, off: number, end: number, src: string, dst: string): Segment | null {
+  private tcp(frame: Frame, d: Buffer, off: number, end: number, src: AddressKey, dst: AddressKey): Segment | null {
     if (this.quoting && d.length >= off + 8 && d.length < off + 20) {
       // ICMPv4 quotes only the first 8 bytes of TCP: ports and sequence number are enough.
       return { frame, src, dst, srcPort: d.readUInt16BE(off), dstPort: d.readUInt16BE(off + 2), seq: d.readUInt32BE(off + 4), ack: 0, flags: 0, window: 0, payload: NO_PAYLOAD, missingPayload: 0 };

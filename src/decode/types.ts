@@ -6,12 +6,18 @@ export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
+/**
+ * An address as a segment carries it: IPv4 as its 32 bits in a signed integer (a small integer to the engine: no string
+ * per packet, no allocation, and a cheap key), IPv6 as its RFC 5952 text. addressText() gives the text of either.
+ */
+export type AddressKey = number | string;
+
 /** One TCP segment, decoded from a frame. Buffers point into the frame's data: valid only during the callback. */
 export interface Segment {
   frame: Frame;
-  /** Source and destination addresses in text form (dotted IPv4 or RFC 5952 IPv6). */
-  src: string;
-  dst: string;
+  /** Source and destination addresses as keys: their text comes from addressText() (see AddressKey). */
+  src: AddressKey;
+  dst: AddressKey;
   srcPort: number;
   dstPort: number;
   seq: number;

@@ -1,5 +1,6 @@
 import type { WarningSink } from '../capture/types.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Segment } from '../decode/types.js';
+import { addressText } from '../decode/address.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { RingPool } from './recent-bytes.js';
 import type { Connection, Endpoint, EndState, LateChanges, Side, StreamSink, TimePoint } from './types.js';
@@ -22,6 +23,8 @@ export interface TcpOverview {
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 /** Server endpoints whose record connections share (a capture has few servers; a hostile one may not). */
 const SHARED_SERVER_ENDPOINTS = 4096;
+/** Address texts kept for sharing between records (see TcpTracker.texts). */
+const SHARED_ADDRESS_TEXTS = 1024;
 
 /**
  * How long an ended conversation stays in the index, in capture time and in frames (both must pass): long enough
@@ -59,7 +62,8 @@ class Flow<S> implements HalfStreamOwner {
   client: HalfStream | null;
   server: HalfStream | null;
 
-  constructor(private readonly context: FlowContext<S>, readonly conn: Connection, readonly state: S) {
+  /** `clientIsA`: the client sent the conversation's first segment (segments are told apart by endpoint number). */
+  constructor(private readonly context: FlowContext<S>, readonly conn: Connection, readonly state: S, readonly clientIsA: boolean) {
     this.client = new HalfStream(this, 'client');
     this.server = new HalfStream(this, 'server');
   }
@@ -117,13 +121,16 @@ interface Conversation<S> {
 
 /**
  * A closed IMAP connection's last frame and end, kept with its conversation while it lingers: a late segment (the last
- * ACK) moves them, and they are handed on when the conversation leaves the index (StreamSink.retired). The record
- * itself is held weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (summary and
- * streams write each row at the close), the record, its endpoints and times are freed.
+ * ACK) moves them, and they are handed on when the conversation leaves the index (StreamSink.retired). The end is kept
+ * as numbers, not a time object: a capture with a session every 10 ms has 30,000 lingering. The record itself is held
+ * weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (summary and streams write
+ * each row at the close), the record, its endpoints and times are freed.
  */
-interface ClosedRecord extends LateChanges {
+interface ClosedRecord {
   lastFrame: number;
-  end: TimePoint;
+  endSec: number;
+  endNsec: number;
+  endDigits: number;
   readonly record: WeakRef<Connection>;
 }
 
@@ -161,7 +168,7 @@ export class TcpTracker<S = void> {
    * Address ids, which make the endpoint numbers. Ids are never reused, so an endpoint number never names two
    * endpoints; addresses no indexed conversation has are swept out now and then (sweepAddresses).
    */
-  private readonly addressIds = new Map<string, number>();
+  private readonly addressIds = new Map<AddressKey, number>();
   private nextAddressId = 0;
   private addressSweepAt = MIN_ADDRESS_SWEEP;
   private readonly open = new Set<Flow<S>>();
@@ -173,6 +180,11 @@ export class TcpTracker<S = void> {
    * the end of the capture). Up to SHARED_SERVER_ENDPOINTS of them; later servers get their own.
    */
   private readonly servers = new Map<string, Endpoint>();
+  /**
+   * Address texts made for connection records, so that the records of one client share one (a capture has few
+   * clients; a server's capture may have many, and then the cache is emptied when full).
+   */
+  private readonly texts = new Map<AddressKey, string>();
 
   private readonly context: FlowContext<S>;
   private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
@@ -206,16 +218,16 @@ export class TcpTracker<S = void> {
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
     if (!conv.flow && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
-      conv.flow = this.startFlow(conv.id, seg);
+      conv.flow = this.startFlow(conv.id, seg, from === conv.keyA);
     }
     // Signed, as HalfStream keeps them: a small integer, not a heap number (see seqAdd).
     if (from === conv.keyA) conv.firstSeqA ??= seg.seq | 0;
     else conv.firstSeqB ??= seg.seq | 0;
     if (conv.flow) {
-      this.advance(conv.flow, seg);
+      this.advance(conv.flow, seg, (from === conv.keyA) === conv.flow.clientIsA);
       if (conv.flow.closed) {
         const conn = conv.flow.conn;
-        conv.closed = this.sink.retired ? { id: conn.id, lastFrame: conn.lastFrame, end: conn.end, record: new WeakRef(conn) } : new WeakRef(conn);
+        conv.closed = this.sink.retired ? closedRecord(conn) : new WeakRef(conn);
         conv.flow = null;
         this.queueEnded(conv, seg);
       }
@@ -270,7 +282,7 @@ export class TcpTracker<S = void> {
   }
 
   /** The endpoint's number: address id · 65536 + port. */
-  private endpointKey(ip: string, port: number): number {
+  private endpointKey(ip: AddressKey, port: number): number {
     let id = this.addressIds.get(ip);
     if (id === undefined) {
       id = this.nextAddressId++;
@@ -358,12 +370,13 @@ export class TcpTracker<S = void> {
     }
   }
 
-  private startFlow(id: number, seg: Segment): Flow<S> {
+  /** `senderIsA`: this segment's sender sent the conversation's first segment. */
+  private startFlow(id: number, seg: Segment, senderIsA: boolean): Flow<S> {
     const senderIsClient = this.senderIsClient(seg);
     const time = timeOf(seg);
     const conn: Connection = {
       id,
-      client: senderIsClient ? { ip: seg.src, port: seg.srcPort } : { ip: seg.dst, port: seg.dstPort },
+      client: senderIsClient ? { ip: this.text(seg.src), port: seg.srcPort } : { ip: this.text(seg.dst), port: seg.dstPort },
       server: senderIsClient ? this.server(seg.dst, seg.dstPort) : this.server(seg.src, seg.srcPort),
       firstFrame: seg.frame.number,
       lastFrame: seg.frame.number,
@@ -373,19 +386,29 @@ export class TcpTracker<S = void> {
       state: 'open',
       stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
     };
-    const flow = new Flow(this.context, conn, this.sink.open(conn));
+    const flow = new Flow(this.context, conn, this.sink.open(conn), senderIsClient === senderIsA);
     this.open.add(flow);
     return flow;
   }
 
-  private server(ip: string, port: number): Endpoint {
+  private server(ip: AddressKey, port: number): Endpoint {
     const key = `${port} ${ip}`;
     let endpoint = this.servers.get(key);
     if (endpoint === undefined) {
-      endpoint = { ip, port };
+      endpoint = { ip: this.text(ip), port };
       if (this.servers.size < SHARED_SERVER_ENDPOINTS) this.servers.set(key, endpoint);
     }
     return endpoint;
+  }
+
+  private text(address: AddressKey): string {
+    let text = this.texts.get(address);
+    if (text === undefined) {
+      if (this.texts.size >= SHARED_ADDRESS_TEXTS) this.texts.clear();
+      text = addressText(address);
+      this.texts.set(address, text);
+    }
+    return text;
   }
 
   private senderIsClient(seg: Segment): boolean {
@@ -397,13 +420,12 @@ export class TcpTracker<S = void> {
     return seg.dstPort <= seg.srcPort;
   }
 
-  private advance(flow: Flow<S>, seg: Segment): void {
+  private advance(flow: Flow<S>, seg: Segment, fromClient: boolean): void {
     const conn = flow.conn;
     const frame = seg.frame.number;
     touch(conn, seg);
     const { client, server } = flow;
     if (!client || !server) return;
-    const fromClient = seg.srcPort === conn.client.port && seg.src === conn.client.ip;
     const half = fromClient ? client : server;
     const peer = fromClient ? server : client;
     if (seg.flags & TCP_RST) {
@@ -435,9 +457,16 @@ export class TcpTracker<S = void> {
   }
 }
 
+function closedRecord(conn: Connection): ClosedRecord {
+  return { lastFrame: conn.lastFrame, endSec: conn.end.sec, endNsec: conn.end.nsec, endDigits: conn.end.digits, record: new WeakRef(conn) };
+}
+
 /** A closed IMAP connection's late changes (its record, if it closed just now, at the end or for a reused 4-tuple). */
 function lateChanges<S>(conv: Conversation<S>): LateChanges | null {
-  return conv.flow?.closed ? conv.flow.conn : conv.closed instanceof WeakRef ? null : conv.closed;
+  if (conv.flow?.closed) return conv.flow.conn;
+  const closed = conv.closed;
+  if (closed === null || closed instanceof WeakRef) return null;
+  return { id: conv.id, lastFrame: closed.lastFrame, end: { sec: closed.endSec, nsec: closed.endNsec, digits: closed.endDigits } };
 }
 
 /** The record's (or a closed record's kept part's) last frame and end time are this segment's. */
@@ -448,12 +477,13 @@ function touch(target: { lastFrame: number; end: TimePoint }, seg: Segment): voi
 
 /** A late segment of a closed connection: its kept last frame and end, and its record's if someone keeps it. */
 function touchClosed(closed: ClosedRecord, seg: Segment): void {
-  touch(closed, seg);
+  const { frame } = seg;
+  closed.lastFrame = frame.number;
+  closed.endSec = frame.tsSec;
+  closed.endNsec = frame.tsNsec;
+  closed.endDigits = frame.tsDigits;
   const record = closed.record.deref();
-  if (record) {
-    record.lastFrame = closed.lastFrame;
-    record.end = closed.end;
-  }
+  if (record) touch(record, seg);
 }
 
 function timeOf(seg: Segment): TimePoint {

@@ -1,4 +1,4 @@
-import type { Segment } from '../decode/types.js';
+import type { AddressKey, Segment } from '../decode/types.js';
 import { parseIp } from '../filter/values.js';
 
 /** Where the TCP header starts in the frame, found from the payload offset and the header's own length field. */
@@ -11,8 +11,13 @@ function tcpHeaderOffset(data: Buffer, seg: Segment, payloadAt: number): number 
   return null;
 }
 
-function addressBytes(text: string): Buffer {
-  const ip = parseIp(text)!;
+function addressBytes(address: AddressKey): Buffer {
+  if (typeof address === 'number') {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(address);
+    return b;
+  }
+  const ip = parseIp(address)!;
   const b = Buffer.alloc(ip.v6 ? 16 : 4);
   let v = ip.value;
   for (let i = b.length - 1; i >= 0; i--) {

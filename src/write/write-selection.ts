@@ -1,6 +1,7 @@
 import { closeSync, constants, lstatSync, openSync, rmSync } from 'node:fs';
 import { readCapture } from '../capture/reader.js';
 import { PacketDecoder } from '../decode/decoder.js';
+import { addressText } from '../decode/address.js';
 import { TCP_SYN, type Segment } from '../decode/types.js';
 import { streamCapture, type PipelineOptions } from '../pipeline.js';
 import type { Connection } from '../tcp/types.js';
@@ -85,11 +86,12 @@ export async function writeSelection(req: WriteSelection): Promise<WriteReport> 
     await readCapture(req.capture, (frame) => {
       const seg = decoder.decode(frame);
       if (!seg) return;
-      const conn = byTuple.get(tupleKey(seg.src, seg.srcPort, seg.dst, seg.dstPort))?.find((c) => frame.number >= c.firstFrame && frame.number <= c.lastFrame);
+      const src = addressText(seg.src);
+      const conn = byTuple.get(tupleKey(src, seg.srcPort, addressText(seg.dst), seg.dstPort))?.find((c) => frame.number >= c.firstFrame && frame.number <= c.lastFrame);
       if (!conn) return;
       const ranges = secrets.get(conn.id);
       let data = frame.data;
-      if (ranges?.length && !seg.quoted && seg.src === conn.client.ip && seg.srcPort === conn.client.port) {
+      if (ranges?.length && !seg.quoted && src === conn.client.ip && seg.srcPort === conn.client.port) {
         let base = clientBase.get(conn.id);
         if (base === undefined) {
           base = (seg.flags & TCP_SYN) !== 0 ? (seg.seq + 1) >>> 0 : seg.seq;
