@@ -8,6 +8,7 @@ import { summaryRow } from '../report/summary.js';
 import { streamRow } from '../report/streams.js';
 import type { RowKind } from '../report/spilled-rows.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 import { compileFilterOption } from './display-options.js';
 import { Selection } from './selection.js';
 
@@ -36,6 +37,17 @@ function rowWriter(o: SelectedCapture): { writer: RowWriter; kind: RowKind } | n
   return o.spill && !o.keepSelected ? { writer: new RowWriter(o.spill.file), kind: o.spill.kind } : null;
 }
 
+/**
+ * The spilled rows once the pass is over (of the connections `keep` accepts). The pass's garbage is collected first:
+ * the end phase (overlaps, row order) allocated its tables on top of it, and that was the view's peak (on 300,000
+ * closed sessions, `summary --json` 177 → 150 MiB; docs/benchmarks.md).
+ */
+function finishedRows(spill: { writer: RowWriter } | null, keep?: (id: number) => boolean): SpilledRows | null {
+  if (!spill) return null;
+  collectGarbage();
+  return spill.writer.finish(keep);
+}
+
 /** The analysis of summary and check; with a filter, of the matching exchanges and the connections that have one. */
 export async function selectedAnalysis(o: SelectedCapture, control: ReadControl = {}): Promise<{ analysis: CaptureAnalysis; selected: ImapConnection[]; rows: SpilledRows | null }> {
   const filter = compileFilterOption(o.filter);
@@ -60,7 +72,7 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
       if (o.keepExchanges) kept.push(ex);
     } : undefined,
   });
-  const rows = spill?.writer.finish((id) => selection.keeps(id)) ?? null;
+  const rows = finishedRows(spill, (id) => selection.keeps(id));
   const selected = selection.connections(a.connections);
   const analysis = filter ? { ...a, connections: selected, commandStats: stats, ...(o.keepExchanges ? { exchanges: kept } : {}) } : a;
   return { analysis, selected: o.keepSelected ? selected : [], rows };
@@ -76,7 +88,7 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
       onConnectionClose: (c) => spill.writer.add(c, streamRow(c, spill.kind)),
       onConnectionSettled: spill.writer.settle,
     } : undefined);
-    return { streams, selected: [], rows: spill?.writer.finish() ?? null };
+    return { streams, selected: [], rows: finishedRows(spill) };
   }
   // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
   const selection = new Selection(filter);
@@ -89,7 +101,7 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
     } : undefined,
     onConnectionSettled: spill?.writer.settle,
   });
-  const rows = spill?.writer.finish((id) => selection.keeps(id)) ?? null;
+  const rows = finishedRows(spill, (id) => selection.keeps(id));
   const selected = selection.connections(a.connections);
   return { streams: { capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings }, selected: o.keepSelected ? selected : [], rows };
 }
