@@ -870,3 +870,25 @@ test('a conversation ended by a frame stamped years ahead leaves the index too, 
   assert.equal(tracker.indexedConversations, 1, 'only F, which never ended');
   tracker.end();
 });
+
+test('a conversation first named by an ICMP quote of the server\'s segment: the client\'s bytes are still the client\'s', () => {
+  // The quote makes the server's endpoint the conversation's "A"; the client's SYN then opens the connection from "B".
+  const rec = new Recorder();
+  const tracker = new TcpTracker(rec, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const client = { ip: 0xc0a80001 | 0, port: 50000 }; // 192.168.0.1 (its first octet sets the sign bit)
+  const server = { ip: 0x0a000001, port: 143 }; // 10.0.0.1
+  let n = 0;
+  const segment = (from: typeof client, to: typeof client, seq: number, ack: number, flags: number, text = '', quoted = false) => tracker.segment({
+    frame: { number: ++n, tsSec: 1_700_000_000, tsNsec: n, tsDigits: 9, linkType: 1, data: Buffer.alloc(0), origLen: 0, iface: 0 },
+    src: from.ip, dst: to.ip, srcPort: from.port, dstPort: to.port, seq, ack, flags, window: 1000, payload: Buffer.from(text), missingPayload: 0, ...(quoted ? { quoted } : {}),
+  });
+  segment(server, client, 5000, 0, 0, '', true);
+  segment(client, server, 100, 0, 0x02);
+  segment(server, client, 5000, 101, 0x12);
+  segment(server, client, 5001, 101, 0x18, '* OK ready\r\n');
+  segment(client, server, 101, 5013, 0x18, 'a1 NOOP\r\n');
+  tracker.end();
+  const data = rec.events.filter((e) => e.kind === 'data').map((e) => e.kind === 'data' && [e.side, e.bytes.toString()]);
+  assert.deepEqual(data, [['server', '* OK ready\r\n'], ['client', 'a1 NOOP\r\n']]);
+  assert.deepEqual([rec.conn(0).client, rec.conn(0).server], [{ ip: '192.168.0.1', port: 50000 }, { ip: '10.0.0.1', port: 143 }]);
+});
