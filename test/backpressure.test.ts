@@ -1,13 +1,16 @@
 /**
  * Output that cannot keep up holds reading back: a capture written to a slow pipe must not pile its
- * output up in memory. The reader asks its control for room after every chunk and waits while told to.
+ * output up in memory. The reader asks its control for room before every piece of a chunk and waits while told to.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCapture } from '../src/capture/reader.js';
+import { PACED_BYTES, readCapture } from '../src/capture/reader.js';
 import { CAPTURES } from './helpers/env.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { streamCapture } from '../src/pipeline.js';
 
 test('reading waits while the output has no room, and goes on to the end when it has (fetchmail, in 4 KiB chunks)', async () => {
   const bytes = readFileSync(join(CAPTURES, 'fetchmail.pcap'));
@@ -40,6 +43,72 @@ test('reading waits while the output has no room, and goes on to the end when it
   assert.equal(result.info.frames, all, 'every frame once room came back');
   assert.equal(frames, all);
   assert.ok(asked > 10, 'room asked for after every chunk');
+});
+
+test('a chunk bigger than a pace is parsed in pieces, with room asked before each (output can be many times its input)', async () => {
+  const bytes = readFileSync(join(CAPTURES, 'offlineimap.pcapng'));
+  assert.ok(bytes.length > PACED_BYTES, 'the capture is more than one pace');
+  const all = (await readCapture(bytes, () => {}, () => {})).info.frames;
+  let frames = 0;
+  let asked = 0;
+  let release: (() => void) | null = null;
+  let framesWhenHeld = -1;
+  // The whole file as one chunk: only the pacing can stop the reader inside it.
+  const reading = readCapture({ name: 'offlineimap.pcapng', chunks: [bytes] }, () => { frames++; }, () => {}, undefined, {
+    room: () => {
+      if (++asked !== 2) return null;
+      framesWhenHeld = frames;
+      return new Promise<void>((resolve) => { release = resolve; });
+    },
+  });
+  for (let i = 0; i < 50 && release === null; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(release !== null, 'room was asked for again inside the chunk');
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(frames, framesWhenHeld, 'no frame is read while the output has no room');
+  assert.ok(frames > 0 && frames < all, `held inside the chunk (${frames} of ${all} frames)`);
+  release!();
+  assert.equal((await reading).info.frames, all, 'every frame once room came back, none lost or doubled at the cut');
+  assert.equal(frames, all);
+  assert.equal(asked, Math.ceil(bytes.length / PACED_BYTES), 'room asked for before each piece');
+});
+
+test('connections still open at the end of the input are ended a batch at a time, each batch once the output has room', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-ending-'));
+  try {
+    const path = join(dir, 'open.pcap');
+    const packets: SynthPacket[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const f = new TcpFlow({ client: { ip: `10.9.${i >> 8}.${i & 255}`, port: 40000 }, start: 1_700_000_000 + i * 0.001 });
+      packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'));
+    }
+    writeCapture(path, { format: 'pcap', packets });
+    let closed = 0;
+    let release: (() => void) | null = null;
+    let closedWhenHeld = -1;
+    const asks: number[] = [];
+    const sink = { open: () => undefined, data: () => {}, gap: () => {}, close: () => { closed++; } };
+    const pass = streamCapture(path, sink, () => {}, {
+      room: () => {
+        asks.push(closed);
+        // Hold once, in the middle of the ending.
+        if (closed === 0 || release !== null || closedWhenHeld >= 0) return null;
+        closedWhenHeld = closed;
+        return new Promise<void>((resolve) => { release = resolve; });
+      },
+    });
+    // Reading the file takes the thread pool's time: wait for the ending (or the pass's end) by the clock.
+    for (let i = 0; i < 500 && release === null; i++) await Promise.race([pass, new Promise((r) => setTimeout(r, 10))]);
+    assert.ok(release !== null, 'room was asked for while the open connections were ended');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(closed, closedWhenHeld, 'no connection is ended while the output has no room');
+    assert.ok(closed > 0 && closed < 1000, `held part way through the ending (${closed} of 1000)`);
+    release!();
+    await pass;
+    assert.equal(closed, 1000, 'every connection ended once room came back');
+    assert.ok(asks.filter((n) => n > 0).length >= 3, `room asked for between batches (${asks.filter((n) => n > 0).join(' ')})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a capture read in this thread by the pool (--jobs 1) is held back by the output too', async () => {

@@ -64,6 +64,22 @@ export function emptyInfo(path: string): CaptureInfo {
   return { path, format: null, gzip: false, linkTypes: [], frames: 0, firstFrame: null, lastFrame: null, first: null, last: null, bytes: 0 };
 }
 
+/**
+ * Bytes the parser is given between two questions to the output (ReadControl.room). A chunk can make far more output
+ * than itself: 200,000 pipelined commands fit in 3 MiB and are 64 MB of JSON, which piled up in memory behind a pipe
+ * while a 1 MiB chunk was parsed at once.
+ */
+export const PACED_BYTES = 128 * 1024;
+
+/** Parse `chunk`, waiting before each piece of it while the output is behind. */
+async function pushPaced(parser: ChunkedParser, chunk: Buffer, control: ReadControl): Promise<void> {
+  for (let at = 0; at < chunk.length; at += PACED_BYTES) {
+    const wait = control.room?.();
+    if (wait) await wait;
+    parser.push(at === 0 && chunk.length <= PACED_BYTES ? chunk : chunk.subarray(at, at + PACED_BYTES));
+  }
+}
+
 /** Bytes of embedded secrets (pcapng DSB) a CaptureResult keeps; the key log they feed has its own cap. */
 export const MAX_SECRET_BYTES_KEPT = 16 * 1024 * 1024;
 
@@ -104,16 +120,14 @@ export async function readCapture(input: CaptureInput, onFrame: FrameSink, warn:
 
   let head = Buffer.alloc(0);
   for await (const chunk of openSource(input, info, warn, source, signal)) {
-    const wait = control.room?.();
-    if (wait) await wait;
     if (parser) {
-      parser.push(chunk as Buffer);
+      await pushPaced(parser, chunk as Buffer, control);
     } else {
       // Collect at least the magic before choosing a parser (stdin may deliver tiny chunks).
       head = Buffer.concat([head, chunk as Buffer]);
       if (head.length < 4) continue;
       parser = choose(head);
-      parser.push(head);
+      await pushPaced(parser, head, control);
     }
     progress(false);
     if (signal?.aborted) break;
