@@ -14,6 +14,9 @@ export interface PipelineOptions extends ReadControl {
   onFirstFrame?(time: TimePoint): void;
 }
 
+/** Connections ended at the end of the input between two questions to the output (ReadControl.room). */
+const ENDING_BATCH = 256;
+
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
 export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
   const decoder = new PacketDecoder(warn);
@@ -32,7 +35,13 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
   }, warn, (secret) => {
     if (secret.type === DSB_TLS_KEY_LOG) options.keys?.merge(KeyLog.parse(keyLogFromDsb(secret.data)));
   }, options);
-  tracker.end();
+  // The connections still open end here, a batch at a time, each batch once the output has room for what it made.
+  let ended = 0;
+  for (const _ of tracker.ending()) {
+    if (++ended % ENDING_BATCH !== 0) continue;
+    const wait = options.room?.();
+    if (wait) await wait;
+  }
   if (options.keys && options.keys.dropped > 0) {
     warn({ frame: null, message: `the TLS key logs name more than ${MAX_KEYLOG_SESSIONS.toLocaleString('en-US')} sessions (the cap): ${options.keys.dropped} secret(s) of later sessions were not used` });
   }

@@ -360,7 +360,18 @@ export class TcpTracker<S = void> {
    * indexed is final, and retired.
    */
   end(): void {
-    for (const flow of [...this.open]) this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
+    for (const _ of this.ending());
+  }
+
+  /**
+   * end(), one connection at a time: it pauses after each open connection it ends, so that whoever drives it can wait
+   * for their output (200,000 connections open at the end of a capture make all their output at once).
+   */
+  *ending(): Generator<void> {
+    for (const flow of [...this.open]) {
+      this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
+      yield;
+    }
     if (!this.sink.retired) return;
     for (const entry of this.conversations.values()) {
       for (const conv of entry instanceof Map ? entry.values() : [entry]) {
