@@ -65,9 +65,13 @@ const COLUMNS = {
 } as const;
 const COLUMN_NAMES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 
-/** Builds Lifetimes one connection at a time. */
+/** Builds Lifetimes one connection at a time (with room for `capacity` before the columns grow). */
 export class LifetimeColumns {
-  private columns = emptyLifetimes(64);
+  private columns: Lifetimes;
+
+  constructor(capacity = 64) {
+    this.columns = emptyLifetimes(Math.max(1, capacity));
+  }
 
   /** The ids pushed so far: a view, valid until the next push. */
   get ids(): Uint32Array {

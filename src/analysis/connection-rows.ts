@@ -12,8 +12,8 @@ export interface RowPlaces {
 
 /**
  * A view's rows, one per connection, written to a file as the connections close, with what the view still needs in
- * memory: each connection's lifetime (concurrency, order by start, the late fields of its row) and where its row is,
- * about 70 bytes per connection rather than its record (0.8 KiB).
+ * memory at the end: each connection's lifetime (concurrency, order by start, the late fields of its row) and where its
+ * row is, 50 bytes per connection rather than its record (0.8 KiB), made from the record file in RowWriter.finish().
  */
 export interface SpilledRows extends RowPlaces {
   /** In the order the connections opened (by id), as the rows are. */
@@ -31,32 +31,41 @@ export class RowFile {
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
-  /** Where each row is (outside the collected heap: 12 bytes per connection; a row is far below 4 GiB). */
+  /** Where each row is (outside the collected heap: 12 bytes per row; a row is far below 4 GiB). */
   private readonly offsets = float64List(64);
   private readonly lengths = uint32List(64);
 
-  /** `path` must not exist yet. */
-  constructor(readonly path: string) {
+  /** `path` must not exist yet. Without `keepPlaces` the rows' places are the caller's to keep (add returns each length). */
+  constructor(readonly path: string, private readonly keepPlaces = true) {
     this.fd = openSync(path, 'wx', 0o600);
   }
 
-  add(row: string): void {
+  /** Append a row; returns its length in bytes. */
+  add(row: string): number {
     const length = Buffer.byteLength(row);
-    pushValue(this.offsets, this.written + this.pendingBytes);
-    pushValue(this.lengths, length);
+    if (this.keepPlaces) {
+      pushValue(this.offsets, this.written + this.pendingBytes);
+      pushValue(this.lengths, length);
+    }
     this.pending.push(row);
     this.pendingBytes += length;
     if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    return length;
   }
 
   /** The rows of these numbers, in this order (by default all, as they were added); the file is complete. */
   finish(order?: readonly number[]): RowPlaces {
-    this.flush();
-    closeSync(this.fd);
+    this.close();
     const offsets = listValues(this.offsets);
     const lengths = listValues(this.lengths);
     if (!order) return { path: this.path, offsets, lengths };
     return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!) };
+  }
+
+  /** Write what is pending and close the file. */
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
   }
 
   private flush(): void {
@@ -69,19 +78,82 @@ export class RowFile {
 }
 
 /**
+ * What a RowWriter knows of each row, as fixed records in a file beside the rows: one when the row is added (its
+ * connection's id, start, end and last frame as they are then, and the row's length), one when its connection is
+ * settled (the final end and last frame). Read back once, at the end: during the pass memory holds none of it.
+ */
+const RECORD_BYTES = 48;
+const ADDED = 1;
+const SETTLED = 2;
+/** Records written or read per system call. */
+const RECORDS_PER_IO = 1365;
+
+/** Field offsets in a record (kind, digits and index in every record; the rest as its kind says). */
+const AT = { kind: 0, startDigits: 1, endDigits: 2, index: 4, id: 8, startNsec: 12, endNsec: 16, length: 20, startSec: 24, endSec: 32, lastFrame: 40 } as const;
+
+class RecordFile {
+  private readonly fd: number;
+  private readonly batch = Buffer.alloc(RECORD_BYTES * RECORDS_PER_IO);
+  private used = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'wx', 0o600);
+  }
+
+  /** The next record's bytes (zeroed), to be filled in place. */
+  next(): { buffer: Buffer; at: number } {
+    if (this.used === this.batch.length) this.flush();
+    const at = this.used;
+    this.batch.fill(0, at, at + RECORD_BYTES);
+    this.used += RECORD_BYTES;
+    return { buffer: this.batch, at };
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private flush(): void {
+    if (this.used > 0) writeSync(this.fd, this.batch, 0, this.used);
+    this.used = 0;
+  }
+}
+
+/** Each record of a RecordFile, in the order written: the buffer and where in it the record is (valid until the next). */
+function* readRecords(path: string): Generator<{ buffer: Buffer; at: number }> {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(RECORD_BYTES * RECORDS_PER_IO);
+    for (;;) {
+      const got = readSync(fd, buffer, 0, buffer.length, null);
+      if (got % RECORD_BYTES !== 0) throw new Error(`${path}: a record is cut at the end of the file`);
+      for (let at = 0; at < got; at += RECORD_BYTES) yield { buffer, at };
+      if (got < buffer.length) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Writes connections' rows as they close (in any order); finish() gives them back in the order the connections opened.
  * A row is written at its connection's close, without what later segments still change (its last frame and end): those
- * are kept in the lifetime columns, settled when the connection is retired, and put in as the row is read.
+ * are settled when the connection is retired, and put in as the row is read. Each row's lifetime and place go to a
+ * record file beside the rows (RecordFile): during the pass the writer holds only the connections not settled yet
+ * (as many as linger in the TCP index), and the lifetime columns are made, at their exact size, in finish().
  */
 export class RowWriter {
   private readonly file: RowFile;
-  private readonly lifetimes = new LifetimeColumns();
-  /** Rows of connections not retired yet, by connection id (as many as linger in the TCP index). */
+  private readonly records: RecordFile;
+  private count = 0;
+  /** Rows of connections not retired yet, by connection id. */
   private readonly unsettled = new Map<number, number>();
 
-  /** `path` must not exist yet. */
+  /** `path` must not exist yet (nor `path` + "-lifetimes"). */
   constructor(path: string) {
-    this.file = new RowFile(path);
+    this.file = new RowFile(path, false);
+    this.records = new RecordFile(`${path}-lifetimes`);
   }
 
   get path(): string {
@@ -90,28 +162,84 @@ export class RowWriter {
 
   /** A connection closed: its row, and its lifetime as it is now. */
   add(conn: Lifetime, row: string): void {
-    this.unsettled.set(conn.id, this.lifetimes.push(conn));
-    this.file.add(row);
+    const length = this.file.add(row);
+    const index = this.count++;
+    const { buffer, at } = this.records.next();
+    buffer[at + AT.kind] = ADDED;
+    buffer.writeUInt32LE(index, at + AT.index);
+    buffer.writeUInt32LE(conn.id, at + AT.id);
+    buffer.writeUInt32LE(length, at + AT.length);
+    buffer.writeDoubleLE(conn.start.sec, at + AT.startSec);
+    buffer.writeUInt32LE(conn.start.nsec, at + AT.startNsec);
+    buffer[at + AT.startDigits] = conn.start.digits;
+    writeLate(buffer, at, conn);
+    this.unsettled.set(conn.id, index);
   }
 
   /** StreamSink.retired: the connection's last frame and end are final (a connection without a row is ignored). */
   readonly settle = (late: LateChanges): void => {
-    const i = this.unsettled.get(late.id);
-    if (i === undefined) return;
+    const index = this.unsettled.get(late.id);
+    if (index === undefined) return;
     this.unsettled.delete(late.id);
-    this.lifetimes.settle(i, late);
+    const { buffer, at } = this.records.next();
+    buffer[at + AT.kind] = SETTLED;
+    buffer.writeUInt32LE(index, at + AT.index);
+    writeLate(buffer, at, late);
   };
 
-  /** The rows of the connections `keep` accepts, in the order the connections opened; the file is complete. */
+  /** The rows of the connections `keep` accepts, in the order the connections opened; the files are complete. */
   finish(keep: (id: number) => boolean = () => true): SpilledRows {
-    const ids = this.lifetimes.ids;
+    this.file.close();
+    this.records.close();
+    const columns = new LifetimeColumns(this.count);
+    const offsets = new Float64Array(this.count);
+    const lengths = new Uint32Array(this.count);
+    let offset = 0;
+    // One object filled again for every record: the columns copy its values.
+    const scratch = { id: 0, lastFrame: 0, start: { sec: 0, nsec: 0, digits: 0 }, end: { sec: 0, nsec: 0, digits: 0 } };
+    for (const { buffer, at } of readRecords(this.records.path)) {
+      const index = buffer.readUInt32LE(at + AT.index);
+      readLate(buffer, at, scratch);
+      if (buffer[at + AT.kind] === SETTLED) {
+        columns.settle(index, scratch);
+        continue;
+      }
+      scratch.id = buffer.readUInt32LE(at + AT.id);
+      scratch.start.sec = buffer.readDoubleLE(at + AT.startSec);
+      scratch.start.nsec = buffer.readUInt32LE(at + AT.startNsec);
+      scratch.start.digits = buffer[at + AT.startDigits]!;
+      // Rows are added in the order of their records, so each lands at its own index.
+      columns.push(scratch);
+      lengths[index] = buffer.readUInt32LE(at + AT.length);
+      offsets[index] = offset;
+      offset += lengths[index]!;
+    }
+    const ids = columns.ids;
     const order: number[] = [];
     for (let i = 0; i < ids.length; i++) if (keep(ids[i]!)) order.push(i);
     // Connections close in about the order they opened: most often nothing moves, and nothing is copied.
     if (order.some((i, k) => k > 0 && ids[order[k - 1]!]! > ids[i]!)) order.sort((a, b) => ids[a]! - ids[b]!);
-    const asAdded = order.length === ids.length && order.every((i, k) => i === k);
-    return { ...this.file.finish(asAdded ? undefined : order), lifetimes: this.lifetimes.take(asAdded ? undefined : order) };
+    if (order.length === ids.length && order.every((i, k) => i === k)) return { path: this.path, offsets, lengths, lifetimes: columns.take() };
+    return {
+      path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!),
+      lifetimes: columns.take(order),
+    };
   }
+}
+
+/** A record's end and last frame. */
+function writeLate(buffer: Buffer, at: number, late: Pick<LateChanges, 'lastFrame' | 'end'>): void {
+  buffer.writeDoubleLE(late.end.sec, at + AT.endSec);
+  buffer.writeUInt32LE(late.end.nsec, at + AT.endNsec);
+  buffer[at + AT.endDigits] = late.end.digits;
+  buffer.writeDoubleLE(late.lastFrame, at + AT.lastFrame);
+}
+
+function readLate(buffer: Buffer, at: number, into: { lastFrame: number; end: { sec: number; nsec: number; digits: number } }): void {
+  into.end.sec = buffer.readDoubleLE(at + AT.endSec);
+  into.end.nsec = buffer.readUInt32LE(at + AT.endNsec);
+  into.end.digits = buffer[at + AT.endDigits]!;
+  into.lastFrame = buffer.readDoubleLE(at + AT.lastFrame);
 }
 
 /** The rows, in `order` (indices into the places; by default in their order), read from the file as they are asked for. */

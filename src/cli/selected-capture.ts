@@ -26,7 +26,8 @@ export interface SelectedCapture {
   keepExchanges?: boolean;
   /**
    * Write each connection's row of the view (summary, streams) to this file, which must not exist, as the connection
-   * closes, instead of keeping the records: memory then holds about 70 bytes per connection. Not with keepSelected
+   * closes, instead of keeping the records: during the pass memory holds only the connections not settled yet, and at the
+   * end 50 bytes per connection (RowWriter). Not with keepSelected
    * (-w needs the records).
    */
   spill?: { file: string; kind: RowKind };
