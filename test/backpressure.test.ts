@@ -7,10 +7,37 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACED_BYTES, readCapture } from '../src/capture/reader.js';
+import { PACED_BYTES, readCapture, type CaptureInput, type CaptureResult } from '../src/capture/reader.js';
 import { CAPTURES } from './helpers/env.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { streamCapture } from '../src/pipeline.js';
+
+/**
+ * Read `input` with an output that has no room once, at the reader's `holdAt`-th question: the reader must stop there
+ * (no frame read while held), and read every frame once room comes back. Returns how far it had read when held.
+ */
+async function readHeldOnce(input: CaptureInput, holdAt: number): Promise<{ framesWhenHeld: number; frames: number; asked: number; result: CaptureResult }> {
+  let frames = 0;
+  let asked = 0;
+  let release: (() => void) | null = null;
+  let framesWhenHeld = -1;
+  const reading = readCapture(input, () => { frames++; }, () => {}, undefined, {
+    room: () => {
+      if (++asked !== holdAt) return null;
+      framesWhenHeld = frames;
+      return new Promise<void>((resolve) => { release = resolve; });
+    },
+  });
+  // Let the reader run as far as it can: it must stop where it was held.
+  for (let i = 0; i < 50 && release === null; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(release !== null, `the reader asked for room ${holdAt} times`);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(frames, framesWhenHeld, 'no frame is read while the output has no room');
+  release!();
+  const result = await reading;
+  assert.equal(frames, result.info.frames, 'every frame once room came back');
+  return { framesWhenHeld, frames, asked, result };
+}
 
 test('reading waits while the output has no room, and goes on to the end when it has (fetchmail, in 4 KiB chunks)', async () => {
   const bytes = readFileSync(join(CAPTURES, 'fetchmail.pcap'));
@@ -18,58 +45,22 @@ test('reading waits while the output has no room, and goes on to the end when it
     for (let at = 0; at < bytes.length; at += 4096) yield bytes.subarray(at, at + 4096);
   };
   const all = (await readCapture(bytes, () => {}, () => {})).info.frames;
-
-  let frames = 0;
-  let asked = 0;
-  let release: (() => void) | null = null;
-  let framesWhenHeld = -1;
-  const reading = readCapture({ name: 'fetchmail.pcap', chunks: chunks() }, () => { frames++; }, () => {}, undefined, {
-    room: () => {
-      asked++;
-      // Full after the tenth chunk: hold reading there once.
-      if (asked !== 10) return null;
-      framesWhenHeld = frames;
-      return new Promise<void>((resolve) => { release = resolve; });
-    },
-  });
-  // Let the reader run as far as it can: it must stop at the held chunk.
-  for (let i = 0; i < 50 && release === null; i++) await new Promise((r) => setImmediate(r));
-  assert.ok(release !== null, 'the reader asked for room');
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  assert.equal(frames, framesWhenHeld, 'no frame is read while the output has no room');
-  assert.ok(frames < all, `held part way (${frames} of ${all} frames)`);
-  release!();
-  const result = await reading;
-  assert.equal(result.info.frames, all, 'every frame once room came back');
-  assert.equal(frames, all);
-  assert.ok(asked > 10, 'room asked for after every chunk');
+  // Full after the tenth chunk: held there once.
+  const held = await readHeldOnce({ name: 'fetchmail.pcap', chunks: chunks() }, 10);
+  assert.ok(held.framesWhenHeld < all, `held part way (${held.framesWhenHeld} of ${all} frames)`);
+  assert.equal(held.frames, all);
+  assert.ok(held.asked > 10, 'room asked for after every chunk');
 });
 
 test('a chunk bigger than a pace is parsed in pieces, with room asked before each (output can be many times its input)', async () => {
   const bytes = readFileSync(join(CAPTURES, 'offlineimap.pcapng'));
   assert.ok(bytes.length > PACED_BYTES, 'the capture is more than one pace');
   const all = (await readCapture(bytes, () => {}, () => {})).info.frames;
-  let frames = 0;
-  let asked = 0;
-  let release: (() => void) | null = null;
-  let framesWhenHeld = -1;
   // The whole file as one chunk: only the pacing can stop the reader inside it.
-  const reading = readCapture({ name: 'offlineimap.pcapng', chunks: [bytes] }, () => { frames++; }, () => {}, undefined, {
-    room: () => {
-      if (++asked !== 2) return null;
-      framesWhenHeld = frames;
-      return new Promise<void>((resolve) => { release = resolve; });
-    },
-  });
-  for (let i = 0; i < 50 && release === null; i++) await new Promise((r) => setImmediate(r));
-  assert.ok(release !== null, 'room was asked for again inside the chunk');
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  assert.equal(frames, framesWhenHeld, 'no frame is read while the output has no room');
-  assert.ok(frames > 0 && frames < all, `held inside the chunk (${frames} of ${all} frames)`);
-  release!();
-  assert.equal((await reading).info.frames, all, 'every frame once room came back, none lost or doubled at the cut');
-  assert.equal(frames, all);
-  assert.equal(asked, Math.ceil(bytes.length / PACED_BYTES), 'room asked for before each piece');
+  const held = await readHeldOnce({ name: 'offlineimap.pcapng', chunks: [bytes] }, 2);
+  assert.ok(held.framesWhenHeld > 0 && held.framesWhenHeld < all, `held inside the chunk (${held.framesWhenHeld} of ${all} frames)`);
+  assert.equal(held.frames, all, 'none lost or doubled at the cut');
+  assert.equal(held.asked, Math.ceil(bytes.length / PACED_BYTES), 'room asked for before each piece');
 });
 
 test('connections still open at the end of the input are ended a batch at a time, each batch once the output has room', async () => {

@@ -67,6 +67,9 @@ test('RowWriter: rows written as connections end come back by id, only those kep
     assert.deepEqual([...readRows(rows, shuffled)], shuffled.map((i) => text(kept[i]!)));
     assert.deepEqual([...readRows(rows, kept.map((_, i) => kept.length - 1 - i))], [...kept].reverse().map(text));
     assert.throws(() => new RowWriter(join(dir, 'rows')), /EEXIST/, 'an existing file is never written over');
+    writer.remove();
+    assert.deepEqual(readdirSync(dir), [], 'remove() takes the rows and their lifetimes');
+    new RowWriter(join(dir, 'rows')).remove();
   });
 });
 

@@ -58,7 +58,7 @@ class Spills {
   dispose(): void {
     for (const [name, w] of this.writers) {
       if (!this.finished.has(name)) w.finish();
-      rmSync(w.path, { force: true });
+      w.remove();
     }
   }
 

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
 import type { LateChanges } from '../tcp/types.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
@@ -158,6 +158,12 @@ export class RowWriter {
 
   get path(): string {
     return this.file.path;
+  }
+
+  /** Remove both files (once finished, and the rows read): for callers that reuse a directory. */
+  remove(): void {
+    rmSync(this.file.path, { force: true });
+    rmSync(this.records.path, { force: true });
   }
 
   /** A connection closed: its row, and its lifetime as it is now. */
