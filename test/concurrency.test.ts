@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concurrency, lifetimesOf, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
+import { concurrency, latestUntil, lifetimesOf, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
 import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
 import { seededRandom } from './helpers/random.js';
@@ -107,4 +107,11 @@ test('timestamps running backwards in a capture: a connection whose last frame i
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('latestUntil: the latest time any connection is open until, a clock stepping back counting the start', () => {
+  const l = lifetimesOf([conn(1, 100, 200), conn(2, 150, 180), conn(3, 300, 120), conn(4, 50, 290)]);
+  // Connection 3 ends (120) before it starts (300): it is open until 300, later than every end.
+  assert.deepEqual(latestUntil(l), { sec: 300, nsec: 0, digits: 9 });
+  assert.deepEqual(latestUntil(lifetimesOf([conn(1, 100, 200), conn(4, 50, 290), conn(2, 150, 180)])), { sec: 290, nsec: 0, digits: 9 });
 });

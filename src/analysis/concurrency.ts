@@ -151,6 +151,27 @@ export function lifetimeTime(l: Lifetimes, i: number, until = false): TimePoint 
   return until ? openUntil({ start, end: { sec: l.endSec[i]!, nsec: l.endNsec[i]!, digits: 9 } }) : start;
 }
 
+/** Does the i-th connection's end lie before its start (a clock stepping back)? Then it is open until its start. */
+function endsBeforeStart(l: Lifetimes, i: number): boolean {
+  return (l.endSec[i]! - l.startSec[i]! || l.endNsec[i]! - l.startNsec[i]!) < 0;
+}
+
+/** The latest openUntil of the lifetimes (there is at least one), compared as numbers: no time object per connection. */
+export function latestUntil(l: Lifetimes): TimePoint {
+  let sec = -Infinity;
+  let nsec = 0;
+  for (let i = 0; i < l.size; i++) {
+    const early = endsBeforeStart(l, i);
+    const s = early ? l.startSec[i]! : l.endSec[i]!;
+    const n = early ? l.startNsec[i]! : l.endNsec[i]!;
+    if ((s - sec || n - nsec) > 0) {
+      sec = s;
+      nsec = n;
+    }
+  }
+  return { sec, nsec, digits: 9 };
+}
+
 /** Each connection's openUntil, in columns (made when the overlaps are counted: only summary counts them). */
 interface UntilColumns {
   sec: Float64Array;
@@ -161,7 +182,7 @@ function untilColumns(l: Lifetimes): UntilColumns {
   const sec = l.endSec.slice(0, l.size);
   const nsec = l.endNsec.slice(0, l.size);
   for (let i = 0; i < l.size; i++) {
-    if ((sec[i]! - l.startSec[i]! || nsec[i]! - l.startNsec[i]!) < 0) {
+    if (endsBeforeStart(l, i)) {
       sec[i] = l.startSec[i]!;
       nsec[i] = l.startNsec[i]!;
     }

@@ -76,7 +76,7 @@ async function pushPaced(parser: ChunkedParser, chunk: Buffer, control: ReadCont
   for (let at = 0; at < chunk.length; at += PACED_BYTES) {
     const wait = control.room?.();
     if (wait) await wait;
-    parser.push(at === 0 && chunk.length <= PACED_BYTES ? chunk : chunk.subarray(at, at + PACED_BYTES));
+    parser.push(chunk.length <= PACED_BYTES ? chunk : chunk.subarray(at, at + PACED_BYTES));
   }
 }
 

@@ -1,13 +1,13 @@
 import chalk from 'chalk';
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
-import { lifetimesOf, lifetimeTime, overlapTable, permuted, startOrder, type Lifetimes, type OverlapTable, type RowTimes } from '../analysis/concurrency.js';
+import { latestUntil, lifetimesOf, lifetimeTime, overlapTable, permuted, startOrder, type Lifetimes, type OverlapTable, type RowTimes } from '../analysis/concurrency.js';
 import type { SpilledRows } from '../analysis/connection-rows.js';
 import { durationCell, spilledCells, spilledJson, spilledRow, startCell, wholeCells, wholeJson, type RowKind, type RowParts } from './spilled-rows.js';
 import type { ImapConnection } from '../imap/model.js';
 import { LINKTYPE_NAMES } from '../decode/decoder.js';
 import { escapeText } from '../util/escape.js';
 import { LazyArray } from '../util/json.js';
-import { compareTime, isoTime, secondsBetween } from '../util/time.js';
+import { isoTime, secondsBetween } from '../util/time.js';
 import { bytesHuman, endpoint, jsonWarnings, makeTable, paintStatus, seconds } from './format.js';
 import { tablePieces, type Cell } from './table.js';
 import type { TimePoint } from '../tcp/types.js';
@@ -250,8 +250,7 @@ function concurrencyText(conns: Lifetimes): string {
   const lines = [`Concurrency: at most ${overlaps.max} IMAP connection(s) open at once.`];
   if (conns.size === 0) return lines[0]!;
   const first = lifetimeTime(conns, 0);
-  let last = lifetimeTime(conns, 0, true);
-  for (let i = 1; i < conns.size; i++) if (compareTime(lifetimeTime(conns, i, true), last) > 0) last = lifetimeTime(conns, i, true);
+  const last = latestUntil(conns);
   const span = Math.max(secondsBetween(first, last), 1e-9);
   const width = 50;
   // Columns stay inside the bar whatever the times say (a capture's timestamps can run backwards; String.repeat
