@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateCapture } from '../bench/gen-capture.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
-import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, RecordCodec } from '../src/analysis/fetch-runs.js';
+import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
 import { messageJson } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
@@ -384,6 +384,26 @@ test('run lines number the texts that recur and write out new ones once the tabl
     const coded = [...rows.flatMap((row) => [row[2], row[5], row[6], row[8]]), ...records.flatMap((r) => r[9] ?? []).flatMap((p) => [p[1], p[2], p[5], p[6]])];
     assert.ok(coded.every((c) => c === null || typeof c === 'string' || (c as number) < max));
     assert.equal(sectionsWritten.every((t) => t === 'number'), max === MAX_CODED_TEXTS, `sections written out with a table of ${max}`);
+  }
+});
+
+test('held lines live in the runs\' arena until a spill writes them, which empties it; the merge reads them back', async () => {
+  const messages = views(await inMemory(join(CAPTURES, 'seed-alice.pcap')));
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-held-test-'));
+  try {
+    const runs = new MessageRuns(dir);
+    const hold = (list: MessageView[]) => list.map((message) => {
+      const line = runs.lines.octetsOf(runs.lines.add(runs.codec.encode({ box: 0, message })));
+      return { box: 0, message: { mailbox: message.mailbox, uidValidity: message.uidValidity, uid: message.uid, seq: message.uid === null ? message.seq : 0 }, line };
+    });
+    const half = Math.ceil(messages.length / 2);
+    runs.spill(hold(messages.slice(0, half)));
+    assert.equal(runs.lines.count, 0, 'a spill takes every held line, so the arena starts over');
+    const rest = hold(messages.slice(half));
+    assert.equal(runs.lines.count, messages.length - half);
+    assert.deepEqual([...runs.messages(rest)], messages, 'one run and the lines still held, merged in order');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

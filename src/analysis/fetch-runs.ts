@@ -5,6 +5,7 @@ import { parseSectionSpec } from '../imap/fetch.js';
 import type { SectionSpec } from '../mime/types.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { detached, Interner } from '../util/intern.js';
+import { LineArena } from '../util/line-arena.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchHow, SectionFetch } from './fetches.js';
 import type { MessageView, PartView } from './message-view.js';
@@ -30,11 +31,12 @@ export interface HeldKey {
 }
 
 /**
- * A message held as its record in a run's encoding (RecordCodec): one string instead of its objects. The tracker
- * keeps messages it has not met for a while this way; such a record is written to a run as it is.
+ * A message held as its record in a run's encoding (RecordCodec), instead of its objects: the tracker keeps messages
+ * it has not met for a while this way, in its runs' arena (MessageRuns.lines). Such a record is written to a run as
+ * it is. `line` is a view of the arena, valid until the runs' next spill.
  */
 export interface HeldLine extends HeldKey {
-  line: string;
+  line: Buffer;
 }
 
 export type Held = HeldMessage | HeldLine;
@@ -313,7 +315,7 @@ function* releasing(records: Held[], codec: RecordCodec): Generator<HeldMessage>
   for (let i = 0; i < records.length; i++) {
     const h = records[i]!;
     records[i] = undefined as unknown as Held;
-    yield 'line' in h ? codec.decode(h.line) : h;
+    yield 'line' in h ? codec.decode(h.line.toString('utf8')) : h;
   }
 }
 
@@ -328,6 +330,8 @@ export class MessageRuns {
   private count = 0;
   /** How this tracker's records are written and read, held lines (HeldLine) included. */
   readonly codec = new RecordCodec();
+  /** Where the tracker holds its records as lines (HeldLine) until they are spilled: every spill takes them all. */
+  readonly lines = new LineArena();
 
   constructor(private readonly parent: string = tmpdir()) {}
 
@@ -336,10 +340,11 @@ export class MessageRuns {
     return this.count;
   }
 
-  /** Write the records, sorted, as one run. */
+  /** Write the records, sorted, as one run; they must be every line of the arena (which is cleared). */
   spill(held: Held[]): void {
     held.sort(compareHeld);
     this.runs.push({ path: this.write(held), level: 0 });
+    this.lines.clear();
     for (;;) {
       const tail = this.runs.slice(-MAX_RUNS_MERGED);
       if (tail.length < MAX_RUNS_MERGED || tail.some((r) => r.level !== tail[0]!.level)) break;
@@ -380,7 +385,10 @@ export class MessageRuns {
     // object, which only a full collection frees.
     const writer = new GatheredWriter(join(this.dir.path, `run-${++this.count}`));
     try {
-      for (const h of records) writer.write('line' in h ? h.line : this.codec.encode(h));
+      for (const h of records) {
+        if ('line' in h) writer.writeOctets(h.line);
+        else writer.write(this.codec.encode(h));
+      }
     } finally {
       writer.close();
     }

@@ -83,14 +83,15 @@ interface Box {
   uidValidity: number | null;
   /**
    * By messageKey(); null once spilled (until a message of it comes again). With `spill`, a message not met for a
-   * while is held as its run record (a string: see compact()) until it is met again or spilled.
+   * while is held as its run record (a number: the record's line in the runs' arena; see compact()) until it is met
+   * again or spilled.
    */
-  messages: Map<number, FetchedMessage | string> | null;
+  messages: Map<number, FetchedMessage | number> | null;
   /**
    * With `spill`: the run record of what came before a message's current record, since that message was met again
    * after it was compacted (revive()); by key. Written before the current record, so the merge combines them in order.
    */
-  earlier: Map<number, string> | null;
+  earlier: Map<number, number> | null;
 }
 
 /** What a message's earlier pieces (held as a record) tell the checks made on its current one. */
@@ -117,7 +118,7 @@ function messageKey(uid: number | null, seq: number): number {
  * A record held by `key` in `box`, as the merge order sees it (identity from the key and the box; the sequence number
  * only orders messages without a UID, so a message with one gets 0).
  */
-function heldLine(box: Box, key: number, line: string): HeldLine {
+function heldLine(box: Box, key: number, line: Buffer): HeldLine {
   const uid = key >= 0 ? key : null;
   return { box: box.index, message: { mailbox: box.mailbox, uidValidity: box.uidValidity, uid, seq: uid === null ? -key - 1 : 0 }, line };
 }
@@ -293,16 +294,17 @@ export class FetchTracker {
    */
   private compact(box: Box, key: number, message: FetchedMessage): void {
     if (box.messages?.get(key) !== message || this.deriving.has(message) || box.earlier?.has(key)) return;
-    box.messages.set(key, this.runs!.codec.encode({ box: box.index, message: messageView(message) }));
+    const runs = this.runs!;
+    box.messages.set(key, runs.lines.add(runs.codec.encode({ box: box.index, message: messageView(message) })));
   }
 
   /**
    * A message held as its run record is met again: the record waits in `earlier` for the new record `message`
    * (both are written, the merge combines them), and what the checks need of it is noted for `message`.
    */
-  private revive(box: Box, key: number, line: string, message: FetchedMessage): void {
+  private revive(box: Box, key: number, line: number, message: FetchedMessage): void {
     (box.earlier ??= new Map()).set(key, line);
-    const before = this.runs!.codec.decode(line).message;
+    const before = this.runs!.codec.decode(this.runs!.lines.textOf(line)).message;
     this.earlierOf.set(message, { parts: before.parts?.map((p) => p.part) ?? null, structureFrom: before.structureFrom, envelope: before.envelope !== null });
   }
 
@@ -386,7 +388,7 @@ export class FetchTracker {
   /** Messages by mailbox and UID (those known only by sequence number last); with `spill`, only those held whole. */
   list(): FetchedMessage[] {
     const all: FetchedMessage[] = [];
-    for (const box of this.boxes.values()) for (const m of box.messages?.values() ?? []) if (typeof m !== 'string') all.push(m);
+    for (const box of this.boxes.values()) for (const m of box.messages?.values() ?? []) if (typeof m !== 'number') all.push(m);
     return all.sort((a, b) =>
       byName(a.mailbox ?? '', b.mailbox ?? '') || (a.uidValidity ?? 0) - (b.uidValidity ?? 0) ||
       (a.uid ?? Number.MAX_SAFE_INTEGER) - (b.uid ?? Number.MAX_SAFE_INTEGER) || a.seq - b.seq);
@@ -426,11 +428,11 @@ export class FetchTracker {
     const taken: Held[] = [];
     this.held = 0;
     for (const box of this.boxes.values()) {
-      for (const [key, line] of box.earlier ?? []) taken.push(heldLine(box, key, line));
+      for (const [key, line] of box.earlier ?? []) taken.push(heldLine(box, key, this.runs!.lines.octetsOf(line)));
       box.earlier = null;
       if (!box.messages) continue;
       for (const [key, message] of box.messages) {
-        if (typeof message === 'string') taken.push(heldLine(box, key, message));
+        if (typeof message === 'number') taken.push(heldLine(box, key, this.runs!.lines.octetsOf(message)));
         else if (final(message)) taken.push({ box: box.index, message: messageView(message) });
         else {
           this.held += 1 + message.fetches.length;
@@ -499,7 +501,7 @@ export class FetchTracker {
     const key = messageKey(uid, seq);
     const messages = state.box.messages ??= new Map();
     const held = messages.get(key);
-    if (held !== undefined && typeof held !== 'string') return held;
+    if (held !== undefined && typeof held !== 'number') return held;
     const m = newMessage(state, uid, seq);
     if (held !== undefined) this.revive(state.box, key, held, m);
     messages.set(key, m);

@@ -25,13 +25,13 @@ const MAX_DEPTH = 100;
 export class TokenReader {
   private line = 0;
   private pos = 0;
+  /** The current line piece (msg.lines[line]), kept in a field: read for every character. */
+  private text: string;
   /** Set when the input broke the grammar somewhere (the caller may warn). */
   malformed = false;
 
-  constructor(private readonly msg: ImapMessage) {}
-
-  private get text(): string {
-    return this.msg.lines[this.line] ?? '';
+  constructor(private readonly msg: ImapMessage) {
+    this.text = msg.lines[0] ?? '';
   }
 
   atEnd(): boolean {
@@ -158,6 +158,7 @@ export class TokenReader {
     const lit = this.msg.literals[this.line];
     if (!m || !lit) return null;
     this.line++;
+    this.text = this.msg.lines[this.line] ?? '';
     this.pos = 0;
     return new LiteralValue(lit);
   }

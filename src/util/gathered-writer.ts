@@ -30,6 +30,17 @@ export class GatheredWriter {
     return n;
   }
 
+  /** Append octets as they are. */
+  writeOctets(octets: Uint8Array): void {
+    if (this.used + octets.length > GATHERED_BYTES) this.flush();
+    if (octets.length > GATHERED_BYTES) writeSync(this.fd, octets); // longer than the buffer: straight to the file
+    else {
+      this.buffer.set(octets, this.used);
+      this.used += octets.length;
+    }
+    this.size += octets.length;
+  }
+
   /** Put what is gathered into the file (before the file is read). */
   flush(): void {
     if (this.used > 0) writeSync(this.fd, this.buffer, 0, this.used);
