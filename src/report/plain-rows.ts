@@ -27,21 +27,38 @@ export function isPlainRow(row: readonly string[], columns: number): boolean {
 
 /** The lines of one row: as many as its tallest cell has; a line with nothing on it is left out (as cli-table3 does). */
 export function plainRowLines(row: readonly string[], style: PlainRowStyle): string[] {
+  const pad = spaces(style.padding);
+  // Most rows are one line: no cell is split.
+  if (!row.some((cell) => cell.includes('\n'))) {
+    const line = rowLine(style, pad, (i) => row[i]);
+    return line.length > 0 ? [line] : [];
+  }
   const cells = row.map((cell) => cell.split('\n'));
   const height = Math.max(1, ...cells.map((lines) => lines.length));
-  const pad = ' '.repeat(style.padding);
   const out: string[] = [];
   for (let k = 0; k < height; k++) {
-    let line = '';
-    for (let i = 0; i < cells.length; i++) {
-      const width = style.widths[i]!;
-      const text = cells[i]![k];
-      line += (i === 0 ? style.left : style.middle) + pad + (text === undefined ? ' '.repeat(width) : aligned(cut(text, width), width, style.aligns[i]!)) + pad;
-    }
-    line += style.right;
+    const line = rowLine(style, pad, (i) => cells[i]![k]);
     if (line.length > 0) out.push(line);
   }
   return out;
+}
+
+/** One drawn line of a row, from each column's text on it (undefined: the cell has no such line). */
+function rowLine(style: PlainRowStyle, pad: string, textOf: (column: number) => string | undefined): string {
+  let line = '';
+  for (let i = 0; i < style.widths.length; i++) {
+    const width = style.widths[i]!;
+    const text = textOf(i);
+    line += (i === 0 ? style.left : style.middle) + pad + (text === undefined ? spaces(width) : fitted(text, width, style.aligns[i]!)) + pad;
+  }
+  return line + style.right;
+}
+
+/** Space runs of the lengths columns use, made once. */
+const SPACE_RUNS: string[] = [];
+
+function spaces(n: number): string {
+  return n < 256 ? (SPACE_RUNS[n] ??= ' '.repeat(n)) : ' '.repeat(n);
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -51,9 +68,16 @@ export function textWidth(text: string): number {
   return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
 }
 
-/** cli-table3's truncate() for text without escape sequences: cut to `width` columns, ending in "…". */
-function cut(text: string, width: number): string {
-  if (textWidth(text) <= width) return text;
+/** cli-table3's truncate() then pad(), for text without escape sequences, measuring the text once when it fits. */
+function fitted(text: string, width: number, align: 'left' | 'right'): string {
+  const length = textWidth(text);
+  if (length <= width) return aligned(text, length, width, align);
+  const cut = cutTo(text, width);
+  return aligned(cut, textWidth(cut), width, align);
+}
+
+/** cli-table3's truncate() of text wider than `width`: cut to `width` columns, ending in "…". */
+function cutTo(text: string, width: number): string {
   const room = width - 1;
   if (room <= 0) return '…';
   // Its truncateWidth(): by UTF-16 units when each is one column, else one unit at a time from the end.
@@ -63,10 +87,9 @@ function cut(text: string, width: number): string {
   return `${kept}…`;
 }
 
-/** cli-table3's pad(): text wider than the column by more than one is left alone. */
-function aligned(text: string, width: number, align: 'left' | 'right'): string {
-  const length = textWidth(text);
+/** cli-table3's pad() of text `length` columns wide: text wider than the column by more than one is left alone. */
+function aligned(text: string, length: number, width: number, align: 'left' | 'right'): string {
   if (width + 1 < length) return text;
-  const fill = ' '.repeat(Math.max(0, width - length));
+  const fill = spaces(Math.max(0, width - length));
   return align === 'right' ? fill + text : text + fill;
 }
