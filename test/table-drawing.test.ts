@@ -92,3 +92,15 @@ test('a FitTable prints what tablePieces writes for the same rows made on demand
   assert.equal(table.toString(), [...tablePieces(['n', 'name', 'latency'], () => rows)].join(''));
   assert.equal(table.toString(), new TableLayout(['n', 'name', 'latency'], rows).draw(rows).join('\n'));
 });
+
+test('a column of coloured numbers is aligned right as a plain one is: escape sequences are not what the cell says', () => {
+  setTableWidth(null);
+  for (const colour of [0, 1]) {
+    chalk.level = colour as 0 | 1;
+    const table = new FitTable(['count', 'name']);
+    table.push([chalk.green('5'), 'a'], [chalk.red('1234'), 'b'], [chalk.yellow('(12)'), chalk.bold('c')]);
+    const lines = table.toString().split('\n').map((l) => l.replace(/\u001b\[[0-9;]*m/g, ''));
+    assert.ok(lines.some((l) => /│ {5}5 │ a/.test(l)), `colour ${colour}: "5" right-aligned under 1234\n${lines.join('\n')}`);
+    assert.ok(lines.some((l) => /│ {2}\(12\) │ c/.test(l)), `colour ${colour}: "(12)" right-aligned\n${lines.join('\n')}`);
+  }
+});

@@ -172,7 +172,8 @@ export class TableLayout {
    * cli-table3 table twice per message cost more than everything else the listing does).
    */
   private frame(): Frame {
-    const key = JSON.stringify([this.columns.map((c) => c.head), this.widths, this.aligns, this.framed, this.coloured]);
+    // Asked once per table (a `fetches` listing draws one per message): joined, not serialised as JSON.
+    const key = `${this.framed ? 'f' : '-'}${this.coloured ? 'c' : '-'}${this.aligns.map((a) => a[0]).join('')} ${this.widths.join(' ')}\0${this.columns.map((c) => c.head).join('\0')}`;
     let frame = frames.get(key);
     if (!frame) {
       if (frames.size >= MAX_FRAMES) frames.clear();
@@ -228,7 +229,8 @@ class NumericColumn {
 
   see(cell: string): void {
     if (this.other) return;
-    const text = stripVTControlCharacters(cell);
+    // Every escape sequence starts with ESC or CSI: a cell with neither is its own text.
+    const text = cell.includes('\u001b') || cell.includes('\u009b') ? stripVTControlCharacters(cell) : cell;
     if (text === '') return;
     if (NUMERIC.test(text)) this.any = true;
     else this.other = true;
