@@ -42,8 +42,8 @@ async function inMemory(capture: string): Promise<FetchedMessage[]> {
 const views = (messages: FetchedMessage[]) => messages.map(messageView);
 
 /** The messages as the spilling tracker lists them, and how many runs it wrote. */
-async function spilled(capture: string, budget: number, dir: string, live?: number): Promise<{ messages: MessageView[]; runs: number }> {
-  const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir, live } })).fetches;
+async function spilled(capture: string, budget: number, dir: string, live?: number, lineBytes?: number): Promise<{ messages: MessageView[]; runs: number }> {
+  const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir, live, lineBytes } })).fetches;
   const runs = tracker.spilledRuns;
   return { messages: [...tracker.sorted()], runs };
 }
@@ -70,6 +70,10 @@ test('spilled and merged: every message equals the in-memory one, in the same or
       const compacted = await spilled(capture, 1e9, dir, 1);
       assert.equal(compacted.runs, 0);
       assert.deepEqual(compacted.messages, views(expected), `${capture} held as run lines`);
+      // Within the budget of records, but over the bytes held lines may take: spilled all the same.
+      const heavy = await spilled(capture, 1e9, dir, 1, 1);
+      if (expected.length > 1) assert.ok(heavy.runs >= 1, `${capture}: spilled by the bytes of its lines (${heavy.runs} runs)`);
+      assert.deepEqual(heavy.messages, views(expected), `${capture} spilled by bytes`);
     }
     // The merge had pieces to combine: messages fetched in several responses, split by spills at budget 1.
     assert.ok(combined >= 10, `messages fetched in several responses: ${combined}`);

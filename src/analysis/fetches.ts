@@ -109,6 +109,13 @@ interface Earlier {
  */
 export const LIVE_MESSAGES = 16;
 
+/**
+ * Bytes of held records' lines (in the runs' arena) that make the tracker spill, whatever the count of records: the
+ * budget counts records, which are about 0.4 KiB on a folder sync, but one made from a hostile BODYSTRUCTURE may be
+ * a megabyte.
+ */
+export const HELD_LINE_BYTES = 64 * 1024 * 1024;
+
 /** A message's key in its box: its UID, or (while no UID is known) its sequence number as -(seq + 1), which never collides. */
 function messageKey(uid: number | null, seq: number): number {
   return uid ?? -seq - 1;
@@ -156,8 +163,10 @@ export interface FetchTrackerOptions {
    * cannot check its sections against the spilled tree); the merge combines the records as memory would.
    * `live` (default LIVE_MESSAGES): messages met in that many latest responses stay whole; older ones are held as
    * their run records, and one met again continues as memory would (its checks see the earlier pieces).
+   * `lineBytes` (default HELD_LINE_BYTES): what is held is also spilled once the held records' lines take that many
+   * bytes (a hostile BODYSTRUCTURE makes a record of a megabyte).
    */
-  spill?: { budget: number; dir?: string; live?: number };
+  spill?: { budget: number; dir?: string; live?: number; lineBytes?: number };
   /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
   stepUids?: boolean;
   /** Give every SectionFetch its `order` (extract writes its files in that order from the sorted, merged messages). */
@@ -202,6 +211,7 @@ export class FetchTracker {
   private readonly runs: MessageRuns | null;
   private held = 0;
   private readonly budget: number;
+  private readonly lineBytes: number;
   /**
    * With `spill`: the messages of the latest responses (a ring of `live` places), each with its box and key; the one
    * a new response pushes out is compacted, unless it was met again since (then a later place holds it too).
@@ -220,6 +230,7 @@ export class FetchTracker {
     this.retain = options.retain ?? true;
     this.runs = options.spill && this.retain ? new MessageRuns(options.spill.dir) : null;
     this.budget = this.runs ? options.spill!.budget : Infinity;
+    this.lineBytes = options.spill?.lineBytes ?? HELD_LINE_BYTES;
     this.live = Math.max(1, options.spill?.live ?? LIVE_MESSAGES);
   }
 
@@ -272,7 +283,7 @@ export class FetchTracker {
       this.options.onSection?.(message, fetch, s);
     }
     if (this.runs && this.retain) this.met(state.box, messageKey(uid, seq), message);
-    if (this.held > this.budget) this.spill();
+    if (this.held > this.budget || (this.runs !== null && this.runs.lines.bytes > this.lineBytes)) this.spill();
   }
 
   /** A response met `message`: it takes the newest place of the ring, and the message in the oldest is compacted. */

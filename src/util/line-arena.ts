@@ -21,6 +21,11 @@ export class LineArena {
     return this.ends.size;
   }
 
+  /** Octets the lines take. */
+  get bytes(): number {
+    return this.used;
+  }
+
   /** Keep `line`; returns its number. */
   add(line: string): number {
     // A UTF-16 unit takes at most 3 octets in UTF-8.
