@@ -19,7 +19,8 @@ function expected(c: string): string {
   if (c === '\r') return '\\r';
   if (c === '\n') return '\\n';
   if (c === '\t') return '\\t';
-  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  const code = c.charCodeAt(0);
+  return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
 }
 
 test('each control character is escaped alone, first, in the middle and last; nothing else is left in it', () => {

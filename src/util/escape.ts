@@ -15,7 +15,12 @@ export function escapeText(s: string): string {
       case '\r': return '\\r';
       case '\n': return '\\n';
       case '\t': return '\\t';
-      default: return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+      // Two hex digits for a byte's worth (C0, DEL, C1), \u and four for the separators and bidi controls: "\x2028"
+      // would read as a space and "28".
+      default: {
+        const code = c.charCodeAt(0);
+        return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+      }
     }
   });
 }
