@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { GatheredWriter } from '../util/gathered-writer.js';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
 import type { LateChanges } from '../tcp/types.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
@@ -85,38 +86,36 @@ export class RowFile {
 const RECORD_BYTES = 48;
 const ADDED = 1;
 const SETTLED = 2;
-/** Records written or read per system call. */
+/** Records read per system call. */
 const RECORDS_PER_IO = 1365;
 
 /** Field offsets in a record (kind, digits and index in every record; the rest as its kind says). */
 const AT = { kind: 0, startDigits: 1, endDigits: 2, index: 4, id: 8, startNsec: 12, endNsec: 16, length: 20, startSec: 24, endSec: 32, lastFrame: 40 } as const;
 
+/** Records appended to a new file, gathered into large writes: each is filled in blank() and written by append(). */
 class RecordFile {
-  private readonly fd: number;
-  private readonly batch = Buffer.alloc(RECORD_BYTES * RECORDS_PER_IO);
-  private used = 0;
+  private readonly writer: GatheredWriter;
+  private readonly record = Buffer.alloc(RECORD_BYTES);
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'wx', 0o600);
+  constructor(path: string) {
+    this.writer = new GatheredWriter(path);
   }
 
-  /** The next record's bytes (zeroed), to be filled in place. */
-  next(): { buffer: Buffer; at: number } {
-    if (this.used === this.batch.length) this.flush();
-    const at = this.used;
-    this.batch.fill(0, at, at + RECORD_BYTES);
-    this.used += RECORD_BYTES;
-    return { buffer: this.batch, at };
+  get path(): string {
+    return this.writer.path;
+  }
+
+  /** The next record, zeroed, to be filled (at offset 0) and then appended. */
+  blank(): Buffer {
+    return this.record.fill(0);
+  }
+
+  append(): void {
+    this.writer.writeOctets(this.record);
   }
 
   close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
-
-  private flush(): void {
-    if (this.used > 0) writeSync(this.fd, this.batch, 0, this.used);
-    this.used = 0;
+    this.writer.close();
   }
 }
 
@@ -170,15 +169,16 @@ export class RowWriter {
   add(conn: Lifetime, row: string): void {
     const length = this.file.add(row);
     const index = this.count++;
-    const { buffer, at } = this.records.next();
-    buffer[at + AT.kind] = ADDED;
-    buffer.writeUInt32LE(index, at + AT.index);
-    buffer.writeUInt32LE(conn.id, at + AT.id);
-    buffer.writeUInt32LE(length, at + AT.length);
-    buffer.writeDoubleLE(conn.start.sec, at + AT.startSec);
-    buffer.writeUInt32LE(conn.start.nsec, at + AT.startNsec);
-    buffer[at + AT.startDigits] = conn.start.digits;
-    writeLate(buffer, at, conn);
+    const record = this.records.blank();
+    record[AT.kind] = ADDED;
+    record.writeUInt32LE(index, AT.index);
+    record.writeUInt32LE(conn.id, AT.id);
+    record.writeUInt32LE(length, AT.length);
+    record.writeDoubleLE(conn.start.sec, AT.startSec);
+    record.writeUInt32LE(conn.start.nsec, AT.startNsec);
+    record[AT.startDigits] = conn.start.digits;
+    writeLate(record, 0, conn);
+    this.records.append();
     this.unsettled.set(conn.id, index);
   }
 
@@ -187,10 +187,11 @@ export class RowWriter {
     const index = this.unsettled.get(late.id);
     if (index === undefined) return;
     this.unsettled.delete(late.id);
-    const { buffer, at } = this.records.next();
-    buffer[at + AT.kind] = SETTLED;
-    buffer.writeUInt32LE(index, at + AT.index);
-    writeLate(buffer, at, late);
+    const record = this.records.blank();
+    record[AT.kind] = SETTLED;
+    record.writeUInt32LE(index, AT.index);
+    writeLate(record, 0, late);
+    this.records.append();
   };
 
   /** The rows of the connections `keep` accepts, in the order the connections opened; the files are complete. */
