@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, constants } from 'node:zlib';
-import { runSession } from './helpers/imap.js';
+import { runSession, T0 } from './helpers/imap.js';
+import { ImapFramer, type FramerSettings } from '../src/imap/framer.js';
+import { SessionContext } from '../src/imap/session.js';
+import { isNumberedResponse } from '../src/imap/response.js';
+import type { ImapMessage } from '../src/imap/types.js';
 
 test('pipelined commands each get their own completion; untagged data goes to the oldest outstanding', () => {
   const { exchanges, info } = runSession([
@@ -232,4 +236,22 @@ test('a UIDVALIDITY or UIDNEXT that is not a 32-bit number is unknown (null), ne
   const good = select('* OK [UIDVALIDITY 3857529045] v\r\n* OK [UIDNEXT 7] n\r\n');
   assert.equal(good.uidValidity, 3857529045);
   assert.equal(good.uidNext, 7);
+});
+
+test('without a reader of FETCH data, a numbered response keeps none of its literals\' octets; every other literal keeps them', () => {
+  const quiet = new SessionContext({ exchange: () => {} }, () => {});
+  const reading = new SessionContext({ exchange: () => {}, untagged: () => {} }, () => {});
+  const frame = (settings: FramerSettings, text: string) => {
+    const messages: ImapMessage[] = [];
+    new ImapFramer({ message: (m) => messages.push(m), warn: () => {} }, settings).push(Buffer.from(text, 'latin1'), 1, T0);
+    return messages.map((m) => [m.lines, m.literals.map((l) => [l.received, l.data?.toString('latin1') ?? null])]);
+  };
+  const server = '* 12 FETCH (UID 7 BODY[HEADER] {7}\r\nSubj: x)\r\n* LIST () "/" {5}\r\nINBOX\r\n* 2 EXISTS\r\n';
+  const lines = [['* 12 FETCH (UID 7 BODY[HEADER] {7}', ')'], ['* LIST () "/" {5}', ''], ['* 2 EXISTS']];
+  assert.deepEqual(frame(quiet.framing.server, server), [[lines[0], [[7, null]]], [lines[1], [[5, 'INBOX']]], [lines[2], []]]);
+  assert.deepEqual(frame(reading.framing.server, server), [[lines[0], [[7, 'Subj: x']]], [lines[1], [[5, 'INBOX']]], [lines[2], []]]);
+  // A command's literal (a LOGIN password, an APPENDed message) is the session's to read.
+  assert.deepEqual(frame(quiet.framing.client, 'a1 LOGIN {5}\r\nalice pw\r\n'), [[['a1 LOGIN {5}', ' pw'], [[5, 'alice']]]]);
+  assert.equal(isNumberedResponse('* 1 FETCH (FLAGS ())'), true);
+  for (const line of ['* LIST () "/" x', '*12 FETCH', '+ 1', 'a1 OK', '*', '', '* x 1']) assert.equal(isNumberedResponse(line), false, line);
 });

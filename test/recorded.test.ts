@@ -8,6 +8,10 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { streamCapture } from '../src/pipeline.js';
 import type { Side } from '../src/tcp/types.js';
 import { recordedCaptures, truthExchanges } from './helpers/ground-truth.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasPublic, PUBLIC } from './helpers/env.js';
+import { KeyLog } from '../src/tls/keylog.js';
 
 const captures = recordedCaptures();
 
@@ -66,3 +70,26 @@ for (const cap of captures) {
     }
   });
 }
+
+/**
+ * Without a reader of FETCH data (commands, summary), FETCH literals' octets are not kept: nothing the session
+ * reports may depend on them. The same analysis with a receiver of untagged responses (which keeps them) must
+ * report the same exchanges and connections, pipelined FETCHes (mbsync) and decrypted TLS included.
+ */
+test('what the session reports does not depend on keeping FETCH literals\' octets', async () => {
+  let fetchLiterals = 0;
+  // The public captures too, where they are (they are in CI): other servers, other clients.
+  const publicOnes = hasPublic ? readdirSync(PUBLIC).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).map((f) => ({ name: f, path: join(PUBLIC, f) })) : [];
+  for (const cap of [...captures, ...publicOnes]) {
+    const keyFile = cap.path.replace(/\.[a-z]+$/, '.keys');
+    const keys = () => (existsSync(keyFile) ? KeyLog.parse(readFileSync(keyFile, 'utf8')) : undefined);
+    const quiet = await analyzeCapture(cap.path, { keepExchanges: true, keys: keys() });
+    const reading = await analyzeCapture(cap.path, {
+      keepExchanges: true, keys: keys(),
+      onUntagged: (r, m) => { if (r.kind === 'numbered' && m.literals.some((l) => l.data !== null)) fetchLiterals++; },
+    });
+    assert.equal(JSON.stringify(quiet.exchanges), JSON.stringify(reading.exchanges), cap.name);
+    assert.equal(JSON.stringify(quiet.connections), JSON.stringify(reading.connections), cap.name);
+  }
+  assert.ok(fetchLiterals > 0, 'the recordings fetch literals');
+});

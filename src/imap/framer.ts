@@ -19,6 +19,11 @@ export interface FramerSettings {
   readonly limits: FramerLimits;
   /** Does this line look like the start of a message of this side? Used to resynchronise. */
   readonly plausibleStart: (line: string) => boolean;
+  /**
+   * Are the octets of a literal in the message that starts with this line kept (up to limits.keepLiteral)? Absent:
+   * always. Octets nobody reads need not be copied: a folder sync's FETCH responses carry one literal each.
+   */
+  readonly keepsOctets?: (firstLine: string) => boolean;
 }
 
 export interface FramerOutput {
@@ -233,7 +238,8 @@ export class ImapFramer {
       return;
     }
     const literal: Literal = { length: announced.length, received: 0, data: null, nonSync: announced.nonSync, binary: announced.binary };
-    if (announced.length <= this.settings.limits.keepLiteral) literal.data = Buffer.allocUnsafe(announced.length);
+    const keeps = this.settings.keepsOctets;
+    if (announced.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(msg.lines[0]!))) literal.data = Buffer.allocUnsafe(announced.length);
     msg.literals.push(literal);
     const reading: LiteralInProgress = { literal, left: announced.length, consumer: null };
     this.literal = reading;

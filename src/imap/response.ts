@@ -121,6 +121,12 @@ export function statusText(s: string): { code: ResponseCode | null; text: string
   return { code: { name, text: sp < 0 ? '' : inner.slice(sp + 1) }, text: s.slice(end + 1).trimStart() };
 }
 
+/** `* 12 …`: the first line of a numbered response (EXISTS, EXPUNGE, FETCH), whose data only FETCH readers look at. */
+export function isNumberedResponse(firstLine: string): boolean {
+  const digit = firstLine.charCodeAt(2);
+  return firstLine.charCodeAt(0) === 0x2a && firstLine.charCodeAt(1) === 0x20 && digit >= 0x30 && digit <= 0x39;
+}
+
 /** Does a line look like the start of a server response (for resynchronising after a gap)? */
 export function looksLikeResponse(line: string): boolean {
   if (/^\+( |$)/.test(line)) return true;

@@ -9,7 +9,7 @@ import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput
 import type { KeyLog } from '../tls/keylog.js';
 import { ConnectionTransport, type TransportOutput } from './transport.js';
 import type { Exchange, ImapConnection } from './model.js';
-import { looksLikeResponse, parseResponse, type Response } from './response.js';
+import { isNumberedResponse, looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
 import { stringOf, type Value } from './tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
@@ -54,9 +54,21 @@ export class SessionContext {
     this.recurring = options.recurring ?? new RecurringValues();
     this.framing = {
       client: { side: 'client', limits, plausibleStart: looksLikeCommand },
-      server: { side: 'server', limits, plausibleStart: looksLikeResponse },
+      server: { side: 'server', limits, plausibleStart: looksLikeResponse, keepsOctets: readsFetchData(events) ? undefined : notNumbered },
     };
   }
+}
+
+/**
+ * Does anyone but the session read what FETCH responses carry? The session itself never reads a numbered response's
+ * literals (attribution reads item names and the UID), so without such a receiver their octets are not kept.
+ */
+function readsFetchData(events: SessionEvents): boolean {
+  return events.message !== undefined || events.untagged !== undefined || events.literalStart !== undefined;
+}
+
+function notNumbered(firstLine: string): boolean {
+  return !isNumberedResponse(firstLine);
 }
 
 /** A command waiting for its tagged completion. */
