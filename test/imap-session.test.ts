@@ -136,6 +136,18 @@ test('a mid-stream capture starting with DONE resynchronises; a command without 
   assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status]), [['A50', 'IDLE', 'OK'], ['A51', 'NAMESPACE', null]]);
 });
 
+test('a mid-stream capture keeps looking for a command across segments until one comes', () => {
+  const tail = ['the tail of an APPEND literal\r\n', 'more of it, and a line cut in ', 'two\r\n'];
+  const { exchanges, warnings } = runSession([
+    ...tail.map((text): ['client', string] => ['client', text]),
+    ['client', 'a7 NOOP\r\n'],
+    ['server', 'a7 OK done\r\n'],
+  ], false);
+  assert.deepEqual(exchanges.map((e) => [e.tag, e.command, e.status]), [['a7', 'NOOP', 'OK']]);
+  const skipped = tail.join('').length;
+  assert.deepEqual(warnings.map((w) => w.message), [`client: skipped ${skipped} octets that could not be framed (from frame 1); resynchronised at a command`]);
+});
+
 test('a reused tag is reported; garbage on the port does not crash and is not a command', () => {
   const { exchanges, warnings } = runSession([
     ['client', 'x1 NOOP\r\nx1 NOOP\r\n'],

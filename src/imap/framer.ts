@@ -124,6 +124,11 @@ export class ImapFramer {
     this.yieldRequested = true;
   }
 
+  /** Between two messages, in step: nothing is kept that the next bytes would need (a new framer would do the same). */
+  get between(): boolean {
+    return this.msg === null && this.partial === null && this.literal === null && this.resync === null;
+  }
+
   /** Part of a message has been read (its first line piece at least, or part of a line). */
   get midMessage(): boolean {
     return this.msg !== null || this.partial !== null;

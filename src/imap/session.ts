@@ -100,8 +100,9 @@ const NO_UNTAGGED: Record<string, number> = Object.freeze({}) as Record<string, 
  */
 export class ImapSession implements FramerOutput, TransportOutput {
   readonly info: ImapConnection;
-  private readonly client: ImapFramer;
-  private readonly server: ImapFramer;
+  /** Each side's framer while it is inside a message (or looking for one after a gap); null between messages. */
+  private client: ImapFramer | null = null;
+  private server: ImapFramer | null = null;
   /** Outstanding commands in the order they were sent. */
   private readonly pending = new PendingCommands<Outstanding>();
   private pendingOverflowWarned = false;
@@ -126,12 +127,10 @@ export class ImapSession implements FramerOutput, TransportOutput {
       clientId: null, serverId: null, capabilities: NOTHING_YET, enabled: NOTHING_YET, tls: null, compress: null, selected: null,
       commands: 0, mailboxes: NOTHING_YET, unsolicited: 0, undecoded: 0,
     };
-    this.client = new ImapFramer(this, shared.framing.client);
-    this.server = new ImapFramer(this, shared.framing.server);
     if (!conn.sawSyn) {
       // The capture began mid-conversation: wait for something that looks like a message start.
-      this.client.startResync(conn.firstFrame);
-      this.server.startResync(conn.firstFrame);
+      this.framer('client').startResync(conn.firstFrame);
+      this.framer('server').startResync(conn.firstFrame);
     }
     this.transport = new ConnectionTransport(this);
   }
@@ -165,8 +164,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
   close(frame: number, time: TimePoint): void {
     this.transport.end(frame);
     if (this.transport.dissecting) {
-      this.client.end(frame, time);
-      this.server.end(frame, time);
+      this.client?.end(frame, time);
+      this.server?.end(frame, time);
     }
     for (const p of this.pending.drain()) this.events.exchange(p.ex, this.info);
     if (this.responsesWithoutRequest > 0) {
@@ -186,11 +185,27 @@ export class ImapSession implements FramerOutput, TransportOutput {
   }
 
   imap(side: Side, bytes: Buffer, frame: number, time: TimePoint): number {
-    return (side === 'client' ? this.client : this.server).push(bytes, frame, time);
+    const framer = this.framer(side);
+    const consumed = framer.push(bytes, frame, time);
+    if (framer.between) this.dropFramer(side);
+    return consumed;
   }
 
   imapGap(side: Side, length: number, frame: number, time: TimePoint): void {
-    (side === 'client' ? this.client : this.server).gap(length, frame, time);
+    const framer = this.framer(side);
+    framer.gap(length, frame, time);
+    if (framer.between) this.dropFramer(side);
+  }
+
+  /** The side's framer, made when its bytes come: between messages a framer holds nothing, so an idle connection has none. */
+  private framer(side: Side): ImapFramer {
+    if (side === 'client') return (this.client ??= new ImapFramer(this, this.shared.framing.client));
+    return (this.server ??= new ImapFramer(this, this.shared.framing.server));
+  }
+
+  private dropFramer(side: Side): void {
+    if (side === 'client') this.client = null;
+    else this.server = null;
   }
 
   marker(side: Side | null, frame: number, text: string): void {
@@ -292,8 +307,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
   }
 
   private onContinuation(text: string, m: ImapMessage): void {
-    const client = this.client;
-    if (client.inLiteral || client.midMessage) {
+    if (this.client?.midMessage) {
       // "+" for a synchronizing literal of a command the client is still sending.
       this.earlyContinuations++;
       this.earlyContinuationAt ??= m.end;
@@ -327,7 +341,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
   private onTagged(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): void {
     const client = this.client;
     // A refused synchronizing literal: the client will not send its octets, so its command ends here.
-    if (r.status !== 'OK' && client.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
+    if (r.status !== 'OK' && client?.inLiteral && client.currentTag() === r.tag) client.abandonLiteral();
     // The oldest command with the tag: a reused tag answers the command sent first.
     const done = this.pending.takeByTag(r.tag);
     let ex: Exchange;
@@ -407,7 +421,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
         if (ok) {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
           const early = this.pending.list.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
-          const injected = early.length > 0 || this.client.midMessage;
+          const injected = early.length > 0 || this.client?.midMessage === true;
           this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
             this.info.tls!.injectedBeforeTls = true;
@@ -523,8 +537,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
 
   /** After the message being framed, the bytes change (TLS or compression): the framers stop there. */
   private switchProtocol(start: () => void): void {
-    this.client.yieldAfterMessage();
-    this.server.yieldAfterMessage();
+    this.client?.yieldAfterMessage();
+    this.server?.yieldAfterMessage();
     start();
   }
 
