@@ -213,3 +213,21 @@ test('--redact refuses TLS and COMPRESS connections unless --force; -w never ove
   assert.equal(run(['commands', join(CAPTURES, 'seed-alice.pcap'), '-w', join(dir, 'all.pcap')]).code, 2, 'a selection is needed');
   assert.equal(run(['commands', join(CAPTURES, 'seed-alice.pcap'), '--redact']).code, 2, '--redact needs -w');
 });
+
+test('-w without --redact names the connections with clear-text credentials, at most ten of them', () => {
+  const logins = (count: number) => Array.from({ length: count }, (_, i) => tcpConversation({
+    client: { ip: '10.0.0.1', port: 40000 + i }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 + i,
+    exchanges: [
+      { from: 'server', data: '* OK ready\r\n' },
+      { from: 'client', data: `a1 LOGIN user${i} secret${i}\r\n` },
+      { from: 'server', data: 'a1 OK done\r\n' },
+    ],
+  })).flat();
+  for (const [count, named] of [[3, '0, 1, 2'], [10, '0, 1, 2, 3, 4, 5, 6, 7, 8, 9'], [12, '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more']] as const) {
+    const source = join(dir, `logins-${count}.pcap`);
+    writeCapture(source, { format: 'pcap', packets: logins(count) });
+    const r = run(['commands', source, '-Y', 'imap.command == "LOGIN"', '-w', join(dir, `logins-${count}-out.pcap`)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`the file holds clear-text credentials \\(connection ${named}\\); --redact replaces them\\n`), `${count} connections`);
+  }
+});

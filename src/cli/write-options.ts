@@ -42,7 +42,7 @@ export function planWrite(flags: WriteFlags, captures: readonly string[], select
 export async function runWrite(plan: WritePlan, capture: string, selected: readonly ImapConnection[], pipeline: PipelineOptions): Promise<void> {
   const hidden = selected.filter((c) => c.tls || c.compress);
   if (plan.redact && hidden.length) {
-    const what = hidden.map((c) => `connection ${c.conn.id} (${c.tls ? (c.tls.how === 'starttls' ? 'STARTTLS' : 'TLS') : 'COMPRESS'})`).join(', ');
+    const what = atMostNamed(hidden.map((c) => `connection ${c.conn.id} (${c.tls ? (c.tls.how === 'starttls' ? 'STARTTLS' : 'TLS') : 'COMPRESS'})`));
     if (!plan.force) {
       throw new UsageError(`--redact: credentials inside TLS or COMPRESS cannot be redacted in place: ${what}; nothing written (--force writes them with the encrypted or compressed part as captured)`);
     }
@@ -60,5 +60,14 @@ export async function runWrite(plan: WritePlan, capture: string, selected: reado
   output.note(`imapscope: wrote ${what}${redaction}`);
   if (report.checksumsLeft) output.note(`imapscope: ${report.checksumsLeft} changed frame(s) were cut by the snaplen: their TCP checksums could not be recomputed`);
   const clear = selected.filter((c) => c.cleartextAuth);
-  if (!plan.redact && clear.length) output.note(`imapscope: the file holds clear-text credentials (connection ${clear.map((c) => c.conn.id).join(', ')}); --redact replaces them`);
+  if (!plan.redact && clear.length) output.note(`imapscope: the file holds clear-text credentials (connection ${atMostNamed(clear.map((c) => String(c.conn.id)))}); --redact replaces them`);
+}
+
+/** Connections a note names one by one; a capture of thousands of sessions gets a count for the rest, not a wall of numbers. */
+export const NAMED_IN_A_NOTE = 10;
+
+/** `a, b, c` — or the first NAMED_IN_A_NOTE and `and N more`. */
+export function atMostNamed(names: readonly string[]): string {
+  if (names.length <= NAMED_IN_A_NOTE) return names.join(', ');
+  return `${names.slice(0, NAMED_IN_A_NOTE).join(', ')} and ${(names.length - NAMED_IN_A_NOTE).toLocaleString('en-US')} more`;
 }
