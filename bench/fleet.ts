@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateCapture } from './gen-capture.js';
 import { fmt, machine, markdownTable, measure, measurementMethod, ok, summarise, waitForQuiet, type Measurement } from './measure.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bundle', 'main.js');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '100' }, mb: { type: 'string', default: '1' }, runs: { type: 'string', default: '3' }, keep: { type: 'string' } } });

@@ -19,7 +19,7 @@ import { generateCapture } from './gen-capture.js';
 import { fmt, machine, markdownTable, measure, MiB, ok, summarise, waitForQuiet, type Measurement } from './measure.js';
 import { writeBusyCapture } from '../test/helpers/report-captures.js';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../bundle/main.js');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 function options() {

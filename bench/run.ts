@@ -23,7 +23,7 @@ import { generateCapture, type GenerateSummary, type TrafficMix } from './gen-ca
 import { fmt, machine, markdownTable, measure, MiB, ok, summarise, table, waitForQuiet, type Measurement } from './measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const DEFAULT_CLI = resolve(here, '../src/cli/main.js');
+const DEFAULT_CLI = resolve(here, '../bundle/main.js');
 
 /** Targets from the design. */
 const TARGET_SPEEDUP = 10; // imapscope commands vs tshark -Y imap -T fields, same file
@@ -44,7 +44,7 @@ interface Options {
   check: boolean;
   workdir: string | undefined;
   json: string | undefined;
-  /** The imapscope entry point to measure (default: this build's dist/src/cli/main.js). */
+  /** The imapscope entry point to measure (default: this build's bin, dist/bundle/main.js). */
   cli: string;
   /** Seconds to wait, before each run, for other processes to leave the CPUs alone (0: do not wait). */
   quietWait: number;

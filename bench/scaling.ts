@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { SCALE_KINDS, generateScaleCapture, type ScaleKind } from './scale-captures.js';
 import { fmt, markdownTable, measure, ok, table } from './measure.js';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../bundle/main.js');
 const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, closed: 10_000, pipelined: 200_000, untagged: 200_000, literals: 100_000, mailboxes: 20_000 };
 
 async function main(): Promise<void> {

@@ -11,28 +11,29 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CAPTURES, CLI, ROOT } from './helpers/env.js';
+import { CAPTURES, CLI, MODULE_CLI, ROOT } from './helpers/env.js';
 
 const HOOKS = pathToFileURL(fileURLToPath(new URL('./helpers/module-log.js', import.meta.url))).href;
 const REGISTER = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(HOOKS)});`;
 const SRC = join(ROOT, 'dist', 'src');
+const BUNDLE = join(ROOT, 'dist', 'bundle');
 
 /** Implementations only some commands need; the light paths below must load none of them. */
 const HEAVY = ['report/html/', 'compare/', 'check/rules.js', 'check/load.js', 'check/junit.js', 'extract/', 'mime/', 'fleet/export.js', 'fleet/duckdb.js', 'fleet/rows.js'];
 
 interface Run { code: number | null; stdout: string; stderr: string; modules: string[] }
 
-/** The CLI run with the module log: the imapscope modules it loaded (relative to dist/src, each once). */
-function runLogged(args: string[]): Run {
+/** The CLI run with the module log: the imapscope modules it loaded (relative to `base`, each once). */
+function runLogged(args: string[], cli = MODULE_CLI, base = SRC): Run {
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-modules-'));
   const log = join(dir, 'modules.log');
   try {
-    const r = spawnSync(process.execPath, ['--import', REGISTER, CLI, ...args], {
+    const r = spawnSync(process.execPath, ['--import', REGISTER, cli, ...args], {
       encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', IMAPSCOPE_MODULE_LOG: log },
     });
     const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter((l) => l !== ''))];
-    const files = urls.map((u) => fileURLToPath(u)).filter((f) => f.startsWith(SRC));
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules: files.map((f) => relative(SRC, f).split('\\').join('/')) };
+    const files = urls.map((u) => fileURLToPath(u)).filter((f) => f.startsWith(base));
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules: files.map((f) => relative(base, f).split('\\').join('/')) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -96,4 +97,19 @@ test('the module log sees a heavy path: report loads the HTML report (so the che
   assert.match(report.stdout, /^<!DOCTYPE html>/i);
   assert.ok(report.modules.some((m) => m.startsWith('report/html/')));
   assert.ok(report.modules.includes('cli/run/report.js'));
+});
+
+test('the bundle the bin runs is split the same way: a command loads its own chunk, --version none', () => {
+  const chunk = (name: string) => new RegExp(`^${name}-[A-Z0-9]+\\.js$`);
+  const has = (run: Run, name: string) => run.modules.some((m) => chunk(name).test(m));
+  const version = runLogged(['--version'], CLI, BUNDLE);
+  assert.equal(version.stdout, '0.1.0\n');
+  assert.ok(version.modules.includes('main.js'), 'the module log sees the bundle');
+  const summary = runLogged(['summary', '--json', CURL], CLI, BUNDLE);
+  assert.equal(JSON.parse(summary.stdout).connections.length, 5);
+  const report = runLogged(['report', '-o', '-', CURL], CLI, BUNDLE);
+  assert.match(report.stdout, /^<!DOCTYPE html>/i);
+  assert.deepEqual(['summary', 'report', 'compare', 'extract'].map((name) => [name, has(version, name), has(summary, name), has(report, name)]),
+    [['summary', false, true, false], ['report', false, false, true], ['compare', false, false, false], ['extract', false, false, false]]);
+  assert.ok(version.modules.length < summary.modules.length, `--version loads less (${version.modules.join(', ')})`);
 });

@@ -39,7 +39,7 @@ test('npm pack on a fresh checkout, installed into an empty project: README exam
     symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
     const packed = JSON.parse(sh(npm, ['pack', '--json', '--pack-destination', root, ...quiet], checkout)) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
-    assert.ok(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && files.includes('dist/src/cli/main.js'), 'prepack built the package');
+    assert.ok(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && files.includes('dist/bundle/main.js') && files.includes('dist/bundle/worker.js') && files.includes('dist/bundle/client/main.js'), 'prepack built the package and its bundle');
     const unwanted = files.filter((f) => /^(captures|test|dist\/test|bench|dist\/bench|scripts|fuzz|dist\/fuzz|src)\/|\.keys$|\.pcap(ng)?$/.test(f));
     assert.deepEqual(unwanted, [], 'no captures, key logs, tests or sources in the package');
 

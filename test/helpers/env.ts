@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PUBLIC = join(ROOT, '..', 'shared', 'captures', 'public');
 export const CAPTURES = join(ROOT, 'captures');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI as the package runs it (its bin): the bundle scripts/bundle.mjs makes. */
+export const CLI = join(ROOT, 'dist', 'bundle', 'main.js');
+/** The same program as tsc's modules, one file each (lazy-load.test.ts tells them apart by path). */
+export const MODULE_CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export const hasPublic = existsSync(PUBLIC);
 export const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
