@@ -892,3 +892,22 @@ test('a conversation first named by an ICMP quote of the server\'s segment: the 
   assert.deepEqual(data, [['server', '* OK ready\r\n'], ['client', 'a1 NOOP\r\n']]);
   assert.deepEqual([rec.conn(0).client, rec.conn(0).server], [{ ip: '192.168.0.1', port: 50000 }, { ip: '10.0.0.1', port: 143 }]);
 });
+
+test('rings of connections that close go back to the pool; those the end of the input closes do not (nothing would take them)', async () => {
+  const pool = new RingPool();
+  const tracker = new TcpTracker({ open: () => {}, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20, rings: pool });
+  const session = (port: number, close: boolean) => {
+    const f = new TcpFlow({ client: { ip: '10.0.0.1', port }, start: 1_700_000_000 + port / 1000 });
+    return [...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 NOOP\r\n'), ...(close ? f.close('fin') : [])];
+  };
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(write({ format: 'pcap', packets: [...session(50001, false), ...session(50002, false), ...session(50000, true)] }), (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  // The last connection closed: its rings are spares (the two before it took none, as the pool was empty then).
+  const closed = pool.pooled;
+  assert.ok(closed >= GREETING.length + 'a1 NOOP\r\n'.length, `the closed connection's two rings are spares (${closed} bytes)`);
+  tracker.end();
+  assert.equal(pool.pooled, closed, 'the two connections the end of the input closed gave nothing back');
+});

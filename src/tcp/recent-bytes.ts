@@ -133,9 +133,12 @@ export class RecentBytes implements RingPlace {
     }
   }
 
-  /** The stream ended (flushed): its ring goes back to `pool`, and nothing more may be remembered. */
-  release(pool: RingPool): void {
-    if (this.buffer) pool.give(this.buffer, this.base, this.size);
+  /**
+   * The stream ended (flushed): its ring goes back to `pool` (null at the end of the input: nothing would take it
+   * again), and nothing more may be remembered.
+   */
+  release(pool: RingPool | null): void {
+    if (this.buffer) pool?.give(this.buffer, this.base, this.size);
     this.buffer = null;
     this.size = 0;
     this.total = 0;

@@ -10,6 +10,8 @@ export interface TrackerOptions {
   ports: ReadonlySet<number>;
   /** Out-of-order bytes held per direction (see HalfStream). */
   maxHeldBytes: number;
+  /** Where the streams' retransmission-check rings come from and go back to (default: a pool of this tracker's own). */
+  rings?: RingPool;
 }
 
 export const DEFAULT_PORTS: readonly number[] = [143, 993];
@@ -188,13 +190,15 @@ export class TcpTracker<S = void> {
 
   private readonly context: FlowContext<S>;
   private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
+  /** The input has ended: no connection will open again to take a ring back from the pool. */
+  private inputEnded = false;
 
   constructor(
     private readonly sink: StreamSink<S>,
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: new RingPool() };
+    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
   }
 
   segment(seg: Segment): void {
@@ -368,6 +372,7 @@ export class TcpTracker<S = void> {
    * for their output (200,000 connections open at the end of a capture make all their output at once).
    */
   *ending(): Generator<void> {
+    this.inputEnded = true;
     for (const flow of [...this.open]) {
       this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
       yield;
@@ -458,8 +463,11 @@ export class TcpTracker<S = void> {
     if (!client || !server) return;
     client.flush(frame);
     server.flush(frame);
-    client.release(this.context.rings);
-    server.release(this.context.rings);
+    // Pooled at the end, 200,000 open connections' rings were 400,000 entries of the spare lists, promoted while they
+    // grew: most of what ending them left in the old generation.
+    const pool = this.inputEnded ? null : this.context.rings;
+    client.release(pool);
+    server.release(pool);
     flow.client = null;
     flow.server = null;
     this.open.delete(flow);
