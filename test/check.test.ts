@@ -220,6 +220,27 @@ test('failures are capped per rule and capture, the count kept', async () => {
   assert.match(r.message, /first 100 listed/);
 });
 
+test('max-concurrent with many open at once: the first failures listed, each naming the ten lowest ids open and counting the rest', async () => {
+  const a = await analysis(cap('seed-alice.pcap'));
+  const base = a.connections[0]!;
+  const n = MAX_FAILURES + 50;
+  // Ids in another order than the starts, so the lowest open ids are not simply the first opened.
+  const idOf = (i: number) => (i * 7) % n;
+  const connections = Array.from({ length: n }, (_, i) => ({
+    ...base, conn: { ...base.conn, id: idOf(i), firstFrame: i + 1, start: { sec: 1000 + i, nsec: 0, digits: 6 }, end: { sec: 9000, nsec: 0, digits: 6 } },
+  }));
+  const r = evaluateRule({ kind: 'max-concurrent', max: 1 }, { ...a, connections });
+  assert.equal(r.failureCount, n - 1);
+  assert.equal(r.failures.length, MAX_FAILURES);
+  assert.match(r.message, new RegExp(`${n} connections open at once .*; ${n - 1} connections opened over the bound \\(first 100 listed\\)`));
+  r.failures.forEach((f, k) => {
+    const others = Array.from({ length: k + 1 }, (_, j) => idOf(j)).sort((x, y) => x - y);
+    const names = others.length <= 10 ? others.join(', ') : `${others.slice(0, 10).join(', ')} and ${others.length - 10} more`;
+    assert.equal(f.conn, idOf(k + 1));
+    assert.equal(f.detail, `opened at frame ${k + 2} while ${k === 0 ? 'connection' : 'connections'} ${names} ${k === 0 ? 'was' : 'were'} open (${k + 2} at once)`);
+  });
+});
+
 // ------------------------------------------------------------------------------------------ rules file
 
 test('rules file: the YAML and JSON forms of the same rules load the same, and all hold on seed-alice', async () => {

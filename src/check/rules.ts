@@ -6,6 +6,7 @@ import type { CaptureAnalysis } from '../analysis/analyzer.js';
 import { concurrency } from '../analysis/concurrency.js';
 import { latencyMs, percentile } from '../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
+import { atMostNamed, NAMED_AT_MOST } from '../util/named.js';
 import { compareTime } from '../util/time.js';
 import { isUnreadable } from '../analysis/visibility.js';
 
@@ -197,8 +198,9 @@ class Context {
     return { capture: this.capture, conn: null, tag: null, command: null, requestFrame: null, responseFrame: null, detail };
   }
 
-  outcome(passed: boolean, message: string, failures: Failure[] = []): CaptureOutcome {
-    return { capture: this.capture, passed, message, failures: failures.slice(0, MAX_FAILURES), failureCount: failures.length };
+  /** `count`: how many failures there were, when only the first MAX_FAILURES were made. */
+  outcome(passed: boolean, message: string, failures: Failure[] = [], count = failures.length): CaptureOutcome {
+    return { capture: this.capture, passed, message, failures: failures.slice(0, MAX_FAILURES), failureCount: count };
   }
 }
 
@@ -239,18 +241,34 @@ function maxConcurrent(ctx: Context, max: number): CaptureOutcome {
   events.sort((x, y) => compareTime(x.t, y.t) || y.delta - x.delta);
   const open = new Set<ImapConnection>();
   const failures: Failure[] = [];
+  let count = 0;
   for (const e of events) {
     if (e.delta < 0) {
       open.delete(e.c);
       continue;
     }
     open.add(e.c);
-    if (open.size > max) {
-      const others = [...open].filter((o) => o !== e.c).map((o) => o.conn.id).sort((x, y) => x - y);
-      failures.push(ctx.connFailure(e.c, `opened at frame ${e.c.conn.firstFrame} while ${others.length === 1 ? 'connection' : 'connections'} ${others.join(', ')} ${others.length === 1 ? 'was' : 'were'} open (${open.size} at once)`));
-    }
+    if (open.size <= max) continue;
+    // Only the failures listed are worded: with thousands open, naming everyone for everyone was quadratic.
+    if (count++ < MAX_FAILURES) failures.push(ctx.connFailure(e.c, `opened at frame ${e.c.conn.firstFrame} while ${openOthers(open, e.c)} open (${open.size} at once)`));
   }
-  return ctx.outcome(false, message, failures);
+  return ctx.outcome(false, `${message}; ${plural(count, 'connection')} opened over the bound${listed(count)}`, failures, count);
+}
+
+/** `connection 3 was` / `connections 1, 2, … and N more were`: the lowest ids of those open besides `c`. */
+function openOthers(open: ReadonlySet<ImapConnection>, c: ImapConnection): string {
+  // The lowest ids, kept sorted: one pass over the open connections, not a sort of them all.
+  const lowest: number[] = [];
+  for (const o of open) {
+    const id = o.conn.id;
+    if (o === c || (lowest.length === NAMED_AT_MOST && id > lowest[NAMED_AT_MOST - 1]!)) continue;
+    let at = lowest.length;
+    while (at > 0 && lowest[at - 1]! > id) at--;
+    lowest.splice(at, 0, id);
+    if (lowest.length > NAMED_AT_MOST) lowest.pop();
+  }
+  const others = open.size - 1;
+  return `${others === 1 ? 'connection' : 'connections'} ${atMostNamed(lowest, others)} ${others === 1 ? 'was' : 'were'}`;
 }
 
 function statusRule(ctx: Context, status: 'BAD' | 'NO', except: readonly string[]): CaptureOutcome {
@@ -380,5 +398,5 @@ function sequence(ctx: Context, rule: Extract<Rule, { kind: 'sequence' }>): Capt
   }
   if (full.length === 0) return ctx.outcome(true, `${seq} in none of ${plural(ctx.connections.length, 'connection')}`);
   const failures = full.map((m) => ctx.exchangeFailure(m.matched[m.matched.length - 1]!, `forbidden sequence: ${describeMatch(m.matched)}`));
-  return ctx.outcome(false, `${seq} in ${full.length === 1 ? 'connection' : 'connections'} ${full.map((m) => m.c.conn.id).join(', ')}`, failures);
+  return ctx.outcome(false, `${seq} in ${full.length === 1 ? 'connection' : 'connections'} ${atMostNamed(full.map((m) => m.c.conn.id))}`, failures);
 }

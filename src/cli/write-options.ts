@@ -1,6 +1,7 @@
 import type { ImapConnection } from '../imap/model.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { escapeText } from '../util/escape.js';
+import { atMostNamed } from '../util/named.js';
 import { WriteError, type OutputFormat } from '../write/capture-writer.js';
 import { checkTarget, formatFor, TargetError, writeSelection } from '../write/write-selection.js';
 import { UsageError } from './errors.js';
@@ -60,14 +61,5 @@ export async function runWrite(plan: WritePlan, capture: string, selected: reado
   output.note(`imapscope: wrote ${what}${redaction}`);
   if (report.checksumsLeft) output.note(`imapscope: ${report.checksumsLeft} changed frame(s) were cut by the snaplen: their TCP checksums could not be recomputed`);
   const clear = selected.filter((c) => c.cleartextAuth);
-  if (!plan.redact && clear.length) output.note(`imapscope: the file holds clear-text credentials (connection ${atMostNamed(clear.map((c) => String(c.conn.id)))}); --redact replaces them`);
-}
-
-/** Connections a note names one by one; a capture of thousands of sessions gets a count for the rest, not a wall of numbers. */
-export const NAMED_IN_A_NOTE = 10;
-
-/** `a, b, c` — or the first NAMED_IN_A_NOTE and `and N more`. */
-export function atMostNamed(names: readonly string[]): string {
-  if (names.length <= NAMED_IN_A_NOTE) return names.join(', ');
-  return `${names.slice(0, NAMED_IN_A_NOTE).join(', ')} and ${(names.length - NAMED_IN_A_NOTE).toLocaleString('en-US')} more`;
+  if (!plan.redact && clear.length) output.note(`imapscope: the file holds clear-text credentials (connection ${atMostNamed(clear.map((c) => c.conn.id))}); --redact replaces them`);
 }
