@@ -278,6 +278,8 @@ test('rules file: every mistake is a RulesError (not a command-line class) namin
     ['latency: {SELECT: {p95: -1}}', /expected milliseconds/],
     ['version: 2', /only version 1/],
     ['a: &a [*a]', /invalid YAML|unknown rule/],
+    ['? [noBad]\n: true', /invalid YAML: a key must be text, not a list or a mapping \(line 1\)/],
+    ['noBad: true\nlatency:\n  ? {SELECT: 1}\n  : {p95: 5}', /invalid YAML: a key must be text, not a list or a mapping \(line 3\)/],
   ];
   for (const [text, re] of cases) assert.throws(() => parseRules(text, 'r.yaml'), (e: unknown) => e instanceof RulesError && re.test(e.message), text);
   assert.throws(() => parseRules('{"noBad": tru}', 'r.json'), /r\.json: invalid JSON/);
@@ -528,6 +530,7 @@ test('CLI: exit 2 with one line for no rules, an invalid or unreadable rules fil
     [cap('seed-alice.pcap')],
     [cap('seed-alice.pcap'), '--rules', join(RULES, 'invalid-unknown-key.yaml')],
     [cap('seed-alice.pcap'), '--rules', join(RULES, 'invalid-syntax.yaml')],
+    [cap('seed-alice.pcap'), '--rules', join(RULES, 'invalid-list-key.yaml')],
     [cap('seed-alice.pcap'), '--rules', join(RULES, 'missing.yaml')],
     [cap('seed-alice.pcap'), '--max-latency', 'SELECT'],
     [cap('seed-alice.pcap'), '--max-concurrent', '-1'],

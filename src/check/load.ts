@@ -42,6 +42,8 @@ export function parseRules(text: string, source: string): Rule[] {
     const doc = yaml().parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     const problem = doc.errors[0] ?? doc.warnings[0];
     if (problem) throw new RulesError(`rules file ${source}: invalid YAML: ${firstLine(problem.message)}`);
+    const listKey = collectionKeyLine(doc, text);
+    if (listKey !== null) throw new RulesError(`rules file ${source}: invalid YAML: a key must be text, not a list or a mapping (line ${listKey})`);
     try {
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
@@ -49,6 +51,23 @@ export function parseRules(text: string, source: string): Rule[] {
     }
   }
   return rulesFromSpec(data, `rules file ${source}`);
+}
+
+/**
+ * The line of the first mapping key that is a list or a mapping (`? [a, b]`), or null. Rules and commands are named
+ * by text; such a key would become text of its own making, and the YAML library warns on the process about it.
+ */
+function collectionKeyLine(doc: ReturnType<ReturnType<typeof yaml>['parseDocument']>, text: string): number | null {
+  const y = yaml();
+  let offset: number | null = null;
+  y.visit(doc, {
+    Pair(_key, pair) {
+      if (!y.isCollection(pair.key)) return undefined;
+      offset = pair.key.range?.[0] ?? 0;
+      return y.visit.BREAK;
+    },
+  });
+  return offset === null ? null : text.slice(0, offset).split('\n').length;
 }
 
 function firstLine(s: string): string {
