@@ -283,6 +283,9 @@ test('rules file: every mistake is a RulesError (not a command-line class) namin
   ];
   for (const [text, re] of cases) assert.throws(() => parseRules(text, 'r.yaml'), (e: unknown) => e instanceof RulesError && re.test(e.message), text);
   assert.throws(() => parseRules('{"noBad": tru}', 'r.json'), /r\.json: invalid JSON/);
+  // A name from the file is escaped: the error stays one line.
+  assert.throws(() => parseRules('{"no\\nBad": true, "latency": {"SELECT": {"p\\n9": 1}}}', 'r.json'), (e: unknown) => e instanceof RulesError && e.message === 'rules file r.json: no\\nBad: unknown rule (known: maxConnections, maxConcurrent, noBad, noNo, allCompleted, noPlaintextAuth, latency, requireCommands, forbidCommands, requireCapabilities, requireSequences, forbidSequences)');
+  assert.throws(() => parseRules('{"latency": {"SELECT": {"p\\n9": 1}}}', 'r.json'), (e: unknown) => e instanceof RulesError && !e.message.includes('\n') && /unknown statistic 'p\\n9'/.test(e.message));
   assert.deepEqual(parseRules('latency: {"uid  fetch": {P99.9: 40}}', 'r.yml'), [{ kind: 'latency', command: 'UID FETCH', stat: { kind: 'percentile', p: 99.9 }, maxMs: 40 }]);
 });
 

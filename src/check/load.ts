@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { escapeText } from '../util/escape.js';
 import { lazyRequire } from '../util/lazy-require.js';
 import { RulesError } from './errors.js';
 import { normalizeCommand, type LatencyStat, type Rule } from './rules.js';
@@ -78,8 +79,9 @@ type Fail = (where: string, problem: string) => never;
 
 /** Validate a parsed rules document and turn it into rules (in a fixed order). */
 export function rulesFromSpec(data: unknown, source: string): Rule[] {
+  // Keys and names come from the file: a newline in one must not split the message (it is one line on stderr).
   const fail: Fail = (where, problem) => {
-    throw new RulesError(`${source}: ${where ? `${where}: ` : ''}${problem}`);
+    throw new RulesError(`${source}: ${where ? `${escapeText(where)}: ` : ''}${escapeText(problem)}`);
   };
   if (data === null || data === undefined) fail('', 'is empty (expected a mapping of rules, see docs/check.md)');
   if (!isObject(data)) fail('', 'expected a mapping of rules at the top level (see docs/check.md)');
