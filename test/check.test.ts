@@ -278,8 +278,10 @@ test('rules file: every mistake is a RulesError (not a command-line class) namin
     ['latency: {SELECT: {p95: -1}}', /expected milliseconds/],
     ['version: 2', /only version 1/],
     ['a: &a [*a]', /invalid YAML|unknown rule/],
-    ['? [noBad]\n: true', /invalid YAML: a key must be text, not a list or a mapping \(line 1\)/],
-    ['noBad: true\nlatency:\n  ? {SELECT: 1}\n  : {p95: 5}', /invalid YAML: a key must be text, not a list or a mapping \(line 3\)/],
+    ['? [noBad]\n: true', /invalid YAML: a key must be text, not a list, a mapping or binary data \(line 1\)/],
+    ['noBad: true\nlatency:\n  ? {SELECT: 1}\n  : {p95: 5}', /invalid YAML: a key must be text, not a list, a mapping or binary data \(line 3\)/],
+    ['a: &x [1]\n? *x\n: 1', /invalid YAML: a key must be text, not a list, a mapping or binary data \(line 2\)/],
+    ['latency:\n  SELECT: {!!binary , median: 10}', /invalid YAML: a key must be text, not a list, a mapping or binary data \(line 2\)/],
   ];
   for (const [text, re] of cases) assert.throws(() => parseRules(text, 'r.yaml'), (e: unknown) => e instanceof RulesError && re.test(e.message), text);
   assert.throws(() => parseRules('{"noBad": tru}', 'r.json'), /r\.json: invalid JSON/);

@@ -11,7 +11,8 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
 
 /**
  * Rules files (docs/check.md), JSON (first byte odd) or YAML (even). Either rules come back, or a
- * RulesError with one printable line (the CLI prints it and exits 2); nothing else may escape.
+ * RulesError with one printable line (the CLI prints it and exits 2); nothing else may escape, and nothing may warn
+ * on the process.
  */
 export const rulesLayer: Layer = {
   name: 'rules',
@@ -22,6 +23,10 @@ export const rulesLayer: Layer = {
   run(input) {
     if (input.length === 0) return;
     const source = input[0]! & 1 ? 'rules.json' : 'rules.yaml';
+    // A library that warns on the process prints a line of its own on the user's stderr: caught as it is made.
+    const emitWarning = process.emitWarning;
+    let warned: string | null = null;
+    process.emitWarning = ((warning: string | Error) => { warned ??= String(warning); }) as typeof process.emitWarning;
     try {
       const rules = parseRules(input.subarray(1).toString('utf8'), source);
       check(Array.isArray(rules), 'rules are not a list');
@@ -30,6 +35,9 @@ export const rulesLayer: Layer = {
       const line = usageLine(err);
       check(!line.includes('\n'), `a usage error of several lines: ${JSON.stringify(line.slice(0, 80))}`);
       checkPrintable(line, 'usage error');
+    } finally {
+      process.emitWarning = emitWarning;
     }
+    check(warned === null, `the process was warned: ${JSON.stringify(String(warned).slice(0, 80))}`);
   },
 };

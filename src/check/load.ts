@@ -43,8 +43,8 @@ export function parseRules(text: string, source: string): Rule[] {
     const doc = yaml().parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     const problem = doc.errors[0] ?? doc.warnings[0];
     if (problem) throw new RulesError(`rules file ${source}: invalid YAML: ${firstLine(problem.message)}`);
-    const listKey = collectionKeyLine(doc, text);
-    if (listKey !== null) throw new RulesError(`rules file ${source}: invalid YAML: a key must be text, not a list or a mapping (line ${listKey})`);
+    const badKey = nonTextKeyLine(doc, text);
+    if (badKey !== null) throw new RulesError(`rules file ${source}: invalid YAML: a key must be text, not a list, a mapping or binary data (line ${badKey})`);
     try {
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
@@ -55,16 +55,20 @@ export function parseRules(text: string, source: string): Rule[] {
 }
 
 /**
- * The line of the first mapping key that is a list or a mapping (`? [a, b]`), or null. Rules and commands are named
- * by text; such a key would become text of its own making, and the YAML library warns on the process about it.
+ * The line of the first mapping key that is not a plain value (`? [a, b]`, `? {a: 1}`, `!!binary` data), or null.
+ * Rules and commands are named by text; such a key would become text of its own making, and the YAML library warns
+ * on the process about it.
  */
-function collectionKeyLine(doc: ReturnType<ReturnType<typeof yaml>['parseDocument']>, text: string): number | null {
+function nonTextKeyLine(doc: ReturnType<ReturnType<typeof yaml>['parseDocument']>, text: string): number | null {
   const y = yaml();
   let offset: number | null = null;
   y.visit(doc, {
     Pair(_key, pair) {
-      if (!y.isCollection(pair.key)) return undefined;
-      offset = pair.key.range?.[0] ?? 0;
+      // An alias (`? *a`) is the node it names.
+      const key = y.isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      const plain = key === null || key === undefined || (y.isScalar(key) && (typeof key.value !== 'object' || key.value === null));
+      if (plain) return undefined;
+      offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
       return y.visit.BREAK;
     },
   });
