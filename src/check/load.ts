@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import type { Document } from 'yaml';
 import { escapeText } from '../util/escape.js';
 import { lazyRequire } from '../util/lazy-require.js';
 import { RulesError } from './errors.js';
@@ -59,7 +60,7 @@ export function parseRules(text: string, source: string): Rule[] {
  * Rules and commands are named by text; such a key would become text of its own making, and the YAML library warns
  * on the process about it.
  */
-function nonTextKeyLine(doc: ReturnType<ReturnType<typeof yaml>['parseDocument']>, text: string): number | null {
+function nonTextKeyLine(doc: Document.Parsed, text: string): number | null {
   const y = yaml();
   let offset: number | null = null;
   y.visit(doc, {
@@ -68,7 +69,7 @@ function nonTextKeyLine(doc: ReturnType<ReturnType<typeof yaml>['parseDocument']
       const key = y.isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
       const plain = key === null || key === undefined || (y.isScalar(key) && (typeof key.value !== 'object' || key.value === null));
       if (plain) return undefined;
-      offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+      offset = y.isNode(pair.key) ? pair.key.range?.[0] ?? 0 : 0;
       return y.visit.BREAK;
     },
   });
