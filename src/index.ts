@@ -7,8 +7,8 @@
  *   for await (const ex of exchanges('huge.pcap.gz')) …       // one at a time, memory bounded
  */
 import { analyzeWithFetches } from './analysis/full.js';
-import { analyzeCapture } from './analysis/analyzer.js';
-import { evaluate, type CheckReport, type EvaluateOptions } from './check/rules.js';
+import { combine, type CheckReport, type EvaluateOptions } from './check/rules.js';
+import { checkCapture } from './check/check-capture.js';
 import { rulesFromSpec } from './check/load.js';
 import type { Rules } from './check/spec.js';
 import { concurrency, type Concurrency } from './analysis/concurrency.js';
@@ -65,11 +65,11 @@ export async function analyze(input: CaptureInput, options: AnalyzeOptions = {})
  */
 export async function check(captures: CaptureInput | CaptureInput[], rules: Rules, options: AnalyzeOptions & EvaluateOptions = {}): Promise<CheckReport> {
   const parsed = rulesFromSpec(rules, 'rules');
-  const analyses = [];
+  const checked = [];
   for (const input of Array.isArray(captures) ? captures : [captures]) {
-    analyses.push(await analyzeCapture(input, { ...pipelineOptions(options), keepExchanges: true }));
+    checked.push(await checkCapture(input, parsed, pipelineOptions(options), { allowEncrypted: options.allowEncrypted }));
   }
-  return evaluate(parsed, analyses, { allowEncrypted: options.allowEncrypted });
+  return combine(parsed, checked);
 }
 
 /** @deprecated the rules document is typed now: use Rules. */

@@ -34,6 +34,11 @@ export interface AnalyzeOptions extends PipelineOptions {
    * holds no record.
    */
   onConnectionClose?(conn: ImapConnection): void;
+  /**
+   * Called with a connection's record once it ended and each of its exchanges has gone to onExchange (later than
+   * onConnectionClose when an exchange of another connection, opened earlier, is not complete yet).
+   */
+  onConnectionDrained?(conn: ImapConnection): void;
   /** A closed connection's last frame and end are final (its conversation left the TCP index, or the input ended). */
   onConnectionSettled?(late: LateChanges): void;
   /**
@@ -126,6 +131,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
       options.onConnectionClose?.(session.info);
+      const drained = options.onConnectionDrained;
+      if (drained) orderer.after(() => drained(session.info));
     },
     retired: options.onConnectionSettled,
   };

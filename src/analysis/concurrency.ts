@@ -241,13 +241,7 @@ export function overlapTable(l: Lifetimes): OverlapTable {
   const listed = new Uint32Array(firsts[n]!);
   const next = firsts.slice(0, n);
   const hasRoom = (i: number) => next[i]! < firsts[i + 1]!;
-  // Events are numbers (connection index · 2, + 1 for its end), not objects: there are two per connection.
-  const secOf = (event: number) => (event & 1 ? until.sec : l.startSec)[event >>> 1]!;
-  const nsecOf = (event: number) => (event & 1 ? until.nsec : l.startNsec)[event >>> 1]!;
-  const events = Uint32Array.from({ length: 2 * n }, (_, event) => event);
-  // At equal times a start counts before an end: two connections touching at one instant did overlap.
-  // Then connections in their order (the sort is total, so the sweep is the same on every engine).
-  events.sort((a, b) => secOf(a) - secOf(b) || nsecOf(a) - nsecOf(b) || (a & 1) - (b & 1) || a - b);
+  const events = eventsUntil(l, until);
   /** Indices of the open connections, in the order they opened. */
   const open = new Set<number>();
   /** Open connections whose list still has room: only they need to hear of a newcomer. */
@@ -275,6 +269,23 @@ export function overlapTable(l: Lifetimes): OverlapTable {
   // Each list in order of id (a typed array sorts numerically).
   for (let i = 0; i < n; i++) listed.subarray(firsts[i]!, firsts[i + 1]!).sort();
   return new OverlapTable(l.ids.slice(0, n), max, counts, listed, firsts);
+}
+
+/**
+ * Each connection's opening and its openUntil as events in time order: numbers (connection index · 2, + 1 for its end),
+ * not objects, for there are two per connection. At equal times a start counts before an end (two connections touching
+ * at one instant did overlap), then connections in their order (the sort is total, so a sweep is the same on every
+ * engine).
+ */
+export function lifetimeEvents(l: Lifetimes): Uint32Array {
+  return eventsUntil(l, untilColumns(l));
+}
+
+function eventsUntil(l: Lifetimes, until: UntilColumns): Uint32Array {
+  const secOf = (event: number) => (event & 1 ? until.sec : l.startSec)[event >>> 1]!;
+  const nsecOf = (event: number) => (event & 1 ? until.nsec : l.startNsec)[event >>> 1]!;
+  const events = Uint32Array.from({ length: 2 * l.size }, (_, event) => event);
+  return events.sort((a, b) => secOf(a) - secOf(b) || nsecOf(a) - nsecOf(b) || (a & 1) - (b & 1) || a - b);
 }
 
 /** Exact counts: those that started before each connection ended, less those that ended before it started. */

@@ -6,6 +6,11 @@ import type { Exchange } from '../imap/model.js';
  */
 const MAX_WAITING = 100_000;
 
+/** A place in the queue where something is done once every exchange before it has gone. */
+class Waypoint {
+  constructor(readonly reached: () => void) {}
+}
+
 /** What a released exchange's slots hold until the queue is cut. */
 const RELEASED = null as unknown as Exchange;
 
@@ -16,7 +21,7 @@ const RELEASED = null as unknown as Exchange;
  * travels with its owner (its connection), which the queue holds beside it: no map, no pair object.
  */
 export class ExchangeOrderer<O = void> {
-  /** Exchanges in request order, each followed by its owner. */
+  /** Exchanges in request order, each followed by its owner; a waypoint takes the place of an exchange. */
   private queue: (Exchange | O)[] = [];
   private head = 0;
   private readonly done = new Set<Exchange>();
@@ -35,9 +40,23 @@ export class ExchangeOrderer<O = void> {
     if (this.done.size > MAX_WAITING) this.forceOut();
   }
 
+  /**
+   * Call `reached` once every exchange opened so far has been released: at a connection's end, all of its exchanges
+   * are complete, so it is called after its last one went.
+   */
+  after(reached: () => void): void {
+    if (this.head === this.queue.length) {
+      reached();
+      return;
+    }
+    const waypoint = new Waypoint(reached) as unknown as Exchange;
+    this.queue.push(waypoint, undefined as O);
+    this.done.add(waypoint);
+  }
+
   /** End of input: everything left goes out in order (the unfinished ones as incomplete). */
   flush(): void {
-    for (let i = this.head; i < this.queue.length; i += 2) this.release(this.queue[i] as Exchange, this.queue[i + 1] as O);
+    for (let i = this.head; i < this.queue.length; i += 2) this.emit(this.queue[i] as Exchange, this.queue[i + 1] as O);
     this.queue = [];
     this.head = 0;
     this.done.clear();
@@ -51,7 +70,7 @@ export class ExchangeOrderer<O = void> {
       this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
       this.head += 2;
       this.done.delete(ex);
-      this.release(ex, owner);
+      this.emit(ex, owner);
     }
     if (this.head > 2048 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -70,12 +89,17 @@ export class ExchangeOrderer<O = void> {
       const owner = this.queue[i + 1] as O;
       if (this.done.has(ex)) {
         this.done.delete(ex);
-        this.release(ex, owner);
+        this.emit(ex, owner);
       } else {
         keep.push(ex, owner);
       }
     }
     this.queue = keep;
     this.head = 0;
+  }
+
+  private emit(ex: Exchange, owner: O): void {
+    if (ex instanceof Waypoint) (ex as Waypoint).reached();
+    else this.release(ex, owner);
   }
 }

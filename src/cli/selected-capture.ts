@@ -3,7 +3,7 @@ import { RowWriter, type SpilledRows } from '../analysis/connection-rows.js';
 import { CommandStats } from '../analysis/stats.js';
 import { collectStreams, type StreamsResult } from '../analysis/streams.js';
 import type { ReadControl } from '../capture/reader.js';
-import type { Exchange, ImapConnection } from '../imap/model.js';
+import type { ImapConnection } from '../imap/model.js';
 import { summaryRow } from '../report/summary.js';
 import { streamRow } from '../report/streams.js';
 import type { RowKind } from '../report/spilled-rows.js';
@@ -22,8 +22,6 @@ export interface SelectedCapture {
   filter: string | undefined;
   /** -w: hand back the selected connections for the second pass. */
   keepSelected: boolean;
-  /** Keep the (selected) exchanges in the analysis (check). */
-  keepExchanges?: boolean;
   /**
    * Write each connection's row of the view (summary, streams) to this file, which must not exist, as the connection
    * closes, instead of keeping the records: during the pass memory holds only the connections not settled yet, and at the
@@ -49,13 +47,12 @@ function finishedRows(spill: { writer: RowWriter } | null, keep?: (id: number) =
   return spill.writer.finish(keep);
 }
 
-/** The analysis of summary and check; with a filter, of the matching exchanges and the connections that have one. */
+/** The analysis of summary; with a filter, of the matching exchanges and the connections that have one. */
 export async function selectedAnalysis(o: SelectedCapture, control: ReadControl = {}): Promise<{ analysis: CaptureAnalysis; selected: ImapConnection[]; rows: SpilledRows | null }> {
   const filter = compileFilterOption(o.filter);
   const selection = new Selection(filter);
   // With a filter, the per-command statistics count the selected exchanges only.
   const stats = new CommandStats();
-  const kept: Exchange[] = [];
   const spill = rowWriter(o);
   const a = await analyzeCapture(o.path, {
     ...pipelineOptions(o.settings),
@@ -65,17 +62,15 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
       if (selection.mayKeep(c)) spill.writer.add(c.conn, summaryRow(c, spill.kind));
     } : undefined,
     onConnectionSettled: spill?.writer.settle,
-    keepExchanges: Boolean(o.keepExchanges) && !filter,
     onFirstFrame: (t) => { selection.t0 = t; },
     onExchange: filter ? (ex, info) => {
       if (!selection.exchange(ex, info)) return;
       stats.add(ex);
-      if (o.keepExchanges) kept.push(ex);
     } : undefined,
   });
   const rows = finishedRows(spill, (id) => selection.keeps(id));
   const selected = selection.connections(a.connections);
-  const analysis = filter ? { ...a, connections: selected, commandStats: stats, ...(o.keepExchanges ? { exchanges: kept } : {}) } : a;
+  const analysis = filter ? { ...a, connections: selected, commandStats: stats } : a;
   return { analysis, selected: o.keepSelected ? selected : [], rows };
 }
 

@@ -13,6 +13,7 @@ import type { captureRows } from '../fleet/rows.js';
 import type { commandsOfCapture } from '../cli/commands-capture.js';
 import type { fetchesOfCapture } from '../cli/fetches-capture.js';
 import type { SelectedCapture } from '../cli/selected-capture.js';
+import type { CheckInput } from '../cli/check-capture.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 
 /** Output a task writes while it runs, on a channel the command names (stdout, stderr, …). */
@@ -29,7 +30,9 @@ const TASKS = {
     const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true }, { retain: false, steps: true, stepUids: false });
     return { analysis: analysis as CaptureAnalysis, steps: fetches.steps };
   },
-  /** The analysis model of summary and check, and the streams view, with -Y. */
+  /** The rules' outcomes on one capture (check), with -Y. */
+  check: async (args: CheckInput, _emit: Emit, control: ReadControl) => (await import('../cli/check-capture.js')).checkOfCapture(args, control),
+  /** The analysis model of summary, and the streams view, with -Y. */
   analysis: async (args: SelectedCapture, _emit: Emit, control: ReadControl) => (await import('../cli/selected-capture.js')).selectedAnalysis(args, control),
   streams: async (args: SelectedCapture, _emit: Emit, control: ReadControl) => (await import('../cli/selected-capture.js')).streamsOfCapture(args, control),
   /** Fetched messages and steps (of the exchanges -Y selects); with `ndjson`, each section is emitted as a line while the capture streams. */

@@ -1,12 +1,10 @@
 import { lstatSync, writeFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { expandCaptures } from '../../fleet/walk.js';
-import type { CaptureAnalysis } from '../../analysis/analyzer.js';
 import { inOrder } from '../../parallel/pool.js';
-import { restoreAnalysis } from '../../parallel/tasks.js';
 import { loadRulesFile, parseStat } from '../../check/load.js';
 import { failureLine, junitXml } from '../../check/junit.js';
-import { evaluate, normalizeCommand, ruleName, type CheckReport, type Rule } from '../../check/rules.js';
+import { combine, normalizeCommand, ruleName, type CaptureOutcomes, type CheckReport, type Rule } from '../../check/rules.js';
 import { makeTable } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
@@ -46,14 +44,13 @@ export async function runCheck(args: string[], opts: CheckOptions): Promise<void
   const rules = rulesFromOptions(opts);
   if (rules.length === 0) throw new UsageError('check: no rules (give --rules FILE or a rule option such as --no-bad)');
   if (opts.junit !== undefined) junitTarget(opts.junit);
-  const analyses: CaptureAnalysis[] = [];
-  const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, keepSelected: false, keepExchanges: true }));
-  for await (const r of inOrder('analysis', inputs, jobsOf(opts), undefined, settings)) {
-    const a = restoreAnalysis(r.analysis);
-    analyses.push(a);
-    output.warnings(a.warnings, a.capture.path);
+  const checked: CaptureOutcomes[] = [];
+  const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, rules, allowEncrypted: Boolean(opts.allowEncrypted) }));
+  for await (const r of inOrder('check', inputs, jobsOf(opts), undefined, settings)) {
+    checked.push(r);
+    output.warnings(r.warnings, r.capture);
   }
-  const report = evaluate(rules, analyses, { allowEncrypted: opts.allowEncrypted });
+  const report = combine(rules, checked);
   if (opts.json) await output.json(checkJson(report));
   else output.write(checkText(report));
   if (opts.annotate) {

@@ -1,0 +1,75 @@
+/**
+ * What the connection rules read of each connection that ended (its id, first frame, start and end), in columns:
+ * check keeps about 46 bytes per connection, not its record.
+ */
+import { LifetimeColumns, startOrder, type Lifetimes } from '../analysis/concurrency.js';
+import type { Connection, LateChanges } from '../tcp/types.js';
+import { float64List, listValues, pushValue } from '../util/typed-list.js';
+
+export class EndedConnections {
+  private readonly lifetimes = new LifetimeColumns();
+  private readonly firstFrames = float64List();
+  /** Index of each connection whose end later segments may still move, by id. */
+  private readonly unsettled = new Map<number, number>();
+
+  /** A connection ended; with `settled`, its end is final already. */
+  add(c: Connection, settled = false): void {
+    const index = this.lifetimes.push(c);
+    pushValue(this.firstFrames, c.firstFrame);
+    if (!settled) this.unsettled.set(c.id, index);
+  }
+
+  /** StreamSink.retired: a connection's last frame and end are final (one never added is ignored). */
+  readonly settle = (late: LateChanges): void => {
+    const index = this.unsettled.get(late.id);
+    if (index === undefined) return;
+    this.unsettled.delete(late.id);
+    this.lifetimes.settle(index, late);
+  };
+
+  /** Those `keep` accepts, in the order they opened (ids are given in that order). Add no more after. */
+  selected(keep: (id: number) => boolean): SelectedConnections {
+    const ids = this.lifetimes.ids;
+    const firstFrames = listValues(this.firstFrames);
+    const order: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (keep(ids[i]!)) order.push(i);
+    // Connections end in about the order they opened: most often nothing moves.
+    order.sort((a, b) => ids[a]! - ids[b]!);
+    return new SelectedConnections(this.lifetimes.take(order), Float64Array.from(order, (i) => firstFrames[i]!));
+  }
+}
+
+/** The connections a check counts, in the order they opened (so by id). */
+export class SelectedConnections {
+  constructor(readonly lifetimes: Lifetimes, private readonly firstFrames: Float64Array) {}
+
+  get count(): number {
+    return this.lifetimes.size;
+  }
+
+  id(i: number): number {
+    return this.lifetimes.ids[i]!;
+  }
+
+  firstFrame(i: number): number {
+    return this.firstFrames[i]!;
+  }
+
+  /** Whether the connection of this id is among them. */
+  has(id: number): boolean {
+    const ids = this.lifetimes.ids;
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count && ids[lo] === id;
+  }
+
+  /** Indices in order of start, ties by id. */
+  byStart(): Uint32Array {
+    return startOrder(this.lifetimes);
+  }
+}
