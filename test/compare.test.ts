@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURES, CLI, ROOT } from './helpers/env.js';
 import { align } from '../src/compare/align.js';
@@ -111,5 +112,19 @@ test('compare JSON: pairs with aligned rows; the pairing follows behaviour, not 
     assert.equal(p.a, p.b, 'the same client opens the same connections in the same roles');
     assert.equal(p.similarity, 1);
     assert.ok(p.rows.every((row) => row.mark === 'same'));
+  }
+});
+
+test('compare says what it could not read: a truncated capture\'s warning names the capture and the frame', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-compare-'));
+  try {
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, readFileSync(join(CAPTURES, 'seed-alice.pcap')).subarray(0, 20_000));
+    const r = compare(cut, join(CAPTURES, 'seed-bob.pcap'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: .*cut\.pcap, frame 99: file is truncated: the last 461 bytes do not hold a whole record; frames up to 98 were read$/m);
+    assert.equal(r.json.profiles.length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

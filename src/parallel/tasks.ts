@@ -23,13 +23,8 @@ export type Emit = (channel: string, text: string) => void;
 // `commands` never loads the export rows or the fetch analysis); a worker thread does the same.
 const TASKS = {
   exportRows: async ([file, settings]: Parameters<typeof captureRows>) => (await import('../fleet/rows.js')).captureRows(file, settings),
-  /** The analysis with its fetch steps (compare). */
-  behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => {
-    const { analyzeWithFetches } = await import('../analysis/full.js');
-    // Only the steps: no message is kept (a folder sync's messages held hundreds of MiB here).
-    const { fetches, ...analysis } = await analyzeWithFetches(path, { ...pipelineOptions(settings), ...control, keepExchanges: true }, { retain: false, steps: true, stepUids: false });
-    return { analysis: analysis as CaptureAnalysis, steps: fetches.steps };
-  },
+  /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies and identity. */
+  behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }),
   /** The rules' outcomes on one capture (check), with -Y. */
   check: async (args: CheckInput, _emit: Emit, control: ReadControl) => (await import('../cli/check-capture.js')).checkOfCapture(args, control),
   /** The analysis model of summary, and the streams view, with -Y. */

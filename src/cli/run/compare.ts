@@ -1,7 +1,6 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { inOrder } from '../../parallel/pool.js';
-import { restoreAnalysis } from '../../parallel/tasks.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles, type GroupBy } from '../../compare/profile.js';
 import { compareJson, compareText } from '../../report/compare.js';
@@ -15,7 +14,12 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
   const inputs = [];
   const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
   let i = 0;
-  for await (const { analysis, steps } of inOrder('behaviour', tasks, jobsOf(opts), undefined, settings)) inputs.push({ label: captures[i++]!, analysis: restoreAnalysis(analysis), steps });
+  // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
+  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsOf(opts), undefined, settings, { copyInThread: false })) {
+    const label = captures[i++]!;
+    output.warnings(warnings, label);
+    inputs.push({ label, behaviour });
+  }
   const profiles = buildProfiles(inputs, opts.by);
   if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
   const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));

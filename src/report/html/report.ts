@@ -6,6 +6,7 @@ import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
+import { BehaviourCollector } from '../../compare/behaviour.js';
 import type { CaptureData, ReportData } from './data.js';
 import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS } from './model.js';
 
@@ -27,8 +28,8 @@ export interface ReportOptions {
 }
 
 /**
- * Analyse each capture once (with fetches) and gather what the page shows. With two or more captures the
- * exchanges are kept too, for the behaviour comparison; one capture keeps only the page's compact rows.
+ * Analyse each capture once (with fetches) and gather what the page shows. With two or more captures each
+ * connection's behaviour is gathered too, for the comparison; one capture keeps only the page's compact rows.
  */
 export async function buildReportData(
   paths: readonly string[], settings: AnalyzeOptions = {}, select?: () => ReportSelection, options: ReportOptions = {},
@@ -42,18 +43,22 @@ export async function buildReportData(
     // With a filter, the page's exchanges, per-command figures, lanes and messages are the selected ones only.
     const stats = new CommandStats();
     const chosen = new Set<string>();
+    const onExchange = selection
+      ? (ex: Exchange, info: ImapConnection) => {
+        if (!selection.exchange(ex, info)) return;
+        stats.add(ex);
+        chosen.add(fetchExchangeKey(ex));
+        collector.hooks.onExchange!(ex, info);
+      }
+      : collector.hooks.onExchange!;
+    // The comparison reads every exchange, selected or not, as compare does.
+    const behaviour = compare ? new BehaviourCollector() : null;
     const analysis = await analyzeWithFetches(path, {
-      ...settings, ...collector.hooks, keepExchanges: compare,
-      ...(selection ? {
-        onFirstFrame: (t: TimePoint) => selection.firstFrame(t),
-        onExchange: (ex: Exchange, info: ImapConnection) => {
-          if (!selection.exchange(ex, info)) return;
-          stats.add(ex);
-          chosen.add(fetchExchangeKey(ex));
-          collector.hooks.onExchange!(ex, info);
-        },
-      } : {}),
-    }, { spill: options.spill });
+      ...settings, ...collector.hooks,
+      ...(selection ? { onFirstFrame: (t: TimePoint) => selection.firstFrame(t) } : {}),
+      onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
+      ...(behaviour ? { onConnectionDrained: (c: ImapConnection) => behaviour.drained(c) } : {}),
+    }, { spill: options.spill, ...(behaviour ? { onStep: behaviour.step } : {}) });
     try {
       const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
       const a = selection ? { ...analysis, connections: selection.connections(analysis.connections), commandStats: stats } : analysis;
@@ -61,7 +66,7 @@ export async function buildReportData(
     } finally {
       analysis.fetches.dispose();
     }
-    if (compare) inputs.push({ label: path, analysis, steps: analysis.fetches.steps });
+    if (behaviour) inputs.push({ label: path, behaviour: behaviour.result() });
   }
   const profiles = compare ? buildProfiles(inputs, 'capture') : [];
   const comparisons = profiles.slice(1).map((p) => comparisonData(compareProfiles(profiles[0]!, p)));

@@ -1,0 +1,23 @@
+import type { AnalyzeOptions } from '../analysis/analyzer.js';
+import { analyzeWithFetches } from '../analysis/full.js';
+import type { CaptureInput } from '../capture/reader.js';
+import type { Warning } from '../capture/types.js';
+import { BehaviourCollector, type CaptureBehaviour } from './behaviour.js';
+
+/**
+ * What compare reads of one capture, in one streaming pass: no exchange, message or FETCH step is kept, only
+ * each connection's behaviour once it is drained.
+ */
+export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}): Promise<CaptureBehaviour & { warnings: Warning[] }> {
+  const collector = new BehaviourCollector();
+  const analysis = await analyzeWithFetches(input, {
+    ...options,
+    keepConnections: false,
+    statistics: false,
+    onExchange: (ex) => collector.exchange(ex),
+    onConnectionClose: (c) => collector.endedAt(c),
+    onConnectionSettled: collector.settle,
+    onConnectionDrained: (c) => collector.drained(c),
+  }, { retain: false, steps: true, stepUids: false, onStep: collector.step });
+  return { ...collector.result(), warnings: analysis.warnings };
+}
