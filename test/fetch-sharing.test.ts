@@ -104,6 +104,16 @@ test('steps without messages (retain: false, steps: true, as compare asks): the 
   }
 });
 
+test('messages without steps (steps: false, as extract asks): the same messages, and no step kept', async () => {
+  for (const path of CAPS) {
+    const kept = await analyzeWithFetches(path, {});
+    const lean = await analyzeWithFetches(path, {}, { steps: false });
+    assert.ok(kept.fetches.steps.length > 0, path);
+    assert.equal(lean.fetches.steps.length, 0, `${path}: no step kept`);
+    assert.deepEqual(lean.fetches.list(), kept.fetches.list(), path);
+  }
+});
+
 function wholeAndPieces(messages: FetchedMessage[], rest: object): [string, string] {
   const shown = messages.map(messageView);
   const whole = `${jsonText({ messages: shown.map(messageJson), ...rest }, 2)}\n`;

@@ -18,6 +18,10 @@ import { RowWriter, type SpilledRows } from '../../src/analysis/connection-rows.
 import type { ImapConnection } from '../../src/imap/model.js';
 import type { LateChanges } from '../../src/tcp/types.js';
 import { compareTime } from '../../src/util/time.js';
+import { checkCapture } from '../../src/check/check-capture.js';
+import { rulesFromSpec } from '../../src/check/load.js';
+import { evaluate } from '../../src/check/rules.js';
+import { captureBehaviour } from '../../src/compare/capture-behaviour.js';
 import { check, checkJsonText, checkPrintable, checkSchema } from '../invariants.js';
 import type { Layer } from '../layer.js';
 import { CAPTURES } from '../paths.js';
@@ -153,10 +157,17 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   let a: FullAnalysis;
   const handed = new Map<ImapConnection, string>();
   const settled = new Map<number, LateChanges>();
+  const drained = new Set<number>();
   try {
     a = await analyzeWithFetches(path, {
       keys, keepExchanges: true,
       onMessage: () => { messages++; },
+      onExchange: (ex) => check(!drained.has(ex.conn), `an exchange of connection ${ex.conn} came after the connection was drained`),
+      onConnectionDrained: (c) => {
+        check(handed.has(c), `connection ${c.conn.id} was drained before it ended`);
+        check(!drained.has(c.conn.id), `connection ${c.conn.id} was drained twice`);
+        drained.add(c.conn.id);
+      },
       onConnectionClose: (c) => {
         check(!handed.has(c), `connection ${c.conn.id}'s record was handed on twice`);
         handed.set(c, settledPart(c));
@@ -184,6 +195,33 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   const delivered = a.connections.reduce((n, c) => n + c.conn.stats.client.bytes + c.conn.stats.server.bytes, 0);
   check(delivered <= a.capture.bytes, `${delivered} bytes delivered, ${a.capture.bytes} captured`);
   check(a.commandStats.summaries().reduce((n, s) => n + s.count, 0) === exchanges.length, 'per-command counts do not add up to the exchanges');
+  check(drained.size === handed.size, `${drained.size} connections drained, ${handed.size} ended`);
   checkViews(a);
   checkSpilled(a, spills, handed, settled);
+  await checkStreamed(path, a);
+}
+
+/** Every kind of rule, each failing somewhere in the recordings. */
+const RULES = rulesFromSpec({
+  maxConnections: 1, maxConcurrent: 1, noBad: true, noNo: true, allCompleted: true, noPlaintextAuth: true,
+  latency: { SELECT: { p50: 0.01 }, FETCH: 0.001 }, requireCommands: ['LOGOUT'], forbidCommands: ['CAPABILITY'],
+  requireCapabilities: ['IDLE'], requireSequences: [['LOGIN', 'SELECT', 'LOGOUT']], forbidSequences: [['SELECT', 'FETCH']],
+}, 'fuzz rules');
+
+/**
+ * check and compare, which gather as the capture streams and keep nothing per drained connection, find what the
+ * model kept to the end holds: the rules' outcomes of `evaluate`, and each connection's commands.
+ */
+async function checkStreamed(path: string, a: FullAnalysis): Promise<void> {
+  const streamed = await checkCapture(path, RULES, { keys });
+  const kept = evaluate(RULES, [a]).results.map((r) => r.captures[0]);
+  check(JSON.stringify(streamed.outcomes) === JSON.stringify(kept), 'the rules checked as the capture streams differ from the rules over the kept model');
+  const behaviour = await captureBehaviour(path, { keys });
+  const shapes = new Map<number, string[]>();
+  for (const ex of a.exchanges ?? []) if (!ex.requestMissing) shapes.set(ex.conn, [...(shapes.get(ex.conn) ?? []), ex.shape]);
+  check(behaviour.connections.length === a.connections.length, `compare saw ${behaviour.connections.length} connections, the model ${a.connections.length}`);
+  for (const c of behaviour.connections) {
+    const commands = c.commands.map((n) => behaviour.strings[n]);
+    check(JSON.stringify(commands) === JSON.stringify(shapes.get(c.conn.id) ?? []), `compare's commands of connection ${c.conn.id} differ from the model's`);
+  }
 }

@@ -152,7 +152,10 @@ export interface FetchTrackerOptions {
    * nothing is kept past it, and memory is bounded by open connections.
    */
   retain?: boolean;
-  /** With retain: false, still follow each FETCH command's step (steps): the fetch strategy alone, as compare reads it. */
+  /**
+   * Follow each FETCH command's step (steps): by default when retaining. With retain: false, true follows them alone (the
+   * fetch strategy, as compare reads it); with retain, false leaves them out (extract writes messages, never steps).
+   */
   steps?: boolean;
   /**
    * Hold at most about `budget` records (messages and their sections) in memory: beyond it, what is held is
@@ -264,7 +267,7 @@ export class FetchTracker {
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     const earlier = this.earlierOf.get(message);
     if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn, earlier);
-    if (owner && (this.retain || this.options.steps)) this.noteStep(owner, info, message, itemNames(attrs));
+    if (owner && (this.options.steps ?? this.retain)) this.noteStep(owner, info, message, itemNames(attrs));
     if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;

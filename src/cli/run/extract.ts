@@ -26,6 +26,7 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
     }, {
       onSection: (m, f, s) => extractor.section(m, f, s),
       numberSections: true,
+      steps: false, // the fetch strategy is not written
       // Messages beyond the budget are sorted through runs inside --out's temporary directory, never elsewhere.
       spill: { budget, dir: extractor.tmpDir },
     });
