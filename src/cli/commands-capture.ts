@@ -81,13 +81,18 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
     emit('stdout', `${table.toString()}\n`);
     rows = [];
   };
+  /** -w: the selected connections' records (with -Y, only theirs: whether one is selected is settled once it is drained). */
+  const selected: ImapConnection[] = [];
   const analysis = await analyzeCapture(o.path, {
     ...pipelineOptions(o.settings),
     ...control,
     onFirstFrame: (t) => { selection.t0 = t; },
     connections: conn?.accepts,
     // Rows are written as exchanges complete; the records are needed afterwards only for -w.
-    keepConnections: o.keepSelected,
+    keepConnections: false,
+    onConnectionDrained: o.keepSelected ? (c) => {
+      if (selection.mayKeep(c) && selection.keeps(c.conn.id)) selected.push(c);
+    } : undefined,
     statistics: false, // no view of `commands` shows them
     onExchange: (ex, info) => {
       const when = ex.start ?? ex.end;
@@ -118,6 +123,6 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
   }
   return {
     warnings: shown.format === 'json' ? jsonWarnings(analysis.warnings).map((w) => (o.multi ? { capture: o.path, ...w } : w)) : [],
-    selected: o.keepSelected ? selection.connections(analysis.connections) : [],
+    selected: selected.sort((a, b) => a.conn.id - b.conn.id),
   };
 }
