@@ -113,24 +113,25 @@ test('FirstInOrder keeps the first items in order among all offered, ties in the
   assert.equal(first.count, 8);
 });
 
-test('the orderer calls after() once every exchange opened before it has gone, in order with them', () => {
+test('the orderer hands on an owner that ended once every exchange opened before its end has gone, in order with them', () => {
   const log: string[] = [];
-  const orderer = new ExchangeOrderer((ex) => log.push(ex.tag!), () => {});
+  const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), () => {}, (owner) => log.push(`${owner} drained`));
   const ex = (tag: string) => ({ tag }) as Exchange;
-  orderer.after(() => log.push('nothing open: at once'));
+  orderer.ended('a');
+  assert.deepEqual(log, ['a drained'], 'nothing open: at once');
   const [idle, b1, b2] = [ex('idle'), ex('b1'), ex('b2')];
-  orderer.opened(idle);
-  orderer.opened(b1);
-  orderer.opened(b2);
+  orderer.opened(idle, 'a');
+  orderer.opened(b1, 'b');
+  orderer.opened(b2, 'b');
   orderer.completed(b1);
   orderer.completed(b2);
-  orderer.after(() => log.push('after b2'));
+  orderer.ended('b');
   const c1 = ex('c1');
-  orderer.opened(c1);
+  orderer.opened(c1, 'c');
   orderer.completed(c1);
-  assert.deepEqual(log, ['nothing open: at once']);
+  assert.deepEqual(log, ['a drained'], 'b waits behind the idle command');
   orderer.completed(idle);
-  assert.deepEqual(log, ['nothing open: at once', 'idle', 'b1', 'b2', 'after b2', 'c1']);
+  assert.deepEqual(log, ['a drained', 'idle', 'b1', 'b2', 'b drained', 'c1']);
 });
 
 test('max-concurrent counts a connection open until its last ACK, which comes after its end was reported', async () => {

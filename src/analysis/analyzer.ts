@@ -99,7 +99,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     }
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
-  }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }));
+  }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }),
+  (info) => options.onConnectionDrained?.(info));
 
   const events: SessionEvents = {
     opened: (ex, info) => orderer.opened(ex, info),
@@ -131,8 +132,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
       options.onConnectionClose?.(session.info);
-      const drained = options.onConnectionDrained;
-      if (drained) orderer.after(() => drained(session.info));
+      if (options.onConnectionDrained) orderer.ended(session.info);
     },
     retired: options.onConnectionSettled,
   };

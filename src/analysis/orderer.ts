@@ -6,28 +6,31 @@ import type { Exchange } from '../imap/model.js';
  */
 const MAX_WAITING = 100_000;
 
-/** A place in the queue where something is done once every exchange before it has gone. */
-class Waypoint {
-  constructor(readonly reached: () => void) {}
-}
-
 /** What a released exchange's slots hold until the queue is cut. */
 const RELEASED = null as unknown as Exchange;
+
+/** In an exchange's place: its owner ended here (two slots, no object: many connections may end at once). */
+const ENDED = Object.freeze({}) as Exchange;
 
 /**
  * Releases exchanges in the order their requests appeared in the capture, across all connections,
  * while they complete in any order. Commands open in frame order, so a FIFO suffices: the head leaves
  * once it is complete. Memory is what is in flight behind the oldest unfinished command. Each exchange
  * travels with its owner (its connection), which the queue holds beside it: no map, no pair object.
+ * An owner that ended is handed to `drained` once every exchange opened before its end has gone.
  */
 export class ExchangeOrderer<O = void> {
-  /** Exchanges in request order, each followed by its owner; a waypoint takes the place of an exchange. */
+  /** Exchanges in request order, each followed by its owner; ENDED takes the place of an exchange. */
   private queue: (Exchange | O)[] = [];
   private head = 0;
   private readonly done = new Set<Exchange>();
   private overflowed = false;
 
-  constructor(private readonly release: (ex: Exchange, owner: O) => void, private readonly onOverflow: () => void) {}
+  constructor(
+    private readonly release: (ex: Exchange, owner: O) => void,
+    private readonly onOverflow: () => void,
+    private readonly drained: (owner: O) => void = () => {},
+  ) {}
 
   opened(ex: Exchange, owner: O): void {
     this.queue.push(ex, owner);
@@ -41,17 +44,12 @@ export class ExchangeOrderer<O = void> {
   }
 
   /**
-   * Call `reached` once every exchange opened so far has been released: at a connection's end, all of its exchanges
-   * are complete, so it is called after its last one went.
+   * The owner opens no more exchanges and each of its own is complete (its connection ended): it goes to `drained`
+   * once every exchange opened so far has been released, so after its last one.
    */
-  after(reached: () => void): void {
-    if (this.head === this.queue.length) {
-      reached();
-      return;
-    }
-    const waypoint = new Waypoint(reached) as unknown as Exchange;
-    this.queue.push(waypoint, undefined as O);
-    this.done.add(waypoint);
+  ended(owner: O): void {
+    if (this.head === this.queue.length) this.drained(owner);
+    else this.queue.push(ENDED, owner);
   }
 
   /** End of input: everything left goes out in order (the unfinished ones as incomplete). */
@@ -63,8 +61,9 @@ export class ExchangeOrderer<O = void> {
   }
 
   private drain(): void {
-    while (this.head < this.queue.length && this.done.has(this.queue[this.head] as Exchange)) {
+    while (this.head < this.queue.length) {
       const ex = this.queue[this.head] as Exchange;
+      if (ex !== ENDED && !this.done.has(ex)) break;
       const owner = this.queue[this.head + 1] as O;
       // Released: the queue no longer holds it (the slots are reclaimed when the queue is cut).
       this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
@@ -87,7 +86,8 @@ export class ExchangeOrderer<O = void> {
     for (let i = this.head; i < this.queue.length; i += 2) {
       const ex = this.queue[i] as Exchange;
       const owner = this.queue[i + 1] as O;
-      if (this.done.has(ex)) {
+      // An owner's end comes after its exchanges, all complete: they go out in this pass, before it.
+      if (ex === ENDED || this.done.has(ex)) {
         this.done.delete(ex);
         this.emit(ex, owner);
       } else {
@@ -99,7 +99,7 @@ export class ExchangeOrderer<O = void> {
   }
 
   private emit(ex: Exchange, owner: O): void {
-    if (ex instanceof Waypoint) (ex as Waypoint).reached();
+    if (ex === ENDED) this.drained(owner);
     else this.release(ex, owner);
   }
 }
