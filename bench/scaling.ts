@@ -5,7 +5,7 @@
  *
  *   node dist/bench/scaling.js [--n open=50000,closed=10000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000]
  *                              [--workdir DIR]
- *                              [--commands commands,summary]
+ *                              [--commands commands,summary,'check --no-bad --max-connections 1000000']  (views with options; each must exit 0)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,8 @@ async function main(): Promise<void> {
         files.push({ path, summary: await generateScaleCapture(kind, count, path) });
       }
       for (const view of views) {
-        const [a, b] = [await measure(CLI, [view, files[0]!.path, '--json'], { stdout: 'capture' }), await measure(CLI, [view, files[1]!.path, '--json'], { stdout: 'capture' })];
+        const args = view.split(' ').filter(Boolean);
+        const [a, b] = [await measure(CLI, [...args, files[0]!.path, '--json'], { stdout: 'capture' }), await measure(CLI, [...args, files[1]!.path, '--json'], { stdout: 'capture' })];
         const counted = view === 'commands' && ok(a) && ok(b)
           ? [a, b].every((m, i) => (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length === files[i]!.summary.exchanges) ? 'yes' : 'NO'
           : '-';

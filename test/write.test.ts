@@ -231,3 +231,16 @@ test('-w without --redact names the connections with clear-text credentials, at 
     assert.match(r.stderr, new RegExp(`the file holds clear-text credentials \\(connection ${named}\\); --redact replaces them\\n`), `${count} connections`);
   }
 });
+
+test('with -w, summary and streams report what they report without it: the selected connections only, in order', () => {
+  const source = join(CAPTURES, 'offlineimap.pcapng');
+  for (const [view, filter] of [['summary', 'imap.command == "LIST"'], ['summary', 'tcp.stream >= 1'], ['streams', 'tcp.stream >= 1']] as const) {
+    const plain = run([view, source, '--json', '-Y', filter]);
+    const writing = run([view, source, '--json', '-Y', filter, '-w', join(dir, `${view}-selected.pcap`), '--force']);
+    assert.equal(writing.code, 0, writing.stderr);
+    assert.equal(writing.stdout, plain.stdout, `${view} -Y '${filter}'`);
+    const ids = (JSON.parse(plain.stdout).connections as { id?: number; conn?: number }[]).map((c) => c.id ?? c.conn);
+    assert.ok(ids.length > 0 && ids.length < 3, `${view} -Y '${filter}' selects some connections: ${ids.join(', ')}`);
+    assert.match(writing.stderr, new RegExp(`of ${ids.length} connection\\(s\\)`));
+  }
+});

@@ -91,7 +91,7 @@ export async function commandsOfCapture(o: CommandsOfCapture, emit: (channel: st
     // Rows are written as exchanges complete; the records are needed afterwards only for -w.
     keepConnections: false,
     onConnectionDrained: o.keepSelected ? (c) => {
-      if (selection.mayKeep(c) && selection.keeps(c.conn.id)) selected.push(c);
+      if (selection.selectsDrained(c)) selected.push(c);
     } : undefined,
     statistics: false, // no view of `commands` shows them
     onExchange: (ex, info) => {

@@ -47,6 +47,21 @@ function finishedRows(spill: { writer: RowWriter } | null, keep?: (id: number) =
   return spill.writer.finish(keep);
 }
 
+/**
+ * Without spilled rows: keep each selected connection's record once it is drained (whether it is selected is settled
+ * then), so that memory grows with the selected connections only. The tracker completes a record it knows is held.
+ */
+function keepSelected(selection: Selection, into: ImapConnection[]): (c: ImapConnection) => void {
+  return (c) => {
+    if (selection.selectsDrained(c)) into.push(c);
+  };
+}
+
+/** Records in the order their connections opened. */
+function byId(records: ImapConnection[]): ImapConnection[] {
+  return records.sort((a, b) => a.conn.id - b.conn.id);
+}
+
 /** The analysis of summary; with a filter, of the matching exchanges and the connections that have one. */
 export async function selectedAnalysis(o: SelectedCapture, control: ReadControl = {}): Promise<{ analysis: CaptureAnalysis; selected: ImapConnection[]; rows: SpilledRows | null }> {
   const filter = compileFilterOption(o.filter);
@@ -54,14 +69,16 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
   // With a filter, the per-command statistics count the selected exchanges only.
   const stats = new CommandStats();
   const spill = rowWriter(o);
+  const kept: ImapConnection[] = [];
   const a = await analyzeCapture(o.path, {
     ...pipelineOptions(o.settings),
     ...control,
-    keepConnections: !spill,
+    keepConnections: false,
     onConnectionClose: spill ? (c) => {
       if (selection.mayKeep(c)) spill.writer.add(c.conn, summaryRow(c, spill.kind));
     } : undefined,
     onConnectionSettled: spill?.writer.settle,
+    onConnectionDrained: spill ? undefined : keepSelected(selection, kept),
     onFirstFrame: (t) => { selection.t0 = t; },
     onExchange: filter ? (ex, info) => {
       if (!selection.exchange(ex, info)) return;
@@ -69,8 +86,8 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
     } : undefined,
   });
   const rows = finishedRows(spill, (id) => selection.keeps(id));
-  const selected = selection.connections(a.connections);
-  const analysis = filter ? { ...a, connections: selected, commandStats: stats } : a;
+  const selected = byId(kept);
+  const analysis = { ...a, connections: selected, ...(filter ? { commandStats: stats } : {}) };
   return { analysis, selected: o.keepSelected ? selected : [], rows };
 }
 
@@ -88,16 +105,18 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
   }
   // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
   const selection = new Selection(filter);
+  const kept: ImapConnection[] = [];
   const a = await analyzeCapture(o.path, {
     ...options,
     onFirstFrame: (t) => { selection.t0 = t; },
-    keepConnections: !spill,
+    keepConnections: false,
     onConnectionClose: spill ? (c) => {
       if (selection.mayKeep(c)) spill.writer.add(c.conn, streamRow(c.conn, spill.kind));
     } : undefined,
     onConnectionSettled: spill?.writer.settle,
+    onConnectionDrained: spill ? undefined : keepSelected(selection, kept),
   });
   const rows = finishedRows(spill, (id) => selection.keeps(id));
-  const selected = selection.connections(a.connections);
+  const selected = byId(kept);
   return { streams: { capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings }, selected: o.keepSelected ? selected : [], rows };
 }

@@ -57,6 +57,11 @@ export class Selection {
     return this.all || !this.byConnection || this.selectsByItself(c);
   }
 
+  /** Whether a drained connection (ended, each of its exchanges seen) is selected: settled then, not only after the capture. */
+  selectsDrained(c: ImapConnection): boolean {
+    return this.mayKeep(c) && this.keeps(c.conn.id);
+  }
+
   /** After the capture: whether the connection of this id, which mayKeep let through, is selected. */
   keeps(id: number): boolean {
     return this.all || this.byConnection || this.withExchange.has(id);
