@@ -8,7 +8,8 @@ import type { Exchange, ImapConnection } from '../imap/model.js';
 import type { LateChanges } from '../tcp/types.js';
 import { EndedConnections } from './ended-connections.js';
 import { CaptureFailures, FirstInOrder, plural } from './failures.js';
-import { needsLifetimes, ruleCheck, type RuleCheck } from './rule-checks.js';
+import type { RuleCheck } from './rule-check.js';
+import { needsLifetimes, ruleCheck } from './rule-checks.js';
 import type { CaptureOutcome, EvaluateOptions, Rule } from './types.js';
 
 /** Rules that are about commands and responses, which TLS without keys hides. */

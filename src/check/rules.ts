@@ -5,12 +5,10 @@
  */
 import type { CaptureAnalysis } from '../analysis/analyzer.js';
 import { CaptureChecker } from './capture-checker.js';
-import { statName } from './rule-checks.js';
-import type { CaptureOutcome, CheckReport, EvaluateOptions, Rule, RuleResult } from './types.js';
+import { statName, type CaptureOutcome, type CheckReport, type EvaluateOptions, type Rule, type RuleResult } from './types.js';
 
 export type { CaptureOutcome, CheckReport, EvaluateOptions, Failure, LatencyStat, Rule, RuleResult } from './types.js';
-export { MAX_FAILURES } from './types.js';
-export { statName } from './rule-checks.js';
+export { MAX_FAILURES, statName } from './types.js';
 
 /** Command names compare upper case with single spaces ("uid  fetch" → "UID FETCH"). */
 export function normalizeCommand(name: string): string {

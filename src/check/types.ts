@@ -60,6 +60,11 @@ export interface CheckReport {
   results: RuleResult[];
 }
 
+/** `p95`, `max`: how a latency rule's statistic is named. */
+export function statName(stat: LatencyStat): string {
+  return stat.kind === 'max' ? 'max' : `p${stat.p}`;
+}
+
 /** Failures listed per rule and capture; more are counted, not listed. */
 export const MAX_FAILURES = 100;
 
