@@ -11,11 +11,13 @@ export interface CheckSelection {
   exchange(ex: Exchange, conn: ImapConnection): boolean;
   /** False when the ended connection is certainly not selected. */
   mayKeep(c: ImapConnection): boolean;
+  /** Whether a drained connection (each of its exchanges seen) is selected. */
+  selectsDrained(c: ImapConnection): boolean;
   /** After the capture: whether a connection mayKeep let through is selected. */
   keeps(id: number): boolean;
 }
 
-const EVERYTHING: CheckSelection = { exchange: () => true, mayKeep: () => true, keeps: () => true };
+const EVERYTHING: CheckSelection = { exchange: () => true, mayKeep: () => true, selectsDrained: () => true, keeps: () => true };
 
 export interface CheckedCapture extends CaptureOutcomes {
   warnings: Warning[];
@@ -31,14 +33,12 @@ export async function checkCapture(input: CaptureInput, rules: readonly Rule[], 
   const a = await analyzeCapture(input, {
     ...options,
     keepConnections: false,
-    keepExchanges: false,
     statistics: false,
     onExchange: (ex, conn) => {
       if (selection.exchange(ex, conn)) checker.exchange(ex, conn);
     },
     onConnectionClose: (c) => checker.ended(c, selection.mayKeep(c)),
-    // Every exchange of the connection has been through the selection: whether it is selected is settled.
-    onConnectionDrained: (c) => checker.drained(c, selection.mayKeep(c) && selection.keeps(c.conn.id)),
+    onConnectionDrained: (c) => checker.drained(c, selection.selectsDrained(c)),
     onConnectionSettled: checker.settle,
   });
   return { capture: a.capture.path, outcomes: checker.finish(a.capture.path, (id) => selection.keeps(id)), warnings: a.warnings };

@@ -83,7 +83,7 @@ export class BehaviourCollector {
 
   private openOf(id: number): Open {
     let o = this.open.get(id);
-    if (!o) this.open.set(id, (o = { commands: [], names: [], latencies: [], steps: [], extensions: new Set() }));
+    if (!o) this.open.set(id, (o = nothingYet()));
     return o;
   }
 
@@ -130,7 +130,7 @@ export class BehaviourCollector {
 
   /** The connection ended and each of its exchanges (and so each of its steps) went by. */
   drained(c: ImapConnection): void {
-    const o = this.open.get(c.conn.id) ?? { commands: [], names: [], latencies: [], steps: [], extensions: new Set<string>() };
+    const o = this.open.get(c.conn.id) ?? nothingYet();
     this.open.delete(c.conn.id);
     const conn = this.ended.get(c.conn.id) ?? c.conn;
     this.ended.delete(c.conn.id);
@@ -149,14 +149,17 @@ export class BehaviourCollector {
   result(): CaptureBehaviour {
     const connections = this.done.sort((a, b) => a.conn.id - b.conn.id);
     if (this.late.length) {
-      const byId = new Map(connections.map((c) => [c.conn.id, c]));
-      for (const c of new Set(this.late.map((s) => byId.get(s.step.conn)))) {
-        if (!c) continue;
-        // Its steps again, in order with the late ones.
-        const steps = this.late.filter((s) => s.step.conn === c.conn.id);
-        c.fetches = [...c.fetches, ...this.itemSets(steps)];
+      const late = new Map<number, { step: FetchStep; created: number }[]>();
+      for (const s of this.late) late.set(s.step.conn, [...(late.get(s.step.conn) ?? []), s]);
+      for (const c of connections) {
+        const steps = late.get(c.conn.id);
+        if (steps) c.fetches = [...c.fetches, ...this.itemSets(steps)];
       }
     }
     return { strings: this.strings, connections };
   }
+}
+
+function nothingYet(): Open {
+  return { commands: [], names: [], latencies: [], steps: [], extensions: new Set() };
 }
