@@ -1,7 +1,7 @@
 /** --jobs: captures analysed in worker threads give the same bytes, in argument order, as one at a time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPTURES, NO_PUBLIC, PUBLIC, hasPublic, unavailable } from './helpers/env.js';
 import { runCli } from './helpers/cli.js';
@@ -80,4 +80,15 @@ test('in this thread the pool copies a result unless told not to (summary takes 
   assert.equal(shared!.analysis.commandStats instanceof CommandStats, true);
   assert.deepEqual(shared!.analysis.commandStats.summaries(), new CommandStats().summaries.call(copied!.analysis.commandStats));
   assert.ok(shared!.analysis.connections.length > 0);
+});
+
+test('standard input among several captures is read in this thread (a worker cannot read it), whatever --jobs says', () => {
+  const stdin = readFileSync(join(CAPTURES, 'seed-alice.pcap'));
+  const bob = join(CAPTURES, 'seed-bob.pcap');
+  for (const view of [['summary', '--json'], ['compare', '--json'], ['check', '--no-bad', '--json'], ['commands', '--ndjson'], ['streams', '--json'], ['fetches', '--json']]) {
+    const one = runCli([...view, '-', bob, '--jobs', '1'], { input: stdin });
+    assert.equal(one.code, 0, `${view.join(' ')}: ${one.stderr}`);
+    assert.ok(one.stdout.includes('"-"') || one.stdout.includes('"capture":"-"'), `${view.join(' ')} read standard input`);
+    for (const jobs of [[], ['--jobs', '2']]) assert.deepEqual(runCli([...view, '-', bob, ...jobs], { input: stdin }), one, `${view.join(' ')} ${jobs.join(' ')}`);
+  }
 });

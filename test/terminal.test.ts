@@ -469,3 +469,10 @@ test('an internal error outside the command\'s promise (a callback) is exit 70 t
   assert.equal(r.code, 70);
   assert.equal(r.stderr, 'imapscope: internal error: injected in a callback (please report this with the capture)\n');
 });
+
+test('Ctrl-C before compare has two captures: nothing compared, said calmly, exit 130 (not a usage error)', { timeout: 60_000 }, async () => {
+  const r = await interruptAfter(['compare', '-', cap('seed-bob.pcap')], cap('offlineimap.pcapng'), 150_000);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /^imapscope: compare: interrupted with 1 of 2 captures read; nothing compared$/m);
+  assert.doesNotMatch(r.stderr, /needs at least two profiles/);
+});

@@ -96,6 +96,11 @@ export function jobsOf(opts: { jobs?: string }): number {
   return opts.jobs !== undefined ? parseJobs(opts.jobs) : defaultJobs();
 }
 
+/** Standard input is this process's own: a worker thread cannot read it, so a run that reads `-` keeps every capture in this thread. */
+export function jobsFor(jobs: number, captures: readonly string[]): number {
+  return captures.includes('-') ? 1 : jobs;
+}
+
 /** The settings as plain data for worker threads (each builds its own key log from the texts). */
 export function plainSettings(s: CaptureSettings): CaptureSettings {
   return { ports: s.ports, keylogTexts: s.keylogTexts };

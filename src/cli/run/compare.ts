@@ -5,7 +5,7 @@ import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles, type GroupBy } from '../../compare/profile.js';
 import { compareJson, compareText } from '../../report/compare.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSettings, plainSettings, jobsFor, jobsOf } from '../options.js';
 import { output } from '../output.js';
 
 export async function runCompare(args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }): Promise<void> {
@@ -15,12 +15,17 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
   const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
   let i = 0;
   // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
-  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsOf(opts), undefined, settings, { copyInThread: false })) {
+  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
     const label = captures[i++]!;
     output.warnings(warnings, label);
     inputs.push({ label, behaviour });
   }
   const profiles = buildProfiles(inputs, opts.by);
+  if (profiles.length < 2 && settings.signal?.aborted) {
+    // Ctrl-C before a second capture was read: nothing to compare (the partial line says why; exit 130).
+    output.note(`imapscope: compare: interrupted with ${inputs.length} of ${captures.length} captures read; nothing compared`);
+    return;
+  }
   if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
   const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
   if (opts.json) await output.json(compareJson(profiles, comparisons));

@@ -3,7 +3,7 @@ import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
-import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
+import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { sortingDirectory, spillBudget } from '../spill.js';
@@ -15,8 +15,9 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   // Checked here before any capture is read (a worker compiles them again).
   if (opts.conn !== undefined) new ConnectionChoice(opts.conn);
   compileFilterOption(opts.filter);
-  const jobs = jobsOf(opts);
+  const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
+  const jobs = jobsFor(requested, captures);
   const settings = captureSettings(opts);
   const asJson = Boolean(opts.json) && !opts.ndjson;
   const budget = spillBudget();

@@ -5,7 +5,7 @@ import { streamsJsonStreamed, streamsTextPieces } from '../../report/streams.js'
 import type { SpilledRows } from '../../analysis/connection-rows.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
-import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -14,8 +14,9 @@ interface StreamsOptions extends WriteFlags { json?: boolean; filter?: string; p
 
 export async function runStreams(args: string[], opts: StreamsOptions): Promise<void> {
   const filter = compileFilterOption(opts.filter, { level: 'connection', context: 'streams' });
-  const jobs = jobsOf(opts);
+  const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
+  const jobs = jobsFor(requested, captures);
   const settings = captureSettings(opts);
   const write = planWrite(opts, captures, filter !== null);
   const files = rowFiles(captures, Boolean(opts.json), write !== null);

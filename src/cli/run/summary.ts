@@ -6,7 +6,7 @@ import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJsonStreamed, summaryTextPieces } from '../../report/summary.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
-import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -15,8 +15,9 @@ interface SummaryOptions extends WriteFlags { json?: boolean; filter?: string; p
 
 export async function runSummary(args: string[], opts: SummaryOptions): Promise<void> {
   const filter = compileFilterOption(opts.filter);
-  const jobs = jobsOf(opts);
+  const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
+  const jobs = jobsFor(requested, captures);
   const settings = captureSettings(opts);
   const write = planWrite(opts, captures, filter !== null);
   const files = rowFiles(captures, Boolean(opts.json), write !== null);
