@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
+import { compactJsonPieces, gathered, jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
@@ -166,4 +166,25 @@ test('RawJson: its text is written as it is, indented to where it stands, betwee
   assert.equal(text.replaceAll('1.50', '1.5'), jsonText({ top: { rows } }, 2));
   const other = [...jsonPieces({ rows: [raw] }, 4)].join('');
   assert.equal(other, jsonText({ rows: [{ x: 1.5, y: ['z'] }] }, 4));
+});
+
+test('compactJsonPieces joined is JSON.stringify\'s text at every depth of streaming, gathered or not, on random values', () => {
+  const int = seededInt(20261205);
+  const leaves: (() => unknown)[] = [
+    () => int(1000) - 500, () => int(1e9) / 7, () => 'text "quoted" \\ </script> \u2028', () => true, () => null,
+    () => undefined, () => () => 1, () => Symbol('s'), () => new Date(int(1e12)), () => ({ toJSON: () => ['as', 'json'] }),
+    () => new Map([[1, 2]]), () => new Uint8Array([1, 2]), () => NaN, () => -0,
+  ];
+  const value = (depth: number): unknown => {
+    if (depth === 0 || int(4) === 0) return leaves[int(leaves.length)]!();
+    if (int(2) === 0) return Array.from({ length: int(5) }, () => value(depth - 1));
+    return Object.fromEntries(Array.from({ length: int(5) }, (_, i) => [`k${i}${int(3) ? '' : '"\n'}`, value(depth - 1)]));
+  };
+  for (let n = 0; n < 500; n++) {
+    const v = value(5);
+    for (const levels of [0, 1, 2, 4, 8]) {
+      assert.equal([...compactJsonPieces(v, levels)].join(''), JSON.stringify(v) ?? 'null', `value ${n}, ${levels} levels`);
+    }
+    assert.equal([...gathered(compactJsonPieces(v, 8), 16)].join(''), JSON.stringify(v) ?? 'null');
+  }
 });

@@ -14,8 +14,9 @@ export class GatheredWriter {
   /** Bytes appended so far (gathered ones too): where the next text starts. */
   size = 0;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'wx', 0o600);
+  /** `mode`: the new file's permissions (before the umask); private to this user by default. */
+  constructor(readonly path: string, mode = 0o600) {
+    this.fd = openSync(path, 'wx', mode);
   }
 
   /** Append `text` as UTF-8; returns its length in bytes. */

@@ -152,3 +152,49 @@ function holdsLazy(v: object): boolean {
   }
   return false;
 }
+
+/**
+ * JSON.stringify(value) (compact) in pieces: objects and arrays down to `levels` deep are written member by member,
+ * deeper values whole, so a large document is never one string. Joined, the pieces are JSON.stringify's text:
+ * members that are undefined, functions or symbols are left out of objects and are null in arrays, and a value with
+ * toJSON is written whole.
+ */
+export function* compactJsonPieces(value: unknown, levels: number): Generator<string> {
+  if (levels <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      // Undefined, a function or a symbol is written as null (the leaf case below).
+      yield* compactJsonPieces(value[i], levels - 1);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
+    first = false;
+    yield* compactJsonPieces(member, levels - 1);
+  }
+  yield '}';
+}
+
+/** Pieces joined into strings of about `size` characters (fewer, larger writes). */
+export function* gathered(pieces: Iterable<string>, size = 64 * 1024): Generator<string> {
+  let text = '';
+  for (const piece of pieces) {
+    text += piece;
+    if (text.length >= size) {
+      yield text;
+      text = '';
+    }
+  }
+  if (text) yield text;
+}

@@ -1,7 +1,8 @@
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildReportData } from '../../report/html/report.js';
-import { renderReportPage } from '../../report/html/template.js';
+import { reportPagePieces } from '../../report/html/template.js';
+import { GatheredWriter } from '../../util/gathered-writer.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
 import { output } from '../output.js';
@@ -28,9 +29,9 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
   } finally {
     spillDir?.remove();
   }
-  const html = renderReportPage(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
-  if (opts.output === '-') output.write(html);
-  else writeWhole(opts.output, html);
+  const page = reportPagePieces(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
+  if (opts.output === '-') await output.pieces(page);
+  else writeWhole(opts.output, page);
   for (const cap of data.captures) {
     const count = cap.warnings.length + cap.warningsOmitted;
     if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
@@ -49,10 +50,15 @@ function checkOutput(path: string): void {
 }
 
 /** Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced, not followed. */
-function writeWhole(path: string, text: string): void {
+function writeWhole(path: string, pieces: Iterable<string>): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(temp, text, { flag: 'wx' });
+    const file = new GatheredWriter(temp, 0o666);
+    try {
+      for (const piece of pieces) file.write(piece);
+    } finally {
+      file.close();
+    }
     renameSync(temp, path);
   } catch (err) {
     rmSync(temp, { force: true });
