@@ -4,16 +4,22 @@ import type { Comparison, ConnectionPair } from '../compare/diff.js';
 import type { BehaviourProfile } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
+import { LazyArray } from '../util/json.js';
 
 /** JSON twin of compare (schema: docs/schema/compare.schema.json). */
 export function compareJson(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[]): object {
   const first = comparisons[0];
+  // The long lists (a pair and a profile per connection) are written an element at a time, not as one string each.
   return {
     same: comparisons.every((c) => c.same),
     differences: comparisons.length === 1 ? first!.differences : comparisons.flatMap((c) => c.differences.map((d) => ({ ...d, between: [c.a, c.b] }))),
-    comparisons: comparisons.map((c) => ({ ...c, pairs: c.pairs.map(pairJson) })),
-    profiles,
+    comparisons: comparisons.map((c) => ({ ...c, pairs: new LazyArray(() => mapped(c.pairs, pairJson)) })),
+    profiles: profiles.map((p) => ({ ...p, connections: new LazyArray(() => p.connections) })),
   };
+}
+
+function* mapped<T, U>(items: readonly T[], f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
 }
 
 function pairJson(p: ConnectionPair): object {
@@ -28,7 +34,11 @@ export interface CompareTextOptions {
 }
 
 export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): string {
-  const out: string[] = [];
+  return [...compareTextLines(profiles, comparisons, options)].join('');
+}
+
+/** compareText line by line, each with its newline: 100,000 connection pairs make 33 MB of text, never one string. */
+export function* compareTextLines(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): Generator<string> {
   const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
   row('connections', (p) => String(p.connections.length));
@@ -39,22 +49,21 @@ export function compareText(profiles: readonly BehaviourProfile[], comparisons: 
   row('commands per connection', (p) => p.connections.map((c) => c.commands.length).join(' / '));
   row('FETCH commands', (p) => String(p.connections.reduce((n, c) => n + c.commands.filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length, 0)));
   row('bytes C→S / S→C', (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}`);
-  out.push(table.toString());
+  yield `${table.toString()}\n`;
   for (const c of comparisons) {
-    out.push('');
-    out.push(chalk.bold(`a = ${escapeText(c.a)}`));
-    out.push(chalk.bold(`b = ${escapeText(c.b)}`));
-    c.pairs.forEach((pair, i) => out.push(...pairLines(pair, i, c.pairs.length, options)));
-    out.push('');
+    yield '\n';
+    yield `${chalk.bold(`a = ${escapeText(c.a)}`)}\n`;
+    yield `${chalk.bold(`b = ${escapeText(c.b)}`)}\n`;
+    for (const [i, pair] of c.pairs.entries()) for (const line of pairLines(pair, i, c.pairs.length, options)) yield `${line}\n`;
+    yield '\n';
     if (c.same) {
-      out.push(chalk.green(`a and b behave the same (${c.sameAspects.length} aspects compared; accounts, tags, UIDs and times do not count).`));
+      yield `${chalk.green(`a and b behave the same (${c.sameAspects.length} aspects compared; accounts, tags, UIDs and times do not count).`)}\n`;
       continue;
     }
-    out.push(chalk.red(`a and b behave differently in ${c.differences.length} way(s):`));
-    for (const d of c.differences) out.push(`  - ${escapeText(d.text)}`);
-    if (c.sameAspects.length) out.push(`  The same: ${escapeText(c.sameAspects.join('; '))}.`);
+    yield `${chalk.red(`a and b behave differently in ${c.differences.length} way(s):`)}\n`;
+    for (const d of c.differences) yield `  - ${escapeText(d.text)}\n`;
+    if (c.sameAspects.length) yield `  The same: ${escapeText(c.sameAspects.join('; '))}.\n`;
   }
-  return `${out.join('\n')}\n`;
 }
 
 const MARK_SIGN: Record<Mark, string> = { same: ' ', changed: '|', onlyA: '<', onlyB: '>' };

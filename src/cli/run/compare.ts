@@ -2,8 +2,10 @@ import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { inOrder } from '../../parallel/pool.js';
 import { compareProfiles } from '../../compare/diff.js';
-import { buildProfiles, type GroupBy } from '../../compare/profile.js';
-import { compareJson, compareText } from '../../report/compare.js';
+import type { CaptureBehaviour } from '../../compare/behaviour.js';
+import { buildProfiles, type BehaviourProfile, type GroupBy } from '../../compare/profile.js';
+import { compareJson, compareTextLines } from '../../report/compare.js';
+import { gathered } from '../../util/json.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { captureSettings, plainSettings, jobsFor, jobsOf } from '../options.js';
 import { output } from '../output.js';
@@ -11,24 +13,31 @@ import { output } from '../output.js';
 export async function runCompare(args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }): Promise<void> {
   const captures = await expandCaptures(args);
   const settings = captureSettings(opts);
-  const inputs = [];
-  const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
-  let i = 0;
-  // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
-  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
-    const label = captures[i++]!;
-    output.warnings(warnings, label);
-    inputs.push({ label, behaviour });
-  }
-  const profiles = buildProfiles(inputs, opts.by);
+  const { profiles, read } = await readProfiles(captures, opts, settings);
   if (profiles.length < 2 && settings.signal?.aborted) {
     // Ctrl-C before a second capture was read: nothing to compare (the partial line says why; exit 130).
-    output.note(`imapscope: compare: interrupted with ${inputs.length} of ${captures.length} captures read; nothing compared`);
+    output.note(`imapscope: compare: interrupted with ${read} of ${captures.length} captures read; nothing compared`);
     return;
   }
   if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
   const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
   if (opts.json) await output.json(compareJson(profiles, comparisons));
-  else output.write(compareText(profiles, comparisons, { width: output.columns ?? 160, full: opts.full }));
+  else await output.pieces(gathered(compareTextLines(profiles, comparisons, { width: output.columns ?? 160, full: opts.full })));
   if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
+}
+
+/**
+ * Each capture's behaviour, grouped into profiles. The behaviour is let go once the profiles are made (they hold
+ * what is compared): on 100,000 sessions it is a hundred MiB the comparison no longer needs.
+ */
+async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: string }, settings: ReturnType<typeof captureSettings>): Promise<{ profiles: BehaviourProfile[]; read: number }> {
+  const inputs: { label: string; behaviour: CaptureBehaviour }[] = [];
+  const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
+  // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
+  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
+    const label = captures[inputs.length]!;
+    output.warnings(warnings, label);
+    inputs.push({ label, behaviour });
+  }
+  return { profiles: buildProfiles(inputs, opts.by), read: inputs.length };
 }
