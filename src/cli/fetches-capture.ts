@@ -9,6 +9,7 @@ import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
 import { escapeText } from '../util/escape.js';
+import { gathered } from '../util/json.js';
 import { float64List, pushValue } from '../util/typed-list.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
@@ -151,7 +152,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     }
     if (o.multi) emit('stdout', `${escapeText(o.path)}:\n`);
     if (result.notice) emit('stdout', `${escapeText(result.notice)}\n`);
-    for (const chunk of batched(fetchesTextPieces(messages, resultSteps({ ...result, steps })))) {
+    // A message's table is too small to pass on alone.
+    for (const chunk of gathered(fetchesTextPieces(messages, resultSteps({ ...result, steps })))) {
       emit('stdout', chunk);
       await room();
     }
@@ -162,17 +164,3 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   }
 }
 
-/** Text pieces joined into chunks of about TEXT_CHUNK characters: a message's table is too small to pass on alone. */
-function* batched(pieces: Iterable<string>): Generator<string> {
-  let chunk = '';
-  for (const piece of pieces) {
-    chunk += piece;
-    if (chunk.length >= TEXT_CHUNK) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk !== '') yield chunk;
-}
-
-const TEXT_CHUNK = 64 * 1024;
