@@ -297,3 +297,27 @@ test('export: a missing path or standard input is a usage error, and nothing is 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a capture\'s long tables are handed on as NDJSON while it is analysed, in chunks, never held whole', async () => {
+  const { captureRows } = await import('../src/fleet/rows.js');
+  const { generateScaleCapture } = await import('../bench/scale-captures.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rows-'));
+  try {
+    const path = join(dir, 'closed.pcap');
+    await generateScaleCapture('closed', 1000, path);
+    const chunks: Record<string, string[]> = {};
+    const { rows, streamed } = await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keylogTexts: [] }, (table, text) => {
+      (chunks[table] ??= []).push(text);
+    });
+    const lines = (table: string) => (chunks[table] ?? []).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines('exchanges').length, 4000);
+    assert.equal(lines('connections').length, 1000);
+    assert.deepEqual(streamed, { connections: 1000, exchanges: 4000, fetches: 0 });
+    assert.deepEqual([rows.captures[0]!.exchanges, rows.captures[0]!.connections], [4000, 1000]);
+    assert.ok(chunks.exchanges!.length > 10, `${chunks.exchanges!.length} chunks of exchanges`);
+    for (const chunk of chunks.exchanges!) assert.ok(chunk.length < 64 * 1024 + 4096 && chunk.endsWith('\n'), 'whole lines, about 64 KiB at a time');
+    assert.deepEqual(lines('exchanges').slice(0, 4).map((r) => r.command), ['LOGIN', 'SELECT', 'UID FETCH', 'LOGOUT']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

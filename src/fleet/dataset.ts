@@ -9,11 +9,10 @@
  * files are made in a fresh temporary directory inside it and renamed into place, never over an existing
  * file, never into a linked directory.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { once } from 'node:events';
 import { UsageError } from '../cli/errors.js';
+import { GatheredWriter } from '../util/gathered-writer.js';
 import { openDuckDb, sqlString, type DuckDBConnection } from './duckdb.js';
 import { jsonColumnsArg, TABLE_NAMES, type TableName, type TableRows } from './tables.js';
 
@@ -78,12 +77,13 @@ async function batchNumbers(dir: string, format: DatasetFormat): Promise<number[
 
 /**
  * Writing one export run into a dataset: rows are appended to NDJSON files in a private temporary
- * directory as captures finish; commit() converts them (Parquet through DuckDB, with the documented types)
+ * directory as captures are analysed; commit() converts them (Parquet through DuckDB, with the documented types)
  * and renames them into the table directories, the captures table last, so an interrupted run leaves no
  * capture marked as exported.
  */
 export class DatasetWriter {
-  private readonly streams = new Map<TableName, WriteStream>();
+  /** Each table's NDJSON file of this batch, written in large writes as rows come; closed (removed) at the end. */
+  private readonly files = new Map<TableName, GatheredWriter>();
   private readonly tmp: string;
   readonly counts: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
 
@@ -105,7 +105,7 @@ export class DatasetWriter {
     for (const table of TABLE_NAMES) await realDirectory(join(root, table));
     const w = new DatasetWriter(root, format);
     await mkdir(w.tmp).catch((err: Error) => { throw new UsageError(`--out ${dir}: cannot make a temporary directory: ${err.message}`); });
-    for (const table of TABLE_NAMES) w.streams.set(table, createWriteStream(join(w.tmp, `${table}.ndjson`), { flags: 'wx' }));
+    for (const table of TABLE_NAMES) w.files.set(table, new GatheredWriter(join(w.tmp, `${table}.ndjson`), 0o666));
     return w;
   }
 
@@ -123,19 +123,26 @@ export class DatasetWriter {
     return known;
   }
 
-  async append(rows: TableRows): Promise<void> {
+  /** Rows of tables, counted. */
+  append(rows: Partial<TableRows>): void {
     for (const table of TABLE_NAMES) {
-      const list = rows[table];
-      if (list.length === 0) continue;
-      this.counts[table] += list.length;
-      const stream = this.streams.get(table)!;
-      if (!stream.write(`${list.map((r) => JSON.stringify(r)).join('\n')}\n`)) await once(stream, 'drain');
+      for (const row of rows[table] ?? []) this.write(table, `${JSON.stringify(row)}\n`);
+      this.counts[table] += rows[table]?.length ?? 0;
     }
+  }
+
+  /** NDJSON lines of a table, as a capture's analysis hands them on (counted with count()). */
+  write(table: TableName, text: string): void {
+    this.files.get(table)!.write(text);
+  }
+
+  count(table: TableName, rows: number): void {
+    this.counts[table] += rows;
   }
 
   /** Finish the batch; returns its number, or null when it holds no capture (nothing is added). */
   async commit(): Promise<number | null> {
-    await this.closeStreams();
+    this.closeFiles();
     try {
       if (this.counts.captures === 0) return null;
       const batch = Math.max(0, ...(await batchNumbers(this.dir, this.format))) + 1;
@@ -155,14 +162,13 @@ export class DatasetWriter {
 
   /** Remove the temporary directory (after commit, or when the run failed). */
   async discard(): Promise<void> {
-    await this.closeStreams();
+    this.closeFiles();
     await rm(this.tmp, { recursive: true, force: true });
   }
 
-  private async closeStreams(): Promise<void> {
-    for (const s of this.streams.values()) {
-      if (!s.closed) await new Promise<void>((r) => s.end(r));
-    }
+  private closeFiles(): void {
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
   }
 
   private async toParquet(): Promise<void> {

@@ -2,7 +2,7 @@ import { UsageError } from '../cli/errors.js';
 import type { CaptureSettings } from '../settings.js';
 import { inOrder } from '../parallel/pool.js';
 import { DatasetWriter, type DatasetFormat } from './dataset.js';
-import type { CaptureFile } from './rows.js';
+import { STREAMED_TABLES, type CaptureFile } from './rows.js';
 import type { TableName } from './tables.js';
 import { expandCaptures, hashFile } from './walk.js';
 
@@ -41,7 +41,12 @@ export async function exportDataset(inputs: readonly string[], out: string, form
       seen.set(file.sha256, file.path);
       files.push(file);
     }
-    for await (const rows of inOrder('exportRows', files.map((f) => [f, settings] as [CaptureFile, CaptureSettings]), jobs)) await writer.append(rows);
+    // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn).
+    const sink = (table: string, text: string) => writer.write(table as TableName, text);
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings] as [CaptureFile, CaptureSettings]), jobs, sink)) {
+      for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
+      writer.append(rows);
+    }
     const batch = await writer.commit();
     return { added: files.map((f) => f.path), skipped, rows: writer.counts, batch };
   } catch (err) {

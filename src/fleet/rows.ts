@@ -9,7 +9,7 @@ import { exchangeJson } from '../report/commands.js';
 import { serverSoftware } from '../report/summary.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { isoTime, secondsBetween } from '../util/time.js';
-import { emptyTables, type Row, type TableRows } from './tables.js';
+import type { Row, TableName, TableRows } from './tables.js';
 
 /** One capture file to turn into rows; its hash and size were taken before (they decide whether it is new). */
 export interface CaptureFile {
@@ -18,34 +18,70 @@ export interface CaptureFile {
   size: number;
 }
 
+/** Rows of the long tables, handed on as NDJSON text while the capture streams; the rest come back whole. */
+export const STREAMED_TABLES = ['connections', 'exchanges', 'fetches'] as const satisfies readonly TableName[];
+type StreamedTable = typeof STREAMED_TABLES[number];
+
+/** What captureRows gives back: the rows of the short tables, and how many rows it handed on of the others. */
+export interface CaptureRowsResult {
+  rows: Pick<TableRows, 'captures' | 'warnings'>;
+  streamed: Record<StreamedTable, number>;
+}
+
+/** Characters of NDJSON gathered per table before they are handed on. */
+const TEXT_CHUNK = 64 * 1024;
+
+/** NDJSON lines per table, handed on (`emit(table, text)`) in chunks, and counted. */
+class TableText {
+  private readonly text: Record<StreamedTable, string> = { connections: '', exchanges: '', fetches: '' };
+  readonly counts: Record<StreamedTable, number> = { connections: 0, exchanges: 0, fetches: 0 };
+
+  constructor(private readonly emit: (table: StreamedTable, text: string) => void) {}
+
+  add(table: StreamedTable, row: Row): void {
+    this.counts[table]++;
+    this.text[table] += `${JSON.stringify(row)}\n`;
+    if (this.text[table].length >= TEXT_CHUNK) this.flush(table);
+  }
+
+  flush(table: StreamedTable): void {
+    if (this.text[table] === '') return;
+    this.emit(table, this.text[table]);
+    this.text[table] = '';
+  }
+}
+
 /**
- * Analyse one capture into the dataset's rows (tables.ts). A capture that cannot be read at all is a
- * captures row with `error` and a warnings row, never a failed export.
+ * Analyse one capture into the dataset's rows (tables.ts). The rows of connections, exchanges and fetches go to
+ * `emit` as NDJSON while the capture streams (400,000 exchanges held as rows, then as one text, took 1.5 GB);
+ * those of captures and warnings come back. A capture that cannot be read at all is a captures row with `error` and
+ * a warnings row, never a failed export.
  */
-export async function captureRows(file: CaptureFile, settings: CaptureSettings): Promise<TableRows> {
-  const rows = emptyTables();
+export async function captureRows(file: CaptureFile, settings: CaptureSettings, emit: (table: StreamedTable, text: string) => void): Promise<CaptureRowsResult> {
+  const out = new TableText(emit);
   const capture = file.path;
   let info: CaptureInfo = emptyInfo(file.path);
-  let connections: ImapConnection[] = [];
+  let maxConcurrent = 0;
   let warnings: Warning[] = [];
   let error: string | null = null;
   try {
     const a = await analyzeWithFetches(file.path, {
       ...pipelineOptions(settings),
-      onExchange: (ex) => { rows.exchanges.push(exchangeRow(capture, ex)); },
+      onExchange: (ex) => out.add('exchanges', exchangeRow(capture, ex)),
     });
     info = a.capture;
-    connections = a.connections;
     warnings = a.warnings;
-    for (const m of a.fetches.list()) for (const f of m.fetches) rows.fetches.push(fetchRow(capture, m, f));
+    for (const c of a.connections) out.add('connections', connectionRow(capture, c));
+    maxConcurrent = concurrency(a.connections.map((c) => c.conn)).max;
+    for (const m of a.fetches.list()) for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f));
   } catch (err) {
     if (!(err instanceof CaptureError)) throw err;
     error = err.message;
     warnings = [{ frame: null, message: err.message }];
   }
-  rows.connections = connections.map((c) => connectionRow(capture, c));
-  rows.warnings = warnings.map((w) => ({ capture, conn: w.conn ?? null, frame: w.frame, message: w.message }));
-  rows.captures.push({
+  for (const table of STREAMED_TABLES) out.flush(table);
+  const warningRows = warnings.map((w) => ({ capture, conn: w.conn ?? null, frame: w.frame, message: w.message }));
+  const captureRow = {
     capture,
     sha256: file.sha256,
     size: file.size,
@@ -56,14 +92,14 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings):
     startTime: time(info.first),
     endTime: time(info.last),
     spanSeconds: info.first && info.last ? secondsBetween(info.first, info.last) : null,
-    connections: rows.connections.length,
-    exchanges: rows.exchanges.length,
-    fetches: rows.fetches.length,
-    warnings: rows.warnings.length,
-    maxConcurrent: concurrency(connections.map((c) => c.conn)).max,
+    connections: out.counts.connections,
+    exchanges: out.counts.exchanges,
+    fetches: out.counts.fetches,
+    warnings: warningRows.length,
+    maxConcurrent,
     error,
-  });
-  return rows;
+  };
+  return { rows: { captures: [captureRow], warnings: warningRows }, streamed: out.counts };
 }
 
 function time(t: Timestamp | null): string | null {

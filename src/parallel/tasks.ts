@@ -9,7 +9,7 @@ import { TurnStats } from '../analysis/turns.js';
 import { CaptureError, type ReadControl } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
 import { UsageError } from '../cli/errors.js';
-import type { captureRows } from '../fleet/rows.js';
+import type { CaptureFile } from '../fleet/rows.js';
 import type { commandsOfCapture } from '../cli/commands-capture.js';
 import type { fetchesOfCapture } from '../cli/fetches-capture.js';
 import type { SelectedCapture } from '../cli/selected-capture.js';
@@ -22,7 +22,8 @@ export type Emit = (channel: string, text: string) => void;
 // Each task imports its implementation when it first runs, so a command loads only its own kind (and
 // `commands` never loads the export rows or the fetch analysis); a worker thread does the same.
 const TASKS = {
-  exportRows: async ([file, settings]: Parameters<typeof captureRows>) => (await import('../fleet/rows.js')).captureRows(file, settings),
+  /** A capture's rows for export; the long tables' rows are emitted as NDJSON text, on a channel named by the table. */
+  exportRows: async ([file, settings]: [CaptureFile, CaptureSettings], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit),
   /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies and identity. */
   behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }),
   /** The rules' outcomes on one capture (check), with -Y. */
