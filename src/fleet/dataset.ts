@@ -13,12 +13,16 @@ import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/
 import { join, resolve } from 'node:path';
 import { UsageError } from '../cli/errors.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 import { openDuckDb, sqlString, type DuckDBConnection } from './duckdb.js';
 import { jsonColumnsArg, TABLE_NAMES, type TableName, type TableRows } from './tables.js';
 
 export type DatasetFormat = 'parquet' | 'ndjson';
 
 const MANIFEST = 'imapscope-dataset.json';
+
+/** DuckDB's memory while it converts a batch to Parquet (the same files, written in the same order). */
+const DUCKDB_MEMORY = '256MB';
 const EXTENSION: Record<DatasetFormat, string> = { parquet: 'parquet', ndjson: 'ndjson' };
 
 interface Manifest {
@@ -172,8 +176,13 @@ export class DatasetWriter {
   }
 
   private async toParquet(): Promise<void> {
+    // The analyses' garbage goes before DuckDB's memory comes on top of it.
+    collectGarbage();
     const db = await openDuckDb();
     try {
+      // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
+      await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
+      await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
       for (const table of TABLE_NAMES) {
         const from = sqlString(join(this.tmp, `${table}.ndjson`));
         const to = sqlString(join(this.tmp, `${table}.parquet`));
