@@ -92,3 +92,10 @@ test('standard input among several captures is read in this thread (a worker can
     for (const jobs of [[], ['--jobs', '2']]) assert.deepEqual(runCli([...view, '-', bob, ...jobs], { input: stdin }), one, `${view.join(' ')} ${jobs.join(' ')}`);
   }
 });
+
+test('standard input named twice is one clear error, not an empty second capture', () => {
+  const r = runCli(['compare', '-', '-'], { input: readFileSync(join(CAPTURES, 'seed-alice.pcap')) });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'imapscope: -: standard input can be read only once; name it once\n');
+  assert.equal(r.stdout, '');
+});

@@ -17,6 +17,8 @@ const HEAD_BYTES = 4096;
  * escaping the tree).
  */
 export async function expandCaptures(args: readonly string[]): Promise<string[]> {
+  // A second '-' would find standard input already read, and say it is empty.
+  if (args.filter((a) => a === '-').length > 1) throw new CaptureError('-: standard input can be read only once; name it once');
   const out: string[] = [];
   for (const arg of args) {
     // Standard input, and paths that are no directory (a missing file is reported by the reader, as ever).
