@@ -14,7 +14,7 @@ import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
 import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
 import { histogramBin, HISTOGRAM_EDGES_MS, MAX_MESSAGES } from '../src/report/html/model.js';
 import { buildReportData } from '../src/report/html/report.js';
-import { scriptSafeJson } from '../src/report/html/template.js';
+import { scriptSafe } from '../src/report/html/template.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -108,9 +108,9 @@ test('report of seed-alice: no password anywhere in the page, the redacted LOGIN
   assert.ok(mbsync.markers.some((m) => m.text.startsWith('COMPRESS=DEFLATE active') && m.frame === mbsync.compressFrame), JSON.stringify(mbsync.markers));
 });
 
-test('scriptSafeJson: nothing can close the script element or end a line, and the value survives', () => {
+test('scriptSafe: nothing in JSON text can close the script element or end a line, and the value survives', () => {
   const value = { s: '</script><!-- & \u2028\u2029 >' };
-  const text = scriptSafeJson(value);
+  const text = scriptSafe(JSON.stringify(value));
   assert.doesNotMatch(text, /[<>&\u2028\u2029]/);
   assert.deepEqual(JSON.parse(text), value);
 });

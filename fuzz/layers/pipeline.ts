@@ -210,7 +210,7 @@ const RULES = rulesFromSpec({
 
 /**
  * check and compare, which gather as the capture streams and keep nothing per drained connection, find what the
- * model kept to the end holds: the rules' outcomes of `evaluate`, and each connection's commands.
+ * model kept to the end holds: the rules' outcomes of `evaluate`, and each connection's commands and FETCH steps.
  */
 async function checkStreamed(path: string, a: FullAnalysis): Promise<void> {
   const streamed = await checkCapture(path, RULES, { keys });
@@ -220,8 +220,12 @@ async function checkStreamed(path: string, a: FullAnalysis): Promise<void> {
   const shapes = new Map<number, string[]>();
   for (const ex of a.exchanges ?? []) if (!ex.requestMissing) shapes.set(ex.conn, [...(shapes.get(ex.conn) ?? []), ex.shape]);
   check(behaviour.connections.length === a.connections.length, `compare saw ${behaviour.connections.length} connections, the model ${a.connections.length}`);
+  const itemSets = new Map<number, string[]>();
+  for (const step of a.fetches.steps) itemSets.set(step.conn, [...(itemSets.get(step.conn) ?? []), step.items.join(' ')]);
   for (const c of behaviour.connections) {
     const commands = c.commands.map((n) => behaviour.strings[n]);
     check(JSON.stringify(commands) === JSON.stringify(shapes.get(c.conn.id) ?? []), `compare's commands of connection ${c.conn.id} differ from the model's`);
+    const fetches = c.fetches.map((n) => behaviour.strings[n]);
+    check(JSON.stringify(fetches) === JSON.stringify(itemSets.get(c.conn.id) ?? []), `compare's FETCH item sets of connection ${c.conn.id} differ from the model's steps`);
   }
 }

@@ -55,19 +55,6 @@ export class SelectedConnections {
     return this.firstFrames[i]!;
   }
 
-  /** Whether the connection of this id is among them. */
-  has(id: number): boolean {
-    const ids = this.lifetimes.ids;
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ids[mid]! < id) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.count && ids[lo] === id;
-  }
-
   /** Indices in order of start, ties by id. */
   byStart(): Uint32Array {
     return startOrder(this.lifetimes);

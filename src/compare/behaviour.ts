@@ -69,8 +69,6 @@ export class BehaviourCollector {
   private readonly ended = new Map<number, ConnectionFacts>();
   private readonly unsettled = new Map<number, ConnectionFacts>();
   private readonly done: ConnectionBehaviour[] = [];
-  /** Steps that came after their connection was drained (their exchange was never reported). */
-  private readonly late: { step: FetchStep; created: number }[] = [];
 
   private number(s: string): number {
     let n = this.numbers.get(s);
@@ -101,11 +99,12 @@ export class BehaviourCollector {
     return names;
   }
 
-  /** FetchTrackerOptions.onStep. */
+  /**
+   * FetchTrackerOptions.onStep. A step goes on as its exchange is reported (after exchange() saw it), and every exchange
+   * is reported, at the latest when the input ends, before its connection is drained: so its connection is open here.
+   */
   readonly step = (step: FetchStep, created: number): void => {
-    const o = this.open.get(step.conn);
-    if (o) o.steps.push({ step, created });
-    else this.late.push({ step, created });
+    this.openOf(step.conn).steps.push({ step, created });
   };
 
   /**
@@ -148,14 +147,6 @@ export class BehaviourCollector {
 
   result(): CaptureBehaviour {
     const connections = this.done.sort((a, b) => a.conn.id - b.conn.id);
-    if (this.late.length) {
-      const late = new Map<number, { step: FetchStep; created: number }[]>();
-      for (const s of this.late) late.set(s.step.conn, [...(late.get(s.step.conn) ?? []), s]);
-      for (const c of connections) {
-        const steps = late.get(c.conn.id);
-        if (steps) c.fetches = [...c.fetches, ...this.itemSets(steps)];
-      }
-    }
     return { strings: this.strings, connections };
   }
 }

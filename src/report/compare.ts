@@ -33,11 +33,7 @@ export interface CompareTextOptions {
   full?: boolean;
 }
 
-export function compareText(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): string {
-  return [...compareTextLines(profiles, comparisons, options)].join('');
-}
-
-/** compareText line by line, each with its newline: 100,000 connection pairs make 33 MB of text, never one string. */
+/** compare's text, line by line, each with its newline: 100,000 connection pairs make 33 MB of text, never one string. */
 export function* compareTextLines(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): Generator<string> {
   const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);

@@ -31,11 +31,7 @@ function loadClientScript(): string {
  * JSON that is safe inside <script type="application/json">: `<`, `>` and `&` cannot close the element or
  * open a comment, and U+2028/2029 are escaped too (they end lines in older script parsers).
  */
-export function scriptSafeJson(value: unknown): string {
-  return scriptSafe(JSON.stringify(value));
-}
-
-function scriptSafe(json: string): string {
+export function scriptSafe(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
