@@ -815,6 +815,50 @@ async function trackerOver(packets: SynthPacket[], open: (c: Connection) => void
   return tracker;
 }
 
+test('the end of the input retires each connection it closes at once and lets it go; a record gets its counts at its close', async () => {
+  const T = 1_700_000_000;
+  const packets: SynthPacket[] = [];
+  // Connection 0 ends early (FINs) and lingers; 1–3 are still open when the input ends.
+  const early = new TcpFlow({ client: { ip: '10.0.0.9', port: 50009 }, start: T });
+  packets.push(...early.handshake(), ...early.send('server', GREETING), ...early.close('fin'));
+  for (let i = 1; i <= 3; i++) {
+    const f = new TcpFlow({ client: { ip: `10.0.0.${i}`, port: 50000 + i }, start: T + i });
+    packets.push(...f.handshake(), ...f.send('server', GREETING), ...f.send('client', `a${i} NOOP\r\n`));
+  }
+  const events: string[] = [];
+  const open = new Map<number, Connection>();
+  let tracker: TcpTracker | null = null;
+  const sink: StreamSink = {
+    open: (c) => {
+      open.set(c.id, c);
+    },
+    data: (c) => assert.equal(c.stats.server.bytes + c.stats.client.bytes, 0, 'an open record counts nothing yet'),
+    gap: () => {},
+    close: (c, reason) => {
+      assert.deepEqual(c.stats, { client: { bytes: c.id === 0 ? 0 : 'a1 NOOP\r\n'.length, gaps: 0, gapBytes: 0 }, server: { bytes: GREETING.length, gaps: 0, gapBytes: 0 } });
+      events.push(`close ${c.id} ${reason}: ${tracker!.indexedConversations} indexed`);
+    },
+    retired: (late) => events.push(`retired ${late.id}`),
+  };
+  tracker = new TcpTracker(sink, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(write({ format: 'pcap', packets }), (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker!.segment(seg);
+  }, () => {});
+  tracker.end();
+  assert.deepEqual(events, [
+    'close 0 closed: 1 indexed',
+    // In the order they opened, each retired right after its close, leaving the index before the next one ends.
+    'close 1 end-of-capture: 4 indexed', 'retired 1',
+    'close 2 end-of-capture: 3 indexed', 'retired 2',
+    'close 3 end-of-capture: 2 indexed', 'retired 3',
+    // What still lingers is retired last.
+    'retired 0',
+  ]);
+  assert.equal(tracker.indexedConversations, 1, 'only the lingering conversation is left');
+});
+
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {
   const T = 1_700_000_000;
   const packets: SynthPacket[] = [];

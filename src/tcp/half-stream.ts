@@ -1,5 +1,5 @@
 import { RecentBytes, type RingPool } from './recent-bytes.js';
-import type { Side } from './types.js';
+import type { DirectionStats, Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
 export function seqDiff(a: number, b: number): number {
@@ -32,6 +32,8 @@ interface Held {
 const FINISHED = 1;
 const CAP_WARNED = 2;
 const AFTER_FIN_WARNED = 4;
+/** The server's direction (a flag, not a field: two per open connection). */
+const SERVER_SIDE = 8;
 
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
@@ -62,20 +64,34 @@ export interface HalfStreamOwner {
 export class HalfStream extends RecentBytes {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
-  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED: one field, not three (two per open connection). */
-  private flags = 0;
+  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE: one field, not four (two per open connection). */
+  private flags: number;
   private fin: number | null = null;
   /** Highest sequence number the peer acknowledged (it received everything before it). */
   private acked: number | null = null;
   /** Out-of-order segments waiting for a hole to fill; none (null) on an in-order stream. */
   private hold: Hold | null = null;
+  /** Bytes delivered, and gaps reported with the bytes they stand for: the record's counts for this direction. */
+  private delivered = 0;
+  private gaps = 0;
+  private gapBytes = 0;
 
   /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
-    readonly side: Side,
+    side: Side,
   ) {
     super();
+    this.flags = side === 'server' ? SERVER_SIDE : 0;
+  }
+
+  get side(): Side {
+    return this.flags & SERVER_SIDE ? 'server' : 'client';
+  }
+
+  /** What it delivered and reported missing so far. */
+  counts(): DirectionStats {
+    return { bytes: this.delivered, gaps: this.gaps, gapBytes: this.gapBytes };
   }
 
   /** Its FIN and every byte before it have been seen. */
@@ -173,6 +189,7 @@ export class HalfStream extends RecentBytes {
   private emit(bytes: Buffer, frame: number): void {
     this.next = seqAdd(this.next!, bytes.length);
     this.remember(bytes, this.owner.rings);
+    this.delivered += bytes.length;
     this.owner.deliver(this.side, bytes, frame);
   }
 
@@ -181,6 +198,8 @@ export class HalfStream extends RecentBytes {
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
     this.forgetRemembered();
+    this.gaps++;
+    this.gapBytes += length;
     this.owner.gap(this.side, length, frame);
     this.trimHeld(frame);
     this.drainHeld(frame);
@@ -259,6 +278,7 @@ export class HalfStream extends RecentBytes {
         this.next = seqAdd(this.next!, data.length + rel);
         const fresh = data.subarray(-rel);
         this.remember(fresh, this.owner.rings);
+        this.delivered += fresh.length;
         this.owner.deliver(this.side, fresh, Math.max(frame, h.frame));
       }
     }

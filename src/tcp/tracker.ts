@@ -3,7 +3,7 @@ import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { RingPool } from './recent-bytes.js';
-import type { Connection, Endpoint, EndState, LateChanges, Side, StreamSink, TimePoint } from './types.js';
+import type { Connection, DirectionStats, Endpoint, EndState, LateChanges, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
   /** Server ports: a connection with either end on one of them is IMAP. */
@@ -45,9 +45,11 @@ const FIN_FROM_A = 1;
 const FIN_FROM_B = 2;
 const RESET = 4;
 const QUEUED = 8;
+/** Conversation.ends too: the client sent the conversation's first segment (segments are told apart by endpoint number). */
+const CLIENT_IS_A = 16;
 
-/** What every Flow of one tracker shares: one object, not a copy per connection. */
-interface FlowContext<S> {
+/** What every conversation of one tracker shares: one object, not a copy per connection. */
+interface TrackerContext<S> {
   readonly sink: StreamSink<S>;
   readonly warn: WarningSink;
   readonly limits: HalfStreamLimits;
@@ -55,23 +57,59 @@ interface FlowContext<S> {
 }
 
 /**
- * An IMAP connection being reassembled: owner of both its HalfStreams, which it hands to the sink with
- * the connection's byte counts. Words the halves' warnings only when there is one to give. Data and gaps
- * are stamped with the record's end: the time of the segment being processed.
+ * A record's byte and gap counts while its connection is open: its HalfStreams count them, and they are written into
+ * the record at the close (every report reads a record once it closed). One frozen object shared by every open record,
+ * not three per connection.
  */
-class Flow<S> implements HalfStreamOwner {
-  /** Dropped when the connection closes: a closed conversation keeps only its record and its id. */
-  client: HalfStream | null;
-  server: HalfStream | null;
+const COUNTED_AT_CLOSE: Record<Side, DirectionStats> = Object.freeze({
+  client: Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 }),
+  server: Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 }),
+});
 
-  /** `clientIsA`: the client sent the conversation's first segment (segments are told apart by endpoint number). */
-  constructor(private readonly context: FlowContext<S>, readonly conn: Connection, readonly state: S, readonly clientIsA: boolean) {
+/**
+ * Every TCP conversation gets an id, as Wireshark's tcp.stream does. One on an IMAP port is reassembled while it is
+ * open: the conversation owns both HalfStreams and hands their bytes to the sink with the connection's record and
+ * counts. One object per connection, not a conversation and a reassembler: every open connection carries them. Data
+ * and gaps are stamped with the record's end: the time of the segment being processed.
+ */
+class Conversation<S> implements HalfStreamOwner {
+  /** The IMAP connection while it is open (from its first segment to its close); null otherwise. */
+  conn: Connection | null = null;
+  /** What the sink's open() returned for it. */
+  state: S | undefined = undefined;
+  /** Both directions while the IMAP connection is open (dropped at its close). */
+  client: HalfStream | null = null;
+  server: HalfStream | null = null;
+  /**
+   * Once it closed: the record, held weakly; with what late segments change in it when the sink wants those
+   * (StreamSink.retired), and otherwise (commands) the record alone.
+   */
+  closed: ClosedRecord | WeakRef<Connection> | null = null;
+  /** Each side's first sequence number (port reuse). */
+  firstSeqA: number | null = null;
+  firstSeqB: number | null = null;
+  /** FIN_FROM_A, FIN_FROM_B, RESET, QUEUED (non-IMAP conversations: when they end), CLIENT_IS_A. */
+  ends = 0;
+
+  /** `keyA`, `keyB`: endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
+  constructor(private readonly context: TrackerContext<S>, readonly id: number, readonly keyA: number, readonly keyB: number) {}
+
+  /** Start reassembling it as an IMAP connection. */
+  reassemble(conn: Connection, clientIsA: boolean): void {
+    this.conn = conn;
+    if (clientIsA) this.ends |= CLIENT_IS_A;
     this.client = new HalfStream(this, 'client');
     this.server = new HalfStream(this, 'server');
+    this.state = this.context.sink.open(conn);
   }
 
-  get closed(): boolean {
-    return this.client === null;
+  /** Its IMAP connection is open. */
+  get reassembling(): boolean {
+    return this.client !== null;
+  }
+
+  get clientIsA(): boolean {
+    return (this.ends & CLIENT_IS_A) !== 0;
   }
 
   get limits(): HalfStreamLimits {
@@ -83,42 +121,44 @@ class Flow<S> implements HalfStreamOwner {
   }
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
-    this.conn.stats[side].bytes += bytes.length;
-    this.context.sink.data(this.conn, side, bytes, frame, this.conn.end, this.state);
+    const conn = this.conn!;
+    this.context.sink.data(conn, side, bytes, frame, conn.end, this.state as S);
   }
 
   gap(side: Side, length: number, frame: number): void {
-    const stats = this.conn.stats[side];
-    stats.gaps++;
-    stats.gapBytes += length;
+    const conn = this.conn!;
     this.warn(side, frame, `${length} bytes missing from the capture (lost or cut); the stream continues after them`);
-    this.context.sink.gap(this.conn, side, length, frame, this.conn.end, this.state);
+    this.context.sink.gap(conn, side, length, frame, conn.end, this.state as S);
   }
 
   warn(side: Side, frame: number, message: string): void {
-    const id = this.conn.id;
-    this.context.warn({ frame, message: `connection ${id} ${side === 'client' ? 'client→server' : 'server→client'}: ${message}`, conn: id });
+    this.context.warn({ frame, message: `connection ${this.id} ${side === 'client' ? 'client→server' : 'server→client'}: ${message}`, conn: this.id });
   }
-}
 
-/** Every TCP conversation gets an id, as Wireshark's tcp.stream does; only IMAP ones get a Flow. */
-interface Conversation<S> {
-  id: number;
-  /** While the IMAP connection is open. */
-  flow: Flow<S> | null;
   /**
-   * Once it closed: the record, held weakly; with what late segments change in it when the sink wants those
-   * (StreamSink.retired), and otherwise (commands) the record alone.
+   * The connection ends: what is missing becomes gaps, the record gets its counts and state, the sink closes it.
+   * `pool` takes the streams' rings back (null at the end of the input). What the conversation keeps of the record:
+   * its late changes when `keepLateChanges`; else, when it `lingers` in the index, the record weakly (late segments move
+   * it while someone holds it); else nothing.
    */
-  closed: ClosedRecord | WeakRef<Connection> | null;
-  /** Endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
-  keyA: number;
-  keyB: number;
-  /** Each side's first sequence number (port reuse). */
-  firstSeqA: number | null;
-  firstSeqB: number | null;
-  /** FIN_FROM_A, FIN_FROM_B, RESET, QUEUED (non-IMAP conversations: when they end). */
-  ends: number;
+  finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, keepLateChanges: boolean, lingers: boolean): void {
+    const { client, server } = this;
+    const conn = this.conn;
+    if (!client || !server || !conn) return;
+    client.flush(frame);
+    server.flush(frame);
+    client.release(pool);
+    server.release(pool);
+    this.client = null;
+    this.server = null;
+    conn.stats = { client: client.counts(), server: server.counts() };
+    if (reason !== 'end-of-capture') conn.state = reason;
+    const state = this.state as S;
+    this.closed = keepLateChanges ? closedRecord(conn) : lingers ? new WeakRef(conn) : null;
+    this.conn = null;
+    this.state = undefined;
+    this.context.sink.close(conn, reason, state);
+  }
 }
 
 /**
@@ -173,7 +213,6 @@ export class TcpTracker<S = void> {
   private readonly addressIds = new Map<AddressKey, number>();
   private nextAddressId = 0;
   private addressSweepAt = MIN_ADDRESS_SWEEP;
-  private readonly open = new Set<Flow<S>>();
   private nextId = 0;
   /** Conversations per server port (at most 65,536 entries). */
   private readonly serverPorts = new Map<number, number>();
@@ -188,7 +227,7 @@ export class TcpTracker<S = void> {
    */
   private readonly texts = new Map<AddressKey, string>();
 
-  private readonly context: FlowContext<S>;
+  private readonly context: TrackerContext<S>;
   private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
   /** The input has ended: no connection will open again to take a ring back from the pool. */
   private inputEnded = false;
@@ -209,32 +248,27 @@ export class TcpTracker<S = void> {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
       const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== (seg.seq | 0)) {
-        if (conv.flow && !conv.flow.closed) this.finish(conv.flow, 'end-of-capture', seg.frame.number);
+        this.finish(conv, 'end-of-capture', seg.frame.number, false);
         this.forget(conv);
         conv = undefined;
       }
     }
     if (!conv) {
-      conv = { id: this.nextId++, flow: null, closed: null, keyA: from, keyB: to, firstSeqA: null, firstSeqB: null, ends: 0 };
+      conv = new Conversation(this.context, this.nextId++, from, to);
       this.remember(conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
-    if (!conv.flow && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
-      conv.flow = this.startFlow(conv.id, seg, from === conv.keyA);
+    if (!conv.conn && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
+      this.startConnection(conv, seg, from === conv.keyA);
     }
     // Signed, as HalfStream keeps them: a small integer, not a heap number (see seqAdd).
     if (from === conv.keyA) conv.firstSeqA ??= seg.seq | 0;
     else conv.firstSeqB ??= seg.seq | 0;
-    if (conv.flow) {
-      this.advance(conv.flow, seg, (from === conv.keyA) === conv.flow.clientIsA);
-      if (conv.flow.closed) {
-        const conn = conv.flow.conn;
-        conv.closed = this.sink.retired ? closedRecord(conn) : new WeakRef(conn);
-        conv.flow = null;
-        this.queueEnded(conv, seg);
-      }
+    if (conv.reassembling) {
+      this.advance(conv, seg, (from === conv.keyA) === conv.clientIsA);
+      if (!conv.reassembling) this.queueEnded(conv, seg);
     } else if (conv.closed) {
       if (conv.closed instanceof WeakRef) {
         const record = conv.closed.deref();
@@ -360,8 +394,8 @@ export class TcpTracker<S = void> {
   }
 
   /**
-   * End of input: every connection still open ends here (missing data becomes gaps); then every closed record still
-   * indexed is final, and retired.
+   * End of input: every connection still open ends here (missing data becomes gaps) and is final at once (retired
+   * right after its close); then every closed record still indexed is final, and retired.
    */
   end(): void {
     for (const _ of this.ending());
@@ -373,8 +407,14 @@ export class TcpTracker<S = void> {
    */
   *ending(): Generator<void> {
     this.inputEnded = true;
-    for (const flow of [...this.open]) {
-      this.finish(flow, 'end-of-capture', flow.conn.lastFrame);
+    const open = this.openConversations();
+    for (let i = 0; i < open.length; i++) {
+      const conv = open[i]!;
+      open[i] = null; // let each go once ended
+      this.finish(conv, 'end-of-capture', conv.conn!.lastFrame, false);
+      // No segment can move its record any more: it is final (retired) at once and leaves the index, so that ending
+      // 200,000 connections keeps nothing of them alive until the last one ended.
+      this.forget(conv);
       yield;
     }
     if (!this.sink.retired) return;
@@ -386,12 +426,26 @@ export class TcpTracker<S = void> {
     }
   }
 
+  /**
+   * The connections still open, in the order they opened: every open conversation is indexed (one leaves the index
+   * only once it ended, or when a new one takes its 4-tuple, which ends it first), and ids grow in order of first sight.
+   */
+  private openConversations(): (Conversation<S> | null)[] {
+    const open: Conversation<S>[] = [];
+    for (const entry of this.conversations.values()) {
+      if (entry instanceof Map) {
+        for (const conv of entry.values()) if (conv.reassembling) open.push(conv);
+      } else if (entry.reassembling) open.push(entry);
+    }
+    return open.sort((a, b) => a.id - b.id);
+  }
+
   /** `senderIsA`: this segment's sender sent the conversation's first segment. */
-  private startFlow(id: number, seg: Segment, senderIsA: boolean): Flow<S> {
+  private startConnection(conv: Conversation<S>, seg: Segment, senderIsA: boolean): void {
     const senderIsClient = this.senderIsClient(seg);
     const time = timeOf(seg);
     const conn: Connection = {
-      id,
+      id: conv.id,
       client: senderIsClient ? { ip: this.text(seg.src), port: seg.srcPort } : { ip: this.text(seg.dst), port: seg.dstPort },
       server: senderIsClient ? this.server(seg.dst, seg.dstPort) : this.server(seg.src, seg.srcPort),
       firstFrame: seg.frame.number,
@@ -400,11 +454,9 @@ export class TcpTracker<S = void> {
       end: time,
       sawSyn: (seg.flags & TCP_SYN) !== 0,
       state: 'open',
-      stats: { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } },
+      stats: COUNTED_AT_CLOSE,
     };
-    const flow = new Flow(this.context, conn, this.sink.open(conn), senderIsClient === senderIsA);
-    this.open.add(flow);
-    return flow;
+    conv.reassemble(conn, senderIsClient === senderIsA);
   }
 
   private server(ip: AddressKey, port: number): Endpoint {
@@ -436,16 +488,15 @@ export class TcpTracker<S = void> {
     return seg.dstPort <= seg.srcPort;
   }
 
-  private advance(flow: Flow<S>, seg: Segment, fromClient: boolean): void {
-    const conn = flow.conn;
+  private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
-    touch(conn, seg);
-    const { client, server } = flow;
+    touch(conv.conn!, seg);
+    const { client, server } = conv;
     if (!client || !server) return;
     const half = fromClient ? client : server;
     const peer = fromClient ? server : client;
     if (seg.flags & TCP_RST) {
-      this.finish(flow, 'reset', frame);
+      this.finish(conv, 'reset', frame, true);
       return;
     }
     let seq = seg.seq;
@@ -455,24 +506,14 @@ export class TcpTracker<S = void> {
     }
     if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
-    if (client.finished && server.finished) this.finish(flow, 'closed', frame);
+    if (client.finished && server.finished) this.finish(conv, 'closed', frame, true);
   }
 
-  private finish(flow: Flow<S>, reason: EndState | 'end-of-capture', frame: number): void {
-    const { client, server } = flow;
-    if (!client || !server) return;
-    client.flush(frame);
-    server.flush(frame);
+  /** `lingers`: the conversation stays in the index (it ended at a segment of its own). */
+  private finish(conv: Conversation<S>, reason: EndState | 'end-of-capture', frame: number, lingers: boolean): void {
     // Pooled at the end, 200,000 open connections' rings were 400,000 entries of the spare lists, promoted while they
     // grew: most of what ending them left in the old generation.
-    const pool = this.inputEnded ? null : this.context.rings;
-    client.release(pool);
-    server.release(pool);
-    flow.client = null;
-    flow.server = null;
-    this.open.delete(flow);
-    if (reason !== 'end-of-capture') flow.conn.state = reason;
-    this.sink.close(flow.conn, reason, flow.state);
+    conv.finish(reason, frame, this.inputEnded ? null : this.context.rings, this.sink.retired !== undefined, lingers);
   }
 }
 
@@ -480,9 +521,8 @@ function closedRecord(conn: Connection): ClosedRecord {
   return { lastFrame: conn.lastFrame, endSec: conn.end.sec, endNsec: conn.end.nsec, endDigits: conn.end.digits, record: new WeakRef(conn) };
 }
 
-/** A closed IMAP connection's late changes (its record, if it closed just now, at the end or for a reused 4-tuple). */
+/** A closed IMAP connection's late changes. */
 function lateChanges<S>(conv: Conversation<S>): LateChanges | null {
-  if (conv.flow?.closed) return conv.flow.conn;
   const closed = conv.closed;
   if (closed === null || closed instanceof WeakRef) return null;
   return { id: conv.id, lastFrame: closed.lastFrame, end: { sec: closed.endSec, nsec: closed.endNsec, digits: closed.endDigits } };

@@ -27,6 +27,7 @@ export interface Connection {
   /** True when the capture holds the handshake (SYN); false for captures that start mid-stream. */
   sawSyn: boolean;
   state: EndState;
+  /** Bytes and gaps of each direction: written at the close (while the connection is open they read zero). */
   stats: Record<Side, DirectionStats>;
 }
 
@@ -52,7 +53,8 @@ export interface StreamSink<S = void> {
   /**
    * What segments after a connection's close (the last ACKs, a retransmitted FIN) changed in its record, once they no
    * longer can: its conversation left the index (a later segment of its 4-tuple starts a new one), or the input ended
-   * (then for every connection still indexed, after every close). Everything else in a record is final at its close.
+   * (a connection the end of input closes: right after its close; then every connection still indexed). Everything
+   * else in a record is final at its close.
    */
   retired?(late: LateChanges): void;
 }
