@@ -96,9 +96,18 @@ test('exchanges completing in request order are never forced out, however many c
   assert.ok(released.every((e, i) => e === all[i]), 'released in request order');
 });
 
-test('pending commands: scanned while few, indexed past 8, the same answers either way (reused tags, out-of-order completions)', () => {
+test('pending commands: one held alone, scanned while few, indexed past 8, the same answers either way (reused tags, out-of-order completions)', () => {
   // Checked against the plain definition: the oldest outstanding command with the tag.
   type Item = Claimant & { n: number };
+  // One outstanding command, held alone.
+  const single = new PendingCommands<Item>();
+  const idle: Item = { tag: 'a1', n: -1, claim: { kind: 'other' } };
+  single.add(idle);
+  assert.ok(single.hasTag('a1') && !single.hasTag('a2') && !single.hasTag(null));
+  assert.equal(single.takeByTag('a2'), undefined);
+  assert.deepEqual([single.length, single.first, single.last, single.list], [1, idle, idle, [idle]]);
+  assert.equal(single.takeByTag('a1'), idle);
+  assert.deepEqual([single.length, single.first, single.list], [0, undefined, []]);
   const pending = new PendingCommands<Item>(64);
   let model: Item[] = [];
   let longest = 0;
@@ -106,7 +115,7 @@ test('pending commands: scanned while few, indexed past 8, the same answers eith
   const random = seededInt(7);
   for (let n = 0; n < 5000; n++) {
     // Pipelines grow past the index threshold and drain back to nothing, again and again.
-    const grow = model.length < 2 || random(100) < (n % 400 < 200 ? 70 : 30);
+    const grow = model.length === 0 || random(100) < (n % 400 < 200 ? 70 : 30);
     const tag = random(20) === 0 ? null : `t${random(12)}`;
     if (grow) {
       assert.equal(pending.hasTag(tag), model.some((p) => p.tag === tag && tag !== null), `hasTag(${tag}) at step ${n}`);
@@ -123,6 +132,10 @@ test('pending commands: scanned while few, indexed past 8, the same answers eith
       model = [];
     }
     assert.equal(pending.length, model.length);
+    assert.deepEqual(pending.list, model, `the list at step ${n}`);
+    assert.equal(pending.first, model[0]);
+    assert.equal(pending.last, model[model.length - 1]);
+    assert.equal(pending.find((p) => p.n % 3 === 0), model.find((p) => p.n % 3 === 0));
     longest = Math.max(longest, model.length);
     if (model.length === 0) emptied++;
   }

@@ -32,6 +32,16 @@ export const KNOWN_COMMANDS = new Set([
   'XAPPLEPUSHSERVICE', 'GENURLAUTH', 'RESETKEY', 'URLFETCH', 'CONVERSIONS', 'CONVERT', 'LANGUAGE', 'COMPARATOR',
 ]);
 
+/**
+ * Each known command's name, alone and after UID, as one string: an exchange keeps its command's name, and a name
+ * read off the wire is a string of its own (200,000 open connections waiting for a NOOP held as many "NOOP"s).
+ */
+const KNOWN_NAMES = new Map<string, string>();
+for (const name of KNOWN_COMMANDS) {
+  KNOWN_NAMES.set(name, name);
+  KNOWN_NAMES.set(`UID ${name}`, `UID ${name}`);
+}
+
 /** Commands whose first argument is a mailbox name. */
 const MAILBOX_COMMANDS = new Set(['SELECT', 'EXAMINE', 'CREATE', 'DELETE', 'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'STATUS', 'APPEND', 'GETQUOTAROOT', 'GETACL', 'MYRIGHTS']);
 
@@ -40,6 +50,7 @@ export function parseCommand(msg: ImapMessage): Command {
   const tag = r.word();
   let name = r.word().toUpperCase();
   if (name === 'UID') name = `UID ${r.word().toUpperCase()}`;
+  name = KNOWN_NAMES.get(name) ?? name;
   const args = r.values();
   const base = name.startsWith('UID ') ? name.slice(4) : name;
   const cmd: Command = {

@@ -6,15 +6,18 @@ export const MAX_PENDING_COMMANDS = 4096;
 /** Up to this many outstanding commands a tag is looked up by scanning them; beyond, by an index. */
 const SCAN_LIMIT = 8;
 
-/** The list while nothing is outstanding: one shared empty array, not one per idle connection. */
+/** The list while at most one command is outstanding: one shared empty array, not one per connection. */
 const NONE: never[] = Object.freeze([]) as never[];
 
 /**
  * The commands of one connection that await their tagged completion, oldest first. On a long pipeline
  * their tags are counted, so that a tag lookup costs nothing when the tag is not outstanding; the usual
  * one or two commands are scanned instead (an index per open connection would cost more than they do).
+ * A single outstanding command (an IDLE, a command waiting for its answer) is held without a list.
  */
 export class PendingCommands<T extends Claimant> {
+  /** The only outstanding command; null when none is, or when `items` holds them (from the second one on). */
+  private one: T | null = null;
   private items: T[] = NONE;
   /** Outstanding commands per tag, while more than SCAN_LIMIT are outstanding; null otherwise. */
   private tags: Map<string, number> | null = null;
@@ -22,34 +25,52 @@ export class PendingCommands<T extends Claimant> {
   constructor(private readonly cap = MAX_PENDING_COMMANDS) {}
 
   get length(): number {
-    return this.items.length;
+    return this.one !== null ? 1 : this.items.length;
   }
 
-  /** Oldest first; valid until the next change. */
+  /** The oldest, or undefined. */
+  get first(): T | undefined {
+    return this.one ?? this.items[0];
+  }
+
+  /** The newest, or undefined. */
+  get last(): T | undefined {
+    return this.one ?? this.items[this.items.length - 1];
+  }
+
+  /** Oldest first; valid until the next change (a list is made when one command is outstanding). */
   get list(): readonly T[] {
-    return this.items;
+    return this.one !== null ? [this.one] : this.items;
   }
 
   hasTag(tag: string | null): boolean {
     if (tag === null) return false;
+    if (this.one !== null) return this.one.tag === tag;
     return this.tags ? this.tags.has(tag) : this.items.some((p) => p.tag === tag);
   }
 
   /** Add a command; returns the oldest one when the cap pushed it out. */
   add(item: T): T | undefined {
-    // push() onto an empty array reserves room for 16: most connections have one command outstanding.
-    if (this.items.length === 0) this.items = [item];
-    else this.items.push(item);
+    if (this.one === null && this.items.length === 0) {
+      this.one = item;
+    } else {
+      if (this.one !== null) {
+        this.items = [this.one];
+        this.one = null;
+      }
+      this.items.push(item);
+    }
     if (this.tags) this.count(item.tag, 1);
     else if (this.items.length > SCAN_LIMIT) this.index();
-    if (this.items.length <= this.cap) return undefined;
-    const evicted = this.items.shift()!;
+    if (this.length <= this.cap) return undefined;
+    const evicted = this.items.length > 0 ? this.items.shift()! : this.take();
     this.count(evicted.tag, -1);
     return evicted;
   }
 
   /** Remove and return the oldest command with this tag (a reused tag answers the command sent first). */
   takeByTag(tag: string): T | undefined {
+    if (this.one !== null) return this.one.tag === tag ? this.take() : undefined;
     if (this.tags && !this.tags.has(tag)) return undefined;
     const at = this.items.findIndex((p) => p.tag === tag);
     if (at < 0) return undefined;
@@ -63,15 +84,24 @@ export class PendingCommands<T extends Claimant> {
   }
 
   find(predicate: (item: T) => boolean): T | undefined {
+    if (this.one !== null) return predicate(this.one) ? this.one : undefined;
     return this.items.find(predicate);
   }
 
   /** Remove everything, oldest first. */
-  drain(): T[] {
-    const all = this.items;
+  drain(): readonly T[] {
+    const all = this.list;
+    this.one = null;
     this.items = NONE;
     this.tags = null;
     return all;
+  }
+
+  /** The only outstanding command leaves. */
+  private take(): T {
+    const item = this.one!;
+    this.one = null;
+    return item;
   }
 
   /** The pipeline grew past scanning: count the tags from here on. */
