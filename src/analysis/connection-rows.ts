@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
-import type { LateChanges } from '../tcp/types.js';
+import { finalAtClose, type Connection, type LateChanges } from '../tcp/types.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
 /** Rows in a file, in the order a view reads them: row i is lengths[i] bytes at offsets[i]. Plain data: it crosses threads. */
@@ -166,7 +166,7 @@ export class RowWriter {
   }
 
   /** A connection closed: its row, and its lifetime as it is now. */
-  add(conn: Lifetime, row: string): void {
+  add(conn: Lifetime & Pick<Connection, 'state'>, row: string): void {
     const length = this.file.add(row);
     const index = this.count++;
     const record = this.records.blank();
@@ -179,7 +179,8 @@ export class RowWriter {
     record[AT.startDigits] = conn.start.digits;
     writeLate(record, 0, conn);
     this.records.append();
-    this.unsettled.set(conn.id, index);
+    // A final record needs no settling: its retirement (right after) finds nothing to do.
+    if (!finalAtClose(conn)) this.unsettled.set(conn.id, index);
   }
 
   /** StreamSink.retired: the connection's last frame and end are final (a connection without a row is ignored). */

@@ -37,7 +37,10 @@ export class ExchangeOrderer<O = void> {
   }
 
   completed(ex: Exchange): void {
-    this.done.add(ex);
+    // Most exchanges complete at the head of the queue: they leave at once, without a visit to `done` (adding to
+    // and taking from a set that empties again made it a new table each time, one per exchange).
+    if (this.queue[this.head] !== ex) this.done.add(ex);
+    else this.releaseHead();
     this.drain();
     // Each forced release empties `done`, so the scan it makes is paid for by as many completions.
     if (this.done.size > MAX_WAITING) this.forceOut();
@@ -63,18 +66,22 @@ export class ExchangeOrderer<O = void> {
   private drain(): void {
     while (this.head < this.queue.length) {
       const ex = this.queue[this.head] as Exchange;
-      if (ex !== ENDED && !this.done.has(ex)) break;
-      const owner = this.queue[this.head + 1] as O;
-      // Released: the queue no longer holds it (the slots are reclaimed when the queue is cut).
-      this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
-      this.head += 2;
-      this.done.delete(ex);
-      this.emit(ex, owner);
+      if (ex !== ENDED && !this.done.delete(ex)) break;
+      this.releaseHead();
     }
     if (this.head > 2048 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** The head leaves: its slots no longer hold it (they are reclaimed when the queue is cut). */
+  private releaseHead(): void {
+    const ex = this.queue[this.head] as Exchange;
+    const owner = this.queue[this.head + 1] as O;
+    this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
+    this.head += 2;
+    this.emit(ex, owner);
   }
 
   private forceOut(): void {

@@ -8,7 +8,7 @@ import { latencyMs } from '../analysis/stats.js';
 import type { FetchStep } from '../analysis/fetches.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { clientName } from '../report/summary.js';
-import type { Connection, LateChanges, Side } from '../tcp/types.js';
+import { finalAtClose, type Connection, type LateChanges, type Side } from '../tcp/types.js';
 
 /** What compare reads of a connection's TCP record (a Connection is one). */
 export type ConnectionFacts = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'> & {
@@ -116,7 +116,7 @@ export class BehaviourCollector {
     const { id, start, end, lastFrame, client, stats } = c.conn;
     const facts = { id, start, end, lastFrame, client: { ip: client.ip }, stats: { client: { bytes: stats.client.bytes }, server: { bytes: stats.server.bytes } } };
     this.ended.set(id, facts);
-    this.unsettled.set(id, facts);
+    if (!finalAtClose(c.conn)) this.unsettled.set(id, facts);
   }
 
   readonly settle = (late: LateChanges): void => {

@@ -137,14 +137,14 @@ class Conversation<S> implements HalfStreamOwner {
 
   /**
    * The connection ends: what is missing becomes gaps, the record gets its counts and state, the sink closes it.
-   * `pool` takes the streams' rings back (null at the end of the input). What the conversation keeps of the record:
-   * its late changes when `keepLateChanges`; else, when it `lingers` in the index, the record weakly (late segments move
-   * it while someone holds it); else nothing.
+   * `pool` takes the streams' rings back (null at the end of the input). When the conversation `lingers` in the index,
+   * late segments still move the record: it keeps the record's late changes when `keepLateChanges`, else the record
+   * weakly (they move it while someone holds it). Otherwise it keeps nothing, and the record is final: it is returned.
    */
-  finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, keepLateChanges: boolean, lingers: boolean): void {
+  finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, keepLateChanges: boolean, lingers: boolean): Connection | null {
     const { client, server } = this;
     const conn = this.conn;
-    if (!client || !server || !conn) return;
+    if (!client || !server || !conn) return null;
     client.flush(frame);
     server.flush(frame);
     client.release(pool);
@@ -154,10 +154,11 @@ class Conversation<S> implements HalfStreamOwner {
     conn.stats = { client: client.counts(), server: server.counts() };
     if (reason !== 'end-of-capture') conn.state = reason;
     const state = this.state as S;
-    this.closed = keepLateChanges ? closedRecord(conn) : lingers ? new WeakRef(conn) : null;
+    this.closed = !lingers ? null : keepLateChanges ? closedRecord(conn) : new WeakRef(conn);
     this.conn = null;
     this.state = undefined;
     this.context.sink.close(conn, reason, state);
+    return lingers ? null : conn;
   }
 }
 
@@ -407,14 +408,10 @@ export class TcpTracker<S = void> {
    */
   *ending(): Generator<void> {
     this.inputEnded = true;
-    const open = this.openConversations();
-    for (let i = 0; i < open.length; i++) {
-      const conv = open[i]!;
-      open[i] = null; // let each go once ended
+    for (const conv of this.openConversations()) {
+      // No segment can move its record any more: it is final at once (retired right after its close) and the
+      // conversation keeps nothing of it, so that ending 200,000 connections holds none of them until the last one.
       this.finish(conv, 'end-of-capture', conv.conn!.lastFrame, false);
-      // No segment can move its record any more: it is final (retired) at once and leaves the index, so that ending
-      // 200,000 connections keeps nothing of them alive until the last one ended.
-      this.forget(conv);
       yield;
     }
     if (!this.sink.retired) return;
@@ -430,7 +427,7 @@ export class TcpTracker<S = void> {
    * The connections still open, in the order they opened: every open conversation is indexed (one leaves the index
    * only once it ended, or when a new one takes its 4-tuple, which ends it first), and ids grow in order of first sight.
    */
-  private openConversations(): (Conversation<S> | null)[] {
+  private openConversations(): Conversation<S>[] {
     const open: Conversation<S>[] = [];
     for (const entry of this.conversations.values()) {
       if (entry instanceof Map) {
@@ -509,11 +506,15 @@ export class TcpTracker<S = void> {
     if (client.finished && server.finished) this.finish(conv, 'closed', frame, true);
   }
 
-  /** `lingers`: the conversation stays in the index (it ended at a segment of its own). */
+  /**
+   * `lingers`: the conversation stays in the index (it ended at a segment of its own); otherwise (the end of the input,
+   * a reused 4-tuple) the record is final and retired here.
+   */
   private finish(conv: Conversation<S>, reason: EndState | 'end-of-capture', frame: number, lingers: boolean): void {
     // Pooled at the end, 200,000 open connections' rings were 400,000 entries of the spare lists, promoted while they
     // grew: most of what ending them left in the old generation.
-    conv.finish(reason, frame, this.inputEnded ? null : this.context.rings, this.sink.retired !== undefined, lingers);
+    const final = conv.finish(reason, frame, this.inputEnded ? null : this.context.rings, this.sink.retired !== undefined, lingers);
+    if (final) this.sink.retired?.(final);
   }
 }
 
