@@ -7,7 +7,8 @@ import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput, type FramerSettings } from './framer.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { ConnectionTransport, type TransportOutput } from './transport.js';
+import { ConnectionTransport, plainGap, type TransportOutput } from './transport.js';
+import { looksLikeTls } from '../tls/hello.js';
 import type { Exchange, ImapConnection } from './model.js';
 import { isNumberedResponse, looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
@@ -106,7 +107,11 @@ export class ImapSession implements FramerOutput, TransportOutput {
   /** Outstanding commands in the order they were sent. */
   private readonly pending = new PendingCommands<Outstanding>();
   private pendingOverflowWarned = false;
-  private readonly transport: ConnectionTransport;
+  /**
+   * Undefined until the connection's first bytes; then null while it is plain IMAP (the session frames its bytes
+   * itself), or what TLS or COMPRESS puts between the wire and the framers once either comes.
+   */
+  private transport: ConnectionTransport | null | undefined = undefined;
   /** Follows AUTHENTICATE; made by the first one (most connections log in otherwise, or not at all). */
   private saslTracker: SaslTracker | null = null;
   /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
@@ -132,7 +137,6 @@ export class ImapSession implements FramerOutput, TransportOutput {
       this.framer('client').startResync(conn.firstFrame);
       this.framer('server').startResync(conn.firstFrame);
     }
-    this.transport = new ConnectionTransport(this);
   }
 
   private get events(): SessionEvents {
@@ -153,17 +157,34 @@ export class ImapSession implements FramerOutput, TransportOutput {
 
   /** Bytes off the wire, in order (TLS and COMPRESS are undone by the transport). */
   data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    this.transport.data(side, bytes, frame, time);
+    if (this.transport === undefined) {
+      // The first bytes tell whether the connection is TLS from its start.
+      this.transport = null;
+      if (looksLikeTls(bytes)) this.transported().startTls('implicit', frame);
+    }
+    if (this.transport) {
+      this.transport.data(side, bytes, frame, time);
+      return;
+    }
+    const used = this.imap(side, bytes, frame, time);
+    // A message switched the protocol (STARTTLS, COMPRESS): the rest is the transport's.
+    if (used < bytes.length) this.transported().data(side, bytes.subarray(used), frame, time);
   }
 
   gap(side: Side, length: number, frame: number, time: TimePoint): void {
-    this.transport.gap(side, length, frame, time);
+    if (this.transport) this.transport.gap(side, length, frame, time);
+    else plainGap(this, side, length, frame, time);
+  }
+
+  /** The connection's transport, made when TLS or COMPRESS first comes between the wire and the framers. */
+  private transported(): ConnectionTransport {
+    return (this.transport ??= new ConnectionTransport(this));
   }
 
   /** The connection ended: frame what is left, and report every command still without an answer. */
   close(frame: number, time: TimePoint): void {
-    this.transport.end(frame);
-    if (this.transport.dissecting) {
+    this.transport?.end(frame);
+    if (this.transport?.dissecting ?? true) {
       this.client?.end(frame, time);
       this.server?.end(frame, time);
     }
@@ -422,7 +443,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
           // Commands the client sent after STARTTLS, before the handshake, were never protected by it.
           const early = this.pending.list.filter((p) => (p.ex.requestFrame ?? 0) >= (ex.requestFrame ?? 0));
           const injected = early.length > 0 || this.client?.midMessage === true;
-          this.switchProtocol(() => this.transport.startTls('starttls', ex.responseFrame ?? 0));
+          this.switchProtocol(() => this.transported().startTls('starttls', ex.responseFrame ?? 0));
           if (injected) {
             this.info.tls!.injectedBeforeTls = true;
             this.warn(ex.responseFrame, `the client sent data after STARTTLS before the TLS handshake (${early.map((p) => p.ex.tag).join(', ') || 'a partial line'}): a command-injection pattern`);
@@ -430,7 +451,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
         }
         break;
       case 'COMPRESS':
-        if (ok) this.switchProtocol(() => this.transport.startCompression(ex.responseFrame ?? 0));
+        if (ok) this.switchProtocol(() => this.transported().startCompression(ex.responseFrame ?? 0));
         break;
       default:
         break;

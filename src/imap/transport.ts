@@ -1,6 +1,6 @@
 import type { Side, TimePoint } from '../tcp/types.js';
 import { TlsDecryptor } from '../tls/decryptor.js';
-import { looksLikeTls, parseClientHello, parseServerHello } from '../tls/hello.js';
+import { parseClientHello, parseServerHello } from '../tls/hello.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
 import type { ImapConnection } from './model.js';
@@ -20,8 +20,7 @@ export interface TransportOutput {
   warn(frame: number, message: string): void;
 }
 
-/** 'new' until the first bytes tell whether the connection is TLS from its start. */
-type Mode = 'new' | 'imap' | 'tls' | 'undecodable';
+type Mode = 'imap' | 'tls' | 'undecodable';
 
 /** How much of a TLS direction we keep looking at for its hello. */
 const TLS_SNIFF_BYTES = 16 * 1024;
@@ -41,13 +40,20 @@ interface TlsState {
   now: TimePoint | null;
 }
 
+/** Plain IMAP octets of one side that the capture lost: said in the transcript, then handed to the framer. */
+export function plainGap(out: TransportOutput, side: Side, length: number, frame: number, time: TimePoint): void {
+  out.marker(side, frame, `${length} bytes missing from the capture`);
+  out.imapGap(side, length, frame, time);
+}
+
 /**
  * What lies between one connection's TCP byte streams and its IMAP framers: TLS (from the first byte or
  * after STARTTLS; sniffed for its hello, or decrypted with a key log) and COMPRESS=DEFLATE, including
- * the switch in the middle of a segment. The session decides when to switch; this class carries it out.
+ * the switch in the middle of a segment. The session decides when to switch, and makes one of these then
+ * (a plain connection, most of them, has none); this class carries the switch out.
  */
 export class ConnectionTransport {
-  private mode: Mode = 'new';
+  private mode: Mode = 'imap';
   /** Both directions' inflaters once COMPRESS is on; state a plain connection never needs is not allocated. */
   private inflaters: Record<Side, RawInflater> | null = null;
   private tlsState: TlsState | null = null;
@@ -60,15 +66,11 @@ export class ConnectionTransport {
 
   /** True while there is IMAP to dissect: in the clear, or decrypted. */
   get dissecting(): boolean {
-    return this.mode === 'imap' || this.mode === 'new' || (this.mode === 'tls' && this.info.tls?.decrypted === true);
+    return this.mode === 'imap' || (this.mode === 'tls' && this.info.tls?.decrypted === true);
   }
 
   /** Bytes off the wire, in order. */
   data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
-    if (this.mode === 'new') {
-      this.mode = 'imap';
-      if (looksLikeTls(bytes)) this.startTls('implicit', frame);
-    }
     const tls = this.tlsState;
     if (this.mode === 'tls' && tls) {
       tls.now = time;
@@ -81,7 +83,7 @@ export class ConnectionTransport {
 
   gap(side: Side, length: number, frame: number, time: TimePoint): void {
     if (this.mode === 'undecodable') return;
-    this.out.marker(side, frame, `${length} bytes missing from the capture`);
+    if (this.mode === 'tls' || this.inflaters) this.out.marker(side, frame, `${length} bytes missing from the capture`);
     if (this.mode === 'tls') {
       this.tlsState?.decryptor?.gap(side, length, frame);
       return;
@@ -90,7 +92,7 @@ export class ConnectionTransport {
       // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
       return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
     }
-    this.out.imapGap(side, length, frame, time);
+    plainGap(this.out, side, length, frame, time);
   }
 
   /** The connection ended: a TLS record cut short is reported, and why nothing was decrypted. */
