@@ -51,6 +51,8 @@ const CLIENT_IS_A = 16;
 /** What every conversation of one tracker shares: one object, not a copy per connection. */
 interface TrackerContext<S> {
   readonly sink: StreamSink<S>;
+  /** The sink takes a closed record's late changes (StreamSink.retired): a lingering conversation keeps them. */
+  readonly keepsLateChanges: boolean;
   readonly warn: WarningSink;
   readonly limits: HalfStreamLimits;
   readonly rings: RingPool;
@@ -81,8 +83,8 @@ class Conversation<S> implements HalfStreamOwner {
   client: HalfStream | null = null;
   server: HalfStream | null = null;
   /**
-   * Once it closed: the record, held weakly; with what late segments change in it when the sink wants those
-   * (StreamSink.retired), and otherwise (commands) the record alone.
+   * Once it closed, while it lingers: the record, held weakly; with what late segments change in it when the sink wants
+   * those (StreamSink.retired), and otherwise (commands) the record alone. Null when its record was final at the close.
    */
   closed: ClosedRecord | WeakRef<Connection> | null = null;
   /** Each side's first sequence number (port reuse). */
@@ -138,10 +140,10 @@ class Conversation<S> implements HalfStreamOwner {
   /**
    * The connection ends: what is missing becomes gaps, the record gets its counts and state, the sink closes it.
    * `pool` takes the streams' rings back (null at the end of the input). When the conversation `lingers` in the index,
-   * late segments still move the record: it keeps the record's late changes when `keepLateChanges`, else the record
+   * late segments still move the record: it keeps the record's late changes when the sink takes those, else the record
    * weakly (they move it while someone holds it). Otherwise it keeps nothing, and the record is final: it is returned.
    */
-  finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, keepLateChanges: boolean, lingers: boolean): Connection | null {
+  finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, lingers: boolean): Connection | null {
     const { client, server } = this;
     const conn = this.conn;
     if (!client || !server || !conn) return null;
@@ -154,7 +156,7 @@ class Conversation<S> implements HalfStreamOwner {
     conn.stats = { client: client.counts(), server: server.counts() };
     if (reason !== 'end-of-capture') conn.state = reason;
     const state = this.state as S;
-    this.closed = !lingers ? null : keepLateChanges ? closedRecord(conn) : new WeakRef(conn);
+    this.closed = !lingers ? null : this.context.keepsLateChanges ? closedRecord(conn) : new WeakRef(conn);
     this.conn = null;
     this.state = undefined;
     this.context.sink.close(conn, reason, state);
@@ -238,7 +240,7 @@ export class TcpTracker<S = void> {
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    this.context = { sink, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
+    this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
   }
 
   segment(seg: Segment): void {
@@ -513,7 +515,7 @@ export class TcpTracker<S = void> {
   private finish(conv: Conversation<S>, reason: EndState | 'end-of-capture', frame: number, lingers: boolean): void {
     // Pooled at the end, 200,000 open connections' rings were 400,000 entries of the spare lists, promoted while they
     // grew: most of what ending them left in the old generation.
-    const final = conv.finish(reason, frame, this.inputEnded ? null : this.context.rings, this.sink.retired !== undefined, lingers);
+    const final = conv.finish(reason, frame, this.inputEnded ? null : this.context.rings, lingers);
     if (final) this.sink.retired?.(final);
   }
 }
