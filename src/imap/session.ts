@@ -308,8 +308,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
         break;
       case 'SELECT':
       case 'EXAMINE':
-        this.pendingMailbox = cmd.mailbox === null ? null : this.recurring.text(decodeMailboxName(cmd.mailbox));
-        this.selecting = this.pendingMailbox === null ? null : emptyMailbox(this.pendingMailbox);
+        this.selecting = cmd.mailbox === null ? null : emptyMailbox(this.recurring.text(decodeMailboxName(cmd.mailbox)));
         break;
       default:
         break;
@@ -424,10 +423,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
         break;
       case 'SELECT':
       case 'EXAMINE': {
-        const name = this.pendingMailbox;
-        this.pendingMailbox = null;
-        if (ok && name !== null) {
-          this.info.selected = { ...(this.selecting ?? emptyMailbox(name)), name, readOnly: ex.command === 'EXAMINE' || ex.code === 'READ-ONLY' };
+        if (ok && this.selecting) {
+          this.info.selected = { ...this.selecting, readOnly: ex.command === 'EXAMINE' || ex.code === 'READ-ONLY' };
         } else if (!ok) {
           this.info.selected = null;
         }
@@ -552,9 +549,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
     }
   }
 
-  // SELECT/EXAMINE: the mailbox state builds up from untagged data before the tagged OK.
+  // SELECT/EXAMINE: the mailbox (named by the command) builds up its state from untagged data before the tagged OK.
   private selecting: ImapConnection['selected'] = null;
-  private pendingMailbox: string | null = null;
 
   /** After the message being framed, the bytes change (TLS or compression): the framers stop there. */
   private switchProtocol(start: () => void): void {
