@@ -697,6 +697,29 @@ test('one client port talking to two servers, and one server to several clients,
   await agreeWithTshark(t, r);
 });
 
+test('a second FIN at another sequence number: the first one stays, and nothing past it continues the stream (fuzzer finding)', () => {
+  const delivered: string[] = [];
+  const warnings: string[] = [];
+  const owner: HalfStreamOwner = {
+    limits: { maxHeldBytes: 1 << 20 }, rings: new RingPool(),
+    deliver: (_side, bytes) => delivered.push(bytes.toString('latin1')), gap: (_side, length) => delivered.push(`gap ${length}`),
+    warn: (side, _frame, message) => warnings.push(`${side}: ${message}`),
+  };
+  const half = new HalfStream(owner, 'client');
+  half.syn(1000);
+  half.segment(1001, Buffer.from('hello'), 0, false, 2);
+  // Bytes past a hole are held; then the FIN comes right after "hello", before the hole: the stream ends there.
+  half.segment(1007, Buffer.from('later'), 0, false, 3);
+  half.segment(1001, Buffer.from('hello'), 0, true, 4);
+  assert.ok(half.finished);
+  // A FIN further on contradicts it: ignored (once said), so the held bytes never follow "hello" as if they continued it.
+  half.segment(1020, Buffer.alloc(0), 0, true, 5);
+  half.segment(1030, Buffer.alloc(0), 0, true, 6);
+  half.flush(7);
+  assert.deepEqual(delivered, ['hello']);
+  assert.deepEqual(warnings, ['client: a FIN at another sequence number than the first one (14 bytes from it) is ignored', 'client: data after the FIN ignored']);
+});
+
 test('rings of ended streams go back to the pool and are reused, up to the pool\'s cap', () => {
   const pool = new RingPool();
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };

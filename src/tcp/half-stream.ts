@@ -34,6 +34,7 @@ const CAP_WARNED = 2;
 const AFTER_FIN_WARNED = 4;
 /** The server's direction (a flag, not a field: two per open connection). */
 const SERVER_SIDE = 8;
+const SECOND_FIN_WARNED = 16;
 
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
@@ -64,7 +65,7 @@ export interface HalfStreamOwner {
 export class HalfStream extends RecentBytes {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
-  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE: one field, not four (two per open connection). */
+  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED: one field (two per open connection). */
   private flags: number;
   private fin: number | null = null;
   /** Highest sequence number the peer acknowledged (it received everything before it). */
@@ -107,7 +108,7 @@ export class HalfStream extends RecentBytes {
   segment(wireSeq: number, payload: Buffer, missing: number, fin: boolean, frame: number): void {
     const seq = wireSeq | 0;
     if (this.next === null) this.next = seq; // capture started mid-stream: begin where we are
-    if (fin) this.fin = seqAdd(seq, payload.length + missing);
+    if (fin) this.finAt(seqAdd(seq, payload.length + missing), frame);
     if (payload.length + missing > 0) {
       if (missing > 0) {
         this.accept(seq, payload, frame);
@@ -118,6 +119,20 @@ export class HalfStream extends RecentBytes {
       this.resolveAckedHole(frame);
     }
     this.checkFinished();
+  }
+
+  /**
+   * A FIN says where the stream ends. The first one stays, as the first copy of data does: a FIN at another sequence
+   * number contradicts it (the bytes between them would be delivered as if the first FIN's sequence number were one).
+   */
+  private finAt(end: number, frame: number): void {
+    if (this.fin === null) {
+      this.fin = end;
+      return;
+    }
+    if (end === this.fin || this.flags & SECOND_FIN_WARNED) return;
+    this.flags |= SECOND_FIN_WARNED;
+    this.owner.warn(this.side, frame, `a FIN at another sequence number than the first one (${seqDiff(end, this.fin)} bytes from it) is ignored`);
   }
 
   /** The peer acknowledged `ack`: bytes before it exist even if the capture never saw them. */
