@@ -1,7 +1,8 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
-import { finalAtClose, type Connection, type LateChanges } from '../tcp/types.js';
+import type { Connection, LateChanges } from '../tcp/types.js';
+import { Unsettled } from '../tcp/unsettled.js';
 import { LifetimeColumns, type Lifetime, type Lifetimes } from './concurrency.js';
 
 /** Rows in a file, in the order a view reads them: row i is lengths[i] bytes at offsets[i]. Plain data: it crosses threads. */
@@ -147,7 +148,7 @@ export class RowWriter {
   private readonly records: RecordFile;
   private count = 0;
   /** Rows of connections not retired yet, by connection id. */
-  private readonly unsettled = new Map<number, number>();
+  private readonly unsettled = new Unsettled<number>();
 
   /** `path` must not exist yet (nor `path` + "-lifetimes"). */
   constructor(path: string) {
@@ -179,15 +180,13 @@ export class RowWriter {
     record[AT.startDigits] = conn.start.digits;
     writeLate(record, 0, conn);
     this.records.append();
-    // A final record needs no settling: its retirement (right after) finds nothing to do.
-    if (!finalAtClose(conn)) this.unsettled.set(conn.id, index);
+    this.unsettled.add(conn, index);
   }
 
   /** StreamSink.retired: the connection's last frame and end are final (a connection without a row is ignored). */
   readonly settle = (late: LateChanges): void => {
-    const index = this.unsettled.get(late.id);
+    const index = this.unsettled.take(late.id);
     if (index === undefined) return;
-    this.unsettled.delete(late.id);
     const record = this.records.blank();
     record[AT.kind] = SETTLED;
     record.writeUInt32LE(index, AT.index);

@@ -2,7 +2,6 @@ import { analyzeCapture, type AnalyzeOptions } from '../analysis/analyzer.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
-import { finalAtClose } from '../tcp/types.js';
 import { CaptureChecker } from './capture-checker.js';
 import type { CaptureOutcomes } from './rules.js';
 import type { EvaluateOptions, Rule } from './types.js';
@@ -38,7 +37,7 @@ export async function checkCapture(input: CaptureInput, rules: readonly Rule[], 
     onExchange: (ex, conn) => {
       if (selection.exchange(ex, conn)) checker.exchange(ex, conn);
     },
-    onConnectionClose: (c) => checker.ended(c, selection.mayKeep(c), finalAtClose(c.conn)),
+    onConnectionClose: (c) => checker.ended(c, selection.mayKeep(c)),
     onConnectionDrained: (c) => checker.drained(c, selection.selectsDrained(c)),
     onConnectionSettled: checker.settle,
   });

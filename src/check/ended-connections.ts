@@ -4,26 +4,26 @@
  */
 import { LifetimeColumns, startOrder, type Lifetimes } from '../analysis/concurrency.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
+import { Unsettled } from '../tcp/unsettled.js';
 import { float64List, listValues, pushValue } from '../util/typed-list.js';
 
 export class EndedConnections {
   private readonly lifetimes = new LifetimeColumns();
   private readonly firstFrames = float64List();
-  /** Index of each connection whose end later segments may still move, by id. */
-  private readonly unsettled = new Map<number, number>();
+  /** Index of each connection whose end later segments may still move. */
+  private readonly unsettled = new Unsettled<number>();
 
   /** A connection ended; with `settled`, its end is final already. */
   add(c: Connection, settled = false): void {
     const index = this.lifetimes.push(c);
     pushValue(this.firstFrames, c.firstFrame);
-    if (!settled) this.unsettled.set(c.id, index);
+    if (!settled) this.unsettled.add(c, index);
   }
 
   /** StreamSink.retired: a connection's last frame and end are final (one never added is ignored). */
   readonly settle = (late: LateChanges): void => {
-    const index = this.unsettled.get(late.id);
+    const index = this.unsettled.take(late.id);
     if (index === undefined) return;
-    this.unsettled.delete(late.id);
     this.lifetimes.settle(index, late);
   };
 

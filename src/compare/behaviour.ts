@@ -8,7 +8,8 @@ import { latencyMs } from '../analysis/stats.js';
 import type { FetchStep } from '../analysis/fetches.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { clientName } from '../report/summary.js';
-import { finalAtClose, type Connection, type LateChanges, type Side } from '../tcp/types.js';
+import type { Connection, LateChanges, Side } from '../tcp/types.js';
+import { Unsettled } from '../tcp/unsettled.js';
 
 /** What compare reads of a connection's TCP record (a Connection is one). */
 export type ConnectionFacts = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'> & {
@@ -67,7 +68,7 @@ export class BehaviourCollector {
   private readonly open = new Map<number, Open>();
   /** Facts of connections that ended, until they are drained, and until their end is final (settled). */
   private readonly ended = new Map<number, ConnectionFacts>();
-  private readonly unsettled = new Map<number, ConnectionFacts>();
+  private readonly unsettled = new Unsettled<ConnectionFacts>();
   private readonly done: ConnectionBehaviour[] = [];
 
   private number(s: string): number {
@@ -116,13 +117,12 @@ export class BehaviourCollector {
     const { id, start, end, lastFrame, client, stats } = c.conn;
     const facts = { id, start, end, lastFrame, client: { ip: client.ip }, stats: { client: { bytes: stats.client.bytes }, server: { bytes: stats.server.bytes } } };
     this.ended.set(id, facts);
-    if (!finalAtClose(c.conn)) this.unsettled.set(id, facts);
+    this.unsettled.add(c.conn, facts);
   }
 
   readonly settle = (late: LateChanges): void => {
-    const facts = this.unsettled.get(late.id);
+    const facts = this.unsettled.take(late.id);
     if (!facts) return;
-    this.unsettled.delete(late.id);
     facts.end = late.end;
     facts.lastFrame = late.lastFrame;
   };

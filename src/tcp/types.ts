@@ -59,14 +59,6 @@ export interface StreamSink<S = void> {
   retired?(late: LateChanges): void;
 }
 
-/**
- * A connection still open when it closed was closed by the end of the input (or by a new connection on its 4-tuple):
- * nothing can move its record any more, so it is final at its close (it is retired right after it).
- */
-export function finalAtClose(conn: Pick<Connection, 'state'>): boolean {
-  return conn.state === 'open';
-}
-
 /** The part of a closed connection's record that later segments of its conversation still move. */
 export interface LateChanges {
   readonly id: number;
