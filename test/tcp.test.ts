@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
-import { streamCapture } from '../src/pipeline.js';
+import { collectionPoint, streamCapture } from '../src/pipeline.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
@@ -870,19 +870,29 @@ test('the end of the input retires each connection it closes right after its clo
     const seg = decoder.decode(frame);
     if (seg) tracker.segment(seg);
   }, () => {});
-  tracker.end();
+  // Ending pauses after each open connection it ends, saying how many are still to end.
+  for (const left of tracker.ending()) events.push(`left ${left}`);
   assert.deepEqual(events, [
     'close 0 closed',
     // In the order they opened, each retired right after its close (final: nothing can move it).
-    'close 1 end-of-capture', 'retired 1',
-    'close 2 end-of-capture', 'retired 2',
-    'close 3 end-of-capture', 'retired 3',
+    'close 1 end-of-capture', 'retired 1', 'left 2',
+    'close 2 end-of-capture', 'retired 2', 'left 1',
+    'close 3 end-of-capture', 'retired 3', 'left 0',
     // What still lingers is retired last.
     'retired 0',
   ]);
   await collectGarbage();
   assert.ok(tracker.indexedConversations > 0, 'the tracker is still alive');
   assert.deepEqual(records.map((r) => r.deref() === undefined), [true, true, true, true], 'no record is kept by the tracker');
+});
+
+test('ending many open connections at once collects the garbage once, after a tenth of them; ending few does not', () => {
+  // A tenth of 200,000 connections' state (about 1.4 KiB each) makes room for what ending the rest allocates.
+  assert.equal(collectionPoint(200_000), 20_000);
+  assert.equal(collectionPoint(10_001), 1_001);
+  assert.equal(collectionPoint(10_000), 1_000);
+  assert.equal(collectionPoint(9_999), 0, 'with few, a full collection costs more than it saves');
+  assert.equal(collectionPoint(0), 0);
 });
 
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {

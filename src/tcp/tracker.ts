@@ -405,16 +405,19 @@ export class TcpTracker<S = void> {
   }
 
   /**
-   * end(), one connection at a time: it pauses after each open connection it ends, so that whoever drives it can wait
-   * for their output (200,000 connections open at the end of a capture make all their output at once).
+   * end(), one connection at a time: it pauses after each open connection it ends, saying how many are still to end,
+   * so that whoever drives it can wait for their output (200,000 connections open at the end of a capture make all
+   * their output at once).
    */
-  *ending(): Generator<void> {
+  *ending(): Generator<number> {
     this.inputEnded = true;
-    for (const conv of this.openConversations()) {
+    const open = this.openConversations();
+    for (let i = 0; i < open.length; i++) {
+      const conv = open[i]!;
       // No segment can move its record any more: it is final at once (retired right after its close) and the
       // conversation keeps nothing of it, so that ending 200,000 connections holds none of them until the last one.
       this.finish(conv, 'end-of-capture', conv.conn!.lastFrame, false);
-      yield;
+      yield open.length - i - 1;
     }
     if (!this.sink.retired) return;
     for (const entry of this.conversations.values()) {
