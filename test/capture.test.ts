@@ -13,6 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CaptureError, readCapture, type CaptureResult } from '../src/capture/reader.js';
 import { addressText } from '../src/decode/address.js';
+import { i32be, u16be, u16le, u32be, u32le } from '../src/util/bytes.js';
+import { seededRandom } from './helpers/random.js';
 import type { Frame, Warning } from '../src/capture/types.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Segment } from '../src/decode/types.js';
@@ -186,6 +188,18 @@ for (const lc of LINK_CASES) {
     });
   }
 }
+
+test('the byte readers of the reader and the decoder agree with Buffer\'s, at every offset, on bytes with the high bits set', () => {
+  const random = seededRandom(9);
+  const d = Buffer.from(Array.from({ length: 64 }, (_, i) => (i < 8 ? 0xff : Math.floor(random() * 256))));
+  for (let at = 0; at + 4 <= d.length; at++) {
+    assert.equal(u16be(d, at), d.readUInt16BE(at));
+    assert.equal(u16le(d, at), d.readUInt16LE(at));
+    assert.equal(u32be(d, at), d.readUInt32BE(at));
+    assert.equal(u32le(d, at), d.readUInt32LE(at));
+    assert.equal(i32be(d, at), d.readInt32BE(at));
+  }
+});
 
 test('IPv4 options, TCP options, IPv6 extension headers and 6in4 are walked past', async () => {
   const packets = [

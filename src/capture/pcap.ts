@@ -1,6 +1,7 @@
 import { ChunkedParser } from './chunked.js';
 import type { CaptureInfo, FrameSink, WarningSink } from './types.js';
 import { FrameBuilder } from './frame-builder.js';
+import { u32be, u32le } from '../util/bytes.js';
 
 const GLOBAL_HEADER = 24;
 const RECORD_HEADER = 16;
@@ -91,7 +92,7 @@ export class PcapParser extends ChunkedParser {
   }
 
   private u32(b: Buffer, at: number): number {
-    return this.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+    return this.le ? u32le(b, at) : u32be(b, at);
   }
 
   private readGlobalHeader(): boolean {

@@ -2,6 +2,7 @@ import { ChunkedParser } from './chunked.js';
 import type { CaptureInfo, EmbeddedSecret, FrameSink, WarningSink } from './types.js';
 import { FrameBuilder } from './frame-builder.js';
 import { MAX_RECORD } from './pcap.js';
+import { u16be, u16le, u32be, u32le } from '../util/bytes.js';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
@@ -64,7 +65,7 @@ export class PcapngParser extends ChunkedParser {
     while (this.available >= 12) {
       const b = this.buf;
       const p = this.pos;
-      if (b.readUInt32BE(p) === SHB && !this.readByteOrder(p)) return;
+      if (u32be(b, p) === SHB && !this.readByteOrder(p)) return;
       const type = this.u32(b, p);
       const len = this.u32(b, p + 4);
       if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) {
@@ -100,17 +101,17 @@ export class PcapngParser extends ChunkedParser {
   }
 
   private u32(b: Buffer, at: number): number {
-    return this.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+    return this.le ? u32le(b, at) : u32be(b, at);
   }
 
   private u16(b: Buffer, at: number): number {
-    return this.le ? b.readUInt16LE(at) : b.readUInt16BE(at);
+    return this.le ? u16le(b, at) : u16be(b, at);
   }
 
   /** A section header fixes the byte order of everything up to the next one. */
   private readByteOrder(p: number): boolean {
     if (this.available < 12) return false;
-    const magic = this.buf.readUInt32LE(p + 8);
+    const magic = u32le(this.buf, p + 8);
     if (magic === BYTE_ORDER_MAGIC) this.le = true;
     else if (magic === 0x4d3c2b1a) this.le = false;
     else {

@@ -1,8 +1,9 @@
+import { i32be, u16be } from '../util/bytes.js';
 import type { AddressKey } from './types.js';
 
 /** The address of the 4 bytes at `off`, as a segment carries it (AddressKey). */
 export function ipv4Key(d: Buffer, off: number): number {
-  return d.readInt32BE(off);
+  return i32be(d, off);
 }
 
 /** Dotted-quad text of an IPv4 address, or the text of an IPv6 one (see AddressKey). */
@@ -14,7 +15,7 @@ export function addressText(address: AddressKey): string {
 /** RFC 5952 text of the 16 bytes at `off`: lower case, leading zeros dropped, longest zero run (≥ 2 groups) as `::`. */
 export function formatIPv6(d: Buffer, off: number): string {
   const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(d.readUInt16BE(off + i * 2));
+  for (let i = 0; i < 8; i++) groups.push(u16be(d, off + i * 2));
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {

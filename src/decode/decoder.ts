@@ -1,6 +1,7 @@
 import type { Frame, WarningSink } from '../capture/types.js';
 import type { AddressKey, Segment } from './types.js';
 import { formatIPv6, ipv4Key } from './address.js';
+import { u16be, u32be, u32le } from '../util/bytes.js';
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -37,13 +38,13 @@ export class PacketDecoder {
     const d = frame.data;
     switch (frame.linkType) {
       case 1: return this.ethernet(frame, d);
-      case 0: return this.bsdNull(frame, d, d.length >= 4 && d.readUInt32LE(0) <= 0xffff ? d.readUInt32LE(0) : d.length >= 4 ? d.readUInt32BE(0) : -1);
-      case 108: return this.bsdNull(frame, d, d.length >= 4 ? d.readUInt32BE(0) : -1);
+      case 0: return this.bsdNull(frame, d, d.length >= 4 && u32le(d, 0) <= 0xffff ? u32le(d, 0) : d.length >= 4 ? u32be(d, 0) : -1);
+      case 108: return this.bsdNull(frame, d, d.length >= 4 ? u32be(d, 0) : -1);
       case 12: case 14: case 101: return this.ipByVersion(frame, d, 0);
       case 228: return this.ipv4(frame, d, 0);
       case 229: return this.ipv6(frame, d, 0);
-      case 113: return d.length >= 16 ? this.byEthertype(frame, d, d.readUInt16BE(14), 16) : this.malformed(frame, 'Linux SLL header');
-      case 276: return d.length >= 20 ? this.byEthertype(frame, d, d.readUInt16BE(0), 20) : this.malformed(frame, 'Linux SLL2 header');
+      case 113: return d.length >= 16 ? this.byEthertype(frame, d, u16be(d, 14), 16) : this.malformed(frame, 'Linux SLL header');
+      case 276: return d.length >= 20 ? this.byEthertype(frame, d, u16be(d, 0), 20) : this.malformed(frame, 'Linux SLL2 header');
       default:
         if (!this.unknownLinkTypes.has(frame.linkType)) {
           this.unknownLinkTypes.add(frame.linkType);
@@ -56,12 +57,12 @@ export class PacketDecoder {
   private ethernet(frame: Frame, d: Buffer): Segment | null {
     if (d.length < 14) return this.malformed(frame, 'Ethernet header');
     let off = 12;
-    let type = d.readUInt16BE(off);
+    let type = u16be(d, off);
     // 802.1Q / 802.1ad (QinQ) tags, as many as there are.
     while (ETHERTYPE_VLAN.includes(type)) {
       off += 4;
       if (d.length < off + 2) return this.malformed(frame, '802.1Q tag');
-      type = d.readUInt16BE(off);
+      type = u16be(d, off);
     }
     return this.byEthertype(frame, d, type, off + 2);
   }
@@ -89,13 +90,13 @@ export class PacketDecoder {
   private ipv4(frame: Frame, d: Buffer, off: number): Segment | null {
     if (d.length < off + 20) return this.malformed(frame, 'IPv4 header');
     const ihl = (d[off]! & 0x0f) * 4;
-    const totalLen = d.readUInt16BE(off + 2);
+    const totalLen = u16be(d, off + 2);
     if (d[off]! >> 4 !== 4 || ihl < 20 || d.length < off + ihl) return this.malformed(frame, 'IPv4 header');
     if (totalLen < ihl) return this.malformed(frame, `IPv4 total length ${totalLen}`);
     const proto = d[off + 9]!;
     if (proto === PROTO_ICMP) return this.icmpQuote(d, off + ihl, [3, 4, 5, 11, 12], (q) => this.ipv4(frame, d, q));
     if (proto !== PROTO_TCP && proto !== PROTO_IPV6) return null;
-    const frag = d.readUInt16BE(off + 6);
+    const frag = u16be(d, off + 6);
     if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) {
       this.warn({ frame: frame.number, message: 'IPv4 fragment: fragments are not reassembled; skipped' });
       return null;
@@ -109,7 +110,7 @@ export class PacketDecoder {
   private ipv6(frame: Frame, d: Buffer, off: number): Segment | null {
     if (d.length < off + 40) return this.malformed(frame, 'IPv6 header');
     if (d[off]! >> 4 !== 6) return this.malformed(frame, 'IPv6 header');
-    const end = off + 40 + d.readUInt16BE(off + 4);
+    const end = off + 40 + u16be(d, off + 4);
     let next = d[off + 6]!;
     let p = off + 40;
     while (IPV6_EXTENSIONS.has(next)) {
@@ -150,7 +151,7 @@ export class PacketDecoder {
   private tcp(frame: Frame, d: Buffer, off: number, end: number, src: AddressKey, dst: AddressKey): Segment | null {
     if (this.quoting && d.length >= off + 8 && d.length < off + 20) {
       // ICMPv4 quotes only the first 8 bytes of TCP: ports and sequence number are enough.
-      return { frame, src, dst, srcPort: d.readUInt16BE(off), dstPort: d.readUInt16BE(off + 2), seq: d.readUInt32BE(off + 4), ack: 0, flags: 0, window: 0, payload: NO_PAYLOAD, missingPayload: 0 };
+      return { frame, src, dst, srcPort: u16be(d, off), dstPort: u16be(d, off + 2), seq: u32be(d, off + 4), ack: 0, flags: 0, window: 0, payload: NO_PAYLOAD, missingPayload: 0 };
     }
     if (d.length < off + 20) return this.malformed(frame, 'TCP header');
     const hlen = (d[off + 12]! >> 4) * 4;
@@ -161,12 +162,12 @@ export class PacketDecoder {
       frame,
       src,
       dst,
-      srcPort: d.readUInt16BE(off),
-      dstPort: d.readUInt16BE(off + 2),
-      seq: d.readUInt32BE(off + 4),
-      ack: d.readUInt32BE(off + 8),
+      srcPort: u16be(d, off),
+      dstPort: u16be(d, off + 2),
+      seq: u32be(d, off + 4),
+      ack: u32be(d, off + 8),
       flags: d[off + 13]!,
-      window: d.readUInt16BE(off + 14),
+      window: u16be(d, off + 14),
       // Most segments of a sync are bare ACKs: they share one empty payload instead of a view each.
       payload: capturedEnd > start ? d.subarray(start, capturedEnd) : NO_PAYLOAD,
       missingPayload: Math.max(0, end - Math.max(off + hlen, d.length)),
