@@ -98,6 +98,32 @@ test('COMPRESS=DEFLATE: both directions are inflated after the OK and dissection
   assert.ok(markers.some((m) => /COMPRESS/.test(m)));
 });
 
+test('a gap in plain IMAP is said in the transcript and framing goes on; under COMPRESS it ends that direction\'s dissection', () => {
+  const plain = runSession([
+    ['client', 'a1 NOOP\r\n'],
+    ['server', 'a1 OK\r\n'],
+    ['client', 17],
+    ['client', 'a2 NOOP\r\n'],
+    ['server', 'a2 OK\r\n'],
+  ]);
+  assert.ok(plain.markers.includes('17 bytes missing from the capture'), plain.markers.join('\n'));
+  assert.deepEqual(plain.exchanges.map((e) => [e.tag, e.status]), [['a1', 'OK'], ['a2', 'OK']]);
+  assert.deepEqual(plain.warnings.map((w) => w.message).filter((m) => /COMPRESS/.test(m)), []);
+
+  const z = (text: string) => deflateRawSync(Buffer.from(text), { finishFlush: constants.Z_SYNC_FLUSH });
+  const compressed = runSession([
+    ['client', 'a1 COMPRESS DEFLATE\r\n'],
+    ['server', 'a1 OK DEFLATE active\r\n'],
+    ['client', 7],
+    ['client', z('a2 NOOP\r\n')],
+    ['server', z('a2 OK\r\n')],
+  ]);
+  assert.ok(compressed.markers.includes('7 bytes missing from the capture'), compressed.markers.join('\n'));
+  assert.ok(compressed.warnings.some((w) => /cannot inflate the client side after COMPRESS \(7 compressed bytes missing\)/.test(w.message)),
+    compressed.warnings.map((w) => w.message).join('\n'));
+  assert.deepEqual(compressed.exchanges.map((e) => e.tag), ['a1'], 'nothing after the gap is dissected');
+});
+
 test('STARTTLS: after the OK nothing is parsed as IMAP, and the TLS hello is reported', () => {
   // A minimal ClientHello record with SNI "mail.example".
   const sni = Buffer.from('mail.example');

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { collectionPoint, streamCapture } from '../src/pipeline.js';
+import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
@@ -893,6 +894,25 @@ test('ending many open connections at once collects the garbage once, after a te
   assert.equal(collectionPoint(10_000), 1_000);
   assert.equal(collectionPoint(9_999), 0, 'with few, a full collection costs more than it saves');
   assert.equal(collectionPoint(0), 0);
+});
+
+test('the pipeline collects the garbage once while it ends 10,000 open connections, after the first tenth of them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-ending-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'open.pcap');
+  await generateScaleCapture('open', 10_000, path);
+  let closed = 0;
+  const collectedAfter: number[] = [];
+  const host = globalThis as { gc?: () => void };
+  const hostGc = host.gc;
+  host.gc = () => collectedAfter.push(closed);
+  try {
+    await streamCapture(path, { open: () => {}, data: () => {}, gap: () => {}, close: () => { closed++; } }, () => {});
+  } finally {
+    host.gc = hostGc;
+  }
+  assert.equal(closed, 10_000);
+  assert.deepEqual(collectedAfter, [collectionPoint(10_000)]);
 });
 
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import { streamCapture } from '../src/pipeline.js';
+import { runSession } from './helpers/imap.js';
 import type { Side } from '../src/tcp/types.js';
 import { TlsDecryptor, type TlsDecryptorState } from '../src/tls/decryptor.js';
 import { HandshakeReader, serverHelloOf } from '../src/tls/handshake-reader.js';
@@ -655,6 +656,25 @@ for (const s of [tls13, tls12]) {
     assert.equal(Buffer.concat(out.server).length, before, 'nothing after the gap');
     assert.ok(Buffer.concat(out.client).equals(s.plain.client));
     assert.match(d.state.reason ?? '', /missing/);
+  });
+
+  test(`${s.name}: in a session, a gap in the TLS stream goes to the decryptor, which stops that direction and says so`, () => {
+    const half = records(s2c)[Math.floor(records(s2c).length / 2)]!.start;
+    const steps: [Side, Buffer | number][] = [
+      // STARTTLS (TLS 1.2 scenario) in the clear first: the command, then the greeting and the OK. TLS from the first
+      // byte has no such prefix.
+      ['client', s.c2s.subarray(0, s.start.client)],
+      ['server', s.s2c.subarray(0, s.start.server)],
+      ['client', c2s],
+      ['server', s2c.subarray(0, half)],
+      ['server', 1200],
+      ['server', s2c.subarray(half + 1200)],
+    ];
+    const { warnings, markers, info } = runSession(steps.filter(([, data]) => typeof data === 'number' || data.length > 0), true, keys);
+    assert.ok(markers.includes('1200 bytes missing from the capture'), markers.join('\n'));
+    const messages = warnings.map((w) => w.message);
+    assert.ok(messages.some((m) => /server→client: 1200 bytes missing/.test(m)), messages.join('\n'));
+    assert.equal(info.tls?.decrypted, true, 'the records before the gap were decrypted');
   });
 
   test(`${s.name}: random corruption, truncation and chunking never throw and never yield garbage`, () => {

@@ -11,7 +11,6 @@ import { CaptureFailures, FirstInOrder, plural } from './failures.js';
 import type { RuleCheck } from './rule-check.js';
 import { needsLifetimes, ruleCheck } from './rule-checks.js';
 import type { CaptureOutcome, EvaluateOptions, Rule } from './types.js';
-import { collectGarbage } from '../util/collect-garbage.js';
 
 /** Rules that are about commands and responses, which TLS without keys hides. */
 const NEEDS_COMMANDS: ReadonlySet<Rule['kind']> = new Set<Rule['kind']>([
@@ -66,9 +65,6 @@ export class CaptureChecker {
   /** Each rule's outcome; the lifetimes are those of the connections `keep` accepts (with -Y: those selected). */
   finish(capture: string, keep: (id: number) => boolean = () => true): CaptureOutcome[] {
     const failures = new CaptureFailures(capture);
-    // The connection rules' tables are made once the pass is over: its garbage is collected first, or they come on
-    // top of it (200,000 connections open at the end of a capture: 423 → 418 MiB with --max-connections).
-    if (this.lifetimes) collectGarbage();
     const end = { failures, connections: this.connections, lifetimes: this.lifetimes?.selected(keep) ?? null, exchanges: this.exchanges };
     return this.rules.map((rule, i) => (!this.options.allowEncrypted && NEEDS_COMMANDS.has(rule.kind) && this.hidden.count > 0
       ? this.unverifiable(failures)

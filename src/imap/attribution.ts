@@ -57,9 +57,17 @@ export function claimOf(cmd: Command): Claim {
   }
 }
 
-/** The outstanding command an untagged response belongs to; `pending` is in the order sent. */
-export function attribute<T extends Claimant>(r: Response, pending: readonly T[]): T | undefined {
-  if (pending.length <= 1) return pending[0];
+/** Outstanding commands in the order sent (PendingCommands), read without making a list while there is one. */
+export interface OutstandingCommands<T> {
+  readonly length: number;
+  readonly first: T | undefined;
+  readonly list: readonly T[];
+}
+
+/** The outstanding command an untagged response belongs to. */
+export function attribute<T extends Claimant>(r: Response, outstanding: OutstandingCommands<T>): T | undefined {
+  if (outstanding.length <= 1) return outstanding.first;
+  const pending = outstanding.list;
   switch (r.kind) {
     case 'numbered':
       return r.type === 'FETCH' ? fetchOwner(r.number, r.values, pending) ?? pending[0] : pending[0];

@@ -463,7 +463,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
       return;
     }
     // While idling, everything is a push for the IDLE; otherwise the attribution rule decides.
-    const owner = (this.idling ?? (this.pending.length <= 1 ? this.pending.first : attribute(r, this.pending.list)))?.ex;
+    const owner = (this.idling ?? attribute(r, this.pending))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
       if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives

@@ -40,9 +40,14 @@ interface TlsState {
   now: TimePoint | null;
 }
 
+/** The transcript's line for octets the capture lost. */
+function missingText(length: number): string {
+  return `${length} bytes missing from the capture`;
+}
+
 /** Plain IMAP octets of one side that the capture lost: said in the transcript, then handed to the framer. */
 export function plainGap(out: TransportOutput, side: Side, length: number, frame: number, time: TimePoint): void {
-  out.marker(side, frame, `${length} bytes missing from the capture`);
+  out.marker(side, frame, missingText(length));
   out.imapGap(side, length, frame, time);
 }
 
@@ -83,16 +88,14 @@ export class ConnectionTransport {
 
   gap(side: Side, length: number, frame: number, time: TimePoint): void {
     if (this.mode === 'undecodable') return;
-    if (this.mode === 'tls' || this.inflaters) this.out.marker(side, frame, `${length} bytes missing from the capture`);
+    if (this.mode === 'imap' && !this.inflaters) return plainGap(this.out, side, length, frame, time);
+    this.out.marker(side, frame, missingText(length));
     if (this.mode === 'tls') {
       this.tlsState?.decryptor?.gap(side, length, frame);
       return;
     }
-    if (this.inflaters) {
-      // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
-      return this.compressionFailed(side, frame, `${length} compressed bytes missing`);
-    }
-    plainGap(this.out, side, length, frame, time);
+    // A deflate stream cannot continue past missing bytes: the rest of this direction is lost.
+    this.compressionFailed(side, frame, `${length} compressed bytes missing`);
   }
 
   /** The connection ended: a TLS record cut short is reported, and why nothing was decrypted. */

@@ -4,6 +4,7 @@ import type { Exchange } from '../../src/imap/model.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import type { Warning } from '../../src/capture/types.js';
 import type { Connection, Side } from '../../src/tcp/types.js';
+import type { KeyLog } from '../../src/tls/keylog.js';
 import { analyzeCapture } from '../../src/analysis/analyzer.js';
 import { parseFetch } from '../../src/imap/fetch.js';
 import type { FetchAttributes } from '../../src/mime/types.js';
@@ -33,7 +34,8 @@ export function recordingFramer(side: Side, limits: FramerLimits = DEFAULT_FRAME
 }
 
 /** A session fed a scripted conversation: each step is one TCP segment of one side. */
-export function runSession(steps: [Side, string | Buffer][], sawSyn = true) {
+/** A scripted session: each step is one frame of a side's bytes, or (a number) that many bytes the capture lost. */
+export function runSession(steps: [Side, string | Buffer | number][], sawSyn = true, keys?: KeyLog) {
   const exchanges: Exchange[] = [];
   const messages: ImapMessage[] = [];
   const markers: string[] = [];
@@ -42,11 +44,13 @@ export function runSession(steps: [Side, string | Buffer][], sawSyn = true) {
     exchange: (ex) => exchanges.push(ex),
     message: (m) => messages.push(m),
     marker: (_s, _f, text) => markers.push(text),
-  }, (w) => warnings.push(w)));
+  }, (w) => warnings.push(w), { keys }));
   let frame = 0;
   for (const [side, data] of steps) {
     frame++;
-    session.data(side, typeof data === 'string' ? Buffer.from(data, 'latin1') : data, frame, { ...T0, nsec: frame * 1000 });
+    const time = { ...T0, nsec: frame * 1000 };
+    if (typeof data === 'number') session.gap(side, data, frame, time);
+    else session.data(side, typeof data === 'string' ? Buffer.from(data, 'latin1') : data, frame, time);
   }
   session.close(frame + 1, T0);
   return { session, exchanges, messages, markers, warnings, info: session.info };
