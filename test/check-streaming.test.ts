@@ -134,6 +134,40 @@ test('the orderer hands on an owner that ended once every exchange opened before
   assert.deepEqual(log, ['a drained', 'idle', 'b1', 'b2', 'b drained', 'c1']);
 });
 
+test('an owner that ended knowing its newest exchange leaves right after that one, not behind later ones', () => {
+  const log: string[] = [];
+  const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), () => {}, (owner) => log.push(`${owner} drained`));
+  const ex = (tag: string) => ({ tag }) as Exchange;
+  const [idle, b1, c1, d1] = [ex('idle'), ex('b1'), ex('c1'), ex('d1')];
+  orderer.opened(idle, 'a');
+  orderer.opened(b1, 'b');
+  orderer.opened(c1, 'c');
+  orderer.completed(b1);
+  orderer.ended('b', b1);
+  assert.deepEqual(log, [], 'b1 waits behind the idle command, and b with it');
+  orderer.completed(idle);
+  assert.deepEqual(log, ['idle', 'b1', 'b drained'], 'b goes with b1, though c1 (opened before its end) is still open');
+  orderer.opened(d1, 'd');
+  orderer.completed(d1);
+  orderer.ended('d', d1);
+  assert.deepEqual(log, ['idle', 'b1', 'b drained'], 'd1 waits behind c1');
+  orderer.completed(c1);
+  orderer.ended('c', c1);
+  assert.deepEqual(log, ['idle', 'b1', 'b drained', 'c1', 'd1', 'd drained', 'c drained'], 'c1 had gone: c at once');
+});
+
+test('connections open at the end of the input are each drained after their own command, not after the last one', async () => {
+  const path = join(tmp, 'open-at-end.pcap');
+  await generateScaleCapture('open', 4, path);
+  const log: string[] = [];
+  await analyzeCapture(path, {
+    keepConnections: false,
+    onExchange: (ex) => log.push(`${ex.conn} ${ex.command}`),
+    onConnectionDrained: (c) => log.push(`${c.conn.id} drained`),
+  });
+  assert.deepEqual(log, [0, 1, 2, 3].flatMap((id) => [`${id} NOOP`, `${id} drained`]));
+});
+
 test('max-concurrent counts a connection open until its last ACK, which comes after its end was reported', async () => {
   const path = join(tmp, 'last-ack.pcap');
   lastAckAfterNextSyn(path);

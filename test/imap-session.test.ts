@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, constants } from 'node:zlib';
-import { runSession, T0 } from './helpers/imap.js';
+import { fakeConnection, runSession, T0 } from './helpers/imap.js';
 import { ImapFramer, type FramerSettings } from '../src/imap/framer.js';
-import { SessionContext } from '../src/imap/session.js';
+import { ImapSession, SessionContext } from '../src/imap/session.js';
 import { isNumberedResponse } from '../src/imap/response.js';
 import type { ImapMessage } from '../src/imap/types.js';
+import type { Exchange } from '../src/imap/model.js';
+import type { Side } from '../src/tcp/types.js';
 
 test('pipelined commands each get their own completion; untagged data goes to the oldest outstanding', () => {
   const { exchanges, info } = runSession([
@@ -292,4 +294,21 @@ test('without a reader of FETCH data, a numbered response keeps none of its lite
   assert.deepEqual(frame(quiet.framing.client, 'a1 LOGIN {5}\r\nalice pw\r\n'), [[['a1 LOGIN {5}', ' pw'], [[5, 'alice']]]]);
   assert.equal(isNumberedResponse('* 1 FETCH (FLAGS ())'), true);
   for (const line of ['* LIST () "/" x', '*12 FETCH', '+ 1', 'a1 OK', '*', '', '* x 1']) assert.equal(isNumberedResponse(line), false, line);
+});
+
+test('close() names the newest exchange while a command was outstanding until the end, and none once all were complete', () => {
+  const closeAfter = (steps: [Side, string][]) => {
+    const reported: Exchange[] = [];
+    const session = new ImapSession(fakeConnection(), new SessionContext({ exchange: (ex) => reported.push(ex) }, () => {}));
+    steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
+    const newest = session.close(steps.length + 1, T0);
+    return { newest: newest?.tag ?? null, reported: reported.map((ex) => ex.tag) };
+  };
+  const greeting: [Side, string] = ['server', '* OK ready\r\n'];
+  assert.deepEqual(closeAfter([greeting, ['client', 'a1 NOOP\r\n'], ['server', 'a1 OK\r\n']]), { newest: null, reported: ['a1'] });
+  assert.deepEqual(closeAfter([greeting, ['client', 'a1 NOOP\r\n'], ['client', 'a2 NOOP\r\n'], ['server', 'a1 OK\r\n']]),
+    { newest: 'a2', reported: ['a1', 'a2'] });
+  // A tagged response without its command opens an exchange after the outstanding IDLE: that one is the newest.
+  assert.deepEqual(closeAfter([greeting, ['client', 'a1 IDLE\r\n'], ['server', '+ idling\r\n'], ['server', 'x9 OK done\r\n']]),
+    { newest: 'x9', reported: ['x9', 'a1'] });
 });

@@ -129,10 +129,10 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     },
     close(conn, _reason, session) {
       if (!session) return;
-      session.close(conn.lastFrame, conn.end);
+      const newest = session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
       options.onConnectionClose?.(session.info);
-      if (options.onConnectionDrained) orderer.ended(session.info);
+      if (options.onConnectionDrained) orderer.ended(session.info, newest);
     },
     retired: options.onConnectionSettled,
   };

@@ -17,13 +17,15 @@ const ENDED = Object.freeze({}) as Exchange;
  * while they complete in any order. Commands open in frame order, so a FIFO suffices: the head leaves
  * once it is complete. Memory is what is in flight behind the oldest unfinished command. Each exchange
  * travels with its owner (its connection), which the queue holds beside it: no map, no pair object.
- * An owner that ended is handed to `drained` once every exchange opened before its end has gone.
+ * An owner that ended is handed to `drained` once its last exchange has gone (see ended()).
  */
 export class ExchangeOrderer<O = void> {
   /** Exchanges in request order, each followed by its owner; ENDED takes the place of an exchange. */
   private queue: (Exchange | O)[] = [];
   private head = 0;
   private readonly done = new Set<Exchange>();
+  /** Owners that ended while their newest exchange waited in `done`, by that exchange: they leave right after it. */
+  private readonly drainsAfter = new Map<Exchange, O>();
   private overflowed = false;
 
   constructor(
@@ -48,11 +50,20 @@ export class ExchangeOrderer<O = void> {
 
   /**
    * The owner opens no more exchanges and each of its own is complete (its connection ended): it goes to `drained`
-   * once every exchange opened so far has been released, so after its last one.
+   * after its last exchange has been released. `newest` is that exchange when the owner knows it (ImapSession.close):
+   * the owner leaves with it, or at once if it has gone. Otherwise it leaves once every exchange opened so far has
+   * gone. (At the end of the input every open connection ends with its command outstanding: behind every other one,
+   * each ended connection's record would wait for the last to end.)
    */
-  ended(owner: O): void {
-    if (this.head === this.queue.length) this.drained(owner);
-    else this.queue.push(ENDED, owner);
+  ended(owner: O, newest: Exchange | null = null): void {
+    if (newest !== null) {
+      if (this.done.has(newest)) this.drainsAfter.set(newest, owner);
+      else this.drained(owner); // complete and not waiting: released already
+    } else if (this.head === this.queue.length) {
+      this.drained(owner);
+    } else {
+      this.queue.push(ENDED, owner);
+    }
   }
 
   /** End of input: everything left goes out in order (the unfinished ones as incomplete). */
@@ -61,6 +72,7 @@ export class ExchangeOrderer<O = void> {
     this.queue = [];
     this.head = 0;
     this.done.clear();
+    this.drainsAfter.clear();
   }
 
   private drain(): void {
@@ -106,7 +118,15 @@ export class ExchangeOrderer<O = void> {
   }
 
   private emit(ex: Exchange, owner: O): void {
-    if (ex === ENDED) this.drained(owner);
-    else this.release(ex, owner);
+    if (ex === ENDED) {
+      this.drained(owner);
+      return;
+    }
+    this.release(ex, owner);
+    if (this.drainsAfter.size > 0 && this.drainsAfter.has(ex)) {
+      const ended = this.drainsAfter.get(ex)!;
+      this.drainsAfter.delete(ex);
+      this.drained(ended);
+    }
   }
 }

@@ -121,6 +121,12 @@ export class ImapSession implements FramerOutput, TransportOutput {
   private earlyContinuations = 0;
   private earlyContinuationAt: TimePoint | null = null;
   private responsesWithoutRequest = 0;
+  /**
+   * The newest exchange the connection opened, while one of its commands is outstanding; null once all are complete
+   * (so an idle connection keeps no finished exchange alive). At the close it is the last of the connection's exchanges
+   * to leave the orderer (ExchangeOrderer.ended).
+   */
+  private newest: Exchange | null = null;
 
   /**
    * The session is its framers' and its transport's output itself (no closures, no wiring object: every
@@ -181,17 +187,34 @@ export class ImapSession implements FramerOutput, TransportOutput {
     return (this.transport ??= new ConnectionTransport(this));
   }
 
-  /** The connection ended: frame what is left, and report every command still without an answer. */
-  close(frame: number, time: TimePoint): void {
+  /**
+   * The connection ended: frame what is left, and report every command still without an answer. Returns the newest
+   * exchange it opened if a command was outstanding until now (see `newest`), else null.
+   */
+  close(frame: number, time: TimePoint): Exchange | null {
     this.transport?.end(frame);
     if (this.transport?.dissecting ?? true) {
       this.client?.end(frame, time);
       this.server?.end(frame, time);
     }
-    for (const p of this.pending.drain()) this.events.exchange(p.ex, this.info);
+    const newest = this.newest;
+    for (const p of this.pending.drain()) this.reported(p.ex);
     if (this.responsesWithoutRequest > 0) {
       this.warn(null, `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone`);
     }
+    return newest;
+  }
+
+  /** An exchange opens: the orderer queues it. */
+  private opened(ex: Exchange): void {
+    this.newest = ex;
+    this.events.opened?.(ex, this.info);
+  }
+
+  /** An exchange is complete (answered, given up, or cut by the close). */
+  private reported(ex: Exchange): void {
+    this.events.exchange(ex, this.info);
+    if (this.pending.length === 0) this.newest = null;
   }
 
   // ---- what the framers and the transport call back -------------------------------------------------
@@ -285,7 +308,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (cmd.display !== cmd.displayClear) m.redacted = `${cmd.tag} ${cmd.name} ${cmd.display}`;
     this.info.commands++;
     const evicted = this.pending.add({ ex, tag: ex.tag, claim: claimOf(cmd), clientTurnSince: null });
-    this.events.opened?.(ex, this.info);
+    this.opened(ex);
     if (evicted) this.giveUp(evicted, m.firstFrame);
     this.commandSent(cmd);
   }
@@ -367,7 +390,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     let ex: Exchange;
     if (!done) {
       ex = this.responseOnly(r);
-      this.events.opened?.(ex, this.info);
+      this.opened(ex);
     } else {
       ex = done.ex;
       serverAnswered(done, m.end);
@@ -380,7 +403,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     ex.responseBytes += m.wireBytes;
     if (r.code) this.responseCode(r.code.name, r.code.text);
     this.completed(ex, r.status);
-    this.events.exchange(ex, this.info);
+    this.reported(ex);
   }
 
   /** Too many commands outstanding: the oldest is reported unanswered, so memory stays bounded. */
@@ -391,7 +414,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
     }
     if (this.authenticating === p) this.authenticating = null;
     if (this.idling === p) this.idling = null;
-    this.events.exchange(p.ex, this.info);
+    this.reported(p.ex);
   }
 
   /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
