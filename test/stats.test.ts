@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { CommandStats, latencyMs } from '../src/analysis/stats.js';
 import type { Exchange } from '../src/imap/model.js';
-import { float64List, listValues, pushValue, uint32List } from '../src/util/typed-list.js';
+import { float64List, growableColumn, growInPlace, listValues, pushValue, RESERVED_VALUES, uint32List } from '../src/util/typed-list.js';
 import { CAPTURES } from './helpers/env.js';
 import { seededRandom } from './helpers/random.js';
 
@@ -31,9 +31,10 @@ function expectedSummaries(exchanges: readonly Exchange[]) {
   }).sort((a, b) => b.count - a.count || a.command.localeCompare(b.command));
 }
 
-test('typed lists keep every value in order as they grow by half, and survive structured cloning', () => {
-  const list = float64List(1);
-  const whole = uint32List(1);
+for (const inPlace of [false, true]) test(`typed lists${inPlace ? ' that grow in place' : ''} keep every value in order as they grow by half, and survive structured cloning`, () => {
+  const list = float64List(1, inPlace);
+  const whole = uint32List(1, inPlace);
+  const column = list.values;
   const pushed: number[] = [];
   const capacities = [list.values.length];
   for (let i = 0; i < 1000; i++) {
@@ -50,6 +51,20 @@ test('typed lists keep every value in order as they grow by half, and survive st
   assert.ok(capacities.every((c, k) => k === 0 || c >= 1.5 * capacities[k - 1]!), `grown by half: ${capacities.join(' ')}`);
   assert.ok(list.values.length < 1500, `capacity ${list.values.length} for 1000 values`);
   assert.deepEqual([...listValues(structuredClone(list))], pushed);
+  // In place: the first array is the list's still, so no grown-out copy was left for the collector.
+  assert.equal(list.values === column, inPlace);
+});
+
+test('a growable column grows where it stands up to the room it reserved, and no further', () => {
+  const column = growableColumn(Uint8Array, 4);
+  column.set([1, 2, 3, 4]);
+  assert.ok(growInPlace(column, 1000));
+  assert.equal(column.length, 1000);
+  assert.deepEqual([...column.subarray(0, 5)], [1, 2, 3, 4, 0]);
+  assert.ok(growInPlace(column, RESERVED_VALUES), 'the whole reservation');
+  assert.equal(growInPlace(column, RESERVED_VALUES + 1), false, 'past the reservation: the caller copies');
+  assert.equal(growInPlace(new Uint8Array(4), 8), false, 'a plain column cannot');
+  assert.equal(column.length, RESERVED_VALUES);
 });
 
 test('summaries give each command exact nearest-rank percentiles, on thousands of latencies in any order', () => {

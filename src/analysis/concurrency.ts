@@ -1,6 +1,6 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
-import { grownCapacity } from '../util/typed-list.js';
+import { growableColumn, growInPlace, grownCapacity } from '../util/typed-list.js';
 
 /** What the lifetime columns keep of a connection: its id (tcp.stream), its first and last frame's times (what concurrency reads), and its last frame. */
 export type Lifetime = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'>;
@@ -69,8 +69,9 @@ const COLUMN_NAMES = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 export class LifetimeColumns {
   private columns: Lifetimes;
 
-  constructor(capacity = 64) {
-    this.columns = emptyLifetimes(Math.max(1, capacity));
+  /** With `inPlace`, the columns grow where they stand (growableColumn): for one that grows with the capture. */
+  constructor(capacity = 64, inPlace = false) {
+    this.columns = emptyLifetimes(Math.max(1, capacity), inPlace);
   }
 
   /** The ids pushed so far: a view, valid until the next push. */
@@ -81,7 +82,10 @@ export class LifetimeColumns {
   /** Add a connection; returns its index. */
   push(c: Lifetime): number {
     let l = this.columns;
-    if (l.size === l.ids.length) l = this.columns = resized(l, grownCapacity(l.size));
+    if (l.size === l.ids.length) {
+      const capacity = grownCapacity(l.size);
+      if (!COLUMN_NAMES.every((name) => growInPlace(l[name], capacity))) l = this.columns = resized(l, capacity);
+    }
     const i = l.size++;
     l.ids[i] = c.id;
     l.startSec[i] = c.start.sec;
@@ -107,7 +111,7 @@ export class LifetimeColumns {
 }
 
 export function lifetimesOf(conns: readonly Lifetime[]): Lifetimes {
-  const columns = new LifetimeColumns();
+  const columns = new LifetimeColumns(conns.length);
   for (const c of conns) columns.push(c);
   return columns.take();
 }
@@ -127,9 +131,12 @@ function trimmed(l: Lifetimes): Lifetimes {
   return out;
 }
 
-function emptyLifetimes(capacity: number): Lifetimes {
+function emptyLifetimes(capacity: number, inPlace = false): Lifetimes {
   const l = { size: 0 } as Lifetimes;
-  for (const name of COLUMN_NAMES) (l as unknown as Record<string, unknown>)[name] = new COLUMNS[name](capacity);
+  for (const name of COLUMN_NAMES) {
+    const type = COLUMNS[name] as typeof Float64Array;
+    (l as unknown as Record<string, unknown>)[name] = inPlace ? growableColumn(type, capacity) : new type(capacity);
+  }
   return l;
 }
 

@@ -33,9 +33,9 @@ export class RowFile {
   private readonly pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
-  /** Where each row is (outside the collected heap: 12 bytes per row; a row is far below 4 GiB). */
-  private readonly offsets = float64List(64);
-  private readonly lengths = uint32List(64);
+  /** Where each row is (outside the collected heap: 12 bytes per row; a row is far below 4 GiB), in columns that grow where they stand. */
+  private readonly offsets = float64List(64, true);
+  private readonly lengths = uint32List(64, true);
 
   /** `path` must not exist yet. Without `keepPlaces` the rows' places are the caller's to keep (add returns each length). */
   constructor(readonly path: string, private readonly keepPlaces = true) {

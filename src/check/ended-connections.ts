@@ -8,8 +8,9 @@ import { Unsettled } from '../tcp/unsettled.js';
 import { float64List, listValues, pushValue } from '../util/typed-list.js';
 
 export class EndedConnections {
-  private readonly lifetimes = new LifetimeColumns();
-  private readonly firstFrames = float64List();
+  // One connection more per connection that ends: the columns grow where they stand.
+  private readonly lifetimes = new LifetimeColumns(64, true);
+  private readonly firstFrames = float64List(64, true);
   /** Index of each connection whose end later segments may still move. */
   private readonly unsettled = new Unsettled<number>();
 
@@ -35,6 +36,8 @@ export class EndedConnections {
     for (let i = 0; i < ids.length; i++) if (keep(ids[i]!)) order.push(i);
     // Connections end in about the order they opened: most often nothing moves.
     order.sort((a, b) => ids[a]! - ids[b]!);
+    // Every one, in the order they ended: the columns as they are (a copy of them would be the end phase's peak).
+    if (order.length === ids.length && order.every((i, k) => i === k)) return new SelectedConnections(this.lifetimes.take(), firstFrames);
     return new SelectedConnections(this.lifetimes.take(order), Float64Array.from(order, (i) => firstFrames[i]!));
   }
 }
