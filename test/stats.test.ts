@@ -1,7 +1,9 @@
 /** Per-command statistics: exact nearest-rank percentiles over latencies kept in growing typed arrays. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { CommandStats, latencyMs } from '../src/analysis/stats.js';
@@ -65,6 +67,22 @@ test('a growable column grows where it stands up to the room it reserved, and no
   assert.equal(growInPlace(column, RESERVED_VALUES + 1), false, 'past the reservation: the caller copies');
   assert.equal(growInPlace(new Uint8Array(4), 8), false, 'a plain column cannot');
   assert.equal(column.length, RESERVED_VALUES);
+});
+
+test('where address space is too short to reserve, a growable column is a plain one and a list of it still grows', (t) => {
+  if (!existsSync('/proc/self/status')) return t.skip('needs /proc to size the address-space limit');
+  // Room for a node that has just started, and less than one column's reservation (RESERVED_VALUES doubles: 512 MiB).
+  const started = spawnSync(process.execPath, ['-e', `process.stdout.write(require('fs').readFileSync('/proc/self/status', 'utf8'))`], { encoding: 'utf8' });
+  const limit = Number(/VmSize:\s+(\d+) kB/.exec(started.stdout)![1]) + 256 * 1024;
+  const lists = fileURLToPath(new URL('../src/util/typed-list.js', import.meta.url));
+  const script = `import { growableColumn, float64List, pushValue, listValues } from ${JSON.stringify(lists)};
+    const column = growableColumn(Float64Array, 8);
+    const list = float64List(1, true);
+    for (let i = 0; i < 1000; i++) pushValue(list, i / 4);
+    console.log(JSON.stringify({ resizable: column.buffer.resizable === true, length: column.length, sum: listValues(list).reduce((a, b) => a + b, 0) }));`;
+  const run = spawnSync('sh', ['-c', `ulimit -v ${limit} && exec "${process.execPath}" --input-type=module -e "$0"`, script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), { resizable: false, length: 8, sum: 999 * 1000 / 8 });
 });
 
 test('summaries give each command exact nearest-rank percentiles, on thousands of latencies in any order', () => {
