@@ -56,7 +56,8 @@ function save(layer: Layer, f: Failure): string {
   return join(dir, `${name}.bin`);
 }
 
-const line = (r: LoopResult) => `${r.layer}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${Math.round(r.perSecond)}/s), corpus ${r.corpus}, blocks covered ${r.blocksCovered} of ${r.blocksKnown} seen, slowest ${r.slowestMs.toFixed(1)} ms`;
+/** A phase's progress. The unguided phase measures no coverage (its "0 of 0" read as if nothing were covered). */
+const line = (r: LoopResult) => `${r.layer}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${Math.round(r.perSecond)}/s), corpus ${r.corpus}, ${r.blocksKnown > 0 ? `blocks covered ${r.blocksCovered} of ${r.blocksKnown} seen` : 'coverage not measured'}, slowest ${r.slowestMs.toFixed(1)} ms`;
 
 interface Phase { coverage: boolean; inputs?: number; seconds?: number; corpus?: Buffer[] }
 
