@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, constants } from 'node:zlib';
-import { fakeConnection, runSession, T0 } from './helpers/imap.js';
+import { runSession, T0 } from './helpers/imap.js';
 import { ImapFramer, type FramerSettings } from '../src/imap/framer.js';
-import { ImapSession, SessionContext } from '../src/imap/session.js';
+import { SessionContext } from '../src/imap/session.js';
 import { isNumberedResponse } from '../src/imap/response.js';
 import type { ImapMessage } from '../src/imap/types.js';
-import type { Exchange } from '../src/imap/model.js';
 import type { Side } from '../src/tcp/types.js';
 
 test('pipelined commands each get their own completion; untagged data goes to the oldest outstanding', () => {
@@ -298,11 +297,8 @@ test('without a reader of FETCH data, a numbered response keeps none of its lite
 
 test('close() names the newest exchange while a command was outstanding until the end, and none once all were complete', () => {
   const closeAfter = (steps: [Side, string][]) => {
-    const reported: Exchange[] = [];
-    const session = new ImapSession(fakeConnection(), new SessionContext({ exchange: (ex) => reported.push(ex) }, () => {}));
-    steps.forEach(([side, text], i) => session.data(side, Buffer.from(text, 'latin1'), i + 1, T0));
-    const newest = session.close(steps.length + 1, T0);
-    return { newest: newest?.tag ?? null, reported: reported.map((ex) => ex.tag) };
+    const { newest, exchanges } = runSession(steps);
+    return { newest: newest?.tag ?? null, reported: exchanges.map((ex) => ex.tag) };
   };
   const greeting: [Side, string] = ['server', '* OK ready\r\n'];
   assert.deepEqual(closeAfter([greeting, ['client', 'a1 NOOP\r\n'], ['server', 'a1 OK\r\n']]), { newest: null, reported: ['a1'] });

@@ -52,8 +52,8 @@ export function runSession(steps: [Side, string | Buffer | number][], sawSyn = t
     if (typeof data === 'number') session.gap(side, data, frame, time);
     else session.data(side, typeof data === 'string' ? Buffer.from(data, 'latin1') : data, frame, time);
   }
-  session.close(frame + 1, T0);
-  return { session, exchanges, messages, markers, warnings, info: session.info };
+  const newest = session.close(frame + 1, T0);
+  return { session, exchanges, messages, markers, warnings, info: session.info, newest };
 }
 
 /** Every server FETCH response of a capture, parsed, through the real pipeline and session. */
