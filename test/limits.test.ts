@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import { ExchangeOrderer, MAX_WAITING } from '../src/analysis/orderer.js';
 import type { Exchange } from '../src/imap/model.js';
 import { TokenReader, type Value } from '../src/imap/tokens.js';
 import { parseBodyStructure } from '../src/mime/bodystructure.js';
@@ -27,7 +27,7 @@ import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
 import { CAPTURES, CLI } from './helpers/env.js';
-import { pcapFileHeader, pcapRecord } from './helpers/synth.js';
+import { pcapFileHeader, pcapRecord, TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
 
 const message = (line: string) => ({ side: 'server' as const, lines: [line], literals: [], firstFrame: 1, lastFrame: 1, start: T0, end: T0, damaged: false, wireBytes: line.length });
@@ -67,20 +67,65 @@ test('MIME parts nested more than 120 deep are not read, with one warning naming
   assert.ok(deep.depth < 120, `read ${deep.depth} levels`);
 });
 
-test('exchanges waiting behind an unfinished command: past 100,000 order gives way, with one overflow call', () => {
+test('exchanges waiting behind an unfinished command: past 100,000 order gives way, with one overflow call naming both', () => {
   const released: Exchange[] = [];
-  let overflows = 0;
-  const orderer = new ExchangeOrderer((ex) => released.push(ex), () => overflows++);
+  const overflows: [Exchange, Exchange][] = [];
+  const orderer = new ExchangeOrderer((ex) => released.push(ex), (blocking, completing) => overflows.push([blocking, completing]));
   const ex = (tag: string) => ({ tag }) as Exchange;
   const idle = ex('idle');
   orderer.opened(idle);
-  for (let i = 0; i < 100_001; i++) {
+  const all: Exchange[] = [];
+  for (let i = 0; i < 100_003; i++) {
     const e = ex(`a${i}`);
+    all.push(e);
     orderer.opened(e);
     orderer.completed(e);
   }
-  assert.equal(overflows, 1);
+  assert.equal(overflows.length, 1);
+  // The unfinished IDLE at the head, and the completion that made the waiting ones one too many.
+  assert.equal(overflows[0]![0], idle);
+  assert.equal(overflows[0]![1], all[MAX_WAITING]);
   assert.ok(released.length > 0, 'waiting exchanges were released before the unfinished IDLE completed');
+});
+
+test('the request-order cap on a capture: its warning names the cap, the frame that hit it and the command everything waited behind', async () => {
+  // Connection 0 idles through the whole capture; connection 1 pipelines NOOPs, answered in batches.
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-order-cap-'));
+  try {
+    const idler = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, start: 1_700_000_000 });
+    const busy = new TcpFlow({ client: { ip: '10.0.0.2', port: 40001 }, start: 1_700_000_001 });
+    const packets: SynthPacket[] = [
+      ...idler.handshake(), ...idler.send('server', '* OK ready\r\n'), ...idler.send('client', 'i1 IDLE\r\n'), ...idler.send('server', '+ idling\r\n'),
+      ...busy.handshake(), ...busy.send('server', '* OK ready\r\n'),
+    ];
+    const total = MAX_WAITING + 1_000;
+    // Batches under MAX_PENDING_COMMANDS, so that only the order cap is hit.
+    for (let first = 0; first < total; first += 4_000) {
+      const tags = Array.from({ length: Math.min(4_000, total - first) }, (_, i) => `n${first + i}`);
+      packets.push(...busy.send('client', tags.map((t) => `${t} NOOP\r\n`).join('')), ...busy.send('server', tags.map((t) => `${t} OK\r\n`).join('')));
+    }
+    const path = join(dir, 'order-cap.pcap');
+    writeCapture(path, { format: 'pcap', packets });
+    let reported = 0;
+    const analysis = await analyzeCapture(path, { keepConnections: false, statistics: false, onExchange: () => { reported++; } });
+    assert.equal(analysis.warnings.length, 1, JSON.stringify(analysis.warnings));
+    const w = analysis.warnings[0]!;
+    assert.match(w.message, /^more than 100,000 complete commands waiting behind connection 0's i1 IDLE \(request in frame (\d+)\), which is not complete \(the cap\)/);
+    const idleFrame = Number(/request in frame (\d+)/.exec(w.message)![1]);
+    assert.equal(idleFrame, 6, 'the IDLE is the first data of the idler after its handshake and greeting');
+    // The frame that hit the cap is the one whose segment ends the answer to NOOP number 100,000 (counting from 0):
+    // the 100,001st complete one waiting.
+    assert.ok(w.frame !== null && w.frame > idleFrame, `frame ${w.frame}`);
+    const answered = (upTo: number) => packets.slice(0, upTo)
+      .filter((p) => p.sport === 143 && p.dport === 40001 && p.payload)
+      .map((p) => p.payload!.toString('latin1')).join('');
+    const line = `n${MAX_WAITING} OK\r\n`;
+    assert.ok(answered(w.frame!).includes(line), `frame ${w.frame} completes ${line.trim()}`);
+    assert.ok(!answered(w.frame! - 1).includes(line), `frame ${w.frame} completes ${line.trim()}, no earlier one`);
+    assert.equal(reported, total + 1, 'every exchange is still reported, the unfinished IDLE last');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('exchanges completing in request order are never forced out, however many commands are open at once', () => {

@@ -14,7 +14,7 @@ import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
 import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
-import { ExchangeOrderer } from './orderer.js';
+import { ExchangeOrderer, MAX_WAITING } from './orderer.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
@@ -99,7 +99,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     }
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
-  }, () => warn({ frame: null, message: 'too many commands waiting behind an unfinished one; exchanges are no longer reported strictly in request order' }),
+  }, (blocking, completing) => warn(orderOverflowWarning(blocking, completing)),
   (info) => options.onConnectionDrained?.(info));
 
   const events: SessionEvents = {
@@ -142,4 +142,17 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   orderer.flush();
   const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
   return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
+}
+
+/**
+ * The orderer's cap was hit: named with the frame that tipped it, and the unfinished command everything waited behind
+ * (usually an IDLE that lasts the whole capture), so that the order of what follows can be read for what it is.
+ */
+export function orderOverflowWarning(blocking: Exchange, completing: Exchange): Warning {
+  const what = `${blocking.tag ?? '(no tag)'} ${blocking.command}`;
+  const where = blocking.requestFrame !== null ? ` (request in frame ${blocking.requestFrame})` : '';
+  return {
+    frame: completing.responseFrame ?? completing.requestFrame,
+    message: `more than ${MAX_WAITING.toLocaleString('en-US')} complete commands waiting behind connection ${blocking.conn}'s ${what}${where}, which is not complete (the cap): from here on, exchanges are reported as they complete, no longer strictly in request order`,
+  };
 }

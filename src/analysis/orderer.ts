@@ -4,7 +4,7 @@ import type { Exchange } from '../imap/model.js';
  * Past this many complete exchanges waiting behind an unfinished one (a long IDLE), order gives way to
  * memory. Unfinished ones do not count: their sessions hold them anyway (many open connections).
  */
-const MAX_WAITING = 100_000;
+export const MAX_WAITING = 100_000;
 
 /** What a released exchange's slots hold until the queue is cut. */
 const RELEASED = null as unknown as Exchange;
@@ -30,7 +30,8 @@ export class ExchangeOrderer<O = void> {
 
   constructor(
     private readonly release: (ex: Exchange, owner: O) => void,
-    private readonly onOverflow: () => void,
+    /** The cap was hit, the first time: `blocking` is the unfinished exchange at the head, `completing` the one that tipped it. */
+    private readonly onOverflow: (blocking: Exchange, completing: Exchange) => void,
     private readonly drained: (owner: O) => void = () => {},
   ) {}
 
@@ -45,7 +46,7 @@ export class ExchangeOrderer<O = void> {
     else this.releaseHead();
     this.drain();
     // Each forced release empties `done`, so the scan it makes is paid for by as many completions.
-    if (this.done.size > MAX_WAITING) this.forceOut();
+    if (this.done.size > MAX_WAITING) this.forceOut(ex);
   }
 
   /**
@@ -96,10 +97,10 @@ export class ExchangeOrderer<O = void> {
     this.emit(ex, owner);
   }
 
-  private forceOut(): void {
+  private forceOut(completing: Exchange): void {
     if (!this.overflowed) {
       this.overflowed = true;
-      this.onOverflow();
+      this.onOverflow(this.queue[this.head] as Exchange, completing);
     }
     const keep: (Exchange | O)[] = [];
     for (let i = this.head; i < this.queue.length; i += 2) {
