@@ -332,5 +332,6 @@ test(`warnings: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept pe
   assert.equal(warnings.length, MAX_WARNINGS_KEPT + 1);
   assert.deepEqual(warnings.slice(0, 2).map((w) => w.frame), [1, 2]);
   assert.equal(warnings.at(-2)!.frame, MAX_WARNINGS_KEPT);
-  assert.deepEqual(warnings.at(-1), { frame: null, message: `25 more warning(s) not kept: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture (the cap)` });
+  // Named at the frame of the first warning not kept, where the cap was hit.
+  assert.deepEqual(warnings.at(-1), { frame: MAX_WARNINGS_KEPT + 1, message: `25 more warning(s) not kept (the first in this frame): at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture (the cap)` });
 });
