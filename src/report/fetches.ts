@@ -4,6 +4,7 @@ import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetche
 import { uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
+import type { ColumnSpec } from './table.js';
 
 export function sectionFetchJson(f: SectionFetch): object {
   return {
@@ -66,6 +67,9 @@ export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: Itera
   yield '\n';
 }
 
+/** The columns of a message's table of parts (one list: the table measures its heads once). */
+const PART_COLUMNS: readonly ColumnSpec[] = [{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, { head: 'size' }, { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }];
+
 /** One message: its identity, date, sender, subject and size, and a table of its parts and what fetched each. */
 function messageText(m: MessageView): string {
   const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
@@ -73,11 +77,13 @@ function messageText(m: MessageView): string {
   const from = m.envelope?.from ?? null;
   const date = m.envelope?.date ?? m.internalDate;
   const head = chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, date === null ? null : escapeText(date), from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
-  const table = makeTable([{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, 'size', { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }]);
+  const table = makeTable(PART_COLUMNS);
   const byPart = new Map<string, SectionFetch[]>();
   for (const f of m.fetches) {
     const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
-    byPart.set(key, [...(byPart.get(key) ?? []), f]);
+    const same = byPart.get(key);
+    if (same) same.push(f);
+    else byPart.set(key, [f]);
   }
   const parts = m.parts ?? [];
   const missing = new Set(uncoveredLeaves(parts, (p) => p.leaf, m.fetches));

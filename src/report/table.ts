@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { stripVTControlCharacters } from 'node:util';
-import { isPlainRow, plainRowLines, textWidth } from './plain-rows.js';
+import { isPlainRow, plainRowLines, textWidth, type PlainRowStyle } from './plain-rows.js';
 import { fittedWidth } from './table-width.js';
 
 export { setTableWidth } from './table-width.js';
@@ -79,12 +79,9 @@ const ROWS_PER_DRAWING = 64;
 
 /** A table that lays itself out when printed: fitted to the screen width, numbers right-aligned. */
 export class FitTable {
-  private readonly columns: ColumnSpec[];
   private readonly rows: string[][] = [];
 
-  constructor(columns: readonly (string | ColumnSpec)[]) {
-    this.columns = columns.map((c) => (typeof c === 'string' ? { head: c } : c));
-  }
+  constructor(private readonly columns: readonly (string | ColumnSpec)[]) {}
 
   push(...rows: Cell[][]): number {
     for (const row of rows) this.rows.push(row.map(String));
@@ -96,7 +93,8 @@ export class FitTable {
   }
 
   toString(): string {
-    return [...tablePieces(this.columns, () => this.rows)].join('');
+    // The rows are held: drawn in one piece, without the generator tablePieces() needs for rows made as they are written.
+    return new TableLayout(this.columns, this.rows).text(this.rows);
   }
 }
 
@@ -115,22 +113,53 @@ interface Frame {
   chars: Table.TableInstanceOptions['chars'];
 }
 
+/** A layout's head and bottom lines, and how its plain rows are drawn (null when coloured). */
+interface Drawing {
+  head: string[];
+  bottom: string[];
+  plain: PlainRowStyle | null;
+}
+
 /** Frames by layout (bounded: when full it starts over, which only costs drawing again). */
 const frames = new Map<string, Frame>();
 const MAX_FRAMES = 256;
 
+/** What a table's columns are, found once per column list (a `fetches` listing makes a table per message from one list). */
+interface Columns {
+  specs: ColumnSpec[];
+  /** Each head's width. */
+  heads: number[];
+  /** The heads as part of a frame's key. */
+  key: string;
+}
+
+const columnsOf = new WeakMap<readonly (string | ColumnSpec)[], Columns>();
+
+function columnsFor(spec: readonly (string | ColumnSpec)[]): Columns {
+  let columns = columnsOf.get(spec);
+  if (!columns) {
+    const specs = spec.map((c) => (typeof c === 'string' ? { head: c } : c));
+    columns = { specs, heads: specs.map((c) => textWidth(c.head)), key: specs.map((c) => c.head).join('\0') };
+    columnsOf.set(spec, columns);
+  }
+  return columns;
+}
+
 /** A table's columns measured over its rows: widths, frame and alignments, and its drawing. */
 export class TableLayout {
   private readonly columns: ColumnSpec[];
+  private readonly headsKey: string;
   private readonly widths: number[];
   private readonly framed: boolean;
   private readonly aligns: ('left' | 'right')[];
   private readonly coloured = chalk.level > 0;
 
   constructor(spec: readonly (string | ColumnSpec)[], rows: Iterable<readonly Cell[]>) {
-    this.columns = spec.map((c) => (typeof c === 'string' ? { head: c } : c));
+    const known = columnsFor(spec);
+    this.columns = known.specs;
+    this.headsKey = known.key;
     const cellWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
-    const natural = this.columns.map((c) => textWidth(c.head));
+    const natural = known.heads.slice();
     const numeric = this.columns.map(() => new NumericColumn());
     for (const row of rows) {
       for (let i = 0; i < this.columns.length; i++) {
@@ -173,7 +202,7 @@ export class TableLayout {
    */
   private frame(): Frame {
     // Asked once per table (a `fetches` listing draws one per message): joined, not serialised as JSON.
-    const key = `${this.framed ? 'f' : '-'}${this.coloured ? 'c' : '-'}${this.aligns.map((a) => a[0]).join('')} ${this.widths.join(' ')}\0${this.columns.map((c) => c.head).join('\0')}`;
+    const key = `${this.framed ? 'f' : '-'}${this.coloured ? 'c' : '-'}${this.aligns.map((a) => a[0]).join('')} ${this.widths.join(' ')}\0${this.headsKey}`;
     let frame = frames.get(key);
     if (!frame) {
       if (frames.size >= MAX_FRAMES) frames.clear();
@@ -189,10 +218,7 @@ export class TableLayout {
    * drawn in slices, plain ones without cli-table3 (plain-rows.ts), and only their own lines kept.
    */
   *pieces(rows: Iterable<readonly Cell[]>): Generator<string> {
-    const bottomLines = this.framed ? 1 : 0;
-    const { empty, chars } = this.frame();
-    const headLines = empty.length - bottomLines;
-    const plain = this.coloured ? null : { widths: this.widths, aligns: this.aligns, padding: this.padding, left: chars.left, middle: chars.middle, right: chars.right };
+    const drawing = this.drawing();
     // The text is every drawn line joined by newlines (cli-table3 leaves out lines with nothing on them).
     let started = false;
     const joined = (lines: readonly string[]) => {
@@ -201,24 +227,49 @@ export class TableLayout {
       started = true;
       return text;
     };
-    yield joined(empty.slice(0, headLines));
+    yield joined(drawing.head);
     let slice: string[][] = [];
-    const drawSlice = () => {
-      let lines: string[];
-      if (plain && slice.every((row) => isPlainRow(row, this.columns.length))) lines = slice.flatMap((row) => plainRowLines(row, plain));
-      else {
-        const drawing = this.draw(slice);
-        lines = drawing.slice(headLines, drawing.length - bottomLines);
-      }
-      slice = [];
-      return joined(lines);
-    };
     for (const row of rows) {
-      slice.push(Array.from(row, String));
-      if (slice.length === ROWS_PER_DRAWING) yield drawSlice();
+      slice.push(row.map(String));
+      if (slice.length === ROWS_PER_DRAWING) {
+        yield joined(this.bodyLines(slice, drawing));
+        slice = [];
+      }
     }
-    if (slice.length > 0) yield drawSlice();
-    yield joined(empty.slice(headLines));
+    if (slice.length > 0) yield joined(this.bodyLines(slice, drawing));
+    yield joined(drawing.bottom);
+  }
+
+  /**
+   * pieces(rows) joined, for rows that are all at hand (FitTable): one string, without a generator and its closures (a
+   * `fetches` listing draws a small table per message, hundreds of thousands of them).
+   */
+  text(rows: readonly string[][]): string {
+    const drawing = this.drawing();
+    const lines = drawing.head.slice();
+    for (let first = 0; first < rows.length; first += ROWS_PER_DRAWING) {
+      const slice = rows.length <= ROWS_PER_DRAWING ? rows : rows.slice(first, first + ROWS_PER_DRAWING);
+      for (const line of this.bodyLines(slice, drawing)) lines.push(line);
+    }
+    for (const line of drawing.bottom) lines.push(line);
+    return lines.join('\n');
+  }
+
+  /** The head's lines (with the top rule), the bottom rule's, and how plain rows are drawn (null when coloured). */
+  private drawing(): Drawing {
+    const bottomLines = this.framed ? 1 : 0;
+    const { empty, chars } = this.frame();
+    const headLines = empty.length - bottomLines;
+    const plain = this.coloured ? null : { widths: this.widths, aligns: this.aligns, padding: this.padding, left: chars.left, middle: chars.middle, right: chars.right };
+    return { head: empty.slice(0, headLines), bottom: empty.slice(headLines), plain };
+  }
+
+  /** The lines of some rows (at most ROWS_PER_DRAWING): plain ones drawn here, others by cli-table3. */
+  private bodyLines(slice: readonly string[][], drawing: Drawing): string[] {
+    const plain = drawing.plain;
+    if (plain && slice.every((row) => isPlainRow(row, this.columns.length))) return slice.flatMap((row) => plainRowLines(row, plain));
+    const drawn = this.draw(slice);
+    return drawn.slice(drawing.head.length, drawn.length - drawing.bottom.length);
   }
 }
 
