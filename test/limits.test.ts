@@ -67,7 +67,7 @@ test('MIME parts nested more than 120 deep are not read, with one warning naming
   assert.ok(deep.depth < 120, `read ${deep.depth} levels`);
 });
 
-test('exchanges waiting behind an unfinished command: past 100,000 order gives way, with one overflow call naming both', () => {
+test(`exchanges waiting behind an unfinished command: past ${MAX_WAITING.toLocaleString('en-US')}, it leaves the order and goes out when it completes`, () => {
   const released: Exchange[] = [];
   const overflows: [Exchange, Exchange][] = [];
   const orderer = new ExchangeOrderer((ex) => released.push(ex), (blocking, completing) => overflows.push([blocking, completing]));
@@ -75,20 +75,62 @@ test('exchanges waiting behind an unfinished command: past 100,000 order gives w
   const idle = ex('idle');
   orderer.opened(idle);
   const all: Exchange[] = [];
-  for (let i = 0; i < 100_003; i++) {
-    const e = ex(`a${i}`);
-    all.push(e);
-    orderer.opened(e);
-    orderer.completed(e);
-  }
+  const run = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const e = ex(`a${all.length}`);
+      all.push(e);
+      orderer.opened(e);
+      orderer.completed(e);
+    }
+  };
+  run(MAX_WAITING);
+  assert.equal(released.length, 0, 'up to the cap, everything waits behind the IDLE');
+  run(1);
+  // The unfinished IDLE, and the completion that made the waiting ones one too many: one call.
   assert.equal(overflows.length, 1);
-  // The unfinished IDLE at the head, and the completion that made the waiting ones one too many.
   assert.equal(overflows[0]![0], idle);
   assert.equal(overflows[0]![1], all[MAX_WAITING]);
-  assert.ok(released.length > 0, 'waiting exchanges were released before the unfinished IDLE completed');
+  assert.deepEqual(released, all, 'the waiting ones went out, in request order');
+  // The IDLE no longer holds anything back: later exchanges go out as they complete, none waits.
+  run(5);
+  assert.deepEqual(released, all);
+  orderer.completed(idle);
+  assert.equal(released.at(-1), idle, 'the IDLE goes out when it completes');
+  assert.equal(released.length, all.length + 1);
+  orderer.flush();
+  assert.equal(released.length, all.length + 1, 'nothing is released twice');
 });
 
-test('the request-order cap on a capture: its warning names the cap, the frame that hit it and the command everything waited behind', async () => {
+test('exchanges waiting behind unfinished commands: only the command that holds back too much leaves the order, by count or by weight', () => {
+  const released: string[] = [];
+  let overflows = 0;
+  const orderer = new ExchangeOrderer((ex) => released.push(ex.tag!), () => overflows++);
+  const ex = (tag: string, args = '') => ({ tag, args, argsClear: args, shape: '', text: '', code: null }) as unknown as Exchange;
+  // Two IDLEs, one after the other, and a command between them that completes late but in time.
+  const first = ex('idle1');
+  const pending = ex('p');
+  const second = ex('idle2');
+  orderer.opened(first);
+  orderer.opened(pending);
+  orderer.opened(second);
+  // Exchanges with a megabyte of arguments: the weight, not the count, hits the cap.
+  const heavy = Array.from({ length: 17 }, (_, i) => ex(`h${i}`, 'x'.repeat(1024 * 1024)));
+  heavy.forEach((e) => orderer.opened(e));
+  orderer.completed(pending);
+  for (const e of heavy.slice(0, 15)) orderer.completed(e);
+  assert.deepEqual(released, [], 'under 16 MiB waiting: all wait');
+  orderer.completed(heavy[15]!);
+  // idle1 leaves the order; p goes out; idle2 is the head now, and 16 heavy ones still wait behind it: it leaves too.
+  assert.deepEqual(released, ['p', ...heavy.slice(0, 16).map((e) => e.tag)]);
+  assert.equal(overflows, 2, 'one call for each command let go');
+  orderer.completed(second);
+  orderer.completed(first);
+  assert.deepEqual(released.slice(-2), ['idle2', 'idle1'], 'each goes out when it completes');
+  orderer.completed(heavy[16]!);
+  assert.equal(released.at(-1), 'h16');
+});
+
+test('the request-order cap on a capture: its warning names the command everything waited behind, the cap and the frame that hit it', async () => {
   // Connection 0 idles through the whole capture; connection 1 pipelines NOOPs, answered in batches.
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-order-cap-'));
   try {
@@ -106,15 +148,15 @@ test('the request-order cap on a capture: its warning names the cap, the frame t
     }
     const path = join(dir, 'order-cap.pcap');
     writeCapture(path, { format: 'pcap', packets });
-    let reported = 0;
-    const analysis = await analyzeCapture(path, { keepConnections: false, statistics: false, onExchange: () => { reported++; } });
+    const reported: string[] = [];
+    const analysis = await analyzeCapture(path, { keepConnections: false, statistics: false, onExchange: (ex) => { reported.push(ex.tag!); } });
     assert.equal(analysis.warnings.length, 1, JSON.stringify(analysis.warnings));
     const w = analysis.warnings[0]!;
-    assert.match(w.message, /^more than 100,000 complete commands waiting behind connection 0's i1 IDLE \(request in frame (\d+)\), which is not complete \(the cap\)/);
+    assert.match(w.message, /^connection 0's i1 IDLE \(request in frame (\d+)\) is not complete, and more than 10,000 complete commands or 16 MiB of them wait behind it \(the cap\): it is reported when it completes, out of request order$/);
     const idleFrame = Number(/request in frame (\d+)/.exec(w.message)![1]);
     assert.equal(idleFrame, 6, 'the IDLE is the first data of the idler after its handshake and greeting');
-    // The frame that hit the cap is the one whose segment ends the answer to NOOP number 100,000 (counting from 0):
-    // the 100,001st complete one waiting.
+    // The frame that hit the cap is the one whose segment ends the answer to NOOP number MAX_WAITING (counting from 0):
+    // one more than the cap waiting.
     assert.ok(w.frame !== null && w.frame > idleFrame, `frame ${w.frame}`);
     const answered = (upTo: number) => packets.slice(0, upTo)
       .filter((p) => p.sport === 143 && p.dport === 40001 && p.payload)
@@ -122,7 +164,8 @@ test('the request-order cap on a capture: its warning names the cap, the frame t
     const line = `n${MAX_WAITING} OK\r\n`;
     assert.ok(answered(w.frame!).includes(line), `frame ${w.frame} completes ${line.trim()}`);
     assert.ok(!answered(w.frame! - 1).includes(line), `frame ${w.frame} completes ${line.trim()}, no earlier one`);
-    assert.equal(reported, total + 1, 'every exchange is still reported, the unfinished IDLE last');
+    // Every NOOP in request order, the IDLE last: it completes (unanswered) when the input ends.
+    assert.deepEqual(reported, [...Array.from({ length: total }, (_, i) => `n${i}`), 'i1']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
 import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
-import { ExchangeOrderer, MAX_WAITING } from './orderer.js';
+import { ExchangeOrderer, MAX_WAITING, MAX_WAITING_BYTES } from './orderer.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
@@ -145,14 +145,15 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 }
 
 /**
- * The orderer's cap was hit: named with the frame that tipped it, and the unfinished command everything waited behind
- * (usually an IDLE that lasts the whole capture), so that the order of what follows can be read for what it is.
+ * The orderer's cap was hit: the unfinished command everything waited behind (usually an IDLE that lasts the whole
+ * capture, or a command whose answer the capture lost) leaves the order, at the frame whose answer tipped it.
  */
 export function orderOverflowWarning(blocking: Exchange, completing: Exchange): Warning {
   const what = `${blocking.tag ?? '(no tag)'} ${blocking.command}`;
   const where = blocking.requestFrame !== null ? ` (request in frame ${blocking.requestFrame})` : '';
+  const cap = `${MAX_WAITING.toLocaleString('en-US')} complete commands or ${MAX_WAITING_BYTES / 1024 / 1024} MiB of them`;
   return {
     frame: completing.responseFrame ?? completing.requestFrame,
-    message: `more than ${MAX_WAITING.toLocaleString('en-US')} complete commands waiting behind connection ${blocking.conn}'s ${what}${where}, which is not complete (the cap): from here on, exchanges are reported as they complete, no longer strictly in request order`,
+    message: `connection ${blocking.conn}'s ${what}${where} is not complete, and more than ${cap} wait behind it (the cap): it is reported when it completes, out of request order`,
   };
 }
