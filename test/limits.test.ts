@@ -69,15 +69,15 @@ test('MIME parts nested more than 120 deep are not read, with one warning naming
 
 test(`exchanges waiting behind an unfinished command: past ${MAX_WAITING.toLocaleString('en-US')}, it leaves the order and goes out when it completes`, () => {
   const released: Exchange[] = [];
-  const overflows: [Exchange, Exchange][] = [];
-  const orderer = new ExchangeOrderer((ex) => released.push(ex), (blocking, completing) => overflows.push([blocking, completing]));
-  const ex = (tag: string) => ({ tag }) as Exchange;
+  const overflows: [Exchange, number | null][] = [];
+  const orderer = new ExchangeOrderer((ex) => released.push(ex), (blocking, frame) => overflows.push([blocking, frame]));
+  const ex = (tag: string, responseFrame: number | null = null) => ({ tag, requestFrame: null, responseFrame }) as Exchange;
   const idle = ex('idle');
   orderer.opened(idle);
   const all: Exchange[] = [];
   const run = (count: number) => {
     for (let i = 0; i < count; i++) {
-      const e = ex(`a${all.length}`);
+      const e = ex(`a${all.length}`, 100 + all.length);
       all.push(e);
       orderer.opened(e);
       orderer.completed(e);
@@ -86,10 +86,10 @@ test(`exchanges waiting behind an unfinished command: past ${MAX_WAITING.toLocal
   run(MAX_WAITING);
   assert.equal(released.length, 0, 'up to the cap, everything waits behind the IDLE');
   run(1);
-  // The unfinished IDLE, and the completion that made the waiting ones one too many: one call.
+  // The unfinished IDLE, at the frame of the completion that made the waiting ones one too many: one call.
   assert.equal(overflows.length, 1);
   assert.equal(overflows[0]![0], idle);
-  assert.equal(overflows[0]![1], all[MAX_WAITING]);
+  assert.equal(overflows[0]![1], all[MAX_WAITING]!.responseFrame);
   assert.deepEqual(released, all, 'the waiting ones went out, in request order');
   // The IDLE no longer holds anything back: later exchanges go out as they complete, none waits.
   run(5);
@@ -152,7 +152,7 @@ test('the request-order cap on a capture: its warning names the command everythi
     const analysis = await analyzeCapture(path, { keepConnections: false, statistics: false, onExchange: (ex) => { reported.push(ex.tag!); } });
     assert.equal(analysis.warnings.length, 1, JSON.stringify(analysis.warnings));
     const w = analysis.warnings[0]!;
-    assert.match(w.message, /^connection 0's i1 IDLE \(request in frame (\d+)\) is not complete, and more than 10,000 complete commands or 16 MiB of them wait behind it \(the cap\): it is reported when it completes, out of request order$/);
+    assert.match(w.message, /^connection 0's i1 IDLE \(request in frame (\d+)\) is not complete, and more than 10,000 complete commands and ended connections \(or 16 MiB of commands\) wait behind it \(the cap\): it is reported when it completes, out of request order$/);
     const idleFrame = Number(/request in frame (\d+)/.exec(w.message)![1]);
     assert.equal(idleFrame, 6, 'the IDLE is the first data of the idler after its handshake and greeting');
     // The frame that hit the cap is the one whose segment ends the answer to NOOP number MAX_WAITING (counting from 0):
@@ -169,6 +169,30 @@ test('the request-order cap on a capture: its warning names the command everythi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('owners that end having asked nothing count against the cap too: the unfinished command leaves the order, and they are drained', () => {
+  const log: string[] = [];
+  const frames: (number | null)[] = [];
+  const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), (_blocking, frame) => frames.push(frame), (owner) => log.push(owner));
+  const idle = { tag: 'idle' } as Exchange;
+  orderer.opened(idle, 'idler');
+  for (let i = 0; i < MAX_WAITING; i++) orderer.ended(`probe${i}`, null, 1000 + i);
+  assert.deepEqual(log, [], 'up to the cap, ended owners wait behind the IDLE');
+  orderer.ended('last', null, 5000);
+  assert.deepEqual(frames, [5000], 'let go at the frame of the end that tipped it');
+  assert.equal(log.length, MAX_WAITING + 1);
+  assert.equal(log.at(-1), 'last');
+  orderer.completed(idle);
+  assert.equal(log.at(-1), 'idle');
+  // Those drained no longer count: behind a second unfinished command, a few ended owners wait again.
+  const next = { tag: 'next' } as Exchange;
+  orderer.opened(next, 'other');
+  for (let i = 0; i < 5; i++) orderer.ended(`again${i}`, null, 6000 + i);
+  assert.deepEqual(frames, [5000], 'no command let go');
+  assert.equal(log.at(-1), 'idle', 'they wait');
+  orderer.completed(next);
+  assert.deepEqual(log.slice(-6), ['next', 'again0', 'again1', 'again2', 'again3', 'again4']);
 });
 
 test('exchanges completing in request order are never forced out, however many commands are open at once', () => {

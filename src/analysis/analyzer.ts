@@ -99,7 +99,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     }
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
-  }, (blocking, completing) => warn(orderOverflowWarning(blocking, completing)),
+  }, (blocking, frame) => warn(orderOverflowWarning(blocking, frame)),
   (info) => options.onConnectionDrained?.(info));
 
   const events: SessionEvents = {
@@ -132,7 +132,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       const newest = session.close(conn.lastFrame, conn.end);
       seen.add(session.info);
       options.onConnectionClose?.(session.info);
-      if (options.onConnectionDrained) orderer.ended(session.info, newest);
+      if (options.onConnectionDrained) orderer.ended(session.info, newest, conn.lastFrame);
     },
     retired: options.onConnectionSettled,
   };
@@ -146,14 +146,15 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 
 /**
  * The orderer's cap was hit: the unfinished command everything waited behind (usually an IDLE that lasts the whole
- * capture, or a command whose answer the capture lost) leaves the order, at the frame whose answer tipped it.
+ * capture, or a command whose answer the capture lost) leaves the order, at the frame that tipped it: an answer, or the end
+ * of a connection that waited too.
  */
-export function orderOverflowWarning(blocking: Exchange, completing: Exchange): Warning {
+export function orderOverflowWarning(blocking: Exchange, frame: number | null): Warning {
   const what = `${blocking.tag ?? '(no tag)'} ${blocking.command}`;
   const where = blocking.requestFrame !== null ? ` (request in frame ${blocking.requestFrame})` : '';
-  const cap = `${MAX_WAITING.toLocaleString('en-US')} complete commands or ${MAX_WAITING_BYTES / 1024 / 1024} MiB of them`;
+  const cap = `${MAX_WAITING.toLocaleString('en-US')} complete commands and ended connections (or ${MAX_WAITING_BYTES / 1024 / 1024} MiB of commands)`;
   return {
-    frame: completing.responseFrame ?? completing.requestFrame,
+    frame,
     message: `connection ${blocking.conn}'s ${what}${where} is not complete, and more than ${cap} wait behind it (the cap): it is reported when it completes, out of request order`,
   };
 }

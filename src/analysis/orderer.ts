@@ -35,6 +35,8 @@ export class ExchangeOrderer<O = void> {
   private queue: (Exchange | O)[] = [];
   private head = 0;
   private readonly done = new Set<Exchange>();
+  /** ENDED marks in the queue: each holds an owner (its connection's record) as a complete exchange would. */
+  private endsWaiting = 0;
   /** What `done` holds, by waitingWeight. */
   private waitingBytes = 0;
   /** Unfinished exchanges that held back too much, taken out of the order, with their owners: each goes out when it completes. */
@@ -44,8 +46,8 @@ export class ExchangeOrderer<O = void> {
 
   constructor(
     private readonly release: (ex: Exchange, owner: O) => void,
-    /** The cap was hit: `blocking`, unfinished, leaves the order (each one let go), `completing` is the one that tipped it. */
-    private readonly onLetGo: (blocking: Exchange, completing: Exchange) => void,
+    /** The cap was hit: `blocking`, unfinished, leaves the order (each one let go), at `frame` (what tipped it), if known. */
+    private readonly onLetGo: (blocking: Exchange, frame: number | null) => void,
     private readonly drained: (owner: O) => void = () => {},
   ) {}
 
@@ -69,7 +71,7 @@ export class ExchangeOrderer<O = void> {
       this.releaseHead();
     }
     this.drain();
-    if (this.done.size > MAX_WAITING || this.waitingBytes > MAX_WAITING_BYTES) this.letGo(ex);
+    if (this.overCap) this.letGo(ex.responseFrame ?? ex.requestFrame);
   }
 
   /**
@@ -79,7 +81,7 @@ export class ExchangeOrderer<O = void> {
    * gone. (At the end of the input every open connection ends with its command outstanding: behind every other one,
    * each ended connection's record would wait for the last to end.)
    */
-  ended(owner: O, newest: Exchange | null = null): void {
+  ended(owner: O, newest: Exchange | null = null, frame: number | null = null): void {
     if (newest !== null) {
       if (this.done.has(newest)) this.drainsAfter.set(newest, owner);
       else this.drained(owner); // complete and not waiting: released already
@@ -87,6 +89,9 @@ export class ExchangeOrderer<O = void> {
       this.drained(owner);
     } else {
       this.queue.push(ENDED, owner);
+      this.endsWaiting++;
+      // Connections that end having asked nothing (probes) wait behind an unfinished command too.
+      if (this.overCap) this.letGo(frame);
     }
   }
 
@@ -98,6 +103,7 @@ export class ExchangeOrderer<O = void> {
     this.head = 0;
     this.done.clear();
     this.waitingBytes = 0;
+    this.endsWaiting = 0;
     this.late.clear();
     this.drainsAfter.clear();
   }
@@ -108,6 +114,8 @@ export class ExchangeOrderer<O = void> {
       if (ex !== ENDED) {
         if (!this.done.delete(ex)) break;
         this.waitingBytes -= waitingWeight(ex);
+      } else {
+        this.endsWaiting--;
       }
       this.releaseHead();
     }
@@ -126,18 +134,23 @@ export class ExchangeOrderer<O = void> {
     this.emit(ex, owner);
   }
 
+  /** More waits behind the head than MAX_WAITING allows (complete exchanges and ended owners, by count; their texts, by weight). */
+  private get overCap(): boolean {
+    return this.done.size + this.endsWaiting > MAX_WAITING || this.waitingBytes > MAX_WAITING_BYTES;
+  }
+
   /**
    * Too much waits behind the head, which is unfinished (drain() stopped at it): it leaves the order, to go out when it
    * completes, and the queue drains past it; again while too much waits behind the next unfinished one. So one long IDLE
    * costs the order of that IDLE alone, and memory stays within MAX_WAITING whatever the capture's length. (Before, every
    * complete exchange was let out each time 100,000 waited, and the IDLE kept holding back the next ones.)
    */
-  private letGo(completing: Exchange): void {
-    // The queue holds every exchange in `done`: while it is too full, its head is an unfinished one.
-    while (this.head < this.queue.length && (this.done.size > MAX_WAITING || this.waitingBytes > MAX_WAITING_BYTES)) {
+  private letGo(frame: number | null): void {
+    // The queue holds every exchange in `done` and every mark: while it is too full, its head is an unfinished one.
+    while (this.head < this.queue.length && this.overCap) {
       const ex = this.queue[this.head] as Exchange;
       const owner = this.queue[this.head + 1] as O;
-      this.onLetGo(ex, completing);
+      this.onLetGo(ex, frame);
       this.late.set(ex, owner);
       this.queue[this.head] = this.queue[this.head + 1] = RELEASED;
       this.head += 2;
