@@ -97,6 +97,24 @@ test('spilled and merged equals in-memory on the public captures', { skip: unava
   }
 });
 
+test('a mailbox that holds nothing and no open connection has selected is forgotten at a spill; selected again, its pieces still combine', async () => {
+  const dir = scratch();
+  try {
+    // A folder sync of many accounts: each session selects its own INBOX (its own UIDVALIDITY).
+    const capture = join(dir, 'accounts.pcap');
+    await generateCapture({ out: capture, mb: 2, mix: 'sync', seed: 7 });
+    const expected = await inMemory(capture);
+    const mailboxes = new Set(expected.map((m) => `${m.mailbox}\0${m.uidValidity}`)).size;
+    assert.ok(mailboxes > 50, `mailboxes: ${mailboxes}`);
+    const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget: 4, dir } })).fetches;
+    assert.ok(tracker.knownMailboxes <= 2, `mailboxes still known after the pass: ${tracker.knownMailboxes} of ${mailboxes}`);
+    assert.deepEqual([...tracker.sorted()], views(expected));
+    assert.equal(tracker.knownMailboxes, 0, 'none once everything held went to the merge');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`more than ${MAX_RUNS_MERGED} runs are merged in steps, with the same result (a generated folder sync)`, async () => {
   const dir = scratch();
   try {
@@ -354,6 +372,12 @@ test('mailboxes whose names sort alike stay apart and keep list() order: no mail
   const { memory, merged } = await bothWays([{ script: empty }, { script: noSelect }, { script: zero }, { script: empty }]);
   assert.deepEqual(memory.map((m) => [m.mailbox, m.uidValidity, m.seq]), [[null, null, 1], ['', 0, 1], ['', null, 2]]);
   assert.deepEqual(merged, views(memory));
+  // With the same sequence number too, the mailboxes themselves decide (none before a name, UIDVALIDITY none before
+  // 0), not which was seen first: the tracker forgets mailboxes, so first sight is not known.
+  const emptyAtOne: Script = [['client', 'a1 SELECT ""\r\n'], ['server', 'a1 OK done\r\n'], ['client', 'a2 FETCH 1 (UID FLAGS)\r\n'], ['server', '* 1 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
+  const tied = await bothWays([{ script: zero }, { script: emptyAtOne }, { script: noSelect }]);
+  assert.deepEqual(tied.memory.map((m) => [m.mailbox, m.uidValidity, m.seq]), [[null, null, 1], ['', null, 1], ['', 0, 1]]);
+  assert.deepEqual(tied.merged, views(tied.memory));
 });
 
 test('a message held as its run record and met again is checked against its earlier tree, and not parsed again', async () => {
@@ -377,15 +401,15 @@ test('run lines number the texts that recur and write out new ones once the tabl
   assert.ok(sections.size > 3, `seed-alice fetches ${sections.size} distinct sections`);
   for (const max of [MAX_CODED_TEXTS, 3]) {
     const codec = new RecordCodec(max);
-    const lines = messages.map((message) => codec.encode({ box: 0, message }));
+    const lines = messages.map((message) => codec.encode({ message }));
     assert.deepEqual(lines.map((l) => codec.decode(l).message), messages, `table of ${max}`);
     // A fetch row's section (its 7th element) is a number in the table, or the text once the table is full.
     const records = lines.map((l) => JSON.parse(l) as unknown[][][]);
-    const rows = records.flatMap((r) => r[10]!);
+    const rows = records.flatMap((r) => r[9]!);
     const sectionsWritten = rows.map((row) => typeof row[6]);
     // The coded texts (a fetch row's command, item, section and how; a part row's type, encoding, charset and
     // disposition) are numbers below the table's size, or texts.
-    const coded = [...rows.flatMap((row) => [row[2], row[5], row[6], row[8]]), ...records.flatMap((r) => r[9] ?? []).flatMap((p) => [p[1], p[2], p[5], p[6]])];
+    const coded = [...rows.flatMap((row) => [row[2], row[5], row[6], row[8]]), ...records.flatMap((r) => r[8] ?? []).flatMap((p) => [p[1], p[2], p[5], p[6]])];
     assert.ok(coded.every((c) => c === null || typeof c === 'string' || (c as number) < max));
     assert.equal(sectionsWritten.every((t) => t === 'number'), max === MAX_CODED_TEXTS, `sections written out with a table of ${max}`);
   }
@@ -397,8 +421,8 @@ test('held lines live in the runs\' arena until a spill writes them, which empti
   try {
     const runs = new MessageRuns(dir);
     const hold = (list: MessageView[]) => list.map((message) => {
-      const line = runs.lines.octetsOf(runs.lines.add(runs.codec.encode({ box: 0, message })));
-      return { box: 0, message: { mailbox: message.mailbox, uidValidity: message.uidValidity, uid: message.uid, seq: message.uid === null ? message.seq : 0 }, line };
+      const line = runs.lines.octetsOf(runs.lines.add(runs.codec.encode({ message })));
+      return { message: { mailbox: message.mailbox, uidValidity: message.uidValidity, uid: message.uid, seq: message.uid === null ? message.seq : 0 }, line };
     });
     const half = Math.ceil(messages.length / 2);
     runs.spill(hold(messages.slice(0, half)));

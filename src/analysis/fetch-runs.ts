@@ -18,15 +18,13 @@ import type { MessageView, PartView } from './message-view.js';
  * combined them in memory. Everything is synchronous: the tracker spills inside the capture's one pass.
  */
 
-/** A message (as the view shows it) with the index of its mailbox (name + UIDVALIDITY) in order of first sight. */
+/** A message, as the view shows it. */
 export interface HeldMessage {
-  box: number;
   message: MessageView;
 }
 
-/** What the merge order reads of a held message: its mailbox's index and the message's identity. */
+/** What the merge order reads of a held message: its identity (mailbox name, UIDVALIDITY, UID or sequence number). */
 export interface HeldKey {
-  box: number;
   message: Pick<MessageView, 'mailbox' | 'uidValidity' | 'uid' | 'seq'>;
 }
 
@@ -67,14 +65,29 @@ function collate(a: string, b: string): number {
 /**
  * The merge order: list()'s order, except that the sequence number only counts for messages without a UID
  * (a message fetched again after a spill may have another one), and mailboxes whose names sort alike are
- * kept apart by the order they were first seen in. The pieces of one message compare equal, and only they.
+ * kept apart by boxOrder. The pieces of one message compare equal, and only they.
  */
 export function compareHeld(a: HeldKey, b: HeldKey): number {
   const x = a.message;
   const y = b.message;
   return byName(x.mailbox ?? '', y.mailbox ?? '') || (x.uidValidity ?? 0) - (y.uidValidity ?? 0) ||
     (x.uid ?? Number.MAX_SAFE_INTEGER) - (y.uid ?? Number.MAX_SAFE_INTEGER) ||
-    (x.uid === null ? x.seq - y.seq : 0) || a.box - b.box;
+    (x.uid === null ? x.seq - y.seq : 0) || boxOrder(x, y);
+}
+
+/**
+ * Between two mailboxes that the order above does not tell apart (names that sort alike, no name and "", UIDVALIDITY
+ * none and 0): by the names' own code units, none first; then UIDVALIDITY none first. It needs no table of the
+ * mailboxes seen, so the tracker forgets a mailbox once nothing of it is held (a server's capture has one per account).
+ */
+export function boxOrder(x: Pick<MessageView, 'mailbox' | 'uidValidity'>, y: Pick<MessageView, 'mailbox' | 'uidValidity'>): number {
+  if (x.mailbox !== y.mailbox) {
+    if (x.mailbox === null) return -1;
+    if (y.mailbox === null) return 1;
+    return x.mailbox < y.mailbox ? -1 : 1;
+  }
+  if (x.uidValidity === y.uidValidity) return 0;
+  return x.uidValidity === null ? -1 : 1;
 }
 
 /**
@@ -119,7 +132,7 @@ type Coded = number | string;
 type FetchRow = [number, string | null, Coded, number | null, number, Coded, Coded, number | null, Coded, number, string | null, boolean, string | null, number?];
 type PartRow = [string, Coded, Coded | null, number | null, string | null, Coded | null, Coded | null, 0 | 1, number, 0 | 1];
 type EnvelopeRow = [string | null, string | null, string | null];
-type MessageRow = [number, string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
+type MessageRow = [string | null, number | null, number | null, number, EnvelopeRow | null, number | null, string | null, MessageView['structureFrom'], PartRow[] | null, FetchRow[]];
 
 /** Section specs parsed once per section text, frozen because every fetch of that section shares one. */
 export function sectionSpecs(): Interner<SectionSpec> {
@@ -154,13 +167,13 @@ export class RecordCodec {
       if (f.order !== undefined) row.push(f.order);
       return row;
     });
-    const row: MessageRow = [h.box, m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
+    const row: MessageRow = [m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
     return `${JSON.stringify(row)}\n`;
   }
 
   /** A line of a run (encode) as the message it holds. */
   decode(line: string): HeldMessage {
-    const [box, mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
+    const [mailbox, uidValidity, uid, seq, e, size, internalDate, structureFrom, partRows, fetchRows] = JSON.parse(line) as MessageRow;
     const parts = partRows?.map(([part, type, encoding, bytes, filename, charset, disposition, leaf, depth, enclosed]): PartView => ({
       part, type: this.text(type), encoding: this.textOrNull(encoding), size: bytes, filename, charset: this.textOrNull(charset),
       disposition: this.textOrNull(disposition), leaf: leaf === 1, depth, enclosed: enclosed === 1,
@@ -174,7 +187,7 @@ export class RecordCodec {
       return f;
     });
     const envelope = e ? { date: e[0], subject: e[1], from: e[2] } : null;
-    return { box, message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
+    return { message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
   }
 
   private code(text: string): Coded {
@@ -297,17 +310,18 @@ function* mergeSources(sources: Iterator<HeldMessage>[]): Generator<HeldMessage>
  * UIDVALIDITY and UID, which arrive together and are put in order here.
  */
 function* inListOrder(merged: Iterable<HeldMessage>): Generator<MessageView> {
+  const bySeq = (a: MessageView, b: MessageView) => a.seq - b.seq || boxOrder(a, b);
   let alike: MessageView[] = [];
   const sameSlot = (a: MessageView, b: MessageView) => a.uid !== null && a.uid === b.uid &&
     (a.uidValidity ?? 0) === (b.uidValidity ?? 0) && byName(a.mailbox ?? '', b.mailbox ?? '') === 0;
   for (const { message } of merged) {
     if (alike.length > 0 && !sameSlot(alike[0]!, message)) {
-      yield* alike.length === 1 ? alike : alike.sort((a, b) => a.seq - b.seq);
+      yield* alike.length === 1 ? alike : alike.sort(bySeq);
       alike = [];
     }
     alike.push(message);
   }
-  yield* alike.length === 1 ? alike : alike.sort((a, b) => a.seq - b.seq);
+  yield* alike.length === 1 ? alike : alike.sort(bySeq);
 }
 
 /** The records in order, each let go as it is taken (the merge need not keep what it has passed); encoded ones decoded. */
