@@ -24,6 +24,7 @@ import { generateScaleCapture } from '../bench/scale-captures.js';
 import { CAPTURES, hasPublic, PUBLIC } from './helpers/env.js';
 import { footprint, perUnit } from './helpers/footprint.js';
 import { idleAcrossAnotherSession, lastAckAfterNextSyn } from './helpers/late-sessions.js';
+import { exchangeStub } from './helpers/imap.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imapscope-check-streaming-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -116,7 +117,7 @@ test('FirstInOrder keeps the first items in order among all offered, ties in the
 test('the orderer hands on an owner that ended once every exchange opened before its end has gone, in order with them', () => {
   const log: string[] = [];
   const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), () => {}, (owner) => log.push(`${owner} drained`));
-  const ex = (tag: string) => ({ tag }) as Exchange;
+  const ex = (tag: string) => exchangeStub(tag);
   orderer.ended('a');
   assert.deepEqual(log, ['a drained'], 'nothing open: at once');
   const [idle, b1, b2] = [ex('idle'), ex('b1'), ex('b2')];
@@ -137,7 +138,7 @@ test('the orderer hands on an owner that ended once every exchange opened before
 test('an owner that ended knowing its newest exchange leaves right after that one, not behind later ones', () => {
   const log: string[] = [];
   const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), () => {}, (owner) => log.push(`${owner} drained`));
-  const ex = (tag: string) => ({ tag }) as Exchange;
+  const ex = (tag: string) => exchangeStub(tag);
   const [idle, b1, c1, d1] = [ex('idle'), ex('b1'), ex('c1'), ex('d1')];
   orderer.opened(idle, 'a');
   orderer.opened(b1, 'b');

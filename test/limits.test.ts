@@ -16,7 +16,7 @@ import { parserFor } from '../fuzz/seeds.js';
 import { MAX_PENDING_COMMANDS, PendingCommands } from '../src/imap/pending.js';
 import type { Claimant } from '../src/imap/attribution.js';
 import { T0 } from './helpers/imap.js';
-import { runSession } from './helpers/imap.js';
+import { exchangeStub, runSession } from './helpers/imap.js';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -71,7 +71,7 @@ test(`exchanges waiting behind an unfinished command: past ${MAX_WAITING.toLocal
   const released: Exchange[] = [];
   const overflows: [Exchange, number | null][] = [];
   const orderer = new ExchangeOrderer((ex) => released.push(ex), (blocking, frame) => overflows.push([blocking, frame]));
-  const ex = (tag: string, responseFrame: number | null = null) => ({ tag, requestFrame: null, responseFrame }) as Exchange;
+  const ex = (tag: string, responseFrame: number | null = null) => exchangeStub(tag, { responseFrame });
   const idle = ex('idle');
   orderer.opened(idle);
   const all: Exchange[] = [];
@@ -105,7 +105,7 @@ test('exchanges waiting behind unfinished commands: only the command that holds 
   const released: string[] = [];
   let overflows = 0;
   const orderer = new ExchangeOrderer((ex) => released.push(ex.tag!), () => overflows++);
-  const ex = (tag: string, args = '') => ({ tag, args, argsClear: args, shape: '', text: '', code: null }) as unknown as Exchange;
+  const ex = (tag: string, args = '') => exchangeStub(tag, { args, argsClear: args, shape: '' });
   // Two IDLEs, one after the other, and a command between them that completes late but in time.
   const first = ex('idle1');
   const pending = ex('p');
@@ -175,7 +175,7 @@ test('owners that end having asked nothing count against the cap too: the unfini
   const log: string[] = [];
   const frames: (number | null)[] = [];
   const orderer = new ExchangeOrderer<string>((ex) => log.push(ex.tag!), (_blocking, frame) => frames.push(frame), (owner) => log.push(owner));
-  const idle = { tag: 'idle' } as Exchange;
+  const idle = exchangeStub('idle');
   orderer.opened(idle, 'idler');
   for (let i = 0; i < MAX_WAITING; i++) orderer.ended(`probe${i}`, null, 1000 + i);
   assert.deepEqual(log, [], 'up to the cap, ended owners wait behind the IDLE');
@@ -186,7 +186,7 @@ test('owners that end having asked nothing count against the cap too: the unfini
   orderer.completed(idle);
   assert.equal(log.at(-1), 'idle');
   // Those drained no longer count: behind a second unfinished command, a few ended owners wait again.
-  const next = { tag: 'next' } as Exchange;
+  const next = exchangeStub('next');
   orderer.opened(next, 'other');
   for (let i = 0; i < 5; i++) orderer.ended(`again${i}`, null, 6000 + i);
   assert.deepEqual(frames, [5000], 'no command let go');
@@ -200,7 +200,7 @@ test('exchanges completing in request order are never forced out, however many c
   const released: Exchange[] = [];
   let overflows = 0;
   const orderer = new ExchangeOrderer((ex) => released.push(ex), () => overflows++);
-  const all = Array.from({ length: 100_002 }, (_, i) => ({ tag: `a${i}` }) as Exchange);
+  const all = Array.from({ length: 100_002 }, (_, i) => exchangeStub(`a${i}`));
   for (const e of all) orderer.opened(e);
   for (const e of all) orderer.completed(e);
   assert.equal(overflows, 0);

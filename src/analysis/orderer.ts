@@ -10,10 +10,9 @@ export const MAX_WAITING = 10_000;
 export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 
 /** What a complete exchange holds while it waits, roughly: its objects, and its texts (arguments can be a megabyte). */
-export function waitingWeight(ex: Exchange): number {
-  const args = ex.args?.length ?? 0;
-  const clear = ex.argsClear === ex.args ? 0 : ex.argsClear?.length ?? 0;
-  return 1024 + args + clear + (ex.shape?.length ?? 0) + (ex.text?.length ?? 0) + (ex.code?.length ?? 0);
+function waitingWeight(ex: Exchange): number {
+  const clear = ex.argsClear === ex.args ? 0 : ex.argsClear.length;
+  return 1024 + ex.args.length + clear + ex.shape.length + ex.text.length + (ex.code?.length ?? 0);
 }
 
 /** What a released exchange's slots hold until the queue is cut. */
@@ -34,10 +33,11 @@ export class ExchangeOrderer<O = void> {
   /** Exchanges in request order, each followed by its owner; ENDED takes the place of an exchange. */
   private queue: (Exchange | O)[] = [];
   private head = 0;
-  private readonly done = new Set<Exchange>();
+  /** Complete exchanges waiting behind an unfinished one, each with its waitingWeight (counted once, taken off as it was). */
+  private readonly done = new Map<Exchange, number>();
   /** ENDED marks in the queue: each holds an owner (its connection's record) as a complete exchange would. */
   private endsWaiting = 0;
-  /** What `done` holds, by waitingWeight. */
+  /** The weights in `done`, summed. */
   private waitingBytes = 0;
   /** Unfinished exchanges that held back too much, taken out of the order, with their owners: each goes out when it completes. */
   private readonly late = new Map<Exchange, O>();
@@ -65,8 +65,9 @@ export class ExchangeOrderer<O = void> {
     // Most exchanges complete at the head of the queue: they leave at once, without a visit to `done` (adding to
     // and taking from a set that empties again made it a new table each time, one per exchange).
     if (this.queue[this.head] !== ex) {
-      this.done.add(ex);
-      this.waitingBytes += waitingWeight(ex);
+      const weight = waitingWeight(ex);
+      this.done.set(ex, weight);
+      this.waitingBytes += weight;
     } else {
       this.releaseHead();
     }
@@ -112,8 +113,10 @@ export class ExchangeOrderer<O = void> {
     while (this.head < this.queue.length) {
       const ex = this.queue[this.head] as Exchange;
       if (ex !== ENDED) {
-        if (!this.done.delete(ex)) break;
-        this.waitingBytes -= waitingWeight(ex);
+        const weight = this.done.get(ex);
+        if (weight === undefined) break;
+        this.done.delete(ex);
+        this.waitingBytes -= weight;
       } else {
         this.endsWaiting--;
       }

@@ -20,6 +20,15 @@ export function fakeConnection(sawSyn = true): Connection {
   };
 }
 
+/** An exchange of connection 0 with nothing said about it but its tag and `fields` (for the orderer's tests). */
+export function exchangeStub(tag: string, fields: Partial<Exchange> = {}): Exchange {
+  return {
+    conn: 0, tag, command: 'NOOP', args: '', argsClear: '', shape: 'NOOP', requestMissing: false, requestFrame: null, start: null,
+    status: null, code: null, text: '', responseFrame: null, end: null, untagged: 0, untaggedByType: {}, continuations: 0,
+    continuationAt: null, clientMs: 0, requestBytes: 0, responseBytes: 0, mailbox: null, ...fields,
+  };
+}
+
 /** A framer that records what it frames; feed() splits input into chunks of the given size. */
 export function recordingFramer(side: Side, limits: FramerLimits = DEFAULT_FRAMER_LIMITS, plausible: (l: string) => boolean = () => true) {
   const messages: ImapMessage[] = [];
