@@ -308,7 +308,7 @@ test('a capture\'s long tables are handed on as NDJSON while it is analysed, in 
     const chunks: Record<string, string[]> = {};
     const { rows, streamed } = await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keylogTexts: [] }, (table, text) => {
       (chunks[table] ??= []).push(text);
-    });
+    }, { dir, budget: 10 });
     const lines = (table: string) => (chunks[table] ?? []).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines('exchanges').length, 4000);
     assert.equal(lines('connections').length, 1000);
@@ -317,6 +317,73 @@ test('a capture\'s long tables are handed on as NDJSON while it is analysed, in 
     assert.ok(chunks.exchanges!.length > 10, `${chunks.exchanges!.length} chunks of exchanges`);
     for (const chunk of chunks.exchanges!) assert.ok(chunk.length < 64 * 1024 + 4096 && chunk.endsWith('\n'), 'whole lines, about 64 KiB at a time');
     assert.deepEqual(lines('exchanges').slice(0, 4).map((r) => r.command), ['LOGIN', 'SELECT', 'UID FETCH', 'LOGOUT']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The rows of one table of an NDJSON dataset (its one batch). */
+function ndjsonRows(dir: string, table: string): Record<string, unknown>[] {
+  const files = readdirSync(join(dir, table));
+  return files.flatMap((f) => readFileSync(join(dir, table, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+}
+
+test('export: connection rows carry each connection\'s settled last frame and end, and fetch rows their part\'s type, as streams and fetches show them', () => {
+  const out = join(tempDir(), 'ds');
+  try {
+    const r = runCli(['export', ...recorded, '--out', out, '--format', 'ndjson', '--jobs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    // Written at each close, completed with what the last ACKs moved after it.
+    const streams = cliJson<{ connections: { capture: string; id: number; firstFrame: number; lastFrame: number; start: string; end: string }[] }>(['streams', '--json', ...recorded]).connections;
+    const rows = ndjsonRows(out, 'connections');
+    assert.equal(rows.length, streams.length);
+    for (const [i, s] of streams.entries()) {
+      const row = rows[i]!;
+      const want = { capture: s.capture, conn: s.id, firstFrame: s.firstFrame, lastFrame: s.lastFrame, startTime: s.start, endTime: s.end };
+      assert.deepEqual({ capture: row.capture, conn: row.conn, firstFrame: row.firstFrame, lastFrame: row.lastFrame, startTime: row.startTime, endTime: row.endTime }, want, `connection row ${i}`);
+      const span = Date.parse(s.end) - Date.parse(s.start);
+      assert.ok(Math.abs((row.durationMs as number) - span) < 1, `durationMs ${String(row.durationMs)} against ${span}`);
+    }
+    // Part types from the merged message views, as fetches --json lists the parts.
+    const fetched = cliJson<{ messages: { capture: string; mailbox: string; uidValidity: number; uid: number; parts: { part: string; type: string }[] | null }[] }>(['fetches', '--json', ...recorded]).messages;
+    const typeOf = new Map<string, string>();
+    for (const m of fetched) for (const p of [...m.parts ?? []].reverse()) typeOf.set(`${m.capture}|${m.mailbox}|${m.uidValidity}|${m.uid}|${p.part}`, p.type);
+    const withPart = ndjsonRows(out, 'fetches').filter((f) => f.part !== null);
+    assert.ok(withPart.length >= 5, `${withPart.length} fetch rows name a part`);
+    for (const f of withPart) assert.equal(f.partType, typeOf.get(`${String(f.capture)}|${String(f.mailbox)}|${String(f.uidValidity)}|${String(f.uid)}|${String(f.part)}`) ?? null, JSON.stringify(f));
+  } finally {
+    rmSync(join(out, '..'), { recursive: true, force: true });
+  }
+});
+
+test('a capture\'s connection and fetch rows wait on disk inside the scratch directory, and a budget of 1 gives the rows held ones give', async () => {
+  const { captureRows } = await import('../src/fleet/rows.js');
+  const { generateCapture } = await import('../bench/gen-capture.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rows-'));
+  try {
+    const sync = join(dir, 'sync.pcap');
+    await generateCapture({ out: sync, mb: 1, mix: 'sync', seed: 11 });
+    const scratch = join(dir, 'scratch');
+    mkdirSync(scratch);
+    for (const path of [sync, join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'seed-alice.pcap')]) {
+      const texts = async (budget: number) => {
+        const chunks: Record<string, string> = {};
+        const seen = new Set<string>();
+        await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keylogTexts: [] }, (table, text) => {
+          chunks[table] = (chunks[table] ?? '') + text;
+          // What waits on disk while the rows are handed on: the connections' rows and, spilled, the fetched messages.
+          if (table !== 'exchanges') for (const d of readdirSync(scratch)) for (const f of readdirSync(join(scratch, d))) seen.add(f.replace(/-[^-]*$/, ''));
+        }, { dir: scratch, budget });
+        assert.deepEqual(readdirSync(scratch), [], 'nothing is left in the scratch directory');
+        return { chunks, seen };
+      };
+      const spilled = await texts(1);
+      const held = await texts(1e9);
+      assert.deepEqual(spilled.chunks, held.chunks, path);
+      assert.ok(spilled.seen.has('connections'), `${path}: ${[...spilled.seen].join(' ')}`);
+      // The sync's fetch rows go out in chunks while the merge still reads the runs (they go once it is done).
+      if (path === sync) assert.ok(spilled.seen.has('imapscope-fetches'), `the messages were spilled (${[...spilled.seen].join(' ')})`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

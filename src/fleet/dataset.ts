@@ -23,6 +23,13 @@ const MANIFEST = 'imapscope-dataset.json';
 
 /** DuckDB's memory while it converts a batch to Parquet (the same files, written in the same order). */
 const DUCKDB_MEMORY = '256MB';
+/**
+ * One thread, and row groups of 16,384 rows: DuckDB's Parquet writer holds a row group per thread while it fills it,
+ * and with its defaults (every core, 122,880 rows) converting 330,000 fetches rows took 270 MiB over the 90 MiB DuckDB
+ * itself costs, where this takes 64 MiB, and is no slower (docs/benchmarks.md, twenty-first round).
+ */
+const DUCKDB_THREADS = 1;
+const PARQUET_ROW_GROUP = 16_384;
 const EXTENSION: Record<DatasetFormat, string> = { parquet: 'parquet', ndjson: 'ndjson' };
 
 interface Manifest {
@@ -93,6 +100,11 @@ export class DatasetWriter {
 
   private constructor(readonly dir: string, readonly format: DatasetFormat) {
     this.tmp = join(dir, `.imapscope-tmp-${process.pid}`);
+  }
+
+  /** The batch's private temporary directory inside the dataset: what the run spills goes there too, never outside --out. */
+  get scratch(): string {
+    return this.tmp;
   }
 
   /** Create or open the dataset at `dir` for a new batch. */
@@ -183,10 +195,11 @@ export class DatasetWriter {
       // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
       await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
       await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
+      await db.run(`SET threads = ${DUCKDB_THREADS}`);
       for (const table of TABLE_NAMES) {
         const from = sqlString(join(this.tmp, `${table}.ndjson`));
         const to = sqlString(join(this.tmp, `${table}.parquet`));
-        await db.run(`COPY (SELECT * FROM read_json(${from}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})) TO ${to} (FORMAT parquet, COMPRESSION zstd)`);
+        await db.run(`COPY (SELECT * FROM read_json(${from}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
       }
     } finally {
       db.closeSync();

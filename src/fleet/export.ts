@@ -2,7 +2,7 @@ import { UsageError } from '../cli/errors.js';
 import type { CaptureSettings } from '../settings.js';
 import { inOrder } from '../parallel/pool.js';
 import { DatasetWriter, type DatasetFormat } from './dataset.js';
-import { STREAMED_TABLES, type CaptureFile } from './rows.js';
+import { STREAMED_TABLES, type CaptureFile, type RowsScratch } from './rows.js';
 import type { TableName } from './tables.js';
 import { expandCaptures, hashFile } from './walk.js';
 
@@ -19,9 +19,10 @@ export interface ExportReport {
 /**
  * Add captures (files, or directories walked for captures) to the dataset at `out`. A capture whose
  * content (SHA-256) is there already is skipped, so running again on a grown directory adds only the new
- * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order.
+ * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order. Each capture's
+ * rows wait in the dataset's temporary directory with at most `budget` fetched messages and sections held (RowsScratch).
  */
-export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: number, settings: CaptureSettings): Promise<ExportReport> {
+export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: number, settings: CaptureSettings, budget: number): Promise<ExportReport> {
   if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
   const paths = await expandCaptures(inputs);
   // Every file is read (hashed) before anything is written: a missing one fails the run, not the dataset.
@@ -43,7 +44,8 @@ export async function exportDataset(inputs: readonly string[], out: string, form
     }
     // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn).
     const sink = (table: string, text: string) => writer.write(table as TableName, text);
-    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings] as [CaptureFile, CaptureSettings]), jobs, sink)) {
+    const scratch: RowsScratch = { dir: writer.scratch, budget };
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobs, sink)) {
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }

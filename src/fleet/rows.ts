@@ -1,13 +1,16 @@
+import { join } from 'node:path';
 import { analyzeWithFetches } from '../analysis/full.js';
-import { concurrency } from '../analysis/concurrency.js';
-import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
+import { overlapTable, rowTimes, type RowTimes } from '../analysis/concurrency.js';
+import { readRows, RowWriter } from '../analysis/connection-rows.js';
+import type { SectionFetch } from '../analysis/fetches.js';
+import type { MessageView } from '../analysis/message-view.js';
 import { CaptureError, emptyInfo } from '../capture/reader.js';
 import type { CaptureInfo, Timestamp, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
-import { partByNumber } from '../mime/bodystructure.js';
 import { exchangeJson } from '../report/commands.js';
 import { serverSoftware } from '../report/summary.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
+import { makeTempDir } from '../util/temp-dir.js';
 import { isoTime, secondsBetween } from '../util/time.js';
 import type { Row, TableName, TableRows } from './tables.js';
 
@@ -16,6 +19,17 @@ export interface CaptureFile {
   path: string;
   sha256: string;
   size: number;
+}
+
+/**
+ * Where a capture's rows wait while it is analysed, and how much of them is held: the connections' rows are written at
+ * each close and the fetched messages spilled as sorted runs (FetchTracker's `spill`), both in a private directory made
+ * in `dir` (export gives the dataset's temporary directory: nothing is written outside --out), with at most `budget`
+ * messages and sections held. Plain data: it crosses to a worker thread.
+ */
+export interface RowsScratch {
+  dir: string;
+  budget: number;
 }
 
 /** Rows of the long tables, handed on as NDJSON text while the capture streams; the rest come back whole. */
@@ -39,8 +53,13 @@ class TableText {
   constructor(private readonly emit: (table: StreamedTable, text: string) => void) {}
 
   add(table: StreamedTable, row: Row): void {
+    this.addText(table, JSON.stringify(row));
+  }
+
+  /** A row already serialised (one line of JSON, without its newline). */
+  addText(table: StreamedTable, json: string): void {
     this.counts[table]++;
-    this.text[table] += `${JSON.stringify(row)}\n`;
+    this.text[table] += `${json}\n`;
     if (this.text[table].length >= TEXT_CHUNK) this.flush(table);
   }
 
@@ -53,32 +72,50 @@ class TableText {
 
 /**
  * Analyse one capture into the dataset's rows (tables.ts). The rows of connections, exchanges and fetches go to
- * `emit` as NDJSON while the capture streams (400,000 exchanges held as rows, then as one text, took 1.5 GB);
- * those of captures and warnings come back. A capture that cannot be read at all is a captures row with `error` and
- * a warnings row, never a failed export.
+ * `emit` as NDJSON while the capture streams (400,000 exchanges held as rows, then as one text, took 1.5 GB), or, for
+ * connections and fetches, once it has been read, from where they waited (`scratch`): memory is bounded by the
+ * connections open at once, not by the capture's sessions or messages (a 200 MiB folder sync took 619 MiB when every
+ * record was held). Those of captures and warnings come back. A capture that cannot be read at all is a captures row
+ * with `error` and a warnings row, never a failed export.
  */
-export async function captureRows(file: CaptureFile, settings: CaptureSettings, emit: (table: StreamedTable, text: string) => void): Promise<CaptureRowsResult> {
+export async function captureRows(file: CaptureFile, settings: CaptureSettings, emit: (table: StreamedTable, text: string) => void, scratch: RowsScratch): Promise<CaptureRowsResult> {
   const out = new TableText(emit);
   const capture = file.path;
   let info: CaptureInfo = emptyInfo(file.path);
   let maxConcurrent = 0;
   let warnings: Warning[] = [];
   let error: string | null = null;
+  const dir = makeTempDir('imapscope-rows-', scratch.dir);
   try {
+    const connections = new RowWriter(join(dir.path, 'connections'));
     const a = await analyzeWithFetches(file.path, {
       ...pipelineOptions(settings),
+      keepConnections: false,
+      statistics: false,
       onExchange: (ex) => out.add('exchanges', exchangeRow(capture, ex)),
-    });
-    info = a.capture;
-    warnings = a.warnings;
-    for (const c of a.connections) out.add('connections', connectionRow(capture, c));
-    maxConcurrent = concurrency(a.connections.map((c) => c.conn)).max;
-    for (const m of a.fetches.list()) for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f));
+      onConnectionClose: (c) => connections.add(c.conn, connectionRowAtClose(capture, c)),
+      onConnectionSettled: connections.settle,
+    }, { spill: { budget: scratch.budget, dir: dir.path }, steps: false, stepUids: false });
+    try {
+      info = a.capture;
+      warnings = a.warnings;
+      const rows = connections.finish();
+      let i = 0;
+      for (const text of readRows(rows)) out.addText('connections', completedConnectionRow(text, rowTimes(rows.lifetimes, i++)));
+      maxConcurrent = overlapTable(rows.lifetimes).max;
+      for (const m of a.fetches.sorted()) for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f));
+      for (const table of STREAMED_TABLES) out.flush(table);
+    } finally {
+      a.fetches.dispose();
+    }
   } catch (err) {
     if (!(err instanceof CaptureError)) throw err;
     error = err.message;
     warnings = [{ frame: null, message: err.message }];
+  } finally {
+    dir.remove();
   }
+  // What a capture that could not be read to its end gave (its rows came before the error).
   for (const table of STREAMED_TABLES) out.flush(table);
   const warningRows = warnings.map((w) => ({ capture, conn: w.conn ?? null, frame: w.frame, message: w.message }));
   const captureRow = {
@@ -106,9 +143,14 @@ function time(t: Timestamp | null): string | null {
   return t ? isoTime(t) : null;
 }
 
-function connectionRow(capture: string, c: ImapConnection): Row {
+/**
+ * A connection's row at its close, as two JSON objects on two lines: the fields before those the close does not settle
+ * (its last frame and end move with the last ACKs, RowWriter.settle), and those after. completedConnectionRow puts them
+ * together with the settled ones, in the order of the table's columns.
+ */
+function connectionRowAtClose(capture: string, c: ImapConnection): string {
   const t = c.conn;
-  return {
+  const before: Row = {
     capture,
     conn: t.id,
     clientIp: t.client.ip,
@@ -116,10 +158,8 @@ function connectionRow(capture: string, c: ImapConnection): Row {
     serverIp: t.server.ip,
     serverPort: t.server.port,
     firstFrame: t.firstFrame,
-    lastFrame: t.lastFrame,
-    startTime: isoTime(t.start),
-    endTime: isoTime(t.end),
-    durationMs: Math.round(secondsBetween(t.start, t.end) * 1e6) / 1e3,
+  };
+  const after: Row = {
     state: t.state,
     midStream: !t.sawSyn,
     clientBytes: t.stats.client.bytes,
@@ -143,6 +183,19 @@ function connectionRow(capture: string, c: ImapConnection): Row {
     capabilities: c.capabilities,
     selected: c.selected?.name ?? null,
   };
+  return `${JSON.stringify(before)}\n${JSON.stringify(after)}`;
+}
+
+/** The row written at the close (connectionRowAtClose) with its settled times: one JSON object, as JSON.stringify writes it. */
+function completedConnectionRow(atClose: string, times: RowTimes): string {
+  const cut = atClose.indexOf('\n');
+  const settled = JSON.stringify({
+    lastFrame: times.lastFrame,
+    startTime: isoTime(times.start),
+    endTime: isoTime(times.end),
+    durationMs: Math.round(secondsBetween(times.start, times.end) * 1e6) / 1e3,
+  });
+  return `${atClose.slice(0, cut - 1)},${settled.slice(1, -1)},${atClose.slice(cut + 2)}`;
 }
 
 /** The exchange as commands --json prints it (credentials redacted), with the times named as columns. */
@@ -151,8 +204,9 @@ function exchangeRow(capture: string, ex: Exchange): Row {
   return { capture, ...rest, startTime: start, endTime: end };
 }
 
-function fetchRow(capture: string, m: FetchedMessage, f: SectionFetch): Row {
-  const part = f.part !== null && m.structure ? partByNumber(m.structure, f.part) : null;
+/** A fetched section's row; its part's type from the message's tree (the first node of that number, as partByNumber finds it). */
+function fetchRow(capture: string, m: MessageView, f: SectionFetch): Row {
+  const part = f.part !== null ? m.parts?.find((p) => p.part === f.part) : undefined;
   return {
     capture,
     conn: f.conn,

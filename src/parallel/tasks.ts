@@ -9,7 +9,7 @@ import { TurnStats } from '../analysis/turns.js';
 import { CaptureError, type ReadControl } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
 import { UsageError } from '../cli/errors.js';
-import type { CaptureFile } from '../fleet/rows.js';
+import type { CaptureFile, RowsScratch } from '../fleet/rows.js';
 import type { commandsOfCapture } from '../cli/commands-capture.js';
 import type { fetchesOfCapture } from '../cli/fetches-capture.js';
 import type { SelectedCapture } from '../cli/selected-capture.js';
@@ -23,7 +23,7 @@ export type Emit = (channel: string, text: string) => void;
 // `commands` never loads the export rows or the fetch analysis); a worker thread does the same.
 const TASKS = {
   /** A capture's rows for export; the long tables' rows are emitted as NDJSON text, on a channel named by the table. */
-  exportRows: async ([file, settings]: [CaptureFile, CaptureSettings], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit),
+  exportRows: async ([file, settings, scratch]: [CaptureFile, CaptureSettings, RowsScratch], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit, scratch),
   /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies and identity. */
   behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }),
   /** The rules' outcomes on one capture (check), with -Y. */

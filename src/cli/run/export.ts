@@ -4,10 +4,11 @@ import { TABLE_NAMES } from '../../fleet/tables.js';
 import { escapeText } from '../../util/escape.js';
 import { captureSettings, plainSettings, jobsOf } from '../options.js';
 import { output } from '../output.js';
+import { spillBudget } from '../spill.js';
 
 export async function runExport(inputs: string[], opts: { out: string; format: DatasetFormat; jobs?: string; port: string; keylog?: string[] }): Promise<void> {
   const settings = captureSettings(opts);
-  const report = await exportDataset(inputs, opts.out, opts.format, jobsOf(opts), plainSettings(settings));
+  const report = await exportDataset(inputs, opts.out, opts.format, jobsOf(opts), plainSettings(settings), spillBudget());
   for (const s of report.skipped) {
     output.note(`imapscope: ${escapeText(s.path)}: already in the dataset${s.sameAs ? ` (same content as ${escapeText(s.sameAs)})` : ''}; skipped`);
   }
