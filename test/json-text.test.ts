@@ -174,6 +174,12 @@ test('compactJsonPieces joined is JSON.stringify\'s text at every depth of strea
     () => int(1000) - 500, () => int(1e9) / 7, () => 'text "quoted" \\ </script> \u2028', () => true, () => null,
     () => undefined, () => () => 1, () => Symbol('s'), () => new Date(int(1e12)), () => ({ toJSON: () => ['as', 'json'] }),
     () => new Map([[1, 2]]), () => new Uint8Array([1, 2]), () => NaN, () => -0,
+    // Made element by element (the report's connection rows), and text made compact before: written as they are.
+    () => {
+      const k = int(9);
+      return new LazyArray(() => [k, 'x', undefined, { a: [1, new RawJson('{"r":[2,"q\\""]}', 0)] }, new LazyArray(() => [])]);
+    },
+    () => new RawJson(JSON.stringify({ r: int(99), s: 'q"' }), 0),
   ];
   const value = (depth: number): unknown => {
     if (depth === 0 || int(4) === 0) return leaves[int(leaves.length)]!();

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURES } from './helpers/env.js';
@@ -15,6 +15,7 @@ import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, 
 import { histogramBin, HISTOGRAM_EDGES_MS, MAX_MESSAGES } from '../src/report/html/model.js';
 import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafe } from '../src/report/html/template.js';
+import { tcpConversation, writeCapture } from './helpers/synth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +36,17 @@ function assertAgreesWithCli(args: string[]): void {
   const fetches = cliJson<{ messages: { fetches: unknown[] }[] }>(['fetches', ...args]);
 
   assert.deepEqual(cap!.connections.map((c) => c.id).sort((a, b) => a - b), summary.connections.map((c) => c.id).sort((a, b) => a - b));
+  // In order of start; each with its settled times (seconds from the capture's start) and last frame, as summary says.
+  const t0 = Date.parse(summary.captures[0]!.start!);
+  const seconds = (iso: string) => (Date.parse(iso) - t0) / 1000;
+  const near = (a: number | null, b: number, what: string) => assert.ok(a !== null && Math.abs(a - b) < 1e-3, `${what}: ${a} against ${b}`);
+  for (const [i, c] of cap!.connections.entries()) {
+    const s = summary.connections.find((x) => x.id === c.id)!;
+    if (i > 0) assert.ok(cap!.connections[i - 1]!.start <= c.start, `connection ${c.id} in order of start`);
+    assert.deepEqual([c.firstFrame, c.lastFrame], [s.firstFrame, s.lastFrame], `connection ${c.id} frames`);
+    near(c.start, seconds(s.start), `connection ${c.id} start`);
+    near(c.end, seconds(s.end), `connection ${c.id} end`);
+  }
   assert.equal(cap!.maxOpen, summary.concurrency.max);
   assert.equal(cap!.exchangeCount, exchanges.length);
   for (const conn of cap!.connections) {
@@ -42,6 +54,9 @@ function assertAgreesWithCli(args: string[]): void {
       .map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
     const shown = conn.exchanges.map((e) => [e.requestFrame, e.responseFrame, e.tag, e.command, e.status, e.latencyMs]);
     assert.deepEqual(shown, expected, `connection ${conn.id}`);
+    for (const [k, e] of exchanges.filter((x) => x.conn === conn.id).entries()) {
+      if (e.start !== null) near(conn.exchanges[k]!.start, seconds(e.start), `connection ${conn.id} exchange ${k} start`);
+    }
   }
   assert.deepEqual(
     cap!.commands.map(({ command, count, ok, no, bad, incomplete, medianMs, p95Ms }) => ({ command, count, ok, no, bad, incomplete, medianMs, p95Ms })),
@@ -56,6 +71,21 @@ function assertAgreesWithCli(args: string[]): void {
   const refs = cap!.messages.map((m) => m.fetches.length + m.parts.reduce((n, p) => n + p.fetches.length, 0));
   assert.deepEqual(refs, fetches.messages.map((m) => m.fetches.length), 'every fetched section is attributed once, to its message or one of its parts');
 }
+
+test('report: times count from the capture\'s earliest frame even when it is not the first (a clock stepped back), as summary and commands count them', () => {
+  const path = join(dir, 'backwards.pcap');
+  const session = (port: number, start: number) => tcpConversation({
+    client: { ip: '10.0.0.1', port }, start,
+    exchanges: [{ from: 'server', data: '* OK ready\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }, { from: 'server', data: 'a1 OK done\r\n' }],
+  });
+  const first = session(40001, 1000);
+  // Its last packet is stamped a thousand seconds before the first frame: the capture starts there.
+  first[first.length - 1]!.t = 0;
+  writeCapture(path, { format: 'pcap', packets: [...first, ...session(40002, 1000.5)] });
+  const cap = embeddedData(report([path])).captures[0]!;
+  assert.ok(cap.connections[1]!.exchanges[0]!.start! > 1000, `${cap.connections[1]!.exchanges[0]!.start} s from the capture's start`);
+  assertAgreesWithCli([path]);
+});
 
 for (const { name, args } of recordedCaptureArgs()) {
   test(`report of ${name}: connections, exchanges, command statistics and messages agree with summary, commands and fetches`, () => {
@@ -181,7 +211,7 @@ test('report -o: writes the named file (replacing it), refuses a directory or a 
   assert.equal(unreadable.code, 2);
 });
 
-test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held, the same', async () => {
+test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held (messages and connection rows), the same', async () => {
   // seed-alice's trees come from BODYSTRUCTURE, so they are spilled too (a tree still being parsed from a whole message is not).
   const capture = join(CAPTURES, 'seed-alice.pcap');
   const all = (await buildReportData([capture])).captures[0]!;
@@ -194,7 +224,10 @@ test('report: the page embeds the first messages in mailbox, UID order and count
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-spill-'));
   try {
     const spilled = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
-    assert.deepEqual(spilled, all);
+    // The connections' rows wait on disk from each connection's end until the page is written (read as it is).
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('report-rows-')).sort(), ['report-rows-0', 'report-rows-0-lifetimes']);
+    assert.ok(JSON.parse(JSON.stringify(all)).connections.length >= 2);
+    assert.deepEqual(JSON.parse(JSON.stringify(spilled)), JSON.parse(JSON.stringify(all)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -336,11 +336,14 @@ function countAtMost(sorted: SortedTimes, sec: number, nsec: number, inclusive: 
 }
 
 /** How many connections were open from each start or end on: one step per event, in time order (the report's chart). */
-export function openOverTime(conns: readonly Lifetime[]): { t: TimePoint; open: number }[] {
-  const events: { t: TimePoint; delta: number }[] = [];
-  for (const c of conns) events.push({ t: c.start, delta: 1 }, { t: openUntil(c), delta: -1 });
-  // As in concurrency(): at equal times a start counts before an end.
-  events.sort((a, b) => compareTime(a.t, b.t) || b.delta - a.delta);
+export function openOverTime(l: Lifetimes): { t: Pick<TimePoint, 'sec' | 'nsec'>; open: number }[] {
+  const until = untilColumns(l);
   let open = 0;
-  return events.map((e) => ({ t: e.t, open: (open += e.delta) }));
+  // As in concurrency(): at equal times a start counts before an end.
+  return Array.from(eventsUntil(l, until), (event) => {
+    const i = event >>> 1;
+    const end = (event & 1) === 1;
+    open += end ? -1 : 1;
+    return { t: end ? { sec: until.sec[i]!, nsec: until.nsec[i]! } : { sec: l.startSec[i]!, nsec: l.startNsec[i]! }, open };
+  });
 }

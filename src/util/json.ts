@@ -157,9 +157,25 @@ function holdsLazy(v: object): boolean {
  * JSON.stringify(value) (compact) in pieces: objects and arrays down to `levels` deep are written member by member,
  * deeper values whole, so a large document is never one string. Joined, the pieces are JSON.stringify's text:
  * members that are undefined, functions or symbols are left out of objects and are null in arrays, and a value with
- * toJSON is written whole.
+ * toJSON is written whole, except that a LazyArray is made element by element at any depth and a RawJson made
+ * compact (indent 0) is written as its text.
  */
 export function* compactJsonPieces(value: unknown, levels: number): Generator<string> {
+  if (value instanceof RawJson && value.indent === 0) {
+    yield value.text;
+    return;
+  }
+  if (value instanceof LazyArray) {
+    yield '[';
+    let first = true;
+    for (const item of value.items()) {
+      if (!first) yield ',';
+      first = false;
+      yield* compactJsonPieces(item ?? null, levels - 1);
+    }
+    yield ']';
+    return;
+  }
   if (levels <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     yield JSON.stringify(value) ?? 'null';
     return;

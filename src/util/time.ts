@@ -26,7 +26,7 @@ function two(n: number): string {
 }
 
 /** Seconds from a to b as a float (for durations and relative times). */
-export function secondsBetween(a: TimePoint, b: TimePoint): number {
+export function secondsBetween(a: Pick<TimePoint, 'sec' | 'nsec'>, b: Pick<TimePoint, 'sec' | 'nsec'>): number {
   return (b.sec - a.sec) + (b.nsec - a.nsec) / 1e9;
 }
 

@@ -37,11 +37,12 @@ export function recordedCaptureArgs(): { name: string; args: string[] }[] {
 }
 
 export interface CommandsJson {
-  exchanges: { conn: number; tag: string | null; command: string; status: string | null; requestFrame: number | null; responseFrame: number | null; latencyMs: number | null }[];
+  exchanges: { conn: number; tag: string | null; command: string; status: string | null; requestFrame: number | null; responseFrame: number | null; latencyMs: number | null; start: string | null }[];
 }
 
 export interface SummaryJson {
-  connections: { id: number }[];
+  captures: { start: string | null }[];
+  connections: { id: number; firstFrame: number; lastFrame: number; start: string; end: string }[];
   concurrency: { max: number };
   commands: { command: string; count: number; ok: number; no: number; bad: number; incomplete: number; medianMs: number | null; p95Ms: number | null }[];
 }

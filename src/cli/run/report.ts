@@ -18,23 +18,23 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
   const filter = compileFilterOption(opts.filter);
   checkOutput(opts.output);
   const budget = spillBudget();
-  // Fetched messages beyond the budget are sorted through a private temporary directory, as `fetches` does.
+  // Fetched messages beyond the budget are sorted through a private temporary directory, as `fetches` does, and each
+  // connection's row waits there from its end until the page is written.
   const spillDir = sortingDirectory();
-  let data;
   try {
-    data = await buildReportData(captures, settings, filter ? () => {
+    const data = await buildReportData(captures, settings, filter ? () => {
       const selection = new Selection(filter);
-      return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), connections: (all) => selection.connections(all) };
+      return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), shows: (c) => selection.selectsDrained(c) };
     } : undefined, { spill: spillDir ? { budget, dir: spillDir.path } : undefined });
+    const page = reportPagePieces(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
+    if (opts.output === '-') await output.pieces(page);
+    else writeWhole(opts.output, page);
+    for (const cap of data.captures) {
+      const count = cap.warnings.length + cap.warningsOmitted;
+      if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
+    }
   } finally {
     spillDir?.remove();
-  }
-  const page = reportPagePieces(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
-  if (opts.output === '-') await output.pieces(page);
-  else writeWhole(opts.output, page);
-  for (const cap of data.captures) {
-    const count = cap.warnings.length + cap.warningsOmitted;
-    if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
   }
 }
 

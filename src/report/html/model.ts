@@ -1,19 +1,30 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
-import { openOverTime } from '../../analysis/concurrency.js';
+import { lifetimesOf, openOverTime, rowTimes, startOrder, type Lifetimes, type RowTimes } from '../../analysis/concurrency.js';
+import { readRows, RowWriter } from '../../analysis/connection-rows.js';
 import type { SectionFetch } from '../../analysis/fetches.js';
 import type { FullAnalysis } from '../../analysis/full.js';
 import { latencyMs } from '../../analysis/stats.js';
 import type { Comparison } from '../../compare/diff.js';
 import { LINKTYPE_NAMES } from '../../decode/decoder.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
-import type { Side, TimePoint } from '../../tcp/types.js';
-import { compareTime, isoTime, secondsBetween } from '../../util/time.js';
+import type { Connection, Side, TimePoint } from '../../tcp/types.js';
+import { LazyArray, RawJson } from '../../util/json.js';
+import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
 import type {
   CaptureData, CommandData, ComparisonData, ConnectionData, ExchangeData, MarkerData, MessageData, PartData, SectionFetchData,
 } from './data.js';
+
+/**
+ * A capture's data as the builder hands it to the page writer: CaptureData, with the connections as their rows'
+ * JSON, made one at a time as the page is written (from where they waited on disk, when they were spilled).
+ */
+export type CaptureReport = Omit<CaptureData, 'connections'> & { connections: LazyArray<RawJson> };
+
+/** What a connection's row leaves for its completion: the times and last frame its close does not settle (the last ACKs move them). */
+type ConnectionHead = Omit<ConnectionData, 'start' | 'end' | 'lastFrame'>;
 
 /** Upper bounds of the latency bins (ms), 1-3-10 steps; one more bin holds everything slower. */
 export const HISTOGRAM_EDGES_MS = [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000];
@@ -41,22 +52,47 @@ interface ConnectionBucket {
   markers: MarkerData[];
 }
 
+export interface CollectorOptions {
+  /**
+   * Write each shown connection's row to this file (which must not exist) once the connection is drained, and keep
+   * none of it in memory; absent: the rows are held until the page is written. The file must stay until then.
+   */
+  rowsFile?: string;
+  /** Whether a drained connection is shown (a -Y selection); absent: every one. */
+  shows?(c: ImapConnection): boolean;
+}
+
 /**
  * Collects what one capture's report needs while the analysis streams: exchanges (redacted, in a compact
- * form, never the Exchange objects), markers and latency histograms. Hand `hooks` to the analysis, then
- * call `finish` with its result.
+ * form, never the Exchange objects), markers and latency histograms. Each connection's row is made once it is
+ * drained (every exchange of it seen) and completed at the end with its settled times; its exchanges are kept
+ * until then. Hand `hooks` to the analysis, then call `finish` with its result.
  */
 export class CaptureCollector {
   private readonly buckets = new Map<number, ConnectionBucket>();
   private readonly histograms = new Map<string, number[]>();
-  /** Times are kept relative to the first one seen and shifted to the capture's start at the end. */
-  private reference: TimePoint | null = null;
+  /**
+   * Times are kept from the first frame's and shifted to the capture's start (its earliest time, known at the end: a
+   * clock can step back) when the rows are completed.
+   */
+  private firstFrame: TimePoint | null = null;
   private exchangeCount = 0;
+  private readonly rows: RowWriter | null;
+  /** Without a rows file: each shown connection and its row, as drained. */
+  private readonly held: { conn: Connection; row: string }[] = [];
 
-  readonly hooks: Pick<AnalyzeOptions, 'onExchange' | 'onMarker'> = {
-    onExchange: (ex, info) => this.exchange(ex, info),
-    onMarker: (side, frame, text, info) => this.marker(side, frame, text, info),
-  };
+  readonly hooks: Pick<AnalyzeOptions, 'onExchange' | 'onMarker' | 'onFirstFrame' | 'onConnectionDrained' | 'onConnectionSettled'>;
+
+  constructor(private readonly options: CollectorOptions = {}) {
+    this.rows = options.rowsFile ? new RowWriter(options.rowsFile) : null;
+    this.hooks = {
+      onFirstFrame: (t) => { this.firstFrame = t; },
+      onExchange: (ex, info) => this.exchange(ex, info),
+      onMarker: (side, frame, text, info) => this.marker(side, frame, text, info),
+      onConnectionDrained: (c) => this.drained(c),
+      onConnectionSettled: this.rows?.settle,
+    };
+  }
 
   private bucket(id: number): ConnectionBucket {
     let b = this.buckets.get(id);
@@ -69,8 +105,8 @@ export class CaptureCollector {
 
   private relative(t: TimePoint | null): number | null {
     if (!t) return null;
-    this.reference ??= t;
-    return secondsBetween(this.reference, t);
+    this.firstFrame ??= t;
+    return secondsBetween(this.firstFrame, t);
   }
 
   private exchange(ex: Exchange, info: ImapConnection): void {
@@ -94,12 +130,22 @@ export class CaptureCollector {
     this.bucket(info.conn.id).markers.push({ frame, side, text });
   }
 
+  /** Every exchange of the connection has been seen: its row is made, and its exchanges go with it. */
+  private drained(c: ImapConnection): void {
+    const bucket = this.buckets.get(c.conn.id) ?? { exchanges: [], markers: [] };
+    this.buckets.delete(c.conn.id);
+    if (this.options.shows && !this.options.shows(c)) return;
+    const row = JSON.stringify(connectionHead(c, bucket));
+    if (this.rows) this.rows.add(c.conn, row);
+    else this.held.push({ conn: c.conn, row });
+  }
+
   /**
    * The page's data of one capture. `messages`: the fetched messages in order, as views (default: every one, merged
    * from spilled runs if the tracker spilled; a -Y passes those its exchanges fetched); the page embeds the first
    * `maxMessages` and counts the rest.
    */
-  finish(a: FullAnalysis, messages: Iterable<MessageView> = a.fetches.sorted(), maxMessages = MAX_MESSAGES): CaptureData {
+  finish(a: FullAnalysis, messages: Iterable<MessageView> = a.fetches.sorted(), maxMessages = MAX_MESSAGES): CaptureReport {
     const shown: MessageData[] = [];
     let omitted = 0;
     for (const m of messages) {
@@ -108,10 +154,12 @@ export class CaptureCollector {
     }
     const cap = a.capture;
     const t0 = cap.first;
-    const since = (t: TimePoint) => (t0 ? secondsBetween(t0, t) : 0);
-    const shift = this.reference && t0 ? secondsBetween(t0, this.reference) : 0;
-    const conns = [...a.connections].sort((x, y) => compareTime(x.conn.start, y.conn.start) || x.conn.id - y.conn.id);
-    const open = openOverTime(conns.map((c) => c.conn));
+    const since = (t: Pick<TimePoint, 'sec' | 'nsec'>) => (t0 ? secondsBetween(t0, t) : 0);
+    const shift = this.firstFrame && t0 ? secondsBetween(t0, this.firstFrame) : 0;
+    const { lifetimes, rowAt } = this.finishedRows();
+    const open = openOverTime(lifetimes);
+    // In order of start, then of id (the rows are in id order).
+    const order = startOrder(lifetimes);
     return {
       path: cap.path, format: cap.format, gzip: cap.gzip, linkTypes: cap.linkTypes.map((t) => LINKTYPE_NAMES[t] ?? `link type ${t}`),
       frames: cap.frames, start: t0 ? isoTime(t0) : null, end: cap.last ? isoTime(cap.last) : null, spanS: t0 && cap.last ? secondsBetween(t0, cap.last) : 0,
@@ -120,7 +168,10 @@ export class CaptureCollector {
       warningsOmitted: Math.max(0, a.warnings.length - MAX_WARNINGS),
       maxOpen: open.reduce((m, s) => Math.max(m, s.open), 0),
       open: open.map((s) => [since(s.t), s.open]),
-      connections: conns.map((c) => this.connection(c, since, shift)),
+      connections: new LazyArray(function* () {
+        let k = 0;
+        for (const row of rowAt(order)) yield completedRow(row, rowTimes(lifetimes, order[k++]!), since, shift);
+      }),
       commands: a.commandStats.summaries().map((s): CommandData => ({
         ...s, histogram: this.histograms.get(s.command) ?? new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0),
       })),
@@ -130,29 +181,52 @@ export class CaptureCollector {
     };
   }
 
-  private connection(c: ImapConnection, since: (t: TimePoint) => number, shift: number): ConnectionData {
-    const t = c.conn;
-    const bucket = this.buckets.get(t.id) ?? { exchanges: [], markers: [] };
-    for (const ex of bucket.exchanges) {
+  /** The rows made at the drains, in the order of the connections' ids, with their settled lifetimes. */
+  private finishedRows(): { lifetimes: Lifetimes; rowAt(order: Uint32Array): Iterable<string> } {
+    if (this.rows) {
+      const spilled = this.rows.finish();
+      return { lifetimes: spilled.lifetimes, rowAt: (order) => readRows(spilled, order) };
+    }
+    const held = this.held.sort((x, y) => x.conn.id - y.conn.id);
+    return { lifetimes: lifetimesOf(held.map((h) => h.conn)), rowAt: (order) => Array.from(order, (i) => held[i]!.row) };
+  }
+}
+
+function connectionHead(c: ImapConnection, bucket: ConnectionBucket): ConnectionHead {
+  const t = c.conn;
+  return {
+    id: t.id, client: endpoint(t.client), server: endpoint(t.server),
+    firstFrame: t.firstFrame, state: t.state, midStream: !t.sawSyn,
+    greeting: c.greeting && { frame: c.greeting.frame, status: c.greeting.status, text: clip(c.greeting.text) },
+    user: c.user, clientName: clientName(c.clientId), authMechanism: c.authMechanism, cleartextAuth: c.cleartextAuth,
+    tls: c.tls && {
+      how: c.tls.how, frame: c.tls.frame, version: c.tls.version, cipher: c.tls.cipher, sni: c.tls.sni,
+      decrypted: c.tls.decrypted, note: c.tls.decryptionNote, injectedBeforeTls: c.tls.injectedBeforeTls,
+    },
+    compressFrame: c.compress?.frame ?? null,
+    bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
+    gaps: t.stats.client.gaps + t.stats.server.gaps,
+    exchanges: bucket.exchanges,
+    markers: [...bucket.markers].sort((x, y) => x.frame - y.frame),
+  };
+}
+
+/**
+ * A connection's row (its head, as drained) with its settled start, end and last frame, as one compact JSON object.
+ * Its exchanges' times count from the first frame: when the capture's start is earlier (a clock stepped back), they
+ * are shifted, which needs the row read back (rare); otherwise it is taken as it is.
+ */
+function completedRow(head: string, times: RowTimes, since: (t: TimePoint) => number, shift: number): RawJson {
+  let text = head;
+  if (shift !== 0) {
+    const row = JSON.parse(head) as ConnectionHead;
+    for (const ex of row.exchanges) {
       if (ex.start !== null) ex.start += shift;
       if (ex.end !== null) ex.end += shift;
     }
-    return {
-      id: t.id, client: endpoint(t.client), server: endpoint(t.server), start: since(t.start), end: since(t.end),
-      firstFrame: t.firstFrame, lastFrame: t.lastFrame, state: t.state, midStream: !t.sawSyn,
-      greeting: c.greeting && { frame: c.greeting.frame, status: c.greeting.status, text: clip(c.greeting.text) },
-      user: c.user, clientName: clientName(c.clientId), authMechanism: c.authMechanism, cleartextAuth: c.cleartextAuth,
-      tls: c.tls && {
-        how: c.tls.how, frame: c.tls.frame, version: c.tls.version, cipher: c.tls.cipher, sni: c.tls.sni,
-        decrypted: c.tls.decrypted, note: c.tls.decryptionNote, injectedBeforeTls: c.tls.injectedBeforeTls,
-      },
-      compressFrame: c.compress?.frame ?? null,
-      bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
-      gaps: t.stats.client.gaps + t.stats.server.gaps,
-      exchanges: bucket.exchanges,
-      markers: [...bucket.markers].sort((x, y) => x.frame - y.frame),
-    };
+    text = JSON.stringify(row);
   }
+  return new RawJson(`${text.slice(0, -1)},"start":${JSON.stringify(since(times.start))},"end":${JSON.stringify(since(times.end))},"lastFrame":${times.lastFrame}}`, 0);
 }
 
 function sectionFetchData(f: SectionFetch): SectionFetchData {

@@ -7,8 +7,9 @@ import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
 import { BehaviourCollector } from '../../compare/behaviour.js';
-import type { CaptureData, ReportData } from './data.js';
-import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS } from './model.js';
+import { join } from 'node:path';
+import type { ReportData } from './data.js';
+import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, type CaptureReport } from './model.js';
 
 export const GENERATOR = 'imapscope 0.1.0';
 
@@ -16,12 +17,19 @@ export const GENERATOR = 'imapscope 0.1.0';
 export interface ReportSelection {
   firstFrame(time: TimePoint): void;
   exchange(ex: Exchange, info: ImapConnection): boolean;
-  connections(all: readonly ImapConnection[]): ImapConnection[];
+  /** Whether a connection whose exchanges have all been seen is shown. */
+  shows(c: ImapConnection): boolean;
 }
+
+/** The report's data as the page writer takes it: each capture's connections are made as they are written. */
+export type ReportDocument = Omit<ReportData, 'captures'> & { captures: CaptureReport[] };
 
 /** How the page is made: fetched messages held before they are sorted through disk, and how many are embedded. */
 export interface ReportOptions {
-  /** FetchTracker's `spill` (budget and directory); absent: every message is held until the page is made. */
+  /**
+   * FetchTracker's `spill` (budget and directory); absent: every message is held until the page is made. With a
+   * directory, each capture's connection rows wait there too, until the page is written: it must stay until then.
+   */
   spill?: { budget: number; dir?: string };
   /** Messages embedded per capture (default MAX_MESSAGES); the rest are counted. */
   maxMessages?: number;
@@ -33,13 +41,14 @@ export interface ReportOptions {
  */
 export async function buildReportData(
   paths: readonly string[], settings: AnalyzeOptions = {}, select?: () => ReportSelection, options: ReportOptions = {},
-): Promise<ReportData> {
-  const captures: CaptureData[] = [];
+): Promise<ReportDocument> {
+  const captures: CaptureReport[] = [];
   const inputs = [];
   const compare = paths.length > 1;
-  for (const path of paths) {
-    const collector = new CaptureCollector();
+  for (const [n, path] of paths.entries()) {
     const selection = select?.();
+    const dir = options.spill?.dir;
+    const collector = new CaptureCollector({ rowsFile: dir === undefined ? undefined : join(dir, `report-rows-${n}`), shows: selection && ((c) => selection.shows(c)) });
     // With a filter, the page's exchanges, per-command figures, lanes and messages are the selected ones only.
     const stats = new CommandStats();
     const chosen = new Set<string>();
@@ -53,15 +62,18 @@ export async function buildReportData(
       : collector.hooks.onExchange!;
     // The comparison reads every exchange, selected or not, as compare does.
     const behaviour = compare ? new BehaviourCollector() : null;
+    const hooks = collector.hooks;
     const analysis = await analyzeWithFetches(path, {
-      ...settings, ...collector.hooks,
-      ...(selection ? { onFirstFrame: (t: TimePoint) => selection.firstFrame(t) } : {}),
+      ...settings, ...hooks,
+      keepConnections: false, // each connection's row is made when it is drained
+      onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
       onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
-      ...(behaviour ? { onConnectionDrained: (c: ImapConnection) => behaviour.drained(c) } : {}),
-    }, { spill: options.spill, ...(behaviour ? { onStep: behaviour.step } : {}) });
+      onConnectionDrained: behaviour ? (c: ImapConnection) => { behaviour.drained(c); hooks.onConnectionDrained!(c); } : hooks.onConnectionDrained,
+      // The page shows no fetch strategy: steps are followed only for the comparison, which takes each as it completes.
+    }, { spill: options.spill, stepUids: false, ...(behaviour ? { onStep: behaviour.step } : { steps: false }) });
     try {
       const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
-      const a = selection ? { ...analysis, connections: selection.connections(analysis.connections), commandStats: stats } : analysis;
+      const a = selection ? { ...analysis, commandStats: stats } : analysis;
       captures.push(collector.finish(a, messages, options.maxMessages));
     } finally {
       analysis.fetches.dispose();

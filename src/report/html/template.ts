@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ReportData } from './data.js';
+import type { ReportDocument } from './report.js';
 import { REPORT_CSS } from './styles.js';
 import { compactJsonPieces, gathered } from '../../util/json.js';
 
@@ -53,7 +53,7 @@ function sha256(text: string): string {
  * other script, no form, no frame. The data is never markup: the script reads it with JSON.parse and
  * writes it into the page as text.
  */
-export function renderReportPage(data: ReportData, title: string): string {
+export function renderReportPage(data: ReportDocument, title: string): string {
   return [...reportPagePieces(data, title)].join('');
 }
 
@@ -61,7 +61,7 @@ export function renderReportPage(data: ReportData, title: string): string {
  * The page in pieces, as they are written: the data of 100,000 sessions is 150 MB of JSON, which as one string (and
  * again as the page, and as the bytes written) tripled the report's peak.
  */
-export function* reportPagePieces(data: ReportData, title: string): Generator<string> {
+export function* reportPagePieces(data: ReportDocument, title: string): Generator<string> {
   const script = loadClientScript();
   const csp = [
     "default-src 'none'", `script-src ${sha256(script)}`, `style-src ${sha256(REPORT_CSS)}`, 'img-src data:',
