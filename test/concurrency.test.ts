@@ -10,7 +10,7 @@ import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
 import { seededRandom } from './helpers/random.js';
 import { CLI } from './helpers/env.js';
-import { tcpConversation, writeCapture } from './helpers/synth.js';
+import { writeClockStepBackCapture } from './helpers/synth.js';
 
 function conn(id: number, start: number, end: number): Connection {
   return { ...fakeConnection(), id, start: { sec: start, nsec: 0, digits: 6 }, end: { sec: end, nsec: 0, digits: 6 } };
@@ -84,14 +84,7 @@ test('timestamps running backwards in a capture: a connection whose last frame i
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-backwards-'));
   try {
     const path = join(dir, 'backwards.pcap');
-    const session = (port: number, start: number) => tcpConversation({
-      client: { ip: '10.0.0.1', port }, start,
-      exchanges: [{ from: 'server', data: '* OK ready\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }, { from: 'server', data: 'a1 OK done\r\n' }],
-    });
-    const first = session(40001, 1000);
-    // Its last packet is stamped a thousand seconds before its first (a clock step back, or a merged capture).
-    first[first.length - 1]!.t = 0;
-    writeCapture(path, { format: 'pcap', packets: [...first, ...session(40002, 1000.001)] });
+    writeClockStepBackCapture(path);
     const r = spawnSync(process.execPath, [CLI, 'summary', '--json', path], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { connections: { id: number; start: string; end: string; durationMs: number }[]; concurrency: { max: number; overlaps: { count: number }[] } };

@@ -15,7 +15,7 @@ import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, 
 import { histogramBin, HISTOGRAM_EDGES_MS, MAX_MESSAGES } from '../src/report/html/model.js';
 import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafe } from '../src/report/html/template.js';
-import { tcpConversation, writeCapture } from './helpers/synth.js';
+import { writeClockStepBackCapture } from './helpers/synth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -74,14 +74,7 @@ function assertAgreesWithCli(args: string[]): void {
 
 test('report: times count from the capture\'s earliest frame even when it is not the first (a clock stepped back), as summary and commands count them', () => {
   const path = join(dir, 'backwards.pcap');
-  const session = (port: number, start: number) => tcpConversation({
-    client: { ip: '10.0.0.1', port }, start,
-    exchanges: [{ from: 'server', data: '* OK ready\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }, { from: 'server', data: 'a1 OK done\r\n' }],
-  });
-  const first = session(40001, 1000);
-  // Its last packet is stamped a thousand seconds before the first frame: the capture starts there.
-  first[first.length - 1]!.t = 0;
-  writeCapture(path, { format: 'pcap', packets: [...first, ...session(40002, 1000.5)] });
+  writeClockStepBackCapture(path);
   const cap = embeddedData(report([path])).captures[0]!;
   assert.ok(cap.connections[1]!.exchanges[0]!.start! > 1000, `${cap.connections[1]!.exchanges[0]!.start} s from the capture's start`);
   assertAgreesWithCli([path]);

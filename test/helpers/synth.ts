@@ -914,3 +914,17 @@ function damage(
   list = list.filter((p) => !dropped.has(p));
   return list;
 }
+
+/**
+ * Two NOOP sessions, the second starting just after the first; the first one's last packet is stamped a thousand seconds
+ * before its first frame (a clock step back, or a merged capture): the capture's earliest time is not its first frame's.
+ */
+export function writeClockStepBackCapture(path: string): void {
+  const session = (port: number, start: number) => tcpConversation({
+    client: { ip: '10.0.0.1', port }, start,
+    exchanges: [{ from: 'server', data: '* OK ready\r\n' }, { from: 'client', data: 'a1 NOOP\r\n' }, { from: 'server', data: 'a1 OK done\r\n' }],
+  });
+  const first = session(40001, 1000);
+  first[first.length - 1]!.t = 0;
+  writeCapture(path, { format: 'pcap', packets: [...first, ...session(40002, 1000.001)] });
+}
