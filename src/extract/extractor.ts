@@ -83,7 +83,7 @@ const SPOOLED_LITERAL = 256 * 1024;
  * decoding come from its message's tree, which may only be known later in the capture (another connection's
  * BODYSTRUCTURE), so files are written at the end: the tracker's sorted messages (spilled and merged, memory
  * bounded) give every section its plan, set at the section's place in a second index, and the sections are then
- * written in order. Memory holds no section and no message, only the file names handed out (to keep them apart).
+ * written in order. Memory holds no section and no message, only the file names handed out (to keep them apart; as fingerprints).
  * Nothing is written outside the directory, nothing is overwritten without `force`, no link is followed.
  */
 export class Extractor {

@@ -32,9 +32,76 @@ export function truncateBytes(s: string, max: number): string {
   return stem + ext;
 }
 
+/**
+ * A set of strings kept as 64-bit fingerprints (two 32-bit multiplicative hashes of the UTF-16 units) in an
+ * open-addressed table: at most 16 bytes a string, where a Set of the strings took about 100 (a 1 GiB folder sync
+ * extracts 1.7 million files: their names took 170 MiB). A string that was never added is reported present only when
+ * its fingerprint equals one added (about one chance in ten million over 1.7 million names).
+ */
+export class FingerprintSet {
+  /** Pairs (a, b) of fingerprints; b is odd, so a pair with b = 0 is an empty place. */
+  private table = new Uint32Array(2 * 1024);
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  has(s: string): boolean {
+    const [a, b] = fingerprint(s);
+    return this.table[2 * this.place(a, b) + 1] !== 0;
+  }
+
+  add(s: string): void {
+    const [a, b] = fingerprint(s);
+    const at = this.place(a, b);
+    if (this.table[2 * at + 1] !== 0) return;
+    this.table[2 * at] = a;
+    this.table[2 * at + 1] = b;
+    // At half full the table doubles: probes stay short.
+    if (++this.count * 4 > this.table.length) this.grow();
+  }
+
+  /** Where (a, b) is, or the empty place where it would go (linear probing). */
+  private place(a: number, b: number): number {
+    const mask = this.table.length / 2 - 1;
+    let i = a & mask;
+    for (;;) {
+      const bi = this.table[2 * i + 1]!;
+      if (bi === 0 || (bi === b && this.table[2 * i] === a)) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Uint32Array(2 * old.length);
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i + 1] === 0) continue;
+      const at = this.place(old[i]!, old[i + 1]!);
+      this.table[2 * at] = old[i]!;
+      this.table[2 * at + 1] = old[i + 1]!;
+    }
+  }
+}
+
+/** Two independent 32-bit hashes of the string's UTF-16 units (FNV-1a, and one with another multiplier and a shift); the second odd. */
+function fingerprint(s: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, (b | 1) >>> 0];
+}
+
 /** Hands out names that differ (case-insensitively, for case-insensitive file systems) from all before. */
 export class UniqueNames {
-  private readonly used = new Set<string>();
+  /** The names handed out, in lower case, as fingerprints (FingerprintSet). */
+  private readonly used = new FingerprintSet();
   /** Per name asked for, the counter to try next: many parts of one name cost linear time, not quadratic. */
   private readonly nextCounter = new Map<string, number>();
 
