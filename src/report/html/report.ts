@@ -1,7 +1,7 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
 import { CommandStats } from '../../analysis/stats.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
-import type { TimePoint } from '../../tcp/types.js';
+import type { LateChanges, TimePoint } from '../../tcp/types.js';
 import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
@@ -68,6 +68,9 @@ export async function buildReportData(
       keepConnections: false, // each connection's row is made when it is drained
       onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
       onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
+      // The comparison copies what it reads of each record at the close, completed when settled, as compare does.
+      onConnectionClose: behaviour ? (c: ImapConnection) => behaviour.endedAt(c) : undefined,
+      onConnectionSettled: behaviour ? (late: LateChanges) => { behaviour.settle(late); hooks.onConnectionSettled?.(late); } : hooks.onConnectionSettled,
       onConnectionDrained: behaviour ? (c: ImapConnection) => { behaviour.drained(c); hooks.onConnectionDrained!(c); } : hooks.onConnectionDrained,
       // The page shows no fetch strategy: steps are followed only for the comparison, which takes each as it completes.
     }, { spill: options.spill, stepUids: false, ...(behaviour ? { onStep: behaviour.step } : { steps: false }) });
