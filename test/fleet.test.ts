@@ -388,3 +388,43 @@ test('a capture\'s connection and fetch rows wait on disk inside the scratch dir
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sql writes its rows a chunk at a time: 50,000 of them as CSV, JSON and a text table are all there and whole; a query failing half-way exits 2 with one line and no rows', () => {
+  const root = tempDir();
+  const out = join(root, 'ds');
+  const tmp = join(root, 'tmp');
+  mkdirSync(tmp);
+  try {
+    assert.equal(runCli(['export', join(CAPTURES, 'seed-alice.pcap'), '--out', out]).code, 0);
+    const q = "SELECT i, 'row ' || i AS label, CASE WHEN i % 7 = 0 THEN NULL ELSE [i, i + 1] END AS pair FROM range(50000) t(i)";
+    const csv = runCli(['sql', out, q, '-T', 'csv']);
+    assert.equal(csv.code, 0, csv.stderr);
+    const lines = csv.stdout.split('\r\n');
+    assert.equal(lines.length, 50_002, 'a head, 50,000 rows and the end');
+    assert.equal(lines[0], 'i,label,pair');
+    assert.equal(lines[7], '6,row 6,"[6,7]"');
+    assert.equal(lines[8], '7,row 7,');
+    assert.equal(lines[50_000], '49999,row 49999,"[49999,50000]"');
+    const json = JSON.parse(runCli(['sql', out, q, '-T', 'json']).stdout) as { i: number; label: string; pair: number[] | null }[];
+    assert.equal(json.length, 50_000);
+    assert.deepEqual(json[49_999], { i: 49_999, label: 'row 49999', pair: [49_999, 50_000] });
+    assert.equal(json.filter((r) => r.pair === null).length, Math.ceil(50_000 / 7));
+    // The text table: its rows wait in a private directory of TMPDIR (gone after), its columns as wide as the widest cell.
+    const text = runCli(['sql', out, q], { env: { TMPDIR: tmp } });
+    assert.equal(text.code, 0, text.stderr);
+    const rows = text.stdout.split('\n').filter((l) => l.startsWith('│'));
+    assert.equal(rows.length, 50_001, 'the head and every row');
+    assert.equal(new Set(rows.map((l) => l.length)).size, 1, 'one width for every line');
+    assert.match(rows[50_000]!, /│ 49999 │ row 49999 │ \[49999,50000\] │/);
+    assert.match(text.stdout, /\n50000 rows\n$/);
+    assert.deepEqual(readdirSync(tmp), []);
+    // A failed cast in row 1,500,000 (a streamed result would end there as if complete): the query's error, one line, no rows.
+    const bad = runCli(['sql', out, "SELECT CAST(CASE WHEN i = 1500000 THEN 'x' ELSE i::VARCHAR END AS INTEGER) AS n FROM range(2000000) t(i)", '-T', 'csv']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /^imapscope: sql: .*'x'/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

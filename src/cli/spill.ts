@@ -40,7 +40,8 @@ export function rowFiles(captures: readonly string[], json: boolean, write: bool
   return { dir, spill: (n) => (dir ? { file: join(dir.path, `rows-${n}`), kind: kind(captures[n]!) } : undefined) };
 }
 
-function spillDirectory(purpose: string, held: string): TempDir | null {
+/** A private temporary directory for what a command spills, or null (and a warning) when none can be made. */
+export function spillDirectory(purpose: string, held: string): TempDir | null {
   try {
     return makeTempDir('imapscope-spill-');
   } catch (err) {

@@ -4,9 +4,9 @@ import { CLI } from './env.js';
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
 /** The installed command line in a child process, without colours. */
-export function runCli(args: string[], options: { cwd?: string; input?: Buffer } = {}): CliResult {
+export function runCli(args: string[], options: { cwd?: string; input?: Buffer; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: options.cwd, input: options.input, encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, FORCE_COLOR: '0' },
+    cwd: options.cwd, input: options.input, encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, FORCE_COLOR: '0', ...options.env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
