@@ -128,3 +128,39 @@ test('compare says what it could not read: a truncated capture\'s warning names 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('many connections: the profile table counts commands per connection by how many had each number, and what was the same is listed to 12 aspects (all with --full)', async () => {
+  const { commandCounts, LISTED_COMMAND_COUNTS, LISTED_SAME } = await import('../src/report/compare.js');
+  assert.equal(commandCounts([25, 19, 3]), '25 / 19 / 3');
+  const few = Array.from({ length: LISTED_COMMAND_COUNTS }, (_, i) => i % 3);
+  assert.equal(commandCounts(few), few.join(' / '));
+  const many = [...Array.from({ length: 6600 }, () => 6), ...Array.from({ length: 52 }, () => 5), 9, 9, 4, 4];
+  assert.equal(commandCounts(many), '6 (×6,600) / 5 (×52) / 4 (×2) / 9 (×2)');
+  // On a capture of 20 sessions the table's lines stay short.
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-compare-many-'));
+  try {
+    const { generateScaleCapture } = await import('../bench/scale-captures.js');
+    const path = join(dir, 'closed.pcap');
+    const other = join(dir, 'closed-again.pcap');
+    await generateScaleCapture('closed', 20, path);
+    await generateScaleCapture('closed', 21, other); // one connection more: a difference, and 20 pairs the same
+    const r = spawnSync(process.execPath, [CLI, 'compare', path, other], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.includes('commands per connection'))!;
+    assert.match(line, /│ 4 \(×20\) +│ 4 \(×21\) +│/);
+    assert.ok(line.length < 200, line);
+    // What was the same: the first 12 aspects and a count (two per pair of connections here); --full lists every one.
+    const same = r.stdout.split('\n').find((l) => l.startsWith('  The same: '))!;
+    assert.equal(same.split('; ').length, LISTED_SAME + 1, same);
+    assert.match(same, /; and \d+ more \(--full or --json lists every one\)\.$/);
+    const full = spawnSync(process.execPath, [CLI, 'compare', '--full', path, other], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    const all = full.stdout.split('\n').find((l) => l.startsWith('  The same: '))!;
+    const json = spawnSync(process.execPath, [CLI, 'compare', '--json', path, other], { encoding: 'utf8' });
+    const aspects = (JSON.parse(json.stdout) as { comparisons: { sameAspects: string[] }[] }).comparisons[0]!.sameAspects;
+    assert.ok(aspects.length > LISTED_SAME);
+    assert.equal(all, `  The same: ${aspects.join('; ')}.`);
+    assert.ok(same.startsWith(`  The same: ${aspects.slice(0, LISTED_SAME).join('; ')}; and ${aspects.length - LISTED_SAME} more`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

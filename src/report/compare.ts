@@ -26,6 +26,30 @@ function pairJson(p: ConnectionPair): object {
   return { a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity, rows: p.rows };
 }
 
+/** Connections listed one by one in the profile table; more are counted by their number of commands. */
+export const LISTED_COMMAND_COUNTS = 12;
+
+/**
+ * Each connection's number of commands ("25 / 19 / 3"), or, for many connections, each number with how many had it,
+ * the most frequent first ("6 (×6,600) / 5 (×52)"): a server's capture of 6,652 sessions made a cell of 26,000
+ * characters, and every line of the table as wide.
+ */
+export function commandCounts(counts: readonly number[]): string {
+  if (counts.length <= LISTED_COMMAND_COUNTS) return counts.join(' / ');
+  const times = new Map<number, number>();
+  for (const n of counts) times.set(n, (times.get(n) ?? 0) + 1);
+  return [...times].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map(([n, k]) => `${n} (×${k.toLocaleString('en-US')})`).join(' / ');
+}
+
+/** What was the same, listed up to this many aspects (a server's capture has two per pair of connections); --full lists all. */
+export const LISTED_SAME = 12;
+
+export function sameText(aspects: readonly string[], full: boolean): string {
+  if (full || aspects.length <= LISTED_SAME) return aspects.join('; ');
+  const more = aspects.length - LISTED_SAME;
+  return `${aspects.slice(0, LISTED_SAME).join('; ')}; and ${more.toLocaleString('en-US')} more (--full or --json lists every one)`;
+}
+
 export interface CompareTextOptions {
   /** Characters per line for the side-by-side view (the terminal's width, or 160 in a pipe). */
   width: number;
@@ -42,7 +66,7 @@ export function* compareTextLines(profiles: readonly BehaviourProfile[], compari
   row('client ID', (p) => escapeText(p.clientIds.join(', ')));
   row('authentication', (p) => p.authMechanisms.join(', '));
   row('extensions', (p) => p.extensions.join(' '));
-  row('commands per connection', (p) => p.connections.map((c) => c.commands.length).join(' / '));
+  row('commands per connection', (p) => commandCounts(p.connections.map((c) => c.commands.length)));
   row('FETCH commands', (p) => String(p.connections.reduce((n, c) => n + c.commands.filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length, 0)));
   row('bytes C→S / S→C', (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}`);
   yield `${table.toString()}\n`;
@@ -58,7 +82,7 @@ export function* compareTextLines(profiles: readonly BehaviourProfile[], compari
     }
     yield `${chalk.red(`a and b behave differently in ${c.differences.length} way(s):`)}\n`;
     for (const d of c.differences) yield `  - ${escapeText(d.text)}\n`;
-    if (c.sameAspects.length) yield `  The same: ${escapeText(c.sameAspects.join('; '))}.\n`;
+    if (c.sameAspects.length) yield `  The same: ${escapeText(sameText(c.sameAspects, options.full === true))}.\n`;
   }
 }
 

@@ -8,6 +8,6 @@ export function registerCompare(program: Command): void {
     .addOption(new Option('--by <group>', 'profile per capture (default), per client IP or per user').choices(['capture', 'client-ip', 'user']).default('capture'))
     .option('--json', 'JSON output (schema: docs/schema/compare.schema.json)')
     .option('--expect-same', 'exit 1 when the behaviour differs (for CI)')
-    .option('--full', 'show every aligned command (long runs of equal commands are folded otherwise)')))
+    .option('--full', 'show every aligned command and every aspect found the same (long runs of equal commands are folded, and past 12 aspects the rest counted, otherwise)')))
     .action(lazyAction(async () => (await import('../run/compare.js')).runCompare));
 }
