@@ -1,7 +1,7 @@
 /** export and sql: a dataset of many real captures, checked against what the per-capture views report. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -426,5 +426,26 @@ test('sql writes its rows a chunk at a time: 50,000 of them as CSV, JSON and a t
     assert.equal(bad.stderr.trim().split('\n').length, 1);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a file that is no capture leaves nothing open and nothing in the scratch directory, however many of them', { skip: !existsSync('/proc/self/fd') && 'needs /proc/self/fd' }, async () => {
+  const { captureRows } = await import('../src/fleet/rows.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rows-'));
+  try {
+    const junk = join(dir, 'junk.pcap');
+    writeFileSync(junk, 'this is not a capture\n');
+    const scratch = join(dir, 'scratch');
+    mkdirSync(scratch);
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      const { rows } = await captureRows({ path: junk, sha256: 'x', size: 22 }, { ports: [143], keylogTexts: [] }, () => {}, { dir: scratch, budget: 10 });
+      assert.match(String(rows.captures[0]!.error), /not a|capture/i);
+    }
+    assert.equal(open(), before, 'file descriptors after 20 files that are no captures');
+    assert.deepEqual(readdirSync(scratch), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -160,6 +160,16 @@ export class RowWriter {
     return this.file.path;
   }
 
+  private closed = false;
+
+  /** The pass failed before finish(): both files are closed unread (their descriptors go), if they were not yet. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.file.close();
+    this.records.close();
+  }
+
   /** Remove both files (once finished, and the rows read): for callers that reuse a directory. */
   remove(): void {
     rmSync(this.file.path, { force: true });
@@ -196,6 +206,7 @@ export class RowWriter {
 
   /** The rows of the connections `keep` accepts, in the order the connections opened; the files are complete. */
   finish(keep: (id: number) => boolean = () => true): SpilledRows {
+    this.closed = true;
     this.file.close();
     this.records.close();
     const columns = new LifetimeColumns(this.count);

@@ -86,8 +86,9 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings, 
   let warnings: Warning[] = [];
   let error: string | null = null;
   const dir = makeTempDir('imapscope-rows-', scratch.dir);
+  let writer: RowWriter | null = null;
   try {
-    const connections = new RowWriter(join(dir.path, 'connections'));
+    const connections = (writer = new RowWriter(join(dir.path, 'connections')));
     const a = await analyzeWithFetches(file.path, {
       ...pipelineOptions(settings),
       keepConnections: false,
@@ -113,6 +114,7 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings, 
     error = err.message;
     warnings = [{ frame: null, message: err.message }];
   } finally {
+    writer?.abandon(); // a capture that could not be read at all: its files were never finished
     dir.remove();
   }
   // What a capture that could not be read to its end gave (its rows came before the error).
