@@ -187,6 +187,19 @@ test('without a writable temporary directory the listings say so in one line and
     assert.equal(without.stdout, plain.stdout);
     assert.match(without.stderr, /^imapscope: warning: no temporary directory to sort fetched messages through \(.*imapscope-no-such-dir.*: ENOENT\); every message is held in memory \(set TMPDIR to a writable directory\)\n$/);
   }
+  // The report holds its connections' rows too (three here), and makes the same page.
+  const out = mkdtempSync(join(tmpdir(), 'imapscope-report-held-'));
+  const three = join(CAPTURES, 'seed-alice.pcap');
+  try {
+    const plain = runCli(['report', three, '-o', join(out, 'plain.html')]);
+    const without = runCli(['report', three, '-o', join(out, 'held.html')], { env: { IMAPSCOPE_FETCHES_BUDGET: '2', TMPDIR: missing } });
+    assert.equal(without.code, 0, without.stderr);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.ok(readFileSync(join(out, 'held.html')).equals(readFileSync(join(out, 'plain.html'))), 'the same page');
+    assert.match(without.stderr, /^imapscope: warning: no temporary directory to sort fetched messages and write connection rows through \(.*ENOENT\); every message and connection row is held in memory/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 /**

@@ -31,14 +31,14 @@ export const LISTED_COMMAND_COUNTS = 12;
 
 /**
  * Each connection's number of commands ("25 / 19 / 3"), or, for many connections, each number with how many had it,
- * the most frequent first ("6 (×6,600) / 5 (×52)"): a server's capture of 6,652 sessions made a cell of 26,000
+ * the most frequent first ("6 (×6600) / 5 (×52)", plain numbers as the table's others): a server's capture of 6,652 sessions made a cell of 26,000
  * characters, and every line of the table as wide.
  */
 export function commandCounts(counts: readonly number[]): string {
   if (counts.length <= LISTED_COMMAND_COUNTS) return counts.join(' / ');
   const times = new Map<number, number>();
   for (const n of counts) times.set(n, (times.get(n) ?? 0) + 1);
-  return [...times].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map(([n, k]) => `${n} (×${k.toLocaleString('en-US')})`).join(' / ');
+  return [...times].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map(([n, k]) => `${n} (×${k})`).join(' / ');
 }
 
 /** What was the same, listed up to this many aspects (a server's capture has two per pair of connections); --full lists all. */

@@ -9,7 +9,7 @@ import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
 import { captureSettings } from '../options.js';
-import { sortingDirectory, spillBudget } from '../spill.js';
+import { spillBudget, spillDirectory } from '../spill.js';
 
 interface ReportOptions { output: string; title?: string; filter?: string; port: string; keylog?: string[] }
 
@@ -20,7 +20,7 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
   const budget = spillBudget();
   // Fetched messages beyond the budget are sorted through a private temporary directory, as `fetches` does, and each
   // connection's row waits there from its end until the page is written.
-  const spillDir = sortingDirectory();
+  const spillDir = spillDirectory('sort fetched messages and write connection rows through', 'every message and connection row');
   try {
     const data = await buildReportData(captures, settings, filter ? () => {
       const selection = new Selection(filter);
