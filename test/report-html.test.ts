@@ -217,8 +217,13 @@ test('report: the page embeds the first messages in mailbox, UID order and count
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-spill-'));
   try {
     const spilled = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
-    // The connections' rows wait on disk from each connection's end until the page is written (read as it is).
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('report-rows-')).sort(), ['report-rows-0', 'report-rows-0-lifetimes']);
+    // The connections' rows wait on disk from each connection's end until the page is written (read as it is), in a
+    // directory of the report's own: a second report in the same directory has its own.
+    const again = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
+    const own = readdirSync(dir).filter((f) => f.startsWith('report-'));
+    assert.equal(own.length, 2);
+    for (const d of own) assert.deepEqual(readdirSync(join(dir, d)).sort(), ['rows-0', 'rows-0-lifetimes']);
+    assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify(all)));
     assert.ok(JSON.parse(JSON.stringify(all)).connections.length >= 2);
     assert.deepEqual(JSON.parse(JSON.stringify(spilled)), JSON.parse(JSON.stringify(all)));
   } finally {

@@ -7,6 +7,7 @@ import { analyzeWithFetches } from '../../analysis/full.js';
 import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
 import { BehaviourCollector } from '../../compare/behaviour.js';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportData } from './data.js';
 import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, type CaptureReport } from './model.js';
@@ -45,10 +46,11 @@ export async function buildReportData(
   const captures: CaptureReport[] = [];
   const inputs = [];
   const compare = paths.length > 1;
+  // The connections' rows go to a directory of this report's own inside the spill directory (which the caller removes).
+  const rows = options.spill?.dir === undefined ? null : mkdtempSync(join(options.spill.dir, 'report-'));
   for (const [n, path] of paths.entries()) {
     const selection = select?.();
-    const dir = options.spill?.dir;
-    const collector = new CaptureCollector({ rowsFile: dir === undefined ? undefined : join(dir, `report-rows-${n}`), shows: selection && ((c) => selection.shows(c)) });
+    const collector = new CaptureCollector({ rowsFile: rows === null ? undefined : join(rows, `rows-${n}`), shows: selection && ((c) => selection.shows(c)) });
     // With a filter, the page's exchanges, per-command figures, lanes and messages are the selected ones only.
     const stats = new CommandStats();
     const chosen = new Set<string>();
