@@ -335,15 +335,24 @@ function countAtMost(sorted: SortedTimes, sec: number, nsec: number, inclusive: 
   return lo;
 }
 
-/** How many connections were open from each start or end on: one step per event, in time order (the report's chart). */
-export function openOverTime(l: Lifetimes): { t: Pick<TimePoint, 'sec' | 'nsec'>; open: number }[] {
+/**
+ * How many connections were open from each start or end on: one step per event, in time order (the report's chart),
+ * made as it is read (two steps per connection: 133,000 sessions made 266,000 objects). Read it as often as needed.
+ */
+export function openOverTime(l: Lifetimes): { steps(): Generator<{ t: Pick<TimePoint, 'sec' | 'nsec'>; open: number }>; max: number } {
   const until = untilColumns(l);
-  let open = 0;
-  // As in concurrency(): at equal times a start counts before an end.
-  return Array.from(eventsUntil(l, until), (event) => {
-    const i = event >>> 1;
-    const end = (event & 1) === 1;
-    open += end ? -1 : 1;
-    return { t: end ? { sec: until.sec[i]!, nsec: until.nsec[i]! } : { sec: l.startSec[i]!, nsec: l.startNsec[i]! }, open };
-  });
+  const events = eventsUntil(l, until);
+  function* steps(): Generator<{ t: Pick<TimePoint, 'sec' | 'nsec'>; open: number }> {
+    let open = 0;
+    // As in concurrency(): at equal times a start counts before an end.
+    for (const event of events) {
+      const i = event >>> 1;
+      const end = (event & 1) === 1;
+      open += end ? -1 : 1;
+      yield { t: end ? { sec: until.sec[i]!, nsec: until.nsec[i]! } : { sec: l.startSec[i]!, nsec: l.startNsec[i]! }, open };
+    }
+  }
+  let max = 0;
+  for (const step of steps()) max = Math.max(max, step.open);
+  return { steps, max };
 }

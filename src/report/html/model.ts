@@ -19,9 +19,10 @@ import type {
 
 /**
  * A capture's data as the builder hands it to the page writer: CaptureData, with the connections as their rows'
- * JSON, made one at a time as the page is written (from where they waited on disk, when they were spilled).
+ * JSON and the chart's steps, made one at a time as the page is written (the rows from where they waited on disk,
+ * when they were spilled).
  */
-export type CaptureReport = Omit<CaptureData, 'connections'> & { connections: LazyArray<RawJson> };
+export type CaptureReport = Omit<CaptureData, 'connections' | 'open'> & { connections: LazyArray<RawJson>; open: LazyArray<[number, number]> };
 
 /** What a connection's row leaves for its completion: the times and last frame its close does not settle (the last ACKs move them). */
 type ConnectionHead = Omit<ConnectionData, 'start' | 'end' | 'lastFrame'>;
@@ -166,8 +167,10 @@ export class CaptureCollector {
       notice: a.visibility.notice,
       warnings: a.warnings.slice(0, MAX_WARNINGS).map((w) => ({ frame: w.frame, conn: w.conn ?? null, message: clip(w.message) })),
       warningsOmitted: Math.max(0, a.warnings.length - MAX_WARNINGS),
-      maxOpen: open.reduce((m, s) => Math.max(m, s.open), 0),
-      open: open.map((s) => [since(s.t), s.open]),
+      maxOpen: open.max,
+      open: new LazyArray(function* () {
+        for (const step of open.steps()) yield [since(step.t), step.open] as [number, number];
+      }),
       connections: new LazyArray(function* () {
         let k = 0;
         for (const row of rowAt(order)) yield completedRow(row, rowTimes(lifetimes, order[k++]!), since, shift);
