@@ -48,6 +48,14 @@ function assertAgreesWithCli(args: string[]): void {
     near(c.end, seconds(s.end), `connection ${c.id} end`);
   }
   assert.equal(cap!.maxOpen, summary.concurrency.max);
+  // The chart: a step per start and end, in time order, each one more or one fewer open, up to maxOpen and back to none.
+  assert.equal(cap!.open.length, 2 * cap!.connections.length);
+  cap!.open.forEach(([t, n], i) => {
+    const [pt, pn] = i > 0 ? cap!.open[i - 1]! : [-Infinity, 0];
+    assert.ok(t >= pt && Math.abs(n - pn) === 1, `step ${i}: ${t} s, ${n} open, after ${pt} s, ${pn}`);
+  });
+  assert.equal(Math.max(0, ...cap!.open.map(([, n]) => n)), cap!.maxOpen);
+  if (cap!.open.length > 0) assert.equal(cap!.open[cap!.open.length - 1]![1], 0);
   assert.equal(cap!.exchangeCount, exchanges.length);
   for (const conn of cap!.connections) {
     const expected = exchanges.filter((e) => e.conn === conn.id)

@@ -352,7 +352,9 @@ export function openOverTime(l: Lifetimes): { steps(): Generator<{ t: Pick<TimeP
       yield { t: end ? { sec: until.sec[i]!, nsec: until.nsec[i]! } : { sec: l.startSec[i]!, nsec: l.startNsec[i]! }, open };
     }
   }
+  // The most at once, counted over the same events without making the steps.
+  let open = 0;
   let max = 0;
-  for (const step of steps()) max = Math.max(max, step.open);
+  for (const event of events) max = Math.max(max, (open += event & 1 ? -1 : 1));
   return { steps, max };
 }

@@ -52,14 +52,16 @@ export class FingerprintSet {
     return this.table[2 * this.place(a, b) + 1] !== 0;
   }
 
-  add(s: string): void {
+  /** Add `s`; false when it was present (one fingerprint and one probe, for a caller that would ask has() first). */
+  add(s: string): boolean {
     const [a, b] = fingerprint(s);
     const at = this.place(a, b);
-    if (this.table[2 * at + 1] !== 0) return;
+    if (this.table[2 * at + 1] !== 0) return false;
     this.table[2 * at] = a;
     this.table[2 * at + 1] = b;
     // At half full the table doubles: probes stay short.
     if (++this.count * 4 > this.table.length) this.grow();
+    return true;
   }
 
   /** Where (a, b) is, or the empty place where it would go (linear probing). */
@@ -111,13 +113,14 @@ export class UniqueNames {
     const ext = dot > 0 ? name.slice(dot) : '';
     const key = name.toLowerCase();
     let candidate = name;
-    for (let n = this.nextCounter.get(key) ?? 2; this.used.has(candidate.toLowerCase()); n++) {
+    // Each candidate is taken when it is new (add() says so): the name, then with a counter.
+    for (let n = this.nextCounter.get(key) ?? 2, lower = key; !this.used.add(lower); n++) {
       // The stem is cut to make room for the counter: a counter cut off would give the same name forever.
       const counter = `-${n}`;
       candidate = truncateBytes(stem, MAX_NAME_BYTES - Buffer.byteLength(ext) - counter.length) + counter + ext;
+      lower = candidate.toLowerCase();
       this.nextCounter.set(key, n + 1);
     }
-    this.used.add(candidate.toLowerCase());
     return candidate;
   }
 }
