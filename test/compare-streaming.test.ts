@@ -9,9 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
-import { BehaviourCollector } from '../src/compare/behaviour.js';
+import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
-import { buildProfiles } from '../src/compare/profile.js';
+import { compareProfiles } from '../src/compare/diff.js';
+import { buildProfiles, signature } from '../src/compare/profile.js';
+import { CAPTURES } from './helpers/env.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { footprint, perUnit } from './helpers/footprint.js';
 import { idleAcrossAnotherSession, lastAckAfterNextSyn } from './helpers/late-sessions.js';
@@ -22,14 +24,16 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 test('a connection whose exchanges are reported after its end keeps them (commands, latencies, extensions)', async () => {
   const path = join(tmp, 'idle-across.pcap');
   idleAcrossAnotherSession(path);
-  const behaviour = await captureBehaviour(path);
-  const [idler, other] = behaviour.connections;
-  const words = (ns: number[]) => ns.map((n) => behaviour.strings[n]);
-  assert.deepEqual(words(other!.commands), ['CAPABILITY', 'LOGIN <user> <password>', 'LOGOUT']);
-  assert.deepEqual(words(other!.names), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
-  assert.ok(other!.latencies.every((ms) => ms >= 0), 'each measured');
-  assert.deepEqual(idler!.extensions, ['IDLE']);
-  assert.deepEqual(buildProfiles([{ label: 'x', behaviour }], 'capture')[0]!.latency.LOGIN!.count, 1);
+  const behaviour = await captureBehaviour(path, {}, 'client-ip');
+  const [idler, other] = connectionsOf(behaviour);
+  assert.deepEqual(other!.commands, ['CAPABILITY', 'LOGIN <user> <password>', 'LOGOUT']);
+  // Latencies are kept by the group compare will profile (here the client's address), then by command name.
+  const lists = behaviour.latencies.filter((l) => behaviour.groups[l.group] === '10.0.0.2');
+  assert.deepEqual(lists.map((l) => behaviour.strings[l.name]).sort(), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
+  assert.ok(lists.every((l) => l.ms.length === 1 && l.ms[0]! >= 0), 'each measured');
+  assert.deepEqual(idler!.traits.extensions, ['IDLE']);
+  assert.notEqual(idler!.traits, other!.traits);
+  assert.deepEqual(buildProfiles([{ label: 'x', behaviour }], 'client-ip').map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
 });
 
 test('the most connections at once counts a connection open until its last ACK, after its end was first reported', async () => {
@@ -39,7 +43,7 @@ test('the most connections at once counts a connection open until its last ACK, 
   assert.equal(profile!.maxConcurrent, 2);
 });
 
-test('what compare keeps per drained connection is its behaviour alone: a fixed handful of objects, no exchange', async () => {
+test('what compare keeps per drained connection is a row of numbers: no object, no exchange', async () => {
   const path = join(tmp, 'closed.pcap');
   await generateScaleCapture('closed', 300, path);
   const model = await analyzeCapture(path, { keepExchanges: true });
@@ -56,10 +60,54 @@ test('what compare keeps per drained connection is its behaviour alone: a fixed 
     return collector;
   };
   const shared = [model];
-  const each = perUnit(footprint([collected(300).result().connections], shared), footprint([collected(150).result().connections], shared), 150);
-  // Its behaviour, its facts (client, bytes by side; the times are the record's own) and five short lists; no exchange.
-  assert.deepEqual(each.kinds, { object: 6, Array: 5 });
+  const each = perUnit(footprint([collected(300).result()], shared), footprint([collected(150).result()], shared), 150);
+  // A drained connection is a row of numbers in columns (their buffers are counted once each, not by size): no object.
+  assert.deepEqual(each.kinds, {});
+  assert.equal(each.bytes, 0);
   // The collector holds nothing more per connection than what it hands back.
-  assert.equal(perUnit(footprint([collected(300)], shared), footprint([collected(150)], shared), 150).bytes, each.bytes);
-  assert.equal(collected(300).result().strings.length, collected(150).result().strings.length, 'shapes and names are kept once per capture');
+  assert.deepEqual(perUnit(footprint([collected(300)], shared), footprint([collected(150)], shared), 150).kinds, {});
+  const result = collected(300).result();
+  const columns = [...Object.values(result.connections.lifetimes), ...Object.values(result.connections)].filter(ArrayBuffer.isView);
+  const bytes = columns.reduce((n, column) => n + column.byteLength, 0);
+  assert.ok(bytes / 300 <= 70, `${bytes / 300} bytes per connection in columns`);
+  const fewer = collected(150).result();
+  assert.deepEqual([result.strings.length, result.sequences.length, result.traits.length], [fewer.strings.length, fewer.sequences.length, fewer.traits.length],
+    'shapes, names, sequences and traits are kept once per capture');
+  assert.deepEqual([...connectionsOf(result)].map((c) => c.id), model.connections.slice(0, 300).map((c) => c.conn.id), 'in order of id');
+});
+
+test('a profile lists its connections by what they did (commands, then item sets), those alike in the order they came', async () => {
+  const closed = join(tmp, 'closed-order.pcap');
+  await generateScaleCapture('closed', 200, closed);
+  for (const path of [closed, join(CAPTURES, 'offlineimap.pcapng'), join(CAPTURES, 'seed-alice.pcap'), join(CAPTURES, 'append-idle.pcap')]) {
+    const behaviour = await captureBehaviour(path);
+    const [profile] = buildProfiles([{ label: path, behaviour }], 'capture');
+    const listed = [...profile!.connections];
+    assert.deepEqual(listed.map((c) => c.conn).sort((x, y) => x - y), [...connectionsOf(behaviour)].map((c) => c.id), `${path}: each connection once`);
+    for (let k = 1; k < listed.length; k++) {
+      const order = signature(listed[k - 1]!).localeCompare(signature(listed[k]!));
+      assert.ok(order < 0 || (order === 0 && listed[k - 1]!.conn < listed[k]!.conn), `${path}: connections ${listed[k - 1]!.conn} and ${listed[k]!.conn} out of order`);
+    }
+  }
+});
+
+test('a comparison\'s lists, made as they are read, are as long as they say; it is the same exactly when nothing differs', async () => {
+  const names = ['seed-alice.pcap', 'seed-bob.pcap', 'mbsync.pcap', 'offlineimap.pcapng', 'append-idle.pcap', 'curl.pcap', 'fetchmail.pcap'];
+  const inputs = await Promise.all(names.map(async (name) => ({ label: name, behaviour: await captureBehaviour(join(CAPTURES, name)) })));
+  const profiles = buildProfiles(inputs, 'capture');
+  let sameSeen = false;
+  for (const a of profiles) {
+    for (const b of profiles) {
+      const c = compareProfiles(a, b);
+      const where = `${a.label} against ${b.label}`;
+      assert.equal([...c.differences].length, c.differences.length, `${where}: differences`);
+      assert.equal([...c.sameAspects].length, c.sameAspects.length, `${where}: the same`);
+      assert.equal([...c.pairs].length, c.pairs.length, `${where}: pairs`);
+      assert.equal(c.same, [...c.differences].length === 0, where);
+      assert.deepEqual(c.sameAspects.first(3), [...c.sameAspects].slice(0, 3));
+      if (a === b) assert.ok(c.same, `${where}: a profile is the same as itself`);
+      sameSeen ||= c.same && a !== b;
+    }
+  }
+  assert.ok(sameSeen, 'two accounts of one client behave the same');
 });

@@ -22,6 +22,7 @@ import { checkCapture } from '../../src/check/check-capture.js';
 import { rulesFromSpec } from '../../src/check/load.js';
 import { evaluate } from '../../src/check/rules.js';
 import { captureBehaviour } from '../../src/compare/capture-behaviour.js';
+import { connectionsOf } from '../../src/compare/behaviour.js';
 import { check, checkJsonText, checkPrintable, checkSchema } from '../invariants.js';
 import type { Layer } from '../layer.js';
 import { CAPTURES } from '../paths.js';
@@ -219,13 +220,12 @@ async function checkStreamed(path: string, a: FullAnalysis): Promise<void> {
   const behaviour = await captureBehaviour(path, { keys });
   const shapes = new Map<number, string[]>();
   for (const ex of a.exchanges ?? []) if (!ex.requestMissing) shapes.set(ex.conn, [...(shapes.get(ex.conn) ?? []), ex.shape]);
-  check(behaviour.connections.length === a.connections.length, `compare saw ${behaviour.connections.length} connections, the model ${a.connections.length}`);
+  const rows = [...connectionsOf(behaviour)];
+  check(rows.length === a.connections.length, `compare saw ${rows.length} connections, the model ${a.connections.length}`);
   const itemSets = new Map<number, string[]>();
   for (const step of a.fetches.steps) itemSets.set(step.conn, [...(itemSets.get(step.conn) ?? []), step.items.join(' ')]);
-  for (const c of behaviour.connections) {
-    const commands = c.commands.map((n) => behaviour.strings[n]);
-    check(JSON.stringify(commands) === JSON.stringify(shapes.get(c.conn.id) ?? []), `compare's commands of connection ${c.conn.id} differ from the model's`);
-    const fetches = c.fetches.map((n) => behaviour.strings[n]);
-    check(JSON.stringify(fetches) === JSON.stringify(itemSets.get(c.conn.id) ?? []), `compare's FETCH item sets of connection ${c.conn.id} differ from the model's steps`);
+  for (const { id, commands, fetches } of rows) {
+    check(JSON.stringify(commands) === JSON.stringify(shapes.get(id) ?? []), `compare's commands of connection ${id} differ from the model's`);
+    check(JSON.stringify(fetches) === JSON.stringify(itemSets.get(id) ?? []), `compare's FETCH item sets of connection ${id} differ from the model's steps`);
   }
 }

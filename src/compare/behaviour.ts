@@ -1,21 +1,18 @@
 /**
  * What compare reads of a capture, gathered as it streams: per connection, once it is drained (ended, its last
  * exchange gone by), its command shapes, FETCH item sets, extensions used, latencies and identity, and nothing of
- * its exchanges. Strings a capture repeats (shapes, command names, item sets) are kept once and referred to by
- * number, so the result is compact when it crosses from a worker thread.
+ * its exchanges. What a capture repeats (shapes, command names, item sets, their sequences, identities) is kept
+ * once and referred to by number, and each connection is a row of numbers: memory grows by a few dozen bytes per
+ * session and 8 per exchange (its latency), and the result is compact when it crosses from a worker thread.
  */
+import { LifetimeColumns, type Lifetime, type Lifetimes } from '../analysis/concurrency.js';
 import { latencyMs } from '../analysis/stats.js';
 import type { FetchStep } from '../analysis/fetches.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { clientName } from '../report/summary.js';
-import type { Connection, LateChanges, Side } from '../tcp/types.js';
+import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
-
-/** What compare reads of a connection's TCP record (a Connection is one). */
-export type ConnectionFacts = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'> & {
-  client: { ip: string };
-  stats: Record<Side, { bytes: number }>;
-};
+import { float64List, listValues, permutedColumn, pushValue, uint32List, type Float64List } from '../util/typed-list.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -25,30 +22,70 @@ const EXTENSION_MARKERS: [RegExp, string][] = [
   [/\bX-GM-/, 'X-GM-EXT-1'], [/^GETQUOTA/, 'QUOTA'], [/^(UID )?(SORT|THREAD)\b/, 'SORT/THREAD'], [/\bBINARY\[/, 'BINARY'], [/^APPEND\b/, 'APPEND'],
 ];
 
-/** One connection as compare sees it. Numbers in `commands`, `names` and `fetches` index CaptureBehaviour.strings. */
-export interface ConnectionBehaviour {
-  /** Its TCP facts: id, client address, times (final once the capture is read), bytes. */
-  conn: ConnectionFacts;
-  user: string | null;
+/** How connections are grouped into profiles: per capture, or per client address or user. */
+export type GroupBy = 'capture' | 'client-ip' | 'user';
+
+/**
+ * What a connection's client is and used, kept once per distinct combination: a capture's connections repeat a
+ * handful of them (its address and user are its group, kept apart: a server's capture has thousands of each).
+ */
+export interface ConnectionTraits {
   clientName: string | null;
   authMechanism: string | null;
   enabled: string[];
   tls: boolean;
-  /** Shapes of the commands whose request was captured, in request order. */
-  commands: number[];
-  /** Each exchange's command name and latency in milliseconds (NaN when not measured), in request order. */
-  names: number[];
-  latencies: number[];
-  /** Item sets of its FETCH commands, in request order. */
-  fetches: number[];
   /** Extensions its commands show it using (ENABLE's own are added from `enabled`). */
   extensions: string[];
 }
 
+/**
+ * The connections in columns, in order of id: a number or two each where an object and five lists took 1.3 KiB
+ * (33,267 sessions held 43 MiB). `commands` and `fetches` index CaptureBehaviour.sequences, `traits` its traits,
+ * `groups` its groups.
+ */
+export interface BehaviourColumns {
+  /** Ids and times (final once the capture is read). */
+  lifetimes: Lifetimes;
+  clientBytes: Float64Array;
+  serverBytes: Float64Array;
+  commands: Uint32Array;
+  fetches: Uint32Array;
+  traits: Uint32Array;
+  groups: Uint32Array;
+}
+
+/** Each exchange's latency in milliseconds (NaN when not measured), of one command name over the connections of one group. */
+export interface LatencyList {
+  group: number;
+  /** Indexes CaptureBehaviour.strings. */
+  name: number;
+  ms: Float64Array;
+}
+
 export interface CaptureBehaviour {
+  /** What its groups are: the latencies are kept per group. */
+  by: GroupBy;
+  /** Command shapes, command names and FETCH item sets, each kept once. */
   strings: string[];
-  /** In the order they opened. */
-  connections: ConnectionBehaviour[];
+  /**
+   * Distinct sequences of numbers into `strings`: the command shapes a connection sent, in request order (of those whose
+   * request was captured), or its FETCH commands' item sets, in request order.
+   */
+  sequences: number[][];
+  traits: ConnectionTraits[];
+  /** The groups' keys: empty when grouped by capture, else the client's address or user (or "(no user)"). */
+  groups: string[];
+  connections: BehaviourColumns;
+  latencies: LatencyList[];
+}
+
+/** What compare reads of a connection's record when it ends, until it is drained and its end is final. */
+interface Ended extends Lifetime {
+  ip: string;
+  clientBytes: number;
+  serverBytes: number;
+  /** Its row once drained (its end may still move after that). */
+  row: number;
 }
 
 /** A connection's exchanges and FETCH steps while it is not drained. */
@@ -61,24 +98,28 @@ interface Open {
 }
 
 export class BehaviourCollector {
-  private readonly strings: string[] = [];
-  private readonly numbers = new Map<string, number>();
+  private readonly strings = new Interned<string>((s) => s);
+  private readonly sequences = new Interned<number[]>((s) => s.join(' '));
+  private readonly traits = new Interned<ConnectionTraits>((t) => JSON.stringify(t));
+  private readonly groups = new Interned<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
   private readonly open = new Map<number, Open>();
-  /** Facts of connections that ended, until they are drained, and until their end is final (settled). */
-  private readonly ended = new Map<number, ConnectionFacts>();
-  private readonly unsettled = new Unsettled<ConnectionFacts>();
-  private readonly done: ConnectionBehaviour[] = [];
+  /** Connections that ended, until they are drained, and until their end is final (settled). */
+  private readonly ended = new Map<number, Ended>();
+  private readonly unsettled = new Unsettled<Ended>();
+  private readonly lifetimes = new LifetimeColumns();
+  private readonly clientBytes = float64List();
+  private readonly serverBytes = float64List();
+  private readonly commandColumn = uint32List();
+  private readonly fetchColumn = uint32List();
+  private readonly traitsColumn = uint32List();
+  private readonly groupColumn = uint32List();
+  /** Latencies by group, then by command name. */
+  private readonly latencies = new Map<number, Map<number, Float64List>>();
 
-  private number(s: string): number {
-    let n = this.numbers.get(s);
-    if (n === undefined) {
-      n = this.strings.push(s) - 1;
-      this.numbers.set(s, n);
-    }
-    return n;
-  }
+  /** Latencies are kept per group, so the groups are known as the capture is read. */
+  constructor(private readonly by: GroupBy = 'capture') {}
 
   private openOf(id: number): Open {
     let o = this.open.get(id);
@@ -88,8 +129,8 @@ export class BehaviourCollector {
 
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
-    if (!ex.requestMissing) o.commands.push(this.number(ex.shape));
-    o.names.push(this.number(ex.command));
+    if (!ex.requestMissing) o.commands.push(this.strings.number(ex.shape));
+    o.names.push(this.strings.number(ex.command));
     o.latencies.push(latencyMs(ex) ?? NaN);
     for (const name of this.extensionsOf(ex.shape)) o.extensions.add(name);
   }
@@ -111,12 +152,11 @@ export class BehaviourCollector {
   /**
    * A connection ended (onConnectionClose, with settle as onConnectionSettled): what compare reads of its record is
    * copied, and its end completed when it is final, so the record itself can go. A caller that keeps the records
-   * (and so has them completed in place) need not call it.
+   * complete (settled) need not call it: the record is read as it stands when the connection is drained.
    */
   endedAt(c: ImapConnection): void {
-    const { id, start, end, lastFrame, client, stats } = c.conn;
-    const facts = { id, start, end, lastFrame, client: { ip: client.ip }, stats: { client: { bytes: stats.client.bytes }, server: { bytes: stats.server.bytes } } };
-    this.ended.set(id, facts);
+    const facts = endedFacts(c.conn);
+    this.ended.set(facts.id, facts);
     this.unsettled.add(c.conn, facts);
   }
 
@@ -125,32 +165,102 @@ export class BehaviourCollector {
     if (!facts) return;
     facts.end = late.end;
     facts.lastFrame = late.lastFrame;
+    if (facts.row >= 0) this.lifetimes.settle(facts.row, late);
   };
 
-  /** The connection ended and each of its exchanges (and so each of its steps) went by. */
+  /** The connection ended and each of its exchanges (and so each of its steps) went by: it becomes a row. */
   drained(c: ImapConnection): void {
     const o = this.open.get(c.conn.id) ?? nothingYet();
     this.open.delete(c.conn.id);
-    const conn = this.ended.get(c.conn.id) ?? c.conn;
+    const facts = this.ended.get(c.conn.id) ?? endedFacts(c.conn);
     this.ended.delete(c.conn.id);
-    this.done.push({
-      conn, user: c.user, clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null,
-      commands: o.commands, names: o.names, latencies: o.latencies, fetches: this.itemSets(o.steps), extensions: [...o.extensions],
+    facts.row = this.lifetimes.push(facts);
+    pushValue(this.clientBytes, facts.clientBytes);
+    pushValue(this.serverBytes, facts.serverBytes);
+    pushValue(this.commandColumn, this.sequences.number(o.commands));
+    pushValue(this.fetchColumn, this.sequences.number(this.itemSets(o.steps)));
+    pushValue(this.traitsColumn, this.traits.number({
+      clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...o.extensions].sort(),
+    }));
+    const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
+    pushValue(this.groupColumn, group);
+    this.keepLatencies(group, o);
+  }
+
+  private keepLatencies(group: number, o: Open): void {
+    let byName = this.latencies.get(group);
+    if (!byName) this.latencies.set(group, (byName = new Map()));
+    o.names.forEach((name, k) => {
+      let list = byName.get(name);
+      if (!list) byName.set(name, (list = float64List(4)));
+      pushValue(list, o.latencies[k]!);
     });
   }
 
   /** Steps in request order (as FetchTracker.steps orders them: by request frame, then as created), as item sets. */
   private itemSets(steps: { step: FetchStep; created: number }[]): number[] {
     steps.sort((a, b) => (a.step.requestFrame ?? Infinity) - (b.step.requestFrame ?? Infinity) || a.created - b.created);
-    return steps.map((s) => this.number(s.step.items.join(' ')));
+    return steps.map((s) => this.strings.number(s.step.items.join(' ')));
   }
 
+  /** What was gathered, the connections in order of id. Gather no more after. */
   result(): CaptureBehaviour {
-    const connections = this.done.sort((a, b) => a.conn.id - b.conn.id);
-    return { strings: this.strings, connections };
+    const ids = this.lifetimes.ids;
+    const order = Uint32Array.from({ length: ids.length }, (_, i) => i).sort((x, y) => ids[x]! - ids[y]!);
+    const latencies: LatencyList[] = [];
+    for (const [group, byName] of this.latencies) for (const [name, list] of byName) latencies.push({ group, name, ms: listValues(list).slice() });
+    return {
+      by: this.by,
+      strings: this.strings.values,
+      sequences: this.sequences.values,
+      traits: this.traits.values,
+      groups: this.groups.values,
+      connections: {
+        lifetimes: this.lifetimes.take(order),
+        clientBytes: permutedColumn(listValues(this.clientBytes), order),
+        serverBytes: permutedColumn(listValues(this.serverBytes), order),
+        commands: permutedColumn(listValues(this.commandColumn), order),
+        fetches: permutedColumn(listValues(this.fetchColumn), order),
+        traits: permutedColumn(listValues(this.traitsColumn), order),
+        groups: permutedColumn(listValues(this.groupColumn), order),
+      },
+      latencies,
+    };
   }
+}
+
+/** Values kept once each, numbered in the order first seen (by a key each gives). */
+class Interned<T> {
+  readonly values: T[] = [];
+  private readonly numbers = new Map<string, number>();
+
+  constructor(private readonly key: (value: T) => string) {}
+
+  number(value: T): number {
+    const key = this.key(value);
+    let n = this.numbers.get(key);
+    if (n === undefined) {
+      n = this.values.push(value) - 1;
+      this.numbers.set(key, n);
+    }
+    return n;
+  }
+}
+
+function endedFacts(conn: Connection): Ended {
+  const { id, start, end, lastFrame, client, stats } = conn;
+  return { id, start, end, lastFrame, ip: client.ip, clientBytes: stats.client.bytes, serverBytes: stats.server.bytes, row: -1 };
 }
 
 function nothingYet(): Open {
   return { commands: [], names: [], latencies: [], steps: [], extensions: new Set() };
+}
+
+/** Each connection's id, command shapes, FETCH item sets and traits, in order of id: the columns read back as words. */
+export function* connectionsOf(b: CaptureBehaviour): Generator<{ id: number; commands: string[]; fetches: string[]; traits: ConnectionTraits }> {
+  const c = b.connections;
+  const words = (sequence: number) => b.sequences[sequence]!.map((n) => b.strings[n]!);
+  for (let i = 0; i < c.lifetimes.size; i++) {
+    yield { id: c.lifetimes.ids[i]!, commands: words(c.commands[i]!), fetches: words(c.fetches[i]!), traits: b.traits[c.traits[i]!]! };
+  }
 }

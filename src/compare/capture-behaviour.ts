@@ -2,14 +2,14 @@ import type { AnalyzeOptions } from '../analysis/analyzer.js';
 import { analyzeWithFetches } from '../analysis/full.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
-import { BehaviourCollector, type CaptureBehaviour } from './behaviour.js';
+import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behaviour.js';
 
 /**
  * What compare reads of one capture, in one streaming pass: no exchange, message or FETCH step is kept, only
- * each connection's behaviour once it is drained.
+ * each connection's behaviour once it is drained, its latencies by the group it will be compared in.
  */
-export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}): Promise<CaptureBehaviour & { warnings: Warning[] }> {
-  const collector = new BehaviourCollector();
+export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}, by: GroupBy = 'capture'): Promise<CaptureBehaviour & { warnings: Warning[] }> {
+  const collector = new BehaviourCollector(by);
   const analysis = await analyzeWithFetches(input, {
     ...options,
     keepConnections: false,

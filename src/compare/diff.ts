@@ -1,6 +1,7 @@
 import { greedyMatch } from './pairing.js';
 import { align, similarity, type AlignedRow } from './align.js';
-import type { BehaviourProfile, ConnectionProfile } from './profile.js';
+import type { BehaviourProfile, ConnectionProfile, ProfileConnections } from './profile.js';
+import { LazyList } from '../util/json.js';
 
 export interface Difference {
   /** What differs, in words ("number of connections", "commands of connection 2", …). */
@@ -28,10 +29,11 @@ export interface Comparison {
   b: string;
   /** The behaviour profiles match: measures (bytes, latency) and identities never count. */
   same: boolean;
-  differences: Difference[];
+  /** Each made as it is read: a server's captures have one or two per pair of connections. */
+  differences: LazyList<Difference>;
   /** What matched, in words, so a reader sees what was compared. */
-  sameAspects: string[];
-  pairs: ConnectionPair[];
+  sameAspects: LazyList<string>;
+  pairs: LazyList<ConnectionPair>;
 }
 
 /** Compare two behaviour profiles aspect by aspect. */
@@ -51,26 +53,56 @@ export function compareProfiles(a: BehaviourProfile, b: BehaviourProfile): Compa
   check('authentication', a.authMechanisms, b.authMechanisms, () => `a authenticates with ${list(a.authMechanisms)}, b with ${list(b.authMechanisms)}.`);
   check('TLS', a.tls, b.tls, () => `${a.tls ? 'a' : 'b'} uses TLS, ${a.tls ? 'b' : 'a'} does not.`);
   const pairs = pairConnections(a.connections, b.connections);
-  pairs.forEach((pair, i) => {
-    const label = `connection ${i + 1} of ${pairs.length}`;
-    const { a: x, b: y } = pair;
-    if (!x || !y) {
-      const only = (x ?? y)!;
-      differences.push({ what: `${label}: only in ${x ? 'a' : 'b'}`, a: x?.commands ?? null, b: y?.commands ?? null,
-        text: `${x ? 'a' : 'b'} opens a connection that ${pair.role} (conn ${only.conn}, ${count(only.commands.length, 'command')}) with no counterpart in ${x ? 'b' : 'a'}.` });
-      return;
+  // Counted from the pairs' sequence numbers (one number per distinct sequence), each aspect made only when listed.
+  let pairDifferences = 0;
+  let pairSame = 0;
+  for (let k = 0; k < pairs.length; k++) {
+    const alike = pairs.alike(k);
+    if (alike === null) pairDifferences++;
+    else {
+      pairDifferences += Number(!alike.commands) + Number(!alike.fetches);
+      pairSame += Number(alike.commands) + Number(alike.fetches && alike.fetching);
     }
-    const where = `${label} (a: conn ${x.conn}, b: conn ${y.conn})`;
-    const cmds = sequenceDiff(x.commands, y.commands);
-    if (cmds) differences.push({ what: `${where}: commands`, a: cmds.a, b: cmds.b, text: rowsSentence(`the connection that ${pair.role}`, pair.rows) });
-    else same.push(`${label}: ${x.commands.length} commands`);
-    const fetches = sequenceDiff(x.fetches, y.fetches);
-    if (fetches) {
-      differences.push({ what: `${where}: fetch strategy`, a: fetches.a, b: fetches.b,
-        text: `In the connection that ${pair.role}, a fetches ${list(distinct(x.fetches))} in ${count(x.fetches.length, 'FETCH command')}, b ${list(distinct(y.fetches))} in ${count(y.fetches.length, 'FETCH command')}.` });
-    } else if (x.fetches.length) same.push(`${label}: ${x.fetches.length} FETCH commands with the same items`);
+  }
+  function* aspects(): Generator<Aspect> {
+    for (let k = 0; k < pairs.length; k++) yield* pairAspects(pairs.at(k), k, pairs.length);
+  }
+  const allDifferences = new LazyList(differences.length + pairDifferences, function* () {
+    yield* differences;
+    for (const x of aspects()) if (x.difference) yield x.difference;
   });
-  return { a: a.label, b: b.label, same: differences.length === 0, differences, sameAspects: same, pairs };
+  const sameAspects = new LazyList(same.length + pairSame, function* () {
+    yield* same;
+    for (const x of aspects()) if (x.same !== undefined) yield x.same;
+  });
+  const pairList = new LazyList(pairs.length, function* () {
+    for (let k = 0; k < pairs.length; k++) yield pairs.at(k);
+  });
+  return { a: a.label, b: b.label, same: allDifferences.length === 0, differences: allDifferences, sameAspects, pairs: pairList };
+}
+
+/** One aspect of a pair of connections: a difference, or what was the same. */
+type Aspect = { difference: Difference; same?: undefined } | { difference?: undefined; same: string };
+
+/** The k-th of `total` pairs' aspects, in the order listed: its commands, then its FETCH items. */
+function* pairAspects(pair: ConnectionPair, k: number, total: number): Generator<Aspect> {
+  const label = `connection ${k + 1} of ${total}`;
+  const { a: x, b: y } = pair;
+  if (!x || !y) {
+    const only = (x ?? y)!;
+    yield { difference: { what: `${label}: only in ${x ? 'a' : 'b'}`, a: x?.commands ?? null, b: y?.commands ?? null,
+      text: `${x ? 'a' : 'b'} opens a connection that ${pair.role} (conn ${only.conn}, ${count(only.commands.length, 'command')}) with no counterpart in ${x ? 'b' : 'a'}.` } };
+    return;
+  }
+  const where = `${label} (a: conn ${x.conn}, b: conn ${y.conn})`;
+  const cmds = sequenceDiff(x.commands, y.commands);
+  if (cmds) yield { difference: { what: `${where}: commands`, a: cmds.a, b: cmds.b, text: rowsSentence(`the connection that ${pair.role}`, pair.rows) } };
+  else yield { same: `${label}: ${x.commands.length} commands` };
+  const fetches = sequenceDiff(x.fetches, y.fetches);
+  if (fetches) {
+    yield { difference: { what: `${where}: fetch strategy`, a: fetches.a, b: fetches.b,
+      text: `In the connection that ${pair.role}, a fetches ${list(distinct(x.fetches))} in ${count(x.fetches.length, 'FETCH command')}, b ${list(distinct(y.fetches))} in ${count(y.fetches.length, 'FETCH command')}.` } };
+  } else if (x.fetches.length) yield { same: `${label}: ${x.fetches.length} FETCH commands with the same items` };
 }
 
 /** What a connection does, from its commands: what a reader recognises it by. */
@@ -84,59 +116,86 @@ export function roleOf(c: Pick<ConnectionProfile, 'commands'>): string {
   return roles.length === 1 ? roles[0]! : `${roles.slice(0, -1).join(', ')} and ${roles[roles.length - 1]}`;
 }
 
+/** The pairs of connections in the order listed, each made into a ConnectionPair when read. */
+interface PairTable {
+  length: number;
+  at(k: number): ConnectionPair;
+  /** Whether the k-th pair's commands and item sets are the same (and whether it fetches at all); null for a connection alone. */
+  alike(k: number): { commands: boolean; fetches: boolean; fetching: boolean } | null;
+}
+
 /**
  * Pair connections by what they do, not by when they opened: the pair with the most commands in common
  * first (a shared role counts before any similarity), then the next, and so on; leftovers stand alone.
+ * Matched pairs come in a's order, then a's connections alone, then b's.
  */
-function pairConnections(a: ConnectionProfile[], b: ConnectionProfile[]): ConnectionPair[] {
-  // A connection's role follows from its commands: connections with the same command sequence form a
-  // class, and each pair of classes is scored once (a folder sync repeats one sequence over hundreds).
-  const sequences = new Map<string, number>();
-  const commandsOf: string[][] = [];
-  const classOf = (c: ConnectionProfile): number => {
-    const key = JSON.stringify(c.commands);
-    let id = sequences.get(key);
-    if (id === undefined) {
-      sequences.set(key, (id = sequences.size));
-      commandsOf.push(c.commands);
-    }
-    return id;
-  };
-  const classA = a.map(classOf);
-  const classB = b.map(classOf);
+function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTable {
+  // A connection's class is its command sequence's number (a and b number them alike), its role follows from it, and
+  // each pair of classes is aligned and scored once (a folder sync repeats one sequence over thousands of sessions).
+  const { sequences } = a;
+  if (b.sequences !== sequences) throw new Error('compare: profiles from different buildProfiles() calls number their sequences apart');
   const roles = new Map<number, string>();
   const roleOfClass = (c: number): string => {
     let role = roles.get(c);
-    if (role === undefined) roles.set(c, (role = roleOf({ commands: commandsOf[c]! })));
+    if (role === undefined) roles.set(c, (role = roleOf({ commands: sequences.list[c]! })));
     return role;
   };
   // One alignment per pair of classes: it gives the score, and the rows of every pair of those classes.
   const alignments = new Map<number, { rows: AlignedRow[]; similarity: number }>();
   const alignmentOf = (ca: number, cb: number) => {
-    const key = ca * sequences.size + cb;
+    const key = ca * sequences.list.length + cb;
     let found = alignments.get(key);
     if (!found) {
-      const x = commandsOf[ca]!;
-      const y = commandsOf[cb]!;
+      const x = sequences.list[ca]!;
+      const y = sequences.list[cb]!;
       const rows = align(x, y);
       alignments.set(key, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
     }
     return found;
   };
-  const matched = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + alignmentOf(ca, cb).similarity);
-  const usedA = new Set(matched.map((m) => m.i));
-  const usedB = new Set(matched.map((m) => m.j));
-  const pairs: ConnectionPair[] = matched.map(({ i, j }) => {
-    const { rows, similarity: sim } = alignmentOf(classA[i]!, classB[j]!);
-    return { a: a[i]!, b: b[j]!, role: roleOfClass(classA[i]!), similarity: Math.round(sim * 1000) / 1000, rows };
-  });
-  const alone = (c: ConnectionProfile, cls: number, side: 'a' | 'b'): ConnectionPair => ({
-    a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(cls), similarity: 0,
-    rows: c.commands.map((cmd) => (side === 'a' ? { mark: 'onlyA' as const, a: cmd, b: null } : { mark: 'onlyB' as const, a: null, b: cmd })),
-  });
-  a.forEach((x, i) => { if (!usedA.has(i)) pairs.push(alone(x, classA[i]!, 'a')); });
-  b.forEach((y, j) => { if (!usedB.has(j)) pairs.push(alone(y, classB[j]!, 'b')); });
-  return pairs;
+  const classA = a.commandClasses;
+  const classB = b.commandClasses;
+  const partner = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + alignmentOf(ca, cb).similarity);
+  const taken = new Uint8Array(b.length);
+  let matched = 0;
+  for (const j of partner) {
+    if (j >= 0) {
+      taken[j] = 1;
+      matched++;
+    }
+  }
+  // Pair k: a's index (or -1) and b's (or -1).
+  const length = a.length + b.length - matched;
+  const left = new Int32Array(length);
+  const right = new Int32Array(length);
+  let k = 0;
+  partner.forEach((j, i) => { if (j >= 0) { left[k] = i; right[k++] = j; } });
+  partner.forEach((j, i) => { if (j < 0) { left[k] = i; right[k++] = -1; } });
+  taken.forEach((t, j) => { if (!t) { left[k] = -1; right[k++] = j; } });
+  return {
+    length,
+    at(n) {
+      const i = left[n]!;
+      const j = right[n]!;
+      if (i >= 0 && j >= 0) {
+        const { rows, similarity: sim } = alignmentOf(classA[i]!, classB[j]!);
+        return { a: a.at(i), b: b.at(j), role: roleOfClass(classA[i]!), similarity: Math.round(sim * 1000) / 1000, rows };
+      }
+      const side = i >= 0 ? 'a' : 'b';
+      const c = i >= 0 ? a.at(i) : b.at(j);
+      return {
+        a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(i >= 0 ? classA[i]! : classB[j]!), similarity: 0,
+        rows: c.commands.map((cmd) => (side === 'a' ? { mark: 'onlyA' as const, a: cmd, b: null } : { mark: 'onlyB' as const, a: null, b: cmd })),
+      };
+    },
+    alike(n) {
+      const i = left[n]!;
+      const j = right[n]!;
+      if (i < 0 || j < 0) return null;
+      const fetchClass = a.fetchClasses[i]!;
+      return { commands: classA[i] === classB[j], fetches: fetchClass === b.fetchClasses[j], fetching: sequences.list[fetchClass]!.length > 0 };
+    },
+  };
 }
 
 /** "In the connection that fetches, b sends 2 commands a does not (IDLE, NOOP); 1 differs (…)". */

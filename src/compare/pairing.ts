@@ -1,17 +1,11 @@
-/** A pair taken by greedyMatch: connection i of a with connection j of b. */
-export interface Match {
-  i: number;
-  j: number;
-}
-
 /**
  * The best-first greedy matching: every pair (i, j) scored, taken in order of score (highest first; ties by i,
  * then j), and kept when neither side is taken yet. Connections of one class score alike against another
  * class, so the pairs are walked class by class: time and memory grow with the pairs of classes (a folder
  * sync has a handful), not with the pairs of connections (millions for two captures of a few thousand
- * connections each). Returns the matches in order of i.
+ * connections each). Returns, for each i, the j it is paired with, or -1.
  */
-export function greedyMatch(classA: readonly number[], classB: readonly number[], score: (ca: number, cb: number) => number): Match[] {
+export function greedyMatch(classA: ArrayLike<number>, classB: ArrayLike<number>, score: (ca: number, cb: number) => number): Int32Array {
   const membersA = membersByClass(classA);
   const membersB = membersByClass(classB);
   // The pairs of classes, grouped by score: within a score, candidates go by i, so by a's class members.
@@ -37,7 +31,7 @@ export function greedyMatch(classA: readonly number[], classB: readonly number[]
     firstFree.set(cb, k);
     return members[k];
   };
-  const matches: Match[] = [];
+  const partner = new Int32Array(classA.length).fill(-1);
   for (const s of [...levels.keys()].sort((x, y) => y - x)) {
     const byA = levels.get(s)!;
     const rows = [...byA.keys()].flatMap((ca) => membersA.get(ca)!).sort((x, y) => x - y);
@@ -52,19 +46,20 @@ export function greedyMatch(classA: readonly number[], classB: readonly number[]
       if (best === undefined) continue;
       usedA[i] = 1;
       usedB[best] = 1;
-      matches.push({ i, j: best });
+      partner[i] = best;
     }
   }
-  return matches.sort((x, y) => x.i - y.i);
+  return partner;
 }
 
 /** Indices by class, each list ascending. */
-function membersByClass(classes: readonly number[]): Map<number, number[]> {
+function membersByClass(classes: ArrayLike<number>): Map<number, number[]> {
   const out = new Map<number, number[]>();
-  classes.forEach((c, index) => {
+  for (let index = 0; index < classes.length; index++) {
+    const c = classes[index]!;
     const list = out.get(c);
     if (list) list.push(index);
     else out.set(c, [index]);
-  });
+  }
   return out;
 }

@@ -10,6 +10,7 @@ import { CaptureError, type ReadControl } from '../capture/reader.js';
 import { RulesError } from '../check/errors.js';
 import { UsageError } from '../cli/errors.js';
 import type { CaptureFile, RowsScratch } from '../fleet/rows.js';
+import type { GroupBy } from '../compare/behaviour.js';
 import type { commandsOfCapture } from '../cli/commands-capture.js';
 import type { fetchesOfCapture } from '../cli/fetches-capture.js';
 import type { SelectedCapture } from '../cli/selected-capture.js';
@@ -24,8 +25,9 @@ export type Emit = (channel: string, text: string) => void;
 const TASKS = {
   /** A capture's rows for export; the long tables' rows are emitted as NDJSON text, on a channel named by the table. */
   exportRows: async ([file, settings, scratch]: [CaptureFile, CaptureSettings, RowsScratch], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit, scratch),
-  /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies and identity. */
-  behaviour: async ([path, settings]: [string, CaptureSettings], _emit: Emit, control: ReadControl) => (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }),
+  /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies (by group) and identity. */
+  behaviour: async ([path, settings, by]: [string, CaptureSettings, GroupBy], _emit: Emit, control: ReadControl) =>
+    (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }, by),
   /** The rules' outcomes on one capture (check), with -Y. */
   check: async (args: CheckInput, _emit: Emit, control: ReadControl) => (await import('../cli/check-capture.js')).checkOfCapture(args, control),
   /** The analysis model of summary, and the streams view, with -Y. */

@@ -1,10 +1,10 @@
 import chalk from 'chalk';
 import type { AlignedRow, Mark } from '../compare/align.js';
 import type { Comparison, ConnectionPair } from '../compare/diff.js';
-import type { BehaviourProfile } from '../compare/profile.js';
+import type { BehaviourProfile, ProfileConnections } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
-import { LazyArray } from '../util/json.js';
+import { LazyArray, type LazyList } from '../util/json.js';
 
 /** JSON twin of compare (schema: docs/schema/compare.schema.json). */
 export function compareJson(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[]): object {
@@ -12,14 +12,19 @@ export function compareJson(profiles: readonly BehaviourProfile[], comparisons: 
   // The long lists (a pair and a profile per connection) are written an element at a time, not as one string each.
   return {
     same: comparisons.every((c) => c.same),
-    differences: comparisons.length === 1 ? first!.differences : comparisons.flatMap((c) => c.differences.map((d) => ({ ...d, between: [c.a, c.b] }))),
+    differences: comparisons.length === 1 ? first!.differences : new LazyArray(() => allDifferences(comparisons)),
     comparisons: comparisons.map((c) => ({ ...c, pairs: new LazyArray(() => mapped(c.pairs, pairJson)) })),
     profiles: profiles.map((p) => ({ ...p, connections: new LazyArray(() => p.connections) })),
   };
 }
 
-function* mapped<T, U>(items: readonly T[], f: (item: T) => U): Generator<U> {
+function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
   for (const item of items) yield f(item);
+}
+
+/** Every comparison's differences, each saying which two profiles it is between. */
+function* allDifferences(comparisons: readonly Comparison[]): Generator<object> {
+  for (const c of comparisons) for (const d of c.differences) yield { ...d, between: [c.a, c.b] };
 }
 
 function pairJson(p: ConnectionPair): object {
@@ -44,10 +49,10 @@ export function commandCounts(counts: readonly number[]): string {
 /** What was the same, listed up to this many aspects (a server's capture has two per pair of connections); --full lists all. */
 export const LISTED_SAME = 12;
 
-export function sameText(aspects: readonly string[], full: boolean): string {
-  if (full || aspects.length <= LISTED_SAME) return aspects.join('; ');
+export function sameText(aspects: LazyList<string>, full: boolean): string {
+  if (full || aspects.length <= LISTED_SAME) return [...aspects].join('; ');
   const more = aspects.length - LISTED_SAME;
-  return `${aspects.slice(0, LISTED_SAME).join('; ')}; and ${more.toLocaleString('en-US')} more (--full or --json lists every one)`;
+  return `${aspects.first(LISTED_SAME).join('; ')}; and ${more.toLocaleString('en-US')} more (--full or --json lists every one)`;
 }
 
 export interface CompareTextOptions {
@@ -66,15 +71,16 @@ export function* compareTextLines(profiles: readonly BehaviourProfile[], compari
   row('client ID', (p) => escapeText(p.clientIds.join(', ')));
   row('authentication', (p) => p.authMechanisms.join(', '));
   row('extensions', (p) => p.extensions.join(' '));
-  row('commands per connection', (p) => commandCounts(p.connections.map((c) => c.commands.length)));
-  row('FETCH commands', (p) => String(p.connections.reduce((n, c) => n + c.commands.filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length, 0)));
+  row('commands per connection', (p) => commandCounts(Array.from({ length: p.connections.length }, (_, i) => p.connections.commands(i).length)));
+  row('FETCH commands', (p) => String(fetchCommands(p.connections)));
   row('bytes C→S / S→C', (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}`);
   yield `${table.toString()}\n`;
   for (const c of comparisons) {
     yield '\n';
     yield `${chalk.bold(`a = ${escapeText(c.a)}`)}\n`;
     yield `${chalk.bold(`b = ${escapeText(c.b)}`)}\n`;
-    for (const [i, pair] of c.pairs.entries()) for (const line of pairLines(pair, i, c.pairs.length, options)) yield `${line}\n`;
+    let i = 0;
+    for (const pair of c.pairs) for (const line of pairLines(pair, i++, c.pairs.length, options)) yield `${line}\n`;
     yield '\n';
     if (c.same) {
       yield `${chalk.green(`a and b behave the same (${c.sameAspects.length} aspects compared; accounts, tags, UIDs and times do not count).`)}\n`;
@@ -84,6 +90,19 @@ export function* compareTextLines(profiles: readonly BehaviourProfile[], compari
     for (const d of c.differences) yield `  - ${escapeText(d.text)}\n`;
     if (c.sameAspects.length) yield `  The same: ${escapeText(sameText(c.sameAspects, options.full === true))}.\n`;
   }
+}
+
+/** FETCH commands over the connections, counted once per command sequence. */
+function fetchCommands(connections: ProfileConnections): number {
+  const perClass = new Map<number, number>();
+  let total = 0;
+  for (let i = 0; i < connections.length; i++) {
+    const cls = connections.commandClasses[i]!;
+    let n = perClass.get(cls);
+    if (n === undefined) perClass.set(cls, (n = connections.commands(i).filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length));
+    total += n;
+  }
+  return total;
 }
 
 const MARK_SIGN: Record<Mark, string> = { same: ' ', changed: '|', onlyA: '<', onlyB: '>' };

@@ -31,6 +31,25 @@ export class LazyArray<T> {
   }
 }
 
+/** A LazyArray whose length is known without making its items: a comparison has a few per pair of connections. */
+export class LazyList<T> extends LazyArray<T> implements Iterable<T> {
+  constructor(readonly length: number, make: () => Iterable<T>) {
+    super(make);
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return this.items()[Symbol.iterator]();
+  }
+
+  /** The first `count` items. */
+  first(count: number): T[] {
+    const out: T[] = [];
+    if (count <= 0) return out;
+    for (const item of this) if (out.push(item) >= count) break;
+    return out;
+  }
+}
+
 /**
  * A value already serialised by jsonText(value, indent) at the top level: jsonPieces writes its text (indented to where it
  * stands) instead of serialising again. A summary renders each connection's row when the connection ends and keeps only

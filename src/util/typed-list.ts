@@ -83,3 +83,10 @@ export function growInPlace(column: Column, capacity: number): boolean {
   buffer.resize(bytes);
   return true;
 }
+
+/** The values at `order`'s indices, in a column of their own. */
+export function permutedColumn<A extends Column>(values: A, order: ArrayLike<number>): A {
+  const out = new (values.constructor as new (length: number) => A)(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = values[order[k]!]!;
+  return out;
+}

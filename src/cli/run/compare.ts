@@ -32,7 +32,7 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
  */
 async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: string }, settings: ReturnType<typeof captureSettings>): Promise<{ profiles: BehaviourProfile[]; read: number }> {
   const inputs: { label: string; behaviour: CaptureBehaviour }[] = [];
-  const tasks = captures.map((path) => [path, plainSettings(settings)] as [string, CaptureSettings]);
+  const tasks = captures.map((path) => [path, plainSettings(settings), opts.by] as [string, CaptureSettings, GroupBy]);
   // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
   for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
     const label = captures[inputs.length]!;

@@ -265,16 +265,29 @@ function clipOrNull(s: string | null): string | null {
 /** Aligned rows listed per connection pair: enough to see where two clients part. */
 const MAX_PAIR_ROWS = 500;
 
+/** A comparison as the page is written: its lists made as they are written (a server's captures have a pair per connection). */
+export type ComparisonReport = Omit<ComparisonData, 'differences' | 'sameAspects' | 'pairs'> & {
+  differences: LazyArray<ComparisonData['differences'][number]>;
+  sameAspects: LazyArray<string>;
+  pairs: LazyArray<ComparisonData['pairs'][number]>;
+};
+
 /** A comparison for the page: each difference in a sentence, and the connection pairs side by side. */
-export function comparisonData(c: Comparison): ComparisonData {
+export function comparisonData(c: Comparison): ComparisonReport {
   return {
     a: c.a, b: c.b, same: c.same,
-    differences: c.differences.map((d) => ({ what: d.what, text: clip(d.text) })),
+    differences: new LazyArray(function* () {
+      for (const d of c.differences) yield { what: d.what, text: clip(d.text) };
+    }),
     sameAspects: c.sameAspects,
-    pairs: c.pairs.map((p) => ({
-      a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity,
-      rows: p.rows.slice(0, MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
-      rowsOmitted: Math.max(0, p.rows.length - MAX_PAIR_ROWS),
-    })),
+    pairs: new LazyArray(function* () {
+      for (const p of c.pairs) {
+        yield {
+          a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity,
+          rows: p.rows.slice(0, MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
+          rowsOmitted: Math.max(0, p.rows.length - MAX_PAIR_ROWS),
+        };
+      }
+    }),
   };
 }

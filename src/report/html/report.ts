@@ -10,7 +10,7 @@ import { BehaviourCollector } from '../../compare/behaviour.js';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportData } from './data.js';
-import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, type CaptureReport } from './model.js';
+import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, type CaptureReport, type ComparisonReport } from './model.js';
 
 export const GENERATOR = 'imapscope 0.1.0';
 
@@ -23,7 +23,7 @@ export interface ReportSelection {
 }
 
 /** The report's data as the page writer takes it: each capture's connections are made as they are written. */
-export type ReportDocument = Omit<ReportData, 'captures'> & { captures: CaptureReport[] };
+export type ReportDocument = Omit<ReportData, 'captures' | 'comparisons'> & { captures: CaptureReport[]; comparisons: ComparisonReport[] };
 
 /** How the page is made: fetched messages held before they are sorted through disk, and how many are embedded. */
 export interface ReportOptions {
