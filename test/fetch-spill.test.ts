@@ -97,7 +97,7 @@ test('spilled and merged equals in-memory on the public captures', { skip: unava
   }
 });
 
-test('a mailbox that holds nothing and no open connection has selected is forgotten at a spill; selected again, its pieces still combine', async () => {
+test('a mailbox that holds nothing and no open connection has selected is forgotten at a spill (and never kept streaming); selected again, its pieces still combine', async () => {
   const dir = scratch();
   try {
     // A folder sync of many accounts: each session selects its own INBOX (its own UIDVALIDITY).
@@ -110,6 +110,11 @@ test('a mailbox that holds nothing and no open connection has selected is forgot
     assert.ok(tracker.knownMailboxes <= 2, `mailboxes still known after the pass: ${tracker.knownMailboxes} of ${mailboxes}`);
     assert.deepEqual([...tracker.sorted()], views(expected));
     assert.equal(tracker.knownMailboxes, 0, 'none once everything held went to the merge');
+    // Streaming, as compare and fetches --ndjson read it, no mailbox is kept at all.
+    let steps = 0;
+    const streamed = (await analyzeWithFetches(capture, {}, { retain: false, steps: true, onStep: () => steps++ })).fetches;
+    assert.equal(streamed.knownMailboxes, 0);
+    assert.ok(steps > 50, `steps: ${steps}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -420,7 +420,10 @@ export class FetchTracker {
     return this.runs.messages(this.takeHeld(() => true));
   }
 
-  /** Mailboxes known now (for tests): with `spill`, those holding something or selected by a connection not swept yet. */
+  /**
+   * Mailboxes known now (for tests): with `spill`, those holding something or selected by a connection not swept yet;
+   * streaming (retain: false), none.
+   */
   get knownMailboxes(): number {
     return this.boxes.size;
   }
@@ -509,8 +512,13 @@ export class FetchTracker {
     if (!s || s.mailbox !== name || s.uidValidity !== validity) {
       // Another mailbox (or a re-SELECT): sequence numbers start over.
       const key = name === null ? `\0${validity}` : `${name}\0\0${validity}`;
-      let box = this.boxes.get(key);
-      if (!box) this.boxes.set(key, box = { mailbox: name, uidValidity: validity, messages: null, earlier: null });
+      // Streaming (retain: false), no message is held, so a mailbox is never looked up again: each state has its own
+      // (a box per account kept to the end grew compare by 26 MiB of heap on a 4 GiB folder sync).
+      let box = this.retain ? this.boxes.get(key) : undefined;
+      if (!box) {
+        box = { mailbox: name, uidValidity: validity, messages: null, earlier: null };
+        if (this.retain) this.boxes.set(key, box);
+      }
       s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], box };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
