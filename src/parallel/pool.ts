@@ -12,6 +12,7 @@
  * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
  * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
  * of a big result (summary's connection records) doubles it at the peak.
+ * A worker with no capture left to take ends at once, its heap with it, while the others still work.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -92,7 +93,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   let next = 0;
   const workers: Worker[] = [];
   const dispatch = (w: Worker, busy: { index: number }) => {
-    if (next >= inputs.length) return;
+    if (next >= inputs.length) {
+      // Nothing left for it: its heap goes now, not when the last capture is done (a small capture beside a big one).
+      busy.index = -1;
+      void w.terminate();
+      return;
+    }
     busy.index = next++;
     w.postMessage({ task, input: inputs[busy.index] });
   };
