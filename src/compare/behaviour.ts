@@ -12,6 +12,7 @@ import type { Exchange, ImapConnection } from '../imap/model.js';
 import { clientName } from '../report/summary.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
+import { Numbered } from '../util/intern.js';
 import { float64List, listValues, permutedColumn, pushValue, uint32List, type Float64List } from '../util/typed-list.js';
 
 /** Extensions a command shape shows the client using. */
@@ -98,10 +99,10 @@ interface Open {
 }
 
 export class BehaviourCollector {
-  private readonly strings = new Interned<string>((s) => s);
-  private readonly sequences = new Interned<number[]>((s) => s.join(' '));
-  private readonly traits = new Interned<ConnectionTraits>((t) => JSON.stringify(t));
-  private readonly groups = new Interned<string>((key) => key);
+  private readonly strings = new Numbered<string>((s) => s);
+  private readonly sequences = new Numbered<number[]>((s) => s.join(' '));
+  private readonly traits = new Numbered<ConnectionTraits>((t) => JSON.stringify(t));
+  private readonly groups = new Numbered<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
   private readonly open = new Map<number, Open>();
@@ -226,24 +227,6 @@ export class BehaviourCollector {
       },
       latencies,
     };
-  }
-}
-
-/** Values kept once each, numbered in the order first seen (by a key each gives). */
-class Interned<T> {
-  readonly values: T[] = [];
-  private readonly numbers = new Map<string, number>();
-
-  constructor(private readonly key: (value: T) => string) {}
-
-  number(value: T): number {
-    const key = this.key(value);
-    let n = this.numbers.get(key);
-    if (n === undefined) {
-      n = this.values.push(value) - 1;
-      this.numbers.set(key, n);
-    }
-    return n;
   }
 }
 

@@ -137,17 +137,17 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
   const roles = new Map<number, string>();
   const roleOfClass = (c: number): string => {
     let role = roles.get(c);
-    if (role === undefined) roles.set(c, (role = roleOf({ commands: sequences.list[c]! })));
+    if (role === undefined) roles.set(c, (role = roleOf({ commands: sequences.values[c]! })));
     return role;
   };
   // One alignment per pair of classes: it gives the score, and the rows of every pair of those classes.
   const alignments = new Map<number, { rows: AlignedRow[]; similarity: number }>();
   const alignmentOf = (ca: number, cb: number) => {
-    const key = ca * sequences.list.length + cb;
+    const key = ca * sequences.values.length + cb;
     let found = alignments.get(key);
     if (!found) {
-      const x = sequences.list[ca]!;
-      const y = sequences.list[cb]!;
+      const x = sequences.values[ca]!;
+      const y = sequences.values[cb]!;
       const rows = align(x, y);
       alignments.set(key, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
     }
@@ -193,7 +193,7 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
       const j = right[n]!;
       if (i < 0 || j < 0) return null;
       const fetchClass = a.fetchClasses[i]!;
-      return { commands: classA[i] === classB[j], fetches: fetchClass === b.fetchClasses[j], fetching: sequences.list[fetchClass]!.length > 0 };
+      return { commands: classA[i] === classB[j], fetches: fetchClass === b.fetchClasses[j], fetching: sequences.values[fetchClass]!.length > 0 };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { LifetimeColumns, openOverTime, rowTimes } from '../analysis/concurrency.js';
 import { percentile } from '../analysis/stats.js';
+import { Numbered } from '../util/intern.js';
 import { listValues, permutedColumn, pushValue, uint32List, type Uint32List } from '../util/typed-list.js';
 import type { CaptureBehaviour, ConnectionTraits, GroupBy } from './behaviour.js';
 
@@ -36,20 +37,7 @@ export interface BehaviourProfile {
  * same command sequence, in whichever capture, form a class: they pair alike, and a folder sync repeats one sequence
  * over thousands of sessions.
  */
-export class Sequences {
-  readonly list: string[][] = [];
-  private readonly numbers = new Map<string, number>();
-
-  number(sequence: string[]): number {
-    const key = JSON.stringify(sequence);
-    let n = this.numbers.get(key);
-    if (n === undefined) {
-      n = this.list.push(sequence) - 1;
-      this.numbers.set(key, n);
-    }
-    return n;
-  }
-}
+export type Sequences = Numbered<string[]>;
 
 /**
  * A profile's connections in columns: a connection is its id, the numbers of its two sequences and its bytes, made into
@@ -74,13 +62,13 @@ export class ProfileConnections implements Iterable<ConnectionProfile> {
 
   at(i: number): ConnectionProfile {
     return {
-      conn: this.conns[i]!, commands: this.commands(i), fetches: this.sequences.list[this.fetchClasses[i]!]!,
+      conn: this.conns[i]!, commands: this.commands(i), fetches: this.sequences.values[this.fetchClasses[i]!]!,
       bytes: { client: this.clientBytes[i]!, server: this.serverBytes[i]! },
     };
   }
 
   commands(i: number): string[] {
-    return this.sequences.list[this.commandClasses[i]!]!;
+    return this.sequences.values[this.commandClasses[i]!]!;
   }
 
   *[Symbol.iterator](): Generator<ConnectionProfile> {
@@ -103,7 +91,7 @@ type Members = Map<Input, Uint32List>;
  * capture's behaviour gathered with the same `by`: its latencies are kept per group).
  */
 export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): BehaviourProfile[] {
-  const sequences = new Sequences();
+  const sequences: Sequences = new Numbered<string[]>((sequence) => JSON.stringify(sequence));
   const groups = new Map<string, Members>();
   for (const { label, behaviour } of captures) {
     const { strings, connections } = behaviour;
@@ -186,12 +174,12 @@ function profileOf(label: string, members: Members, sequences: Sequences): Behav
  * the order given. Each distinct pair of sequences is ranked once.
  */
 function orderByWhatTheyDid(sequences: Sequences, commandClasses: Uint32Array, fetchClasses: Uint32Array): Uint32Array {
-  const count = sequences.list.length;
+  const count = sequences.values.length;
   const keyOf = (i: number) => commandClasses[i]! * count + fetchClasses[i]!;
   const signatures = new Map<number, string>();
   for (let i = 0; i < commandClasses.length; i++) {
     const key = keyOf(i);
-    if (!signatures.has(key)) signatures.set(key, signature({ commands: sequences.list[commandClasses[i]!]!, fetches: sequences.list[fetchClasses[i]!]! }));
+    if (!signatures.has(key)) signatures.set(key, signature({ commands: sequences.values[commandClasses[i]!]!, fetches: sequences.values[fetchClasses[i]!]! }));
   }
   const keys = [...signatures.keys()].sort((x, y) => signatures.get(x)!.localeCompare(signatures.get(y)!));
   // Signatures the collation holds equal share a rank, so their connections stay in the order given, as a stable sort leaves them.

@@ -22,6 +22,27 @@ export class Interner<T> {
 }
 
 /**
+ * Values kept once each and numbered in the order first seen, found again by the key each gives: what a table of
+ * rows refers to by number (compare's command sequences, traits and groups).
+ */
+export class Numbered<T> {
+  readonly values: T[] = [];
+  private readonly numbers = new Map<string, number>();
+
+  constructor(private readonly key: (value: T) => string) {}
+
+  number(value: T): number {
+    const key = this.key(value);
+    let n = this.numbers.get(key);
+    if (n === undefined) {
+      n = this.values.push(value) - 1;
+      this.numbers.set(key, n);
+    }
+    return n;
+  }
+}
+
+/**
  * Shared, frozen copies of string lists (capability and flag lists), looked up by their exact content.
  * Frozen, because every holder shares them: one that changed its copy would change everyone's.
  */
