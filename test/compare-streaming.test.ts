@@ -14,6 +14,7 @@ import { captureBehaviour } from '../src/compare/capture-behaviour.js';
 import { compareProfiles } from '../src/compare/diff.js';
 import { buildProfiles, signature } from '../src/compare/profile.js';
 import { CAPTURES } from './helpers/env.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { footprint, perUnit } from './helpers/footprint.js';
 import { idleAcrossAnotherSession, lastAckAfterNextSyn } from './helpers/late-sessions.js';
@@ -27,10 +28,11 @@ test('a connection whose exchanges are reported after its end keeps them (comman
   const behaviour = await captureBehaviour(path, {}, 'client-ip');
   const [idler, other] = connectionsOf(behaviour);
   assert.deepEqual(other!.commands, ['CAPABILITY', 'LOGIN <user> <password>', 'LOGOUT']);
-  // Latencies are kept by the group compare will profile (here the client's address), then by command name.
-  const lists = behaviour.latencies.filter((l) => behaviour.groups[l.group] === '10.0.0.2');
-  assert.deepEqual(lists.map((l) => behaviour.strings[l.name]).sort(), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
-  assert.ok(lists.every((l) => l.ms.length === 1 && l.ms[0]! >= 0), 'each measured');
+  // Each exchange's latency is kept with its command name and the group compare will profile (here the client's address).
+  const { groups, names, ms } = behaviour.latencies;
+  const others = [...groups.keys()].filter((e) => behaviour.groups[groups[e]!] === '10.0.0.2');
+  assert.deepEqual(others.map((e) => behaviour.strings[names[e]!]), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
+  assert.ok(others.every((e) => ms[e]! >= 0), 'each measured');
   assert.deepEqual(idler!.traits.extensions, ['IDLE']);
   assert.notEqual(idler!.traits, other!.traits);
   assert.deepEqual(buildProfiles([{ label: 'x', behaviour }], 'client-ip').map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
@@ -76,9 +78,27 @@ test('what compare keeps per drained connection is a row of numbers: no object, 
   assert.deepEqual([...connectionsOf(result)].map((c) => c.id), model.connections.slice(0, 300).map((c) => c.conn.id), 'in order of id');
 });
 
+/** Connection 0 only logs out; connection 1 asks for capabilities first, so it sorts first. */
+function twoOutOfOrder(path: string): void {
+  const first = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, start: 1_700_000_000 });
+  const second = new TcpFlow({ client: { ip: '10.0.0.2', port: 40001 }, start: 1_700_000_001 });
+  const packets: SynthPacket[] = [
+    ...first.handshake(), ...first.send('server', '* OK ready\r\n'), ...first.send('client', 'a1 LOGOUT\r\n'),
+    ...first.send('server', '* BYE\r\na1 OK\r\n'), ...first.close('fin', 'server'),
+    ...second.handshake(), ...second.send('server', '* OK ready\r\n'), ...second.send('client', 'b1 CAPABILITY\r\n'),
+    ...second.send('server', '* CAPABILITY IMAP4rev1\r\nb1 OK\r\n'), ...second.send('client', 'b2 LOGOUT\r\n'),
+    ...second.send('server', '* BYE\r\nb2 OK\r\n'), ...second.close('fin', 'server'),
+  ];
+  writeCapture(path, { format: 'pcap', packets });
+}
+
 test('a profile lists its connections by what they did (commands, then item sets), those alike in the order they came', async () => {
   const closed = join(tmp, 'closed-order.pcap');
   await generateScaleCapture('closed', 200, closed);
+  const two = join(tmp, 'two-out-of-order.pcap');
+  twoOutOfOrder(two);
+  const [profile] = buildProfiles([{ label: two, behaviour: await captureBehaviour(two) }], 'capture');
+  assert.deepEqual([...profile!.connections].map((c) => c.conn), [1, 0]);
   for (const path of [closed, join(CAPTURES, 'offlineimap.pcapng'), join(CAPTURES, 'seed-alice.pcap'), join(CAPTURES, 'append-idle.pcap')]) {
     const behaviour = await captureBehaviour(path);
     const [profile] = buildProfiles([{ label: path, behaviour }], 'capture');
@@ -110,4 +130,13 @@ test('a comparison\'s lists, made as they are read, are as long as they say; it 
     }
   }
   assert.ok(sameSeen, 'two accounts of one client behave the same');
+});
+
+test('grouped by capture, a capture given twice makes one profile, of its own connections once', async () => {
+  const behaviour = await captureBehaviour(join(CAPTURES, 'offlineimap.pcapng'));
+  const once = buildProfiles([{ label: 'o', behaviour }], 'capture');
+  const twice = buildProfiles([{ label: 'o', behaviour }, { label: 'o', behaviour }], 'capture');
+  assert.equal(twice.length, 1);
+  assert.deepEqual([...twice[0]!.connections], [...once[0]!.connections]);
+  assert.deepEqual({ ...twice[0]!, connections: null }, { ...once[0]!, connections: null });
 });

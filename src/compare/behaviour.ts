@@ -2,8 +2,9 @@
  * What compare reads of a capture, gathered as it streams: per connection, once it is drained (ended, its last
  * exchange gone by), its command shapes, FETCH item sets, extensions used, latencies and identity, and nothing of
  * its exchanges. What a capture repeats (shapes, command names, item sets, their sequences, identities) is kept
- * once and referred to by number, and each connection is a row of numbers: memory grows by a few dozen bytes per
- * session and 8 per exchange (its latency), and the result is compact when it crosses from a worker thread.
+ * once and referred to by number, and each connection is a row of numbers: memory grows by 70 bytes per session
+ * and 16 per exchange (its latency, command name and group), whatever the grouping, and the result is compact when it
+ * crosses from a worker thread.
  */
 import { LifetimeColumns, type Lifetime, type Lifetimes } from '../analysis/concurrency.js';
 import { latencyMs } from '../analysis/stats.js';
@@ -13,7 +14,7 @@ import { clientName } from '../report/summary.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
 import { Numbered } from '../util/intern.js';
-import { float64List, listValues, permutedColumn, pushValue, uint32List, type Float64List } from '../util/typed-list.js';
+import { float64List, listValues, permutedColumn, pushValue, uint32List } from '../util/typed-list.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -55,16 +56,19 @@ export interface BehaviourColumns {
   groups: Uint32Array;
 }
 
-/** Each exchange's latency in milliseconds (NaN when not measured), of one command name over the connections of one group. */
-export interface LatencyList {
-  group: number;
-  /** Indexes CaptureBehaviour.strings. */
-  name: number;
+/**
+ * Each exchange of the drained connections, in columns: its connection's group, its command name (a number in
+ * CaptureBehaviour.strings) and its latency in milliseconds (NaN when not measured). Kept per exchange, not per group
+ * and name: grouped by address, a server's capture has a group per connection.
+ */
+export interface LatencyColumns {
+  groups: Uint32Array;
+  names: Uint32Array;
   ms: Float64Array;
 }
 
 export interface CaptureBehaviour {
-  /** What its groups are: the latencies are kept per group. */
+  /** What its groups are. */
   by: GroupBy;
   /** Command shapes, command names and FETCH item sets, each kept once. */
   strings: string[];
@@ -77,7 +81,7 @@ export interface CaptureBehaviour {
   /** The groups' keys: empty when grouped by capture, else the client's address or user (or "(no user)"). */
   groups: string[];
   connections: BehaviourColumns;
-  latencies: LatencyList[];
+  latencies: LatencyColumns;
 }
 
 /** What compare reads of a connection's record when it ends, until it is drained and its end is final. */
@@ -116,10 +120,11 @@ export class BehaviourCollector {
   private readonly fetchColumn = uint32List();
   private readonly traitsColumn = uint32List();
   private readonly groupColumn = uint32List();
-  /** Latencies by group, then by command name. */
-  private readonly latencies = new Map<number, Map<number, Float64List>>();
+  private readonly latencyGroups = uint32List();
+  private readonly latencyNames = uint32List();
+  private readonly latencies = float64List();
 
-  /** Latencies are kept per group, so the groups are known as the capture is read. */
+  /** A connection's group is known when it is drained, from `by`. */
   constructor(private readonly by: GroupBy = 'capture') {}
 
   private openOf(id: number): Open {
@@ -185,16 +190,10 @@ export class BehaviourCollector {
     }));
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     pushValue(this.groupColumn, group);
-    this.keepLatencies(group, o);
-  }
-
-  private keepLatencies(group: number, o: Open): void {
-    let byName = this.latencies.get(group);
-    if (!byName) this.latencies.set(group, (byName = new Map()));
     o.names.forEach((name, k) => {
-      let list = byName.get(name);
-      if (!list) byName.set(name, (list = float64List(4)));
-      pushValue(list, o.latencies[k]!);
+      pushValue(this.latencyGroups, group);
+      pushValue(this.latencyNames, name);
+      pushValue(this.latencies, o.latencies[k]!);
     });
   }
 
@@ -208,8 +207,6 @@ export class BehaviourCollector {
   result(): CaptureBehaviour {
     const ids = this.lifetimes.ids;
     const order = Uint32Array.from({ length: ids.length }, (_, i) => i).sort((x, y) => ids[x]! - ids[y]!);
-    const latencies: LatencyList[] = [];
-    for (const [group, byName] of this.latencies) for (const [name, list] of byName) latencies.push({ group, name, ms: listValues(list).slice() });
     return {
       by: this.by,
       strings: this.strings.values,
@@ -225,7 +222,7 @@ export class BehaviourCollector {
         traits: permutedColumn(listValues(this.traitsColumn), order),
         groups: permutedColumn(listValues(this.groupColumn), order),
       },
-      latencies,
+      latencies: { groups: listValues(this.latencyGroups), names: listValues(this.latencyNames), ms: listValues(this.latencies) },
     };
   }
 }

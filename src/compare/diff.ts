@@ -1,6 +1,6 @@
 import { greedyMatch } from './pairing.js';
 import { align, similarity, type AlignedRow } from './align.js';
-import type { BehaviourProfile, ConnectionProfile, ProfileConnections } from './profile.js';
+import type { BehaviourProfile, ConnectionProfile, ProfileConnections, Sequences } from './profile.js';
 import { LazyList } from '../util/json.js';
 
 export interface Difference {
@@ -53,7 +53,8 @@ export function compareProfiles(a: BehaviourProfile, b: BehaviourProfile): Compa
   check('authentication', a.authMechanisms, b.authMechanisms, () => `a authenticates with ${list(a.authMechanisms)}, b with ${list(b.authMechanisms)}.`);
   check('TLS', a.tls, b.tls, () => `${a.tls ? 'a' : 'b'} uses TLS, ${a.tls ? 'b' : 'a'} does not.`);
   const pairs = pairConnections(a.connections, b.connections);
-  // Counted from the pairs' sequence numbers (one number per distinct sequence), each aspect made only when listed.
+  // Counted from the pairs' sequence numbers (one number per distinct sequence); each aspect is made only when listed,
+  // a pair made into objects only when it differs.
   let pairDifferences = 0;
   let pairSame = 0;
   for (let k = 0; k < pairs.length; k++) {
@@ -61,19 +62,23 @@ export function compareProfiles(a: BehaviourProfile, b: BehaviourProfile): Compa
     if (alike === null) pairDifferences++;
     else {
       pairDifferences += Number(!alike.commands) + Number(!alike.fetches);
-      pairSame += Number(alike.commands) + Number(alike.fetches && alike.fetching);
+      pairSame += Number(alike.commands) + Number(alike.fetches && alike.fetchCommands > 0);
     }
-  }
-  function* aspects(): Generator<Aspect> {
-    for (let k = 0; k < pairs.length; k++) yield* pairAspects(pairs.at(k), k, pairs.length);
   }
   const allDifferences = new LazyList(differences.length + pairDifferences, function* () {
     yield* differences;
-    for (const x of aspects()) if (x.difference) yield x.difference;
+    for (let k = 0; k < pairs.length; k++) {
+      const alike = pairs.alike(k);
+      if (alike === null || !alike.commands || !alike.fetches) yield* pairDifferencesOf(pairs.at(k), alike, k, pairs.length);
+    }
   });
   const sameAspects = new LazyList(same.length + pairSame, function* () {
     yield* same;
-    for (const x of aspects()) if (x.same !== undefined) yield x.same;
+    for (let k = 0; k < pairs.length; k++) {
+      const alike = pairs.alike(k);
+      if (alike?.commands) yield `${pairLabel(k, pairs.length)}: ${alike.commandCount} commands`;
+      if (alike?.fetches && alike.fetchCommands > 0) yield `${pairLabel(k, pairs.length)}: ${alike.fetchCommands} FETCH commands with the same items`;
+    }
   });
   const pairList = new LazyList(pairs.length, function* () {
     for (let k = 0; k < pairs.length; k++) yield pairs.at(k);
@@ -81,28 +86,30 @@ export function compareProfiles(a: BehaviourProfile, b: BehaviourProfile): Compa
   return { a: a.label, b: b.label, same: allDifferences.length === 0, differences: allDifferences, sameAspects, pairs: pairList };
 }
 
-/** One aspect of a pair of connections: a difference, or what was the same. */
-type Aspect = { difference: Difference; same?: undefined } | { difference?: undefined; same: string };
+function pairLabel(k: number, total: number): string {
+  return `connection ${k + 1} of ${total}`;
+}
 
-/** The k-th of `total` pairs' aspects, in the order listed: its commands, then its FETCH items. */
-function* pairAspects(pair: ConnectionPair, k: number, total: number): Generator<Aspect> {
-  const label = `connection ${k + 1} of ${total}`;
+/** How the k-th of `total` pairs differs, as listed: a connection alone, or its commands, then its FETCH items. */
+function* pairDifferencesOf(pair: ConnectionPair, alike: Alike | null, k: number, total: number): Generator<Difference> {
+  const label = pairLabel(k, total);
   const { a: x, b: y } = pair;
-  if (!x || !y) {
+  if (!x || !y || !alike) {
     const only = (x ?? y)!;
-    yield { difference: { what: `${label}: only in ${x ? 'a' : 'b'}`, a: x?.commands ?? null, b: y?.commands ?? null,
-      text: `${x ? 'a' : 'b'} opens a connection that ${pair.role} (conn ${only.conn}, ${count(only.commands.length, 'command')}) with no counterpart in ${x ? 'b' : 'a'}.` } };
+    yield { what: `${label}: only in ${x ? 'a' : 'b'}`, a: x?.commands ?? null, b: y?.commands ?? null,
+      text: `${x ? 'a' : 'b'} opens a connection that ${pair.role} (conn ${only.conn}, ${count(only.commands.length, 'command')}) with no counterpart in ${x ? 'b' : 'a'}.` };
     return;
   }
   const where = `${label} (a: conn ${x.conn}, b: conn ${y.conn})`;
-  const cmds = sequenceDiff(x.commands, y.commands);
-  if (cmds) yield { difference: { what: `${where}: commands`, a: cmds.a, b: cmds.b, text: rowsSentence(`the connection that ${pair.role}`, pair.rows) } };
-  else yield { same: `${label}: ${x.commands.length} commands` };
-  const fetches = sequenceDiff(x.fetches, y.fetches);
-  if (fetches) {
-    yield { difference: { what: `${where}: fetch strategy`, a: fetches.a, b: fetches.b,
-      text: `In the connection that ${pair.role}, a fetches ${list(distinct(x.fetches))} in ${count(x.fetches.length, 'FETCH command')}, b ${list(distinct(y.fetches))} in ${count(y.fetches.length, 'FETCH command')}.` } };
-  } else if (x.fetches.length) yield { same: `${label}: ${x.fetches.length} FETCH commands with the same items` };
+  if (!alike.commands) {
+    const cmds = sequenceDiff(x.commands, y.commands);
+    yield { what: `${where}: commands`, a: cmds.a, b: cmds.b, text: rowsSentence(`the connection that ${pair.role}`, pair.rows) };
+  }
+  if (!alike.fetches) {
+    const fetches = sequenceDiff(x.fetches, y.fetches);
+    yield { what: `${where}: fetch strategy`, a: fetches.a, b: fetches.b,
+      text: `In the connection that ${pair.role}, a fetches ${list(distinct(x.fetches))} in ${count(x.fetches.length, 'FETCH command')}, b ${list(distinct(y.fetches))} in ${count(y.fetches.length, 'FETCH command')}.` };
+  }
 }
 
 /** What a connection does, from its commands: what a reader recognises it by. */
@@ -120,8 +127,16 @@ export function roleOf(c: Pick<ConnectionProfile, 'commands'>): string {
 interface PairTable {
   length: number;
   at(k: number): ConnectionPair;
-  /** Whether the k-th pair's commands and item sets are the same (and whether it fetches at all); null for a connection alone. */
-  alike(k: number): { commands: boolean; fetches: boolean; fetching: boolean } | null;
+  /** Whether the k-th pair's commands and item sets are the same; null for a connection alone. */
+  alike(k: number): Alike | null;
+}
+
+/** What two paired connections have alike (a's counts: the same as b's where the sequences are). */
+interface Alike {
+  commands: boolean;
+  fetches: boolean;
+  commandCount: number;
+  fetchCommands: number;
 }
 
 /**
@@ -134,25 +149,7 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
   // each pair of classes is aligned and scored once (a folder sync repeats one sequence over thousands of sessions).
   const { sequences } = a;
   if (b.sequences !== sequences) throw new Error('compare: profiles from different buildProfiles() calls number their sequences apart');
-  const roles = new Map<number, string>();
-  const roleOfClass = (c: number): string => {
-    let role = roles.get(c);
-    if (role === undefined) roles.set(c, (role = roleOf({ commands: sequences.values[c]! })));
-    return role;
-  };
-  // One alignment per pair of classes: it gives the score, and the rows of every pair of those classes.
-  const alignments = new Map<number, { rows: AlignedRow[]; similarity: number }>();
-  const alignmentOf = (ca: number, cb: number) => {
-    const key = ca * sequences.values.length + cb;
-    let found = alignments.get(key);
-    if (!found) {
-      const x = sequences.values[ca]!;
-      const y = sequences.values[cb]!;
-      const rows = align(x, y);
-      alignments.set(key, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
-    }
-    return found;
-  };
+  const { roleOfClass, alignmentOf } = classesOf(sequences);
   const classA = a.commandClasses;
   const classB = b.commandClasses;
   const partner = greedyMatch(classA, classB, (ca, cb) => (roleOfClass(ca) === roleOfClass(cb) ? 1 : 0) + alignmentOf(ca, cb).similarity);
@@ -192,10 +189,53 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
       const i = left[n]!;
       const j = right[n]!;
       if (i < 0 || j < 0) return null;
-      const fetchClass = a.fetchClasses[i]!;
-      return { commands: classA[i] === classB[j], fetches: fetchClass === b.fetchClasses[j], fetching: sequences.values[fetchClass]!.length > 0 };
+      const fetchClass = a.fetchClass(i);
+      return {
+        commands: classA[i] === classB[j], fetches: fetchClass === b.fetchClass(j),
+        commandCount: sequences.values[classA[i]!]!.length, fetchCommands: sequences.values[fetchClass]!.length,
+      };
     },
   };
+}
+
+/** Two command sequences aligned: the rows of every pair of connections of those classes, and their similarity. */
+interface Alignment {
+  rows: AlignedRow[];
+  similarity: number;
+}
+
+/**
+ * Each class's role and each pair of classes' alignment, made once for every comparison of one buildProfiles() call
+ * (a server's capture grouped by address compares thousands of profiles, each against the first, over a few classes).
+ */
+const classCaches = new WeakMap<Sequences, { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment }>();
+
+function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment } {
+  let cache = classCaches.get(sequences);
+  if (cache) return cache;
+  const roles = new Map<number, string>();
+  const alignments = new Map<number, Map<number, Alignment>>();
+  cache = {
+    roleOfClass: (c) => {
+      let role = roles.get(c);
+      if (role === undefined) roles.set(c, (role = roleOf({ commands: sequences.values[c]! })));
+      return role;
+    },
+    alignmentOf: (ca, cb) => {
+      let byB = alignments.get(ca);
+      if (!byB) alignments.set(ca, (byB = new Map()));
+      let found = byB.get(cb);
+      if (!found) {
+        const x = sequences.values[ca]!;
+        const y = sequences.values[cb]!;
+        const rows = align(x, y);
+        byB.set(cb, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
+      }
+      return found;
+    },
+  };
+  classCaches.set(sequences, cache);
+  return cache;
 }
 
 /** "In the connection that fetches, b sends 2 commands a does not (IDLE, NOOP); 1 differs (…)". */
@@ -246,9 +286,8 @@ function commonPrefix(x: readonly string[], y: readonly string[]): number {
   return i;
 }
 
-/** Where two sequences part: the first differing position and a few items of each from there. */
-function sequenceDiff(x: string[], y: string[]): { a: object; b: object } | null {
-  if (JSON.stringify(x) === JSON.stringify(y)) return null;
+/** Where two sequences (that differ) part: the first differing position and a few items of each from there. */
+function sequenceDiff(x: string[], y: string[]): { a: object; b: object } {
   const at = commonPrefix(x, y);
   const onlyIn = (p: string[], q: string[]) => {
     const counts = new Map<string, number>();

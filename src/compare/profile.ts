@@ -1,7 +1,7 @@
 import { LifetimeColumns, openOverTime, rowTimes } from '../analysis/concurrency.js';
 import { percentile } from '../analysis/stats.js';
 import { Numbered } from '../util/intern.js';
-import { listValues, permutedColumn, pushValue, uint32List, type Uint32List } from '../util/typed-list.js';
+import { permutedColumn } from '../util/typed-list.js';
 import type { CaptureBehaviour, ConnectionTraits, GroupBy } from './behaviour.js';
 
 export type { GroupBy } from './behaviour.js';
@@ -39,36 +39,49 @@ export interface BehaviourProfile {
  */
 export type Sequences = Numbered<string[]>;
 
+/** Every profile's connections, one profile after another: a profile's connections are a range of them. */
+interface ConnectionColumns {
+  conns: Uint32Array;
+  /** Each connection's command sequence (its class), a number in the Sequences. */
+  commandClasses: Uint32Array;
+  /** Each connection's FETCH item sets, a number in the Sequences. */
+  fetchClasses: Uint32Array;
+  clientBytes: Float64Array;
+  serverBytes: Float64Array;
+}
+
 /**
- * A profile's connections in columns: a connection is its id, the numbers of its two sequences and its bytes, made into
- * a ConnectionProfile only when read. Which connection reached the server first does not matter: they are in order of
+ * A profile's connections, a range of columns every profile shares (a server's capture grouped by address has a
+ * profile per connection): a connection is its id, the numbers of its two sequences and its bytes, made into a
+ * ConnectionProfile only when read. Which connection reached the server first does not matter: they are in order of
  * what they did (their commands, then their item sets), connections that did the same in the order they came.
  */
 export class ProfileConnections implements Iterable<ConnectionProfile> {
-  constructor(
-    readonly sequences: Sequences,
-    private readonly conns: Uint32Array,
-    /** Each connection's command sequence (its class), a number in `sequences`. */
-    readonly commandClasses: Uint32Array,
-    /** Each connection's FETCH item sets, a number in `sequences`. */
-    readonly fetchClasses: Uint32Array,
-    private readonly clientBytes: Float64Array,
-    private readonly serverBytes: Float64Array,
-  ) {}
-
-  get length(): number {
-    return this.conns.length;
-  }
+  constructor(readonly sequences: Sequences, private readonly columns: ConnectionColumns, private readonly start: number, readonly length: number) {}
 
   at(i: number): ConnectionProfile {
-    return {
-      conn: this.conns[i]!, commands: this.commands(i), fetches: this.sequences.values[this.fetchClasses[i]!]!,
-      bytes: { client: this.clientBytes[i]!, server: this.serverBytes[i]! },
-    };
+    const k = this.start + i;
+    const { conns, clientBytes, serverBytes } = this.columns;
+    return { conn: conns[k]!, commands: this.commands(i), fetches: this.sequences.values[this.fetchClass(i)]!, bytes: { client: clientBytes[k]!, server: serverBytes[k]! } };
   }
 
   commands(i: number): string[] {
-    return this.sequences.values[this.commandClasses[i]!]!;
+    return this.sequences.values[this.commandClass(i)]!;
+  }
+
+  /** The i-th connection's command sequence (its class), a number in `sequences`. */
+  commandClass(i: number): number {
+    return this.columns.commandClasses[this.start + i]!;
+  }
+
+  /** The i-th connection's FETCH item sets, a number in `sequences`. */
+  fetchClass(i: number): number {
+    return this.columns.fetchClasses[this.start + i]!;
+  }
+
+  /** Every connection's class, in order: a view. */
+  get commandClasses(): Uint32Array {
+    return this.columns.commandClasses.subarray(this.start, this.start + this.length);
   }
 
   *[Symbol.iterator](): Generator<ConnectionProfile> {
@@ -76,77 +89,133 @@ export class ProfileConnections implements Iterable<ConnectionProfile> {
   }
 }
 
-/** One capture's behaviour with its sequences numbered among every capture's. */
+const NONE = 0xffffffff;
+
+/** One capture's behaviour, its sequences numbered among every capture's and its groups among every profile. */
 interface Input {
+  label: string;
   behaviour: CaptureBehaviour;
   /** Its sequence numbers, as numbers in the shared Sequences. */
   sequence: Uint32Array;
+  /** Its group numbers, as the profile each goes to. */
+  profile: Uint32Array;
 }
 
-/** A group's connections: per capture (in the order read), its rows. */
-type Members = Map<Input, Uint32List>;
+/** Where each profile's rows come from: per position in the shared columns, the capture and its row. */
+interface Origins {
+  input: Uint32Array;
+  row: Uint32Array;
+}
 
 /**
  * Behaviour profiles from captures' behaviour: one per capture, or per client IP or user across all of them (each
- * capture's behaviour gathered with the same `by`: its latencies are kept per group).
+ * capture's behaviour gathered with the same `by`). Each profile's connections are a range of one set of columns,
+ * a group's connections in the order of the captures, then of their rows (ids).
  */
 export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): BehaviourProfile[] {
   const sequences: Sequences = new Numbered<string[]>((sequence) => JSON.stringify(sequence));
-  const groups = new Map<string, Members>();
+  const labels = new Numbered<string>((label) => label);
+  const inputs: Input[] = [];
+  /** Grouped by capture, the capture a label's profile is made of: the last of that name. */
+  const latest = new Map<string, number>();
   for (const { label, behaviour } of captures) {
-    const { strings, connections } = behaviour;
     if (behaviour.by !== by) throw new Error(`compare: a capture's behaviour gathered by ${behaviour.by} cannot be grouped by ${by}`);
-    const input = { behaviour, sequence: Uint32Array.from(behaviour.sequences, (s) => sequences.number(s.map((n) => strings[n]!))) };
-    if (by === 'capture') groups.set(label, new Map());
-    const keyOf = behaviour.groups.map((group) => (by === 'capture' ? label : by === 'client-ip' ? `${label}: ${group}` : group));
-    for (let row = 0; row < connections.groups.length; row++) {
-      const key = keyOf[connections.groups[row]!]!;
-      let members = groups.get(key);
-      if (!members) groups.set(key, (members = new Map()));
-      let rows = members.get(input);
-      if (!rows) members.set(input, (rows = uint32List()));
-      pushValue(rows, row);
+    const { strings } = behaviour;
+    if (by === 'capture') {
+      labels.number(label);
+      latest.set(label, inputs.length);
     }
+    // Profiles are numbered as their first connection comes, in order of id.
+    const keyOf = (group: string) => (by === 'capture' ? label : by === 'client-ip' ? `${label}: ${group}` : group);
+    const profile = new Uint32Array(behaviour.groups.length).fill(NONE);
+    for (const group of behaviour.connections.groups) if (profile[group] === NONE) profile[group] = labels.number(keyOf(behaviour.groups[group]!));
+    inputs.push({ label, behaviour, sequence: Uint32Array.from(behaviour.sequences, (seq) => sequences.number(seq.map((n) => strings[n]!))), profile });
   }
-  return [...groups.entries()].map(([label, members]) => profileOf(label, members, sequences));
+  const kept = inputs.map((input, k) => (by !== 'capture' || latest.get(input.label) === k ? input : null));
+  // A counting sort of every row by profile, the captures' order kept within one.
+  const profiles = labels.values.length;
+  const starts = new Uint32Array(profiles + 1);
+  for (const input of kept) for (const group of input?.behaviour.connections.groups ?? []) starts[input!.profile[group]! + 1]!++;
+  for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
+  const size = starts[profiles]!;
+  const columns: ConnectionColumns = {
+    conns: new Uint32Array(size), commandClasses: new Uint32Array(size), fetchClasses: new Uint32Array(size),
+    clientBytes: new Float64Array(size), serverBytes: new Float64Array(size),
+  };
+  const origins: Origins = { input: new Uint32Array(size), row: new Uint32Array(size) };
+  const next = starts.slice(0, profiles);
+  kept.forEach((input, k) => {
+    if (!input) return;
+    const c = input.behaviour.connections;
+    for (let row = 0; row < c.groups.length; row++) {
+      const at = next[input.profile[c.groups[row]!]!]!++;
+      columns.conns[at] = c.lifetimes.ids[row]!;
+      columns.commandClasses[at] = input.sequence[c.commands[row]!]!;
+      columns.fetchClasses[at] = input.sequence[c.fetches[row]!]!;
+      columns.clientBytes[at] = c.clientBytes[row]!;
+      columns.serverBytes[at] = c.serverBytes[row]!;
+      origins.input[at] = k;
+      origins.row[at] = row;
+    }
+  });
+  const latencies = latenciesByProfile(kept, profiles);
+  return labels.values.map((label, g) => {
+    const range = { start: starts[g]!, end: starts[g + 1]! };
+    const figures = figuresOf(range, columns, origins, inputs, latencies(g));
+    orderByWhatTheyDid(sequences, columns, range);
+    return { label, connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
+  });
 }
 
-function profileOf(label: string, members: Members, sequences: Sequences): BehaviourProfile {
-  const size = [...members.values()].reduce((n, rows) => n + rows.size, 0);
-  const conns = new Uint32Array(size);
-  const commandClasses = new Uint32Array(size);
-  const fetchClasses = new Uint32Array(size);
-  const clientBytes = new Float64Array(size);
-  const serverBytes = new Float64Array(size);
-  const lifetimes = new LifetimeColumns(size);
+/** Each profile's latencies by command name: a counting sort of every exchange by profile. */
+function latenciesByProfile(inputs: (Input | null)[], profiles: number): (g: number) => Map<string, number[]> {
+  const starts = new Uint32Array(profiles + 1);
+  for (const input of inputs) for (const group of input?.behaviour.latencies.groups ?? []) starts[input!.profile[group]! + 1]!++;
+  for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
+  const inputOf = new Uint32Array(starts[profiles]!);
+  const exchangeOf = new Uint32Array(starts[profiles]!);
+  const next = starts.slice(0, profiles);
+  inputs.forEach((input, k) => {
+    if (!input) return;
+    const { groups } = input.behaviour.latencies;
+    for (let e = 0; e < groups.length; e++) {
+      const at = next[input.profile[groups[e]!]!]!++;
+      inputOf[at] = k;
+      exchangeOf[at] = e;
+    }
+  });
+  return (g) => {
+    const byName = new Map<string, number[]>();
+    for (let at = starts[g]!; at < starts[g + 1]!; at++) {
+      const { strings, latencies } = inputs[inputOf[at]!]!.behaviour;
+      const e = exchangeOf[at]!;
+      const name = strings[latencies.names[e]!]!;
+      const list = byName.get(name);
+      if (list) list.push(latencies.ms[e]!);
+      else byName.set(name, [latencies.ms[e]!]);
+    }
+    return byName;
+  };
+}
+
+/** A profile's figures over its range of the columns (its connections not yet in order). */
+function figuresOf(
+  range: { start: number; end: number }, columns: ConnectionColumns, origins: Origins, inputs: Input[], latencies: Map<string, number[]>,
+): Omit<BehaviourProfile, 'label' | 'connections'> {
+  const size = range.end - range.start;
+  // Only to count the most open at once: one connection (or none) needs no sweep.
+  const lifetimes = size > 1 ? new LifetimeColumns(size) : null;
   const traits = new Set<ConnectionTraits>();
-  const latencies = new Map<string, Float64Array[]>();
-  let m = 0;
-  for (const [{ behaviour, sequence }, list] of members) {
-    const { connections: c } = behaviour;
-    const usedTraits = new Set<number>();
-    const usedGroups = new Set<number>();
-    for (const row of listValues(list)) {
-      conns[m] = c.lifetimes.ids[row]!;
-      commandClasses[m] = sequence[c.commands[row]!]!;
-      fetchClasses[m] = sequence[c.fetches[row]!]!;
-      clientBytes[m] = c.clientBytes[row]!;
-      serverBytes[m] = c.serverBytes[row]!;
-      lifetimes.push({ id: conns[m]!, ...rowTimes(c.lifetimes, row) });
-      usedTraits.add(c.traits[row]!);
-      usedGroups.add(c.groups[row]!);
-      m++;
-    }
-    for (const t of usedTraits) traits.add(behaviour.traits[t]!);
-    for (const { group, name, ms } of behaviour.latencies) {
-      if (!usedGroups.has(group)) continue;
-      const command = behaviour.strings[name]!;
-      const lists = latencies.get(command);
-      if (lists) lists.push(ms);
-      else latencies.set(command, [ms]);
-    }
+  const bytes = { client: 0, server: 0 };
+  for (let at = range.start; at < range.end; at++) {
+    const { behaviour } = inputs[origins.input[at]!]!;
+    const c = behaviour.connections;
+    const row = origins.row[at]!;
+    traits.add(behaviour.traits[c.traits[row]!]!);
+    lifetimes?.push({ id: columns.conns[at]!, ...rowTimes(c.lifetimes, row) });
+    bytes.client += columns.clientBytes[at]!;
+    bytes.server += columns.serverBytes[at]!;
   }
-  const order = orderByWhatTheyDid(sequences, commandClasses, fetchClasses);
   const extensions = new Set<string>();
   for (const t of traits) {
     for (const x of t.extensions) extensions.add(x);
@@ -154,26 +223,23 @@ function profileOf(label: string, members: Members, sequences: Sequences): Behav
   }
   const distinctSorted = (values: (string | null)[]) => [...new Set(values.filter((x): x is string => x !== null))].sort();
   return {
-    label,
-    connections: new ProfileConnections(
-      sequences, permutedColumn(conns, order), permutedColumn(commandClasses, order), permutedColumn(fetchClasses, order),
-      permutedColumn(clientBytes, order), permutedColumn(serverBytes, order),
-    ),
-    maxConcurrent: openOverTime(lifetimes.take()).max,
+    maxConcurrent: lifetimes ? openOverTime(lifetimes.take()).max : size,
     extensions: [...extensions].sort(),
     clientIds: distinctSorted([...traits].map((t) => t.clientName)),
     authMechanisms: distinctSorted([...traits].map((t) => t.authMechanism)),
     tls: [...traits].some((t) => t.tls),
     latency: latencyOf(latencies),
-    bytes: { client: sum(clientBytes), server: sum(serverBytes) },
+    bytes,
   };
 }
 
 /**
- * Connection indices in order of signature (their commands, then their item sets; compared as text), those alike in
- * the order given. Each distinct pair of sequences is ranked once.
+ * A range of the columns put in order of signature (commands, then item sets; compared as text), connections alike in
+ * the order they are in. Each distinct pair of sequences is ranked once; connections that all did the same stay put.
  */
-function orderByWhatTheyDid(sequences: Sequences, commandClasses: Uint32Array, fetchClasses: Uint32Array): Uint32Array {
+function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, range: { start: number; end: number }): void {
+  const commandClasses = columns.commandClasses.subarray(range.start, range.end);
+  const fetchClasses = columns.fetchClasses.subarray(range.start, range.end);
   const count = sequences.values.length;
   const keyOf = (i: number) => commandClasses[i]! * count + fetchClasses[i]!;
   const signatures = new Map<number, string>();
@@ -181,33 +247,29 @@ function orderByWhatTheyDid(sequences: Sequences, commandClasses: Uint32Array, f
     const key = keyOf(i);
     if (!signatures.has(key)) signatures.set(key, signature({ commands: sequences.values[commandClasses[i]!]!, fetches: sequences.values[fetchClasses[i]!]! }));
   }
+  if (signatures.size <= 1) return;
   const keys = [...signatures.keys()].sort((x, y) => signatures.get(x)!.localeCompare(signatures.get(y)!));
   // Signatures the collation holds equal share a rank, so their connections stay in the order given, as a stable sort leaves them.
   const rank = new Map<number, number>();
   keys.forEach((key, k) => rank.set(key, k > 0 && signatures.get(keys[k - 1]!)!.localeCompare(signatures.get(key)!) === 0 ? rank.get(keys[k - 1]!)! : k));
   const ranks = Uint32Array.from({ length: commandClasses.length }, (_, i) => rank.get(keyOf(i))!);
-  return Uint32Array.from({ length: ranks.length }, (_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
+  const order = Uint32Array.from({ length: ranks.length }, (_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
+  for (const column of Object.values(columns) as (Uint32Array | Float64Array)[]) {
+    const part = column.subarray(range.start, range.end);
+    part.set(permutedColumn(part, order));
+  }
 }
 
 /** Per command, by name: how many, and the median and 95th percentile (nearest rank) of those measured (not NaN). */
-function latencyOf(latencies: Map<string, Float64Array[]>): BehaviourProfile['latency'] {
+function latencyOf(latencies: Map<string, number[]>): BehaviourProfile['latency'] {
   const latency: BehaviourProfile['latency'] = {};
   for (const command of [...latencies.keys()].sort((x, y) => x.localeCompare(y))) {
-    const lists = latencies.get(command)!;
-    const count = lists.reduce((n, ms) => n + ms.length, 0);
-    const measured = new Float64Array(count);
-    let n = 0;
-    for (const ms of lists) for (const x of ms) if (!Number.isNaN(x)) measured[n++] = x;
-    const sorted = measured.subarray(0, n).sort();
+    const all = latencies.get(command)!;
+    const count = all.length;
+    const sorted = Float64Array.from(all.filter((ms) => !Number.isNaN(ms))).sort();
     latency[command] = { count, medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
   }
   return latency;
-}
-
-function sum(values: Float64Array): number {
-  let total = 0;
-  for (const x of values) total += x;
-  return total;
 }
 
 export function signature(c: Pick<ConnectionProfile, 'commands' | 'fetches'>): string {

@@ -97,7 +97,7 @@ function fetchCommands(connections: ProfileConnections): number {
   const perClass = new Map<number, number>();
   let total = 0;
   for (let i = 0; i < connections.length; i++) {
-    const cls = connections.commandClasses[i]!;
+    const cls = connections.commandClass(i);
     let n = perClass.get(cls);
     if (n === undefined) perClass.set(cls, (n = connections.commands(i).filter((cmd) => /^(UID )?FETCH\b/.test(cmd)).length));
     total += n;
