@@ -84,13 +84,11 @@ export interface CaptureBehaviour {
   latencies: LatencyColumns;
 }
 
-/** What compare reads of a connection's record when it ends, until it is drained and its end is final. */
+/** What compare reads of a connection's record when it ends, until it is drained. */
 interface Ended extends Lifetime {
   ip: string;
   clientBytes: number;
   serverBytes: number;
-  /** Its row once drained (its end may still move after that). */
-  row: number;
 }
 
 /** A connection's exchanges and FETCH steps while it is not drained. */
@@ -112,7 +110,11 @@ export class BehaviourCollector {
   private readonly open = new Map<number, Open>();
   /** Connections that ended, until they are drained, and until their end is final (settled). */
   private readonly ended = new Map<number, Ended>();
-  private readonly unsettled = new Unsettled<Ended>();
+  /**
+   * Until its end is final: what was read of an ended connection, and once it is drained its row (a number; a closed
+   * conversation lingers a while, 30,000 of them at a session every 10 ms).
+   */
+  private readonly unsettled = new Unsettled<Ended | number>();
   private readonly lifetimes = new LifetimeColumns();
   private readonly clientBytes = float64List();
   private readonly serverBytes = float64List();
@@ -167,11 +169,13 @@ export class BehaviourCollector {
   }
 
   readonly settle = (late: LateChanges): void => {
-    const facts = this.unsettled.take(late.id);
-    if (!facts) return;
-    facts.end = late.end;
-    facts.lastFrame = late.lastFrame;
-    if (facts.row >= 0) this.lifetimes.settle(facts.row, late);
+    const waiting = this.unsettled.take(late.id);
+    if (waiting === undefined) return;
+    if (typeof waiting === 'number') this.lifetimes.settle(waiting, late);
+    else {
+      waiting.end = late.end;
+      waiting.lastFrame = late.lastFrame;
+    }
   };
 
   /** The connection ended and each of its exchanges (and so each of its steps) went by: it becomes a row. */
@@ -180,7 +184,9 @@ export class BehaviourCollector {
     this.open.delete(c.conn.id);
     const facts = this.ended.get(c.conn.id) ?? endedFacts(c.conn);
     this.ended.delete(c.conn.id);
-    facts.row = this.lifetimes.push(facts);
+    const row = this.lifetimes.push(facts);
+    // Its end may still move: from now on its row is settled.
+    if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
     pushValue(this.clientBytes, facts.clientBytes);
     pushValue(this.serverBytes, facts.serverBytes);
     pushValue(this.commandColumn, this.sequences.number(o.commands));
@@ -229,7 +235,7 @@ export class BehaviourCollector {
 
 function endedFacts(conn: Connection): Ended {
   const { id, start, end, lastFrame, client, stats } = conn;
-  return { id, start, end, lastFrame, ip: client.ip, clientBytes: stats.client.bytes, serverBytes: stats.server.bytes, row: -1 };
+  return { id, start, end, lastFrame, ip: client.ip, clientBytes: stats.client.bytes, serverBytes: stats.server.bytes };
 }
 
 function nothingYet(): Open {
