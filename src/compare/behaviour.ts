@@ -108,7 +108,7 @@ export class BehaviourCollector {
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
   private readonly open = new Map<number, Open>();
-  /** Connections that ended, until they are drained, and until their end is final (settled). */
+  /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
   /**
    * Until its end is final: what was read of an ended connection, and once it is drained its row (a number; a closed
