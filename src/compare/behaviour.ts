@@ -91,14 +91,19 @@ interface Ended extends Lifetime {
   serverBytes: number;
 }
 
-/** A connection's exchanges and FETCH steps while it is not drained. */
+/**
+ * A connection's exchanges and FETCH steps while it is not drained: one list of numbers, three per exchange (its
+ * shape's number, or -1 when its request was not captured; its name's number; its latency, NaN when not measured),
+ * and the rest only once there is some. When 200,000 connections end together, each has one.
+ */
 interface Open {
-  commands: number[];
-  names: number[];
-  latencies: number[];
-  steps: { step: FetchStep; created: number }[];
-  extensions: Set<string>;
+  exchanges: number[];
+  steps: { step: FetchStep; created: number }[] | null;
+  extensions: Set<string> | null;
 }
+
+/** What a connection that reported no exchange and no step leaves. */
+const NOTHING: Open = Object.freeze({ exchanges: [], steps: null, extensions: null }) as Open;
 
 export class BehaviourCollector {
   private readonly strings = new Numbered<string>((s) => s);
@@ -131,16 +136,14 @@ export class BehaviourCollector {
 
   private openOf(id: number): Open {
     let o = this.open.get(id);
-    if (!o) this.open.set(id, (o = nothingYet()));
+    if (!o) this.open.set(id, (o = { exchanges: [], steps: null, extensions: null }));
     return o;
   }
 
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
-    if (!ex.requestMissing) o.commands.push(this.strings.number(ex.shape));
-    o.names.push(this.strings.number(ex.command));
-    o.latencies.push(latencyMs(ex) ?? NaN);
-    for (const name of this.extensionsOf(ex.shape)) o.extensions.add(name);
+    o.exchanges.push(ex.requestMissing ? -1 : this.strings.number(ex.shape), this.strings.number(ex.command), latencyMs(ex) ?? NaN);
+    for (const name of this.extensionsOf(ex.shape)) (o.extensions ??= new Set()).add(name);
   }
 
   private extensionsOf(shape: string): readonly string[] {
@@ -154,7 +157,7 @@ export class BehaviourCollector {
    * is reported, at the latest when the input ends, before its connection is drained: so its connection is open here.
    */
   readonly step = (step: FetchStep, created: number): void => {
-    this.openOf(step.conn).steps.push({ step, created });
+    (this.openOf(step.conn).steps ??= []).push({ step, created });
   };
 
   /**
@@ -180,7 +183,7 @@ export class BehaviourCollector {
 
   /** The connection ended and each of its exchanges (and so each of its steps) went by: it becomes a row. */
   drained(c: ImapConnection): void {
-    const o = this.open.get(c.conn.id) ?? nothingYet();
+    const o = this.open.get(c.conn.id) ?? NOTHING;
     this.open.delete(c.conn.id);
     const facts = this.ended.get(c.conn.id) ?? endedFacts(c.conn);
     this.ended.delete(c.conn.id);
@@ -189,18 +192,20 @@ export class BehaviourCollector {
     if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
     pushValue(this.clientBytes, facts.clientBytes);
     pushValue(this.serverBytes, facts.serverBytes);
-    pushValue(this.commandColumn, this.sequences.number(o.commands));
-    pushValue(this.fetchColumn, this.sequences.number(this.itemSets(o.steps)));
+    const commands: number[] = [];
+    for (let k = 0; k < o.exchanges.length; k += 3) if (o.exchanges[k]! >= 0) commands.push(o.exchanges[k]!);
+    pushValue(this.commandColumn, this.sequences.number(commands));
+    pushValue(this.fetchColumn, this.sequences.number(this.itemSets(o.steps ?? [])));
     pushValue(this.traitsColumn, this.traits.number({
-      clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...o.extensions].sort(),
+      clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...(o.extensions ?? [])].sort(),
     }));
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     pushValue(this.groupColumn, group);
-    o.names.forEach((name, k) => {
+    for (let k = 0; k < o.exchanges.length; k += 3) {
       pushValue(this.latencyGroups, group);
-      pushValue(this.latencyNames, name);
-      pushValue(this.latencies, o.latencies[k]!);
-    });
+      pushValue(this.latencyNames, o.exchanges[k + 1]!);
+      pushValue(this.latencies, o.exchanges[k + 2]!);
+    }
   }
 
   /** Steps in request order (as FetchTracker.steps orders them: by request frame, then as created), as item sets. */
@@ -236,10 +241,6 @@ export class BehaviourCollector {
 function endedFacts(conn: Connection): Ended {
   const { id, start, end, lastFrame, client, stats } = conn;
   return { id, start, end, lastFrame, ip: client.ip, clientBytes: stats.client.bytes, serverBytes: stats.server.bytes };
-}
-
-function nothingYet(): Open {
-  return { commands: [], names: [], latencies: [], steps: [], extensions: new Set() };
 }
 
 /** Each connection's id, command shapes, FETCH item sets and traits, in order of id: the columns read back as words. */
