@@ -1,6 +1,6 @@
 import type { Connection, TimePoint } from '../tcp/types.js';
 import { compareTime } from '../util/time.js';
-import { growableColumn, growInPlace, grownCapacity } from '../util/typed-list.js';
+import { growableColumn, growInPlace, grownCapacity, permutedColumn } from '../util/typed-list.js';
 
 /** What the lifetime columns keep of a connection: its id (tcp.stream), its first and last frame's times (what concurrency reads), and its last frame. */
 export type Lifetime = Pick<Connection, 'id' | 'start' | 'end' | 'lastFrame'>;
@@ -142,13 +142,8 @@ function emptyLifetimes(capacity: number, inPlace = false): Lifetimes {
 
 /** The lifetimes at `order`'s indices. */
 export function permuted(l: Lifetimes, order: ArrayLike<number>): Lifetimes {
-  const out = emptyLifetimes(order.length);
-  for (const name of COLUMN_NAMES) {
-    const from = l[name];
-    const to = out[name];
-    for (let k = 0; k < order.length; k++) to[k] = from[order[k]!]!;
-  }
-  out.size = order.length;
+  const out = { size: order.length } as Lifetimes;
+  for (const name of COLUMN_NAMES) (out as unknown as Record<string, unknown>)[name] = permutedColumn(l[name], order);
   return out;
 }
 
