@@ -4,6 +4,7 @@ import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
 import type { StreamSink, TimePoint } from './tcp/types.js';
 import { collectGarbage } from './util/collect-garbage.js';
+import { EndingCollections } from './util/ending-collections.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb, MAX_KEYLOG_SESSIONS } from './tls/keylog.js';
 
 export interface PipelineOptions extends ReadControl {
@@ -17,20 +18,6 @@ export interface PipelineOptions extends ReadControl {
 
 /** Connections ended at the end of the input between two questions to the output (ReadControl.room). */
 const ENDING_BATCH = 256;
-
-/**
- * When ending many open connections at once, one full collection after the first tenth of them (0: none). What each
- * connection held while open becomes garbage in the old generation as it ends, and what ending it allocates (its
- * record's counts, its last output) hangs on old objects, so it is promoted too: without a full collection the
- * second comes on top of the first. After a tenth, what those connections held (about 1.4 KiB each) has room for what
- * ending all the others allocates (a few hundred bytes each). With 200,000 connections open at the end this lowers
- * the peak from 413 to 387–390 MiB for 0.1–0.3 s (docs/benchmarks.md); with few, a collection is not worth its time.
- */
-export function collectionPoint(openAtEnd: number): number {
-  return openAtEnd >= MANY_OPEN_AT_END ? Math.ceil(openAtEnd / 10) : 0;
-}
-
-const MANY_OPEN_AT_END = 10_000;
 
 /** One streaming pass over a capture: frames → TCP segments → reassembled IMAP streams into `sink`. */
 export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, warn: WarningSink, options: PipelineOptions = {}): Promise<CaptureResult & { tcp: TcpOverview }> {
@@ -52,12 +39,15 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
   }, options);
   // The connections still open end here, a batch at a time, each batch once the output has room for what it made.
   let ended = 0;
+  let collections: EndingCollections | null = null;
   for (const left of tracker.ending()) {
-    if (++ended === collectionPoint(ended + left)) collectGarbage();
-    if (ended % ENDING_BATCH !== 0) continue;
+    collections ??= new EndingCollections(left + 1);
+    if (++ended % ENDING_BATCH !== 0) continue;
+    if (collections.due(ended)) collectGarbage();
     const wait = options.room?.();
     if (wait) await wait;
   }
+  if (collections?.dueAtTheEnd) collectGarbage();
   if (options.keys && options.keys.dropped > 0) {
     warn({ frame: null, message: `the TLS key logs name more than ${MAX_KEYLOG_SESSIONS.toLocaleString('en-US')} sessions (the cap): ${options.keys.dropped} secret(s) of later sessions were not used` });
   }

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
-import { collectionPoint, streamCapture } from '../src/pipeline.js';
+import { streamCapture } from '../src/pipeline.js';
+import { EndingCollections } from '../src/util/ending-collections.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
@@ -887,16 +888,30 @@ test('the end of the input retires each connection it closes right after its clo
   assert.deepEqual(records.map((r) => r.deref() === undefined), [true, true, true, true], 'no record is kept by the tracker');
 });
 
-test('ending many open connections at once collects the garbage once, after a tenth of them; ending few does not', () => {
-  // A tenth of 200,000 connections' state (about 1.4 KiB each) makes room for what ending the rest allocates.
-  assert.equal(collectionPoint(200_000), 20_000);
-  assert.equal(collectionPoint(10_001), 1_001);
-  assert.equal(collectionPoint(10_000), 1_000);
-  assert.equal(collectionPoint(9_999), 0, 'with few, a full collection costs more than it saves');
-  assert.equal(collectionPoint(0), 0);
+test('ending many open connections collects after the first tenth, then again only once the heap is back where the last collection began', () => {
+  let heap = 300;
+  const collections = new EndingCollections(200_000, () => heap);
+  assert.equal(collections.due(19_968), false, 'not before a tenth has ended');
+  assert.equal(collections.due(20_224), true, 'the first, after a tenth');
+  heap = 250; // the collection freed what the first tenth held
+  assert.equal(collections.due(60_000), false, 'the heap is below the level the last collection began at');
+  heap = 300;
+  assert.equal(collections.due(40_000), false, 'back at that level, but not a tenth since the last');
+  assert.equal(collections.due(40_224), true, 'back at that level, and a tenth since');
+  heap = 299;
+  assert.equal(collections.due(100_000), false);
+  heap = 301;
+  assert.equal(collections.due(100_000), true, 'the ceiling is the level the second began at');
+
+  const few = new EndingCollections(9_999, () => Number.POSITIVE_INFINITY);
+  for (let ended = 256; ended < 9_999; ended += 256) assert.equal(few.due(ended), false, 'with few, a full collection costs more than it saves');
+  const never = new EndingCollections(200_000, () => Number.POSITIVE_INFINITY);
+  let count = 0;
+  for (let ended = 256; ended <= 200_000; ended += 256) if (never.due(ended)) count++;
+  assert.equal(count, 9, 'at most one per tenth, however full the heap stays');
 });
 
-test('the pipeline collects the garbage once while it ends 10,000 open connections, after the first tenth of them', async (t) => {
+test('the pipeline collects the garbage while it ends 10,000 open connections: first after a tenth of them, then at least a tenth apart, and after the last', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-ending-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'open.pcap');
@@ -912,7 +927,10 @@ test('the pipeline collects the garbage once while it ends 10,000 open connectio
     host.gc = hostGc;
   }
   assert.equal(closed, 10_000);
-  assert.deepEqual(collectedAfter, [collectionPoint(10_000)]);
+  assert.equal(collectedAfter[0], 1_024, 'the first batch boundary after a tenth');
+  assert.equal(collectedAfter.at(-1), 10_000, 'and once more after the last');
+  const during = collectedAfter.slice(0, -1);
+  for (let i = 1; i < during.length; i++) assert.ok(during[i]! - during[i - 1]! >= 1_000, `collections ${collectedAfter.join(', ')} a tenth apart`);
 });
 
 test('the index lets go of ended conversations, and of the addresses no conversation in it has; every segment still finds its own', async () => {
