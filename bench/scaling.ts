@@ -6,6 +6,10 @@
  *   node dist/bench/scaling.js [--n open=50000,closed=10000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000]
  *                              [--workdir DIR]
  *                              [--commands commands,summary,'check --no-bad --max-connections 1000000']  (views with options; each must exit 0)
+ *
+ * A view is given the capture last, with --json. One that names `{file}` gets the capture there instead, and nothing
+ * added: `report -o {out}.html {file}`, `export --out {out} --format ndjson {file}`, `compare --jobs 1 {file} OTHER`.
+ * `{out}` is a path in the work directory, removed after each run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +43,15 @@ async function main(): Promise<void> {
       }
       for (const view of views) {
         const args = view.split(' ').filter(Boolean);
-        const [a, b] = [await measure(CLI, [...args, files[0]!.path, '--json'], { stdout: 'capture' }), await measure(CLI, [...args, files[1]!.path, '--json'], { stdout: 'capture' })];
+        const run = async (file: string) => {
+          const out = join(dir, 'out');
+          try {
+            return await measure(CLI, viewArgs(args, file, out), { stdout: 'capture' });
+          } finally {
+            for (const path of [out, `${out}.html`]) rmSync(path, { recursive: true, force: true });
+          }
+        };
+        const [a, b] = [await run(files[0]!.path), await run(files[1]!.path)];
         const counted = view === 'commands' && ok(a) && ok(b)
           ? [a, b].every((m, i) => (JSON.parse(m.stdout) as { exchanges: unknown[] }).exchanges.length === files[i]!.summary.exchanges) ? 'yes' : 'NO'
           : '-';
@@ -52,6 +64,12 @@ async function main(): Promise<void> {
   } finally {
     if (!values.workdir) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The view's arguments for one capture: in place of `{file}` (and `{out}`), or else the capture and --json last. */
+function viewArgs(args: string[], file: string, out: string): string[] {
+  const given = args.map((a) => a.replaceAll('{file}', file).replaceAll('{out}', out));
+  return args.some((a) => a.includes('{file}')) ? given : [...given, file, '--json'];
 }
 
 main().catch((err: unknown) => {

@@ -13,7 +13,10 @@ import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
 import { compareProfiles } from '../src/compare/diff.js';
 import { buildProfiles, signature } from '../src/compare/profile.js';
-import { CAPTURES } from './helpers/env.js';
+import { spawnSync } from 'node:child_process';
+import { CAPTURES, CLI } from './helpers/env.js';
+import { compareJson } from '../src/report/compare.js';
+import { jsonPieces } from '../src/util/json.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { footprint, perUnit } from './helpers/footprint.js';
@@ -144,4 +147,41 @@ test('grouped by capture, a capture given twice makes one profile, of its own co
   assert.equal(twice.length, 1);
   assert.deepEqual([...twice[0]!.connections], [...once[0]!.connections]);
   assert.deepEqual({ ...twice[0]!, connections: null }, { ...once[0]!, connections: null });
+});
+
+test('a connection of 150,000 commands aligns into rows kept as numbers, written one at a time (text and JSON)', async () => {
+  const path = join(tmp, 'pipelined.pcap');
+  await generateScaleCapture('pipelined', 150_000, path);
+  const profiles = buildProfiles([
+    { label: 'long', behaviour: await captureBehaviour(path) },
+    { label: 'mbsync', behaviour: await captureBehaviour(join(CAPTURES, 'mbsync.pcap')) },
+  ], 'capture');
+  const comparison = compareProfiles(profiles[0]!, profiles[1]!);
+  const [pair] = [...comparison.pairs];
+  assert.equal(pair!.a!.commands.length, 150_000);
+  const rows = pair!.rows;
+  // Too different to search (more than 2,000 edits apart): every command of b is a changed row, the rest only in a.
+  assert.deepEqual([rows.length, rows.count('changed'), rows.count('onlyA'), rows.count('same')], [150_000, 25, 149_975, 0]);
+  assert.deepEqual(rows.row(149_999), { mark: 'onlyA', a: 'NOOP', b: null });
+  // No object per row: the marks and positions are typed arrays, the commands the profiles' own.
+  const held = footprint([rows], [pair!.a!.commands, pair!.b!.commands]);
+  assert.ok(held.kinds.object! + (held.kinds.Array ?? 0) < 10, JSON.stringify(held.kinds));
+
+  // JSON: no piece of the comparisons is the pair's 150,000 rows at once.
+  let longest = 0;
+  let total = 0;
+  const { comparisons } = compareJson(profiles, [comparison]) as { comparisons: unknown };
+  for (const piece of jsonPieces(comparisons, 2)) {
+    longest = Math.max(longest, piece.length);
+    total += piece.length;
+  }
+  assert.ok(total > 10_000_000 && longest < 100_000, `${total} characters, the longest piece ${longest}`);
+
+  // Text: one line per row that is not folded (a spread of 150,000 rows as arguments overflowed the stack).
+  const r = spawnSync(process.execPath, [CLI, 'compare', path, join(CAPTURES, 'mbsync.pcap')], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 1 << 30 });
+  assert.equal(r.status, 0, r.stderr.slice(-500));
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.includes('pair 1 of 1, the connection that does little: a conn 0 (150000 commands) ↔ b conn 0 (25 commands), 0% alike'));
+  assert.equal(lines.filter((l) => / \| /.test(l)).length, 25);
+  assert.equal(lines.filter((l) => /^NOOP +<$/.test(l)).length, 149_975);
 });

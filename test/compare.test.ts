@@ -78,7 +78,7 @@ test('align: a shortest edit script — the common rows equal the longest common
     const seq = () => Array.from({ length: Math.floor(random() * 12) }, () => 'ABCD'[Math.floor(random() * 4)]!);
     const a = seq();
     const b = seq();
-    const rows = align(a, b);
+    const rows = [...align(a, b)];
     assert.equal(rows.filter((r) => r.mark === 'same').length, lcs(a, b), `${a.join('')} / ${b.join('')}`);
     assert.deepEqual(rows.filter((r) => r.a !== null).map((r) => r.a), a, 'every row of a, in order');
     assert.deepEqual(rows.filter((r) => r.b !== null).map((r) => r.b), b, 'every row of b, in order');

@@ -1,5 +1,5 @@
 import { greedyMatch } from './pairing.js';
-import { align, similarity, type AlignedRow } from './align.js';
+import { align, AlignedRows, similarity } from './align.js';
 import type { BehaviourProfile, ConnectionProfile, ProfileConnections, Sequences } from './profile.js';
 import { LazyList } from '../util/json.js';
 
@@ -21,7 +21,7 @@ export interface ConnectionPair {
   /** Share of commands the two have in common (0…1). */
   similarity: number;
   /** The two command sequences aligned side by side. */
-  rows: AlignedRow[];
+  rows: AlignedRows;
 }
 
 export interface Comparison {
@@ -182,7 +182,7 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
       const c = i >= 0 ? a.at(i) : b.at(j);
       return {
         a: side === 'a' ? c : null, b: side === 'b' ? c : null, role: roleOfClass(i >= 0 ? classA[i]! : classB[j]!), similarity: 0,
-        rows: c.commands.map((cmd) => (side === 'a' ? { mark: 'onlyA' as const, a: cmd, b: null } : { mark: 'onlyB' as const, a: null, b: cmd })),
+        rows: AlignedRows.oneSided(c.commands, side),
       };
     },
     alike(n) {
@@ -200,7 +200,7 @@ function pairConnections(a: ProfileConnections, b: ProfileConnections): PairTabl
 
 /** Two command sequences aligned: the rows of every pair of connections of those classes, and their similarity. */
 interface Alignment {
-  rows: AlignedRow[];
+  rows: AlignedRows;
   similarity: number;
 }
 
@@ -239,14 +239,14 @@ function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; 
 }
 
 /** "In the connection that fetches, b sends 2 commands a does not (IDLE, NOOP); 1 differs (…)". */
-function rowsSentence(subject: string, rows: readonly AlignedRow[]): string {
-  const changed = rows.filter((r) => r.mark === 'changed');
-  const onlyA = rows.filter((r) => r.mark === 'onlyA').map((r) => r.a!);
-  const onlyB = rows.filter((r) => r.mark === 'onlyB').map((r) => r.b!);
+function rowsSentence(subject: string, rows: AlignedRows): string {
+  const changed = rows.count('changed');
+  const onlyA = rows.count('onlyA');
+  const onlyB = rows.count('onlyB');
   const parts: string[] = [];
-  if (onlyA.length) parts.push(`a sends ${count(onlyA.length, 'command')} that b does not (${examples(onlyA)})`);
-  if (onlyB.length) parts.push(`b sends ${count(onlyB.length, 'command')} that a does not (${examples(onlyB)})`);
-  if (changed.length) parts.push(`${count(changed.length, 'command')} differ${changed.length === 1 ? 's' : ''} (${changed.slice(0, 2).map((r) => `${r.a} → ${r.b}`).join('; ')}${changed.length > 2 ? '; …' : ''})`);
+  if (onlyA) parts.push(`a sends ${count(onlyA, 'command')} that b does not (${examples(rows, 'onlyA')})`);
+  if (onlyB) parts.push(`b sends ${count(onlyB, 'command')} that a does not (${examples(rows, 'onlyB')})`);
+  if (changed) parts.push(`${count(changed, 'command')} differ${changed === 1 ? 's' : ''} (${rows.firstWith('changed', 2).map((r) => `${r.a} → ${r.b}`).join('; ')}${changed > 2 ? '; …' : ''})`);
   return `In ${subject}, ${parts.join('; ')}.`;
 }
 
@@ -263,9 +263,16 @@ function idText(ids: readonly string[]): string {
   return ids.length ? `identifies as ${ids.join(', ')}` : 'sends no client ID';
 }
 
-function examples(items: readonly string[]): string {
-  const shown = distinct(items).slice(0, 3);
-  return `${shown.join(', ')}${distinct(items).length > 3 ? ', …' : ''}`;
+/** The first three distinct commands of the rows with this mark ("IDLE, NOOP, …" when there are more). */
+function examples(rows: AlignedRows, mark: 'onlyA' | 'onlyB'): string {
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (r.mark !== mark) continue;
+    seen.add((mark === 'onlyA' ? r.a : r.b)!);
+    if (seen.size > 3) break;
+  }
+  const shown = [...seen].slice(0, 3);
+  return `${shown.join(', ')}${seen.size > 3 ? ', …' : ''}`;
 }
 
 function distinct(items: readonly string[]): string[] {

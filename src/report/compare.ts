@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import type { AlignedRow, Mark } from '../compare/align.js';
+import type { AlignedRow, AlignedRows, Mark } from '../compare/align.js';
 import type { Comparison, ConnectionPair } from '../compare/diff.js';
 import type { BehaviourProfile, ProfileConnections } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
@@ -109,44 +109,51 @@ const MARK_SIGN: Record<Mark, string> = { same: ' ', changed: '|', onlyA: '<', o
 /** Equal runs longer than this fold to their first and last lines and a count. */
 const CONTEXT = 2;
 
-function pairLines(pair: ConnectionPair, index: number, total: number, options: CompareTextOptions): string[] {
+function* pairLines(pair: ConnectionPair, index: number, total: number, options: CompareTextOptions): Generator<string> {
   const who = (side: 'a' | 'b') => {
     const c = pair[side];
     return c ? `${side} conn ${c.conn} (${c.commands.length} commands)` : `nothing in ${side}`;
   };
   const head = `pair ${index + 1} of ${total}, the connection that ${pair.role}: ${who('a')} ↔ ${who('b')}` +
     (pair.a && pair.b ? `, ${Math.round(pair.similarity * 100)}% alike` : '');
-  const lines = [chalk.bold(escapeText(head))];
-  const longest = Math.max(0, ...pair.rows.map((r) => escapeText(r.a ?? '').length));
+  yield chalk.bold(escapeText(head));
+  let longest = 0;
+  for (const r of pair.rows) longest = Math.max(longest, escapeText(r.a ?? '').length);
   const column = Math.max(20, Math.min(longest, Math.floor((options.width - 3) / 2)));
   for (const r of foldRows(pair.rows, options.full ?? false)) {
     if (typeof r === 'number') {
-      lines.push(chalk.dim(`  … ${r} equal command(s) …`));
+      yield chalk.dim(`  … ${r} equal command(s) …`);
       continue;
     }
     const text = `${fit(r.a ?? '', column)} ${MARK_SIGN[r.mark]} ${r.b === null ? '' : fit(r.b, column).trimEnd()}`.trimEnd();
-    lines.push(r.mark === 'same' ? text : r.mark === 'changed' ? chalk.yellow(text) : r.mark === 'onlyA' ? chalk.red(text) : chalk.green(text));
+    yield r.mark === 'same' ? text : r.mark === 'changed' ? chalk.yellow(text) : r.mark === 'onlyA' ? chalk.red(text) : chalk.green(text);
   }
-  return lines;
 }
 
-/** Rows with long equal runs replaced by how many rows were left out. */
-function foldRows(rows: readonly AlignedRow[], full: boolean): (AlignedRow | number)[] {
-  if (full) return [...rows];
-  const out: (AlignedRow | number)[] = [];
+/** Rows, with long equal runs replaced by how many rows were left out; read one at a time. */
+function* foldRows(rows: AlignedRows, full: boolean): Generator<AlignedRow | number> {
+  if (full) {
+    yield* rows;
+    return;
+  }
   for (let i = 0; i < rows.length;) {
-    if (rows[i]!.mark !== 'same') { out.push(rows[i++]!); continue; }
+    if (rows.mark(i) !== 'same') {
+      yield rows.row(i++);
+      continue;
+    }
     let j = i;
-    while (j < rows.length && rows[j]!.mark === 'same') j++;
-    const run = rows.slice(i, j);
+    while (j < rows.length && rows.mark(j) === 'same') j++;
     const keepHead = i === 0 ? 0 : CONTEXT;
     const keepTail = j === rows.length ? 0 : CONTEXT;
-    if (run.length > keepHead + keepTail + 1) {
-      out.push(...run.slice(0, keepHead), run.length - keepHead - keepTail, ...run.slice(run.length - keepTail));
-    } else out.push(...run);
+    if (j - i > keepHead + keepTail + 1) {
+      for (let k = i; k < i + keepHead; k++) yield rows.row(k);
+      yield j - i - keepHead - keepTail;
+      for (let k = j - keepTail; k < j; k++) yield rows.row(k);
+    } else {
+      for (let k = i; k < j; k++) yield rows.row(k);
+    }
     i = j;
   }
-  return out;
 }
 
 /** Escaped, cut to the column with "…", padded to its width. */

@@ -44,7 +44,7 @@ export function footprint(roots: readonly unknown[], shared: readonly unknown[] 
         slots = 2 * value.size;
       } else if (kind === 'object' || kind === 'Array') {
         const values = Object.values(value);
-        stack.push(...values);
+        for (const v of values) stack.push(v); // not a spread: an array may hold 100,000 and more
         slots = values.length;
       }
       if (count) words += 3 + slots;

@@ -284,7 +284,7 @@ export function comparisonData(c: Comparison): ComparisonReport {
       for (const p of c.pairs) {
         yield {
           a: p.a?.conn ?? null, b: p.b?.conn ?? null, role: p.role, similarity: p.similarity,
-          rows: p.rows.slice(0, MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
+          rows: p.rows.first(MAX_PAIR_ROWS).map((r) => ({ mark: r.mark, a: clipOrNull(r.a), b: clipOrNull(r.b) })),
           rowsOmitted: Math.max(0, p.rows.length - MAX_PAIR_ROWS),
         };
       }
