@@ -13,6 +13,7 @@ import { CAPTURES, CHROMIUM, NO_CHROMIUM, unavailable } from './helpers/env.js';
 import { launchBrowser, openReport } from './helpers/browser.js';
 import { HOSTILE, writeBusyCapture, writeHostileCapture } from './helpers/report-captures.js';
 import { buildReportData } from '../src/report/html/report.js';
+import { generateScaleCapture } from '../bench/scale-captures.js';
 import { renderReportPage } from '../src/report/html/template.js';
 import { cliJson, recordedCaptureArgs, runCli, TEST_OUTPUT, type CommandsJson, type SummaryJson } from './helpers/report.js';
 
@@ -278,6 +279,34 @@ test('browser: a page that embeds only the first messages says so, in the header
     assert.equal(await page.$$eval('#c0-messages + .messages .message-item', (items) => items.length), 2);
     const facts = await page.$$eval('#c0 .facts-list dt, #c0 .facts-list dd', (cells) => cells.map((c) => c.textContent));
     assert.equal(facts[facts.indexOf('messages fetched') + 1], `${total} (the first 2 listed)`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('browser: a connection of 12,000 commands shows its first and last 5,000, and a row that says how many it left out between them', { skip }, async () => {
+  const capture = join(OUT, 'long.pcap');
+  await generateScaleCapture('pipelined', 12_000, capture);
+  const file = writeReport('long', [capture]);
+  const { page, problems } = await openReport(browser, file, 1280);
+  try {
+    assert.match(await page.$eval('#c0 .lanes [data-conn="0"]', (l) => l.getAttribute('aria-label') ?? ''), /12000 commands/);
+    // The lane's commands are numbered as in the whole connection: the last one shown is the 12,000th.
+    await page.focus('#c0 [data-conn="0"]');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual((await tooltipLines(page)).filter((l) => l.startsWith('command ')), ['command 12000 of 12000']);
+    await page.keyboard.press('Escape');
+    await openLadder(page, '#c0', 0);
+    // The greeting, 5,000 exchanges, then the row that stands for those left out.
+    await page.$eval('#c0 .ladder', (l) => { l.scrollTop = 5_001 * 52 - l.clientHeight / 2; });
+    await page.waitForSelector('#c0 .ladder .omitted');
+    assert.match(await page.$eval('#c0 .ladder .omitted', (r) => r.textContent ?? ''), /2000 exchanges not shown .*tcp\.stream == 0/);
+    // In the DOM, as on the page: p4999, the row, p7000.
+    const rows = await page.$$eval('#c0 .ladder .ex, #c0 .ladder .omitted', (r) => r.map((x) => (x.classList.contains('omitted') ? 'gap' : x.getAttribute('data-tag') ?? '')));
+    const gap = rows.indexOf('gap');
+    assert.deepEqual(rows.slice(gap - 1, gap + 2), ['p4999', 'gap', 'p7000'], JSON.stringify(rows));
+    assert.ok(!rows.some((t) => t === 'p5000' || t === 'p6999'));
     assert.deepEqual(problems, []);
   } finally {
     await page.close();

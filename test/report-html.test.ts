@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { CAPTURES } from './helpers/env.js';
 import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
 import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
-import { histogramBin, HISTOGRAM_EDGES_MS, MAX_MESSAGES } from '../src/report/html/model.js';
+import { histogramBin, HISTOGRAM_EDGES_MS, LADDER_EXCHANGES, MAX_MESSAGES } from '../src/report/html/model.js';
+import { HeadAndTail } from '../src/util/head-and-tail.js';
+import { generateScaleCapture } from '../bench/scale-captures.js';
 import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafe } from '../src/report/html/template.js';
 import { writeClockStepBackCapture } from './helpers/synth.js';
@@ -237,4 +239,36 @@ test('report: the page embeds the first messages in mailbox, UID order and count
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('report of a connection of 30,000 commands: its ladder keeps the first and the last 5,000, says how many it left out between them, and counts all', async () => {
+  const path = join(dir, 'pipelined.pcap');
+  await generateScaleCapture('pipelined', 30_000, path);
+  const data = embeddedData(report([path]));
+  const [capture] = data.captures;
+  const [conn] = capture!.connections;
+  assert.equal(conn!.exchanges.length, LADDER_EXCHANGES);
+  assert.deepEqual(conn!.omitted, { after: LADDER_EXCHANGES / 2, count: 30_000 - LADDER_EXCHANGES });
+  const tags = conn!.exchanges.map((ex) => ex.tag);
+  assert.deepEqual([tags[0], tags[4_999], tags[5_000], tags[9_999]], ['p0', 'p4999', 'p25000', 'p29999']);
+  assert.ok(tags.every((tag, i) => tag === `p${i < 5_000 ? i : i + 20_000}`), 'in request order on either side of the gap');
+  assert.equal(capture!.exchangeCount, 30_000);
+  assert.equal(capture!.commands.find((c) => c.command === 'NOOP')!.count, 30_000);
+  // A connection of fewer keeps every one.
+  const short = embeddedData(report([join(CAPTURES, 'mbsync.pcap')])).captures[0]!;
+  assert.ok(short.connections.every((c) => c.omitted === null));
+});
+
+test('HeadAndTail keeps the first and the last items in order, and counts those between', () => {
+  const kept = (n: number, head: number, tail: number) => {
+    const h = new HeadAndTail<number>(head, tail);
+    for (let i = 0; i < n; i++) h.push(i);
+    return [h.items(), h.headLength, h.omitted];
+  };
+  assert.deepEqual(kept(5, 3, 3), [[0, 1, 2, 3, 4], 3, 0]);
+  assert.deepEqual(kept(6, 3, 3), [[0, 1, 2, 3, 4, 5], 3, 0]);
+  assert.deepEqual(kept(7, 3, 3), [[0, 1, 2, 4, 5, 6], 3, 1]);
+  assert.deepEqual(kept(100, 2, 3), [[0, 1, 97, 98, 99], 2, 95]);
+  assert.deepEqual(kept(10, 2, 0), [[0, 1], 2, 8]);
+  assert.deepEqual(kept(1, 2, 2), [[0], 1, 0]);
 });

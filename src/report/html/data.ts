@@ -85,8 +85,10 @@ export interface ConnectionData {
   compressFrame: number | null;
   bytes: { client: number; server: number };
   gaps: number;
-  /** In request order. */
+  /** In request order: of a long connection, the first and the last LADDER_EXCHANGES / 2 (see `omitted`). */
   exchanges: ExchangeData[];
+  /** The exchanges left out between those kept: after exchanges[after - 1], `count` of them; null when none were. */
+  omitted: { after: number; count: number } | null;
   /** STARTTLS, COMPRESS, TLS and gap markers, in frame order. */
   markers: MarkerData[];
 }

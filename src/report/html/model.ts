@@ -8,6 +8,7 @@ import type { Comparison } from '../../compare/diff.js';
 import { LINKTYPE_NAMES } from '../../decode/decoder.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { Connection, Side, TimePoint } from '../../tcp/types.js';
+import { HeadAndTail } from '../../util/head-and-tail.js';
 import { LazyArray, RawJson } from '../../util/json.js';
 import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
@@ -48,9 +49,19 @@ function clip(s: string): string {
   return s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}… (${s.length - MAX_TEXT} more characters)`;
 }
 
+/**
+ * Exchanges of one connection the page shows: the first half and the last half of this many. A connection that sends
+ * 400,000 commands kept them all until it was drained (1 KiB each), and its ladder was a page of its own.
+ */
+export const LADDER_EXCHANGES = 10_000;
+
 interface ConnectionBucket {
-  exchanges: ExchangeData[];
+  exchanges: HeadAndTail<ExchangeData>;
   markers: MarkerData[];
+}
+
+function newBucket(): ConnectionBucket {
+  return { exchanges: new HeadAndTail(LADDER_EXCHANGES / 2, LADDER_EXCHANGES / 2), markers: [] };
 }
 
 export interface CollectorOptions {
@@ -98,7 +109,7 @@ export class CaptureCollector {
   private bucket(id: number): ConnectionBucket {
     let b = this.buckets.get(id);
     if (!b) {
-      b = { exchanges: [], markers: [] };
+      b = newBucket();
       this.buckets.set(id, b);
     }
     return b;
@@ -133,7 +144,7 @@ export class CaptureCollector {
 
   /** Every exchange of the connection has been seen: its row is made, and its exchanges go with it. */
   private drained(c: ImapConnection): void {
-    const bucket = this.buckets.get(c.conn.id) ?? { exchanges: [], markers: [] };
+    const bucket = this.buckets.get(c.conn.id) ?? newBucket();
     this.buckets.delete(c.conn.id);
     if (this.options.shows && !this.options.shows(c)) return;
     const row = JSON.stringify(connectionHead(c, bucket));
@@ -209,7 +220,8 @@ function connectionHead(c: ImapConnection, bucket: ConnectionBucket): Connection
     compressFrame: c.compress?.frame ?? null,
     bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
     gaps: t.stats.client.gaps + t.stats.server.gaps,
-    exchanges: bucket.exchanges,
+    exchanges: bucket.exchanges.items(),
+    omitted: bucket.exchanges.omitted === 0 ? null : { after: bucket.exchanges.headLength, count: bucket.exchanges.omitted },
     markers: [...bucket.markers].sort((x, y) => x.frame - y.frame),
   };
 }

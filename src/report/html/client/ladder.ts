@@ -8,17 +8,19 @@
 const LADDER_ROW_HEIGHT = 52;
 
 type Greeting = NonNullable<ConnectionData['greeting']>;
-type LadderItem = { kind: 'exchange'; ex: ExchangeData } | { kind: 'marker'; marker: MarkerData } | { kind: 'greeting'; greeting: Greeting };
+type LadderItem = { kind: 'exchange'; ex: ExchangeData } | { kind: 'marker'; marker: MarkerData } | { kind: 'greeting'; greeting: Greeting }
+  | { kind: 'omitted'; count: number; conn: number };
 
-/** The greeting, then exchanges (request order) and markers (frame order) merged by frame. */
+/** The greeting, then exchanges (request order) and markers (frame order) merged by frame; a long connection's gap where it is. */
 function ladderItems(conn: ConnectionData): LadderItem[] {
   const items: LadderItem[] = conn.greeting ? [{ kind: 'greeting', greeting: conn.greeting }] : [];
   let m = 0;
-  for (const ex of conn.exchanges) {
+  conn.exchanges.forEach((ex, i) => {
     const frame = ex.requestFrame ?? ex.responseFrame ?? Infinity;
     while (m < conn.markers.length && conn.markers[m]!.frame < frame) items.push({ kind: 'marker', marker: conn.markers[m++]! });
+    if (conn.omitted && i === conn.omitted.after) items.push({ kind: 'omitted', count: conn.omitted.count, conn: conn.id });
     items.push({ kind: 'exchange', ex });
-  }
+  });
   while (m < conn.markers.length) items.push({ kind: 'marker', marker: conn.markers[m++]! });
   return items;
 }
@@ -69,7 +71,14 @@ function greetingRow(g: Greeting): HTMLElement {
 
 function ladderRow(item: LadderItem): HTMLElement {
   if (item.kind === 'exchange') return exchangeRow(item.ex);
+  if (item.kind === 'omitted') return omittedRow(item.count, item.conn);
   return item.kind === 'marker' ? markerRow(item.marker) : greetingRow(item.greeting);
+}
+
+function omittedRow(count: number, conn: number): HTMLElement {
+  return el('div', { class: 'marker omitted', role: 'listitem' },
+    el('div', { class: 'when' }),
+    el('div', { class: 'marker-text' }, `… ${plural(count, 'exchange')} not shown here: the page keeps a connection's first and last ones (imapscope commands -Y 'tcp.stream == ${conn}' lists every one) …`));
 }
 
 function markerRow(m: MarkerData): HTMLElement {

@@ -104,7 +104,7 @@ class Timeline {
     const flags = [conn.tls ? 'TLS' : '', conn.compressFrame !== null ? 'Z' : '', conn.cleartextAuth ? '⚠' : ''].filter(Boolean).join(' ');
     const lane = el('div', {
       class: 'lane tl-row', 'data-conn': conn.id, tabindex: 0, role: 'button',
-      'aria-label': `connection ${conn.id}, ${who}, ${plural(conn.exchanges.length, 'command')}: open its ladder`,
+      'aria-label': `connection ${conn.id}, ${who}, ${plural(conn.exchanges.length + (conn.omitted?.count ?? 0), 'command')}: open its ladder`,
     },
     el('div', { class: 'tl-label' }, el('strong', {}, String(conn.id)), ' ', el('span', { class: 'who' }, who), flags ? el('span', { class: 'flags' }, flags) : null),
     el('div', { class: 'tl-track' }, this.laneSvg(conn)));
@@ -189,7 +189,9 @@ class Timeline {
     const ex = conn.exchanges[next]!;
     const svg = node.querySelector('svg')!.getBoundingClientRect();
     const t = ex.start ?? ex.end ?? conn.start;
-    showTooltip([...exchangeTooltipLines(ex), `command ${next + 1} of ${count}`], svg.left + this.x(t), svg.top);
+    // Numbered as in the whole connection: a long one's page leaves out those between its first and last ones.
+    const skipped = conn.omitted && next >= conn.omitted.after ? conn.omitted.count : 0;
+    showTooltip([...exchangeTooltipLines(ex), `command ${next + 1 + skipped} of ${count + (conn.omitted?.count ?? 0)}`], svg.left + this.x(t), svg.top);
   }
 }
 
