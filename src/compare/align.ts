@@ -156,10 +156,17 @@ function backtrack(n: number, m: number, trace: Int32Array[]): Uint8Array {
 
 /** Pair each run of deletions with the insertions beside it as changed rows; the rest stand alone. */
 function rowsFromEdits(a: readonly string[], b: readonly string[], ops: Uint8Array): AlignedRows {
-  // Never more rows than edits (a changed row takes two).
-  const marks = new Uint8Array(ops.length);
-  const atA = new Int32Array(ops.length);
-  const atB = new Int32Array(ops.length);
+  let rows = 0;
+  for (let i = 0; i < ops.length;) {
+    if (ops[i] === KEEP) { rows++; i++; continue; }
+    let removed = 0;
+    let added = 0;
+    for (; i < ops.length && ops[i] !== KEEP; i++) if (ops[i] === DELETE) removed++; else added++;
+    rows += Math.max(removed, added);
+  }
+  const marks = new Uint8Array(rows);
+  const atA = new Int32Array(rows);
+  const atB = new Int32Array(rows);
   let r = 0;
   let x = 0;
   let y = 0;
@@ -176,5 +183,5 @@ function rowsFromEdits(a: readonly string[], b: readonly string[], ops: Uint8Arr
     x += removed;
     y += added;
   }
-  return new AlignedRows(a, b, marks.slice(0, r), atA.slice(0, r), atB.slice(0, r));
+  return new AlignedRows(a, b, marks, atA, atB);
 }
