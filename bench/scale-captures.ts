@@ -7,6 +7,8 @@
  *   untagged N    one command answered by N untagged FETCH responses
  *   literals N    one FETCH response carrying N sections, each a literal (one message of N line pieces)
  *   mailboxes N   one connection selecting N mailboxes in turn and fetching a message in each
+ *   parts N       one message whose BODYSTRUCTURE has N parts, then each part fetched in one command (N up to about
+ *                 25,000: a BODYSTRUCTURE is one line, and a line is kept up to 1 MiB)
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *
@@ -20,8 +22,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes'];
+export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -73,6 +75,18 @@ class PcapOut {
     this.stream.end();
     await finished(this.stream);
   }
+}
+
+/** The answer to a FETCH of sections 1 to N of message 1: one response, a 5-octet literal each; then the close. */
+async function sectionsOfOneMessage(out: PcapOut, f: TcpFlow, count: number, tag: string): Promise<void> {
+  await out.write(f.send('server', '* 1 FETCH (UID 1'));
+  const batch = 1000;
+  for (let i = 0; i < count; i += batch) {
+    const pieces: string[] = [];
+    for (let j = i; j < Math.min(count, i + batch); j++) pieces.push(` BODY[${j + 1}] {5}\r\npart${j % 10}`);
+    await out.write(f.send('server', pieces.join('')));
+  }
+  await out.write([...f.send('server', `)\r\n${tag} OK done\r\n`), ...f.close('fin', 'client')]);
 }
 
 function flow(index: number, start: number): TcpFlow {
@@ -145,15 +159,19 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
     case 'literals': {
       const f = flow(0, t0);
       await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', `a1 UID FETCH 1 (UID BODY.PEEK[1:${count}])\r\n`)]);
-      await out.write(f.send('server', '* 1 FETCH (UID 1'));
-      const batch = 1000;
-      for (let i = 0; i < count; i += batch) {
-        const pieces: string[] = [];
-        for (let j = i; j < Math.min(count, i + batch); j++) pieces.push(` BODY[${j + 1}] {5}\r\npart${j % 10}`);
-        await out.write(f.send('server', pieces.join('')));
-      }
-      await out.write([...f.send('server', ')\r\na1 OK done\r\n'), ...f.close('fin', 'client')]);
+      await sectionsOfOneMessage(out, f, count, 'a1');
       exchanges = 1;
+      break;
+    }
+    case 'parts': {
+      const f = flow(0, t0);
+      const part = '("text" "plain" NIL NIL NIL "7bit" 5 1)';
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 UID FETCH 1 (UID BODYSTRUCTURE)\r\n')]);
+      await out.write(f.send('server', `* 1 FETCH (UID 1 BODYSTRUCTURE (${part.repeat(count)} "mixed"))\r\na1 OK done\r\n`));
+      const items = Array.from({ length: count }, (_, i) => `BODY.PEEK[${i + 1}]`).join(' ');
+      await out.write(f.send('client', `a2 UID FETCH 1 (UID ${items})\r\n`));
+      await sectionsOfOneMessage(out, f, count, 'a2');
+      exchanges = 2;
       break;
     }
     case 'mailboxes': {

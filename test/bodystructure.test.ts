@@ -9,7 +9,10 @@ import { parseResponse } from '../src/imap/response.js';
 import { parseFetch } from '../src/imap/fetch.js';
 import { flattenParts, parseBodyStructure, partByNumber } from '../src/mime/bodystructure.js';
 import type { Value } from '../src/imap/tokens.js';
-import type { FetchAttributes, MimePart } from '../src/mime/types.js';
+import type { FetchAttributes, MimePart, SectionSpec } from '../src/mime/types.js';
+import type { FetchHow, SectionFetch } from '../src/analysis/fetches.js';
+import { uncoveredLeaves } from '../src/analysis/message-view.js';
+import { seededRandom } from './helpers/random.js';
 
 /** One FETCH response, framed as it would come off the wire (literals included), parsed. */
 function fetch(raw: string): { attrs: FetchAttributes; warnings: string[] } {
@@ -368,4 +371,57 @@ test('every FETCH of the public protolens-imap.pcap parses without warnings', as
     assert.deepEqual(flattenParts(f.attrs.bodyStructure!).map((p) => p.filename).filter(Boolean),
       ['FEECE9DF22C64F9F88F4EA583C8164D1.png', '文本类样本.txt', '09.png', '健康检验报告.docx']);
   }
+});
+
+/** An array whose element reads are counted (how often a lookup walks it). */
+function counted<T>(items: T[]): { items: T[]; reads: () => number } {
+  let reads = 0;
+  const proxy = new Proxy(items, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { items: proxy, reads: () => reads };
+}
+
+test('looking up every part of a message of 2,000 parts walks its tree once, not once per part', () => {
+  const width = 2_000;
+  const { root } = structure(`(${'("text" "plain" NIL NIL NIL "7bit" 1 1)'.repeat(width)} "mixed")`);
+  const children = counted(root.children);
+  const tree = { ...root, children: children.items };
+  for (let i = 1; i <= width; i++) assert.equal(partByNumber(tree, String(i))!.part, String(i));
+  assert.equal(partByNumber(tree, String(width + 1)), null);
+  assert.ok(children.reads() <= 2 * width, `${children.reads()} reads of the children for ${width} lookups`);
+});
+
+test('the leaves no fetch covered: found by looking each part up, the same as comparing it with every fetch', () => {
+  const spec = (part: string, text: SectionSpec['text'] = null): SectionSpec => ({ part, text, fields: [] });
+  const fetch = (s: SectionSpec, how: FetchHow): SectionFetch => ({
+    conn: 0, tag: 'a1', command: 'UID FETCH', requestFrame: 1, frame: 2, item: 'BODY', section: s.part, spec: s, origin: null, how,
+    bytes: 1, sha256: null, complete: true, part: s.part || null,
+  });
+  const random = seededRandom(11);
+  const numbers = ['1', '2', '2.1', '2.2', '2.2.1', '2.2.2', '3', '3.1', '10', '10.1', '1.10'];
+  for (let round = 0; round < 300; round++) {
+    const parts = numbers.filter(() => random() < 0.7).map((part) => ({ part, leaf: random() < 0.6 }));
+    const hows: FetchHow[] = ['full', 'partial', 'header', 'mime', 'text'];
+    const fetches = numbers.filter(() => random() < 0.3).map((part) => fetch(spec(part), hows[Math.floor(random() * hows.length)]!));
+    if (random() < 0.1) fetches.push(fetch(spec('', random() < 0.5 ? null : 'HEADER'), 'full'));
+    // The definition: a leaf is covered by a body fetch of itself or of a part it is in, or of the whole message.
+    const full = fetches.filter((f) => !['header', 'header-fields', 'mime', 'size'].includes(f.how));
+    const whole = full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'));
+    const expected = whole ? [] : parts.filter((p) => p.leaf && !full.some((f) => f.spec.part !== '' && (p.part === f.spec.part || p.part.startsWith(`${f.spec.part}.`))));
+    assert.deepEqual(uncoveredLeaves(parts, (p) => p.leaf, fetches), expected, JSON.stringify({ parts, fetches: fetches.map((f) => [f.spec.part, f.how]) }));
+  }
+  // 2,000 leaves, each fetched: each fetch's section is read a few times, not once per part.
+  const many = Array.from({ length: 2_000 }, (_, i) => ({ part: String(i + 1), leaf: true }));
+  let specReads = 0;
+  const fetches = many.map((p) => {
+    const f = fetch(spec(p.part), 'full');
+    const s = f.spec;
+    return Object.defineProperty(f, 'spec', { get: () => { specReads++; return s; } });
+  });
+  assert.deepEqual(uncoveredLeaves(many, (p) => p.leaf, fetches), []);
+  assert.ok(specReads <= 4 * many.length, `${specReads} reads of the fetches' sections`);
 });

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { CAPTURES } from './helpers/env.js';
 import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
 import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
-import { histogramBin, HISTOGRAM_EDGES_MS, LADDER_EXCHANGES, MAX_MESSAGES } from '../src/report/html/model.js';
+import { histogramBin, HISTOGRAM_EDGES_MS, LADDER_EXCHANGES, MAX_MESSAGES, messageData } from '../src/report/html/model.js';
+import type { SectionFetch } from '../src/analysis/fetches.js';
+import type { PartView } from '../src/analysis/message-view.js';
 import { HeadAndTail } from '../src/util/head-and-tail.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { buildReportData } from '../src/report/html/report.js';
@@ -271,4 +273,21 @@ test('HeadAndTail keeps the first and the last items in order, and counts those 
   assert.deepEqual(kept(100, 2, 3), [[0, 1, 97, 98, 99], 2, 95]);
   assert.deepEqual(kept(10, 2, 0), [[0, 1], 2, 8]);
   assert.deepEqual(kept(1, 2, 2), [[0], 1, 0]);
+});
+
+test('a message of 2,000 parts, each fetched: the page finds each part\'s fetches in one pass over them, not one per part', () => {
+  let partReads = 0;
+  const parts: PartView[] = Array.from({ length: 2_000 }, (_, i) => ({
+    part: String(i + 1), type: 'text/plain', encoding: '7bit', size: 5, filename: null, charset: null, disposition: null, leaf: true, depth: 1, enclosed: false,
+  }));
+  const fetches = parts.map((p): SectionFetch => {
+    const f: SectionFetch = {
+      conn: 0, tag: 'a2', command: 'UID FETCH', requestFrame: 9, frame: 10, item: `BODY[${p.part}]`, section: p.part, spec: { part: p.part, text: null, fields: [] },
+      origin: null, how: 'full', bytes: 5, sha256: null, complete: true, part: p.part,
+    };
+    return Object.defineProperty(f, 'part', { get: () => { partReads++; return p.part; } });
+  });
+  const data = messageData({ mailbox: 'INBOX', uidValidity: 1, uid: 1, seq: 1, envelope: null, size: null, internalDate: null, parts, structureFrom: 'BODYSTRUCTURE', fetches });
+  assert.ok(data.parts.every((p, i) => p.fetches.length === 1 && p.fetches[0]!.section === String(i + 1) && !p.notFetched));
+  assert.ok(partReads <= 8 * fetches.length, `${partReads} reads of the fetches' parts (a few each, not one per part)`);
 });

@@ -99,7 +99,7 @@ interface Box {
 /** What a message's earlier pieces (held as a record) tell the checks made on its current one. */
 interface Earlier {
   /** The part numbers of the tree they hold; null for none. */
-  parts: string[] | null;
+  parts: ReadonlySet<string> | null;
   structureFrom: FetchedMessage['structureFrom'];
   envelope: boolean;
 }
@@ -321,7 +321,7 @@ export class FetchTracker {
   private revive(box: Box, key: number, line: number, message: FetchedMessage): void {
     (box.earlier ??= new Map()).set(key, line);
     const before = this.runs!.codec.decode(this.runs!.lines.textOf(line)).message;
-    this.earlierOf.set(message, { parts: before.parts?.map((p) => p.part) ?? null, structureFrom: before.structureFrom, envelope: before.envelope !== null });
+    this.earlierOf.set(message, { parts: before.parts ? new Set(before.parts.map((p) => p.part)) : null, structureFrom: before.structureFrom, envelope: before.envelope !== null });
   }
 
   /**
@@ -575,7 +575,7 @@ const NO_UIDS: number[] = Object.freeze([]) as unknown as number[];
  */
 function lacksPart(message: FetchedMessage, earlier: Earlier | undefined, part: string): boolean {
   if (message.structureFrom !== null) return message.structure !== null && !partByNumber(message.structure, part);
-  return earlier?.parts != null && !earlier.parts.includes(part);
+  return earlier?.parts != null && !earlier.parts.has(part);
 }
 
 function* viewsOf(messages: FetchedMessage[]): Generator<MessageView> {

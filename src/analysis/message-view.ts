@@ -76,6 +76,13 @@ function partView(p: MimePart, depth: number, enclosed: boolean): PartView {
 }
 
 /** A part no fetch of a sub-part can cover: it has no children and encloses no message. */
+/** Parts by number, the first of each in tree order (an enclosed body repeats its part's number after it). */
+export function partsByNumber(parts: readonly PartView[]): Map<string, PartView> {
+  const byNumber = new Map<string, PartView>();
+  for (const p of parts) if (!byNumber.has(p.part)) byNumber.set(p.part, p);
+  return byNumber;
+}
+
 export function isLeaf(p: MimePart): boolean {
   return p.children.length === 0 && !p.message;
 }
@@ -92,6 +99,12 @@ export function addressText(list: readonly Address[] | undefined): string | null
 export function uncoveredLeaves<P extends { part: string }>(parts: readonly P[], leaf: (p: P) => boolean, fetches: readonly SectionFetch[]): P[] {
   const full = fetches.filter((f) => f.how !== 'header' && f.how !== 'header-fields' && f.how !== 'mime' && f.how !== 'size');
   if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
-  const covered = (part: string) => full.some((f) => f.spec.part !== '' && (part === f.spec.part || part.startsWith(`${f.spec.part}.`)));
+  // A part is covered when it or a part it is in was fetched: its number or one of its prefixes at a dot (looked up,
+  // not searched for: a message of 20,000 parts fetched one by one made 400 million comparisons).
+  const fetched = new Set(full.map((f) => f.spec.part).filter((part) => part !== ''));
+  const covered = (part: string) => {
+    for (let dot = part.indexOf('.'); dot >= 0; dot = part.indexOf('.', dot + 1)) if (fetched.has(part.slice(0, dot))) return true;
+    return fetched.has(part);
+  };
   return parts.filter((p) => leaf(p) && !covered(p.part));
 }

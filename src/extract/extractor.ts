@@ -7,7 +7,7 @@ import type * as Libbase64 from 'libbase64';
 import type * as Libqp from 'libqp';
 import { lazyRequire } from '../util/lazy-require.js';
 import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
-import type { MessageView } from '../analysis/message-view.js';
+import { partsByNumber, type MessageView } from '../analysis/message-view.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { FetchedSection } from '../mime/types.js';
 import { splitMessage } from '../mime/from-message.js';
@@ -198,9 +198,10 @@ export class Extractor {
   private plan(messages: Iterable<MessageView>): PlanFile {
     const plans = new PlanFile(this.tmpDir);
     for (const m of messages) {
+      const parts = partsByNumber(m.parts ?? []);
       for (const f of m.fetches) {
         if (f.order === undefined) continue;
-        const node = f.spec.part !== '' ? m.parts?.find((p) => p.part === f.spec.part) ?? null : null;
+        const node = f.spec.part !== '' ? parts.get(f.spec.part) ?? null : null;
         plans.set(f.order, [m.mailbox, m.uidValidity, m.uid, m.seq, node?.type ?? null, node?.filename ?? null, node?.encoding ?? null,
           f.section, f.item, f.origin, f.bytes, f.complete, f.conn, f.tag, f.spec.part, f.spec.text]);
       }

@@ -251,15 +251,28 @@ function sectionFetchData(f: SectionFetch): SectionFetchData {
   };
 }
 
+/** A message's sections by the part they name, each part's in the order they came (one pass, not one per part). */
+function fetchesByPart(fetches: readonly SectionFetch[]): Map<string, SectionFetch[]> {
+  const byPart = new Map<string, SectionFetch[]>();
+  for (const f of fetches) {
+    if (f.part === null) continue;
+    const list = byPart.get(f.part);
+    if (list) list.push(f);
+    else byPart.set(f.part, [f]);
+  }
+  return byPart;
+}
+
 export function messageData(m: MessageView): MessageData {
   const rows = m.parts ?? [];
   const missing = new Set(uncoveredLeaves(rows, (p) => p.leaf, m.fetches));
   const inTree = new Set(rows.map((p) => p.part));
+  const byPart = fetchesByPart(m.fetches);
   const parts: PartData[] = rows.map((p) => ({
     part: p.part, depth: p.depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
     enclosed: p.enclosed, notFetched: missing.has(p),
     // A section names its part by number; the enclosed body repeats that number, so it gets none.
-    fetches: p.enclosed ? [] : m.fetches.filter((f) => f.part !== null && f.part === p.part).map(sectionFetchData),
+    fetches: p.enclosed ? [] : (byPart.get(p.part) ?? []).map(sectionFetchData),
   }));
   return {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
