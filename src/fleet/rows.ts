@@ -3,7 +3,7 @@ import { analyzeWithFetches } from '../analysis/full.js';
 import { overlapTable, rowTimes, type RowTimes } from '../analysis/concurrency.js';
 import { readRows, RowWriter } from '../analysis/connection-rows.js';
 import type { SectionFetch } from '../analysis/fetches.js';
-import type { MessageView } from '../analysis/message-view.js';
+import { partsByNumber, type MessageView, type PartView } from '../analysis/message-view.js';
 import { CaptureError, emptyInfo } from '../capture/reader.js';
 import type { CaptureInfo, Timestamp, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
@@ -104,7 +104,10 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings, 
       let i = 0;
       for (const text of readRows(rows)) out.addText('connections', completedConnectionRow(text, rowTimes(rows.lifetimes, i++)));
       maxConcurrent = overlapTable(rows.lifetimes).max;
-      for (const m of a.fetches.sorted()) for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f));
+      for (const m of a.fetches.sorted()) {
+        const parts = partsByNumber(m.parts ?? []);
+        for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f, parts));
+      }
       for (const table of STREAMED_TABLES) out.flush(table);
     } finally {
       a.fetches.dispose();
@@ -206,9 +209,9 @@ function exchangeRow(capture: string, ex: Exchange): Row {
   return { capture, ...rest, startTime: start, endTime: end };
 }
 
-/** A fetched section's row; its part's type from the message's tree (the first node of that number, as partByNumber finds it). */
-function fetchRow(capture: string, m: MessageView, f: SectionFetch): Row {
-  const part = f.part !== null ? m.parts?.find((p) => p.part === f.part) : undefined;
+/** A fetched section's row; its part's type from the message's tree (`parts`: the first node of each number, as partByNumber finds it). */
+function fetchRow(capture: string, m: MessageView, f: SectionFetch, parts: ReadonlyMap<string, PartView>): Row {
+  const part = f.part !== null ? parts.get(f.part) : undefined;
   return {
     capture,
     conn: f.conn,
