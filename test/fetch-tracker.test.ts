@@ -101,3 +101,36 @@ test('a FETCH step lists each item name once, in the order first seen, however m
     ['a3', 1, ['UID', 'BODY[1]', 'BODY[2]']],
   ]);
 });
+
+test('a FETCH naming sequence number 4,000,000,000, then EXPUNGEs: the message keeps its UID, nothing is kept for the number, the tracker goes on', () => {
+  const { tracker } = track([
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', '* 2 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\na1 OK [READ-WRITE] done\r\n'],
+    ['client', 'a2 FETCH 1:* (UID)\r\n'],
+    // A list spliced at each EXPUNGE had a slot for every number up to this one, and never finished the next splice.
+    ['server', '* 1 FETCH (UID 10)\r\n* 4000000000 FETCH (UID 5)\r\na2 OK\r\n'],
+    ['client', 'a3 EXPUNGE\r\n'],
+    ['server', '* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na3 OK\r\n'],
+    ['client', 'a4 FETCH 4000000000 (RFC822.SIZE)\r\n'],
+    ['server', '* 4000000000 FETCH (RFC822.SIZE 7)\r\na4 OK\r\n'],
+  ]);
+  const byUid = tracker.list().map((m) => [m.uid, m.seq, m.size]);
+  assert.deepEqual(byUid.filter(([uid]) => uid === 5), [[5, 4_000_000_000, null]]);
+  assert.ok(byUid.some(([uid, seq, size]) => uid === null && seq === 4_000_000_000 && size === 7), JSON.stringify(byUid));
+});
+
+test('expunging a mailbox of 100,000 messages one by one from the front: the numbers left still map to their UIDs', () => {
+  const n = 100_000;
+  const fetched = Array.from({ length: n }, (_, i) => `* ${i + 1} FETCH (UID ${i + 1000})\r\n`).join('');
+  const { tracker } = track([
+    ['client', 'a1 SELECT INBOX\r\n'],
+    ['server', `* ${n} EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\na1 OK [READ-WRITE] done\r\n`],
+    ['client', 'a2 FETCH 1:* (UID)\r\n'],
+    ['server', `${fetched}a2 OK\r\n`],
+    ['client', 'a3 EXPUNGE\r\n'],
+    ['server', `${'* 1 EXPUNGE\r\n'.repeat(n - 1)}a3 OK\r\n`],
+    ['client', 'a4 FETCH 1 (RFC822.SIZE)\r\n'],
+    ['server', '* 1 FETCH (RFC822.SIZE 42)\r\na4 OK\r\n'],
+  ]);
+  assert.equal(tracker.list().find((m) => m.uid === n - 1 + 1000)!.size, 42, 'the last message left is number 1');
+});

@@ -6,6 +6,7 @@ import type { Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
+import { SequenceUids } from './sequence-uids.js';
 import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
@@ -137,8 +138,8 @@ interface ConnState {
   conn: Connection;
   mailbox: string | null;
   uidValidity: number | null;
-  /** seqToUid[seq - 1]: kept in step with EXPUNGE renumbering. */
-  seqToUid: (number | undefined)[];
+  /** Sequence numbers to UIDs, kept in step with EXPUNGE renumbering. */
+  seqToUid: SequenceUids;
   /** The mailbox's messages (shared by every connection that selects it). */
   box: Box;
 }
@@ -257,15 +258,15 @@ export class FetchTracker {
     if (r.kind !== 'numbered') return;
     const state = this.state(info);
     if (r.type === 'EXPUNGE') {
-      state.seqToUid.splice(r.number - 1, 1);
+      state.seqToUid.expunge(r.number);
       return;
     }
     if (r.type !== 'FETCH' || r.values[0]?.kind !== 'list') return;
     const warn = (m: string) => this.options.warn?.(msg.firstFrame, info.conn.id, m);
     const attrs = parseFetch(r.values[0].items, warn, { deferBodyStructure: true });
     const seq = r.number;
-    if (attrs.uid !== null) state.seqToUid[seq - 1] = attrs.uid;
-    const uid = attrs.uid ?? state.seqToUid[seq - 1] ?? null;
+    if (attrs.uid !== null) state.seqToUid.set(seq, attrs.uid, info.selected?.exists ?? 0);
+    const uid = attrs.uid ?? state.seqToUid.get(seq) ?? null;
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     const earlier = this.earlierOf.get(message);
     if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn, earlier);
@@ -519,7 +520,7 @@ export class FetchTracker {
         box = { mailbox: name, uidValidity: validity, messages: null, earlier: null };
         if (this.retain) this.boxes.set(key, box);
       }
-      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: [], box };
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: new SequenceUids(), box };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
     }

@@ -101,8 +101,10 @@ export function uncoveredLeaves<P extends { part: string }>(parts: readonly P[],
   if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
   // A part is covered when it or a part it is in was fetched: its number or one of its prefixes at a dot (looked up,
   // not searched for: a message of 20,000 parts fetched one by one made 400 million comparisons).
-  const fetched = new Set(full.map((f) => f.spec.part).filter((part) => part !== ''));
+  let fetched: Set<string> | null = null;
+  for (const f of full) if (f.spec.part !== '') (fetched ??= new Set()).add(f.spec.part);
   const covered = (part: string) => {
+    if (fetched === null) return false;
     for (let dot = part.indexOf('.'); dot >= 0; dot = part.indexOf('.', dot + 1)) if (fetched.has(part.slice(0, dot))) return true;
     return fetched.has(part);
   };
