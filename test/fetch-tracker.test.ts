@@ -103,7 +103,7 @@ test('a FETCH step lists each item name once, in the order first seen, however m
 });
 
 test('a FETCH naming sequence number 4,000,000,000, then EXPUNGEs: the message keeps its UID, nothing is kept for the number, the tracker goes on', () => {
-  const { tracker } = track([
+  const { tracker, warnings } = track([
     ['client', 'a1 SELECT INBOX\r\n'],
     ['server', '* 2 EXISTS\r\n* OK [UIDVALIDITY 9] ok\r\na1 OK [READ-WRITE] done\r\n'],
     ['client', 'a2 FETCH 1:* (UID)\r\n'],
@@ -117,6 +117,9 @@ test('a FETCH naming sequence number 4,000,000,000, then EXPUNGEs: the message k
   const byUid = tracker.list().map((m) => [m.uid, m.seq, m.size]);
   assert.deepEqual(byUid.filter(([uid]) => uid === 5), [[5, 4_000_000_000, null]]);
   assert.ok(byUid.some(([uid, seq, size]) => uid === null && seq === 4_000_000_000 && size === 7), JSON.stringify(byUid));
+  assert.deepEqual(warnings.filter((w) => /beyond the mailbox/.test(w)), [
+    'FETCH names message 4000000000, beyond the mailbox (2 EXISTS; at most 65536 past the highest number seen, 4194304 in all): its UID 5 is not kept for that number',
+  ]);
 });
 
 test('expunging a mailbox of 100,000 messages one by one from the front: the numbers left still map to their UIDs', () => {

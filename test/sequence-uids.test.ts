@@ -47,12 +47,12 @@ test('expunging 200,000 messages, half from the front and then the rest from the
 
 test('a FETCH naming a number far beyond the mailbox keeps nothing for it, unless its EXISTS said the mailbox is that large', () => {
   const map = new SequenceUids();
-  map.set(4_000_000_000, 5);
+  assert.equal(map.set(4_000_000_000, 5), false, 'not kept');
   assert.equal(map.get(4_000_000_000), undefined);
   map.expunge(1);
   map.set(MAX_AHEAD + 1, 9);
   assert.equal(map.get(MAX_AHEAD + 1), undefined, 'one beyond the reach without an EXISTS');
-  map.set(MAX_AHEAD, 8);
+  assert.equal(map.set(MAX_AHEAD, 8), true);
   assert.equal(map.get(MAX_AHEAD), 8);
   map.set(300_000, 3, 300_000);
   assert.equal(map.get(300_000), 3, 'an EXISTS of 300,000 reaches it');

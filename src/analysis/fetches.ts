@@ -6,7 +6,7 @@ import type { Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
-import { SequenceUids } from './sequence-uids.js';
+import { MAX_AHEAD, MAX_MESSAGES, SequenceUids } from './sequence-uids.js';
 import { envelopeFromHeader } from '../mime/header-envelope.js';
 import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
@@ -140,6 +140,8 @@ interface ConnState {
   uidValidity: number | null;
   /** Sequence numbers to UIDs, kept in step with EXPUNGE renumbering. */
   seqToUid: SequenceUids;
+  /** A FETCH named a number too far beyond the mailbox to keep (warned once per selection). */
+  beyondWarned: boolean;
   /** The mailbox's messages (shared by every connection that selects it). */
   box: Box;
 }
@@ -265,7 +267,10 @@ export class FetchTracker {
     const warn = (m: string) => this.options.warn?.(msg.firstFrame, info.conn.id, m);
     const attrs = parseFetch(r.values[0].items, warn, { deferBodyStructure: true });
     const seq = r.number;
-    if (attrs.uid !== null) state.seqToUid.set(seq, attrs.uid, info.selected?.exists ?? 0);
+    if (attrs.uid !== null && !state.seqToUid.set(seq, attrs.uid, info.selected?.exists ?? 0) && !state.beyondWarned) {
+      state.beyondWarned = true;
+      warn(`FETCH names message ${seq}, beyond the mailbox (${info.selected?.exists ?? 'no'} EXISTS; at most ${MAX_AHEAD} past the highest number seen, ${MAX_MESSAGES} in all): its UID ${attrs.uid} is not kept for that number`);
+    }
     const uid = attrs.uid ?? state.seqToUid.get(seq) ?? null;
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     const earlier = this.earlierOf.get(message);
@@ -520,7 +525,7 @@ export class FetchTracker {
         box = { mailbox: name, uidValidity: validity, messages: null, earlier: null };
         if (this.retain) this.boxes.set(key, box);
       }
-      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: new SequenceUids(), box };
+      s = { conn: info.conn, mailbox: name, uidValidity: validity, seqToUid: new SequenceUids(), beyondWarned: false, box };
       this.conns.set(id, s);
       if (this.conns.size >= this.sweepAt) this.dropClosed();
     }

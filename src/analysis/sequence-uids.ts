@@ -30,17 +30,18 @@ export class SequenceUids {
   /**
    * Learn `seq`'s UID. The numbering reaches `seq` first (the messages between, UIDs unknown), as far as `exists` (the
    * mailbox's EXISTS, when known) or MAX_AHEAD beyond its end allows, and never beyond MAX_MESSAGES: past that, a
-   * number names no message this keeps.
+   * number names no message this keeps (false).
    */
-  set(seq: number, uid: number, exists = 0): void {
+  set(seq: number, uid: number, exists = 0): boolean {
     const end = this.list ? this.list.length : this.present;
-    if (!Number.isInteger(seq) || seq < 1 || seq > Math.min(MAX_MESSAGES, Math.max(exists, end + MAX_AHEAD))) return;
+    if (!Number.isInteger(seq) || seq < 1 || seq > Math.min(MAX_MESSAGES, Math.max(exists, end + MAX_AHEAD))) return false;
     if (this.list) {
       this.list[seq - 1] = uid;
-      return;
+      return true;
     }
     while (this.present < seq) this.append();
     this.uids[this.slotOf(seq)] = uid;
+    return true;
   }
 
   /** `* seq EXPUNGE`: the message leaves, and those after it move down one. */
