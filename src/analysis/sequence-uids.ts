@@ -11,12 +11,12 @@
 export class SequenceUids {
   /** Before the first EXPUNGE: the UID of each sequence number, at n - 1 (undefined: not learned). Null after it. */
   private list: (number | undefined)[] | null = [];
-  /** Each slot's UID (0: not learned; UIDs are 1 to 2^32 - 1). */
-  private uids = new Uint32Array(0);
+  /** Each slot's UID (0: not learned; UIDs are 1 to 2^32 - 1). Until the first EXPUNGE, empty ones shared by all. */
+  private uids = NO_SLOTS.uids;
   /** 1 while the slot's message is in the mailbox. */
-  private alive = new Uint8Array(0);
+  private alive = NO_SLOTS.alive;
   /** Fenwick tree over `alive`, 1-based: tree[i] counts the present slots in (i - lowbit(i), i]. */
-  private tree = new Int32Array(1);
+  private tree = NO_SLOTS.tree;
   private slots = 0;
   private present = 0;
 
@@ -114,6 +114,9 @@ export class SequenceUids {
     this.slots = slots;
   }
 }
+
+/** No slot: what every numbering starts with, never written (the first EXPUNGE makes its own). */
+const NO_SLOTS = { uids: new Uint32Array(0), alive: new Uint8Array(0), tree: new Int32Array(1) };
 
 /** Sequence numbers a FETCH may name beyond the numbering's end, when no EXISTS says the mailbox is that large. */
 export const MAX_AHEAD = 65_536;
