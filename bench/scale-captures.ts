@@ -9,6 +9,7 @@
  *   mailboxes N   one connection selecting N mailboxes in turn and fetching a message in each
  *   parts N       one message whose BODYSTRUCTURE has N parts, then each part fetched in one command (N up to about
  *                 25,000: a BODYSTRUCTURE is one line, and a line is kept up to 1 MiB)
+ *   expunged N    a mailbox of N messages, each UID fetched, then every message expunged from the front
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *
@@ -22,8 +23,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts'];
+export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -80,13 +81,17 @@ class PcapOut {
 /** The answer to a FETCH of sections 1 to N of message 1: one response, a 5-octet literal each; then the close. */
 async function sectionsOfOneMessage(out: PcapOut, f: TcpFlow, count: number, tag: string): Promise<void> {
   await out.write(f.send('server', '* 1 FETCH (UID 1'));
-  const batch = 1000;
-  for (let i = 0; i < count; i += batch) {
-    const pieces: string[] = [];
-    for (let j = i; j < Math.min(count, i + batch); j++) pieces.push(` BODY[${j + 1}] {5}\r\npart${j % 10}`);
-    await out.write(f.send('server', pieces.join('')));
-  }
+  await inBatches(count, (j) => ` BODY[${j + 1}] {5}\r\npart${j % 10}`, (text) => out.write(f.send('server', text)));
   await out.write([...f.send('server', `)\r\n${tag} OK done\r\n`), ...f.close('fin', 'client')]);
+}
+
+/** `count` lines, made by `line`, handed to `write` a thousand at a time. */
+async function inBatches(count: number, line: (i: number) => string, write: (text: string) => Promise<void>): Promise<void> {
+  for (let i = 0; i < count; i += 1000) {
+    const lines: string[] = [];
+    for (let j = i; j < Math.min(count, i + 1000); j++) lines.push(line(j));
+    await write(lines.join(''));
+  }
 }
 
 function flow(index: number, start: number): TcpFlow {
@@ -172,6 +177,17 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       await out.write(f.send('client', `a2 UID FETCH 1 (UID ${items})\r\n`));
       await sectionsOfOneMessage(out, f, count, 'a2');
       exchanges = 2;
+      break;
+    }
+    case 'expunged': {
+      const f = flow(0, t0);
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 's1 SELECT INBOX\r\n'),
+        ...f.send('server', `* ${count} EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\ns1 OK [READ-WRITE] done\r\n`), ...f.send('client', 'a1 FETCH 1:* (UID)\r\n')]);
+      await inBatches(count, (i) => `* ${i + 1} FETCH (UID ${i + 100})\r\n`, (text) => out.write(f.send('server', text)));
+      await out.write([...f.send('server', 'a1 OK done\r\n'), ...f.send('client', 'a2 EXPUNGE\r\n')]);
+      await inBatches(count, () => '* 1 EXPUNGE\r\n', (text) => out.write(f.send('server', text)));
+      await out.write([...f.send('server', 'a2 OK done\r\n'), ...f.close('fin', 'client')]);
+      exchanges = 3;
       break;
     }
     case 'mailboxes': {
