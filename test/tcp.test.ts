@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Warning } from '../src/capture/types.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { streamCapture } from '../src/pipeline.js';
-import { EndingCollections } from '../src/util/ending-collections.js';
+import { EndingCollections, inUse } from '../src/util/ending-collections.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
@@ -909,6 +909,16 @@ test('ending many open connections collects after the first tenth, then again on
   let count = 0;
   for (let ended = 256; ended <= 200_000; ended += 256) if (never.due(ended)) count++;
   assert.equal(count, 9, 'at most one per tenth, however full the heap stays');
+});
+
+test('the memory the end of the input watches counts buffers outside the heap as well as the heap', async () => {
+  await collectGarbage(); // no garbage left for a collection the allocations below may start to take back
+  const before = inUse();
+  const held = new Uint8Array(32 * 1024 * 1024).fill(1);
+  assert.ok(inUse() - before >= 0.9 * held.length, 'a 32 MiB typed array counts');
+  const objects = Array.from({ length: 1_000_000 }, (_, i) => ({ i })); // at least 32 bytes each, with its slot
+  assert.ok(inUse() - before >= 0.9 * (held.length + objects.length * 24), 'and so do objects on the heap');
+  assert.equal(held[0]! + objects.length, 1_000_001);
 });
 
 test('the pipeline collects the garbage while it ends 10,000 open connections: first after a tenth of them, then at least a tenth apart, and after the last', async (t) => {

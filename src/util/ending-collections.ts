@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 
 /** The heap in use and the memory its objects hold outside it (buffers, typed columns): both wait for a collection. */
-function inUse(): number {
+export function inUse(): number {
   const heap = getHeapStatistics();
   return heap.used_heap_size + heap.external_memory;
 }
