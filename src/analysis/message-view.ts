@@ -76,13 +76,6 @@ function partView(p: MimePart, depth: number, enclosed: boolean): PartView {
 }
 
 /** A part no fetch of a sub-part can cover: it has no children and encloses no message. */
-/** Parts by number, the first of each in tree order (an enclosed body repeats its part's number after it). */
-export function partsByNumber(parts: readonly PartView[]): Map<string, PartView> {
-  const byNumber = new Map<string, PartView>();
-  for (const p of parts) if (!byNumber.has(p.part)) byNumber.set(p.part, p);
-  return byNumber;
-}
-
 export function isLeaf(p: MimePart): boolean {
   return p.children.length === 0 && !p.message;
 }

@@ -82,8 +82,8 @@ export class SequenceUids {
     this.uids = new Uint32Array(Math.max(16, list.length * 2));
     for (let i = 0; i < list.length; i++) this.uids[i] = list[i] ?? 0;
     this.alive = new Uint8Array(this.uids.length).fill(1, 0, list.length);
+    this.tree = fenwickOver(this.alive);
     this.slots = this.present = list.length;
-    this.resize(this.uids.length, false);
   }
 
   /** Gone slots outnumber the present ones: keep the present ones only. */
@@ -101,16 +101,9 @@ export class SequenceUids {
       uids[slots] = this.uids[i]!;
       alive[slots++] = this.alive[i]!;
     }
-    // Every node passes its sum up, the empty ones past the last slot too: a parent beyond them sums what they got.
-    const tree = new Int32Array(capacity + 1);
-    for (let i = 1; i <= capacity; i++) {
-      tree[i]! += alive[i - 1]!;
-      const parent = i + (i & -i);
-      if (parent <= capacity) tree[parent]! += tree[i]!;
-    }
     this.uids = uids;
     this.alive = alive;
-    this.tree = tree;
+    this.tree = fenwickOver(alive);
     this.slots = slots;
   }
 }
@@ -122,6 +115,18 @@ const NO_SLOTS = { uids: new Uint32Array(0), alive: new Uint8Array(0), tree: new
 export const MAX_AHEAD = 65_536;
 /** Messages a mailbox's numbering keeps at most (9 bytes each). */
 export const MAX_MESSAGES = 1 << 22;
+
+/** The Fenwick tree of these counts, in O(n). */
+function fenwickOver(counts: Uint8Array): Int32Array<ArrayBuffer> {
+  const tree = new Int32Array(counts.length + 1);
+  // Every node passes its sum up, the empty ones past the last slot too: a parent beyond them sums what they got.
+  for (let i = 1; i <= counts.length; i++) {
+    tree[i]! += counts[i - 1]!;
+    const parent = i + (i & -i);
+    if (parent <= counts.length) tree[parent]! += tree[i]!;
+  }
+  return tree;
+}
 
 /** The highest power of two not above n (n >= 1). */
 function topBit(n: number): number {

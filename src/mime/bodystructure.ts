@@ -64,11 +64,18 @@ const partIndexes = new WeakMap<MimePart, Map<string, MimePart>>();
 
 function partIndex(root: MimePart): Map<string, MimePart> {
   let index = partIndexes.get(root);
-  if (index) return index;
-  index = new Map();
-  for (const p of flattenParts(root)) if (!index.has(p.part)) index.set(p.part, p);
-  partIndexes.set(root, index);
+  if (!index) partIndexes.set(root, (index = partsByNumber(flattenParts(root))));
   return index;
+}
+
+/**
+ * Parts (nodes, or their views) by number, the first of each in tree order: an encapsulated body repeats its
+ * message/rfc822 part's number after it, and the number names that part.
+ */
+export function partsByNumber<P extends { part: string }>(parts: Iterable<P>): Map<string, P> {
+  const byNumber = new Map<string, P>();
+  for (const p of parts) if (!byNumber.has(p.part)) byNumber.set(p.part, p);
+  return byNumber;
 }
 
 /**

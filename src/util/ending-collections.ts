@@ -37,8 +37,9 @@ export class EndingCollections {
     if (this.openAtEnd < MANY_OPEN_AT_END) return false;
     const tenth = Math.ceil(this.openAtEnd / 10);
     if (ended - this.last < tenth) return false;
-    if (this.last !== 0 && this.heapInUse() < this.ceiling) return false;
-    this.ceiling = this.heapInUse();
+    const level = this.heapInUse();
+    if (this.last !== 0 && level < this.ceiling) return false;
+    this.ceiling = level;
     this.last = ended;
     return true;
   }
