@@ -19,6 +19,12 @@ import { ExchangeOrderer, MAX_WAITING, MAX_WAITING_BYTES } from './orderer.js';
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
   keepLiteral?: number;
+  /**
+   * Read the lists inside a response's lists (a FETCH response's BODYSTRUCTURE, ENVELOPE, FLAGS) only when someone looks
+   * into them: for a caller that reads FETCH responses for their item names (compare), which then steps over most of
+   * their tokens. One that reads every structure (fetches, report) is faster without: it would step over each first.
+   */
+  nestedListsOnDemand?: boolean;
   /** Keep every exchange in the result (the library API and small captures); reporters that stream leave it off. */
   keepExchanges?: boolean;
   /**
@@ -112,7 +118,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   };
 
   // One options object for every session: an open connection should not carry its own copy.
-  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues() });
+  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
   // Each connection's session is the tracker's state for it: no table of open sessions here.
   const sink: StreamSink<ImapSession | null> = {
     open(conn) {

@@ -14,6 +14,7 @@ export async function captureBehaviour(input: CaptureInput, options: AnalyzeOpti
     ...options,
     keepConnections: false,
     statistics: false,
+    nestedListsOnDemand: true, // what compare reads of a FETCH response is its item names
     onExchange: (ex) => collector.exchange(ex),
     onConnectionClose: (c) => collector.endedAt(c),
     onConnectionSettled: collector.settle,

@@ -40,10 +40,11 @@ function upperName(word: string): string {
   return KNOWN_NAMES.get(upper) ?? upper;
 }
 
-export function parseResponse(msg: ImapMessage): Response {
+/** A server message as a response. With `nestedListsOnDemand`, lists inside its lists are read when looked into (TokenReader). */
+export function parseResponse(msg: ImapMessage, nestedListsOnDemand = false): Response {
   const first = msg.lines[0] ?? '';
   if (first.startsWith('+')) return { kind: 'continuation', text: first.slice(1).trimStart() };
-  const r = new TokenReader(msg);
+  const r = new TokenReader(msg, nestedListsOnDemand);
   const tag = r.word();
   const word = r.word();
   // `* 12 FETCH …` first: most lines of a folder sync are numbered.

@@ -38,6 +38,8 @@ export interface SessionOptions {
   keys?: KeyLog;
   /** Shared by the sessions of one capture, so that what they all say is kept once. */
   recurring?: RecurringValues;
+  /** Lists inside a response's lists are read when someone looks into them (TokenReader). */
+  nestedListsOnDemand?: boolean;
 }
 
 /**
@@ -48,11 +50,13 @@ export class SessionContext {
   readonly keys: KeyLog | null;
   readonly recurring: RecurringValues;
   readonly framing: Readonly<Record<Side, FramerSettings>>;
+  readonly nestedListsOnDemand: boolean;
 
   constructor(readonly events: SessionEvents, readonly warn: WarningSink, options: SessionOptions = {}) {
     const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
     this.keys = options.keys ?? null;
     this.recurring = options.recurring ?? new RecurringValues();
+    this.nestedListsOnDemand = options.nestedListsOnDemand ?? false;
     this.framing = {
       client: { side: 'client', limits, plausibleStart: looksLikeCommand },
       server: { side: 'server', limits, plausibleStart: looksLikeResponse, keepsOctets: readsFetchData(events) ? undefined : notNumbered },
@@ -341,7 +345,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
   // ---- server side -------------------------------------------------------------------------------
 
   private onServerMessage(m: ImapMessage): void {
-    const r = parseResponse(m);
+    const r = parseResponse(m, this.shared.nestedListsOnDemand);
     switch (r.kind) {
       case 'continuation': return this.onContinuation(r.text, m);
       case 'tagged': return this.onTagged(r, m);

@@ -27,11 +27,28 @@ export class TokenReader {
   private pos = 0;
   /** The current line piece (msg.lines[line]), kept in a field: read for every character. */
   private text: string;
+  /** Lists nested this deep or deeper are read on demand; none unless asked for. */
+  private readonly onDemandFrom: number;
   /** Set when the input broke the grammar somewhere (the caller may warn). */
   malformed = false;
 
-  constructor(private readonly msg: ImapMessage) {
+  /**
+   * With `nestedListsOnDemand`, a list inside a list (a FETCH response's BODYSTRUCTURE, ENVELOPE, FLAGS) is only stepped
+   * over, and read when its items are first asked for: for a reader that wants a FETCH response's item names, not its
+   * structures, most of whose tokens they are. A reader that reads every structure pays for stepping over it first.
+   */
+  constructor(private readonly msg: ImapMessage, nestedListsOnDemand = false) {
     this.text = msg.lines[0] ?? '';
+    this.onDemandFrom = nestedListsOnDemand ? 1 : Infinity;
+  }
+
+  /** The items of the list that opens at `pos` of piece `line`, read as value(depth) would have read them. */
+  static listAt(msg: ImapMessage, line: number, pos: number, depth: number): Value[] {
+    const r = new TokenReader(msg);
+    r.line = line;
+    r.text = msg.lines[line] ?? '';
+    r.pos = pos;
+    return r.list(depth).items;
   }
 
   atEnd(): boolean {
@@ -72,13 +89,15 @@ export class TokenReader {
     if (this.pos >= t.length) return null;
     const c = t.charCodeAt(this.pos);
     if (c === RPAREN) return null;
-    if (c === LPAREN) return this.list(depth);
+    if (c === LPAREN) return depth >= this.onDemandFrom ? this.listOnDemand(depth) : this.list(depth);
     if (c === DQUOTE) return this.quoted();
     if (c === 0x7b /* { */ || (c === 0x7e /* ~ */ && t.charCodeAt(this.pos + 1) === 0x7b)) {
-      const lit = this.literal();
-      if (lit) return lit;
+      const lit = this.enterLiteral();
+      if (lit) return new LiteralValue(lit);
     }
-    const atom = this.atom();
+    const start = this.pos;
+    this.skipAtom();
+    const atom = t.slice(start, this.pos);
     if (atom.length === 3 && atom.toUpperCase() === 'NIL') return { kind: 'nil' };
     return { kind: 'atom', text: atom };
   }
@@ -98,7 +117,7 @@ export class TokenReader {
     }
   }
 
-  private list(depth: number): Value {
+  private list(depth: number): { kind: 'list'; items: Value[] } {
     this.pos++; // (
     const items: Value[] = [];
     for (;;) {
@@ -117,16 +136,78 @@ export class TokenReader {
   private flatValue(): Value | null {
     this.skipSpaces();
     if (this.peekChar() !== LPAREN) return this.value(MAX_DEPTH);
+    const start = this.pos;
+    this.skipFlatList();
+    return { kind: 'atom', text: this.text.slice(start, this.pos) };
+  }
+
+  private skipFlatList(): void {
     this.malformed = true;
     let level = 0;
     const t = this.text;
-    const start = this.pos;
     for (; this.pos < t.length; this.pos++) {
       const c = t.charCodeAt(this.pos);
       if (c === LPAREN) level++;
       else if (c === RPAREN && --level === 0) { this.pos++; break; }
     }
-    return { kind: 'atom', text: t.slice(start, this.pos) };
+  }
+
+  /** A list whose items are read when first asked for: here it is stepped over, making nothing. */
+  private listOnDemand(depth: number): Value {
+    const line = this.line;
+    const pos = this.pos;
+    this.skipList(depth);
+    return new ListOnDemand(this.msg, line, pos, depth);
+  }
+
+  /**
+   * Step over one value exactly as value(depth) reads it (the same end, the same `malformed`), making nothing. False,
+   * as value() gives null, at the end of the message or at a closing parenthesis.
+   */
+  private skipValue(depth: number): boolean {
+    this.skipSpaces();
+    const t = this.text;
+    if (this.pos >= t.length) return false;
+    const c = t.charCodeAt(this.pos);
+    if (c === RPAREN) return false;
+    if (c === LPAREN) this.skipList(depth);
+    else if (c === DQUOTE) this.skipQuoted();
+    else if (!((c === 0x7b /* { */ || (c === 0x7e /* ~ */ && t.charCodeAt(this.pos + 1) === 0x7b)) && this.enterLiteral())) this.skipAtom();
+    return true;
+  }
+
+  private skipList(depth: number): void {
+    this.pos++; // (
+    for (;;) {
+      if (depth >= MAX_DEPTH ? this.skipFlatValue() : this.skipValue(depth + 1)) continue;
+      if (this.pos < this.text.length && this.text.charCodeAt(this.pos) === RPAREN) {
+        this.pos++;
+        return;
+      }
+      this.malformed = true; // message ended inside a list
+      return;
+    }
+  }
+
+  private skipFlatValue(): boolean {
+    this.skipSpaces();
+    if (this.peekChar() !== LPAREN) return this.skipValue(MAX_DEPTH);
+    this.skipFlatList();
+    return true;
+  }
+
+  private skipQuoted(): void {
+    const t = this.text;
+    for (let i = this.pos + 1; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c === BACKSLASH) i++;
+      else if (c === DQUOTE) {
+        this.pos = i + 1;
+        return;
+      }
+    }
+    this.malformed = true;
+    this.pos = t.length;
   }
 
   private quoted(): Value {
@@ -152,7 +233,8 @@ export class TokenReader {
     return { kind: 'string', text: out };
   }
 
-  private literal(): Value | null {
+  /** At a literal's announcement that ends the line piece: step into the next piece, giving the literal. */
+  private enterLiteral(): Literal | null {
     const t = this.text;
     const m = /^~?\{(\d+)[+-]?\}$/.exec(t.slice(this.pos));
     const lit = this.msg.literals[this.line];
@@ -160,25 +242,27 @@ export class TokenReader {
     this.line++;
     this.text = this.msg.lines[this.line] ?? '';
     this.pos = 0;
-    return new LiteralValue(lit);
+    return lit;
   }
 
-  /** An atom, taking a bracketed section (which may hold spaces and parentheses) and <partial> with it. */
-  private atom(): string {
+  /** Past an atom, taking a bracketed section (which may hold spaces and parentheses) and <partial> with it. */
+  private skipAtom(): void {
     const t = this.text;
     const start = this.pos;
+    let i = start;
     let brackets = 0;
-    for (; this.pos < t.length; this.pos++) {
-      const c = t.charCodeAt(this.pos);
+    for (; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c > RPAREN && c !== LBRACKET && c !== RBRACKET) continue; // most of an atom: letters, digits, '.', '\\'
       if (c === LBRACKET) brackets++;
       else if (c === RBRACKET && brackets > 0) brackets--;
       else if (brackets === 0 && (c === SP || c === LPAREN || c === RPAREN)) break;
     }
-    if (this.pos === start) {
+    this.pos = i;
+    if (i === start) {
       this.pos++; // a lone special character: consume it so reading always advances
       this.malformed = true;
     }
-    return t.slice(start, this.pos);
   }
 }
 
@@ -221,3 +305,16 @@ class LiteralValue {
   }
 }
 
+
+/** A nested list read on demand (TokenReader.values): where it opens, and its items once someone has asked. */
+class ListOnDemand {
+  readonly kind = 'list';
+  private made: Value[] | undefined;
+
+  constructor(private readonly msg: ImapMessage, private readonly line: number, private readonly pos: number, private readonly depth: number) {}
+
+  get items(): Value[] {
+    this.made ??= TokenReader.listAt(this.msg, this.line, this.pos, this.depth);
+    return this.made;
+  }
+}
