@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
@@ -184,4 +184,37 @@ test('a connection of 150,000 commands aligns into rows kept as numbers, written
   assert.ok(lines.includes('pair 1 of 1, the connection that does little: a conn 0 (150000 commands) ↔ b conn 0 (25 commands), 0% alike'));
   assert.equal(lines.filter((l) => / \| /.test(l)).length, 25);
   assert.equal(lines.filter((l) => /^NOOP +<$/.test(l)).length, 149_975);
+});
+
+test('with a spool, the drained connections\' rows and exchanges wait on disk while the capture is read; the same behaviour, and no file after', { timeout: 120_000 }, async () => {
+  const path = join(tmp, 'closed-9000.pcap');
+  await generateScaleCapture('closed', 9000, path);
+  const spool = join(tmp, 'spool');
+  let messages = 0;
+  const most = { rows: 0, latencies: 0 };
+  const look = () => {
+    if (++messages % 2000 !== 0) return;
+    for (const [key, file] of [['rows', spool], ['latencies', `${spool}.latencies`]] as const) if (existsSync(file)) most[key] = Math.max(most[key], statSync(file).size);
+  };
+  const spooled = await captureBehaviour(path, { onMessage: look }, 'capture', spool);
+  const held = await captureBehaviour(path);
+  assert.equal(spooled.connections.lifetimes.size, 9000);
+  assert.deepEqual(spooled, held);
+  // 8,192 rows make a block: 32 bytes a connection beside its lifetime, 16 an exchange; gathered 64 KiB at a time.
+  assert.ok(most.rows >= 8192 * 32 - 65536, `${most.rows} bytes of connections' rows on disk`);
+  assert.ok(most.latencies >= 3 * 8192 * 16 - 65536, `${most.latencies} bytes of exchanges on disk`);
+  assert.equal(existsSync(spool) || existsSync(`${spool}.latencies`), false, 'read back and removed');
+});
+
+test('compare spools in a private directory of TMPDIR and removes it; without one, it says so and holds the rows, with the same output', () => {
+  const dir = mkdtempSync(join(tmp, 'tmpdir-'));
+  const run = (tmpdir: string) => spawnSync(process.execPath, [CLI, 'compare', '--json', join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'offlineimap.pcapng')], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', TMPDIR: tmpdir } });
+  const spooled = run(dir);
+  assert.equal(spooled.status, 0, spooled.stderr);
+  assert.deepEqual(readdirSync(dir), [], 'the directory is removed');
+  const held = run(join(dir, 'no-such-dir'));
+  assert.equal(held.status, 0, held.stderr);
+  assert.match(held.stderr, /^imapscope: warning: no temporary directory to spool connection rows to \(.*no-such-dir: ENOENT\); every connection's row is held in memory \(set TMPDIR to a writable directory\)\n/);
+  assert.ok(spooled.stdout.length > 1000);
+  assert.equal(held.stdout, spooled.stdout);
 });

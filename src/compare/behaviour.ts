@@ -2,9 +2,9 @@
  * What compare reads of a capture, gathered as it streams: per connection, once it is drained (ended, its last
  * exchange gone by), its command shapes, FETCH item sets, extensions used, latencies and identity, and nothing of
  * its exchanges. What a capture repeats (shapes, command names, item sets, their sequences, identities) is kept
- * once and referred to by number, and each connection is a row of numbers: memory grows by 70 bytes per session
- * and 16 per exchange (its latency, command name and group), whatever the grouping, and the result is compact when it
- * crosses from a worker thread.
+ * once and referred to by number, and each connection is a row of numbers: 70 bytes per session and 16 per exchange
+ * (its latency, command name and group), whatever the grouping, and the result is compact when it crosses from a worker
+ * thread. Given a spool, all but a session's 38 bytes of lifetime wait on disk while the capture is read.
  */
 import { LifetimeColumns, type Lifetime, type Lifetimes } from '../analysis/concurrency.js';
 import { latencyMs } from '../analysis/stats.js';
@@ -14,7 +14,9 @@ import { clientName } from '../report/summary.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
 import { Numbered } from '../util/intern.js';
-import { float64List, listValues, permutedColumn, pushValue, uint32List } from '../util/typed-list.js';
+import { permutedColumn } from '../util/typed-list.js';
+import { SpooledColumns } from '../util/spooled-columns.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -84,6 +86,11 @@ export interface CaptureBehaviour {
   latencies: LatencyColumns;
 }
 
+/** A drained connection's row beside its lifetime (in the order BehaviourCollector.drained pushes it). */
+const ROW_COLUMNS = { clientBytes: Float64Array, serverBytes: Float64Array, commands: Uint32Array, fetches: Uint32Array, traits: Uint32Array, groups: Uint32Array };
+/** Each exchange of a drained connection: its connection's group, its command name's number and its latency. */
+const LATENCY_COLUMNS = { groups: Uint32Array, names: Uint32Array, ms: Float64Array };
+
 /** What compare reads of a connection's record when it ends, until it is drained. */
 interface Ended extends Lifetime {
   ip: string;
@@ -120,19 +127,20 @@ export class BehaviourCollector {
    * conversation lingers a while, 30,000 of them at a session every 10 ms).
    */
   private readonly unsettled = new Unsettled<Ended | number>();
+  /** Kept in memory: a row's end is completed when it is final, after the connection was drained. */
   private readonly lifetimes = new LifetimeColumns();
-  private readonly clientBytes = float64List();
-  private readonly serverBytes = float64List();
-  private readonly commandColumn = uint32List();
-  private readonly fetchColumn = uint32List();
-  private readonly traitsColumn = uint32List();
-  private readonly groupColumn = uint32List();
-  private readonly latencyGroups = uint32List();
-  private readonly latencyNames = uint32List();
-  private readonly latencies = float64List();
+  /** The rest of each drained connection's row, and each of its exchanges, go to the spool until the end. */
+  private readonly rows: SpooledColumns<typeof ROW_COLUMNS>;
+  private readonly latencies: SpooledColumns<typeof LATENCY_COLUMNS>;
 
-  /** A connection's group is known when it is drained, from `by`. */
-  constructor(private readonly by: GroupBy = 'capture') {}
+  /**
+   * A connection's group is known when it is drained, from `by`. With `spool` (a path, and the same followed by
+   * ".latencies": neither may exist), the drained connections' rows are written there until result() reads them back.
+   */
+  constructor(private readonly by: GroupBy = 'capture', spool: string | null = null) {
+    this.rows = new SpooledColumns(ROW_COLUMNS, spool);
+    this.latencies = new SpooledColumns(LATENCY_COLUMNS, spool === null ? null : `${spool}.latencies`);
+  }
 
   private openOf(id: number): Open {
     let o = this.open.get(id);
@@ -190,22 +198,15 @@ export class BehaviourCollector {
     const row = this.lifetimes.push(facts);
     // Its end may still move: from now on its row is settled.
     if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
-    pushValue(this.clientBytes, facts.clientBytes);
-    pushValue(this.serverBytes, facts.serverBytes);
     const commands: number[] = [];
     for (let k = 0; k < o.exchanges.length; k += 3) if (o.exchanges[k]! >= 0) commands.push(o.exchanges[k]!);
-    pushValue(this.commandColumn, this.sequences.number(commands));
-    pushValue(this.fetchColumn, this.sequences.number(this.itemSets(o.steps ?? [])));
-    pushValue(this.traitsColumn, this.traits.number({
+    const traits = this.traits.number({
       clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...(o.extensions ?? [])].sort(),
-    }));
+    });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
-    pushValue(this.groupColumn, group);
-    for (let k = 0; k < o.exchanges.length; k += 3) {
-      pushValue(this.latencyGroups, group);
-      pushValue(this.latencyNames, o.exchanges[k + 1]!);
-      pushValue(this.latencies, o.exchanges[k + 2]!);
-    }
+    // In the order of ROW_COLUMNS.
+    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(o.steps ?? [])), traits, group]);
+    for (let k = 0; k < o.exchanges.length; k += 3) this.latencies.push([group, o.exchanges[k + 1]!, o.exchanges[k + 2]!]);
   }
 
   /** Steps in request order (as FetchTracker.steps orders them: by request frame, then as created), as item sets. */
@@ -218,6 +219,10 @@ export class BehaviourCollector {
   result(): CaptureBehaviour {
     const ids = this.lifetimes.ids;
     const order = Uint32Array.from({ length: ids.length }, (_, i) => i).sort((x, y) => ids[x]! - ids[y]!);
+    // The pass's garbage goes before the spooled rows come back: they would come on top of it.
+    collectGarbage();
+    const rows = this.rows.take();
+    const latencies = this.latencies.take();
     return {
       by: this.by,
       strings: this.strings.values,
@@ -226,14 +231,14 @@ export class BehaviourCollector {
       groups: this.groups.values,
       connections: {
         lifetimes: this.lifetimes.take(order),
-        clientBytes: permutedColumn(listValues(this.clientBytes), order),
-        serverBytes: permutedColumn(listValues(this.serverBytes), order),
-        commands: permutedColumn(listValues(this.commandColumn), order),
-        fetches: permutedColumn(listValues(this.fetchColumn), order),
-        traits: permutedColumn(listValues(this.traitsColumn), order),
-        groups: permutedColumn(listValues(this.groupColumn), order),
+        clientBytes: permutedColumn(rows.clientBytes, order),
+        serverBytes: permutedColumn(rows.serverBytes, order),
+        commands: permutedColumn(rows.commands, order),
+        fetches: permutedColumn(rows.fetches, order),
+        traits: permutedColumn(rows.traits, order),
+        groups: permutedColumn(rows.groups, order),
       },
-      latencies: { groups: listValues(this.latencyGroups), names: listValues(this.latencyNames), ms: listValues(this.latencies) },
+      latencies: { groups: latencies.groups, names: latencies.names, ms: latencies.ms },
     };
   }
 }

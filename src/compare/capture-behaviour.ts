@@ -6,10 +6,11 @@ import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behav
 
 /**
  * What compare reads of one capture, in one streaming pass: no exchange, message or FETCH step is kept, only
- * each connection's behaviour once it is drained, its latencies by the group it will be compared in.
+ * each connection's behaviour once it is drained, its latencies by the group it will be compared in. With `spool`
+ * (BehaviourCollector), those wait on disk until the pass is over.
  */
-export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}, by: GroupBy = 'capture'): Promise<CaptureBehaviour & { warnings: Warning[] }> {
-  const collector = new BehaviourCollector(by);
+export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}, by: GroupBy = 'capture', spool: string | null = null): Promise<CaptureBehaviour & { warnings: Warning[] }> {
+  const collector = new BehaviourCollector(by, spool);
   const analysis = await analyzeWithFetches(input, {
     ...options,
     keepConnections: false,

@@ -167,8 +167,17 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
   });
 }
 
+/** A command's exchanges in one profile: how many, and the latencies of those measured, in a column of their own. */
+interface NameLatencies {
+  count: number;
+  measured: Float64Array;
+  filled: number;
+}
+
+const NO_LATENCIES = new Float64Array(0);
+
 /** Each profile's latencies by command name: a counting sort of every exchange by profile. */
-function latenciesByProfile(inputs: (Input | null)[], profiles: number): (g: number) => Map<string, number[]> {
+function latenciesByProfile(inputs: (Input | null)[], profiles: number): (g: number) => Map<string, NameLatencies> {
   const starts = new Uint32Array(profiles + 1);
   for (const input of inputs) for (const group of input?.behaviour.latencies.groups ?? []) starts[input!.profile[group]! + 1]!++;
   for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
@@ -184,23 +193,39 @@ function latenciesByProfile(inputs: (Input | null)[], profiles: number): (g: num
       exchangeOf[at] = e;
     }
   });
+  // Counted first, then filled: a profile of a large capture has hundreds of thousands, and lists of them as arrays
+  // took twice the room, and their copies for sorting as much again.
   return (g) => {
-    const byName = new Map<string, number[]>();
-    for (let at = starts[g]!; at < starts[g + 1]!; at++) {
-      const { strings, latencies } = inputs[inputOf[at]!]!.behaviour;
-      const e = exchangeOf[at]!;
-      const name = strings[latencies.names[e]!]!;
-      const list = byName.get(name);
-      if (list) list.push(latencies.ms[e]!);
-      else byName.set(name, [latencies.ms[e]!]);
+    const byName = new Map<string, NameLatencies>();
+    const each = (visit: (name: string, ms: number) => void) => {
+      for (let at = starts[g]!; at < starts[g + 1]!; at++) {
+        const { strings, latencies } = inputs[inputOf[at]!]!.behaviour;
+        const e = exchangeOf[at]!;
+        visit(strings[latencies.names[e]!]!, latencies.ms[e]!);
+      }
+    };
+    each((name, ms) => {
+      let n = byName.get(name);
+      if (!n) byName.set(name, (n = { count: 0, measured: NO_LATENCIES, filled: 0 }));
+      n.count++;
+      if (!Number.isNaN(ms)) n.filled++;
+    });
+    for (const n of byName.values()) {
+      n.measured = new Float64Array(n.filled);
+      n.filled = 0;
     }
+    each((name, ms) => {
+      if (Number.isNaN(ms)) return;
+      const n = byName.get(name)!;
+      n.measured[n.filled++] = ms;
+    });
     return byName;
   };
 }
 
 /** A profile's figures over its range of the columns (its connections not yet in order). */
 function figuresOf(
-  range: { start: number; end: number }, columns: ConnectionColumns, origins: Origins, inputs: Input[], latencies: Map<string, number[]>,
+  range: { start: number; end: number }, columns: ConnectionColumns, origins: Origins, inputs: Input[], latencies: Map<string, NameLatencies>,
 ): Omit<BehaviourProfile, 'label' | 'connections'> {
   const size = range.end - range.start;
   // Only to count the most open at once: one connection (or none) needs no sweep.
@@ -261,12 +286,11 @@ function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, ra
 }
 
 /** Per command, by name: how many, and the median and 95th percentile (nearest rank) of those measured (not NaN). */
-function latencyOf(latencies: Map<string, number[]>): BehaviourProfile['latency'] {
+function latencyOf(latencies: Map<string, NameLatencies>): BehaviourProfile['latency'] {
   const latency: BehaviourProfile['latency'] = {};
   for (const command of [...latencies.keys()].sort((x, y) => x.localeCompare(y))) {
-    const all = latencies.get(command)!;
-    const count = all.length;
-    const sorted = Float64Array.from(all.filter((ms) => !Number.isNaN(ms))).sort();
+    const { count, measured } = latencies.get(command)!;
+    const sorted = measured.sort(); // in place: the column is the profile's own
     latency[command] = { count, medianMs: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
   }
   return latency;

@@ -26,8 +26,8 @@ const TASKS = {
   /** A capture's rows for export; the long tables' rows are emitted as NDJSON text, on a channel named by the table. */
   exportRows: async ([file, settings, scratch]: [CaptureFile, CaptureSettings, RowsScratch], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit, scratch),
   /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies (by group) and identity. */
-  behaviour: async ([path, settings, by]: [string, CaptureSettings, GroupBy], _emit: Emit, control: ReadControl) =>
-    (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }, by),
+  behaviour: async ([path, settings, by, spool]: [string, CaptureSettings, GroupBy, string | null], _emit: Emit, control: ReadControl) =>
+    (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }, by, spool),
   /** The rules' outcomes on one capture (check), with -Y. */
   check: async (args: CheckInput, _emit: Emit, control: ReadControl) => (await import('../cli/check-capture.js')).checkOfCapture(args, control),
   /** The analysis model of summary, and the streams view, with -Y. */

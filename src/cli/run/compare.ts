@@ -9,6 +9,8 @@ import { gathered } from '../../util/json.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
 import { captureSettings, plainSettings, jobsFor, jobsOf } from '../options.js';
 import { output } from '../output.js';
+import { spillDirectory } from '../spill.js';
+import { join } from 'node:path';
 
 export async function runCompare(args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }): Promise<void> {
   const captures = await expandCaptures(args);
@@ -32,12 +34,18 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
  */
 async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: string }, settings: ReturnType<typeof captureSettings>): Promise<{ profiles: BehaviourProfile[]; read: number }> {
   const inputs: { label: string; behaviour: CaptureBehaviour }[] = [];
-  const tasks = captures.map((path) => [path, plainSettings(settings), opts.by] as [string, CaptureSettings, GroupBy]);
-  // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
-  for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
-    const label = captures[inputs.length]!;
-    output.warnings(warnings, label);
-    inputs.push({ label, behaviour });
+  // Each capture's rows wait here while it is read, so that memory does not grow with the sessions it closed.
+  const spool = spillDirectory('spool connection rows to', "every connection's row");
+  try {
+    const tasks = captures.map((path, n) => [path, plainSettings(settings), opts.by, spool && join(spool.path, `behaviour-${n}`)] as [string, CaptureSettings, GroupBy, string | null]);
+    // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
+    for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false })) {
+      const label = captures[inputs.length]!;
+      output.warnings(warnings, label);
+      inputs.push({ label, behaviour });
+    }
+  } finally {
+    spool?.remove();
   }
   return { profiles: buildProfiles(inputs, opts.by), read: inputs.length };
 }
