@@ -91,7 +91,7 @@ export class TokenReader {
     if (c === RPAREN) return null;
     if (c === LPAREN) return depth >= this.onDemandFrom ? this.listOnDemand(depth) : this.list(depth);
     if (c === DQUOTE) return this.quoted();
-    if (c === 0x7b /* { */ || (c === 0x7e /* ~ */ && t.charCodeAt(this.pos + 1) === 0x7b)) {
+    if (this.atLiteral(c)) {
       const lit = this.enterLiteral();
       if (lit) return new LiteralValue(lit);
     }
@@ -172,7 +172,7 @@ export class TokenReader {
     if (c === RPAREN) return false;
     if (c === LPAREN) this.skipList(depth);
     else if (c === DQUOTE) this.skipQuoted();
-    else if (!((c === 0x7b /* { */ || (c === 0x7e /* ~ */ && t.charCodeAt(this.pos + 1) === 0x7b)) && this.enterLiteral())) this.skipAtom();
+    else if (!(this.atLiteral(c) && this.enterLiteral())) this.skipAtom();
     return true;
   }
 
@@ -231,6 +231,11 @@ export class TokenReader {
     out += t.slice(runStart, i);
     this.pos = t.length;
     return { kind: 'string', text: out };
+  }
+
+  /** `c`, the character at the position, may begin a literal's announcement: {n} or ~{n}. */
+  private atLiteral(c: number): boolean {
+    return c === 0x7b /* { */ || (c === 0x7e /* ~ */ && this.text.charCodeAt(this.pos + 1) === 0x7b);
   }
 
   /** At a literal's announcement that ends the line piece: step into the next piece, giving the literal. */
