@@ -180,7 +180,7 @@ test('imapscope fields: every filter field with type, level and JSON key; JSON n
   }
 });
 
-test('-Y on a public capture: IPv6 addresses and the AUTHENTICATE exchange of an NTLM session', { skip: unavailable(!hasPublic && NO_PUBLIC) }, () => {
+test('-Y on a public capture: IPv6 addresses and the AUTHENTICATE exchange of an NTLM session', { skip: unavailable((!hasPublic && NO_PUBLIC) || (!hasTshark && NO_TSHARK)) }, () => {
   const path = publicCapture('arkime-ntlm_synthetic.pcap');
   const filter = 'ip.src == 2001:db8:120::/48 && imap.request.command == "AUTHENTICATE"';
   const ours = lines(run(['commands', path, '-Y', filter, '-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'imap.tag']).stdout);
