@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import { setTableWidth } from '../report/table-width.js';
 import { gateRoom } from './gates.js';
 import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
+import { ownedBuffers } from './owned-buffers.js';
 
 const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number };
 chalk.level = data.chalkLevel;
@@ -17,7 +18,8 @@ const send = (msg: WorkerMessage) => port.postMessage(msg);
 port.on('message', async (msg: { task: TaskName; input: never }) => {
   try {
     const value = await runTask(msg.task, msg.input, (channel, text) => send({ kind: 'emit', channel, text }), { room });
-    send({ kind: 'done', ok: true, value });
+    // Its columns move to the pool's thread; this one is done with them.
+    port.postMessage({ kind: 'done', ok: true, value } satisfies WorkerMessage, ownedBuffers(value));
   } catch (err) {
     send({ kind: 'done', ok: false, error: serializeError(err) });
   }
