@@ -1,7 +1,7 @@
 import { DEFAULT_FRAMER_LIMITS, ImapFramer } from '../../src/imap/framer.js';
 import { parseFetch } from '../../src/imap/fetch.js';
 import { looksLikeResponse, parseResponse } from '../../src/imap/response.js';
-import type { Value } from '../../src/imap/tokens.js';
+import { renderValues, type Value } from '../../src/imap/tokens.js';
 import type { ImapMessage } from '../../src/imap/types.js';
 import { flattenParts, parseBodyStructure, parseEnvelope } from '../../src/mime/bodystructure.js';
 import type { MimePart } from '../../src/mime/types.js';
@@ -53,6 +53,7 @@ function generate(rng: Rng): Buffer {
  * FETCH responses: attributes, section specs, ENVELOPE (addresses, groups, encoded words) and
  * BODYSTRUCTURE (nesting, parameters, RFC 2231, message/rfc822). Part numbers are unique within a
  * tree, nesting respects the cap, and each part's JSON validates and carries no raw control character.
+ * Each response's values read with nested lists on demand render as those read at once.
  */
 export const fetchLayer: Layer = {
   name: 'fetch',
@@ -72,6 +73,9 @@ export const fetchLayer: Layer = {
       const r = parseResponse(m);
       if (r.kind !== 'numbered' && r.kind !== 'data') continue;
       const values = r.values;
+      // compare reads nested lists on demand (TokenReader): read in full, they are the lists read at once.
+      const onDemand = parseResponse(m, true);
+      check((onDemand.kind === 'numbered' || onDemand.kind === 'data') && renderValues(onDemand.values) === renderValues(values), 'lists read on demand read as the lists read at once');
       if (r.kind === 'numbered' && r.type === 'FETCH') {
         const warnings: string[] = [];
         const attrs = parseFetch(values, (w) => warnings.push(w));
