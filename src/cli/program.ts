@@ -28,8 +28,8 @@ On a terminal, tables fit its width (--wide: never cut), colour follows --color,
 and reading a long capture shows progress on stderr (not in pipes or CI; -q silences it).
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input. Commands that take
 several captures also take directories (walked for capture files) and --jobs N (worker threads).
-summary, streams, fetches and report write what they list to a private directory under TMPDIR as they
-read, so that large captures fit in memory (removed at the end; extract uses one inside --out).`);
+summary, streams, fetches, compare and report write what they list to a private directory under TMPDIR as
+they read, so that large captures fit in memory (removed at the end; extract uses one inside --out).`);
   registerSummary(program);
   registerCommands(program);
   registerFetches(program);
