@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { rebuildError, serializeError } from '../src/parallel/tasks.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -169,4 +170,21 @@ test('follow: lines stand in the order they crossed the wire (a "+" before the l
   const append = lines.findIndex((l) => /C: X3 APPEND/.test(l));
   assert.match(lines[append + 1]!, /^ +22 .* S: \+ OK$/);
   assert.ok(lines.some((l) => /C: X5 APPEND NoSuchFolder \{275 bytes, not sent: the server refused the literal\}$/.test(l)));
+});
+
+test('a full disk is not a bug: one line saying there is no room, exit 74; an error from a worker thread keeps its code', { skip: existsSync('/dev/full') ? false : 'no /dev/full (it is on Linux)' }, () => {
+  const NO_ROOM = /^imapscope: no room left to write \(ENOSPC: no space left on device, write\): free some where the output goes, or set TMPDIR to a directory with room .*\n$/;
+  const full = openSync('/dev/full', 'w');
+  try {
+    for (const args of [['commands', '--json', join(CAPTURES, 'mbsync.pcap')], ['summary', join(CAPTURES, 'mbsync.pcap')], ['summary', '--jobs', '2', join(CAPTURES, 'mbsync.pcap'), join(CAPTURES, 'offlineimap.pcapng')]]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'] });
+      assert.equal(r.status, 74, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, NO_ROOM, args.join(' '));
+    }
+  } finally {
+    closeSync(full);
+  }
+  // Thrown in a worker thread, the error keeps its code across.
+  const crossed = rebuildError(serializeError(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+  assert.equal((crossed as NodeJS.ErrnoException).code, 'ENOSPC');
 });

@@ -8,6 +8,11 @@ export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
+/** A disk that is full (or a quota reached): sysexits' EX_IOERR. */
+export const EXIT_CANNOT_WRITE = 74;
+
+/** Write errors that say the disk has no room, not that imapscope is wrong. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT']);
 
 /** A user mistake in the arguments: one line (ending with where to find help), exit 2. */
 export class UsageError extends Error {
@@ -35,6 +40,10 @@ export function reportFatal(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
   // Output closed early (| head) is not an error; after Ctrl-C the exit says so.
   if (e?.code === 'EPIPE') process.exit(output.interrupted ? EXIT_INTERRUPTED : EXIT_OK);
+  if (e?.code !== undefined && NO_ROOM.has(e.code)) {
+    output.note(`imapscope: no room left to write (${escapeText(e.message)}): free some where the output goes, or set TMPDIR to a directory with room (views write what they list there as they read)`);
+    process.exit(EXIT_CANNOT_WRITE);
+  }
   output.note(`imapscope: internal error: ${escapeText(e?.message ?? String(err))} (please report this with the capture)`);
   if (debugging()) output.note(`${e?.stack}`);
   process.exit(EXIT_INTERNAL);

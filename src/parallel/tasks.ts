@@ -62,6 +62,8 @@ export interface SerializedError {
   kind: 'capture' | 'usage' | 'rules' | 'other';
   message: string;
   stack?: string;
+  /** A system error's code (ENOSPC, …). */
+  code?: string;
 }
 
 export type WorkerMessage =
@@ -72,12 +74,14 @@ export type WorkerMessage =
 export function serializeError(err: unknown): SerializedError {
   const e = err as Error;
   const kind = err instanceof CaptureError ? 'capture' : err instanceof UsageError ? 'usage' : err instanceof RulesError ? 'rules' : 'other';
-  return { kind, message: e?.message ?? String(err), stack: e?.stack };
+  return { kind, message: e?.message ?? String(err), stack: e?.stack, code: (err as NodeJS.ErrnoException)?.code };
 }
 
 export function rebuildError(s: SerializedError): Error {
   const err = s.kind === 'capture' ? new CaptureError(s.message) : s.kind === 'usage' ? new UsageError(s.message)
     : s.kind === 'rules' ? new RulesError(s.message) : new Error(s.message);
   if (s.stack) err.stack = s.stack;
+  // A system error's code (a full disk in a worker) decides how the CLI reports it.
+  if (s.code !== undefined) (err as NodeJS.ErrnoException).code = s.code;
   return err;
 }
