@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { CAPTURES, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './helpers/env.js';
 import { cliJson, runCli } from './helpers/cli.js';
 import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
+import { withDuckDb, type DuckDBConnection } from '../src/fleet/duckdb.js';
 
 /** Every recorded capture (the top-level files; the DSB variants live in sub-directories). */
 const recorded = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
@@ -448,4 +449,20 @@ test('a file that is no capture leaves nothing open and nothing in the scratch d
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a DuckDB database lives for one use: closed after it, whether the use ends well or throws', async () => {
+  let kept: DuckDBConnection | null = null;
+  const answer = await withDuckDb(async (db) => {
+    kept = db;
+    return (await db.runAndReadAll('SELECT 6 * 7')).getRows()[0]![0];
+  });
+  assert.equal(answer, 42);
+  await assert.rejects(kept!.run('SELECT 1'), 'its connection is closed after the use');
+  const failed = new Error('the use failed');
+  await assert.rejects(withDuckDb(async (db) => {
+    kept = db;
+    throw failed;
+  }), failed);
+  await assert.rejects(kept!.run('SELECT 1'), 'and after a use that threw');
 });

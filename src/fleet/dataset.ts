@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../cli/errors.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { collectGarbage } from '../util/collect-garbage.js';
-import { openDuckDb, sqlString, type DuckDBConnection } from './duckdb.js';
+import { sqlString, withDuckDb, type DuckDBConnection } from './duckdb.js';
 import { jsonColumnsArg, TABLE_NAMES, type TableName, type TableRows } from './tables.js';
 
 export type DatasetFormat = 'parquet' | 'ndjson';
@@ -129,13 +129,10 @@ export class DatasetWriter {
   async knownHashes(): Promise<Set<string>> {
     const known = new Set<string>();
     if ((await batchNumbers(this.dir, this.format)).length === 0) return known;
-    const db = await openDuckDb();
-    try {
+    await withDuckDb(async (db) => {
       const result = await db.runAndReadAll(`SELECT DISTINCT sha256 FROM ${tableSource(this.dir, this.format, 'captures')}`);
       for (const [sha] of result.getRows()) if (typeof sha === 'string') known.add(sha);
-    } finally {
-      db.closeSync();
-    }
+    });
     return known;
   }
 
@@ -190,19 +187,17 @@ export class DatasetWriter {
   private async toParquet(): Promise<void> {
     // The analyses' garbage goes before DuckDB's memory comes on top of it.
     collectGarbage();
-    const db = await openDuckDb();
-    try {
-      // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
-      await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
-      await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
-      await db.run(`SET threads = ${DUCKDB_THREADS}`);
-      for (const table of TABLE_NAMES) {
+    // A database per table: what one conversion took is given back before the next (see withDuckDb).
+    for (const table of TABLE_NAMES) {
+      await withDuckDb(async (db) => {
+        // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
+        await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
+        await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
+        await db.run(`SET threads = ${DUCKDB_THREADS}`);
         const from = sqlString(join(this.tmp, `${table}.ndjson`));
         const to = sqlString(join(this.tmp, `${table}.parquet`));
         await db.run(`COPY (SELECT * FROM read_json(${from}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
-      }
-    } finally {
-      db.closeSync();
+      });
     }
   }
 }

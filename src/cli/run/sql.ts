@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readRows, RowFile } from '../../analysis/connection-rows.js';
 import { createViews, readManifest } from '../../fleet/dataset.js';
-import { openDuckDb, plainConverter } from '../../fleet/duckdb.js';
+import { plainConverter, withDuckDb } from '../../fleet/duckdb.js';
 import { tablePieces } from '../../report/table.js';
 import { escapeText } from '../../util/escape.js';
 import { indentedElements } from '../../util/json.js';
@@ -25,17 +25,14 @@ type Cell = unknown;
 export async function runSql(dir: string, query: string, opts: { output: SqlFormat }): Promise<void> {
   const manifest = await readManifest(dir);
   if (!manifest) throw new UsageError(`${dir}: not an imapscope dataset (no imapscope-dataset.json; write one with imapscope export --out ${dir})`);
-  const db = await openDuckDb();
-  try {
+  await withDuckDb(async (db) => {
     if (!await createViews(db, dir, manifest.format)) throw new UsageError(`${dir}: the dataset holds no captures yet`);
     const result = await queryError(() => db.run(query));
     const rows = result.yieldConvertedRows(await plainConverter());
     const columns = result.columnNames();
     if (opts.output === 'text') await writeTable(columns, rows);
     else await writeEach(opts.output, columns, rows);
-  } finally {
-    db.closeSync();
-  }
+  });
 }
 
 /** DuckDB's error, as a usage error of one line (exit 2). */
