@@ -2,7 +2,8 @@
  * Captures that stress one dimension each, for the scaling table of bench/run.ts (docs/benchmarks.md):
  *
  *   open N        N IMAP connections, each sends one command and gets no answer; none is ever closed
- *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed
+ *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed; one every
+ *                 10 ms, or every --interval seconds (a busy server's rate: every ended one lingers 5 minutes)
  *   pipelined N   one connection, N pipelined commands, no answer to any
  *   untagged N    one command answered by N untagged FETCH responses
  *   literals N    one FETCH response carrying N sections, each a literal (one message of N line pieces)
@@ -12,6 +13,7 @@
  *   expunged N    a mailbox of N messages, each UID fetched, then every message expunged from the front
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
+ *   node dist/bench/scale-captures.js --kind closed --count 300000 --interval 0.001 --out FILE
  *
  * Ethernet/IPv4 classic pcap, streamed to disk; deterministic. Each returns the number of command exchanges
  * imapscope must report, for --check.
@@ -105,7 +107,10 @@ function flow(index: number, start: number): TcpFlow {
   });
 }
 
-export async function generateScaleCapture(kind: ScaleKind, count: number, path: string): Promise<ScaleSummary> {
+/** Seconds between the starts of two closed sessions, unless told. */
+export const CLOSED_INTERVAL = 0.01;
+
+export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);
   let exchanges = 0;
   const t0 = 1_717_000_000;
@@ -122,7 +127,7 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       break;
     case 'closed':
       for (let i = 0; i < count; i++) {
-        const f = flow(i, t0 + i * 0.01);
+        const f = flow(i, t0 + i * interval);
         const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
         const exchange = (cmd: string, reply: string) => {
           packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
@@ -211,13 +216,14 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { kind: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { kind: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, interval: { type: 'string' } } });
   const kind = values.kind as ScaleKind;
   const count = Number(values.count);
-  if (!SCALE_KINDS.includes(kind) || !Number.isSafeInteger(count) || count < 1 || !values.out) {
-    throw new Error(`usage: scale-captures --kind ${SCALE_KINDS.join('|')} --count N --out FILE`);
+  const interval = Number(values.interval ?? CLOSED_INTERVAL);
+  if (!SCALE_KINDS.includes(kind) || !Number.isSafeInteger(count) || count < 1 || !values.out || !(interval > 0)) {
+    throw new Error(`usage: scale-captures --kind ${SCALE_KINDS.join('|')} --count N [--interval SECONDS] --out FILE`);
   }
-  const s = await generateScaleCapture(kind, count, values.out);
+  const s = await generateScaleCapture(kind, count, values.out, interval);
   process.stderr.write(`${values.out}: ${s.kind} ${s.count}: ${s.packets} packets, ${(s.bytes / 1048576).toFixed(1)} MiB, ${s.exchanges} exchanges\n`);
 }
 

@@ -10,6 +10,8 @@ import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb, MAX_KEYLOG_SESSIONS } from './t
 export interface PipelineOptions extends ReadControl {
   ports?: readonly number[];
   maxHeldBytes?: number;
+  /** Ended TCP conversations kept for their late segments, at most (TcpTracker; default MAX_LINGERING). */
+  maxLingering?: number;
   /** TLS secrets: from --keylog files, and gaining those embedded in the capture (pcapng DSB) as they are read. */
   keys?: KeyLog;
   /** Called once with the capture's first frame time (relative times count from it, as Wireshark's). */
@@ -25,6 +27,7 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
   const tracker = new TcpTracker(sink, warn, {
     ports: new Set(options.ports ?? DEFAULT_PORTS),
     maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
+    maxLingering: options.maxLingering,
   });
   let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {

@@ -163,11 +163,11 @@ interface Run {
   packets: SynthPacket[];
 }
 
-async function run(packets: SynthPacket[], o: { maxHeldBytes?: number; ports?: number[] } = {}): Promise<Run> {
+async function run(packets: SynthPacket[], o: { maxHeldBytes?: number; ports?: number[]; maxLingering?: number } = {}): Promise<Run> {
   const path = write({ format: 'pcap', packets });
   const rec = new Recorder();
   const warnings: Warning[] = [];
-  await streamCapture(path, rec, (w) => warnings.push(w), { ports: o.ports ?? [143], maxHeldBytes: o.maxHeldBytes });
+  await streamCapture(path, rec, (w) => warnings.push(w), { ports: o.ports ?? [143], maxHeldBytes: o.maxHeldBytes, maxLingering: o.maxLingering });
   checkInvariants(rec);
   return { path, rec, warnings, packets };
 }
@@ -828,6 +828,65 @@ test('an ended conversation keeps its id for late segments while it lingers, the
   assert.equal(ended.rec.conns[0]!.lastFrame, lingering.length, 'the ended connection did not take the stray ACK');
   assert.deepEqual(ended.rec.retirements[0], { id: 0, lastFrame: lingering.length, opened: 1 }, 'A is retired once, final, when it leaves the index (before its stray ACK opens another)');
   assert.deepEqual(ended.rec.retirements.slice(1).map((r) => r.id).sort(), [5, 8], 'the connections open at the end are retired there');
+});
+
+test('past the cap on lingering conversations the oldest leaves the index early, with one warning naming the cap and the frame', async (t) => {
+  const T = 1_700_000_000;
+  // Four IMAP sessions one after another, each ended by FINs; then a late ACK of each, seconds later, oldest first.
+  const sessions = [0, 1, 2, 3].map((i) => {
+    const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 50000 + i }, start: T + i });
+    return [...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 NOOP\r\n'), ...f.send('server', 'a1 OK\r\n'), ...f.close('fin')];
+  });
+  const all = sessions.flat();
+  const lateAcks = sessions.map((p, i) => ({ ...p[p.length - 1]!, t: T + 10 + i }));
+  const packets = [...all, ...lateAcks];
+  const ids = (r: Run) => r.rec.conns.map((c) => ({ id: c.id, port: c.client.port, sawSyn: c.sawSyn }));
+  const endOf = (i: number) => sessions.slice(0, i + 1).reduce((n, p) => n + p.length, 0);
+
+  const uncapped = await run(packets);
+  assert.deepEqual(ids(uncapped), [0, 1, 2, 3].map((i) => ({ id: i, port: 50000 + i, sawSyn: true })), 'every late ACK finds its conversation');
+  assert.deepEqual(uncapped.rec.conns.map((c) => c.lastFrame), [0, 1, 2, 3].map((i) => all.length + i + 1));
+  assert.deepEqual(uncapped.warnings, []);
+  await agreeWithTshark(t, uncapped, 'tshark gives each late ACK its own conversation');
+
+  // With room for two, the first left the index when the third ended, the second when the fourth did: their late
+  // ACKs start conversations 4 and 5.
+  const capped = await run(packets, { maxLingering: 2 });
+  assert.deepEqual(ids(capped), [
+    ...[0, 1, 2, 3].map((i) => ({ id: i, port: 50000 + i, sawSyn: true })),
+    { id: 4, port: 50000, sawSyn: false }, { id: 5, port: 50001, sawSyn: false },
+  ]);
+  assert.deepEqual(capped.rec.conns.slice(0, 2).map((c) => c.lastFrame), [endOf(0), endOf(1)], 'the first two kept their own last frames');
+  assert.deepEqual(capped.rec.conns.slice(2, 4).map((c) => c.lastFrame), [2, 3].map((i) => all.length + i + 1), 'the other two took their late ACKs');
+  assert.equal(capped.warnings.length, 1, 'one warning, however often the cap is passed');
+  const [w] = capped.warnings;
+  assert.match(w!.message, /^more than 2 TCP conversations ended within 5 minutes \(the cap/);
+  assert.ok(w!.frame! > endOf(1) && w!.frame! <= endOf(2), `the warning names the frame that ended the third (${w!.frame})`);
+  assert.deepEqual(capped.rec.retirements.slice(0, 2), [{ id: 0, lastFrame: endOf(0), opened: 3 }, { id: 1, lastFrame: endOf(1), opened: 4 }],
+    'each is retired, final, as it leaves: the first while the third is the newest opened, the second while the fourth is');
+});
+
+test('on a real recording (curl: five connections one after another) the cap on lingering changes nothing but its warning', async () => {
+  const path = new URL('../../captures/curl.pcap', import.meta.url).pathname;
+  const read = async (maxLingering?: number) => {
+    const rec = new Recorder();
+    const warnings: Warning[] = [];
+    await streamCapture(path, rec, (w) => warnings.push(w), { maxLingering });
+    checkInvariants(rec);
+    return { rec, warnings };
+  };
+  const kept = await read();
+  const capped = await read(1);
+  assert.equal(kept.rec.conns.length, 5);
+  assert.deepEqual(kept.warnings, []);
+  // Each connection's last ACK comes right after its FINs, before the next one ends: leaving early loses none of them.
+  assert.deepEqual(capped.rec.conns.map((c) => [c.id, c.firstFrame, c.lastFrame, c.state]), kept.rec.conns.map((c) => [c.id, c.firstFrame, c.lastFrame, c.state]));
+  assert.deepEqual(capped.rec.events, kept.rec.events);
+  assert.equal(capped.warnings.length, 1, 'one warning: a second connection ended while the first lingered');
+  assert.match(capped.warnings[0]!.message, /^more than 1 TCP conversations ended within 5 minutes/);
+  assert.deepEqual(capped.rec.retirements.map((r) => r.id), [0, 1, 2, 3, 4], 'each is retired once, in the order they ended');
+  assert.ok(capped.rec.retirements.slice(0, 4).every((r, i) => r.opened <= i + 2), 'the first four as the next one ends, not at the end of the input');
+  assert.deepEqual(kept.rec.retirements.map((r) => r.opened), [5, 5, 5, 5, 5], 'uncapped, all five linger to the end of the input');
 });
 
 /** A TcpTracker fed the packets (written as a pcap and read back), not ended: what its index holds can be asked. */

@@ -12,6 +12,8 @@ export interface TrackerOptions {
   maxHeldBytes: number;
   /** Where the streams' retransmission-check rings come from and go back to (default: a pool of this tracker's own). */
   rings?: RingPool;
+  /** Ended conversations kept in the index at most (default MAX_LINGERING; tests use a small one). */
+  maxLingering?: number;
 }
 
 export const DEFAULT_PORTS: readonly number[] = [143, 993];
@@ -37,6 +39,13 @@ const SHARED_ADDRESS_TEXTS = 1024;
  */
 export const ENDED_LINGER_SECONDS = 300;
 export const ENDED_LINGER_FRAMES = 10_000;
+/**
+ * Ended conversations lingering at once, at most: past it the oldest leaves the index early (with a warning). A
+ * lingering one costs about 0.4 KiB, and the 5 minutes hold a busy server's every session: 300,000 sessions at 1,000
+ * a second took `summary` to 287 MiB (docs/benchmarks.md, twenty-fifth round). At the cap each still lingers 30 s at
+ * that rate, long after its last ACK; a session every 10 ms (30,000 in 5 minutes) never reaches it.
+ */
+export const MAX_LINGERING = 32_768;
 /** Address ids are swept once there are at least this many (and twice as many as the last sweep left). */
 export const MIN_ADDRESS_SWEEP = 1024;
 
@@ -232,6 +241,8 @@ export class TcpTracker<S = void> {
 
   private readonly context: TrackerContext<S>;
   private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
+  private readonly maxLingering: number;
+  private lingerCapWarned = false;
   /** The input has ended: no connection will open again to take a ring back from the pool. */
   private inputEnded = false;
 
@@ -241,6 +252,7 @@ export class TcpTracker<S = void> {
     private readonly options: TrackerOptions,
   ) {
     this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
+    this.maxLingering = options.maxLingering ?? MAX_LINGERING;
   }
 
   segment(seg: Segment): void {
@@ -293,6 +305,21 @@ export class TcpTracker<S = void> {
     q.conversations.push(conv);
     q.seconds.push(seg.frame.tsSec);
     q.frames.push(seg.frame.number);
+    if (q.conversations.length - q.head > this.maxLingering) this.leaveEarly(seg);
+  }
+
+  /** More ended conversations linger than the cap: the oldest leaves the index now, as if it had lingered its time. */
+  private leaveEarly(seg: Segment): void {
+    if (!this.lingerCapWarned) {
+      this.lingerCapWarned = true;
+      this.context.warn({
+        frame: seg.frame.number,
+        message: `more than ${this.maxLingering} TCP conversations ended within ${ENDED_LINGER_SECONDS / 60} minutes (the cap on those kept for their late segments): the oldest leave early from here, and a segment of one that comes after would start a new conversation with a new id (Wireshark's tcp.stream keeps the old one)`,
+      });
+    }
+    const q = this.ended;
+    this.forget(q.conversations[q.head]!);
+    q.conversations[q.head++] = undefined;
   }
 
   /**
