@@ -2,8 +2,9 @@ import type { WarningSink } from '../capture/types.js';
 import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { LingeringConversations } from './lingering.js';
 import { RingPool } from './recent-bytes.js';
-import type { Connection, DirectionStats, Endpoint, EndState, LateChanges, Side, StreamSink, TimePoint } from './types.js';
+import type { Connection, DirectionStats, Endpoint, EndState, Side, StreamSink, TimePoint } from './types.js';
 
 export interface TrackerOptions {
   /** Server ports: a connection with either end on one of them is IMAP. */
@@ -41,19 +42,21 @@ export const ENDED_LINGER_SECONDS = 300;
 export const ENDED_LINGER_FRAMES = 10_000;
 /**
  * Ended conversations lingering at once, at most: past it the oldest leaves the index early (with a warning). A
- * lingering one costs about 0.4 KiB, and the 5 minutes hold a busy server's every session: 300,000 sessions at 1,000
- * a second took `summary` to 287 MiB (docs/benchmarks.md, twenty-fifth round). At the cap each still lingers 30 s at
- * that rate, long after its last ACK; a session every 10 ms (30,000 in 5 minutes) never reaches it.
+ * lingering one costs about 0.25 KiB (LingeringConversations), and the 5 minutes hold a busy server's every session:
+ * 300,000 sessions at 1,000 a second took `summary` to 287 MiB (docs/benchmarks.md, twenty-fifth round). At the cap
+ * each still lingers 30 s at that rate, long after its last ACK; a session every 10 ms (30,000 in 5 minutes) never
+ * reaches it.
  */
 export const MAX_LINGERING = 32_768;
 /** Address ids are swept once there are at least this many (and twice as many as the last sweep left). */
 export const MIN_ADDRESS_SWEEP = 1024;
 
-/** Conversation.ends: what ended it (a FIN from each side, or a RST), and whether it waits to leave the index. */
+/** Conversation.ends: what ended it (a FIN from each side, or a RST). */
 const FIN_FROM_A = 1;
 const FIN_FROM_B = 2;
 const RESET = 4;
-const QUEUED = 8;
+/** Conversation.ends too: its IMAP connection closed (it is not started again). */
+const CLOSED = 8;
 /** Conversation.ends too: the client sent the conversation's first segment (segments are told apart by endpoint number). */
 const CLIENT_IS_A = 16;
 
@@ -84,22 +87,20 @@ const COUNTED_AT_CLOSE: Record<Side, DirectionStats> = Object.freeze({
  * and gaps are stamped with the record's end: the time of the segment being processed.
  */
 class Conversation<S> implements HalfStreamOwner {
-  /** The IMAP connection while it is open (from its first segment to its close); null otherwise. */
+  /**
+   * The IMAP connection from its first segment to its close, and after it until the conversation starts to linger
+   * (TcpTracker.linger takes the record); null otherwise.
+   */
   conn: Connection | null = null;
   /** What the sink's open() returned for it. */
   state: S | undefined = undefined;
   /** Both directions while the IMAP connection is open (dropped at its close). */
   client: HalfStream | null = null;
   server: HalfStream | null = null;
-  /**
-   * Once it closed, while it lingers: the record, held weakly; with what late segments change in it when the sink wants
-   * those (StreamSink.retired), and otherwise (commands) the record alone. Null when its record was final at the close.
-   */
-  closed: ClosedRecord | WeakRef<Connection> | null = null;
   /** Each side's first sequence number (port reuse). */
   firstSeqA: number | null = null;
   firstSeqB: number | null = null;
-  /** FIN_FROM_A, FIN_FROM_B, RESET, QUEUED (non-IMAP conversations: when they end), CLIENT_IS_A. */
+  /** FIN_FROM_A, FIN_FROM_B, RESET (non-IMAP conversations: when they end), CLOSED, CLIENT_IS_A. */
   ends = 0;
 
   /** `keyA`, `keyB`: endpoint keys of the side that sent the first segment seen ("A") and of the other ("B"). */
@@ -149,8 +150,8 @@ class Conversation<S> implements HalfStreamOwner {
   /**
    * The connection ends: what is missing becomes gaps, the record gets its counts and state, the sink closes it.
    * `pool` takes the streams' rings back (null at the end of the input). When the conversation `lingers` in the index,
-   * late segments still move the record: it keeps the record's late changes when the sink takes those, else the record
-   * weakly (they move it while someone holds it). Otherwise it keeps nothing, and the record is final: it is returned.
+   * late segments still move the record: it keeps the record until it starts to linger (TcpTracker.linger). Otherwise
+   * it keeps nothing, and the record is final: it is returned.
    */
   finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, lingers: boolean): Connection | null {
     const { client, server } = this;
@@ -165,8 +166,8 @@ class Conversation<S> implements HalfStreamOwner {
     conn.stats = { client: client.counts(), server: server.counts() };
     if (reason !== 'end-of-capture') conn.state = reason;
     const state = this.state as S;
-    this.closed = !lingers ? null : this.context.keepsLateChanges ? closedRecord(conn) : new WeakRef(conn);
-    this.conn = null;
+    this.ends |= CLOSED;
+    if (!lingers) this.conn = null;
     this.state = undefined;
     this.context.sink.close(conn, reason, state);
     return lingers ? null : conn;
@@ -174,37 +175,14 @@ class Conversation<S> implements HalfStreamOwner {
 }
 
 /**
- * A closed IMAP connection's last frame and end, kept with its conversation while it lingers: a late segment (the last
- * ACK) moves them, and they are handed on when the conversation leaves the index (StreamSink.retired). The end is kept
- * as numbers, not a time object: a capture with a session every 10 ms has 30,000 lingering. The record itself is held
- * weakly: whoever keeps it (report, check, the library) sees it move too; when nobody does (summary and streams write
- * each row at the close), the record, its endpoints and times are freed.
- */
-interface ClosedRecord {
-  lastFrame: number;
-  endSec: number;
-  endNsec: number;
-  endDigits: number;
-  readonly record: WeakRef<Connection>;
-}
-
-/**
- * Ended conversations in the order they ended, with when (seconds, frame): each leaves the index once both
- * lingers have passed. Parallel lists, read from `head` on (no object per entry, no shift per removal).
- */
-interface EndedQueue<S> {
-  conversations: (Conversation<S> | undefined)[];
-  seconds: number[];
-  frames: number[];
-  head: number;
-}
-
-/**
  * A conversation index entry for the endpoint that sent a conversation's first segment ("A"): its only
  * such conversation (most endpoints, e.g. a client's port, have one peer, and a Map each would cost a few
  * hundred bytes), or its conversations by peer.
  */
-type EndpointEntry<S> = Conversation<S> | Map<number, Conversation<S>>;
+type EndpointEntry<S> = Indexed<S> | Map<number, Indexed<S>>;
+
+/** What the index holds for a conversation: itself while it lasts, its handle among the lingering once it ended. */
+type Indexed<S> = Conversation<S> | number;
 
 /**
  * Tracks TCP conversations in capture order and reassembles those on IMAP ports, handing ordered
@@ -240,7 +218,8 @@ export class TcpTracker<S = void> {
   private readonly texts = new Map<AddressKey, string>();
 
   private readonly context: TrackerContext<S>;
-  private readonly ended: EndedQueue<S> = { conversations: [], seconds: [], frames: [], head: 0 };
+  /** Ended conversations, in the order they ended, while they linger in the index (by their handles). */
+  private readonly lingering = new LingeringConversations();
   private readonly maxLingering: number;
   private lingerCapWarned = false;
   /** The input has ended: no connection will open again to take a ring back from the pool. */
@@ -259,56 +238,68 @@ export class TcpTracker<S = void> {
     const from = this.endpointKey(seg.src, seg.srcPort);
     const to = this.endpointKey(seg.dst, seg.dstPort);
     let conv = this.lookup(from, to);
-    if (conv && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+    if (conv !== undefined && (seg.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       // A new SYN with another initial sequence number is a new connection on a reused 4-tuple.
-      const first = from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
+      const first = typeof conv === 'number' ? this.lingering.firstSeq(conv, from === this.lingering.keyA(conv))
+        : from === conv.keyA ? conv.firstSeqA : conv.firstSeqB;
       if (first !== null && first !== (seg.seq | 0)) {
-        this.finish(conv, 'end-of-capture', seg.frame.number, false);
+        if (typeof conv !== 'number') this.finish(conv, 'end-of-capture', seg.frame.number, false);
         this.forget(conv);
         conv = undefined;
       }
     }
-    if (!conv) {
+    if (conv === undefined) {
       conv = new Conversation(this.context, this.nextId++, from, to);
       this.remember(conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
-    if (!conv.conn && !conv.closed && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
-      this.startConnection(conv, seg, from === conv.keyA);
-    }
-    // Signed, as HalfStream keeps them: a small integer, not a heap number (see seqAdd).
-    if (from === conv.keyA) conv.firstSeqA ??= seg.seq | 0;
-    else conv.firstSeqB ??= seg.seq | 0;
-    if (conv.reassembling) {
-      this.advance(conv, seg, (from === conv.keyA) === conv.clientIsA);
-      if (!conv.reassembling) this.queueEnded(conv, seg);
-    } else if (conv.closed) {
-      if (conv.closed instanceof WeakRef) {
-        const record = conv.closed.deref();
-        if (record) touch(record, seg);
-      } else touchClosed(conv.closed, seg);
-    } else if (seg.flags & (TCP_FIN | TCP_RST)) {
-      conv.ends |= seg.flags & TCP_RST ? RESET : from === conv.keyA ? FIN_FROM_A : FIN_FROM_B;
-      if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.queueEnded(conv, seg);
+    if (typeof conv === 'number') {
+      // It ended and lingers: a late segment (the last ACK, a retransmitted FIN) moves its record's end.
+      this.lingering.noteFirstSeq(conv, from === this.lingering.keyA(conv), seg.seq | 0);
+      this.lingering.late(conv, seg.frame);
+    } else {
+      this.track(conv, seg, from === conv.keyA);
     }
     this.dropEnded(seg);
     if (this.addressIds.size >= this.addressSweepAt) this.sweepAddresses();
   }
 
-  /** The conversation ended at this segment: it leaves the index once it has lingered (dropEnded). */
-  private queueEnded(conv: Conversation<S>, seg: Segment): void {
-    if (conv.ends & QUEUED) return;
-    conv.ends |= QUEUED;
-    const q = this.ended;
-    q.conversations.push(conv);
-    q.seconds.push(seg.frame.tsSec);
-    q.frames.push(seg.frame.number);
-    if (q.conversations.length - q.head > this.maxLingering) this.leaveEarly(seg);
+  /** A segment of a conversation that has not ended; `fromA`: its sender sent the conversation's first segment. */
+  private track(conv: Conversation<S>, seg: Segment, fromA: boolean): void {
+    if (!conv.conn && !(conv.ends & CLOSED) && (this.options.ports.has(seg.srcPort) || this.options.ports.has(seg.dstPort))) {
+      this.startConnection(conv, seg, fromA);
+    }
+    // Signed, as HalfStream keeps them: a small integer, not a heap number (see seqAdd).
+    if (fromA) conv.firstSeqA ??= seg.seq | 0;
+    else conv.firstSeqB ??= seg.seq | 0;
+    if (conv.reassembling) {
+      this.advance(conv, seg, fromA === conv.clientIsA);
+      if (!conv.reassembling) this.linger(conv, seg);
+    } else if (seg.flags & (TCP_FIN | TCP_RST)) {
+      conv.ends |= seg.flags & TCP_RST ? RESET : fromA ? FIN_FROM_A : FIN_FROM_B;
+      if (conv.ends & RESET || (conv.ends & (FIN_FROM_A | FIN_FROM_B)) === (FIN_FROM_A | FIN_FROM_B)) this.linger(conv, seg);
+    }
   }
 
-  /** More ended conversations linger than the cap: the oldest leaves the index now, as if it had lingered its time. */
+  /**
+   * The conversation ended at this segment: it lingers in the index, by its handle among the lingering (with its closed
+   * record's last frame and end, which late segments move), and leaves once it has lingered (dropEnded).
+   */
+  private linger(conv: Conversation<S>, seg: Segment): void {
+    if (this.lingering.size >= this.maxLingering) this.leaveEarly(seg);
+    const h = this.lingering.add({
+      id: conv.id, keyA: conv.keyA, keyB: conv.keyB, firstSeqA: conv.firstSeqA, firstSeqB: conv.firstSeqB,
+      record: conv.conn, keepsLateChanges: this.context.keepsLateChanges, frame: seg.frame,
+    });
+    conv.conn = null;
+    const entry = this.conversations.get(conv.keyA);
+    if (entry === conv) this.conversations.set(conv.keyA, h);
+    else if (entry instanceof Map) entry.set(conv.keyB, h);
+  }
+
+  /** As many ended conversations linger as the cap allows: the oldest leaves the index now, as if it had lingered its time. */
   private leaveEarly(seg: Segment): void {
     if (!this.lingerCapWarned) {
       this.lingerCapWarned = true;
@@ -317,28 +308,21 @@ export class TcpTracker<S = void> {
         message: `more than ${this.maxLingering} TCP conversations ended within ${ENDED_LINGER_SECONDS / 60} minutes (the cap on those kept for their late segments): the oldest leave early from here, and a segment of one that comes after would start a new conversation with a new id (Wireshark's tcp.stream keeps the old one)`,
       });
     }
-    const q = this.ended;
-    this.forget(q.conversations[q.head]!);
-    q.conversations[q.head++] = undefined;
+    const oldest = this.lingering.oldest();
+    if (!this.lingering.gone(oldest)) this.forget(oldest);
+    this.lingering.shift();
   }
 
   /**
-   * Conversations that ended long enough before this segment leave the index (forget: unless a new one took
-   * their place). A later segment of theirs would start a new conversation.
+   * Conversations that ended long enough before this segment leave the index. A later segment of theirs would start a
+   * new conversation. (Either way in time: a conversation ended by a frame stamped years ahead must not hold back all
+   * behind it.)
    */
   private dropEnded(seg: Segment): void {
-    const q = this.ended;
-    const { tsSec, number } = seg.frame;
-    // Either way in time: a conversation ended by a frame stamped years ahead must not hold back all behind it.
-    while (q.head < q.conversations.length && Math.abs(tsSec - q.seconds[q.head]!) > ENDED_LINGER_SECONDS && number - q.frames[q.head]! > ENDED_LINGER_FRAMES) {
-      this.forget(q.conversations[q.head]!);
-      q.conversations[q.head++] = undefined;
-    }
-    if (q.head >= 1024 && q.head * 2 >= q.conversations.length) {
-      q.conversations.splice(0, q.head);
-      q.seconds.splice(0, q.head);
-      q.frames.splice(0, q.head);
-      q.head = 0;
+    for (let h = this.lingering.oldestDue(seg.frame, ENDED_LINGER_SECONDS, ENDED_LINGER_FRAMES); h >= 0;
+      h = this.lingering.oldestDue(seg.frame, ENDED_LINGER_SECONDS, ENDED_LINGER_FRAMES)) {
+      this.forget(h);
+      this.lingering.shift();
     }
   }
 
@@ -366,9 +350,9 @@ export class TcpTracker<S = void> {
    */
   private sweepAddresses(): void {
     const used = new Set<number>();
-    const note = (conv: Conversation<S>) => {
-      used.add(Math.floor(conv.keyA / 65536));
-      used.add(Math.floor(conv.keyB / 65536));
+    const note = (conv: Indexed<S>) => {
+      used.add(Math.floor(this.keyA(conv) / 65536));
+      used.add(Math.floor(this.keyB(conv) / 65536));
     };
     for (const entry of this.conversations.values()) {
       if (entry instanceof Map) for (const conv of entry.values()) note(conv);
@@ -384,16 +368,24 @@ export class TcpTracker<S = void> {
   }
 
   /** The conversation between two endpoints, whichever of them sent first. */
-  private lookup(from: number, to: number): Conversation<S> | undefined {
+  private lookup(from: number, to: number): Indexed<S> | undefined {
     return this.indexed(from, to) ?? this.indexed(to, from);
   }
 
   /** The conversation whose first segment went from `a` to `b`. */
-  private indexed(a: number, b: number): Conversation<S> | undefined {
+  private indexed(a: number, b: number): Indexed<S> | undefined {
     const entry = this.conversations.get(a);
     if (entry === undefined) return undefined;
     if (entry instanceof Map) return entry.get(b);
-    return entry.keyB === b ? entry : undefined;
+    return this.keyB(entry) === b ? entry : undefined;
+  }
+
+  private keyA(conv: Indexed<S>): number {
+    return typeof conv === 'number' ? this.lingering.keyA(conv) : conv.keyA;
+  }
+
+  private keyB(conv: Indexed<S>): number {
+    return typeof conv === 'number' ? this.lingering.keyB(conv) : conv.keyB;
   }
 
   /** Index a new conversation (no other one between its endpoints is indexed: see forget). */
@@ -401,18 +393,27 @@ export class TcpTracker<S = void> {
     const entry = this.conversations.get(conv.keyA);
     if (entry instanceof Map) entry.set(conv.keyB, conv);
     else if (entry === undefined) this.conversations.set(conv.keyA, conv);
-    else this.conversations.set(conv.keyA, new Map([[entry.keyB, entry], [conv.keyB, conv]]));
+    else this.conversations.set(conv.keyA, new Map([[this.keyB(entry), entry], [conv.keyB, conv]]));
   }
 
-  /** A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). */
-  private forget(conv: Conversation<S>): void {
-    const late = lateChanges(conv);
-    if (late) this.sink.retired?.(late);
-    const entry = this.conversations.get(conv.keyA);
-    if (entry === conv) this.conversations.delete(conv.keyA);
-    else if (entry instanceof Map && entry.get(conv.keyB) === conv) {
-      entry.delete(conv.keyB);
-      if (entry.size === 0) this.conversations.delete(conv.keyA);
+  /**
+   * A reused 4-tuple, or an ended conversation that lingered: it leaves the index (its id stays taken). A lingering one
+   * hands its record's late changes on (StreamSink.retired), and its turn among the lingering passes it over.
+   */
+  private forget(conv: Indexed<S>): void {
+    if (typeof conv === 'number') {
+      const late = this.lingering.lateChanges(conv);
+      if (late) this.sink.retired?.(late);
+      this.lingering.leave(conv);
+    }
+    const a = this.keyA(conv);
+    const entry = this.conversations.get(a);
+    if (entry === conv) this.conversations.delete(a);
+    else if (entry instanceof Map) {
+      const b = this.keyB(conv);
+      if (entry.get(b) !== conv) return;
+      entry.delete(b);
+      if (entry.size === 0) this.conversations.delete(a);
     }
   }
 
@@ -449,7 +450,7 @@ export class TcpTracker<S = void> {
     if (!this.sink.retired) return;
     for (const entry of this.conversations.values()) {
       for (const conv of entry instanceof Map ? entry.values() : [entry]) {
-        const late = lateChanges(conv);
+        const late = typeof conv === 'number' ? this.lingering.lateChanges(conv) : null;
         if (late) this.sink.retired(late);
       }
     }
@@ -461,10 +462,12 @@ export class TcpTracker<S = void> {
    */
   private openConversations(): Conversation<S>[] {
     const open: Conversation<S>[] = [];
+    const note = (conv: Indexed<S>) => {
+      if (typeof conv !== 'number' && conv.reassembling) open.push(conv);
+    };
     for (const entry of this.conversations.values()) {
-      if (entry instanceof Map) {
-        for (const conv of entry.values()) if (conv.reassembling) open.push(conv);
-      } else if (entry.reassembling) open.push(entry);
+      if (entry instanceof Map) for (const conv of entry.values()) note(conv);
+      else note(entry);
     }
     return open.sort((a, b) => a.id - b.id);
   }
@@ -550,32 +553,10 @@ export class TcpTracker<S = void> {
   }
 }
 
-function closedRecord(conn: Connection): ClosedRecord {
-  return { lastFrame: conn.lastFrame, endSec: conn.end.sec, endNsec: conn.end.nsec, endDigits: conn.end.digits, record: new WeakRef(conn) };
-}
-
-/** A closed IMAP connection's late changes. */
-function lateChanges<S>(conv: Conversation<S>): LateChanges | null {
-  const closed = conv.closed;
-  if (closed === null || closed instanceof WeakRef) return null;
-  return { id: conv.id, lastFrame: closed.lastFrame, end: { sec: closed.endSec, nsec: closed.endNsec, digits: closed.endDigits } };
-}
-
-/** The record's (or a closed record's kept part's) last frame and end time are this segment's. */
+/** The record's last frame and end time are this segment's. */
 function touch(target: { lastFrame: number; end: TimePoint }, seg: Segment): void {
   target.lastFrame = seg.frame.number;
   target.end = timeOf(seg);
-}
-
-/** A late segment of a closed connection: its kept last frame and end, and its record's if someone keeps it. */
-function touchClosed(closed: ClosedRecord, seg: Segment): void {
-  const { frame } = seg;
-  closed.lastFrame = frame.number;
-  closed.endSec = frame.tsSec;
-  closed.endNsec = frame.tsNsec;
-  closed.endDigits = frame.tsDigits;
-  const record = closed.record.deref();
-  if (record) touch(record, seg);
 }
 
 function timeOf(seg: Segment): TimePoint {
