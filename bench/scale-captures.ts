@@ -3,7 +3,9 @@
  *
  *   open N        N IMAP connections, each sends one command and gets no answer; none is ever closed
  *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed; one every
- *                 10 ms, or every --interval seconds (a busy server's rate: every ended one lingers 5 minutes)
+ *                 10 ms, or every --interval seconds
+ *   busy N        the same, one every millisecond: a busy server's rate (each ended one lingers 5 minutes, so
+ *                 past 32,768 the cap on lingering conversations is what holds memory)
  *   pipelined N   one connection, N pipelined commands, no answer to any
  *   untagged N    one command answered by N untagged FETCH responses
  *   literals N    one FETCH response carrying N sections, each a literal (one message of N line pieces)
@@ -25,8 +27,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'closed' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -107,8 +109,9 @@ function flow(index: number, start: number): TcpFlow {
   });
 }
 
-/** Seconds between the starts of two closed sessions, unless told. */
+/** Seconds between the starts of two closed sessions, unless told; and of two busy ones. */
 export const CLOSED_INTERVAL = 0.01;
+const BUSY_INTERVAL = 0.001;
 
 export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);
@@ -126,8 +129,9 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       }
       break;
     case 'closed':
+    case 'busy':
       for (let i = 0; i < count; i++) {
-        const f = flow(i, t0 + i * interval);
+        const f = flow(i, t0 + i * (kind === 'busy' ? BUSY_INTERVAL : interval));
         const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
         const exchange = (cmd: string, reply: string) => {
           packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
