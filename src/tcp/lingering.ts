@@ -26,7 +26,8 @@ const GONE = 8;
 
 /** Handles are positions modulo 2^30: small integers to the engine, which an index holds without a heap number each. */
 const HANDLES = 2 ** 30;
-const MIN_CAPACITY = 1024;
+/** The ring starts this small (a capture with few sessions, a fuzzing input, a test) and doubles as needed. */
+const MIN_CAPACITY = 16;
 
 /**
  * Ended conversations while they linger, oldest first (they leave in the order they ended), as columns in a ring:
