@@ -2,6 +2,7 @@ import { readCapture, type CaptureInput, type CaptureResult, type ReadControl } 
 import type { WarningSink } from './capture/types.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { DEFAULT_MAX_HELD_BYTES, DEFAULT_PORTS, TcpTracker, type TcpOverview } from './tcp/tracker.js';
+import { timeOf } from './tcp/last-seen.js';
 import type { StreamSink, TimePoint } from './tcp/types.js';
 import { collectGarbage } from './util/collect-garbage.js';
 import { EndingCollections } from './util/ending-collections.js';
@@ -32,7 +33,7 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
   let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {
     if (onFirst) {
-      onFirst({ sec: frame.tsSec, nsec: frame.tsNsec, digits: frame.tsDigits });
+      onFirst(timeOf(frame));
       onFirst = undefined;
     }
     const seg = decoder.decode(frame);

@@ -887,6 +887,8 @@ test('on a real recording (curl: five connections one after another) the cap on 
   assert.deepEqual(capped.rec.retirements.map((r) => r.id), [0, 1, 2, 3, 4], 'each is retired once, in the order they ended');
   assert.ok(capped.rec.retirements.slice(0, 4).every((r, i) => r.opened <= i + 2), 'the first four as the next one ends, not at the end of the input');
   assert.deepEqual(kept.rec.retirements.map((r) => r.opened), [5, 5, 5, 5, 5], 'uncapped, all five linger to the end of the input');
+  const none = await read(0);
+  assert.deepEqual([none.rec.events, none.rec.retirements, none.warnings], [capped.rec.events, capped.rec.retirements, capped.warnings], 'a cap below 1 is taken as 1');
 });
 
 /** A TcpTracker fed the packets (written as a pcap and read back), not ended: what its index holds can be asked. */

@@ -1,4 +1,5 @@
 import type { Frame } from '../capture/types.js';
+import { lastSeen } from './last-seen.js';
 import type { Connection, LateChanges } from './types.js';
 
 /** What a conversation leaves behind as it starts to linger in the index (TcpTracker). */
@@ -125,10 +126,7 @@ export class LingeringConversations {
       this.endDigits[i] = frame.tsDigits;
     }
     const record = this.records[i]?.deref();
-    if (record) {
-      record.lastFrame = frame.number;
-      record.end = { sec: frame.tsSec, nsec: frame.tsNsec, digits: frame.tsDigits };
-    }
+    if (record) lastSeen(record, frame);
   }
 
   /** What late segments changed in its record, when the sink takes that; null otherwise. */

@@ -2,9 +2,10 @@ import type { WarningSink } from '../capture/types.js';
 import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { lastSeen, timeOf } from './last-seen.js';
 import { LingeringConversations } from './lingering.js';
 import { RingPool } from './recent-bytes.js';
-import type { Connection, DirectionStats, Endpoint, EndState, Side, StreamSink, TimePoint } from './types.js';
+import type { Connection, DirectionStats, Endpoint, EndState, Side, StreamSink } from './types.js';
 
 export interface TrackerOptions {
   /** Server ports: a connection with either end on one of them is IMAP. */
@@ -231,7 +232,7 @@ export class TcpTracker<S = void> {
     private readonly options: TrackerOptions,
   ) {
     this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
-    this.maxLingering = options.maxLingering ?? MAX_LINGERING;
+    this.maxLingering = Math.max(1, options.maxLingering ?? MAX_LINGERING);
   }
 
   segment(seg: Segment): void {
@@ -475,7 +476,7 @@ export class TcpTracker<S = void> {
   /** `senderIsA`: this segment's sender sent the conversation's first segment. */
   private startConnection(conv: Conversation<S>, seg: Segment, senderIsA: boolean): void {
     const senderIsClient = this.senderIsClient(seg);
-    const time = timeOf(seg);
+    const time = timeOf(seg.frame);
     const conn: Connection = {
       id: conv.id,
       client: senderIsClient ? { ip: this.text(seg.src), port: seg.srcPort } : { ip: this.text(seg.dst), port: seg.dstPort },
@@ -522,7 +523,7 @@ export class TcpTracker<S = void> {
 
   private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
-    touch(conv.conn!, seg);
+    lastSeen(conv.conn!, seg.frame);
     const { client, server } = conv;
     if (!client || !server) return;
     const half = fromClient ? client : server;
@@ -553,15 +554,6 @@ export class TcpTracker<S = void> {
   }
 }
 
-/** The record's last frame and end time are this segment's. */
-function touch(target: { lastFrame: number; end: TimePoint }, seg: Segment): void {
-  target.lastFrame = seg.frame.number;
-  target.end = timeOf(seg);
-}
-
-function timeOf(seg: Segment): TimePoint {
-  return { sec: seg.frame.tsSec, nsec: seg.frame.tsNsec, digits: seg.frame.tsDigits };
-}
 
 /** The server's port as the first segment of a conversation shows it: the SYN's destination, else the lower port. */
 function serverPortOf(seg: Segment): number {
