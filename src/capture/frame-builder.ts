@@ -17,7 +17,15 @@ export class FrameBuilder {
     info.bytes += data.length;
     if (!info.linkTypes.includes(linkType)) info.linkTypes.push(linkType);
     if (info.first === null || before(sec, nsec, info.first)) info.first = { sec, nsec, digits };
-    if (info.last === null || before(info.last.sec, info.last.nsec, { sec, nsec, digits })) info.last = { sec, nsec, digits };
+    const last = info.last;
+    if (last === null) info.last = { sec, nsec, digits };
+    else if (last.sec < sec || (last.sec === sec && last.nsec < nsec)) {
+      // Moved in place: frames come mostly in time order, and an object per frame was garbage at once. Nobody keeps
+      // the capture's last time while it is read (the views read it at the end).
+      last.sec = sec;
+      last.nsec = nsec;
+      last.digits = digits;
+    }
     return { number, tsSec: sec, tsNsec: nsec, tsDigits: digits, linkType, data, origLen, iface };
   }
 }

@@ -34,6 +34,9 @@ export interface FramerOutput {
 }
 
 const CR = 0x0d;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const TILDE = 0x7e;
 
 /**
  * Octets as latin1 text. Buffer#latin1Slice is what toString('latin1', …) ends in, without the
@@ -58,8 +61,14 @@ export class ImapFramer {
   private msg: ImapMessage | null = null;
   /** The line not yet ended, while one is cut by a segment boundary; null between lines (most of the time). */
   private partial: PartialLine | null = null;
-  /** The literal being read, or null when reading lines. */
-  private literal: LiteralInProgress | null = null;
+  /**
+   * The literal being read, or null when reading lines; the octets of it still to come, and who receives them as they
+   * stream past, if anyone (fields of the framer, not an object per literal: a folder sync's FETCH responses carry one
+   * literal each).
+   */
+  private literal: Literal | null = null;
+  private literalLeft = 0;
+  private literalConsumer: LiteralConsumer | null = null;
   /** Looking for a plausible message start (mid-stream start, or after a gap), or null when in step. */
   private resync: Resync | null = null;
   private yieldRequested = false;
@@ -146,11 +155,11 @@ export class ImapFramer {
   gap(length: number, frame: number, time: TimePoint): void {
     const reading = this.literal;
     if (reading) {
-      const inLiteral = Math.min(length, reading.left);
-      reading.literal.data = null; // incomplete octets are not handed on as if they were the literal
+      const inLiteral = Math.min(length, this.literalLeft);
+      reading.data = null; // incomplete octets are not handed on as if they were the literal
       this.endConsumer(false);
-      reading.left -= inLiteral;
-      if (reading.left === 0) this.literal = null;
+      this.literalLeft -= inLiteral;
+      if (this.literalLeft === 0) this.literal = null;
       this.msg!.damaged = true;
       length -= inLiteral;
       if (length === 0) return; // the gap lay inside the literal: framing is still in step
@@ -163,9 +172,8 @@ export class ImapFramer {
 
   /** End of the stream (close or end of capture): a message still open is handed on as damaged. */
   end(frame: number, time: TimePoint): void {
-    const reading = this.literal;
-    if (reading && this.msg) {
-      const lit = reading.literal;
+    const lit = this.literal;
+    if (lit && this.msg) {
       this.out.warn(frame, `${this.side} literal of ${lit.length} octets announced in frame ${this.msg.firstFrame} was cut after ${lit.received} octets by the end of the stream`);
       lit.data = null;
       this.endConsumer(false);
@@ -180,12 +188,12 @@ export class ImapFramer {
    */
   abandonLiteral(): void {
     const reading = this.literal;
-    if (!reading || !this.msg || reading.literal.received > 0) return;
-    reading.literal.data = null;
-    reading.literal.refused = true;
+    if (!reading || !this.msg || reading.received > 0) return;
+    reading.data = null;
+    reading.refused = true;
     this.endConsumer(false);
     this.literal = null;
-    this.msg.lines.push('');
+    addLine(this.msg, '');
     this.emit();
   }
 
@@ -211,7 +219,7 @@ export class ImapFramer {
 
   /** The message being read, opened at the start of its first line if there is none yet. */
   private open(lineFrame: number, lineTime: TimePoint): ImapMessage {
-    return (this.msg ??= { side: this.side, lines: [], literals: [], firstFrame: lineFrame, lastFrame: lineFrame, start: lineTime, end: lineTime, damaged: false, wireBytes: 0 });
+    return (this.msg ??= { side: this.side, lines: NO_PIECES, literals: NO_PIECES, firstFrame: lineFrame, lastFrame: lineFrame, start: lineTime, end: lineTime, damaged: false, wireBytes: 0 });
   }
 
   /** Record that `bytes` octets of the current message arrived in `frame`. */
@@ -236,45 +244,51 @@ export class ImapFramer {
     const msg = this.open(lineFrame, lineTime);
     ImapFramer.touch(msg, frame, time, bytes);
     if (overflowed) msg.damaged = true;
-    const announced = this.literalAnnouncement(line, msg.lines.length === 0);
-    msg.lines.push(line);
-    if (!announced) {
+    const literal = this.literalAnnounced(line, msg.lines.length === 0);
+    addLine(msg, line);
+    if (!literal) {
       this.emit();
       return;
     }
-    const literal: Literal = { length: announced.length, received: 0, data: null, nonSync: announced.nonSync, binary: announced.binary };
     const keeps = this.settings.keepsOctets;
-    if (announced.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(msg.lines[0]!))) literal.data = Buffer.allocUnsafe(announced.length);
-    msg.literals.push(literal);
-    const reading: LiteralInProgress = { literal, left: announced.length, consumer: null };
-    this.literal = reading;
-    reading.consumer = this.out.literalStart?.(msg, literal) ?? null;
-    if (announced.length === 0) this.finishLiteral();
+    if (literal.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(msg.lines[0]!))) literal.data = Buffer.allocUnsafe(literal.length);
+    if (msg.literals.length === 0) msg.literals = [literal];
+    else msg.literals.push(literal);
+    this.literal = literal;
+    this.literalLeft = literal.length;
+    this.literalConsumer = this.out.literalStart?.(msg, literal) ?? null;
+    if (literal.length === 0) this.finishLiteral();
   }
 
-  private literalAnnouncement(line: string, firstLine: boolean): { length: number; nonSync: boolean; binary: boolean } | null {
-    if (!line.endsWith('}')) return null;
+  /** The literal this line announces at its end, not yet read; null if it announces none. */
+  private literalAnnounced(line: string, firstLine: boolean): Literal | null {
+    if (line.charCodeAt(line.length - 1) !== RBRACE) return null;
     if (firstLine && TEXT_ONLY.test(line)) return null;
-    const m = literalAtEnd(line);
-    if (!m || insideQuotes(line, m.at)) return null;
-    const length = Number(m.digits);
+    const brace = literalBrace(line);
+    if (brace < 0) return null;
+    const binary = brace > 0 && line.charCodeAt(brace - 1) === TILDE;
+    if (insideQuotes(line, binary ? brace - 1 : brace)) return null;
+    const nonSync = isNonSyncMark(line.charCodeAt(line.length - 2));
+    const digitsEnd = line.length - (nonSync ? 2 : 1);
+    // Read as a number without a string of its digits (up to 20 of them: a double is exact enough to compare).
+    let length = 0;
+    for (let i = brace + 1; i < digitsEnd; i++) length = length * 10 + line.charCodeAt(i) - 0x30;
     if (length >= MAX_LITERAL) {
-      this.out.warn(this.msg!.lastFrame, `${this.side} announced an impossible literal of ${m.digits} octets; read as ordinary text`);
+      this.out.warn(this.msg!.lastFrame, `${this.side} announced an impossible literal of ${line.slice(brace + 1, digitsEnd)} octets; read as ordinary text`);
       return null;
     }
-    return { length, nonSync: m.nonSync, binary: m.binary };
+    return { length, received: 0, data: null, nonSync, binary };
   }
 
-  private readLiteral(reading: LiteralInProgress, bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
-    const take = Math.min(reading.left, bytes.length - pos);
-    const lit = reading.literal;
+  private readLiteral(lit: Literal, bytes: Buffer, pos: number, frame: number, time: TimePoint): number {
+    const take = Math.min(this.literalLeft, bytes.length - pos);
     if (lit.data) bytes.copy(lit.data, lit.received, pos, pos + take);
     // A view only for a consumer: most literals of a sync (header fields) have none.
-    reading.consumer?.write?.(bytes.subarray(pos, pos + take));
+    this.literalConsumer?.write?.(bytes.subarray(pos, pos + take));
     lit.received += take;
-    reading.left -= take;
+    this.literalLeft -= take;
     ImapFramer.touch(this.msg!, frame, time, take);
-    if (reading.left === 0) this.finishLiteral();
+    if (this.literalLeft === 0) this.finishLiteral();
     return pos + take;
   }
 
@@ -285,10 +299,9 @@ export class ImapFramer {
   }
 
   private endConsumer(complete: boolean): void {
-    const reading = this.literal;
-    if (!reading) return;
-    const c = reading.consumer;
-    reading.consumer = null;
+    if (!this.literal) return;
+    const c = this.literalConsumer;
+    this.literalConsumer = null;
     c?.end(complete);
   }
 
@@ -304,9 +317,9 @@ export class ImapFramer {
     const msg = this.msg ?? this.open(partial!.frame, partial!.time);
     ImapFramer.touch(msg, frame, time, partial?.length ?? 0);
     if (partial) {
-      msg.lines.push(partial.text);
+      addLine(msg, partial.text);
     } else if (msg.lines.length === msg.literals.length) {
-      msg.lines.push('');
+      addLine(msg, '');
     }
     this.endConsumer(false);
     this.literal = null;
@@ -322,6 +335,20 @@ export class ImapFramer {
   }
 }
 
+/** What a message's lists of lines and literals start as: one frozen empty list, replaced by its own at the first. */
+const NO_PIECES: never[] = Object.freeze([]) as never[];
+
+/**
+ * A message's next line piece. Its first two make a list with room for just them: most messages have one line, a
+ * FETCH response with a literal two, and a push onto [] reserves 17.
+ */
+function addLine(msg: ImapMessage, line: string): void {
+  const lines = msg.lines;
+  if (lines.length === 0) msg.lines = [line];
+  else if (lines.length === 1) msg.lines = [lines[0]!, line];
+  else lines.push(line);
+}
+
 /** A line cut by a segment boundary, as text (input buffers are only valid during a call), at most maxLine octets of it. */
 interface PartialLine {
   text: string;
@@ -331,14 +358,6 @@ interface PartialLine {
   /** Where the line began. */
   frame: number;
   time: TimePoint;
-}
-
-interface LiteralInProgress {
-  literal: Literal;
-  /** Octets still to come. */
-  left: number;
-  /** Who receives its octets as they stream past, if anyone. */
-  consumer: LiteralConsumer | null;
 }
 
 interface Resync {
@@ -371,24 +390,31 @@ export function insideQuotes(line: string, at: number): boolean {
 }
 
 /**
- * `{n}`, `{n+}`, `{n-}` or `~{n}` at the end of a line (n up to 20 digits), read backwards from the end
- * without a regular expression: long FETCH lines end this way by the thousand.
+ * Where `{n}`, `{n+}`, `{n-}` or `~{n}` (n up to 20 digits) ends a line that ends with a closing brace: the index of
+ * its opening brace, or -1. Read backwards from the end without a regular expression or a string of the digits: long
+ * FETCH lines end this way by the thousand.
  */
-export function literalAtEnd(line: string): { at: number; digits: string; nonSync: boolean; binary: boolean } | null {
+function literalBrace(line: string): number {
   let i = line.length - 2; // before the closing brace (the caller checked it)
-  let nonSync = false;
-  const mark = line.charCodeAt(i);
-  if (mark === 0x2b || mark === 0x2d) {
-    nonSync = true;
-    i--;
-  }
+  if (isNonSyncMark(line.charCodeAt(i))) i--;
   const digitsEnd = i + 1;
   while (i >= 0 && digitsEnd - i <= 20) {
     const c = line.charCodeAt(i);
     if (c < 0x30 || c > 0x39) break;
     i--;
   }
-  if (i === digitsEnd - 1 || i < 0 || line.charCodeAt(i) !== 0x7b) return null;
-  const binary = i > 0 && line.charCodeAt(i - 1) === 0x7e;
-  return { at: binary ? i - 1 : i, digits: line.slice(i + 1, digitsEnd), nonSync, binary };
+  return i === digitsEnd - 1 || i < 0 || line.charCodeAt(i) !== LBRACE ? -1 : i;
+}
+
+function isNonSyncMark(c: number): boolean {
+  return c === 0x2b || c === 0x2d; // + (LITERAL+), - (LITERAL-)
+}
+
+/** literalBrace's finding as parts: where the announcement starts (at "~" if binary), its digits and its marks. */
+export function literalAtEnd(line: string): { at: number; digits: string; nonSync: boolean; binary: boolean } | null {
+  const brace = literalBrace(line);
+  if (brace < 0) return null;
+  const nonSync = isNonSyncMark(line.charCodeAt(line.length - 2));
+  const binary = brace > 0 && line.charCodeAt(brace - 1) === TILDE;
+  return { at: binary ? brace - 1 : brace, digits: line.slice(brace + 1, line.length - (nonSync ? 2 : 1)), nonSync, binary };
 }
