@@ -276,9 +276,11 @@ test('Ethernet padding after a short IP packet is not payload; snaplen-cut paylo
 for (const nanosecond of [false, true]) {
   for (const bigEndian of [false, true]) {
     test(`pcap ${nanosecond ? 'ns' : 'µs'} ${bigEndian ? 'big' : 'little'}-endian: exact timestamps and summary`, async () => {
-      const times = [T0, T0 + 1n, T0 + 999n, T0 + 1_000n, 1_700_000_001_000_000_000n, 1_700_000_001_999_999_999n, 4_000_000_000_000_000_001n];
-      // Out of order on purpose: first/last in the summary are the earliest and latest, not file order.
-      const order = [1, 0, 2, 3, 4, 6, 5];
+      const times = [T0, T0 + 1n, T0 + 999n, T0 + 1_000n, 1_700_000_001_000_000_000n, 1_700_000_001_999_999_999n, 4_000_000_000_000_000_001n,
+        4_000_000_000_000_005_001n, 4_000_000_000_000_003_001n];
+      // Out of order on purpose: first/last in the summary are the earliest and latest, not file order (the latest is
+      // later within the second of one before it, and one after it falls back within that second).
+      const order = [1, 0, 2, 3, 4, 6, 5, 7, 8];
       const packets = order.map((k, i) => pkt(i, { t: times[k]! }));
       const out = await read(write({ format: 'pcap', nanosecond, bigEndian, packets }));
       assert.deepEqual(out.warnings, []);
@@ -289,7 +291,7 @@ for (const nanosecond of [false, true]) {
       });
       const info = out.result.info;
       const [fs, fn] = decimalTime(T0, digits);
-      const [ls, ln] = decimalTime(times[6]!, digits);
+      const [ls, ln] = decimalTime(times[7]!, digits);
       assert.deepEqual(info.first, { sec: fs, nsec: fn, digits });
       assert.deepEqual(info.last, { sec: ls, nsec: ln, digits });
       assert.equal(info.firstFrame, 1);
