@@ -82,6 +82,33 @@ test('in this thread the pool copies a result unless told not to (summary takes 
   assert.ok(shared!.analysis.connections.length > 0);
 });
 
+test('with several jobs this thread is one of them: it takes the largest capture, workers the others (the results in argument order)', async () => {
+  const { inOrder, poolPlan } = await import('../src/parallel/pool.js');
+  const { CommandStats } = await import('../src/analysis/stats.js');
+  const { captureSettings, captureSizes, plainSettings } = await import('../src/cli/options.js');
+  assert.deepEqual(poolPlan(3, 2, [10, 1000, 5]), { workers: 1, order: [1, 0, 2] });
+  assert.deepEqual(poolPlan(3, 4, [10, 1000, 5]), { workers: 2, order: [1, 0, 2] });
+  assert.deepEqual(poolPlan(3, 2), { workers: 1, order: [0, 1, 2] });
+  assert.deepEqual(poolPlan(3, 2, [7, 7, 7]), { workers: 1, order: [0, 1, 2] }, 'the first of equals');
+  assert.deepEqual(poolPlan(3, 1, [10, 1000, 5]), { workers: 0, order: [0, 1, 2] });
+  assert.deepEqual(poolPlan(1, 2, [10]), { workers: 0, order: [0] });
+  const settings = plainSettings(captureSettings({ port: '143,993' }));
+  const paths = recorded.slice(0, 4);
+  const sizes = captureSizes(paths);
+  const largest = sizes.indexOf(Math.max(...sizes));
+  const list = [];
+  const inputs = paths.map((path) => ({ path, settings, filter: undefined, keepSelected: false }));
+  for await (const r of inOrder('analysis', inputs, 2, undefined, {}, { copyInThread: false, sizes })) list.push(r);
+  // A result taken as it is keeps its classes; one that crossed from a worker is plain data. This thread starts with the
+  // largest and the worker with the next in the plan; the rest go to whichever is free first.
+  const ranHere = list.map((r) => r.analysis.commandStats instanceof CommandStats);
+  const { order } = poolPlan(paths.length, 2, sizes);
+  assert.equal(order[0], largest);
+  assert.equal(ranHere[largest], true);
+  assert.equal(ranHere[order[1]!], false);
+  assert.deepEqual(list.map((r) => r.analysis.capture.path), paths);
+});
+
 test('standard input among several captures is read in this thread (a worker cannot read it), whatever --jobs says', () => {
   const stdin = readFileSync(join(CAPTURES, 'seed-alice.pcap'));
   const bob = join(CAPTURES, 'seed-bob.pcap');

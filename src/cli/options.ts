@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { ReadControl } from '../capture/reader.js';
 import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
@@ -99,6 +100,18 @@ export function jobsOf(opts: { jobs?: string }): number {
 /** Standard input is this process's own: a worker thread cannot read it, so a run that reads `-` keeps every capture in this thread. */
 export function jobsFor(jobs: number, captures: readonly string[]): number {
   return captures.includes('-') ? 1 : jobs;
+}
+
+/** Each capture's size in bytes, 0 for standard input or a file that cannot be read now (its task reports that): with several jobs, this thread takes the largest. */
+export function captureSizes(captures: readonly string[]): number[] {
+  return captures.map((path) => {
+    if (path === '-') return 0;
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  });
 }
 
 /** The settings as plain data for worker threads (each builds its own key log from the texts). */

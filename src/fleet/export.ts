@@ -45,7 +45,7 @@ export async function exportDataset(inputs: readonly string[], out: string, form
     // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn).
     const sink = (table: string, text: string) => writer.write(table as TableName, text);
     const scratch: RowsScratch = { dir: writer.scratch, budget };
-    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobs, sink)) {
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobs, sink, {}, { sizes: files.map((f) => f.size) })) {
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }

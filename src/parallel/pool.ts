@@ -1,14 +1,19 @@
 /**
- * Runs one task per capture, in worker threads when there are several captures and more than one job,
- * and hands the results back in argument order. Tasks may also emit output while they run (so a huge
- * capture streams): what the capture at the head of the order emits goes straight to `sink`, what later
- * ones emit waits until every earlier capture is done. `--jobs 1` runs the very same task functions in
- * this thread; results go through structuredClone either way, so both paths give identical data and every
- * command's output is byte-identical whatever the number of jobs.
- * `control` (stop signal, progress) serves the tasks run in this thread; workers are stopped with the
- * signal, and what they found by then is dropped (the captures before them are reported, as partial).
- * Its `room()` holds workers back too (WorkerGates): the head's worker while the output has no room, a later
- * capture's worker once MAX_HELD_CHARS of its output wait here for its turn.
+ * Runs one task per capture, in this thread and worker threads when there are several captures and more than one
+ * job, and hands the results back in argument order. Tasks may also emit output while they run (so a huge capture
+ * streams): what the capture at the head of the order emits goes straight to `sink`, what later ones emit waits
+ * until every earlier capture is done. `--jobs 1` runs the very same task functions in this thread alone; results
+ * go through structuredClone either way, so both paths give identical data and every command's output is
+ * byte-identical whatever the number of jobs.
+ * This thread is one of the jobs: with N jobs it takes captures beside N - 1 workers (a worker is a heap and its
+ * own copy of the code: one idling here cost 15-25 MiB of peak RSS, poolPlan). It starts with the largest capture
+ * when `sizes` are given, the first otherwise, so that a big capture beside small ones is read here once they are
+ * done, with no worker left.
+ * `control` (stop signal, progress) serves the tasks run in this thread alone; with workers, this thread's tasks get
+ * the stop signal and no progress, like the workers, which are stopped with the signal, and what they found by then
+ * is dropped (the captures before them are reported, as partial).
+ * Its `room()` holds every job back (WorkerGates for workers): the head's while the output has no room, a later
+ * capture's once MAX_HELD_CHARS of its output wait here for its turn.
  * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
  * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
  * of a big result (summary's connection records) doubles it at the peak.
@@ -31,6 +36,9 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const noSink: Emit = () => {};
 
+/** The slot of this thread's job, beside the workers' 0 … jobs - 2. */
+const HERE = -1;
+
 /**
  * Text a capture not yet at the head may have waiting in this thread before its worker is paused until the
  * capture's turn (its output cannot go out before the captures ahead of it).
@@ -40,9 +48,35 @@ const MAX_HELD_CHARS = 32 * 1024 * 1024;
 /** Output a worker at the head sends between two questions for room (as much as the output gathers per write). */
 const ROOM_CHARS = 64 * 1024;
 
-export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true } = {}): AsyncGenerator<TaskOutput<N>> {
+export interface PoolOptions {
+  /** Copy what a task run in this thread gives back (as a worker's result is copied). Default true. */
+  copyInThread?: boolean;
+  /** Each input's size (a capture file's bytes; 0 when unknown): this thread starts with the largest. */
+  sizes?: readonly number[];
+}
+
+/** Which capture each job takes first and how many workers there are: `first` is this thread's. */
+export interface PoolPlan {
+  workers: number;
+  /** The order captures are handed out in: this thread takes the first, the workers the next ones, then whoever is free. */
+  order: number[];
+}
+
+/** With `jobs` jobs for `count` captures: this thread and jobs - 1 workers, this thread starting with the largest. */
+export function poolPlan(count: number, jobs: number, sizes?: readonly number[]): PoolPlan {
+  const order = Array.from({ length: count }, (_, i) => i);
+  if (jobs <= 1 || count <= 1) return { workers: 0, order };
+  let largest = 0;
+  if (sizes) for (let i = 1; i < count; i++) if ((sizes[i] ?? 0) > (sizes[largest] ?? 0)) largest = i;
+  order.splice(largest, 1);
+  order.unshift(largest);
+  return { workers: Math.min(jobs, count) - 1, order };
+}
+
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true, sizes }: PoolOptions = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
-  if (jobs <= 1 || inputs.length <= 1) {
+  const plan = poolPlan(inputs.length, jobs, sizes);
+  if (plan.workers === 0) {
     for (const input of inputs) {
       if (signal?.aborted) return;
       const result = await runTask(task, input, sink, { signal, onProgress: control.onProgress, room: control.room });
@@ -58,10 +92,22 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     results.set(index, s);
     wake?.();
   };
-  const workerCount = Math.min(jobs, inputs.length);
-  const gates = new WorkerGates(workerCount);
+  const gates = new WorkerGates(plan.workers);
+  // What holds this thread's task back, until it settles: its next room() returns it (a worker's gate closes instead).
+  let hereWaits: Promise<void> | null = null;
+  const holdBack = (slot: number, until: Promise<void>) => {
+    if (slot !== HERE) {
+      gates.pause(slot, until);
+      return;
+    }
+    hereWaits = until;
+    const release = () => {
+      if (hereWaits === until) hereWaits = null;
+    };
+    until.then(release, release);
+  };
   const heldChars = new Map<number, number>();
-  // Captures whose output waits for the head, by index: what reopens their worker's gate once it gets there.
+  // Captures whose output waits for the head, by index: what lets their job go on once it gets there.
   const atHead = new Map<number, (() => void)[]>();
   const reaching = (index: number) => new Promise<void>((resolve) => {
     let list = atHead.get(index);
@@ -72,13 +118,13 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   const emit = (slot: number, index: number, channel: string, text: string) => {
     if (index === head) {
       sink(channel, text);
-      // A slow reader of the output holds the worker back, as it holds back reading in this thread. Asked
+      // A slow reader of the output holds the job back, as it holds back reading with one job. Asked
       // every ROOM_CHARS, not for every row: asking flushes the output, which gathers rows into big writes.
       sinceAsked += text.length;
       if (sinceAsked < ROOM_CHARS) return;
       sinceAsked = 0;
       const wait = control.room?.();
-      if (wait) gates.pause(slot, wait);
+      if (wait) holdBack(slot, wait);
       return;
     }
     // Appended in place: a capture that is not at the head may emit many pieces while it waits.
@@ -87,10 +133,26 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     list.push([channel, text]);
     const chars = (heldChars.get(index) ?? 0) + text.length;
     heldChars.set(index, chars);
-    // Its output cannot go out before the captures ahead of it: past a budget, its worker waits for its turn.
-    if (chars > MAX_HELD_CHARS) gates.pause(slot, reaching(index));
+    // Its output cannot go out before the captures ahead of it: past a budget, its job waits for its turn.
+    if (chars > MAX_HELD_CHARS) holdBack(slot, reaching(index));
   };
   let next = 0;
+  // This thread's job: stopped with the caller's signal, or when the caller stops taking results.
+  const stopHere = new AbortController();
+  const hereSignal = signal ? AbortSignal.any([signal, stopHere.signal]) : stopHere.signal;
+  const runHere = async () => {
+    while (next < inputs.length && !hereSignal.aborted) {
+      const index = plan.order[next++]!;
+      try {
+        const value = await runTask(task, inputs[index]!, (channel, text) => emit(HERE, index, channel, text), { signal: hereSignal, room: () => hereWaits });
+        settle(index, { ok: true, value: copyInThread ? structuredClone(value) : value });
+      } catch (error) {
+        settle(index, { ok: false, error });
+      }
+    }
+  };
+  // Started first, so that it takes the first capture of the plan before any worker is made.
+  const here = runHere();
   const workers: Worker[] = [];
   const dispatch = (w: Worker, busy: { index: number }) => {
     if (next >= inputs.length) {
@@ -99,10 +161,10 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
       void w.terminate();
       return;
     }
-    busy.index = next++;
+    busy.index = plan.order[next++]!;
     w.postMessage({ task, input: inputs[busy.index] });
   };
-  for (let slot = 0; slot < workerCount; slot++) {
+  for (let slot = 0; slot < plan.workers; slot++) {
     // Workers inherit chalk's decision (colour or not) and the tables' width, so their text equals this thread's.
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot } });
     const busy = { index: -1 };
@@ -144,6 +206,11 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   } finally {
     signal?.removeEventListener('abort', onAbort);
     gates.openAll();
-    await Promise.all(workers.map((w) => w.removeAllListeners().terminate()));
+    // This thread's task stops at its next chunk (nothing may keep it waiting), and ends before the pool does: its
+    // temporary files go with it.
+    stopHere.abort();
+    for (const list of atHead.values()) for (const go of list) go();
+    hereWaits = null;
+    await Promise.all([here, ...workers.map((w) => w.removeAllListeners().terminate())]);
   }
 }

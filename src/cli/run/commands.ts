@@ -3,7 +3,7 @@ import { inOrder } from '../../parallel/pool.js';
 import { jsonText } from '../../util/json.js';
 import { CSV_COLUMNS, fieldColumns } from '../commands-capture.js';
 import { FieldsWriter } from '../../report/fields-output.js';
-import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
+import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption, outputChoice, type OutputFlags } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -60,7 +60,7 @@ export async function runCommands(args: string[], opts: CommandsOptions): Promis
   }));
   const allWarnings = [];
   let i = 0;
-  for await (const r of inOrder('commands', inputs, jobs, sink, settings)) {
+  for await (const r of inOrder('commands', inputs, jobs, sink, settings, { sizes: captureSizes(captures) })) {
     allWarnings.push(...r.warnings);
     if (write) await runWrite(write, captures[i]!, r.selected, settings);
     i++;

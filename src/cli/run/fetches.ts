@@ -3,7 +3,7 @@ import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
-import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
+import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { sortingDirectory, spillBudget } from '../spill.js';
@@ -36,7 +36,7 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
     else output.write(text);
   };
   try {
-    for await (const r of inOrder('fetches', inputs, jobs, sink, settings)) results.push(r);
+    for await (const r of inOrder('fetches', inputs, jobs, sink, settings, { sizes: captureSizes(captures) })) results.push(r);
     if (!opts.json || opts.ndjson) return;
     const multi = results.length > 1;
     // One FETCH command's object at a time (read back from the spill directory): a folder sync of many sessions has

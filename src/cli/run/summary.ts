@@ -6,7 +6,7 @@ import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJsonStreamed, summaryTextPieces } from '../../report/summary.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
-import { captureSettings, jobsFor, jobsOf, plainSettings } from '../options.js';
+import { captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -27,7 +27,7 @@ export async function runSummary(args: string[], opts: SummaryOptions): Promise<
   let i = 0;
   try {
     // Analysed in this thread, the analysis is used as it is, not copied (the copy doubled the peak).
-    for await (const r of inOrder('analysis', inputs, jobs, undefined, settings, { copyInThread: false })) {
+    for await (const r of inOrder('analysis', inputs, jobs, undefined, settings, { copyInThread: false, sizes: captureSizes(captures) })) {
       analyses.push(restoreAnalysis(r.analysis));
       rows.push(r.rows);
       if (write) await runWrite(write, captures[i]!, r.selected, settings);
