@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --no-parallel-scavenge --heap-growing-percent=100 --expose-gc
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --no-parallel-scavenge --heap-growing-percent=100 --expose-gc
 // A small young generation keeps peak memory low on big captures at no cost in speed, and an old generation
 // let grow to twice what survived its last collection (V8 lets it reach up to four times) keeps the peak
 // near what is live when much is kept, as with many connections (docs/benchmarks.md, tenth round). Each
