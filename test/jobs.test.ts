@@ -85,7 +85,8 @@ test('in this thread the pool copies a result unless told not to (summary takes 
 test('with several jobs this thread is one of them: it takes the largest capture, workers the others (the results in argument order)', async () => {
   const { inOrder, poolPlan } = await import('../src/parallel/pool.js');
   const { CommandStats } = await import('../src/analysis/stats.js');
-  const { captureSettings, captureSizes, plainSettings } = await import('../src/cli/options.js');
+  const { captureSettings, plainSettings } = await import('../src/cli/options.js');
+  const { captureSizes } = await import('../src/parallel/jobs.js');
   assert.deepEqual(poolPlan(3, 2, [10, 1000, 5]), { workers: 1, order: [1, 0, 2] });
   assert.deepEqual(poolPlan(3, 4, [10, 1000, 5]), { workers: 2, order: [1, 0, 2] });
   assert.deepEqual(poolPlan(3, 2), { workers: 1, order: [0, 1, 2] });
@@ -107,6 +108,17 @@ test('with several jobs this thread is one of them: it takes the largest capture
   assert.equal(ranHere[largest], true);
   assert.equal(ranHere[order[1]!], false);
   assert.deepEqual(list.map((r) => r.analysis.capture.path), paths);
+});
+
+test('without --jobs, captures that add up to little are read in this thread alone; --jobs and standard input as before', async () => {
+  const { jobsFor, SMALL_INPUT_BYTES } = await import('../src/parallel/jobs.js');
+  const { availableParallelism } = await import('node:os');
+  const cores = availableParallelism();
+  assert.equal(jobsFor('auto', ['a', 'b'], [SMALL_INPUT_BYTES / 2, SMALL_INPUT_BYTES / 2 - 1]), 1);
+  assert.equal(jobsFor('auto', ['a', 'b'], [SMALL_INPUT_BYTES / 2, SMALL_INPUT_BYTES / 2]), cores);
+  assert.equal(jobsFor(2, ['a', 'b'], [1, 1]), 2, 'an explicit --jobs is kept');
+  assert.equal(jobsFor(2, ['-', 'b'], [0, SMALL_INPUT_BYTES]), 1, 'standard input keeps all in this thread');
+  assert.equal(jobsFor('auto', ['-', 'b'], [0, SMALL_INPUT_BYTES]), 1);
 });
 
 test('standard input among several captures is read in this thread (a worker cannot read it), whatever --jobs says', () => {

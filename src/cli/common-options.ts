@@ -25,7 +25,7 @@ export function captureOptions(cmd: Command): Command {
 
 /** `--jobs N` for commands that take several captures: they are analysed in parallel worker threads. */
 export function jobsOption(cmd: Command): Command {
-  return cmd.option('--jobs <n>', 'captures analysed at once in worker threads (default: the number of cores); output is the same for any n');
+  return cmd.option('--jobs <n>', 'captures analysed at once, one thread each (default: the number of cores, or 1 when the captures add up to less than 16 MiB); output is the same for any n');
 }
 
 /** `-Y, --filter EXPR`: Wireshark display-filter syntax over the exchange model (compiled by display-options.ts). */

@@ -1,10 +1,9 @@
-import { statSync } from 'node:fs';
 import type { ReadControl } from '../capture/reader.js';
 import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../tls/keylog-file.js';
 import type { CaptureSettings } from '../settings.js';
-import { defaultJobs } from '../parallel/pool.js';
+import type { Jobs } from '../parallel/jobs.js';
 import { UsageError } from './errors.js';
 import { output } from './output.js';
 
@@ -92,26 +91,9 @@ export function parseJobs(value: string): number {
   return n;
 }
 
-/** The --jobs a command was given, or one per core. */
-export function jobsOf(opts: { jobs?: string }): number {
-  return opts.jobs !== undefined ? parseJobs(opts.jobs) : defaultJobs();
-}
-
-/** Standard input is this process's own: a worker thread cannot read it, so a run that reads `-` keeps every capture in this thread. */
-export function jobsFor(jobs: number, captures: readonly string[]): number {
-  return captures.includes('-') ? 1 : jobs;
-}
-
-/** Each capture's size in bytes, 0 for standard input or a file that cannot be read now (its task reports that): with several jobs, this thread takes the largest. */
-export function captureSizes(captures: readonly string[]): number[] {
-  return captures.map((path) => {
-    if (path === '-') return 0;
-    try {
-      return statSync(path).size;
-    } catch {
-      return 0;
-    }
-  });
+/** The --jobs a command was given (checked at once), or `auto` (jobsFor decides). */
+export function jobsOf(opts: { jobs?: string }): Jobs {
+  return opts.jobs !== undefined ? parseJobs(opts.jobs) : 'auto';
 }
 
 /** The settings as plain data for worker threads (each builds its own key log from the texts). */

@@ -1,5 +1,6 @@
 import { UsageError } from '../cli/errors.js';
 import type { CaptureSettings } from '../settings.js';
+import { jobsFor, type Jobs } from '../parallel/jobs.js';
 import { inOrder } from '../parallel/pool.js';
 import { DatasetWriter, type DatasetFormat } from './dataset.js';
 import { STREAMED_TABLES, type CaptureFile, type RowsScratch } from './rows.js';
@@ -22,7 +23,7 @@ export interface ExportReport {
  * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order. Each capture's
  * rows wait in the dataset's temporary directory with at most `budget` fetched messages and sections held (RowsScratch).
  */
-export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: number, settings: CaptureSettings, budget: number): Promise<ExportReport> {
+export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: Jobs, settings: CaptureSettings, budget: number): Promise<ExportReport> {
   if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
   const paths = await expandCaptures(inputs);
   // Every file is read (hashed) before anything is written: a missing one fails the run, not the dataset.
@@ -45,7 +46,8 @@ export async function exportDataset(inputs: readonly string[], out: string, form
     // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn).
     const sink = (table: string, text: string) => writer.write(table as TableName, text);
     const scratch: RowsScratch = { dir: writer.scratch, budget };
-    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobs, sink, {}, { sizes: files.map((f) => f.size) })) {
+    const sizes = files.map((f) => f.size);
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobsFor(jobs, paths, sizes), sink, {}, { sizes })) {
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }

@@ -19,18 +19,12 @@
  * of a big result (summary's connection records) doubles it at the peak.
  * A worker with no capture left to take ends at once, its heap with it, while the others still work.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import chalk from 'chalk';
 import type { ReadControl } from '../capture/reader.js';
 import { fittedWidth } from '../report/table-width.js';
 import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
-
-/** Default for --jobs: one per core. */
-export function defaultJobs(): number {
-  return availableParallelism();
-}
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 

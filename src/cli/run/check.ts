@@ -8,7 +8,8 @@ import { combine, normalizeCommand, ruleName, type CaptureOutcomes, type CheckRe
 import { makeTable } from '../../report/format.js';
 import { escapeText } from '../../util/escape.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { parseNonNegativeInt, captureSettings, plainSettings, jobsFor, jobsOf, captureSizes } from '../options.js';
+import { parseNonNegativeInt, captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 
@@ -46,7 +47,8 @@ export async function runCheck(args: string[], opts: CheckOptions): Promise<void
   if (opts.junit !== undefined) junitTarget(opts.junit);
   const checked: CaptureOutcomes[] = [];
   const inputs = captures.map((path) => ({ path, settings: plainSettings(settings), filter: opts.filter, rules, allowEncrypted: Boolean(opts.allowEncrypted) }));
-  for await (const r of inOrder('check', inputs, jobsFor(jobsOf(opts), captures), undefined, settings, { sizes: captureSizes(captures) })) {
+  const sizes = captureSizes(captures);
+  for await (const r of inOrder('check', inputs, jobsFor(jobsOf(opts), captures, sizes), undefined, settings, { sizes })) {
     checked.push(r);
     output.warnings(r.warnings, r.capture);
   }

@@ -3,7 +3,8 @@ import { inOrder } from '../../parallel/pool.js';
 import { jsonText } from '../../util/json.js';
 import { CSV_COLUMNS, fieldColumns } from '../commands-capture.js';
 import { FieldsWriter } from '../../report/fields-output.js';
-import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
+import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption, outputChoice, type OutputFlags } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -25,7 +26,8 @@ export async function runCommands(args: string[], opts: CommandsOptions): Promis
   const shown = outputChoice(opts);
   const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
-  const jobs = jobsFor(requested, captures);
+  const sizes = captureSizes(captures);
+  const jobs = jobsFor(requested, captures, sizes);
   const settings = captureSettings(opts);
   const write = planWrite(opts, captures, conn !== null || filter !== null);
   const columns = fieldColumns(shown);
@@ -60,7 +62,7 @@ export async function runCommands(args: string[], opts: CommandsOptions): Promis
   }));
   const allWarnings = [];
   let i = 0;
-  for await (const r of inOrder('commands', inputs, jobs, sink, settings, { sizes: captureSizes(captures) })) {
+  for await (const r of inOrder('commands', inputs, jobs, sink, settings, { sizes })) {
     allWarnings.push(...r.warnings);
     if (write) await runWrite(write, captures[i]!, r.selected, settings);
     i++;

@@ -7,7 +7,8 @@ import { buildProfiles, type BehaviourProfile, type GroupBy } from '../../compar
 import { compareJson, compareTextLines } from '../../report/compare.js';
 import { gathered } from '../../util/json.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
-import { captureSettings, plainSettings, jobsFor, jobsOf, captureSizes } from '../options.js';
+import { captureSettings, plainSettings, jobsOf } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { spillDirectory } from '../spill.js';
 import { join } from 'node:path';
@@ -37,9 +38,10 @@ async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: stri
   // Each capture's rows wait here while it is read, so that memory does not grow with the sessions it closed.
   const spool = spillDirectory('spool connection rows to', "every connection's row");
   try {
+    const sizes = captureSizes(captures);
     const tasks = captures.map((path, n) => [path, plainSettings(settings), opts.by, spool && join(spool.path, `behaviour-${n}`)] as [string, CaptureSettings, GroupBy, string | null]);
     // What a task gives back is plain data a copy leaves unchanged (test/jobs.test.ts): taken as it is.
-    for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures), undefined, settings, { copyInThread: false, sizes: captureSizes(captures) })) {
+    for await (const { warnings, ...behaviour } of inOrder('behaviour', tasks, jobsFor(jobsOf(opts), captures, sizes), undefined, settings, { copyInThread: false, sizes })) {
       const label = captures[inputs.length]!;
       output.warnings(warnings, label);
       inputs.push({ label, behaviour });

@@ -3,7 +3,8 @@ import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
 import { MESSAGES_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
-import { ConnectionChoice, captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
+import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { sortingDirectory, spillBudget } from '../spill.js';
@@ -17,7 +18,8 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   compileFilterOption(opts.filter);
   const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
-  const jobs = jobsFor(requested, captures);
+  const sizes = captureSizes(captures);
+  const jobs = jobsFor(requested, captures, sizes);
   const settings = captureSettings(opts);
   const asJson = Boolean(opts.json) && !opts.ndjson;
   const budget = spillBudget();
@@ -36,7 +38,7 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
     else output.write(text);
   };
   try {
-    for await (const r of inOrder('fetches', inputs, jobs, sink, settings, { sizes: captureSizes(captures) })) results.push(r);
+    for await (const r of inOrder('fetches', inputs, jobs, sink, settings, { sizes })) results.push(r);
     if (!opts.json || opts.ndjson) return;
     const multi = results.length > 1;
     // One FETCH command's object at a time (read back from the spill directory): a folder sync of many sessions has

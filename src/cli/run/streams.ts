@@ -5,7 +5,8 @@ import { streamsJsonStreamed, streamsTextPieces } from '../../report/streams.js'
 import type { SpilledRows } from '../../analysis/connection-rows.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
-import { captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
+import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -16,7 +17,8 @@ export async function runStreams(args: string[], opts: StreamsOptions): Promise<
   const filter = compileFilterOption(opts.filter, { level: 'connection', context: 'streams' });
   const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
-  const jobs = jobsFor(requested, captures);
+  const sizes = captureSizes(captures);
+  const jobs = jobsFor(requested, captures, sizes);
   const settings = captureSettings(opts);
   const write = planWrite(opts, captures, filter !== null);
   const files = rowFiles(captures, Boolean(opts.json), write !== null);
@@ -26,7 +28,7 @@ export async function runStreams(args: string[], opts: StreamsOptions): Promise<
   let i = 0;
   try {
     // Plain records, used as they are when analysed in this thread (the copy cost a sixth of the time at 100,000 connections).
-    for await (const r of inOrder('streams', inputs, jobs, undefined, settings, { copyInThread: false, sizes: captureSizes(captures) })) {
+    for await (const r of inOrder('streams', inputs, jobs, undefined, settings, { copyInThread: false, sizes })) {
       results.push(r.streams);
       rows.push(r.rows);
       if (write) await runWrite(write, captures[i]!, r.selected, settings);

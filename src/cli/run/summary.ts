@@ -6,7 +6,8 @@ import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJsonStreamed, summaryTextPieces } from '../../report/summary.js';
 import type { SelectedCapture } from '../selected-capture.js';
 import { rowFiles } from '../spill.js';
-import { captureSettings, jobsFor, jobsOf, plainSettings, captureSizes } from '../options.js';
+import { captureSettings, jobsOf, plainSettings } from '../options.js';
+import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
@@ -17,7 +18,8 @@ export async function runSummary(args: string[], opts: SummaryOptions): Promise<
   const filter = compileFilterOption(opts.filter);
   const requested = jobsOf(opts);
   const captures = await expandCaptures(args);
-  const jobs = jobsFor(requested, captures);
+  const sizes = captureSizes(captures);
+  const jobs = jobsFor(requested, captures, sizes);
   const settings = captureSettings(opts);
   const write = planWrite(opts, captures, filter !== null);
   const files = rowFiles(captures, Boolean(opts.json), write !== null);
@@ -27,7 +29,7 @@ export async function runSummary(args: string[], opts: SummaryOptions): Promise<
   let i = 0;
   try {
     // Analysed in this thread, the analysis is used as it is, not copied (the copy doubled the peak).
-    for await (const r of inOrder('analysis', inputs, jobs, undefined, settings, { copyInThread: false, sizes: captureSizes(captures) })) {
+    for await (const r of inOrder('analysis', inputs, jobs, undefined, settings, { copyInThread: false, sizes })) {
       analyses.push(restoreAnalysis(r.analysis));
       rows.push(r.rows);
       if (write) await runWrite(write, captures[i]!, r.selected, settings);
