@@ -5,10 +5,10 @@
  * until every earlier capture is done. `--jobs 1` runs the very same task functions in this thread alone; results
  * go through structuredClone either way, so both paths give identical data and every command's output is
  * byte-identical whatever the number of jobs.
- * This thread is one of the jobs: with N jobs it takes captures beside N - 1 workers (a worker is a heap and its
- * own copy of the code: one idling here cost 15-25 MiB of peak RSS, poolPlan). It starts with the largest capture
- * when `sizes` are given, the first otherwise, so that a big capture beside small ones is read here once they are
- * done, with no worker left.
+ * This thread is one of the jobs: with N jobs it takes captures beside N - 1 workers (poolPlan). A worker is a heap
+ * and a copy of the code of its own: this thread idling beside N workers cost 5-31 MiB of peak RSS in the cases
+ * measured. It starts with the largest capture when `sizes` are given, the first otherwise, so that a big capture
+ * beside small ones is read here once they are done, with no worker left.
  * `control` (stop signal, progress) serves the tasks run in this thread alone; with workers, this thread's tasks get
  * the stop signal and no progress, like the workers, which are stopped with the signal, and what they found by then
  * is dropped (the captures before them are reported, as partial).
