@@ -191,22 +191,61 @@ test('--jobs 2: workers are asked for room through the output, and their rows co
     const settings = { ports: [143, 993], keylogTexts: [] };
     const flags = { json: true, t: 'r' as const };
     const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
-    const rowsOf = async (jobs: number, room?: () => Promise<void> | null) => {
+    const rowsOf = async (jobs: number, room?: () => Promise<void> | null, sizes?: number[]) => {
       const rows: string[] = [];
-      for await (const r of inOrder('commands', inputs, jobs, (channel, text) => { if (channel === 'row') rows.push(text); }, { room })) void r;
+      for await (const r of inOrder('commands', inputs, jobs, (channel, text) => { if (channel === 'row') rows.push(text); }, { room }, { sizes })) void r;
       return rows;
     };
     const alone = await rowsOf(1);
-    let held = 0;
-    const paced = await rowsOf(2, () => {
-      // Whenever asked, the output is full until the event loop turns: the worker's gate closes meanwhile.
-      held++;
-      return new Promise<void>((resolve) => setImmediate(resolve));
-    });
     assert.ok(alone.length > 300, `rows: ${alone.length}`);
-    // Asked every 64 KiB of rows (about 200 here) of the capture at the head.
-    assert.ok(held >= 2, `the output was full ${held} times while workers sent rows`);
-    assert.deepEqual(paced, alone, 'the same rows in the same order');
+    // The main thread's job takes the capture at the head (sizes say it is the larger), or the other one.
+    for (const sizes of [[2, 1], [1, 2]]) {
+      let held = 0;
+      const paced = await rowsOf(2, () => {
+        // Whenever asked, the output is full until the event loop turns: the head's job waits meanwhile.
+        held++;
+        return new Promise<void>((resolve) => setImmediate(resolve));
+      }, sizes);
+      // Asked every 64 KiB of rows (about 200 here) of the capture at the head.
+      assert.ok(held >= 2, `the output was full ${held} times while the head's job sent rows (sizes ${sizes})`);
+      assert.deepEqual(paced, alone, `the same rows in the same order (sizes ${sizes})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--jobs 2: the job whose capture is at the head stops reading while the output is full, in the main thread or in a worker', async () => {
+  const { generateCapture } = await import('../bench/gen-capture.js');
+  const { inOrder } = await import('../src/parallel/pool.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-head-'));
+  try {
+    const paths = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
+    // Four read chunks each: a job that does not wait has read its whole capture long before the output drains.
+    for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb: 4, mix: 'sync', seed: 21 + i });
+    const settings = { ports: [143, 993], keylogTexts: [] };
+    const flags = { json: true, t: 'r' as const };
+    const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
+    // The main thread's job has the head (its capture is the larger), then a worker has it.
+    for (const sizes of [[2, 1], [1, 2]]) {
+      const rows: string[] = [];
+      let whileFull: number | null = null;
+      let asked = false;
+      const room = () => {
+        if (asked) return null;
+        asked = true;
+        // The first time asked, the output stays full for 300 ms: count what the head's job sent meanwhile.
+        const before = rows.length;
+        return new Promise<void>((resolve) => setTimeout(() => {
+          whileFull = rows.length - before;
+          resolve();
+        }, 300));
+      };
+      for await (const r of inOrder('commands', inputs, 2, (channel, text) => { if (channel === 'row' && text.includes('a.pcap')) rows.push(text); }, { room }, { sizes })) void r;
+      assert.ok(whileFull !== null, `the output was asked for room (sizes ${sizes})`);
+      // It finishes the chunk it is in, then waits: far from the whole capture.
+      assert.ok(whileFull < rows.length / 2, `${whileFull} of ${rows.length} rows sent while the output was full (sizes ${sizes})`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
