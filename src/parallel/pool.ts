@@ -49,7 +49,7 @@ export interface PoolOptions {
   sizes?: readonly number[];
 }
 
-/** Which capture each job takes first and how many workers there are: `first` is this thread's. */
+/** How many workers there are, and the order captures are handed out in (this thread takes `order[0]`). */
 export interface PoolPlan {
   workers: number;
   /** The order captures are handed out in: this thread takes the first, the workers the next ones, then whoever is free. */
