@@ -178,24 +178,32 @@ test('a worker gate: closed, the worker side waits until what closed it settles;
   assert.equal(room[0]!(), null);
 });
 
-test('--jobs 2: workers are asked for room through the output, and their rows come out as with --jobs 1 (two generated folder syncs)', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
+/**
+ * Two generated folder syncs of `mb` MiB each, as `commands --json` inputs, and their rows under `inOrder` with `jobs`,
+ * the output's `room` and the files' `sizes` (which capture the main thread's job takes): `rowsOf` gives the rows.
+ */
+async function withTwoSyncs(mb: number, seed: number, use: (rowsOf: (jobs: number, room?: () => Promise<void> | null, sizes?: number[], rows?: string[]) => Promise<string[]>) => Promise<void>): Promise<void> {
   const { generateCapture } = await import('../bench/gen-capture.js');
   const { inOrder } = await import('../src/parallel/pool.js');
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-gates-'));
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-jobs-'));
   try {
     const paths = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
-    // Over a megabyte each: several read chunks, so a worker meets its gate part way.
-    for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb: 1.5, mix: 'sync', seed: 11 + i });
+    for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb, mix: 'sync', seed: seed + i });
     const settings = { ports: [143, 993], keylogTexts: [] };
     const flags = { json: true, t: 'r' as const };
     const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
-    const rowsOf = async (jobs: number, room?: () => Promise<void> | null, sizes?: number[]) => {
-      const rows: string[] = [];
+    await use(async (jobs, room, sizes, rows = []) => {
       for await (const r of inOrder('commands', inputs, jobs, (channel, text) => { if (channel === 'row') rows.push(text); }, { room }, { sizes })) void r;
       return rows;
-    };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('--jobs 2: workers are asked for room through the output, and their rows come out as with --jobs 1 (two generated folder syncs)', async () => {
+  // Over a megabyte each: several read chunks, so a worker meets its gate part way.
+  await withTwoSyncs(1.5, 11, async (rowsOf) => {
     const alone = await rowsOf(1);
     assert.ok(alone.length > 300, `rows: ${alone.length}`);
     // The main thread's job takes the capture at the head (sizes say it is the larger), or the other one.
@@ -210,22 +218,12 @@ test('--jobs 2: workers are asked for room through the output, and their rows co
       assert.ok(held >= 2, `the output was full ${held} times while the head's job sent rows (sizes ${sizes})`);
       assert.deepEqual(paced, alone, `the same rows in the same order (sizes ${sizes})`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('--jobs 2: the job whose capture is at the head stops reading while the output is full, in the main thread or in a worker', async () => {
-  const { generateCapture } = await import('../bench/gen-capture.js');
-  const { inOrder } = await import('../src/parallel/pool.js');
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-head-'));
-  try {
-    const paths = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
-    // Four read chunks each: a job that does not wait has read its whole capture long before the output drains.
-    for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb: 4, mix: 'sync', seed: 21 + i });
-    const settings = { ports: [143, 993], keylogTexts: [] };
-    const flags = { json: true, t: 'r' as const };
-    const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
+  // Four read chunks each: a job that does not wait has read its whole capture long before the output drains.
+  await withTwoSyncs(4, 21, async (rowsOf) => {
     // The main thread's job has the head (its capture is the larger), then a worker has it.
     for (const sizes of [[2, 1], [1, 2]]) {
       const rows: string[] = [];
@@ -241,12 +239,11 @@ test('--jobs 2: the job whose capture is at the head stops reading while the out
           resolve();
         }, 300));
       };
-      for await (const r of inOrder('commands', inputs, 2, (channel, text) => { if (channel === 'row' && text.includes('a.pcap')) rows.push(text); }, { room }, { sizes })) void r;
+      await rowsOf(2, room, sizes, rows);
+      const head = rows.filter((row) => row.includes('a.pcap')).length;
       assert.ok(whileFull !== null, `the output was asked for room (sizes ${sizes})`);
       // It finishes the chunk it is in, then waits: far from the whole capture.
-      assert.ok(whileFull < rows.length / 2, `${whileFull} of ${rows.length} rows sent while the output was full (sizes ${sizes})`);
+      assert.ok(whileFull < head / 2, `${whileFull} of ${head} rows sent while the output was full (sizes ${sizes})`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
