@@ -124,7 +124,7 @@ test('a {0} literal ends at once: its consumer is told it is complete, and the l
   assert.equal(messages[0]!.literals[0]!.received, 0);
 });
 
-test('literalAtEnd and insideQuotes agree with their plain definitions on random lines', () => {
+test('literalAtEnd, insideQuotes and the literal the framer begins agree with their plain definitions on random lines', () => {
   const LITERAL = /(~?)\{(\d{1,20})([+-]?)\}$/;
   const inside = (line: string, at: number) => {
     let q = false;
@@ -144,6 +144,20 @@ test('literalAtEnd and insideQuotes agree with their plain definitions on random
     const ours = line.endsWith('}') ? literalAtEnd(line) : null;
     assert.deepEqual(ours && { at: ours.at, digits: ours.digits, nonSync: ours.nonSync, binary: ours.binary },
       m && { at: m.index, digits: m[2], nonSync: m[3] !== '', binary: m[1] === '~' }, JSON.stringify(line));
+    // The framer reads the announcement itself (no parts, no string of the digits): the literal it begins is the one
+    // the definition finds, outside quotes and below 2^32 octets, or none.
+    let begun: { length: number; nonSync: boolean; binary: boolean } | null = null;
+    const framer = new ImapFramer({
+      message: () => {},
+      warn: () => {},
+      literalStart: (_msg, lit) => {
+        begun = { length: lit.length, nonSync: lit.nonSync, binary: lit.binary };
+        return null;
+      },
+    }, { side: 'server', limits: DEFAULT_FRAMER_LIMITS, plausibleStart: () => true });
+    framer.push(Buffer.from(`* 1 FETCH ${line}\r\n`, 'latin1'), 1, T0);
+    const announced = m && !inside(line, m.index) && Number(m[2]) < 2 ** 32 ? { length: Number(m[2]), nonSync: m[3] !== '', binary: m[1] === '~' } : null;
+    assert.deepEqual(begun, announced, `framed: ${JSON.stringify(line)}`);
     const at = Math.floor(random() * (line.length + 1));
     assert.equal(insideQuotes(line, at), inside(line, at), `${JSON.stringify(line)} at ${at}`);
   }
