@@ -15,6 +15,14 @@ const BACKSLASH = 0x5c;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 
+/** NIL, one value for all: nothing reads more of it than its kind. */
+const NIL: Value = Object.freeze({ kind: 'nil' });
+
+/** The three characters at `at` spell NIL, in any case. */
+function isNil(t: string, at: number): boolean {
+  return (t.charCodeAt(at) | 0x20) === 0x6e && (t.charCodeAt(at + 1) | 0x20) === 0x69 && (t.charCodeAt(at + 2) | 0x20) === 0x6c;
+}
+
 /** Values nested deeper than this are hostile (a BODYSTRUCTURE 1,000 levels deep): read flat. */
 const MAX_DEPTH = 100;
 
@@ -97,9 +105,8 @@ export class TokenReader {
     }
     const start = this.pos;
     this.skipAtom();
-    const atom = t.slice(start, this.pos);
-    if (atom.length === 3 && atom.toUpperCase() === 'NIL') return { kind: 'nil' };
-    return { kind: 'atom', text: atom };
+    if (this.pos - start === 3 && isNil(t, start)) return NIL;
+    return { kind: 'atom', text: t.slice(start, this.pos) };
   }
 
   /** Every value up to the end of the message. */
