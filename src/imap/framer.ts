@@ -1,5 +1,6 @@
 import type { Side, TimePoint } from '../tcp/types.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
+import { latin1 } from '../util/latin1.js';
 
 export interface FramerLimits {
   /** Longest line kept; the rest of a longer line is dropped (and reported). */
@@ -37,15 +38,6 @@ const CR = 0x0d;
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const TILDE = 0x7e;
-
-/**
- * Octets as latin1 text. Buffer#latin1Slice is what toString('latin1', …) ends in, without the
- * argument checks and the encoding lookup: this runs for every line.
- */
-const latin1: (bytes: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as { latin1Slice?: unknown }).latin1Slice === 'function'
-    ? (bytes, start, end) => (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
-    : (bytes, start, end) => bytes.toString('latin1', start, end);
 
 /** Status responses and continuation requests carry free text, never literals. */
 const TEXT_ONLY = /^(?:\+(?: |$)|\S+ (?:OK|NO|BAD|BYE|PREAUTH)(?: |$))/i;

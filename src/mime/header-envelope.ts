@@ -1,5 +1,6 @@
 import { decodeWords } from './bodystructure.js';
 import type { Address, Envelope } from './types.js';
+import { latin1 } from '../util/latin1.js';
 
 /** One shared empty list for the address fields a fetched header does not give (never mutated). */
 const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
@@ -31,6 +32,7 @@ const TAB = 0x09;
 const COLON = 0x3a;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LEADING_BLANKS = /^[ \t]+/;
+const FOLD = /\r?\n[ \t]+/g;
 
 /** The envelope's header fields by the lower-case octets of their names. */
 const ENVELOPE_FIELDS = ['date', 'subject', 'from', 'message-id'].map((name) => ({ name, octets: Buffer.from(name, 'latin1') }));
@@ -50,15 +52,18 @@ export function headerFields(raw: Buffer): Map<string, string> {
   for (let at = 0; at <= stop && found.size < ENVELOPE_FIELDS.length;) {
     const end = lineEnd(raw, at, stop);
     const field = fieldNamed(raw, at, end);
-    if (field && !found.has(field.name)) {
-      const text = raw.toString('latin1', at + field.octets.length + 1, end);
-      // A line holds LF only in its folds; the blanks after the colon may follow one.
-      const unfolded = text.includes('\n') ? text.replace(/\r?\n[ \t]+/g, ' ') : text;
-      found.set(field.name, unfolded.replace(LEADING_BLANKS, ''));
-    }
+    if (field && !found.has(field.name)) found.set(field.name, fieldValue(raw, at + field.octets.length + 1, end));
     at = end + 1;
   }
   return found;
+}
+
+/** The value from `start` (after the colon) to the line's `end`: without the blanks it starts with, each fold one space. */
+function fieldValue(raw: Buffer, start: number, end: number): string {
+  while (start < end && (raw[start] === SP || raw[start] === TAB)) start++;
+  const text = latin1(raw, start, end);
+  // A line holds LF only in its folds; blanks may follow a fold the value starts with.
+  return text.includes('\n') ? text.replace(FOLD, ' ').replace(LEADING_BLANKS, '') : text;
 }
 
 /** Where the line starting at `at` ends: the first CR or LF before `stop` that does not fold it. */
