@@ -65,6 +65,21 @@ test('EXPUNGE renumbering, several in a row and in the middle: every later seque
   assert.deepEqual(sizes, { 10: 100, 30: 300, 50: 500 });
 });
 
+test('a tracker that keeps nothing still hands each section with its message as the response gives it (date, flags)', () => {
+  const handed: [string | null, string[] | null, string][] = [];
+  for (const retain of [true, false]) {
+    const tracker = new FetchTracker({ retain, onSection: (m, f) => handed.push([m.internalDate, m.flags, `${retain} ${f.section}`]) });
+    feedTracker(tracker, [
+      ['client', 'a1 SELECT INBOX\r\n'],
+      ['server', '* 1 EXISTS\r\n* OK [UIDVALIDITY 3] ok\r\na1 OK done\r\n'],
+      ['client', 'a2 UID FETCH 7 (FLAGS INTERNALDATE BODY.PEEK[1])\r\n'],
+      ['server', '* 1 FETCH (UID 7 FLAGS (\\Seen $Label1) INTERNALDATE "03-Mar-2024 05:02:22 +0000" BODY[1] {2}\r\nhi)\r\na2 OK\r\n'],
+    ]);
+  }
+  const date = '03-Mar-2024 05:02:22 +0000';
+  assert.deepEqual(handed, [[date, ['\\Seen', '$Label1'], 'true 1'], [date, ['\\Seen', '$Label1'], 'false 1']]);
+});
+
 test('the envelope fields of a fetched header, read in one pass, are what a search per field finds (random headers)', async () => {
   const { headerFields } = await import('../src/mime/header-envelope.js');
   // The reference: the first line, after CR or LF, that starts with the name and a colon (any case); its value

@@ -279,8 +279,9 @@ export class FetchTracker {
     if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;
-    message.internalDate ??= attrs.internalDate === null ? null : detached(attrs.internalDate);
-    if (attrs.flags) message.flags = this.flagLists.get(attrs.flags);
+    // A message not retained is let go once its sections are handed on: it need not own its texts, nor share its flags.
+    message.internalDate ??= attrs.internalDate === null || !this.retain ? attrs.internalDate : detached(attrs.internalDate);
+    if (attrs.flags) message.flags = this.retain ? this.flagLists.get(attrs.flags) : attrs.flags;
     for (const s of attrs.sections) {
       const spec = this.specs.get(s.section);
       // What the earlier pieces have is not looked for again (the merge would keep theirs).
