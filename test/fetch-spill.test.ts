@@ -15,7 +15,7 @@ import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
 import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
-import { messageJson } from '../src/report/fetches.js';
+import { fetchesText, messageJson } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
 import { feedTracker } from './helpers/imap.js';
 import { CAPTURES, CLI, hasPublic, NO_PUBLIC, publicCapture, unavailable } from './helpers/env.js';
@@ -80,6 +80,26 @@ test('spilled and merged: every message equals the in-memory one, in the same or
     assert.deepEqual(readdirSync(dir), [], 'every run directory removed once its messages were read');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the text listing, written in pieces of many messages, is every table one line break apart, then the strategy', async () => {
+  const views: MessageView[] = [];
+  const steps = [];
+  for (const capture of RECORDED) {
+    const { fetches } = await analyzeWithFetches(capture);
+    views.push(...fetches.sorted());
+    steps.push(...fetches.steps);
+  }
+  assert.ok(views.length > 0 && steps.length > 0);
+  // A message's table alone: the listing of it and no FETCH command, less its last line break.
+  const table = (v: MessageView) => fetchesText([v], []).slice(0, -1);
+  const strategy = fetchesText([], steps);
+  for (const count of [0, 1, 63, 64, 65, 129, 200]) {
+    const some = Array.from({ length: count }, (_, i) => views[i % views.length]!);
+    const tables = some.map(table).join('\n');
+    assert.equal(fetchesText(some, steps), count === 0 ? strategy : `${tables}\n${strategy}`, `${count} messages`);
+    assert.equal(fetchesText(some, []), `${tables}\n`, `${count} messages, no strategy`);
   }
 });
 

@@ -9,7 +9,6 @@ import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
 import { escapeText } from '../util/escape.js';
-import { gathered } from '../util/json.js';
 import { float64List, pushValue } from '../util/typed-list.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
@@ -153,7 +152,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     if (o.multi) emit('stdout', `${escapeText(o.path)}:\n`);
     if (result.notice) emit('stdout', `${escapeText(result.notice)}\n`);
     // A message's table is too small to pass on alone.
-    for (const chunk of gathered(fetchesTextPieces(messages, resultSteps({ ...result, steps })))) {
+    for (const chunk of fetchesTextPieces(messages, resultSteps({ ...result, steps }))) {
       emit('stdout', chunk);
       await room();
     }
