@@ -151,7 +151,7 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     }
     if (o.multi) emit('stdout', `${escapeText(o.path)}:\n`);
     if (result.notice) emit('stdout', `${escapeText(result.notice)}\n`);
-    // A message's table is too small to pass on alone.
+    // In pieces of many messages' tables: a message's table is too small to pass on alone.
     for (const chunk of fetchesTextPieces(messages, resultSteps({ ...result, steps }))) {
       emit('stdout', chunk);
       await room();
