@@ -15,7 +15,7 @@ import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
 import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
-import { fetchesText, messageJson } from '../src/report/fetches.js';
+import { fetchesText, fetchesTextPieces, messageJson, MESSAGES_PER_PIECE, PIECE_CHARS } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
 import { feedTracker } from './helpers/imap.js';
 import { CAPTURES, CLI, hasPublic, NO_PUBLIC, publicCapture, unavailable } from './helpers/env.js';
@@ -101,6 +101,21 @@ test('the text listing, written in pieces of many messages, is every table one l
     assert.equal(fetchesText(some, steps), count === 0 ? strategy : `${tables}\n${strategy}`, `${count} messages`);
     assert.equal(fetchesText(some, []), `${tables}\n`, `${count} messages, no strategy`);
   }
+});
+
+test('the text listing\'s pieces: MESSAGES_PER_PIECE messages each, fewer when their tables are long (a piece is never many long tables)', () => {
+  const message = (uid: number, parts: number): MessageView => ({
+    mailbox: 'INBOX', uidValidity: 1, uid, seq: uid, envelope: null, size: null, internalDate: null, structureFrom: 'BODYSTRUCTURE', fetches: [],
+    parts: Array.from({ length: parts }, (_, i) => ({ part: `${i + 1}`, type: 'text/plain', encoding: '7bit', size: 10, filename: `f${i}.txt`, charset: null, disposition: null, leaf: true, depth: 1, enclosed: false })),
+  });
+  const lengths = (messages: MessageView[]) => [...fetchesTextPieces(messages, [])].slice(0, -1).map((p) => p.length);
+  const short = Array.from({ length: 2 * MESSAGES_PER_PIECE + 5 }, (_, i) => message(i + 1, 1));
+  assert.equal(lengths(short).length, 3, 'short tables: as many messages a piece as allowed');
+  const long = Array.from({ length: 6 }, (_, i) => message(i + 1, 3000));
+  const longTable = fetchesText([long[0]!], []).length;
+  assert.ok(longTable > PIECE_CHARS / 2, `a long table (${longTable} characters)`);
+  for (const length of lengths(long)) assert.ok(length < PIECE_CHARS + longTable + 1, `a piece of ${length} characters`);
+  assert.ok(lengths(long).length >= 3, 'long tables: a few messages a piece');
 });
 
 test('spilled and merged equals in-memory on the public captures', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {

@@ -45,13 +45,15 @@ export function fetchesText(messages: Iterable<MessageView>, steps: Iterable<Fet
   return [...fetchesTextPieces(messages, steps)].join('');
 }
 
-/** Messages whose tables make one piece of fetchesTextPieces. */
-const MESSAGES_PER_PIECE = 64;
+/** Messages whose tables make one piece of fetchesTextPieces, */
+export const MESSAGES_PER_PIECE = 64;
+/** unless their text reaches this many characters first (a message of thousands of parts or fetches has a long table). */
+export const PIECE_CHARS = 256 * 1024;
 
 /**
  * fetchesText() in pieces, so a listing of a folder sync's hundreds of thousands of messages is written as it is made,
- * from messages merged off disk, and never held whole: the tables of MESSAGES_PER_PIECE messages a piece, then the
- * fetch strategy's lines gathered. (A piece per message, gathered after into pieces of 64 Ki characters, took 1.08x
+ * from messages merged off disk, and never held whole: the tables of MESSAGES_PER_PIECE messages a piece (fewer when
+ * they are long), then the fetch strategy's lines gathered. (A piece per message, gathered after into pieces of 64 Ki characters, took 1.08x
  * the time and 9 MiB more for the 100 MiB sync file's listing; by profile, making its pieces into UTF-8 for the output
  * took 0.36 s against 0.17 s.)
  */
@@ -62,7 +64,7 @@ export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: Itera
   for (const m of messages) {
     piece += started ? `\n${messageText(m)}` : messageText(m);
     started = true;
-    if (++count < MESSAGES_PER_PIECE) continue;
+    if (++count < MESSAGES_PER_PIECE && piece.length < PIECE_CHARS) continue;
     yield piece;
     piece = '';
     count = 0;
