@@ -10,6 +10,8 @@ import { CAPTURES, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './hel
 import { cliJson, runCli } from './helpers/cli.js';
 import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
 import { withDuckDb, type DuckDBConnection } from '../src/fleet/duckdb.js';
+import { tableSource } from '../src/fleet/dataset.js';
+import { tcpConversation, writeCapture } from './helpers/synth.js';
 
 /** Every recorded capture (the top-level files; the DSB variants live in sub-directories). */
 const recorded = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
@@ -465,4 +467,53 @@ test('a DuckDB database lives for one use: closed after it, whether the use ends
     throw failed;
   }), failed);
   await assert.rejects(kept!.run('SELECT 1'), 'and after a use that threw');
+});
+
+test('export to Parquet holds what export to NDJSON holds, row for row, also rows longer than its reader\'s least line bound', async () => {
+  const dir = tempDir();
+  try {
+    // Two rows past the 512 KiB the reader takes at least: 550,000 characters of ASCII, and 300,000 octets 0xE9 that
+    // are 300,000 characters but 600,000 bytes of UTF-8 (measured in characters, the longest row would be the first).
+    const long = join(dir, 'long-rows.pcap');
+    writeCapture(long, {
+      format: 'pcap',
+      packets: tcpConversation({
+        start: 1_700_000_000,
+        exchanges: [
+          { from: 'server', data: '* OK ready\r\n' },
+          { from: 'client', data: 'a1 NOOP\r\n', delay: 0.001 },
+          { from: 'server', data: `a1 OK ${'x'.repeat(550_000)}\r\n`, delay: 0.001 },
+          { from: 'client', data: 'a2 NOOP\r\n', delay: 0.001 },
+          { from: 'server', data: `a2 OK ${'\u00e9'.repeat(300_000)}\r\n`, delay: 0.001 },
+        ],
+      }),
+    });
+    // A file that is no capture: a captures row with its error, and a warnings row.
+    const junk = join(dir, 'junk.pcap');
+    writeFileSync(junk, 'no capture at all\n');
+    const paths = [...recorded, long, junk];
+    const out = { parquet: join(dir, 'parquet'), ndjson: join(dir, 'ndjson') };
+    for (const format of ['parquet', 'ndjson'] as const) {
+      const r = runCli(['export', ...paths, '--out', out[format], '--format', format]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await withDuckDb(async (db) => {
+      const one = async (sql: string) => (await db.runAndReadAll(sql)).getRows()[0]!;
+      for (const table of TABLE_NAMES) {
+        const parquet = tableSource(out.parquet, 'parquet', table);
+        const ndjson = tableSource(out.ndjson, 'ndjson', table);
+        const [rows, onlyParquet, onlyNdjson] = (await one(`SELECT (SELECT count(*) FROM ${parquet}),
+          (SELECT count(*) FROM (SELECT * FROM ${parquet} EXCEPT ALL SELECT * FROM ${ndjson})),
+          (SELECT count(*) FROM (SELECT * FROM ${ndjson} EXCEPT ALL SELECT * FROM ${parquet}))`)).map(Number);
+        assert.ok(rows! > 0, `${table} has rows`);
+        assert.deepEqual([onlyParquet, onlyNdjson], [0, 0], `${table}: rows in one format only`);
+        const columns = (await db.runAndReadAll(`DESCRIBE SELECT * FROM ${parquet}`)).getRows().map((c) => `${c[0]} ${c[1]}`);
+        assert.deepEqual(columns, TABLES[table].map((c) => `${c.name} ${c.type}`), `${table}: the documented columns, in order`);
+      }
+      const texts = (await db.runAndReadAll(`SELECT tag, text FROM ${tableSource(out.parquet, 'parquet', 'exchanges')} WHERE capture = '${long}' ORDER BY tag`)).getRows();
+      assert.deepEqual(texts, [['a1', 'x'.repeat(550_000)], ['a2', '\u00e9'.repeat(300_000)]]);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

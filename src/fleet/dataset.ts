@@ -15,7 +15,7 @@ import { UsageError } from '../cli/errors.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 import { sqlString, withDuckDb, type DuckDBConnection } from './duckdb.js';
-import { jsonColumnsArg, TABLE_NAMES, type TableName, type TableRows } from './tables.js';
+import { jsonColumnsArg, TABLE_NAMES, TABLES, type TableName, type TableRows } from './tables.js';
 
 export type DatasetFormat = 'parquet' | 'ndjson';
 
@@ -30,6 +30,14 @@ const DUCKDB_MEMORY = '256MB';
  */
 const DUCKDB_THREADS = 1;
 const PARQUET_ROW_GROUP = 16_384;
+/**
+ * The NDJSON is read as lines by DuckDB's CSV reader, whose buffer can be bounded, and each line made a row by
+ * from_json: DuckDB's JSON reader has no such bound, and converting the 1 GiB folder sync's fetches table took 145 MiB
+ * with it against 119-127 this way (docs/benchmarks.md, twenty-eighth round). The reader's longest line is at least
+ * this many bytes, more when a table has a longer row, and its buffer twice that (with less room, its scan refused
+ * files whose lines came within a few hundred bytes of the bound).
+ */
+const MIN_LINE_BYTES = 512 * 1024;
 const EXTENSION: Record<DatasetFormat, string> = { parquet: 'parquet', ndjson: 'ndjson' };
 
 interface Manifest {
@@ -97,6 +105,11 @@ export class DatasetWriter {
   private readonly files = new Map<TableName, GatheredWriter>();
   private readonly tmp: string;
   readonly counts: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
+  /**
+   * UTF-8 bytes of the longest text written to each table at once, where it may be longer than MIN_LINE_BYTES: rows
+   * come whole, so no row is longer (it sizes the reader's buffer). Shorter texts are not measured.
+   */
+  private readonly longest: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
 
   private constructor(readonly dir: string, readonly format: DatasetFormat) {
     this.tmp = join(dir, `.imapscope-tmp-${process.pid}`);
@@ -146,6 +159,8 @@ export class DatasetWriter {
 
   /** NDJSON lines of a table, as a capture's analysis hands them on (counted with count()). */
   write(table: TableName, text: string): void {
+    // At most 3 UTF-8 bytes per UTF-16 unit: a text of 64 Ki characters, as rows come, needs no measuring.
+    if (3 * text.length > Math.max(MIN_LINE_BYTES, this.longest[table])) this.longest[table] = Math.max(this.longest[table], Buffer.byteLength(text));
     this.files.get(table)!.write(text);
   }
 
@@ -194,12 +209,27 @@ export class DatasetWriter {
         await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
         await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
         await db.run(`SET threads = ${DUCKDB_THREADS}`);
-        const from = sqlString(join(this.tmp, `${table}.ndjson`));
+        const lines = ndjsonLines(join(this.tmp, `${table}.ndjson`), this.longest[table]);
         const to = sqlString(join(this.tmp, `${table}.parquet`));
-        await db.run(`COPY (SELECT * FROM read_json(${from}, format = 'newline_delimited', columns = ${jsonColumnsArg(table)})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
+        await db.run(`COPY (SELECT r.* FROM (SELECT from_json(line, ${jsonStructure(table)}) AS r FROM ${lines})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
       });
     }
   }
+}
+
+/**
+ * SQL reading an NDJSON file as one VARCHAR column of lines, none longer than `longest` bytes. JSON text holds no
+ * control characters (JSON.stringify escapes them), so U+0001 never occurs as the CSV reader's delimiter, and quotes
+ * and backslashes are nothing to it.
+ */
+function ndjsonLines(path: string, longest: number): string {
+  const line = Math.max(MIN_LINE_BYTES, longest + 1);
+  return `read_csv(${sqlString(path)}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, delim = chr(1), quote = '', escape = '', buffer_size = ${2 * line}, max_line_size = ${line})`;
+}
+
+/** from_json's structure for a table's rows: its columns with their exact types, in order. */
+function jsonStructure(table: TableName): string {
+  return sqlString(JSON.stringify(Object.fromEntries(TABLES[table].map((c) => [c.name, c.type]))));
 }
 
 /** Make `path` a directory of our own: an existing link or file there is refused, not followed. */

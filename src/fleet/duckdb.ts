@@ -7,6 +7,23 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue, DuckDBValueConverter, J
 export type { DuckDBConnection };
 
 /**
+ * DuckDB's own allocator (the jemalloc built into libduckdb) keeps freed pages for 5 s before giving them back, so what a
+ * conversion frees and allocates again (its read buffers, a row group) adds up in the process's memory: converting the
+ * 1 GiB folder sync's fetches table peaked 15-35 MiB higher than with the pages given back at once. Giving them back
+ * costs time: that conversion about a sixth more, and an `sql` query that counts 6.8 million distinct hashes 1.22x
+ * (docs/benchmarks.md, twenty-eighth round). So `export` asks for it and `sql` does not.
+ */
+const RETURN_AT_ONCE = 'dirty_decay_ms:0,muzzy_decay_ms:0';
+
+/**
+ * Have DuckDB's allocator give freed memory back at once. It reads its settings when the library is loaded, so this
+ * must come before the process first uses DuckDB (after, it changes nothing); a setting the user made is kept.
+ */
+export function returnFreedMemoryAtOnce(): void {
+  process.env.DUCKDB_JE_MALLOC_CONF ??= RETURN_AT_ONCE;
+}
+
+/**
  * `use` with a fresh in-memory database (the dataset's files are read and written with SQL); the database is closed
  * after, its connection and its instance: DuckDB keeps the memory a query took until its instance is closed, so an
  * export's five conversions in one instance added up (223 MiB against 162 for one instance each, docs/benchmarks.md).

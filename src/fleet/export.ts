@@ -3,6 +3,7 @@ import type { CaptureSettings } from '../settings.js';
 import { jobsFor, type Jobs } from '../parallel/jobs.js';
 import { inOrder } from '../parallel/pool.js';
 import { DatasetWriter, type DatasetFormat } from './dataset.js';
+import { returnFreedMemoryAtOnce } from './duckdb.js';
 import { STREAMED_TABLES, type CaptureFile, type RowsScratch } from './rows.js';
 import type { TableName } from './tables.js';
 import { expandCaptures, hashFile } from './walk.js';
@@ -25,6 +26,8 @@ export interface ExportReport {
  */
 export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: Jobs, settings: CaptureSettings, budget: number): Promise<ExportReport> {
   if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
+  // Before DuckDB is loaded (by knownHashes or the conversion): what a conversion frees goes back to the system at once.
+  returnFreedMemoryAtOnce();
   const paths = await expandCaptures(inputs);
   // Every file is read (hashed) before anything is written: a missing one fails the run, not the dataset.
   const hashed: CaptureFile[] = [];
