@@ -455,14 +455,14 @@ test('a file that is no capture leaves nothing open and nothing in the scratch d
 
 test('a DuckDB database lives for one use: closed after it, whether the use ends well or throws', async () => {
   let kept: DuckDBConnection | null = null;
-  const answer = await withDuckDb(async (db) => {
+  const answer = await withDuckDb(null, async (db) => {
     kept = db;
     return (await db.runAndReadAll('SELECT 6 * 7')).getRows()[0]![0];
   });
   assert.equal(answer, 42);
   await assert.rejects(kept!.run('SELECT 1'), 'its connection is closed after the use');
   const failed = new Error('the use failed');
-  await assert.rejects(withDuckDb(async (db) => {
+  await assert.rejects(withDuckDb(null, async (db) => {
     kept = db;
     throw failed;
   }), failed);
@@ -497,7 +497,7 @@ test('export to Parquet holds what export to NDJSON holds, row for row, also row
       const r = runCli(['export', ...paths, '--out', out[format], '--format', format]);
       assert.equal(r.code, 0, r.stderr);
     }
-    await withDuckDb(async (db) => {
+    await withDuckDb(null, async (db) => {
       const one = async (sql: string) => (await db.runAndReadAll(sql)).getRows()[0]!;
       for (const table of TABLE_NAMES) {
         const parquet = tableSource(out.parquet, 'parquet', table);
@@ -513,6 +513,44 @@ test('export to Parquet holds what export to NDJSON holds, row for row, also row
       const texts = (await db.runAndReadAll(`SELECT tag, text FROM ${tableSource(out.parquet, 'parquet', 'exchanges')} WHERE capture = '${long}' ORDER BY tag`)).getRows();
       assert.deepEqual(texts, [['a1', 'x'.repeat(550_000)], ['a2', '\u00e9'.repeat(300_000)]]);
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DuckDB spills where it is told, and nowhere when told none: a query past its memory fails instead of writing elsewhere', async () => {
+  const dir = tempDir();
+  try {
+    // Sorting two million hashes needs more than 32 MB.
+    const sort = async (db: DuckDBConnection) => {
+      await db.run("SET memory_limit = '32MB'");
+      await db.run('SET threads = 1');
+      const rows = (await db.runAndReadAll('SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS s FROM range(2000000) t(i) ORDER BY s)')).getRows();
+      return Number(rows[0]![0]);
+    };
+    assert.equal(await withDuckDb(join(dir, 'spill'), sort), 2_000_000);
+    await assert.rejects(withDuckDb(null, sort), /Out of Memory/);
+    assert.ok(!existsSync(join(process.cwd(), '.tmp')), 'DuckDB\'s own default, .tmp in the working directory, is never used');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sql lets DuckDB spill into a private directory under TMPDIR, removed after the query, never into the working directory', () => {
+  const dir = tempDir();
+  try {
+    const tmp = join(dir, 'tmp');
+    const cwd = join(dir, 'cwd');
+    mkdirSync(tmp);
+    mkdirSync(cwd);
+    const out = join(dir, 'ds');
+    assert.equal(runCli(['export', join(CAPTURES, 'curl.pcap'), '--out', out, '--format', 'ndjson']).code, 0);
+    const r = runCli(['sql', out, "SELECT current_setting('temp_directory') AS t", '-T', 'json'], { cwd, env: { TMPDIR: tmp } });
+    assert.equal(r.code, 0, r.stderr);
+    const [{ t }] = JSON.parse(r.stdout) as { t: string }[];
+    assert.ok(t.startsWith(join(tmp, 'imapscope-spill-')), t);
+    assert.deepEqual(readdirSync(tmp), [], 'removed after the query');
+    assert.deepEqual(readdirSync(cwd), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

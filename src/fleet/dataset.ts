@@ -120,6 +120,11 @@ export class DatasetWriter {
     return this.tmp;
   }
 
+  /** Where DuckDB spills, inside the batch's temporary directory. */
+  private get duckDbSpill(): string {
+    return join(this.tmp, 'duckdb');
+  }
+
   /** Create or open the dataset at `dir` for a new batch. */
   static async open(dir: string, format: DatasetFormat): Promise<DatasetWriter> {
     const root = resolve(dir);
@@ -142,7 +147,7 @@ export class DatasetWriter {
   async knownHashes(): Promise<Set<string>> {
     const known = new Set<string>();
     if ((await batchNumbers(this.dir, this.format)).length === 0) return known;
-    await withDuckDb(async (db) => {
+    await withDuckDb(this.duckDbSpill, async (db) => {
       const result = await db.runAndReadAll(`SELECT DISTINCT sha256 FROM ${tableSource(this.dir, this.format, 'captures')}`);
       for (const [sha] of result.getRows()) if (typeof sha === 'string') known.add(sha);
     });
@@ -204,10 +209,9 @@ export class DatasetWriter {
     collectGarbage();
     // A database per table: what one conversion took is given back before the next (see withDuckDb).
     for (const table of TABLE_NAMES) {
-      await withDuckDb(async (db) => {
+      await withDuckDb(this.duckDbSpill, async (db) => {
         // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
         await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
-        await db.run(`SET temp_directory = ${sqlString(join(this.tmp, 'duckdb'))}`);
         await db.run(`SET threads = ${DUCKDB_THREADS}`);
         const lines = ndjsonLines(join(this.tmp, `${table}.ndjson`), this.longest[table]);
         const to = sqlString(join(this.tmp, `${table}.parquet`));

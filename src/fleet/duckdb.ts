@@ -27,10 +27,12 @@ export function returnFreedMemoryAtOnce(): void {
  * `use` with a fresh in-memory database (the dataset's files are read and written with SQL); the database is closed
  * after, its connection and its instance: DuckDB keeps the memory a query took until its instance is closed, so an
  * export's five conversions in one instance added up (223 MiB against 162 for one instance each, docs/benchmarks.md).
+ * What does not fit in DuckDB's memory goes to files in `spill` (left to DuckDB otherwise, they went to `.tmp` in the
+ * working directory, outside what the user named); with `spill` null, nowhere: such a query fails.
  */
-export async function withDuckDb<T>(use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+export async function withDuckDb<T>(spill: string | null, use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill ?? '' });
   try {
     const db = await instance.connect();
     try {

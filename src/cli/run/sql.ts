@@ -25,14 +25,20 @@ type Cell = unknown;
 export async function runSql(dir: string, query: string, opts: { output: SqlFormat }): Promise<void> {
   const manifest = await readManifest(dir);
   if (!manifest) throw new UsageError(`${dir}: not an imapscope dataset (no imapscope-dataset.json; write one with imapscope export --out ${dir})`);
-  await withDuckDb(async (db) => {
-    if (!await createViews(db, dir, manifest.format)) throw new UsageError(`${dir}: the dataset holds no captures yet`);
-    const result = await queryError(() => db.run(query));
-    const rows = result.yieldConvertedRows(await plainConverter());
-    const columns = result.columnNames();
-    if (opts.output === 'text') await writeTable(columns, rows);
-    else await writeEach(opts.output, columns, rows);
-  });
+  // What does not fit in DuckDB's memory (80 % of the machine's) goes to a private directory, removed after.
+  const spill = spillDirectory('let DuckDB spill to', 'what a query needs');
+  try {
+    await withDuckDb(spill?.path ?? null, async (db) => {
+      if (!await createViews(db, dir, manifest.format)) throw new UsageError(`${dir}: the dataset holds no captures yet`);
+      const result = await queryError(() => db.run(query));
+      const rows = result.yieldConvertedRows(await plainConverter());
+      const columns = result.columnNames();
+      if (opts.output === 'text') await writeTable(columns, rows);
+      else await writeEach(opts.output, columns, rows);
+    });
+  } finally {
+    spill?.remove();
+  }
 }
 
 /** DuckDB's error, as a usage error of one line (exit 2). */
