@@ -10,8 +10,9 @@ import { CAPTURES, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './hel
 import { cliJson, runCli } from './helpers/cli.js';
 import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
 import { withDuckDb, type DuckDBConnection } from '../src/fleet/duckdb.js';
-import { tableSource } from '../src/fleet/dataset.js';
+import { DatasetWriter, tableSource } from '../src/fleet/dataset.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
+import { seededInt } from './helpers/random.js';
 
 /** Every recorded capture (the top-level files; the DSB variants live in sub-directories). */
 const recorded = readdirSync(CAPTURES).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => join(CAPTURES, n));
@@ -551,6 +552,36 @@ test('sql lets DuckDB spill into a private directory under TMPDIR, removed after
     assert.ok(t.startsWith(join(tmp, 'imapscope-spill-')), t);
     assert.deepEqual(readdirSync(tmp), [], 'removed after the query');
     assert.deepEqual(readdirSync(cwd), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Characters that could trip a reader of NDJSON lines: controls (U+0001 is its delimiter), quotes, escapes, separators, any plane. */
+const AWKWARD = ['\u0000', '\u0001', '\t', '\n', '\r', '\u001f', '"', "'", '\\', ',', ';', '{', '}', '[', ']', ':', ' ', '\u007f', '\u0085', '\u00e9', '\u2028', '\ufeff', '\uffff', '\u{1f600}', '\u{10ffff}', 'NULL', '\\u0041'];
+
+test('text of any kind comes out of Parquet as it went in: controls, quotes, escapes, line breaks, any plane, empty and null', async () => {
+  const dir = tempDir();
+  try {
+    const int = seededInt(28);
+    const texts: (string | null)[] = ['', null, 'plain'];
+    for (let i = 0; i < 3000; i++) texts.push(Array.from({ length: int(40) }, () => (int(3) === 0 ? String.fromCharCode(32 + int(95)) : AWKWARD[int(AWKWARD.length)])).join(''));
+    // 800,000 bytes of UTF-8 in 400,000 UTF-16 units: past the reader's least line bound.
+    texts.push('\u{1f600}'.repeat(200_000));
+    const writer = await DatasetWriter.open(join(dir, 'ds'), 'parquet');
+    writer.append({
+      captures: [{ capture: 'awkward' }],
+      warnings: texts.map((message, i) => ({ capture: 'awkward', conn: i, frame: null, message })),
+    });
+    assert.equal(await writer.commit(), 1);
+    await withDuckDb(null, async (db) => {
+      const rows = (await db.runAndReadAll(`SELECT conn, message FROM ${tableSource(join(dir, 'ds'), 'parquet', 'warnings')} ORDER BY conn`)).getRows();
+      assert.equal(rows.length, texts.length);
+      for (const [i, [conn, message]] of rows.entries()) {
+        assert.equal(conn, i);
+        assert.equal(message, texts[i], `row ${i}`);
+      }
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,9 +2,32 @@
  * Embedded DuckDB, loaded only by the commands that need it (export, sql): the rest of imapscope and the
  * library never pay for the native module.
  */
+import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBType, DuckDBValue, DuckDBValueConverter, Json } from '@duckdb/node-api';
 
 export type { DuckDBConnection };
+
+type DuckDbApi = typeof import('@duckdb/node-api');
+let api: Promise<DuckDbApi> | null = null;
+
+/**
+ * The DuckDB API, loaded on first use. Its bindings (1.5) decode every VARCHAR with one shared `new TextDecoder()`,
+ * which drops a byte order mark (U+FEFF) at the start of a value: a subject that begins with one would lose it in
+ * `sql`'s output. The decoder is replaced by one that keeps it; should a later version move it, nothing is replaced
+ * (and the test that sends such text through Parquet fails).
+ */
+function duckDbApi(): Promise<DuckDbApi> {
+  api ??= import('@duckdb/node-api').then((loaded) => {
+    try {
+      const accessors = createRequire(import.meta.url)('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: unknown };
+      if (accessors.textDecoder instanceof TextDecoder) accessors.textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    } catch {
+      // Not where 1.5 keeps it: the values are decoded as the bindings do.
+    }
+    return loaded;
+  });
+  return api;
+}
 
 /**
  * DuckDB's own allocator (the jemalloc built into libduckdb) keeps freed pages for 5 s before giving them back, so what a
@@ -31,7 +54,7 @@ export function returnFreedMemoryAtOnce(): void {
  * working directory, outside what the user named); with `spill` null, nowhere: such a query fails.
  */
 export async function withDuckDb<T>(spill: string | null, use: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await duckDbApi();
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill ?? '' });
   try {
     const db = await instance.connect();
@@ -58,8 +81,8 @@ export type PlainValue = Json;
  * numbers while they are exact and TIMESTAMPs read as the ISO times the JSON views print.
  */
 export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
-  const api = await import('@duckdb/node-api');
-  const { DuckDBTypeId, JsonDuckDBValueConverter } = api;
+  const duckdb = await duckDbApi();
+  const { DuckDBTypeId, JsonDuckDBValueConverter } = duckdb;
   const convert: DuckDBValueConverter<Json> = (value: DuckDBValue, type: DuckDBType, _self) => {
     if (value === null) return null;
     switch (type.typeId) {
@@ -71,7 +94,7 @@ export async function plainConverter(): Promise<DuckDBValueConverter<Json>> {
         return Number.isSafeInteger(n) ? n : String(value);
       }
       case DuckDBTypeId.DECIMAL:
-        return api.doubleFromDecimalValue(value);
+        return duckdb.doubleFromDecimalValue(value);
       case DuckDBTypeId.TIMESTAMP:
       case DuckDBTypeId.TIMESTAMP_TZ:
         return isoMicros((value as { micros: bigint }).micros);
