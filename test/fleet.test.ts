@@ -6,11 +6,14 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CAPTURES, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './helpers/env.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { CAPTURES, CLI, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './helpers/env.js';
 import { cliJson, runCli } from './helpers/cli.js';
 import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
 import { withDuckDb, type DuckDBConnection } from '../src/fleet/duckdb.js';
 import { DatasetWriter, tableSource } from '../src/fleet/dataset.js';
+import { exportDataset } from '../src/fleet/export.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
 
@@ -582,6 +585,78 @@ test('text of any kind comes out of Parquet as it went in: controls, quotes, esc
         assert.equal(message, texts[i], `row ${i}`);
       }
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Export `capture` into `out`, pressing Ctrl-C `times` times once the capture is being read (its rows' scratch exists). */
+async function interruptedExport(capture: string, out: string, times: number) {
+  const child = spawn(process.execPath, [CLI, 'export', capture, '--out', out], { env: { ...process.env, FORCE_COLOR: '0' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const reading = () => {
+    try {
+      return readdirSync(out).filter((n) => n.startsWith('.imapscope-tmp-')).some((t) => readdirSync(join(out, t)).some((n) => n.startsWith('imapscope-rows-')));
+    } catch {
+      return false; // not made yet, or removed while we looked
+    }
+  };
+  while (!reading()) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < times; i++) child.kill('SIGINT');
+  return { code: await closed, stdout, stderr };
+}
+
+test('Ctrl-C during export adds nothing: exit 130, one line saying so, no batch and no temporary directory left; a second Ctrl-C leaves none either', { timeout: 120_000 }, async () => {
+  const { generateCapture } = await import('../bench/gen-capture.js');
+  const dir = tempDir();
+  try {
+    const capture = join(dir, 'sync.pcap');
+    await generateCapture({ out: capture, mb: 40, mix: 'sync', seed: 5 });
+    const out = join(dir, 'ds');
+    const batches = () => TABLE_NAMES.flatMap((t) => readdirSync(join(out, t)));
+
+    const once = await interruptedExport(capture, out, 1);
+    assert.equal(once.code, 130, once.stderr);
+    assert.equal(once.stdout, '');
+    assert.match(once.stderr, new RegExp(`^imapscope: export interrupted; nothing was added to ${out}\n$`, 'm'));
+    assert.doesNotMatch(once.stderr, /partial:/);
+    assert.deepEqual(batches(), []);
+    assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.')), [], 'no temporary directory left');
+
+    const twice = await interruptedExport(capture, out, 2);
+    assert.equal(twice.code, 130, twice.stderr);
+    assert.deepEqual(batches(), []);
+    assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.')), [], 'none after leaving at once either');
+
+    // The capture was not marked as exported: the next run adds it.
+    const again = runCli(['export', capture, '--out', out, '--format', 'parquet']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^added 1 capture\(s\) .* as batch 1 /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a batch\'s temporary directory goes with the run: at once when it is interrupted, and at exit when the process ends first', async () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir, 'ds');
+    const temporary = () => readdirSync(out).filter((n) => n.startsWith('.'));
+    const report = await exportDataset([join(CAPTURES, 'curl.pcap')], out, 'parquet', 1, { ports: [143], keylogTexts: [] }, 10, AbortSignal.abort());
+    assert.deepEqual([report.interrupted, report.batch, report.added], [true, null, []]);
+    assert.deepEqual(temporary(), [], 'discarded before exportDataset returns');
+
+    // A process that ends with a batch open (a second Ctrl-C leaves at once) takes its directory with it.
+    const dataset = pathToFileURL(join(ROOT, 'dist', 'src', 'fleet', 'dataset.js')).href;
+    const script = `const { DatasetWriter } = await import(${JSON.stringify(dataset)}); const w = await DatasetWriter.open(process.argv[1], 'parquet'); w.write('fetches', '{}\\n'); console.log(require('node:fs').readdirSync(process.argv[1]).filter((n) => n.startsWith('.')).length); process.exit(130);`;
+    const r = spawnSync(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${script} })()`, out], { encoding: 'utf8' });
+    assert.equal(r.status, 130, r.stderr);
+    assert.equal(r.stdout.trim(), '1', 'the batch had its directory');
+    assert.deepEqual(temporary(), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

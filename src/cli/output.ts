@@ -68,6 +68,7 @@ export class Output {
   command: string | null = null;
   private stdoutClosed = false;
   private interruptedFlag = false;
+  private interruptedLine: string | null = null;
   private readonly stop = new AbortController();
   private progress: ProgressLine | null = null;
   private lastRead: ReadProgress | null = null;
@@ -234,11 +235,24 @@ export class Output {
     }
   }
 
+  /**
+   * What Ctrl-C did to a command that reports nothing of what it read when interrupted (export adds no part of a
+   * batch): the line said after it, on stderr, in place of the partial mark.
+   */
+  interruptedMeans(line: string): void {
+    this.interruptedLine = line;
+  }
+
   /** After the command: mark an interrupted report as partial and exit 130. */
   finish(): void {
     this.flush();
     this.progress?.clear();
     if (!this.interruptedFlag) return;
+    process.exitCode = EXIT_INTERRUPTED;
+    if (this.interruptedLine !== null) {
+      this.note(`imapscope: ${this.interruptedLine}`);
+      return;
+    }
     const at = this.lastRead;
     const where = at ? ` while reading ${at.path === '-' ? 'stdin' : at.path} (${at.frames} frames read)` : '';
     const line = `partial: interrupted${where}; only what was read before Ctrl-C is reported`;

@@ -24,7 +24,7 @@ export function buildProgram(): Command {
 Exit codes: 0 ok, 1 a check failed (check, compare --expect-same), 2 bad usage or unreadable input,
 70 an internal error (a bug: please report it with the capture), 74 no room left to write (a full disk
 or quota: the output, or TMPDIR), 130 interrupted by Ctrl-C (what was read before is reported, marked
-partial). A closed output (| head) ends quietly with 0.
+partial; export adds nothing). A closed output (| head) ends quietly with 0.
 On a terminal, tables fit its width (--wide: never cut), colour follows --color, NO_COLOR and FORCE_COLOR,
 and reading a long capture shows progress on stderr (not in pipes or CI; -q silences it).
 Captures may be pcap or pcapng (also gzip-compressed); '-' reads standard input. Commands that take

@@ -9,11 +9,12 @@
  * files are made in a fresh temporary directory inside it and renamed into place, never over an existing
  * file, never into a linked directory.
  */
-import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../cli/errors.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { collectGarbage } from '../util/collect-garbage.js';
+import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import { sqlString, withDuckDb, type DuckDBConnection } from './duckdb.js';
 import { jsonColumnsArg, TABLE_NAMES, TABLES, type TableName, type TableRows } from './tables.js';
 
@@ -103,7 +104,6 @@ async function batchNumbers(dir: string, format: DatasetFormat): Promise<number[
 export class DatasetWriter {
   /** Each table's NDJSON file of this batch, written in large writes as rows come; closed (removed) at the end. */
   private readonly files = new Map<TableName, GatheredWriter>();
-  private readonly tmp: string;
   readonly counts: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
   /**
    * UTF-8 bytes of the longest text written to each table at once, where it may be longer than MIN_LINE_BYTES: rows
@@ -111,11 +111,17 @@ export class DatasetWriter {
    */
   private readonly longest: Record<TableName, number> = { captures: 0, connections: 0, exchanges: 0, fetches: 0, warnings: 0 };
 
-  private constructor(readonly dir: string, readonly format: DatasetFormat) {
-    this.tmp = join(dir, `.imapscope-tmp-${process.pid}`);
+  /**
+   * tmpDir: the batch's private temporary directory inside the dataset, removed by discard() or when the process ends
+   * before (a second Ctrl-C, SIGTERM).
+   */
+  private constructor(readonly dir: string, readonly format: DatasetFormat, private readonly tmpDir: TempDir) {}
+
+  private get tmp(): string {
+    return this.tmpDir.path;
   }
 
-  /** The batch's private temporary directory inside the dataset: what the run spills goes there too, never outside --out. */
+  /** The batch's private temporary directory: what the run spills goes there too, never outside --out. */
   get scratch(): string {
     return this.tmp;
   }
@@ -137,8 +143,13 @@ export class DatasetWriter {
       await writeFile(join(root, MANIFEST), `${JSON.stringify({ dataset: 'imapscope', version: 1, format } satisfies Manifest)}\n`, { flag: 'wx' });
     }
     for (const table of TABLE_NAMES) await realDirectory(join(root, table));
-    const w = new DatasetWriter(root, format);
-    await mkdir(w.tmp).catch((err: Error) => { throw new UsageError(`--out ${dir}: cannot make a temporary directory: ${err.message}`); });
+    let tmp: TempDir;
+    try {
+      tmp = makeTempDir('.imapscope-tmp-', root);
+    } catch (err) {
+      throw new UsageError(`--out ${dir}: cannot make a temporary directory: ${(err as Error).message}`);
+    }
+    const w = new DatasetWriter(root, format, tmp);
     for (const table of TABLE_NAMES) w.files.set(table, new GatheredWriter(join(w.tmp, `${table}.ndjson`), 0o666));
     return w;
   }
@@ -173,14 +184,18 @@ export class DatasetWriter {
     this.counts[table] += rows;
   }
 
-  /** Finish the batch; returns its number, or null when it holds no capture (nothing is added). */
-  async commit(): Promise<number | null> {
+  /**
+   * Finish the batch; returns its number, or null when it holds no capture or `signal` came before its files were
+   * moved into place (nothing is added). A conversion under way is interrupted by the signal.
+   */
+  async commit(signal?: AbortSignal): Promise<number | null> {
     this.closeFiles();
     try {
       if (this.counts.captures === 0) return null;
       const batch = Math.max(0, ...(await batchNumbers(this.dir, this.format))) + 1;
       const name = `batch-${String(batch).padStart(5, '0')}.${EXTENSION[this.format]}`;
-      if (this.format === 'parquet') await this.toParquet();
+      if (this.format === 'parquet') await this.toParquet(signal);
+      if (signal?.aborted) return null;
       // The captures table last: a batch counts only once its captures rows are in place.
       for (const table of [...TABLE_NAMES.filter((t) => t !== 'captures'), 'captures' as const]) {
         const target = join(this.dir, table, name);
@@ -196,7 +211,7 @@ export class DatasetWriter {
   /** Remove the temporary directory (after commit, or when the run failed). */
   async discard(): Promise<void> {
     this.closeFiles();
-    await rm(this.tmp, { recursive: true, force: true });
+    this.tmpDir.remove();
   }
 
   private closeFiles(): void {
@@ -204,18 +219,27 @@ export class DatasetWriter {
     this.files.clear();
   }
 
-  private async toParquet(): Promise<void> {
+  private async toParquet(signal?: AbortSignal): Promise<void> {
     // The analyses' garbage goes before DuckDB's memory comes on top of it.
     collectGarbage();
     // A database per table: what one conversion took is given back before the next (see withDuckDb).
     for (const table of TABLE_NAMES) {
+      if (signal?.aborted) return;
       await withDuckDb(this.duckDbSpill, async (db) => {
         // DuckDB takes what it needs of the machine's memory unless told; past this it spills, inside --out.
         await db.run(`SET memory_limit = '${DUCKDB_MEMORY}'`);
         await db.run(`SET threads = ${DUCKDB_THREADS}`);
         const lines = ndjsonLines(join(this.tmp, `${table}.ndjson`), this.longest[table]);
         const to = sqlString(join(this.tmp, `${table}.parquet`));
-        await db.run(`COPY (SELECT r.* FROM (SELECT from_json(line, ${jsonStructure(table)}) AS r FROM ${lines})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
+        const interrupt = () => db.interrupt();
+        signal?.addEventListener('abort', interrupt);
+        try {
+          await db.run(`COPY (SELECT r.* FROM (SELECT from_json(line, ${jsonStructure(table)}) AS r FROM ${lines})) TO ${to} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP})`);
+        } catch (err) {
+          if (!signal?.aborted) throw err; // DuckDB's "interrupted" is Ctrl-C's doing: the batch is dropped
+        } finally {
+          signal?.removeEventListener('abort', interrupt);
+        }
       });
     }
   }

@@ -14,8 +14,10 @@ export interface ExportReport {
   /** Captures left out: their content is in the dataset already (or twice among the arguments). */
   skipped: { path: string; sameAs: string | null }[];
   rows: Record<TableName, number>;
-  /** The batch written, or null when nothing was new. */
+  /** The batch written, or null when nothing was new or the run was interrupted. */
   batch: number | null;
+  /** Ctrl-C stopped the run before its batch was in place: nothing was added. */
+  interrupted: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface ExportReport {
  * files. Captures are analysed `jobs` at a time in worker threads; rows are written in argument order. Each capture's
  * rows wait in the dataset's temporary directory with at most `budget` fetched messages and sections held (RowsScratch).
  */
-export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: Jobs, settings: CaptureSettings, budget: number): Promise<ExportReport> {
+export async function exportDataset(inputs: readonly string[], out: string, format: DatasetFormat, jobs: Jobs, settings: CaptureSettings, budget: number, signal?: AbortSignal): Promise<ExportReport> {
   if (inputs.includes('-')) throw new UsageError('export reads capture files (each is known by the hash of its bytes); save standard input to a file first');
   // Before DuckDB is loaded (by knownHashes or the conversion): what a conversion frees goes back to the system at once.
   returnFreedMemoryAtOnce();
@@ -50,12 +52,17 @@ export async function exportDataset(inputs: readonly string[], out: string, form
     const sink = (table: string, text: string) => writer.write(table as TableName, text);
     const scratch: RowsScratch = { dir: writer.scratch, budget };
     const sizes = files.map((f) => f.size);
-    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobsFor(jobs, paths, sizes), sink, {}, { sizes })) {
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobsFor(jobs, paths, sizes), sink, { signal }, { sizes })) {
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }
-    const batch = await writer.commit();
-    return { added: files.map((f) => f.path), skipped, rows: writer.counts, batch };
+    // A batch is all of its captures or none: after Ctrl-C, none.
+    const batch = signal?.aborted ? null : await writer.commit(signal);
+    if (batch === null && signal?.aborted) {
+      await writer.discard();
+      return { added: [], skipped, rows: writer.counts, batch: null, interrupted: true };
+    }
+    return { added: files.map((f) => f.path), skipped, rows: writer.counts, batch, interrupted: false };
   } catch (err) {
     await writer.discard();
     throw err;

@@ -5,7 +5,7 @@ import { readRows, RowWriter } from '../analysis/connection-rows.js';
 import type { SectionFetch } from '../analysis/fetches.js';
 import type { MessageView, PartView } from '../analysis/message-view.js';
 import { partsByNumber } from '../mime/bodystructure.js';
-import { CaptureError, emptyInfo } from '../capture/reader.js';
+import { CaptureError, emptyInfo, type ReadControl } from '../capture/reader.js';
 import type { CaptureInfo, Timestamp, Warning } from '../capture/types.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { exchangeJson } from '../report/commands.js';
@@ -79,7 +79,7 @@ class TableText {
  * record was held). Those of captures and warnings come back. A capture that cannot be read at all is a captures row
  * with `error` and a warnings row, never a failed export.
  */
-export async function captureRows(file: CaptureFile, settings: CaptureSettings, emit: (table: StreamedTable, text: string) => void, scratch: RowsScratch): Promise<CaptureRowsResult> {
+export async function captureRows(file: CaptureFile, settings: CaptureSettings, emit: (table: StreamedTable, text: string) => void, scratch: RowsScratch, control: ReadControl = {}): Promise<CaptureRowsResult> {
   const out = new TableText(emit);
   const capture = file.path;
   let info: CaptureInfo = emptyInfo(file.path);
@@ -92,6 +92,7 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings, 
     const connections = (writer = new RowWriter(join(dir.path, 'connections')));
     const a = await analyzeWithFetches(file.path, {
       ...pipelineOptions(settings),
+      signal: control.signal, // Ctrl-C: reading stops; export then adds nothing of the batch
       keepConnections: false,
       statistics: false,
       onExchange: (ex) => out.add('exchanges', exchangeRow(capture, ex)),
@@ -102,12 +103,15 @@ export async function captureRows(file: CaptureFile, settings: CaptureSettings, 
       info = a.capture;
       warnings = a.warnings;
       const rows = connections.finish();
-      let i = 0;
-      for (const text of readRows(rows)) out.addText('connections', completedConnectionRow(text, rowTimes(rows.lifetimes, i++)));
-      maxConcurrent = overlapTable(rows.lifetimes).max;
-      for (const m of a.fetches.sorted()) {
-        const parts = partsByNumber(m.parts ?? []);
-        for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f, parts));
+      // After Ctrl-C export adds nothing of the batch: nothing more is made of what was read.
+      if (!control.signal?.aborted) {
+        let i = 0;
+        for (const text of readRows(rows)) out.addText('connections', completedConnectionRow(text, rowTimes(rows.lifetimes, i++)));
+        maxConcurrent = overlapTable(rows.lifetimes).max;
+        for (const m of a.fetches.sorted()) {
+          const parts = partsByNumber(m.parts ?? []);
+          for (const f of m.fetches) out.add('fetches', fetchRow(capture, m, f, parts));
+        }
       }
       for (const table of STREAMED_TABLES) out.flush(table);
     } finally {

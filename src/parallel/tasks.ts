@@ -24,7 +24,7 @@ export type Emit = (channel: string, text: string) => void;
 // `commands` never loads the export rows or the fetch analysis); a worker thread does the same.
 const TASKS = {
   /** A capture's rows for export; the long tables' rows are emitted as NDJSON text, on a channel named by the table. */
-  exportRows: async ([file, settings, scratch]: [CaptureFile, CaptureSettings, RowsScratch], emit: Emit) => (await import('../fleet/rows.js')).captureRows(file, settings, emit, scratch),
+  exportRows: async ([file, settings, scratch]: [CaptureFile, CaptureSettings, RowsScratch], emit: Emit, control: ReadControl) => (await import('../fleet/rows.js')).captureRows(file, settings, emit, scratch, control),
   /** What compare reads of a capture: per connection, its commands, fetch strategy, latencies (by group) and identity. */
   behaviour: async ([path, settings, by, spool]: [string, CaptureSettings, GroupBy, string | null], _emit: Emit, control: ReadControl) =>
     (await import('../compare/capture-behaviour.js')).captureBehaviour(path, { ...pipelineOptions(settings), ...control }, by, spool),
