@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import { UniqueNames, extensionFor, safeComponent } from './names.js';
 import { PairFile } from './pair-file.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { jsonText } from '../util/json.js';
+import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 
 /** Transfer decoders load when a part is written, not at start-up. */
 const libbase64 = lazyRequire<typeof Libbase64>('libbase64');
@@ -88,8 +89,11 @@ const SPOOLED_LITERAL = 256 * 1024;
  * Nothing is written outside the directory, nothing is overwritten without `force`, no link is followed.
  */
 export class Extractor {
-  /** Spool, indexes, spilled runs and large literals, inside the output directory (never outside it). */
-  readonly tmpDir: string;
+  /**
+   * Spool, indexes, spilled runs and large literals, inside the output directory (never outside it); removed by
+   * dispose(), or when the process ends before (a second Ctrl-C, SIGTERM).
+   */
+  private readonly temporary: TempDir;
   /** Each FETCH literal's octets once it has ended: a stretch of the spool, or the number of its own file. */
   private readonly octetsOf = new WeakMap<Literal, { offset: number; length: number } | { own: number }>();
   private spool: { fd: number; size: number } | null = null;
@@ -104,8 +108,7 @@ export class Extractor {
     this.outDir = resolve(outDir);
     try {
       mkdirSync(this.outDir, { recursive: true });
-      this.tmpDir = join(this.outDir, `.imapscope-tmp-${process.pid}`);
-      mkdirSync(this.tmpDir);
+      this.temporary = makeTempDir('.imapscope-tmp-', this.outDir);
       this.octetIndex = new PairFile(join(this.tmpDir, 'octets.idx'));
     } catch (err) {
       throw new ExtractError(`cannot write to ${outDir}: ${(err as Error).message}`);
@@ -216,7 +219,11 @@ export class Extractor {
     this.spool = null;
     if (!this.disposed) this.octetIndex.close();
     this.disposed = true;
-    rmSync(this.tmpDir, { recursive: true, force: true });
+    this.temporary.remove();
+  }
+
+  get tmpDir(): string {
+    return this.temporary.path;
   }
 
   private disposed = false;
