@@ -33,8 +33,8 @@ const DUCKDB_THREADS = 1;
 const PARQUET_ROW_GROUP = 16_384;
 /**
  * The NDJSON is read as lines by DuckDB's CSV reader, whose buffer can be bounded, and each line made a row by
- * from_json: DuckDB's JSON reader has no such bound, and converting the 1 GiB folder sync's fetches table took 145 MiB
- * with it against 119-127 this way (docs/benchmarks.md, twenty-eighth round). The reader's longest line is at least
+ * from_json: DuckDB's JSON reader has no such bound, and converting the 1 GiB folder sync's fetches table took 141-143
+ * MiB with it against 116-118 this way (docs/benchmarks.md, twenty-eighth round). The reader's longest line is at least
  * this many bytes, more when a table has a longer row, and its buffer twice that (with less room, its scan refused
  * files whose lines came within a few hundred bytes of the bound).
  */

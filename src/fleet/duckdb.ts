@@ -32,7 +32,7 @@ function duckDbApi(): Promise<DuckDbApi> {
 /**
  * DuckDB's own allocator (the jemalloc built into libduckdb) keeps freed pages for 5 s before giving them back, so what a
  * conversion frees and allocates again (its read buffers, a row group) adds up in the process's memory: converting the
- * 1 GiB folder sync's fetches table peaked 15-35 MiB higher than with the pages given back at once. Giving them back
+ * 1 GiB folder sync's fetches table peaked 12-34 MiB higher than with the pages given back at once. Giving them back
  * costs time: that conversion about a sixth more, and an `sql` query that counts 6.8 million distinct hashes 1.22x
  * (docs/benchmarks.md, twenty-eighth round). So `export` asks for it and `sql` does not.
  */
