@@ -56,12 +56,9 @@ export async function exportDataset(inputs: readonly string[], out: string, form
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }
-    // A batch is all of its captures or none: after Ctrl-C, none.
-    const batch = signal?.aborted ? null : await writer.commit(signal);
-    if (batch === null && signal?.aborted) {
-      await writer.discard();
-      return { added: [], skipped, rows: writer.counts, batch: null, interrupted: true };
-    }
+    // A batch is all of its captures or none: after Ctrl-C, none (commit adds nothing, and discards the batch).
+    const batch = await writer.commit(signal);
+    if (batch === null && signal?.aborted) return { added: [], skipped, rows: writer.counts, batch: null, interrupted: true };
     return { added: files.map((f) => f.path), skipped, rows: writer.counts, batch, interrupted: false };
   } catch (err) {
     await writer.discard();

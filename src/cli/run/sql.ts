@@ -8,6 +8,7 @@ import { indentedElements } from '../../util/json.js';
 import { UsageError } from '../errors.js';
 import { output } from '../output.js';
 import { spillDirectory } from '../spill.js';
+import type { TempDir } from '../../util/temp-dir.js';
 
 type SqlFormat = 'text' | 'json' | 'csv';
 
@@ -25,15 +26,16 @@ type Cell = unknown;
 export async function runSql(dir: string, query: string, opts: { output: SqlFormat }): Promise<void> {
   const manifest = await readManifest(dir);
   if (!manifest) throw new UsageError(`${dir}: not an imapscope dataset (no imapscope-dataset.json; write one with imapscope export --out ${dir})`);
-  // What does not fit in DuckDB's memory (80 % of the machine's) goes to a private directory, removed after.
-  const spill = spillDirectory('let DuckDB spill to', 'what a query needs');
+  // One private directory, removed after: what does not fit in DuckDB's memory (80 % of the machine's), and a text
+  // table's rows until its widths are known.
+  const spill = spillDirectory('spill a query and its table to', 'all of it');
   try {
     await withDuckDb(spill?.path ?? null, async (db) => {
       if (!await createViews(db, dir, manifest.format)) throw new UsageError(`${dir}: the dataset holds no captures yet`);
       const result = await queryError(() => db.run(query));
       const rows = result.yieldConvertedRows(await plainConverter());
       const columns = result.columnNames();
-      if (opts.output === 'text') await writeTable(columns, rows);
+      if (opts.output === 'text') await writeTable(columns, rows, spill);
       else await writeEach(opts.output, columns, rows);
     });
   } finally {
@@ -73,28 +75,23 @@ async function writeEach(format: 'json' | 'csv', columns: string[], chunks: Asyn
   if (format === 'json') output.write(none ? ']\n' : '\n]\n');
 }
 
-/** A table fitted to the terminal, then the count of rows. Its rows wait on disk (in memory when no directory can be made). */
-async function writeTable(columns: string[], chunks: AsyncIterable<Cell[][]>): Promise<void> {
-  const dir = spillDirectory('write the rows of the table to', 'every row');
-  try {
-    const file = dir ? new RowFile(join(dir.path, 'rows')) : null;
-    const held: string[][] = [];
-    let count = 0;
-    for await (const rows of chunks) {
-      for (const r of rows) {
-        const cells = r.map((v) => escapeText(cellText(v)));
-        if (file) file.add(JSON.stringify(cells));
-        else held.push(cells);
-        count++;
-      }
+/** A table fitted to the terminal, then the count of rows. Its rows wait on disk in `dir` (in memory when there is none). */
+async function writeTable(columns: string[], chunks: AsyncIterable<Cell[][]>, dir: TempDir | null): Promise<void> {
+  const file = dir ? new RowFile(join(dir.path, 'rows')) : null;
+  const held: string[][] = [];
+  let count = 0;
+  for await (const rows of chunks) {
+    for (const r of rows) {
+      const cells = r.map((v) => escapeText(cellText(v)));
+      if (file) file.add(JSON.stringify(cells));
+      else held.push(cells);
+      count++;
     }
-    const places = file?.finish();
-    // Read twice: once to measure the columns, once to draw them.
-    await output.pieces(tablePieces(columns.map(escapeText), places ? () => mapRows(readRows(places)) : () => held));
-    output.write(`\n${count} row${count === 1 ? '' : 's'}\n`);
-  } finally {
-    dir?.remove();
   }
+  const places = file?.finish();
+  // Read twice: once to measure the columns, once to draw them.
+  await output.pieces(tablePieces(columns.map(escapeText), places ? () => mapRows(readRows(places)) : () => held));
+  output.write(`\n${count} row${count === 1 ? '' : 's'}\n`);
 }
 
 /** Rows read back from the file, one at a time. */
