@@ -1,12 +1,14 @@
 /**
  * The live heap each open connection costs, on a capture of many connections that stay open
  * (`scale-captures.js --kind open`: every connection opens, then each gets a greeting and sends one command
- * that is never answered). Measured twice, after a full garbage collection each time: when every connection
- * has opened (handshakes only), and when every one has had its greeting and sent its command ("idle").
+ * that is never answered; `--kind idling`: each logs in, selects INBOX and idles). Measured twice, after a full
+ * garbage collection each time: when every connection has opened (handshakes only), and at the end of the input,
+ * when every one has said all it says ("idle"), before the first of them is closed.
  *
  *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands N
  *
- * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis.
+ * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis. Buffers are the
+ * memory outside the heap that Buffers hold (the streams' retransmission-check rings among them).
  * N is the number of connections in the capture. Figures: docs/benchmarks.md.
  */
 import { streamCapture } from '../src/pipeline.js';
@@ -19,26 +21,38 @@ if (!gc || !file || (mode !== 'streams' && mode !== 'commands') || !(Number(coun
   process.exit(2);
 }
 const connections = Number(count);
-gc();
-const base = process.memoryUsage().heapUsed;
+
+gc!();
+const { heapUsed: base, arrayBuffers: baseBuffers } = process.memoryUsage();
 let opened = 0;
-let events = 0;
+let measuredOpened = false;
+let closed = 0;
 
 function measure(label: string): void {
   gc!();
-  const perConnection = (process.memoryUsage().heapUsed - base) / connections;
-  console.log(`${mode} ${label}: ${perConnection.toFixed(0)} B of heap per connection`);
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  const perConnection = (heapUsed - base) / connections;
+  const buffers = (arrayBuffers - baseBuffers) / connections;
+  console.log(`${mode} ${label}: ${perConnection.toFixed(0)} B of heap and ${buffers.toFixed(0)} B of buffers per connection`);
 }
 
-/** Each connection brings two messages (greeting, command) or two data deliveries. */
+/** The first bytes after every connection opened: the handshakes are all there is yet. */
 function seen(): void {
-  events++;
-  if (opened === connections && events === 1) measure('opened');
-  if (events === 2 * connections) measure('idle');
+  if (opened === connections && !measuredOpened) {
+    measuredOpened = true;
+    measure('opened');
+  }
+}
+
+/** None closes before the input ends: the first close is the end of the input, every connection idle. */
+function closing(): void {
+  if (closed++ === 0) measure('idle');
 }
 
 if (mode === 'streams') {
-  await streamCapture(file, { open: () => { opened++; }, data: seen, gap: () => {}, close: () => {} }, () => {});
+  await streamCapture(file, { open: () => { opened++; }, data: seen, gap: () => {}, close: closing }, () => {});
 } else {
-  await analyzeCapture(file, { keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen });
+  await analyzeCapture(file, {
+    keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing,
+  });
 }

@@ -2,6 +2,9 @@
  * Captures that stress one dimension each, for the scaling table of bench/run.ts (docs/benchmarks.md):
  *
  *   open N        N IMAP connections, each sends one command and gets no answer; none is ever closed
+ *   idling N      N IMAP connections as a mail client leaves them: logged in, INBOX selected, IDLE answered by
+ *                 "+ idling", then nothing more; none is ever closed. All open first, then one goes idle every
+ *                 --interval seconds (default 1 ms: 200,000 take 200 s, as clients that come and stay)
  *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed; one every
  *                 10 ms, or every --interval seconds
  *   busy N        the same, one every millisecond: a busy server's rate (each ended one lingers 5 minutes, so
@@ -27,8 +30,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -113,7 +116,10 @@ function flow(index: number, start: number): TcpFlow {
 export const CLOSED_INTERVAL = 0.01;
 const BUSY_INTERVAL = 0.001;
 
-export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = CLOSED_INTERVAL): Promise<ScaleSummary> {
+/** Seconds between two connections going idle, unless told. */
+export const IDLING_INTERVAL = 0.001;
+
+export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind === 'idling' ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);
   let exchanges = 0;
   const t0 = 1_717_000_000;
@@ -126,6 +132,27 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         f.handshake(); // advances its sequence numbers as the real one did
         await out.write([...f.send('server', '* OK ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`)]);
         exchanges++;
+      }
+      break;
+    case 'idling':
+      // Handshakes first, as `open`; then each connection in turn, `interval` apart, ends idling, its IDLE outstanding
+      // (reported at the end of the input).
+      for (let i = 0; i < count; i++) await out.write(flow(i, t0 + i * 1e-5).handshake());
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + count * 1e-5 + i * interval);
+        f.handshake();
+        await out.write([
+          ...f.send('server', '* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN] ready\r\n'),
+          ...f.send('client', `a1 LOGIN user${i} secret\r\n`),
+          ...f.send('server', 'a1 OK [CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE SORT THREAD=REFERENCES MOVE CONDSTORE] Logged in\r\n'),
+          ...f.send('client', 'a2 SELECT INBOX\r\n'),
+          ...f.send('server', '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r\n' +
+            `* ${40 + (i % 500)} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY ${1_600_000_000 + i}] UIDs valid\r\n* OK [UIDNEXT ${100 + (i % 500)}] Predicted next UID\r\n` +
+            'a2 OK [READ-WRITE] Select completed.\r\n'),
+          ...f.send('client', 'a3 IDLE\r\n'),
+          ...f.send('server', '+ idling\r\n'),
+        ]);
+        exchanges += 3;
       }
       break;
     case 'closed':
@@ -223,8 +250,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { kind: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, interval: { type: 'string' } } });
   const kind = values.kind as ScaleKind;
   const count = Number(values.count);
-  const interval = Number(values.interval ?? CLOSED_INTERVAL);
-  if (!SCALE_KINDS.includes(kind) || !Number.isSafeInteger(count) || count < 1 || !values.out || !(interval > 0)) {
+  const interval = values.interval === undefined ? undefined : Number(values.interval);
+  if (!SCALE_KINDS.includes(kind) || !Number.isSafeInteger(count) || count < 1 || !values.out || !(interval === undefined || interval > 0)) {
     throw new Error(`usage: scale-captures --kind ${SCALE_KINDS.join('|')} --count N [--interval SECONDS] --out FILE`);
   }
   const s = await generateScaleCapture(kind, count, values.out, interval);
