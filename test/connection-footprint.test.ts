@@ -24,7 +24,9 @@ import { collectGarbage } from './helpers/gc.js';
 
 /**
  * `count` connections that each open, get a greeting, send a command and (unless `unanswered`) get its
- * answer, and never close. Every connection opens before the first one speaks.
+ * answer, and never close. Every connection opens before the first one speaks. A minute later another
+ * conversation starts: by then every connection has been quiet for longer than the streams keep what was
+ * acknowledged (ACKNOWLEDGED_HOLD_SECONDS).
  */
 async function idleConnections(count: number, unanswered = false): Promise<Segment[]> {
   const flows = Array.from({ length: count }, (_, i) => new TcpFlow({
@@ -38,6 +40,8 @@ async function idleConnections(count: number, unanswered = false): Promise<Segme
     packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`));
     if (!unanswered) packets.push(...f.send('server', `a${i} OK NOOP completed\r\n`));
   });
+  const later = new TcpFlow({ client: { ip: '10.9.9.9', port: 50000 }, server: { ip: '192.0.2.10', port: 80 }, start: 1_700_000_000 + count * 1e-3 + 60 });
+  packets.push(later.handshake()[0]!);
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-footprint-'));
   try {
     const path = join(dir, 'idle.pcap');

@@ -19,7 +19,7 @@ import { EndingCollections, inUse } from '../src/util/ending-collections.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
-import { RingPool } from '../src/tcp/recent-bytes.js';
+import { ACKNOWLEDGED_HOLD_SECONDS, MAX_SETTLING, RingPool } from '../src/tcp/recent-bytes.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
@@ -735,7 +735,7 @@ test('rings of ended streams go back to the pool and are reused, up to the pool\
   // Growing by doubling handed the smaller rings back as spares.
   const smaller = 128 + 256 + 512 + 1024 + 2048;
   assert.equal(pool.pooled, smaller);
-  first.release(pool);
+  first.releaseRing(pool);
   assert.equal(first.remembering, 0);
   assert.equal(pool.pooled, smaller + 4096);
   // The next stream's growth takes the spares instead of allocating: it ends holding the 4096 one.
@@ -778,6 +778,88 @@ test('an idle direction holds nothing for reordering and a small ring for retran
   assert.equal(half.holding, 0);
   assert.deepEqual(delivered, ['* OK ready\r\n', 'hello', 'world']);
   assert.equal(half.remembering, 32, 'the ring doubled to hold 22 bytes');
+});
+
+test('a ring whose bytes were all acknowledged is kept for the hold (a retransmission is still checked), then goes back to the pool', () => {
+  const warnings: string[] = [];
+  const delivered: string[] = [];
+  const pool = new RingPool();
+  const owner: HalfStreamOwner = {
+    limits: { maxHeldBytes: 1 << 20 }, rings: pool,
+    deliver: (_side, data) => { delivered.push(data.toString('latin1')); },
+    gap: () => {},
+    warn: (_side, _frame, message) => { warnings.push(message); },
+  };
+  const half = new HalfStream(owner, 'server');
+  const T = 1_700_000_000;
+  half.syn(1000);
+  half.segment(1001, Buffer.from('* OK ready\r\n'), 0, false, 1);
+  half.peerAck(1005, 2, T);
+  assert.equal(pool.settling, 0, 'not all acknowledged: nothing to return');
+  half.peerAck(1013, 3, T);
+  half.peerAck(1013, 4, T + 1);
+  assert.equal(pool.settling, 1, 'settled once, however many ACKs repeat it');
+  // A forged copy that comes after the acknowledgement, within the hold, is still told from the first.
+  half.segment(1001, Buffer.from('* NO ready\r\n'), 0, false, 5);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /retransmitted data differs from the first copy/);
+  pool.returnDue(T + ACKNOWLEDGED_HOLD_SECONDS - 1);
+  assert.ok(half.remembering > 0, 'kept until the hold has passed');
+  pool.returnDue(T + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(half.remembering, 0, 'the ring went back');
+  assert.equal(pool.pooled, 16);
+  assert.equal(pool.settling, 0);
+  // Past the hold a copy is dropped as old, unchecked; nothing is delivered twice.
+  half.segment(1001, Buffer.from('* XX ready\r\n'), 0, false, 6);
+  assert.equal(warnings.length, 1);
+  assert.deepEqual(delivered, ['* OK ready\r\n']);
+  // New bytes take a ring again; settled, then more bytes before the hold passed: that ring stays.
+  half.segment(1013, Buffer.from('* 1 EXISTS\r\n'), 0, false, 7);
+  assert.ok(half.remembering > 0);
+  half.peerAck(1025, 8, T + 20);
+  half.segment(1025, Buffer.from('* 2 EXISTS\r\n'), 0, false, 9);
+  pool.returnDue(T + 40);
+  assert.ok(half.remembering > 0, 'bytes came after it settled: not all acknowledged any more');
+  half.segment(1025, Buffer.from('* 9 EXISTS\r\n'), 0, false, 10);
+  assert.equal(warnings.length, 2, 'the new bytes are checked');
+  half.peerAck(1037, 11, T + 41);
+  pool.returnDue(T + 41 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(half.remembering, 0);
+});
+
+test('past the cap on rings waiting out the hold, the oldest goes back early', () => {
+  const pool = new RingPool();
+  const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
+  const streams = Array.from({ length: MAX_SETTLING + 2 }, () => new HalfStream(owner, 'client'));
+  for (const half of streams) {
+    half.syn(0);
+    half.segment(1, Buffer.from('a1 NOOP\r\n'), 0, false, 1);
+    half.peerAck(10, 2, 5);
+  }
+  assert.equal(pool.settling, MAX_SETTLING);
+  assert.deepEqual(streams.slice(0, 3).map((h) => h.remembering), [0, 0, 16], 'the two oldest went back early');
+  pool.returnDue(5 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(pool.settling, 0);
+  assert.ok(streams.every((h) => h.remembering === 0));
+});
+
+test('a quiet connection gives its rings back once the capture has moved on past the hold: a forged copy after it is not checked', async () => {
+  const T = 1_700_000_000;
+  const at = (p: SynthPacket, time: number, payload?: string): SynthPacket => ({ ...p, t: time, ...(payload === undefined ? {} : { payload }) });
+  const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 50000 }, start: T });
+  const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 NOOP\r\n'), ...f.send('server', 'a1 OK done\r\n')];
+  const answer = packets[packets.length - 2]!;
+  assert.equal(String(answer.payload), 'a1 OK done\r\n');
+  // Another conversation moves the capture's clock on.
+  const other = (time: number, port: number) => at(new TcpFlow({ client: { ip: '10.0.0.2', port }, server: { ip: '10.0.0.3', port: 80 }, start: time }).handshake()[0]!, time);
+  const within = [...packets, at(answer, T + 5, 'a1 NO done\r\n')];
+  const r1 = await run(within);
+  assert.equal(r1.warnings.length, 1, JSON.stringify(r1.warnings));
+  assert.match(r1.warnings[0]!.message, /retransmitted data differs/);
+  const past = [...packets, other(T + ACKNOWLEDGED_HOLD_SECONDS + 2, 40000), at(answer, T + ACKNOWLEDGED_HOLD_SECONDS + 3, 'a1 NO done\r\n')];
+  const r2 = await run(past);
+  assert.deepEqual(r2.warnings, []);
+  assert.deepEqual(show(r2.rec.pieces(0, 'server')), ['* OK ready\r\na1 OK done\r\n'], 'the first copy stays; nothing twice');
 });
 
 test('an ended conversation keeps its id for late segments while it lingers, then leaves the index (time and frames)', async (t) => {

@@ -1,4 +1,4 @@
-import { RecentBytes, type RingPool } from './recent-bytes.js';
+import { RecentBytes, type RingHolder, type RingPool } from './recent-bytes.js';
 import type { DirectionStats, Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
@@ -47,6 +47,8 @@ const AFTER_FIN_WARNED = 4;
 /** The server's direction (a flag, not a field: two per open connection). */
 const SERVER_SIDE = 8;
 const SECOND_FIN_WARNED = 16;
+/** The peer acknowledged every byte the ring holds, and the pool has it for return (RingPool.settled). */
+const SETTLED = 32;
 
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
@@ -74,7 +76,7 @@ export interface HalfStreamOwner {
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
  * the end of the capture proves the hole will never fill, which becomes an explicit gap.
  */
-export class HalfStream extends RecentBytes {
+export class HalfStream implements RingHolder {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
   /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED: one field (two per open connection). */
@@ -85,13 +87,13 @@ export class HalfStream extends RecentBytes {
   private delivered = 0;
   /** The FIN's place, held segments and gap counts, once any of them is needed. */
   private irregular: Irregular | null = null;
+  /** The bytes it remembers for checking retransmissions, while it has any (see peerAck). */
+  private recent: RecentBytes | null = null;
 
-  /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
     side: Side,
   ) {
-    super();
     this.flags = side === 'server' ? SERVER_SIDE : 0;
   }
 
@@ -167,11 +169,46 @@ export class HalfStream extends RecentBytes {
     this.owner.warn(this.side, frame, `a FIN at another sequence number than the first one (${seqDiff(end, this.fin)} bytes from it) is ignored`);
   }
 
-  /** The peer acknowledged `ack`: bytes before it exist even if the capture never saw them. */
-  peerAck(ack: number, frame: number): void {
+  /**
+   * The peer acknowledged `ack` at `at` (capture seconds): bytes before it exist even if the capture never saw them.
+   * Once it acknowledged every byte delivered, the ring goes back to the pool when ACKNOWLEDGED_HOLD_SECONDS have
+   * passed: a retransmission is still checked while one can come, and a quiet connection holds no ring (a client
+   * that synced and then idles would hold a whole window each way).
+   */
+  peerAck(ack: number, frame: number, at: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
     if (this.hold) this.resolveAckedHole(frame);
+    else if (!(this.flags & SETTLED) && this.recent !== null && seqDiff(this.acked, this.next) >= 0) {
+      this.flags |= SETTLED;
+      this.owner.rings.settled(this, this.recent.pushed, at);
+    }
+  }
+
+  /** Bytes just delivered are kept for checking retransmissions: the ring is no longer all acknowledged. */
+  private keep(bytes: Buffer): void {
+    (this.recent ??= new RecentBytes()).remember(bytes, this.owner.rings);
+    this.flags &= ~SETTLED;
+  }
+
+  releaseRingIfStill(total: number, pool: RingPool): void {
+    if (this.recent !== null && this.recent.pushed === total) this.releaseRing(pool);
+  }
+
+  /** Its ring goes back to `pool` (null at the end of the input: nothing would take it again). */
+  releaseRing(pool: RingPool | null): void {
+    this.recent?.release(pool);
+    this.recent = null;
+  }
+
+  /** Bytes it remembers for checking retransmissions now (for tests). */
+  get remembering(): number {
+    return this.recent?.remembering ?? 0;
+  }
+
+  /** Does `old`, which started `back` bytes before the end of what was delivered, disagree with what it kept? */
+  private differs(back: number, old: Buffer): boolean {
+    return this.recent !== null && this.recent.differs(back, old);
   }
 
   /** End of the connection or the capture: whatever is still missing will never come. */
@@ -235,7 +272,7 @@ export class HalfStream extends RecentBytes {
 
   private emit(bytes: Buffer, frame: number): void {
     this.next = seqAdd(this.next!, bytes.length);
-    this.remember(bytes, this.owner.rings);
+    this.keep(bytes);
     this.delivered += bytes.length;
     this.owner.deliver(this.side, bytes, frame);
   }
@@ -244,7 +281,8 @@ export class HalfStream extends RecentBytes {
     // Only a gap that starts at `next` can be delivered now; later ones are handled as holes.
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
-    this.forgetRemembered();
+    this.recent?.forgetRemembered();
+    this.flags &= ~SETTLED; // a later acknowledgement settles what comes after the gap
     const more = this.more;
     more.gaps++;
     more.gapBytes += length;
@@ -325,7 +363,7 @@ export class HalfStream extends RecentBytes {
       if (rel + data.length > 0) {
         this.next = seqAdd(this.next!, data.length + rel);
         const fresh = data.subarray(-rel);
-        this.remember(fresh, this.owner.rings);
+        this.keep(fresh);
         this.delivered += fresh.length;
         this.owner.deliver(this.side, fresh, Math.max(frame, h.frame));
       }

@@ -160,8 +160,8 @@ class Conversation<S> implements HalfStreamOwner {
     if (!client || !server || !conn) return null;
     client.flush(frame);
     server.flush(frame);
-    client.release(pool);
-    server.release(pool);
+    client.releaseRing(pool);
+    server.releaseRing(pool);
     this.client = null;
     this.server = null;
     conn.stats = { client: client.counts(), server: server.counts() };
@@ -264,6 +264,7 @@ export class TcpTracker<S = void> {
       this.track(conv, seg, from === conv.keyA);
     }
     this.dropEnded(seg);
+    this.context.rings.returnDue(seg.frame.tsSec);
     if (this.addressIds.size >= this.addressSweepAt) this.sweepAddresses();
   }
 
@@ -537,7 +538,7 @@ export class TcpTracker<S = void> {
       half.syn(seq);
       seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) starts after it
     }
-    if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame);
+    if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame, seg.frame.tsSec);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
     if (client.finished && server.finished) this.finish(conv, 'closed', frame, true);
   }
