@@ -22,6 +22,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { LET_GO_WARNED } from '../src/analysis/order-warnings.js';
+import { generateScaleCapture } from '../bench/scale-captures.js';
 import { MAX_WARNINGS_KEPT } from '../src/analysis/warning-list.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
@@ -166,6 +168,39 @@ test('the request-order cap on a capture: its warning names the command everythi
     assert.ok(!answered(w.frame! - 1).includes(line), `frame ${w.frame} completes ${line.trim()}, no earlier one`);
     // Every NOOP in request order, the IDLE last: it completes (unanswered) when the input ends.
     assert.deepEqual(reported, [...Array.from({ length: total }, (_, i) => `n${i}`), 'i1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('thousands of clients idling: the first commands let go of the order are warned about one by one, the rest counted in one warning that accounts for every exchange reported out of order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idling-'));
+  try {
+    // Each connection logs in, selects and idles: two complete commands behind every IDLE, so past MAX_WAITING / 2
+    // connections each IDLE in turn is let go.
+    const count = MAX_WAITING / 2 + 600;
+    const path = join(dir, 'idling.pcap');
+    await generateScaleCapture('idling', count, path);
+    const reported: Exchange[] = [];
+    const analysis = await analyzeCapture(path, { keepConnections: false, statistics: false, onExchange: (ex) => { reported.push(ex); } });
+    assert.equal(reported.length, 3 * count);
+    // Reported after an exchange whose request came later: out of request order.
+    let latest = 0;
+    const outOfOrder = reported.filter((ex) => {
+      const late = ex.requestFrame! < latest;
+      latest = Math.max(latest, ex.requestFrame!);
+      return late;
+    });
+    assert.ok(outOfOrder.length > LET_GO_WARNED + 100, `${outOfOrder.length} out of order`);
+    assert.ok(outOfOrder.every((ex) => ex.command === 'IDLE'));
+    const one = analysis.warnings.filter((w) => /is not complete, and more than 10,000 complete commands/.test(w.message));
+    assert.deepEqual(one.map((w) => /^connection (\d+)'s a3 IDLE/.exec(w.message)?.[1]), outOfOrder.slice(0, LET_GO_WARNED).map((ex) => String(ex.conn)),
+      'the first ones, each named');
+    const rest = analysis.warnings.filter((w) => /more unfinished command/.test(w.message));
+    assert.equal(rest.length, 1, JSON.stringify(analysis.warnings.slice(-3)));
+    assert.equal(rest[0]!.message, `${outOfOrder.length - LET_GO_WARNED} more unfinished command(s), each an IDLE, left the request order the same way (the cap), the last in this frame: each is reported when it completes`);
+    assert.equal(analysis.warnings.length, LET_GO_WARNED + 1, 'nothing else to warn about');
+    assert.ok(rest[0]!.frame! > one.at(-1)!.frame!);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,8 @@ import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
 import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
 import { TurnStats } from './turns.js';
-import { ExchangeOrderer, MAX_WAITING, MAX_WAITING_BYTES } from './orderer.js';
+import { ExchangeOrderer } from './orderer.js';
+import { LetGoWarnings } from './order-warnings.js';
 
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
@@ -98,6 +99,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const keys = options.keys ?? new KeyLog();
 
   const statistics = options.statistics ?? true;
+  const letGo = new LetGoWarnings(warn);
   const orderer = new ExchangeOrderer<ImapConnection>((ex, info) => {
     if (statistics) {
       stats.add(ex);
@@ -105,7 +107,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     }
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
-  }, (blocking, frame) => warn(orderOverflowWarning(blocking, frame)),
+  }, letGo.letGo,
   (info) => options.onConnectionDrained?.(info));
 
   const events: SessionEvents = {
@@ -146,21 +148,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   // The tracker closes every connection still open at the end of the input (a read cut short included).
   const { info, tcp } = await streamCapture(path, sink, warn, { ...options, keys });
   orderer.flush();
+  letGo.end();
   const visible = seen.visibility(tcp, options.ports ?? DEFAULT_PORTS, keys.size > 0);
   return { capture: info, tcp, visibility: visible, connections, exchanges, commandStats: stats, turnStats: turns, warnings: warnings.result() };
 }
 
-/**
- * The orderer's cap was hit: the unfinished command everything waited behind (usually an IDLE that lasts the whole
- * capture, or a command whose answer the capture lost) leaves the order, at the frame that tipped it: an answer, or the end
- * of a connection that waited too.
- */
-export function orderOverflowWarning(blocking: Exchange, frame: number | null): Warning {
-  const what = `${blocking.tag ?? '(no tag)'} ${blocking.command}`;
-  const where = blocking.requestFrame !== null ? ` (request in frame ${blocking.requestFrame})` : '';
-  const cap = `${MAX_WAITING.toLocaleString('en-US')} complete commands and ended connections (or ${MAX_WAITING_BYTES / 1024 / 1024} MiB of commands)`;
-  return {
-    frame,
-    message: `connection ${blocking.conn}'s ${what}${where} is not complete, and more than ${cap} wait behind it (the cap): it is reported when it completes, out of request order`,
-  };
-}
