@@ -99,6 +99,13 @@ const NOTHING_YET: never[] = Object.freeze([]) as never[];
 const NO_UNTAGGED: Record<string, number> = Object.freeze({}) as Record<string, number>;
 
 /**
+ * An IDLE's times before DONE or a push: shared by every IDLE (a server's idle clients each hold one), replaced by the
+ * exchange's own when either comes. In the exchange as it is made, so that every exchange has the same fields: added
+ * later, it took a property array of its own too.
+ */
+const IDLE_BEGUN: NonNullable<Exchange['idle']> = Object.freeze({ doneAt: null, firstPushAt: null });
+
+/**
  * The IMAP state machine of one connection: frames both directions, pairs every tagged command with
  * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
  * STARTTLS, COMPRESS and LOGOUT, and keeps what the reports need about the connection.
@@ -282,7 +289,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (line.toUpperCase() === 'DONE' && m.literals.length === 0) {
       if (this.idling) {
         this.idling.ex.requestBytes += m.wireBytes;
-        if (this.idling.ex.idle) this.idling.ex.idle.doneAt = m.end;
+        const { ex } = this.idling;
+        if (ex.idle) ex.idle = { doneAt: m.end, firstPushAt: ex.idle.firstPushAt };
         clientAnswered(this.idling, m.end);
       }
       this.idling = null;
@@ -298,13 +306,13 @@ export class ImapSession implements FramerOutput, TransportOutput {
       this.warn(m.firstFrame, `tag ${cmd.tag} reused while a command with that tag is still outstanding`);
     }
     const ex: Exchange = {
-      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
+      // The same few tags in every connection of a client ("a1", "A0005"): one copy, not one per outstanding command.
+      conn: this.info.conn.id, tag: this.recurring.text(cmd.tag), command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
       responseFrame: null, end: null, untagged: 0, untaggedByType: NO_UNTAGGED, continuations: this.earlyContinuations,
-      continuationAt: this.earlyContinuationAt, clientMs: 0,
+      continuationAt: this.earlyContinuationAt, clientMs: 0, idle: cmd.name === 'IDLE' ? IDLE_BEGUN : undefined,
       requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
     };
-    if (cmd.name === 'IDLE') ex.idle = { doneAt: null, firstPushAt: null };
     // The server said "+" while the literal was on its way: from then on the upload was the client's time.
     if (this.earlyContinuationAt) ex.clientMs += milliseconds(this.earlyContinuationAt, m.end);
     this.earlyContinuations = 0;
@@ -430,8 +438,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
     return {
       conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', shape: command, requestMissing: true,
       requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
-      untagged: 0, untaggedByType: NO_UNTAGGED, continuations: 0, continuationAt: null, clientMs: 0, requestBytes: 0, responseBytes: 0,
-      mailbox: this.info.selected?.name ?? null,
+      untagged: 0, untaggedByType: NO_UNTAGGED, continuations: 0, continuationAt: null, clientMs: 0, idle: undefined, requestBytes: 0,
+      responseBytes: 0, mailbox: this.info.selected?.name ?? null,
     };
   }
 
@@ -493,7 +501,9 @@ export class ImapSession implements FramerOutput, TransportOutput {
     const owner = (this.idling ?? attribute(r, this.pending))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
-      if (owner.idle && this.idling && r.kind !== 'untagged-status') owner.idle.firstPushAt ??= m.end; // not keep-alives
+      if (owner.idle && owner.idle.firstPushAt === null && this.idling && r.kind !== 'untagged-status') { // not keep-alives
+        owner.idle = { doneAt: owner.idle.doneAt, firstPushAt: m.end };
+      }
       owner.untagged++;
       if (owner.untaggedByType === NO_UNTAGGED) owner.untaggedByType = {};
       owner.untaggedByType[type] = (owner.untaggedByType[type] ?? 0) + 1;
