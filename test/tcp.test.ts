@@ -19,7 +19,8 @@ import { EndingCollections, inUse } from '../src/util/ending-collections.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
-import { ACKNOWLEDGED_HOLD_SECONDS, MAX_SETTLING, RingPool } from '../src/tcp/recent-bytes.js';
+import { RingPool } from '../src/tcp/recent-bytes.js';
+import { ACKNOWLEDGED_HOLD_SECONDS, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
@@ -795,20 +796,20 @@ test('a ring whose bytes were all acknowledged is kept for the hold (a retransmi
   half.syn(1000);
   half.segment(1001, Buffer.from('* OK ready\r\n'), 0, false, 1);
   half.peerAck(1005, 2, T);
-  assert.equal(pool.settling, 0, 'not all acknowledged: nothing to return');
+  assert.equal(pool.hold.size, 0, 'not all acknowledged: nothing to return');
   half.peerAck(1013, 3, T);
   half.peerAck(1013, 4, T + 1);
-  assert.equal(pool.settling, 1, 'settled once, however many ACKs repeat it');
+  assert.equal(pool.hold.size, 1, 'settled once, however many ACKs repeat it');
   // A forged copy that comes after the acknowledgement, within the hold, is still told from the first.
   half.segment(1001, Buffer.from('* NO ready\r\n'), 0, false, 5);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /retransmitted data differs from the first copy/);
-  pool.returnDue(T + ACKNOWLEDGED_HOLD_SECONDS - 1);
+  pool.hold.due(T + ACKNOWLEDGED_HOLD_SECONDS - 1);
   assert.ok(half.remembering > 0, 'kept until the hold has passed');
-  pool.returnDue(T + ACKNOWLEDGED_HOLD_SECONDS);
+  pool.hold.due(T + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0, 'the ring went back');
   assert.equal(pool.pooled, 16);
-  assert.equal(pool.settling, 0);
+  assert.equal(pool.hold.size, 0);
   // Past the hold a copy is dropped as old, unchecked; nothing is delivered twice.
   half.segment(1001, Buffer.from('* XX ready\r\n'), 0, false, 6);
   assert.equal(warnings.length, 1);
@@ -818,28 +819,70 @@ test('a ring whose bytes were all acknowledged is kept for the hold (a retransmi
   assert.ok(half.remembering > 0);
   half.peerAck(1025, 8, T + 20);
   half.segment(1025, Buffer.from('* 2 EXISTS\r\n'), 0, false, 9);
-  pool.returnDue(T + 40);
+  pool.hold.due(T + 40);
   assert.ok(half.remembering > 0, 'bytes came after it settled: not all acknowledged any more');
+  assert.equal(pool.hold.size, 0, 'it left the hold, to come back once all is acknowledged');
   half.segment(1025, Buffer.from('* 9 EXISTS\r\n'), 0, false, 10);
   assert.equal(warnings.length, 2, 'the new bytes are checked');
   half.peerAck(1037, 11, T + 41);
-  pool.returnDue(T + 41 + ACKNOWLEDGED_HOLD_SECONDS);
+  pool.hold.due(T + 41 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0);
+  // Settled, more bytes, settled again before its turn: the turn is taken again, a hold after the first one's end.
+  half.segment(1037, Buffer.from('* 3 EXISTS\r\n'), 0, false, 12);
+  half.peerAck(1049, 13, T + 100);
+  half.segment(1049, Buffer.from('* 4 EXISTS\r\n'), 0, false, 14);
+  half.peerAck(1061, 15, T + 105);
+  assert.equal(pool.hold.size, 1, 'in the hold once');
+  pool.hold.due(T + 100 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.ok(half.remembering > 0, 'its last bytes were acknowledged 5 s ago: still kept');
+  half.segment(1049, Buffer.from('* 5 EXISTS\r\n'), 0, false, 16);
+  assert.equal(warnings.length, 3, 'and checked');
+  pool.hold.due(T + 99 + 2 * ACKNOWLEDGED_HOLD_SECONDS);
+  assert.ok(half.remembering > 0);
+  pool.hold.due(T + 100 + 2 * ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(half.remembering, 0);
+});
+
+test('the hold gives each stream its turn in the order queued, once its second is HOLD seconds past (30,000 random steps, clocks that step back)', () => {
+  const random = seededRandom(29);
+  const hold = new RingHold();
+  const model: { id: number; at: number }[] = [];
+  const passed: string[] = [];
+  const expected: string[] = [];
+  let now = 1_000;
+  let next = 0;
+  for (let step = 0; step < 30_000; step++) {
+    const r = random();
+    if (r < 0.6) {
+      const id = next++;
+      const at = now - (random() < 0.05 ? Math.floor(random() * 30) : 0);
+      hold.add({ holdPassed: (t, early) => { passed.push(`${id}@${t}${early ? '!' : ''}`); } }, at);
+      model.push({ id, at });
+    } else {
+      if (r < 0.9) now += Math.floor(random() * 3);
+      else now -= Math.floor(random() * 5);
+      hold.due(now);
+      while (model.length > 0 && now - model[0]!.at >= ACKNOWLEDGED_HOLD_SECONDS) expected.push(`${model.shift()!.id}@${now}`);
+    }
+    assert.equal(hold.size, model.length);
+  }
+  assert.ok(expected.length > 10_000, `${expected.length} turns`);
+  assert.deepEqual(passed, expected);
 });
 
 test('past the cap on rings waiting out the hold, the oldest goes back early', () => {
   const pool = new RingPool();
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
-  const streams = Array.from({ length: MAX_SETTLING + 2 }, () => new HalfStream(owner, 'client'));
+  const streams = Array.from({ length: MAX_HOLDING + 2 }, () => new HalfStream(owner, 'client'));
   for (const half of streams) {
     half.syn(0);
     half.segment(1, Buffer.from('a1 NOOP\r\n'), 0, false, 1);
     half.peerAck(10, 2, 5);
   }
-  assert.equal(pool.settling, MAX_SETTLING);
+  assert.equal(pool.hold.size, MAX_HOLDING);
   assert.deepEqual(streams.slice(0, 3).map((h) => h.remembering), [0, 0, 16], 'the two oldest went back early');
-  pool.returnDue(5 + ACKNOWLEDGED_HOLD_SECONDS);
-  assert.equal(pool.settling, 0);
+  pool.hold.due(5 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(pool.hold.size, 0);
   assert.ok(streams.every((h) => h.remembering === 0));
 });
 
@@ -856,11 +899,18 @@ test('a quiet connection gives its rings back once the capture has moved on past
   const r1 = await run(within);
   assert.equal(r1.warnings.length, 1, JSON.stringify(r1.warnings));
   assert.match(r1.warnings[0]!.message, /retransmitted data differs/);
-  const past = [...packets, other(T + ACKNOWLEDGED_HOLD_SECONDS + 2, 40000), at(answer, T + ACKNOWLEDGED_HOLD_SECONDS + 3, 'a1 NO done\r\n')];
-  const r2 = await run(past);
-  assert.deepEqual(r2.warnings, []);
-  assert.deepEqual(show(r2.rec.pieces(0, 'server')), ['* OK ready\r\na1 OK done\r\n'], 'the first copy stays; nothing twice');
+  // The greeting was acknowledged first, the answer a moment later: a stream is in the hold once at a time, so when
+  // its turn comes (the capture's next segment after the greeting's hold, 20 s on) it takes another, and the ring goes
+  // at the next segment after that.
+  const hold = ACKNOWLEDGED_HOLD_SECONDS;
+  const forged = (time: number) => at(answer, time, 'a1 NO done\r\n');
+  const r2 = await run([...packets, other(T + 2 * hold, 40000), forged(T + 2 * hold + 1)]);
+  assert.equal(r2.warnings.length, 1, 'a turn taken again: still checked');
+  const r3 = await run([...packets, other(T + 2 * hold, 40000), other(T + 3 * hold, 40001), forged(T + 3 * hold + 1)]);
+  assert.deepEqual(r3.warnings, []);
+  assert.deepEqual(show(r3.rec.pieces(0, 'server')), ['* OK ready\r\na1 OK done\r\n'], 'the first copy stays; nothing twice');
 });
+
 
 test('an ended conversation keeps its id for late segments while it lingers, then leaves the index (time and frames)', async (t) => {
   const T = 1_700_000_000;

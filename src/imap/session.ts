@@ -306,8 +306,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
       this.warn(m.firstFrame, `tag ${cmd.tag} reused while a command with that tag is still outstanding`);
     }
     const ex: Exchange = {
-      // The same few tags in every connection of a client ("a1", "A0005"): one copy, not one per outstanding command.
-      conn: this.info.conn.id, tag: this.recurring.text(cmd.tag), command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
+      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
       responseFrame: null, end: null, untagged: 0, untaggedByType: NO_UNTAGGED, continuations: this.earlyContinuations,
       continuationAt: this.earlyContinuationAt, clientMs: 0, idle: cmd.name === 'IDLE' ? IDLE_BEGUN : undefined,

@@ -1,4 +1,5 @@
-import { RecentBytes, type RingHolder, type RingPool } from './recent-bytes.js';
+import { RecentBytes, type RingPool } from './recent-bytes.js';
+import type { RingHolder } from './ring-hold.js';
 import type { DirectionStats, Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
@@ -47,8 +48,12 @@ const AFTER_FIN_WARNED = 4;
 /** The server's direction (a flag, not a field: two per open connection). */
 const SERVER_SIDE = 8;
 const SECOND_FIN_WARNED = 16;
-/** The peer acknowledged every byte the ring holds, and the pool has it for return (RingPool.settled). */
+/** Every byte the ring holds was acknowledged by the peer. */
 const SETTLED = 32;
+/** In the pool's hold (RingHold): its ring goes back when its turn comes, if still SETTLED. */
+const HOLDING = 64;
+/** Bytes came while HOLDING: its turn came too early for them (it queues again, if they were acknowledged too). */
+const MORE_SINCE_HELD = 128;
 
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
@@ -76,7 +81,7 @@ export interface HalfStreamOwner {
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
  * the end of the capture proves the hole will never fill, which becomes an explicit gap.
  */
-export class HalfStream implements RingHolder {
+export class HalfStream extends RecentBytes implements RingHolder {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
   /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED: one field (two per open connection). */
@@ -87,13 +92,13 @@ export class HalfStream implements RingHolder {
   private delivered = 0;
   /** The FIN's place, held segments and gap counts, once any of them is needed. */
   private irregular: Irregular | null = null;
-  /** The bytes it remembers for checking retransmissions, while it has any (see peerAck). */
-  private recent: RecentBytes | null = null;
 
+  /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
     side: Side,
   ) {
+    super();
     this.flags = side === 'server' ? SERVER_SIDE : 0;
   }
 
@@ -172,43 +177,49 @@ export class HalfStream implements RingHolder {
   /**
    * The peer acknowledged `ack` at `at` (capture seconds): bytes before it exist even if the capture never saw them.
    * Once it acknowledged every byte delivered, the ring goes back to the pool when ACKNOWLEDGED_HOLD_SECONDS have
-   * passed: a retransmission is still checked while one can come, and a quiet connection holds no ring (a client
-   * that synced and then idles would hold a whole window each way).
+   * passed (RingHold): a retransmission is still checked while one can come, and a quiet connection holds no ring.
    */
   peerAck(ack: number, frame: number, at: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
     if (this.hold) this.resolveAckedHole(frame);
-    else if (!(this.flags & SETTLED) && this.recent !== null && seqDiff(this.acked, this.next) >= 0) {
+    else if (!(this.flags & SETTLED) && this.remembering > 0 && seqDiff(this.acked, this.next) >= 0) {
       this.flags |= SETTLED;
-      this.owner.rings.settled(this, this.recent.pushed, at);
+      if (!(this.flags & HOLDING)) {
+        this.flags |= HOLDING;
+        this.owner.rings.hold.add(this, at);
+      }
     }
   }
 
-  /** Bytes just delivered are kept for checking retransmissions: the ring is no longer all acknowledged. */
+  /** Its turn in the pool's hold came at `now`: the ring goes back, unless bytes came since it was queued. */
+  holdPassed(now: number, early: boolean): void {
+    const flags = this.flags;
+    this.flags &= ~(HOLDING | MORE_SINCE_HELD);
+    if (!(flags & SETTLED)) return; // not all acknowledged: it queues again once it is
+    if (flags & MORE_SINCE_HELD && !early) {
+      this.flags |= HOLDING;
+      this.owner.rings.hold.add(this, now);
+      return;
+    }
+    this.releaseRing(this.owner.rings);
+  }
+
+  /** Bytes just delivered, or a gap: the ring is no longer all acknowledged. */
+  private unsettled(): void {
+    this.flags = this.flags & HOLDING ? (this.flags & ~SETTLED) | MORE_SINCE_HELD : this.flags & ~SETTLED;
+  }
+
+  /** Bytes just delivered are kept for checking retransmissions. */
   private keep(bytes: Buffer): void {
-    (this.recent ??= new RecentBytes()).remember(bytes, this.owner.rings);
-    this.flags &= ~SETTLED;
+    this.remember(bytes, this.owner.rings);
+    this.unsettled();
   }
 
-  releaseRingIfStill(total: number, pool: RingPool): void {
-    if (this.recent !== null && this.recent.pushed === total) this.releaseRing(pool);
-  }
-
-  /** Its ring goes back to `pool` (null at the end of the input: nothing would take it again). */
+  /** Its ring goes back to `pool` (null at the end of the input: nothing would take it again); a later byte takes one again. */
   releaseRing(pool: RingPool | null): void {
-    this.recent?.release(pool);
-    this.recent = null;
-  }
-
-  /** Bytes it remembers for checking retransmissions now (for tests). */
-  get remembering(): number {
-    return this.recent?.remembering ?? 0;
-  }
-
-  /** Does `old`, which started `back` bytes before the end of what was delivered, disagree with what it kept? */
-  private differs(back: number, old: Buffer): boolean {
-    return this.recent !== null && this.recent.differs(back, old);
+    this.release(pool);
+    this.flags &= ~SETTLED;
   }
 
   /** End of the connection or the capture: whatever is still missing will never come. */
@@ -281,8 +292,8 @@ export class HalfStream implements RingHolder {
     // Only a gap that starts at `next` can be delivered now; later ones are handled as holes.
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
-    this.recent?.forgetRemembered();
-    this.flags &= ~SETTLED; // a later acknowledgement settles what comes after the gap
+    this.forgetRemembered();
+    this.unsettled();
     const more = this.more;
     more.gaps++;
     more.gapBytes += length;

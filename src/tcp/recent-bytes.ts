@@ -1,3 +1,5 @@
+import { RingHold } from './ring-hold.js';
+
 /** Smallest ring: a short command or greeting fits, and growth by doubling reaches the window quickly. */
 const MIN_RING = 16;
 
@@ -10,17 +12,6 @@ const MAX_POOLED_BYTES = 8 * 1024 * 1024;
  */
 const SLAB_RING_MAX = 1024;
 const SLAB_BYTES = 64 * 1024;
-
-/**
- * Capture seconds a ring is kept after its peer acknowledged every byte in it. A sender retransmits what it has no
- * acknowledgement for, so a copy that comes after the acknowledgement (the ACK lost on its way, a retransmission timer
- * that fired early, a forged copy that raced the real one) comes within a few retransmission timeouts: Linux waits
- * 0.2 s at least and doubles it each time. Then the ring goes back: a quiet connection holds none.
- */
-export const ACKNOWLEDGED_HOLD_SECONDS = 10;
-
-/** Rings waiting out that hold at once, at most: past it the oldest goes back early (many connections went quiet at once). */
-export const MAX_SETTLING = 65_536;
 
 /** Where a ring's bytes are: `buffer` from `base` on (a slab holds many rings; a large ring has its own). */
 interface RingPlace {
@@ -42,14 +33,8 @@ export class RingPool {
   private pooledBytes = 0;
   private slab: Buffer | null = null;
   private slabUsed = 0;
-  /**
-   * Rings waiting out ACKNOWLEDGED_HOLD_SECONDS, oldest first, as parallel lists from `settlingHead` on: the stream, what it
-   * had remembered when its last byte was acknowledged, and when (capture seconds).
-   */
-  private settlingStreams: (RingHolder | null)[] = [];
-  private settlingTotals: number[] = [];
-  private settlingSince: number[] = [];
-  private settlingHead = 0;
+  /** Streams whose every byte was acknowledged, waiting out ACKNOWLEDGED_HOLD_SECONDS to give their rings back. */
+  readonly hold = new RingHold();
 
   /** @param window the largest ring: bytes remembered per direction. */
   constructor(readonly window = 64 * 1024) {}
@@ -87,63 +72,16 @@ export class RingPool {
     this.pooledBytes += size;
   }
 
-  /**
-   * Every byte `stream` remembers (`pushed` of them) was acknowledged at `at` (capture seconds): its ring comes back
-   * here once the hold has passed (returnDue), unless it remembered more by then.
-   */
-  settled(stream: RingHolder, pushed: number, at: number): void {
-    if (this.settlingStreams.length - this.settlingHead >= MAX_SETTLING) this.returnOldest();
-    this.settlingStreams.push(stream);
-    this.settlingTotals.push(pushed);
-    this.settlingSince.push(at);
-  }
-
-  /** The rings whose hold has passed by `now` (capture seconds) come back. */
-  returnDue(now: number): void {
-    while (this.settlingHead < this.settlingSince.length && now - this.settlingSince[this.settlingHead]! >= ACKNOWLEDGED_HOLD_SECONDS) {
-      this.returnOldest();
-    }
-  }
-
-  /** Streams waiting out the hold (for tests). */
-  get settling(): number {
-    return this.settlingStreams.length - this.settlingHead;
-  }
-
-  private returnOldest(): void {
-    const at = this.settlingHead++;
-    this.settlingStreams[at]!.releaseRingIfStill(this.settlingTotals[at]!, this);
-    this.settlingStreams[at] = null;
-    if (this.settlingHead === this.settlingStreams.length) {
-      this.settlingStreams = [];
-      this.settlingTotals = [];
-      this.settlingSince = [];
-      this.settlingHead = 0;
-    } else if (this.settlingHead > 4096 && 2 * this.settlingHead > this.settlingStreams.length) {
-      this.settlingStreams = this.settlingStreams.slice(this.settlingHead);
-      this.settlingTotals = this.settlingTotals.slice(this.settlingHead);
-      this.settlingSince = this.settlingSince.slice(this.settlingHead);
-      this.settlingHead = 0;
-    }
-  }
-
   /** Bytes held as spares (for tests). */
   get pooled(): number {
     return this.pooledBytes;
   }
 }
 
-/** A stream whose ring waits out the hold in the pool (RingPool.settled). */
-export interface RingHolder {
-  /** Give the ring back to `pool` if nothing was pushed since `pushed` counted `total` bytes. */
-  releaseRingIfStill(total: number, pool: RingPool): void;
-}
-
 /**
  * The last few kilobytes delivered in one direction, so that a retransmission can be checked against
- * the first copy without keeping the stream. Older bytes are simply not checked. A HalfStream has one while it
- * holds bytes the peer may still see again: made at its first byte, dropped when its ring goes back to the pool
- * (most open connections are quiet, and hold none).
+ * the first copy without keeping the stream. Older bytes are simply not checked. HalfStream extends it:
+ * one object per direction rather than two.
  */
 export class RecentBytes implements RingPlace {
   /**
@@ -156,11 +94,6 @@ export class RecentBytes implements RingPlace {
   private size = 0;
   /** Total bytes pushed since the last reset; the ring holds the last min(total, size). */
   private total = 0;
-
-  /** Bytes pushed since the ring was last emptied (released, or forgotten at a gap). */
-  get pushed(): number {
-    return this.total;
-  }
 
   /** Bytes the ring can hold now (it grows up to the window); none before the first byte. */
   get remembering(): number {

@@ -264,7 +264,7 @@ export class TcpTracker<S = void> {
       this.track(conv, seg, from === conv.keyA);
     }
     this.dropEnded(seg);
-    this.context.rings.returnDue(seg.frame.tsSec);
+    this.context.rings.hold.due(seg.frame.tsSec);
     if (this.addressIds.size >= this.addressSweepAt) this.sweepAddresses();
   }
 
