@@ -870,6 +870,35 @@ test('the hold gives each stream its turn in the order queued, once its second i
   assert.deepEqual(passed, expected);
 });
 
+test('an ended stream leaves the hold when it is among the newest queued, and is not called when its turn comes', () => {
+  const hold = new RingHold();
+  const called: number[] = [];
+  const holders = Array.from({ length: 200 }, (_, i) => ({ holdPassed: () => { called.push(i); } }));
+  holders.forEach((h, i) => hold.add(h, i < 100 ? 10 : 11));
+  hold.forget(holders[199]!);
+  hold.forget(holders[150]!);
+  hold.forget(holders[5]!); // too far back to be looked for: its turn still comes
+  hold.due(10 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.deepEqual(called, holders.slice(0, 100).map((_, i) => i));
+  hold.due(11 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(called.length, 198);
+  assert.ok(!called.includes(150) && !called.includes(199));
+  assert.equal(hold.size, 0);
+  // Through a HalfStream: one that settles and then ends leaves the hold.
+  const pool = new RingPool();
+  const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
+  const half = new HalfStream(owner, 'client');
+  half.syn(0);
+  half.segment(1, Buffer.from('a1 LOGOUT\r\n'), 0, false, 1);
+  half.peerAck(12, 2, 5);
+  assert.equal(pool.hold.size, 1);
+  half.end(pool);
+  assert.equal(half.remembering, 0);
+  pool.hold.due(5 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(pool.hold.size, 0);
+  assert.equal(pool.pooled, 16, 'its ring went back once, at the end');
+});
+
 test('past the cap on rings waiting out the hold, the oldest goes back early', () => {
   const pool = new RingPool();
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };

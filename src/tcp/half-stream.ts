@@ -222,6 +222,15 @@ export class HalfStream extends RecentBytes implements RingHolder {
     this.flags &= ~SETTLED;
   }
 
+  /** The stream ended: its ring goes back to `pool` (null at the end of the input), and it leaves the hold. */
+  end(pool: RingPool | null): void {
+    this.releaseRing(pool);
+    if (this.flags & HOLDING) {
+      this.owner.rings.hold.forget(this);
+      this.flags &= ~(HOLDING | MORE_SINCE_HELD);
+    }
+  }
+
   /** End of the connection or the capture: whatever is still missing will never come. */
   flush(frame: number): void {
     if (this.next === null) return;

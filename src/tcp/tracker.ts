@@ -160,8 +160,8 @@ class Conversation<S> implements HalfStreamOwner {
     if (!client || !server || !conn) return null;
     client.flush(frame);
     server.flush(frame);
-    client.releaseRing(pool);
-    server.releaseRing(pool);
+    client.end(pool);
+    server.end(pool);
     this.client = null;
     this.server = null;
     conn.stats = { client: client.counts(), server: server.counts() };
