@@ -20,7 +20,7 @@ import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
-import { ACKNOWLEDGED_HOLD_SECONDS, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
+import { ACKNOWLEDGED_HOLD_SECONDS, KEPT_RING_BYTES, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
@@ -791,56 +791,71 @@ test('a ring whose bytes were all acknowledged is kept for the hold (a retransmi
     gap: () => {},
     warn: (_side, _frame, message) => { warnings.push(message); },
   };
+  // Lines of 40 bytes: a ring past KEPT_RING_BYTES.
+  const line = (text: string) => `${text.padEnd(38, '.')}\r\n`;
+  const greeting = line('* OK [CAPABILITY IMAP4rev1] ready');
+  assert.ok(greeting.length > KEPT_RING_BYTES);
   const half = new HalfStream(owner, 'server');
   const T = 1_700_000_000;
+  let seq = 1001;
+  const send = (text: string, frame: number) => { half.segment(seq, Buffer.from(text), 0, false, frame); seq += text.length; };
   half.syn(1000);
-  half.segment(1001, Buffer.from('* OK ready\r\n'), 0, false, 1);
+  send(greeting, 1);
   half.peerAck(1005, 2, T);
   assert.equal(pool.hold.size, 0, 'not all acknowledged: nothing to return');
-  half.peerAck(1013, 3, T);
-  half.peerAck(1013, 4, T + 1);
-  assert.equal(pool.hold.size, 1, 'settled once, however many ACKs repeat it');
+  half.peerAck(seq, 3, T);
+  half.peerAck(seq, 4, T + 1);
+  assert.equal(pool.hold.size, 1, 'held once, however many ACKs repeat it');
   // A forged copy that comes after the acknowledgement, within the hold, is still told from the first.
-  half.segment(1001, Buffer.from('* NO ready\r\n'), 0, false, 5);
+  half.segment(1001, Buffer.from(line('* NO [CAPABILITY IMAP4rev1] ready')), 0, false, 5);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /retransmitted data differs from the first copy/);
   pool.hold.due(T + ACKNOWLEDGED_HOLD_SECONDS - 1);
   assert.ok(half.remembering > 0, 'kept until the hold has passed');
   pool.hold.due(T + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0, 'the ring went back');
-  assert.equal(pool.pooled, 16);
+  assert.equal(pool.pooled, 64);
   assert.equal(pool.hold.size, 0);
   // Past the hold a copy is dropped as old, unchecked; nothing is delivered twice.
-  half.segment(1001, Buffer.from('* XX ready\r\n'), 0, false, 6);
+  half.segment(1001, Buffer.from(line('* XX [CAPABILITY IMAP4rev1] ready')), 0, false, 6);
   assert.equal(warnings.length, 1);
-  assert.deepEqual(delivered, ['* OK ready\r\n']);
-  // New bytes take a ring again; settled, then more bytes before the hold passed: that ring stays.
-  half.segment(1013, Buffer.from('* 1 EXISTS\r\n'), 0, false, 7);
+  assert.deepEqual(delivered, [greeting]);
+  // New bytes take a ring again; held, then more bytes before the hold passed: that ring stays.
+  send(line('* 1 EXISTS'), 7);
   assert.ok(half.remembering > 0);
-  half.peerAck(1025, 8, T + 20);
-  half.segment(1025, Buffer.from('* 2 EXISTS\r\n'), 0, false, 9);
+  half.peerAck(seq, 8, T + 20);
+  const before = seq;
+  send(line('* 2 EXISTS'), 9);
   pool.hold.due(T + 40);
-  assert.ok(half.remembering > 0, 'bytes came after it settled: not all acknowledged any more');
+  assert.ok(half.remembering > 0, 'bytes came after it was held: not all acknowledged any more');
   assert.equal(pool.hold.size, 0, 'it left the hold, to come back once all is acknowledged');
-  half.segment(1025, Buffer.from('* 9 EXISTS\r\n'), 0, false, 10);
+  half.segment(before, Buffer.from(line('* 9 EXISTS')), 0, false, 10);
   assert.equal(warnings.length, 2, 'the new bytes are checked');
-  half.peerAck(1037, 11, T + 41);
+  half.peerAck(seq, 11, T + 41);
   pool.hold.due(T + 41 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0);
-  // Settled, more bytes, settled again before its turn: the turn is taken again, a hold after the first one's end.
-  half.segment(1037, Buffer.from('* 3 EXISTS\r\n'), 0, false, 12);
-  half.peerAck(1049, 13, T + 100);
-  half.segment(1049, Buffer.from('* 4 EXISTS\r\n'), 0, false, 14);
-  half.peerAck(1061, 15, T + 105);
+  // Held, more bytes, all acknowledged again before its turn: the turn is taken again, a hold after the first one's end.
+  send(line('* 3 EXISTS'), 12);
+  half.peerAck(seq, 13, T + 100);
+  const last = seq;
+  send(line('* 4 EXISTS'), 14);
+  half.peerAck(seq, 15, T + 105);
   assert.equal(pool.hold.size, 1, 'in the hold once');
   pool.hold.due(T + 100 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.ok(half.remembering > 0, 'its last bytes were acknowledged 5 s ago: still kept');
-  half.segment(1049, Buffer.from('* 5 EXISTS\r\n'), 0, false, 16);
+  half.segment(last, Buffer.from(line('* 5 EXISTS')), 0, false, 16);
   assert.equal(warnings.length, 3, 'and checked');
   pool.hold.due(T + 99 + 2 * ACKNOWLEDGED_HOLD_SECONDS);
   assert.ok(half.remembering > 0);
   pool.hold.due(T + 100 + 2 * ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0);
+  // A stream that said little keeps its small ring: the hold would cost as much.
+  const short = new HalfStream(owner, 'client');
+  short.syn(0);
+  short.segment(1, Buffer.from('a1 NOOP\r\n'), 0, false, 17);
+  short.peerAck(10, 18, T + 200);
+  assert.equal(pool.hold.size, 0);
+  assert.equal(short.remembering, 16);
 });
 
 test('the hold gives each stream its turn in the order queued, once its second is HOLD seconds past (30,000 random steps, clocks that step back)', () => {
@@ -889,14 +904,15 @@ test('an ended stream leaves the hold when it is among the newest queued, and is
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
   const half = new HalfStream(owner, 'client');
   half.syn(0);
-  half.segment(1, Buffer.from('a1 LOGOUT\r\n'), 0, false, 1);
-  half.peerAck(12, 2, 5);
+  const logout = `a9 LOGOUT ${'.'.repeat(KEPT_RING_BYTES)}\r\n`;
+  half.segment(1, Buffer.from(logout), 0, false, 1);
+  half.peerAck(1 + logout.length, 2, 5);
   assert.equal(pool.hold.size, 1);
   half.end(pool);
   assert.equal(half.remembering, 0);
   pool.hold.due(5 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(pool.hold.size, 0);
-  assert.equal(pool.pooled, 16, 'its ring went back once, at the end');
+  assert.equal(pool.pooled, 64, 'its ring went back once, at the end');
 });
 
 test('past the cap on rings waiting out the hold, the oldest goes back early', () => {
@@ -905,11 +921,11 @@ test('past the cap on rings waiting out the hold, the oldest goes back early', (
   const streams = Array.from({ length: MAX_HOLDING + 2 }, () => new HalfStream(owner, 'client'));
   for (const half of streams) {
     half.syn(0);
-    half.segment(1, Buffer.from('a1 NOOP\r\n'), 0, false, 1);
-    half.peerAck(10, 2, 5);
+    half.segment(1, Buffer.from(`a1 NOOP ${'.'.repeat(KEPT_RING_BYTES)}\r\n`), 0, false, 1);
+    half.peerAck(KEPT_RING_BYTES + 12, 2, 5);
   }
   assert.equal(pool.hold.size, MAX_HOLDING);
-  assert.deepEqual(streams.slice(0, 3).map((h) => h.remembering), [0, 0, 16], 'the two oldest went back early');
+  assert.deepEqual(streams.slice(0, 3).map((h) => h.remembering), [0, 0, 64], 'the two oldest went back early');
   pool.hold.due(5 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(pool.hold.size, 0);
   assert.ok(streams.every((h) => h.remembering === 0));
@@ -917,14 +933,17 @@ test('past the cap on rings waiting out the hold, the oldest goes back early', (
 
 test('a quiet connection gives its rings back once the capture has moved on past the hold: a forged copy after it is not checked', async () => {
   const T = 1_700_000_000;
+  const GREETING = '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n';
+  const ANSWER = 'a1 OK NOOP completed (0.001 + 0.000 secs).\r\n';
   const at = (p: SynthPacket, time: number, payload?: string): SynthPacket => ({ ...p, t: time, ...(payload === undefined ? {} : { payload }) });
   const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 50000 }, start: T });
-  const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 NOOP\r\n'), ...f.send('server', 'a1 OK done\r\n')];
+  const packets = [...f.handshake(), ...f.send('server', GREETING), ...f.send('client', 'a1 NOOP\r\n'), ...f.send('server', ANSWER)];
   const answer = packets[packets.length - 2]!;
-  assert.equal(String(answer.payload), 'a1 OK done\r\n');
+  assert.equal(String(answer.payload), ANSWER);
   // Another conversation moves the capture's clock on.
   const other = (time: number, port: number) => at(new TcpFlow({ client: { ip: '10.0.0.2', port }, server: { ip: '10.0.0.3', port: 80 }, start: time }).handshake()[0]!, time);
-  const within = [...packets, at(answer, T + 5, 'a1 NO done\r\n')];
+  const forgedAnswer = ANSWER.replace('OK', 'NO');
+  const within = [...packets, at(answer, T + 5, forgedAnswer)];
   const r1 = await run(within);
   assert.equal(r1.warnings.length, 1, JSON.stringify(r1.warnings));
   assert.match(r1.warnings[0]!.message, /retransmitted data differs/);
@@ -932,12 +951,12 @@ test('a quiet connection gives its rings back once the capture has moved on past
   // its turn comes (the capture's next segment after the greeting's hold, 20 s on) it takes another, and the ring goes
   // at the next segment after that.
   const hold = ACKNOWLEDGED_HOLD_SECONDS;
-  const forged = (time: number) => at(answer, time, 'a1 NO done\r\n');
+  const forged = (time: number) => at(answer, time, forgedAnswer);
   const r2 = await run([...packets, other(T + 2 * hold, 40000), forged(T + 2 * hold + 1)]);
   assert.equal(r2.warnings.length, 1, 'a turn taken again: still checked');
   const r3 = await run([...packets, other(T + 2 * hold, 40000), other(T + 3 * hold, 40001), forged(T + 3 * hold + 1)]);
   assert.deepEqual(r3.warnings, []);
-  assert.deepEqual(show(r3.rec.pieces(0, 'server')), ['* OK ready\r\na1 OK done\r\n'], 'the first copy stays; nothing twice');
+  assert.deepEqual(show(r3.rec.pieces(0, 'server')), [GREETING + ANSWER], 'the first copy stays; nothing twice');
 });
 
 

@@ -1,5 +1,5 @@
 import { RecentBytes, type RingPool } from './recent-bytes.js';
-import type { RingHolder } from './ring-hold.js';
+import { KEPT_RING_BYTES, type RingHolder } from './ring-hold.js';
 import type { DirectionStats, Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
@@ -177,13 +177,14 @@ export class HalfStream extends RecentBytes implements RingHolder {
   /**
    * The peer acknowledged `ack` at `at` (capture seconds): bytes before it exist even if the capture never saw them.
    * Once it acknowledged every byte delivered, the ring goes back to the pool when ACKNOWLEDGED_HOLD_SECONDS have
-   * passed (RingHold): a retransmission is still checked while one can come, and a quiet connection holds no ring.
+   * passed (RingHold): a retransmission is still checked while one can come, and a quiet connection holds no ring
+   * (but a small one: KEPT_RING_BYTES).
    */
   peerAck(ack: number, frame: number, at: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
     if (this.hold) this.resolveAckedHole(frame);
-    else if (!(this.flags & SETTLED) && this.remembering > 0 && seqDiff(this.acked, this.next) >= 0) {
+    else if (!(this.flags & SETTLED) && this.remembering > KEPT_RING_BYTES && seqDiff(this.acked, this.next) >= 0) {
       this.flags |= SETTLED;
       if (!(this.flags & HOLDING)) {
         this.flags |= HOLDING;
