@@ -84,7 +84,7 @@ export interface HalfStreamOwner {
 export class HalfStream extends RecentBytes implements RingHolder {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
-  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED: one field (two per open connection). */
+  /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED, SETTLED, HOLDING, MORE_SINCE_HELD: one field. */
   private flags: number;
   /** Highest sequence number the peer acknowledged (it received everything before it). */
   private acked: number | null = null;

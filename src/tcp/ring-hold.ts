@@ -41,7 +41,7 @@ export class RingHold {
   private marks: number[] = [];
   private markHead = 0;
 
-  /** Streams waiting (for tests). */
+  /** Streams waiting, those that left before their turn included (for tests). */
   get size(): number {
     return this.streams.length - this.head;
   }
