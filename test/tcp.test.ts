@@ -893,6 +893,7 @@ test('an ended stream leaves the hold when it is among the newest queued, and is
   hold.forget(holders[199]!);
   hold.forget(holders[150]!);
   hold.forget(holders[5]!); // too far back to be looked for: its turn still comes
+  assert.equal(hold.size, 198);
   hold.due(10 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.deepEqual(called, holders.slice(0, 100).map((_, i) => i));
   hold.due(11 + ACKNOWLEDGED_HOLD_SECONDS);
@@ -909,6 +910,7 @@ test('an ended stream leaves the hold when it is among the newest queued, and is
   half.peerAck(1 + logout.length, 2, 5);
   assert.equal(pool.hold.size, 1);
   half.end(pool);
+  assert.equal(pool.hold.size, 0, 'it left the hold');
   assert.equal(half.remembering, 0);
   pool.hold.due(5 + ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(pool.hold.size, 0);

@@ -208,7 +208,8 @@ export class HalfStream extends RecentBytes implements RingHolder {
 
   /** Bytes just delivered, or a gap: the ring is no longer all acknowledged. */
   private unsettled(): void {
-    this.flags = this.flags & HOLDING ? (this.flags & ~SETTLED) | MORE_SINCE_HELD : this.flags & ~SETTLED;
+    if (this.flags & HOLDING) this.flags |= MORE_SINCE_HELD;
+    this.flags &= ~SETTLED;
   }
 
   /** Bytes just delivered are kept for checking retransmissions. */

@@ -36,20 +36,22 @@ export interface RingHolder {
 export class RingHold {
   /** Null where a stream left before its turn (forget). */
   private streams: (RingHolder | null)[] = [];
+  /** Those nulls, from `head` on. */
+  private left = 0;
   private base = 0;
   private head = 0;
   private marks: number[] = [];
   private markHead = 0;
 
-  /** Streams waiting, those that left before their turn included (for tests). */
+  /** Streams waiting. */
   get size(): number {
-    return this.streams.length - this.head;
+    return this.streams.length - this.head - this.left;
   }
 
   /** `stream` acknowledged all it remembers at `at` (capture seconds); its turn comes ACKNOWLEDGED_HOLD_SECONDS later. */
   add(stream: RingHolder, at: number): void {
     if (this.size >= MAX_HOLDING) this.passHead(at, true);
-    if (this.marks.length === this.markHead || this.marks[this.marks.length - 1] !== at) this.marks.push(this.base + this.streams.length, at);
+    if (this.marks.length === 0 || this.marks[this.marks.length - 1] !== at) this.marks.push(this.base + this.streams.length, at);
     this.streams.push(stream);
   }
 
@@ -62,6 +64,7 @@ export class RingHold {
     for (let i = this.streams.length - 1; i >= stop; i--) {
       if (this.streams[i] === stream) {
         this.streams[i] = null;
+        this.left++;
         return;
       }
     }
@@ -81,6 +84,7 @@ export class RingHold {
 
   private passHead(now: number, early: boolean): void {
     const stream = this.streams[this.head];
+    if (stream === null) this.left--;
     this.streams[this.head++] = null;
     if (this.head === this.streams.length) {
       this.base += this.streams.length;
