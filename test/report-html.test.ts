@@ -16,6 +16,8 @@ import { histogramBin, HISTOGRAM_EDGES_MS, LADDER_EXCHANGES, MAX_MESSAGES, messa
 import type { SectionFetch } from '../src/analysis/fetches.js';
 import type { PartView } from '../src/analysis/message-view.js';
 import { HeadAndTail } from '../src/util/head-and-tail.js';
+import { Ladders } from '../src/report/html/ladders.js';
+import type { ExchangeData } from '../src/report/html/data.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafe } from '../src/report/html/template.js';
@@ -228,13 +230,14 @@ test('report: the page embeds the first messages in mailbox, UID order and count
   // Every message spilled to sorted runs and merged back gives the same page data.
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-spill-'));
   try {
-    const spilled = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
     // The connections' rows wait on disk from each connection's end until the page is written (read as it is), in a
-    // directory of the report's own: a second report in the same directory has its own.
+    // directory of the report's own: a second report in the same directory has its own. With a budget of one held
+    // exchange, every exchange waits on disk too until its connection is drained.
+    const spilled = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir }, ladderBudget: 1 })).captures[0]!;
     const again = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir } })).captures[0]!;
-    const own = readdirSync(dir).filter((f) => f.startsWith('report-'));
-    assert.equal(own.length, 2);
-    for (const d of own) assert.deepEqual(readdirSync(join(dir, d)).sort(), ['rows-0', 'rows-0-lifetimes']);
+    const own = readdirSync(dir).filter((f) => f.startsWith('report-')).map((d) => readdirSync(join(dir, d)).sort());
+    assert.deepEqual(own.map((files) => files.length).sort(), [2, 3]);
+    assert.deepEqual(own.find((files) => files.length === 3), ['ladders-0', 'rows-0', 'rows-0-lifetimes']);
     assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify(all)));
     assert.ok(JSON.parse(JSON.stringify(all)).connections.length >= 2);
     assert.deepEqual(JSON.parse(JSON.stringify(spilled)), JSON.parse(JSON.stringify(all)));
@@ -256,6 +259,11 @@ test('report of a connection of 30,000 commands: its ladder keeps the first and 
   assert.ok(tags.every((tag, i) => tag === `p${i < 5_000 ? i : i + 20_000}`), 'in request order on either side of the gap');
   assert.equal(capture!.exchangeCount, 30_000);
   assert.equal(capture!.commands.find((c) => c.command === 'NOOP')!.count, 30_000);
+  // Spilled at every 7,000th exchange held, the same ladder.
+  const spillDir = mkdtempSync(join(dir, 'ladders-'));
+  const spilled = (await buildReportData([path], {}, undefined, { spill: { budget: 10_000, dir: spillDir }, ladderBudget: 7_000 })).captures[0]!;
+  const [row] = JSON.parse(JSON.stringify(spilled.connections)) as typeof capture.connections;
+  assert.deepEqual(row, conn);
   // A connection of fewer keeps every one.
   const short = embeddedData(report([join(CAPTURES, 'mbsync.pcap')])).captures[0]!;
   assert.ok(short.connections.every((c) => c.omitted === null));
@@ -273,6 +281,89 @@ test('HeadAndTail keeps the first and the last items in order, and counts those 
   assert.deepEqual(kept(100, 2, 3), [[0, 1, 97, 98, 99], 2, 95]);
   assert.deepEqual(kept(10, 2, 0), [[0, 1], 2, 8]);
   assert.deepEqual(kept(1, 2, 2), [[0], 1, 0]);
+});
+
+/** A stand-in exchange whose tag says which connection and which of its exchanges it is. */
+function ladderRow(id: number, n: number): ExchangeData {
+  return {
+    tag: `c${id}-${n}`, command: 'NOOP', args: n % 3 ? '' : 'é "x"', status: 'OK', code: null, text: 'done', requestFrame: n, responseFrame: n + 1,
+    start: n / 7, end: null, latencyMs: 0.25, untagged: 0, continuations: 0, requestBytes: 9, responseBytes: 20, requestMissing: false,
+  };
+}
+
+test('Ladders: spilled or held, each connection gets the ladder a plain HeadAndTail would keep, and at most the budget is held', () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'imapscope-ladders-'));
+  try {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    let spilledSome = false;
+    for (let round = 0; round < 40; round++) {
+      const half = 1 + random(6);
+      const budget = 1 + random(round < 20 ? 4 : 40);
+      const path = join(dir2, `spool-${round}`);
+      const ladders = new Ladders(half, { path, budget });
+      const model = new Map<number, { rows: HeadAndTail<ExchangeData>; seen: number }>();
+      const open: number[] = [];
+      let next = 0;
+      const check = (id: number) => {
+        const m = model.get(id) ?? { rows: new HeadAndTail<ExchangeData>(half, half), seen: 0 };
+        model.delete(id);
+        const got = ladders.take(id);
+        assert.deepEqual(JSON.parse(got.exchanges), m.rows.items(), `round ${round}, connection ${id}`);
+        assert.deepEqual(got.omitted, m.rows.omitted === 0 ? null : { after: m.rows.headLength, count: m.rows.omitted });
+      };
+      for (let step = 0; step < 600; step++) {
+        const r = random(10);
+        if (r === 0 || open.length === 0) open.push(next++);
+        else if (r === 1) check(open.splice(random(open.length), 1)[0]!);
+        else {
+          const id = open[random(open.length)]!;
+          const m = model.get(id) ?? { rows: new HeadAndTail<ExchangeData>(half, half), seen: 0 };
+          model.set(id, m);
+          const row = ladderRow(id, m.seen++);
+          m.rows.push(row);
+          ladders.push(id, row);
+          assert.ok(ladders.held <= budget, `${ladders.held} held, budget ${budget}`);
+        }
+      }
+      for (const id of open) check(id);
+      ladders.close();
+      try {
+        spilledSome ||= readFileSync(path).length > 0;
+      } catch { /* never spilled */ }
+    }
+    assert.ok(spilledSome);
+    // Once its head is on disk, a connection holds no more than the tail.
+    const spool = new Ladders(3, { path: join(dir2, 'tail'), budget: 3 });
+    for (let n = 0; n < 14; n++) spool.push(1, ladderRow(1, n));
+    assert.equal(spool.held, 3);
+    assert.deepEqual((JSON.parse(spool.take(1).exchanges) as ExchangeData[]).map((ex) => ex.tag), ['c1-0', 'c1-1', 'c1-2', 'c1-11', 'c1-12', 'c1-13']);
+    spool.close();
+    // Markers are kept per connection, exchanges or not.
+    const ladders = new Ladders(2);
+    ladders.marker(4, { frame: 9, side: null, text: 'gap' });
+    assert.deepEqual(ladders.take(4), { exchanges: '[]', omitted: null, markers: [{ frame: 9, side: null, text: 'gap' }] });
+  } finally {
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
+test('Ladders: connections drained between spills are not listed for the next one for ever', () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'imapscope-ladders-'));
+  try {
+    const ladders = new Ladders(5_000, { path: join(dir2, 'spool'), budget: 1_000 });
+    for (let id = 0; id < 100_000; id++) {
+      ladders.push(id, ladderRow(id, 0));
+      if (id >= 10) ladders.take(id - 10); // ten open at a time: the budget is never reached
+      assert.ok(ladders.listed <= 2 * 11 + 64, `${ladders.listed} listed`);
+    }
+    ladders.close();
+  } finally {
+    rmSync(dir2, { recursive: true, force: true });
+  }
 });
 
 test('a message of 2,000 parts, each fetched: the page finds each part\'s fetches in one pass over them, not one per part', () => {

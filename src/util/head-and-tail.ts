@@ -22,6 +22,19 @@ export class HeadAndTail<T> {
     }
   }
 
+  /**
+   * Count `n` items as left out here, as if pushed and dropped: only right where later pushes will fill the tail,
+   * i.e. where `tail` or more items are still to come (Ladders rebuilds a ladder from pieces that each dropped some).
+   */
+  skip(n: number): void {
+    this.dropped += n;
+  }
+
+  /** Items kept. */
+  get size(): number {
+    return this.first.length + this.last.length;
+  }
+
   /** Items left out between the head and the tail. */
   get omitted(): number {
     return this.dropped;

@@ -8,14 +8,14 @@ import type { Comparison } from '../../compare/diff.js';
 import { LINKTYPE_NAMES } from '../../decode/decoder.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { Connection, Side, TimePoint } from '../../tcp/types.js';
-import { HeadAndTail } from '../../util/head-and-tail.js';
 import { LazyArray, RawJson } from '../../util/json.js';
 import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
+import { Ladders, type Ladder, type LadderSpool } from './ladders.js';
 import type {
-  CaptureData, CommandData, ComparisonData, ConnectionData, ExchangeData, MarkerData, MessageData, PartData, SectionFetchData,
+  CaptureData, CommandData, ComparisonData, ConnectionData, MessageData, PartData, SectionFetchData,
 } from './data.js';
 
 /**
@@ -55,14 +55,8 @@ function clip(s: string): string {
  */
 export const LADDER_EXCHANGES = 10_000;
 
-interface ConnectionBucket {
-  exchanges: HeadAndTail<ExchangeData>;
-  markers: MarkerData[];
-}
-
-function newBucket(): ConnectionBucket {
-  return { exchanges: new HeadAndTail(LADDER_EXCHANGES / 2, LADDER_EXCHANGES / 2), markers: [] };
-}
+/** Exchanges held for the ladders of connections not yet drained, before they go to the spool (about 0.4 KiB each). */
+export const LADDER_HELD = 32_768;
 
 export interface CollectorOptions {
   /**
@@ -70,6 +64,8 @@ export interface CollectorOptions {
    * none of it in memory; absent: the rows are held until the page is written. The file must stay until then.
    */
   rowsFile?: string;
+  /** Where the exchanges of connections not yet drained go beyond a budget (LADDER_HELD); absent: they are held. */
+  ladderSpool?: LadderSpool;
   /** Whether a drained connection is shown (a -Y selection); absent: every one. */
   shows?(c: ImapConnection): boolean;
 }
@@ -81,7 +77,7 @@ export interface CollectorOptions {
  * until then. Hand `hooks` to the analysis, then call `finish` with its result.
  */
 export class CaptureCollector {
-  private readonly buckets = new Map<number, ConnectionBucket>();
+  private readonly ladders: Ladders;
   private readonly histograms = new Map<string, number[]>();
   /**
    * Times are kept from the first frame's and shifted to the capture's start (its earliest time, known at the end: a
@@ -97,6 +93,7 @@ export class CaptureCollector {
 
   constructor(private readonly options: CollectorOptions = {}) {
     this.rows = options.rowsFile ? new RowWriter(options.rowsFile) : null;
+    this.ladders = new Ladders(LADDER_EXCHANGES / 2, options.ladderSpool);
     this.hooks = {
       onFirstFrame: (t) => { this.firstFrame = t; },
       onExchange: (ex, info) => this.exchange(ex, info),
@@ -104,15 +101,6 @@ export class CaptureCollector {
       onConnectionDrained: (c) => this.drained(c),
       onConnectionSettled: this.rows?.settle,
     };
-  }
-
-  private bucket(id: number): ConnectionBucket {
-    let b = this.buckets.get(id);
-    if (!b) {
-      b = newBucket();
-      this.buckets.set(id, b);
-    }
-    return b;
   }
 
   private relative(t: TimePoint | null): number | null {
@@ -124,7 +112,7 @@ export class CaptureCollector {
   private exchange(ex: Exchange, info: ImapConnection): void {
     const ms = latencyMs(ex);
     this.exchangeCount++;
-    this.bucket(info.conn.id).exchanges.push({
+    this.ladders.push(info.conn.id, {
       tag: ex.tag, command: ex.command, args: clip(ex.args), status: ex.status, code: ex.code === null ? null : clip(ex.code), text: clip(ex.text),
       requestFrame: ex.requestFrame, responseFrame: ex.responseFrame, start: this.relative(ex.start), end: this.relative(ex.end), latencyMs: ms,
       untagged: ex.untagged, continuations: ex.continuations, requestBytes: ex.requestBytes, responseBytes: ex.responseBytes, requestMissing: ex.requestMissing,
@@ -139,15 +127,14 @@ export class CaptureCollector {
   }
 
   private marker(side: Side | null, frame: number, text: string, info: ImapConnection): void {
-    this.bucket(info.conn.id).markers.push({ frame, side, text });
+    this.ladders.marker(info.conn.id, { frame, side, text });
   }
 
   /** Every exchange of the connection has been seen: its row is made, and its exchanges go with it. */
   private drained(c: ImapConnection): void {
-    const bucket = this.buckets.get(c.conn.id) ?? newBucket();
-    this.buckets.delete(c.conn.id);
+    const ladder = this.ladders.take(c.conn.id);
     if (this.options.shows && !this.options.shows(c)) return;
-    const row = JSON.stringify(connectionHead(c, bucket));
+    const row = rowText(connectionHead(c, ladder), ladder.exchanges);
     if (this.rows) this.rows.add(c.conn, row);
     else this.held.push({ conn: c.conn, row });
   }
@@ -158,6 +145,7 @@ export class CaptureCollector {
    * `maxMessages` and counts the rest.
    */
   finish(a: FullAnalysis, messages: Iterable<MessageView> = a.fetches.sorted(), maxMessages = MAX_MESSAGES): CaptureReport {
+    this.ladders.close(); // every connection has been drained
     const shown: MessageData[] = [];
     let omitted = 0;
     for (const m of messages) {
@@ -206,7 +194,7 @@ export class CaptureCollector {
   }
 }
 
-function connectionHead(c: ImapConnection, bucket: ConnectionBucket): ConnectionHead {
+function connectionHead(c: ImapConnection, ladder: Ladder): ConnectionHead {
   const t = c.conn;
   return {
     id: t.id, client: endpoint(t.client), server: endpoint(t.server),
@@ -220,10 +208,22 @@ function connectionHead(c: ImapConnection, bucket: ConnectionBucket): Connection
     compressFrame: c.compress?.frame ?? null,
     bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
     gaps: t.stats.client.gaps + t.stats.server.gaps,
-    exchanges: bucket.exchanges.items(),
-    omitted: bucket.exchanges.omitted === 0 ? null : { after: bucket.exchanges.headLength, count: bucket.exchanges.omitted },
-    markers: [...bucket.markers].sort((x, y) => x.frame - y.frame),
+    exchanges: [], // put in as the ladder's text: rowText
+    omitted: ladder.omitted,
+    markers: ladder.markers.sort((x, y) => x.frame - y.frame),
   };
+}
+
+const NO_EXCHANGES = '"exchanges":[]';
+
+/**
+ * A connection's head as JSON with its ladder's exchanges (JSON text) in their place. The first `"exchanges":[]` is
+ * the member: text off the wire before it is in strings, whose quotes are escaped.
+ */
+function rowText(head: ConnectionHead, exchanges: string): string {
+  const text = JSON.stringify(head);
+  const at = text.indexOf(NO_EXCHANGES);
+  return `${text.slice(0, at)}"exchanges":${exchanges}${text.slice(at + NO_EXCHANGES.length)}`;
 }
 
 /**

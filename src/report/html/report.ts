@@ -10,7 +10,7 @@ import { BehaviourCollector } from '../../compare/behaviour.js';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportData } from './data.js';
-import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, type CaptureReport, type ComparisonReport } from './model.js';
+import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, LADDER_HELD, type CaptureReport, type ComparisonReport } from './model.js';
 
 export const GENERATOR = 'imapscope 0.1.0';
 
@@ -29,11 +29,14 @@ export type ReportDocument = Omit<ReportData, 'captures' | 'comparisons'> & { ca
 export interface ReportOptions {
   /**
    * FetchTracker's `spill` (budget and directory); absent: every message is held until the page is made. With a
-   * directory, each capture's connection rows wait there too, until the page is written: it must stay until then.
+   * directory, each capture's connection rows wait there too, until the page is written (it must stay until then), and
+   * the exchanges of connections not yet drained beyond `ladderBudget`.
    */
   spill?: { budget: number; dir?: string };
   /** Messages embedded per capture (default MAX_MESSAGES); the rest are counted. */
   maxMessages?: number;
+  /** Exchanges held for connections' ladders before they wait in the spill directory too (default LADDER_HELD). */
+  ladderBudget?: number;
 }
 
 /**
@@ -50,7 +53,11 @@ export async function buildReportData(
   const rows = options.spill?.dir === undefined ? null : mkdtempSync(join(options.spill.dir, 'report-'));
   for (const [n, path] of paths.entries()) {
     const selection = select?.();
-    const collector = new CaptureCollector({ rowsFile: rows === null ? undefined : join(rows, `rows-${n}`), shows: selection && ((c) => selection.shows(c)) });
+    const collector = new CaptureCollector({
+      rowsFile: rows === null ? undefined : join(rows, `rows-${n}`),
+      ladderSpool: rows === null ? undefined : { path: join(rows, `ladders-${n}`), budget: options.ladderBudget ?? LADDER_HELD },
+      shows: selection && ((c) => selection.shows(c)),
+    });
     // With a filter, the page's exchanges, per-command figures, lanes and messages are the selected ones only.
     const stats = new CommandStats();
     const chosen = new Set<string>();

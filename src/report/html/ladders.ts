@@ -1,0 +1,222 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { GatheredWriter } from '../../util/gathered-writer.js';
+import { HeadAndTail } from '../../util/head-and-tail.js';
+import type { ExchangeData, MarkerData } from './data.js';
+
+/** What the page shows of one connection's exchanges and markers, taken when the connection is drained. */
+export interface Ladder {
+  /**
+   * The first and the last `half` exchanges, in the order they came, as a JSON array: spilled ones are taken as they
+   * were written, not parsed and written again.
+   */
+  exchanges: string;
+  /** Exchanges left out between the head and the tail: how many, and after how many of the kept ones. */
+  omitted: { after: number; count: number } | null;
+  markers: MarkerData[];
+}
+
+/** Where held exchanges go once there are too many: a file (which must not exist yet) and how many may be held. */
+export interface LadderSpool {
+  path: string;
+  budget: number;
+}
+
+/**
+ * One connection's exchanges so far. `recent` holds those since its last spill (a head of what is left of the first
+ * `half`, then a tail); each spill is a segment of the spool file that names the one before it.
+ */
+interface Bucket {
+  recent: HeadAndTail<ExchangeData> | null;
+  /** Exchanges pushed in all. */
+  seen: number;
+  /** The latest segment (offset -1: none) and how many there are. */
+  lastOffset: number;
+  lastLength: number;
+  segments: number;
+  markers: MarkerData[] | null;
+}
+
+/**
+ * A segment is `[offset,length,headLength,omitted,[exchanges]]`: the place of the connection's segment before it (-1
+ * and 0: none), then what its HeadAndTail kept and how. This matches up to the array of exchanges.
+ */
+const SEGMENT_START = /^\[(-?\d+),(\d+),(\d+),(\d+),/;
+/** Enough of a segment's start to hold the place of the one before it. */
+const SEGMENT_HEAD_BYTES = 64;
+/**
+ * The spool is read in windows of at least this many bytes: connections drained in about the order their segments
+ * were written (idle ones at the end of the capture, in the order they opened) cost one read per window, not each.
+ */
+const READ_WINDOW = 64 * 1024;
+
+/**
+ * The ladder rows of every connection not yet drained. A connection keeps its exchanges from its first until it is
+ * drained, often its close: 200,000 idle mail clients kept two each (0.4 KiB apiece, 200 MiB), and one that synced
+ * before idling kept up to 10,000. With a spool, once more than `budget` are held every connection's held ones are
+ * written to the spool as a segment, and read back when the connection is drained: memory is then about 50 bytes
+ * per open connection, whatever it did.
+ */
+export class Ladders {
+  private readonly buckets = new Map<number, Bucket>();
+  /**
+   * Buckets given exchanges since the last spill, to be written at the next (with a spool only). Those drained since
+   * are dropped from it once they are most of it.
+   */
+  private dirty: Bucket[] = [];
+  /** Buckets with exchanges in memory. */
+  private withRecent = 0;
+  private heldCount = 0;
+  private writer: GatheredWriter | null = null;
+  private reader = -1;
+  /** The bytes last read from the spool: how many, and where in it they start (the file only grows past them). */
+  private window = Buffer.alloc(0);
+  private windowLength = 0;
+  private windowAt = 0;
+
+  constructor(private readonly half: number, private readonly spool?: LadderSpool) {}
+
+  /** Exchanges held in memory. */
+  get held(): number {
+    return this.heldCount;
+  }
+
+  /** Connections listed for the next spill. */
+  get listed(): number {
+    return this.dirty.length;
+  }
+
+  private bucket(id: number): Bucket {
+    let b = this.buckets.get(id);
+    if (!b) {
+      b = { recent: null, seen: 0, lastOffset: -1, lastLength: 0, segments: 0, markers: null };
+      this.buckets.set(id, b);
+    }
+    return b;
+  }
+
+  push(id: number, ex: ExchangeData): void {
+    const b = this.bucket(id);
+    if (!b.recent) {
+      // What is left of the head goes first; the exchanges before were spilled in order.
+      b.recent = new HeadAndTail(Math.max(0, this.half - b.seen), this.half);
+      this.withRecent++;
+      if (this.spool) this.listDirty(b);
+    }
+    const before = b.recent.size;
+    b.recent.push(ex);
+    b.seen++;
+    this.heldCount += b.recent.size - before;
+    if (this.spool && this.heldCount > this.spool.budget) this.spill(this.spool.path);
+  }
+
+  marker(id: number, m: MarkerData): void {
+    const b = this.bucket(id);
+    (b.markers ??= []).push(m);
+  }
+
+  /** The connection's ladder, and forget it. */
+  take(id: number): Ladder {
+    const b = this.buckets.get(id);
+    this.buckets.delete(id);
+    if (!b) return { exchanges: '[]', omitted: null, markers: [] };
+    const recent = b.recent;
+    if (recent) {
+      this.heldCount -= recent.size;
+      this.withRecent--;
+      b.recent = null; // a bucket drained before a spill may stay listed for it: emptied, it writes nothing
+    }
+    const markers = b.markers ?? [];
+    if (b.segments === 0) return { ...ladderOf(recent ?? new HeadAndTail(0, 0)), markers };
+    const segments = this.places(b).map(([offset, length]) => this.read(offset, length));
+    if (b.seen <= 2 * this.half) {
+      // Nothing was left out: the arrays' items in order.
+      const items = segments.map((text) => text.slice(SEGMENT_START.exec(text)![0].length + 1, -2));
+      if (recent) items.push(JSON.stringify(recent.items()).slice(1, -1));
+      return { exchanges: `[${items.join(',')}]`, omitted: null, markers };
+    }
+    const kept = new HeadAndTail<ExchangeData>(this.half, this.half);
+    for (const text of segments) {
+      const [, , headLength, omitted, items] = JSON.parse(text) as [number, number, number, number, ExchangeData[]];
+      append(kept, items, headLength, omitted);
+    }
+    if (recent) append(kept, recent.items(), recent.headLength, recent.omitted);
+    return { ...ladderOf(kept), markers };
+  }
+
+  /** Close the spool (the caller removes the file). */
+  close(): void {
+    this.writer?.close();
+    this.writer = null;
+    if (this.reader >= 0) closeSync(this.reader);
+    this.reader = -1;
+  }
+
+  /** Every held exchange to the spool, one segment per connection. */
+  private spill(path: string): void {
+    if (!this.writer) {
+      this.writer = new GatheredWriter(path);
+      this.reader = openSync(path, 'r');
+    }
+    for (const b of this.dirty) {
+      const r = b.recent;
+      if (!r) continue;
+      const offset = this.writer.size;
+      const length = this.writer.write(`[${b.lastOffset},${b.lastLength},${r.headLength},${r.omitted},${JSON.stringify(r.items())}]`);
+      b.lastOffset = offset;
+      b.lastLength = length;
+      b.segments++;
+      b.recent = null;
+    }
+    this.dirty = [];
+    this.withRecent = 0;
+    this.heldCount = 0;
+  }
+
+  private listDirty(b: Bucket): void {
+    if (this.dirty.length >= 2 * this.withRecent + 64) this.dirty = this.dirty.filter((d) => d.recent !== null);
+    this.dirty.push(b);
+  }
+
+  /** The bucket's segments, first to last: each names the one before it at its start. */
+  private places(b: Bucket): [number, number][] {
+    const places: [number, number][] = [[b.lastOffset, b.lastLength]];
+    for (let i = 1; i < b.segments; i++) {
+      const [offset, length] = places[places.length - 1]!;
+      const start = SEGMENT_START.exec(this.read(offset, Math.min(length, SEGMENT_HEAD_BYTES)));
+      places.push([Number(start![1]), Number(start![2])]);
+    }
+    return places.reverse();
+  }
+
+  private read(offset: number, length: number): string {
+    const start = offset - this.windowAt;
+    if (start < 0 || start + length > this.windowLength) this.fill(offset, length);
+    return this.window.toString('utf8', offset - this.windowAt, offset - this.windowAt + length);
+  }
+
+  /** Read the spool from `offset`: this many bytes at least, a window's worth if the file has them. */
+  private fill(offset: number, length: number): void {
+    this.writer!.flush();
+    const size = Math.max(length, READ_WINDOW);
+    if (this.window.length < size) this.window = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(this.reader, this.window, got, size - got, offset + got);
+      if (n === 0) throw new Error(`${this.spool!.path}: ends before ${offset + length}`);
+      got += n;
+    }
+    this.windowLength = got;
+    this.windowAt = offset;
+  }
+}
+
+function ladderOf(kept: HeadAndTail<ExchangeData>): Omit<Ladder, 'markers'> {
+  return { exchanges: JSON.stringify(kept.items()), omitted: kept.omitted === 0 ? null : { after: kept.headLength, count: kept.omitted } };
+}
+
+/** Add a segment's exchanges to the ladder being rebuilt: its head, those it left out, then its tail. */
+function append(ladder: HeadAndTail<ExchangeData>, items: ExchangeData[], headLength: number, omitted: number): void {
+  for (let i = 0; i < headLength; i++) ladder.push(items[i]!);
+  ladder.skip(omitted);
+  for (let i = headLength; i < items.length; i++) ladder.push(items[i]!);
+}
