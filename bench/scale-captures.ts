@@ -5,6 +5,9 @@
  *   idling N      N IMAP connections as a mail client leaves them: logged in, INBOX selected, IDLE answered by
  *                 "+ idling", then nothing more; none is ever closed. All open first, then one goes idle every
  *                 --interval seconds (default 1 ms: 200,000 take 200 s, as clients that come and stay)
+ *   chatty N      100 connections open at once, N commands among them, each answered (a UID FETCH of one message's
+ *                 flags), round by round; none is ever closed: what a view keeps per finished exchange of a connection
+ *                 that is still open
  *   closed N      N short sessions one after another (LOGIN, SELECT, FETCH, LOGOUT), each closed; one every
  *                 10 ms, or every --interval seconds
  *   busy N        the same, one every millisecond: a busy server's rate (each ended one lingers 5 minutes, so
@@ -30,8 +33,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -116,6 +119,9 @@ function flow(index: number, start: number): TcpFlow {
 export const CLOSED_INTERVAL = 0.01;
 const BUSY_INTERVAL = 0.001;
 
+/** Connections of the `chatty` case. */
+const CHATTY_CONNECTIONS = 100;
+
 /** Seconds between two connections going idle, unless told. */
 export const IDLING_INTERVAL = 0.001;
 
@@ -155,6 +161,16 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         exchanges += 3;
       }
       break;
+    case 'chatty': {
+      const flows = Array.from({ length: CHATTY_CONNECTIONS }, (_, i) => flow(i, t0 + i * 1e-5));
+      await out.write(flows.flatMap((f) => [...f.handshake(), ...f.send('server', '* OK ready\r\n')]));
+      for (let n = 0; n < count; n++) {
+        const f = flows[n % CHATTY_CONNECTIONS]!;
+        await out.write([...f.send('client', `c${n} UID FETCH ${n + 1} (FLAGS)\r\n`), ...f.send('server', `* 1 FETCH (UID ${n + 1} FLAGS (\\Seen))\r\nc${n} OK done\r\n`)]);
+      }
+      exchanges = count;
+      break;
+    }
     case 'closed':
     case 'busy':
       for (let i = 0; i < count; i++) {
