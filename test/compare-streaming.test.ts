@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { analyzeWithFetches } from '../src/analysis/full.js';
 import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
 import { compareProfiles } from '../src/compare/diff.js';
@@ -117,6 +118,37 @@ test('a profile lists its connections by what they did (commands, then item sets
       assert.ok(order < 0 || (order === 0 && listed[k - 1]!.conn < listed[k]!.conn), `${path}: connections ${listed[k - 1]!.conn} and ${listed[k]!.conn} out of order`);
     }
   }
+});
+
+test('each connection\'s FETCH item sets, taken as each step completes, are in request order: as the tracker lists its steps', async () => {
+  // Two FETCH commands sent in two frames, answered in reverse order.
+  const reversed = join(tmp, 'fetches-answered-in-reverse.pcap');
+  const flow = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, start: 1_700_000_000 });
+  writeCapture(reversed, { format: 'pcap', packets: [
+    ...flow.handshake(), ...flow.send('server', '* OK ready\r\n'), ...flow.send('client', 'a1 SELECT INBOX\r\n'),
+    ...flow.send('server', '* 1 EXISTS\r\n* OK [UIDVALIDITY 3] ok\r\na1 OK [READ-WRITE] done\r\n'),
+    ...flow.send('client', 'a2 UID FETCH 7 (FLAGS)\r\n'), ...flow.send('client', 'a3 UID FETCH 7 (UID RFC822.SIZE)\r\n'),
+    ...flow.send('server', '* 1 FETCH (UID 7 RFC822.SIZE 9)\r\na3 OK done\r\n* 1 FETCH (UID 7 FLAGS ())\r\na2 OK done\r\n'),
+    ...flow.close('fin', 'client'),
+  ] });
+  let steps = 0;
+  for (const path of [reversed, ...['offlineimap.pcapng', 'mbsync.pcap', 'seed-alice.pcap', 'fetchmail.pcap'].map((name) => join(CAPTURES, name))]) {
+    const name = path;
+    const { fetches } = await analyzeWithFetches(path, {}, { stepUids: false });
+    const expected = new Map<number, string[]>();
+    for (const step of fetches.steps) {
+      const list = expected.get(step.conn) ?? [];
+      list.push(step.items.join(' '));
+      expected.set(step.conn, list);
+    }
+    fetches.dispose();
+    for (const c of connectionsOf(await captureBehaviour(path))) {
+      assert.deepEqual(c.fetches, expected.get(c.id) ?? [], `${name}: connection ${c.id}`);
+      if (path === reversed) assert.deepEqual(c.fetches, ['UID FLAGS', 'UID RFC822.SIZE'], 'the first sent first');
+      steps += c.fetches.length;
+    }
+  }
+  assert.ok(steps > 20, `${steps} steps`);
 });
 
 test('a comparison\'s lists, made as they are read, are as long as they say; it is the same exactly when nothing differs', async () => {
