@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCapture } from '../bench/gen-capture.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
-import { FetchTracker, type FetchedMessage } from '../src/analysis/fetches.js';
+import { FetchTracker, type FetchedMessage, type FetchStep } from '../src/analysis/fetches.js';
+import { readSteps, StepFile } from '../src/cli/step-file.js';
 import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
 import { fetchesText, fetchesTextPieces, messageJson, MESSAGES_PER_PIECE, PIECE_CHARS } from '../src/report/fetches.js';
@@ -546,6 +547,39 @@ test('fetches spills its steps and reads them back: the same listing and documen
       assert.match(spilled.stdout, /Fetch strategy|"strategy": \[\n/);
       assert.equal(spilled.stdout, held.stdout, args.join(' '));
       assert.deepEqual(readdirSync(tmp), [], 'nothing left');
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('StepFile: steps that came in request order need no memory; those that came late are put in their place', () => {
+  const tmp = scratch();
+  try {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (const lateOnes of [0, 1, 30]) {
+      const dir = mkdtempSync(join(tmp, 'steps-'));
+      const file = new StepFile(dir);
+      // Mostly in request order; some late, some sharing a frame, some with no request captured.
+      const made: { step: FetchStep; frame: number; created: number }[] = [];
+      for (let created = 0; created < 500; created++) {
+        // Every seventh shares the frame of the one before it (two commands in one segment).
+        const frame = created % 97 === 96 ? null : 10 + 2 * (created % 7 === 1 ? created - 1 : created);
+        made.push({ step: { conn: 1, tag: `t${created}`, command: 'UID FETCH', requestFrame: frame, mailbox: 'INBOX', messages: 1, items: ['UID'], uids: [] }, frame: frame ?? Infinity, created });
+      }
+      const arrival = made.filter((m) => m.frame !== Infinity);
+      // The first late one shares its frame with the one before it, which came in order.
+      const late = Array.from({ length: lateOnes }, (_, i) => arrival.splice(i === 0 ? arrival.findIndex((m) => m.created === 8) : random(arrival.length - 1), 1)[0]!);
+      for (const m of [...arrival, ...late, ...made.filter((m) => m.frame === Infinity).reverse()]) file.add(m.step, m.created);
+      const spilled = file.finish();
+      const expected = [...made].sort((a, b) => a.frame - b.frame || a.created - b.created).map((m) => m.step.tag);
+      assert.deepEqual([...readSteps(spilled)].map((st) => st.tag), expected, `${lateOnes} late`);
+      // The steps without a request frame came in reverse: all but the first of them came late.
+      assert.equal(spilled.late.offsets.length, lateOnes + 5 - 1);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSectionSpec } from '../imap/fetch.js';
@@ -6,6 +6,7 @@ import type { SectionSpec } from '../mime/types.js';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { detached, Interner } from '../util/intern.js';
 import { LineArena } from '../util/line-arena.js';
+import { readLines } from '../util/read-lines.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchHow, SectionFetch } from './fetches.js';
 import type { MessageView, PartView } from './message-view.js';
@@ -40,15 +41,12 @@ export interface HeldLine extends HeldKey {
 export type Held = HeldMessage | HeldLine;
 
 /**
- * Runs merged at once (bounded open files and buffers: 128 × IO_BYTES = 8 MiB). Runs are merged by levels:
+ * Runs merged at once (bounded open files and buffers: 128 × 64 KiB read windows = 8 MiB, util/read-lines.ts). Runs are merged by levels:
  * when this many runs of one size wait, they become one run of the next level, so every record is rewritten
  * about log_128(runs) times, never once per spill. (At 32, a 100 MiB folder sync's 34 runs were all
  * rewritten once before the final merge, which cost a fifth of `fetches --json`.)
  */
 export const MAX_RUNS_MERGED = 128;
-
-/** Bytes read or gathered per system call. */
-const IO_BYTES = 64 * 1024;
 
 /** The order of list(): mailbox name (collated), UIDVALIDITY, UID (none last), sequence number. */
 export function byName(a: string, b: string): number {
@@ -220,27 +218,9 @@ export class RecordCodec {
   }
 }
 
-/** Reads a run back, one record at a time (each line decoded on its own, never the whole chunk as one string). */
+/** Reads a run back, one record at a time. */
 function* readRun(path: string, codec: RecordCodec): Generator<HeldMessage> {
-  const fd = openSync(path, 'r');
-  try {
-    let buffer = Buffer.allocUnsafe(IO_BYTES);
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.length) buffer = Buffer.concat([buffer], 2 * buffer.length); // a line longer than the buffer
-      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
-      if (n === 0) break;
-      filled += n;
-      let start = 0;
-      for (let end = buffer.indexOf(10, start); end >= 0 && end < filled; start = end + 1, end = buffer.indexOf(10, start)) {
-        yield codec.decode(buffer.toString('utf8', start, end));
-      }
-      buffer.copy(buffer, 0, start, filled);
-      filled -= start;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  for (const line of readLines(path)) yield codec.decode(line);
 }
 
 /**

@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { readRows, RowFile, type RowPlaces } from '../analysis/connection-rows.js';
 import { analyzeWithFetches } from '../analysis/full.js';
 import { fetchedBy, fetchExchangeKey as exchangeKey, type FetchedMessage, type FetchStep, type SectionFetch } from '../analysis/fetches.js';
 import type { MessageView } from '../analysis/message-view.js';
@@ -9,10 +6,10 @@ import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
 import { escapeText } from '../util/escape.js';
-import { float64List, pushValue } from '../util/typed-list.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
 import { ConnectionChoice } from './options.js';
+import { readSteps, StepFile, type SpilledSteps } from './step-file.js';
 import { Selection } from './selection.js';
 
 /** One capture's `fetches` job, as plain data (it may cross to a worker thread, which compiles -Y again). */
@@ -46,8 +43,8 @@ export interface FetchesCaptureResult {
   path: string;
   /** The FETCH commands (empty with `ndjson`, and when they were spilled). */
   steps: FetchStep[];
-  /** With `spill`: the FETCH commands, in request order, written to the spill directory as each one completed. */
-  spilledSteps: RowPlaces | null;
+  /** With `spill`: the FETCH commands, written to the spill directory as each one completed (readSteps: in request order). */
+  spilledSteps: SpilledSteps | null;
   warnings: Warning[];
   notice: string | null;
 }
@@ -55,36 +52,7 @@ export interface FetchesCaptureResult {
 /** The capture's FETCH commands in request order, held or read back from where they were spilled. */
 export function* resultSteps(r: FetchesCaptureResult): Generator<FetchStep> {
   if (!r.spilledSteps) return yield* r.steps;
-  for (const text of readRows(r.spilledSteps)) yield JSON.parse(text) as FetchStep;
-}
-
-/**
- * Steps written to a file of the spill directory as their commands complete (only what the view lists is kept in
- * memory: the request frame and number of each, about 20 bytes, not the step), then put in request order.
- */
-class StepFile {
-  private readonly file: RowFile;
-  /** Each step's request frame and creation number, the keys it is ordered by (outside the collected heap). */
-  private readonly frames = float64List(64);
-  private readonly created = float64List(64);
-
-  constructor(dir: string) {
-    this.file = new RowFile(join(dir, `steps-${randomUUID()}`));
-  }
-
-  add(step: FetchStep, created: number): void {
-    this.file.add(JSON.stringify(step));
-    pushValue(this.frames, step.requestFrame ?? Infinity);
-    pushValue(this.created, created);
-  }
-
-  /** As FetchTracker.steps orders them: by request frame, then in order of creation. */
-  finish(): RowPlaces {
-    const frames = this.frames.values;
-    const created = this.created.values;
-    const order = Array.from({ length: this.frames.size }, (_, i) => i).sort((a, b) => frames[a]! - frames[b]! || created[a]! - created[b]!);
-    return this.file.finish(order);
-  }
+  yield* readSteps(r.spilledSteps);
 }
 
 /** Fetched messages and steps of one capture, those of the exchanges -Y selects; NDJSON lines go to 'stdout' as they come. */
