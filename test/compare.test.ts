@@ -43,6 +43,17 @@ test('mbsync and offlineimap on the same mailbox: different, and the differences
   assert.ok(r.json.differences.some((d: { what: string }) => /commands$/.test(d.what)));
 });
 
+test('compare by capture needs two different captures: said before any is read (exit 2)', () => {
+  // The file is missing: had it been read, the error would name that.
+  const missing = join(CAPTURES, 'no-such-capture.pcap');
+  const twice = compare(missing, missing);
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /^imapscope: compare: .*no-such-capture\.pcap is named twice; name two different captures, or one with --by client-ip \/ --by user/);
+  const one = compare(missing);
+  assert.equal(one.code, 2);
+  assert.match(one.stderr, /^imapscope: compare needs two captures, or one with --by client-ip \/ --by user; got 1/);
+});
+
 test('--by user needs two users; one capture of one user is a usage error (exit 2)', () => {
   const r = compare('--by', 'user', join(CAPTURES, 'seed-alice.pcap'));
   assert.equal(r.code, 2);

@@ -12,9 +12,11 @@ import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { spillDirectory } from '../spill.js';
 import { join } from 'node:path';
+import { escapeText } from '../../util/escape.js';
 
 export async function runCompare(args: string[], opts: { by: GroupBy; json?: boolean; expectSame?: boolean; full?: boolean; port: string; keylog?: string[]; jobs?: string }): Promise<void> {
   const captures = await expandCaptures(args);
+  if (opts.by === 'capture') checkTwoCaptures(captures);
   const settings = captureSettings(opts);
   const { profiles, read } = await readProfiles(captures, opts, settings);
   if (profiles.length < 2 && settings.signal?.aborted) {
@@ -27,6 +29,13 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
   if (opts.json) await output.json(compareJson(profiles, comparisons));
   else await output.pieces(gathered(compareTextLines(profiles, comparisons, { width: output.columns ?? 160, full: opts.full })));
   if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
+}
+
+/** Before any is read (a capture can take minutes): a profile per capture needs two, each named once (its label). */
+function checkTwoCaptures(captures: readonly string[]): void {
+  const twice = captures.find((c, i) => captures.indexOf(c) !== i);
+  if (twice !== undefined) throw new UsageError(`compare: ${escapeText(twice)} is named twice; name two different captures, or one with --by client-ip / --by user`);
+  if (captures.length < 2) throw new UsageError(`compare needs two captures, or one with --by client-ip / --by user; got ${captures.length}`);
 }
 
 /**
