@@ -246,6 +246,14 @@ test('report: the page embeds the first messages in mailbox, UID order and count
   }
 });
 
+test('report of a capture that cannot be read: the files it had begun in the spill directory are closed, not left open', async () => {
+  const spill = mkdtempSync(join(dir, 'unreadable-'));
+  const open = () => readdirSync('/proc/self/fd').length;
+  const before = open();
+  await assert.rejects(buildReportData([join(dir, 'no-such.pcap')], {}, undefined, { spill: { budget: 1, dir: spill }, ladderBudget: 1 }));
+  assert.equal(open(), before);
+});
+
 test('report of a connection of 30,000 commands: its ladder keeps the first and the last 5,000, says how many it left out between them, and counts all', async () => {
   const path = join(dir, 'pipelined.pcap');
   await generateScaleCapture('pipelined', 30_000, path);

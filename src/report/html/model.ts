@@ -139,6 +139,12 @@ export class CaptureCollector {
     else this.held.push({ conn: c.conn, row });
   }
 
+  /** The analysis failed: the files this collector writes are closed unfinished. */
+  abandon(): void {
+    this.rows?.abandon();
+    this.ladders.close();
+  }
+
   /**
    * The page's data of one capture. `messages`: the fetched messages in order, as views (default: every one, merged
    * from spilled runs if the tracker spilled; a -Y passes those its exchanges fetched); the page embeds the first
