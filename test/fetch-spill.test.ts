@@ -14,6 +14,7 @@ import { generateCapture } from '../bench/gen-capture.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage, type FetchStep } from '../src/analysis/fetches.js';
 import { readSteps, StepFile } from '../src/cli/step-file.js';
+import { fetchesOfCapture } from '../src/cli/fetches-capture.js';
 import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
 import { fetchesText, fetchesTextPieces, messageJson, MESSAGES_PER_PIECE, PIECE_CHARS } from '../src/report/fetches.js';
@@ -581,6 +582,19 @@ test('StepFile: steps that came in request order need no memory; those that came
       // The steps without a request frame came in reverse: all but the first of them came late.
       assert.equal(spilled.late.offsets.length, lateOnes + 5 - 1);
     }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('fetches of a capture that cannot be read: the step file it had begun is closed, not left open', async () => {
+  const tmp = scratch();
+  try {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    const input = { path: join(tmp, 'no-such.pcap'), settings: { ports: [143, 993], keylogTexts: [] }, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false, spill: { budget: 1, dir: tmp } };
+    await assert.rejects(fetchesOfCapture(input, () => {}));
+    assert.equal(open(), before);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

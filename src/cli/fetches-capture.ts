@@ -66,34 +66,40 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   const line = (m: FetchedMessage, f: SectionFetch) => sectionLine(o.multi ? o.path : null, m, f);
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
   const stepFile = o.spill && !o.ndjson ? new StepFile(o.spill.dir) : null;
-  const analysis = await analyzeWithFetches(o.path, {
-    ...pipelineOptions(o.settings),
-    ...control,
-    connections: conn?.accepts,
-    keepConnections: false, // only the messages and steps are listed: memory stays off the number of connections
-    statistics: false,
-    onFirstFrame: (t) => { selection.t0 = t; },
-    onExchange: filter ? (ex, info) => {
-      const key = exchangeKey(ex);
-      if (selection.exchange(ex, info)) chosen.add(key);
-      const lines = held.get(key);
-      held.delete(key);
-      if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
-    } : undefined,
-  }, {
-    // NDJSON needs nothing kept: each section goes out as its response completes.
-    retain: !o.ndjson,
-    spill: o.ndjson ? undefined : o.spill,
-    stepUids: false, // no view of `fetches` shows them
-    // Each step is final once its command completes (and the filter has seen it).
-    onStep: stepFile ? (step, created) => { if (wanted(step)) stepFile.add(step, created); } : undefined,
-    onSection: o.ndjson
-      ? (m, f) => {
-        if (!filter) emit('stdout', line(m, f));
-        else held.set(exchangeKey(f), [...(held.get(exchangeKey(f)) ?? []), line(m, f)]);
-      }
-      : undefined,
-  });
+  let analysis;
+  try {
+    analysis = await analyzeWithFetches(o.path, {
+      ...pipelineOptions(o.settings),
+      ...control,
+      connections: conn?.accepts,
+      keepConnections: false, // only the messages and steps are listed: memory stays off the number of connections
+      statistics: false,
+      onFirstFrame: (t) => { selection.t0 = t; },
+      onExchange: filter ? (ex, info) => {
+        const key = exchangeKey(ex);
+        if (selection.exchange(ex, info)) chosen.add(key);
+        const lines = held.get(key);
+        held.delete(key);
+        if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
+      } : undefined,
+    }, {
+      // NDJSON needs nothing kept: each section goes out as its response completes.
+      retain: !o.ndjson,
+      spill: o.ndjson ? undefined : o.spill,
+      stepUids: false, // no view of `fetches` shows them
+      // Each step is final once its command completes (and the filter has seen it).
+      onStep: stepFile ? (step, created) => { if (wanted(step)) stepFile.add(step, created); } : undefined,
+      onSection: o.ndjson
+        ? (m, f) => {
+          if (!filter) emit('stdout', line(m, f));
+          else held.set(exchangeKey(f), [...(held.get(exchangeKey(f)) ?? []), line(m, f)]);
+        }
+        : undefined,
+    });
+  } catch (err) {
+    stepFile?.abandon();
+    throw err;
+  }
   conn?.requireFound(o.path);
   const spilledSteps = stepFile?.finish() ?? null;
   const result: FetchesCaptureResult = { path: o.path, steps: [], spilledSteps, warnings: analysis.warnings, notice: analysis.visibility.notice };

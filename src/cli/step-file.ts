@@ -49,6 +49,12 @@ export class StepFile {
     pushValue(this.lateCreated, created);
   }
 
+  /** The pass failed: the files are closed unfinished (the caller removes the directory). */
+  abandon(): void {
+    this.inOrder.close();
+    this.late?.close();
+  }
+
   finish(): SpilledSteps {
     this.inOrder.close();
     const frames = listValues(this.lateFrames);
