@@ -12,6 +12,7 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { readRows, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
+import { captureBehaviour } from '../src/compare/capture-behaviour.js';
 import { lifetimeTime, rowTimes } from '../src/analysis/concurrency.js';
 import { streamsJson, streamsJsonStreamed } from '../src/report/streams.js';
 import { summaryJson, summaryJsonStreamed } from '../src/report/summary.js';
@@ -227,4 +228,24 @@ test('the rows show each record\'s own last frame, end and duration, completed a
     }
   });
   assert.ok(lastFrameMoved.length > 10, `connections whose last frame moved after their close were among those checked (${lastFrameMoved.length})`);
+});
+
+test('a capture that cannot be read leaves no file open: summary, streams and compare close what they had begun', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-unreadable-'));
+  try {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    const path = join(dir, 'no-such.pcap');
+    const settings = { ports: [143, 993], keylogTexts: [] };
+    const spill = (n: string) => ({ file: join(dir, n), kind: { json: true } as const });
+    await assert.rejects(selectedAnalysis({ path, settings, filter: undefined, keepSelected: false, spill: spill('summary') }));
+    await assert.rejects(streamsOfCapture({ path, settings, filter: undefined, keepSelected: false, spill: spill('streams') }));
+    await assert.rejects(streamsOfCapture({ path, settings, filter: 'imap.user', keepSelected: false, spill: spill('streams-filtered') }));
+    await assert.rejects(captureBehaviour(path, {}, 'capture', join(dir, 'behaviour')));
+    assert.equal(open(), before);
+    // compare's spool is removed; the rows' files stay for the caller, who removes the directory.
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('behaviour')), readdirSync(dir).join(' '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,6 +5,7 @@ import type { ReadControl } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
 import { fetchesTextPieces, messageElements, messageJson, sectionLine } from '../report/fetches.js';
 import { warningLines } from '../report/format.js';
+import { closedOnFailure } from '../util/closed-on-failure.js';
 import { escapeText } from '../util/escape.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
 import { compileFilterOption } from './display-options.js';
@@ -66,40 +67,34 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
   const line = (m: FetchedMessage, f: SectionFetch) => sectionLine(o.multi ? o.path : null, m, f);
   const wanted = (x: SectionFetch | FetchStep) => !filter || chosen.has(exchangeKey(x));
   const stepFile = o.spill && !o.ndjson ? new StepFile(o.spill.dir) : null;
-  let analysis;
-  try {
-    analysis = await analyzeWithFetches(o.path, {
-      ...pipelineOptions(o.settings),
-      ...control,
-      connections: conn?.accepts,
-      keepConnections: false, // only the messages and steps are listed: memory stays off the number of connections
-      statistics: false,
-      onFirstFrame: (t) => { selection.t0 = t; },
-      onExchange: filter ? (ex, info) => {
-        const key = exchangeKey(ex);
-        if (selection.exchange(ex, info)) chosen.add(key);
-        const lines = held.get(key);
-        held.delete(key);
-        if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
-      } : undefined,
-    }, {
-      // NDJSON needs nothing kept: each section goes out as its response completes.
-      retain: !o.ndjson,
-      spill: o.ndjson ? undefined : o.spill,
-      stepUids: false, // no view of `fetches` shows them
-      // Each step is final once its command completes (and the filter has seen it).
-      onStep: stepFile ? (step, created) => { if (wanted(step)) stepFile.add(step, created); } : undefined,
-      onSection: o.ndjson
-        ? (m, f) => {
-          if (!filter) emit('stdout', line(m, f));
-          else held.set(exchangeKey(f), [...(held.get(exchangeKey(f)) ?? []), line(m, f)]);
-        }
-        : undefined,
-    });
-  } catch (err) {
-    stepFile?.abandon();
-    throw err;
-  }
+  const analysis = await closedOnFailure(() => stepFile?.abandon(), analyzeWithFetches(o.path, {
+    ...pipelineOptions(o.settings),
+    ...control,
+    connections: conn?.accepts,
+    keepConnections: false, // only the messages and steps are listed: memory stays off the number of connections
+    statistics: false,
+    onFirstFrame: (t) => { selection.t0 = t; },
+    onExchange: filter ? (ex, info) => {
+      const key = exchangeKey(ex);
+      if (selection.exchange(ex, info)) chosen.add(key);
+      const lines = held.get(key);
+      held.delete(key);
+      if (lines && chosen.has(key)) for (const l of lines) emit('stdout', l);
+    } : undefined,
+  }, {
+    // NDJSON needs nothing kept: each section goes out as its response completes.
+    retain: !o.ndjson,
+    spill: o.ndjson ? undefined : o.spill,
+    stepUids: false, // no view of `fetches` shows them
+    // Each step is final once its command completes (and the filter has seen it).
+    onStep: stepFile ? (step, created) => { if (wanted(step)) stepFile.add(step, created); } : undefined,
+    onSection: o.ndjson
+      ? (m, f) => {
+        if (!filter) emit('stdout', line(m, f));
+        else held.set(exchangeKey(f), [...(held.get(exchangeKey(f)) ?? []), line(m, f)]);
+      }
+      : undefined,
+  }));
   conn?.requireFound(o.path);
   const spilledSteps = stepFile?.finish() ?? null;
   const result: FetchesCaptureResult = { path: o.path, steps: [], spilledSteps, warnings: analysis.warnings, notice: analysis.visibility.notice };

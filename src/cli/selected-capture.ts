@@ -8,6 +8,7 @@ import { summaryRow } from '../report/summary.js';
 import { streamRow } from '../report/streams.js';
 import type { RowKind } from '../report/spilled-rows.js';
 import { pipelineOptions, type CaptureSettings } from '../settings.js';
+import { closedOnFailure } from '../util/closed-on-failure.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 import { compileFilterOption } from './display-options.js';
 import { Selection } from './selection.js';
@@ -70,7 +71,7 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
   const stats = new CommandStats();
   const spill = rowWriter(o);
   const kept: ImapConnection[] = [];
-  const a = await analyzeCapture(o.path, {
+  const a = await closedOnFailure(() => spill?.writer.abandon(), analyzeCapture(o.path, {
     ...pipelineOptions(o.settings),
     ...control,
     keepConnections: false,
@@ -84,7 +85,7 @@ export async function selectedAnalysis(o: SelectedCapture, control: ReadControl 
       if (!selection.exchange(ex, info)) return;
       stats.add(ex);
     } : undefined,
-  });
+  }));
   const rows = finishedRows(spill, (id) => selection.keeps(id));
   const selected = byId(kept);
   const analysis = { ...a, connections: selected, ...(filter ? { commandStats: stats } : {}) };
@@ -97,16 +98,16 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
   const options = { ...pipelineOptions(o.settings), ...control };
   const spill = rowWriter(o);
   if (!filter) {
-    const streams = await collectStreams(o.path, options, spill ? {
+    const streams = await closedOnFailure(() => spill?.writer.abandon(), collectStreams(o.path, options, spill ? {
       onConnectionClose: (c) => spill.writer.add(c, streamRow(c, spill.kind)),
       onConnectionSettled: spill.writer.settle,
-    } : undefined);
+    } : undefined));
     return { streams, selected: [], rows: finishedRows(spill) };
   }
   // Fields such as tls or imap.user need the IMAP dissection, not only TCP.
   const selection = new Selection(filter);
   const kept: ImapConnection[] = [];
-  const a = await analyzeCapture(o.path, {
+  const a = await closedOnFailure(() => spill?.writer.abandon(), analyzeCapture(o.path, {
     ...options,
     onFirstFrame: (t) => { selection.t0 = t; },
     keepConnections: false,
@@ -115,7 +116,7 @@ export async function streamsOfCapture(o: SelectedCapture, control: ReadControl 
     } : undefined,
     onConnectionSettled: spill?.writer.settle,
     onConnectionDrained: spill ? undefined : keepSelected(selection, kept),
-  });
+  }));
   const rows = finishedRows(spill, (id) => selection.keeps(id));
   const selected = byId(kept);
   return { streams: { capture: a.capture, connections: selected.map((c) => c.conn), warnings: a.warnings }, selected: o.keepSelected ? selected : [], rows };

@@ -220,6 +220,12 @@ export class BehaviourCollector {
     return order.map((at) => steps[at + 2]!);
   }
 
+  /** The pass failed: the spool's files are closed and removed. */
+  abandon(): void {
+    this.rows.abandon();
+    this.latencies.abandon();
+  }
+
   /** What was gathered, the connections in order of id. Gather no more after. */
   result(): CaptureBehaviour {
     const ids = this.lifetimes.ids;

@@ -2,6 +2,7 @@ import type { AnalyzeOptions } from '../analysis/analyzer.js';
 import { analyzeWithFetches } from '../analysis/full.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
+import { closedOnFailure } from '../util/closed-on-failure.js';
 import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behaviour.js';
 
 /**
@@ -11,7 +12,7 @@ import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behav
  */
 export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}, by: GroupBy = 'capture', spool: string | null = null): Promise<CaptureBehaviour & { warnings: Warning[] }> {
   const collector = new BehaviourCollector(by, spool);
-  const analysis = await analyzeWithFetches(input, {
+  const analysis = await closedOnFailure(() => collector.abandon(), analyzeWithFetches(input, {
     ...options,
     keepConnections: false,
     statistics: false,
@@ -20,6 +21,6 @@ export async function captureBehaviour(input: CaptureInput, options: AnalyzeOpti
     onConnectionClose: (c) => collector.endedAt(c),
     onConnectionSettled: collector.settle,
     onConnectionDrained: (c) => collector.drained(c),
-  }, { retain: false, steps: true, stepUids: false, onStep: collector.step });
+  }, { retain: false, steps: true, stepUids: false, onStep: collector.step }));
   return { ...collector.result(), warnings: analysis.warnings };
 }

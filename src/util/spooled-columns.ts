@@ -58,6 +58,13 @@ export class SpooledColumns<S extends Record<string, SpooledType>> {
     return out as SpooledRows<S>;
   }
 
+  /** The pass failed: the file is closed and removed, unread. */
+  abandon(): void {
+    if (!this.writer) return;
+    this.writer.close();
+    rmSync(this.writer.path, { force: true });
+  }
+
   private newBlock(): ColumnOf<SpooledType>[] {
     return this.names.map((name) => new this.types[name]!(this.blockRows));
   }

@@ -8,6 +8,7 @@ import { compareProfiles } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
 import { BehaviourCollector } from '../../compare/behaviour.js';
 import { mkdtempSync } from 'node:fs';
+import { closedOnFailure } from '../../util/closed-on-failure.js';
 import { join } from 'node:path';
 import type { ReportData } from './data.js';
 import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, LADDER_HELD, type CaptureReport, type ComparisonReport } from './model.js';
@@ -72,23 +73,18 @@ export async function buildReportData(
     // The comparison reads every exchange, selected or not, as compare does.
     const behaviour = compare ? new BehaviourCollector() : null;
     const hooks = collector.hooks;
-    let analysis;
-    try {
-      analysis = await analyzeWithFetches(path, {
-        ...settings, ...hooks,
-        keepConnections: false, // each connection's row is made when it is drained
-        onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
-        onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
-        // The comparison copies what it reads of each record at the close, completed when settled, as compare does.
-        onConnectionClose: behaviour ? (c: ImapConnection) => behaviour.endedAt(c) : undefined,
-        onConnectionSettled: behaviour ? (late: LateChanges) => { behaviour.settle(late); hooks.onConnectionSettled?.(late); } : hooks.onConnectionSettled,
-        onConnectionDrained: behaviour ? (c: ImapConnection) => { behaviour.drained(c); hooks.onConnectionDrained!(c); } : hooks.onConnectionDrained,
-        // The page shows no fetch strategy: steps are followed only for the comparison, which takes each as it completes.
-      }, { spill: options.spill, stepUids: false, ...(behaviour ? { onStep: behaviour.step } : { steps: false }) });
-    } catch (err) {
-      collector.abandon(); // its files are closed; the caller removes the directory
-      throw err;
-    }
+    // Should the pass fail, the files the collector had begun are closed (the caller removes the directory).
+    const analysis = await closedOnFailure(() => collector.abandon(), analyzeWithFetches(path, {
+      ...settings, ...hooks,
+      keepConnections: false, // each connection's row is made when it is drained
+      onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
+      onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
+      // The comparison copies what it reads of each record at the close, completed when settled, as compare does.
+      onConnectionClose: behaviour ? (c: ImapConnection) => behaviour.endedAt(c) : undefined,
+      onConnectionSettled: behaviour ? (late: LateChanges) => { behaviour.settle(late); hooks.onConnectionSettled?.(late); } : hooks.onConnectionSettled,
+      onConnectionDrained: behaviour ? (c: ImapConnection) => { behaviour.drained(c); hooks.onConnectionDrained!(c); } : hooks.onConnectionDrained,
+      // The page shows no fetch strategy: steps are followed only for the comparison, which takes each as it completes.
+    }, { spill: options.spill, stepUids: false, ...(behaviour ? { onStep: behaviour.step } : { steps: false }) }));
     try {
       const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted();
       const a = selection ? { ...analysis, commandStats: stats } : analysis;
