@@ -127,16 +127,20 @@ export class Ladders {
     }
     const markers = b.markers ?? [];
     if (b.segments === 0) return { ...ladderOf(recent ?? new HeadAndTail(0, 0)), markers };
-    const segments = this.places(b).map(([offset, length]) => this.read(offset, length));
+    const places = this.places(b);
     if (b.seen <= 2 * this.half) {
       // Nothing was left out: the arrays' items in order.
-      const items = segments.map((text) => text.slice(SEGMENT_START.exec(text)![0].length + 1, -2));
+      const items = places.map(([offset, length]) => {
+        const text = this.read(offset, length);
+        return text.slice(SEGMENT_START.exec(text)![0].length + 1, -2);
+      });
       if (recent) items.push(JSON.stringify(recent.items()).slice(1, -1));
       return { exchanges: `[${items.join(',')}]`, omitted: null, markers };
     }
     const kept = new HeadAndTail<ExchangeData>(this.half, this.half);
-    for (const text of segments) {
-      const [, , headLength, omitted, items] = JSON.parse(text) as [number, number, number, number, ExchangeData[]];
+    // One segment at a time: a connection of 400,000 commands leaves one per spill, each up to `half` exchanges long.
+    for (const [offset, length] of places) {
+      const [, , headLength, omitted, items] = JSON.parse(this.read(offset, length)) as [number, number, number, number, ExchangeData[]];
       append(kept, items, headLength, omitted);
     }
     if (recent) append(kept, recent.items(), recent.headLength, recent.omitted);
