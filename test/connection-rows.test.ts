@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
-import { readRows, RowWriter } from '../src/analysis/connection-rows.js';
+import { readRows, RowFile, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
@@ -245,6 +245,22 @@ test('a capture that cannot be read leaves no file open: summary, streams and co
     assert.equal(open(), before);
     // compare's spool is removed; the rows' files stay for the caller, who removes the directory.
     assert.ok(!readdirSync(dir).some((f) => f.startsWith('behaviour')), readdirSync(dir).join(' '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RowFile: rows whole or in pieces, short or longer than a write, are read back as written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-rowfile-'));
+  try {
+    const file = new RowFile(join(dir, 'rows'));
+    const rows: (string | string[])[] = [];
+    for (let i = 0; i < 40; i++) {
+      const long = 'é'.repeat(i % 7 === 3 ? 70_000 : 10 + i);
+      rows.push(i % 3 === 0 ? [`{"n":${i},`, `"text":"${long}"`, '}'] : i % 3 === 1 ? [`{"n":${i},"text":"${long}"}`] : `{"n":${i},"text":"${long}"}`);
+    }
+    rows.forEach((row) => file.add(row));
+    assert.deepEqual([...readRows(file.finish())], rows.map((row) => (typeof row === 'string' ? row : row.join(''))));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

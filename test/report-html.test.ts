@@ -320,7 +320,7 @@ test('Ladders: spilled or held, each connection gets the ladder a plain HeadAndT
         const m = model.get(id) ?? { rows: new HeadAndTail<ExchangeData>(half, half), seen: 0 };
         model.delete(id);
         const got = ladders.take(id);
-        assert.deepEqual(JSON.parse(got.exchanges), m.rows.items(), `round ${round}, connection ${id}`);
+        assert.deepEqual(JSON.parse(got.exchanges.join('')), m.rows.items(), `round ${round}, connection ${id}`);
         assert.deepEqual(got.omitted, m.rows.omitted === 0 ? null : { after: m.rows.headLength, count: m.rows.omitted });
       };
       for (let step = 0; step < 600; step++) {
@@ -348,12 +348,12 @@ test('Ladders: spilled or held, each connection gets the ladder a plain HeadAndT
     const spool = new Ladders(3, { path: join(dir2, 'tail'), budget: 3 });
     for (let n = 0; n < 14; n++) spool.push(1, ladderRow(1, n));
     assert.equal(spool.held, 3);
-    assert.deepEqual((JSON.parse(spool.take(1).exchanges) as ExchangeData[]).map((ex) => ex.tag), ['c1-0', 'c1-1', 'c1-2', 'c1-11', 'c1-12', 'c1-13']);
+    assert.deepEqual((JSON.parse(spool.take(1).exchanges.join('')) as ExchangeData[]).map((ex) => ex.tag), ['c1-0', 'c1-1', 'c1-2', 'c1-11', 'c1-12', 'c1-13']);
     spool.close();
     // Markers are kept per connection, exchanges or not.
     const ladders = new Ladders(2);
     ladders.marker(4, { frame: 9, side: null, text: 'gap' });
-    assert.deepEqual(ladders.take(4), { exchanges: '[]', omitted: null, markers: [{ frame: 9, side: null, text: 'gap' }] });
+    assert.deepEqual(ladders.take(4), { exchanges: ['[]'], omitted: null, markers: [{ frame: 9, side: null, text: 'gap' }] });
   } finally {
     rmSync(dir2, { recursive: true, force: true });
   }

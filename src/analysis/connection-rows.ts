@@ -42,16 +42,30 @@ export class RowFile {
     this.fd = openSync(path, 'wx', 0o600);
   }
 
-  /** Append a row; returns its length in bytes. */
-  add(row: string): number {
-    const length = Buffer.byteLength(row);
+  /**
+   * Append a row, given whole or as the pieces of its text (a report's ladder row of megabytes is never joined: such a
+   * string is garbage only a full collection frees); returns its length in bytes.
+   */
+  add(row: string | readonly string[]): number {
+    const pieces = typeof row === 'string' ? [row] : row;
+    const bytes = pieces.map((piece) => Buffer.byteLength(piece));
+    const length = bytes.reduce((sum, n) => sum + n, 0);
     if (this.keepPlaces) {
       pushValue(this.offsets, this.written + this.pendingBytes);
       pushValue(this.lengths, length);
     }
-    this.pending.push(row);
-    this.pendingBytes += length;
-    if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    pieces.forEach((piece, i) => {
+      if (bytes[i]! >= WRITE_BATCH) {
+        // Written as it is: joined with what was gathered before, it would be copied.
+        this.flush();
+        writeSync(this.fd, piece);
+        this.written += bytes[i]!;
+        return;
+      }
+      this.pending.push(piece);
+      this.pendingBytes += bytes[i]!;
+      if (this.pendingBytes >= WRITE_BATCH) this.flush();
+    });
     return length;
   }
 
@@ -177,7 +191,7 @@ export class RowWriter {
   }
 
   /** A connection closed: its row, and its lifetime as it is now. */
-  add(conn: Lifetime & Pick<Connection, 'state'>, row: string): void {
+  add(conn: Lifetime & Pick<Connection, 'state'>, row: string | readonly string[]): void {
     const length = this.file.add(row);
     const index = this.count++;
     const record = this.records.blank();

@@ -134,9 +134,9 @@ export class CaptureCollector {
   private drained(c: ImapConnection): void {
     const ladder = this.ladders.take(c.conn.id);
     if (this.options.shows && !this.options.shows(c)) return;
-    const row = rowText(connectionHead(c, ladder), ladder.exchanges);
+    const row = rowPieces(connectionHead(c, ladder), ladder.exchanges);
     if (this.rows) this.rows.add(c.conn, row);
-    else this.held.push({ conn: c.conn, row });
+    else this.held.push({ conn: c.conn, row: row.join('') });
   }
 
   /** The analysis failed: the files this collector writes are closed unfinished. */
@@ -214,7 +214,7 @@ function connectionHead(c: ImapConnection, ladder: Ladder): ConnectionHead {
     compressFrame: c.compress?.frame ?? null,
     bytes: { client: t.stats.client.bytes, server: t.stats.server.bytes },
     gaps: t.stats.client.gaps + t.stats.server.gaps,
-    exchanges: [], // put in as the ladder's text: rowText
+    exchanges: [], // put in as the ladder's text: rowPieces
     omitted: ladder.omitted,
     markers: ladder.markers.sort((x, y) => x.frame - y.frame),
   };
@@ -223,13 +223,14 @@ function connectionHead(c: ImapConnection, ladder: Ladder): ConnectionHead {
 const NO_EXCHANGES = '"exchanges":[]';
 
 /**
- * A connection's head as JSON with its ladder's exchanges (JSON text) in their place. The first `"exchanges":[]` is
- * the member: text off the wire before it is in strings, whose quotes are escaped.
+ * A connection's row as the pieces of its text: its head as JSON with its ladder's exchanges (pieces of their JSON
+ * text) in their place, not joined when the row goes to disk. The first `"exchanges":[]` is the member: text off the
+ * wire before it is in strings, whose quotes are escaped.
  */
-function rowText(head: ConnectionHead, exchanges: string): string {
+function rowPieces(head: ConnectionHead, exchanges: readonly string[]): string[] {
   const text = JSON.stringify(head);
   const at = text.indexOf(NO_EXCHANGES);
-  return `${text.slice(0, at)}"exchanges":${exchanges}${text.slice(at + NO_EXCHANGES.length)}`;
+  return [text.slice(0, at), '"exchanges":', ...exchanges, text.slice(at + NO_EXCHANGES.length)];
 }
 
 /**
