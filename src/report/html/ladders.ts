@@ -8,7 +8,8 @@ export interface Ladder {
   /**
    * The first and the last `half` exchanges, in the order they came, as the pieces of a JSON array's text: spilled ones
    * are taken as they were written, not parsed and written again, nor joined (a row of 10,000 is 3 MB, a large object
-   * only a full collection frees: 100 such connections drained at the end of a capture went up by 40-50 MiB).
+   * only a full collection frees: 100 such connections drained at the end of a capture took the peak up by about
+   * 35-50 MiB).
    */
   exchanges: string[];
   /** Exchanges left out between the head and the tail: how many, and after how many of the kept ones. */
