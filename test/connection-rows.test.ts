@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
-import { readRows, RowFile, RowWriter } from '../src/analysis/connection-rows.js';
+import { readRowPieces, readRows, RowFile, ROW_PIECE_BYTES, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
 import { selectedAnalysis, streamsOfCapture } from '../src/cli/selected-capture.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
@@ -260,7 +260,15 @@ test('RowFile: rows whole or in pieces, short or longer than a write, are read b
       rows.push(i % 3 === 0 ? [`{"n":${i},`, `"text":"${long}"`, '}'] : i % 3 === 1 ? [`{"n":${i},"text":"${long}"}`] : `{"n":${i},"text":"${long}"}`);
     }
     rows.forEach((row) => file.add(row));
-    assert.deepEqual([...readRows(file.finish())], rows.map((row) => (typeof row === 'string' ? row : row.join(''))));
+    const places = file.finish();
+    const texts = rows.map((row) => (typeof row === 'string' ? row : row.join('')));
+    assert.deepEqual([...readRows(places)], texts);
+    // Long rows in pieces of at most ROW_PIECE_BYTES bytes, a two-byte character cut between two reads kept whole.
+    const pieces = [...readRowPieces(places)];
+    assert.deepEqual(pieces.map((p) => (typeof p === 'string' ? p : p.join(''))), texts);
+    assert.ok(pieces.every((p, i) => (typeof p === 'string') === (Buffer.byteLength(texts[i]!) <= ROW_PIECE_BYTES)));
+    assert.ok(pieces.flat().every((p) => Buffer.byteLength(p) <= ROW_PIECE_BYTES));
+    assert.ok(pieces.some((p) => typeof p !== 'string' && p.length > 2));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

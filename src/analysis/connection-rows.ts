@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
@@ -275,7 +276,25 @@ function readLate(buffer: Buffer, at: number, into: { lastFrame: number; end: { 
 }
 
 /** The rows, in `order` (indices into the places; by default in their order), read from the file as they are asked for. */
-export function* readRows(rows: RowPlaces, order?: ArrayLike<number>): Generator<string> {
+export function readRows(rows: RowPlaces, order?: ArrayLike<number>): Generator<string> {
+  return readRowsIn(rows, order, Infinity) as Generator<string>;
+}
+
+/**
+ * Bytes of a long row read and made text at a time by readRowPieces: a text of at most 64 KiB (two bytes a character
+ * at most), below the size V8 puts in its large-object space, which only a full collection frees.
+ */
+export const ROW_PIECE_BYTES = 32 * 1024;
+
+/**
+ * readRows, a row longer than ROW_PIECE_BYTES given as the pieces of its text (a report's ladder row of 10,000 exchanges
+ * is 3 MB): joined, they are the row.
+ */
+export function readRowPieces(rows: RowPlaces, order?: ArrayLike<number>): Generator<string | string[]> {
+  return readRowsIn(rows, order, ROW_PIECE_BYTES);
+}
+
+function* readRowsIn(rows: RowPlaces, order: ArrayLike<number> | undefined, pieceBytes: number): Generator<string | string[]> {
   const fd = openSync(rows.path, 'r');
   try {
     let buffer = Buffer.allocUnsafe(READ_WINDOW);
@@ -286,6 +305,10 @@ export function* readRows(rows: RowPlaces, order?: ArrayLike<number>): Generator
       const i = order ? order[k]! : k;
       const at = rows.offsets[i]!;
       const length = rows.lengths[i]!;
+      if (length > pieceBytes) {
+        yield piecesAt(fd, rows.path, at, length, pieceBytes);
+        continue;
+      }
       if (at < windowAt || at + length > windowAt + window.length) {
         if (buffer.length < length) buffer = Buffer.allocUnsafe(length);
         window = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, at));
@@ -297,4 +320,21 @@ export function* readRows(rows: RowPlaces, order?: ArrayLike<number>): Generator
   } finally {
     closeSync(fd);
   }
+}
+
+/** A long row's text in pieces of at most `pieceBytes` bytes each (a character cut between two reads goes to the next). */
+function piecesAt(fd: number, path: string, at: number, length: number, pieceBytes: number): string[] {
+  const decoder = new StringDecoder('utf8');
+  const chunk = Buffer.allocUnsafe(pieceBytes);
+  const pieces: string[] = [];
+  for (let done = 0; done < length;) {
+    const n = readSync(fd, chunk, 0, Math.min(pieceBytes, length - done), at + done);
+    if (n === 0) throw new Error(`${path}: a row ends past the end of the file`);
+    const text = decoder.write(chunk.subarray(0, n));
+    if (text) pieces.push(text);
+    done += n;
+  }
+  const rest = decoder.end();
+  if (rest) pieces.push(rest);
+  return pieces;
 }

@@ -51,6 +51,18 @@ export class LazyList<T> extends LazyArray<T> implements Iterable<T> {
 }
 
 /**
+ * Compact JSON text given as pieces (joined, the value's text), which compactJsonPieces writes one by one: a report's
+ * ladder row of megabytes is never one string. Serialised whole (JSON.stringify), it is the value again.
+ */
+export class RawJsonPieces {
+  constructor(readonly pieces: readonly string[]) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.pieces.join(''));
+  }
+}
+
+/**
  * A value already serialised by jsonText(value, indent) at the top level: jsonPieces writes its text (indented to where it
  * stands) instead of serialising again. A summary renders each connection's row when the connection ends and keeps only
  * the text, on disk; serialised whole (JSON.stringify), it is the value again.
@@ -182,6 +194,10 @@ function holdsLazy(v: object): boolean {
 export function* compactJsonPieces(value: unknown, levels: number): Generator<string> {
   if (value instanceof RawJson && value.indent === 0) {
     yield value.text;
+    return;
+  }
+  if (value instanceof RawJsonPieces) {
+    yield* value.pieces;
     return;
   }
   if (value instanceof LazyArray) {

@@ -1,6 +1,6 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
 import { lifetimesOf, openOverTime, rowTimes, startOrder, type Lifetimes, type RowTimes } from '../../analysis/concurrency.js';
-import { readRows, RowWriter } from '../../analysis/connection-rows.js';
+import { readRowPieces, RowWriter } from '../../analysis/connection-rows.js';
 import type { SectionFetch } from '../../analysis/fetches.js';
 import type { FullAnalysis } from '../../analysis/full.js';
 import { latencyMs } from '../../analysis/stats.js';
@@ -8,7 +8,7 @@ import type { Comparison } from '../../compare/diff.js';
 import { LINKTYPE_NAMES } from '../../decode/decoder.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { Connection, Side, TimePoint } from '../../tcp/types.js';
-import { LazyArray, RawJson } from '../../util/json.js';
+import { LazyArray, RawJson, RawJsonPieces } from '../../util/json.js';
 import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
@@ -23,7 +23,7 @@ import type {
  * JSON and the chart's steps, made one at a time as the page is written (the rows from where they waited on disk,
  * when they were spilled).
  */
-export type CaptureReport = Omit<CaptureData, 'connections' | 'open'> & { connections: LazyArray<RawJson>; open: LazyArray<[number, number]> };
+export type CaptureReport = Omit<CaptureData, 'connections' | 'open'> & { connections: LazyArray<RawJson | RawJsonPieces>; open: LazyArray<[number, number]> };
 
 /** What a connection's row leaves for its completion: the times and last frame its close does not settle (the last ACKs move them). */
 type ConnectionHead = Omit<ConnectionData, 'start' | 'end' | 'lastFrame'>;
@@ -190,10 +190,10 @@ export class CaptureCollector {
   }
 
   /** The rows made at the drains, in the order of the connections' ids, with their settled lifetimes. */
-  private finishedRows(): { lifetimes: Lifetimes; rowAt(order: Uint32Array): Iterable<string> } {
+  private finishedRows(): { lifetimes: Lifetimes; rowAt(order: Uint32Array): Iterable<string | string[]> } {
     if (this.rows) {
       const spilled = this.rows.finish();
-      return { lifetimes: spilled.lifetimes, rowAt: (order) => readRows(spilled, order) };
+      return { lifetimes: spilled.lifetimes, rowAt: (order) => readRowPieces(spilled, order) };
     }
     const held = this.held.sort((x, y) => x.conn.id - y.conn.id);
     return { lifetimes: lifetimesOf(held.map((h) => h.conn)), rowAt: (order) => Array.from(order, (i) => held[i]!.row) };
@@ -238,17 +238,19 @@ function rowPieces(head: ConnectionHead, exchanges: readonly string[]): string[]
  * Its exchanges' times count from the first frame: when the capture's start is earlier (a clock stepped back), they
  * are shifted, which needs the row read back (rare); otherwise it is taken as it is.
  */
-function completedRow(head: string, times: RowTimes, since: (t: TimePoint) => number, shift: number): RawJson {
-  let text = head;
+function completedRow(head: string | string[], times: RowTimes, since: (t: TimePoint) => number, shift: number): RawJson | RawJsonPieces {
+  let pieces = typeof head === 'string' ? [head] : head;
   if (shift !== 0) {
-    const row = JSON.parse(head) as ConnectionHead;
+    const row = JSON.parse(pieces.join('')) as ConnectionHead;
     for (const ex of row.exchanges) {
       if (ex.start !== null) ex.start += shift;
       if (ex.end !== null) ex.end += shift;
     }
-    text = JSON.stringify(row);
+    pieces = [JSON.stringify(row)];
   }
-  return new RawJson(`${text.slice(0, -1)},"start":${JSON.stringify(since(times.start))},"end":${JSON.stringify(since(times.end))},"lastFrame":${times.lastFrame}}`, 0);
+  const last = pieces.length - 1;
+  pieces[last] = `${pieces[last]!.slice(0, -1)},"start":${JSON.stringify(since(times.start))},"end":${JSON.stringify(since(times.end))},"lastFrame":${times.lastFrame}}`;
+  return pieces.length === 1 ? new RawJson(pieces[0]!, 0) : new RawJsonPieces(pieces);
 }
 
 function sectionFetchData(f: SectionFetch): SectionFetchData {
