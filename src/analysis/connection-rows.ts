@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { GatheredWriter } from '../util/gathered-writer.js';
 import { float64List, listValues, pushValue, uint32List } from '../util/typed-list.js';
@@ -23,24 +23,19 @@ export interface SpilledRows extends RowPlaces {
   lifetimes: Lifetimes;
 }
 
-/** Rows are written in batches of about this many bytes. */
-const WRITE_BATCH = 64 * 1024;
 /** Rows are read in windows of at least this many bytes: rows asked for in about the order they were written cost one read per window. */
 const READ_WINDOW = 16 * 1024;
 
 /** Rows of text appended to a file (made private to the user), each found again by its number. */
 export class RowFile {
-  private readonly fd: number;
-  private readonly pending: string[] = [];
-  private pendingBytes = 0;
-  private written = 0;
+  private readonly writer: GatheredWriter;
   /** Where each row is (outside the collected heap: 12 bytes per row; a row is far below 4 GiB), in columns that grow where they stand. */
   private readonly offsets = float64List(64, true);
   private readonly lengths = uint32List(64, true);
 
   /** `path` must not exist yet. Without `keepPlaces` the rows' places are the caller's to keep (add returns each length). */
   constructor(readonly path: string, private readonly keepPlaces = true) {
-    this.fd = openSync(path, 'wx', 0o600);
+    this.writer = new GatheredWriter(path);
   }
 
   /**
@@ -48,25 +43,14 @@ export class RowFile {
    * string is garbage only a full collection frees); returns its length in bytes.
    */
   add(row: string | readonly string[]): number {
-    const pieces = typeof row === 'string' ? [row] : row;
-    const bytes = pieces.map((piece) => Buffer.byteLength(piece));
-    const length = bytes.reduce((sum, n) => sum + n, 0);
+    const offset = this.writer.size;
+    let length = 0;
+    if (typeof row === 'string') length = this.writer.write(row);
+    else for (const piece of row) length += this.writer.write(piece);
     if (this.keepPlaces) {
-      pushValue(this.offsets, this.written + this.pendingBytes);
+      pushValue(this.offsets, offset);
       pushValue(this.lengths, length);
     }
-    pieces.forEach((piece, i) => {
-      if (bytes[i]! >= WRITE_BATCH) {
-        // Written as it is: joined with what was gathered before, it would be copied.
-        this.flush();
-        writeSync(this.fd, piece);
-        this.written += bytes[i]!;
-        return;
-      }
-      this.pending.push(piece);
-      this.pendingBytes += bytes[i]!;
-      if (this.pendingBytes >= WRITE_BATCH) this.flush();
-    });
     return length;
   }
 
@@ -79,18 +63,9 @@ export class RowFile {
     return { path: this.path, offsets: Float64Array.from(order, (i) => offsets[i]!), lengths: Uint32Array.from(order, (i) => lengths[i]!) };
   }
 
-  /** Write what is pending and close the file. */
+  /** Write what is gathered and close the file. */
   close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    writeSync(this.fd, this.pending.join(''));
-    this.written += this.pendingBytes;
-    this.pending.length = 0;
-    this.pendingBytes = 0;
+    this.writer.close();
   }
 }
 
