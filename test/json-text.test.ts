@@ -90,6 +90,36 @@ test('a big document comes in pieces: no piece holds more than a batch of 64 ele
   assert.ok(Math.max(...pieces.map((p) => p.length)) < 64 * 160);
 });
 
+test('elements holding long lists are written alone, not 64 at a time: a batch is bounded by the entries of its lists', () => {
+  // A profile's connection of many commands: 64 of them made together held 120 MiB in compare's end phase.
+  let made = 0;
+  let written = 0;
+  const commands = 5000;
+  const connection = (id: number) => ({ conn: id, commands: Array.from({ length: commands }, (_, k) => `UID FETCH ${k}`), bytes: { a: 1 } });
+  const connections = new LazyArray(function* () {
+    for (let id = 0; id < 10; id++) {
+      // Every element made before the last is written: at most one waits in a batch, unwritten.
+      assert.ok(made - written <= 1, `${made} made, ${written} written`);
+      made++;
+      yield connection(id);
+    }
+  });
+  // Small elements are still batched, after a long one too: a short row with a short list goes with 63 others.
+  const rows = [{ id: -1, flags: Array.from({ length: commands }, () => '\\Seen') }, ...Array.from({ length: 640 }, (_, id) => ({ id, flags: ['\\Seen'] }))];
+  const doc = { connections, rows };
+  let text = '';
+  let pieces = 0;
+  for (const piece of jsonPieces(doc, 2)) {
+    text += piece;
+    pieces++;
+    written = (text.match(/"conn": /g) ?? []).length;
+  }
+  assert.equal(made, 10);
+  assert.equal(text, jsonText({ connections: Array.from({ length: 10 }, (_, id) => connection(id)), rows }, 2));
+  // 10 connections alone, the long row alone, 640 rows in 10 or 11 batches, and the brackets and keys between.
+  assert.ok(pieces >= 21 && pieces < 40, `${pieces} pieces`);
+});
+
 test('jsonPieces of long arrays (written in batches) mixed with lazy and nested elements, at every depth, is exactly jsonText', () => {
   const rand = seededInt(11);
   const row = (i: number): unknown => {

@@ -89,14 +89,21 @@ export function* jsonPieces(value: unknown, indent: number): Generator<string> {
 /** Containers down to this depth are written member by member (deeper ones only when they hold a LazyArray). */
 const LEVELS_STREAMED = 2;
 
-/** Elements of an array written as one piece (indentedElements). */
+/** Elements of an array written as one piece (indentedElements), at most. */
 const BATCH_ELEMENTS = 64;
+
+/**
+ * Entries of the elements' own lists a batch holds at most: an element with long lists is written alone. A profile's
+ * connection of 10,000 commands is megabytes as objects, and 64 of them made `compare` hold 120 MiB at once.
+ */
+const BATCH_ENTRIES = 4096;
 
 function* container(value: object, indent: number, depth: number): Generator<string> {
   const inner = '\n' + ' '.repeat(indent * depth);
   const outer = '\n' + ' '.repeat(indent * (depth - 1));
   const isArray = Array.isArray(value) || value instanceof LazyArray;
   const batch: unknown[] = [];
+  let batchEntries = 0;
   let first = true;
   for (const [key, v] of members(value)) {
     // Text serialised with another indent is serialised again (from its value).
@@ -104,12 +111,14 @@ function* container(value: object, indent: number, depth: number): Generator<str
     const streamed = v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || holdsLazy(v)));
     if (isArray && !streamed && !raw && indent > 0) {
       batch.push(v);
-      if (batch.length < BATCH_ELEMENTS) continue;
+      batchEntries += entriesOf(v);
+      if (batch.length < BATCH_ELEMENTS && batchEntries < BATCH_ENTRIES) continue;
     }
     if (batch.length > 0) {
       yield (first ? '[' : ',') + indentedElements(batch, indent, depth);
       first = false;
       batch.length = 0;
+      batchEntries = 0;
       if (!streamed && !raw) continue;
     }
     yield `${first ? (isArray ? '[' : '{') : ','}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
@@ -122,6 +131,18 @@ function* container(value: object, indent: number, depth: number): Generator<str
     first = false;
   }
   yield first ? (isArray ? '[]' : '{}') : `${outer}${isArray ? ']' : '}'}`;
+}
+
+/** What an element holds, roughly: one, plus the length of every list among its own members (for…in: no allocation). */
+function entriesOf(v: unknown): number {
+  if (Array.isArray(v)) return v.length;
+  if (typeof v !== 'object' || v === null) return 1;
+  let entries = 1;
+  for (const k in v) {
+    const m = (v as Record<string, unknown>)[k];
+    if (Array.isArray(m)) entries += m.length;
+  }
+  return entries;
 }
 
 /**
