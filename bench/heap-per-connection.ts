@@ -5,19 +5,21 @@
  * garbage collection each time: when every connection has opened (handshakes only), and at the end of the input,
  * when every one has said all it says ("idle"), before the first of them is closed.
  *
- *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands N
+ *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches N
  *
- * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis. Buffers are the
+ * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis, `fetches` the
+ * analysis with FETCH tracking (what `report`, `fetches`, `compare`, `export` and `extract` run). Buffers are the
  * memory outside the heap that Buffers hold (the streams' retransmission-check rings among them).
  * N is the number of connections in the capture. Figures: docs/benchmarks.md.
  */
 import { streamCapture } from '../src/pipeline.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { analyzeWithFetches } from '../src/analysis/full.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const [file, mode, count] = process.argv.slice(2);
-if (!gc || !file || (mode !== 'streams' && mode !== 'commands') || !(Number(count) > 0)) {
-  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands N');
+if (!gc || !file || !['streams', 'commands', 'fetches'].includes(mode!) || !(Number(count) > 0)) {
+  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches N');
   process.exit(2);
 }
 const connections = Number(count);
@@ -52,7 +54,7 @@ function closing(): void {
 if (mode === 'streams') {
   await streamCapture(file, { open: () => { opened++; }, data: seen, gap: () => {}, close: closing }, () => {});
 } else {
-  await analyzeCapture(file, {
-    keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing,
-  });
+  const options = { keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing };
+  if (mode === 'fetches') await analyzeWithFetches(file, options);
+  else await analyzeCapture(file, options);
 }

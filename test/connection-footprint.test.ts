@@ -18,6 +18,7 @@ import type { StreamSink } from '../src/tcp/types.js';
 import { ImapSession, SessionContext } from '../src/imap/session.js';
 import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import { FetchTracker } from '../src/analysis/fetches.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
 import { collectGarbage } from './helpers/gc.js';
@@ -28,7 +29,7 @@ import { collectGarbage } from './helpers/gc.js';
  * conversation starts: by then every connection has been quiet for longer than the streams keep what was
  * acknowledged (ACKNOWLEDGED_HOLD_SECONDS).
  */
-async function idleConnections(count: number, unanswered = false): Promise<Segment[]> {
+async function idleConnections(count: number, unanswered = false, untagged = ''): Promise<Segment[]> {
   const flows = Array.from({ length: count }, (_, i) => new TcpFlow({
     client: { ip: `10.1.${i >> 8}.${i & 255}`, port: 40000 + i },
     server: { ip: '192.0.2.10', port: 143 },
@@ -38,7 +39,7 @@ async function idleConnections(count: number, unanswered = false): Promise<Segme
   const packets: SynthPacket[] = flows.flatMap((f) => f.handshake());
   flows.forEach((f, i) => {
     packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`));
-    if (!unanswered) packets.push(...f.send('server', `a${i} OK NOOP completed\r\n`));
+    if (!unanswered) packets.push(...f.send('server', `${untagged}a${i} OK NOOP completed\r\n`));
   });
   const later = new TcpFlow({ client: { ip: '10.9.9.9', port: 50000 }, server: { ip: '192.0.2.10', port: 80 }, start: 1_700_000_000 + count * 1e-3 + 60 });
   packets.push(later.handshake()[0]!);
@@ -83,11 +84,31 @@ function withSessions(segments: Segment[]): unknown[] {
   return [tracker, orderer];
 }
 
+/** The same, with FETCH tracking wired in as analyzeWithFetches does (`report`, `fetches`, `compare`, `export`, `extract`). */
+function withFetchTracking(segments: Segment[]): unknown[] {
+  const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
+  const fetches = new FetchTracker();
+  const context = new SessionContext({
+    opened: (ex, info) => orderer.opened(ex, info),
+    exchange: (ex) => { orderer.completed(ex); fetches.exchangeDone(ex); },
+    untagged: (r, msg, owner, info) => fetches.untagged(r, msg, owner, info),
+  }, () => {});
+  const sink: StreamSink<ImapSession> = {
+    open: (conn) => new ImapSession(conn, context),
+    data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
+    gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
+    close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
+  };
+  const tracker = new TcpTracker(sink, () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  return [tracker, orderer, fetches];
+}
+
 const N = 100;
 
-async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false): Promise<Footprint> {
-  const fewer = footprint(build(await idleConnections(N, unanswered)));
-  const more = footprint(build(await idleConnections(2 * N, unanswered)));
+async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false, untagged = ''): Promise<Footprint> {
+  const fewer = footprint(build(await idleConnections(N, unanswered, untagged)));
+  const more = footprint(build(await idleConnections(2 * N, unanswered, untagged)));
   return perUnit(more, fewer, N);
 }
 
@@ -127,6 +148,18 @@ test('a connection waiting for an answer adds its exchange and the pending comma
   // One command outstanding (an IDLE, a command waiting for its answer) is held without a list.
   assert.equal(waiting.kinds.Array ?? 0, 0, `no array for one outstanding command (${JSON.stringify(waiting)})`);
   assert.ok(waiting.bytes - idle.bytes <= 320, `${waiting.bytes - idle.bytes} bytes per outstanding command`);
+});
+
+test('FETCH tracking keeps nothing for a connection that selected a mailbox and fetched nothing', async () => {
+  // A mailbox's numbers, as a SELECT or an IDLE tells them: no FETCH to map, no EXPUNGE to renumber.
+  const numbers = '* 3 EXISTS\r\n* 0 RECENT\r\n';
+  const plain = await perConnection(withSessions, false, numbers);
+  const tracked = await perConnection(withFetchTracking, false, numbers);
+  assert.deepEqual(tracked.classes, plain.classes, `per connection, with FETCH tracking ${JSON.stringify(tracked)}, without ${JSON.stringify(plain)}`);
+  assert.equal(tracked.bytes, plain.bytes);
+  // A FETCH does make the connection's numbering: the measure sees it.
+  const fetched = await perConnection(withFetchTracking, false, '* 3 FETCH (UID 7 FLAGS ())\r\n');
+  assert.ok(fetched.bytes > (await perConnection(withSessions, false, '* 3 FETCH (UID 7 FLAGS ())\r\n')).bytes);
 });
 
 test('the garbage collector agrees: 4,000 idle connections grow the heap by under 2.5 KiB each', async () => {

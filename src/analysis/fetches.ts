@@ -257,7 +257,9 @@ export class FetchTracker {
   }
 
   untagged(r: Response, msg: ImapMessage, owner: Exchange | null, info: ImapConnection): void {
-    if (r.kind !== 'numbered') return;
+    // Only a FETCH or an EXPUNGE reads or moves the numbering: an EXISTS or a RECENT makes none (a server's idle mail
+    // clients each selected a mailbox, and most fetched nothing since).
+    if (r.kind !== 'numbered' || (r.type !== 'FETCH' && r.type !== 'EXPUNGE')) return;
     const state = this.state(info);
     if (r.type === 'EXPUNGE') {
       state.seqToUid.expunge(r.number);
