@@ -121,14 +121,21 @@ test('a profile lists its connections by what they did (commands, then item sets
 });
 
 test('each connection\'s FETCH item sets, taken as each step completes, are in request order: as the tracker lists its steps', async () => {
-  // Two FETCH commands sent in two frames, answered in reverse order.
+  // Two FETCH commands sent in two frames, answered in reverse order; then 60 more, each answered in turn (a
+  // connection's numbers move from a plain list to a typed one past 32 exchanges).
   const reversed = join(tmp, 'fetches-answered-in-reverse.pcap');
   const flow = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, start: 1_700_000_000 });
+  const items = (k: number) => (k % 3 === 0 ? 'FLAGS' : k % 3 === 1 ? 'UID RFC822.SIZE' : 'FLAGS RFC822.SIZE');
+  const answer = (k: number) => (k % 3 === 0 ? 'UID 7 FLAGS ()' : k % 3 === 1 ? 'UID 7 RFC822.SIZE 9' : 'UID 7 FLAGS () RFC822.SIZE 9');
+  const inTurn = Array.from({ length: 60 }, (_, k) => k);
   writeCapture(reversed, { format: 'pcap', packets: [
     ...flow.handshake(), ...flow.send('server', '* OK ready\r\n'), ...flow.send('client', 'a1 SELECT INBOX\r\n'),
     ...flow.send('server', '* 1 EXISTS\r\n* OK [UIDVALIDITY 3] ok\r\na1 OK [READ-WRITE] done\r\n'),
     ...flow.send('client', 'a2 UID FETCH 7 (FLAGS)\r\n'), ...flow.send('client', 'a3 UID FETCH 7 (UID RFC822.SIZE)\r\n'),
     ...flow.send('server', '* 1 FETCH (UID 7 RFC822.SIZE 9)\r\na3 OK done\r\n* 1 FETCH (UID 7 FLAGS ())\r\na2 OK done\r\n'),
+    ...inTurn.flatMap((k) => [
+      ...flow.send('client', `b${k} UID FETCH 7 (${items(k)})\r\n`), ...flow.send('server', `* 1 FETCH (${answer(k)})\r\nb${k} OK done\r\n`),
+    ]),
     ...flow.close('fin', 'client'),
   ] });
   let steps = 0;
@@ -144,7 +151,13 @@ test('each connection\'s FETCH item sets, taken as each step completes, are in r
     fetches.dispose();
     for (const c of connectionsOf(await captureBehaviour(path))) {
       assert.deepEqual(c.fetches, expected.get(c.id) ?? [], `${name}: connection ${c.id}`);
-      if (path === reversed) assert.deepEqual(c.fetches, ['UID FLAGS', 'UID RFC822.SIZE'], 'the first sent first');
+      if (path === reversed) {
+        assert.deepEqual(c.fetches.slice(0, 2), ['UID FLAGS', 'UID RFC822.SIZE'], 'the first sent first');
+        assert.equal(c.fetches.length, 62);
+        // Every command once, in request order (its shape ends with its items).
+        assert.deepEqual(c.commands.slice(1).map((shape) => /\(([^()]*)\)$/.exec(shape)?.[1]), ['FLAGS', 'UID RFC822.SIZE', ...inTurn.map(items)]);
+        assert.equal(c.commands.length, 63);
+      }
       steps += c.fetches.length;
     }
   }
