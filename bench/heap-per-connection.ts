@@ -5,21 +5,26 @@
  * garbage collection each time: when every connection has opened (handshakes only), and at the end of the input,
  * when every one has said all it says ("idle"), before the first of them is closed.
  *
- *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches N
+ *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N
  *
  * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis, `fetches` the
- * analysis with FETCH tracking (what `report`, `fetches`, `compare`, `export` and `extract` run). Buffers are the
+ * analysis with FETCH tracking (what `report`, `fetches`, `compare`, `export` and `extract` run), `report` that with
+ * the page's collector (its rows and ladders spilled to a temporary directory, as `imapscope report` does). Buffers are the
  * memory outside the heap that Buffers hold (the streams' retransmission-check rings among them).
  * N is the number of connections in the capture. Figures: docs/benchmarks.md.
  */
 import { streamCapture } from '../src/pipeline.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
+import { CaptureCollector, LADDER_HELD } from '../src/report/html/model.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const [file, mode, count] = process.argv.slice(2);
-if (!gc || !file || !['streams', 'commands', 'fetches'].includes(mode!) || !(Number(count) > 0)) {
-  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches N');
+if (!gc || !file || !['streams', 'commands', 'fetches', 'report'].includes(mode!) || !(Number(count) > 0)) {
+  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N');
   process.exit(2);
 }
 const connections = Number(count);
@@ -56,5 +61,17 @@ if (mode === 'streams') {
 } else {
   const options = { keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing };
   if (mode === 'fetches') await analyzeWithFetches(file, options);
+  else if (mode === 'report') await withCollector(options);
   else await analyzeCapture(file, options);
+}
+
+async function withCollector(options: Parameters<typeof analyzeCapture>[1]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-heap-'));
+  try {
+    const collector = new CaptureCollector({ rowsFile: join(dir, 'rows'), ladderSpool: { path: join(dir, 'ladders'), budget: LADDER_HELD } });
+    await analyzeWithFetches(file!, { ...options, ...collector.hooks }, { steps: false, stepUids: false });
+    collector.abandon();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
