@@ -21,6 +21,8 @@ import { jsonPieces } from '../src/util/json.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { footprint, perUnit } from './helpers/footprint.js';
+import { collectGarbage } from './helpers/gc.js';
+import type { Exchange } from '../src/imap/model.js';
 import { idleAcrossAnotherSession, lastAckAfterNextSyn } from './helpers/late-sessions.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imapscope-compare-streaming-'));
@@ -118,6 +120,27 @@ test('a profile lists its connections by what they did (commands, then item sets
       assert.ok(order < 0 || (order === 0 && listed[k - 1]!.conn < listed[k]!.conn), `${path}: connections ${listed[k - 1]!.conn} and ${listed[k]!.conn} out of order`);
     }
   }
+});
+
+test('a connection not yet drained with two exchanges keeps its six numbers in a list of six, not of twenty (garbage collector\'s count)', async () => {
+  const connections = 20_000;
+  const exchange = (conn: number, command: string) => ({ conn, requestMissing: false, shape: command, command, start: null, end: null, clientMs: 0, status: 'OK' }) as unknown as Exchange;
+  const collector = new BehaviourCollector();
+  // The exchanges' texts are numbered once: made before the measure starts.
+  collector.exchange(exchange(-1, 'LOGIN <user> <secret>'));
+  collector.exchange(exchange(-1, 'SELECT <mailbox>'));
+  await collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  for (let conn = 0; conn < connections; conn++) {
+    collector.exchange(exchange(conn, 'LOGIN <user> <secret>'));
+    collector.exchange(exchange(conn, 'SELECT <mailbox>'));
+  }
+  await collectGarbage();
+  const each = (process.memoryUsage().heapUsed - before) / connections;
+  // Its entry in the map of open connections (about 40 bytes), its record (48), its list (32) and six numbers (64):
+  // a push onto an empty list made room for twenty (176), 296 in all.
+  assert.ok(each < 240, `${each.toFixed(0)} bytes per connection`);
+  assert.ok(collector !== null);
 });
 
 test('each connection\'s FETCH item sets, taken as each step completes, are in request order: as the tracker lists its steps', async () => {

@@ -108,13 +108,15 @@ const PLAIN_NUMBERS = 96;
 
 type Numbers = number[] | Float64List;
 
-/** The list with three more numbers: the same list, or its typed successor once it is long. */
+/** What an open connection's lists start as: one frozen empty list, replaced by its own at the first numbers. */
+const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
+
+/** The list with three more numbers: a new plain list while short, then a typed one. */
 function pushThree(list: Numbers, a: number, b: number, c: number): Numbers {
   if (Array.isArray(list)) {
-    if (list.length < PLAIN_NUMBERS) {
-      list.push(a, b, c);
-      return list;
-    }
+    // A list of just its numbers (concat makes it to size): a push onto an empty list reserves room for 20, which an
+    // idle connection's one or two exchanges would keep (112 bytes more each).
+    if (list.length < PLAIN_NUMBERS) return list.concat(a, b, c);
     const typed = float64List(2 * PLAIN_NUMBERS);
     for (const value of list) pushValue(typed, value);
     list = typed;
@@ -145,7 +147,7 @@ interface Open {
 }
 
 /** What a connection that reported no exchange and no step leaves. */
-const NOTHING: Open = Object.freeze({ exchanges: [], steps: null, extensions: null }) as Open;
+const NOTHING: Open = Object.freeze({ exchanges: NO_NUMBERS, steps: null, extensions: null }) as Open;
 
 export class BehaviourCollector {
   private readonly strings = new Numbered<string>((s) => s);
@@ -179,7 +181,7 @@ export class BehaviourCollector {
 
   private openOf(id: number): Open {
     let o = this.open.get(id);
-    if (!o) this.open.set(id, (o = { exchanges: [], steps: null, extensions: null }));
+    if (!o) this.open.set(id, (o = { exchanges: NO_NUMBERS, steps: null, extensions: null }));
     return o;
   }
 
@@ -201,7 +203,7 @@ export class BehaviourCollector {
    */
   readonly step = (step: FetchStep, created: number): void => {
     const o = this.openOf(step.conn);
-    o.steps = pushThree(o.steps ?? [], step.requestFrame ?? Infinity, created, this.strings.number(step.items.join(' ')));
+    o.steps = pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(step.items.join(' ')));
   };
 
   /**
@@ -242,7 +244,7 @@ export class BehaviourCollector {
     });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     // In the order of ROW_COLUMNS.
-    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(numbersOf(o.steps ?? []))), traits, group]);
+    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(numbersOf(o.steps ?? NO_NUMBERS))), traits, group]);
     for (let k = 0; k < exchanges.length; k += 3) this.latencies.push([group, exchanges[k + 1]!, exchanges[k + 2]!]);
   }
 
