@@ -22,6 +22,7 @@ import { generateScaleCapture } from '../bench/scale-captures.js';
 import { buildReportData } from '../src/report/html/report.js';
 import { scriptSafe } from '../src/report/html/template.js';
 import { writeClockStepBackCapture } from './helpers/synth.js';
+import { collectGarbage } from './helpers/gc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imapscope-report-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -292,6 +293,23 @@ test('HeadAndTail keeps the first and the last items in order, and counts those 
 });
 
 /** A stand-in exchange whose tag says which connection and which of its exchanges it is. */
+test('a connection\'s one marker (a TLS connection\'s) is kept in a list of one, not of seventeen (garbage collector\'s count)', async () => {
+  const connections = 20_000;
+  const ladders = new Ladders(LADDER_EXCHANGES / 2);
+  const text = 'the connection is TLS from its first byte';
+  await collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  for (let id = 0; id < connections; id++) ladders.marker(id, { frame: id, side: null, text });
+  await collectGarbage();
+  const each = (process.memoryUsage().heapUsed - before) / connections;
+  // Its bucket (72 bytes), its map entry (about 55), the marker (40) and a list of one (56): about 225. A push onto a
+  // new list made room for seventeen (a list of 184), about 350 in all.
+  assert.ok(each < 290, `${each.toFixed(0)} bytes per connection`);
+  // Past a few, markers are pushed (a lossy capture's connection has a marker per gap): all kept, in order.
+  for (let k = 0; k < 20; k++) ladders.marker(7, { frame: 100_000 + k, side: 'client', text: `gap ${k}` });
+  assert.deepEqual(ladders.take(7).markers.map((m) => m.frame), [7, ...Array.from({ length: 20 }, (_, k) => 100_000 + k)]);
+});
+
 function ladderRow(id: number, n: number): ExchangeData {
   return {
     tag: `c${id}-${n}`, command: 'NOOP', args: n % 3 ? '' : 'é "x"', status: 'OK', code: null, text: 'done', requestFrame: n, responseFrame: n + 1,

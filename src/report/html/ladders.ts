@@ -43,6 +43,8 @@ interface Bucket {
  * and 0: none), then what its HeadAndTail kept and how. This matches up to the array of exchanges.
  */
 const SEGMENT_START = /^\[(-?\d+),(\d+),(\d+),(\d+),/;
+/** A connection's markers up to this many are kept in a list of their size (most have none, a TLS one one or two). */
+const SHORT_MARKERS = 8;
 /** Enough of a segment's start to hold the place of the one before it. */
 const SEGMENT_HEAD_BYTES = 64;
 /**
@@ -113,7 +115,10 @@ export class Ladders {
 
   marker(id: number, m: MarkerData): void {
     const b = this.bucket(id);
-    (b.markers ??= []).push(m);
+    const list = b.markers;
+    // Made to size while short: a push onto a new list reserves room for 17, and every TLS connection has one or two.
+    if (list === null || list.length < SHORT_MARKERS) b.markers = list === null ? [m] : list.concat(m);
+    else list.push(m);
   }
 
   /** The connection's ladder, and forget it. */
