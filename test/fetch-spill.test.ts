@@ -581,6 +581,14 @@ test('StepFile: steps that came in request order need no memory; those that came
       assert.deepEqual([...readSteps(spilled)].map((st) => st.tag), expected, `${lateOnes} late`);
       // The steps without a request frame came in reverse: all but the first of them came late.
       assert.equal(spilled.late.offsets.length, lateOnes + 5 - 1);
+      // A reading stopped early (a closed pipe) leaves neither file open.
+      const open = () => readdirSync('/proc/self/fd').length;
+      const before = open();
+      const reading = readSteps(spilled);
+      assert.equal(reading.next().value?.tag, expected[0]);
+      assert.equal(open(), before + (lateOnes + 5 - 1 > 0 ? 2 : 1));
+      reading.return(undefined);
+      assert.equal(open(), before);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -68,21 +68,25 @@ export class StepFile {
   }
 }
 
-/** The spilled steps in request order: both files merged. */
+/** The spilled steps in request order: both files merged (each closed when the reading ends, early or not). */
 export function* readSteps(s: SpilledSteps): Generator<FetchStep> {
   const late = s.late.offsets.length > 0 ? readRows(s.late) : null;
-  let k = 0;
-  let next = late?.next();
-  for (const line of readLines(s.inOrder)) {
-    const space = line.indexOf(' ');
-    const second = line.indexOf(' ', space + 1);
-    const frame = Number(line.slice(0, space));
-    const created = Number(line.slice(space + 1, second));
-    for (; next && !next.done && (s.late.frames[k]! < frame || (s.late.frames[k] === frame && s.late.created[k]! < created)); k++) {
-      yield JSON.parse(next.value) as FetchStep;
-      next = late!.next();
+  try {
+    let k = 0;
+    let next = late?.next();
+    for (const line of readLines(s.inOrder)) {
+      const space = line.indexOf(' ');
+      const second = line.indexOf(' ', space + 1);
+      const frame = Number(line.slice(0, space));
+      const created = Number(line.slice(space + 1, second));
+      for (; next && !next.done && (s.late.frames[k]! < frame || (s.late.frames[k] === frame && s.late.created[k]! < created)); k++) {
+        yield JSON.parse(next.value) as FetchStep;
+        next = late!.next();
+      }
+      yield JSON.parse(line.slice(second + 1)) as FetchStep;
     }
-    yield JSON.parse(line.slice(second + 1)) as FetchStep;
+    for (; next && !next.done; next = late!.next()) yield JSON.parse(next.value) as FetchStep;
+  } finally {
+    late?.return(undefined);
   }
-  for (; next && !next.done; next = late!.next()) yield JSON.parse(next.value) as FetchStep;
 }
