@@ -29,7 +29,7 @@ import { collectGarbage } from './helpers/gc.js';
  * conversation starts: by then every connection has been quiet for longer than the streams keep what was
  * acknowledged (ACKNOWLEDGED_HOLD_SECONDS).
  */
-async function idleConnections(count: number, unanswered = false, untagged = ''): Promise<Segment[]> {
+async function idleConnections(count: number, unanswered = false, untagged = '', talk: Talk = answeredCommand(unanswered, untagged)): Promise<Segment[]> {
   const flows = Array.from({ length: count }, (_, i) => new TcpFlow({
     client: { ip: `10.1.${i >> 8}.${i & 255}`, port: 40000 + i },
     server: { ip: '192.0.2.10', port: 143 },
@@ -37,10 +37,7 @@ async function idleConnections(count: number, unanswered = false, untagged = '')
     start: 1_700_000_000 + i * 1e-3,
   }));
   const packets: SynthPacket[] = flows.flatMap((f) => f.handshake());
-  flows.forEach((f, i) => {
-    packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...f.send('client', `a${i} NOOP\r\n`));
-    if (!unanswered) packets.push(...f.send('server', `${untagged}a${i} OK NOOP completed\r\n`));
-  });
+  flows.forEach((f, i) => packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...talk(f, i)));
   const later = new TcpFlow({ client: { ip: '10.9.9.9', port: 50000 }, server: { ip: '192.0.2.10', port: 80 }, start: 1_700_000_000 + count * 1e-3 + 60 });
   packets.push(later.handshake()[0]!);
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-footprint-'));
@@ -58,6 +55,23 @@ async function idleConnections(count: number, unanswered = false, untagged = '')
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** What one connection says after the greeting. */
+type Talk = (f: TcpFlow, i: number) => SynthPacket[];
+
+/** A command (the connection's own tag), answered after `untagged` unless `unanswered`. */
+function answeredCommand(unanswered: boolean, untagged: string): Talk {
+  return (f, i) => [...f.send('client', `a${i} NOOP\r\n`), ...(unanswered ? [] : f.send('server', `${untagged}a${i} OK NOOP completed\r\n`))];
+}
+
+/** A mail client: logs in with SASL PLAIN, selects INBOX and idles (its tags the same on every connection). */
+const mailClient: Talk = (f, i) => [
+  ...f.send('client', 'a1 AUTHENTICATE PLAIN\r\n'), ...f.send('server', '+ \r\n'),
+  ...f.send('client', `${Buffer.from(`\0user${i}\0secret`).toString('base64')}\r\n`), ...f.send('server', 'a1 OK Logged in\r\n'),
+  ...f.send('client', 'a2 SELECT INBOX\r\n'),
+  ...f.send('server', '* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] Select completed\r\n'),
+  ...f.send('client', 'a3 IDLE\r\n'), ...f.send('server', '+ idling\r\n'),
+];
 
 const PORTS = { ports: new Set([143]), maxHeldBytes: 4 << 20 };
 
@@ -103,9 +117,9 @@ function withFetchTracking(segments: Segment[]): unknown[] {
 
 const N = 100;
 
-async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false, untagged = ''): Promise<Footprint> {
-  const fewer = footprint(build(await idleConnections(N, unanswered, untagged)));
-  const more = footprint(build(await idleConnections(2 * N, unanswered, untagged)));
+async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false, untagged = '', talk?: Talk): Promise<Footprint> {
+  const fewer = footprint(build(await idleConnections(N, unanswered, untagged, talk)));
+  const more = footprint(build(await idleConnections(2 * N, unanswered, untagged, talk)));
   return perUnit(more, fewer, N);
 }
 
@@ -144,7 +158,20 @@ test('a connection waiting for an answer adds its exchange and the pending comma
   assertOnlySmallObjects(waiting, 'waiting');
   // One command outstanding (an IDLE, a command waiting for its answer) is held without a list.
   assert.equal(waiting.kinds.Array ?? 0, 0, `no array for one outstanding command (${JSON.stringify(waiting)})`);
-  assert.ok(waiting.bytes - idle.bytes <= 320, `${waiting.bytes - idle.bytes} bytes per outstanding command`);
+  // The exchange (23 fields), its request's time, and the pending entry (3: its tag is the exchange's).
+  assert.ok(waiting.bytes - idle.bytes <= 304, `${waiting.bytes - idle.bytes} bytes per outstanding command`);
+});
+
+test('an idling mail client keeps nothing of its SASL login and nothing for what only some connections do', async () => {
+  const cost = await perConnection(withSessions, false, '', mailClient);
+  for (const kind of ['Map', 'Set', 'function', 'weak']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
+  // The login's steps end with it; the session's fields for oddities (literals answered early, a pipeline past the
+  // cap, responses without a request) are made by a connection that has them.
+  for (const name of ['SaslTracker', 'Authentication', 'Oddities']) {
+    assert.equal(cost.classes[name] ?? 0, 0, `${name} per connection (${JSON.stringify(cost)})`);
+  }
+  // Its IDLE, outstanding: the exchange, and the pending entry without a copy of the tag.
+  assert.equal(cost.classes.Outstanding, 1, JSON.stringify(cost));
 });
 
 test('FETCH tracking keeps nothing for a connection that selected a mailbox and fetched nothing', async () => {

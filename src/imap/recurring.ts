@@ -11,6 +11,12 @@ export class RecurringValues {
   private readonly texts = new Interner<string>((key) => key);
   /** Space-separated word lists (a CAPABILITY response code) by their text: no list made to look them up. */
   private readonly spaced = new Interner<string[]>((key) => this.list(key.split(' ').filter(Boolean)));
+  /**
+   * Command tags: a client numbers the commands of each connection the same way ("a1", "a2", …), so an outstanding
+   * command of every idle connection held a copy of "a3". A table of their own: a client whose tags never recur
+   * (a counter across connections) empties it, not the one of names and texts.
+   */
+  private readonly tags = new Interner<string>((key) => key);
 
   list(words: readonly string[]): string[] {
     return this.lists.get(words);
@@ -23,5 +29,9 @@ export class RecurringValues {
 
   text(s: string): string {
     return this.texts.get(s);
+  }
+
+  tag(s: string): string {
+    return this.tags.get(s);
   }
 }

@@ -77,13 +77,39 @@ function notNumbered(firstLine: string): boolean {
 }
 
 /** A command waiting for its tagged completion. */
-interface Outstanding {
-  ex: Exchange;
-  tag: string | null;
-  /** What recognises its untagged responses among those of other outstanding commands. */
-  claim: Claim;
+class Outstanding {
   /** Since when the turn is the client's (after a "+"), or null while the server owes an answer. */
-  clientTurnSince: TimePoint | null;
+  clientTurnSince: TimePoint | null = null;
+
+  constructor(
+    readonly ex: Exchange,
+    /** What recognises its untagged responses among those of other outstanding commands. */
+    readonly claim: Claim,
+  ) {}
+
+  /** Its exchange's: read there, not kept twice (every idle connection holds its IDLE outstanding). */
+  get tag(): string | null {
+    return this.ex.tag;
+  }
+}
+
+/** An AUTHENTICATE being followed: its SASL steps, and the command once the server asked for the first response. */
+class Authentication {
+  readonly steps = new SaslTracker();
+  /** From the server's first "+" on, the client's lines are this command's SASL responses, not commands. */
+  answering: Outstanding | null = null;
+}
+
+/**
+ * What few connections need, made when one does: a session field each would be carried by every open connection
+ * (200,000 idle mail clients held all of them, empty).
+ */
+class Oddities {
+  pendingOverflowWarned = false;
+  /** Continuation requests that arrived while the client was still sending the command they answer. */
+  earlyContinuations = 0;
+  earlyContinuationAt: TimePoint | null = null;
+  responsesWithoutRequest = 0;
 }
 
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
@@ -117,21 +143,15 @@ export class ImapSession implements FramerOutput, TransportOutput {
   private server: ImapFramer | null = null;
   /** Outstanding commands in the order they were sent. */
   private readonly pending = new PendingCommands<Outstanding>();
-  private pendingOverflowWarned = false;
   /**
    * Undefined until the connection's first bytes; then null while it is plain IMAP (the session frames its bytes
    * itself), or what TLS or COMPRESS puts between the wire and the framers once either comes.
    */
   private transport: ConnectionTransport | null | undefined = undefined;
-  /** Follows AUTHENTICATE; made by the first one (most connections log in otherwise, or not at all). */
-  private saslTracker: SaslTracker | null = null;
-  /** Exchange of an AUTHENTICATE in progress, once the server asked for the first response. */
-  private authenticating: Outstanding | null = null;
+  /** Follows an AUTHENTICATE from the command to its completion (most connections log in otherwise, or not at all). */
+  private auth: Authentication | null = null;
   private idling: Outstanding | null = null;
-  /** Continuation requests that arrived while the client was still sending the command they answer. */
-  private earlyContinuations = 0;
-  private earlyContinuationAt: TimePoint | null = null;
-  private responsesWithoutRequest = 0;
+  private odd: Oddities | null = null;
   /**
    * The newest exchange the connection opened, while one of its commands is outstanding; null once all are complete
    * (so an idle connection keeps no finished exchange alive). At the close it is the last of the connection's exchanges
@@ -168,8 +188,8 @@ export class ImapSession implements FramerOutput, TransportOutput {
     return this.shared.keys;
   }
 
-  private get sasl(): SaslTracker {
-    return (this.saslTracker ??= new SaslTracker());
+  private get oddities(): Oddities {
+    return (this.odd ??= new Oddities());
   }
 
   /** Bytes off the wire, in order (TLS and COMPRESS are undone by the transport). */
@@ -210,8 +230,9 @@ export class ImapSession implements FramerOutput, TransportOutput {
     }
     const newest = this.newest;
     for (const p of this.pending.drain()) this.reported(p.ex);
-    if (this.responsesWithoutRequest > 0) {
-      this.warn(null, `${this.responsesWithoutRequest} tagged response(s) had no request in the capture; they were paired by tag alone`);
+    const unpaired = this.odd?.responsesWithoutRequest ?? 0;
+    if (unpaired > 0) {
+      this.warn(null, `${unpaired} tagged response(s) had no request in the capture; they were paired by tag alone`);
     }
     return newest;
   }
@@ -278,11 +299,12 @@ export class ImapSession implements FramerOutput, TransportOutput {
 
   private onClientMessage(m: ImapMessage): void {
     const line = m.lines[0] ?? '';
-    if (this.authenticating) {
+    const answering = this.auth?.answering;
+    if (answering) {
       // A SASL response (base64), or "*" to cancel: never a command, and never shown in clear.
-      this.sasl.clientStep(line);
-      this.authenticating.ex.requestBytes += m.wireBytes;
-      clientAnswered(this.authenticating, m.end);
+      this.auth!.steps.clientStep(line);
+      answering.ex.requestBytes += m.wireBytes;
+      clientAnswered(answering, m.end);
       m.redacted = line === '*' ? '*' : '*** (SASL response)';
       return;
     }
@@ -305,20 +327,23 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (this.pending.hasTag(cmd.tag)) {
       this.warn(m.firstFrame, `tag ${cmd.tag} reused while a command with that tag is still outstanding`);
     }
+    const early = this.odd;
     const ex: Exchange = {
-      conn: this.info.conn.id, tag: cmd.tag, command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
+      conn: this.info.conn.id, tag: this.recurring.tag(cmd.tag), command: cmd.name, args: cmd.display, argsClear: cmd.displayClear, shape: commandShape(cmd),
       requestMissing: false, requestFrame: m.firstFrame, start: m.start, status: null, code: null, text: '',
-      responseFrame: null, end: null, untagged: 0, untaggedByType: NO_UNTAGGED, continuations: this.earlyContinuations,
-      continuationAt: this.earlyContinuationAt, clientMs: 0, idle: cmd.name === 'IDLE' ? IDLE_BEGUN : undefined,
+      responseFrame: null, end: null, untagged: 0, untaggedByType: NO_UNTAGGED, continuations: early?.earlyContinuations ?? 0,
+      continuationAt: early?.earlyContinuationAt ?? null, clientMs: 0, idle: cmd.name === 'IDLE' ? IDLE_BEGUN : undefined,
       requestBytes: m.wireBytes, responseBytes: 0, mailbox: this.info.selected?.name ?? null,
     };
     // The server said "+" while the literal was on its way: from then on the upload was the client's time.
-    if (this.earlyContinuationAt) ex.clientMs += milliseconds(this.earlyContinuationAt, m.end);
-    this.earlyContinuations = 0;
-    this.earlyContinuationAt = null;
+    if (early?.earlyContinuationAt) {
+      ex.clientMs += milliseconds(early.earlyContinuationAt, m.end);
+      early.earlyContinuations = 0;
+      early.earlyContinuationAt = null;
+    }
     if (cmd.display !== cmd.displayClear) m.redacted = `${cmd.tag} ${cmd.name} ${cmd.display}`;
     this.info.commands++;
-    const evicted = this.pending.add({ ex, tag: ex.tag, claim: claimOf(cmd), clientTurnSince: null });
+    const evicted = this.pending.add(new Outstanding(ex, claimOf(cmd)));
     this.opened(ex);
     if (evicted) this.giveUp(evicted, m.firstFrame);
     this.commandSent(cmd);
@@ -333,8 +358,9 @@ export class ImapSession implements FramerOutput, TransportOutput {
         break;
       case 'AUTHENTICATE':
         this.info.authMechanism = cmd.mechanism;
-        this.sasl.start(cmd.mechanism ?? '', cmd.initialResponse);
-        if (!this.info.tls && this.sasl.cleartext) this.info.cleartextAuth = true;
+        this.auth = new Authentication();
+        this.auth.steps.start(cmd.mechanism ?? '', cmd.initialResponse);
+        if (!this.info.tls && this.auth.steps.cleartext) this.info.cleartextAuth = true;
         this.noteSaslUser();
         break;
       case 'ID':
@@ -363,8 +389,9 @@ export class ImapSession implements FramerOutput, TransportOutput {
   private onContinuation(text: string, m: ImapMessage): void {
     if (this.client?.midMessage) {
       // "+" for a synchronizing literal of a command the client is still sending.
-      this.earlyContinuations++;
-      this.earlyContinuationAt ??= m.end;
+      const early = this.oddities;
+      early.earlyContinuations++;
+      early.earlyContinuationAt ??= m.end;
       return;
     }
     const target = this.authenticatingCandidate() ?? this.idleCandidate() ?? this.pending.last;
@@ -376,8 +403,9 @@ export class ImapSession implements FramerOutput, TransportOutput {
     serverAnswered(target, m.end);
     target.clientTurnSince = m.end;
     if (ex.command === 'AUTHENTICATE') {
-      this.authenticating = target;
-      this.sasl.serverStep(text);
+      const auth = (this.auth ??= new Authentication());
+      auth.answering = target;
+      auth.steps.serverStep(text);
       this.noteSaslUser();
     } else if (ex.command === 'IDLE') {
       this.idling = target;
@@ -385,7 +413,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
   }
 
   private authenticatingCandidate(): Outstanding | undefined {
-    return this.authenticating ?? this.pending.find((p) => p.ex.command === 'AUTHENTICATE');
+    return this.auth?.answering ?? this.pending.find(isAuthenticate);
   }
 
   private idleCandidate(): Outstanding | undefined {
@@ -419,23 +447,23 @@ export class ImapSession implements FramerOutput, TransportOutput {
 
   /** Too many commands outstanding: the oldest is reported unanswered, so memory stays bounded. */
   private giveUp(p: Outstanding, frame: number): void {
-    if (!this.pendingOverflowWarned) {
-      this.pendingOverflowWarned = true;
+    if (!this.oddities.pendingOverflowWarned) {
+      this.oddities.pendingOverflowWarned = true;
       this.warn(frame, `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own`);
     }
-    if (this.authenticating === p) this.authenticating = null;
+    if (this.auth?.answering === p) this.auth.answering = null;
     if (this.idling === p) this.idling = null;
     this.reported(p.ex);
   }
 
   /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
   private responseOnly(r: Extract<Response, { kind: 'tagged' }>): Exchange {
-    this.responsesWithoutRequest++;
+    this.oddities.responsesWithoutRequest++;
     // Servers usually name the command in the text ("LOGIN completed"): use that, marked as inferred.
     const named = /^([A-Za-z]+)/.exec(r.text)?.[1]?.toUpperCase();
     const command = named && KNOWN_COMMANDS.has(named) ? named : '?';
     return {
-      conn: this.info.conn.id, tag: r.tag, command, args: '', argsClear: '', shape: command, requestMissing: true,
+      conn: this.info.conn.id, tag: this.recurring.tag(r.tag), command, args: '', argsClear: '', shape: command, requestMissing: true,
       requestFrame: null, start: null, status: null, code: null, text: '', responseFrame: null, end: null,
       untagged: 0, untaggedByType: NO_UNTAGGED, continuations: 0, continuationAt: null, clientMs: 0, idle: undefined, requestBytes: 0,
       responseBytes: 0, mailbox: this.info.selected?.name ?? null,
@@ -445,9 +473,11 @@ export class ImapSession implements FramerOutput, TransportOutput {
   /** State changes a completed command makes. */
   private completed(ex: Exchange, status: string): void {
     const ok = status === 'OK';
-    if (this.authenticating?.ex === ex || ex.command === 'AUTHENTICATE') {
-      this.authenticating = null;
+    if (this.auth && (this.auth.answering?.ex === ex || ex.command === 'AUTHENTICATE')) {
       this.noteSaslUser();
+      // Its steps are done with (the user is noted): kept only for another AUTHENTICATE still outstanding.
+      if (this.pending.find(isAuthenticate)) this.auth.answering = null;
+      else this.auth = null;
     }
     if (this.idling?.ex === ex) this.idling = null;
     switch (ex.command) {
@@ -596,9 +626,13 @@ export class ImapSession implements FramerOutput, TransportOutput {
   }
 
   private noteSaslUser(): void {
-    const user = this.sasl.user();
+    const user = this.auth?.steps.user();
     if (user) this.info.user = this.recurring.text(user);
   }
+}
+
+function isAuthenticate(p: Outstanding): boolean {
+  return p.ex.command === 'AUTHENTICATE';
 }
 
 /** The client's turn ended (it sent a SASL response, DONE): that time was not the server's. */
