@@ -21,7 +21,7 @@ import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } f
 import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
 import { ACKNOWLEDGED_HOLD_SECONDS, KEPT_RING_BYTES, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
-import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, TcpTracker } from '../src/tcp/tracker.js';
+import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, SMALL_ADDRESS_IDS, TcpTracker } from '../src/tcp/tracker.js';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
 import {
@@ -1220,6 +1220,55 @@ test('the index lets go of ended conversations, and of the addresses no conversa
   const held = tracker.heldAddresses;
   assert.ok(held >= first + 3 && held < first + 3 + MIN_ADDRESS_SWEEP, `addresses held: ${held}, at most those since the last sweep beyond the ${first + 3} in use`);
   assert.ok(held < 2 * first, 'the first sessions\' addresses went');
+  tracker.end();
+});
+
+test('past the small address ids, IPv4 addresses need no entry of their own, and every segment still finds its own connection', async () => {
+  const T = 1_700_000_000;
+  const packets: SynthPacket[] = [];
+  const count = SMALL_ADDRESS_IDS + 300;
+  const flows: TcpFlow[] = [];
+  // Each client from an address of its own, left open: its greeting and its command.
+  for (let i = 0; i < count; i++) {
+    const f = new TcpFlow({ client: { ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 50000 + (i % 7) }, start: T + i * 0.001 });
+    flows.push(f);
+    packets.push(...f.handshake(), ...f.send('server', GREETING), ...f.send('client', `a${i} NOOP\r\n`));
+  }
+  // Later segments of an early connection (an address with an id) and of a late one (an address without), and a new
+  // connection from the first address, seen again once the ids are all given.
+  for (const i of [0, count - 1]) packets.push(...flows[i]!.send('client', `b${i} NOOP\r\n`), ...flows[i]!.send('server', `* OK ${i}\r\n`));
+  const again = new TcpFlow({ client: { ip: '10.0.0.0', port: 40000 }, start: T + count });
+  packets.push(...again.handshake(), ...again.send('client', 'c NOOP\r\n'));
+  // And a second connection from the last address: its endpoints differ by the port alone.
+  const last = flows[count - 1]!;
+  const sibling = new TcpFlow({ client: { ip: last.ends.client.ip, port: 40001 }, start: T + count + 1 });
+  packets.push(...sibling.handshake(), ...sibling.send('client', 'd NOOP\r\n'), ...last.send('client', 'e NOOP\r\n'));
+  const said = new Map<number, string[]>();
+  const tracker = new TcpTracker({
+    open: () => {},
+    data: (c, side, bytes) => {
+      const list = said.get(c.id) ?? [];
+      list.push(`${side}:${bytes.toString('latin1')}`);
+      said.set(c.id, list);
+    },
+    gap: () => {},
+    close: () => {},
+  }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(write({ format: 'pcap', packets }), (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  assert.equal(tracker.overview().conversations, count + 2, 'no segment started a conversation of its own');
+  for (let i = 0; i < count; i++) {
+    const expected = [`server:${GREETING}`, `client:a${i} NOOP\r\n`];
+    if (i === 0 || i === count - 1) expected.push(`client:b${i} NOOP\r\n`, `server:* OK ${i}\r\n`);
+    if (i === count - 1) expected.push('client:e NOOP\r\n');
+    assert.deepEqual(said.get(i), expected, `connection ${i}`);
+  }
+  assert.deepEqual(said.get(count), ['client:c NOOP\r\n'], 'the first address, seen again');
+  assert.deepEqual(said.get(count + 1), ['client:d NOOP\r\n'], 'the last address, from another port');
+  assert.ok(tracker.heldAddresses <= SMALL_ADDRESS_IDS + 1, `addresses held: ${tracker.heldAddresses}`);
   tracker.end();
 });
 
