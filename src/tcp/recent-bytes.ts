@@ -49,7 +49,9 @@ export class RingPool {
       return;
     }
     if (size > SLAB_RING_MAX) {
-      place.buffer = Buffer.allocUnsafe(size);
+      // Of its own: Buffer.allocUnsafe cuts one under 4 KiB from Node's shared 8 KiB pool slab, which it would then
+      // keep alive whole for as long as the ring is held.
+      place.buffer = Buffer.allocUnsafeSlow(size);
       place.base = 0;
       return;
     }
