@@ -7,14 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Segment } from '../src/decode/types.js';
 import { TcpTracker } from '../src/tcp/tracker.js';
-import type { StreamSink } from '../src/tcp/types.js';
+import { RingPool } from '../src/tcp/recent-bytes.js';
+import type { Side, StreamSink } from '../src/tcp/types.js';
+import { KeyLog } from '../src/tls/keylog.js';
 import { ImapSession, SessionContext, type SessionEvents } from '../src/imap/session.js';
 import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
@@ -22,10 +24,11 @@ import { FetchTracker } from '../src/analysis/fetches.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
 import { collectGarbage } from './helpers/gc.js';
+import { CAPTURES } from './helpers/env.js';
 
 /**
- * `count` connections that each open, get a greeting, send a command and (unless `unanswered`) get its
- * answer, and never close. Every connection opens before the first one speaks. A minute later another
+ * `count` connections that each open, say what `talk` says (by default: get a greeting, send a command and, unless
+ * `unanswered`, get its answer), and never close. Every connection opens before the first one speaks. A minute later another
  * conversation starts: by then every connection has been quiet for longer than the streams keep what was
  * acknowledged (ACKNOWLEDGED_HOLD_SECONDS).
  */
@@ -37,9 +40,11 @@ async function idleConnections(count: number, unanswered = false, untagged = '',
     start: 1_700_000_000 + i * 1e-3,
   }));
   const packets: SynthPacket[] = flows.flatMap((f) => f.handshake());
-  flows.forEach((f, i) => packets.push(...f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'), ...talk(f, i)));
+  flows.forEach((f, i) => packets.push(...talk(f, i)));
   const later = new TcpFlow({ client: { ip: '10.9.9.9', port: 50000 }, server: { ip: '192.0.2.10', port: 80 }, start: 1_700_000_000 + count * 1e-3 + 60 });
-  packets.push(later.handshake()[0]!);
+  // Its SYN, and again 15 s later: a stream whose turn in the hold came while it still took bytes waits another turn.
+  const [syn] = later.handshake();
+  packets.push(syn!, { ...syn!, t: Number(syn!.t) + 15 });
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-footprint-'));
   try {
     const path = join(dir, 'idle.pcap');
@@ -48,7 +53,8 @@ async function idleConnections(count: number, unanswered = false, untagged = '',
     const decoder = new PacketDecoder(() => {});
     await readCapture(path, (frame) => {
       const seg = decoder.decode(frame);
-      if (seg) segments.push(seg);
+      // Kept past the callback: a copy of what points into the reader's buffers (reused past the first megabyte).
+      if (seg) segments.push({ ...seg, frame: { ...frame }, payload: Buffer.from(seg.payload) });
     }, () => {});
     return segments;
   } finally {
@@ -56,16 +62,19 @@ async function idleConnections(count: number, unanswered = false, untagged = '',
   }
 }
 
-/** What one connection says after the greeting. */
+/** What one connection says after its handshake. */
 type Talk = (f: TcpFlow, i: number) => SynthPacket[];
+
+const greeting = (f: TcpFlow) => f.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n');
 
 /** A command (the connection's own tag), answered after `untagged` unless `unanswered`. */
 function answeredCommand(unanswered: boolean, untagged: string): Talk {
-  return (f, i) => [...f.send('client', `a${i} NOOP\r\n`), ...(unanswered ? [] : f.send('server', `${untagged}a${i} OK NOOP completed\r\n`))];
+  return (f, i) => [...greeting(f), ...f.send('client', `a${i} NOOP\r\n`), ...(unanswered ? [] : f.send('server', `${untagged}a${i} OK NOOP completed\r\n`))];
 }
 
 /** A mail client: logs in with SASL PLAIN, selects INBOX and idles (its tags the same on every connection). */
 const mailClient: Talk = (f, i) => [
+  ...greeting(f),
   ...f.send('client', 'a1 AUTHENTICATE PLAIN\r\n'), ...f.send('server', '+ \r\n'),
   ...f.send('client', `${Buffer.from(`\0user${i}\0secret`).toString('base64')}\r\n`), ...f.send('server', 'a1 OK Logged in\r\n'),
   ...f.send('client', 'a2 SELECT INBOX\r\n'),
@@ -83,18 +92,30 @@ function tcpOnly(segments: Segment[]): unknown[] {
   return [tracker];
 }
 
-/** Segments through TCP into an IMAP session per connection, with these events. */
-function trackSessions(segments: Segment[], events: SessionEvents): TcpTracker<ImapSession> {
-  const context = new SessionContext(events, () => {});
+/** Segments through TCP into an IMAP session per connection, with these events (and keys and a ring pool, if given). */
+function trackSessions(segments: Segment[], events: SessionEvents, keys?: KeyLog, rings?: RingPool): TcpTracker<ImapSession> {
+  const context = new SessionContext(events, () => {}, { keys });
   const sink: StreamSink<ImapSession> = {
     open: (conn) => new ImapSession(conn, context),
     data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
     gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
     close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
   };
-  const tracker = new TcpTracker(sink, () => {}, PORTS);
+  const tracker = new TcpTracker(sink, () => {}, { ...PORTS, rings });
   for (const seg of segments) tracker.segment(seg);
   return tracker;
+}
+
+/**
+ * Per connection, what `talk` leaves behind in TCP and IMAP, not counting the rings the pool keeps as spares for other
+ * connections (large ones up to its bound, whoever used them last).
+ */
+async function perConnectionBesidesSpareRings(talk: Talk, keys?: KeyLog): Promise<Footprint> {
+  const measure = async (count: number) => {
+    const rings = new RingPool();
+    return footprint([trackSessions(await idleConnections(count, false, '', talk), { exchange: () => {} }, keys, rings)], [rings]);
+  };
+  return perUnit(await measure(2 * N), await measure(N), N);
 }
 
 /** TCP and IMAP as the analysis wires them: a session per connection, exchanges ordered across connections. */
@@ -172,6 +193,95 @@ test('an idling mail client keeps nothing of its SASL login and nothing for what
   }
   // Its IDLE, outstanding: the exchange, and the pending entry without a copy of the tag.
   assert.equal(cost.classes.Outstanding, 1, JSON.stringify(cost));
+});
+
+/**
+ * The real IMAPS session of captures/imaps-tls13.pcap (TLS 1.3, its key log beside it), as its two sides sent it, up to
+ * frame 23: the handshake, then CAPABILITY, LOGIN and SELECT answered. Replayed by many clients, each is a mail client
+ * left idle after selecting INBOX, its records decrypted with the one key log (they all share the client random).
+ */
+async function imapsSession(): Promise<Talk> {
+  const pieces: [Side, Buffer][] = [];
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(join(CAPTURES, 'imaps-tls13.pcap'), (frame) => {
+    const seg = frame.number <= 23 ? decoder.decode(frame) : null;
+    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === 993 ? 'client' : 'server', Buffer.from(seg.payload)]);
+  }, () => {});
+  return (f) => pieces.flatMap(([side, bytes]) => f.send(side, bytes));
+}
+
+const imapsKeys = () => KeyLog.parse(readFileSync(join(CAPTURES, 'imaps-tls13.keys'), 'utf8'));
+
+/**
+ * Buffers reachable from `roots`, but not through `shared`, that are views into a larger block: each keeps the whole
+ * block alive.
+ */
+function viewsOfLargerBlocks(roots: readonly unknown[], shared: readonly object[]): number[] {
+  const seen = new Set<object>();
+  const found: number[] = [];
+  const walk = (start: readonly unknown[], collect: boolean) => {
+    const stack = [...start];
+    while (stack.length > 0) {
+      const value = stack.pop();
+      if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+      seen.add(value);
+      if (ArrayBuffer.isView(value)) {
+        if (collect && value.buffer.byteLength > value.byteLength) found.push(value.buffer.byteLength);
+        continue;
+      }
+      if (value instanceof Map || value instanceof Set) stack.push(...value.values());
+      else for (const v of Object.values(value)) stack.push(v);
+    }
+  };
+  walk(shared, false);
+  walk(roots, true);
+  return found;
+}
+
+test('an idle IMAPS connection decrypted with a key log keeps no pool slab, set, closure or list of its own (a real session replayed)', async () => {
+  const talk = await imapsSession();
+  const keys = imapsKeys();
+  // It is decrypted: every replica's three commands are answered.
+  const segments = await idleConnections(20, false, '', talk);
+  let completed = 0;
+  trackSessions(segments, { exchange: () => { completed++; } }, keys);
+  assert.equal(completed, 60, 'CAPABILITY, LOGIN and SELECT of each of 20 connections');
+  const cost = await perConnectionBesidesSpareRings(talk, keys);
+  for (const kind of ['Map', 'Set', 'function', 'weak', 'Array']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
+  // What decrypting its records takes: the decryptor, a direction each way with its record and handshake readers and
+  // its protection (the key and IV in one buffer), what is kept of the hellos; not the parsed hellos nor a warning set.
+  assert.equal(cost.classes.Tls13Protection, 2, JSON.stringify(cost));
+  assert.equal(cost.kinds.buffer, 2, `one buffer for each direction's key and IV (${JSON.stringify(cost)})`);
+  // 27 objects: TCP's 7; the session's 6 (it, its pending list, its record with greeting, mailbox and TLS facts); the
+  // transport's 2; the decryptor's 12 with what it keeps of the hellos. Nothing held for the segment last decrypted.
+  assert.ok((cost.kinds.object ?? 0) <= 27, `objects per connection: ${JSON.stringify(cost)}`);
+  assert.ok(cost.bytes <= 2200, `bytes per connection: ${JSON.stringify(cost)}`);
+  // No view into a larger block: a 32-byte random cut from Node's 8 KiB buffer pool kept the whole slab alive.
+  const sessionsOnly: ImapSession[] = [];
+  const context = new SessionContext({ exchange: () => {} }, () => {}, { keys });
+  const sink: StreamSink<ImapSession> = {
+    open: (conn) => { const session = new ImapSession(conn, context); sessionsOnly.push(session); return session; },
+    data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
+    gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
+    close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
+  };
+  const tracker = new TcpTracker(sink, () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  assert.equal(sessionsOnly.length, 20);
+  // (The key log's secrets, read at once, share blocks of their own: they are the capture's, not a connection's.)
+  assert.deepEqual(viewsOfLargerBlocks(sessionsOnly, [context, keys]), [], 'sizes of the blocks kept alive by views');
+});
+
+test('a TLS connection whose hellos the capture does not hold lets go of what it kept looking for them', async () => {
+  // A capture begun mid-connection: records of application data both ways, 20 KiB each, never a hello.
+  const record = (n: number) => Buffer.concat([Buffer.from([23, 3, 3, n >> 8, n & 255]), Buffer.alloc(n, 0x5a)]);
+  const midway: Talk = (f) => [...f.send('client', Buffer.concat(Array.from({ length: 20 }, () => record(1019)))),
+    ...f.send('server', Buffer.concat(Array.from({ length: 20 }, () => record(1019))))];
+  const plain = await perConnectionBesidesSpareRings(answeredCommand(false, ''));
+  const cost = await perConnectionBesidesSpareRings(midway);
+  for (const kind of ['Map', 'Set', 'function', 'weak', 'Array', 'buffer']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
+  // The transport and its TLS state (the record's TLS facts), beyond a plain connection: no hello sniffing left.
+  assert.ok(cost.bytes - plain.bytes <= 320, `${cost.bytes - plain.bytes} bytes more than a plain connection (${JSON.stringify(cost)})`);
 });
 
 test('FETCH tracking keeps nothing for a connection that selected a mailbox and fetched nothing', async () => {

@@ -723,6 +723,16 @@ test('a second FIN at another sequence number: the first one stays, and nothing 
   assert.deepEqual(warnings, ['client: a FIN at another sequence number than the first one (14 bytes from it) is ignored', 'client: data after the FIN ignored']);
 });
 
+test('a ring past the slabs\' sizes is a block of its own: a view into Node\'s buffer pool would keep a whole 8 KiB slab alive', () => {
+  const pool = new RingPool();
+  for (const size of [2048, 4096, 64 * 1024]) {
+    const place: { buffer: Buffer | null; base: number } = { buffer: null, base: 0 };
+    pool.take(size, place);
+    assert.equal(place.buffer!.length, size);
+    assert.equal(place.buffer!.buffer.byteLength, size, `a ${size}-byte ring's block`);
+  }
+});
+
 test('rings of ended streams go back to the pool and are reused, up to the pool\'s cap', () => {
   const pool = new RingPool();
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };

@@ -233,7 +233,7 @@ for (const s of [tls13, tls12]) {
       assertDecrypted(decrypt(keys, rechunk(sideFirst(segments, 'server'), [1448])), s, 'server side first');
       assertDecrypted(decrypt(keys, rechunk(sideFirst(segments, 'client'), [7])), s, 'client side first');
       const r = decrypt(keys, segments);
-      assert.equal(r.state.clientRandom?.toString('hex'), keyLog.text.split(/\s+/).find((w) => /^[0-9a-f]{64}$/.test(w)));
+      assert.equal(r.state.clientRandom, keyLog.text.split(/\s+/).find((w) => /^[0-9a-f]{64}$/.test(w)));
     });
   }
 
@@ -267,7 +267,7 @@ test('lekensteyn-imap-ssl: STARTTLS with a renegotiation decrypts to a001/a002 C
     assert.equal(r.state.version, 'TLS 1.2');
     assert.equal(r.state.cipher, 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384');
     // The renegotiation's ClientHello travelled encrypted; its random is the one now in use.
-    assert.equal(r.state.clientRandom?.toString('hex'), '5d81a3e35850d9f9d15ae8ea78009c1088082dd59f2c1a2dcec36f3a1ac50bb9');
+    assert.equal(r.state.clientRandom, '5d81a3e35850d9f9d15ae8ea78009c1088082dd59f2c1a2dcec36f3a1ac50bb9');
     assert.equal(r.state.decrypting, true);
   }
   if (skipIfMissing(t, !hasTshark && NO_TSHARK)) return;
@@ -478,7 +478,7 @@ test('live TLS 1.2 renegotiation: new randoms and keys after the second ChangeCi
   const randoms = live.keyLog.split('\n').filter((l) => l.startsWith('CLIENT_RANDOM ')).map((l) => l.split(' ')[1]);
   assert.equal(randoms.length, 2, 'two handshakes');
   const r = assertLive(live, live.keyLog, 'renegotiation');
-  assert.equal(r.state.clientRandom?.toString('hex'), randoms[1]);
+  assert.equal(r.state.clientRandom, randoms[1]);
   assert.match(r.client.toString('latin1'), /^a1 CAPABILITY\r\na2 NOOP\r\na9 FETCH/);
   // Only the first handshake's secret: everything before the renegotiation's ChangeCipherSpec decrypts.
   const partial = decrypt(KeyLog.parse(live.keyLog.split('\n')[0]!), live.chunks);

@@ -1,5 +1,5 @@
 import type { Side, TimePoint } from '../tcp/types.js';
-import { TlsDecryptor } from '../tls/decryptor.js';
+import { TlsDecryptor, type TlsDecryptorOutput } from '../tls/decryptor.js';
 import { parseClientHello, parseServerHello } from '../tls/hello.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
@@ -34,9 +34,9 @@ interface HelloSniff {
 /** A TLS connection's state, made when TLS starts. */
 interface TlsState {
   decryptor: TlsDecryptor | null;
-  /** The start of each TLS direction, until its hello has been read (from the switch to TLS on). */
-  hellos: Record<Side, HelloSniff>;
-  /** Time of the segment being processed, for plaintext that comes out of the decryptor. */
+  /** The start of each TLS direction, until both hellos have been read (from the switch to TLS on); then null. */
+  hellos: Record<Side, HelloSniff> | null;
+  /** Time of the segment being decrypted, for the plaintext that comes out of it; null between segments. */
   now: TimePoint | null;
 }
 
@@ -57,7 +57,7 @@ export function plainGap(out: TransportOutput, side: Side, length: number, frame
  * the switch in the middle of a segment. The session decides when to switch, and makes one of these then
  * (a plain connection, most of them, has none); this class carries the switch out.
  */
-export class ConnectionTransport {
+export class ConnectionTransport implements TlsDecryptorOutput {
   private mode: Mode = 'imap';
   /** Both directions' inflaters once COMPRESS is on; state a plain connection never needs is not allocated. */
   private inflaters: Record<Side, RawInflater> | null = null;
@@ -78,9 +78,12 @@ export class ConnectionTransport {
   data(side: Side, bytes: Buffer, frame: number, time: TimePoint): void {
     const tls = this.tlsState;
     if (this.mode === 'tls' && tls) {
-      tls.now = time;
-      this.sniff(tls, side, bytes);
-      tls.decryptor?.push(side, bytes, frame);
+      if (tls.hellos) this.sniff(tls, tls.hellos, side, bytes);
+      if (tls.decryptor) {
+        tls.now = time;
+        tls.decryptor.push(side, bytes, frame);
+        tls.now = null; // not held by an idle connection
+      }
       return;
     }
     this.plain(side, bytes, frame, time);
@@ -110,15 +113,12 @@ export class ConnectionTransport {
   startTls(how: 'implicit' | 'starttls', frame: number): void {
     this.mode = 'tls';
     this.info.tls = { how, frame, version: null, sni: null, cipher: null, decrypted: false, decryptionNote: null, injectedBeforeTls: false };
-    const state = (this.tlsState ??= { decryptor: null, hellos: { client: { chunks: [], length: 0 }, server: { chunks: [], length: 0 } }, now: null });
+    const state = (this.tlsState ??= { decryptor: null, hellos: null, now: null });
+    state.hellos = { client: { chunks: [], length: 0 }, server: { chunks: [], length: 0 } };
     this.out.marker(null, frame, how === 'starttls' ? 'STARTTLS accepted: the rest of the connection is TLS' : 'the connection is TLS from its first byte');
     const keys = this.out.keys;
-    if (keys && keys.size > 0) {
-      state.decryptor = new TlsDecryptor(keys, {
-        plaintext: (side, bytes, f) => this.decrypted(side, bytes, f),
-        warn: (f, message) => this.out.warn(f, `TLS: ${message}`),
-      });
-    }
+    // The transport is its decryptor's output itself: no closures per connection.
+    if (keys && keys.size > 0) state.decryptor = new TlsDecryptor(keys, this);
   }
 
   startCompression(frame: number): void {
@@ -148,8 +148,8 @@ export class ConnectionTransport {
     else if (this.inflaters?.[side] !== inflater) this.plain(side, rest, frame, time);
   }
 
-  /** Application data out of TLS: the same IMAP dissection as in the clear. */
-  private decrypted(side: Side, bytes: Buffer, frame: number): void {
+  /** Application data out of TLS (TlsDecryptorOutput): the same IMAP dissection as in the clear. */
+  plaintext(side: Side, bytes: Buffer, frame: number): void {
     const tls = this.info.tls!;
     const transport = this.tlsState!;
     if (!tls.decrypted) {
@@ -162,31 +162,43 @@ export class ConnectionTransport {
     this.plain(side, bytes, frame, transport.now ?? this.info.conn.end);
   }
 
+  /** A problem in the TLS layer (TlsDecryptorOutput). */
+  warn(frame: number, message: string): void {
+    this.out.warn(frame, `TLS: ${message}`);
+  }
+
   /** Version, cipher and SNI from the hellos, whether or not there are keys. */
-  private sniff(state: TlsState, side: Side, bytes: Buffer): void {
-    const hello = state.hellos[side];
+  private sniff(state: TlsState, hellos: Record<Side, HelloSniff>, side: Side, bytes: Buffer): void {
+    const hello = hellos[side];
     if (hello.length >= TLS_SNIFF_BYTES) return;
     hello.chunks.push(Buffer.from(bytes.subarray(0, TLS_SNIFF_BYTES - hello.length)));
     hello.length += bytes.length;
     const seen = Buffer.concat(hello.chunks);
+    const read = side === 'client' ? this.clientHelloRead(seen) : this.serverHelloRead(seen);
+    // Read, or not where a hello would be (a capture that began mid-connection): the side is done with, and what was
+    // kept of it goes (it stayed, up to 16 KiB a side, for as long as the connection was open).
+    if (!read && hello.length < TLS_SNIFF_BYTES) return;
+    hello.length = TLS_SNIFF_BYTES;
+    hello.chunks = [];
+    if (hellos.client.length >= TLS_SNIFF_BYTES && hellos.server.length >= TLS_SNIFF_BYTES) state.hellos = null;
+  }
+
+  private clientHelloRead(seen: Buffer): boolean {
+    const client = parseClientHello(seen);
+    if (!client) return false;
     const tls = this.info.tls!;
-    const done = () => {
-      hello.length = TLS_SNIFF_BYTES;
-      hello.chunks = [];
-    };
-    if (side === 'client') {
-      const client = parseClientHello(seen);
-      if (!client) return;
-      tls.sni = client.sni;
-      tls.version ??= client.supportedVersions[0] ?? client.legacyVersion;
-      done();
-    } else {
-      const server = parseServerHello(seen);
-      if (!server) return;
-      tls.version = server.version;
-      tls.cipher = server.cipherName ?? `0x${server.cipherSuite.toString(16).padStart(4, '0')}`;
-      done();
-    }
+    tls.sni = client.sni;
+    tls.version ??= client.supportedVersions[0] ?? client.legacyVersion;
+    return true;
+  }
+
+  private serverHelloRead(seen: Buffer): boolean {
+    const server = parseServerHello(seen);
+    if (!server) return false;
+    const tls = this.info.tls!;
+    tls.version = server.version;
+    tls.cipher = server.cipherName ?? `0x${server.cipherSuite.toString(16).padStart(4, '0')}`;
+    return true;
   }
 
   private compressionFailed(side: Side, frame: number, why: string): void {

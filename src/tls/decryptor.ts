@@ -34,8 +34,8 @@ export interface TlsDecryptorState {
   readonly version: string | null;
   readonly cipher: string | null;
   readonly sni: string | null;
-  /** Random of the latest ClientHello (a renegotiation brings a new one): the key log lookup key. */
-  readonly clientRandom: Buffer | null;
+  /** Random of the latest ClientHello (a renegotiation brings a new one), in lower-case hex: the key log lookup key. */
+  readonly clientRandom: string | null;
   /** Keys for the current handshake are known and at least one direction is still being decrypted. */
   readonly decrypting: boolean;
   /** Why not (or no longer) decrypting: missing keys, unsupported cipher, MAC failure, gap, …; null if fine. */
@@ -53,6 +53,26 @@ const MAX_WAITING_BYTES = 256 * 1024;
 const MAX_TRIAL_FAILURES = 16;
 
 const LABEL: Record<Side, string> = { client: 'client→server', server: 'server→client' };
+
+/** No records waiting: one shared empty list (each direction of every open connection had its own). */
+const NO_RECORDS: TlsRecord[] = Object.freeze([]) as never[];
+
+/**
+ * What is kept of a hello for the rest of the connection: what the keys and the handshake's later steps need. Not the
+ * parsed message (its lists of suites and versions), and the random as hex text: a view of the message pinned the
+ * 8 KiB pool slab it was cut from, and a copy of its own cost a Buffer and an ArrayBuffer (see ownBytes).
+ */
+interface KeptClientHello {
+  random: string;
+  earlyData: boolean;
+}
+
+interface KeptServerHello {
+  version: string;
+  cipherSuite: number;
+  random: string;
+  encryptThenMac: boolean;
+}
 
 /** Read state of one direction. */
 class Direction {
@@ -75,7 +95,7 @@ class Direction {
   opened = 0;
   stopped = false;
   /** Records held, in order, until the other direction has sent what they need. */
-  waiting: TlsRecord[] = [];
+  waiting: TlsRecord[] = NO_RECORDS;
   waitingBytes = 0;
   constructor(readonly side: Side) {}
 }
@@ -87,14 +107,14 @@ export class TlsDecryptor {
     -readonly [K in keyof TlsDecryptorState]: TlsDecryptorState[K];
   };
   /** Hellos of the current handshake; a ClientHello after a complete one starts a renegotiation. */
-  private clientHello: ClientHelloDetails | null = null;
-  private serverHello: ServerHelloDetails | null = null;
+  private clientHello: KeptClientHello | null = null;
+  private serverHello: KeptServerHello | null = null;
   private secrets: TlsSecrets | null = null;
   private tls13 = false;
   /** Why the current handshake's keys could not be set up (reported when a direction needs them). */
   private keyFailure: string | null = null;
-  /** Reasons already warned about, so one cause yields one warning per connection. */
-  private readonly warned = new Set<string>();
+  /** Reasons already warned about, so one cause yields one warning per connection (made by the first). */
+  private warned: Set<string> | null = null;
 
   constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput) {}
 
@@ -138,7 +158,8 @@ export class TlsDecryptor {
   /** Process a record now, or hold it while it needs the other side's hello. */
   private accept(d: Direction, record: TlsRecord): void {
     if (d.waiting.length > 0 || this.mustWait(d, record)) {
-      d.waiting.push(record);
+      if (d.waiting === NO_RECORDS) d.waiting = [record];
+      else d.waiting.push(record);
       d.waitingBytes += record.body.length;
       if (d.waitingBytes > MAX_WAITING_BYTES) this.stop(d, `encrypted records without a complete handshake (${this.missingHello()})`, record.frame);
       return;
@@ -166,6 +187,7 @@ export class TlsDecryptor {
       for (const d of [this.client, this.server]) {
         while (!d.stopped && d.waiting.length > 0 && !this.mustWait(d, d.waiting[0]!)) {
           const record = d.waiting.shift()!;
+          if (d.waiting.length === 0) d.waiting = NO_RECORDS;
           d.waitingBytes -= record.body.length;
           this.process(d, record);
           moved = true;
@@ -325,13 +347,14 @@ export class TlsDecryptor {
 
   private onClientHello(hello: ClientHelloDetails, frame: number): void {
     // The second ClientHello after a HelloRetryRequest keeps the random; the keys may already be in use.
-    if (this.clientHello?.random.equals(hello.random)) {
-      this.clientHello = hello;
+    const random = hello.random.toString('hex');
+    if (this.clientHello?.random === random) {
+      this.clientHello.earlyData = hello.earlyData;
       return;
     }
     if (this.clientHello && this.serverHello) this.serverHello = null; // renegotiation: a new handshake
-    this.clientHello = hello;
-    this.st.clientRandom = hello.random;
+    this.clientHello = { random, earlyData: hello.earlyData };
+    this.st.clientRandom = random;
     if (hello.sni !== null) this.st.sni = hello.sni;
     this.secrets = this.keys.secretsFor(hello.random);
     this.install(frame);
@@ -342,7 +365,7 @@ export class TlsDecryptor {
     this.st.cipher = hello.cipherName ?? `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`;
     // A HelloRetryRequest only asks for another ClientHello; the real ServerHello follows.
     if (hello.helloRetry) return;
-    this.serverHello = hello;
+    this.serverHello = { version: hello.version, cipherSuite: hello.cipherSuite, random: hello.random.toString('hex'), encryptThenMac: hello.encryptThenMac };
     this.install(frame);
   }
 
@@ -366,25 +389,25 @@ export class TlsDecryptor {
     }
   }
 
-  private install12(ch: ClientHelloDetails, sh: ServerHelloDetails): string | null {
+  private install12(ch: KeptClientHello, sh: KeptServerHello): string | null {
     this.tls13 = false;
     const suite = tls12Suite(sh.cipherSuite);
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted (supported: AES-GCM, ChaCha20-Poly1305, AES-CBC)`;
     const master = this.secrets?.masterSecret;
-    if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random.toString('hex')} in the key log`;
-    const p = tls12Protections(suite, master, ch.random, sh.random, sh.encryptThenMac);
+    if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random} in the key log`;
+    const p = tls12Protections(suite, master, Buffer.from(ch.random, 'hex'), Buffer.from(sh.random, 'hex'), sh.encryptThenMac);
     this.client.pending12 = p.client;
     this.server.pending12 = p.server;
     return null;
   }
 
-  private install13(ch: ClientHelloDetails, sh: ServerHelloDetails, frame: number): string | null {
+  private install13(ch: KeptClientHello, sh: KeptServerHello, frame: number): string | null {
     this.tls13 = true;
     const suite = tls13Suite(sh.cipherSuite);
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted`;
     const s = this.secrets;
     const known = s && (s.clientHandshakeTrafficSecret || s.serverHandshakeTrafficSecret || s.clientTrafficSecret0 || s.serverTrafficSecret0);
-    if (!known) return `no TLS 1.3 traffic secrets for client random ${ch.random.toString('hex')} in the key log`;
+    if (!known) return `no TLS 1.3 traffic secrets for client random ${ch.random} in the key log`;
     const setUp = (d: Direction, handshake: Buffer | undefined, application: Buffer | undefined): void => {
       d.application13 = application ? new Tls13Protection(suite, application) : null;
       d.phase = 'handshake';
@@ -418,7 +441,7 @@ export class TlsDecryptor {
   private stop(d: Direction, reason: string, frame: number): void {
     if (d.stopped) return;
     d.stopped = true;
-    d.waiting = [];
+    d.waiting = NO_RECORDS;
     d.waitingBytes = 0;
     d.records.clear();
     d.handshake.clear();
@@ -429,8 +452,9 @@ export class TlsDecryptor {
   }
 
   private note(frame: number, message: string, key = message): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
+    const warned = (this.warned ??= new Set());
+    if (warned.has(key)) return;
+    warned.add(key);
     this.out.warn(frame, message);
   }
 }

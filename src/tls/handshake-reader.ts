@@ -26,8 +26,11 @@ const HELLO_RETRY_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a21116
 const EXT_ENCRYPT_THEN_MAC = 22;
 const EXT_EARLY_DATA = 42;
 
+/** Nothing held: one empty buffer shared by every reader (each had its own, two per decrypted connection). */
+const NOTHING_HELD = Buffer.alloc(0);
+
 export class HandshakeReader {
-  private held = Buffer.alloc(0);
+  private held = NOTHING_HELD;
   error: string | null = null;
 
   push(fragment: Buffer): HandshakeMessage[] {
@@ -45,7 +48,7 @@ export class HandshakeReader {
       messages.push({ type: data[0]!, raw: Buffer.from(data.subarray(0, 4 + length)) });
       data = data.subarray(4 + length);
     }
-    this.held = Buffer.from(data);
+    this.held = data.length > 0 ? Buffer.from(data) : NOTHING_HELD;
     return messages;
   }
 
@@ -55,7 +58,7 @@ export class HandshakeReader {
   }
 
   clear(): void {
-    this.held = Buffer.alloc(0);
+    this.held = NOTHING_HELD;
   }
 }
 

@@ -3,6 +3,7 @@
  * HKDF-Expand-Label (TLS 1.3), the TLS 1.2 PRF, and AEAD opening that reports failure as null.
  */
 import { createDecipheriv, createHmac } from 'node:crypto';
+import { ownBytes } from '../util/bytes.js';
 
 export type HashName = 'sha256' | 'sha384';
 export type AeadAlgorithm = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'aes-128-ccm';
@@ -11,7 +12,10 @@ export function hashLength(hash: HashName): number {
   return hash === 'sha256' ? 32 : 48;
 }
 
-/** HKDF-Expand (RFC 5869 §2.3). Node's hkdfSync always extracts first, so it cannot do Expand alone. */
+/**
+ * HKDF-Expand (RFC 5869 §2.3). Node's hkdfSync always extracts first, so it cannot do Expand alone. Keys live as long as
+ * their connection, so they are in memory of their own (ownBytes), not in a pool slab.
+ */
 export function hkdfExpand(hash: HashName, prk: Buffer, info: Buffer, length: number): Buffer {
   const blocks: Buffer[] = [];
   let previous = Buffer.alloc(0);
@@ -20,7 +24,7 @@ export function hkdfExpand(hash: HashName, prk: Buffer, info: Buffer, length: nu
     blocks.push(previous);
     have += previous.length;
   }
-  return Buffer.concat(blocks).subarray(0, length);
+  return ownBytes(Buffer.concat(blocks).subarray(0, length));
 }
 
 /** RFC 8446 §7.1 with an empty context, which is all that key and IV derivation and KeyUpdate use. */
@@ -34,7 +38,7 @@ export function hkdfExpandLabel(hash: HashName, secret: Buffer, label: string, l
   return hkdfExpand(hash, secret, info, length);
 }
 
-/** TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label || seed). */
+/** TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label || seed), in memory of its own (its keys live with the connection). */
 export function tls12Prf(hash: HashName, secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
   const labelSeed = Buffer.concat([Buffer.from(label, 'latin1'), seed]);
   const out: Buffer[] = [];
@@ -45,7 +49,7 @@ export function tls12Prf(hash: HashName, secret: Buffer, label: string, seed: Bu
     out.push(block);
     have += block.length;
   }
-  return Buffer.concat(out).subarray(0, length);
+  return ownBytes(Buffer.concat(out).subarray(0, length));
 }
 
 /**

@@ -20,8 +20,11 @@ export const MAX_FRAGMENT_LENGTH = 16384 + 2048;
 
 const CONTENT_TYPES = new Set([20, 21, 22, 23, 24]);
 
+/** Nothing held: one shared empty list, not one per direction of every open connection. */
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as never[];
+
 export class RecordReader {
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] = NO_CHUNKS;
   private buffered = 0;
   /** Set when the input stops looking like TLS records; nothing more is read after it. */
   error: string | null = null;
@@ -33,7 +36,9 @@ export class RecordReader {
 
   push(bytes: Buffer, frame: number): TlsRecord[] {
     if (this.error || bytes.length === 0) return [];
-    this.chunks.push(Buffer.from(bytes));
+    const copy = Buffer.from(bytes);
+    if (this.chunks === NO_CHUNKS) this.chunks = [copy];
+    else this.chunks.push(copy);
     this.buffered += bytes.length;
     const records: TlsRecord[] = [];
     while (this.buffered >= RECORD_HEADER_LENGTH) {
@@ -42,7 +47,7 @@ export class RecordReader {
       const length = header.readUInt16BE(3);
       if (!CONTENT_TYPES.has(type) || header[1] !== 3 || length > MAX_FRAGMENT_LENGTH) {
         this.error = `not a TLS record header (${header.toString('hex')})`;
-        this.chunks = [];
+        this.chunks = NO_CHUNKS;
         this.buffered = 0;
         break;
       }
@@ -61,7 +66,7 @@ export class RecordReader {
 
   /** Drop what is held (after a gap, the rest of the direction cannot be framed). */
   clear(): void {
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.buffered = 0;
   }
 
@@ -77,6 +82,7 @@ export class RecordReader {
     if (first.length === n) this.chunks.shift();
     else this.chunks[0] = first.subarray(n);
     this.buffered -= n;
+    if (this.chunks.length === 0) this.chunks = NO_CHUNKS;
     return out;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { aeadOpen, hashLength, hkdfExpandLabel, xorNonce } from './primitives.js';
 import type { TlsRecord } from './record-reader.js';
+import { ownBytes } from '../util/bytes.js';
 import type { Tls13Suite } from './suites.js';
 
 export interface OpenedRecord {
@@ -13,19 +14,24 @@ export interface OpenedRecord {
 }
 
 export class Tls13Protection {
-  private readonly key: Buffer;
-  private readonly iv: Buffer;
+  /**
+   * The key, then the 12-byte IV, in one buffer: each kept apart cost a Buffer and an ArrayBuffer more, for as long as
+   * the connection is open (views of them are made per record instead).
+   */
+  private readonly keyAndIv: Buffer;
   /** Sequence number of the next record; starts at 0 for every key. */
   private seq = 0;
 
   constructor(private readonly suite: Tls13Suite, private readonly secret: Buffer) {
-    this.key = hkdfExpandLabel(suite.hash, secret, 'key', suite.keyLength);
-    this.iv = hkdfExpandLabel(suite.hash, secret, 'iv', 12);
+    this.keyAndIv = ownBytes(Buffer.concat([hkdfExpandLabel(suite.hash, secret, 'key', suite.keyLength), hkdfExpandLabel(suite.hash, secret, 'iv', 12)]));
   }
 
   /** Null when the tag does not verify; the sequence number only advances on success. */
   open(record: TlsRecord): OpenedRecord | null {
-    const plain = aeadOpen(this.suite.aead, this.key, xorNonce(this.iv, this.seq), record.header, record.body, this.suite.tagLength);
+    const keyLength = this.suite.keyLength;
+    const key = this.keyAndIv.subarray(0, keyLength);
+    const iv = this.keyAndIv.subarray(keyLength);
+    const plain = aeadOpen(this.suite.aead, key, xorNonce(iv, this.seq), record.header, record.body, this.suite.tagLength);
     if (!plain) return null;
     this.seq++;
     // Padding is zeros after the real content type, which is never zero.

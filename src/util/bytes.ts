@@ -22,3 +22,14 @@ export function i32be(d: Uint8Array, at: number): number {
 export function u32le(d: Uint8Array, at: number): number {
   return (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 }
+
+/**
+ * A copy of `bytes` in memory of its own. Buffer.from and Buffer.allocUnsafe cut small buffers from a shared 8 KiB
+ * slab, and a view kept for long keeps the whole slab alive: the two 32-byte randoms every decrypted TLS connection
+ * keeps pinned 14 KiB of slabs each.
+ */
+export function ownBytes(bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return own;
+}
