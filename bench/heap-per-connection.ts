@@ -5,29 +5,32 @@
  * garbage collection each time: when every connection has opened (handshakes only), and at the end of the input,
  * when every one has said all it says ("idle"), before the first of them is closed.
  *
- *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N
+ *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N [KEYLOG]
  *
  * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis, `fetches` the
  * analysis with FETCH tracking (what `report`, `fetches`, `compare`, `export` and `extract` run), `report` that with
  * the page's collector (its rows and ladders spilled to a temporary directory, as `imapscope report` does). Buffers are the
  * memory outside the heap that Buffers hold (the streams' retransmission-check rings among them).
- * N is the number of connections in the capture. Figures: docs/benchmarks.md.
+ * N is the number of connections in the capture; KEYLOG a key log to decrypt them with (`scale-captures.js --kind
+ * idling-tls`: captures/imaps-tls13.keys). Figures: docs/benchmarks.md.
  */
 import { streamCapture } from '../src/pipeline.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { CaptureCollector, LADDER_HELD } from '../src/report/html/model.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { KeyLog } from '../src/tls/keylog.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const [file, mode, count] = process.argv.slice(2);
+const [file, mode, count, keyLog] = process.argv.slice(2);
 if (!gc || !file || !['streams', 'commands', 'fetches', 'report'].includes(mode!) || !(Number(count) > 0)) {
-  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N');
+  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N [KEYLOG]');
   process.exit(2);
 }
 const connections = Number(count);
+const keys = keyLog ? KeyLog.parse(readFileSync(keyLog, 'utf8')) : undefined;
 
 gc!();
 const { heapUsed: base, arrayBuffers: baseBuffers } = process.memoryUsage();
@@ -59,7 +62,7 @@ function closing(): void {
 if (mode === 'streams') {
   await streamCapture(file, { open: () => { opened++; }, data: seen, gap: () => {}, close: closing }, () => {});
 } else {
-  const options = { keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing };
+  const options = { keys, keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing };
   if (mode === 'fetches') await analyzeWithFetches(file, options);
   else if (mode === 'report') await withCollector(options);
   else await analyzeCapture(file, options);

@@ -5,6 +5,9 @@
  *   idling N      N IMAP connections as a mail client leaves them: logged in, INBOX selected, IDLE answered by
  *                 "+ idling", then nothing more; none is ever closed. All open first, then one goes idle every
  *                 --interval seconds (default 1 ms: 200,000 take 200 s, as clients that come and stay)
+ *   idling-tls N  N IMAPS connections replaying the recorded session of captures/imaps-tls13.pcap (TLS 1.3) to its
+ *                 SELECT's completion, then nothing more; none is ever closed. Scheduled as `idling`. Read with the key
+ *                 log captures/imaps-tls13.keys (SCALE_OPTIONS), every one is decrypted: they share the client random
  *   chatty N      100 connections open at once, N commands among them, each answered (a UID FETCH of one message's
  *                 flags), round by round; none is ever closed: what a view keeps per finished exchange of a connection
  *                 that is still open
@@ -27,14 +30,27 @@
  * imapscope must report, for --check.
  */
 import { createWriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readCapture } from '../src/capture/reader.js';
+import { PacketDecoder } from '../src/decode/decoder.js';
+import type { Side } from '../src/tcp/types.js';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+
+/** The recorded IMAPS session `idling-tls` replays, and its key log. */
+const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
+export const RECORDED_IMAPS_KEYS = fileURLToPath(new URL('../../captures/imaps-tls13.keys', import.meta.url));
+/** Its frames up to the tagged OK of its SELECT (captures/imaps-tls13/ has the server's log of the session). */
+const RECORDED_IMAPS_IDLE_AFTER = 23;
+
+/** Options a view needs to read a dimension's captures. */
+export const SCALE_OPTIONS: Partial<Record<ScaleKind, string[]>> = { 'idling-tls': ['--keylog', RECORDED_IMAPS_KEYS] };
 
 export interface ScaleSummary {
   kind: ScaleKind;
@@ -125,7 +141,18 @@ const CHATTY_CONNECTIONS = 100;
 /** Seconds between two connections going idle, unless told. */
 export const IDLING_INTERVAL = 0.001;
 
-export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind === 'idling' ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
+/** What each side of the recorded IMAPS session sent, in order, up to RECORDED_IMAPS_IDLE_AFTER. */
+async function recordedImaps(): Promise<[Side, Buffer][]> {
+  const pieces: [Side, Buffer][] = [];
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(RECORDED_IMAPS, (frame) => {
+    const seg = frame.number <= RECORDED_IMAPS_IDLE_AFTER ? decoder.decode(frame) : null;
+    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === 993 ? 'client' : 'server', Buffer.from(seg.payload)]);
+  }, () => {});
+  return pieces;
+}
+
+export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind.startsWith('idling') ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);
   let exchanges = 0;
   const t0 = 1_717_000_000;
@@ -161,6 +188,18 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         exchanges += 3;
       }
       break;
+    case 'idling-tls': {
+      // As `idling`, each connection saying what the recorded client and server said (CAPABILITY, LOGIN, SELECT).
+      const pieces = await recordedImaps();
+      for (let i = 0; i < count; i++) await out.write(flow(i, t0 + i * 1e-5).handshake());
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + count * 1e-5 + i * interval);
+        f.handshake();
+        await out.write(pieces.flatMap(([side, bytes]) => f.send(side, bytes)));
+        exchanges += 3;
+      }
+      break;
+    }
     case 'chatty': {
       const flows = Array.from({ length: CHATTY_CONNECTIONS }, (_, i) => flow(i, t0 + i * 1e-5));
       await out.write(flows.flatMap((f) => [...f.handshake(), ...f.send('server', '* OK ready\r\n')]));

@@ -3,25 +3,26 @@
  * capture of N and of 2N; doubling a dimension must at most double the time (within noise) and keep peak
  * memory in check. Also checks that `commands --json` reports as many exchanges as the capture holds.
  *
- *   node dist/bench/scaling.js [--n open=50000,idling=50000,chatty=200000,closed=10000,busy=50000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000,parts=10000,expunged=100000]
+ *   node dist/bench/scaling.js [--n open=50000,idling=50000,idling-tls=20000,chatty=200000,closed=10000,busy=50000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000,parts=10000,expunged=100000]
  *                              [--only busy,closed]  (those dimensions alone)
  *                              [--workdir DIR]
  *                              [--commands commands,summary,'check --no-bad --max-connections 1000000']  (views with options; each must exit 0)
  *
  * A view is given the capture last, with --json. One that names `{file}` gets the capture there instead, and nothing
  * added: `report -o {out}.html {file}`, `export --out {out} --format ndjson {file}`, `compare --jobs 1 {file} OTHER`.
- * `{out}` is a path in the work directory, removed after each run.
+ * `{out}` is a path in the work directory, removed after each run. Either way, the options a dimension's captures need
+ * follow (the key log of `idling-tls`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SCALE_KINDS, generateScaleCapture, type ScaleKind } from './scale-captures.js';
+import { SCALE_KINDS, SCALE_OPTIONS, generateScaleCapture, type ScaleKind } from './scale-captures.js';
 import { fmt, markdownTable, measure, ok, table } from './measure.js';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../bundle/main.js');
-const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, idling: 50_000, chatty: 200_000, closed: 10_000, busy: 50_000, pipelined: 200_000, untagged: 200_000, literals: 100_000, mailboxes: 20_000, parts: 10_000, expunged: 100_000 };
+const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, idling: 50_000, 'idling-tls': 20_000, chatty: 200_000, closed: 10_000, busy: 50_000, pipelined: 200_000, untagged: 200_000, literals: 100_000, mailboxes: 20_000, parts: 10_000, expunged: 100_000 };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { n: { type: 'string' }, only: { type: 'string' }, workdir: { type: 'string' }, commands: { type: 'string', default: 'commands,summary' } } });
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
         const run = async (file: string) => {
           const out = join(dir, 'out');
           try {
-            return await measure(CLI, viewArgs(args, file, out), { stdout: 'capture' });
+            return await measure(CLI, [...viewArgs(args, file, out), ...(SCALE_OPTIONS[kind] ?? [])], { stdout: 'capture' });
           } finally {
             for (const path of [out, `${out}.html`]) rmSync(path, { recursive: true, force: true });
           }
@@ -69,7 +70,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** The view's arguments for one capture: in place of `{file}` (and `{out}`), or else the capture and --json last. */
+/**
+ * The view's arguments for one capture: in place of `{file}` (and `{out}`), or else the capture and --json last. The
+ * options the dimension needs (SCALE_OPTIONS) follow.
+ */
 function viewArgs(args: string[], file: string, out: string): string[] {
   const given = args.map((a) => a.replaceAll('{file}', file).replaceAll('{out}', out));
   return args.some((a) => a.includes('{file}')) ? given : [...given, file, '--json'];

@@ -807,3 +807,27 @@ test('TLS 1.3 record padding (RFC 8446 §5.4): zeros after the content type are 
   assert.deepEqual([handshake.type, [...handshake.content]], [22, [1, 2, 3]]);
   assert.deepEqual(protection.open(seal(2, Buffer.alloc(20))), { type: 0, content: Buffer.alloc(0) });
 });
+
+test('many clients replaying the recorded IMAPS session (the bench\'s idling-tls) are each decrypted with its key log', async () => {
+  const { generateScaleCapture, SCALE_OPTIONS } = await import('../bench/scale-captures.js');
+  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idling-tls-'));
+  try {
+    const path = join(dir, 'idling-tls.pcap');
+    const made = await generateScaleCapture('idling-tls', 40, path);
+    assert.deepEqual(SCALE_OPTIONS['idling-tls'], ['--keylog', join(CAPTURES, 'imaps-tls13.keys')]);
+    const keys = KeyLog.parse(readFileSync(join(CAPTURES, 'imaps-tls13.keys'), 'utf8'));
+    const commands: string[] = [];
+    const analysis = await analyzeCapture(path, { keys, onExchange: (ex) => { if (ex.status === 'OK') commands.push(`${ex.conn} ${ex.command}`); } });
+    assert.equal(commands.length, made.exchanges, 'what the generator says a dissector must report');
+    assert.deepEqual(commands.filter((c) => c.startsWith('7 ')), ['7 CAPABILITY', '7 LOGIN', '7 SELECT'], 'up to the SELECT of the recorded session');
+    assert.equal(analysis.connections.length, 40);
+    for (const c of analysis.connections) {
+      assert.equal(c.tls?.decrypted, true, `connection ${c.conn.id} decrypted`);
+      assert.equal(c.user, 'alice');
+      assert.equal(c.selected?.name, 'INBOX');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
