@@ -195,22 +195,39 @@ test('an idling mail client keeps nothing of its SASL login and nothing for what
   assert.equal(cost.classes.Outstanding, 1, JSON.stringify(cost));
 });
 
+/** A recorded TLS session (the server's log of it beside the capture), replayed up to `idleAfter`. */
+interface RecordedTls {
+  name: string;
+  capture: string;
+  keys: string;
+  serverPort: number;
+  /** Its last frame before the client's LOGOUT or its next command: the connection is left idle there. */
+  idleAfter: number;
+  /** Commands answered by then. */
+  answered: string[];
+  protection: string;
+}
+
+const RECORDED_TLS: RecordedTls[] = [
+  { name: 'IMAPS, TLS 1.3', capture: 'imaps-tls13.pcap', keys: 'imaps-tls13.keys', serverPort: 993, idleAfter: 23,
+    answered: ['CAPABILITY', 'LOGIN', 'SELECT'], protection: 'Tls13Protection' },
+  { name: 'STARTTLS, TLS 1.2', capture: 'starttls-tls12.pcap', keys: 'starttls-tls12.keys', serverPort: 143, idleAfter: 34,
+    answered: ['CAPABILITY', 'STARTTLS', 'CAPABILITY', 'LOGIN', 'SELECT', 'UID FETCH', 'UID FETCH'], protection: 'Tls12Protection' },
+];
+
 /**
- * The real IMAPS session of captures/imaps-tls13.pcap (TLS 1.3, its key log beside it), as its two sides sent it, up to
- * frame 23: the handshake, then CAPABILITY, LOGIN and SELECT answered. Replayed by many clients, each is a mail client
- * left idle after selecting INBOX, its records decrypted with the one key log (they all share the client random).
+ * The session as its two sides sent it, up to `idleAfter`. Replayed by many clients, each is a mail client left idle,
+ * its records decrypted with the one key log (they all share the client random).
  */
-async function imapsSession(): Promise<Talk> {
+async function recordedSession(r: RecordedTls): Promise<Talk> {
   const pieces: [Side, Buffer][] = [];
   const decoder = new PacketDecoder(() => {});
-  await readCapture(join(CAPTURES, 'imaps-tls13.pcap'), (frame) => {
-    const seg = frame.number <= 23 ? decoder.decode(frame) : null;
-    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === 993 ? 'client' : 'server', Buffer.from(seg.payload)]);
+  await readCapture(join(CAPTURES, r.capture), (frame) => {
+    const seg = frame.number <= r.idleAfter ? decoder.decode(frame) : null;
+    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === r.serverPort ? 'client' : 'server', Buffer.from(seg.payload)]);
   }, () => {});
   return (f) => pieces.flatMap(([side, bytes]) => f.send(side, bytes));
 }
-
-const imapsKeys = () => KeyLog.parse(readFileSync(join(CAPTURES, 'imaps-tls13.keys'), 'utf8'));
 
 /**
  * Buffers reachable from `roots`, but not through `shared`, that are views into a larger block: each keeps the whole
@@ -238,39 +255,41 @@ function viewsOfLargerBlocks(roots: readonly unknown[], shared: readonly object[
   return found;
 }
 
-test('an idle IMAPS connection decrypted with a key log keeps no pool slab, set, closure or list of its own (a real session replayed)', async () => {
-  const talk = await imapsSession();
-  const keys = imapsKeys();
-  // It is decrypted: every replica's three commands are answered.
-  const segments = await idleConnections(20, false, '', talk);
-  let completed = 0;
-  trackSessions(segments, { exchange: () => { completed++; } }, keys);
-  assert.equal(completed, 60, 'CAPABILITY, LOGIN and SELECT of each of 20 connections');
-  const cost = await perConnectionBesidesSpareRings(talk, keys);
-  for (const kind of ['Map', 'Set', 'function', 'weak', 'Array']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
-  // What decrypting its records takes: the decryptor, a direction each way with its record and handshake readers and
-  // its protection (the key and IV in one buffer), what is kept of the hellos; not the parsed hellos nor a warning set.
-  assert.equal(cost.classes.Tls13Protection, 2, JSON.stringify(cost));
-  assert.equal(cost.kinds.buffer, 2, `one buffer for each direction's key and IV (${JSON.stringify(cost)})`);
-  // 27 objects: TCP's 7; the session's 6 (it, its pending list, its record with greeting, mailbox and TLS facts); the
-  // transport's 2; the decryptor's 12 with what it keeps of the hellos. Nothing held for the segment last decrypted.
-  assert.ok((cost.kinds.object ?? 0) <= 27, `objects per connection: ${JSON.stringify(cost)}`);
-  assert.ok(cost.bytes <= 2200, `bytes per connection: ${JSON.stringify(cost)}`);
-  // No view into a larger block: a 32-byte random cut from Node's 8 KiB buffer pool kept the whole slab alive.
-  const sessionsOnly: ImapSession[] = [];
-  const context = new SessionContext({ exchange: () => {} }, () => {}, { keys });
-  const sink: StreamSink<ImapSession> = {
-    open: (conn) => { const session = new ImapSession(conn, context); sessionsOnly.push(session); return session; },
-    data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
-    gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
-    close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
-  };
-  const tracker = new TcpTracker(sink, () => {}, PORTS);
-  for (const seg of segments) tracker.segment(seg);
-  assert.equal(sessionsOnly.length, 20);
-  // (The key log's secrets, read at once, share blocks of their own: they are the capture's, not a connection's.)
-  assert.deepEqual(viewsOfLargerBlocks(sessionsOnly, [context, keys]), [], 'sizes of the blocks kept alive by views');
-});
+for (const recorded of RECORDED_TLS) {
+  test(`an idle ${recorded.name} connection decrypted with a key log keeps no pool slab, set, closure or list of its own (a real session replayed)`, async () => {
+    const talk = await recordedSession(recorded);
+    const keys = KeyLog.parse(readFileSync(join(CAPTURES, recorded.keys), 'utf8'));
+    // It is decrypted: every replica's commands are answered.
+    const segments = await idleConnections(20, false, '', talk);
+    const answered: string[] = [];
+    trackSessions(segments, { exchange: (ex) => { if (ex.conn === 0 && ex.status === 'OK') answered.push(ex.command); } }, keys);
+    assert.deepEqual(answered, recorded.answered);
+    const cost = await perConnectionBesidesSpareRings(talk, keys);
+    for (const kind of ['Map', 'Set', 'function', 'weak', 'Array']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
+    // What decrypting its records takes: the decryptor, a direction each way with its record and handshake readers and
+    // its protection (its keys in one buffer), what is kept of the hellos; not the parsed hellos nor a warning set.
+    assert.equal(cost.classes[recorded.protection], 2, JSON.stringify(cost));
+    assert.equal(cost.kinds.buffer, 2, `one buffer for each direction's keys (${JSON.stringify(cost)})`);
+    // 27 objects: TCP's 7; the session's 6 (it, its pending list, its record with greeting, mailbox and TLS facts); the
+    // transport's 2; the decryptor's 12 with what it keeps of the hellos. Nothing held for the segment last decrypted.
+    assert.ok((cost.kinds.object ?? 0) <= 27, `objects per connection: ${JSON.stringify(cost)}`);
+    assert.ok(cost.bytes <= 2200, `bytes per connection: ${JSON.stringify(cost)}`);
+    // No view into a larger block: a 32-byte random cut from Node's 8 KiB buffer pool kept the whole slab alive.
+    const sessions: ImapSession[] = [];
+    const context = new SessionContext({ exchange: () => {} }, () => {}, { keys });
+    const sink: StreamSink<ImapSession> = {
+      open: (conn) => { const session = new ImapSession(conn, context); sessions.push(session); return session; },
+      data: (_conn, side, bytes, frame, time, session) => session.data(side, bytes, frame, time),
+      gap: (_conn, side, length, frame, time, session) => session.gap(side, length, frame, time),
+      close: (conn, _reason, session) => session.close(conn.lastFrame, conn.end),
+    };
+    const tracker = new TcpTracker(sink, () => {}, PORTS);
+    for (const seg of segments) tracker.segment(seg);
+    assert.equal(sessions.length, 20);
+    // (The key log's secrets, read at once, share blocks of their own: they are the capture's, not a connection's.)
+    assert.deepEqual(viewsOfLargerBlocks(sessions, [context, keys]), [], 'sizes of the blocks kept alive by views');
+  });
+}
 
 test('a TLS connection whose hellos the capture does not hold lets go of what it kept looking for them', async () => {
   // A capture begun mid-connection: records of application data both ways, 20 KiB each, never a hello.
