@@ -3,7 +3,6 @@
  * HKDF-Expand-Label (TLS 1.3), the TLS 1.2 PRF, and AEAD opening that reports failure as null.
  */
 import { createDecipheriv, createHmac } from 'node:crypto';
-import { ownBytes } from '../util/bytes.js';
 
 export type HashName = 'sha256' | 'sha384';
 export type AeadAlgorithm = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'aes-128-ccm';
@@ -13,8 +12,8 @@ export function hashLength(hash: HashName): number {
 }
 
 /**
- * HKDF-Expand (RFC 5869 §2.3). Node's hkdfSync always extracts first, so it cannot do Expand alone. Keys live as long as
- * their connection, so they are in memory of their own (ownBytes), not in a pool slab.
+ * HKDF-Expand (RFC 5869 §2.3). Node's hkdfSync always extracts first, so it cannot do Expand alone. The result may be a
+ * view into Node's buffer pool: what keeps it for long copies it out (ownBytes).
  */
 export function hkdfExpand(hash: HashName, prk: Buffer, info: Buffer, length: number): Buffer {
   const blocks: Buffer[] = [];
@@ -24,7 +23,7 @@ export function hkdfExpand(hash: HashName, prk: Buffer, info: Buffer, length: nu
     blocks.push(previous);
     have += previous.length;
   }
-  return ownBytes(Buffer.concat(blocks).subarray(0, length));
+  return Buffer.concat(blocks).subarray(0, length);
 }
 
 /** RFC 8446 §7.1 with an empty context, which is all that key and IV derivation and KeyUpdate use. */
@@ -38,7 +37,7 @@ export function hkdfExpandLabel(hash: HashName, secret: Buffer, label: string, l
   return hkdfExpand(hash, secret, info, length);
 }
 
-/** TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label || seed), in memory of its own (its keys live with the connection). */
+/** TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label || seed); a view into Node's buffer pool, as HKDF-Expand's. */
 export function tls12Prf(hash: HashName, secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
   const labelSeed = Buffer.concat([Buffer.from(label, 'latin1'), seed]);
   const out: Buffer[] = [];
@@ -49,7 +48,7 @@ export function tls12Prf(hash: HashName, secret: Buffer, label: string, seed: Bu
     out.push(block);
     have += block.length;
   }
-  return ownBytes(Buffer.concat(out).subarray(0, length));
+  return Buffer.concat(out).subarray(0, length);
 }
 
 /**

@@ -44,6 +44,6 @@ export class Tls13Protection {
   /** The protection after a KeyUpdate: application_traffic_secret_N+1 (§7.2). */
   next(): Tls13Protection {
     const hash = this.suite.hash;
-    return new Tls13Protection(this.suite, hkdfExpandLabel(hash, this.secret, 'traffic upd', hashLength(hash)));
+    return new Tls13Protection(this.suite, ownBytes(hkdfExpandLabel(hash, this.secret, 'traffic upd', hashLength(hash))));
   }
 }
