@@ -17,6 +17,7 @@ import { TcpTracker } from '../src/tcp/tracker.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
 import type { Side, StreamSink } from '../src/tcp/types.js';
 import { KeyLog } from '../src/tls/keylog.js';
+import { Deflate, Z_SYNC_FLUSH } from 'pako';
 import { ImapSession, SessionContext, type SessionEvents } from '../src/imap/session.js';
 import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
@@ -301,6 +302,32 @@ test('a TLS connection whose hellos the capture does not hold lets go of what it
   for (const kind of ['Map', 'Set', 'function', 'weak', 'Array', 'buffer']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
   // The transport and its TLS state (the record's TLS facts), beyond a plain connection: no hello sniffing left.
   assert.ok(cost.bytes - plain.bytes <= 320, `${cost.bytes - plain.bytes} bytes more than a plain connection (${JSON.stringify(cost)})`);
+});
+
+test('an idle connection after COMPRESS=DEFLATE keeps what each side inflated, not an inflater (212 KiB before)', async () => {
+  // As a push client leaves it: logged in, compression on, INBOX selected and IDLE answered, each message sync-flushed.
+  const compressing: Talk = (f) => {
+    const deflaters = { client: new Deflate({ raw: true }), server: new Deflate({ raw: true }) };
+    const deflated = (side: Side, text: string) => {
+      const out: Buffer[] = [];
+      deflaters[side].onData = (chunk: Uint8Array) => { out.push(Buffer.from(chunk)); };
+      deflaters[side].push(Buffer.from(text, 'latin1'), Z_SYNC_FLUSH);
+      return f.send(side, Buffer.concat(out));
+    };
+    return [
+      ...greeting(f), ...f.send('client', 'a1 LOGIN user secret\r\n'), ...f.send('server', 'a1 OK done\r\n'),
+      ...f.send('client', 'a2 COMPRESS DEFLATE\r\n'), ...f.send('server', 'a2 OK DEFLATE active\r\n'),
+      ...deflated('client', 'a3 SELECT INBOX\r\n'), ...deflated('server', '* 3 EXISTS\r\na3 OK [READ-WRITE] done\r\n'),
+      ...deflated('client', 'a4 IDLE\r\n'), ...deflated('server', '+ idling\r\n'),
+    ];
+  };
+  const answered: string[] = [];
+  trackSessions(await idleConnections(3, false, '', compressing), { exchange: (ex) => { if (ex.conn === 0) answered.push(`${ex.command} ${ex.status}`); } }).end();
+  assert.deepEqual(answered, ['LOGIN OK', 'COMPRESS OK', 'SELECT OK', 'IDLE null'], 'it is dissected after COMPRESS');
+  const cost = await perConnectionBesidesSpareRings(compressing);
+  for (const kind of ['Map', 'Set', 'function', 'weak', 'Array', 'buffer']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
+  assert.equal(cost.classes.RawInflater, 2, JSON.stringify(cost));
+  assert.equal(cost.classes.ZStream ?? 0, 0, `no zlib stream while idle (${JSON.stringify(cost)})`);
 });
 
 test('FETCH tracking keeps nothing for a connection that selected a mailbox and fetched nothing', async () => {

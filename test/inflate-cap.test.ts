@@ -1,8 +1,13 @@
 /** COMPRESS=DEFLATE: one compressed chunk may not inflate past MAX_INFLATE_PER_CHUNK (a decompression bomb). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
+import { Deflate, Z_NO_FLUSH, Z_PARTIAL_FLUSH, Z_SYNC_FLUSH } from 'pako';
 import { MAX_INFLATE_PER_CHUNK, RawInflater } from '../src/imap/inflate.js';
+import { seededInt } from './helpers/random.js';
 import { runSession } from './helpers/imap.js';
 
 const compress = (b: Buffer) => deflateRawSync(b, { finishFlush: constants.Z_SYNC_FLUSH, level: 9 });
@@ -34,4 +39,94 @@ test('RawInflater: output up to the cap is returned, one byte over fails and sta
   assert.equal(small.push(data), null);
   assert.match(small.failed ?? '', /inflate to more than 999 bytes/);
   assert.equal(small.push(compress(Buffer.from('x'))), null, 'a failed stream stays failed');
+});
+
+/**
+ * A peer's stream: messages deflated one after another, each flushed as `flushes` says (a sync flush leaves the stream
+ * between blocks on a byte boundary; a partial flush between blocks but not on one; none, in the middle of a block).
+ */
+function peerStream(messages: Buffer[], flushes: number[]): Buffer {
+  const deflater = new Deflate({ raw: true, level: 6 });
+  const out: Buffer[] = [];
+  deflater.onData = (chunk: Uint8Array) => { out.push(Buffer.from(chunk)); };
+  messages.forEach((m, i) => deflater.push(m, flushes[i % flushes.length] as 0 | 1 | 2));
+  return Buffer.concat(out);
+}
+
+test('RawInflater parks between blocks and resumes with its window: the output is the same bytes, however the stream is cut', () => {
+  const int = seededInt(4978);
+  // Lines that repeat across messages far apart, so that later blocks copy from what came before a park (more than the
+  // 32 KiB window in all, so the window wraps around).
+  const words = ['* 12 FETCH (UID 4711 FLAGS (\\Seen))', 'a17 OK Fetch completed.', 'Subject: quarterly report', 'From: alice@example.org', '+ idling', 'a3 IDLE'];
+  const messages = Array.from({ length: 400 }, (_, i) => Buffer.from(Array.from({ length: 1 + int(12) }, () => `${words[int(words.length)]} ${int(1000) < 900 ? i % 7 : int(1e6)}\r\n`).join(''), 'latin1'));
+  const whole = Buffer.concat(messages);
+  assert.ok(whole.length > 40 * 1024, `${whole.length} bytes in all`);
+  for (const [flushes, name] of [[[Z_SYNC_FLUSH], 'a sync flush after each'], [[Z_SYNC_FLUSH, Z_NO_FLUSH, Z_PARTIAL_FLUSH], 'sync, none and partial flushes']] as const) {
+    const stream = peerStream(messages, [...flushes]);
+    for (let round = 0; round < 20; round++) {
+      const inflater = new RawInflater();
+      const out: Buffer[] = [];
+      let parks = 0;
+      for (let at = 0; at < stream.length;) {
+        // Segments of any length, often ending where a message's flush did.
+        const end = Math.min(stream.length, at + 1 + int(round % 2 === 0 ? 1448 : 60));
+        out.push(inflater.push(stream.subarray(at, end))!);
+        if (inflater.parked) parks++;
+        at = end;
+      }
+      assert.equal(inflater.failed, null, `${name}, round ${round}`);
+      assert.ok(Buffer.concat(out).equals(whole), `${name}, round ${round}: the same bytes`);
+      assert.ok(parks > 0, `${name}, round ${round}: parked ${parks} times`);
+    }
+    // Pushed message by message (as a peer sends them, one segment each), it parks after every sync flush.
+    const perMessage = new RawInflater();
+    let parkedAfterSync = 0;
+    let syncs = 0;
+    const deflater = new Deflate({ raw: true, level: 6 });
+    let pending: Buffer[] = [];
+    deflater.onData = (chunk: Uint8Array) => { pending.push(Buffer.from(chunk)); };
+    const out: Buffer[] = [];
+    messages.forEach((m, i) => {
+      const flush = flushes[i % flushes.length]!;
+      deflater.push(m, flush);
+      const segment = Buffer.concat(pending);
+      pending = [];
+      out.push(perMessage.push(segment)!);
+      if (flush === Z_SYNC_FLUSH) {
+        syncs++;
+        if (perMessage.parked) parkedAfterSync++;
+      }
+    });
+    assert.ok(Buffer.concat(out).equals(whole), `${name}: message by message, the same bytes`);
+    assert.equal(parkedAfterSync, syncs, `${name}: parked after every sync flush`);
+  }
+});
+
+test('an idle direction after COMPRESS keeps what it inflated, not an inflater', () => {
+  const inflater = new RawInflater();
+  const said = Buffer.from('* OK [READ-WRITE] done\r\n+ idling\r\n');
+  assert.ok(inflater.push(compress(said))!.equals(said));
+  assert.equal(inflater.parked, true);
+  // Nothing but its fields: the window as text of what it inflated, no zlib stream, no buffer.
+  const fields = Object.values(inflater);
+  assert.ok(fields.every((v) => v === null || typeof v !== 'object'), JSON.stringify(fields.map((v) => typeof v)));
+  assert.ok(fields.includes(said.toString('latin1')), 'the window is what it inflated');
+});
+
+test('many push clients after COMPRESS (the bench\'s idling-compress): every command of every connection is dissected', async () => {
+  const { generateScaleCapture } = await import('../bench/scale-captures.js');
+  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idling-compress-'));
+  try {
+    const path = join(dir, 'idling-compress.pcap');
+    const made = await generateScaleCapture('idling-compress', 30, path);
+    const seen: string[] = [];
+    const analysis = await analyzeCapture(path, { onExchange: (ex) => { seen.push(`${ex.conn} ${ex.command} ${ex.status}`); } });
+    assert.equal(seen.length, made.exchanges, 'what the generator says a dissector must report');
+    assert.deepEqual(seen.filter((e) => e.startsWith('12 ')), ['12 LOGIN OK', '12 COMPRESS OK', '12 SELECT OK', '12 IDLE null']);
+    assert.ok(analysis.connections.every((c) => c.compress !== null && c.selected?.exists === 40 + c.conn.id), 'each one compressed and its mailbox read');
+    assert.deepEqual(analysis.warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
