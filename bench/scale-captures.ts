@@ -8,6 +8,8 @@
  *   idling-tls N  N IMAPS connections replaying the recorded session of captures/imaps-tls13.pcap (TLS 1.3) to its
  *                 SELECT's completion, then nothing more; none is ever closed. Scheduled as `idling`. Read with the key
  *                 log captures/imaps-tls13.keys (SCALE_OPTIONS), every one is decrypted: they share the client random
+ *   idling-compress N  as `idling`, with COMPRESS=DEFLATE on after the LOGIN (each message sync-flushed, as peers do):
+ *                 a push client such as a phone's
  *   chatty N      100 connections open at once, N commands among them, each answered (a UID FETCH of one message's
  *                 flags), round by round; none is ever closed: what a view keeps per finished exchange of a connection
  *                 that is still open
@@ -34,14 +36,15 @@ import { fileURLToPath } from 'node:url';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Side } from '../src/tcp/types.js';
+import { Deflate, Z_SYNC_FLUSH } from 'pako';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'idling-compress' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'idling-compress', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -141,6 +144,19 @@ const CHATTY_CONNECTIONS = 100;
 /** Seconds between two connections going idle, unless told. */
 export const IDLING_INTERVAL = 0.001;
 
+/** Raw deflate as a COMPRESS=DEFLATE peer sends it: each message sync-flushed. */
+function deflater(): (text: string) => Buffer {
+  const d = new Deflate({ raw: true });
+  let out: Buffer[] = [];
+  d.onData = (chunk: Uint8Array) => { out.push(Buffer.from(chunk)); };
+  return (text) => {
+    d.push(Buffer.from(text, 'latin1'), Z_SYNC_FLUSH);
+    const bytes = Buffer.concat(out);
+    out = [];
+    return bytes;
+  };
+}
+
 /** What each side of the recorded IMAPS session sent, in order, up to RECORDED_IMAPS_IDLE_AFTER. */
 async function recordedImaps(): Promise<[Side, Buffer][]> {
   const pieces: [Side, Buffer][] = [];
@@ -197,6 +213,29 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         f.handshake();
         await out.write(pieces.flatMap(([side, bytes]) => f.send(side, bytes)));
         exchanges += 3;
+      }
+      break;
+    }
+    case 'idling-compress': {
+      for (let i = 0; i < count; i++) await out.write(flow(i, t0 + i * 1e-5).handshake());
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + count * 1e-5 + i * interval);
+        f.handshake();
+        const deflate = { client: deflater(), server: deflater() };
+        const compressed = (side: Side, text: string) => f.send(side, deflate[side](text));
+        await out.write([
+          ...f.send('server', '* OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE COMPRESS=DEFLATE AUTH=PLAIN] ready\r\n'),
+          ...f.send('client', `a1 LOGIN user${i} secret\r\n`),
+          ...f.send('server', 'a1 OK [CAPABILITY IMAP4rev1 IDLE COMPRESS=DEFLATE MOVE CONDSTORE] Logged in\r\n'),
+          ...f.send('client', 'a2 COMPRESS DEFLATE\r\n'),
+          ...f.send('server', 'a2 OK DEFLATE active\r\n'),
+          ...compressed('client', 'a3 SELECT INBOX\r\n'),
+          ...compressed('server', `* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* ${40 + (i % 500)} EXISTS\r\n* 0 RECENT\r\n` +
+            `* OK [UIDVALIDITY ${1_600_000_000 + i}] UIDs valid\r\n* OK [UIDNEXT ${100 + (i % 500)}] Predicted next UID\r\na3 OK [READ-WRITE] Select completed.\r\n`),
+          ...compressed('client', 'a4 IDLE\r\n'),
+          ...compressed('server', '+ idling\r\n'),
+        ]);
+        exchanges += 4;
       }
       break;
     }
