@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
 import { Deflate, Z_NO_FLUSH, Z_PARTIAL_FLUSH, Z_SYNC_FLUSH } from 'pako';
-import { MAX_INFLATE_PER_CHUNK, RawInflater } from '../src/imap/inflate.js';
+import { MAX_INFLATE_PER_CHUNK, MAX_PARKED_WINDOW, RawInflater } from '../src/imap/inflate.js';
 import { seededInt } from './helpers/random.js';
 import { runSession } from './helpers/imap.js';
 
@@ -64,7 +64,8 @@ test('RawInflater parks between blocks and resumes with its window: the output i
   for (const [flushes, name] of [[[Z_SYNC_FLUSH], 'a sync flush after each'], [[Z_SYNC_FLUSH, Z_NO_FLUSH, Z_PARTIAL_FLUSH], 'sync, none and partial flushes']] as const) {
     const stream = peerStream(messages, [...flushes]);
     for (let round = 0; round < 20; round++) {
-      const inflater = new RawInflater();
+      // Parked whatever its window holds (the window wraps around), or only while it holds little (the default).
+      const inflater = round % 4 < 2 ? new RawInflater(MAX_INFLATE_PER_CHUNK, 32 * 1024) : new RawInflater();
       const out: Buffer[] = [];
       let parks = 0;
       for (let at = 0; at < stream.length;) {
@@ -76,10 +77,13 @@ test('RawInflater parks between blocks and resumes with its window: the output i
       }
       assert.equal(inflater.failed, null, `${name}, round ${round}`);
       assert.ok(Buffer.concat(out).equals(whole), `${name}, round ${round}: the same bytes`);
-      assert.ok(parks > 0, `${name}, round ${round}: parked ${parks} times`);
+      if (round % 4 < 2) assert.ok(parks > 0, `${name}, round ${round}: parked ${parks} times`);
     }
-    // Pushed message by message (as a peer sends them, one segment each), it parks after every sync flush.
+    // Pushed message by message (as a peer sends them, one segment each), it parks after every sync flush while what it
+    // produced fits MAX_PARKED_WINDOW, and not once past it.
     const perMessage = new RawInflater();
+    let inflated = 0;
+    let parkedPast = 0;
     let parkedAfterSync = 0;
     let syncs = 0;
     const deflater = new Deflate({ raw: true, level: 6 });
@@ -92,11 +96,16 @@ test('RawInflater parks between blocks and resumes with its window: the output i
       const segment = Buffer.concat(pending);
       pending = [];
       out.push(perMessage.push(segment)!);
-      if (flush === Z_SYNC_FLUSH) {
+      inflated += m.length;
+      if (inflated > MAX_PARKED_WINDOW) {
+        if (perMessage.parked) parkedPast++;
+      } else if (flush === Z_SYNC_FLUSH) {
         syncs++;
         if (perMessage.parked) parkedAfterSync++;
       }
     });
+    assert.equal(parkedPast, 0, `${name}: running past ${MAX_PARKED_WINDOW} bytes`);
+    assert.ok(syncs > 3, `${syncs} sync flushes within the bound`);
     assert.ok(Buffer.concat(out).equals(whole), `${name}: message by message, the same bytes`);
     assert.equal(parkedAfterSync, syncs, `${name}: parked after every sync flush`);
   }

@@ -20,16 +20,24 @@ const AFTER_END_OF_BLOCK = 128;
 const NOTHING = new Uint8Array(0);
 
 /**
+ * A direction is parked only while what it produced fits this: a push client's login, SELECT and IDLE do. Past it, a
+ * stream that carries mail keeps its inflater: parked after every message, it copied out and primed again up to 32 KiB
+ * of window each time (1.14x the time on a replayed mbsync session), and its window is most of what parking frees.
+ */
+export const MAX_PARKED_WINDOW = 4096;
+
+/**
  * Raw-deflate decompression of one direction after COMPRESS=DEFLATE (RFC 4978), synchronous and
  * incremental. Node's zlib cannot do this: its synchronous calls end the stream after each call, and
  * its streaming API is asynchronous, while our pipeline hands bytes on synchronously. pako is a
  * faithful port of zlib, whose inflate() it is fed to with Z_SYNC_FLUSH so every input chunk yields its output.
  *
  * Between two deflate blocks, on a byte boundary (where a peer's sync flush after each message leaves the stream), an
- * inflater knows nothing but the last 32 KiB it produced, which later blocks may copy from. There it is parked: it
- * keeps those bytes, up to what it produced, and a new inflater takes them as its dictionary when more comes. A running
- * inflater holds its 32 KiB window and its tables, and pako's Inflate kept its 64 KiB output chunk: 212 KiB for the two
- * directions of every idle connection (a mail client's push connection), where a parked one holds what it produced.
+ * inflater knows nothing but the last 32 KiB it produced, which later blocks may copy from. There, while that is little
+ * (MAX_PARKED_WINDOW), it is parked: it keeps those bytes, and a new inflater takes them as its dictionary when more
+ * comes. A running inflater holds its 32 KiB window and its tables, and pako's Inflate kept its 64 KiB output chunk:
+ * 212 KiB for the two directions of every idle connection (a mail client's push connection), where a parked one holds
+ * what it produced.
  */
 export class RawInflater {
   /** The running inflater; null while parked. */
@@ -43,7 +51,7 @@ export class RawInflater {
   private ended = false;
   failed: string | null = null;
 
-  constructor(private readonly maxPerChunk = MAX_INFLATE_PER_CHUNK) {}
+  constructor(private readonly maxPerChunk = MAX_INFLATE_PER_CHUNK, private readonly maxParkedWindow = MAX_PARKED_WINDOW) {}
 
   /** Between blocks, holding its window's bytes only (for tests). */
   get parked(): boolean {
@@ -101,7 +109,7 @@ export class RawInflater {
   private parkBetweenBlocks(strm: ZStream): void {
     const type = strm.data_type;
     if ((type & AFTER_END_OF_BLOCK) === 0 || (type & UNUSED_BITS) !== 0 || (type & IN_LAST_BLOCK) !== 0) return;
-    const window = windowBytes(strm.state);
+    const window = windowBytes(strm.state, this.maxParkedWindow);
     if (window === null) return;
     this.window = window;
     this.strm = null;
@@ -116,13 +124,14 @@ export class RawInflater {
 }
 
 /**
- * The bytes of zlib's sliding window, oldest first, as latin1 text; null if the state does not look as zlib's does (then
- * the inflater keeps running).
+ * The bytes of zlib's sliding window, oldest first, as latin1 text; null if there are more than `most` of them, or if
+ * the state does not look as zlib's does (then the inflater keeps running).
  */
-function windowBytes(state: unknown): string | null {
+function windowBytes(state: unknown, most: number): string | null {
   const s = state as { window?: unknown; whave?: unknown; wnext?: unknown; wsize?: unknown } | null;
   if (!s || typeof s.whave !== 'number' || typeof s.wnext !== 'number' || typeof s.wsize !== 'number') return null;
   if (s.whave === 0) return '';
+  if (s.whave > most) return null;
   if (!(s.window instanceof Uint8Array) || s.whave > s.wsize || s.wsize > s.window.length || s.wnext > s.wsize) return null;
   const w = Buffer.from(s.window.buffer, s.window.byteOffset, s.window.byteLength);
   // Filled from its start until full (then wnext = whave), and written around from wnext after that.
