@@ -1,13 +1,12 @@
 /** COMPRESS=DEFLATE: one compressed chunk may not inflate past MAX_INFLATE_PER_CHUNK (a decompression bomb). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
 import { Deflate, Z_NO_FLUSH, Z_PARTIAL_FLUSH, Z_SYNC_FLUSH } from 'pako';
 import { MAX_INFLATE_PER_CHUNK, MAX_PARKED_WINDOW, RawInflater } from '../src/imap/inflate.js';
 import { seededInt } from './helpers/random.js';
+import { withScaleCapture } from './helpers/scale.js';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { runSession } from './helpers/imap.js';
 
 const compress = (b: Buffer) => deflateRawSync(b, { finishFlush: constants.Z_SYNC_FLUSH, level: 9 });
@@ -123,19 +122,12 @@ test('an idle direction after COMPRESS keeps what it inflated, not an inflater',
 });
 
 test('many push clients after COMPRESS (the bench\'s idling-compress): every command of every connection is dissected', async () => {
-  const { generateScaleCapture } = await import('../bench/scale-captures.js');
-  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idling-compress-'));
-  try {
-    const path = join(dir, 'idling-compress.pcap');
-    const made = await generateScaleCapture('idling-compress', 30, path);
+  await withScaleCapture('idling-compress', 30, async (path, made) => {
     const seen: string[] = [];
     const analysis = await analyzeCapture(path, { onExchange: (ex) => { seen.push(`${ex.conn} ${ex.command} ${ex.status}`); } });
     assert.equal(seen.length, made.exchanges, 'what the generator says a dissector must report');
     assert.deepEqual(seen.filter((e) => e.startsWith('12 ')), ['12 LOGIN OK', '12 COMPRESS OK', '12 SELECT OK', '12 IDLE null']);
     assert.ok(analysis.connections.every((c) => c.compress !== null && c.selected?.exists === 40 + c.conn.id), 'each one compressed and its mailbox read');
     assert.deepEqual(analysis.warnings, []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -24,6 +24,7 @@ import { hkdfExpandLabel, tls12Prf } from '../src/tls/primitives.js';
 import { tls13Suite } from '../src/tls/suites.js';
 import { Tls13Protection } from '../src/tls/tls13.js';
 import type { TlsRecord } from '../src/tls/record-reader.js';
+import { withScaleCapture } from './helpers/scale.js';
 import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable, hasOpenssl, NO_OPENSSL, skipIfMissing } from './helpers/env.js';
 
 // ---------------------------------------------------------------- helpers
@@ -809,13 +810,10 @@ test('TLS 1.3 record padding (RFC 8446 §5.4): zeros after the content type are 
 });
 
 test('many clients replaying the recorded IMAPS session (the bench\'s idling-tls) are each decrypted with its key log', async () => {
-  const { generateScaleCapture, SCALE_OPTIONS } = await import('../bench/scale-captures.js');
+  const { SCALE_OPTIONS } = await import('../bench/scale-captures.js');
   const { analyzeCapture } = await import('../src/analysis/analyzer.js');
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idling-tls-'));
-  try {
-    const path = join(dir, 'idling-tls.pcap');
-    const made = await generateScaleCapture('idling-tls', 40, path);
-    assert.deepEqual(SCALE_OPTIONS['idling-tls'], ['--keylog', join(CAPTURES, 'imaps-tls13.keys')]);
+  assert.deepEqual(SCALE_OPTIONS['idling-tls'], ['--keylog', join(CAPTURES, 'imaps-tls13.keys')]);
+  await withScaleCapture('idling-tls', 40, async (path, made) => {
     const keys = KeyLog.parse(readFileSync(join(CAPTURES, 'imaps-tls13.keys'), 'utf8'));
     const commands: string[] = [];
     const analysis = await analyzeCapture(path, { keys, onExchange: (ex) => { if (ex.status === 'OK') commands.push(`${ex.conn} ${ex.command}`); } });
@@ -827,7 +825,5 @@ test('many clients replaying the recorded IMAPS session (the bench\'s idling-tls
       assert.equal(c.user, 'alice');
       assert.equal(c.selected?.name, 'INBOX');
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
