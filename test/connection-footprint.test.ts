@@ -33,14 +33,15 @@ import { CAPTURES } from './helpers/env.js';
  * conversation starts: by then every connection has been quiet for longer than the streams keep what was
  * acknowledged (ACKNOWLEDGED_HOLD_SECONDS).
  */
-async function idleConnections(count: number, unanswered = false, untagged = '', talk: Talk = answeredCommand(unanswered, untagged)): Promise<Segment[]> {
+async function idleConnections(count: number, unanswered = false, untagged = '', talk: Talk = answeredCommand(unanswered, untagged), handshakes = true): Promise<Segment[]> {
   const flows = Array.from({ length: count }, (_, i) => new TcpFlow({
     client: { ip: `10.1.${i >> 8}.${i & 255}`, port: 40000 + i },
     server: { ip: '192.0.2.10', port: 143 },
     clientIsn: (i * 2654435761) >>> 0,
     start: 1_700_000_000 + i * 1e-3,
   }));
-  const packets: SynthPacket[] = flows.flatMap((f) => f.handshake());
+  // Without handshakes, the capture begins mid-connection.
+  const packets: SynthPacket[] = handshakes ? flows.flatMap((f) => f.handshake()) : [];
   flows.forEach((f, i) => packets.push(...talk(f, i)));
   const later = new TcpFlow({ client: { ip: '10.9.9.9', port: 50000 }, server: { ip: '192.0.2.10', port: 80 }, start: 1_700_000_000 + count * 1e-3 + 60 });
   // Its SYN, and again 15 s later: a stream whose turn in the hold came while it still took bytes waits another turn.
@@ -111,10 +112,10 @@ function trackSessions(segments: Segment[], events: SessionEvents, keys?: KeyLog
  * Per connection, what `talk` leaves behind in TCP and IMAP, not counting the rings the pool keeps as spares for other
  * connections (large ones up to its bound, whoever used them last).
  */
-async function perConnectionBesidesSpareRings(talk: Talk, keys?: KeyLog): Promise<Footprint> {
+async function perConnectionBesidesSpareRings(talk: Talk, keys?: KeyLog, handshakes = true): Promise<Footprint> {
   const measure = async (count: number) => {
     const rings = new RingPool();
-    return footprint([trackSessions(await idleConnections(count, false, '', talk), { exchange: () => {} }, keys, rings)], [rings]);
+    return footprint([trackSessions(await idleConnections(count, false, '', talk, handshakes), { exchange: () => {} }, keys, rings)], [rings]);
   };
   return perUnit(await measure(2 * N), await measure(N), N);
 }
@@ -292,16 +293,22 @@ for (const recorded of RECORDED_TLS) {
   });
 }
 
-test('a TLS connection whose hellos the capture does not hold lets go of what it kept looking for them', async () => {
-  // A capture begun mid-connection: records of application data both ways, 20 KiB each, never a hello.
-  const record = (n: number) => Buffer.concat([Buffer.from([23, 3, 3, n >> 8, n & 255]), Buffer.alloc(n, 0x5a)]);
-  const midway: Talk = (f) => [...f.send('client', Buffer.concat(Array.from({ length: 20 }, () => record(1019)))),
-    ...f.send('server', Buffer.concat(Array.from({ length: 20 }, () => record(1019))))];
+test('a TLS connection whose hellos the capture does not hold keeps nothing of what it looked for them with, nor framers', async () => {
   const plain = await perConnectionBesidesSpareRings(answeredCommand(false, ''));
-  const cost = await perConnectionBesidesSpareRings(midway);
-  for (const kind of ['Map', 'Set', 'function', 'weak', 'Array', 'buffer']) assert.equal(cost.kinds[kind] ?? 0, 0, `${kind} per connection (${JSON.stringify(cost)})`);
-  // The transport and its TLS state (the record's TLS facts), beyond a plain connection: no hello sniffing left.
-  assert.ok(cost.bytes - plain.bytes <= 320, `${cost.bytes - plain.bytes} bytes more than a plain connection (${JSON.stringify(cost)})`);
+  const record = (n: number) => Buffer.concat([Buffer.from([23, 3, 3, n >> 8, n & 255]), Buffer.alloc(n, 0x5a)]);
+  // Records of application data both ways: 20 KiB each (past what is looked at for a hello), or one short record each
+  // (an idle IMAPS client's keep-alive): either way no hello will come.
+  const long: Talk = (f) => [...f.send('client', Buffer.concat(Array.from({ length: 20 }, () => record(1019)))),
+    ...f.send('server', Buffer.concat(Array.from({ length: 20 }, () => record(1019))))];
+  const short: Talk = (f) => [...f.send('client', record(40)), ...f.send('server', record(60))];
+  for (const [talk, handshakes, what] of [[long, true, '20 KiB each way'], [short, true, 'a record each way'], [short, false, 'captured mid-connection']] as const) {
+    const cost = await perConnectionBesidesSpareRings(talk, undefined, handshakes);
+    for (const kind of ['Map', 'Set', 'function', 'weak', 'Array', 'buffer']) assert.equal(cost.kinds[kind] ?? 0, 0, `${what}: ${kind} per connection (${JSON.stringify(cost)})`);
+    // A capture begun mid-connection made both framers to find a message start: TLS has none to find.
+    assert.equal(cost.classes.ImapFramer ?? 0, 0, `${what}: framers (${JSON.stringify(cost)})`);
+    // The transport and its TLS state (the record's TLS facts), beyond a plain connection: no hello sniffing left.
+    assert.ok(cost.bytes - plain.bytes <= 320, `${what}: ${cost.bytes - plain.bytes} bytes more than a plain connection (${JSON.stringify(cost)})`);
+  }
 });
 
 test('an idle connection after COMPRESS=DEFLATE keeps what each side inflated, not an inflater (212 KiB before)', async () => {

@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import {
   cipherSuiteName,
+  helloStillPossible,
   isGrease,
   looksLikeTls,
   parseClientHello,
@@ -342,4 +343,21 @@ test('cipher names agree with openssl where it knows the suite', { skip: unavail
     }
   }
   assert.ok(checked >= 10, `only ${checked} suites cross-checked`);
+});
+
+test('helloStillPossible: a direction that begins with its hello, or may still; not one that begins with anything else', () => {
+  // Every prefix of the real hellos may still become them.
+  for (let n = 0; n <= 40; n++) {
+    assert.equal(helloStillPossible(tls12.clientToServer.subarray(0, n), 'client'), true, `ClientHello, ${n} bytes`);
+    assert.equal(helloStillPossible(tls12.serverToClient.subarray(0, n), 'server'), true, `ServerHello, ${n} bytes`);
+  }
+  // A ClientHello is no server's hello, nor a ServerHello a client's.
+  assert.equal(helloStillPossible(tls12.clientToServer.subarray(0, 6), 'server'), false);
+  assert.equal(helloStillPossible(tls12.serverToClient.subarray(0, 6), 'client'), false);
+  // Application data or an alert first: a capture that began mid-connection.
+  assert.equal(helloStillPossible(Buffer.from([23, 3, 3, 0, 40]), 'client'), false);
+  assert.equal(helloStillPossible(Buffer.from([21, 3, 3, 0, 2]), 'server'), false);
+  // An SSLv2-compatible ClientHello begins with the high bit set: the client's only.
+  assert.equal(helloStillPossible(Buffer.from([0x80, 0x2e, 0x01]), 'client'), true);
+  assert.equal(helloStillPossible(Buffer.from([0x80, 0x2e, 0x01]), 'server'), false);
 });

@@ -197,7 +197,12 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (this.transport === undefined) {
       // The first bytes tell whether the connection is TLS from its start.
       this.transport = null;
-      if (looksLikeTls(bytes)) this.transported().startTls('implicit', frame);
+      if (looksLikeTls(bytes)) {
+        // TLS from the first byte: the plaintext, if any is decrypted, begins the IMAP stream. Nothing is to be found
+        // before it (a capture begun mid-connection made both framers to resynchronise, and kept them).
+        this.client = this.server = null;
+        this.transported().startTls('implicit', frame);
+      }
     }
     if (this.transport) {
       this.transport.data(side, bytes, frame, time);

@@ -1,6 +1,6 @@
 import type { Side, TimePoint } from '../tcp/types.js';
 import { TlsDecryptor, type TlsDecryptorOutput } from '../tls/decryptor.js';
-import { parseClientHello, parseServerHello } from '../tls/hello.js';
+import { helloStillPossible, parseClientHello, parseServerHello } from '../tls/hello.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
 import type { ImapConnection } from './model.js';
@@ -175,9 +175,9 @@ export class ConnectionTransport implements TlsDecryptorOutput {
     hello.length += bytes.length;
     const seen = Buffer.concat(hello.chunks);
     const read = side === 'client' ? this.clientHelloRead(seen) : this.serverHelloRead(seen);
-    // Read, or not where a hello would be (a capture that began mid-connection): the side is done with, and what was
-    // kept of it goes (it stayed, up to 16 KiB a side, for as long as the connection was open).
-    if (!read && hello.length < TLS_SNIFF_BYTES) return;
+    // Read, or not to be read (a capture that began mid-connection starts with application data): the side is done
+    // with, and what was kept of it goes (it stayed, up to 16 KiB a side, for as long as the connection was open).
+    if (!read && hello.length < TLS_SNIFF_BYTES && helloStillPossible(seen, side)) return;
     hello.length = TLS_SNIFF_BYTES;
     hello.chunks = [];
     if (hellos.client.length >= TLS_SNIFF_BYTES && hellos.server.length >= TLS_SNIFF_BYTES) state.hellos = null;

@@ -60,6 +60,18 @@ function looksLikeTlsRecord(b: Buffer): boolean {
 }
 
 /** SSLv2 record with a 2-byte header (high bit set), message type CLIENT-HELLO, version SSL 3.0 or later. */
+/**
+ * Can a direction whose first bytes are `b` still show its hello when more come? Not when it starts with another
+ * record than a handshake one, or with another handshake message: a capture begun mid-connection starts with
+ * application data, and nothing need be kept looking for a hello there.
+ */
+export function helloStillPossible(b: Buffer, side: 'client' | 'server'): boolean {
+  if (b.length === 0) return true;
+  if (side === 'client' && (b[0]! & 0x80) !== 0) return true; // an SSLv2-style ClientHello (looksLikeSslv2ClientHello)
+  if (b[0] !== CONTENT_HANDSHAKE) return false;
+  return b.length <= RECORD_HEADER_LENGTH || b[RECORD_HEADER_LENGTH] === (side === 'client' ? HANDSHAKE_CLIENT_HELLO : HANDSHAKE_SERVER_HELLO);
+}
+
 function looksLikeSslv2ClientHello(b: Buffer): boolean {
   if (b.length < 5 || (b[0]! & 0x80) === 0) return false;
   const length = ((b[0]! & 0x7f) << 8) | b[1]!;
