@@ -8,6 +8,9 @@
  *   idling-tls N  N IMAPS connections replaying the recorded session of captures/imaps-tls13.pcap (TLS 1.3) to its
  *                 SELECT's completion, then nothing more; none is ever closed. Scheduled as `idling`. Read with the key
  *                 log captures/imaps-tls13.keys (SCALE_OPTIONS), every one is decrypted: they share the client random
+ *   midway-tls N  N IMAPS connections of which the capture holds only the middle: no TCP handshake, no TLS hello, the
+ *                 records of frames 24 to 30 of the recorded session, then nothing (a capture started on a busy
+ *                 server); nothing can be decrypted
  *   idling-compress N  as `idling`, with COMPRESS=DEFLATE on after the LOGIN (each message sync-flushed, as peers do):
  *                 a push client such as a phone's
  *   chatty N      100 connections open at once, N commands among them, each answered (a UID FETCH of one message's
@@ -43,8 +46,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'idling-compress' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'idling-compress', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -157,18 +160,18 @@ function deflater(): (text: string) => Buffer {
   };
 }
 
-/** What each side of the recorded IMAPS session sent, in order, up to RECORDED_IMAPS_IDLE_AFTER. */
-async function recordedImaps(): Promise<[Side, Buffer][]> {
+/** What each side of the recorded IMAPS session sent, in order, from frame `from` to RECORDED_IMAPS_IDLE_AFTER or `to`. */
+async function recordedImaps(from = 1, to = RECORDED_IMAPS_IDLE_AFTER): Promise<[Side, Buffer][]> {
   const pieces: [Side, Buffer][] = [];
   const decoder = new PacketDecoder(() => {});
   await readCapture(RECORDED_IMAPS, (frame) => {
-    const seg = frame.number <= RECORDED_IMAPS_IDLE_AFTER ? decoder.decode(frame) : null;
+    const seg = frame.number >= from && frame.number <= to ? decoder.decode(frame) : null;
     if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === 993 ? 'client' : 'server', Buffer.from(seg.payload)]);
   }, () => {});
   return pieces;
 }
 
-export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind.startsWith('idling') ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
+export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind.startsWith('idling') || kind === 'midway-tls' ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);
   let exchanges = 0;
   const t0 = 1_717_000_000;
@@ -213,6 +216,15 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         f.handshake();
         await out.write(pieces.flatMap(([side, bytes]) => f.send(side, bytes)));
         exchanges += 3;
+      }
+      break;
+    }
+    case 'midway-tls': {
+      // Its application records after the handshake, as a capture begun then holds them: no SYN, no hello.
+      const pieces = await recordedImaps(RECORDED_IMAPS_IDLE_AFTER + 1, 30);
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + i * interval);
+        await out.write(pieces.flatMap(([side, bytes]) => f.send(side, bytes)));
       }
       break;
     }

@@ -703,12 +703,19 @@ test('bytes that are not TLS records: one warning, no throw', () => {
   assert.equal(r.state.decrypting, false);
 });
 
-test('encrypted records with no handshake in sight are reported at the end, not held forever', () => {
+test('a side whose first record is not its hello was joined midway: one warning at that record, both sides stop, nothing held', () => {
   const c2s = tls13.c2s;
-  const tail = c2s.subarray(records(c2s)[1]!.start); // everything after the ClientHello
-  const r = decrypt(KeyLog.parse(tls13.keyLogs[0]!.text), [{ side: 'client', bytes: tail, frame: 9 }]);
-  assert.equal(r.client.length, 0);
-  assert.match(r.warnings.join('\n'), /client→server: encrypted records without a complete handshake \(no ClientHello\)/);
+  const s2c = tls13.s2c;
+  const keys = KeyLog.parse(tls13.keyLogs[0]!.text);
+  for (const [side, stream, from] of [['client', c2s, records(c2s)[1]!.start], ['server', s2c, records(s2c)[1]!.start]] as const) {
+    // Everything after the side's hello; the other side whole.
+    const chunks: Chunk[] = [{ side, bytes: stream.subarray(from), frame: 9 }, { side: side === 'client' ? 'server' : 'client', bytes: side === 'client' ? s2c : c2s, frame: 10 }];
+    const r = decrypt(keys, chunks);
+    assert.equal(r.client.length + r.server.length, 0, `${side}: nothing decrypted`);
+    assert.deepEqual(r.warnings, [`TLS not decrypted: the capture began after the handshake (the ${side}'s first record is not its hello)`], side);
+    assert.equal(r.state.reason, `the capture began after the handshake (the ${side}'s first record is not its hello)`);
+    assert.equal(r.state.decrypting, false);
+  }
 });
 
 // ---------------------------------------------------------------- key log parsing
@@ -824,6 +831,22 @@ test('many clients replaying the recorded IMAPS session (the bench\'s idling-tls
       assert.equal(c.tls?.decrypted, true, `connection ${c.conn.id} decrypted`);
       assert.equal(c.user, 'alice');
       assert.equal(c.selected?.name, 'INBOX');
+    }
+  });
+});
+
+test('IMAPS connections captured mid-way (the bench\'s midway-tls): each seen as TLS begun before the capture, nothing decrypted, no warning', async () => {
+  const { analyzeCapture } = await import('../src/analysis/analyzer.js');
+  await withScaleCapture('midway-tls', 25, async (path, made) => {
+    const keys = KeyLog.parse(readFileSync(join(CAPTURES, 'imaps-tls13.keys'), 'utf8'));
+    const analysis = await analyzeCapture(path, { keys });
+    assert.equal(made.exchanges, 0);
+    assert.equal(analysis.connections.length, 25);
+    for (const c of analysis.connections) {
+      assert.equal(c.conn.sawSyn, false);
+      assert.equal(c.tls?.how, 'implicit');
+      assert.equal(c.tls?.decrypted, false);
+      assert.equal(c.commands, 0);
     }
   });
 });

@@ -93,6 +93,8 @@ class Direction {
   /** TLS 1.3 client: records skipped as 0-RTT early data before the first handshake record opened. */
   earlyRecordsSkipped = 0;
   opened = 0;
+  /** A record of this direction was seen: its first one was a handshake record, as a hello is. */
+  began = false;
   stopped = false;
   /** Records held, in order, until the other direction has sent what they need. */
   waiting: TlsRecord[] = NO_RECORDS;
@@ -113,8 +115,11 @@ export class TlsDecryptor {
   private tls13 = false;
   /** Why the current handshake's keys could not be set up (reported when a direction needs them). */
   private keyFailure: string | null = null;
-  /** Reasons already warned about, so one cause yields one warning per connection (made by the first). */
-  private warned: Set<string> | null = null;
+  /**
+   * Reasons already warned about, so one cause yields one warning per connection: the first as itself, a set from the
+   * second on (a connection the capture joined midway has one, and many such may be open).
+   */
+  private warned: string | Set<string> | null = null;
 
   constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput) {}
 
@@ -157,6 +162,10 @@ export class TlsDecryptor {
 
   /** Process a record now, or hold it while it needs the other side's hello. */
   private accept(d: Direction, record: TlsRecord): void {
+    if (!d.began) {
+      d.began = true;
+      if (record.type !== CONTENT_HANDSHAKE) return this.joinedMidway(d, record);
+    }
     if (d.waiting.length > 0 || this.mustWait(d, record)) {
       if (d.waiting === NO_RECORDS) d.waiting = [record];
       else d.waiting.push(record);
@@ -194,6 +203,18 @@ export class TlsDecryptor {
         }
       }
     }
+  }
+
+  /**
+   * Each side's first record holds its hello; this side's does not, so the capture began after the handshake. No key will
+   * be found for either side, and nothing is held waiting for one (an idle connection kept its records): one warning,
+   * and both sides stop.
+   */
+  private joinedMidway(d: Direction, record: TlsRecord): void {
+    const reason = `the capture began after the handshake (the ${d.side}'s first record is not its hello)`;
+    this.note(record.frame, `TLS not decrypted: ${reason}`, reason);
+    this.stop(this.client, reason, record.frame);
+    this.stop(this.server, reason, record.frame);
   }
 
   private missingHello(): string {
@@ -452,9 +473,15 @@ export class TlsDecryptor {
   }
 
   private note(frame: number, message: string, key = message): void {
-    const warned = (this.warned ??= new Set());
-    if (warned.has(key)) return;
-    warned.add(key);
+    const warned = this.warned;
+    if (warned === null) this.warned = key;
+    else if (typeof warned === 'string') {
+      if (warned === key) return;
+      this.warned = new Set([warned, key]);
+    } else {
+      if (warned.has(key)) return;
+      warned.add(key);
+    }
     this.out.warn(frame, message);
   }
 }
