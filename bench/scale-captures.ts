@@ -160,16 +160,22 @@ function deflater(): (text: string) => Buffer {
   };
 }
 
-/** What each side of the recorded IMAPS session sent, in order, from frame `from` to RECORDED_IMAPS_IDLE_AFTER or `to`. */
-async function recordedImaps(from = 1, to = RECORDED_IMAPS_IDLE_AFTER): Promise<[Side, Buffer][]> {
+/**
+ * What each side of a recorded session sent in frames `from` to `to`, in order, for replaying it from other clients (the
+ * client is the side sending to `serverPort`).
+ */
+export async function recordedPieces(capture: string, serverPort: number, from: number, to: number): Promise<[Side, Buffer][]> {
   const pieces: [Side, Buffer][] = [];
   const decoder = new PacketDecoder(() => {});
-  await readCapture(RECORDED_IMAPS, (frame) => {
+  await readCapture(capture, (frame) => {
     const seg = frame.number >= from && frame.number <= to ? decoder.decode(frame) : null;
-    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === 993 ? 'client' : 'server', Buffer.from(seg.payload)]);
+    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === serverPort ? 'client' : 'server', Buffer.from(seg.payload)]);
   }, () => {});
   return pieces;
 }
+
+/** The recorded IMAPS session's pieces, up to its SELECT's completion unless told. */
+const recordedImaps = (from = 1, to = RECORDED_IMAPS_IDLE_AFTER) => recordedPieces(RECORDED_IMAPS, 993, from, to);
 
 export async function generateScaleCapture(kind: ScaleKind, count: number, path: string, interval = kind.startsWith('idling') || kind === 'midway-tls' ? IDLING_INTERVAL : CLOSED_INTERVAL): Promise<ScaleSummary> {
   const out = new PcapOut(path);

@@ -26,6 +26,7 @@ import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
 import { collectGarbage } from './helpers/gc.js';
 import { CAPTURES } from './helpers/env.js';
+import { recordedPieces } from '../bench/scale-captures.js';
 
 /**
  * `count` connections that each open, say what `talk` says (by default: get a greeting, send a command and, unless
@@ -222,12 +223,7 @@ const RECORDED_TLS: RecordedTls[] = [
  * its records decrypted with the one key log (they all share the client random).
  */
 async function recordedSession(r: RecordedTls): Promise<Talk> {
-  const pieces: [Side, Buffer][] = [];
-  const decoder = new PacketDecoder(() => {});
-  await readCapture(join(CAPTURES, r.capture), (frame) => {
-    const seg = frame.number <= r.idleAfter ? decoder.decode(frame) : null;
-    if (seg && seg.payload.length > 0) pieces.push([seg.dstPort === r.serverPort ? 'client' : 'server', Buffer.from(seg.payload)]);
-  }, () => {});
+  const pieces = await recordedPieces(join(CAPTURES, r.capture), r.serverPort, 1, r.idleAfter);
   return (f) => pieces.flatMap(([side, bytes]) => f.send(side, bytes));
 }
 

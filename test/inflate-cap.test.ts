@@ -131,3 +131,29 @@ test('many push clients after COMPRESS (the bench\'s idling-compress): every com
     assert.deepEqual(analysis.warnings, []);
   });
 });
+
+test('a direction past MAX_PARKED_WINDOW keeps its inflater running, but not the output chunk of its last push', () => {
+  const deflater = new Deflate({ raw: true });
+  let segment: Buffer[] = [];
+  deflater.onData = (chunk: Uint8Array) => { segment.push(Buffer.from(chunk)); };
+  const inflater = new RawInflater();
+  for (let i = 0; i < 40; i++) {
+    const text = Buffer.from(`* ${i + 1} FETCH (UID ${i + 100} FLAGS (\\Seen) BODY[HEADER] {200}\r\n${'x'.repeat(200)})\r\n`);
+    deflater.push(text, Z_SYNC_FLUSH);
+    assert.ok(inflater.push(Buffer.concat(segment))!.equals(text));
+    segment = [];
+  }
+  assert.equal(inflater.parked, false, 'more than MAX_PARKED_WINDOW inflated');
+  // What it holds between pushes: zlib's 32 KiB window and tables, no 64 KiB chunk.
+  const sizes: number[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) sizes.push(v.byteLength);
+    else for (const x of Object.values(v)) walk(x);
+  };
+  walk(inflater);
+  assert.ok(sizes.includes(32 * 1024), `the window among ${JSON.stringify(sizes)}`);
+  assert.ok(sizes.every((n) => n <= 32 * 1024), JSON.stringify(sizes));
+});
