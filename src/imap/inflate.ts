@@ -70,7 +70,8 @@ export class RawInflater {
     const out: Buffer[] = [];
     let produced = 0;
     for (;;) {
-      const output = new Uint8Array(OUTPUT_CHUNK);
+      // Not zeroed: only what inflate() wrote (next_out bytes) is read.
+      const output = Buffer.allocUnsafeSlow(OUTPUT_CHUNK);
       strm.output = output;
       strm.next_out = 0;
       strm.avail_out = OUTPUT_CHUNK;
