@@ -13,6 +13,8 @@
  *                 server); nothing can be decrypted
  *   idling-compress N  as `idling`, with COMPRESS=DEFLATE on after the LOGIN (each message sync-flushed, as peers do):
  *                 a push client such as a phone's
+ *   syn-flood N   N SYNs to the IMAP port, each from a client of its own, none answered (a SYN flood at a mail server, a
+ *                 scan): N conversations open at once that never carry a byte
  *   chatty N      100 connections open at once, N commands among them, each answered (a UID FETCH of one message's
  *                 flags), round by round; none is ever closed: what a view keeps per finished exchange of a connection
  *                 that is still open
@@ -46,8 +48,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -257,6 +259,9 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       }
       break;
     }
+    case 'syn-flood':
+      for (let i = 0; i < count; i++) await out.write(flow(i, t0 + i * 1e-5).handshake().slice(0, 1));
+      break;
     case 'chatty': {
       const flows = Array.from({ length: CHATTY_CONNECTIONS }, (_, i) => flow(i, t0 + i * 1e-5));
       await out.write(flows.flatMap((f) => [...f.handshake(), ...f.send('server', '* OK ready\r\n')]));
