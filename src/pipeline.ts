@@ -13,6 +13,8 @@ export interface PipelineOptions extends ReadControl {
   maxHeldBytes?: number;
   /** Ended TCP conversations kept for their late segments, at most (TcpTracker; default MAX_LINGERING). */
   maxLingering?: number;
+  /** TCP conversations open at once, at most (TcpTracker; default from the heap limit, openConversationCap). */
+  maxOpen?: number;
   /** TLS secrets: from --keylog files, and gaining those embedded in the capture (pcapng DSB) as they are read. */
   keys?: KeyLog;
   /** Called once with the capture's first frame time (relative times count from it, as Wireshark's). */
@@ -29,6 +31,7 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
     ports: new Set(options.ports ?? DEFAULT_PORTS),
     maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
     maxLingering: options.maxLingering,
+    maxOpen: options.maxOpen,
   });
   let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {

@@ -17,6 +17,11 @@ export interface AnalyzeOptions {
     maxHeldBytes?: number;
     /** Literals up to this many octets are kept for parsing (default 256 KiB in analyze, 16 KiB in exchanges). */
     keepLiteral?: number;
+    /**
+     * TCP conversations open at once, at most: past it one quiet for long is let go, with a warning (default: 8 KiB
+     * of the heap limit each, about 525,000 with Node's default limit).
+     */
+    maxOpenConversations?: number;
   };
 }
 
@@ -29,6 +34,7 @@ export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions
   if (options.ports) out.ports = options.ports;
   if (options.limits?.maxHeldBytes !== undefined) out.maxHeldBytes = options.limits.maxHeldBytes;
   if (options.limits?.keepLiteral !== undefined) out.keepLiteral = options.limits.keepLiteral;
+  if (options.limits?.maxOpenConversations !== undefined) out.maxOpen = options.limits.maxOpenConversations;
   return out;
 }
 

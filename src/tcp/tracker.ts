@@ -4,6 +4,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } fro
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { lastSeen, timeOf } from './last-seen.js';
 import { LingeringConversations } from './lingering.js';
+import { LetGoWarnings, openConversationCap, OpenConversations } from './open-conversations.js';
 import { RingPool } from './recent-bytes.js';
 import type { Connection, DirectionStats, Endpoint, EndState, Side, StreamSink } from './types.js';
 
@@ -16,6 +17,8 @@ export interface TrackerOptions {
   rings?: RingPool;
   /** Ended conversations kept in the index at most (default MAX_LINGERING; tests use a small one). */
   maxLingering?: number;
+  /** Conversations open at once, at most (default: from the heap limit, openConversationCap). */
+  maxOpen?: number;
 }
 
 export const DEFAULT_PORTS: readonly number[] = [143, 993];
@@ -65,6 +68,10 @@ const RESET = 4;
 const CLOSED = 8;
 /** Conversation.ends too: the client sent the conversation's first segment (segments are told apart by endpoint number). */
 const CLIENT_IS_A = 16;
+/** Conversation.ends too: it took a segment since the clock of the cap on open conversations last passed it. */
+const SEEN = 32;
+/** Conversation.ends too: it is no longer open (it ended, or was let go at the cap). */
+const LEFT_OPEN = 64;
 
 /** What every conversation of one tracker shares: one object, not a copy per connection. */
 interface TrackerContext<S> {
@@ -128,6 +135,16 @@ class Conversation<S> implements HalfStreamOwner {
 
   get clientIsA(): boolean {
     return (this.ends & CLIENT_IS_A) !== 0;
+  }
+
+  get isOpen(): boolean {
+    return (this.ends & LEFT_OPEN) === 0;
+  }
+
+  passed(): boolean {
+    const seen = (this.ends & SEEN) !== 0;
+    this.ends &= ~SEEN;
+    return seen;
   }
 
   get limits(): HalfStreamLimits {
@@ -228,6 +245,9 @@ export class TcpTracker<S = void> {
   private readonly lingering = new LingeringConversations();
   private readonly maxLingering: number;
   private lingerCapWarned = false;
+  /** Conversations open now (not ended), and which to let go past the cap. */
+  private readonly open: OpenConversations<Conversation<S>>;
+  private readonly letGoWarnings: LetGoWarnings;
   /** The input has ended: no connection will open again to take a ring back from the pool. */
   private inputEnded = false;
 
@@ -238,6 +258,9 @@ export class TcpTracker<S = void> {
   ) {
     this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
     this.maxLingering = Math.max(1, options.maxLingering ?? MAX_LINGERING);
+    const maxOpen = Math.max(1, options.maxOpen ?? openConversationCap());
+    this.open = new OpenConversations(maxOpen);
+    this.letGoWarnings = new LetGoWarnings(warn, maxOpen, options.maxOpen === undefined);
   }
 
   segment(seg: Segment): void {
@@ -255,10 +278,14 @@ export class TcpTracker<S = void> {
       }
     }
     if (conv === undefined) {
+      if (this.open.full) this.letGo(seg);
       conv = new Conversation(this.context, this.nextId++, from, to);
       this.remember(conv);
+      this.open.opened(conv);
       const port = serverPortOf(seg);
       this.serverPorts.set(port, (this.serverPorts.get(port) ?? 0) + 1);
+    } else if (typeof conv !== 'number') {
+      conv.ends |= SEEN;
     }
     if (seg.quoted) return; // numbered like Wireshark does, but it carries nothing of the connection
     if (typeof conv === 'number') {
@@ -296,6 +323,7 @@ export class TcpTracker<S = void> {
    */
   private linger(conv: Conversation<S>, seg: Segment): void {
     if (this.lingering.size >= this.maxLingering) this.leaveEarly(seg);
+    this.leftOpen(conv);
     const h = this.lingering.add({
       id: conv.id, keyA: conv.keyA, keyB: conv.keyB, firstSeqA: conv.firstSeqA, firstSeqB: conv.firstSeqB,
       record: conv.conn, keepsLateChanges: this.context.keepsLateChanges, frame: seg.frame,
@@ -331,6 +359,30 @@ export class TcpTracker<S = void> {
       this.forget(h);
       this.lingering.shift();
     }
+  }
+
+  /**
+   * More conversations are open than the cap allows (the heap would run out: a SYN flood at a mail server opens
+   * millions): one quiet for long is let go. An IMAP connection ends as at the end of the input; either leaves the index.
+   */
+  private letGo(seg: Segment): void {
+    const quiet = this.open.quietest(() => this.openConversations(false));
+    const lastFrame = quiet.conn?.lastFrame ?? null;
+    if (quiet.reassembling) this.finish(quiet, 'end-of-capture', lastFrame!, false);
+    this.forget(quiet);
+    this.letGoWarnings.letGo(quiet.id, lastFrame, seg.frame.number);
+  }
+
+  /** It ended, or was let go: it no longer counts against the cap. */
+  private leftOpen(conv: Conversation<S>): void {
+    if (!conv.isOpen) return;
+    conv.ends |= LEFT_OPEN;
+    this.open.left();
+  }
+
+  /** Conversations open now (for tests). */
+  get openConversationCount(): number {
+    return this.open.size;
   }
 
   /** Conversations in the index now (for tests). */
@@ -417,6 +469,8 @@ export class TcpTracker<S = void> {
       const late = this.lingering.lateChanges(conv);
       if (late) this.sink.retired?.(late);
       this.lingering.leave(conv);
+    } else {
+      this.leftOpen(conv);
     }
     const a = this.keyA(conv);
     const entry = this.conversations.get(a);
@@ -451,7 +505,8 @@ export class TcpTracker<S = void> {
    */
   *ending(): Generator<number> {
     this.inputEnded = true;
-    const open = this.openConversations();
+    this.letGoWarnings.end();
+    const open = this.openConversations(true);
     for (let i = 0; i < open.length; i++) {
       const conv = open[i]!;
       // No segment can move its record any more: it is final at once (retired right after its close) and the
@@ -469,13 +524,14 @@ export class TcpTracker<S = void> {
   }
 
   /**
-   * The connections still open, in the order they opened: every open conversation is indexed (one leaves the index
-   * only once it ended, or when a new one takes its 4-tuple, which ends it first), and ids grow in order of first sight.
+   * The conversations still open (`imap`: only the IMAP connections), in the order they opened: every open
+   * conversation is indexed (one leaves the index only once it ended, or when a new one takes its 4-tuple, which ends
+   * it first), and ids grow in order of first sight.
    */
-  private openConversations(): Conversation<S>[] {
+  private openConversations(imap: boolean): Conversation<S>[] {
     const open: Conversation<S>[] = [];
     const note = (conv: Indexed<S>) => {
-      if (typeof conv !== 'number' && conv.reassembling) open.push(conv);
+      if (typeof conv !== 'number' && (!imap || conv.reassembling)) open.push(conv);
     };
     for (const entry of this.conversations.values()) {
       if (entry instanceof Map) for (const conv of entry.values()) note(conv);
