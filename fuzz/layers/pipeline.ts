@@ -144,7 +144,9 @@ export const pipelineLayer: Layer = {
     mkdirSync(jail);
     const spills = new Spills();
     try {
-      await runPipeline(path, jail, out, spills);
+      // Every other input with room for one conversation open at once: the recordings hold two or three, so the one
+      // quiet for long is let go, and what it leaves behind meets the same checks.
+      await runPipeline(path, jail, out, spills, input.length % 2 === 0 ? 1 : undefined);
     } finally {
       spills.dispose();
     }
@@ -152,7 +154,7 @@ export const pipelineLayer: Layer = {
 };
 
 /** One input through the pipeline; rows of summary and streams spill into `spills`. */
-async function runPipeline(path: string, jail: string, out: string, spills: Spills): Promise<void> {
+async function runPipeline(path: string, jail: string, out: string, spills: Spills, maxOpen: number | undefined): Promise<void> {
   const extractor = new Extractor(out, false, () => {});
   let messages = 0;
   let a: FullAnalysis;
@@ -161,7 +163,7 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   const drained = new Set<number>();
   try {
     a = await analyzeWithFetches(path, {
-      keys, keepExchanges: true,
+      keys, keepExchanges: true, maxOpen,
       onMessage: () => { messages++; },
       onExchange: (ex) => check(!drained.has(ex.conn), `an exchange of connection ${ex.conn} came after the connection was drained`),
       onConnectionDrained: (c) => {
@@ -199,7 +201,7 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
   check(drained.size === handed.size, `${drained.size} connections drained, ${handed.size} ended`);
   checkViews(a);
   checkSpilled(a, spills, handed, settled);
-  await checkStreamed(path, a);
+  await checkStreamed(path, a, maxOpen);
 }
 
 /** Every kind of rule, each failing somewhere in the recordings. */
@@ -213,11 +215,11 @@ const RULES = rulesFromSpec({
  * check and compare, which gather as the capture streams and keep nothing per drained connection, find what the
  * model kept to the end holds: the rules' outcomes of `evaluate`, and each connection's commands and FETCH steps.
  */
-async function checkStreamed(path: string, a: FullAnalysis): Promise<void> {
-  const streamed = await checkCapture(path, RULES, { keys });
+async function checkStreamed(path: string, a: FullAnalysis, maxOpen: number | undefined): Promise<void> {
+  const streamed = await checkCapture(path, RULES, { keys, maxOpen });
   const kept = evaluate(RULES, [a]).results.map((r) => r.captures[0]);
   check(JSON.stringify(streamed.outcomes) === JSON.stringify(kept), 'the rules checked as the capture streams differ from the rules over the kept model');
-  const behaviour = await captureBehaviour(path, { keys });
+  const behaviour = await captureBehaviour(path, { keys, maxOpen });
   const shapes = new Map<number, string[]>();
   for (const ex of a.exchanges ?? []) if (!ex.requestMissing) shapes.set(ex.conn, [...(shapes.get(ex.conn) ?? []), ex.shape]);
   const rows = [...connectionsOf(behaviour)];
