@@ -11,6 +11,8 @@ import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb, MAX_KEYLOG_SESSIONS } from './t
 export interface PipelineOptions extends ReadControl {
   ports?: readonly number[];
   maxHeldBytes?: number;
+  /** Out-of-order bytes held by all connections together (TcpTracker; default DEFAULT_MAX_HELD_TOTAL). */
+  maxHeldTotal?: number;
   /** Ended TCP conversations kept for their late segments, at most (TcpTracker; default MAX_LINGERING). */
   maxLingering?: number;
   /** TCP conversations open at once, at most (TcpTracker; default from the heap limit, openConversationCap). */
@@ -32,6 +34,7 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
     maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES,
     maxLingering: options.maxLingering,
     maxOpen: options.maxOpen,
+    maxHeldTotal: options.maxHeldTotal,
   });
   let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {

@@ -15,6 +15,8 @@ export interface AnalyzeOptions {
   limits?: {
     /** Out-of-order bytes held per direction while waiting for a hole to fill (default 4 MiB). */
     maxHeldBytes?: number;
+    /** The same, by all connections together (default 256 MiB): past it the oldest hole is given up as a gap. */
+    maxHeldTotal?: number;
     /** Literals up to this many octets are kept for parsing (default 256 KiB in analyze, 16 KiB in exchanges). */
     keepLiteral?: number;
     /**
@@ -33,6 +35,7 @@ export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions
   const out: PipelineAnalyzeOptions = { keys };
   if (options.ports) out.ports = options.ports;
   if (options.limits?.maxHeldBytes !== undefined) out.maxHeldBytes = options.limits.maxHeldBytes;
+  if (options.limits?.maxHeldTotal !== undefined) out.maxHeldTotal = options.limits.maxHeldTotal;
   if (options.limits?.keepLiteral !== undefined) out.keepLiteral = options.limits.keepLiteral;
   if (options.limits?.maxOpenConversations !== undefined) out.maxOpen = options.limits.maxOpenConversations;
   return out;

@@ -1,3 +1,4 @@
+import type { HeldBytes, HoleHolder } from './held-bytes.js';
 import { RecentBytes, type RingPool } from './recent-bytes.js';
 import { KEPT_RING_BYTES, type RingHolder } from './ring-hold.js';
 import type { DirectionStats, Side } from './types.js';
@@ -54,6 +55,8 @@ const SETTLED = 32;
 const HOLDING = 64;
 /** Bytes came while HOLDING: its turn came too early for them (it queues again, if they were acknowledged too). */
 const MORE_SINCE_HELD = 128;
+/** In the queue of the cap on out-of-order bytes held across the capture (HeldBytes). */
+const QUEUED_FOR_HELD = 256;
 
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
@@ -69,6 +72,8 @@ export interface HalfStreamOwner {
   readonly limits: HalfStreamLimits;
   /** Where the retransmission-check rings of this capture's streams come from and go back to. */
   readonly rings: RingPool;
+  /** The out-of-order bytes all the capture's streams hold, and their cap (none when absent). */
+  readonly held?: HeldBytes;
   deliver(side: Side, bytes: Buffer, frame: number): void;
   gap(side: Side, length: number, frame: number): void;
   /** A problem in this direction; the owner names the connection and the direction. */
@@ -81,7 +86,7 @@ export interface HalfStreamOwner {
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
  * the end of the capture proves the hole will never fill, which becomes an explicit gap.
  */
-export class HalfStream extends RecentBytes implements RingHolder {
+export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
   /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED, SETTLED, HOLDING, MORE_SINCE_HELD: one field. */
@@ -132,6 +137,24 @@ export class HalfStream extends RecentBytes implements RingHolder {
 
   private get more(): Irregular {
     return (this.irregular ??= new Irregular());
+  }
+
+  get queuedForHeld(): boolean {
+    return (this.flags & QUEUED_FOR_HELD) !== 0;
+  }
+
+  set queuedForHeld(queued: boolean) {
+    this.flags = queued ? this.flags | QUEUED_FOR_HELD : this.flags & ~QUEUED_FOR_HELD;
+  }
+
+  /**
+   * Past the cap on bytes held across the capture: the hole before its first held segment becomes a gap, in that
+   * segment's frame (this stream's own), and what continues the stream is delivered.
+   */
+  giveUpOldestHole(): void {
+    const first = this.hold?.segments[0];
+    if (!first) return;
+    this.fillHoleWithGap(first.seq, first.frame);
   }
 
   /** Its FIN and every byte before it have been seen. */
@@ -323,6 +346,7 @@ export class HalfStream extends RecentBytes implements RingHolder {
 
   private holdSegment(seq: number, payload: Buffer, frame: number): void {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
+    const began = this.hold === null;
     const hold = (this.hold ??= { segments: [], bytes: 0 });
     const held = hold.segments;
     let idx = 0;
@@ -340,13 +364,15 @@ export class HalfStream extends RecentBytes implements RingHolder {
     }
     held.splice(idx, 0, entry);
     hold.bytes += payload.length;
+    // The capture's cap may give up holes here, this stream's too (so its hold is read again below).
+    this.owner.held?.more(this, payload.length, began, frame);
     const cap = this.owner.limits.maxHeldBytes;
-    if (hold.bytes > cap) {
+    if (this.holding > cap) {
       if (!(this.flags & CAP_WARNED)) {
         this.flags |= CAP_WARNED;
         this.owner.warn(this.side, frame, `more than ${cap} out-of-order bytes held; giving up on the missing data before them (reported as a gap)`);
       }
-      this.fillHoleWithGap(held[0]!.seq, frame);
+      this.fillHoleWithGap(this.hold!.segments[0]!.seq, frame);
     }
   }
 
@@ -395,8 +421,11 @@ export class HalfStream extends RecentBytes implements RingHolder {
   /** The oldest held segment leaves the hold; an empty hold is dropped. */
   private dropFirstHeld(): void {
     const hold = this.hold!;
-    hold.bytes -= hold.segments.shift()!.data.length;
-    if (hold.segments.length === 0) this.hold = null;
+    const bytes = hold.segments.shift()!.data.length;
+    hold.bytes -= bytes;
+    const ended = hold.segments.length === 0;
+    if (ended) this.hold = null;
+    this.owner.held?.less(bytes, ended);
   }
 
   /** After a gap moved `next` forward, held data that now lies wholly behind it is dropped. */

@@ -2,6 +2,7 @@ import type { WarningSink } from '../capture/types.js';
 import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
 import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { HeldBytes } from './held-bytes.js';
 import { lastSeen, timeOf } from './last-seen.js';
 import { LingeringConversations } from './lingering.js';
 import { LetGoWarnings, openConversationCap, OpenConversations } from './open-conversations.js';
@@ -13,6 +14,8 @@ export interface TrackerOptions {
   ports: ReadonlySet<number>;
   /** Out-of-order bytes held per direction (see HalfStream). */
   maxHeldBytes: number;
+  /** Out-of-order bytes held by all directions together (default DEFAULT_MAX_HELD_TOTAL; see HeldBytes). */
+  maxHeldTotal?: number;
   /** Where the streams' retransmission-check rings come from and go back to (default: a pool of this tracker's own). */
   rings?: RingPool;
   /** Ended conversations kept in the index at most (default MAX_LINGERING; tests use a small one). */
@@ -30,6 +33,8 @@ export interface TcpOverview {
   topServerPorts: { port: number; conversations: number }[];
 }
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
+/** Out-of-order bytes held by all the streams of a capture together, at most (64 directions at their own cap). */
+export const DEFAULT_MAX_HELD_TOTAL = 256 * 1024 * 1024;
 /** Server endpoints whose record connections share (a capture has few servers; a hostile one may not). */
 const SHARED_SERVER_ENDPOINTS = 4096;
 /** Address texts kept for sharing between records (see TcpTracker.texts). */
@@ -81,6 +86,7 @@ interface TrackerContext<S> {
   readonly warn: WarningSink;
   readonly limits: HalfStreamLimits;
   readonly rings: RingPool;
+  readonly held: HeldBytes;
 }
 
 /**
@@ -153,6 +159,10 @@ class Conversation<S> implements HalfStreamOwner {
 
   get rings(): RingPool {
     return this.context.rings;
+  }
+
+  get held(): HeldBytes {
+    return this.context.held;
   }
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
@@ -256,7 +266,12 @@ export class TcpTracker<S = void> {
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool() };
+    const heldCap = options.maxHeldTotal ?? DEFAULT_MAX_HELD_TOTAL;
+    const held = new HeldBytes(heldCap, (frame) => warn({
+      frame,
+      message: `more than ${mebibytes(heldCap)} of out-of-order data held by all connections together (the cap): from here the one that began holding first gives up its oldest hole, reported as missing bytes`,
+    }));
+    this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool(), held };
     this.maxLingering = Math.max(1, options.maxLingering ?? MAX_LINGERING);
     const maxOpen = Math.max(1, options.maxOpen ?? openConversationCap());
     this.open = new OpenConversations(maxOpen);
@@ -378,6 +393,11 @@ export class TcpTracker<S = void> {
     if (!conv.isOpen) return;
     conv.ends |= LEFT_OPEN;
     this.open.left();
+  }
+
+  /** Out-of-order bytes all streams hold now (for tests). */
+  get heldBytes(): number {
+    return this.context.held.held;
   }
 
   /** Conversations open now (for tests). */
@@ -621,6 +641,11 @@ export class TcpTracker<S = void> {
   }
 }
 
+
+/** A byte count as the cap warnings name it: whole MiB when it is, bytes otherwise. */
+function mebibytes(bytes: number): string {
+  return bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : `${bytes} bytes`;
+}
 
 /** The server's port as the first segment of a conversation shows it: the SYN's destination, else the lower port. */
 function serverPortOf(seg: Segment): number {

@@ -1,0 +1,97 @@
+/** A stream that can hold out-of-order bytes behind a hole (HalfStream). */
+export interface HoleHolder {
+  /** Out-of-order bytes it holds now. */
+  readonly holding: number;
+  /** It is in the cap's queue (a flag it keeps for it). */
+  queuedForHeld: boolean;
+  /** Give up the hole before its first held segment as a gap, and deliver what then continues the stream. */
+  giveUpOldestHole(): void;
+}
+
+/** Holders that stopped holding while queued, more than hold now, before the queue is compacted. */
+const COMPACT_AFTER = 1024;
+
+/**
+ * Out-of-order bytes held by all the streams of a capture, and a cap on them. Each direction holds at most
+ * maxHeldBytes, but nothing bounded their sum: a capture of one direction only (a tap, asymmetric routing) that missed
+ * a segment of each of many connections at once held everything after each hole until the connection ended, for the
+ * peer's ACKs that would prove the hole were not captured (200 connections one MiB each: 332 MiB). Past the cap the
+ * stream that began holding first gives up its oldest hole as a gap; one that still holds goes to the back.
+ */
+export class HeldBytes {
+  private total = 0;
+  /** Streams in the order they began holding, from `head` on; some may no longer hold (skipped, and compacted). */
+  private queue: HoleHolder[] = [];
+  private head = 0;
+  /** Streams holding now. */
+  private holders = 0;
+  private warned = false;
+
+  constructor(
+    readonly cap: number,
+    /** The cap was first passed, at this frame. */
+    private readonly onFirstPassed: (frame: number) => void,
+  ) {}
+
+  get held(): number {
+    return this.total;
+  }
+
+  /** `holder` holds `bytes` more, after a segment of `frame`; `began`: it held nothing before. */
+  more(holder: HoleHolder, bytes: number, began: boolean, frame: number): void {
+    this.total += bytes;
+    if (began) {
+      this.holders++;
+      if (!holder.queuedForHeld) {
+        holder.queuedForHeld = true;
+        this.queue.push(holder);
+      }
+    }
+    if (this.total > this.cap) this.relieve(frame);
+  }
+
+  /** A holder let `bytes` go (delivered or dropped); `ended`: it holds nothing now. */
+  less(bytes: number, ended: boolean): void {
+    this.total -= bytes;
+    if (!ended) return;
+    this.holders--;
+    if (this.queue.length - this.head > 2 * this.holders + COMPACT_AFTER) this.compact();
+  }
+
+  private relieve(frame: number): void {
+    if (!this.warned) {
+      this.warned = true;
+      this.onFirstPassed(frame);
+    }
+    while (this.total > this.cap && this.head < this.queue.length) {
+      const holder = this.queue[this.head++]!;
+      holder.queuedForHeld = false;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (holder.holding === 0) continue;
+      holder.giveUpOldestHole();
+      if (holder.holding > 0 && !holder.queuedForHeld) {
+        holder.queuedForHeld = true;
+        this.queue.push(holder);
+      }
+    }
+  }
+
+  private compact(): void {
+    const kept: HoleHolder[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const holder = this.queue[i]!;
+      if (holder.holding > 0) kept.push(holder);
+      else holder.queuedForHeld = false;
+    }
+    this.queue = kept;
+    this.head = 0;
+  }
+
+  /** Streams the queue holds (for tests). */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The cap on out-of-order bytes held by all the streams of a capture together (src/tcp/held-bytes.ts): a capture of one
+ * direction that missed a segment of each of many connections held everything after each hole until the end.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyze } from '../src/index.js';
+import { readCapture } from '../src/capture/reader.js';
+import { PacketDecoder } from '../src/decode/decoder.js';
+import { HeldBytes, type HoleHolder } from '../src/tcp/held-bytes.js';
+import { TcpTracker } from '../src/tcp/tracker.js';
+import { CAPTURES } from './helpers/env.js';
+import { pcapFileHeader, pcapRecord } from './helpers/synth.js';
+
+/** A holder of segments of `size` bytes each behind one hole per `run` of them. */
+class Holder implements HoleHolder {
+  queuedForHeld = false;
+  readonly gaveUp: number[] = [];
+  holes: number[] = [];
+  constructor(readonly name: string, private readonly held: HeldBytes) {}
+  get holding(): number {
+    return this.holes.reduce((n, h) => n + h, 0);
+  }
+  hold(bytes: number, newHole: boolean): void {
+    const began = this.holes.length === 0;
+    if (newHole || began) this.holes.push(bytes);
+    else this.holes[this.holes.length - 1]! += bytes;
+    this.held.more(this, bytes, began, 0);
+  }
+  giveUpOldestHole(): void {
+    const bytes = this.holes.shift()!;
+    this.gaveUp.push(bytes);
+    this.held.less(bytes, this.holes.length === 0);
+  }
+  fill(): void {
+    const bytes = this.holding;
+    this.holes = [];
+    this.held.less(bytes, true);
+  }
+}
+
+test('past the cap the stream that began holding first gives up its oldest hole; one that still holds goes to the back', () => {
+  const passed: number[] = [];
+  const held = new HeldBytes(100, (frame) => passed.push(frame));
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => new Holder(n, held));
+  a!.hold(30, true);
+  b!.hold(30, true);
+  a!.hold(20, true); // a: two holes, 30 and 20
+  c!.hold(15, true);
+  assert.equal(held.held, 95);
+  c!.hold(10, false); // 105: a, first to hold, gives up its first hole (30)
+  assert.deepEqual([a!.gaveUp, b!.gaveUp, c!.gaveUp], [[30], [], []]);
+  assert.equal(held.held, 75);
+  b!.hold(40, false); // 115: b is now the first in line (a went to the back), and gives up its only hole (70)
+  assert.deepEqual([a!.gaveUp, b!.gaveUp, c!.gaveUp], [[30], [70], []]);
+  assert.equal(held.held, 45);
+  assert.deepEqual(passed, [0], 'one warning, when the cap is first passed');
+  assert.equal(held.queued, 2, 'c, then a');
+});
+
+test('streams that stop holding are dropped from the queue before they outnumber those holding by 1,024', () => {
+  const held = new HeldBytes(1 << 30, () => assert.fail('the cap is not reached'));
+  const keeper = new Holder('keeper', held);
+  keeper.hold(10, true);
+  for (let i = 0; i < 100_000; i++) {
+    const h = new Holder(`h${i}`, held);
+    h.hold(100, true);
+    h.fill();
+    assert.ok(held.queued <= 2 * 1 + 1025, `after ${i + 1}: ${held.queued} queued`);
+  }
+  assert.equal(held.held, 10);
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'imapscope-held-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A recording as a tap on one direction sees it: only the server's packets, and of each connection one of the server's
+ * data segments missing (the third), so that everything after it waits for an ACK the capture does not have.
+ */
+async function serverSideWithAHole(name: string): Promise<{ path: string; framesOf: Map<number, Set<number>> }> {
+  const decoder = new PacketDecoder(() => {});
+  const dataSegments = new Map<number, number>();
+  const records: Buffer[] = [];
+  /** The new capture's frames of each connection, by the client's port. */
+  const framesOf = new Map<number, Set<number>>();
+  let linkType = -1;
+  await readCapture(join(CAPTURES, name), (frame) => {
+    const seg = decoder.decode(frame);
+    if (!seg || seg.srcPort !== 143) return;
+    if (seg.payload.length > 0) {
+      const n = (dataSegments.get(seg.dstPort) ?? 0) + 1;
+      dataSegments.set(seg.dstPort, n);
+      if (n === 3) return;
+    }
+    linkType = frame.linkType;
+    records.push(pcapRecord(BigInt(frame.tsSec) * 1_000_000_000n + BigInt(frame.tsNsec), frame.data, frame.origLen));
+    if (!framesOf.has(seg.dstPort)) framesOf.set(seg.dstPort, new Set());
+    framesOf.get(seg.dstPort)!.add(records.length);
+  }, () => {});
+  const path = join(dir, `${name}.tap.pcap`);
+  writeFileSync(path, Buffer.concat([pcapFileHeader(linkType), ...records]));
+  return { path, framesOf };
+}
+
+for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) {
+  test(`on a real recording (${name}) seen as one direction with a hole per connection: a small cap gives holes up sooner, and changes nothing else`, async () => {
+    const { path, framesOf } = await serverSideWithAHole(name);
+    const free = await analyze(path, { limits: { maxHeldTotal: 1 << 30 } });
+    const capped = await analyze(path, { limits: { maxHeldTotal: 4096 } });
+    assert.equal(free.warnings.filter((w) => /\(the cap\)/.test(w.message)).length, 0);
+    const passed = capped.warnings.filter((w) => /held by all connections together \(the cap\)/.test(w.message));
+    assert.equal(passed.length, 1, 'one warning for the cap');
+    assert.match(passed[0]!.message, /^more than 4096 bytes of out-of-order data held by all connections together \(the cap\): from here the one that began holding first gives up its oldest hole/);
+    const counts = (a: typeof free) => a.connections.map((c) => [c.conn.id, c.conn.stats.server.bytes, c.conn.stats.server.gaps, c.conn.stats.server.gapBytes]);
+    assert.deepEqual(counts(capped), counts(free), 'the same bytes, the same holes');
+    assert.ok(free.connections.every((c) => c.conn.stats.server.gaps === 1), 'one hole per connection');
+    const what = (a: typeof free) => a.exchanges.map((e) => [e.conn, e.tag, e.command, e.status, e.text, e.untagged]).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    assert.deepEqual(what(capped), what(free), 'the same exchanges');
+    assert.ok(free.exchanges.length > 0);
+    // Each response is dissected at its own frame or, waiting behind a hole, at a later one: never later with the cap.
+    const frames = new Map(free.exchanges.map((e) => [`${e.conn} ${e.tag} ${e.text}`, e.responseFrame!]));
+    let sooner = 0;
+    for (const e of capped.exchanges) {
+      const before = frames.get(`${e.conn} ${e.tag} ${e.text}`)!;
+      assert.ok(e.responseFrame! <= before, `${e.conn} ${e.tag}: frame ${e.responseFrame} with the cap, ${before} without`);
+      if (e.responseFrame! < before) sooner++;
+    }
+    assert.ok(sooner > 0, 'some responses are dissected sooner');
+    // A hole another connection's segment made give up is reported, and what follows it dissected, at this connection's frames.
+    const portOf = new Map(capped.connections.map((c) => [c.conn.id, c.conn.client.port]));
+    for (const e of capped.exchanges) assert.ok(framesOf.get(portOf.get(e.conn)!)!.has(e.responseFrame!), `${e.conn} ${e.tag}: frame ${e.responseFrame} is its connection's`);
+    for (const w of capped.warnings.filter((x) => /bytes missing/.test(x.message))) assert.ok(framesOf.get(portOf.get(w.conn!)!)!.has(w.frame!), `the gap of ${w.conn} in its own frame ${w.frame}`);
+  });
+}
+
+test('what every stream holds is counted, and nothing is counted once they let it go', async () => {
+  const { path } = await serverSideWithAHole('seed-alice.pcap');
+  const tracker = new TcpTracker({ open: () => {}, data: () => {}, gap: () => {}, close: () => {} }, () => {}, { ports: new Set([143]), maxHeldBytes: 1 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(path, (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  // Each connection holds what its server sent after the missing segment, until its FIN proved the hole: some are
+  // still open at the end of the tap (their FINs were sent by the client, not captured).
+  assert.ok(tracker.heldBytes > 0, `${tracker.heldBytes} held at the end of the input`);
+  tracker.end();
+  assert.equal(tracker.heldBytes, 0, 'nothing held once every connection ended');
+});
