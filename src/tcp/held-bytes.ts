@@ -15,7 +15,7 @@ const COMPACT_AFTER = 1024;
  * Out-of-order bytes held by all the streams of a capture, and a cap on them. Each direction holds at most
  * maxHeldBytes, but nothing bounded their sum: a capture of one direction only (a tap, asymmetric routing) that missed
  * a segment of each of many connections at once held everything after each hole until the connection ended, for the
- * peer's ACKs that would prove the hole were not captured (200 connections one MiB each: 332 MiB). Past the cap the
+ * peer's ACKs that would prove the hole were not captured (200 connections one MiB each: 324 MiB). Past the cap the
  * stream that began holding first gives up its oldest hole as a gap; one that still holds goes to the back.
  */
 export class HeldBytes {
