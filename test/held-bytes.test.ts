@@ -13,7 +13,7 @@ import { PacketDecoder } from '../src/decode/decoder.js';
 import { HeldBytes, type HoleHolder } from '../src/tcp/held-bytes.js';
 import { TcpTracker } from '../src/tcp/tracker.js';
 import { CAPTURES } from './helpers/env.js';
-import { pcapFileHeader, pcapRecord } from './helpers/synth.js';
+import { pcapFileHeader, pcapRecord, TcpFlow, writeCapture } from './helpers/synth.js';
 
 /** A holder of segments of `size` bytes each behind one hole per `run` of them. */
 class Holder implements HoleHolder {
@@ -81,13 +81,16 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
  * A recording as a tap on one direction sees it: only the server's packets, and of each connection one of the server's
  * data segments missing (the third), so that everything after it waits for an ACK the capture does not have.
  */
-async function serverSideWithAHole(name: string): Promise<{ path: string; framesOf: Map<number, Set<number>> }> {
+async function serverSideWithAHole(name: string, stretch = 1): Promise<{ path: string; framesOf: Map<number, Set<number>>; times: bigint[] }> {
   const decoder = new PacketDecoder(() => {});
   const dataSegments = new Map<number, number>();
   const records: Buffer[] = [];
   /** The new capture's frames of each connection, by the client's port. */
   const framesOf = new Map<number, Set<number>>();
   let linkType = -1;
+  /** Each new frame's time, in nanoseconds; `stretch` times as far from the first as it was. */
+  const times: bigint[] = [];
+  let first: bigint | null = null;
   await readCapture(join(CAPTURES, name), (frame) => {
     const seg = decoder.decode(frame);
     if (!seg || seg.srcPort !== 143) return;
@@ -97,18 +100,21 @@ async function serverSideWithAHole(name: string): Promise<{ path: string; frames
       if (n === 3) return;
     }
     linkType = frame.linkType;
-    records.push(pcapRecord(BigInt(frame.tsSec) * 1_000_000_000n + BigInt(frame.tsNsec), frame.data, frame.origLen));
+    const t = BigInt(frame.tsSec) * 1_000_000_000n + BigInt(frame.tsNsec);
+    first ??= t;
+    times.push(first + (t - first) * BigInt(stretch));
+    records.push(pcapRecord(times.at(-1)!, frame.data, frame.origLen, true));
     if (!framesOf.has(seg.dstPort)) framesOf.set(seg.dstPort, new Set());
     framesOf.get(seg.dstPort)!.add(records.length);
   }, () => {});
-  const path = join(dir, `${name}.tap.pcap`);
-  writeFileSync(path, Buffer.concat([pcapFileHeader(linkType), ...records]));
-  return { path, framesOf };
+  const path = join(dir, `${name}.tap${stretch}.pcap`);
+  writeFileSync(path, Buffer.concat([pcapFileHeader(linkType, true), ...records]));
+  return { path, framesOf, times };
 }
 
 for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) {
   test(`on a real recording (${name}) seen as one direction with a hole per connection: a small cap gives holes up sooner, and changes nothing else`, async () => {
-    const { path, framesOf } = await serverSideWithAHole(name);
+    const { path, framesOf, times } = await serverSideWithAHole(name);
     const free = await analyze(path, { limits: { maxHeldTotal: 1 << 30 } });
     const capped = await analyze(path, { limits: { maxHeldTotal: 4096 } });
     assert.equal(free.warnings.filter((w) => /\(the cap\)/.test(w.message)).length, 0);
@@ -134,6 +140,10 @@ for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) 
     const portOf = new Map(capped.connections.map((c) => [c.conn.id, c.conn.client.port]));
     for (const e of capped.exchanges) assert.ok(framesOf.get(portOf.get(e.conn)!)!.has(e.responseFrame!), `${e.conn} ${e.tag}: frame ${e.responseFrame} is its connection's`);
     for (const w of capped.warnings.filter((x) => /bytes missing/.test(x.message))) assert.ok(framesOf.get(portOf.get(w.conn!)!)!.has(w.frame!), `the gap of ${w.conn} in its own frame ${w.frame}`);
+    // And at that frame's time: a response's end is the time of its frame.
+    for (const e of capped.exchanges) {
+      assert.equal(BigInt(e.endTime!.sec) * 1_000_000_000n + BigInt(e.endTime!.nsec), times[e.responseFrame! - 1], `${e.conn} ${e.tag}: its end is frame ${e.responseFrame}'s time`);
+    }
   });
 }
 
@@ -150,4 +160,53 @@ test('what every stream holds is counted, and nothing is counted once they let i
   assert.ok(tracker.heldBytes > 0, `${tracker.heldBytes} held at the end of the input`);
   tracker.end();
   assert.equal(tracker.heldBytes, 0, 'nothing held once every connection ended');
+});
+
+test('a hole no ACK can prove waits 3 s of capture time for a retransmission, not until the connection ends (fetchmail, one direction)', async () => {
+  // As recorded the session lasts 0.11 s: the hole waits for its end, and every response after it is dissected there.
+  const quick = await serverSideWithAHole('fetchmail.pcap');
+  const asRecorded = await analyze(quick.path);
+  const last = Math.max(...asRecorded.exchanges.map((e) => e.responseFrame!));
+  const afterHole = asRecorded.exchanges.filter((e) => e.responseFrame === last);
+  assert.ok(afterHole.length > 10, `${afterHole.length} responses wait for the end`);
+  // Its clock run 100 times slower (a slow link): 3 s after the first segment held, the hole is given up.
+  const slow = await serverSideWithAHole('fetchmail.pcap', 100);
+  const a = await analyze(slow.path);
+  const what = (x: typeof a) => x.exchanges.map((e) => [e.conn, e.tag, e.status, e.text]);
+  assert.deepEqual(what(a), what(asRecorded), 'the same exchanges');
+  assert.deepEqual(a.connections.map((c) => [c.conn.stats.server.gaps, c.conn.stats.server.gapBytes]), asRecorded.connections.map((c) => [c.conn.stats.server.gaps, c.conn.stats.server.gapBytes]));
+  const seconds = (frame: number) => Number(slow.times[frame - 1]! - slow.times[0]!) / 1e9;
+  const gap = a.warnings.find((w) => /bytes missing/.test(w.message))!;
+  const firstHeld = Math.min(...a.exchanges.filter((e) => e.responseFrame! >= gap.frame!).map((e) => e.responseFrame!));
+  assert.ok(seconds(gap.frame!) >= 3, `the hole is given up ${seconds(gap.frame!)} s into the capture, 3 s after what follows it came`);
+  const late = a.exchanges.filter((e) => e.responseFrame! < last);
+  assert.ok(late.length > afterHole.length / 2, `most responses after the hole are dissected before the end (${late.length})`);
+  assert.ok(firstHeld === gap.frame, 'what waited behind the hole is dissected where it was given up');
+});
+
+test('a hole the peer\'s ACKs show unfilled waits for its retransmission, however long it takes', async () => {
+  const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 });
+  const response = '* 1 FETCH (BODY[] {3000}\r\n' + 'x'.repeat(3000) + ')\r\na1 OK done\r\n';
+  const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 FETCH 1 BODY[]\r\n')];
+  // The response's second segment is lost on the way: the client acknowledges only what came before it (duplicate
+  // ACKs) until the server retransmits it, 10 s later.
+  const sent = f.send('server', response);
+  const data = sent.filter((p) => p.sport === 143 && p.payload !== undefined && p.payload.length > 0);
+  const lost = data[1]!;
+  const before = (lost.seq + 0) >>> 0;
+  for (const p of sent) {
+    if (p === lost) continue;
+    packets.push(p.sport === 143 ? p : { ...p, ack: before });
+  }
+  // 5 s on, the server pushes more (held behind the hole too), and the client still acknowledges only up to it.
+  for (const p of f.send('server', '* 2 EXISTS\r\n')) packets.push({ ...p, t: 1_700_000_005, ...(p.sport === 143 ? {} : { ack: before }) });
+  const last = sent.at(-1)!;
+  packets.push({ ...lost, t: 1_700_000_010 }, { ...last, t: 1_700_000_010.001 });
+  const path = join(dir, 'retransmitted.pcap');
+  writeCapture(path, { format: 'pcap', packets });
+  const a = await analyze(path);
+  assert.deepEqual(a.connections.map((c) => c.conn.stats.server.gaps), [0], 'no gap: the retransmission filled the hole');
+  const fetch = a.exchanges.find((e) => e.tag === 'a1')!;
+  assert.deepEqual([fetch.status, fetch.responseFrame, fetch.untagged], ['OK', packets.length - 1, 1], 'the response (its FETCH data and completion) completes with the retransmission');
+  assert.equal(a.connections[0]!.unsolicited, 1, 'and the EXISTS pushed after it follows');
 });

@@ -27,6 +27,8 @@ interface Held {
   seq: number;
   data: Buffer;
   frame: number;
+  /** When it came (capture seconds). */
+  at: number;
   /** Its disagreement with another copy was already reported: do not report it twice. */
   reported?: boolean;
 }
@@ -58,6 +60,12 @@ const MORE_SINCE_HELD = 128;
 /** In the queue of the cap on out-of-order bytes held across the capture (HeldBytes). */
 const QUEUED_FOR_HELD = 256;
 
+/**
+ * How long a hole waits for a retransmission when the capture holds none of the peer's ACKs: a sender retransmits after
+ * its retransmission timeout, at least 1 s by RFC 6298 (200 ms in Linux), and once more after twice that.
+ */
+export const UNACKED_HOLE_SECONDS = 3;
+
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
   maxHeldBytes: number;
@@ -74,6 +82,8 @@ export interface HalfStreamOwner {
   readonly rings: RingPool;
   /** The out-of-order bytes all the capture's streams hold, and their cap (none when absent). */
   readonly held?: HeldBytes;
+  /** The connection's latest frame: a hole the cap gives up between its segments is given up there. */
+  readonly lastFrame?: number;
   deliver(side: Side, bytes: Buffer, frame: number): void;
   gap(side: Side, length: number, frame: number): void;
   /** A problem in this direction; the owner names the connection and the direction. */
@@ -148,13 +158,13 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   }
 
   /**
-   * Past the cap on bytes held across the capture: the hole before its first held segment becomes a gap, in that
-   * segment's frame (this stream's own), and what continues the stream is delivered.
+   * Past the cap on bytes held across the capture: the hole before its first held segment becomes a gap, and what
+   * continues the stream is delivered, at the connection's latest frame (another connection's segment made it).
    */
   giveUpOldestHole(): void {
     const first = this.hold?.segments[0];
     if (!first) return;
-    this.fillHoleWithGap(first.seq, first.frame);
+    this.fillHoleWithGap(first.seq, this.owner.lastFrame ?? first.frame);
   }
 
   /** Its FIN and every byte before it have been seen. */
@@ -166,21 +176,36 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
     if (this.next === null) this.next = seqAdd(seq, 1);
   }
 
-  /** A segment of this direction, in capture order. `missing` bytes followed the payload but were cut by the snaplen. */
-  segment(wireSeq: number, payload: Buffer, missing: number, fin: boolean, frame: number): void {
+  /**
+   * A segment of this direction, in capture order, at `at` (capture seconds). `missing` bytes followed the payload but
+   * were cut by the snaplen.
+   */
+  segment(wireSeq: number, payload: Buffer, missing: number, fin: boolean, frame: number, at = 0): void {
     const seq = wireSeq | 0;
     if (this.next === null) this.next = seq; // capture started mid-stream: begin where we are
     if (fin) this.finAt(seqAdd(seq, payload.length + missing), frame);
     if (payload.length + missing > 0) {
       if (missing > 0) {
-        this.accept(seq, payload, frame);
+        this.accept(seq, payload, frame, at);
         this.gapAt(seqAdd(seq, payload.length), missing, frame);
       } else {
-        this.accept(seq, payload, frame);
+        this.accept(seq, payload, frame, at);
       }
       this.resolveAckedHole(frame);
     }
+    if (this.hold !== null && this.acked === null) this.giveUpUnackedHoles(frame, at);
     this.checkFinished();
+  }
+
+  /**
+   * The capture holds none of the peer's ACKs (it saw one direction only: a tap, asymmetric routing), so none will
+   * prove a hole: one that a retransmission has not filled within UNACKED_HOLE_SECONDS never will be. Given up now,
+   * rather than when the connection ends, what followed it is dissected close to when it came.
+   */
+  private giveUpUnackedHoles(frame: number, at: number): void {
+    while (this.hold !== null && at - this.hold.segments[0]!.at >= UNACKED_HOLE_SECONDS) {
+      this.fillHoleWithGap(this.hold.segments[0]!.seq, frame);
+    }
   }
 
   /**
@@ -271,7 +296,7 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
     }
   }
 
-  private accept(seq: number, whole: Buffer, frame: number): void {
+  private accept(seq: number, whole: Buffer, frame: number, at: number): void {
     const next = this.next!;
     const rel = seqDiff(seq, next);
     // Bytes past a known FIN cannot belong to this stream (and would skip the FIN's sequence number).
@@ -298,7 +323,7 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
       this.drainHeld(frame);
       return;
     }
-    this.holdSegment(seq, payload, frame);
+    this.holdSegment(seq, payload, frame, at);
   }
 
   /** The part of a segment before a known FIN (all of it when no FIN is known). */
@@ -344,14 +369,14 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
     }
   }
 
-  private holdSegment(seq: number, payload: Buffer, frame: number): void {
+  private holdSegment(seq: number, payload: Buffer, frame: number, at: number): void {
     // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
     const began = this.hold === null;
     const hold = (this.hold ??= { segments: [], bytes: 0 });
     const held = hold.segments;
     let idx = 0;
     while (idx < held.length && seqDiff(held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
-    const entry: Held = { seq, data: Buffer.from(payload), frame };
+    const entry: Held = { seq, data: Buffer.from(payload), frame, at };
     for (const h of held) {
       const offset = seqDiff(h.seq, seq);
       const start = Math.max(0, offset);

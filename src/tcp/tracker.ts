@@ -165,6 +165,10 @@ class Conversation<S> implements HalfStreamOwner {
     return this.context.held;
   }
 
+  get lastFrame(): number | undefined {
+    return this.conn?.lastFrame;
+  }
+
   deliver(side: Side, bytes: Buffer, frame: number): void {
     const conn = this.conn!;
     this.context.sink.data(conn, side, bytes, frame, conn.end, this.state as S);
@@ -625,7 +629,7 @@ export class TcpTracker<S = void> {
       seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) starts after it
     }
     if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame, seg.frame.tsSec);
-    half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame);
+    half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame, seg.frame.tsSec);
     if (client.finished && server.finished) this.finish(conv, 'closed', frame, true);
   }
 
