@@ -43,8 +43,8 @@ class Holder implements HoleHolder {
 }
 
 test('past the cap the stream that began holding first gives up its oldest hole; one that still holds goes to the back', () => {
-  const passed: number[] = [];
-  const held = new HeldBytes(100, (frame) => passed.push(frame));
+  const passed: (number | null)[] = [];
+  const held = new HeldBytes(100, (w) => passed.push(w.frame));
   const [a, b, c] = ['a', 'b', 'c'].map((n) => new Holder(n, held));
   a!.hold(30, true);
   b!.hold(30, true);

@@ -1,3 +1,5 @@
+import type { WarningSink } from '../capture/types.js';
+
 /** A stream that can hold out-of-order bytes behind a hole (HalfStream). */
 export interface HoleHolder {
   /** Out-of-order bytes it holds now. */
@@ -29,8 +31,7 @@ export class HeldBytes {
 
   constructor(
     readonly cap: number,
-    /** The cap was first passed, at this frame. */
-    private readonly onFirstPassed: (frame: number) => void,
+    private readonly warn: WarningSink,
   ) {}
 
   get held(): number {
@@ -61,7 +62,10 @@ export class HeldBytes {
   private relieve(frame: number): void {
     if (!this.warned) {
       this.warned = true;
-      this.onFirstPassed(frame);
+      this.warn({
+        frame,
+        message: `more than ${mebibytes(this.cap)} of out-of-order data held by all connections together (the cap): from here the one that began holding first gives up its oldest hole, reported as missing bytes`,
+      });
     }
     while (this.total > this.cap && this.head < this.queue.length) {
       const holder = this.queue[this.head++]!;
@@ -94,4 +98,9 @@ export class HeldBytes {
   get queued(): number {
     return this.queue.length - this.head;
   }
+}
+
+/** A byte count as the warning names it: whole MiB when it is, bytes otherwise. */
+function mebibytes(bytes: number): string {
+  return bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : `${bytes} bytes`;
 }

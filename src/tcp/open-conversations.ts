@@ -48,7 +48,7 @@ export class OpenConversations<C extends Clocked> {
     return this.count;
   }
 
-  /** Another one is open now; is there room for it, or must one be let go first? */
+  /** No room for another one: one must be let go before it opens. */
   get full(): boolean {
     return this.count >= this.cap;
   }

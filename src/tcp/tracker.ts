@@ -270,11 +270,7 @@ export class TcpTracker<S = void> {
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    const heldCap = options.maxHeldTotal ?? DEFAULT_MAX_HELD_TOTAL;
-    const held = new HeldBytes(heldCap, (frame) => warn({
-      frame,
-      message: `more than ${mebibytes(heldCap)} of out-of-order data held by all connections together (the cap): from here the one that began holding first gives up its oldest hole, reported as missing bytes`,
-    }));
+    const held = new HeldBytes(options.maxHeldTotal ?? DEFAULT_MAX_HELD_TOTAL, warn);
     this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool(), held };
     this.maxLingering = Math.max(1, options.maxLingering ?? MAX_LINGERING);
     const maxOpen = Math.max(1, options.maxOpen ?? openConversationCap());
@@ -645,11 +641,6 @@ export class TcpTracker<S = void> {
   }
 }
 
-
-/** A byte count as the cap warnings name it: whole MiB when it is, bytes otherwise. */
-function mebibytes(bytes: number): string {
-  return bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : `${bytes} bytes`;
-}
 
 /** The server's port as the first segment of a conversation shows it: the SYN's destination, else the lower port. */
 function serverPortOf(seg: Segment): number {
