@@ -1,6 +1,7 @@
 /**
- * The cap on out-of-order bytes held by all the streams of a capture together (src/tcp/held-bytes.ts): a capture of one
- * direction that missed a segment of each of many connections held everything after each hole until the end.
+ * Out-of-order bytes in a capture of one direction, which holds none of the ACKs that prove a hole: the cap on what all
+ * the streams hold together (src/tcp/held-bytes.ts), and the 3 s a hole waits for a retransmission
+ * (UNACKED_HOLE_SECONDS). Each connection that missed a segment held everything after it until the end.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
