@@ -1,4 +1,5 @@
 import type { WarningSink } from '../capture/types.js';
+import { Fifo } from '../util/fifo.js';
 
 /** A stream that can hold out-of-order bytes behind a hole (HalfStream). */
 export interface HoleHolder {
@@ -22,9 +23,8 @@ const COMPACT_AFTER = 1024;
  */
 export class HeldBytes {
   private total = 0;
-  /** Streams in the order they began holding, from `head` on; some may no longer hold (skipped, and compacted). */
-  private queue: HoleHolder[] = [];
-  private head = 0;
+  /** Streams in the order they began holding; some may no longer hold (skipped, and dropped as they accumulate). */
+  private readonly queue = new Fifo<HoleHolder>();
   /** Streams holding now. */
   private holders = 0;
   private warned = false;
@@ -56,7 +56,7 @@ export class HeldBytes {
     this.total -= bytes;
     if (!ended) return;
     this.holders--;
-    if (this.queue.length - this.head > 2 * this.holders + COMPACT_AFTER) this.compact();
+    if (this.queue.length > 2 * this.holders + COMPACT_AFTER) this.queue.retain(stillHolding);
   }
 
   private relieve(frame: number): void {
@@ -67,13 +67,10 @@ export class HeldBytes {
         message: `more than ${mebibytes(this.cap)} of out-of-order data held by all connections together (the cap): from here the one that began holding first gives up its oldest hole, reported as missing bytes`,
       });
     }
-    while (this.total > this.cap && this.head < this.queue.length) {
-      const holder = this.queue[this.head++]!;
+    while (this.total > this.cap) {
+      const holder = this.queue.shift();
+      if (holder === undefined) break;
       holder.queuedForHeld = false;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
       if (holder.holding === 0) continue;
       holder.giveUpOldestHole();
       if (holder.holding > 0 && !holder.queuedForHeld) {
@@ -83,21 +80,17 @@ export class HeldBytes {
     }
   }
 
-  private compact(): void {
-    const kept: HoleHolder[] = [];
-    for (let i = this.head; i < this.queue.length; i++) {
-      const holder = this.queue[i]!;
-      if (holder.holding > 0) kept.push(holder);
-      else holder.queuedForHeld = false;
-    }
-    this.queue = kept;
-    this.head = 0;
-  }
-
   /** Streams the queue holds (for tests). */
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
+}
+
+/** A holder the queue keeps; one that no longer holds leaves it, and may be queued again when it holds again. */
+function stillHolding(holder: HoleHolder): boolean {
+  if (holder.holding > 0) return true;
+  holder.queuedForHeld = false;
+  return false;
 }
 
 /** A byte count as the warning names it: whole MiB when it is, bytes otherwise. */

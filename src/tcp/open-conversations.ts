@@ -1,5 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import type { WarningSink } from '../capture/types.js';
+import { Fifo } from '../util/fifo.js';
 
 /**
  * Heap an open conversation is allowed when the cap is set from the heap limit: an idle IMAPS client decrypted with a
@@ -38,9 +39,8 @@ export interface Clocked {
  */
 export class OpenConversations<C extends Clocked> {
   private count = 0;
-  /** The clock's queue from `head` on, oldest first; null until the cap is first reached. */
-  private queue: C[] | null = null;
-  private head = 0;
+  /** The clock's queue, oldest first; null until the cap is first reached. */
+  private queue: Fifo<C> | null = null;
 
   constructor(readonly cap: number) {}
 
@@ -64,7 +64,7 @@ export class OpenConversations<C extends Clocked> {
     // Every open one is in the queue once; those that left are skipped when the hand reaches them, and dropped before
     // they outnumber the open ones by COMPACT_AFTER (a capture whose connections stay under the cap once it was reached
     // would otherwise keep every one that ended since).
-    if (this.queue !== null && this.queued - this.count > this.count + COMPACT_AFTER) this.compact();
+    if (this.queue !== null && this.queue.length - this.count > this.count + COMPACT_AFTER) this.queue.retain((c) => c.isOpen);
   }
 
   /**
@@ -72,35 +72,18 @@ export class OpenConversations<C extends Clocked> {
    * open, oldest first (asked once, when the cap is first reached). The caller lets it go, and says it left.
    */
   quietest(open: () => C[]): C {
-    if (this.queue === null) {
-      this.queue = open();
-      this.head = 0;
-    }
+    const queue = (this.queue ??= new Fifo(open()));
     for (;;) {
-      const c = this.queue[this.head++]!;
-      this.cut();
+      const c = queue.shift()!;
       if (!c.isOpen) continue; // it left: skipped
       if (!c.passed()) return c;
-      this.queue.push(c); // its second chance
+      queue.push(c); // its second chance
     }
   }
 
   /** Conversations the hand's queue holds (for tests). */
   get queued(): number {
-    return this.queue === null ? 0 : this.queue.length - this.head;
-  }
-
-  /** The passed part of the queue goes once it is most of it. */
-  private cut(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue!.length) {
-      this.queue = this.queue!.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private compact(): void {
-    this.queue = this.queue!.slice(this.head).filter((c) => c.isOpen);
-    this.head = 0;
+    return this.queue === null ? 0 : this.queue.length;
   }
 }
 
