@@ -21,6 +21,7 @@ import { Deflate, Z_SYNC_FLUSH } from 'pako';
 import { ImapSession, SessionContext, type SessionEvents } from '../src/imap/session.js';
 import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import { sessionSink } from '../src/analysis/analyzer.js';
 import { FetchTracker } from '../src/analysis/fetches.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
@@ -141,10 +142,21 @@ function withFetchTracking(segments: Segment[]): unknown[] {
 
 const N = 100;
 
-async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false, untagged = '', talk?: Talk): Promise<Footprint> {
-  const fewer = footprint(build(await idleConnections(N, unanswered, untagged, talk)));
-  const more = footprint(build(await idleConnections(2 * N, unanswered, untagged, talk)));
+async function perConnection(build: (segments: Segment[]) => unknown[], unanswered = false, untagged = '', talk?: Talk, handshakes = true): Promise<Footprint> {
+  const fewer = footprint(build(await idleConnections(N, unanswered, untagged, talk, handshakes)));
+  const more = footprint(build(await idleConnections(2 * N, unanswered, untagged, talk, handshakes)));
   return perUnit(more, fewer, N);
+}
+
+/** Each connection sends its SYN and nothing more (a port scan, a SYN flood at a mail server): no handshake follows. */
+const synOnly: Talk = (f) => [f.handshake()[0]!];
+
+/** Segments through TCP into the analysis's sink (sessionSink), which makes a session at a connection's first byte. */
+function withSessionsAtFirstByte(segments: Segment[]): unknown[] {
+  const context = new SessionContext({ exchange: () => {} }, () => {});
+  const tracker = new TcpTracker(sessionSink(context, { atOpen: false, started: () => {}, closed: () => {} }), () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  return [tracker];
 }
 
 /** Nothing but small objects: no buffer (rings are cut from shared slabs), map, set, closure or weak reference. */
@@ -161,6 +173,26 @@ test('an open, idle connection holds no buffer, map or closure of its own at the
   // conversation and its two directions.
   assert.ok((cost.kinds.object ?? 0) <= 7, `objects per connection: ${JSON.stringify(cost)}`);
   assert.ok(cost.bytes <= 700, `bytes per connection: ${JSON.stringify(cost)}`);
+});
+
+test('a conversation that only sent its SYN keeps one stream, for that direction, and one time', async () => {
+  const cost = await perConnection(tcpOnly, false, '', synOnly, false);
+  assertOnlySmallObjects(cost, 'SYN only');
+  // A direction's stream is made at its first segment: the server's never sent one.
+  assert.equal(cost.classes.HalfStream, 1, JSON.stringify(cost));
+  assert.equal(cost.classes.Conversation, 1, JSON.stringify(cost));
+  // The record, its client endpoint and its time: the SYN's frame is its first and its last, and its start and end.
+  assert.equal(cost.classes.Object, 3, JSON.stringify(cost));
+});
+
+test('the analysis makes no session for a connection that carried no byte: a SYN costs what it costs the TCP layer', async () => {
+  const tcp = await perConnection(tcpOnly, false, '', synOnly, false);
+  const analysed = await perConnection(withSessionsAtFirstByte, false, '', synOnly, false);
+  assert.equal(analysed.classes.ImapSession ?? 0, 0, JSON.stringify(analysed));
+  assert.deepEqual(analysed, tcp);
+  // Once a connection carried a byte, it has its session.
+  const greeted = await perConnection(withSessionsAtFirstByte, false, '', (f) => [...f.handshake(), ...greeting(f)], false);
+  assert.equal(greeted.classes.ImapSession, 1, JSON.stringify(greeted));
 });
 
 test('an open, idle IMAP connection (its command answered) holds no buffer, map, closure, framer or transport of its own, and under 1.1 KiB', async () => {

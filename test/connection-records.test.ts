@@ -5,8 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { analyzeCapture } from '../src/analysis/analyzer.js';
-import type { ImapConnection } from '../src/imap/model.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { analyzeCapture, type AnalyzeOptions } from '../src/analysis/analyzer.js';
+import type { Exchange, ImapConnection } from '../src/imap/model.js';
+import { KeyLog } from '../src/tls/keylog.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import type { Segment } from '../src/decode/types.js';
 import type { Connection } from '../src/tcp/types.js';
 import { CAPTURES } from './helpers/env.js';
@@ -111,4 +115,55 @@ test('a closed connection whose record nobody keeps is freed while the capture i
   }
   assert.ok(checked > 2, 'several connections closed while the capture was read');
   tracker.end();
+});
+
+/**
+ * What the analysis reports per connection, read as a streaming view reads it (no records kept: a session is made at a
+ * connection's first byte, gap or close) and as the library keeps it (every session made at the open).
+ */
+async function bothWays(path: string, options: AnalyzeOptions = {}): Promise<{ atOpen: unknown; atFirstByte: unknown }> {
+  const run = async (keepConnections: boolean) => {
+    const closed: ImapConnection[] = [];
+    const exchanges: Exchange[] = [];
+    const analysis = await analyzeCapture(path, { ...options, keepConnections, onConnectionClose: (c) => { closed.push(c); }, onExchange: (ex) => { exchanges.push(ex); } });
+    if (keepConnections) assert.deepEqual(closed.map((c) => c.conn.id).sort((a, b) => a - b), analysis.connections.map((c) => c.conn.id));
+    return { closed, exchanges, warnings: analysis.warnings, visibility: analysis.visibility };
+  };
+  return { atOpen: await run(true), atFirstByte: await run(false) };
+}
+
+test('sessions made at a connection\'s first byte report what sessions made at its open report (every recording, and SYNs that never carry one)', async () => {
+  for (const name of ['seed-alice.pcap', 'seed-bob.pcap', 'curl.pcap', 'fetchmail.pcap', 'mbsync.pcap', 'append-idle.pcap', 'offlineimap.pcapng']) {
+    const { atOpen, atFirstByte } = await bothWays(join(CAPTURES, name));
+    assert.deepEqual(atFirstByte, atOpen, name);
+  }
+  for (const name of ['imaps-tls13', 'starttls-tls12']) {
+    const keys = KeyLog.parse(readFileSync(join(CAPTURES, `${name}.keys`), 'utf8'));
+    const { atOpen, atFirstByte } = await bothWays(join(CAPTURES, `${name}.pcap`), { keys });
+    assert.deepEqual(atFirstByte, atOpen, name);
+  }
+  // SYNs never answered, one answered by a reset, a connection the capture joined midway, one that speaks, one the
+  // view does not follow (connections: only the even ids), and one whose first bytes the capture lost (a gap first).
+  const flows = Array.from({ length: 7 }, (_, i) => new TcpFlow({ client: { ip: `10.0.0.${i + 1}`, port: 40000 + i }, server: { ip: '192.0.2.1', port: 143 }, start: 1_700_000_000 + i }));
+  const [syn0, syn1, reset, midway, speaks, unfollowed, gapFirst] = flows as [TcpFlow, TcpFlow, TcpFlow, TcpFlow, TcpFlow, TcpFlow, TcpFlow];
+  const packets: SynthPacket[] = [syn0.handshake()[0]!, syn1.handshake()[0]!, reset.handshake()[0]!, ...reset.close('rst', 'server'),
+    ...midway.send('client', 'a1 NOOP\r\n'), ...midway.send('server', 'a1 OK done\r\n'),
+    ...speaks.handshake(), ...speaks.send('server', '* OK ready\r\n'), ...speaks.send('client', 'a1 LOGIN u p\r\n'), ...speaks.send('server', 'a1 OK in\r\n'),
+    ...unfollowed.handshake(), ...unfollowed.send('server', '* OK ready\r\n'), ...speaks.close('fin'),
+    ...gapFirst.handshake(), ...gapFirst.send('server', `* OK ${'x'.repeat(3000)}\r\n`, (i) => (i === 0 ? 'unseen' : 'ok')),
+    ...gapFirst.send('client', 'a1 NOOP\r\n'), ...gapFirst.send('server', 'a1 OK done\r\n')];
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-first-byte-'));
+  try {
+    const path = join(dir, 'syns.pcap');
+    writeCapture(path, { format: 'pcap', packets });
+    const { atOpen, atFirstByte } = await bothWays(path, { connections: (c) => c.id % 2 === 0 || c.id === 3 });
+    assert.deepEqual(atFirstByte, atOpen);
+    const reported = (atFirstByte as { closed: ImapConnection[] }).closed;
+    assert.deepEqual(reported.map((c) => [c.conn.id, c.conn.state, c.greeting?.text ?? null]).sort(),
+      [[0, 'open', null], [2, 'reset', null], [3, 'open', null], [4, 'closed', 'ready'], [6, 'open', null]]);
+    const gapped = reported.find((c) => c.conn.id === 6)!;
+    assert.deepEqual([gapped.commands, gapped.conn.stats.server.gaps], [1, 1], 'the gap came first, then the exchange, to one session');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

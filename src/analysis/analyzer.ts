@@ -64,6 +64,59 @@ export interface AnalyzeOptions extends PipelineOptions {
   onUntagged?(r: Response, msg: ImapMessage, owner: Exchange | null, conn: ImapConnection): void;
 }
 
+/** A connection to dissect that has carried no byte yet: its session is made when one comes (sessionSink). */
+const NOT_STARTED = 'not started';
+
+/** What the tracker holds for a connection: its session, NOT_STARTED, or null for one not dissected. */
+export type SessionSlot = ImapSession | typeof NOT_STARTED | null;
+
+export interface SessionSinkHooks {
+  /** Only connections this accepts are dissected (all, without it). */
+  accepts?(conn: Connection): boolean;
+  /** Make each session when its connection opens, rather than at its first byte, gap or close. */
+  atOpen: boolean;
+  /** A session was made. */
+  started(info: ImapConnection): void;
+  /** A connection's session closed; `newest` as ImapSession.close returns it. */
+  closed(info: ImapConnection, newest: Exchange | null, conn: Connection): void;
+}
+
+/**
+ * The tracker's sink for the analysis: a session per connection, which is the tracker's state for it (no table of open
+ * sessions here). Unless `atOpen`, a session is made at the connection's first byte or gap, or at its close if it
+ * carried none: until then the connection holds no session (a port scan's or a SYN flood's conversations never carry
+ * a byte, and a session and its record cost about 330 bytes).
+ */
+export function sessionSink(shared: SessionContext, hooks: SessionSinkHooks): StreamSink<SessionSlot> {
+  const start = (conn: Connection): ImapSession => {
+    const session = new ImapSession(conn, shared);
+    hooks.started(session.info);
+    return session;
+  };
+  const started = (conn: Connection, slot: SessionSlot): ImapSession | null => slot === NOT_STARTED ? start(conn) : slot;
+  return {
+    open(conn) {
+      if (hooks.accepts && !hooks.accepts(conn)) return null;
+      return hooks.atOpen ? start(conn) : NOT_STARTED;
+    },
+    data(conn, side, bytes, frame, time, slot) {
+      const session = started(conn, slot);
+      session?.data(side, bytes, frame, time);
+      return session;
+    },
+    gap(conn, side, length, frame, time, slot) {
+      const session = started(conn, slot);
+      session?.gap(side, length, frame, time);
+      return session;
+    },
+    close(conn, _reason, slot) {
+      const session = started(conn, slot);
+      if (!session) return;
+      hooks.closed(session.info, session.close(conn.lastFrame, conn.end), conn);
+    },
+  };
+}
+
 /** The analysis model every reporter reads. */
 export interface CaptureAnalysis {
   capture: CaptureInfo;
@@ -121,27 +174,18 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
 
   // One options object for every session: an open connection should not carry its own copy.
   const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
-  // Each connection's session is the tracker's state for it: no table of open sessions here.
-  const sink: StreamSink<ImapSession | null> = {
-    open(conn) {
-      if (options.connections && !options.connections(conn)) return null;
-      const session = new ImapSession(conn, shared);
-      if (keepConnections) connections.push(session.info);
-      return session;
-    },
-    data(_conn, side, bytes, frame, time, session) {
-      session?.data(side, bytes, frame, time);
-    },
-    gap(_conn, side, length, frame, time, session) {
-      session?.gap(side, length, frame, time);
-    },
-    close(conn, _reason, session) {
-      if (!session) return;
-      const newest = session.close(conn.lastFrame, conn.end);
-      seen.add(session.info);
-      options.onConnectionClose?.(session.info);
-      if (options.onConnectionDrained) orderer.ended(session.info, newest, conn.lastFrame);
-    },
+  const sink: StreamSink<SessionSlot> = {
+    ...sessionSink(shared, {
+      accepts: options.connections && ((conn) => options.connections!(conn)),
+      // The records, when kept, are listed in the order the connections opened: their sessions are made then.
+      atOpen: keepConnections,
+      started: (info) => { if (keepConnections) connections.push(info); },
+      closed: (info, newest, conn) => {
+        seen.add(info);
+        options.onConnectionClose?.(info);
+        if (options.onConnectionDrained) orderer.ended(info, newest, conn.lastFrame);
+      },
+    }),
     retired: options.onConnectionSettled,
   };
 

@@ -99,6 +99,11 @@ const COUNTED_AT_CLOSE: Record<Side, DirectionStats> = Object.freeze({
   server: Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 }),
 });
 
+/** A direction's counts at the close when it sent no segment. */
+function nothingCounted(): DirectionStats {
+  return { bytes: 0, gaps: 0, gapBytes: 0 };
+}
+
 /**
  * Every TCP conversation gets an id, as Wireshark's tcp.stream does. One on an IMAP port is reassembled while it is
  * open: the conversation owns both HalfStreams and hands their bytes to the sink with the connection's record and
@@ -113,7 +118,11 @@ class Conversation<S> implements HalfStreamOwner {
   conn: Connection | null = null;
   /** What the sink's open() returned for it. */
   state: S | undefined = undefined;
-  /** Both directions while the IMAP connection is open (dropped at its close). */
+  /**
+   * Each direction's stream from the direction's first segment while the IMAP connection is open (dropped at its
+   * close). A direction that sent nothing has none: a stream that never had a segment does nothing (an ACK for it, a
+   * flush, an end), and a SYN flood's server side never sends one.
+   */
   client: HalfStream | null = null;
   server: HalfStream | null = null;
   /** Each side's first sequence number (port reuse). */
@@ -129,14 +138,18 @@ class Conversation<S> implements HalfStreamOwner {
   reassemble(conn: Connection, clientIsA: boolean): void {
     this.conn = conn;
     if (clientIsA) this.ends |= CLIENT_IS_A;
-    this.client = new HalfStream(this, 'client');
-    this.server = new HalfStream(this, 'server');
     this.state = this.context.sink.open(conn);
   }
 
   /** Its IMAP connection is open. */
   get reassembling(): boolean {
-    return this.client !== null;
+    return this.conn !== null && (this.ends & CLOSED) === 0;
+  }
+
+  /** The stream of the direction a segment came from, made at the direction's first segment. */
+  half(fromClient: boolean): HalfStream {
+    if (fromClient) return (this.client ??= new HalfStream(this, 'client'));
+    return (this.server ??= new HalfStream(this, 'server'));
   }
 
   get clientIsA(): boolean {
@@ -171,13 +184,15 @@ class Conversation<S> implements HalfStreamOwner {
 
   deliver(side: Side, bytes: Buffer, frame: number): void {
     const conn = this.conn!;
-    this.context.sink.data(conn, side, bytes, frame, conn.end, this.state as S);
+    const state = this.context.sink.data(conn, side, bytes, frame, conn.end, this.state as S);
+    if (state !== undefined) this.state = state;
   }
 
   gap(side: Side, length: number, frame: number): void {
     const conn = this.conn!;
     this.warn(side, frame, `${length} bytes missing from the capture (lost or cut); the stream continues after them`);
-    this.context.sink.gap(conn, side, length, frame, conn.end, this.state as S);
+    const state = this.context.sink.gap(conn, side, length, frame, conn.end, this.state as S);
+    if (state !== undefined) this.state = state;
   }
 
   warn(side: Side, frame: number, message: string): void {
@@ -193,14 +208,14 @@ class Conversation<S> implements HalfStreamOwner {
   finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, lingers: boolean): Connection | null {
     const { client, server } = this;
     const conn = this.conn;
-    if (!client || !server || !conn) return null;
-    client.flush(frame);
-    server.flush(frame);
-    client.end(pool);
-    server.end(pool);
+    if (!this.reassembling || !conn) return null;
+    client?.flush(frame);
+    server?.flush(frame);
+    client?.end(pool);
+    server?.end(pool);
     this.client = null;
     this.server = null;
-    conn.stats = { client: client.counts(), server: server.counts() };
+    conn.stats = { client: client?.counts() ?? nothingCounted(), server: server?.counts() ?? nothingCounted() };
     if (reason !== 'end-of-capture') conn.state = reason;
     const state = this.state as S;
     this.ends |= CLOSED;
@@ -611,10 +626,9 @@ export class TcpTracker<S = void> {
   private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
     lastSeen(conv.conn!, seg.frame);
-    const { client, server } = conv;
-    if (!client || !server) return;
-    const half = fromClient ? client : server;
-    const peer = fromClient ? server : client;
+    if (!conv.reassembling) return;
+    const half = conv.half(fromClient);
+    const peer = fromClient ? conv.server : conv.client;
     if (seg.flags & TCP_RST) {
       this.finish(conv, 'reset', frame, true);
       return;
@@ -624,9 +638,10 @@ export class TcpTracker<S = void> {
       half.syn(seq);
       seq = seqAdd(seq, 1); // data on a SYN (TCP Fast Open) starts after it
     }
-    if (seg.flags & TCP_ACK) peer.peerAck(seg.ack, frame, seg.frame.tsSec);
+    // A peer that sent nothing yet has no stream to acknowledge (HalfStream.peerAck ignores a stream without a segment).
+    if (seg.flags & TCP_ACK) peer?.peerAck(seg.ack, frame, seg.frame.tsSec);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame, seg.frame.tsSec);
-    if (client.finished && server.finished) this.finish(conv, 'closed', frame, true);
+    if (conv.client?.finished && conv.server?.finished) this.finish(conv, 'closed', frame, true);
   }
 
   /**

@@ -41,14 +41,16 @@ export interface TimePoint {
  * What the reassembler tells the next layer. Each connection gets open first, then data and gaps of both
  * directions in capture order, then close exactly once (at the FIN/RST or at end of input).
  * What open returns (the sink's own state for the connection, e.g. its IMAP session) is handed back with
- * every later call for that connection, so that a sink needs no table of open connections of its own.
+ * every later call for that connection, so that a sink needs no table of open connections of its own. A state that
+ * data or gap returns takes its place from then on: a sink may make its state at a connection's first byte (a
+ * port scan's or a SYN flood's conversations never carry one).
  */
 export interface StreamSink<S = void> {
   open(conn: Connection): S;
   /** In-order bytes; `bytes` is only valid during the call. `frame` is the frame that completed them. */
-  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint, state: S): void;
+  data(conn: Connection, side: Side, bytes: Buffer, frame: number, time: TimePoint, state: S): S | void;
   /** `length` bytes of this direction will never be seen (lost, cut by snaplen, before the capture). */
-  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): void;
+  gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): S | void;
   close(conn: Connection, reason: EndState | 'end-of-capture', state: S): void;
   /**
    * What segments after a connection's close (the last ACKs, a retransmitted FIN) changed in its record, once they no
