@@ -1341,3 +1341,33 @@ test('rings of connections that close go back to the pool; those the end of the 
   tracker.end();
   assert.equal(pool.pooled, closed, 'the two connections the end of the input closed gave nothing back');
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// A bare SYN makes no stream: what it says is kept as the conversation's first sequence number
+
+/** Client data at offsets from its first byte (after the SYN) and seconds after the handshake, acknowledging nothing new. */
+function afterSyn(flow: TcpFlow, list: [offset: number, data: string, after: number][]): SynthPacket[] {
+  const { client: c, server: s } = flow.ends;
+  const base = flow.nextSeq('client');
+  const start = flow.now;
+  return list.map(([off, data, after]) => ({ t: start + after, src: c.ip, dst: s.ip, sport: c.port, dport: s.port, seq: (base + off) >>> 0, ack: flow.nextSeq('server'), flags: data ? 'PA' : 'A', payload: data }));
+}
+
+test('after a SYN the capture holds nothing else of, a direction\'s bytes still begin where the SYN said: the first ones missing are a gap', async () => {
+  const flow = new TcpFlow();
+  const [syn] = flow.handshake(); // the SYN-ACK and the ACK are not in the capture
+  const r = await run([syn!, ...afterSyn(flow, [[4, 'BBBB', 1]])]);
+  assertPieces(r.rec.pieces(0, 'client'), [4, 'BBBB'], 'client');
+  assert.equal(r.rec.conn(0).sawSyn, true);
+});
+
+test('the peer\'s acknowledgement of a bare SYN counts: a hole after the handshake waits for proof, not 3 s', async () => {
+  const flow = new TcpFlow();
+  // The server acknowledges the SYN and nothing after it: the hole at the client's first bytes is not given up after
+  // UNACKED_HOLE_SECONDS (an ACK was captured: later ones would say whether the bytes came), but at the end.
+  const r = await run([...flow.handshake(), ...afterSyn(flow, [[4, 'BBBB', 1], [8, 'CCCC', 6], [12, '', 7]])]);
+  assertPieces(r.rec.pieces(0, 'client'), [4, 'BBBBCCCC'], 'client');
+  const gap = r.rec.events.find((e) => e.kind === 'gap');
+  assert.ok(gap && gap.kind === 'gap');
+  assert.equal(gap.frame, r.packets.length, 'the hole is given up at the end, at the last frame');
+});

@@ -77,6 +77,13 @@ const CLIENT_IS_A = 16;
 const SEEN = 32;
 /** Conversation.ends too: it is no longer open (it ended, or was let go at the cap). */
 const LEFT_OPEN = 64;
+/**
+ * Conversation.ends too: the client (the server) sent a bare SYN — no ACK, FIN, RST or data — and nothing else yet. The
+ * direction's stream is made when more comes from it, or when the peer acknowledges it: a SYN flood's SYNs never get
+ * one. All a bare SYN tells the stream is where its bytes begin, which the conversation's first sequence number keeps.
+ */
+const BARE_SYN_FROM_CLIENT = 128;
+const BARE_SYN_FROM_SERVER = 256;
 
 /** What every conversation of one tracker shares: one object, not a copy per connection. */
 interface TrackerContext<S> {
@@ -146,10 +153,37 @@ class Conversation<S> implements HalfStreamOwner {
     return this.conn !== null && (this.ends & CLOSED) === 0;
   }
 
-  /** The stream of the direction a segment came from, made at the direction's first segment. */
+  /** The stream of the direction a segment came from, made at the direction's first segment (after a bare SYN, at the next). */
   half(fromClient: boolean): HalfStream {
-    if (fromClient) return (this.client ??= new HalfStream(this, 'client'));
-    return (this.server ??= new HalfStream(this, 'server'));
+    const made = fromClient ? this.client : this.server;
+    if (made !== null) return made;
+    const half = new HalfStream(this, fromClient ? 'client' : 'server');
+    if (fromClient) this.client = half;
+    else this.server = half;
+    if (this.ends & (fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER)) half.syn(this.firstSeq(fromClient)!);
+    return half;
+  }
+
+  /** The stream of the direction, if it has one or has sent its SYN (which the peer's ACK acknowledges). */
+  streamToAck(fromClient: boolean): HalfStream | null {
+    const made = fromClient ? this.client : this.server;
+    if (made !== null || !(this.ends & (fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER))) return made;
+    return this.half(fromClient);
+  }
+
+  /**
+   * A segment of a direction that has no stream yet: if it is a bare SYN, it is noted instead of making one (true).
+   * Repeated, it says the same (a SYN with another sequence number starts another conversation).
+   */
+  notedBareSyn(seg: Segment, fromClient: boolean): boolean {
+    if ((fromClient ? this.client : this.server) !== null) return false;
+    if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST)) !== TCP_SYN || seg.payload.length + seg.missingPayload > 0) return false;
+    this.ends |= fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER;
+    return true;
+  }
+
+  private firstSeq(fromClient: boolean): number | null {
+    return fromClient === this.clientIsA ? this.firstSeqA : this.firstSeqB;
   }
 
   get clientIsA(): boolean {
@@ -626,9 +660,9 @@ export class TcpTracker<S = void> {
   private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
     lastSeen(conv.conn!, seg.frame);
-    if (!conv.reassembling) return;
+    if (!conv.reassembling || conv.notedBareSyn(seg, fromClient)) return;
     const half = conv.half(fromClient);
-    const peer = fromClient ? conv.server : conv.client;
+    const peer = conv.streamToAck(!fromClient);
     if (seg.flags & TCP_RST) {
       this.finish(conv, 'reset', frame, true);
       return;
