@@ -13,6 +13,8 @@ import { CONNECTION_COLUMNS, connectionRow } from '../src/report/summary.js';
 import { FitTable, TableLayout, setTableWidth, tablePieces, type Cell, type ColumnSpec } from '../src/report/table.js';
 import { CAPTURES, NO_PUBLIC, PUBLIC, hasPublic, unavailable } from './helpers/env.js';
 import { seededRandom } from './helpers/random.js';
+import { ONE_COLUMN_EACH, textWidth } from '../src/report/plain-rows.js';
+import stringWidth from 'string-width';
 
 const level = chalk.level;
 after(() => {
@@ -102,5 +104,23 @@ test('a column of coloured numbers is aligned right as a plain one is: escape se
     const lines = table.toString().split('\n').map((l) => l.replace(/\u001b\[[0-9;]*m/g, ''));
     assert.ok(lines.some((l) => /│ {5}5 │ a/.test(l)), `colour ${colour}: "5" right-aligned under 1234\n${lines.join('\n')}`);
     assert.ok(lines.some((l) => /│ {2}\(12\) │ c/.test(l)), `colour ${colour}: "(12)" right-aligned\n${lines.join('\n')}`);
+  }
+});
+
+test('text measured by its length is measured as string-width measures it: each fast character alone, and random strings of them and others', () => {
+  const fast = [...Array.from({ length: 0x5f }, (_, i) => String.fromCharCode(0x20 + i)), '²', '·', '×', '–', '—', '…', '←', '→', '↔', '↳', '│', '█'];
+  for (const c of fast) {
+    assert.ok(ONE_COLUMN_EACH.test(c), `${JSON.stringify(c)} takes the fast path`);
+    assert.equal(stringWidth(c), 1, `${JSON.stringify(c)} is one column`);
+  }
+  // Others: wide, combining, emoji presentation, control, zero width, and characters next to the fast ones.
+  const slow = ['界', '\u0301', '\ufe0f', '😀', '\u0007', '\u200b', '\u2195', '\u2015', '\u2027', '\u21b4', '\u2589', '¹'];
+  for (const c of slow) assert.ok(!ONE_COLUMN_EACH.test(c), `${JSON.stringify(c)} is measured by string-width`);
+  const rand = seededRandom(34);
+  const alphabet = [...fast, ...slow];
+  for (let i = 0; i < 5000; i++) {
+    let text = '';
+    for (let n = Math.floor(rand() * 12); n > 0; n--) text += alphabet[Math.floor(rand() * (rand() < 0.9 ? fast.length : alphabet.length))];
+    assert.equal(textWidth(text), stringWidth(text), JSON.stringify(text));
   }
 });
