@@ -113,9 +113,9 @@ function nothingCounted(): DirectionStats {
 
 /**
  * Every TCP conversation gets an id, as Wireshark's tcp.stream does. One on an IMAP port is reassembled while it is
- * open: the conversation owns both HalfStreams and hands their bytes to the sink with the connection's record and
- * counts. One object per connection, not a conversation and a reassembler: every open connection carries them. Data
- * and gaps are stamped with the record's end: the time of the segment being processed.
+ * open: the conversation owns a HalfStream per direction and hands their bytes to the sink with the connection's
+ * record and counts. One object per connection, not a conversation and a reassembler: every open connection carries
+ * them. Data and gaps are stamped with the record's end: the time of the segment being processed.
  */
 class Conversation<S> implements HalfStreamOwner {
   /**
@@ -128,7 +128,8 @@ class Conversation<S> implements HalfStreamOwner {
   /**
    * Each direction's stream from the direction's first segment while the IMAP connection is open (dropped at its
    * close). A direction that sent nothing has none: a stream that never had a segment does nothing (an ACK for it, a
-   * flush, an end), and a SYN flood's server side never sends one.
+   * flush, an end), and a SYN flood's server side never sends one. After a bare SYN, from the direction's next segment
+   * or the peer's ACK of the SYN (BARE_SYN_FROM_CLIENT): a SYN flood's client side has none either.
    */
   client: HalfStream | null = null;
   server: HalfStream | null = null;
@@ -661,12 +662,12 @@ export class TcpTracker<S = void> {
     const frame = seg.frame.number;
     lastSeen(conv.conn!, seg.frame);
     if (!conv.reassembling || conv.notedBareSyn(seg, fromClient)) return;
-    const half = conv.half(fromClient);
-    const peer = conv.streamToAck(!fromClient);
     if (seg.flags & TCP_RST) {
       this.finish(conv, 'reset', frame, true);
       return;
     }
+    const half = conv.half(fromClient);
+    const peer = conv.streamToAck(!fromClient);
     let seq = seg.seq;
     if (seg.flags & TCP_SYN) {
       half.syn(seq);
