@@ -94,6 +94,7 @@ export function sessionSink(shared: SessionContext, hooks: SessionSinkHooks): St
     return session;
   };
   const started = (conn: Connection, slot: SessionSlot): ImapSession | null => slot === NOT_STARTED ? start(conn) : slot;
+  // data and gap hand the tracker a state only when it replaces the placeholder: no store per call after that.
   return {
     open(conn) {
       if (hooks.accepts && !hooks.accepts(conn)) return null;
@@ -102,12 +103,12 @@ export function sessionSink(shared: SessionContext, hooks: SessionSinkHooks): St
     data(conn, side, bytes, frame, time, slot) {
       const session = started(conn, slot);
       session?.data(side, bytes, frame, time);
-      return session;
+      if (slot === NOT_STARTED) return session;
     },
     gap(conn, side, length, frame, time, slot) {
       const session = started(conn, slot);
       session?.gap(side, length, frame, time);
-      return session;
+      if (slot === NOT_STARTED) return session;
     },
     close(conn, _reason, slot) {
       const session = started(conn, slot);

@@ -85,6 +85,10 @@ const LEFT_OPEN = 64;
 const BARE_SYN_FROM_CLIENT = 128;
 const BARE_SYN_FROM_SERVER = 256;
 
+function bareSyn(fromClient: boolean): number {
+  return fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER;
+}
+
 /** What every conversation of one tracker shares: one object, not a copy per connection. */
 interface TrackerContext<S> {
   readonly sink: StreamSink<S>;
@@ -96,20 +100,15 @@ interface TrackerContext<S> {
   readonly held: HeldBytes;
 }
 
+/** A direction's counts while nothing is counted: an open record's, and a closed one's for a direction that sent nothing. */
+const NOTHING_COUNTED: DirectionStats = Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 });
+
 /**
  * A record's byte and gap counts while its connection is open: its HalfStreams count them, and they are written into
  * the record at the close (every report reads a record once it closed). One frozen object shared by every open record,
  * not three per connection.
  */
-const COUNTED_AT_CLOSE: Record<Side, DirectionStats> = Object.freeze({
-  client: Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 }),
-  server: Object.freeze({ bytes: 0, gaps: 0, gapBytes: 0 }),
-});
-
-/** A direction's counts at the close when it sent no segment. */
-function nothingCounted(): DirectionStats {
-  return { bytes: 0, gaps: 0, gapBytes: 0 };
-}
+const COUNTED_AT_CLOSE: Record<Side, DirectionStats> = Object.freeze({ client: NOTHING_COUNTED, server: NOTHING_COUNTED });
 
 /**
  * Every TCP conversation gets an id, as Wireshark's tcp.stream does. One on an IMAP port is reassembled while it is
@@ -156,20 +155,19 @@ class Conversation<S> implements HalfStreamOwner {
 
   /** The stream of the direction a segment came from, made at the direction's first segment (after a bare SYN, at the next). */
   half(fromClient: boolean): HalfStream {
-    const made = fromClient ? this.client : this.server;
+    const made = this.made(fromClient);
     if (made !== null) return made;
     const half = new HalfStream(this, fromClient ? 'client' : 'server');
     if (fromClient) this.client = half;
     else this.server = half;
-    if (this.ends & (fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER)) half.syn(this.firstSeq(fromClient)!);
+    if (this.ends & bareSyn(fromClient)) half.syn(this.firstSeq(fromClient)!);
     return half;
   }
 
   /** The stream of the direction, if it has one or has sent its SYN (which the peer's ACK acknowledges). */
   streamToAck(fromClient: boolean): HalfStream | null {
-    const made = fromClient ? this.client : this.server;
-    if (made !== null || !(this.ends & (fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER))) return made;
-    return this.half(fromClient);
+    const made = this.made(fromClient);
+    return made !== null || !(this.ends & bareSyn(fromClient)) ? made : this.half(fromClient);
   }
 
   /**
@@ -177,10 +175,14 @@ class Conversation<S> implements HalfStreamOwner {
    * Repeated, it says the same (a SYN with another sequence number starts another conversation).
    */
   notedBareSyn(seg: Segment, fromClient: boolean): boolean {
-    if ((fromClient ? this.client : this.server) !== null) return false;
+    if (this.made(fromClient) !== null) return false;
     if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST)) !== TCP_SYN || seg.payload.length + seg.missingPayload > 0) return false;
-    this.ends |= fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER;
+    this.ends |= bareSyn(fromClient);
     return true;
+  }
+
+  private made(fromClient: boolean): HalfStream | null {
+    return fromClient ? this.client : this.server;
   }
 
   private firstSeq(fromClient: boolean): number | null {
@@ -250,7 +252,7 @@ class Conversation<S> implements HalfStreamOwner {
     server?.end(pool);
     this.client = null;
     this.server = null;
-    conn.stats = { client: client?.counts() ?? nothingCounted(), server: server?.counts() ?? nothingCounted() };
+    conn.stats = { client: client?.counts() ?? NOTHING_COUNTED, server: server?.counts() ?? NOTHING_COUNTED };
     if (reason !== 'end-of-capture') conn.state = reason;
     const state = this.state as S;
     this.ends |= CLOSED;
