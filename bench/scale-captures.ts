@@ -29,6 +29,8 @@
  *   parts N       one message whose BODYSTRUCTURE has N parts, then each part fetched in one command (N up to about
  *                 25,000: a BODYSTRUCTURE is one line, and a line is kept up to 1 MiB)
  *   expunged N    a mailbox of N messages, each UID fetched, then every message expunged from the front
+ *   held N        one response of N segments of 20 bytes whose first is captured last, none of the client's ACKs
+ *                 captured: each waits behind the hole the first leaves (up to the cap on segments held, 4,096)
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *   node dist/bench/scale-captures.js --kind closed --count 300000 --interval 0.001 --out FILE
@@ -48,8 +50,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -128,7 +130,7 @@ async function inBatches(count: number, line: (i: number) => string, write: (tex
   }
 }
 
-function flow(index: number, start: number): TcpFlow {
+function flow(index: number, start: number, o: { mss?: number; spacing?: number } = {}): TcpFlow {
   return new TcpFlow({
     client: { ip: `10.${1 + ((index >> 16) & 0x7f)}.${(index >> 8) & 255}.${index & 255}`, port: 20000 + (index % 40000) },
     server: { ip: '192.0.2.10', port: 143 },
@@ -136,6 +138,7 @@ function flow(index: number, start: number): TcpFlow {
     serverIsn: (index * 40503 + 7) >>> 0,
     start,
     rtt: 0.001,
+    ...o,
   });
 }
 
@@ -341,6 +344,24 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       await inBatches(count, () => '* 1 EXPUNGE\r\n', (text) => out.write(f.send('server', text)));
       await out.write([...f.send('server', 'a2 OK done\r\n'), ...f.close('fin', 'client')]);
       exchanges = 3;
+      break;
+    }
+    case 'held': {
+      // A microsecond apart, all of them come well within the 3 s a hole waits for a retransmission no ACK proves.
+      const f = flow(0, t0, { mss: 20, spacing: 1e-6 });
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 FETCH 1:* (FLAGS)\r\n')]);
+      const lines: string[] = [];
+      for (let length = 0, i = 1; length < 20 * (count - 1); i++) {
+        lines.push(`* ${i} FETCH (FLAGS ())\r\n`);
+        length += lines[lines.length - 1]!.length;
+      }
+      const segments = f.send('server', lines.join('') + 'a1 OK done\r\n').filter((p) => p.payload !== undefined);
+      const first = segments.shift()!;
+      first.t = f.now + 1e-6; // after the last
+      segments.push(first);
+      for (let i = 0; i < segments.length; i += 1000) await out.write(segments.slice(i, i + 1000));
+      await out.write(f.close('fin', 'client'));
+      exchanges = 1;
       break;
     }
     case 'mailboxes': {

@@ -13,6 +13,9 @@ export interface PipelineOptions extends ReadControl {
   maxHeldBytes?: number;
   /** Out-of-order bytes held by all connections together (TcpTracker; default DEFAULT_MAX_HELD_TOTAL). */
   maxHeldTotal?: number;
+  /** Out-of-order segments held per direction, and by all connections together (TcpTracker; tests use small ones). */
+  maxHeldSegments?: number;
+  maxHeldSegmentsTotal?: number;
   /** Ended TCP conversations kept for their late segments, at most (TcpTracker; default MAX_LINGERING). */
   maxLingering?: number;
   /** TCP conversations open at once, at most (TcpTracker; default from the heap limit, openConversationCap). */
@@ -35,6 +38,8 @@ export async function streamCapture<S>(path: CaptureInput, sink: StreamSink<S>, 
     maxLingering: options.maxLingering,
     maxOpen: options.maxOpen,
     maxHeldTotal: options.maxHeldTotal,
+    maxHeldSegments: options.maxHeldSegments,
+    maxHeldSegmentsTotal: options.maxHeldSegmentsTotal,
   });
   let onFirst = options.onFirstFrame;
   const result = await readCapture(path, (frame) => {

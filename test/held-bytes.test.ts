@@ -16,30 +16,33 @@ import { TcpTracker } from '../src/tcp/tracker.js';
 import { CAPTURES } from './helpers/env.js';
 import { pcapFileHeader, pcapRecord, TcpFlow, writeCapture } from './helpers/synth.js';
 
-/** A holder of segments of `size` bytes each behind one hole per `run` of them. */
+/** A holder of segments behind holes: each hole's segments, by their sizes. */
 class Holder implements HoleHolder {
   queuedForHeld = false;
+  /** Bytes of each hole given up. */
   readonly gaveUp: number[] = [];
-  holes: number[] = [];
+  holes: number[][] = [];
   constructor(readonly name: string, private readonly held: HeldBytes) {}
   get holding(): number {
-    return this.holes.reduce((n, h) => n + h, 0);
+    return this.holes.flat().reduce((n, h) => n + h, 0);
   }
+  /** One segment of `bytes`, behind a hole of its own or after the last one's segments. */
   hold(bytes: number, newHole: boolean): void {
     const began = this.holes.length === 0;
-    if (newHole || began) this.holes.push(bytes);
-    else this.holes[this.holes.length - 1]! += bytes;
+    if (newHole || began) this.holes.push([bytes]);
+    else this.holes[this.holes.length - 1]!.push(bytes);
     this.held.more(this, bytes, began, 0);
   }
   giveUpOldestHole(): void {
-    const bytes = this.holes.shift()!;
-    this.gaveUp.push(bytes);
-    this.held.less(bytes, this.holes.length === 0);
+    this.gaveUp.push(this.release(this.holes.shift()!));
   }
   fill(): void {
-    const bytes = this.holding;
-    this.holes = [];
-    this.held.less(bytes, true);
+    while (this.holes.length > 0) this.release(this.holes.shift()!);
+  }
+  /** A hole's segments go (it left the list), one by one as a stream delivers them; their bytes. */
+  private release(segments: number[]): number {
+    segments.forEach((bytes, i) => this.held.less(bytes, this.holes.length === 0 && i === segments.length - 1));
+    return segments.reduce((n, b) => n + b, 0);
   }
 }
 
@@ -60,6 +63,27 @@ test('past the cap the stream that began holding first gives up its oldest hole;
   assert.equal(held.held, 45);
   assert.deepEqual(passed, [0], 'one warning, when the cap is first passed');
   assert.equal(held.queued, 2, 'c, then a');
+});
+
+test('past the cap on segments the stream that began holding first gives up its oldest hole, whatever their bytes', () => {
+  const passed: string[] = [];
+  const held = new HeldBytes(1 << 30, (w) => passed.push(`${w.frame}: ${w.message}`), 4);
+  const [a, b] = ['a', 'b'].map((n) => new Holder(n, held));
+  a!.hold(1, true);
+  a!.hold(1, false);
+  b!.hold(1, true);
+  a!.hold(1, true); // a: two holes, of two segments and of one
+  assert.equal(held.heldSegments, 4);
+  assert.deepEqual([a!.gaveUp, b!.gaveUp], [[], []], 'at the cap, not past it');
+  b!.hold(1, false); // 5 segments: a gives up its first hole (two segments)
+  assert.deepEqual([a!.gaveUp, b!.gaveUp], [[2], []]);
+  assert.equal(held.heldSegments, 3);
+  assert.equal(held.held, 3);
+  assert.deepEqual(passed, ['0: more than 4 out-of-order segments held by all connections together (the cap): from here the one that began holding first gives up its oldest hole, reported as missing bytes']);
+  a!.fill();
+  b!.fill();
+  assert.equal(held.heldSegments, 0, 'nothing counted once they let it go');
+  assert.equal(held.held, 0);
 });
 
 test('streams that stop holding are dropped from the queue before they outnumber those holding by 1,024', () => {
@@ -113,15 +137,21 @@ async function serverSideWithAHole(name: string, stretch = 1): Promise<{ path: s
   return { path, framesOf, times };
 }
 
-for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) {
-  test(`on a real recording (${name}) seen as one direction with a hole per connection: a small cap gives holes up sooner, and changes nothing else`, async () => {
+/** The caps on what all connections hold together, each made small: on bytes, and on segments. */
+const SMALL_CAPS = [
+  { cap: '4 KiB', limits: { maxHeldTotal: 4096 }, said: 'more than 4096 bytes of out-of-order data' },
+  { cap: 'two segments', limits: { maxHeldSegmentsTotal: 2 }, said: 'more than 2 out-of-order segments' },
+];
+
+for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) for (const { cap, limits, said } of SMALL_CAPS) {
+  test(`on a real recording (${name}) seen as one direction with a hole per connection: a small cap (${cap}) gives holes up sooner, and changes nothing else`, async () => {
     const { path, framesOf, times } = await serverSideWithAHole(name);
     const free = await analyze(path, { limits: { maxHeldTotal: 1 << 30 } });
-    const capped = await analyze(path, { limits: { maxHeldTotal: 4096 } });
+    const capped = await analyze(path, { limits });
     assert.equal(free.warnings.filter((w) => /\(the cap\)/.test(w.message)).length, 0);
     const passed = capped.warnings.filter((w) => /held by all connections together \(the cap\)/.test(w.message));
     assert.equal(passed.length, 1, 'one warning for the cap');
-    assert.match(passed[0]!.message, /^more than 4096 bytes of out-of-order data held by all connections together \(the cap\): from here the one that began holding first gives up its oldest hole/);
+    assert.ok(passed[0]!.message.startsWith(`${said} held by all connections together (the cap): from here the one that began holding first gives up its oldest hole`), passed[0]!.message);
     const counts = (a: typeof free) => a.connections.map((c) => [c.conn.id, c.conn.stats.server.bytes, c.conn.stats.server.gaps, c.conn.stats.server.gapBytes]);
     assert.deepEqual(counts(capped), counts(free), 'the same bytes, the same holes');
     assert.ok(free.connections.every((c) => c.conn.stats.server.gaps === 1), 'one hole per connection');
@@ -147,6 +177,17 @@ for (const name of ['fetchmail.pcap', 'offlineimap.pcapng', 'seed-alice.pcap']) 
     }
   });
 }
+
+test('the cap on segments one direction holds is the library\'s limit too (fetchmail seen as one direction with a hole)', async () => {
+  const { path } = await serverSideWithAHole('fetchmail.pcap');
+  const free = await analyze(path);
+  const capped = await analyze(path, { limits: { maxHeldSegments: 1 } });
+  const said = (a: typeof free) => a.warnings.filter((w) => /out-of-order segments held; giving up/.test(w.message)).map((w) => w.message);
+  assert.deepEqual(said(free), []);
+  assert.deepEqual(said(capped), ['connection 0 server→client: more than 1 out-of-order segments held; giving up on the missing data before them (reported as a gap)']);
+  const stats = (a: typeof free) => a.connections.map((c) => c.conn.stats.server);
+  assert.deepEqual(stats(capped), stats(free), 'the same bytes and the same hole, given up sooner');
+});
 
 test('what every stream holds is counted, and nothing is counted once they let it go', async () => {
   const { path } = await serverSideWithAHole('seed-alice.pcap');

@@ -18,7 +18,7 @@ import { streamCapture } from '../src/pipeline.js';
 import { EndingCollections, inUse } from '../src/util/ending-collections.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
-import { HalfStream, type HalfStreamOwner } from '../src/tcp/half-stream.js';
+import { HalfStream, MAX_HELD_SEGMENTS, placeAfterEqual, seqDiff, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
 import { ACKNOWLEDGED_HOLD_SECONDS, KEPT_RING_BYTES, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, SMALL_ADDRESS_IDS, TcpTracker } from '../src/tcp/tracker.js';
@@ -721,6 +721,65 @@ test('a second FIN at another sequence number: the first one stays, and nothing 
   half.flush(7);
   assert.deepEqual(delivered, ['hello']);
   assert.deepEqual(warnings, ['client: a FIN at another sequence number than the first one (14 bytes from it) is ignored', 'client: data after the FIN ignored']);
+});
+
+/** A client direction that starts after a SYN at 1000, and what it delivers and warns, as text. */
+function clientStream(limits: HalfStreamOwner['limits'] = { maxHeldBytes: 1 << 20 }): { half: HalfStream; delivered: string[]; warnings: string[] } {
+  const delivered: string[] = [];
+  const warnings: string[] = [];
+  const owner: HalfStreamOwner = {
+    limits, rings: new RingPool(),
+    deliver: (_side, bytes, frame) => delivered.push(`${frame}: ${bytes.toString('latin1')}`), gap: (_side, length, frame) => delivered.push(`${frame}: gap ${length}`),
+    warn: (_side, frame, message) => warnings.push(`${frame}: ${message}`),
+  };
+  const half = new HalfStream(owner, 'client');
+  half.syn(1000);
+  return { half, delivered, warnings };
+}
+
+test('a held segment that starts far back still meets a new one it overlaps: one long segment behind many short ones', () => {
+  const { half, delivered, warnings } = clientStream();
+  // A hole at 1001..1010; then 1010..1110 as one segment, and eight short ones inside it that agree with it.
+  half.segment(1010, Buffer.alloc(100, 'L'), 0, false, 2);
+  for (let k = 1; k <= 8; k++) half.segment(1010 + 10 * k, Buffer.from('LL'), 0, false, 2 + k);
+  // Its neighbours in sequence order are the short ones; only the long one reaches 1100.
+  half.segment(1100, Buffer.from('XXXX'), 0, false, 11);
+  assert.deepEqual(warnings, ['11: overlapping segment disagrees with held data (4 bytes); the copy that continues the stream first is kept']);
+  half.segment(1001, Buffer.from('ABCDEFGHI'), 0, false, 12);
+  assert.deepEqual(delivered, ['12: ABCDEFGHI', `12: ${'L'.repeat(100)}`], 'the long segment drains first; the others lie behind it');
+  assert.equal(warnings.length, 1, 'the disagreement is not reported again as it drains');
+});
+
+test('a held segment\'s place is after every one that starts at or before it, as a scan from the front finds it (20,000 random holds, across 2^32)', () => {
+  const random = seededRandom(35);
+  for (let round = 0; round < 20_000; round++) {
+    const base = Math.floor(random() * 2 ** 32) | 0; // near the wrap as often as not
+    const held: { seq: number }[] = [];
+    const count = Math.floor(random() * 12);
+    for (let i = 0; i < count; i++) held.push({ seq: (base + Math.floor(random() * 8)) | 0 });
+    held.sort((a, b) => seqDiff(a.seq, b.seq));
+    const seq = (base + Math.floor(random() * 10) - 1) | 0;
+    let scanned = 0;
+    while (scanned < held.length && seqDiff(held[scanned]!.seq, seq) <= 0) scanned++;
+    assert.equal(placeAfterEqual(held, seq), scanned, `${seq} among ${held.map((h) => h.seq).join(' ')}`);
+  }
+});
+
+test(`segments held behind a hole are capped by number too: ${MAX_HELD_SEGMENTS.toLocaleString('en-US')} one-byte segments wait, the next gives the hole up`, () => {
+  const { half, delivered, warnings } = clientStream();
+  // Byte 1001 is missing; 1002 on come one byte at a time, each its own segment, far under the byte cap.
+  for (let i = 0; i < MAX_HELD_SEGMENTS; i++) half.segment(1002 + i, Buffer.from('x'), 0, false, 2 + i);
+  assert.deepEqual([delivered, warnings], [[], []], 'all of them wait for the hole');
+  const frame = 2 + MAX_HELD_SEGMENTS;
+  half.segment(1002 + MAX_HELD_SEGMENTS, Buffer.from('y'), 0, false, frame);
+  assert.deepEqual(warnings, [`${frame}: more than ${MAX_HELD_SEGMENTS} out-of-order segments held; giving up on the missing data before them (reported as a gap)`]);
+  assert.equal(delivered[0], `${frame}: gap 1`);
+  assert.equal(delivered.slice(1).map((d) => d.slice(d.indexOf(' ') + 1)).join(''), 'x'.repeat(MAX_HELD_SEGMENTS) + 'y', 'then every held byte, in order');
+  // A smaller cap, as the pipeline options set it: the same, sooner.
+  const small = clientStream({ maxHeldBytes: 1 << 20, maxHeldSegments: 3 });
+  for (const [i, c] of [...'abcd'].entries()) small.half.segment(1002 + i, Buffer.from(c), 0, false, 2 + i);
+  assert.deepEqual(small.delivered, ['5: gap 1', '5: a', '5: b', '5: c', '5: d']);
+  assert.match(small.warnings[0]!, /^5: more than 3 out-of-order segments held/);
 });
 
 test('a ring past the slabs\' sizes is a block of its own: a view into Node\'s buffer pool would keep a whole 8 KiB slab alive', () => {

@@ -146,8 +146,13 @@ export const pipelineLayer: Layer = {
     try {
       // Every other input with room for one conversation open at once: the recordings hold two or three, so the one
       // quiet for long is let go, and what it leaves behind meets the same checks. Every third with room for 4 KiB of
-      // out-of-order bytes in all, so that holes are given up across connections.
-      await runPipeline(path, jail, out, spills, { maxOpen: input.length % 2 === 0 ? 1 : undefined, maxHeldTotal: input.length % 3 === 0 ? 4096 : undefined });
+      // out-of-order bytes in all, so that holes are given up across connections; every fifth with room for four
+      // segments a direction and eight in all.
+      const fewSegments = input.length % 5 === 0;
+      await runPipeline(path, jail, out, spills, {
+        maxOpen: input.length % 2 === 0 ? 1 : undefined, maxHeldTotal: input.length % 3 === 0 ? 4096 : undefined,
+        maxHeldSegments: fewSegments ? 4 : undefined, maxHeldSegmentsTotal: fewSegments ? 8 : undefined,
+      });
     } finally {
       spills.dispose();
     }
@@ -159,6 +164,8 @@ export const pipelineLayer: Layer = {
 interface Caps {
   maxOpen: number | undefined;
   maxHeldTotal: number | undefined;
+  maxHeldSegments: number | undefined;
+  maxHeldSegmentsTotal: number | undefined;
 }
 
 async function runPipeline(path: string, jail: string, out: string, spills: Spills, caps: Caps): Promise<void> {

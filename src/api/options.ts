@@ -17,6 +17,9 @@ export interface AnalyzeOptions {
     maxHeldBytes?: number;
     /** The same, by all connections together (default 256 MiB): past it the oldest hole is given up as a gap. */
     maxHeldTotal?: number;
+    /** Out-of-order segments held per direction (default 4,096), and by all connections together (default 262,144). */
+    maxHeldSegments?: number;
+    maxHeldSegmentsTotal?: number;
     /** Literals up to this many octets are kept for parsing (default 256 KiB in analyze, 16 KiB in exchanges). */
     keepLiteral?: number;
     /**
@@ -36,6 +39,8 @@ export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions
   if (options.ports) out.ports = options.ports;
   if (options.limits?.maxHeldBytes !== undefined) out.maxHeldBytes = options.limits.maxHeldBytes;
   if (options.limits?.maxHeldTotal !== undefined) out.maxHeldTotal = options.limits.maxHeldTotal;
+  if (options.limits?.maxHeldSegments !== undefined) out.maxHeldSegments = options.limits.maxHeldSegments;
+  if (options.limits?.maxHeldSegmentsTotal !== undefined) out.maxHeldSegmentsTotal = options.limits.maxHeldSegmentsTotal;
   if (options.limits?.keepLiteral !== undefined) out.keepLiteral = options.limits.keepLiteral;
   if (options.limits?.maxOpenConversations !== undefined) out.maxOpen = options.limits.maxOpenConversations;
   return out;

@@ -17,10 +17,12 @@ export function seqAdd(a: number, n: number): number {
   return (a + n) | 0;
 }
 
-/** Out-of-order segments, oldest first, and how many bytes they hold. */
+/** Out-of-order segments in sequence order (equal ones in the order they came), and how many bytes they hold. */
 interface Hold {
   segments: Held[];
   bytes: number;
+  /** The longest segment held since the hold began: one that starts further back than this cannot reach a new one. */
+  longest: number;
 }
 
 interface Held {
@@ -69,7 +71,16 @@ export const UNACKED_HOLE_SECONDS = 3;
 export interface HalfStreamLimits {
   /** Out-of-order bytes held per direction before the oldest hole is given up as a gap. */
   maxHeldBytes: number;
+  /** Out-of-order segments held per direction before the oldest hole is given up as a gap (default MAX_HELD_SEGMENTS). */
+  maxHeldSegments?: number;
 }
+
+/**
+ * Out-of-order segments one direction holds at most. The byte cap alone let tiny segments pile up: 4 MiB of one-byte
+ * segments is four million of them, each a list entry to place and a copy to keep. A sender's window bounds what real
+ * traffic holds: 4 MiB of full-size segments is 2,900 of them.
+ */
+export const MAX_HELD_SEGMENTS = 4096;
 
 /**
  * The connection both directions belong to: where their ordered bytes go, where they say bytes are
@@ -370,34 +381,53 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   }
 
   private holdSegment(seq: number, payload: Buffer, frame: number, at: number): void {
-    // Compare with any held data it overlaps; first copy wins, so only the new parts are kept.
     const began = this.hold === null;
-    const hold = (this.hold ??= { segments: [], bytes: 0 });
+    const hold = (this.hold ??= { segments: [], bytes: 0, longest: 0 });
     const held = hold.segments;
-    let idx = 0;
-    while (idx < held.length && seqDiff(held[idx]!.seq, seq) <= 0) idx++; // after equal seqs: first copy drains first
+    const idx = placeAfterEqual(held, seq); // after equal seqs: first copy drains first
     const entry: Held = { seq, data: Buffer.from(payload), frame, at };
-    for (const h of held) {
+    this.checkOverlaps(hold, idx, entry, frame);
+    if (idx === held.length) held.push(entry);
+    else held.splice(idx, 0, entry);
+    hold.bytes += payload.length;
+    if (payload.length > hold.longest) hold.longest = payload.length;
+    // The capture's cap may give up holes here, this stream's too (so its hold is read again below).
+    this.owner.held?.more(this, payload.length, began, frame);
+    const limits = this.owner.limits;
+    const maxSegments = limits.maxHeldSegments ?? MAX_HELD_SEGMENTS;
+    if (this.holding > limits.maxHeldBytes || (this.hold?.segments.length ?? 0) > maxSegments) {
+      if (!(this.flags & CAP_WARNED)) {
+        this.flags |= CAP_WARNED;
+        const what = this.holding > limits.maxHeldBytes ? `${limits.maxHeldBytes} out-of-order bytes` : `${maxSegments} out-of-order segments`;
+        this.owner.warn(this.side, frame, `more than ${what} held; giving up on the missing data before them (reported as a gap)`);
+      }
+      this.fillHoleWithGap(this.hold!.segments[0]!.seq, frame);
+    }
+  }
+
+  /**
+   * A segment about to be held at `idx` is compared with the held data it overlaps, in sequence order, up to the first
+   * disagreement (reported once: the copy that continues the stream first is kept). Only neighbours are looked at:
+   * held segments are in sequence order, and none is longer than hold.longest, so one that starts further back cannot
+   * reach it (comparing with every held segment made a hold of many small segments quadratic).
+   */
+  private checkOverlaps(hold: Hold, idx: number, entry: Held, frame: number): void {
+    const held = hold.segments;
+    const seq = entry.seq;
+    const payload = entry.data;
+    let first = idx;
+    while (first > 0 && seqDiff(seq, held[first - 1]!.seq) < hold.longest) first--;
+    for (let i = first; i < held.length; i++) {
+      const h = held[i]!;
       const offset = seqDiff(h.seq, seq);
+      if (offset >= payload.length) break; // it starts past the new segment's end, and so do all after it
       const start = Math.max(0, offset);
       const end = Math.min(payload.length, offset + h.data.length);
       if (end > start && !payload.subarray(start, end).equals(h.data.subarray(start - offset, end - offset))) {
         this.owner.warn(this.side, frame, `overlapping segment disagrees with held data (${end - start} bytes); the copy that continues the stream first is kept`);
         entry.reported = h.reported = true;
-        break;
+        return;
       }
-    }
-    held.splice(idx, 0, entry);
-    hold.bytes += payload.length;
-    // The capture's cap may give up holes here, this stream's too (so its hold is read again below).
-    this.owner.held?.more(this, payload.length, began, frame);
-    const cap = this.owner.limits.maxHeldBytes;
-    if (this.holding > cap) {
-      if (!(this.flags & CAP_WARNED)) {
-        this.flags |= CAP_WARNED;
-        this.owner.warn(this.side, frame, `more than ${cap} out-of-order bytes held; giving up on the missing data before them (reported as a gap)`);
-      }
-      this.fillHoleWithGap(this.hold!.segments[0]!.seq, frame);
     }
   }
 
@@ -475,4 +505,19 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   get holding(): number {
     return this.hold?.bytes ?? 0;
   }
+}
+
+/** Where a segment at `seq` goes among held segments in sequence order: after every one that starts at or before it. */
+export function placeAfterEqual(held: readonly { seq: number }[], seq: number): number {
+  // Most holds grow at their end (segments after one lost keep coming in order): checked before searching.
+  const n = held.length;
+  if (n === 0 || seqDiff(held[n - 1]!.seq, seq) <= 0) return n;
+  let lo = 0;
+  let hi = n - 1; // held[hi] starts after seq
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqDiff(held[mid]!.seq, seq) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -16,6 +16,10 @@ export interface TrackerOptions {
   maxHeldBytes: number;
   /** Out-of-order bytes held by all directions together (default DEFAULT_MAX_HELD_TOTAL; see HeldBytes). */
   maxHeldTotal?: number;
+  /** Out-of-order segments held per direction (default MAX_HELD_SEGMENTS; see HalfStream). */
+  maxHeldSegments?: number;
+  /** Out-of-order segments held by all directions together (default DEFAULT_MAX_HELD_SEGMENTS_TOTAL; see HeldBytes). */
+  maxHeldSegmentsTotal?: number;
   /** Where the streams' retransmission-check rings come from and go back to (default: a pool of this tracker's own). */
   rings?: RingPool;
   /** Ended conversations kept in the index at most (default MAX_LINGERING; tests use a small one). */
@@ -35,6 +39,11 @@ export interface TcpOverview {
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 /** Out-of-order bytes held by all the streams of a capture together, at most (64 directions at their own cap). */
 export const DEFAULT_MAX_HELD_TOTAL = 256 * 1024 * 1024;
+/**
+ * Out-of-order segments held by all the streams of a capture together, at most (64 directions at their own cap): with
+ * the buffer object and the list entry each costs, about 40 MiB. Full-size segments reach the byte cap first.
+ */
+export const DEFAULT_MAX_HELD_SEGMENTS_TOTAL = 262_144;
 /** Server endpoints whose record connections share (a capture has few servers; a hostile one may not). */
 const SHARED_SERVER_ENDPOINTS = 4096;
 /** Address texts kept for sharing between records (see TcpTracker.texts). */
@@ -322,8 +331,9 @@ export class TcpTracker<S = void> {
     warn: WarningSink,
     private readonly options: TrackerOptions,
   ) {
-    const held = new HeldBytes(options.maxHeldTotal ?? DEFAULT_MAX_HELD_TOTAL, warn);
-    this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits: { maxHeldBytes: options.maxHeldBytes }, rings: options.rings ?? new RingPool(), held };
+    const held = new HeldBytes(options.maxHeldTotal ?? DEFAULT_MAX_HELD_TOTAL, warn, options.maxHeldSegmentsTotal ?? DEFAULT_MAX_HELD_SEGMENTS_TOTAL);
+    const limits = { maxHeldBytes: options.maxHeldBytes, maxHeldSegments: options.maxHeldSegments };
+    this.context = { sink, keepsLateChanges: sink.retired !== undefined, warn, limits, rings: options.rings ?? new RingPool(), held };
     this.maxLingering = Math.max(1, options.maxLingering ?? MAX_LINGERING);
     const maxOpen = Math.max(1, options.maxOpen ?? openConversationCap());
     this.open = new OpenConversations(maxOpen);
