@@ -31,6 +31,9 @@
  *   expunged N    a mailbox of N messages, each UID fetched, then every message expunged from the front
  *   held N        one response of N segments of 20 bytes whose first is captured last, none of the client's ACKs
  *                 captured: each waits behind the hole the first leaves (up to the cap on segments held, 4,096)
+ *   outstanding N 4,000 FETCH commands pipelined, then N responses, untagged FETCH responses to the first and
+ *                 continuation requests by turns, then every completion: each response is matched against the
+ *                 commands outstanding
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *   node dist/bench/scale-captures.js --kind closed --count 300000 --interval 0.001 --out FILE
@@ -50,8 +53,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -362,6 +365,17 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       for (let i = 0; i < segments.length; i += 1000) await out.write(segments.slice(i, i + 1000));
       await out.write(f.close('fin', 'client'));
       exchanges = 1;
+      break;
+    }
+    case 'outstanding': {
+      const f = flow(0, t0);
+      const pipelined = 4000;
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n')]);
+      await inBatches(pipelined, (i) => `f${i} FETCH 1:* (FLAGS)\r\n`, (text) => out.write(f.send('client', text)));
+      await inBatches(count, (i) => (i % 2 === 0 ? `* ${i + 1} FETCH (FLAGS (\\Seen))\r\n` : '+ go on\r\n'), (text) => out.write(f.send('server', text)));
+      await inBatches(pipelined, (i) => `f${i} OK done\r\n`, (text) => out.write(f.send('server', text)));
+      await out.write(f.close('fin', 'client'));
+      exchanges = pipelined;
       break;
     }
     case 'mailboxes': {

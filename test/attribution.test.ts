@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SequenceSet, itemKey } from '../src/imap/attribution.js';
+import { ATTRIBUTION_WINDOW, SequenceSet, itemKey } from '../src/imap/attribution.js';
 import { runSession } from './helpers/imap.js';
 
 const C = (s: string) => ['client', s] as ['client', string];
@@ -95,4 +95,64 @@ test('a reused tag: the first tagged response completes the command sent first',
   assert.deepEqual(exchanges.map((e) => `${e.command} ${e.code ?? ''} ${e.text}`), ['SELECT READ-WRITE done', 'NOOP  noop done']);
   assert.equal(exchanges[0]!.untagged, 1);
   assert.ok(warnings.some((w) => /tag x reused/.test(w.message)));
+});
+
+test(`a response is matched against the ${ATTRIBUTION_WINDOW} oldest outstanding commands: one further back loses it to the oldest, with one warning naming the cap and the frame`, () => {
+  // Pipelined: FETCHes of message 1, then at the end one of message 2 and one LIST of box2. Each response fits only the
+  // last of its kind.
+  const run = (before: number) => {
+    let commands = '';
+    for (let i = 0; i < before; i++) commands += `f${i} FETCH 1 (FLAGS)\r\n`;
+    const { exchanges, warnings } = runSession([
+      C(`${commands}last FETCH 2 (FLAGS)\r\nlist LIST "" box2\r\n`),
+      S('* 2 FETCH (FLAGS (\\Seen))\r\n* LIST () "/" box2\r\n* 2 FETCH (FLAGS ())\r\n'),
+      S([...Array.from({ length: before }, (_, i) => `f${i} OK\r\n`), 'last OK\r\nlist OK\r\n'].join('')),
+    ]);
+    return { got: Object.fromEntries(exchanges.map((e) => [e.tag, e.untaggedByType])), said: warnings.map((w) => `${w.frame}: ${w.message}`) };
+  };
+  // Within the window (the last two are the 63rd and 64th outstanding): each response to its own command.
+  const within = run(ATTRIBUTION_WINDOW - 2);
+  assert.deepEqual([within.got.last, within.got.list, within.got.f0], [{ FETCH: 2 }, { LIST: 1 }, {}]);
+  assert.deepEqual(within.said, []);
+  // Two more before them, and both are past it: the responses go to the oldest, and the cap says so once.
+  const past = run(ATTRIBUTION_WINDOW);
+  assert.deepEqual([past.got.last, past.got.list, past.got.f0], [{}, {}, { FETCH: 2, LIST: 1 }]);
+  assert.deepEqual(past.said, [`2: more than ${ATTRIBUTION_WINDOW} commands outstanding (the cap on those an untagged response is matched against): a response none of the oldest ${ATTRIBUTION_WINDOW} takes goes to the oldest`]);
+});
+
+test('past the window, the one FETCH among the oldest gets a response only if it answers it', () => {
+  const noops = (from: number, count: number) => Array.from({ length: count }, (_, i) => `n${from + i} NOOP\r\n`).join('');
+  // A NOOP, a FETCH of message 1, more NOOPs to fill the window, and past it a FETCH of message 2.
+  const { exchanges, warnings } = runSession([
+    C(`${noops(0, 1)}one FETCH 1 (FLAGS)\r\n${noops(1, ATTRIBUTION_WINDOW)}two FETCH 2 (FLAGS)\r\n`),
+    S('* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n'),
+  ]);
+  const got = Object.fromEntries(exchanges.map((e) => [e.tag, e.untaggedByType]));
+  assert.deepEqual([got.n0, got.one, got.two], [{ FETCH: 1 }, { FETCH: 1 }, {}], 'message 1 to its FETCH; message 2 to the oldest, not to the FETCH of 1');
+  assert.equal(warnings.filter((w) => /the cap on those an untagged response is matched against/.test(w.message)).length, 1);
+});
+
+test('of thousands outstanding, a response the oldest commands answer goes to them, as without the window, and nothing is said', () => {
+  let commands = '';
+  for (let i = 0; i < 4000; i++) commands += `f${i} UID FETCH ${i + 1} (FLAGS)\r\n`;
+  let responses = '';
+  for (let i = 0; i < 4000; i++) responses += `* ${i + 1} FETCH (UID ${i + 1} FLAGS ())\r\nf${i} OK\r\n`;
+  const { exchanges, warnings } = runSession([C(commands), S(responses)]);
+  assert.ok(exchanges.every((e) => e.untaggedByType.FETCH === 1), 'each FETCH its own response');
+  assert.equal(exchanges.length, 4000);
+  assert.deepEqual(warnings, []);
+});
+
+test(`a continuation request goes to the IDLE among the ${ATTRIBUTION_WINDOW} newest commands; one older than them is not looked for`, () => {
+  const run = (after: number) => {
+    const noops = Array.from({ length: after }, (_, i) => `n${i} NOOP\r\n`).join('');
+    const { exchanges } = runSession([C(`a SELECT INBOX\r\ni IDLE\r\n${noops}`), S('+ idling\r\n')]);
+    return Object.fromEntries(exchanges.map((e) => [e.tag, e.continuations]));
+  };
+  // Commands a client should not send while idling, but a capture can hold: the IDLE is still found among the newest.
+  const within = run(ATTRIBUTION_WINDOW - 1);
+  assert.deepEqual([within.i, within.a, within[`n${ATTRIBUTION_WINDOW - 2}`]], [1, 0, 0]);
+  // Further back, the "+" goes to the newest command, as one for a literal would.
+  const beyond = run(ATTRIBUTION_WINDOW);
+  assert.deepEqual([beyond.i, beyond[`n${ATTRIBUTION_WINDOW - 1}`]], [0, 1]);
 });

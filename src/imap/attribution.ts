@@ -14,6 +14,8 @@ import { stringOf, type Value } from './tokens.js';
  * - `* STATUS m` to the STATUS of mailbox m (or a LIST … RETURN (STATUS) whose pattern matches m);
  *   `* LIST`/`* LSUB`/`* XLIST m` to the LIST/LSUB/XLIST whose reference and pattern match m;
  * - everything else, and whatever no rule places, to the oldest outstanding command.
+ *
+ * A response is matched against the ATTRIBUTION_WINDOW oldest outstanding commands only.
  */
 
 /** What a command lets us recognise among the untagged responses. */
@@ -64,26 +66,79 @@ export interface OutstandingCommands<T> {
   readonly list: readonly T[];
 }
 
-/** The outstanding command an untagged response belongs to. */
-export function attribute<T extends Claimant>(r: Response, outstanding: OutstandingCommands<T>): T | undefined {
+/**
+ * Outstanding commands an untagged response is matched against, the oldest first, at most. A server answers in order,
+ * so the owner is among the oldest; without a bound, each of a million responses was matched against the 4,096
+ * commands a hostile client can keep outstanding (MAX_PENDING_COMMANDS): a product of two dimensions. Real clients keep
+ * a few outstanding (mbsync, eight in the recordings).
+ */
+export const ATTRIBUTION_WINDOW = 64;
+
+/** Told when the window decided: more than ATTRIBUTION_WINDOW were outstanding, and none of the oldest took a response. */
+export interface WindowWatcher {
+  attributionWindowPassed(frame: number): void;
+}
+
+/**
+ * The outstanding command an untagged response (of `frame`) belongs to. When more than ATTRIBUTION_WINDOW are outstanding
+ * and none of the oldest takes a response a rule places, it goes to the oldest, though a later one might have taken it:
+ * `watcher` is told.
+ */
+export function attribute<T extends Claimant>(r: Response, outstanding: OutstandingCommands<T>, watcher?: WindowWatcher, frame = 0): T | undefined {
   if (outstanding.length <= 1) return outstanding.first;
   const pending = outstanding.list;
+  let owner: T | undefined;
   switch (r.kind) {
     case 'numbered':
-      return r.type === 'FETCH' ? fetchOwner(r.number, r.values, pending) ?? pending[0] : pending[0];
+      if (r.type !== 'FETCH') return pending[0];
+      owner = fetchOwner(r.number, r.values, pending);
+      break;
     case 'data':
-      return dataOwner(r.type, r.values, pending) ?? pending[0];
+      if (!PLACED_DATA.has(r.type)) return pending[0];
+      owner = dataOwner(r.type, r.values, pending);
+      break;
     default:
       return pending[0];
   }
+  if (owner === undefined && pending.length > ATTRIBUTION_WINDOW) watcher?.attributionWindowPassed(frame);
+  return owner ?? pending[0];
 }
 
+/** Data responses a rule places (dataOwner); the others go to the oldest outstanding command. */
+const PLACED_DATA = new Set(['SEARCH', 'SORT', 'THREAD', 'ESEARCH', 'STATUS', 'LIST', 'LSUB', 'XLIST']);
+
+/** The oldest of the window's commands `test` accepts. */
+function oldest<T>(pending: readonly T[], test: (p: T) => boolean): T | undefined {
+  const n = Math.min(pending.length, ATTRIBUTION_WINDOW);
+  for (let i = 0; i < n; i++) if (test(pending[i]!)) return pending[i];
+  return undefined;
+}
+
+/**
+ * The oldest FETCH or STORE of the window whose set and items the response answers. With only one outstanding, it
+ * (no need to read the response's items).
+ */
 function fetchOwner<T extends Claimant>(seq: number, values: Value[], pending: readonly T[]): T | undefined {
-  const candidates = pending.filter((p) => p.claim.kind === 'fetch' || p.claim.kind === 'store');
-  // One FETCH or STORE outstanding: no need to read the response's items.
-  if (candidates.length <= 1) return candidates[0];
-  const items = responseItems(values);
-  return candidates.find((p) => answersFetch(p.claim, seq, items));
+  const n = Math.min(pending.length, ATTRIBUTION_WINDOW);
+  let first: T | undefined;
+  let items: ResponseItems | null = null;
+  for (let i = 0; i < n; i++) {
+    const p = pending[i]!;
+    if (p.claim.kind !== 'fetch' && p.claim.kind !== 'store') continue;
+    if (first === undefined) {
+      first = p;
+      continue;
+    }
+    if (items === null) {
+      // A second one: the response's items decide, from the oldest on.
+      items = responseItems(values);
+      if (answersFetch(first.claim, seq, items)) return first;
+    }
+    if (answersFetch(p.claim, seq, items)) return p;
+  }
+  if (items !== null || first === undefined) return undefined;
+  // The window's only one: the only one outstanding, or (past the window) it must answer the response.
+  return n === pending.length || answersFetch(first.claim, seq, responseItems(values)) ? first : undefined;
 }
 
 function answersFetch(claim: Claim, seq: number, items: ResponseItems): boolean {
@@ -102,23 +157,23 @@ function dataOwner<T extends Claimant>(type: string, values: Value[], pending: r
     case 'SEARCH':
     case 'SORT':
     case 'THREAD':
-      return pending.find((p) => p.claim.kind === 'search' && p.claim.type === type);
+      return oldest(pending, (p) => p.claim.kind === 'search' && p.claim.type === type);
     case 'ESEARCH': {
       const tag = esearchTag(values[0]);
-      return (tag !== null ? pending.find((p) => p.tag === tag) : undefined) ?? pending.find((p) => p.claim.kind === 'search');
+      return (tag !== null ? oldest(pending, (p) => p.tag === tag) : undefined) ?? oldest(pending, (p) => p.claim.kind === 'search');
     }
     case 'STATUS': {
       const name = stringOf(values[0]);
       if (name === null) return undefined;
-      return pending.find((p) => p.claim.kind === 'status' && p.claim.mailbox === name)
-        ?? pending.find((p) => p.claim.kind === 'list' && p.claim.returnsStatus && matchesPatterns(p.claim.patterns, name));
+      return oldest(pending, (p) => p.claim.kind === 'status' && p.claim.mailbox === name)
+        ?? oldest(pending, (p) => p.claim.kind === 'list' && p.claim.returnsStatus && matchesPatterns(p.claim.patterns, name));
     }
     case 'LIST':
     case 'LSUB':
     case 'XLIST': {
       const name = stringOf(values[2]);
       if (name === null) return undefined;
-      return pending.find((p) => p.claim.kind === 'list' && p.claim.type === type && matchesPatterns(p.claim.patterns, name));
+      return oldest(pending, (p) => p.claim.kind === 'list' && p.claim.type === type && matchesPatterns(p.claim.patterns, name));
     }
     default:
       return undefined;

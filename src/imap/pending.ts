@@ -88,6 +88,14 @@ export class PendingCommands<T extends Claimant> {
     return this.items.find(predicate);
   }
 
+  /** The oldest that `predicate` accepts among the `newest` sent last (asked of every continuation request: bounded). */
+  findRecent(predicate: (item: T) => boolean, newest: number): T | undefined {
+    if (this.one !== null) return predicate(this.one) ? this.one : undefined;
+    const items = this.items;
+    for (let i = Math.max(0, items.length - newest); i < items.length; i++) if (predicate(items[i]!)) return items[i];
+    return undefined;
+  }
+
   /** Remove everything, oldest first. */
   drain(): readonly T[] {
     const all = this.list;

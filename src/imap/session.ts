@@ -1,7 +1,7 @@
 import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
 import { commandShape } from './shape.js';
-import { attribute, claimOf, type Claim } from './attribution.js';
+import { ATTRIBUTION_WINDOW, attribute, claimOf, type Claim, type WindowWatcher } from './attribution.js';
 import { MAX_PENDING_COMMANDS, PendingCommands } from './pending.js';
 import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
@@ -106,6 +106,7 @@ class Authentication {
  */
 class Oddities {
   pendingOverflowWarned = false;
+  attributionWindowWarned = false;
   /** Continuation requests that arrived while the client was still sending the command they answer. */
   earlyContinuations = 0;
   earlyContinuationAt: TimePoint | null = null;
@@ -136,7 +137,7 @@ const IDLE_BEGUN: NonNullable<Exchange['idle']> = Object.freeze({ doneAt: null, 
  * its continuation requests, untagged data and tagged completion, follows AUTHENTICATE, IDLE,
  * STARTTLS, COMPRESS and LOGOUT, and keeps what the reports need about the connection.
  */
-export class ImapSession implements FramerOutput, TransportOutput {
+export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher {
   readonly info: ImapConnection;
   /** Each side's framer while it is inside a message (or looking for one after a gap); null between messages. */
   private client: ImapFramer | null = null;
@@ -417,12 +418,17 @@ export class ImapSession implements FramerOutput, TransportOutput {
     }
   }
 
+  /**
+   * The AUTHENTICATE or IDLE a continuation request answers is among the newest commands (a client sends none after
+   * either), so only ATTRIBUTION_WINDOW of them are looked at: a million "+" lines behind 4,096 outstanding commands
+   * were each a scan of all of them.
+   */
   private authenticatingCandidate(): Outstanding | undefined {
-    return this.auth?.answering ?? this.pending.find(isAuthenticate);
+    return this.auth?.answering ?? this.pending.findRecent(isAuthenticate, ATTRIBUTION_WINDOW);
   }
 
   private idleCandidate(): Outstanding | undefined {
-    return this.pending.find((p) => p.ex.command === 'IDLE');
+    return this.pending.findRecent(isIdle, ATTRIBUTION_WINDOW);
   }
 
   private onTagged(r: Extract<Response, { kind: 'tagged' }>, m: ImapMessage): void {
@@ -459,6 +465,13 @@ export class ImapSession implements FramerOutput, TransportOutput {
     if (this.auth?.answering === p) this.auth.answering = null;
     if (this.idling === p) this.idling = null;
     this.reported(p.ex);
+  }
+
+  /** More commands were outstanding than untagged responses are matched against, and none of the oldest took one. */
+  attributionWindowPassed(frame: number): void {
+    if (this.oddities.attributionWindowWarned) return;
+    this.oddities.attributionWindowWarned = true;
+    this.warn(frame, `more than ${ATTRIBUTION_WINDOW} commands outstanding (the cap on those an untagged response is matched against): a response none of the oldest ${ATTRIBUTION_WINDOW} takes goes to the oldest`);
   }
 
   /** A tagged response whose command the capture does not hold (mid-stream or server-only capture). */
@@ -532,7 +545,7 @@ export class ImapSession implements FramerOutput, TransportOutput {
       return;
     }
     // While idling, everything is a push for the IDLE; otherwise the attribution rule decides.
-    const owner = (this.idling ?? attribute(r, this.pending))?.ex;
+    const owner = (this.idling ?? attribute(r, this.pending, this, m.firstFrame))?.ex;
     const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
     if (owner) {
       if (owner.idle && owner.idle.firstPushAt === null && this.idling && r.kind !== 'untagged-status') { // not keep-alives
@@ -638,6 +651,10 @@ export class ImapSession implements FramerOutput, TransportOutput {
 
 function isAuthenticate(p: Outstanding): boolean {
   return p.ex.command === 'AUTHENTICATE';
+}
+
+function isIdle(p: Outstanding): boolean {
+  return p.ex.command === 'IDLE';
 }
 
 /** The client's turn ended (it sent a SASL response, DONE): that time was not the server's. */
