@@ -437,3 +437,35 @@ test(`warnings: at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept pe
   // Named at the frame of the first warning not kept, where the cap was hit.
   assert.deepEqual(warnings.at(-1), { frame: MAX_WARNINGS_KEPT + 1, message: `25 more warning(s) not kept (the first in this frame): at most ${MAX_WARNINGS_KEPT.toLocaleString('en-US')} are kept per capture (the cap)` });
 });
+
+test('TLS: a handshake message in one-byte fragments is held as its fragments and read once whole, as if it came in one', () => {
+  const body = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  const message = Buffer.concat([Buffer.from([1, 0, 1, 44]), body]);
+  const next = Buffer.from([2, 0, 0, 2, 7, 8]);
+  const whole = new HandshakeReader().push(Buffer.concat([message, next]));
+  const reader = new HandshakeReader();
+  const got = [];
+  const stream = Buffer.concat([message, next]);
+  for (let i = 0; i < stream.length; i++) {
+    got.push(...reader.push(stream.subarray(i, i + 1)));
+    if (i < message.length - 1) assert.ok(reader.partial && got.length === 0, `held after ${i + 1} bytes`);
+  }
+  assert.deepEqual(got.map((m) => [m.type, m.raw.toString('hex')]), whole.map((m) => [m.type, m.raw.toString('hex')]));
+  assert.deepEqual(got.map((m) => m.raw.length), [304, 6]);
+  assert.equal(reader.partial, false);
+  // A length over the cap is seen as soon as its header is whole, however it was cut.
+  const capped = new HandshakeReader();
+  for (const b of [1, 0x10, 0, 1]) assert.deepEqual(capped.push(Buffer.from([b])), []);
+  assert.equal(capped.error, `handshake message of ${0x100001} bytes`);
+});
+
+test('ENABLED: each extension is listed once, whatever its case, up to 64, with one warning naming the cap and the frame', () => {
+  const names = Array.from({ length: 70 }, (_, i) => `X-EXT${i}`);
+  const { info, warnings } = runSession([
+    ['server', '* OK hi\r\n'], ['client', 'a1 ENABLE CONDSTORE\r\n'],
+    ['server', '* ENABLED CONDSTORE\r\n* ENABLED condstore QRESYNC\r\n* ENABLED CONDSTORE\r\na1 OK\r\n'],
+    ['client', 'a2 ENABLE X\r\n'], ['server', `* ENABLED ${names.join(' ')}\r\n* ENABLED MORE\r\na2 OK\r\n`],
+  ]);
+  assert.deepEqual(info.enabled, ['CONDSTORE', 'QRESYNC', ...names.slice(0, 62)]);
+  assert.deepEqual(warnings.map((w) => `${w.frame}: ${w.message}`), ['5: more than 64 extensions enabled (the cap): the others are not listed']);
+});

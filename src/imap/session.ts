@@ -107,6 +107,7 @@ class Authentication {
 class Oddities {
   pendingOverflowWarned = false;
   attributionWindowWarned = false;
+  enabledCapWarned = false;
   /** Continuation requests that arrived while the client was still sending the command they answer. */
   earlyContinuations = 0;
   earlyContinuationAt: TimePoint | null = null;
@@ -115,6 +116,9 @@ class Oddities {
 
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
 const MAX_MAILBOXES = 1000;
+
+/** Extensions listed as enabled per connection, at most (ENABLE names a few: CONDSTORE, QRESYNC, UTF8=ACCEPT). */
+const MAX_ENABLED = 64;
 
 /**
  * What a connection record starts with until it learns otherwise: one frozen empty list shared by every
@@ -467,6 +471,28 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     this.reported(p.ex);
   }
 
+  /**
+   * `* ENABLED …`: the extensions are added to the connection's list once each, up to MAX_ENABLED. Each response made
+   * the list anew with every name repeated, so that 100,000 of them took 113 s.
+   */
+  private enabled(values: Value[], frame: number): void {
+    const before = this.info.enabled;
+    let list: string[] | null = null;
+    for (const v of values) {
+      const name = stringOf(v);
+      if (!name || (list ?? before).some((x) => x.toUpperCase() === name.toUpperCase())) continue;
+      if ((list ?? before).length >= MAX_ENABLED) {
+        if (!this.oddities.enabledCapWarned) {
+          this.oddities.enabledCapWarned = true;
+          this.warn(frame, `more than ${MAX_ENABLED} extensions enabled (the cap): the others are not listed`);
+        }
+        break;
+      }
+      (list ??= [...before]).push(name);
+    }
+    if (list) this.info.enabled = this.recurring.list(list);
+  }
+
   /** More commands were outstanding than untagged responses are matched against, and none of the oldest took one. */
   attributionWindowPassed(frame: number): void {
     if (this.oddities.attributionWindowWarned) return;
@@ -558,12 +584,12 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     } else {
       this.info.unsolicited++;
     }
-    this.untaggedData(r);
+    this.untaggedData(r, m.firstFrame);
     this.events.untagged?.(r, m, owner ?? null, this.info);
   }
 
   /** What untagged data tells us about the connection and the selected mailbox. */
-  private untaggedData(r: Response): void {
+  private untaggedData(r: Response, frame: number): void {
     const box = this.selecting ?? this.info.selected;
     if (r.kind === 'untagged-status') {
       if (r.code) this.responseCode(r.code.name, r.code.text);
@@ -584,7 +610,7 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
         this.info.serverId = idParams(r.values[0]);
         break;
       case 'ENABLED':
-        this.info.enabled = [...this.info.enabled, ...r.values.map((v) => stringOf(v) ?? '').filter(Boolean)];
+        this.enabled(r.values, frame);
         break;
       case 'FLAGS':
         if (box && r.values[0]?.kind === 'list') box.flags = this.recurring.list(r.values[0].items.map((v) => stringOf(v) ?? ''));

@@ -26,16 +26,30 @@ const HELLO_RETRY_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a21116
 const EXT_ENCRYPT_THEN_MAC = 22;
 const EXT_EARLY_DATA = 42;
 
-/** Nothing held: one empty buffer shared by every reader (each had its own, two per decrypted connection). */
-const NOTHING_HELD = Buffer.alloc(0);
+/** Nothing held: one empty list shared by every reader (each had its own buffer, two per decrypted connection). */
+const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
 export class HandshakeReader {
-  private held = NOTHING_HELD;
+  /**
+   * The start of a message that is not complete yet, as the fragments it came in: joined once it is whole, not at every
+   * fragment (a message of a megabyte in one-byte records was a megabyte copied a million times).
+   */
+  private held: Buffer[] = NOTHING_HELD;
+  private heldBytes = 0;
   error: string | null = null;
 
   push(fragment: Buffer): HandshakeMessage[] {
     if (this.error) return [];
-    let data = this.held.length ? Buffer.concat([this.held, fragment]) : fragment;
+    let data = fragment;
+    if (this.heldBytes > 0) {
+      // The reader's own list (made for what was left over): a fragment joins it until the message is whole.
+      this.held.push(Buffer.from(fragment));
+      this.heldBytes += fragment.length;
+      if (this.heldBytes < 4) return [];
+      const length = lengthOf(this.held);
+      if (length <= MAX_MESSAGE_LENGTH && this.heldBytes < 4 + length) return [];
+      data = Buffer.concat(this.held);
+    }
     const messages: HandshakeMessage[] = [];
     while (data.length >= 4) {
       const length = data.readUIntBE(1, 3);
@@ -48,18 +62,31 @@ export class HandshakeReader {
       messages.push({ type: data[0]!, raw: Buffer.from(data.subarray(0, 4 + length)) });
       data = data.subarray(4 + length);
     }
-    this.held = data.length > 0 ? Buffer.from(data) : NOTHING_HELD;
+    this.held = data.length > 0 ? [Buffer.from(data)] : NOTHING_HELD;
+    this.heldBytes = data.length;
     return messages;
   }
 
   /** True while part of a message is held (a key change must not happen mid-message). */
   get partial(): boolean {
-    return this.held.length > 0;
+    return this.heldBytes > 0;
   }
 
   clear(): void {
     this.held = NOTHING_HELD;
+    this.heldBytes = 0;
   }
+}
+
+/** The body length a message's header announces (bytes 1 to 3), read across the fragments it came in. */
+function lengthOf(fragments: Buffer[]): number {
+  let length = 0;
+  let at = 0;
+  for (const f of fragments) {
+    for (let i = 0; i < f.length && at < 4; i++, at++) if (at > 0) length = length * 256 + f[i]!;
+    if (at === 4) break;
+  }
+  return length;
 }
 
 /** hello.ts parses records; wrap one message as the plaintext records it could have come in. */
