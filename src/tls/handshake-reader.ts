@@ -26,29 +26,31 @@ const HELLO_RETRY_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a21116
 const EXT_ENCRYPT_THEN_MAC = 22;
 const EXT_EARLY_DATA = 42;
 
-/** Nothing held: one empty list shared by every reader (each had its own buffer, two per decrypted connection). */
-const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+/**
+ * The start of a message that is not complete yet, as the fragments it came in: joined once it is whole, not at every
+ * fragment (a message of a megabyte in one-byte records was a megabyte copied a million times).
+ */
+interface Held {
+  fragments: Buffer[];
+  bytes: number;
+}
 
 export class HandshakeReader {
-  /**
-   * The start of a message that is not complete yet, as the fragments it came in: joined once it is whole, not at every
-   * fragment (a message of a megabyte in one-byte records was a megabyte copied a million times).
-   */
-  private held: Buffer[] = NOTHING_HELD;
-  private heldBytes = 0;
+  /** Nothing between messages (every idle decrypted connection has two readers). */
+  private held: Held | null = null;
   error: string | null = null;
 
   push(fragment: Buffer): HandshakeMessage[] {
     if (this.error) return [];
     let data = fragment;
-    if (this.heldBytes > 0) {
-      // The reader's own list (made for what was left over): a fragment joins it until the message is whole.
-      this.held.push(Buffer.from(fragment));
-      this.heldBytes += fragment.length;
-      if (this.heldBytes < 4) return [];
-      const length = lengthOf(this.held);
-      if (length <= MAX_MESSAGE_LENGTH && this.heldBytes < 4 + length) return [];
-      data = Buffer.concat(this.held);
+    const held = this.held;
+    if (held !== null) {
+      held.fragments.push(Buffer.from(fragment));
+      held.bytes += fragment.length;
+      if (held.bytes < 4) return [];
+      const length = lengthOf(held.fragments);
+      if (length <= MAX_MESSAGE_LENGTH && held.bytes < 4 + length) return [];
+      data = Buffer.concat(held.fragments);
     }
     const messages: HandshakeMessage[] = [];
     while (data.length >= 4) {
@@ -62,19 +64,17 @@ export class HandshakeReader {
       messages.push({ type: data[0]!, raw: Buffer.from(data.subarray(0, 4 + length)) });
       data = data.subarray(4 + length);
     }
-    this.held = data.length > 0 ? [Buffer.from(data)] : NOTHING_HELD;
-    this.heldBytes = data.length;
+    this.held = data.length > 0 ? { fragments: [Buffer.from(data)], bytes: data.length } : null;
     return messages;
   }
 
   /** True while part of a message is held (a key change must not happen mid-message). */
   get partial(): boolean {
-    return this.heldBytes > 0;
+    return this.held !== null;
   }
 
   clear(): void {
-    this.held = NOTHING_HELD;
-    this.heldBytes = 0;
+    this.held = null;
   }
 }
 
