@@ -104,7 +104,7 @@ export function attribute<T extends Claimant>(r: Response, outstanding: Outstand
   return owner ?? pending[0];
 }
 
-/** Data responses a rule places (dataOwner); the others go to the oldest outstanding command. */
+/** Data responses a rule places (the cases of dataOwner); the others go to the oldest outstanding command. */
 const PLACED_DATA = new Set(['SEARCH', 'SORT', 'THREAD', 'ESEARCH', 'STATUS', 'LIST', 'LSUB', 'XLIST']);
 
 /** The oldest of the window's commands `test` accepts. */
@@ -152,6 +152,7 @@ function answersFetch(claim: Claim, seq: number, items: ResponseItems): boolean 
   return items.names.size === 1 && items.names.has('UID') && claim.items.has('UID');
 }
 
+/** The window's command a data response of a type in PLACED_DATA answers. */
 function dataOwner<T extends Claimant>(type: string, values: Value[], pending: readonly T[]): T | undefined {
   switch (type) {
     case 'SEARCH':
