@@ -177,7 +177,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
   const sink: StreamSink<SessionSlot> = {
     ...sessionSink(shared, {
-      accepts: options.connections && ((conn) => options.connections!(conn)),
+      accepts: options.connections,
       // The records, when kept, are listed in the order the connections opened: their sessions are made then.
       atOpen: keepConnections,
       started: (info) => { if (keepConnections) connections.push(info); },

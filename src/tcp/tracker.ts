@@ -670,10 +670,11 @@ export class TcpTracker<S = void> {
     return seg.dstPort <= seg.srcPort;
   }
 
+  /** A segment of a conversation whose IMAP connection is open (track checks: not again here, on every segment). */
   private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
     lastSeen(conv.conn!, seg.frame);
-    if (!conv.reassembling || conv.notedBareSyn(seg, fromClient)) return;
+    if (conv.notedBareSyn(seg, fromClient)) return;
     if (seg.flags & TCP_RST) {
       this.finish(conv, 'reset', frame, true);
       return;
