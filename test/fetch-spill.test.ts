@@ -452,7 +452,7 @@ test('a message held as its run record and met again is checked against its earl
 
 test('run lines number the texts that recur and write out new ones once the table is full; both read back as they were', async () => {
   const messages = views(await inMemory(join(CAPTURES, 'seed-alice.pcap')));
-  const sections = new Set(messages.flatMap((m) => m.fetches.map((f) => f.section)));
+  const sections = new Set(messages.flatMap((m) => [...m.fetches].map((f) => f.section)));
   assert.ok(sections.size > 3, `seed-alice fetches ${sections.size} distinct sections`);
   for (const max of [MAX_CODED_TEXTS, 3]) {
     const codec = new RecordCodec(max);

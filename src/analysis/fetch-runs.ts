@@ -9,7 +9,7 @@ import { LineArena } from '../util/line-arena.js';
 import { readLines } from '../util/read-lines.js';
 import { makeTempDir, type TempDir } from '../util/temp-dir.js';
 import type { FetchHow, SectionFetch } from './fetches.js';
-import type { MessageView, PartView } from './message-view.js';
+import type { FetchList, MessageView, PartView } from './message-view.js';
 
 /**
  * Sorted runs of fetched messages on disk, and their merge: how `fetches --json` lists every message in
@@ -89,11 +89,19 @@ export function boxOrder(x: Pick<MessageView, 'mailbox' | 'uidValidity'>, y: Pic
 }
 
 /**
+ * Sections a merged message holds as objects. Past this many, its sections go to a file of their own in the runs'
+ * directory, read back as the message is written out (SpooledFetches): one message fetched 100,000 times took
+ * 300 MiB as objects and their JSON.
+ */
+export const MAX_FETCHES_HELD = 4096;
+
+/**
  * One message from two of its pieces, `earlier` recorded before `later`: what FetchTracker.untagged()
  * would have made of the later responses applied to the earlier record (first envelope, size and date
- * win, fetches in order; the first sequence number), as the view shows it.
+ * win, fetches in order; the first sequence number), as the view shows it. `spool` makes the list on disk
+ * that takes the sections once they are more than `held`.
  */
-export function combine(earlier: MessageView, later: MessageView): MessageView {
+export function combine(earlier: MessageView, later: MessageView, held = Infinity, spool?: () => SpooledFetches): MessageView {
   const m = earlier;
   m.envelope ??= later.envelope;
   m.size ??= later.size;
@@ -102,8 +110,56 @@ export function combine(earlier: MessageView, later: MessageView): MessageView {
     m.parts = later.parts;
     m.structureFrom = later.structureFrom;
   }
-  m.fetches = m.fetches.length === 0 ? later.fetches : later.fetches.length === 0 ? m.fetches : m.fetches.concat(later.fetches);
+  m.fetches = joinFetches(m.fetches, later.fetches, held, spool);
   return m;
+}
+
+/** `earlier`'s sections, then `later`'s: an array up to `held` of them, else on disk. */
+function joinFetches(earlier: FetchList, later: FetchList, held: number, spool: (() => SpooledFetches) | undefined): FetchList {
+  if (later.length === 0) return earlier;
+  if (earlier instanceof SpooledFetches) return earlier.add(later);
+  if (earlier.length === 0 && Array.isArray(later) && later.length <= held) return later;
+  if (earlier.length + later.length <= held || !spool) return Array.isArray(earlier) && Array.isArray(later) ? earlier.concat(later) : [...earlier, ...later];
+  return spool().add(earlier).add(later);
+}
+
+/**
+ * A merged message's sections on disk, one line each (RecordCodec.encodeFetch), in order; walked as often as a view
+ * needs (the listings walk them two or three times), each time read back from the file. Removed with the runs'
+ * directory.
+ */
+export class SpooledFetches implements FetchList {
+  private writer: GatheredWriter | null;
+  private count = 0;
+
+  constructor(readonly path: string, private readonly codec: RecordCodec) {
+    this.writer = new GatheredWriter(path);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Append sections (before the list is first walked). */
+  add(fetches: Iterable<SectionFetch>): this {
+    const writer = this.writer!;
+    for (const f of fetches) {
+      writer.write(this.codec.encodeFetch(f));
+      this.count++;
+    }
+    return this;
+  }
+
+  /** No more sections come: the file is complete (idempotent). */
+  seal(): void {
+    this.writer?.close();
+    this.writer = null;
+  }
+
+  *[Symbol.iterator](): Iterator<SectionFetch> {
+    this.seal();
+    for (const line of readLines(this.path)) yield this.codec.decodeFetch(line);
+  }
 }
 
 /**
@@ -160,11 +216,8 @@ export class RecordCodec {
     const m = h.message;
     const e = m.envelope;
     const parts = m.parts?.map((p): PartRow => [p.part, this.code(p.type), this.codeOrNull(p.encoding), p.size, p.filename, this.codeOrNull(p.charset), this.codeOrNull(p.disposition), p.leaf ? 1 : 0, p.depth, p.enclosed ? 1 : 0]) ?? null;
-    const fetches = m.fetches.map((f): FetchRow => {
-      const row: FetchRow = [f.conn, f.tag, this.code(f.command), f.requestFrame, f.frame, this.code(f.item), this.code(f.section), f.origin, this.code(f.how), f.bytes, f.sha256, f.complete, f.part];
-      if (f.order !== undefined) row.push(f.order);
-      return row;
-    });
+    const fetches: FetchRow[] = [];
+    for (const f of m.fetches) fetches.push(this.fetchRow(f));
     const row: MessageRow = [m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
     return `${JSON.stringify(row)}\n`;
   }
@@ -176,16 +229,34 @@ export class RecordCodec {
       part, type: this.text(type), encoding: this.textOrNull(encoding), size: bytes, filename, charset: this.textOrNull(charset),
       disposition: this.textOrNull(disposition), leaf: leaf === 1, depth, enclosed: enclosed === 1,
     })) ?? null;
-    const fetches = fetchRows.map(([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]) => {
-      const f: SectionFetch = {
-        conn, tag, command: this.text(command), requestFrame, frame, item: this.text(item), section: this.text(section), spec: this.spec(section),
-        origin, how: this.text(how) as FetchHow, bytes, sha256, complete, part,
-      };
-      if (order !== undefined) f.order = order;
-      return f;
-    });
+    const fetches = fetchRows.map((row) => this.sectionFetch(row));
     const envelope = e ? { date: e[0], subject: e[1], from: e[2] } : null;
     return { message: { mailbox, uidValidity, uid, seq, envelope, size, internalDate, parts, structureFrom, fetches } };
+  }
+
+  /** A section as one line of its own (SpooledFetches), newline included. */
+  encodeFetch(f: SectionFetch): string {
+    return `${JSON.stringify(this.fetchRow(f))}\n`;
+  }
+
+  /** A line of encodeFetch as the section it holds. */
+  decodeFetch(line: string): SectionFetch {
+    return this.sectionFetch(JSON.parse(line) as FetchRow);
+  }
+
+  private fetchRow(f: SectionFetch): FetchRow {
+    const row: FetchRow = [f.conn, f.tag, this.code(f.command), f.requestFrame, f.frame, this.code(f.item), this.code(f.section), f.origin, this.code(f.how), f.bytes, f.sha256, f.complete, f.part];
+    if (f.order !== undefined) row.push(f.order);
+    return row;
+  }
+
+  private sectionFetch([conn, tag, command, requestFrame, frame, item, section, origin, how, bytes, sha256, complete, part, order]: FetchRow): SectionFetch {
+    const f: SectionFetch = {
+      conn, tag, command: this.text(command), requestFrame, frame, item: this.text(item), section: this.text(section), spec: this.spec(section),
+      origin, how: this.text(how) as FetchHow, bytes, sha256, complete, part,
+    };
+    if (order !== undefined) f.order = order;
+    return f;
   }
 
   private code(text: string): Coded {
@@ -224,10 +295,12 @@ function* readRun(path: string, codec: RecordCodec): Generator<HeldMessage> {
 }
 
 /**
- * K-way merge of sorted sources (earlier sources hold earlier pieces), the pieces of each message combined.
- * A binary heap on (record, source): equal records leave in source order.
+ * K-way merge of sorted sources (earlier sources hold earlier pieces). A binary heap on (record, source): equal
+ * records leave in source order. With `join`, the pieces of each message are combined into the first one; without,
+ * they leave one after another, earliest first (a merged run keeps them apart, so that only the final merge makes a
+ * message whole, and it alone needs room for one fetched thousands of times).
  */
-function* mergeSources(sources: Iterator<HeldMessage>[]): Generator<HeldMessage> {
+function* mergeSources(sources: Iterator<HeldMessage>[], join?: (earlier: MessageView, later: MessageView) => void): Generator<HeldMessage> {
   const heap: { head: HeldMessage; source: number }[] = [];
   const before = (a: { head: HeldMessage; source: number }, b: { head: HeldMessage; source: number }) => {
     const c = compareHeld(a.head, b.head);
@@ -275,7 +348,8 @@ function* mergeSources(sources: Iterator<HeldMessage>[]): Generator<HeldMessage>
       top.head = next.value;
       down(0);
     }
-    if (current && compareHeld(current, h) === 0) combine(current.message, h.message);
+    if (!join) yield h;
+    else if (current && compareHeld(current, h) === 0) join(current.message, h.message);
     else {
       if (current) yield current;
       current = h;
@@ -322,12 +396,16 @@ export class MessageRuns {
   /** In the order they were written (a merged run takes the place of the runs it merged); levels never grow along it. */
   private readonly runs: { path: string; level: number }[] = [];
   private count = 0;
+  private spools = 0;
+  /** The newest list on disk: its file is still being written while its message is merged (sealed by dispose() if never read). */
+  private lastSpool: SpooledFetches | null = null;
   /** How this tracker's records are written and read, held lines (HeldLine) included. */
   readonly codec = new RecordCodec();
   /** Where the tracker holds its records as lines (HeldLine) until they are spilled: every spill takes them all. */
   readonly lines = new LineArena();
 
-  constructor(private readonly parent: string = tmpdir()) {}
+  /** `fetchesHeld`: sections a merged message holds as objects before they go to a file (MAX_FETCHES_HELD). */
+  constructor(private readonly parent: string = tmpdir(), private readonly fetchesHeld = MAX_FETCHES_HELD) {}
 
   /** Runs written so far (for tests and figures). */
   get written(): number {
@@ -352,13 +430,18 @@ export class MessageRuns {
       // Leave room for the held records among the sources read at once.
       while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
       held.sort(compareHeld);
-      yield* inListOrder(mergeSources([...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)]));
+      const combinePieces = (earlier: MessageView, later: MessageView) => { combine(earlier, later, this.fetchesHeld, () => this.spool()); };
+      const sources = [...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)];
+      for (const m of inListOrder(mergeSources(sources, combinePieces))) {
+        if (m.fetches instanceof SpooledFetches) m.fetches.seal();
+        yield m;
+      }
     } finally {
       this.dispose();
     }
   }
 
-  /** The newest MAX_RUNS_MERGED runs (consecutive, so order is kept) become one, the pieces of a message combined. */
+  /** The newest MAX_RUNS_MERGED runs (consecutive, so order is kept) become one; the pieces of a message stay apart, in order. */
   private mergeNewest(level: number): void {
     const newest = this.runs.splice(-MAX_RUNS_MERGED);
     const path = this.write(mergeSources(newest.map((r) => readRun(r.path, this.codec))));
@@ -368,16 +451,28 @@ export class MessageRuns {
 
   /** Remove the directory and everything in it (idempotent). */
   dispose(): void {
+    this.lastSpool?.seal();
+    this.lastSpool = null;
     this.dir?.remove();
     this.dir = null;
     this.runs.length = 0;
   }
 
-  private write(records: Iterable<Held>): string {
+  /** A new list on disk for the sections of a message being merged. */
+  private spool(): SpooledFetches {
+    this.lastSpool?.seal();
+    return (this.lastSpool = new SpooledFetches(join(this.directory(), `fetches-${++this.spools}`), this.codec));
+  }
+
+  private directory(): string {
     this.dir ??= makeTempDir('imapscope-fetches-', this.parent);
+    return this.dir.path;
+  }
+
+  private write(records: Iterable<Held>): string {
     // Records are encoded one by one into the writer's buffer: a string of many records would be a large
     // object, which only a full collection frees.
-    const writer = new GatheredWriter(join(this.dir.path, `run-${++this.count}`));
+    const writer = new GatheredWriter(join(this.directory(), `run-${++this.count}`));
     try {
       for (const h of records) {
         if ('line' in h) writer.writeOctets(h.line);

@@ -12,7 +12,7 @@ import { structureFromMessage } from '../mime/from-message.js';
 import type { Envelope, FetchAttributes, FetchedSection, MimePart, SectionSpec } from '../mime/types.js';
 import { detached, Interner, ListInterner } from '../util/intern.js';
 import { boxOrder, byName, MessageRuns, sectionSpecs, type Held, type HeldLine } from './fetch-runs.js';
-import { messageView, type MessageView } from './message-view.js';
+import { filterFetches, messageView, type FetchList, type MessageView } from './message-view.js';
 
 /** How a fetch covered its part: all of it, a byte range, or a piece of its header. */
 export type FetchHow = 'full' | 'partial' | 'header' | 'header-fields' | 'text' | 'mime' | 'size';
@@ -173,8 +173,10 @@ export interface FetchTrackerOptions {
    * their run records, and one met again continues as memory would (its checks see the earlier pieces).
    * `lineBytes` (default HELD_LINE_BYTES): what is held is also spilled once the held records' lines take that many
    * bytes (a hostile BODYSTRUCTURE makes a record of a megabyte).
+   * `fetchesHeld` (default MAX_FETCHES_HELD): sections a message merged from several pieces holds as objects; past
+   * that, sorted() gives its `fetches` as a list on disk (SpooledFetches), valid until sorted() is done.
    */
-  spill?: { budget: number; dir?: string; live?: number; lineBytes?: number };
+  spill?: { budget: number; dir?: string; live?: number; lineBytes?: number; fetchesHeld?: number };
   /** Keep each step's UIDs (the first 1000; default true). The `fetches` views never show them: false saves memory per FETCH command. */
   stepUids?: boolean;
   /** Give every SectionFetch its `order` (extract writes its files in that order from the sorted, merged messages). */
@@ -236,7 +238,7 @@ export class FetchTracker {
 
   constructor(private readonly options: FetchTrackerOptions = {}) {
     this.retain = options.retain ?? true;
-    this.runs = options.spill && this.retain ? new MessageRuns(options.spill.dir) : null;
+    this.runs = options.spill && this.retain ? new MessageRuns(options.spill.dir, options.spill.fetchesHeld) : null;
     this.budget = this.runs ? options.spill!.budget : Infinity;
     this.lineBytes = options.spill?.lineBytes ?? HELD_LINE_BYTES;
     this.live = Math.max(1, options.spill?.live ?? LIVE_MESSAGES);
@@ -630,9 +632,9 @@ export function fetchExchangeKey(x: { conn: number; tag: string | null; requestF
  * The messages as fetched by the chosen exchanges only (keys from fetchExchangeKey), one at a time as they are
  * read (the listings stream theirs from a merge); messages none of them fetched are left out.
  */
-export function* fetchedBy<M extends { fetches: SectionFetch[] }>(messages: Iterable<M>, chosen: ReadonlySet<string>): Generator<M> {
+export function* fetchedBy<M extends { fetches: FetchList }>(messages: Iterable<M>, chosen: ReadonlySet<string>): Generator<M> {
   for (const m of messages) {
-    const fetches = m.fetches.filter((f) => chosen.has(fetchExchangeKey(f)));
+    const fetches = filterFetches(m.fetches, (f) => chosen.has(fetchExchangeKey(f)));
     if (fetches.length > 0) yield { ...m, fetches };
   }
 }

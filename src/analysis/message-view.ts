@@ -19,7 +19,28 @@ export interface MessageView {
   /** Every part of the tree in flattenParts' order (partViews); null when no tree is known. */
   parts: PartView[] | null;
   structureFrom: FetchedMessage['structureFrom'];
-  fetches: SectionFetch[];
+  fetches: FetchList;
+}
+
+/**
+ * A message's sections in the order they came: an array, or, for a message fetched thousands of times whose pieces
+ * were merged from runs, a list kept on disk and read back each time it is walked (fetch-runs.ts, SpooledFetches).
+ */
+export interface FetchList extends Iterable<SectionFetch> {
+  readonly length: number;
+}
+
+/** The sections `keep` accepts, in order: an array from an array; from a list on disk, another read from it as it is walked. */
+export function filterFetches(fetches: FetchList, keep: (f: SectionFetch) => boolean): FetchList {
+  if (Array.isArray(fetches)) return (fetches as SectionFetch[]).filter(keep);
+  let length = 0;
+  for (const f of fetches) if (keep(f)) length++;
+  return {
+    length,
+    *[Symbol.iterator]() {
+      for (const f of fetches) if (keep(f)) yield f;
+    },
+  };
 }
 
 /**
@@ -89,13 +110,15 @@ export function addressText(list: readonly Address[] | undefined): string | null
  * The leaves among `parts` (flattened, in tree order) that no fetch covered: neither the part, an ancestor,
  * nor the whole message or its TEXT.
  */
-export function uncoveredLeaves<P extends { part: string }>(parts: readonly P[], leaf: (p: P) => boolean, fetches: readonly SectionFetch[]): P[] {
-  const full = fetches.filter((f) => f.how !== 'header' && f.how !== 'header-fields' && f.how !== 'mime' && f.how !== 'size');
-  if (full.some((f) => f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT'))) return [];
+export function uncoveredLeaves<P extends { part: string }>(parts: readonly P[], leaf: (p: P) => boolean, fetches: FetchList): P[] {
   // A part is covered when it or a part it is in was fetched: its number or one of its prefixes at a dot (looked up,
   // not searched for: a message of 20,000 parts fetched one by one made 400 million comparisons).
   let fetched: Set<string> | null = null;
-  for (const f of full) if (f.spec.part !== '') (fetched ??= new Set()).add(f.spec.part);
+  for (const f of fetches) {
+    if (f.how === 'header' || f.how === 'header-fields' || f.how === 'mime' || f.how === 'size') continue;
+    if (f.spec.part === '' && (f.spec.text === null || f.spec.text === 'TEXT')) return [];
+    if (f.spec.part !== '') (fetched ??= new Set()).add(f.spec.part);
+  }
   const covered = (part: string) => {
     if (fetched === null) return false;
     for (let dot = part.indexOf('.'); dot >= 0; dot = part.indexOf('.', dot + 1)) if (fetched.has(part.slice(0, dot))) return true;

@@ -23,7 +23,7 @@ export interface FetchesOfCapture {
   /** Emit each section as an NDJSON line while the capture streams. */
   ndjson: boolean;
   /**
-   * Emit the messages as elements of the JSON document's `messages` array (channel MESSAGES_CHANNEL); else (and
+   * Emit the messages as elements of the JSON document's `messages` array (channels MESSAGES_CHANNEL, MORE_CHANNEL); else (and
    * not `ndjson`) as text on 'stdout', with the warnings' lines on 'stderr'.
    */
   json: boolean;
@@ -36,8 +36,10 @@ export interface FetchesOfCapture {
   spill?: { budget: number; dir: string };
 }
 
-/** The channel on which `json` jobs emit pieces of the `messages` array (messageElements: complete elements). */
+/** The channel on which `json` jobs emit pieces of the `messages` array (messageElements: complete elements), */
 export const MESSAGES_CHANNEL = 'messages';
+/** and the one for more of the element sent last (one whose sections are read from disk as it is written). */
+export const MORE_CHANNEL = 'messages+';
 
 /** What is left once the messages went out as they were written. */
 export interface FetchesCaptureResult {
@@ -112,8 +114,8 @@ export async function fetchesOfCapture(o: FetchesOfCapture, emit: (channel: stri
     if (o.json) {
       // One capture: the message's own object (a copy per message cost a spread of every member).
       const json = o.multi ? (m: MessageView) => ({ capture: o.path, ...messageJson(m) }) : messageJson;
-      for (const chunk of messageElements(messages, json)) {
-        emit(MESSAGES_CHANNEL, chunk);
+      for (const piece of messageElements(messages, json)) {
+        emit(piece.continues ? MORE_CHANNEL : MESSAGES_CHANNEL, piece.text);
         await room();
       }
       return { ...result, steps };

@@ -1,10 +1,10 @@
-import { gathered, indentedElements, jsonPieces, jsonText } from '../util/json.js';
+import { elementPieces, gathered, indentedElements, jsonPieces, jsonText, LazyArray } from '../util/json.js';
 import chalk from 'chalk';
 import type { FetchedMessage, FetchStep, SectionFetch } from '../analysis/fetches.js';
 import { uncoveredLeaves, type MessageView, type PartView } from '../analysis/message-view.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
-import type { ColumnSpec } from './table.js';
+import { tablePieces, type ColumnSpec } from './table.js';
 
 export function sectionFetchJson(f: SectionFetch): object {
   return {
@@ -24,9 +24,18 @@ export function messageJson(v: MessageView): object {
     date: v.envelope?.date ?? v.internalDate, subject: v.envelope?.subject ?? null, from: v.envelope?.from ?? null, size: v.size,
     parts: v.parts ? v.parts.map(partJson) : [],
     structureFrom: v.structureFrom,
-    fetches: v.fetches.map(sectionFetchJson),
+    // A long list (on disk when merged from runs) is written as it is read: messageElements streams it.
+    fetches: isLong(v) ? new LazyArray(() => mapped(v.fetches, sectionFetchJson)) : (v.fetches as SectionFetch[]).map(sectionFetchJson),
     notFetched: v.parts ? uncoveredLeaves(v.parts, (p) => p.leaf, v.fetches).map((p) => p.part) : [],
   };
+}
+
+/** Sections past which a message's JSON element and its table are written in pieces, never as one string. */
+export const LONG_FETCHES = 1024;
+
+/** Whether the message's sections are many, or on disk (fetch-runs.ts, SpooledFetches: not an array). */
+function isLong(m: MessageView, longFetches = LONG_FETCHES): boolean {
+  return !Array.isArray(m.fetches) || m.fetches.length > longFetches;
 }
 
 export function stepJson(s: FetchStep): object {
@@ -40,9 +49,9 @@ function howText(f: SectionFetch): string {
   return `conn ${f.conn} ${escapeText(f.tag ?? '?')} ${f.how}${range} ${bytesHuman(f.bytes)}${cut}`;
 }
 
-/** `fetches` as text: each message, then the fetch strategy. */
-export function fetchesText(messages: Iterable<MessageView>, steps: Iterable<FetchStep>): string {
-  return [...fetchesTextPieces(messages, steps)].join('');
+/** `fetches` as text: each message, then the fetch strategy (messages with more than `longFetches` sections in memory drawn in pieces). */
+export function fetchesText(messages: Iterable<MessageView>, steps: Iterable<FetchStep>, longFetches = LONG_FETCHES): string {
+  return [...fetchesTextPieces(messages, steps, longFetches)].join('');
 }
 
 /** Messages whose tables make one piece of fetchesTextPieces, */
@@ -57,11 +66,20 @@ export const PIECE_CHARS = 256 * 1024;
  * the time and 9 MiB more for the 100 MiB sync file's listing; by profile, making its pieces into UTF-8 for the output
  * took 0.36 s against 0.17 s.)
  */
-export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: Iterable<FetchStep>): Generator<string> {
+export function* fetchesTextPieces(messages: Iterable<MessageView>, steps: Iterable<FetchStep>, longFetches = LONG_FETCHES): Generator<string> {
   let started = false;
   let piece = '';
   let count = 0;
   for (const m of messages) {
+    if (isLong(m, longFetches)) {
+      // Fetched thousands of times (its sections perhaps on disk): its table is written in pieces, never whole.
+      if (piece) yield piece;
+      piece = '';
+      count = 0;
+      yield* gathered(longMessageText(m, started));
+      started = true;
+      continue;
+    }
     piece += started ? `\n${messageText(m)}` : messageText(m);
     started = true;
     if (++count < MESSAGES_PER_PIECE && piece.length < PIECE_CHARS) continue;
@@ -87,36 +105,76 @@ function* strategyLines(steps: Iterable<FetchStep>, afterMessages: boolean): Gen
 /** The columns of a message's table of parts (one list: the table measures its heads once). */
 const PART_COLUMNS: readonly ColumnSpec[] = [{ head: 'part', shrink: 3 }, { head: 'type', shrink: 2 }, { head: 'encoding', shrink: 2 }, { head: 'size' }, { head: 'filename', shrink: 4 }, { head: 'fetched', shrink: 1 }];
 
-/** One message: its identity, date, sender, subject and size, and a table of its parts and what fetched each. */
-function messageText(m: MessageView): string {
+/** A message's first line: its identity, date, sender, subject and size. */
+function messageHead(m: MessageView): string {
   const id = m.uid !== null ? `uid ${m.uid}` : `seq ${m.seq} (UID unknown)`;
   const subject = m.envelope?.subject ? `"${escapeText(m.envelope.subject)}"` : '';
   const from = m.envelope?.from ?? null;
   const date = m.envelope?.date ?? m.internalDate;
-  const head = chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, date === null ? null : escapeText(date), from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
+  return chalk.bold([`${escapeText(m.mailbox ?? '?')} ${id}`, date === null ? null : escapeText(date), from ? escapeText(from) : null, subject, m.size !== null ? bytesHuman(m.size) : null].filter(Boolean).join(' · '));
+}
+
+/** One message: its head, and a table of its parts and what fetched each. */
+function messageText(m: MessageView): string {
   const table = makeTable(PART_COLUMNS);
-  const byPart = new Map<string, SectionFetch[]>();
-  for (const f of m.fetches) {
-    const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
-    const same = byPart.get(key);
-    if (same) same.push(f);
-    else byPart.set(key, [f]);
+  for (const row of new PartsTable(m).rows(false)) table.push(row);
+  return `${messageHead(m)}\n${table.toString()}`;
+}
+
+/**
+ * messageText() in pieces, after a line break if `after`: each line of its "fetched" column a row of its own, which
+ * draws the same table (rows have no rule between them, and a cell of many lines is drawn as rows of one).
+ */
+function* longMessageText(m: MessageView, after: boolean): Generator<string> {
+  const table = new PartsTable(m);
+  yield `${after ? '\n' : ''}${messageHead(m)}\n`;
+  yield* tablePieces(PART_COLUMNS, () => table.rows(true));
+}
+
+/**
+ * A message's table: its parts in tree order, each with the lines of what fetched it, then the sections that name no
+ * part of the tree. The lines are grouped by the part they name as texts, not sections: a message fetched 100,000
+ * times and read from disk holds its lines only.
+ */
+class PartsTable {
+  private readonly byPart = new Map<string, string[]>();
+  private readonly missing: Set<PartView>;
+
+  constructor(private readonly m: MessageView) {
+    for (const f of m.fetches) {
+      const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
+      const same = this.byPart.get(key);
+      if (same) same.push(howText(f));
+      else this.byPart.set(key, [howText(f)]);
+    }
+    this.missing = new Set(uncoveredLeaves(m.parts ?? [], (p) => p.leaf, m.fetches));
   }
-  const parts = m.parts ?? [];
-  const missing = new Set(uncoveredLeaves(parts, (p) => p.leaf, m.fetches));
-  const shown = new Set<string>();
-  for (const p of parts) {
-    // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
-    const enclosed = shown.has(p.part);
-    const fs = enclosed ? [] : byPart.get(p.part) ?? [];
-    shown.add(p.part);
-    table.push([enclosed ? `${p.part} ↳` : p.part || '(message)', escapeText(p.type), escapeText(p.encoding ?? ''), p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? ''), fs.map(howText).join('\n') || (missing.has(p) ? chalk.dim('not fetched') : '')]);
+
+  /** The rows: a part's lines in one cell, or (`split`) one per row, the rows after its first empty elsewhere. */
+  *rows(split: boolean): Generator<string[]> {
+    const shown = new Set<string>();
+    for (const p of this.m.parts ?? []) {
+      // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
+      const enclosed = shown.has(p.part);
+      const lines = enclosed ? [] : this.byPart.get(p.part) ?? [];
+      shown.add(p.part);
+      const first = [enclosed ? `${p.part} ↳` : p.part || '(message)', escapeText(p.type), escapeText(p.encoding ?? ''), p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? '')];
+      yield* rowsOf(first, lines.length > 0 ? lines : [this.missing.has(p) ? chalk.dim('not fetched') : ''], split);
+    }
+    for (const [key, lines] of this.byPart) {
+      if (!shown.has(key)) yield* rowsOf([escapeText(key || '(whole message)'), '', '', '', ''], lines, split);
+    }
   }
-  for (const [key, fs] of byPart) {
-    if (shown.has(key)) continue;
-    table.push([escapeText(key || '(whole message)'), '', '', '', '', fs.map(howText).join('\n')]);
+}
+
+/** A part's row, its "fetched" lines in its last cell, or (`split`) in that of the row and of rows after it. */
+function* rowsOf(first: string[], lines: string[], split: boolean): Generator<string[]> {
+  if (!split) {
+    yield [...first, lines.join('\n')];
+    return;
   }
-  return `${head}\n${table.toString()}`;
+  yield [...first, lines[0]!];
+  for (let i = 1; i < lines.length; i++) yield ['', '', '', '', '', lines[i]!];
 }
 
 /** One NDJSON line of `fetches --ndjson`: a fetched section with its message's identity (`capture` when several). */
@@ -135,16 +193,36 @@ const ELEMENTS_PER_PIECE = 64;
  * levels deep), in pieces of whole elements, each from the line break before its first element: the pieces
  * are written as they are made, joined by commas.
  */
-export function* messageElements(messages: Iterable<MessageView>, json: (m: MessageView) => object): Generator<string> {
+export function* messageElements(messages: Iterable<MessageView>, json: (m: MessageView) => object): Generator<MessagePiece> {
   let piece: object[] = [];
   for (const m of messages) {
-    piece.push(json(m));
-    if (piece.length === ELEMENTS_PER_PIECE) {
-      yield indentedElements(piece, 2, 2);
-      piece = [];
+    const element = json(m);
+    const long = isLong(m);
+    if (!long) {
+      piece.push(element);
+      if (piece.length < ELEMENTS_PER_PIECE) continue;
+    }
+    if (piece.length > 0) yield { text: indentedElements(piece, 2, 2), continues: false };
+    piece = [];
+    if (!long) continue;
+    // A long element (its sections perhaps on disk) is written as they are read, in pieces that continue it.
+    let continues = false;
+    for (const text of gathered(elementPieces(element, 2, 2))) {
+      yield { text, continues };
+      continues = true;
     }
   }
-  if (piece.length > 0) yield indentedElements(piece, 2, 2);
+  if (piece.length > 0) yield { text: indentedElements(piece, 2, 2), continues: false };
+}
+
+/** A piece of the `messages` array: whole elements, from the line break before the first, or (`continues`) more of the last one. */
+export interface MessagePiece {
+  text: string;
+  continues: boolean;
+}
+
+function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
 }
 
 /**
@@ -156,8 +234,10 @@ export class FetchesJsonWriter {
 
   constructor(private readonly write: (text: string) => void) {}
 
-  messages(piece: string): void {
-    this.write(this.started ? `,${piece}` : `${MESSAGES_OPEN}${piece}`);
+  /** A piece of messageElements: whole elements after those written so far, or more of the element written last. */
+  messages(piece: MessagePiece): void {
+    if (piece.continues) this.write(piece.text);
+    else this.write(this.started ? `,${piece.text}` : `${MESSAGES_OPEN}${piece.text}`);
     this.started = true;
   }
 

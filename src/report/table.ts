@@ -158,7 +158,7 @@ export class TableLayout {
     const known = columnsFor(spec);
     this.columns = known.specs;
     this.headsKey = known.key;
-    const cellWidth = (s: string) => (s.includes('\n') ? Math.max(0, ...s.split('\n').map(textWidth)) : textWidth(s));
+    const cellWidth = (s: string) => (s.includes('\n') ? widestLine(s) : textWidth(s));
     const natural = known.heads.slice();
     const numeric = this.columns.map(() => new NumericColumn());
     for (const row of rows) {
@@ -271,6 +271,13 @@ export class TableLayout {
     const drawn = this.draw(slice);
     return drawn.slice(drawing.head.length, drawn.length - drawing.bottom.length);
   }
+}
+
+/** The width of a cell's widest line (a loop: a cell of 200,000 lines is more arguments than a call can take). */
+function widestLine(cell: string): number {
+  let widest = 0;
+  for (const line of cell.split('\n')) widest = Math.max(widest, textWidth(line));
+  return widest;
 }
 
 /** Whether a column holds numbers: some cell is one (with an optional unit) and every non-empty one is. */

@@ -146,6 +146,18 @@ function entriesOf(v: unknown): number {
 }
 
 /**
+ * One element of an array at `depth` of a document, as jsonText(document, indent) writes it, in pieces (its LazyArrays
+ * made element by element): from the line break before it to its end.
+ */
+export function* elementPieces(value: unknown, indent: number, depth: number): Generator<string> {
+  const at = `\n${' '.repeat(indent * depth)}`;
+  if (value instanceof LazyArray || isPlainContainer(value)) {
+    yield at;
+    yield* container(value, indent, depth + 1);
+  } else yield `${at}${jsonText(value, indent)}`;
+}
+
+/**
  * Array elements as jsonText(document, indent) writes them at `depth` of the document: from the line break before
  * the first to the end of the last, joined by commas ("\n    a,\n    b"). The elements are serialised as one array
  * nested in depth - 1 others, which puts their lines at the depth, and the brackets around them are cut (a

@@ -1,7 +1,7 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
 import { FetchesJsonWriter, stepJson } from '../../report/fetches.js';
-import { MESSAGES_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
+import { MESSAGES_CHANNEL, MORE_CHANNEL, resultSteps, type FetchesCaptureResult } from '../fetches-capture.js';
 import { jsonWarnings } from '../../report/format.js';
 import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureSizes, jobsFor } from '../../parallel/jobs.js';
@@ -33,7 +33,7 @@ export async function runFetches(args: string[], opts: FetchesOptions): Promise<
   // With --json the messages arrive in pieces while the captures finish (each capture's after the one before).
   const json = new FetchesJsonWriter((text) => output.write(text));
   const sink = (channel: string, text: string) => {
-    if (channel === MESSAGES_CHANNEL) json.messages(text);
+    if (channel === MESSAGES_CHANNEL || channel === MORE_CHANNEL) json.messages({ text, continues: channel === MORE_CHANNEL });
     else if (channel === 'stderr') output.note(text.replace(/\n$/, ''));
     else output.write(text);
   };

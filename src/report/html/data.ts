@@ -183,6 +183,8 @@ export interface MessageData {
   parts: PartData[];
   /** Sections of the whole message (BODY[], HEADER, HEADER.FIELDS, TEXT of the top level). */
   fetches: SectionFetchData[];
+  /** Sections fetched beyond those listed (in `fetches` and the parts'): the report lists MAX_FETCHES_SHOWN per message. */
+  fetchesOmitted: number;
 }
 
 export interface ComparisonData {

@@ -260,35 +260,42 @@ function sectionFetchData(f: SectionFetch): SectionFetchData {
   };
 }
 
-/** A message's sections by the part they name, each part's in the order they came (one pass, not one per part). */
-function fetchesByPart(fetches: readonly SectionFetch[]): Map<string, SectionFetch[]> {
-  const byPart = new Map<string, SectionFetch[]>();
-  for (const f of fetches) {
-    if (f.part === null) continue;
-    const list = byPart.get(f.part);
-    if (list) list.push(f);
-    else byPart.set(f.part, [f]);
-  }
-  return byPart;
-}
+/**
+ * Sections listed per message, at most (as many as messages listed): the rest are counted (`fetchesOmitted`). A message
+ * fetched 100,000 times is a list no one reads, and it would be most of the page and of the report's memory.
+ */
+export const MAX_FETCHES_SHOWN = 10_000;
 
-export function messageData(m: MessageView): MessageData {
+export function messageData(m: MessageView, maxFetches = MAX_FETCHES_SHOWN): MessageData {
   const rows = m.parts ?? [];
   const missing = new Set(uncoveredLeaves(rows, (p) => p.leaf, m.fetches));
   const inTree = new Set(rows.map((p) => p.part));
-  const byPart = fetchesByPart(m.fetches);
+  // A message's sections by the part they name, each part's in the order they came (one pass, not one per part);
+  // whole-message sections, and those naming a part the tree lacks (or no tree is known), by themselves.
+  const byPart = new Map<string, SectionFetchData[]>();
+  const whole: SectionFetchData[] = [];
+  let shown = 0;
+  for (const f of m.fetches) {
+    if (shown === maxFetches) break;
+    shown++;
+    if (f.part === null || !inTree.has(f.part)) {
+      whole.push(sectionFetchData(f));
+      continue;
+    }
+    const list = byPart.get(f.part);
+    if (list) list.push(sectionFetchData(f));
+    else byPart.set(f.part, [sectionFetchData(f)]);
+  }
   const parts: PartData[] = rows.map((p) => ({
     part: p.part, depth: p.depth, type: p.type, encoding: p.encoding, size: p.size, filename: p.filename === null ? null : clip(p.filename),
     enclosed: p.enclosed, notFetched: missing.has(p),
     // A section names its part by number; the enclosed body repeats that number, so it gets none.
-    fetches: p.enclosed ? [] : (byPart.get(p.part) ?? []).map(sectionFetchData),
+    fetches: p.enclosed ? [] : byPart.get(p.part) ?? [],
   }));
   return {
     mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq,
     date: m.envelope?.date ?? m.internalDate, from: clipOrNull(m.envelope?.from ?? null), subject: clipOrNull(m.envelope?.subject ?? null),
-    size: m.size, structureFrom: m.structureFrom, parts,
-    // Whole-message sections, and those naming a part the tree lacks (or no tree is known).
-    fetches: m.fetches.filter((f) => f.part === null || !inTree.has(f.part)).map(sectionFetchData),
+    size: m.size, structureFrom: m.structureFrom, parts, fetches: whole, fetchesOmitted: m.fetches.length - shown,
   };
 }
 

@@ -35,6 +35,7 @@ function partsTable(m: MessageData, open: OpenExchange): HTMLElement {
   return el('div', { class: 'scroll-x' }, el('table', { class: 'parts' },
     el('thead', {}, el('tr', {}, ...['part', 'type', 'encoding', 'size', 'file name', 'fetched by'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...rows)),
+  m.fetchesOmitted ? el('p', { class: 'note' }, `… and ${m.fetchesOmitted} more sections fetched, not listed here (fetches --json lists every one).`) : null,
   m.structureFrom === 'message' ? el('p', { class: 'note' }, 'Tree parsed from the fetched message (no BODYSTRUCTURE was fetched).') : null,
   m.parts.length === 0 ? el('p', { class: 'note' }, 'No MIME tree: neither BODYSTRUCTURE nor the whole message was fetched.') : null);
 }
