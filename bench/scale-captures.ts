@@ -34,6 +34,8 @@
  *   outstanding N 4,000 FETCH commands pipelined, then N responses, untagged FETCH responses to the first and
  *                 continuation requests by turns, then every completion: each response is matched against the
  *                 commands outstanding
+ *   refetched N   one message's From header fetched N times, 500 commands a flight (a client polling one message):
+ *                 a message whose pieces the fetch views merge from many runs
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *   node dist/bench/scale-captures.js --kind closed --count 300000 --interval 0.001 --out FILE
@@ -53,8 +55,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding' | 'refetched';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding', 'refetched'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -376,6 +378,20 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       await inBatches(pipelined, (i) => `f${i} OK done\r\n`, (text) => out.write(f.send('server', text)));
       await out.write(f.close('fin', 'client'));
       exchanges = pipelined;
+      break;
+    }
+    case 'refetched': {
+      const f = flow(0, t0);
+      const header = 'From: a@b\r\n\r\n';
+      await out.write([...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 's SELECT INBOX\r\n'),
+        ...f.send('server', '* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\ns OK [READ-WRITE] done\r\n')]);
+      for (let i = 0; i < count; i += 500) {
+        const flight = Math.min(500, count - i);
+        await inBatches(flight, (j) => `f${i + j} UID FETCH 1 (UID BODY.PEEK[HEADER.FIELDS (FROM)])\r\n`, (text) => out.write(f.send('client', text)));
+        await inBatches(flight, (j) => `* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM)] {${header.length}}\r\n${header})\r\nf${i + j} OK done\r\n`, (text) => out.write(f.send('server', text)));
+      }
+      await out.write(f.close('fin', 'client'));
+      exchanges = count + 1;
       break;
     }
     case 'mailboxes': {
