@@ -196,7 +196,7 @@ async function runPipeline(path: string, jail: string, out: string, spills: Spil
         spills.settle(late);
       },
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),
-    }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2 } });
+    }, { onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, spill: { budget: 50, dir: extractor.tmpDir, live: 2, fetchesHeld: 2 } });
   } catch (err) {
     if (!(err instanceof CaptureError)) throw err;
     checkPrintable(usageLine(err), 'error');
