@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactJsonPieces, gathered, jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
+import { compactJsonPieces, elementPieces, gathered, indentedElements, jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
@@ -79,6 +79,20 @@ test('jsonPieces joined is exactly jsonText, for any value (holes, undefined mem
     // Documents are objects (a bare undefined or function is no JSON at all).
     const v = i % 2 ? { top: value(0), list: [value(1), value(1)] } : [value(1), { x: value(0) }];
     assert.equal([...jsonPieces(v, 2)].join(''), jsonText(v, 2));
+  }
+});
+
+test('elementPieces joined is the element as indentedElements writes it at its depth, for any value (toJSON, lazy and nested lists, hostile text)', () => {
+  const samples: unknown[] = [
+    {}, [], null, 'x', 3, { a: [], b: {}, c: [[]], d: [{}] }, { d: new Date(0), e: Buffer.from('ab'), f: undefined },
+    { toJSON: () => ({ replaced: [1, { deep: true }] }) }, new Date(0),
+    { id: 1, name: HOSTILE, fetches: new LazyArray(() => [{ a: 1 }, { b: [2, 3] }]), notFetched: ['1', '2'] },
+    new LazyArray(() => [1, { two: [2] }]),
+  ];
+  for (const v of samples) {
+    for (const depth of [1, 2, 3]) {
+      assert.equal([...elementPieces(v, 2, depth)].join(''), indentedElements([v], 2, depth), `${JSON.stringify(v)} at depth ${depth}`);
+    }
   }
 });
 

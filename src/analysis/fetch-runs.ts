@@ -101,7 +101,7 @@ export const MAX_FETCHES_HELD = 4096;
  * win, fetches in order; the first sequence number), as the view shows it. `spool` makes the list on disk
  * that takes the sections once they are more than `held`.
  */
-export function combine(earlier: MessageView, later: MessageView, held = Infinity, spool?: () => SpooledFetches): MessageView {
+export function combine(earlier: MessageView, later: MessageView, held: number, spool: () => SpooledFetches): MessageView {
   const m = earlier;
   m.envelope ??= later.envelope;
   m.size ??= later.size;
@@ -115,11 +115,11 @@ export function combine(earlier: MessageView, later: MessageView, held = Infinit
 }
 
 /** `earlier`'s sections, then `later`'s: an array up to `held` of them, else on disk. */
-function joinFetches(earlier: FetchList, later: FetchList, held: number, spool: (() => SpooledFetches) | undefined): FetchList {
+function joinFetches(earlier: FetchList, later: FetchList, held: number, spool: () => SpooledFetches): FetchList {
   if (later.length === 0) return earlier;
   if (earlier instanceof SpooledFetches) return earlier.add(later);
   if (earlier.length === 0 && Array.isArray(later) && later.length <= held) return later;
-  if (earlier.length + later.length <= held || !spool) return Array.isArray(earlier) && Array.isArray(later) ? earlier.concat(later) : [...earlier, ...later];
+  if (earlier.length + later.length <= held) return Array.isArray(earlier) && Array.isArray(later) ? earlier.concat(later) : [...earlier, ...later];
   return spool().add(earlier).add(later);
 }
 
@@ -397,7 +397,7 @@ export class MessageRuns {
   private readonly runs: { path: string; level: number }[] = [];
   private count = 0;
   private spools = 0;
-  /** The newest list on disk: its file is still being written while its message is merged (sealed by dispose() if never read). */
+  /** The newest list on disk: its file is open until a view walks it, the next list is made (its message is whole), or dispose(). */
   private lastSpool: SpooledFetches | null = null;
   /** How this tracker's records are written and read, held lines (HeldLine) included. */
   readonly codec = new RecordCodec();
@@ -432,10 +432,7 @@ export class MessageRuns {
       held.sort(compareHeld);
       const combinePieces = (earlier: MessageView, later: MessageView) => { combine(earlier, later, this.fetchesHeld, () => this.spool()); };
       const sources = [...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)];
-      for (const m of inListOrder(mergeSources(sources, combinePieces))) {
-        if (m.fetches instanceof SpooledFetches) m.fetches.seal();
-        yield m;
-      }
+      yield* inListOrder(mergeSources(sources, combinePieces));
     } finally {
       this.dispose();
     }

@@ -1,5 +1,6 @@
 import type { Address, MimePart } from '../mime/types.js';
 import type { FetchedMessage, SectionFetch } from './fetches.js';
+import { LazyList } from '../util/json.js';
 
 /**
  * A fetched message as `fetches --json` shows it: its envelope as three texts and its tree as the flat list of
@@ -35,12 +36,9 @@ export function filterFetches(fetches: FetchList, keep: (f: SectionFetch) => boo
   if (Array.isArray(fetches)) return (fetches as SectionFetch[]).filter(keep);
   let length = 0;
   for (const f of fetches) if (keep(f)) length++;
-  return {
-    length,
-    *[Symbol.iterator]() {
-      for (const f of fetches) if (keep(f)) yield f;
-    },
-  };
+  return new LazyList(length, function* () {
+    for (const f of fetches) if (keep(f)) yield f;
+  });
 }
 
 /**

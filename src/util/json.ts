@@ -154,7 +154,7 @@ export function* elementPieces(value: unknown, indent: number, depth: number): G
   if (value instanceof LazyArray || isPlainContainer(value)) {
     yield at;
     yield* container(value, indent, depth + 1);
-  } else yield `${at}${jsonText(value, indent)}`;
+  } else yield `${at}${jsonText(value, indent).replaceAll('\n', at)}`;
 }
 
 /**
