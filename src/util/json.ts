@@ -1,5 +1,3 @@
-// eslint-disable-next-line no-control-regex
-const BEYOND_ASCII = /[^\u0000-\u007e]/;
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
@@ -9,9 +7,20 @@ const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u206
  * them in the serialised text is exact.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, null, indent);
-  // Most output is ASCII: one quick test instead of a replacement pass over every document.
-  return BEYOND_ASCII.test(text) ? text.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+  const text = JSON.stringify(value, null, indent) as string | undefined;
+  // undefined (a function, a symbol) has no text: returned as JSON.stringify returns it.
+  if (text === undefined) return text as unknown as string;
+  return needsNoEscape(text) ? text : text.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Whether a serialised text has nothing for UNSAFE_IN_JSON: no character beyond ASCII, and no DEL. Most output is
+ * ASCII, so this one quick test replaces a replacement pass over every document. Its UTF-8 length equals its length
+ * only when every character is below U+0080; counted natively, that takes a third of a regular expression's scan
+ * (which took 3% of `fetches --json` on a folder sync).
+ */
+function needsNoEscape(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f');
 }
 
 /**
