@@ -17,13 +17,12 @@ import type { FetchStep, SectionFetch } from '../src/analysis/fetches.js';
 import { parseSectionSpec } from '../src/imap/fetch.js';
 import { MAX_FETCHES_HELD, MAX_RUNS_MERGED, MessageRuns, SpooledFetches } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
-import { FetchesJsonWriter, fetchedLine, fetchesText, fetchesTextPieces, LONG_FETCHES, messageElements, messageJson } from '../src/report/fetches.js';
+import { FetchesJsonWriter, fetchesText, fetchesTextPieces, LONG_FETCHES, messageElements, messageJson } from '../src/report/fetches.js';
 import { messageData } from '../src/report/html/model.js';
-import { bytesHuman, makeTable } from '../src/report/format.js';
+import { makeTable } from '../src/report/format.js';
 import { setTableWidth } from '../src/report/table.js';
 import { jsonText } from '../src/util/json.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
-import { collectGarbage } from './helpers/gc.js';
 import { CAPTURES, CLI } from './helpers/env.js';
 
 const RECORDED = ['mbsync.pcap', 'offlineimap.pcapng', 'fetchmail.pcap', 'curl.pcap', 'seed-alice.pcap', 'seed-bob.pcap', 'append-idle.pcap'].map((c) => join(CAPTURES, c));
@@ -247,32 +246,4 @@ test(`runs merged in steps keep a message's pieces apart: no line of a run holds
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('the text listing holds each section\'s line as one flat string, not a rope of its pieces (50,000 lines)', async () => {
-  const heap = async () => {
-    await collectGarbage();
-    return process.memoryUsage().heapUsed;
-  };
-  const spec = parseSectionSpec('HEADER');
-  const sections: SectionFetch[] = [];
-  for (let i = 0; i < 50_000; i++) {
-    sections.push({ conn: i % 100, tag: `A${1000 + (i % 50)}`, command: 'UID FETCH', requestFrame: 1, frame: 2, item: 'BODY[HEADER]', section: 'HEADER',
-      spec, origin: i % 3 === 0 ? 0 : null, how: 'header', bytes: 200 + (i % 50), sha256: null, complete: i % 7 !== 0, part: null });
-  }
-  const perLine = async (line: (f: SectionFetch) => string) => {
-    const before = await heap();
-    const lines = sections.map(line);
-    const grown = (await heap()) - before;
-    assert.equal(lines.length, sections.length);
-    return grown / sections.length;
-  };
-  // The measure must see a rope: the same text made by a template literal, as the line once was.
-  const template = (f: SectionFetch) => `conn ${f.conn} ${f.tag ?? '?'} ${f.how}${f.origin !== null ? ` <${f.origin}.${f.bytes}>` : ''} ${bytesHuman(f.bytes)}${f.complete ? '' : chalk.yellow(' (cut)')}`;
-  assert.deepEqual(sections.map(template), sections.map(fetchedLine), 'the same text');
-  const rope = await perLine(template);
-  const flat = await perLine(fetchedLine);
-  assert.ok(rope > 150, `a rope of the same text takes ${rope.toFixed(0)} bytes a line`);
-  assert.ok(flat < 100, `a section's line takes ${flat.toFixed(0)} bytes (flat: about 66)`);
-  assert.equal(fetchedLine(sections[0]!), `conn 0 A1000 header <0.200> 200 B${chalk.yellow(' (cut)')}`);
 });
