@@ -45,8 +45,8 @@ export function stepJson(s: FetchStep): object {
 
 /**
  * A section's line in its part's "fetched" cell. Joined from an array, so it is one flat string: a template literal
- * makes a rope of its pieces (238 bytes for a 30-character line, against 66 flat), and a message fetched 200,000
- * times holds a line per section until its table is drawn.
+ * makes a rope of its pieces (232 bytes a line against 49 flat: test/flat-strings.test.ts), and a message fetched
+ * 200,000 times holds a line per section until its table is drawn.
  */
 export function fetchedLine(f: SectionFetch): string {
   const range = f.origin !== null ? ` <${f.origin}.${f.bytes}>` : '';
