@@ -2,7 +2,7 @@ import type { StreamsResult } from '../../analysis/streams.js';
 import { streamsJsonStreamed, streamsTextPieces } from '../../report/streams.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { runPerConnection, type PerConnectionOptions } from './per-connection.js';
+import { runPerConnection, type PerConnectionOptions } from '../per-connection.js';
 
 export async function runStreams(args: string[], opts: PerConnectionOptions): Promise<void> {
   const filter = compileFilterOption(opts.filter, { level: 'connection', context: 'streams' });

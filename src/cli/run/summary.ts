@@ -3,7 +3,7 @@ import { restoreAnalysis } from '../../parallel/tasks.js';
 import { summaryJsonStreamed, summaryTextPieces } from '../../report/summary.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
-import { runPerConnection, type PerConnectionOptions } from './per-connection.js';
+import { runPerConnection, type PerConnectionOptions } from '../per-connection.js';
 
 export async function runSummary(args: string[], opts: PerConnectionOptions): Promise<void> {
   const filter = compileFilterOption(opts.filter);

@@ -1,12 +1,12 @@
-import type { SpilledRows } from '../../analysis/connection-rows.js';
-import { expandCaptures } from '../../fleet/walk.js';
-import { captureSizes, jobsFor } from '../../parallel/jobs.js';
-import { inOrder } from '../../parallel/pool.js';
-import type { TaskOutput } from '../../parallel/tasks.js';
-import { captureSettings, jobsOf, plainSettings } from '../options.js';
-import type { SelectedCapture } from '../selected-capture.js';
-import { rowFiles } from '../spill.js';
-import { planWrite, runWrite, type WriteFlags } from '../write-options.js';
+import type { SpilledRows } from '../analysis/connection-rows.js';
+import { expandCaptures } from '../fleet/walk.js';
+import { captureSizes, jobsFor } from '../parallel/jobs.js';
+import { inOrder } from '../parallel/pool.js';
+import type { TaskOutput } from '../parallel/tasks.js';
+import { captureSettings, jobsOf, plainSettings } from './options.js';
+import type { SelectedCapture } from './selected-capture.js';
+import { rowFiles } from './spill.js';
+import { planWrite, runWrite, type WriteFlags } from './write-options.js';
 
 /** The options `summary` and `streams` share. */
 export interface PerConnectionOptions extends WriteFlags { json?: boolean; filter?: string; port: string; keylog?: string[]; jobs?: string }
