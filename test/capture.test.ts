@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CaptureError, readCapture, type CaptureResult } from '../src/capture/reader.js';
-import { addressText } from '../src/decode/address.js';
+import { addressText, formatIPv6 } from '../src/decode/address.js';
 import { i32be, u16be, u16le, u32be, u32le } from '../src/util/bytes.js';
 import { seededRandom } from './helpers/random.js';
 import type { Frame, Warning } from '../src/capture/types.js';
@@ -672,4 +672,23 @@ test('pcapng: a block too short for its fixed fields is skipped with a warning n
   assert.deepEqual(late.warnings.map((w) => [w.frame, w.message]), [
     [2, "packet's timestamp (8796093022208 s since 1970) is outside the years 1970 to 9999; taken as 9999-12-31T23:59:59Z"],
   ]);
+});
+
+test('an IPv6 address is written as RFC 5952 says: the longest run of zero groups (the first of equals) as "::", at either end too', () => {
+  const forms: [string, number[]][] = [
+    ['::', [0, 0, 0, 0, 0, 0, 0, 0]],
+    ['::1', [0, 0, 0, 0, 0, 0, 0, 1]],
+    ['1::', [1, 0, 0, 0, 0, 0, 0, 0]],
+    ['fe80::1:2', [0xfe80, 0, 0, 0, 0, 0, 1, 2]],
+    ['2001:db8::', [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]],
+    ['2001:db8:0:1:1:1:1:1', [0x2001, 0xdb8, 0, 1, 1, 1, 1, 1]],
+    ['2001:0:0:1::1', [0x2001, 0, 0, 1, 0, 0, 0, 1]],
+    ['2001:db8::1:0:0:1', [0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]],
+    ['1:2:3:4:5:6:7:8', [1, 2, 3, 4, 5, 6, 7, 8]],
+  ];
+  for (const [text, groups] of forms) {
+    const b = Buffer.alloc(18);
+    groups.forEach((g, i) => b.writeUInt16BE(g, 2 + 2 * i));
+    assert.equal(formatIPv6(b, 2), text, groups.join(','));
+  }
 });

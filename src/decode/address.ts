@@ -42,6 +42,8 @@ export function formatIPv6(d: Buffer, off: number): string {
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return [hex.slice(0, bestStart).join(':'), hex.slice(bestStart + bestLen).join(':')].join('::');
+  // The run becomes an empty group ("a::b"), two at either end ("::b", "a::") and three for all ("::"). One join makes
+  // one flat string: a template literal around "::" made a rope, which the index and the record keep per connection.
+  if (bestStart >= 0) hex.splice(bestStart, bestLen, ...(bestLen === 8 ? ['', '', ''] : bestStart === 0 || bestStart + bestLen === 8 ? ['', ''] : ['']));
+  return hex.join(':');
 }
