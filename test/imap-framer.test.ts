@@ -86,7 +86,7 @@ test('a refused synchronizing literal is abandoned: the next bytes are a new com
 });
 
 test('caps: an over-long line is cut with a warning; an impossible literal length is read as text', () => {
-  const f = recordingFramer('server', { maxLine: 64, keepLiteral: 16 });
+  const f = recordingFramer('server', { maxLine: 64, keepLiteral: 16, instalmentLiterals: 4096 });
   f.feed(`* SEARCH ${'1 '.repeat(100)}\r\n* 1 FETCH (BODY[] {40}\r\n${'x'.repeat(40)})\r\n* 2 FETCH (BODY[] {99999999999}\r\na1 OK\r\n`);
   assert.equal(f.messages.length, 4);
   assert.equal(f.messages[0]!.damaged, true);

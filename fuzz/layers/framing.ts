@@ -6,7 +6,7 @@ import type { Layer } from '../layer.js';
 import { SCRIPT_DICTIONARY, frameScript, generateSession, recordedScripts } from '../imap-script.js';
 
 /** Small caps, so that inputs reach them. */
-const LIMITS: FramerLimits = { maxLine: 2048, keepLiteral: 512 };
+const LIMITS: FramerLimits = { maxLine: 2048, keepLiteral: 512, instalmentLiterals: 2 };
 
 function depth(v: Value): number {
   return v.kind === 'list' ? 1 + Math.max(0, ...v.items.map(depth)) : 0;

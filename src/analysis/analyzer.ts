@@ -20,6 +20,8 @@ import { LetGoWarnings } from './order-warnings.js';
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
   keepLiteral?: number;
+  /** A FETCH response is handed on in instalments of about this many literals (default 4,096; see ImapMessage.instalment). */
+  instalmentLiterals?: number;
   /**
    * Read the lists inside a response's lists (a FETCH response's BODYSTRUCTURE, ENVELOPE, FLAGS) only when someone looks
    * into them: for a caller that reads FETCH responses for their item names (compare), which then steps over most of
@@ -174,7 +176,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   };
 
   // One options object for every session: an open connection should not carry its own copy.
-  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024 }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
+  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024, instalmentLiterals: options.instalmentLiterals ?? DEFAULT_FRAMER_LIMITS.instalmentLiterals }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
   const sink: StreamSink<SessionSlot> = {
     ...sessionSink(shared, {
       accepts: options.connections,

@@ -2,7 +2,7 @@ import { createHash, hash as hashOf, type Hash } from 'node:crypto';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import type { Connection } from '../tcp/types.js';
 import { parseFetch } from '../imap/fetch.js';
-import type { Response } from '../imap/response.js';
+import { isFetchResponse, type Response } from '../imap/response.js';
 import type { Value } from '../imap/tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import { parseBodyStructure, partByNumber } from '../mime/bodystructure.js';
@@ -112,6 +112,9 @@ interface Earlier {
  */
 export const LIVE_MESSAGES = 16;
 
+/** Different item names a FETCH step lists, at most (a command asks for a handful; a response can name every part). */
+export const MAX_STEP_ITEMS = 1000;
+
 /**
  * Bytes of held records' lines (in the runs' arena) that make the tracker spill, whatever the count of records: the
  * budget counts records, which are about 0.4 KiB on a folder sync, but one made from a hostile BODYSTRUCTURE may be
@@ -194,6 +197,8 @@ interface OpenStep {
   step: FetchStep;
   items: Set<string>;
   created: number;
+  /** More items than MAX_STEP_ITEMS were named (and warned about). */
+  capped?: boolean;
 }
 
 /**
@@ -247,7 +252,7 @@ export class FetchTracker {
   /** Hash server literals of FETCH responses while they stream (unless no section is kept or handed on). */
   literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
     if (!this.retain && !this.options.onSection) return null;
-    if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
+    if (!isFetchResponse(msg)) return null;
     // A kept literal (a header, a small part: most of a sync's) is hashed whole at its end, with no hash object of its own.
     const kept = literal.data;
     if (kept) return { end: (complete) => { if (complete) literal.sha256 = hashOf('sha256', kept, 'hex'); } };
@@ -268,8 +273,11 @@ export class FetchTracker {
       return;
     }
     if (r.type !== 'FETCH' || r.values[0]?.kind !== 'list') return;
+    const items = r.values[0].items;
+    const continued = (msg.instalment?.index ?? 0) > 0;
+    if (continued && items.length === 0) return; // the end of a response in instalments: nothing more in it
     const warn = (m: string) => this.options.warn?.(msg.firstFrame, info.conn.id, m);
-    const attrs = parseFetch(r.values[0].items, warn, { deferBodyStructure: true });
+    const attrs = parseFetch(items, warn, { deferBodyStructure: true });
     const seq = r.number;
     if (attrs.uid !== null && !state.seqToUid.set(seq, attrs.uid, info.selected?.exists ?? 0) && !state.beyondWarned) {
       state.beyondWarned = true;
@@ -279,7 +287,8 @@ export class FetchTracker {
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     const earlier = this.earlierOf.get(message);
     if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn, earlier);
-    if (owner && (this.options.steps ?? this.retain)) this.noteStep(owner, info, message, itemNames(attrs));
+    // A later instalment of a long response adds items to its step, not a message.
+    if (owner && (this.options.steps ?? this.retain)) this.noteStep(owner, info, message, itemNames(attrs), msg, continued);
     if (!this.retain && !this.options.onSection) return;
     message.envelope ??= attrs.envelope;
     message.size ??= attrs.size;
@@ -489,7 +498,7 @@ export class FetchTracker {
     for (const [key, box] of this.boxes) if (box.messages === null && box.earlier === null && !selected.has(box)) this.boxes.delete(key);
   }
 
-  private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[]): void {
+  private noteStep(owner: Exchange, info: ImapConnection, message: FetchedMessage, items: string[], msg: ImapMessage, continued: boolean): void {
     let open = this.stepOf.get(owner);
     if (!open) {
       const uids = this.options.stepUids === false ? NO_UIDS : [];
@@ -500,11 +509,20 @@ export class FetchTracker {
       else this.stepList.push(step);
     }
     const { step } = open;
-    step.messages++;
-    if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
+    if (!continued) {
+      step.messages++;
+      if (message.uid !== null && step.uids.length < 1000 && this.options.stepUids !== false) step.uids.push(message.uid);
+    }
     let added: string[] | null = null;
     for (const i of items) {
       if (open.items.has(i)) continue;
+      if (open.items.size >= MAX_STEP_ITEMS) {
+        // Each new list is kept (interned): without a cap, a response naming every part of a message one by one would
+        // make as many lists as it has instalments, each longer than the last.
+        if (!open.capped) this.options.warn?.(msg.firstFrame, info.conn.id, `the FETCH step of ${owner.tag ?? 'a command'} names more than ${MAX_STEP_ITEMS} different items (the cap on those its step lists); the rest are left out of the list`);
+        open.capped = true;
+        break;
+      }
       open.items.add(i);
       (added ??= [...step.items]).push(i);
     }

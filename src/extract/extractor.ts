@@ -9,6 +9,7 @@ import { lazyRequire } from '../util/lazy-require.js';
 import type { FetchedMessage, SectionFetch } from '../analysis/fetches.js';
 import type { MessageView } from '../analysis/message-view.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
+import { isFetchResponse } from '../imap/response.js';
 import type { FetchedSection } from '../mime/types.js';
 import { splitMessage } from '../mime/from-message.js';
 import { partsByNumber } from '../mime/bodystructure.js';
@@ -117,7 +118,7 @@ export class Extractor {
 
   /** Keep a FETCH literal's octets on disk: a small one in the spool file once it ends, a large one in a file of its own. */
   literalStart(msg: ImapMessage, literal: Literal): LiteralConsumer | null {
-    if (msg.side !== 'server' || !/^\* \d+ FETCH /i.test(msg.lines[0] ?? '')) return null;
+    if (!isFetchResponse(msg)) return null;
     if (literal.length <= SPOOLED_LITERAL) {
       const chunks: Buffer[] = [];
       return {

@@ -1,15 +1,22 @@
 import type { Side, TimePoint } from '../tcp/types.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 import { latin1 } from '../util/latin1.js';
+import { isFetchLine } from './response.js';
+import { listDepthAfter } from './tokens.js';
 
 export interface FramerLimits {
   /** Longest line kept; the rest of a longer line is dropped (and reported). */
   maxLine: number;
   /** Literals up to this size are kept in memory for the parser; larger ones are only counted. */
   keepLiteral: number;
+  /**
+   * A FETCH response is handed on in instalments of about this many literals (ImapMessage.instalment), so that one
+   * response of a hundred thousand sections is never held whole.
+   */
+  instalmentLiterals: number;
 }
 
-export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxLine: 1024 * 1024, keepLiteral: 256 * 1024 };
+export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxLine: 1024 * 1024, keepLiteral: 256 * 1024, instalmentLiterals: 4096 };
 
 /**
  * What every framer of one side of a capture shares (one object, not a copy per connection): which side,
@@ -64,6 +71,8 @@ export class ImapFramer {
   /** Looking for a plausible message start (mid-stream start, or after a gap), or null when in step. */
   private resync: Resync | null = null;
   private yieldRequested = false;
+  /** A FETCH response being handed on in instalments, from when its first instalment reached the cap; else null. */
+  private series: Series | null = null;
 
   constructor(
     private readonly out: FramerOutput,
@@ -127,17 +136,17 @@ export class ImapFramer {
 
   /** Between two messages, in step: nothing is kept that the next bytes would need (a new framer would do the same). */
   get between(): boolean {
-    return this.msg === null && this.partial === null && this.literal === null && this.resync === null;
+    return this.msg === null && this.partial === null && this.literal === null && this.resync === null && this.series === null;
   }
 
   /** Part of a message has been read (its first line piece at least, or part of a line). */
   get midMessage(): boolean {
-    return this.msg !== null || this.partial !== null;
+    return this.msg !== null || this.partial !== null || this.series !== null;
   }
 
   /** Tag of the message being read, if its first line is complete. */
   currentTag(): string | null {
-    const first = this.msg?.lines[0];
+    const first = this.series?.head ?? this.msg?.lines[0];
     if (first === undefined) return null;
     const sp = first.indexOf(' ');
     return sp < 0 ? first : first.slice(0, sp);
@@ -156,7 +165,7 @@ export class ImapFramer {
       length -= inLiteral;
       if (length === 0) return; // the gap lay inside the literal: framing is still in step
     }
-    if (this.msg || this.partial) {
+    if (this.msg || this.partial || this.series) {
       this.abandon(frame, time, 'a gap in the capture');
     }
     this.startResync(frame);
@@ -171,7 +180,7 @@ export class ImapFramer {
       this.endConsumer(false);
       this.literal = null;
     }
-    if (this.msg || this.partial) this.abandon(frame, time, 'the end of the stream');
+    if (this.msg || this.partial || this.series) this.abandon(frame, time, 'the end of the stream');
   }
 
   /**
@@ -211,7 +220,12 @@ export class ImapFramer {
 
   /** The message being read, opened at the start of its first line if there is none yet. */
   private open(lineFrame: number, lineTime: TimePoint): ImapMessage {
-    return (this.msg ??= { side: this.side, lines: NO_PIECES, literals: NO_PIECES, firstFrame: lineFrame, lastFrame: lineFrame, start: lineTime, end: lineTime, damaged: false, wireBytes: 0 });
+    if (this.msg !== null) return this.msg;
+    const msg: ImapMessage = { side: this.side, lines: NO_PIECES, literals: NO_PIECES, firstFrame: lineFrame, lastFrame: lineFrame, start: lineTime, end: lineTime, damaged: false, wireBytes: 0 };
+    // An instalment says so from its start: whoever takes its literals' octets as they stream asks what they are.
+    const series = this.series;
+    if (series !== null) msg.instalment = { head: series.head, index: series.index, last: false };
+    return (this.msg = msg);
   }
 
   /** Record that `bytes` octets of the current message arrived in `frame`. */
@@ -236,16 +250,20 @@ export class ImapFramer {
     const msg = this.open(lineFrame, lineTime);
     ImapFramer.touch(msg, frame, time, bytes);
     if (overflowed) msg.damaged = true;
-    const literal = this.literalAnnounced(line, msg.lines.length === 0);
+    const series = this.series;
+    const literal = this.literalAnnounced(line, msg.lines.length === 0 && series === null);
     addLine(msg, line);
     if (!literal) {
       this.emit();
       return;
     }
     const keeps = this.settings.keepsOctets;
-    if (literal.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(msg.lines[0]!))) literal.data = Buffer.allocUnsafe(literal.length);
+    if (literal.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(series?.head ?? msg.lines[0]!))) literal.data = Buffer.allocUnsafe(literal.length);
     if (msg.literals.length === 0) msg.literals = [literal];
     else msg.literals.push(literal);
+    // One comparison per literal for every message; the rest only for a FETCH response this long.
+    if (series !== null) series.cutAfterLiteral = (series.depth = listDepthAfter(line, series.depth)) === 1 && msg.literals.length >= this.settings.limits.instalmentLiterals;
+    else if (msg.literals.length >= this.settings.limits.instalmentLiterals) this.startSeries(msg);
     this.literal = literal;
     this.literalLeft = literal.length;
     this.literalConsumer = this.out.literalStart?.(msg, literal) ?? null;
@@ -288,6 +306,31 @@ export class ImapFramer {
     // The line goes on after the literal; it is read as the next line piece of the same message.
     this.endConsumer(true);
     this.literal = null;
+    if (this.series?.cutAfterLiteral) this.cut(this.series);
+  }
+
+  /**
+   * The message has reached the instalment cap: if it is a server's FETCH response, from now on it is handed on in
+   * instalments, each cut after a literal that is one of its items (not inside one: an ENVELOPE's subject may be a
+   * literal), so that each instalment's items are whole.
+   */
+  private startSeries(msg: ImapMessage): void {
+    const head = msg.lines[0]!;
+    if (this.side !== 'server' || !isFetchLine(head)) return;
+    let depth = 0;
+    for (const line of msg.lines) depth = listDepthAfter(line, depth);
+    this.series = { head, index: 0, depth, cutAfterLiteral: depth === 1 };
+  }
+
+  /** Hand on the message so far as an instalment of its series; what follows opens the next. */
+  private cut(series: Series): void {
+    const msg = this.msg!;
+    addLine(msg, '');
+    msg.instalment ??= { head: series.head, index: 0, last: false };
+    series.index++;
+    series.cutAfterLiteral = false;
+    this.msg = null;
+    this.out.message(msg);
   }
 
   private endConsumer(complete: boolean): void {
@@ -305,8 +348,8 @@ export class ImapFramer {
       this.resync.skipped += partial?.length ?? 0;
       return;
     }
-    // Without a message there is a partial line: the message starts with it.
-    const msg = this.msg ?? this.open(partial!.frame, partial!.time);
+    // Without a message there is a partial line (the message starts with it), or an instalment was just handed on.
+    const msg = this.msg ?? this.open(partial?.frame ?? frame, partial?.time ?? time);
     ImapFramer.touch(msg, frame, time, partial?.length ?? 0);
     if (partial) {
       addLine(msg, partial.text);
@@ -323,6 +366,12 @@ export class ImapFramer {
   private emit(): void {
     const msg = this.msg!;
     this.msg = null;
+    const series = this.series;
+    if (series !== null) {
+      // A response that ended before its first cut is handed on whole (no instalment).
+      if (msg.instalment) msg.instalment.last = true;
+      this.series = null;
+    }
     this.out.message(msg);
   }
 }
@@ -350,6 +399,15 @@ interface PartialLine {
   /** Where the line began. */
   frame: number;
   time: TimePoint;
+}
+
+/** A FETCH response handed on in instalments: its first line, the next instalment's number, its lists open so far. */
+interface Series {
+  readonly head: string;
+  index: number;
+  depth: number;
+  /** The literal being read is one of the response's items, and the instalment has reached the cap. */
+  cutAfterLiteral: boolean;
 }
 
 interface Resync {

@@ -40,6 +40,14 @@ function upperName(word: string): string {
   return KNOWN_NAMES.get(upper) ?? upper;
 }
 
+/**
+ * A later instalment of a FETCH response (ImapMessage.instalment) as a response of its own: the first instalment's
+ * number, and the items its text carries, as the attribute list.
+ */
+export function continuedFetch(number: number, msg: ImapMessage, nestedListsOnDemand = false): NumberedResponse {
+  return new NumberedResponse(number, 'FETCH', TokenReader.continuing(msg, nestedListsOnDemand));
+}
+
 /** A server message as a response. With `nestedListsOnDemand`, lists inside its lists are read when looked into (TokenReader). */
 export function parseResponse(msg: ImapMessage, nestedListsOnDemand = false): Response {
   const first = msg.lines[0] ?? '';
@@ -128,6 +136,18 @@ export function statusText(s: string): { code: ResponseCode | null; text: string
 export function isNumberedResponse(firstLine: string): boolean {
   const digit = firstLine.charCodeAt(2);
   return firstLine.charCodeAt(0) === 0x2a && firstLine.charCodeAt(1) === 0x20 && digit >= 0x30 && digit <= 0x39;
+}
+
+/** `* 12 FETCH …`: the first line of a FETCH response. */
+export function isFetchLine(firstLine: string): boolean {
+  return FETCH_LINE.test(firstLine);
+}
+
+const FETCH_LINE = /^\* \d+ FETCH /i;
+
+/** Is this message (or the response it is an instalment of) a FETCH response? */
+export function isFetchResponse(msg: ImapMessage): boolean {
+  return msg.side === 'server' && isFetchLine(msg.instalment?.head ?? msg.lines[0] ?? '');
 }
 
 /** Does a line look like the start of a server response (for resynchronising after a gap)? */

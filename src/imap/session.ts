@@ -10,7 +10,7 @@ import type { KeyLog } from '../tls/keylog.js';
 import { ConnectionTransport, plainGap, type TransportOutput } from './transport.js';
 import { looksLikeTls } from '../tls/hello.js';
 import type { Exchange, ImapConnection } from './model.js';
-import { isNumberedResponse, looksLikeResponse, parseResponse, type Response } from './response.js';
+import { continuedFetch, isNumberedResponse, looksLikeResponse, parseResponse, type Response } from './response.js';
 import { SaslTracker } from './sasl-tracker.js';
 import { stringOf, type Value } from './tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
@@ -112,6 +112,8 @@ class Oddities {
   earlyContinuations = 0;
   earlyContinuationAt: TimePoint | null = null;
   responsesWithoutRequest = 0;
+  /** A FETCH response handed on in instalments, while its later ones come: its number and the exchange it went to. */
+  continuing: { number: number; owner: Exchange | null } | null = null;
 }
 
 /** Mailboxes remembered per connection from LIST responses (a huge account lists many more). */
@@ -388,6 +390,7 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
   // ---- server side -------------------------------------------------------------------------------
 
   private onServerMessage(m: ImapMessage): void {
+    if (m.instalment !== undefined && m.instalment.index > 0) return this.onFetchContinued(m, m.instalment.last);
     const r = parseResponse(m, this.shared.nestedListsOnDemand);
     switch (r.kind) {
       case 'continuation': return this.onContinuation(r.text, m);
@@ -584,8 +587,21 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     } else {
       this.info.unsolicited++;
     }
+    if (m.instalment?.last === false && r.kind === 'numbered') this.oddities.continuing = { number: r.number, owner: owner ?? null };
     this.untaggedData(r, m.firstFrame);
     this.events.untagged?.(r, m, owner ?? null, this.info);
+  }
+
+  /**
+   * A later instalment of a long FETCH response: it goes where the first went, and counts as no response of its own
+   * (the first did), only its octets do.
+   */
+  private onFetchContinued(m: ImapMessage, last: boolean): void {
+    const series = this.odd?.continuing;
+    if (!series) return; // the framer hands on the first instalment first: not reached
+    if (last) this.odd!.continuing = null;
+    if (series.owner) series.owner.responseBytes += m.wireBytes;
+    this.events.untagged?.(continuedFetch(series.number, m, this.shared.nestedListsOnDemand), m, series.owner, this.info);
   }
 
   /** What untagged data tells us about the connection and the selected mailbox. */

@@ -39,6 +39,8 @@ export class TokenReader {
   private readonly onDemandFrom: number;
   /** Set when the input broke the grammar somewhere (the caller may warn). */
   malformed = false;
+  /** The message continues a list opened in an earlier message (a FETCH response's later instalment): see continuing(). */
+  private continuesList = false;
 
   /**
    * With `nestedListsOnDemand`, a list inside a list (a FETCH response's BODYSTRUCTURE, ENVELOPE, FLAGS) is only stepped
@@ -57,6 +59,17 @@ export class TokenReader {
     r.text = msg.lines[line] ?? '';
     r.pos = pos;
     return r.list(depth).items;
+  }
+
+  /**
+   * A reader of a later instalment of a long response (ImapMessage.instalment): its text continues the attribute list
+   * the first instalment opened, so values() gives that list's remaining items as one list, read as the whole
+   * message's would have been.
+   */
+  static continuing(msg: ImapMessage, nestedListsOnDemand = false): TokenReader {
+    const r = new TokenReader(msg, nestedListsOnDemand);
+    r.continuesList = true;
+    return r;
   }
 
   atEnd(): boolean {
@@ -111,6 +124,7 @@ export class TokenReader {
 
   /** Every value up to the end of the message. */
   values(): Value[] {
+    if (this.continuesList) return [this.listItems(0)];
     const out: Value[] = [];
     for (;;) {
       const v = this.value();
@@ -126,6 +140,11 @@ export class TokenReader {
 
   private list(depth: number): { kind: 'list'; items: Value[] } {
     this.pos++; // (
+    return this.listItems(depth);
+  }
+
+  /** The items of a list whose opening parenthesis has been read, and its closing one. */
+  private listItems(depth: number): { kind: 'list'; items: Value[] } {
     const items: Value[] = [];
     for (;;) {
       const v = depth >= MAX_DEPTH ? this.flatValue() : this.value(depth + 1);
@@ -276,6 +295,30 @@ export class TokenReader {
       this.malformed = true;
     }
   }
+}
+
+/**
+ * How many lists are open after `piece` (a line piece of a framed message), when `depth` were open before it: quoted
+ * strings and bracketed sections (`BODY[HEADER.FIELDS (FROM)]`) are stepped over, as the reader steps over them. The
+ * framer asks it of a long FETCH response, to cut it into instalments only between two of its items.
+ */
+export function listDepthAfter(piece: string, depth: number): number {
+  let brackets = 0;
+  for (let i = 0; i < piece.length; i++) {
+    const c = piece.charCodeAt(i);
+    if (c === DQUOTE) {
+      for (i++; i < piece.length; i++) {
+        const q = piece.charCodeAt(i);
+        if (q === BACKSLASH) i++;
+        else if (q === DQUOTE) break;
+      }
+    } else if (c === LBRACKET) brackets++;
+    else if (c === RBRACKET && brackets > 0) brackets--;
+    else if (brackets > 0) continue;
+    else if (c === LPAREN) depth++;
+    else if (c === RPAREN && depth > 0) depth--;
+  }
+  return depth;
 }
 
 /** Text of a string-like value (atom, string, NIL → null), for mailbox names, ID values and the like. */

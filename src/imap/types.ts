@@ -45,6 +45,20 @@ export interface ImapMessage {
   wireBytes: number;
   /** Set by the session when the message carries credentials: how to show it without them. */
   redacted?: string;
+  /**
+   * Set when the message is part of a long FETCH response, handed on in instalments so that it is never held whole
+   * (FramerLimits.instalmentLiterals): each instalment but the last ends after a literal that is one of the response's
+   * items, and each after the first continues the attribute list.
+   */
+  instalment?: Instalment;
+}
+
+export interface Instalment {
+  /** The response's first line (the first instalment's). */
+  head: string;
+  /** 0 for the first instalment. */
+  index: number;
+  last: boolean;
 }
 
 export type Status = 'OK' | 'NO' | 'BAD';

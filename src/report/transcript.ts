@@ -21,7 +21,8 @@ export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] 
   const colour = m.side === 'client' ? chalk.green : (s: string) => (status ? paintStatus(status, s) : s);
   if (m.redacted !== undefined && !view.showSecrets) return [`${stamp} ${who} ${colour(escapeText(m.redacted))}`];
   const out: string[] = [];
-  let current = '';
+  // A later instalment of a long FETCH response (ImapMessage.instalment) goes on from the one before.
+  let current = m.instalment !== undefined && m.instalment.index > 0 ? '…' : '';
   m.lines.forEach((line, i) => {
     const lit = m.literals[i];
     // The {n} announcement is replaced by what the literal was.
