@@ -25,6 +25,7 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { LET_GO_WARNED } from '../src/analysis/order-warnings.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { MAX_WARNINGS_KEPT } from '../src/analysis/warning-list.js';
+import { MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
@@ -468,4 +469,34 @@ test('ENABLED: each extension is listed once, whatever its case, up to 64, with 
   ]);
   assert.deepEqual(info.enabled, ['CONDSTORE', 'QRESYNC', ...names.slice(0, 62)]);
   assert.deepEqual(warnings.map((w) => `${w.frame}: ${w.message}`), ['5: more than 64 extensions enabled (the cap): the others are not listed']);
+});
+
+test('one FETCH response of 10,000 sections is read in instalments: every section listed, the response counted once, the step capped with a warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-instalments-'));
+  try {
+    const path = join(dir, 'literals.pcap');
+    await generateScaleCapture('literals', 10_000, path);
+    const fetches = JSON.parse(spawnSync(process.execPath, [CLI, 'fetches', '--json', path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout);
+    assert.equal(fetches.messages.length, 1);
+    const sections = fetches.messages[0].fetches;
+    assert.equal(sections.length, 10_000);
+    assert.ok(sections.every((s: { sha256: string | null; bytes: number }) => s.sha256 !== null && s.bytes === 5));
+    assert.equal(fetches.strategy[0].messages, 1);
+    assert.equal(fetches.strategy[0].items.length, MAX_STEP_ITEMS);
+    const capped = fetches.warnings.filter((w: { message: string }) => w.message.includes(`more than ${MAX_STEP_ITEMS} different items (the cap`));
+    assert.equal(capped.length, 1);
+    assert.ok(capped[0].frame > 0);
+    const commands = JSON.parse(spawnSync(process.execPath, [CLI, 'commands', '--json', path], { encoding: 'utf8' }).stdout);
+    assert.equal(commands.exchanges[0].untagged, 1, 'the response in instalments is one response');
+    assert.equal(commands.exchanges[0].responseBytes > 10_000 * 18, true);
+    // The transcript shows the response as it was handed on: three instalments, the later two going on from the first.
+    const transcript = spawnSync(process.execPath, [CLI, 'follow', path, '--conn', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }).stdout;
+    const fetchLines = transcript.split('\n').filter((l) => / S: (\* 1 FETCH|…)/.test(l));
+    assert.equal(fetchLines.length, 3);
+    assert.match(fetchLines[0]!, / S: \* 1 FETCH \(UID 1 BODY\[1\] \{5 bytes\}/);
+    assert.match(fetchLines[1]!, / S: … BODY\[4097\] \{5 bytes\}/);
+    assert.equal(transcript.split('{5 bytes}').length - 1, 10_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -28,6 +28,8 @@ export interface AnalyzeOptions extends PipelineOptions {
    * their tokens. One that reads every structure (fetches, report) is faster without: it would step over each first.
    */
   nestedListsOnDemand?: boolean;
+  /** Where the capture's warnings are collected (default: a list of its own), for a caller that adds its own to them. */
+  warnings?: WarningList;
   /** Keep every exchange in the result (the library API and small captures); reporters that stream leave it off. */
   keepExchanges?: boolean;
   /**
@@ -143,7 +145,7 @@ export interface CaptureAnalysis {
  * on request.
  */
 export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
-  const warnings = new WarningList();
+  const warnings = options.warnings ?? new WarningList();
   const warn = warnings.add;
   const connections: ImapConnection[] = [];
   const keepConnections = options.keepConnections ?? true;
