@@ -15,11 +15,12 @@ import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage, type FetchStep } from '../src/analysis/fetches.js';
 import { readSteps, StepFile } from '../src/cli/step-file.js';
 import { fetchesOfCapture } from '../src/cli/fetches-capture.js';
-import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec } from '../src/analysis/fetch-runs.js';
+import { MAX_CODED_TEXTS, MAX_RUNS_MERGED, MessageRuns, RecordCodec, SECTIONS_PER_LINE } from '../src/analysis/fetch-runs.js';
 import { messageView, type MessageView } from '../src/analysis/message-view.js';
 import { fetchesText, fetchesTextPieces, messageJson, MESSAGES_PER_PIECE, PIECE_CHARS } from '../src/report/fetches.js';
 import { jsonText } from '../src/util/json.js';
 import { feedTracker } from './helpers/imap.js';
+import { collectGarbage } from './helpers/gc.js';
 import { CAPTURES, CLI, hasPublic, NO_PUBLIC, publicCapture, unavailable } from './helpers/env.js';
 
 /** The CLI in a child process with extra environment variables. */
@@ -485,6 +486,59 @@ test('held lines live in the runs\' arena until a spill writes them, which empti
     const rest = hold(messages.slice(half));
     assert.equal(runs.lines.count, messages.length - half);
     assert.deepEqual([...runs.messages(rest)], messages, 'one run and the lines still held, merged in order');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a message the tracker has spilled is let go: the ring of the latest responses\' messages keeps none that went to disk', async () => {
+  const dir = scratch();
+  try {
+    const spilled: WeakRef<FetchedMessage>[] = [];
+    const tracker = new FetchTracker({ spill: { budget: 50, dir }, onSection: (m) => { if (spilled.length === 0) spilled.push(new WeakRef(m)); } });
+    // One response of 60 sections (over the budget: spilled at its end), then another message's.
+    const sections = () => Array.from({ length: 60 }, (_, i) => ` BODY[${i + 1}] {1}\r\nx`).join('');
+    feedTracker(tracker, [['client', 'a1 SELECT INBOX\r\n'], ['server', '* OK [UIDVALIDITY 7] ok\r\na1 OK done\r\n'],
+      ['client', 'a2 UID FETCH 10 (BODY[1:60])\r\n'], ['server', `* 1 FETCH (UID 10${sections()})\r\na2 OK\r\n`],
+      ['client', 'a3 UID FETCH 11 (FLAGS)\r\n'], ['server', '* 2 FETCH (UID 11 FLAGS ())\r\na3 OK\r\n']]);
+    assert.equal(tracker.spilledRuns, 1);
+    await collectGarbage();
+    assert.equal(spilled[0]!.deref(), undefined, 'the spilled message is garbage');
+    assert.equal([...tracker.sorted()].find((m) => m.uid === 10)?.fetches.length, 60, 'and read back from its run');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run line\'s identity is read off its start as decoding reads it: no mailbox, "", and names with quotes, backslashes and commas', async () => {
+  const [message] = views(await inMemory(join(CAPTURES, 'seed-alice.pcap')));
+  const codec = new RecordCodec();
+  for (const mailbox of [null, '', 'INBOX', 'a "quoted", \\ name\\', '\\"', 'Ünïcode, too']) {
+    for (const uid of [null, 42]) {
+      const line = codec.encode({ message: { ...message!, mailbox, uid, seq: 7, uidValidity: uid === null ? null : 3 } }).slice(0, -1);
+      const { uidValidity, seq } = codec.decode(line).message;
+      assert.deepEqual(codec.decodeKey(line), { mailbox, uidValidity, uid, seq }, `${mailbox} ${uid}`);
+    }
+  }
+});
+
+test(`a message of more than ${SECTIONS_PER_LINE} sections is written as a line per ${SECTIONS_PER_LINE}, and the merge makes it whole again, in order`, async () => {
+  const [first] = views(await inMemory(join(CAPTURES, 'seed-alice.pcap')));
+  const section = [...first!.fetches][0]!;
+  const many = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ ...section, frame: from + i }));
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-lines-test-'));
+  try {
+    const runs = new MessageRuns(dir);
+    const count = 2 * SECTIONS_PER_LINE + 100;
+    // Two spills of the same message (fetched again after the first): two runs of three lines each.
+    runs.spill([{ message: { ...first!, fetches: many(0, count) } }]);
+    runs.spill([{ message: { ...first!, envelope: null, fetches: many(count, count) } }]);
+    const lines = readdirSync(dir).flatMap((d) => readdirSync(join(dir, d)).map((f) => readFileSync(join(dir, d, f), 'utf8').split('\n').filter(Boolean)));
+    assert.deepEqual(lines.map((l) => l.length), [3, 3]);
+    const [whole, ...others] = [...runs.messages([])];
+    assert.equal(others.length, 0);
+    assert.deepEqual([...whole!.fetches].map((f) => f.frame), many(0, 2 * count).map((f) => f.frame));
+    assert.deepEqual({ ...whole!, fetches: null }, { ...first!, fetches: null }, 'the first line\'s envelope, size, date and tree');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

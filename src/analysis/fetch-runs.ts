@@ -41,6 +41,17 @@ export interface HeldLine extends HeldKey {
 export type Held = HeldMessage | HeldLine;
 
 /**
+ * A run's record while it waits in a merge: its identity read off the line, the rest decoded only when it leaves (a
+ * merge holds the next record of every run at once, and each may be a piece of a message of thousands of sections).
+ */
+interface RunLine extends HeldKey {
+  text: string;
+}
+
+/** What a merge orders: run records as lines, or messages. */
+type Merging = HeldMessage | RunLine;
+
+/**
  * Runs merged at once (bounded open files and buffers: 128 × 64 KiB read windows = 8 MiB, util/read-lines.ts). Runs are merged by levels:
  * when this many runs of one size wait, they become one run of the next level, so every record is rewritten
  * about log_128(runs) times, never once per spill. (At 32, a 100 MiB folder sync's 34 runs were all
@@ -193,6 +204,12 @@ export function sectionSpecs(): Interner<SectionSpec> {
   return new Interner((section) => Object.freeze(parseSectionSpec(section)));
 }
 
+/** Sections a line of a run holds, at most (about 60 KiB: within a run reader's window). */
+export const SECTIONS_PER_LINE = 512;
+
+/** What a later line of a message of many sections says besides its identity and sections: nothing (combine keeps the first's). */
+const NO_MORE = { envelope: null, size: null, internalDate: null, parts: null, structureFrom: null } as const;
+
 /** Texts a codec numbers; later new texts are written out (a hostile capture's every section differs). */
 export const MAX_CODED_TEXTS = 65_536;
 
@@ -220,6 +237,40 @@ export class RecordCodec {
     for (const f of m.fetches) fetches.push(this.fetchRow(f));
     const row: MessageRow = [m.mailbox, m.uidValidity, m.uid, m.seq, e ? [e.date, e.subject, e.from] : null, m.size, m.internalDate, m.structureFrom, parts, fetches];
     return `${JSON.stringify(row)}\n`;
+  }
+
+  /**
+   * A message as lines of a run: one, or for a message of more than SECTIONS_PER_LINE sections, one for each that many,
+   * the first with the rest of the message and the others with its identity only. They are its pieces, as the pieces
+   * of a message fetched again are: a merge holds the next line of every run, and each stays short.
+   */
+  encodeLines(h: HeldMessage, write: (line: string) => void): void {
+    const m = h.message;
+    const fetches = m.fetches;
+    if (fetches.length <= SECTIONS_PER_LINE || !Array.isArray(fetches)) {
+      write(this.encode(h));
+      return;
+    }
+    const all = fetches as SectionFetch[];
+    write(this.encode({ message: { ...m, fetches: all.slice(0, SECTIONS_PER_LINE) } }));
+    for (let at = SECTIONS_PER_LINE; at < all.length; at += SECTIONS_PER_LINE) {
+      const piece = { ...NO_MORE, mailbox: m.mailbox, uidValidity: m.uidValidity, uid: m.uid, seq: m.seq, fetches: all.slice(at, at + SECTIONS_PER_LINE) };
+      write(this.encode({ message: piece }));
+    }
+  }
+
+  /** What the merge order reads of a line of a run (encode), without decoding the rest. */
+  decodeKey(line: string): HeldKey['message'] {
+    // The row opens with [mailbox, uidValidity, uid, seq, …]; only the mailbox (a JSON string, or null) can hold a comma.
+    let comma = 5; // after [null
+    if (line.charCodeAt(1) === 0x22) {
+      comma = 2;
+      for (let c = line.charCodeAt(comma); c !== 0x22; c = line.charCodeAt(++comma)) if (c === 0x5c) comma++;
+      comma++;
+    }
+    for (let field = 0; field < 3; field++) comma = line.indexOf(',', comma + 1);
+    const [mailbox, uidValidity, uid, seq] = JSON.parse(`${line.slice(0, comma)}]`) as MessageRow;
+    return { mailbox, uidValidity, uid, seq };
   }
 
   /** A line of a run (encode) as the message it holds. */
@@ -289,20 +340,23 @@ export class RecordCodec {
   }
 }
 
-/** Reads a run back, one record at a time. */
-function* readRun(path: string, codec: RecordCodec): Generator<HeldMessage> {
-  for (const line of readLines(path)) yield codec.decode(line);
+/** Reads a run back, one record at a time, each as its line and identity. */
+function* readRun(path: string, codec: RecordCodec): Generator<RunLine> {
+  for (const line of readLines(path)) yield { message: codec.decodeKey(line), text: line };
 }
 
 /**
  * K-way merge of sorted sources (earlier sources hold earlier pieces). A binary heap on (record, source): equal
  * records leave in source order. With `join`, the pieces of each message are combined into the first one; without,
  * they leave one after another, earliest first (a merged run keeps them apart, so that only the final merge makes a
- * message whole, and it alone needs room for one fetched thousands of times).
+ * message whole, and it alone needs room for one fetched thousands of times). A run's records wait as their lines:
+ * without `join` they go on as read, with it each is decoded as it leaves, so one piece at a time is held as objects.
  */
-function* mergeSources(sources: Iterator<HeldMessage>[], join?: (earlier: MessageView, later: MessageView) => void): Generator<HeldMessage> {
-  const heap: { head: HeldMessage; source: number }[] = [];
-  const before = (a: { head: HeldMessage; source: number }, b: { head: HeldMessage; source: number }) => {
+function mergeSources(sources: Iterator<Merging>[]): Generator<Merging>;
+function mergeSources(sources: Iterator<Merging>[], join: (earlier: MessageView, later: MessageView) => void, codec: RecordCodec): Generator<HeldMessage>;
+function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageView, later: MessageView) => void, codec?: RecordCodec): Generator<Merging> {
+  const heap: { head: Merging; source: number }[] = [];
+  const before = (a: { head: Merging; source: number }, b: { head: Merging; source: number }) => {
     const c = compareHeld(a.head, b.head);
     return c < 0 || (c === 0 && a.source < b.source);
   };
@@ -336,7 +390,7 @@ function* mergeSources(sources: Iterator<HeldMessage>[], join?: (earlier: Messag
   let current: HeldMessage | null = null;
   while (heap.length > 0) {
     const top = heap[0]!;
-    const h = top.head;
+    const taken = top.head;
     const next = sources[top.source]!.next();
     if (next.done) {
       const last = heap.pop()!;
@@ -348,8 +402,12 @@ function* mergeSources(sources: Iterator<HeldMessage>[], join?: (earlier: Messag
       top.head = next.value;
       down(0);
     }
-    if (!join) yield h;
-    else if (current && compareHeld(current, h) === 0) join(current.message, h.message);
+    if (!join) {
+      yield taken;
+      continue;
+    }
+    const h = 'text' in taken ? codec!.decode(taken.text) : taken;
+    if (current && compareHeld(current, h) === 0) join(current.message, h.message);
     else {
       if (current) yield current;
       current = h;
@@ -432,7 +490,7 @@ export class MessageRuns {
       held.sort(compareHeld);
       const combinePieces = (earlier: MessageView, later: MessageView) => { combine(earlier, later, this.fetchesHeld, () => this.spool()); };
       const sources = [...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)];
-      yield* inListOrder(mergeSources(sources, combinePieces));
+      yield* inListOrder(mergeSources(sources, combinePieces, this.codec));
     } finally {
       this.dispose();
     }
@@ -466,14 +524,19 @@ export class MessageRuns {
     return this.dir.path;
   }
 
-  private write(records: Iterable<Held>): string {
+  private write(records: Iterable<Held | Merging>): string {
     // Records are encoded one by one into the writer's buffer: a string of many records would be a large
     // object, which only a full collection frees.
     const writer = new GatheredWriter(join(this.directory(), `run-${++this.count}`));
+    const put = (line: string) => { writer.write(line); };
     try {
       for (const h of records) {
         if ('line' in h) writer.writeOctets(h.line);
-        else writer.write(this.codec.encode(h));
+        else if ('text' in h) {
+          // A run's record goes on as it was read (its newline was not).
+          writer.write(h.text);
+          writer.write('\n');
+        } else this.codec.encodeLines(h, put);
       }
     } finally {
       writer.close();

@@ -462,6 +462,14 @@ export class FetchTracker {
   private spill(): void {
     const held = this.takeHeld((m) => !this.deriving.has(m));
     if (held.length > 0) this.runs!.spill(held);
+    // The ring lets go of what went to disk: a message of many sections would otherwise stay alive in it.
+    for (let at = 0; at < this.live; at++) {
+      const message = this.recentMessages[at];
+      if (message && this.recentBoxes[at]!.messages?.get(this.recentKeys[at]!) !== message) {
+        this.recentBoxes[at] = undefined;
+        this.recentMessages[at] = undefined;
+      }
+    }
   }
 
   /**
