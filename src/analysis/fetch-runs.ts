@@ -225,6 +225,8 @@ export class RecordCodec {
   /** Each numbered section's spec (no lookup by its text); sections written out are looked up by text. */
   private readonly specs: (SectionSpec | undefined)[] = [];
   private readonly specsByText = sectionSpecs();
+  /** Where decodeKey reads next. */
+  private keyAt = 0;
 
   constructor(private readonly maxTexts = MAX_CODED_TEXTS) {}
 
@@ -261,16 +263,42 @@ export class RecordCodec {
 
   /** What the merge order reads of a line of a run (encode), without decoding the rest. */
   decodeKey(line: string): HeldKey['message'] {
-    // The row opens with [mailbox, uidValidity, uid, seq, …]; only the mailbox (a JSON string, or null) can hold a comma.
-    let comma = 5; // after [null
+    // The row opens with [mailbox, uidValidity, uid, seq, …]: the mailbox a JSON string or null, the others numbers or
+    // null. Read by hand: every record of the final merge is read this way first, and JSON.parse of the four took twice
+    // as long (343 against 187 ns a line of a folder sync, where decoding the line takes 1.5 µs).
+    let mailbox: string | null = null;
+    let at = 6; // past `[null,`
     if (line.charCodeAt(1) === 0x22) {
-      comma = 2;
-      for (let c = line.charCodeAt(comma); c !== 0x22; c = line.charCodeAt(++comma)) if (c === 0x5c) comma++;
-      comma++;
+      let end = 2;
+      let escaped = false;
+      for (let c = line.charCodeAt(end); c !== 0x22 && end < line.length; c = line.charCodeAt(++end)) {
+        if (c === 0x5c) {
+          end++;
+          escaped = true;
+        }
+      }
+      mailbox = escaped ? JSON.parse(line.slice(1, end + 1)) as string : line.slice(2, end);
+      at = end + 2;
     }
-    for (let field = 0; field < 3; field++) comma = line.indexOf(',', comma + 1);
-    const [mailbox, uidValidity, uid, seq] = JSON.parse(`${line.slice(0, comma)}]`) as MessageRow;
+    this.keyAt = at;
+    const uidValidity = this.keyNumber(line);
+    const uid = this.keyNumber(line);
+    const seq = this.keyNumber(line) as number;
     return { mailbox, uidValidity, uid, seq };
+  }
+
+  /** The number or null at keyAt, up to its comma (a number of another form than short digits through JSON.parse). */
+  private keyNumber(line: string): number | null {
+    const start = this.keyAt;
+    let at = start;
+    let n = 0;
+    let digits = true;
+    for (let c = line.charCodeAt(at); c !== 0x2c && at < line.length; c = line.charCodeAt(++at)) {
+      if (c < 0x30 || c > 0x39) digits = false;
+      n = n * 10 + c - 0x30;
+    }
+    this.keyAt = at + 1;
+    return digits && at > start && at - start < 16 ? n : JSON.parse(line.slice(start, at)) as number | null;
   }
 
   /** A line of a run (encode) as the message it holds. */
