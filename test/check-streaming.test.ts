@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture, type CaptureAnalysis } from '../src/analysis/analyzer.js';
@@ -19,12 +19,12 @@ import { rulesFromSpec } from '../src/check/load.js';
 import { evaluate, ruleName } from '../src/check/rules.js';
 import type { Rules } from '../src/check/spec.js';
 import type { Exchange } from '../src/imap/model.js';
-import { KeyLog } from '../src/tls/keylog.js';
+import type { KeyLog } from '../src/tls/keylog.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
-import { CAPTURES, hasPublic, PUBLIC } from './helpers/env.js';
 import { footprint, perUnit } from './helpers/footprint.js';
 import { idleAcrossAnotherSession, lastAckAfterNextSyn } from './helpers/late-sessions.js';
 import { exchangeStub } from './helpers/imap.js';
+import { everyCapture } from './helpers/every-capture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imapscope-check-streaming-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -45,12 +45,8 @@ async function keptModel(path: string, keys?: () => KeyLog | undefined): Promise
 }
 
 test('streaming check = the rules over the kept model, on every recorded and public capture, encrypted or not', async () => {
-  const recorded = readdirSync(CAPTURES).filter((f) => /\.(pcap|pcapng)$/.test(f)).map((f) => join(CAPTURES, f));
-  const publicOnes = hasPublic ? readdirSync(PUBLIC).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).map((f) => join(PUBLIC, f)) : [];
   let failures = 0;
-  for (const path of [...recorded, ...publicOnes]) {
-    const keyFile = path.replace(/\.[a-z]+$/, '.keys');
-    const keys = () => (existsSync(keyFile) ? KeyLog.parse(readFileSync(keyFile, 'utf8')) : undefined);
+  for (const { path, keys } of everyCapture()) {
     const model = await keptModel(path, keys);
     for (const allowEncrypted of [false, true]) {
       const streamed = await checkCapture(path, RULES, { keys: keys() }, { allowEncrypted });

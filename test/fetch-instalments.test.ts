@@ -5,16 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { analyzeWithFetches, type FullAnalysis } from '../src/analysis/full.js';
 import { FetchTracker, MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
 import { messageView } from '../src/analysis/message-view.js';
 import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
 import { listDepthAfter } from '../src/imap/tokens.js';
 import type { ImapMessage } from '../src/imap/types.js';
-import { KeyLog } from '../src/tls/keylog.js';
-import { CAPTURES, hasPublic, PUBLIC } from './helpers/env.js';
+import { everyCapture } from './helpers/every-capture.js';
 import { feedTracker, recordingFramer } from './helpers/imap.js';
 
 const small = (instalmentLiterals: number) => ({ ...DEFAULT_FRAMER_LIMITS, instalmentLiterals });
@@ -110,12 +107,8 @@ function made(a: FullAnalysis): object {
 }
 
 test('on every recorded and public capture, cutting after every item literal changes nothing but where a section is said to end', async () => {
-  const recorded = readdirSync(CAPTURES).filter((f) => /\.(pcap|pcapng)$/.test(f)).map((f) => join(CAPTURES, f));
-  const publicOnes = hasPublic ? readdirSync(PUBLIC).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).map((f) => join(PUBLIC, f)) : [];
   let cut = 0;
-  for (const path of [...recorded, ...publicOnes]) {
-    const keyFile = path.replace(/\.[a-z]+$/, '.keys');
-    const keys = () => (existsSync(keyFile) ? KeyLog.parse(readFileSync(keyFile, 'utf8')) : undefined);
+  for (const { path, keys } of everyCapture()) {
     const whole = await analyzeWithFetches(path, { keepExchanges: true, keys: keys() });
     const frames = whole.fetches.list().flatMap((m) => [...messageView(m).fetches].map((f) => f.frame));
     const cutUp = await analyzeWithFetches(path, { keepExchanges: true, keys: keys(), instalmentLiterals: 1, onMessage: (m) => { if (m.instalment) cut++; } });
