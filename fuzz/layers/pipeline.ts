@@ -152,6 +152,8 @@ export const pipelineLayer: Layer = {
       await runPipeline(path, jail, out, spills, {
         maxOpen: input.length % 2 === 0 ? 1 : undefined, maxHeldTotal: input.length % 3 === 0 ? 4096 : undefined,
         maxHeldSegments: fewSegments ? 4 : undefined, maxHeldSegmentsTotal: fewSegments ? 8 : undefined,
+        // Every seventh input's FETCH responses go on in instalments after each item literal.
+        instalmentLiterals: input.length % 7 === 0 ? 1 : undefined,
       });
     } finally {
       spills.dispose();
@@ -166,6 +168,7 @@ interface Caps {
   maxHeldTotal: number | undefined;
   maxHeldSegments: number | undefined;
   maxHeldSegmentsTotal: number | undefined;
+  instalmentLiterals: number | undefined;
 }
 
 async function runPipeline(path: string, jail: string, out: string, spills: Spills, caps: Caps): Promise<void> {
