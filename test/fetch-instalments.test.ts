@@ -4,6 +4,10 @@
  * response once and sends every instalment where the first went, and what every view is made of stays the same.
  */
 import { test } from 'node:test';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Extractor } from '../src/extract/extractor.js';
 import assert from 'node:assert/strict';
 import { analyzeWithFetches, type FullAnalysis } from '../src/analysis/full.js';
 import { FetchTracker, MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
@@ -12,6 +16,7 @@ import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
 import { listDepthAfter } from '../src/imap/tokens.js';
 import type { ImapMessage } from '../src/imap/types.js';
 import { everyCapture } from './helpers/every-capture.js';
+import { CAPTURES } from './helpers/env.js';
 import { feedTracker, recordingFramer } from './helpers/imap.js';
 
 const small = (instalmentLiterals: number) => ({ ...DEFAULT_FRAMER_LIMITS, instalmentLiterals });
@@ -118,4 +123,37 @@ test('on every recorded and public capture, cutting after every item literal cha
     assert.ok(cutFrames.every((frame, i) => frame <= frames[i]!), path);
   }
   assert.ok(cut > 100, `responses were cut (${cut} instalments)`);
+});
+
+/** What `extract` writes of a capture (as src/cli/run/extract.ts wires it): each file's name and octets. */
+async function extracted(path: string, instalmentLiterals?: number): Promise<Map<string, string>> {
+  const out = mkdtempSync(join(tmpdir(), 'imapscope-instalments-extract-'));
+  try {
+    const extractor = new Extractor(out, false, () => {});
+    const analysis = await analyzeWithFetches(path, { instalmentLiterals, onLiteralStart: (m, l) => extractor.literalStart(m, l) }, {
+      onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, steps: false, spill: { budget: 10_000, dir: extractor.tmpDir },
+    });
+    await extractor.finish(path, analysis.fetches.sorted());
+    const files = new Map<string, string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else files.set(full.slice(out.length), readFileSync(full, 'latin1'));
+      }
+    };
+    walk(out);
+    return files;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+test('extract writes the same files, manifest included, when every FETCH response is cut after each item literal', async () => {
+  for (const name of ['mbsync.pcap', 'offlineimap.pcapng', 'seed-alice.pcap', 'fetchmail.pcap']) {
+    const path = join(CAPTURES, name);
+    const whole = await extracted(path);
+    assert.ok(whole.size > 2, `${name}: ${whole.size} files`);
+    assert.deepEqual(await extracted(path, 1), whole, name);
+  }
 });
