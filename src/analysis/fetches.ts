@@ -23,7 +23,7 @@ export interface SectionFetch {
   tag: string | null;
   command: string;
   requestFrame: number | null;
-  /** Frame of the last byte of the FETCH response that carried it. */
+  /** Frame of the last byte of the FETCH response that carried it (of its instalment, for a long one: ImapMessage.instalment). */
   frame: number;
   item: string;
   /** The section spec as sent ("" for the whole message). */

@@ -96,7 +96,7 @@ export const TABLES: Record<TableName, Column[]> = {
     { name: 'tag', type: 'VARCHAR', doc: 'tag of the FETCH command' },
     { name: 'command', type: 'VARCHAR', doc: 'FETCH or UID FETCH' },
     { name: 'requestFrame', type: 'BIGINT', doc: 'frame of the FETCH request' },
-    { name: 'frame', type: 'BIGINT', doc: 'frame that completed the FETCH response carrying the section' },
+    { name: 'frame', type: 'BIGINT', doc: 'frame that completed the FETCH response carrying the section (or, for a response of more than 4,096 literals, read in instalments, the instalment)' },
     { name: 'mailbox', type: 'VARCHAR', doc: 'mailbox of the message' },
     { name: 'uidValidity', type: 'BIGINT', doc: 'UIDVALIDITY of the mailbox' },
     { name: 'uid', type: 'BIGINT', doc: 'UID of the message, when known' },
