@@ -157,3 +157,15 @@ test('extract writes the same files, manifest included, when every FETCH respons
     assert.deepEqual(await extracted(path, 1), whole, name);
   }
 });
+
+test('a response in instalments beyond the mailbox (its UID not kept for the number) is still one message', () => {
+  const warnings: string[] = [];
+  const tracker = new FetchTracker({ warn: (_f, _c, m) => warnings.push(m) });
+  const count = DEFAULT_FRAMER_LIMITS.instalmentLiterals + 100;
+  const response = longFetch(count).replace('* 1 FETCH', '* 100000000 FETCH');
+  feedTracker(tracker, [['server', '* OK ready\r\n'], ['client', 'a1 SELECT INBOX\r\n'], ['server', '* 1 EXISTS\r\na1 OK done\r\n'],
+    ['client', 'a2 FETCH 100000000 (UID BODY.PEEK[1:*])\r\n'], ['server', `${response}a2 OK done\r\n`]]);
+  assert.ok(warnings.some((w) => /beyond the mailbox/.test(w)), 'the premise: the UID is not kept for that number');
+  const messages = tracker.list();
+  assert.deepEqual(messages.map((m) => [m.uid, m.fetches.length]), [[7, count]]);
+});

@@ -238,6 +238,8 @@ export class FetchTracker {
   private recentAt = 0;
   /** Records that continue a message whose earlier pieces are held as a run record (revive()). */
   private readonly earlierOf = new WeakMap<FetchedMessage, Earlier>();
+  /** The UID of each connection's FETCH response that is coming in instalments (ImapMessage.instalment), while it comes. */
+  private readonly seriesUids = new Map<number, number | null>();
   /** Sections met so far (their `order`, with numberSections). */
   private sectionCount = 0;
 
@@ -274,7 +276,11 @@ export class FetchTracker {
     }
     if (r.type !== 'FETCH' || r.values[0]?.kind !== 'list') return;
     const items = r.values[0].items;
-    const continued = (msg.instalment?.index ?? 0) > 0;
+    const series = msg.instalment;
+    const continued = series !== undefined && series.index > 0;
+    // A later instalment carries no UID: it is the message of the first, whatever the sequence number maps to.
+    const seriesUid = continued ? this.seriesUids.get(info.conn.id) : undefined;
+    if (series?.last) this.seriesUids.delete(info.conn.id);
     if (continued && items.length === 0) return; // the end of a response in instalments: nothing more in it
     const warn = (m: string) => this.options.warn?.(msg.firstFrame, info.conn.id, m);
     const attrs = parseFetch(items, warn, { deferBodyStructure: true });
@@ -283,7 +289,8 @@ export class FetchTracker {
       state.beyondWarned = true;
       warn(`FETCH names message ${seq}, beyond the mailbox (${info.selected?.exists ?? 'no'} EXISTS; at most ${MAX_AHEAD} past the highest number seen, ${MAX_MESSAGES} in all): its UID ${attrs.uid} is not kept for that number`);
     }
-    const uid = attrs.uid ?? state.seqToUid.get(seq) ?? null;
+    const uid = attrs.uid ?? seriesUid ?? state.seqToUid.get(seq) ?? null;
+    if (series?.last === false) this.seriesUids.set(info.conn.id, uid);
     const message = this.retain ? this.message(state, uid, seq) : newMessage(state, uid, seq);
     const earlier = this.earlierOf.get(message);
     if (attrs.bodyStructureValue) this.noteStructure(message, attrs.bodyStructureValue, warn, earlier);
