@@ -36,6 +36,8 @@
  *                 commands outstanding
  *   refetched N   one message's From header fetched N times, 500 commands a flight (a client polling one message):
  *                 a message whose pieces the fetch views merge from many runs
+ *   appended N    one APPEND of N short messages, each a non-synchronizing literal (MULTIAPPEND with LITERAL+, as a
+ *                 migration tool uploads): one client command of N line pieces
  *
  *   node dist/bench/scale-captures.js --kind open --count 200000 --out FILE
  *   node dist/bench/scale-captures.js --kind closed --count 300000 --interval 0.001 --out FILE
@@ -55,8 +57,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding' | 'refetched';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding', 'refetched'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding' | 'refetched' | 'appended';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding', 'refetched', 'appended'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -392,6 +394,15 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
       }
       await out.write(f.close('fin', 'client'));
       exchanges = count + 1;
+      break;
+    }
+    case 'appended': {
+      const f = flow(0, t0);
+      const mail = 'Subject: m\r\n\r\nhello\r\n';
+      await out.write([...f.handshake(), ...f.send('server', '* OK [CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND] ready\r\n'), ...f.send('client', 'a1 APPEND INBOX')]);
+      await inBatches(count, () => ` (\\Seen) {${mail.length}+}\r\n${mail}`, (text) => out.write(f.send('client', text)));
+      await out.write([...f.send('client', '\r\n'), ...f.send('server', 'a1 OK done\r\n'), ...f.close('fin', 'client')]);
+      exchanges = 1;
       break;
     }
     case 'mailboxes': {

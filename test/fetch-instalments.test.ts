@@ -116,7 +116,7 @@ test('on every recorded and public capture, cutting after every item literal cha
   for (const { path, keys } of everyCapture()) {
     const whole = await analyzeWithFetches(path, { keepExchanges: true, keys: keys() });
     const frames = whole.fetches.list().flatMap((m) => [...messageView(m).fetches].map((f) => f.frame));
-    const cutUp = await analyzeWithFetches(path, { keepExchanges: true, keys: keys(), instalmentLiterals: 1, onMessage: (m) => { if (m.instalment) cut++; } });
+    const cutUp = await analyzeWithFetches(path, { keepExchanges: true, keys: keys(), framerLimits: { instalmentLiterals: 1 }, onMessage: (m) => { if (m.instalment) cut++; } });
     assert.deepEqual(made(cutUp), made(whole), path);
     // A section ends where its instalment did: no later than where the whole response did.
     const cutFrames = cutUp.fetches.list().flatMap((m) => [...messageView(m).fetches].map((f) => f.frame));
@@ -130,7 +130,7 @@ async function extracted(path: string, instalmentLiterals?: number): Promise<Map
   const out = mkdtempSync(join(tmpdir(), 'imapscope-instalments-extract-'));
   try {
     const extractor = new Extractor(out, false, () => {});
-    const analysis = await analyzeWithFetches(path, { instalmentLiterals, onLiteralStart: (m, l) => extractor.literalStart(m, l) }, {
+    const analysis = await analyzeWithFetches(path, { framerLimits: instalmentLiterals === undefined ? undefined : { instalmentLiterals }, onLiteralStart: (m, l) => extractor.literalStart(m, l) }, {
       onSection: (m, f, s) => extractor.section(m, f, s), numberSections: true, steps: false, spill: { budget: 10_000, dir: extractor.tmpDir },
     });
     await extractor.finish(path, analysis.fetches.sorted());

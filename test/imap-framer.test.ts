@@ -86,7 +86,7 @@ test('a refused synchronizing literal is abandoned: the next bytes are a new com
 });
 
 test('caps: an over-long line is cut with a warning; an impossible literal length is read as text', () => {
-  const f = recordingFramer('server', { maxLine: 64, keepLiteral: 16, instalmentLiterals: 4096 });
+  const f = recordingFramer('server', { ...DEFAULT_FRAMER_LIMITS, maxLine: 64, keepLiteral: 16 });
   f.feed(`* SEARCH ${'1 '.repeat(100)}\r\n* 1 FETCH (BODY[] {40}\r\n${'x'.repeat(40)})\r\n* 2 FETCH (BODY[] {99999999999}\r\na1 OK\r\n`);
   assert.equal(f.messages.length, 4);
   assert.equal(f.messages[0]!.damaged, true);
@@ -161,4 +161,44 @@ test('literalAtEnd, insideQuotes and the literal the framer begins agree with th
     const at = Math.floor(random() * (line.length + 1));
     assert.equal(insideQuotes(line, at), inside(line, at), `${JSON.stringify(line)} at ${at}`);
   }
+});
+
+test('a message past the cap on literals keeps its first pieces and its last line, and counts the rest', () => {
+  const starts: string[] = [];
+  const messages: ImapMessage[] = [];
+  const warnings: string[] = [];
+  const framer = new ImapFramer({
+    message: (m) => messages.push(m), warn: (frame, w) => warnings.push(`${frame}: ${w}`),
+    literalStart: (_m, lit) => { starts.push(String(lit.length)); return null; },
+  }, { side: 'client', limits: { ...DEFAULT_FRAMER_LIMITS, maxLiterals: 3 }, plausibleStart: () => true });
+  const wire = 'a1 APPEND INBOX {1+}\r\na {1+}\r\nb {2+}\r\ncc {3+}\r\nddd {4+}\r\neeee\r\na2 NOOP\r\n';
+  framer.push(Buffer.from(wire, 'latin1'), 7, T0);
+  assert.equal(messages.length, 2, 'the command after it is framed as before');
+  const m = messages[0]!;
+  assert.deepEqual(m.lines, ['a1 APPEND INBOX {1+}', ' {1+}', ' {2+}', '']);
+  assert.deepEqual(m.literals.map((l) => l.data?.toString('latin1')), ['a', 'b', 'cc']);
+  // The two pieces not kept: " {3+}\r\n" and "ddd", " {4+}\r\n" and "eeee".
+  assert.deepEqual(m.elided, { literals: 2, octets: 7 + 3 + 7 + 4 });
+  assert.equal(m.wireBytes, wire.length - 'a2 NOOP\r\n'.length, 'every octet counts');
+  assert.deepEqual(starts, ['1', '1', '2'], 'nobody is handed a literal the message does not keep');
+  assert.deepEqual(warnings, ['7: client message starting in frame 7 has 5 literals, more than the 3 a message keeps: the other 2 literals (21 octets) were counted, not kept']);
+  assert.equal(messages[1]!.elided, undefined);
+});
+
+test('a message past the cap on octets held keeps the piece that reached it, and counts the rest', () => {
+  const f = recordingFramer('client', { ...DEFAULT_FRAMER_LIMITS, maxHeldOctets: 30 });
+  f.feed(`a1 APPEND INBOX {20}\r\n${'x'.repeat(20)} {20}\r\n${'y'.repeat(20)} {20}\r\n${'z'.repeat(20)}\r\n`);
+  const m = f.messages[0]!;
+  assert.deepEqual(m.literals.map((l) => l.data?.toString('latin1')), ['x'.repeat(20)], '20 octets of line and 20 of literal: the cap is reached');
+  assert.deepEqual(m.elided, { literals: 2, octets: 2 * (' {20}\r\n'.length + 20) });
+  assert.match(f.warnings[0]!, /^client message starting in frame 1 holds more than the 30 octets a message keeps: its last 2 literals \(54 octets\) were counted, not kept$/);
+});
+
+test('a FETCH response is cut into instalments by the octets it holds too', () => {
+  const f = recordingFramer('server', { ...DEFAULT_FRAMER_LIMITS, instalmentOctets: 20 });
+  // 22 characters and 4 octets reach 20: cut after the first item; then 12 + 4 a piece, so the next cut is after two.
+  f.feed('* 1 FETCH (BODY[1] {4}\r\nabcd BODY[2] {4}\r\nefgh BODY[3] {4}\r\nijkl BODY[4] {4}\r\nmnop)\r\n');
+  assert.deepEqual(f.messages.map((m) => [m.instalment?.index, m.instalment?.last, m.literals.map((l) => l.data?.toString('latin1')).join()]),
+    [[0, false, 'abcd'], [1, false, 'efgh,ijkl'], [2, true, 'mnop']]);
+  assert.equal(f.messages.every((m) => m.elided === undefined), true);
 });

@@ -26,6 +26,7 @@ import { LET_GO_WARNED } from '../src/analysis/order-warnings.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { MAX_WARNINGS_KEPT } from '../src/analysis/warning-list.js';
 import { MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
+import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
@@ -499,6 +500,32 @@ test('one FETCH response of 10,000 sections is read in instalments: every sectio
     assert.match(fetchLines[0]!, / S: \* 1 FETCH \(UID 1 BODY\[1\] \{5 bytes\}/);
     assert.match(fetchLines[1]!, / S: … BODY\[4097\] \{5 bytes\}/);
     assert.equal(transcript.split('{5 bytes}').length - 1, 10_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one APPEND of 10,000 messages keeps its first 8,192 literals: paired, every octet counted, the rest named in a warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-appended-'));
+  try {
+    const path = join(dir, 'appended.pcap');
+    await generateScaleCapture('appended', 10_000, path);
+    const { maxLiterals } = DEFAULT_FRAMER_LIMITS;
+    const commands = JSON.parse(spawnSync(process.execPath, [CLI, 'commands', '--json', path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout);
+    assert.equal(commands.exchanges.length, 1);
+    const [append] = commands.exchanges;
+    assert.equal(append.status, 'OK');
+    // The command as the generator wrote it (bench/scale-captures.ts).
+    const mail = 'Subject: m\r\n\r\nhello\r\n';
+    assert.equal(append.requestBytes, `a1 APPEND INBOX${` (\\Seen) {${mail.length}+}\r\n${mail}`.repeat(10_000)}\r\n`.length);
+    assert.equal(append.args, `INBOX${` (\\Seen) {${mail.length}}`.repeat(maxLiterals)} …`, 'the literals kept, then the mark of those not kept');
+    const warnings = commands.warnings.filter((w: Warning) => /a message keeps/.test(w.message));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, new RegExp(`^client message starting in frame ${append.requestFrame} has 10000 literals, more than the ${maxLiterals} a message keeps: the other ${10_000 - maxLiterals} literals \\(\\d+ octets\\) were counted, not kept$`));
+    assert.ok(warnings[0].frame > append.requestFrame && warnings[0].frame < append.responseFrame, 'named at the frame the command ended in');
+    const transcript = spawnSync(process.execPath, [CLI, 'follow', path, '--conn', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }).stdout;
+    assert.equal(transcript.split(`{${mail.length} bytes}`).length - 1, maxLiterals);
+    assert.match(transcript, new RegExp(`\\{${mail.length} bytes\\} \\{… ${10_000 - maxLiterals} more literals, \\d+ bytes, not kept\\}\n`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import type { Layer } from '../layer.js';
 import { SCRIPT_DICTIONARY, frameScript, generateSession, recordedScripts } from '../imap-script.js';
 
 /** Small caps, so that inputs reach them. */
-const LIMITS: FramerLimits = { maxLine: 2048, keepLiteral: 512, instalmentLiterals: 2 };
+const LIMITS: FramerLimits = { maxLine: 2048, keepLiteral: 512, instalmentLiterals: 2, instalmentOctets: 1024, maxLiterals: 6, maxHeldOctets: 4096 };
 
 function depth(v: Value): number {
   return v.kind === 'list' ? 1 + Math.max(0, ...v.items.map(depth)) : 0;
@@ -29,6 +29,11 @@ export const framingLayer: Layer = {
     for (const m of messages) {
       framed[m.side] += m.wireBytes;
       check(m.lines.length === m.literals.length + 1, `${m.lines.length} line pieces around ${m.literals.length} literals`);
+      check(m.literals.length <= LIMITS.maxLiterals, `${m.literals.length} literals kept (cap ${LIMITS.maxLiterals})`);
+      const held = m.lines.reduce((n, l) => n + l.length, 0) + m.literals.reduce((n, l) => n + (l.data?.length ?? 0), 0);
+      // The piece that reaches the cap is kept whole, and the last line always.
+      check(held <= LIMITS.maxHeldOctets + 2 * LIMITS.maxLine + LIMITS.keepLiteral, `${held} octets held (cap ${LIMITS.maxHeldOctets})`);
+      if (m.elided) check(m.elided.literals > 0 && m.elided.octets > 0, `elided ${m.elided.literals} literals of ${m.elided.octets} octets`);
       for (const line of m.lines) check(line.length <= LIMITS.maxLine, `a line of ${line.length} chars kept (cap ${LIMITS.maxLine})`);
       for (const lit of m.literals) {
         check(lit.received >= 0 && lit.received <= lit.length, `literal of ${lit.length} received ${lit.received}`);

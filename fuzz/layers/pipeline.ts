@@ -6,6 +6,7 @@ import { analyzeWithFetches, type FullAnalysis } from '../../src/analysis/full.j
 import { messageView } from '../../src/analysis/message-view.js';
 import { CaptureError } from '../../src/capture/reader.js';
 import { usageLine } from '../../src/cli/errors.js';
+import type { FramerLimits } from '../../src/imap/framer.js';
 import { Extractor } from '../../src/extract/extractor.js';
 import { exchangeJson } from '../../src/report/commands.js';
 import { fetchesText, messageJson, stepJson } from '../../src/report/fetches.js';
@@ -152,8 +153,10 @@ export const pipelineLayer: Layer = {
       await runPipeline(path, jail, out, spills, {
         maxOpen: input.length % 2 === 0 ? 1 : undefined, maxHeldTotal: input.length % 3 === 0 ? 4096 : undefined,
         maxHeldSegments: fewSegments ? 4 : undefined, maxHeldSegmentsTotal: fewSegments ? 8 : undefined,
-        // Every seventh input's FETCH responses go on in instalments after each item literal.
-        instalmentLiterals: input.length % 7 === 0 ? 1 : undefined,
+        // Every seventh input's FETCH responses go on in instalments after each item literal; every eleventh input's
+        // messages keep two literals and 512 octets at most, and its FETCH responses are cut every 256 octets.
+        framerLimits: input.length % 7 === 0 ? { instalmentLiterals: 1 }
+          : input.length % 11 === 0 ? { maxLiterals: 2, maxHeldOctets: 512, instalmentOctets: 256 } : undefined,
       });
     } finally {
       spills.dispose();
@@ -168,7 +171,7 @@ interface Caps {
   maxHeldTotal: number | undefined;
   maxHeldSegments: number | undefined;
   maxHeldSegmentsTotal: number | undefined;
-  instalmentLiterals: number | undefined;
+  framerLimits: Partial<FramerLimits> | undefined;
 }
 
 async function runPipeline(path: string, jail: string, out: string, spills: Spills, caps: Caps): Promise<void> {

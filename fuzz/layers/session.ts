@@ -49,7 +49,7 @@ export const sessionLayer: Layer = {
         completed.add(ex);
       },
       message: (m) => messages.push(m),
-    }, (w) => warnings.push(w), { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: 16 * 1024, instalmentLiterals: 2 } }));
+    }, (w) => warnings.push(w), { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: 16 * 1024, instalmentLiterals: 2, instalmentOctets: 2048, maxLiterals: 3, maxHeldOctets: 4096 } }));
     let frame = 0;
     for (const step of decodeScript(input)) {
       frame++;

@@ -4,7 +4,7 @@ import type { CaptureInput } from '../capture/reader.js';
 import type { Exchange, ImapConnection } from '../imap/model.js';
 import { ImapSession, SessionContext, type SessionEvents } from '../imap/session.js';
 import { RecurringValues } from '../imap/recurring.js';
-import { DEFAULT_FRAMER_LIMITS } from '../imap/framer.js';
+import { DEFAULT_FRAMER_LIMITS, type FramerLimits } from '../imap/framer.js';
 import { KeyLog } from '../tls/keylog.js';
 import type { ImapMessage, Literal, LiteralConsumer } from '../imap/types.js';
 import type { Response } from '../imap/response.js';
@@ -20,8 +20,11 @@ import { LetGoWarnings } from './order-warnings.js';
 export interface AnalyzeOptions extends PipelineOptions {
   /** Literals up to this many octets are kept for parsing (default 16 KiB: headers, not bodies; bodies stream). */
   keepLiteral?: number;
-  /** A FETCH response is handed on in instalments of about this many literals (default 4,096; see ImapMessage.instalment). */
-  instalmentLiterals?: number;
+  /**
+   * Caps of the IMAP framer set lower than DEFAULT_FRAMER_LIMITS, by tests and the fuzzer: the size of a FETCH
+   * response's instalments (ImapMessage.instalment), what one message keeps (ImapMessage.elided).
+   */
+  framerLimits?: Partial<FramerLimits>;
   /**
    * Read the lists inside a response's lists (a FETCH response's BODYSTRUCTURE, ENVELOPE, FLAGS) only when someone looks
    * into them: for a caller that reads FETCH responses for their item names (compare), which then steps over most of
@@ -178,7 +181,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   };
 
   // One options object for every session: an open connection should not carry its own copy.
-  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024, instalmentLiterals: options.instalmentLiterals ?? DEFAULT_FRAMER_LIMITS.instalmentLiterals }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
+  const shared = new SessionContext(events, warn, { limits: { ...DEFAULT_FRAMER_LIMITS, keepLiteral: options.keepLiteral ?? 16 * 1024, ...options.framerLimits }, keys, recurring: new RecurringValues(), nestedListsOnDemand: options.nestedListsOnDemand });
   const sink: StreamSink<SessionSlot> = {
     ...sessionSink(shared, {
       accepts: options.connections,

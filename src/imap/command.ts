@@ -20,6 +20,8 @@ export interface Command {
   /** SELECT / EXAMINE / STATUS / APPEND … mailbox argument (as sent, modified UTF-7). */
   mailbox: string | null;
   malformed: boolean;
+  /** The command outgrew what one message keeps (ImapMessage.elided): `args` are its first pieces and its end. */
+  elided: boolean;
 }
 
 /** Commands of RFC 3501/9051 and the common extensions: used to tell a command line from noise after a gap. */
@@ -45,6 +47,9 @@ for (const name of KNOWN_COMMANDS) {
 /** Commands whose first argument is a mailbox name. */
 const MAILBOX_COMMANDS = new Set(['SELECT', 'EXAMINE', 'CREATE', 'DELETE', 'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'STATUS', 'APPEND', 'GETQUOTAROOT', 'GETACL', 'MYRIGHTS']);
 
+/** Ends the display and the shape of a command whose later pieces were counted, not kept. */
+export const ELIDED_MARK = ' …';
+
 export function parseCommand(msg: ImapMessage): Command {
   const r = new TokenReader(msg);
   const tag = r.word();
@@ -53,12 +58,13 @@ export function parseCommand(msg: ImapMessage): Command {
   name = KNOWN_NAMES.get(name) ?? name;
   const args = r.values();
   const base = name.startsWith('UID ') ? name.slice(4) : name;
+  const elided = msg.elided !== undefined;
   const cmd: Command = {
     tag, name, args,
-    display: '', displayClear: renderValues(args),
+    display: '', displayClear: renderValues(args) + (elided ? ELIDED_MARK : ''),
     user: null, mechanism: null, initialResponse: null,
     mailbox: MAILBOX_COMMANDS.has(base) ? stringOf(args[0]) : null,
-    malformed: r.malformed,
+    malformed: r.malformed, elided,
   };
   if (name === 'LOGIN') cmd.user = stringOf(args[0]);
   if (name === 'AUTHENTICATE') {

@@ -14,9 +14,22 @@ export interface FramerLimits {
    * response of a hundred thousand sections is never held whole.
    */
   instalmentLiterals: number;
+  /** …or once it holds this many octets of line text and literals, whichever comes first. */
+  instalmentOctets: number;
+  /**
+   * A message keeps its line pieces and literals until it holds this many literals or `maxHeldOctets` octets; the
+   * pieces after that are counted, not kept (ImapMessage.elided), so that no message grows without bound: a client
+   * command of a million literals, or a response that is not cut into instalments.
+   */
+  maxLiterals: number;
+  maxHeldOctets: number;
 }
 
-export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxLine: 1024 * 1024, keepLiteral: 256 * 1024, instalmentLiterals: 4096 };
+export const DEFAULT_FRAMER_LIMITS: FramerLimits = {
+  maxLine: 1024 * 1024, keepLiteral: 256 * 1024,
+  instalmentLiterals: 4096, instalmentOctets: 4 * 1024 * 1024,
+  maxLiterals: 8192, maxHeldOctets: 16 * 1024 * 1024,
+};
 
 /**
  * What every framer of one side of a capture shares (one object, not a copy per connection): which side,
@@ -73,6 +86,8 @@ export class ImapFramer {
   private yieldRequested = false;
   /** A FETCH response being handed on in instalments, from when its first instalment reached the cap; else null. */
   private series: Series | null = null;
+  /** Octets of line text and literals the message being read holds (for the caps on what a message keeps). */
+  private held = 0;
 
   constructor(
     private readonly out: FramerOutput,
@@ -252,22 +267,50 @@ export class ImapFramer {
     if (overflowed) msg.damaged = true;
     const series = this.series;
     const literal = this.literalAnnounced(line, msg.lines.length === 0 && series === null);
-    addLine(msg, line);
     if (!literal) {
+      // The last line piece is always kept: it ends the message.
+      addLine(msg, line);
       this.emit();
       return;
     }
-    const keeps = this.settings.keepsOctets;
-    if (literal.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(series?.head ?? msg.lines[0]!))) literal.data = Buffer.allocUnsafe(literal.length);
-    if (msg.literals.length === 0) msg.literals = [literal];
-    else msg.literals.push(literal);
+    const limits = this.settings.limits;
+    if (msg.literals.length < limits.maxLiterals && this.held < limits.maxHeldOctets) this.keepPiece(msg, line, literal, series);
+    else this.elide(msg, bytes, literal);
     // One comparison per literal for every message; the rest only for a FETCH response this long.
-    if (series !== null) series.cutAfterLiteral = (series.depth = listDepthAfter(line, series.depth)) === 1 && msg.literals.length >= this.settings.limits.instalmentLiterals;
-    else if (msg.literals.length >= this.settings.limits.instalmentLiterals) this.startSeries(msg);
+    if (series !== null) {
+      series.depth = listDepthAfter(line, series.depth);
+      series.cutAfterLiteral = series.depth === 1 && this.instalmentFull(msg);
+    } else if (this.instalmentFull(msg)) this.startSeries(msg);
     this.literal = literal;
     this.literalLeft = literal.length;
-    this.literalConsumer = this.out.literalStart?.(msg, literal) ?? null;
     if (literal.length === 0) this.finishLiteral();
+  }
+
+  /** A line piece and the literal it announces join the message, the literal's octets too if someone reads them. */
+  private keepPiece(msg: ImapMessage, line: string, literal: Literal, series: Series | null): void {
+    addLine(msg, line);
+    this.held += line.length;
+    const keeps = this.settings.keepsOctets;
+    if (literal.length <= this.settings.limits.keepLiteral && (keeps === undefined || keeps(series?.head ?? msg.lines[0]!))) {
+      literal.data = Buffer.allocUnsafe(literal.length);
+      this.held += literal.length;
+    }
+    if (msg.literals.length === 0) msg.literals = [literal];
+    else msg.literals.push(literal);
+    this.literalConsumer = this.out.literalStart?.(msg, literal) ?? null;
+  }
+
+  /** Past the caps on what a message keeps: the piece and its literal are read and counted, and nobody gets them. */
+  private elide(msg: ImapMessage, bytes: number, literal: Literal): void {
+    const elided = (msg.elided ??= { literals: 0, octets: 0 });
+    elided.literals++;
+    elided.octets += bytes + literal.length;
+  }
+
+  /** Has the message reached an instalment's size (in literals, kept or not, or in octets held)? */
+  private instalmentFull(msg: ImapMessage): boolean {
+    const limits = this.settings.limits;
+    return msg.literals.length + (msg.elided?.literals ?? 0) >= limits.instalmentLiterals || this.held >= limits.instalmentOctets;
   }
 
   /** The literal this line announces at its end, not yet read; null if it announces none. */
@@ -329,8 +372,7 @@ export class ImapFramer {
     msg.instalment ??= { head: series.head, index: 0, last: false };
     series.index++;
     series.cutAfterLiteral = false;
-    this.msg = null;
-    this.out.message(msg);
+    this.handOn(msg);
   }
 
   private endConsumer(complete: boolean): void {
@@ -365,12 +407,27 @@ export class ImapFramer {
 
   private emit(): void {
     const msg = this.msg!;
-    this.msg = null;
     const series = this.series;
     if (series !== null) {
       // A response that ended before its first cut is handed on whole (no instalment).
       if (msg.instalment) msg.instalment.last = true;
       this.series = null;
+    }
+    this.handOn(msg);
+  }
+
+  /** The message leaves the framer: what it could not keep is said once, with the cap that stopped it. */
+  private handOn(msg: ImapMessage): void {
+    this.msg = null;
+    this.held = 0;
+    const elided = msg.elided;
+    if (elided !== undefined) {
+      const limits = this.settings.limits;
+      const start = `${this.side} message starting in frame ${msg.firstFrame}`;
+      const rest = `${elided.literals} literals (${elided.octets} octets) were counted, not kept`;
+      this.out.warn(msg.lastFrame, msg.literals.length >= limits.maxLiterals
+        ? `${start} has ${msg.literals.length + elided.literals} literals, more than the ${limits.maxLiterals} a message keeps: the other ${rest}`
+        : `${start} holds more than the ${limits.maxHeldOctets} octets a message keeps: its last ${rest}`);
     }
     this.out.message(msg);
   }

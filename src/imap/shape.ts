@@ -1,4 +1,4 @@
-import type { Command } from './command.js';
+import { ELIDED_MARK, type Command } from './command.js';
 import type { Value } from './tokens.js';
 
 /** Commands whose first argument is a mailbox name: that name is behaviour, kept in the shape. */
@@ -16,7 +16,7 @@ export function commandShape(cmd: Command): string {
   if (cmd.name === 'LOGIN') return 'LOGIN <user> <password>';
   if (cmd.name === 'AUTHENTICATE') return `AUTHENTICATE ${cmd.mechanism ?? '?'}${cmd.args.length > 1 ? ' <initial-response>' : ''}`;
   const parts = cmd.args.map((v, i) => shapeOf(v, isMailboxArg(base, i)));
-  return [cmd.name, ...parts].join(' ');
+  return [cmd.name, ...parts].join(' ') + (cmd.elided ? ELIDED_MARK : '');
 }
 
 /** Which arguments name mailboxes (or LIST patterns): kept as sent, case and all. */

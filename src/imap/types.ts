@@ -51,6 +51,12 @@ export interface ImapMessage {
    * items, and each after the first continues the attribute list.
    */
   instalment?: Instalment;
+  /**
+   * Set when the message outgrew the caps on what one message keeps (FramerLimits.maxLiterals, maxHeldOctets): the
+   * line pieces and literals read after that were counted, not kept. `lines` and `literals` hold those before them,
+   * and the message's last line.
+   */
+  elided?: { literals: number; octets: number };
 }
 
 export interface Instalment {

@@ -23,8 +23,11 @@ export function transcriptLines(m: ImapMessage, view: TranscriptView): string[] 
   const out: string[] = [];
   // A later instalment of a long FETCH response (ImapMessage.instalment) goes on from the one before.
   let current = m.instalment !== undefined && m.instalment.index > 0 ? '…' : '';
+  const last = m.lines.length - 1;
   m.lines.forEach((line, i) => {
     const lit = m.literals[i];
+    // What a message too long to keep whole read and did not keep lies before its last line.
+    if (i === last && m.elided) current += chalk.dim(` {… ${m.elided.literals} more literals, ${m.elided.octets} bytes, not kept}`);
     // The {n} announcement is replaced by what the literal was.
     current += escapeText(lit ? line.replace(/~?\{\d+[+-]?\}$/, '') : line);
     if (!lit) return;
