@@ -27,6 +27,8 @@ import { generateScaleCapture } from '../bench/scale-captures.js';
 import { MAX_WARNINGS_KEPT } from '../src/analysis/warning-list.js';
 import { MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
 import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
+import { MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS } from '../src/analysis/command-rows.js';
+import { embeddedData } from './helpers/report.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
@@ -526,6 +528,58 @@ test('one APPEND of 10,000 messages keeps its first 8,192 literals: paired, ever
     const transcript = spawnSync(process.execPath, [CLI, 'follow', path, '--conn', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }).stdout;
     assert.equal(transcript.split(`{${mail.length} bytes}`).length - 1, maxLiterals);
     assert.match(transcript, new RegExp(`\\{${mail.length} bytes\\} \\{… ${10_000 - maxLiterals} more literals, \\d+ bytes, not kept\\}\n`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('commands of more than 1,000 invented names: summary, report and compare list the first apart and the rest as one row, with one warning', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-names-'));
+  try {
+    // 1,300 commands, every tenth a NOOP, the others each of a name of its own, all answered.
+    const capture = (path: string, prefix: string) => {
+      const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000, rtt: 0.001 });
+      const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
+      for (let i = 0; i < 1300; i += 100) {
+        const names = Array.from({ length: 100 }, (_, j) => (i + j) % 10 === 0 ? 'NOOP' : `${prefix}${i + j}`);
+        packets.push(...f.send('client', names.map((n, j) => `t${i + j} ${n}\r\n`).join('')),
+          ...f.send('server', names.map((n, j) => `t${i + j} ${n === 'NOOP' ? 'OK' : 'BAD'} done\r\n`).join('')));
+      }
+      writeCapture(path, { format: 'pcap', packets: [...packets, ...f.close('fin', 'client')] });
+    };
+    const path = join(dir, 'names.pcap');
+    capture(path, 'X');
+    const invented = 1300 - 130;
+    const summary = JSON.parse(spawnSync(process.execPath, [CLI, 'summary', '--json', path], { encoding: 'utf8' }).stdout);
+    const rows = new Map<string, number>(summary.commands.map((s: { command: string; count: number }) => [s.command, s.count]));
+    assert.equal(rows.get('NOOP'), 130);
+    assert.equal(rows.get(OTHER_COMMANDS), invented - MAX_OTHER_COMMAND_NAMES);
+    assert.equal(rows.size, MAX_OTHER_COMMAND_NAMES + 2);
+    // The first pooled: the 1,001st invented name, in the order the commands were sent.
+    const firstPooled = Array.from({ length: 1300 }, (_, i) => i).filter((i) => i % 10 !== 0)[MAX_OTHER_COMMAND_NAMES]!;
+    const commands = JSON.parse(spawnSync(process.execPath, [CLI, 'commands', '--json', path], { encoding: 'utf8' }).stdout);
+    const pooledEx = commands.exchanges.find((e: { tag: string }) => e.tag === `t${firstPooled}`);
+    assert.equal(pooledEx.command, `X${firstPooled}`, 'commands lists every exchange by its own name');
+    const warned = summary.warnings.filter((w: Warning) => w.message.includes(OTHER_COMMANDS));
+    assert.equal(warned.length, 1);
+    assert.deepEqual({ frame: warned[0].frame, conn: warned[0].conn }, { frame: pooledEx.requestFrame, conn: 0 });
+    assert.match(warned[0].message, new RegExp(`^more than ${MAX_OTHER_COMMAND_NAMES} different names .*: "X${firstPooled}" and every later`));
+    // The report's histograms take the same rows: each adds up to its row's count.
+    const html = spawnSync(process.execPath, [CLI, 'report', '-o', join(dir, 'r.html'), path], { encoding: 'utf8' });
+    assert.equal(html.status, 0, html.stderr);
+    const data = embeddedData(readFileSync(join(dir, 'r.html'), 'utf8'));
+    const reportRows = data.captures[0]!.commands;
+    assert.equal(reportRows.length, rows.size);
+    for (const r of reportRows) assert.equal(r.histogram.reduce((a, b) => a + b, 0), rows.get(r.command), r.command);
+    // compare names its latencies by the same rows, and its command sequences too.
+    const other = join(dir, 'other.pcap');
+    capture(other, 'Y');
+    const compared = JSON.parse(spawnSync(process.execPath, [CLI, 'compare', '--json', path, other], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout);
+    for (const profile of compared.profiles) {
+      assert.equal(profile.latency[OTHER_COMMANDS].count, invented - MAX_OTHER_COMMAND_NAMES);
+      assert.equal(Object.keys(profile.latency).length, MAX_OTHER_COMMAND_NAMES + 2);
+      assert.equal(profile.connections[0].commands.filter((c: string) => c === OTHER_COMMANDS).length, invented - MAX_OTHER_COMMAND_NAMES);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { CommandStats, latencyMs } from '../src/analysis/stats.js';
+import { MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS } from '../src/analysis/command-rows.js';
 import type { Exchange } from '../src/imap/model.js';
 import { float64List, growableColumn, growInPlace, listValues, pushValue, RESERVED_VALUES, uint32List } from '../src/util/typed-list.js';
 import { CAPTURES } from './helpers/env.js';
@@ -122,4 +123,23 @@ test('on every recorded capture the statistics equal those computed from its exc
     const a = await analyzeCapture(join(CAPTURES, name), { keepExchanges: true });
     assert.deepEqual(a.commandStats.summaries(), expectedSummaries(a.exchanges!), name);
   }
+});
+
+test('names that are not IMAP\'s get rows of their own up to the cap; later new ones share one row, said once', () => {
+  const stats = new CommandStats();
+  const ex = (command: string) => ({ command, status: 'BAD', clientMs: 0, continuationAt: null, start: { sec: 1, nsec: 0, digits: 6 }, end: { sec: 1, nsec: 5000, digits: 6 } }) as unknown as Exchange;
+  const firsts: string[] = [];
+  const extra = 7;
+  for (let i = 0; i < MAX_OTHER_COMMAND_NAMES + extra; i++) {
+    // Each invented name twice, and IMAP's own commands among them: those always keep their rows.
+    for (const name of [`X${i}`, `X${i}`, i % 100 === 0 ? 'UID FETCH' : 'NOOP']) if (stats.add(ex(name))) firsts.push(name);
+  }
+  const rows = new Map(stats.summaries().map((s) => [s.command, s.count]));
+  assert.equal(rows.get(OTHER_COMMANDS), 2 * extra, 'the invented names past the cap, both times each');
+  assert.equal(rows.get('X0'), 2);
+  assert.equal(rows.get(`X${MAX_OTHER_COMMAND_NAMES - 1}`), 2);
+  assert.equal(rows.has(`X${MAX_OTHER_COMMAND_NAMES}`), false);
+  assert.equal(rows.get('UID FETCH'), Math.ceil((MAX_OTHER_COMMAND_NAMES + extra) / 100));
+  assert.equal(rows.size, MAX_OTHER_COMMAND_NAMES + 3);
+  assert.deepEqual(firsts, [`X${MAX_OTHER_COMMAND_NAMES}`], 'the first exchange pooled, and only it');
 });

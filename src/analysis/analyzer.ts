@@ -13,6 +13,7 @@ import type { Connection, LateChanges, Side, StreamSink } from '../tcp/types.js'
 import { DEFAULT_PORTS, type TcpOverview } from '../tcp/tracker.js';
 import { VisibilityTally, type Visibility } from './visibility.js';
 import { CommandStats } from './stats.js';
+import { otherCommandsWarning } from './command-rows.js';
 import { TurnStats } from './turns.js';
 import { ExchangeOrderer } from './orderer.js';
 import { LetGoWarnings } from './order-warnings.js';
@@ -163,7 +164,7 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
   const letGo = new LetGoWarnings(warn);
   const orderer = new ExchangeOrderer<ImapConnection>((ex, info) => {
     if (statistics) {
-      stats.add(ex);
+      if (stats.add(ex)) warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
       turns.add(ex);
     }
     exchanges?.push(ex);

@@ -1,6 +1,7 @@
 import type { Exchange } from '../imap/model.js';
 import { float64List, listValues, pushValue, uint32List, type Float64List, type Uint32List } from '../util/typed-list.js';
 import { secondsBetween } from '../util/time.js';
+import { commandRow, OTHER_COMMANDS } from './command-rows.js';
 
 export interface CommandSummary {
   command: string;
@@ -29,12 +30,17 @@ interface Latencies {
  */
 export class CommandStats {
   private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: Latencies }>();
+  /** The names that are not IMAP's given a row of their own (commandRow). */
+  private readonly listed = new Set<string>();
 
-  add(ex: Exchange): void {
-    let s = this.byCommand.get(ex.command);
+  /** Count an exchange in its command's row. True for the first exchange counted in OTHER_COMMANDS: say so then. */
+  add(ex: Exchange): boolean {
+    const row = commandRow(this.listed, ex.command);
+    let s = this.byCommand.get(row);
+    const first = s === undefined && row === OTHER_COMMANDS;
     if (!s) {
       s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: { micros: uint32List(), others: float64List(1) } };
-      this.byCommand.set(ex.command, s);
+      this.byCommand.set(row, s);
     }
     s.count++;
     if (ex.status === 'OK') s.ok++;
@@ -43,6 +49,7 @@ export class CommandStats {
     else s.incomplete++;
     const ms = latencyMs(ex);
     if (ms !== null) keepLatency(s.latencies, ms);
+    return first;
   }
 
   summaries(): CommandSummary[] {

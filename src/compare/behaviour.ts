@@ -17,6 +17,7 @@ import { Numbered } from '../util/intern.js';
 import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
+import { commandRow, OTHER_COMMANDS } from '../analysis/command-rows.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -156,6 +157,8 @@ export class BehaviourCollector {
   private readonly groups = new Numbered<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
+  /** The command names that are not IMAP's given a row of their own (commandRow). */
+  private readonly listedCommands = new Set<string>();
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
@@ -187,8 +190,11 @@ export class BehaviourCollector {
 
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
-    o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(ex.shape), this.strings.number(ex.command), latencyMs(ex) ?? NaN);
-    for (const name of this.extensionsOf(ex.shape)) (o.extensions ??= new Set()).add(name);
+    // Past the cap on names that are not IMAP's, a command is its row's name, and its shape too: each new one was kept.
+    const name = commandRow(this.listedCommands, ex.command);
+    const shape = name === OTHER_COMMANDS ? OTHER_COMMANDS : ex.shape;
+    o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
+    for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);
   }
 
   private extensionsOf(shape: string): readonly string[] {

@@ -13,6 +13,7 @@ import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
+import { commandRow } from '../../analysis/command-rows.js';
 import { Ladders, type Ladder, type LadderSpool } from './ladders.js';
 import type {
   CaptureData, CommandData, ComparisonData, ConnectionData, MessageData, PartData, SectionFetchData,
@@ -79,6 +80,8 @@ export interface CollectorOptions {
 export class CaptureCollector {
   private readonly ladders: Ladders;
   private readonly histograms = new Map<string, number[]>();
+  /** The rows of the histograms, by the rule of the per-command figures they join (commandRow). */
+  private readonly listedCommands = new Set<string>();
   /**
    * Times are kept from the first frame's and shifted to the capture's start (its earliest time, known at the end: a
    * clock can step back) when the rows are completed.
@@ -117,11 +120,13 @@ export class CaptureCollector {
       requestFrame: ex.requestFrame, responseFrame: ex.responseFrame, start: this.relative(ex.start), end: this.relative(ex.end), latencyMs: ms,
       untagged: ex.untagged, continuations: ex.continuations, requestBytes: ex.requestBytes, responseBytes: ex.responseBytes, requestMissing: ex.requestMissing,
     });
+    // Every exchange takes its row, measured or not, as the per-command figures count it.
+    const row = commandRow(this.listedCommands, ex.command);
     if (ms === null) return;
-    let bins = this.histograms.get(ex.command);
+    let bins = this.histograms.get(row);
     if (!bins) {
       bins = new Array<number>(HISTOGRAM_EDGES_MS.length + 1).fill(0);
-      this.histograms.set(ex.command, bins);
+      this.histograms.set(row, bins);
     }
     bins[histogramBin(ms)]!++;
   }
