@@ -7,6 +7,7 @@ import { SessionContext } from '../src/imap/session.js';
 import { isNumberedResponse } from '../src/imap/response.js';
 import type { ImapMessage } from '../src/imap/types.js';
 import type { Side } from '../src/tcp/types.js';
+import { MAX_OTHER_RESPONSE_TYPES, OTHER_RESPONSES } from '../src/imap/response-types.js';
 
 test('pipelined commands each get their own completion; untagged data goes to the oldest outstanding', () => {
   const { exchanges, info } = runSession([
@@ -307,4 +308,28 @@ test('close() names the newest exchange while a command was outstanding until th
   // A tagged response without its command opens an exchange after the outstanding IDLE: that one is the newest.
   assert.deepEqual(closeAfter([greeting, ['client', 'a1 IDLE\r\n'], ['server', '+ idling\r\n'], ['server', 'x9 OK done\r\n']]),
     { newest: 'x9', reported: ['x9', 'a1'] });
+});
+
+test('untagged responses of more than 100 invented types: the first 100 counted apart, the rest together, said once', () => {
+  const extra = 5;
+  // Each invented type once, numbered or not, between responses of IMAP's own types; then the first again.
+  const responses: string[] = [];
+  for (let i = 0; i < MAX_OTHER_RESPONSE_TYPES + extra; i++) responses.push(i % 2 ? `* ${i} X${i} a\r\n` : `* X${i} a\r\n`, `* ${i + 1} EXISTS\r\n`);
+  const { exchanges, warnings } = runSession([
+    ['server', '* OK ready\r\n'], ['client', 'a1 NOOP\r\n'], ['server', responses.join('')], ['server', '* X0 b\r\na1 OK done\r\n'],
+    ['client', 'a2 NOOP\r\n'], ['server', `* X${MAX_OTHER_RESPONSE_TYPES + 1} c\r\n* X0 d\r\na2 OK done\r\n`],
+  ]);
+  const [first, second] = exchanges;
+  assert.equal(first!.untagged, 2 * (MAX_OTHER_RESPONSE_TYPES + extra) + 1);
+  assert.equal(first!.untaggedByType.EXISTS, MAX_OTHER_RESPONSE_TYPES + extra);
+  assert.equal(first!.untaggedByType.X0, 2);
+  assert.equal(first!.untaggedByType[`X${MAX_OTHER_RESPONSE_TYPES - 1}`], 1);
+  assert.equal(first!.untaggedByType[OTHER_RESPONSES], extra);
+  assert.equal(Object.keys(first!.untaggedByType).length, MAX_OTHER_RESPONSE_TYPES + 2);
+  // The rule is the capture's: a later exchange counts a type past the cap together too, and one listed apart.
+  assert.deepEqual(second!.untaggedByType, { [OTHER_RESPONSES]: 1, X0: 1 });
+  const said = warnings.filter((w) => w.message.includes(OTHER_RESPONSES));
+  assert.equal(said.length, 1);
+  assert.equal(said[0]!.frame, 3, 'the frame of the first response counted together');
+  assert.match(said[0]!.message, new RegExp(`^more than ${MAX_OTHER_RESPONSE_TYPES} different types .*: "X${MAX_OTHER_RESPONSE_TYPES}" and every later`));
 });

@@ -17,7 +17,7 @@ import { Numbered } from '../util/intern.js';
 import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
-import { commandRow, OTHER_COMMANDS } from '../analysis/command-rows.js';
+import { CommandRows, OTHER_COMMANDS } from '../analysis/command-rows.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -157,8 +157,7 @@ export class BehaviourCollector {
   private readonly groups = new Numbered<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
-  /** The command names that are not IMAP's given a row of their own (commandRow). */
-  private readonly listedCommands = new Set<string>();
+  private readonly commandRows = new CommandRows();
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
@@ -191,7 +190,7 @@ export class BehaviourCollector {
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
     // Past the cap on names that are not IMAP's, a command is its row's name, and its shape too: each new one was kept.
-    const name = commandRow(this.listedCommands, ex.command);
+    const name = this.commandRows.row(ex.command);
     const shape = name === OTHER_COMMANDS ? OTHER_COMMANDS : ex.shape;
     o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
     for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);

@@ -30,6 +30,11 @@ const KNOWN_NAMES = new Map(['OK', 'NO', 'BAD', 'BYE', 'PREAUTH', 'FETCH', 'EXIS
   'CAPABILITY', 'LIST', 'LSUB', 'XLIST', 'SEARCH', 'ESEARCH', 'SORT', 'THREAD', 'FLAGS', 'STATUS', 'ID', 'ENABLED',
   'NAMESPACE', 'QUOTA', 'QUOTAROOT', 'ACL', 'MYRIGHTS', 'LISTRIGHTS', 'METADATA'].map((n) => [n, n]));
 
+/** Is this a response of RFC 3501/9051 or a common extension (as upper case)? */
+export function isKnownResponseName(name: string): boolean {
+  return KNOWN_NAMES.has(name);
+}
+
 /** `word` in upper case, as the constant when it is a known response name. */
 function upperName(word: string): string {
   // Most lines of a folder sync: a comparison costs less than hashing the new string for the table.

@@ -16,6 +16,7 @@ import { stringOf, type Value } from './tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 import { decodeMailboxName } from './utf7.js';
 import { RecurringValues } from './recurring.js';
+import { OTHER_RESPONSES, ResponseTypeRows, UNKNOWN_RESPONSE, otherResponsesWarning } from './response-types.js';
 
 export interface SessionEvents {
   /** A command was sent (its exchange will be completed later, or at close). */
@@ -51,6 +52,8 @@ export class SessionContext {
   readonly recurring: RecurringValues;
   readonly framing: Readonly<Record<Side, FramerSettings>>;
   readonly nestedListsOnDemand: boolean;
+  /** The untagged response types exchanges count apart, one rule for the capture (Exchange.untaggedByType). */
+  readonly responseTypes = new ResponseTypeRows();
 
   constructor(readonly events: SessionEvents, readonly warn: WarningSink, options: SessionOptions = {}) {
     const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
@@ -566,6 +569,15 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     }
   }
 
+  /** The type an untagged response is counted as: its own, or past the cap on invented ones, theirs together. */
+  private responseType(r: Response, frame: number): string {
+    const own = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : UNKNOWN_RESPONSE;
+    const types = this.shared.responseTypes;
+    const type = types.row(own);
+    if (type === OTHER_RESPONSES && types.pooled === 1) this.warn(frame, otherResponsesWarning(own));
+    return type;
+  }
+
   private onUntagged(r: Response, m: ImapMessage): void {
     if (!this.info.greeting && this.info.commands === 0 && r.kind === 'untagged-status' && this.pending.length === 0) {
       this.info.greeting = { status: this.recurring.text(r.status), text: this.recurring.text(r.text), frame: m.firstFrame };
@@ -575,7 +587,7 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     }
     // While idling, everything is a push for the IDLE; otherwise the attribution rule decides.
     const owner = (this.idling ?? attribute(r, this.pending, this, m.firstFrame))?.ex;
-    const type = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : 'UNKNOWN';
+    const type = owner ? this.responseType(r, m.firstFrame) : '';
     if (owner) {
       if (owner.idle && owner.idle.firstPushAt === null && this.idling && r.kind !== 'untagged-status') { // not keep-alives
         owner.idle = { doneAt: owner.idle.doneAt, firstPushAt: m.end };

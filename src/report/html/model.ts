@@ -13,7 +13,7 @@ import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
-import { commandRow } from '../../analysis/command-rows.js';
+import { CommandRows } from '../../analysis/command-rows.js';
 import { Ladders, type Ladder, type LadderSpool } from './ladders.js';
 import type {
   CaptureData, CommandData, ComparisonData, ConnectionData, MessageData, PartData, SectionFetchData,
@@ -80,8 +80,8 @@ export interface CollectorOptions {
 export class CaptureCollector {
   private readonly ladders: Ladders;
   private readonly histograms = new Map<string, number[]>();
-  /** The rows of the histograms, by the rule of the per-command figures they join (commandRow). */
-  private readonly listedCommands = new Set<string>();
+  /** The rows of the histograms, by the rule of the per-command figures they join. */
+  private readonly commandRows = new CommandRows();
   /**
    * Times are kept from the first frame's and shifted to the capture's start (its earliest time, known at the end: a
    * clock can step back) when the rows are completed.
@@ -121,7 +121,7 @@ export class CaptureCollector {
       untagged: ex.untagged, continuations: ex.continuations, requestBytes: ex.requestBytes, responseBytes: ex.responseBytes, requestMissing: ex.requestMissing,
     });
     // Every exchange takes its row, measured or not, as the per-command figures count it.
-    const row = commandRow(this.listedCommands, ex.command);
+    const row = this.commandRows.row(ex.command);
     if (ms === null) return;
     let bins = this.histograms.get(row);
     if (!bins) {

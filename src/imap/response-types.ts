@@ -1,0 +1,28 @@
+import { CappedNames } from '../util/capped-names.js';
+import { isKnownResponseName } from './response.js';
+
+/**
+ * Untagged response types an exchange counts apart (Exchange.untaggedByType) besides the known ones, per capture: a
+ * server, or a hostile capture, can name each response anew, and each name was a key of its exchange's counts.
+ */
+export const MAX_OTHER_RESPONSE_TYPES = 100;
+
+/** The type every later new one is counted as. */
+export const OTHER_RESPONSES = '(other responses)';
+
+/** A response that could not be read as any kind: the session counts it under this type. */
+export const UNKNOWN_RESPONSE = 'UNKNOWN';
+
+export class ResponseTypeRows extends CappedNames {
+  constructor() {
+    super(MAX_OTHER_RESPONSE_TYPES, OTHER_RESPONSES);
+  }
+
+  protected known(name: string): boolean {
+    return name === UNKNOWN_RESPONSE || isKnownResponseName(name);
+  }
+}
+
+export function otherResponsesWarning(type: string): string {
+  return `more than ${MAX_OTHER_RESPONSE_TYPES} different types of untagged responses that are not IMAP's (the cap on those an exchange counts apart): ${JSON.stringify(type)} and every later new type are counted together as "${OTHER_RESPONSES}"`;
+}
