@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { CAPTURES, CLI, NO_TSHARK, hasTshark, tshark, unavailable } from './helpers/env.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { analyzeCapture } from '../src/analysis/analyzer.js';
 
 const CAP = join(CAPTURES, 'append-idle.pcap');
 
@@ -71,4 +75,28 @@ test('APPEND: the server\'s time is the wait for "+" plus the wait after the upl
   assert.equal(appendTurns.count, 4);
   assert.equal(appendTurns.withContinuation, 2);
   assert.equal(turns.find((t) => t.command === 'AUTHENTICATE')!.roundTrips, 1);
+});
+
+test('an IDLE a connection ended with waits for no next command: the statistics keep nothing of connections gone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-idle-end-'));
+  try {
+    // 50 sessions that go away while idling (a phone), then one that sends a command after its IDLE.
+    const packets: SynthPacket[] = [];
+    for (let i = 0; i <= 50; i++) {
+      const f = new TcpFlow({ client: { ip: `10.0.0.${i + 1}`, port: 40000 }, server: { ip: '10.0.1.1', port: 143 }, start: 1_700_000_000 + i, rtt: 0.001 });
+      packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 'a1 IDLE\r\n'), ...f.send('server', '+ idling\r\n'), ...f.send('server', '* 4 EXISTS\r\n'));
+      if (i === 50) packets.push(...f.send('client', 'DONE\r\n'), ...f.send('server', 'a1 OK done\r\n'), ...f.send('client', 'a2 NOOP\r\n'), ...f.send('server', 'a2 OK done\r\n'));
+      packets.push(...f.close('fin', 'client'));
+    }
+    const path = join(dir, 'idle-end.pcap');
+    writeCapture(path, { format: 'pcap', packets: packets.sort((a, b) => Number(a.t) - Number(b.t)) });
+    const a = await analyzeCapture(path, { keepConnections: false });
+    const idle = a.turnStats.idle();
+    assert.equal(idle.count, 51);
+    assert.deepEqual(idle.pushed, { EXISTS: 51 });
+    assert.ok(idle.reactionToNextCommandMs !== null, 'the session that went on is measured');
+    assert.equal((a.turnStats as unknown as { awaitingNext: Map<number, unknown> }).awaitingNext.size, 0, 'no IDLE of a connection gone still waits');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -170,7 +170,10 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
     exchanges?.push(ex);
     options.onExchange?.(ex, info);
   }, letGo.letGo,
-  (info) => options.onConnectionDrained?.(info));
+  (info) => {
+    if (statistics) turns.drained(info.conn.id);
+    options.onConnectionDrained?.(info);
+  });
 
   const events: SessionEvents = {
     opened: (ex, info) => orderer.opened(ex, info),
@@ -192,7 +195,8 @@ export async function analyzeCapture(path: CaptureInput, options: AnalyzeOptions
       closed: (info, newest, conn) => {
         seen.add(info);
         options.onConnectionClose?.(info);
-        if (options.onConnectionDrained) orderer.ended(info, newest, conn.lastFrame);
+        // The statistics let go of what they wait for from a connection once it has no more exchanges (TurnStats).
+        if (options.onConnectionDrained || statistics) orderer.ended(info, newest, conn.lastFrame);
       },
     }),
     retired: options.onConnectionSettled,

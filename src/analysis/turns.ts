@@ -53,6 +53,11 @@ export class TurnStats {
     else if (TURN_COMMANDS.has(ex.command)) this.addTurn(ex);
   }
 
+  /** A connection has no more exchanges: an IDLE it ended with waits for no next command (a phone that went away). */
+  drained(conn: number): void {
+    this.awaitingNext.delete(conn);
+  }
+
   private addIdle(ex: Exchange, idle: NonNullable<Exchange['idle']>): void {
     this.idles++;
     for (const [type, n] of Object.entries(ex.untaggedByType)) this.pushed[type] = (this.pushed[type] ?? 0) + n;
