@@ -29,6 +29,7 @@ import { MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
 import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
 import { MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS } from '../src/analysis/command-rows.js';
 import { embeddedData } from './helpers/report.js';
+import { MAX_ITEM_SETS, MAX_SHAPES, OTHER_ITEM_SETS } from '../src/compare/distinct.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
@@ -579,6 +580,60 @@ test('commands of more than 1,000 invented names: summary, report and compare li
       assert.equal(profile.latency[OTHER_COMMANDS].count, invented - MAX_OTHER_COMMAND_NAMES);
       assert.equal(Object.keys(profile.latency).length, MAX_OTHER_COMMAND_NAMES + 2);
       assert.equal(profile.connections[0].commands.filter((c: string) => c === OTHER_COMMANDS).length, invented - MAX_OTHER_COMMAND_NAMES);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compare tells apart the first 10,000 command shapes and FETCH item sets of a capture; later new ones are compared by name, with a warning each', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-shapes-'));
+  try {
+    const extra = 5;
+    const n = MAX_SHAPES + extra;
+    // A client that selects a mailbox of its own in each command, then fetches a header field of its own in each.
+    const capture = (path: string, prefix: string) => {
+      const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000, rtt: 0.001 });
+      const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
+      for (let i = 0; i < n; i += 500) {
+        const ids = Array.from({ length: Math.min(500, n - i) }, (_, j) => i + j);
+        packets.push(...f.send('client', ids.map((k) => `s${k} SELECT "${prefix}${k}"\r\n`).join('')),
+          ...f.send('server', ids.map((k) => `* 1 EXISTS\r\ns${k} OK [READ-WRITE] done\r\n`).join('')));
+      }
+      for (let i = 0; i < n; i += 500) {
+        const ids = Array.from({ length: Math.min(500, n - i) }, (_, j) => i + j);
+        packets.push(...f.send('client', ids.map((k) => `f${k} UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (X-${k})])\r\n`).join('')),
+          ...f.send('server', ids.map((k) => `* 1 FETCH (UID 1 BODY[HEADER.FIELDS (X-${k})] {2}\r\n\r\n)\r\nf${k} OK done\r\n`).join('')));
+      }
+      // A command without arguments is its own shape past the cap too.
+      packets.push(...f.send('client', 'z NOOP\r\n'), ...f.send('server', 'z OK done\r\n'));
+      writeCapture(path, { format: 'pcap', packets: [...packets, ...f.close('fin', 'client')] });
+    };
+    const [a, b] = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
+    capture(a, 'box');
+    capture(b, 'folder');
+    const run = spawnSync(process.execPath, [CLI, 'compare', '--json', a, b], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    assert.equal(run.status, 0, run.stderr);
+    const compared = JSON.parse(run.stdout);
+    for (const profile of compared.profiles) {
+      const commands: string[] = profile.connections[0].commands;
+      assert.equal(commands.length, 2 * n + 1);
+      assert.equal(commands.at(-1), 'NOOP');
+      // The first 10,000 shapes are the SELECTs'; every FETCH's and the last SELECTs' are past the cap.
+      assert.equal(commands.filter((c) => c === 'SELECT …').length, extra);
+      assert.equal(commands.filter((c) => c === 'UID FETCH …').length, n);
+      assert.equal(new Set(commands).size, MAX_SHAPES + 3);
+      const itemSets: string[] = profile.connections[0].fetches;
+      assert.equal(itemSets.filter((s) => s === OTHER_ITEM_SETS).length, extra);
+      assert.equal(new Set(itemSets).size, MAX_ITEM_SETS + 1);
+    }
+    // One warning of each cap per capture, at the first command past it (the frames of the two captures are alike).
+    const warned = run.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    for (const path of [a, b]) {
+      const mine = warned.filter((l) => l.startsWith(`warning: ${path}, `));
+      assert.equal(mine.length, 2, mine.join('\n'));
+      assert.match(mine[0]!, new RegExp(`more than ${MAX_SHAPES} different command shapes .*: "SELECT \\\\"(box|folder)${MAX_SHAPES}\\\\"" and every later new one are compared by their command's name alone, as "SELECT …"$`));
+      assert.match(mine[1]!, new RegExp(`more than ${MAX_ITEM_SETS} different FETCH item sets .*: "UID BODY\\[HEADER.FIELDS \\(X-${MAX_ITEM_SETS}\\)\\]" and every later`));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,10 @@ import { Numbered } from '../util/intern.js';
 import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
-import { CommandRows, OTHER_COMMANDS } from '../analysis/command-rows.js';
+import { CommandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
+import type { WarningSink } from '../capture/types.js';
+import { ELIDED_MARK } from '../imap/command.js';
+import { DistinctItemSets, DistinctShapes, OTHER_ITEM_SETS, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -158,6 +161,8 @@ export class BehaviourCollector {
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
   private readonly commandRows = new CommandRows();
+  private readonly shapes = new DistinctShapes();
+  private readonly itemSetRows = new DistinctItemSets();
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
@@ -176,7 +181,7 @@ export class BehaviourCollector {
    * A connection's group is known when it is drained, from `by`. With `spool` (a path, and the same followed by
    * ".latencies": neither may exist), the drained connections' rows are written there until result() reads them back.
    */
-  constructor(private readonly by: GroupBy = 'capture', spool: string | null = null) {
+  constructor(private readonly by: GroupBy = 'capture', spool: string | null = null, private readonly warn: WarningSink = () => {}) {
     this.rows = new SpooledColumns(ROW_COLUMNS, spool);
     this.latencies = new SpooledColumns(LATENCY_COLUMNS, spool === null ? null : `${spool}.latencies`);
   }
@@ -189,11 +194,22 @@ export class BehaviourCollector {
 
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
-    // Past the cap on names that are not IMAP's, a command is its row's name, and its shape too: each new one was kept.
     const name = this.commandRows.row(ex.command);
-    const shape = name === OTHER_COMMANDS ? OTHER_COMMANDS : ex.shape;
+    if (name === OTHER_COMMANDS && this.commandRows.pooled === 1) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
+    const shape = ex.requestMissing ? ex.shape : this.shapeOf(ex, name);
     o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
     for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);
+  }
+
+  /**
+   * The shape a command is compared by: its own, or past the caps on names that are not IMAP's and on shapes told apart,
+   * its row's name (each new one was kept: a client that names mailboxes or header fields by the thousand).
+   */
+  private shapeOf(ex: Exchange, name: string): string {
+    if (name === OTHER_COMMANDS) return OTHER_COMMANDS;
+    if (this.shapes.row(ex.shape) !== OTHER_SHAPES) return ex.shape;
+    if (this.shapes.pooled === 1) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherShapesWarning(ex.shape, name) });
+    return `${name}${ELIDED_MARK}`;
   }
 
   private extensionsOf(shape: string): readonly string[] {
@@ -208,8 +224,16 @@ export class BehaviourCollector {
    */
   readonly step = (step: FetchStep, created: number): void => {
     const o = this.openOf(step.conn);
-    o.steps = pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(step.items.join(' ')));
+    o.steps = pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(this.itemSetOf(step)));
   };
+
+  /** A step's item set as compared: its own, or past the cap on item sets told apart, theirs together. */
+  private itemSetOf(step: FetchStep): string {
+    const items = step.items.join(' ');
+    const row = this.itemSetRows.row(items);
+    if (row === OTHER_ITEM_SETS && this.itemSetRows.pooled === 1) this.warn({ frame: step.requestFrame, conn: step.conn, message: otherItemSetsWarning(items) });
+    return row;
+  }
 
   /**
    * A connection ended (onConnectionClose, with settle as onConnectionSettled): what compare reads of its record is

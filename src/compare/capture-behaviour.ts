@@ -3,6 +3,7 @@ import { analyzeWithFetches } from '../analysis/full.js';
 import type { CaptureInput } from '../capture/reader.js';
 import type { Warning } from '../capture/types.js';
 import { closedOnFailure } from '../util/closed-on-failure.js';
+import { WarningList } from '../analysis/warning-list.js';
 import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behaviour.js';
 
 /**
@@ -11,9 +12,12 @@ import { BehaviourCollector, type CaptureBehaviour, type GroupBy } from './behav
  * (BehaviourCollector), those wait on disk until the pass is over.
  */
 export async function captureBehaviour(input: CaptureInput, options: AnalyzeOptions = {}, by: GroupBy = 'capture', spool: string | null = null): Promise<CaptureBehaviour & { warnings: Warning[] }> {
-  const collector = new BehaviourCollector(by, spool);
+  // What compare's own caps find joins the capture's warnings, in the order found.
+  const warnings = options.warnings ?? new WarningList();
+  const collector = new BehaviourCollector(by, spool, warnings.add);
   const analysis = await closedOnFailure(() => collector.abandon(), analyzeWithFetches(input, {
     ...options,
+    warnings,
     keepConnections: false,
     statistics: false,
     nestedListsOnDemand: true, // what compare reads of a FETCH response is its item names

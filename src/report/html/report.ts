@@ -1,5 +1,6 @@
 import type { AnalyzeOptions } from '../../analysis/analyzer.js';
 import { CommandStats } from '../../analysis/stats.js';
+import { WarningList } from '../../analysis/warning-list.js';
 import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { LateChanges, TimePoint } from '../../tcp/types.js';
 import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
@@ -71,11 +72,13 @@ export async function buildReportData(
       }
       : collector.hooks.onExchange!;
     // The comparison reads every exchange, selected or not, as compare does.
-    const behaviour = compare ? new BehaviourCollector() : null;
+    // What the comparison's own caps find joins the capture's warnings, in the order found.
+    const warnings = new WarningList();
+    const behaviour = compare ? new BehaviourCollector('capture', null, warnings.add) : null;
     const hooks = collector.hooks;
     // Should the pass fail, the files the collector had begun are closed (the caller removes the directory).
     const analysis = await closedOnFailure(() => collector.abandon(), analyzeWithFetches(path, {
-      ...settings, ...hooks,
+      ...settings, ...hooks, warnings,
       keepConnections: false, // each connection's row is made when it is drained
       onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
       onExchange: behaviour ? (ex, info) => { behaviour.exchange(ex); onExchange(ex, info); } : onExchange,
