@@ -13,8 +13,9 @@ import { HandshakeReader } from '../src/tls/handshake-reader.js';
 import { MAX_FRAGMENT_LENGTH, RecordReader } from '../src/tls/record-reader.js';
 import type { Warning } from '../src/capture/types.js';
 import { parserFor } from '../fuzz/seeds.js';
-import { MAX_PENDING_COMMANDS, PendingCommands } from '../src/imap/pending.js';
+import { MAX_PENDING_COMMANDS, MAX_PENDING_HELD, PendingCommands } from '../src/imap/pending.js';
 import type { Claimant } from '../src/imap/attribution.js';
+import type { Side } from '../src/tcp/types.js';
 import { T0 } from './helpers/imap.js';
 import { exchangeStub, runSession } from './helpers/imap.js';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -638,4 +639,49 @@ test('compare tells apart the first 10,000 command shapes and FETCH item sets of
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('commands outstanding on one connection keep at most 16 MiB of text: past it the oldest are given up as unanswered, with one warning', () => {
+  // Long UID sets, never answered (a capture of the client's side only): one command a frame.
+  // Its length chosen so that the cap falls between what the arguments alone and with the shape come to.
+  const set = `${'1,'.repeat(32_760)}1`;
+  const count = 300;
+  const commands = Array.from({ length: count }, (_, i): [Side, string] => ['client', `a${i} UID FETCH ${set} (FLAGS)\r\n`]);
+  const { warnings, exchanges } = runSession([['server', '* OK hi\r\n'], ...commands]);
+  const held = `${set} (FLAGS)`.length + `UID FETCH <set> (FLAGS)`.length;
+  const kept = Math.floor(MAX_PENDING_HELD / held);
+  const said = warnings.filter((w) => w.message.includes('characters of text (the cap)'));
+  assert.equal(said.length, 1);
+  assert.equal(said[0]!.frame, 1 + kept + 1, 'at the command that crossed the cap');
+  assert.equal(said[0]!.message, `the commands outstanding at once keep more than ${MAX_PENDING_HELD} characters of text (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own`);
+  assert.equal(exchanges.length, count, 'every command is still reported once');
+  // The oldest went first, as they were given up; the newest `kept` waited for the end.
+  assert.deepEqual(exchanges.map((e) => e.tag), Array.from({ length: count }, (_, i) => `a${i}`));
+  assert.equal(exchanges[0]!.args.length + exchanges[0]!.shape.length, held);
+});
+
+test('pending commands: their text counted as they come and go; the oldest but the newest shed past the cap', () => {
+  type Item = Claimant & { n: number };
+  const item = (n: number, held: number, tag = `t${n}`): Item => ({ tag, n, held, claim: { kind: 'other' } });
+  const pending = new PendingCommands<Item>(64, 100);
+  pending.add(item(0, 60));
+  assert.equal(pending.shed(), undefined, 'one alone is never shed, however long');
+  pending.add(item(1, 30));
+  assert.equal(pending.shed(), undefined, '90 of 100');
+  pending.add(item(2, 20));
+  assert.equal(pending.shed()?.n, 0, '110: the oldest goes');
+  assert.equal(pending.shed(), undefined, '50 left');
+  assert.equal(pending.takeByTag('t1')?.n, 1);
+  pending.add(item(3, 70));
+  assert.equal(pending.shed(), undefined, '90 once t1 left');
+  pending.add(item(4, 15));
+  assert.equal(pending.shed()?.n, 2, '105');
+  pending.add(item(5, 200));
+  assert.equal(pending.shed()?.n, 3);
+  assert.equal(pending.shed()?.n, 4);
+  assert.equal(pending.shed(), undefined, 'the newest stays, however long');
+  pending.drain();
+  pending.add(item(6, 50));
+  pending.add(item(7, 50));
+  assert.equal(pending.shed(), undefined, 'drained: counted from nothing again');
 });

@@ -20,8 +20,8 @@ import { stringOf, type Value } from './tokens.js';
 
 /** What a command lets us recognise among the untagged responses. */
 export type Claim =
-  | { kind: 'fetch'; uid: boolean; set: SequenceSet | null; items: Set<string> | null }
-  | { kind: 'store'; uid: boolean; set: SequenceSet | null }
+  | { kind: 'fetch'; uid: boolean; set: DeferredSet | null; items: Set<string> | null }
+  | { kind: 'store'; uid: boolean; set: DeferredSet | null }
   | { kind: 'search'; type: 'SEARCH' | 'SORT' | 'THREAD' }
   | { kind: 'status'; mailbox: string }
   | { kind: 'list'; type: 'LIST' | 'LSUB' | 'XLIST'; patterns: RegExp[]; returnsStatus: boolean }
@@ -31,6 +31,8 @@ export type Claim =
 export interface Claimant {
   tag: string | null;
   claim: Claim;
+  /** Characters of text the command keeps while outstanding (its arguments and shape), for PendingCommands' cap. */
+  readonly held?: number;
 }
 
 const OTHER: Claim = { kind: 'other' };
@@ -41,9 +43,9 @@ export function claimOf(cmd: Command): Claim {
   const base = uid ? cmd.name.slice(4) : cmd.name;
   switch (base) {
     case 'FETCH':
-      return { kind: 'fetch', uid, set: SequenceSet.parse(stringOf(cmd.args[0])), items: fetchItemsOf(cmd.args[1]) };
+      return { kind: 'fetch', uid, set: deferredSet(cmd), items: fetchItemsOf(cmd.args[1]) };
     case 'STORE':
-      return { kind: 'store', uid, set: SequenceSet.parse(stringOf(cmd.args[0])) };
+      return { kind: 'store', uid, set: deferredSet(cmd) };
     case 'SEARCH':
     case 'SORT':
     case 'THREAD':
@@ -318,6 +320,34 @@ export class SequenceSet {
     }
     return false;
   }
+}
+
+/**
+ * A command's set, parsed when a response is first matched against it. Most commands are answered before another is
+ * sent; a pipeline nobody answers (a capture of the client's side only) kept every set's ranges as numbers, 8,192 of
+ * them for a line of 64 KiB, beside the line.
+ */
+export class DeferredSet {
+  /** Not yet parsed; then the set, or null when the text is not a set. */
+  private parsed: SequenceSet | null | undefined = undefined;
+
+  /** The set is the first `length` characters of `text`. */
+  constructor(private readonly text: string, private readonly length: number) {}
+
+  /** Undefined when the text is not a set: the response may belong to the command or not. */
+  has(n: number): boolean | undefined {
+    if (this.parsed === undefined) this.parsed = SequenceSet.parse(this.text.length === this.length ? this.text : this.text.slice(0, this.length));
+    return this.parsed?.has(n);
+  }
+}
+
+function deferredSet(cmd: Command): DeferredSet | null {
+  const text = stringOf(cmd.args[0]);
+  if (!text || text === '$') return null;
+  // Read off the start of the command's text, which its exchange keeps anyway: the set's own text is cut from the
+  // wire line, and would keep the whole line alive while the command is outstanding.
+  const shown = cmd.displayClear;
+  return shown.startsWith(text) ? new DeferredSet(shown, text.length) : new DeferredSet(text, text.length);
 }
 
 function seqNumber(s: string): number | null {

@@ -2,6 +2,12 @@ import type { Claimant } from './attribution.js';
 
 /** Commands outstanding on one connection at most; past it the oldest is given up as unanswered. */
 export const MAX_PENDING_COMMANDS = 4096;
+/**
+ * Characters of text (Claimant.held) the commands outstanding on one connection keep at most; past it the oldest are
+ * given up too. 4,096 commands of a long UID set each (a line of 64 KiB, never answered: a capture of the client's side
+ * only) kept 256 MiB.
+ */
+export const MAX_PENDING_HELD = 16 * 1024 * 1024;
 
 /** Up to this many outstanding commands a tag is looked up by scanning them; beyond, by an index. */
 const SCAN_LIMIT = 8;
@@ -21,8 +27,10 @@ export class PendingCommands<T extends Claimant> {
   private items: T[] = NONE;
   /** Outstanding commands per tag, while more than SCAN_LIMIT are outstanding; null otherwise. */
   private tags: Map<string, number> | null = null;
+  /** Characters all of them keep (Claimant.held). */
+  private held = 0;
 
-  constructor(private readonly cap = MAX_PENDING_COMMANDS) {}
+  constructor(private readonly cap = MAX_PENDING_COMMANDS, private readonly maxHeld = MAX_PENDING_HELD) {}
 
   get length(): number {
     return this.one !== null ? 1 : this.items.length;
@@ -62,10 +70,22 @@ export class PendingCommands<T extends Claimant> {
     }
     if (this.tags) this.count(item.tag, 1);
     else if (this.items.length > SCAN_LIMIT) this.index();
+    this.held += item.held ?? 0;
     if (this.length <= this.cap) return undefined;
-    const evicted = this.items.length > 0 ? this.items.shift()! : this.take();
-    this.count(evicted.tag, -1);
-    return evicted;
+    return this.shift();
+  }
+
+  /** While those outstanding keep more than the cap's characters, the oldest but the newest leaves: it, or undefined. */
+  shed(): T | undefined {
+    return this.held > this.maxHeld && this.items.length > 1 ? this.shift() : undefined;
+  }
+
+  /** The oldest of two or more leaves. */
+  private shift(): T {
+    const oldest = this.items.shift()!;
+    this.count(oldest.tag, -1);
+    this.held -= oldest.held ?? 0;
+    return oldest;
   }
 
   /** Remove and return the oldest command with this tag (a reused tag answers the command sent first). */
@@ -76,6 +96,7 @@ export class PendingCommands<T extends Claimant> {
     if (at < 0) return undefined;
     const [item] = this.items.splice(at, 1);
     this.count(tag, -1);
+    this.held -= item!.held ?? 0;
     if (this.items.length === 0) {
       this.items = NONE;
       this.tags = null;
@@ -102,6 +123,7 @@ export class PendingCommands<T extends Claimant> {
     this.one = null;
     this.items = NONE;
     this.tags = null;
+    this.held = 0;
     return all;
   }
 
@@ -109,6 +131,7 @@ export class PendingCommands<T extends Claimant> {
   private take(): T {
     const item = this.one!;
     this.one = null;
+    this.held = 0;
     return item;
   }
 

@@ -2,7 +2,7 @@ import type { WarningSink } from '../capture/types.js';
 import type { Connection, Side, TimePoint } from '../tcp/types.js';
 import { commandShape } from './shape.js';
 import { ATTRIBUTION_WINDOW, attribute, claimOf, type Claim, type WindowWatcher } from './attribution.js';
-import { MAX_PENDING_COMMANDS, PendingCommands } from './pending.js';
+import { MAX_PENDING_COMMANDS, MAX_PENDING_HELD, PendingCommands } from './pending.js';
 import { secondsBetween } from '../util/time.js';
 import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './command.js';
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput, type FramerSettings } from './framer.js';
@@ -90,6 +90,12 @@ class Outstanding {
     readonly claim: Claim,
   ) {}
 
+  /** The text its exchange keeps (Claimant.held): read off it, not kept as a field of every outstanding command. */
+  get held(): number {
+    const ex = this.ex;
+    return ex.argsClear.length + ex.shape.length + (ex.args === ex.argsClear ? 0 : ex.args.length);
+  }
+
   /** Its exchange's: read there, not kept twice (every idle connection holds its IDLE outstanding). */
   get tag(): string | null {
     return this.ex.tag;
@@ -109,6 +115,7 @@ class Authentication {
  */
 class Oddities {
   pendingOverflowWarned = false;
+  pendingHeldWarned = false;
   attributionWindowWarned = false;
   enabledCapWarned = false;
   /** Continuation requests that arrived while the client was still sending the command they answer. */
@@ -361,6 +368,7 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     const evicted = this.pending.add(new Outstanding(ex, claimOf(cmd)));
     this.opened(ex);
     if (evicted) this.giveUp(evicted, m.firstFrame);
+    for (let shed = this.pending.shed(); shed !== undefined; shed = this.pending.shed()) this.giveUp(shed, m.firstFrame, 'held');
     this.commandSent(cmd);
   }
 
@@ -466,11 +474,16 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     this.reported(ex);
   }
 
-  /** Too many commands outstanding: the oldest is reported unanswered, so memory stays bounded. */
-  private giveUp(p: Outstanding, frame: number): void {
-    if (!this.oddities.pendingOverflowWarned) {
-      this.oddities.pendingOverflowWarned = true;
-      this.warn(frame, `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): the oldest are reported without an answer, and an answer that comes later is reported on its own`);
+  /** Too many commands outstanding, or too much of their text: the oldest is reported unanswered, so memory stays bounded. */
+  private giveUp(p: Outstanding, frame: number, cap: 'count' | 'held' = 'count'): void {
+    const odd = this.oddities;
+    const then = 'the oldest are reported without an answer, and an answer that comes later is reported on its own';
+    if (cap === 'count' && !odd.pendingOverflowWarned) {
+      odd.pendingOverflowWarned = true;
+      this.warn(frame, `more than ${MAX_PENDING_COMMANDS} commands outstanding at once (the cap): ${then}`);
+    } else if (cap === 'held' && !odd.pendingHeldWarned) {
+      odd.pendingHeldWarned = true;
+      this.warn(frame, `the commands outstanding at once keep more than ${MAX_PENDING_HELD} characters of text (the cap): ${then}`);
     }
     if (this.auth?.answering === p) this.auth.answering = null;
     if (this.idling === p) this.idling = null;
