@@ -261,7 +261,7 @@ test('pending commands: one held alone, scanned while few, indexed past 8, the s
   assert.deepEqual([single.length, single.first, single.last, single.list], [1, idle, idle, [idle]]);
   assert.equal(single.takeByTag('a1'), idle);
   assert.deepEqual([single.length, single.first, single.list], [0, undefined, []]);
-  const pending = new PendingCommands<Item>(64);
+  const pending = new PendingCommands<Item>({ commands: 64, held: MAX_PENDING_HELD });
   let model: Item[] = [];
   let longest = 0;
   let emptied = 0;
@@ -663,7 +663,7 @@ test('commands outstanding on one connection keep at most 16 MiB of text: past i
 test('pending commands: their text counted as they come and go; the oldest but the newest shed past the cap', () => {
   type Item = Claimant & { n: number };
   const item = (n: number, held: number, tag = `t${n}`): Item => ({ tag, n, held, claim: { kind: 'other' } });
-  const pending = new PendingCommands<Item>(64, 100);
+  const pending = new PendingCommands<Item>({ commands: 64, held: 100 });
   pending.add(item(0, 60));
   assert.equal(pending.shed(), undefined, 'one alone is never shed, however long');
   pending.add(item(1, 30));
