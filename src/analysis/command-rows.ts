@@ -16,7 +16,7 @@ export class CommandRows extends CappedNames {
     super(MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS);
   }
 
-  protected known(name: string): boolean {
+  protected override known(name: string): boolean {
     return isKnownCommandName(name);
   }
 }

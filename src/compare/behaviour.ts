@@ -20,7 +20,8 @@ import { collectGarbage } from '../util/collect-garbage.js';
 import { CommandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
 import type { WarningSink } from '../capture/types.js';
 import { ELIDED_MARK } from '../imap/command.js';
-import { DistinctItemSets, DistinctShapes, OTHER_ITEM_SETS, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
+import { DistinctShapes, MAX_ITEM_SETS, OTHER_ITEM_SETS, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
+import { CappedNames } from '../util/capped-names.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -162,7 +163,7 @@ export class BehaviourCollector {
   private readonly shapeExtensions = new Map<string, readonly string[]>();
   private readonly commandRows = new CommandRows();
   private readonly shapes = new DistinctShapes();
-  private readonly itemSetRows = new DistinctItemSets();
+  private readonly itemSetRows = new CappedNames(MAX_ITEM_SETS, OTHER_ITEM_SETS);
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();

@@ -19,18 +19,8 @@ export class DistinctShapes extends CappedNames {
     super(MAX_SHAPES, OTHER_SHAPES);
   }
 
-  protected known(shape: string): boolean {
+  protected override known(shape: string): boolean {
     return isKnownCommandName(shape);
-  }
-}
-
-export class DistinctItemSets extends CappedNames {
-  constructor() {
-    super(MAX_ITEM_SETS, OTHER_ITEM_SETS);
-  }
-
-  protected known(): boolean {
-    return false;
   }
 }
 

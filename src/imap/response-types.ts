@@ -18,7 +18,7 @@ export class ResponseTypeRows extends CappedNames {
     super(MAX_OTHER_RESPONSE_TYPES, OTHER_RESPONSES);
   }
 
-  protected known(name: string): boolean {
+  protected override known(name: string): boolean {
     return name === UNKNOWN_RESPONSE || isKnownResponseName(name);
   }
 }

@@ -4,7 +4,7 @@
  * invent a name per line, and each row costs what it counts. The same names in the same order give the same rows, so
  * that two tallies of them agree.
  */
-export abstract class CappedNames {
+export class CappedNames {
   private readonly listed = new Set<string>();
   /** How many times a name was counted in `other`: the first time, the caller says so. */
   pooled = 0;
@@ -15,8 +15,13 @@ export abstract class CappedNames {
     readonly other: string,
   ) {}
 
-  /** Names that always have a row of their own (a method, not a field: a tally crosses to another thread as data). */
-  protected abstract known(name: string): boolean;
+  /**
+   * Names that always have a row of their own: none, unless a subclass names them (a method, not a field: a tally
+   * crosses to another thread as data).
+   */
+  protected known(_name: string): boolean {
+    return false;
+  }
 
   /** The row `name` is counted in. */
   row(name: string): string {
