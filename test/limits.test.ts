@@ -685,3 +685,30 @@ test('pending commands: their text counted as they come and go; the oldest but t
   pending.add(item(7, 50));
   assert.equal(pending.shed(), undefined, 'drained: counted from nothing again');
 });
+
+test('the report takes a command name\'s row when its exchange is not measured too: its histograms and the table still agree', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-names-unmeasured-'));
+  try {
+    // 995 commands of invented names never answered (the connection closes on them), then on a second connection
+    // ten more, answered: the cap falls among the answered ones only if the unanswered took their rows.
+    const packets: SynthPacket[] = [];
+    const quiet = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000, rtt: 0.001 });
+    packets.push(...quiet.handshake(), ...quiet.send('server', '* OK ready\r\n'),
+      ...quiet.send('client', Array.from({ length: 995 }, (_, i) => `q${i} X${i}\r\n`).join('')), ...quiet.close('fin', 'client'));
+    const busy = new TcpFlow({ client: { ip: '10.0.0.3', port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_010, rtt: 0.001 });
+    packets.push(...busy.handshake(), ...busy.send('server', '* OK ready\r\n'));
+    for (let i = 995; i < 1005; i++) packets.push(...busy.send('client', `b${i} X${i}\r\n`), ...busy.send('server', `b${i} BAD no\r\n`));
+    packets.push(...busy.close('fin', 'client'));
+    const path = join(dir, 'names.pcap');
+    writeCapture(path, { format: 'pcap', packets });
+    const html = spawnSync(process.execPath, [CLI, 'report', '-o', join(dir, 'r.html'), path], { encoding: 'utf8' });
+    assert.equal(html.status, 0, html.stderr);
+    const rows = embeddedData(readFileSync(join(dir, 'r.html'), 'utf8')).captures[0]!.commands;
+    const other = rows.find((r) => r.command === OTHER_COMMANDS);
+    assert.equal(other?.count, 1005 - MAX_OTHER_COMMAND_NAMES);
+    assert.equal(other.histogram.reduce((a, b) => a + b, 0), other.count, 'the pooled ones were measured, in their row');
+    assert.equal(rows.find((r) => r.command === `X${MAX_OTHER_COMMAND_NAMES}`), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
