@@ -1,4 +1,4 @@
-import { isKnownCommandName } from '../imap/command.js';
+import { KNOWN_COMMAND_NAMES } from '../imap/command.js';
 import { CappedNames } from '../util/capped-names.js';
 
 /**
@@ -11,14 +11,8 @@ export const MAX_OTHER_COMMAND_NAMES = 1000;
 export const OTHER_COMMANDS = '(other commands)';
 
 /** The rows of one tally of exchanges by command name. */
-export class CommandRows extends CappedNames {
-  constructor() {
-    super(MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS);
-  }
-
-  protected override known(name: string): boolean {
-    return isKnownCommandName(name);
-  }
+export function commandRows(): CappedNames {
+  return new CappedNames(MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS, KNOWN_COMMAND_NAMES);
 }
 
 /** The warning of the first exchange counted in OTHER_COMMANDS. */

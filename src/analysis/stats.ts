@@ -1,7 +1,7 @@
 import type { Exchange } from '../imap/model.js';
 import { float64List, listValues, pushValue, uint32List, type Float64List, type Uint32List } from '../util/typed-list.js';
 import { secondsBetween } from '../util/time.js';
-import { CommandRows, OTHER_COMMANDS } from './command-rows.js';
+import { commandRows } from './command-rows.js';
 
 export interface CommandSummary {
   command: string;
@@ -30,13 +30,13 @@ interface Latencies {
  */
 export class CommandStats {
   private readonly byCommand = new Map<string, { count: number; ok: number; no: number; bad: number; incomplete: number; latencies: Latencies }>();
-  private readonly rows = new CommandRows();
+  private readonly rows = commandRows();
 
   /** Count an exchange in its command's row. True for the first exchange counted in OTHER_COMMANDS: say so then. */
   add(ex: Exchange): boolean {
     const row = this.rows.row(ex.command);
     let s = this.byCommand.get(row);
-    const first = row === OTHER_COMMANDS && this.rows.pooled === 1;
+    const first = this.rows.firstPooled(row);
     if (!s) {
       s = { count: 0, ok: 0, no: 0, bad: 0, incomplete: 0, latencies: { micros: uint32List(), others: float64List(1) } };
       this.byCommand.set(row, s);

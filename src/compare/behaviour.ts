@@ -17,11 +17,10 @@ import { Numbered } from '../util/intern.js';
 import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
-import { CommandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
+import { commandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
 import type { WarningSink } from '../capture/types.js';
 import { ELIDED_MARK } from '../imap/command.js';
-import { DistinctShapes, MAX_ITEM_SETS, OTHER_ITEM_SETS, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
-import { CappedNames } from '../util/capped-names.js';
+import { distinctItemSets, distinctShapes, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -161,9 +160,9 @@ export class BehaviourCollector {
   private readonly groups = new Numbered<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */
   private readonly shapeExtensions = new Map<string, readonly string[]>();
-  private readonly commandRows = new CommandRows();
-  private readonly shapes = new DistinctShapes();
-  private readonly itemSetRows = new CappedNames(MAX_ITEM_SETS, OTHER_ITEM_SETS);
+  private readonly commandRows = commandRows();
+  private readonly shapes = distinctShapes();
+  private readonly itemSetRows = distinctItemSets();
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
@@ -196,7 +195,7 @@ export class BehaviourCollector {
   exchange(ex: Exchange): void {
     const o = this.openOf(ex.conn);
     const name = this.commandRows.row(ex.command);
-    if (name === OTHER_COMMANDS && this.commandRows.pooled === 1) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
+    if (this.commandRows.firstPooled(name)) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
     const shape = ex.requestMissing ? ex.shape : this.shapeOf(ex, name);
     o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
     for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);
@@ -208,8 +207,9 @@ export class BehaviourCollector {
    */
   private shapeOf(ex: Exchange, name: string): string {
     if (name === OTHER_COMMANDS) return OTHER_COMMANDS;
-    if (this.shapes.row(ex.shape) !== OTHER_SHAPES) return ex.shape;
-    if (this.shapes.pooled === 1) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherShapesWarning(ex.shape, name) });
+    const row = this.shapes.row(ex.shape);
+    if (row !== OTHER_SHAPES) return ex.shape;
+    if (this.shapes.firstPooled(row)) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherShapesWarning(ex.shape, name) });
     return `${name}${ELIDED_MARK}`;
   }
 
@@ -232,7 +232,7 @@ export class BehaviourCollector {
   private itemSetOf(step: FetchStep): string {
     const items = step.items.join(' ');
     const row = this.itemSetRows.row(items);
-    if (row === OTHER_ITEM_SETS && this.itemSetRows.pooled === 1) this.warn({ frame: step.requestFrame, conn: step.conn, message: otherItemSetsWarning(items) });
+    if (this.itemSetRows.firstPooled(row)) this.warn({ frame: step.requestFrame, conn: step.conn, message: otherItemSetsWarning(items) });
     return row;
   }
 

@@ -1,4 +1,4 @@
-import { isKnownCommandName } from '../imap/command.js';
+import { KNOWN_COMMAND_NAMES } from '../imap/command.js';
 import { CappedNames } from '../util/capped-names.js';
 
 /**
@@ -9,19 +9,17 @@ import { CappedNames } from '../util/capped-names.js';
 export const MAX_SHAPES = 10_000;
 export const MAX_ITEM_SETS = 10_000;
 
-/** What DistinctShapes.row gives past the cap; the shape compared is then the command's name and " …". */
+/** What distinctShapes().row gives past the cap; the shape compared is then the command's name and " …". */
 export const OTHER_SHAPES = '(other shapes)';
 export const OTHER_ITEM_SETS = '(other item sets)';
 
 /** A command without arguments is its own shape, however many others there are. */
-export class DistinctShapes extends CappedNames {
-  constructor() {
-    super(MAX_SHAPES, OTHER_SHAPES);
-  }
+export function distinctShapes(): CappedNames {
+  return new CappedNames(MAX_SHAPES, OTHER_SHAPES, KNOWN_COMMAND_NAMES);
+}
 
-  protected override known(shape: string): boolean {
-    return isKnownCommandName(shape);
-  }
+export function distinctItemSets(): CappedNames {
+  return new CappedNames(MAX_ITEM_SETS, OTHER_ITEM_SETS);
 }
 
 export function otherShapesWarning(shape: string, name: string): string {

@@ -44,10 +44,8 @@ for (const name of KNOWN_COMMANDS) {
   KNOWN_NAMES.set(`UID ${name}`, `UID ${name}`);
 }
 
-/** Is this the name of a command of RFC 3501/9051 or a common extension, alone or after UID (as parseCommand names it)? */
-export function isKnownCommandName(name: string): boolean {
-  return KNOWN_NAMES.has(name);
-}
+/** The names of the commands of RFC 3501/9051 and the common extensions, alone and after UID, as parseCommand names them. */
+export const KNOWN_COMMAND_NAMES: ReadonlyMap<string, string> = KNOWN_NAMES;
 
 /** Commands whose first argument is a mailbox name. */
 const MAILBOX_COMMANDS = new Set(['SELECT', 'EXAMINE', 'CREATE', 'DELETE', 'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'STATUS', 'APPEND', 'GETQUOTAROOT', 'GETACL', 'MYRIGHTS']);

@@ -1,5 +1,5 @@
 import { CappedNames } from '../util/capped-names.js';
-import { isKnownResponseName } from './response.js';
+import { KNOWN_RESPONSE_NAMES } from './response.js';
 
 /**
  * Untagged response types an exchange counts apart (Exchange.untaggedByType) besides the known ones, per capture: a
@@ -13,14 +13,9 @@ export const OTHER_RESPONSES = '(other responses)';
 /** A response that could not be read as any kind: the session counts it under this type. */
 export const UNKNOWN_RESPONSE = 'UNKNOWN';
 
-export class ResponseTypeRows extends CappedNames {
-  constructor() {
-    super(MAX_OTHER_RESPONSE_TYPES, OTHER_RESPONSES);
-  }
-
-  protected override known(name: string): boolean {
-    return name === UNKNOWN_RESPONSE || isKnownResponseName(name);
-  }
+/** The capture's rule: one for every exchange of it (SessionContext.responseTypes). */
+export function responseTypeRows(): CappedNames {
+  return new CappedNames(MAX_OTHER_RESPONSE_TYPES, OTHER_RESPONSES, new Set([...KNOWN_RESPONSE_NAMES.keys(), UNKNOWN_RESPONSE]));
 }
 
 export function otherResponsesWarning(type: string): string {

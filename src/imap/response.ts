@@ -30,10 +30,8 @@ const KNOWN_NAMES = new Map(['OK', 'NO', 'BAD', 'BYE', 'PREAUTH', 'FETCH', 'EXIS
   'CAPABILITY', 'LIST', 'LSUB', 'XLIST', 'SEARCH', 'ESEARCH', 'SORT', 'THREAD', 'FLAGS', 'STATUS', 'ID', 'ENABLED',
   'NAMESPACE', 'QUOTA', 'QUOTAROOT', 'ACL', 'MYRIGHTS', 'LISTRIGHTS', 'METADATA'].map((n) => [n, n]));
 
-/** Is this a response of RFC 3501/9051 or a common extension (as upper case)? */
-export function isKnownResponseName(name: string): boolean {
-  return KNOWN_NAMES.has(name);
-}
+/** The responses of RFC 3501/9051 and the common extensions, by their names in upper case. */
+export const KNOWN_RESPONSE_NAMES: ReadonlyMap<string, string> = KNOWN_NAMES;
 
 /** `word` in upper case, as the constant when it is a known response name. */
 function upperName(word: string): string {

@@ -16,7 +16,7 @@ import { stringOf, type Value } from './tokens.js';
 import type { ImapMessage, Literal, LiteralConsumer } from './types.js';
 import { decodeMailboxName } from './utf7.js';
 import { RecurringValues } from './recurring.js';
-import { OTHER_RESPONSES, ResponseTypeRows, UNKNOWN_RESPONSE, otherResponsesWarning } from './response-types.js';
+import { responseTypeRows, UNKNOWN_RESPONSE, otherResponsesWarning } from './response-types.js';
 
 export interface SessionEvents {
   /** A command was sent (its exchange will be completed later, or at close). */
@@ -53,7 +53,7 @@ export class SessionContext {
   readonly framing: Readonly<Record<Side, FramerSettings>>;
   readonly nestedListsOnDemand: boolean;
   /** The untagged response types exchanges count apart, one rule for the capture (Exchange.untaggedByType). */
-  readonly responseTypes = new ResponseTypeRows();
+  readonly responseTypes = responseTypeRows();
 
   constructor(readonly events: SessionEvents, readonly warn: WarningSink, options: SessionOptions = {}) {
     const limits = options.limits ?? DEFAULT_FRAMER_LIMITS;
@@ -587,7 +587,7 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     const own = r.kind === 'numbered' || r.kind === 'data' ? r.type : r.kind === 'untagged-status' ? r.status : UNKNOWN_RESPONSE;
     const types = this.shared.responseTypes;
     const type = types.row(own);
-    if (type === OTHER_RESPONSES && types.pooled === 1) this.warn(frame, otherResponsesWarning(own));
+    if (types.firstPooled(type)) this.warn(frame, otherResponsesWarning(own));
     return type;
   }
 

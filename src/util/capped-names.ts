@@ -4,6 +4,13 @@
  * invent a name per line, and each row costs what it counts. The same names in the same order give the same rows, so
  * that two tallies of them agree.
  */
+/** Names that always have a row of their own: a Map's or a Set's keys (data, so that a tally crosses threads as it is). */
+export interface KnownNames {
+  has(name: string): boolean;
+}
+
+const NO_NAMES: KnownNames = new Set<string>();
+
 export class CappedNames {
   private readonly listed = new Set<string>();
   /** How many times a name was counted in `other`: the first time, the caller says so. */
@@ -13,24 +20,22 @@ export class CappedNames {
     readonly max: number,
     /** Not an IMAP atom, so that no name read off the wire is this. */
     readonly other: string,
+    private readonly known: KnownNames = NO_NAMES,
   ) {}
-
-  /**
-   * Names that always have a row of their own: none, unless a subclass names them (a method, not a field: a tally
-   * crosses to another thread as data).
-   */
-  protected known(_name: string): boolean {
-    return false;
-  }
 
   /** The row `name` is counted in. */
   row(name: string): string {
-    if (this.known(name) || this.listed.has(name)) return name;
+    if (this.known.has(name) || this.listed.has(name)) return name;
     if (this.listed.size >= this.max) {
       this.pooled++;
       return this.other;
     }
     this.listed.add(name);
     return name;
+  }
+
+  /** Is `row` (as row() just gave it) the first name counted in `other`? Then the caller says so, once. */
+  firstPooled(row: string): boolean {
+    return row === this.other && this.pooled === 1;
   }
 }

@@ -13,7 +13,7 @@ import { isoTime, secondsBetween } from '../../util/time.js';
 import { uncoveredLeaves, type MessageView } from '../../analysis/message-view.js';
 import { endpoint } from '../format.js';
 import { clientName } from '../summary.js';
-import { CommandRows } from '../../analysis/command-rows.js';
+import { commandRows } from '../../analysis/command-rows.js';
 import { Ladders, type Ladder, type LadderSpool } from './ladders.js';
 import type {
   CaptureData, CommandData, ComparisonData, ConnectionData, MessageData, PartData, SectionFetchData,
@@ -81,7 +81,7 @@ export class CaptureCollector {
   private readonly ladders: Ladders;
   private readonly histograms = new Map<string, number[]>();
   /** The rows of the histograms, by the rule of the per-command figures they join. */
-  private readonly commandRows = new CommandRows();
+  private readonly commandRows = commandRows();
   /**
    * Times are kept from the first frame's and shifted to the capture's start (its earliest time, known at the end: a
    * clock can step back) when the rows are completed.
