@@ -218,7 +218,7 @@ test('grouped by capture, a capture given twice makes one profile, of its own co
   assert.deepEqual({ ...twice[0]!, connections: null }, { ...once[0]!, connections: null });
 });
 
-test('a connection of 150,000 commands aligns into rows kept as numbers, written one at a time (text and JSON)', async () => {
+test('a connection of 150,000 commands aligns into rows kept as numbers, written one at a time (text and JSON); its profile\'s list in batches', async () => {
   const path = join(tmp, 'pipelined.pcap');
   await generateScaleCapture('pipelined', 150_000, path);
   const profiles = buildProfiles([
@@ -237,14 +237,17 @@ test('a connection of 150,000 commands aligns into rows kept as numbers, written
   assert.ok(held.kinds.object! + (held.kinds.Array ?? 0) < 10, JSON.stringify(held.kinds));
 
   // JSON: no piece of the comparisons is the pair's 150,000 rows at once.
-  let longest = 0;
-  let total = 0;
-  const { comparisons } = compareJson(profiles, [comparison]) as { comparisons: unknown };
-  for (const piece of jsonPieces(comparisons, 2)) {
-    longest = Math.max(longest, piece.length);
-    total += piece.length;
+  // Nor of the profiles: the connection's 150,000 commands are written in batches, not as one string.
+  const document = compareJson(profiles, [comparison]) as { comparisons: unknown; profiles: unknown };
+  for (const [part, atLeast] of [[document.comparisons, 10_000_000], [document.profiles, 2_000_000]] as const) {
+    let longest = 0;
+    let total = 0;
+    for (const piece of jsonPieces(part, 2)) {
+      longest = Math.max(longest, piece.length);
+      total += piece.length;
+    }
+    assert.ok(total > atLeast && longest < 100_000, `${total} characters, the longest piece ${longest}`);
   }
-  assert.ok(total > 10_000_000 && longest < 100_000, `${total} characters, the longest piece ${longest}`);
 
   // Text: one line per row that is not folded (a spread of 150,000 rows as arguments overflowed the stack).
   const r = spawnSync(process.execPath, [CLI, 'compare', path, join(CAPTURES, 'mbsync.pcap')], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 1 << 30 });
@@ -286,4 +289,32 @@ test('compare spools in a private directory of TMPDIR and removes it; without on
   assert.match(held.stderr, /^imapscope: warning: no temporary directory to spool connection rows to \(.*no-such-dir: ENOENT\); every connection's row is held in memory \(set TMPDIR to a writable directory\)\n/);
   assert.ok(spooled.stdout.length > 1000);
   assert.equal(held.stdout, spooled.stdout);
+});
+
+test('long command sequences are numbered alike exactly when equal: two connections of 600 the same, a third one command apart', async () => {
+  // Past 256 commands a sequence's key is a digest (src/util/list-key.ts): a key too coarse would show the third
+  // connection's commands as the first's, one too fine would count three sequences.
+  const path = join(tmp, 'long-sequences.pcap');
+  const packets: SynthPacket[] = [];
+  for (const [c, odd] of [[0, -1], [1, -1], [2, 400]] as const) {
+    const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 40000 + c }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 + c * 10, rtt: 0.001 });
+    packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'));
+    const commands = Array.from({ length: 600 }, (_, k) => (k === odd ? `c${k} CHECK\r\n` : k % 2 ? `c${k} NOOP\r\n` : `c${k} SELECT "box${k}"\r\n`));
+    for (let k = 0; k < 600; k += 100) {
+      packets.push(...f.send('client', commands.slice(k, k + 100).join('')),
+        ...f.send('server', Array.from({ length: 100 }, (_, j) => `c${k + j} OK done\r\n`).join('')));
+    }
+    packets.push(...f.close('fin', 'client'));
+  }
+  writeCapture(path, { format: 'pcap', packets: packets.sort((x, y) => Number(x.t) - Number(y.t)) });
+  const behaviour = await captureBehaviour(path);
+  const rows = behaviour.connections.commands;
+  assert.equal(rows.length, 3);
+  assert.equal(rows[0], rows[1]);
+  assert.notEqual(rows[2], rows[0]);
+  // Two command sequences and one of item sets (none): three in all.
+  assert.equal(behaviour.sequences.length, 3);
+  const [profile] = buildProfiles([{ label: 'a', behaviour }], 'capture');
+  const listed = [...profile!.connections].map((c) => ({ conn: c.conn, odd: c.commands.filter((s) => s === 'CHECK').length, length: c.commands.length }));
+  assert.deepEqual(listed.sort((x, y) => x.conn - y.conn), [{ conn: 0, odd: 0, length: 600 }, { conn: 1, odd: 0, length: 600 }, { conn: 2, odd: 1, length: 600 }]);
 });

@@ -104,8 +104,9 @@ test('a big document comes in pieces: no piece holds more than a batch of 64 ele
   assert.ok(Math.max(...pieces.map((p) => p.length)) < 64 * 160);
 });
 
-test('elements holding long lists are written alone, not 64 at a time: a batch is bounded by the entries of its lists', () => {
-  // A profile's connection of many commands: 64 of them made together held 120 MiB in compare's end phase.
+test('elements holding long lists are written member by member, their lists in batches: no piece holds a long list whole', () => {
+  // A profile's connection of many commands: 64 of them made together held 120 MiB in compare's end phase, and one of
+  // 400,000 commands written whole was an 18 MB string.
   let made = 0;
   let written = 0;
   const commands = 5000;
@@ -118,20 +119,30 @@ test('elements holding long lists are written alone, not 64 at a time: a batch i
       yield connection(id);
     }
   });
-  // Small elements are still batched, after a long one too: a short row with a short list goes with 63 others.
+  // Small elements are still batched, after a long one too: a short row with a short list goes with 63 others. Deeper
+  // down, a member whose own list is long is written member by member too.
   const rows = [{ id: -1, flags: Array.from({ length: commands }, () => '\\Seen') }, ...Array.from({ length: 640 }, (_, id) => ({ id, flags: ['\\Seen'] }))];
-  const doc = { connections, rows };
+  const deep = { a: { list: Array.from({ length: commands }, (_, k) => k), more: [1, 2] } };
+  const doc = { connections, rows, deep };
   let text = '';
-  let pieces = 0;
+  let longest = 0;
+  const pieces: string[] = [];
   for (const piece of jsonPieces(doc, 2)) {
     text += piece;
-    pieces++;
+    pieces.push(piece);
+    longest = Math.max(longest, piece.length);
     written = (text.match(/"conn": /g) ?? []).length;
   }
   assert.equal(made, 10);
-  assert.equal(text, jsonText({ connections: Array.from({ length: 10 }, (_, id) => connection(id)), rows }, 2));
-  // 10 connections alone, the long row alone, 640 rows in 10 or 11 batches, and the brackets and keys between.
-  assert.ok(pieces >= 21 && pieces < 40, `${pieces} pieces`);
+  assert.equal(text, jsonText({ connections: Array.from({ length: 10 }, (_, id) => connection(id)), rows, deep }, 2));
+  // A batch of 64 commands is 64 lines of about 30 characters; 64 of the short rows, six lines each, 64 * 72.
+  assert.ok(longest <= 64 * 72, `the longest piece ${longest} characters`);
+  // Each list of 5,000 in batches of 64 (79), twelve such lists, and 640 rows in 10 or 11 batches.
+  assert.ok(pieces.length >= 12 * 79 + 10 && pieces.length < 12 * 79 + 200, `${pieces.length} pieces`);
+  // Elements of middling lists go in one batch until their lists hold 4,096 entries: five of these, not 64.
+  const middling = { rows: Array.from({ length: 20 }, (_, id) => ({ id, flags: Array.from({ length: 1000 }, () => '\\Seen') })) };
+  const batches = [...jsonPieces(middling, 2)].filter((p) => p.includes('"id"'));
+  assert.deepEqual(batches.map((p) => (p.match(/"id"/g) ?? []).length), [5, 5, 5, 5]);
 });
 
 test('jsonPieces of long arrays (written in batches) mixed with lazy and nested elements, at every depth, is exactly jsonText', () => {

@@ -14,6 +14,7 @@ import { clientName } from '../report/summary.js';
 import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
 import { Numbered } from '../util/intern.js';
+import { listKey } from '../util/list-key.js';
 import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
@@ -155,7 +156,7 @@ const NOTHING: Open = Object.freeze({ exchanges: NO_NUMBERS, steps: null, extens
 
 export class BehaviourCollector {
   private readonly strings = new Numbered<string>((s) => s);
-  private readonly sequences = new Numbered<number[]>((s) => s.join(' '));
+  private readonly sequences = new Numbered<number[]>(listKey);
   private readonly traits = new Numbered<ConnectionTraits>((t) => JSON.stringify(t));
   private readonly groups = new Numbered<string>((key) => key);
   /** Extensions each distinct shape shows (a capture repeats its shapes). */

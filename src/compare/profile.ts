@@ -1,6 +1,7 @@
 import { LifetimeColumns, openOverTime, rowTimes } from '../analysis/concurrency.js';
 import { percentile } from '../analysis/stats.js';
 import { Numbered } from '../util/intern.js';
+import { listKey } from '../util/list-key.js';
 import { permutedColumn } from '../util/typed-list.js';
 import type { CaptureBehaviour, ConnectionTraits, GroupBy } from './behaviour.js';
 
@@ -113,7 +114,7 @@ interface Origins {
  * a group's connections in the order of the captures, then of their rows (ids).
  */
 export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): BehaviourProfile[] {
-  const sequences: Sequences = new Numbered<string[]>((sequence) => JSON.stringify(sequence));
+  const sequences: Sequences = new Numbered<string[]>(listKey);
   const labels = new Numbered<string>((label) => label);
   const inputs: Input[] = [];
   /** Grouped by capture, the capture a label's profile is made of: the last of that name. */
@@ -267,12 +268,12 @@ function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, ra
   const fetchClasses = columns.fetchClasses.subarray(range.start, range.end);
   const count = sequences.values.length;
   const keyOf = (i: number) => commandClasses[i]! * count + fetchClasses[i]!;
+  const firsts = new Map<number, number>();
+  for (let i = 0; i < commandClasses.length; i++) if (!firsts.has(keyOf(i))) firsts.set(keyOf(i), i);
+  // Connections that all did the same need no signature (one of 400,000 commands is a string of 15 MB).
+  if (firsts.size <= 1) return;
   const signatures = new Map<number, string>();
-  for (let i = 0; i < commandClasses.length; i++) {
-    const key = keyOf(i);
-    if (!signatures.has(key)) signatures.set(key, signature({ commands: sequences.values[commandClasses[i]!]!, fetches: sequences.values[fetchClasses[i]!]! }));
-  }
-  if (signatures.size <= 1) return;
+  for (const [key, i] of firsts) signatures.set(key, signature({ commands: sequences.values[commandClasses[i]!]!, fetches: sequences.values[fetchClasses[i]!]! }));
   const keys = [...signatures.keys()].sort((x, y) => signatures.get(x)!.localeCompare(signatures.get(y)!));
   // Signatures the collation holds equal share a rank, so their connections stay in the order given, as a stable sort leaves them.
   const rank = new Map<number, number>();
