@@ -318,3 +318,47 @@ test('long command sequences are numbered alike exactly when equal: two connecti
   const listed = [...profile!.connections].map((c) => ({ conn: c.conn, odd: c.commands.filter((s) => s === 'CHECK').length, length: c.commands.length }));
   assert.deepEqual(listed.sort((x, y) => x.conn - y.conn), [{ conn: 0, odd: 0, length: 600 }, { conn: 1, odd: 0, length: 600 }, { conn: 2, odd: 1, length: 600 }]);
 });
+
+test('with a spool, the numbers of connections open to the end wait on disk past a chunk; the same behaviour, and no file after', async () => {
+  // Four clients, 1,200 FETCHes each, none closed: every exchange and step waits for the end of the input.
+  const path = join(tmp, 'open-long.pcap');
+  const packets: SynthPacket[] = [];
+  const count = 1200;
+  for (let c = 0; c < 4; c++) {
+    const f = new TcpFlow({ client: { ip: '10.0.0.1', port: 41000 + c }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 + c * 10, rtt: 0.001 });
+    packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'), ...f.send('client', 's SELECT INBOX\r\n'), ...f.send('server', '* 3 EXISTS\r\ns OK done\r\n'));
+    for (let k = 0; k < count; k += 100) {
+      const ids = Array.from({ length: 100 }, (_, j) => k + j);
+      packets.push(...f.send('client', ids.map((i) => `f${i} UID FETCH ${i % 3 + 1} (FLAGS${i % 2 ? ' INTERNALDATE' : ''})\r\n`).join('')),
+        ...f.send('server', ids.map((i) => `* ${i % 3 + 1} FETCH (UID ${i % 3 + 1} FLAGS ()${i % 2 ? ' INTERNALDATE "17-Jul-1996 02:44:25 -0700"' : ''})\r\nf${i} OK done\r\n`).join('')));
+    }
+  }
+  writeCapture(path, { format: 'pcap', packets });
+  const spool = join(tmp, 'open-spool');
+  let most = 0;
+  const look = () => {
+    if (existsSync(`${spool}.open`)) most = Math.max(most, statSync(`${spool}.open`).size);
+  };
+  const spooled = await captureBehaviour(path, { onMessage: look }, 'capture', spool);
+  const held = await captureBehaviour(path);
+  assert.deepEqual(spooled, held);
+  assert.equal(spooled.connections.lifetimes.size, 4);
+  assert.equal(spooled.latencies.ms.length, 4 * (count + 1));
+  // Three numbers per exchange and per step, 1,536 a chunk: two chunks of each list out of four connections' lists of
+  // 3,603 and 3,600, gathered 64 KiB at a time.
+  assert.ok(most >= 65536, `${most} bytes of open connections' numbers on disk`);
+  assert.equal(existsSync(`${spool}.open`), false, 'removed');
+  // A pass that fails midway leaves none of the spool's files behind.
+  let messages = 0;
+  const failing = join(tmp, 'failing-spool');
+  await assert.rejects(captureBehaviour(path, { onMessage: () => { if (++messages === 3000) throw new Error('stop here'); } }, 'capture', failing), /stop here/);
+  for (const file of [failing, `${failing}.latencies`, `${failing}.open`]) assert.equal(existsSync(file), false, file);
+  // Each connection's commands and item sets in request order, whether their numbers came back from disk or not.
+  const [profile] = buildProfiles([{ label: 'a', behaviour: spooled }], 'capture');
+  for (const c of profile!.connections) {
+    assert.equal(c.commands.length, count + 1);
+    assert.equal(c.fetches.length, count);
+    assert.notEqual(c.fetches[0], c.fetches[1]);
+    assert.deepEqual(c.fetches.map((s, i) => s === c.fetches[i % 2]), c.fetches.map(() => true));
+  }
+});

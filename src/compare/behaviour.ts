@@ -15,7 +15,8 @@ import type { Connection, LateChanges } from '../tcp/types.js';
 import { Unsettled } from '../tcp/unsettled.js';
 import { Numbered } from '../util/intern.js';
 import { listKey } from '../util/list-key.js';
-import { float64List, listValues, permutedColumn, pushValue, type Float64List } from '../util/typed-list.js';
+import { permutedColumn } from '../util/typed-list.js';
+import { ChunkSpool, type ChunkedList } from '../util/chunk-spool.js';
 import { SpooledColumns } from '../util/spooled-columns.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 import { commandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
@@ -105,36 +106,17 @@ interface Ended extends Lifetime {
 
 /**
  * Numbers of an open connection: a plain list while short (when 200,000 connections end together, each has a few),
- * a typed one once longer than this. A typed list's values lie outside the collected heap, which V8 lets grow to twice
- * what it keeps: 100 connections that never close, with 10,000 FETCHes each, kept 48 bytes a command in plain lists,
- * and the heap peaked at 190 MB where it now stays under 30.
+ * then a list of the collector's ChunkSpool, whose values lie outside the collected heap (which V8 lets grow to twice
+ * what it keeps) and, with a spool, past a chunk on disk: 100 connections that never close, with 10,000 FETCHes each,
+ * kept 48 bytes a command in plain lists, and the heap peaked at 190 MB; in typed lists, 200 MiB of peak RSS for
+ * 1,000,000 commands.
  */
 const PLAIN_NUMBERS = 96;
 
-type Numbers = number[] | Float64List;
+type Numbers = number[] | ChunkedList;
 
 /** What an open connection's lists start as: one frozen empty list, replaced by its own at the first numbers. */
 const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
-
-/** The list with three more numbers: a new plain list while short, then a typed one. */
-function pushThree(list: Numbers, a: number, b: number, c: number): Numbers {
-  if (Array.isArray(list)) {
-    // A list of just its numbers (concat makes it to size): a push onto an empty list reserves room for 20, which an
-    // idle connection's one or two exchanges would keep (112 bytes more each).
-    if (list.length < PLAIN_NUMBERS) return list.concat(a, b, c);
-    const typed = float64List(2 * PLAIN_NUMBERS);
-    for (const value of list) pushValue(typed, value);
-    list = typed;
-  }
-  pushValue(list, a);
-  pushValue(list, b);
-  pushValue(list, c);
-  return list;
-}
-
-function numbersOf(list: Numbers): ArrayLike<number> {
-  return Array.isArray(list) ? list : listValues(list);
-}
 
 /**
  * A connection's exchanges and FETCH steps while it is not drained: one list of numbers, three per exchange (its
@@ -177,14 +159,18 @@ export class BehaviourCollector {
   /** The rest of each drained connection's row, and each of its exchanges, go to the spool until the end. */
   private readonly rows: SpooledColumns<typeof ROW_COLUMNS>;
   private readonly latencies: SpooledColumns<typeof LATENCY_COLUMNS>;
+  /** The numbers of connections not yet drained, once more than a few. */
+  private readonly openNumbers: ChunkSpool;
 
   /**
    * A connection's group is known when it is drained, from `by`. With `spool` (a path, and the same followed by
-   * ".latencies": neither may exist), the drained connections' rows are written there until result() reads them back.
+   * ".latencies" and ".open": none may exist), the drained connections' rows are written there until result() reads
+   * them back, and the long lists of numbers of connections not yet drained until they are.
    */
   constructor(private readonly by: GroupBy = 'capture', spool: string | null = null, private readonly warn: WarningSink = () => {}) {
     this.rows = new SpooledColumns(ROW_COLUMNS, spool);
     this.latencies = new SpooledColumns(LATENCY_COLUMNS, spool === null ? null : `${spool}.latencies`);
+    this.openNumbers = new ChunkSpool(spool === null ? null : `${spool}.open`);
   }
 
   private openOf(id: number): Open {
@@ -198,7 +184,7 @@ export class BehaviourCollector {
     const name = this.commandRows.row(ex.command);
     if (this.commandRows.firstPooled(name)) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
     const shape = ex.requestMissing ? ex.shape : this.shapeOf(ex, name);
-    o.exchanges = pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
+    o.exchanges = this.pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
     for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);
   }
 
@@ -226,7 +212,7 @@ export class BehaviourCollector {
    */
   readonly step = (step: FetchStep, created: number): void => {
     const o = this.openOf(step.conn);
-    o.steps = pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(this.itemSetOf(step)));
+    o.steps = this.pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(this.itemSetOf(step)));
   };
 
   /** A step's item set as compared: its own, or past the cap on item sets told apart, theirs together. */
@@ -268,15 +254,30 @@ export class BehaviourCollector {
     // Its end may still move: from now on its row is settled.
     if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
     const commands: number[] = [];
-    const exchanges = numbersOf(o.exchanges);
+    const exchanges = this.numbersOf(o.exchanges);
     for (let k = 0; k < exchanges.length; k += 3) if (exchanges[k]! >= 0) commands.push(exchanges[k]!);
     const traits = this.traits.number({
       clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...(o.extensions ?? [])].sort(),
     });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     // In the order of ROW_COLUMNS.
-    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(numbersOf(o.steps ?? NO_NUMBERS))), traits, group]);
+    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(this.numbersOf(o.steps ?? NO_NUMBERS))), traits, group]);
     for (let k = 0; k < exchanges.length; k += 3) this.latencies.push([group, exchanges[k + 1]!, exchanges[k + 2]!]);
+  }
+
+  /** The list with three more numbers: a new plain list while short, then one of the spool's. */
+  private pushThree(list: Numbers, a: number, b: number, c: number): Numbers {
+    // A list of just its numbers (concat makes it to size): a push onto an empty list reserves room for 20, which an
+    // idle connection's one or two exchanges would keep (112 bytes more each).
+    if (Array.isArray(list)) return list.length < PLAIN_NUMBERS ? list.concat(a, b, c) : this.openNumbers.list(list.concat(a, b, c));
+    this.openNumbers.push(list, a);
+    this.openNumbers.push(list, b);
+    this.openNumbers.push(list, c);
+    return list;
+  }
+
+  private numbersOf(list: Numbers): ArrayLike<number> {
+    return Array.isArray(list) ? list : this.openNumbers.values(list);
   }
 
   /** Steps (Open.steps) in request order, as FetchTracker.steps orders them: by request frame, then as created; as item sets. */
@@ -290,6 +291,7 @@ export class BehaviourCollector {
   abandon(): void {
     this.rows.abandon();
     this.latencies.abandon();
+    this.openNumbers.remove();
   }
 
   /** What was gathered, the connections in order of id. Gather no more after. */
@@ -300,6 +302,8 @@ export class BehaviourCollector {
     collectGarbage();
     const rows = this.rows.take();
     const latencies = this.latencies.take();
+    // Every connection was drained before the result (the input ended): no list is read after.
+    this.openNumbers.remove();
     return {
       by: this.by,
       strings: this.strings.values,

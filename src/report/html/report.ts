@@ -74,10 +74,11 @@ export async function buildReportData(
     // The comparison reads every exchange, selected or not, as compare does.
     // What the comparison's own caps find joins the capture's warnings, in the order found.
     const warnings = new WarningList();
-    const behaviour = compare ? new BehaviourCollector('capture', null, warnings.add) : null;
+    // Its rows and long lists wait in the report's directory, as compare's do in its own.
+    const behaviour = compare ? new BehaviourCollector('capture', rows === null ? null : join(rows, `behaviour-${n}`), warnings.add) : null;
     const hooks = collector.hooks;
     // Should the pass fail, the files the collector had begun are closed (the caller removes the directory).
-    const analysis = await closedOnFailure(() => collector.abandon(), analyzeWithFetches(path, {
+    const analysis = await closedOnFailure(() => { collector.abandon(); behaviour?.abandon(); }, analyzeWithFetches(path, {
       ...settings, ...hooks, warnings,
       keepConnections: false, // each connection's row is made when it is drained
       onFirstFrame: selection ? (t: TimePoint) => { selection.firstFrame(t); hooks.onFirstFrame!(t); } : hooks.onFirstFrame,
