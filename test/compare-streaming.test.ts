@@ -12,12 +12,12 @@ import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
-import { compareProfiles } from '../src/compare/diff.js';
-import { buildProfiles, signature } from '../src/compare/profile.js';
+import { compareProfiles, comparisonsWithFirst, KEPT_COMPARISONS } from '../src/compare/diff.js';
+import { buildProfiles, KEPT_PROFILES, signature } from '../src/compare/profile.js';
 import { spawnSync } from 'node:child_process';
 import { CAPTURES, CLI } from './helpers/env.js';
 import { compareJson } from '../src/report/compare.js';
-import { jsonPieces } from '../src/util/json.js';
+import { jsonPieces, jsonText } from '../src/util/json.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { footprint, perUnit } from './helpers/footprint.js';
@@ -41,7 +41,7 @@ test('a connection whose exchanges are reported after its end keeps them (comman
   assert.ok(others.every((e) => ms[e]! >= 0), 'each measured');
   assert.deepEqual(idler!.traits.extensions, ['IDLE']);
   assert.notEqual(idler!.traits, other!.traits);
-  assert.deepEqual(buildProfiles([{ label: 'x', behaviour }], 'client-ip').map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
+  assert.deepEqual([...buildProfiles([{ label: 'x', behaviour }], 'client-ip')].map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
 });
 
 test('the most connections at once counts a connection open until its last ACK, after its end was first reported', async () => {
@@ -214,8 +214,8 @@ test('grouped by capture, a capture given twice makes one profile, of its own co
   const once = buildProfiles([{ label: 'o', behaviour }], 'capture');
   const twice = buildProfiles([{ label: 'o', behaviour }, { label: 'o', behaviour }], 'capture');
   assert.equal(twice.length, 1);
-  assert.deepEqual([...twice[0]!.connections], [...once[0]!.connections]);
-  assert.deepEqual({ ...twice[0]!, connections: null }, { ...once[0]!, connections: null });
+  assert.deepEqual([...twice.at(0)!.connections], [...once.at(0)!.connections]);
+  assert.deepEqual({ ...twice.at(0)!, connections: null }, { ...once.at(0)!, connections: null });
 });
 
 test('a connection of 150,000 commands aligns into rows kept as numbers, written one at a time (text and JSON); its profile\'s list in batches', async () => {
@@ -225,7 +225,7 @@ test('a connection of 150,000 commands aligns into rows kept as numbers, written
     { label: 'long', behaviour: await captureBehaviour(path) },
     { label: 'mbsync', behaviour: await captureBehaviour(join(CAPTURES, 'mbsync.pcap')) },
   ], 'capture');
-  const comparison = compareProfiles(profiles[0]!, profiles[1]!);
+  const comparison = compareProfiles(profiles.at(0)!, profiles.at(1)!);
   const [pair] = [...comparison.pairs];
   assert.equal(pair!.a!.commands.length, 150_000);
   const rows = pair!.rows;
@@ -361,4 +361,46 @@ test('with a spool, the numbers of connections open to the end wait on disk past
     assert.notEqual(c.fetches[0], c.fetches[1]);
     assert.deepEqual(c.fetches.map((s, i) => s === c.fetches[i % 2]), c.fetches.map(() => true));
   }
+});
+
+test('a profile per client, past 64 of them: profiles and comparisons made as they are read, the same document as made at once', async () => {
+  // 70 clients of one server; the 41st sends a command more, the 60th uses another mailbox.
+  const clients = 70;
+  assert.ok(clients - 1 > KEPT_COMPARISONS && clients > KEPT_PROFILES);
+  const path = join(tmp, 'clients.pcap');
+  const packets: SynthPacket[] = [];
+  for (let c = 0; c < clients; c++) {
+    const f = new TcpFlow({ client: { ip: `10.9.${c >> 8}.${c & 255}`, port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 + c, rtt: 0.001 });
+    const commands = ['a LOGIN u p', `b SELECT ${c === 59 ? 'Sent' : 'INBOX'}`, 'c NOOP', ...(c === 40 ? ['d CHECK'] : []), 'z LOGOUT'];
+    packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'));
+    for (const command of commands) packets.push(...f.send('client', `${command}\r\n`), ...f.send('server', `${command.split(' ')[0]} OK done\r\n`));
+    packets.push(...f.close('fin', 'client'));
+  }
+  writeCapture(path, { format: 'pcap', packets });
+  const profiles = buildProfiles([{ label: 'x', behaviour: await captureBehaviour(path, {}, 'client-ip') }], 'client-ip');
+  assert.equal(profiles.length, clients);
+  // Made each time read, but the first, which every comparison reads.
+  assert.equal(Array.isArray(profiles), false);
+  assert.equal(profiles.at(0), profiles.at(0));
+  assert.notEqual(profiles.at(5), profiles.at(5));
+  assert.deepEqual(profiles.at(5), profiles.at(5));
+  assert.equal(profiles.at(clients), undefined);
+  const comparisons = comparisonsWithFirst(profiles);
+  assert.equal(Array.isArray(comparisons), false);
+  assert.equal(comparisons.length, clients - 1);
+  const streamed = [...jsonPieces(compareJson(profiles, comparisons), 2)].join('');
+  const eager = [...profiles];
+  const atOnce = jsonText(compareJson(eager, eager.slice(1).map((p) => compareProfiles(eager[0]!, p))), 2);
+  assert.equal(streamed, atOnce);
+  const document = JSON.parse(streamed);
+  assert.equal(document.same, false);
+  assert.deepEqual(document.comparisons.filter((c: { same: boolean }) => !c.same).map((c: { b: string }) => c.b), ['x: 10.9.0.40', 'x: 10.9.0.59']);
+  assert.equal(document.profiles.length, clients);
+  // Through the CLI: --expect-same fails (exit 1) on the same document, as JSON and as text.
+  const run = spawnSync(process.execPath, [CLI, 'compare', '--by', 'client-ip', '--json', '--expect-same', path], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(run.status, 1, run.stderr);
+  assert.equal(run.stdout, `${atOnce.replaceAll('"x: ', `"${path}: `).replaceAll('"a": "x"', `"a": "${path}"`).replaceAll('"label": "x"', `"label": "${path}"`)}\n`);
+  const text = spawnSync(process.execPath, [CLI, 'compare', '--by', 'client-ip', '--expect-same', path], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, FORCE_COLOR: '0' } });
+  assert.equal(text.status, 1, text.stderr);
+  assert.equal(text.stdout.split('\n').filter((l) => l.startsWith('a and b behave differently')).length, 2);
 });

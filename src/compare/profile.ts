@@ -33,6 +33,35 @@ export interface BehaviourProfile {
   bytes: { client: number; server: number };
 }
 
+/** Profiles in order: an array, or past KEPT_PROFILES, each made when it is read (ProfilesMade). */
+export interface Profiles extends Iterable<BehaviourProfile> {
+  readonly length: number;
+  at(index: number): BehaviourProfile | undefined;
+}
+
+/** Profiles kept once made, up to this many. */
+export const KEPT_PROFILES = 64;
+
+/**
+ * Profiles made each time they are read, the first kept (every comparison reads it): grouped by client address, a
+ * server's 150,000 clients' profiles held 107 MB, each a few figures and lists. Making one reads its range of the
+ * columns and its latencies again, which the captures' behaviour still holds.
+ */
+class ProfilesMade implements Profiles {
+  private first: BehaviourProfile | undefined;
+
+  constructor(readonly length: number, private readonly make: (g: number) => BehaviourProfile) {}
+
+  at(index: number): BehaviourProfile | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined;
+    return index === 0 ? (this.first ??= this.make(0)) : this.make(index);
+  }
+
+  *[Symbol.iterator](): Iterator<BehaviourProfile> {
+    for (let g = 0; g < this.length; g++) yield this.at(g)!;
+  }
+}
+
 /**
  * The command and FETCH item-set sequences of every capture compared, each kept once and numbered. Connections with the
  * same command sequence, in whichever capture, form a class: they pair alike, and a folder sync repeats one sequence
@@ -113,7 +142,7 @@ interface Origins {
  * capture's behaviour gathered with the same `by`). Each profile's connections are a range of one set of columns,
  * a group's connections in the order of the captures, then of their rows (ids).
  */
-export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): BehaviourProfile[] {
+export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): Profiles {
   const sequences: Sequences = new Numbered<string[]>(listKey);
   const labels = new Numbered<string>((label) => label);
   const inputs: Input[] = [];
@@ -160,12 +189,15 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
     }
   });
   const latencies = latenciesByProfile(kept, profiles);
-  return labels.values.map((label, g) => {
-    const range = { start: starts[g]!, end: starts[g + 1]! };
+  const rangeOf = (g: number) => ({ start: starts[g]!, end: starts[g + 1]! });
+  // Put in order once, with where each connection came from: a profile's figures are made over its range as it stands.
+  for (let g = 0; g < profiles; g++) orderByWhatTheyDid(sequences, columns, origins, rangeOf(g));
+  const profileOf = (g: number): BehaviourProfile => {
+    const range = rangeOf(g);
     const figures = figuresOf(range, columns, origins, inputs, latencies(g));
-    orderByWhatTheyDid(sequences, columns, range);
-    return { label, connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
-  });
+    return { label: labels.values[g]!, connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
+  };
+  return profiles <= KEPT_PROFILES ? Array.from({ length: profiles }, (_, g) => profileOf(g)) : new ProfilesMade(profiles, profileOf);
 }
 
 /** A command's exchanges in one profile: how many, and the latencies of those measured, in a column of their own. */
@@ -263,7 +295,7 @@ function figuresOf(
  * A range of the columns put in order of signature (commands, then item sets; compared as text), connections alike in
  * the order they are in. Each distinct pair of sequences is ranked once; connections that all did the same stay put.
  */
-function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, range: { start: number; end: number }): void {
+function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, origins: Origins, range: { start: number; end: number }): void {
   const commandClasses = columns.commandClasses.subarray(range.start, range.end);
   const fetchClasses = columns.fetchClasses.subarray(range.start, range.end);
   const count = sequences.values.length;
@@ -280,7 +312,7 @@ function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, ra
   keys.forEach((key, k) => rank.set(key, k > 0 && signatures.get(keys[k - 1]!)!.localeCompare(signatures.get(key)!) === 0 ? rank.get(keys[k - 1]!)! : k));
   const ranks = Uint32Array.from({ length: commandClasses.length }, (_, i) => rank.get(keyOf(i))!);
   const order = Uint32Array.from({ length: ranks.length }, (_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
-  for (const column of Object.values(columns) as (Uint32Array | Float64Array)[]) {
+  for (const column of [...Object.values(columns), origins.input, origins.row] as (Uint32Array | Float64Array)[]) {
     const part = column.subarray(range.start, range.end);
     part.set(permutedColumn(part, order));
   }

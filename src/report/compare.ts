@@ -1,20 +1,20 @@
 import chalk from 'chalk';
 import type { AlignedRow, AlignedRows, Mark } from '../compare/align.js';
-import type { Comparison, ConnectionPair } from '../compare/diff.js';
-import type { BehaviourProfile, ProfileConnections } from '../compare/profile.js';
+import { allSame, type Comparisons, type ConnectionPair } from '../compare/diff.js';
+import type { BehaviourProfile, ProfileConnections, Profiles } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
 import { LazyArray, type LazyList } from '../util/json.js';
 
 /** JSON twin of compare (schema: docs/schema/compare.schema.json). */
-export function compareJson(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[]): object {
-  const first = comparisons[0];
-  // The long lists (a pair and a profile per connection) are written an element at a time, not as one string each.
+export function compareJson(profiles: Profiles, comparisons: Comparisons): object {
+  // The long lists (a comparison and a profile per client, a pair and a connection per connection) are written an
+  // element at a time, not as one string each, and comparisons made as they are written (comparisonsWithFirst).
   return {
-    same: comparisons.every((c) => c.same),
-    differences: comparisons.length === 1 ? first!.differences : new LazyArray(() => allDifferences(comparisons)),
-    comparisons: comparisons.map((c) => ({ ...c, pairs: new LazyArray(() => mapped(c.pairs, pairJson)) })),
-    profiles: profiles.map((p) => ({ ...p, connections: new LazyArray(() => p.connections) })),
+    same: allSame(comparisons),
+    differences: comparisons.length === 1 ? firstOf(comparisons).differences : new LazyArray(() => allDifferences(comparisons)),
+    comparisons: new LazyArray(() => mapped(comparisons, (c) => ({ ...c, pairs: new LazyArray(() => mapped(c.pairs, pairJson)) }))),
+    profiles: new LazyArray(() => mapped(profiles, (p) => ({ ...p, connections: new LazyArray(() => p.connections) }))),
   };
 }
 
@@ -22,8 +22,13 @@ function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
   for (const item of items) yield f(item);
 }
 
+function firstOf<T>(items: Iterable<T>): T {
+  for (const item of items) return item;
+  throw new Error('compare: no comparison');
+}
+
 /** Every comparison's differences, each saying which two profiles it is between. */
-function* allDifferences(comparisons: readonly Comparison[]): Generator<object> {
+function* allDifferences(comparisons: Comparisons): Generator<object> {
   for (const c of comparisons) for (const d of c.differences) yield { ...d, between: [c.a, c.b] };
 }
 
@@ -63,7 +68,9 @@ export interface CompareTextOptions {
 }
 
 /** compare's text, line by line, each with its newline: 100,000 connection pairs make 33 MB of text, never one string. */
-export function* compareTextLines(profiles: readonly BehaviourProfile[], comparisons: readonly Comparison[], options: CompareTextOptions = { width: 160 }): Generator<string> {
+export function* compareTextLines(profileList: Profiles, comparisons: Comparisons, options: CompareTextOptions = { width: 160 }): Generator<string> {
+  // A column each: the table holds them all.
+  const profiles = [...profileList];
   const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
   const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
   row('connections', (p) => String(p.connections.length));

@@ -1,9 +1,9 @@
 import { expandCaptures } from '../../fleet/walk.js';
 import type { CaptureSettings } from '../../settings.js';
 import { inOrder } from '../../parallel/pool.js';
-import { compareProfiles } from '../../compare/diff.js';
+import { allSame, comparisonsWithFirst } from '../../compare/diff.js';
 import type { CaptureBehaviour } from '../../compare/behaviour.js';
-import { buildProfiles, type BehaviourProfile, type GroupBy } from '../../compare/profile.js';
+import { buildProfiles, type GroupBy, type Profiles } from '../../compare/profile.js';
 import { compareJson, compareTextLines } from '../../report/compare.js';
 import { gathered } from '../../util/json.js';
 import { EXIT_CHECK_FAILED, UsageError } from '../errors.js';
@@ -25,10 +25,10 @@ export async function runCompare(args: string[], opts: { by: GroupBy; json?: boo
     return;
   }
   if (profiles.length < 2) throw new UsageError(`compare needs at least two profiles; got ${profiles.length} (give two captures, or --by client-ip / --by user)`);
-  const comparisons = profiles.slice(1).map((p) => compareProfiles(profiles[0]!, p));
+  const comparisons = comparisonsWithFirst(profiles);
   if (opts.json) await output.json(compareJson(profiles, comparisons));
   else await output.pieces(gathered(compareTextLines(profiles, comparisons, { width: output.columns ?? 160, full: opts.full })));
-  if (opts.expectSame && !comparisons.every((c) => c.same)) process.exitCode = EXIT_CHECK_FAILED;
+  if (opts.expectSame && !allSame(comparisons)) process.exitCode = EXIT_CHECK_FAILED;
 }
 
 /** Before any is read (a capture can take minutes): a profile per capture needs two, each named once (its label). */
@@ -39,10 +39,10 @@ function checkTwoCaptures(captures: readonly string[]): void {
 }
 
 /**
- * Each capture's behaviour, grouped into profiles. The behaviour is let go once the profiles are made (they hold
- * what is compared): on 100,000 sessions it is a hundred MiB the comparison no longer needs.
+ * Each capture's behaviour, grouped into profiles. A few profiles are made at once, and the behaviour is let go (they
+ * hold what is compared); many (a profile per client address or user) are made as they are read, from it.
  */
-async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: string }, settings: ReturnType<typeof captureSettings>): Promise<{ profiles: BehaviourProfile[]; read: number }> {
+async function readProfiles(captures: string[], opts: { by: GroupBy; jobs?: string }, settings: ReturnType<typeof captureSettings>): Promise<{ profiles: Profiles; read: number }> {
   const inputs: { label: string; behaviour: CaptureBehaviour }[] = [];
   // Each capture's rows wait here while it is read, so that memory does not grow with the sessions it closed.
   const spool = spillDirectory('spool connection rows to', "every connection's row");

@@ -5,7 +5,7 @@ import type { Exchange, ImapConnection } from '../../imap/model.js';
 import type { LateChanges, TimePoint } from '../../tcp/types.js';
 import { fetchedBy, fetchExchangeKey } from '../../analysis/fetches.js';
 import { analyzeWithFetches } from '../../analysis/full.js';
-import { compareProfiles } from '../../compare/diff.js';
+import { comparisonsWithFirst } from '../../compare/diff.js';
 import { buildProfiles } from '../../compare/profile.js';
 import { BehaviourCollector } from '../../compare/behaviour.js';
 import { mkdtempSync } from 'node:fs';
@@ -99,7 +99,7 @@ export async function buildReportData(
     if (behaviour) inputs.push({ label: path, behaviour: behaviour.result() });
   }
   const profiles = compare ? buildProfiles(inputs, 'capture') : [];
-  const comparisons = profiles.slice(1).map((p) => comparisonData(compareProfiles(profiles[0]!, p)));
+  const comparisons = Array.from(comparisonsWithFirst(profiles), comparisonData);
   return { generator: GENERATOR, captures, comparisons, histogramEdgesMs: HISTOGRAM_EDGES_MS };
 }
 
