@@ -403,4 +403,11 @@ test('a profile per client, past 64 of them: profiles and comparisons made as th
   const text = spawnSync(process.execPath, [CLI, 'compare', '--by', 'client-ip', '--expect-same', path], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, FORCE_COLOR: '0' } });
   assert.equal(text.status, 1, text.stderr);
   assert.equal(text.stdout.split('\n').filter((l) => l.startsWith('a and b behave differently')).length, 2);
+  // The profiles a row each (70 columns would fit no screen), drawn as they are made.
+  const lines = text.stdout.split('\n');
+  assert.match(lines[1]!, /^│ profile +│ connections │ most at once │ client ID +│ authentication │ extensions +│ commands per connection │ FETCH commands │ bytes C→S \/ S→C +│$/);
+  const rows = lines.filter((l) => l.startsWith(`│ ${path}: 10.9.0.`));
+  assert.equal(rows.length, clients);
+  const commandsOf = (row: string) => Number(row.split('│')[7]!.trim());
+  assert.deepEqual(rows.map(commandsOf), Array.from({ length: clients }, (_, c) => (c === 40 ? 5 : 4)));
 });

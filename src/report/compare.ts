@@ -1,9 +1,10 @@
 import chalk from 'chalk';
 import type { AlignedRow, AlignedRows, Mark } from '../compare/align.js';
 import { allSame, type Comparisons, type ConnectionPair } from '../compare/diff.js';
-import type { BehaviourProfile, ProfileConnections, Profiles } from '../compare/profile.js';
+import { KEPT_PROFILES, type BehaviourProfile, type ProfileConnections, type Profiles } from '../compare/profile.js';
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
+import { tablePieces } from './table.js';
 import { LazyArray, type LazyList } from '../util/json.js';
 
 /** JSON twin of compare (schema: docs/schema/compare.schema.json). */
@@ -67,21 +68,22 @@ export interface CompareTextOptions {
   full?: boolean;
 }
 
+/** What the profile table shows of each profile, in its order. */
+const PROFILE_FIGURES: readonly { name: string; shrink?: number; of: (p: BehaviourProfile) => string }[] = [
+  { name: 'connections', of: (p) => String(p.connections.length) },
+  { name: 'most at once', of: (p) => String(p.maxConcurrent) },
+  { name: 'client ID', shrink: 2, of: (p) => escapeText(p.clientIds.join(', ')) },
+  { name: 'authentication', of: (p) => p.authMechanisms.join(', ') },
+  { name: 'extensions', shrink: 3, of: (p) => p.extensions.join(' ') },
+  { name: 'commands per connection', shrink: 4, of: (p) => commandCounts(Array.from({ length: p.connections.length }, (_, i) => p.connections.commands(i).length)) },
+  { name: 'FETCH commands', of: (p) => String(fetchCommands(p.connections)) },
+  { name: 'bytes C→S / S→C', of: (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}` },
+];
+
 /** compare's text, line by line, each with its newline: 100,000 connection pairs make 33 MB of text, never one string. */
-export function* compareTextLines(profileList: Profiles, comparisons: Comparisons, options: CompareTextOptions = { width: 160 }): Generator<string> {
-  // A column each: the table holds them all.
-  const profiles = [...profileList];
-  const table = makeTable(['', ...profiles.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
-  const row = (name: string, f: (p: BehaviourProfile) => string) => table.push([name, ...profiles.map(f)]);
-  row('connections', (p) => String(p.connections.length));
-  row('most at once', (p) => String(p.maxConcurrent));
-  row('client ID', (p) => escapeText(p.clientIds.join(', ')));
-  row('authentication', (p) => p.authMechanisms.join(', '));
-  row('extensions', (p) => p.extensions.join(' '));
-  row('commands per connection', (p) => commandCounts(Array.from({ length: p.connections.length }, (_, i) => p.connections.commands(i).length)));
-  row('FETCH commands', (p) => String(fetchCommands(p.connections)));
-  row('bytes C→S / S→C', (p) => `${bytesHuman(p.bytes.client)} / ${bytesHuman(p.bytes.server)}`);
-  yield `${table.toString()}\n`;
+export function* compareTextLines(profiles: Profiles, comparisons: Comparisons, options: CompareTextOptions = { width: 160 }): Generator<string> {
+  yield* profileTable(profiles);
+  yield '\n';
   for (const c of comparisons) {
     yield '\n';
     yield `${chalk.bold(`a = ${escapeText(c.a)}`)}\n`;
@@ -97,6 +99,22 @@ export function* compareTextLines(profileList: Profiles, comparisons: Comparison
     for (const d of c.differences) yield `  - ${escapeText(d.text)}\n`;
     if (c.sameAspects.length) yield `  The same: ${escapeText(sameText(c.sameAspects, options.full === true))}.\n`;
   }
+}
+
+/**
+ * The profiles side by side, a column each; past KEPT_PROFILES (a profile per client address or user of a server), a
+ * row each, drawn as the profiles are made: 150,000 columns took 1.3 GiB and no screen shows them.
+ */
+function* profileTable(profiles: Profiles): Generator<string> {
+  if (profiles.length > KEPT_PROFILES) {
+    yield* tablePieces([{ head: 'profile', shrink: 1 }, ...PROFILE_FIGURES.map((f) => ({ head: f.name, shrink: f.shrink }))],
+      () => mapped(profiles, (p) => [escapeText(p.label), ...PROFILE_FIGURES.map((f) => f.of(p))]));
+    return;
+  }
+  const list = [...profiles];
+  const table = makeTable(['', ...list.map((p) => ({ head: escapeText(p.label), shrink: 1 }))]);
+  for (const f of PROFILE_FIGURES) table.push([f.name, ...list.map(f.of)]);
+  yield table.toString();
 }
 
 /** FETCH commands over the connections, counted once per command sequence. */
