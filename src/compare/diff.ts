@@ -52,9 +52,7 @@ export function comparisonsWithFirst(profiles: Profiles): Comparisons {
   const make = function* (): Generator<Comparison> {
     for (let i = 1; i < profiles.length; i++) yield compareProfiles(profiles.at(0)!, profiles.at(i)!);
   };
-  if (count > KEPT_COMPARISONS) return new LazyList(count, make);
-  const kept = [...make()];
-  return kept;
+  return count > KEPT_COMPARISONS ? new LazyList(count, make) : [...make()];
 }
 
 /** Whether every comparison found the profiles the same. */
