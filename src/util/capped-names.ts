@@ -1,9 +1,3 @@
-/**
- * Names read off the wire that figures are counted by (command names, response types): each known name, and the
- * first `max` others, is a row of its own; every later new name is counted in the row `other`. A client or server can
- * invent a name per line, and each row costs what it counts. The same names in the same order give the same rows, so
- * that two tallies of them agree.
- */
 /** Names that always have a row of their own: a Map's or a Set's keys (data, so that a tally crosses threads as it is). */
 export interface KnownNames {
   has(name: string): boolean;
@@ -11,6 +5,12 @@ export interface KnownNames {
 
 const NO_NAMES: KnownNames = new Set<string>();
 
+/**
+ * Names read off the wire that figures are counted by (command names, response types): each known name, and the
+ * first `max` others, is a row of its own; every later new name is counted in the row `other`. A client or server can
+ * invent a name per line, and each row costs what it counts. The same names in the same order give the same rows, so
+ * that two tallies of them agree.
+ */
 export class CappedNames {
   private readonly listed = new Set<string>();
   /** How many times a name was counted in `other`: the first time, the caller says so. */

@@ -145,7 +145,7 @@ function* container(value: object, indent: number, depth: number): Generator<str
   yield first ? (isArray ? '[]' : '{}') : `${outer}${isArray ? ']' : '}'}`;
 }
 
-/** What an element holds, roughly: one, plus the length of every list among its own members (for…in: no allocation). */
+/** What a value holds, roughly: one, plus the length of every list among its own members (for…in: no allocation). */
 function entriesOf(v: unknown): number {
   if (Array.isArray(v)) return v.length;
   if (typeof v !== 'object' || v === null) return 1;
