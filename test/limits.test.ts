@@ -30,7 +30,7 @@ import { MAX_STEP_ITEMS } from '../src/analysis/fetches.js';
 import { DEFAULT_FRAMER_LIMITS } from '../src/imap/framer.js';
 import { MAX_OTHER_COMMAND_NAMES, OTHER_COMMANDS } from '../src/analysis/command-rows.js';
 import { embeddedData } from './helpers/report.js';
-import { MAX_ITEM_SETS, MAX_SHAPES, OTHER_ITEM_SETS } from '../src/compare/distinct.js';
+import { MAX_AUTH_MECHANISMS, MAX_CLIENT_NAMES, MAX_ENABLED_NAMES, MAX_ITEM_SETS, MAX_SHAPES, OTHER_CLIENTS, OTHER_ENABLED, OTHER_ITEM_SETS, OTHER_MECHANISMS } from '../src/compare/distinct.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
@@ -633,9 +633,54 @@ test('compare tells apart the first 10,000 command shapes and FETCH item sets of
     for (const path of [a, b]) {
       const mine = warned.filter((l) => l.startsWith(`warning: ${path}, `));
       assert.equal(mine.length, 2, mine.join('\n'));
-      assert.match(mine[0]!, new RegExp(`more than ${MAX_SHAPES} different command shapes .*: "SELECT \\\\"(box|folder)${MAX_SHAPES}\\\\"" and every later new one are compared by their command's name alone, as "SELECT …"$`));
-      assert.match(mine[1]!, new RegExp(`more than ${MAX_ITEM_SETS} different FETCH item sets .*: "UID BODY\\[HEADER.FIELDS \\(X-${MAX_ITEM_SETS}\\)\\]" and every later`));
+      assert.match(mine[0]!, new RegExp(`more than ${MAX_SHAPES} different command shapes, or 4 MiB of them .*: "SELECT \\\\"(box|folder)${MAX_SHAPES}\\\\"" and every later new one are compared by their command's name alone, as "SELECT …"$`));
+      assert.match(mine[1]!, new RegExp(`more than ${MAX_ITEM_SETS} different FETCH item sets, or 4 MiB of them .*: "UID BODY\\[HEADER.FIELDS \\(X-${MAX_ITEM_SETS}\\)\\]" and every later`));
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compare tells apart the first 1,000 client names, 100 mechanisms and 100 enabled extensions of a capture; the others are one each, with a warning each', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-traits-'));
+  try {
+    // A session per client name: ID, AUTHENTICATE (refused) and ENABLE, each naming something of its own; the first
+    // MAX_AUTH_MECHANISMS + 2 mechanisms and MAX_ENABLED_NAMES + 1 extensions (besides CONDSTORE) are new, then PLAIN (a
+    // mechanism always told apart) and CONDSTORE alone.
+    const n = MAX_CLIENT_NAMES + 3;
+    const packets: SynthPacket[] = [];
+    for (let k = 0; k < n; k++) {
+      const f = new TcpFlow({ client: { ip: `10.1.${k >> 8}.${k & 255}`, port: 40000 }, server: { ip: '10.0.0.2', port: 143 }, start: 1_700_000_000 + k * 0.01, rtt: 0.001 });
+      const mechanism = k < MAX_AUTH_MECHANISMS + 2 ? `X-M${k}` : 'PLAIN';
+      const enabled = k < MAX_ENABLED_NAMES + 1 ? `condstore X-E${k}` : 'CONDSTORE';
+      packets.push(...f.handshake(), ...f.send('server', '* OK ready\r\n'),
+        ...f.send('client', `a ID ("name" "Client-${k}" "version" "1.0")\r\n`), ...f.send('server', '* ID NIL\r\na OK done\r\n'),
+        ...f.send('client', `b AUTHENTICATE ${mechanism}\r\n`), ...f.send('server', 'b NO unsupported\r\n'),
+        ...f.send('client', 'c ENABLE CONDSTORE\r\n'), ...f.send('server', `* ENABLED ${enabled}\r\nc OK done\r\n`),
+        ...f.send('client', 'z LOGOUT\r\n'), ...f.send('server', '* BYE\r\nz OK done\r\n'), ...f.close('fin', 'client'));
+    }
+    packets.sort((x, y) => Number(x.t) - Number(y.t));
+    const path = join(dir, 'clients.pcap');
+    writeCapture(path, { format: 'pcap', packets });
+    const run = spawnSync(process.execPath, [CLI, 'compare', '--json', path, join(CAPTURES, 'curl.pcap')], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    assert.equal(run.status, 0, run.stderr);
+    const profile = JSON.parse(run.stdout).profiles[0];
+    assert.equal(profile.connections.length, n);
+    const names = Array.from({ length: MAX_CLIENT_NAMES }, (_, k) => `Client-${k} 1.0`);
+    assert.deepEqual(profile.clientIds, [OTHER_CLIENTS, ...names].sort());
+    const mechanisms = Array.from({ length: MAX_AUTH_MECHANISMS }, (_, k) => `X-M${k}`);
+    assert.deepEqual(profile.authMechanisms, [OTHER_MECHANISMS, 'PLAIN', ...mechanisms].sort(), 'PLAIN is known: past the cap too');
+    // CONDSTORE was the first extension enabled, in lower case; X-E0 to X-E98 fill the cap.
+    const enabled = ['CONDSTORE', ...Array.from({ length: MAX_ENABLED_NAMES - 1 }, (_, k) => `X-E${k}`)];
+    assert.deepEqual(profile.extensions.filter((x: string) => x.startsWith('ENABLE ')), [...enabled, OTHER_ENABLED].map((x) => `ENABLE ${x}`).sort());
+    // One warning per cap, naming the connection of the first name pooled and that name.
+    const warned = run.stderr.split('\n').filter((l) => l.startsWith(`warning: ${path}, `));
+    assert.equal(warned.length, 3, warned.join('\n'));
+    const conns = JSON.parse(spawnSync(process.execPath, [CLI, 'summary', '--json', path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout).connections;
+    const connOf = (k: number) => conns.find((c: { client: { ip: string } }) => c.client.ip === `10.1.${k >> 8}.${k & 255}`).id;
+    assert.ok(warned.includes(`warning: ${path}, conn ${connOf(MAX_CLIENT_NAMES)}: more than ${MAX_CLIENT_NAMES} different client names (ID's name and version), or 4 MiB of them (the cap on those compare tells apart): "Client-${MAX_CLIENT_NAMES} 1.0" and every later new one are compared as one, "${OTHER_CLIENTS}"`), warned.join('\n'));
+    assert.ok(warned.includes(`warning: ${path}, conn ${connOf(MAX_AUTH_MECHANISMS)}: more than ${MAX_AUTH_MECHANISMS} different authentication mechanisms, or 4 MiB of them (the cap on those compare tells apart): "X-M${MAX_AUTH_MECHANISMS}" and every later new one are compared as one, "${OTHER_MECHANISMS}"`), warned.join('\n'));
+    assert.ok(warned.includes(`warning: ${path}, conn ${connOf(MAX_ENABLED_NAMES - 1)}: more than ${MAX_ENABLED_NAMES} different extensions enabled, or 4 MiB of them (the cap on those compare tells apart): "X-E${MAX_ENABLED_NAMES - 1}" and every later new one are compared as one, "${OTHER_ENABLED}"`), warned.join('\n'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

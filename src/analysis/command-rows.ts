@@ -1,5 +1,5 @@
 import { KNOWN_COMMAND_NAMES } from '../imap/command.js';
-import { CappedNames } from '../util/capped-names.js';
+import { CappedNames, cappedNamesText, quotedName } from '../util/capped-names.js';
 
 /**
  * Names the per-command figures (summary's table, the report's, compare's) list apart besides the known commands': a
@@ -17,5 +17,5 @@ export function commandRows(): CappedNames {
 
 /** The warning of the first exchange counted in OTHER_COMMANDS. */
 export function otherCommandsWarning(command: string): string {
-  return `more than ${MAX_OTHER_COMMAND_NAMES} different names of commands that are not IMAP's (the cap on those the per-command figures list apart): ${JSON.stringify(command)} and every later new name are counted together as "${OTHER_COMMANDS}"`;
+  return `${cappedNamesText(MAX_OTHER_COMMAND_NAMES, "names of commands that are not IMAP's")} (the cap on those the per-command figures list apart): ${quotedName(command)} and every later new name are counted together as "${OTHER_COMMANDS}"`;
 }

@@ -22,7 +22,7 @@ import { collectGarbage } from '../util/collect-garbage.js';
 import { commandRows, OTHER_COMMANDS, otherCommandsWarning } from '../analysis/command-rows.js';
 import type { WarningSink } from '../capture/types.js';
 import { ELIDED_MARK } from '../imap/command.js';
-import { distinctItemSets, distinctShapes, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
+import { DistinctTraits, distinctItemSets, distinctShapes, OTHER_SHAPES, otherItemSetsWarning, otherShapesWarning } from './distinct.js';
 
 /** Extensions a command shape shows the client using. */
 const EXTENSION_MARKERS: [RegExp, string][] = [
@@ -42,7 +42,7 @@ export type GroupBy = 'capture' | 'client-ip' | 'user';
 export interface ConnectionTraits {
   clientName: string | null;
   authMechanism: string | null;
-  enabled: string[];
+  enabled: readonly string[];
   tls: boolean;
   /** Extensions its commands show it using (ENABLE's own are added from `enabled`). */
   extensions: string[];
@@ -146,6 +146,7 @@ export class BehaviourCollector {
   private readonly commandRows = commandRows();
   private readonly shapes = distinctShapes();
   private readonly itemSetRows = distinctItemSets();
+  private readonly told: DistinctTraits;
   private readonly open = new Map<number, Open>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
@@ -171,6 +172,7 @@ export class BehaviourCollector {
     this.rows = new SpooledColumns(ROW_COLUMNS, spool);
     this.latencies = new SpooledColumns(LATENCY_COLUMNS, spool === null ? null : `${spool}.latencies`);
     this.openNumbers = new ChunkSpool(spool === null ? null : `${spool}.open`);
+    this.told = new DistinctTraits(warn);
   }
 
   private openOf(id: number): Open {
@@ -257,7 +259,11 @@ export class BehaviourCollector {
     const exchanges = this.numbersOf(o.exchanges);
     for (let k = 0; k < exchanges.length; k += 3) if (exchanges[k]! >= 0) commands.push(exchanges[k]!);
     const traits = this.traits.number({
-      clientName: clientName(c.clientId), authMechanism: c.authMechanism, enabled: c.enabled, tls: c.tls !== null, extensions: [...(o.extensions ?? [])].sort(),
+      clientName: this.told.clientName(clientName(c.clientId), c.conn.id),
+      authMechanism: this.told.authMechanism(c.authMechanism, c.conn.id),
+      enabled: this.told.enabled(c.enabled, c.conn.id),
+      tls: c.tls !== null,
+      extensions: [...(o.extensions ?? [])].sort(),
     });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     // In the order of ROW_COLUMNS.

@@ -1,4 +1,4 @@
-import { CappedNames } from '../util/capped-names.js';
+import { CappedNames, cappedNamesText, quotedName } from '../util/capped-names.js';
 import { KNOWN_RESPONSE_NAMES } from './response.js';
 
 /**
@@ -19,5 +19,5 @@ export function responseTypeRows(): CappedNames {
 }
 
 export function otherResponsesWarning(type: string): string {
-  return `more than ${MAX_OTHER_RESPONSE_TYPES} different types of untagged responses that are not IMAP's (the cap on those an exchange counts apart): ${JSON.stringify(type)} and every later new type are counted together as "${OTHER_RESPONSES}"`;
+  return `${cappedNamesText(MAX_OTHER_RESPONSE_TYPES, "types of untagged responses that are not IMAP's")} (the cap on those an exchange counts apart): ${quotedName(type)} and every later new type are counted together as "${OTHER_RESPONSES}"`;
 }
