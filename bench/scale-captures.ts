@@ -22,6 +22,9 @@
  *                 10 ms, or every --interval seconds
  *   busy N        the same, one every millisecond: a busy server's rate (each ended one lingers 5 minutes, so
  *                 past 32,768 the cap on lingering conversations is what holds memory)
+ *   named N       N short sessions one after another, as `closed`, each naming a client of its own by ID (name and
+ *                 version) and refused an AUTHENTICATE of a mechanism of its own before its LOGIN: names read off the wire
+ *                 that `compare` and the per-client figures keep
  *   pipelined N   one connection, N pipelined commands, no answer to any
  *   untagged N    one command answered by N untagged FETCH responses
  *   literals N    one FETCH response carrying N sections, each a literal (one message of N line pieces)
@@ -57,8 +60,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LINKTYPE, TcpFlow, encodeFrameParts, pcapFileHeader, pcapRecordHeader, type SynthPacket } from '../test/helpers/synth.js';
 
-export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding' | 'refetched' | 'appended';
-export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding', 'refetched', 'appended'];
+export type ScaleKind = 'open' | 'idling' | 'idling-tls' | 'midway-tls' | 'idling-compress' | 'syn-flood' | 'chatty' | 'closed' | 'busy' | 'named' | 'pipelined' | 'untagged' | 'literals' | 'mailboxes' | 'parts' | 'expunged' | 'held' | 'outstanding' | 'refetched' | 'appended';
+export const SCALE_KINDS: readonly ScaleKind[] = ['open', 'idling', 'idling-tls', 'midway-tls', 'idling-compress', 'syn-flood', 'chatty', 'closed', 'busy', 'named', 'pipelined', 'untagged', 'literals', 'mailboxes', 'parts', 'expunged', 'held', 'outstanding', 'refetched', 'appended'];
 
 /** The recorded IMAPS session `idling-tls` replays, and its key log. */
 const RECORDED_IMAPS = fileURLToPath(new URL('../../captures/imaps-tls13.pcap', import.meta.url));
@@ -294,6 +297,22 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
         exchange('a1 LOGIN user secret', 'a1 OK logged in\r\n');
         exchange('a2 SELECT INBOX', '* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] done\r\n');
         exchange('a3 UID FETCH 1:3 (FLAGS)', '* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\na3 OK\r\n');
+        exchange('a4 LOGOUT', '* BYE\r\na4 OK\r\n');
+        packets.push(...f.close('fin', 'server'));
+        await out.write(packets);
+      }
+      break;
+    case 'named':
+      for (let i = 0; i < count; i++) {
+        const f = flow(i, t0 + i * interval);
+        const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
+        const exchange = (cmd: string, reply: string) => {
+          packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
+          exchanges++;
+        };
+        exchange(`a1 ID ("name" "client-${i}" "version" "1.${i}")`, '* ID NIL\r\na1 OK done\r\n');
+        exchange(`a2 AUTHENTICATE X-MECHANISM-${i}`, 'a2 NO unsupported\r\n');
+        exchange('a3 LOGIN user secret', 'a3 OK logged in\r\n');
         exchange('a4 LOGOUT', '* BYE\r\na4 OK\r\n');
         packets.push(...f.close('fin', 'server'));
         await out.write(packets);

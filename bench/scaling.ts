@@ -3,7 +3,7 @@
  * capture of N and of 2N; doubling a dimension must at most double the time (within noise) and keep peak
  * memory in check. Also checks that `commands --json` reports as many exchanges as the capture holds.
  *
- *   node dist/bench/scaling.js [--n open=50000,idling=50000,idling-tls=20000,midway-tls=100000,idling-compress=50000,syn-flood=200000,chatty=200000,closed=10000,busy=50000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000,parts=10000,expunged=100000,held=100000,outstanding=200000,refetched=100000,appended=100000]
+ *   node dist/bench/scaling.js [--n open=50000,idling=50000,idling-tls=20000,midway-tls=100000,idling-compress=50000,syn-flood=200000,chatty=200000,closed=10000,busy=50000,named=50000,pipelined=200000,untagged=200000,literals=100000,mailboxes=20000,parts=10000,expunged=100000,held=100000,outstanding=200000,refetched=100000,appended=100000]
  *                              [--only busy,closed]  (those dimensions alone)
  *                              [--workdir DIR]
  *                              [--commands commands,summary,'check --no-bad --max-connections 1000000']  (views with options; each must exit 0)
@@ -22,7 +22,7 @@ import { SCALE_KINDS, SCALE_OPTIONS, generateScaleCapture, type ScaleKind } from
 import { fmt, markdownTable, measure, ok, table } from './measure.js';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../bundle/main.js');
-const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, idling: 50_000, 'idling-tls': 20_000, 'midway-tls': 100_000, 'idling-compress': 50_000, 'syn-flood': 200_000, chatty: 200_000, closed: 10_000, busy: 50_000, pipelined: 200_000, untagged: 200_000, literals: 100_000, mailboxes: 20_000, parts: 10_000, expunged: 100_000, held: 100_000, outstanding: 200_000, refetched: 100_000, appended: 100_000 };
+const DEFAULT_N: Record<ScaleKind, number> = { open: 50_000, idling: 50_000, 'idling-tls': 20_000, 'midway-tls': 100_000, 'idling-compress': 50_000, 'syn-flood': 200_000, chatty: 200_000, closed: 10_000, busy: 50_000, named: 50_000, pipelined: 200_000, untagged: 200_000, literals: 100_000, mailboxes: 20_000, parts: 10_000, expunged: 100_000, held: 100_000, outstanding: 200_000, refetched: 100_000, appended: 100_000 };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { n: { type: 'string' }, only: { type: 'string' }, workdir: { type: 'string' }, commands: { type: 'string', default: 'commands,summary' } } });
