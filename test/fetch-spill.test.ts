@@ -421,6 +421,41 @@ test('pieces combine as in memory: the first sequence number, envelope, size and
   assert.deepEqual(merged, views(memory));
 });
 
+/** A generator's values and what it returns. */
+function drained<T>(it: Generator<T, number>): { made: T[]; counted: number } {
+  const made: T[] = [];
+  for (let next = it.next(); ; next = it.next()) {
+    if (next.done) return { made, counted: next.value };
+    made.push(next.value);
+  }
+}
+
+test('sorted(N) makes the first N messages as sorted() does and counts the rest by their identity, each once however many pieces it has', async () => {
+  const dir = scratch();
+  try {
+    let pieces = 0;
+    for (const capture of RECORDED) {
+      const memory = await inMemory(capture);
+      pieces += fetchedRepeatedly(memory);
+      const expected = views(memory);
+      for (const budget of [1, 3]) {
+        for (const first of [...new Set([0, 1, 5, Math.max(0, expected.length - 1), expected.length, expected.length + 3])]) {
+          const tracker = (await analyzeWithFetches(capture, {}, { spill: { budget, dir } })).fetches;
+          const { made, counted } = drained(tracker.sorted(first));
+          assert.deepEqual(made, expected.slice(0, first), `${capture}: the first ${first} at budget ${budget}`);
+          assert.equal(made.length + counted, expected.length, `${capture}: every message counted at budget ${budget}`);
+        }
+      }
+      // Held in memory (no spill): every one made, none counted.
+      assert.deepEqual(drained((await analyzeWithFetches(capture)).fetches.sorted(1)), { made: expected, counted: 0 });
+    }
+    assert.ok(pieces >= 10, `messages fetched in several responses, in pieces across runs: ${pieces}`);
+    assert.deepEqual(readdirSync(dir), [], 'every run directory removed, counted to the end or not');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('mailboxes whose names sort alike stay apart and keep list() order: no mailbox, "", and UIDVALIDITY 0 or none', async () => {
   const noSelect: Script = [['client', 'a2 FETCH 1 (UID FLAGS)\r\n'], ['server', '* 1 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
   const empty: Script = [['client', 'a1 SELECT ""\r\n'], ['server', 'a1 OK done\r\n'], ['client', 'a2 FETCH 2 (UID FLAGS)\r\n'], ['server', '* 2 FETCH (UID 10 FLAGS ())\r\na2 OK\r\n']];
@@ -434,6 +469,18 @@ test('mailboxes whose names sort alike stay apart and keep list() order: no mail
   const tied = await bothWays([{ script: zero }, { script: emptyAtOne }, { script: noSelect }]);
   assert.deepEqual(tied.memory.map((m) => [m.mailbox, m.uidValidity, m.seq]), [[null, null, 1], ['', null, 1], ['', 0, 1]]);
   assert.deepEqual(tied.merged, views(tied.memory));
+  // sorted(1) makes the whole slot, whose order is only known once all of it is made, and counts what follows.
+  const dir = scratch();
+  try {
+    const tracker = new FetchTracker({ spill: { budget: 0, dir } });
+    [zero, emptyAtOne, noSelect, OTHER].forEach((script, id) => feedTracker(tracker, script, id));
+    await tracker.settle();
+    const { made, counted } = drained(tracker.sorted(1));
+    assert.deepEqual(made, tied.merged);
+    assert.equal(counted, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a message held as its run record and met again is checked against its earlier tree, and not parsed again', async () => {

@@ -242,6 +242,10 @@ test('report: the page embeds the first messages in mailbox, UID order and count
     assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify(all)));
     assert.ok(JSON.parse(JSON.stringify(all)).connections.length >= 2);
     assert.deepEqual(JSON.parse(JSON.stringify(spilled)), JSON.parse(JSON.stringify(all)));
+    // Spilled and capped: the messages past the first 3 are counted off the runs, not made, and counted all the same.
+    const spilledCapped = (await buildReportData([capture], {}, undefined, { spill: { budget: 1, dir }, maxMessages: 3 })).captures[0]!;
+    assert.deepEqual(spilledCapped.messages, all.messages.slice(0, 3));
+    assert.equal(spilledCapped.messagesOmitted, all.messages.length - 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

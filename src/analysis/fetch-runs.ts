@@ -386,8 +386,8 @@ function* readRun(path: string, codec: RecordCodec): Generator<RunLine> {
  * without `join` they go on as read, with it each is decoded as it leaves, so one piece at a time is held as objects.
  */
 function mergeSources(sources: Iterator<Merging>[]): Generator<Merging>;
-function mergeSources(sources: Iterator<Merging>[], join: (earlier: MessageView, later: MessageView) => void, codec: RecordCodec): Generator<HeldMessage>;
-function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageView, later: MessageView) => void, codec?: RecordCodec): Generator<Merging> {
+function mergeSources(sources: Iterator<Merging>[], join: (earlier: MessageView, later: MessageView) => void, codec: RecordCodec, decodeFirst: number): Generator<HeldMessage, number>;
+function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageView, later: MessageView) => void, codec?: RecordCodec, decodeFirst = Infinity): Generator<Merging, number> {
   const heap: { head: Merging; source: number }[] = [];
   const before = (a: { head: Merging; source: number }, b: { head: Merging; source: number }) => {
     const c = compareHeld(a.head, b.head);
@@ -421,6 +421,10 @@ function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageVie
     }
   });
   let current: HeldMessage | null = null;
+  /** Messages yielded whole, and then (past `decodeFirst`) the latest piece counted and the messages counted. */
+  let yielded = 0;
+  let counting: Merging | null = null;
+  let counted = 0;
   while (heap.length > 0) {
     const top = heap[0]!;
     const taken = top.head;
@@ -439,14 +443,38 @@ function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageVie
       yield taken;
       continue;
     }
-    const h = 'text' in taken ? codec!.decode(taken.text) : taken;
-    if (current && compareHeld(current, h) === 0) join(current.message, h.message);
-    else {
-      if (current) yield current;
-      current = h;
+    if (counting) {
+      // Past the messages wanted whole: a message is counted at its first piece, by its identity alone.
+      if (compareHeld(counting, taken) !== 0) {
+        counted++;
+        counting = taken;
+      }
+      continue;
     }
+    if (current && compareHeld(current, taken) === 0) {
+      join(current.message, ('text' in taken ? codec!.decode(taken.text) : taken).message);
+      continue;
+    }
+    if (current) {
+      yield current;
+      yielded++;
+    }
+    // Messages in one slot are put in order after the merge (inListOrder): the last one wanted takes its slot's others.
+    if (yielded >= decodeFirst && (current === null || !sameSlot(current.message, taken.message))) {
+      current = null;
+      counting = taken;
+      counted = 1;
+      continue;
+    }
+    current = 'text' in taken ? codec!.decode(taken.text) : taken;
   }
   if (current) yield current;
+  return counted;
+}
+
+/** Messages that inListOrder puts in order among themselves: the same UID and UIDVALIDITY, in mailboxes whose names sort alike. */
+function sameSlot(a: HeldKey['message'], b: HeldKey['message']): boolean {
+  return a.uid !== null && a.uid === b.uid && (a.uidValidity ?? 0) === (b.uidValidity ?? 0) && byName(a.mailbox ?? '', b.mailbox ?? '') === 0;
 }
 
 /**
@@ -454,19 +482,21 @@ function* mergeSources(sources: Iterator<Merging>[], join?: (earlier: MessageVie
  * UID; it only decides between messages of different mailboxes whose names sort alike with the same
  * UIDVALIDITY and UID, which arrive together and are put in order here.
  */
-function* inListOrder(merged: Iterable<HeldMessage>): Generator<MessageView> {
+function* inListOrder(merged: Generator<HeldMessage, number>): Generator<MessageView, number> {
   const bySeq = (a: MessageView, b: MessageView) => a.seq - b.seq || boxOrder(a, b);
   let alike: MessageView[] = [];
-  const sameSlot = (a: MessageView, b: MessageView) => a.uid !== null && a.uid === b.uid &&
-    (a.uidValidity ?? 0) === (b.uidValidity ?? 0) && byName(a.mailbox ?? '', b.mailbox ?? '') === 0;
-  for (const { message } of merged) {
+  for (let next = merged.next(); ; next = merged.next()) {
+    if (next.done) {
+      yield* alike.length === 1 ? alike : alike.sort(bySeq);
+      return next.value;
+    }
+    const { message } = next.value;
     if (alike.length > 0 && !sameSlot(alike[0]!, message)) {
       yield* alike.length === 1 ? alike : alike.sort(bySeq);
       alike = [];
     }
     alike.push(message);
   }
-  yield* alike.length === 1 ? alike : alike.sort(bySeq);
 }
 
 /** The records in order, each let go as it is taken (the merge need not keep what it has passed); encoded ones decoded. */
@@ -515,15 +545,19 @@ export class MessageRuns {
     }
   }
 
-  /** Every message, from the runs and the records still held, in list()'s order; the directory is removed when done. */
-  *messages(held: Held[]): Generator<MessageView> {
+  /**
+   * Every message, from the runs and the records still held, in list()'s order; the directory is removed when done.
+   * With `decodeFirst`, only about that many are made (a few more when the last shares its slot): the others are
+   * counted by their identity, read off their lines, and the count is what the generator returns.
+   */
+  *messages(held: Held[], decodeFirst = Infinity): Generator<MessageView, number> {
     try {
       // Leave room for the held records among the sources read at once.
       while (this.runs.length >= MAX_RUNS_MERGED) this.mergeNewest(this.runs[this.runs.length - MAX_RUNS_MERGED]!.level);
       held.sort(compareHeld);
       const combinePieces = (earlier: MessageView, later: MessageView) => { combine(earlier, later, this.fetchesHeld, () => this.spool()); };
       const sources = [...this.runs.map((r) => readRun(r.path, this.codec)), releasing(held, this.codec)];
-      yield* inListOrder(mergeSources(sources, combinePieces, this.codec));
+      return yield* inListOrder(mergeSources(sources, combinePieces, this.codec, decodeFirst));
     } finally {
       this.dispose();
     }

@@ -440,11 +440,12 @@ export class FetchTracker {
   /**
    * Every message in list()'s order, spilled ones too (after settle()), one at a time, as the `fetches` listings
    * show them; with `spill`, the runs and the records held are merged as this is read (so it can be read once) and
-   * the runs' directory is removed when it is done.
+   * the runs' directory is removed when it is done. With `decodeFirst` (a view that shows that many and counts the
+   * rest), messages merged off disk past about that many are counted, not made: the generator returns their number.
    */
-  sorted(): Iterable<MessageView> {
+  sorted(decodeFirst = Infinity): Generator<MessageView, number> {
     if (!this.runs) return viewsOf(this.list());
-    return this.runs.messages(this.takeHeld(() => true));
+    return this.runs.messages(this.takeHeld(() => true), decodeFirst);
   }
 
   /**
@@ -622,8 +623,9 @@ function lacksPart(message: FetchedMessage, earlier: Earlier | undefined, part: 
   return earlier?.parts != null && !earlier.parts.has(part);
 }
 
-function* viewsOf(messages: FetchedMessage[]): Generator<MessageView> {
+function* viewsOf(messages: FetchedMessage[]): Generator<MessageView, number> {
   for (const m of messages) yield messageView(m);
+  return 0;
 }
 
 function newMessage(state: ConnState, uid: number | null, seq: number): FetchedMessage {

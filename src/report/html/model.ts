@@ -153,15 +153,21 @@ export class CaptureCollector {
   /**
    * The page's data of one capture. `messages`: the fetched messages in order, as views (default: every one, merged
    * from spilled runs if the tracker spilled; a -Y passes those its exchanges fetched); the page embeds the first
-   * `maxMessages` and counts the rest.
+   * `maxMessages` and counts the rest (those the generator counted without making them, and those it made).
    */
-  finish(a: FullAnalysis, messages: Iterable<MessageView> = a.fetches.sorted(), maxMessages = MAX_MESSAGES): CaptureReport {
+  finish(a: FullAnalysis, given?: Iterator<MessageView, number | void>, maxMessages = MAX_MESSAGES): CaptureReport {
     this.ladders.close(); // every connection has been drained
+    const messages = given ?? a.fetches.sorted(maxMessages);
     const shown: MessageData[] = [];
     let omitted = 0;
-    for (const m of messages) {
-      if (shown.length < maxMessages) shown.push(messageData(m));
-      else omitted++; // read to the end all the same: the merge removes its runs when done
+    // Read to the end all the same: the merge removes its runs when done.
+    for (let next = messages.next(); ; next = messages.next()) {
+      if (next.done) {
+        omitted += next.value ?? 0;
+        break;
+      }
+      if (shown.length < maxMessages) shown.push(messageData(next.value));
+      else omitted++;
     }
     const cap = a.capture;
     const t0 = cap.first;
