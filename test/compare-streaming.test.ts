@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
+import { concurrency } from '../src/analysis/concurrency.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
@@ -49,6 +50,16 @@ test('the most connections at once counts a connection open until its last ACK, 
   lastAckAfterNextSyn(path);
   const [profile] = buildProfiles([{ label: 'x', behaviour: await captureBehaviour(path) }], 'capture');
   assert.equal(profile!.maxConcurrent, 2);
+});
+
+test('a profile\'s most connections at once is the capture\'s, whether it has a few connections or many', async () => {
+  const closed = join(tmp, 'closed-40.pcap');
+  await generateScaleCapture('closed', 40, closed, 0.002);
+  for (const path of [...['seed-alice.pcap', 'seed-bob.pcap', 'curl.pcap', 'offlineimap.pcapng', 'append-idle.pcap'].map((c) => join(CAPTURES, c)), closed]) {
+    const { connections } = await analyzeCapture(path);
+    const [profile] = buildProfiles([{ label: 'x', behaviour: await captureBehaviour(path) }], 'capture');
+    assert.equal(profile!.maxConcurrent, concurrency(connections.map((c) => c.conn)).max, path);
+  }
 });
 
 test('what compare keeps per drained connection is a row of numbers: no object, no exchange', async () => {

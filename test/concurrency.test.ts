@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concurrency, latestUntil, lifetimesOf, MAX_LISTED_OVERLAPS } from '../src/analysis/concurrency.js';
+import { concurrency, FEW_LIFETIMES, latestUntil, lifetimesOf, MAX_LISTED_OVERLAPS, mostOpenOfFew, openOverTime } from '../src/analysis/concurrency.js';
 import type { Connection } from '../src/tcp/types.js';
 import { fakeConnection } from './helpers/imap.js';
 import { seededRandom } from './helpers/random.js';
@@ -107,4 +107,25 @@ test('latestUntil: the latest time any connection is open until, a clock steppin
   // Connection 3 ends (120) before it starts (300): it is open until 300, later than every end.
   assert.deepEqual(latestUntil(l), { sec: 300, nsec: 0, digits: 9 });
   assert.deepEqual(latestUntil(lifetimesOf([conn(1, 100, 200), conn(4, 50, 290), conn(2, 150, 180)])), { sec: 290, nsec: 0, digits: 9 });
+});
+
+test('mostOpenOfFew: the most open at once of a few lifetimes is the sweep\'s, ties, touching ends and ends before starts included', () => {
+  const random = seededRandom(41);
+  let overlapping = 0;
+  for (let round = 0; round < 3000; round++) {
+    const n = 1 + (round % FEW_LIFETIMES);
+    // Few distinct instants, so that starts and ends often fall on one; now and then an end before its start.
+    const at = () => ({ sec: 1_700_000_000 + Math.floor(random() * 4), nsec: Math.floor(random() * 3) * 500, digits: 6 });
+    const lifetimes = Array.from({ length: n }, (_, id) => {
+      const start = at();
+      const end = random() < 0.15 ? at() : { ...start, sec: start.sec + Math.floor(random() * 3), nsec: random() < 0.5 ? start.nsec : 999 };
+      return { id, lastFrame: id, start, end };
+    });
+    const expected = openOverTime(lifetimesOf(lifetimes)).max;
+    const times = lifetimes.flatMap((l) => [l.start.sec, l.start.nsec, l.end.sec, l.end.nsec]);
+    assert.equal(mostOpenOfFew(times), expected, JSON.stringify(lifetimes));
+    if (expected > 1) overlapping++;
+  }
+  assert.ok(overlapping > 1000, `rounds where several were open at once: ${overlapping}`);
+  assert.equal(mostOpenOfFew([]), 0);
 });

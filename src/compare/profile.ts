@@ -1,4 +1,4 @@
-import { LifetimeColumns, openOverTime, rowTimes } from '../analysis/concurrency.js';
+import { FEW_LIFETIMES, LifetimeColumns, mostOpenOfFew, openOverTime, rowTimes } from '../analysis/concurrency.js';
 import { percentile } from '../analysis/stats.js';
 import { Numbered } from '../util/intern.js';
 import { listKey } from '../util/list-key.js';
@@ -261,8 +261,9 @@ function figuresOf(
   range: { start: number; end: number }, columns: ConnectionColumns, origins: Origins, inputs: Input[], latencies: Map<string, NameLatencies>,
 ): Omit<BehaviourProfile, 'label' | 'connections'> {
   const size = range.end - range.start;
-  // Only to count the most open at once: one connection (or none) needs no sweep.
-  const lifetimes = size > 1 ? new LifetimeColumns(size) : null;
+  // Only to count the most open at once: one connection (or none) needs no sweep, and a few only their times.
+  const lifetimes = size > FEW_LIFETIMES ? new LifetimeColumns(size) : null;
+  const few: number[] | null = size > 1 && lifetimes === null ? [] : null;
   const traits = new Set<ConnectionTraits>();
   const bytes = { client: 0, server: 0 };
   for (let at = range.start; at < range.end; at++) {
@@ -271,6 +272,7 @@ function figuresOf(
     const row = origins.row[at]!;
     traits.add(behaviour.traits[c.traits[row]!]!);
     lifetimes?.push({ id: columns.conns[at]!, ...rowTimes(c.lifetimes, row) });
+    few?.push(c.lifetimes.startSec[row]!, c.lifetimes.startNsec[row]!, c.lifetimes.endSec[row]!, c.lifetimes.endNsec[row]!);
     bytes.client += columns.clientBytes[at]!;
     bytes.server += columns.serverBytes[at]!;
   }
@@ -281,7 +283,7 @@ function figuresOf(
   }
   const distinctSorted = (values: (string | null)[]) => [...new Set(values.filter((x): x is string => x !== null))].sort();
   return {
-    maxConcurrent: lifetimes ? openOverTime(lifetimes.take()).max : size,
+    maxConcurrent: lifetimes ? openOverTime(lifetimes.take()).max : few ? mostOpenOfFew(few) : size,
     extensions: [...extensions].sort(),
     clientIds: distinctSorted([...traits].map((t) => t.clientName)),
     authMechanisms: distinctSorted([...traits].map((t) => t.authMechanism)),
