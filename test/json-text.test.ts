@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactJsonPieces, elementPieces, gathered, indentedElements, jsonPieces, jsonText, LazyArray, RawJson } from '../src/util/json.js';
+import { compactJsonPieces, elementPieces, gathered, indentedElements, jsonPieces, jsonText, LazyArray, LazyList, RawJson } from '../src/util/json.js';
 import { CLI } from './helpers/env.js';
 import { tcpConversation, writeCapture } from './helpers/synth.js';
 import { seededInt } from './helpers/random.js';
@@ -157,11 +157,16 @@ test('jsonPieces of long arrays (written in batches) mixed with lazy and nested 
         const n = rand(70); // drawn once: the array is made again each time it is written
         return new LazyArray(() => Array.from({ length: n }, (_, j) => ({ j, s: HOSTILE })));
       }
-      case 1: return { holds: { rows: new LazyArray(() => [i, undefined, 'x']) } };
+      case 1: return rand(2) ? { holds: { rows: new LazyArray(() => [i, undefined, 'x']) } } : { holds: { list: shortOrLong(i) } };
       case 2: return rand(2) ? undefined : () => i;
       case 3: return [i, [i, { deep: HOSTILE }]];
       default: return { id: i, name: `n${i}`, nested: { a: [1, 2], b: rand(2) ? HOSTILE : null } };
     }
+  };
+  // A LazyList of a few or of hundreds of values, holding another: written with its neighbours or member by member.
+  const shortOrLong = (i: number): LazyList<unknown> => {
+    const n = rand(3) ? rand(6) : 100 + rand(200);
+    return new LazyList(n, () => Array.from({ length: n }, (_, j) => (j % 3 ? { j, s: HOSTILE, u: undefined } : new LazyList(2, () => [i, null]))));
   };
   const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
   for (let i = 0; i < 200; i++) {
@@ -171,6 +176,47 @@ test('jsonPieces of long arrays (written in batches) mixed with lazy and nested 
     assert.equal(text, jsonText(doc, 2));
     assert.deepEqual(JSON.parse(text), plain(doc));
   }
+});
+
+test('elements holding short LazyLists are written with their neighbours; long ones, and LazyArrays, member by member, each made once', () => {
+  let made = 0;
+  const element = (i: number, length: number) => ({ id: i, pairs: new LazyList(length, function* () {
+    for (let k = 0; k < length; k++) {
+      made++;
+      yield { k, rows: new LazyList(2, () => ['LOGIN', 'LOGOUT']) };
+    }
+  }) });
+  const text = (doc: unknown) => [...jsonPieces(doc, 2)];
+  // 1,000 profiles of two pairs: in batches (about 13 values each, so 64 a batch), each list made to count it, then written.
+  const short = { profiles: Array.from({ length: 1000 }, (_, i) => element(i, 2)) };
+  const pieces = text(short);
+  assert.equal(made, 2 * 1000 * 2, 'each short list made twice: counted, then written');
+  assert.equal(pieces.join(''), jsonText(short, 2));
+  assert.ok(pieces.length <= 20, `${pieces.length} pieces`);
+  // Past 256 values all told: member by member, made once to write it and only as far as the count went past 256.
+  made = 0;
+  const long = { profiles: Array.from({ length: 10 }, (_, i) => element(i, 100)) };
+  const longPieces = text(long);
+  assert.ok(made > 10 * 100 && made <= 10 * (100 + 256 / 5 + 1), `${made} made`);
+  assert.equal(longPieces.join(''), jsonText(long, 2));
+  assert.ok(longPieces.length >= 10 * 5, `${longPieces.length} pieces`);
+  // Longer than 256 by its length: not made to count it.
+  made = 0;
+  const longer = { profiles: Array.from({ length: 2 }, (_, i) => element(i, 1000)) };
+  assert.equal(text(longer).join(''), jsonText(longer, 2));
+  assert.equal(made, 2 * 1000 * 2, 'made once by jsonPieces and once by jsonText');
+  // A batch is written once it holds 4,096 values, counted all told: 640 elements of 103 values each go 40 a batch.
+  const heavy = { rows: Array.from({ length: 640 }, (_, id) => ({ id, list: new LazyList(100, () => Array.from({ length: 100 }, (_, k) => k)) })) };
+  const heavyPieces = text(heavy).filter((p) => p.includes('"id"'));
+  assert.equal([...jsonPieces(heavy, 2)].join(''), jsonText(heavy, 2));
+  assert.deepEqual(heavyPieces.map((p) => (p.match(/"id"/g) ?? []).length), Array.from({ length: 16 }, () => 40));
+  // A LazyArray of unknown length inside: member by member, never made to count it (it may be made only once).
+  let unknown = 0;
+  const lazy = { profiles: Array.from({ length: 100 }, (_, i) => ({ id: i, rows: new LazyArray(() => { unknown++; return [i]; }) })) };
+  const lazyPieces = text(lazy);
+  assert.equal(unknown, 100);
+  assert.equal(lazyPieces.join(''), jsonText(lazy, 2));
+  assert.ok(lazyPieces.length >= 100 * 3, `${lazyPieces.length} pieces`);
 });
 
 test('LazyArray: made while written (anywhere in the document), the same text as the plain array, and an array to JSON.stringify', () => {

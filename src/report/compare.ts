@@ -5,7 +5,7 @@ import { KEPT_PROFILES, type BehaviourProfile, type ProfileConnections, type Pro
 import { escapeText } from '../util/escape.js';
 import { bytesHuman, makeTable } from './format.js';
 import { tablePieces } from './table.js';
-import { LazyArray, type LazyList } from '../util/json.js';
+import { LazyArray, LazyList } from '../util/json.js';
 
 /** JSON twin of compare (schema: docs/schema/compare.schema.json). */
 export function compareJson(profiles: Profiles, comparisons: Comparisons): object {
@@ -14,8 +14,9 @@ export function compareJson(profiles: Profiles, comparisons: Comparisons): objec
   return {
     same: allSame(comparisons),
     differences: comparisons.length === 1 ? firstOf(comparisons).differences : new LazyArray(() => allDifferences(comparisons)),
-    comparisons: new LazyArray(() => mapped(comparisons, (c) => ({ ...c, pairs: new LazyArray(() => mapped(c.pairs, pairJson)) }))),
-    profiles: new LazyArray(() => mapped(profiles, (p) => ({ ...p, connections: new LazyArray(() => p.connections) }))),
+    // Lists of known length (LazyList), so that a short comparison or profile is written with its neighbours.
+    comparisons: new LazyArray(() => mapped(comparisons, (c) => ({ ...c, pairs: new LazyList(c.pairs.length, () => mapped(c.pairs, pairJson)) }))),
+    profiles: new LazyArray(() => mapped(profiles, (p) => ({ ...p, connections: new LazyList(p.connections.length, () => p.connections) }))),
   };
 }
 
