@@ -111,8 +111,8 @@ const BATCH_ELEMENTS = 64;
 const BATCH_ENTRIES = 4096;
 
 /**
- * Values all told (its short LazyLists' items made to count them) up to which an element that holds LazyLists is written
- * in a batch with its neighbours rather than member by member: 100,000 profiles of two connections each, every one a
+ * Values all told (its short LazyLists made into arrays to count them) up to which an element that holds LazyLists is
+ * written whole, in a batch with its neighbours, rather than member by member: 100,000 profiles of two connections each, every one a
  * generator of pieces, took a quarter of `compare --by client-ip`.
  */
 const SMALL_ELEMENT_VALUES = 256;
@@ -132,13 +132,17 @@ function* container(value: object, indent: number, depth: number): Generator<str
     // commands in compare's profile were an 18 MB string, then that string indented again. One that holds LazyArrays is
     // too, unless they are short LazyLists and it is small all told: then it is written whole, and counts what it holds.
     let streamed = v instanceof LazyArray || (isPlainContainer(v) && (depth < LEVELS_STREAMED || entries >= BATCH_ENTRIES));
+    let whole = v;
     if (!streamed && isPlainContainer(v) && holdsLazy(v)) {
-      const values = valuesWithin(v, SMALL_ELEMENT_VALUES);
-      streamed = values < 0;
-      entries = Math.max(entries, values);
+      const small = smallCopy(v, SMALL_ELEMENT_VALUES);
+      streamed = small === null;
+      if (small) {
+        whole = small.copy;
+        entries = Math.max(entries, small.values);
+      }
     }
     if (isArray && !streamed && !raw && indent > 0) {
-      batch.push(v);
+      batch.push(whole);
       batchEntries += entries;
       if (batch.length < BATCH_ELEMENTS && batchEntries < BATCH_ENTRIES) continue;
     }
@@ -152,7 +156,7 @@ function* container(value: object, indent: number, depth: number): Generator<str
     yield `${first ? (isArray ? '[' : '{') : ','}${inner}${key === null ? '' : `${jsonText(key)}: `}`;
     first = false;
     if (streamed) yield* container(v as object, indent, depth + 1);
-    else yield (raw ? (v as RawJson).text : jsonText(v, indent)).replaceAll('\n', inner);
+    else yield (raw ? (v as RawJson).text : jsonText(whole, indent)).replaceAll('\n', inner);
   }
   if (batch.length > 0) {
     yield (first ? '[' : ',') + indentedElements(batch, indent, depth);
@@ -235,29 +239,45 @@ function isPlainContainer(v: unknown): v is object {
 }
 
 /**
- * How many values `v` holds all told (each primitive, list and object one), while at most `budget`; -1 past it, or when
- * it holds a LazyArray of unknown length (its items might be made only once) or text serialised already.
+ * `v` with its LazyLists made into arrays, and how many values it holds all told (each primitive, list and object one),
+ * while at most `budget`; null past it, or when it holds a LazyArray of unknown length (its items might be made only
+ * once) or text serialised already. Each list is made once, into the copy: a comparison's pairs are aligned as they
+ * are made.
  */
-function valuesWithin(v: unknown, budget: number): number {
-  let count = 0;
-  const visit = (x: unknown): boolean => {
-    if (++count > budget) return false;
-    if (typeof x !== 'object' || x === null) return true;
+function smallCopy(v: unknown, budget: number): { copy: unknown; values: number } | null {
+  let values = 0;
+  let over = false;
+  const copyOf = (x: unknown): unknown => {
+    if (over || ++values > budget) {
+      over = true;
+      return null;
+    }
+    if (typeof x !== 'object' || x === null) return x;
     if (x instanceof LazyList) {
-      if (x.length > budget) return false;
-      for (const item of x) if (!visit(item)) return false;
-      return true;
+      if (x.length > budget) {
+        over = true;
+        return null;
+      }
+      const out: unknown[] = [];
+      for (const item of x) {
+        out.push(copyOf(item));
+        if (over) return null;
+      }
+      return out;
     }
-    if (x instanceof LazyArray || x instanceof RawJson || x instanceof RawJsonPieces) return false;
-    if (Array.isArray(x)) {
-      for (const item of x) if (!visit(item)) return false;
-      return true;
+    if (x instanceof LazyArray || x instanceof RawJson || x instanceof RawJsonPieces) {
+      over = true;
+      return null;
     }
-    if (!isPlainContainer(x)) return true;
-    for (const k in x) if (!visit((x as Record<string, unknown>)[k])) return false;
-    return true;
+    if (Array.isArray(x)) return x.map(copyOf);
+    if (!isPlainContainer(x)) return x;
+    // Its own enumerable members, as JSON.stringify walks them (undefined, functions and symbols it leaves out alike).
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(x)) out[k] = copyOf((x as Record<string, unknown>)[k]);
+    return out;
   };
-  return visit(v) ? count : -1;
+  const copy = copyOf(v);
+  return over ? null : { copy, values };
 }
 
 /** Whether a LazyArray sits somewhere inside (looked for in plain objects only: arrays of rows are not searched). */
