@@ -189,6 +189,15 @@ export async function recordedPieces(capture: string, serverPort: number, from: 
   return pieces;
 }
 
+/** The four exchanges of the i-th short session of `closed` and `busy`, or of `named` (a client and a mechanism of its own). */
+function shortSession(kind: ScaleKind, i: number): [string, string][] {
+  const start: [string, string][] = kind === 'named'
+    ? [[`a1 ID ("name" "client-${i}" "version" "1.${i}")`, '* ID NIL\r\na1 OK done\r\n'], [`a2 AUTHENTICATE X-MECHANISM-${i}`, 'a2 NO unsupported\r\n'], ['a3 LOGIN user secret', 'a3 OK logged in\r\n']]
+    : [['a1 LOGIN user secret', 'a1 OK logged in\r\n'], ['a2 SELECT INBOX', '* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] done\r\n'],
+      ['a3 UID FETCH 1:3 (FLAGS)', '* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\na3 OK\r\n']];
+  return [...start, ['a4 LOGOUT', '* BYE\r\na4 OK\r\n']];
+}
+
 /** The recorded IMAPS session's pieces, up to its SELECT's completion unless told. */
 const recordedImaps = (from = 1, to = RECORDED_IMAPS_IDLE_AFTER) => recordedPieces(RECORDED_IMAPS, 993, from, to);
 
@@ -287,33 +296,12 @@ export async function generateScaleCapture(kind: ScaleKind, count: number, path:
     }
     case 'closed':
     case 'busy':
+    case 'named':
       for (let i = 0; i < count; i++) {
         const f = flow(i, t0 + i * (kind === 'busy' ? BUSY_INTERVAL : interval));
         const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
-        const exchange = (cmd: string, reply: string) => {
-          packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
-          exchanges++;
-        };
-        exchange('a1 LOGIN user secret', 'a1 OK logged in\r\n');
-        exchange('a2 SELECT INBOX', '* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] done\r\n');
-        exchange('a3 UID FETCH 1:3 (FLAGS)', '* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\na3 OK\r\n');
-        exchange('a4 LOGOUT', '* BYE\r\na4 OK\r\n');
-        packets.push(...f.close('fin', 'server'));
-        await out.write(packets);
-      }
-      break;
-    case 'named':
-      for (let i = 0; i < count; i++) {
-        const f = flow(i, t0 + i * interval);
-        const packets = [...f.handshake(), ...f.send('server', '* OK ready\r\n')];
-        const exchange = (cmd: string, reply: string) => {
-          packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
-          exchanges++;
-        };
-        exchange(`a1 ID ("name" "client-${i}" "version" "1.${i}")`, '* ID NIL\r\na1 OK done\r\n');
-        exchange(`a2 AUTHENTICATE X-MECHANISM-${i}`, 'a2 NO unsupported\r\n');
-        exchange('a3 LOGIN user secret', 'a3 OK logged in\r\n');
-        exchange('a4 LOGOUT', '* BYE\r\na4 OK\r\n');
+        for (const [cmd, reply] of shortSession(kind, i)) packets.push(...f.send('client', `${cmd}\r\n`), ...f.send('server', reply));
+        exchanges += 4;
         packets.push(...f.close('fin', 'server'));
         await out.write(packets);
       }

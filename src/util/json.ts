@@ -42,7 +42,8 @@ export class LazyArray<T> {
 
 /**
  * A LazyArray whose length is known without making its items: a comparison has a few per pair of connections. Its items
- * may be made more than once: a short one is counted before it is written (jsonPieces), so each make() starts anew.
+ * may be made more than once (jsonPieces makes those of a short one to copy them, and makes them again to write one
+ * found too long), so each make() starts anew.
  */
 export class LazyList<T> extends LazyArray<T> implements Iterable<T> {
   constructor(readonly length: number, make: () => Iterable<T>) {
@@ -112,8 +113,8 @@ const BATCH_ENTRIES = 4096;
 
 /**
  * Values all told (its short LazyLists made into arrays to count them) up to which an element that holds LazyLists is
- * written whole, in a batch with its neighbours, rather than member by member: 100,000 profiles of two connections each, every one a
- * generator of pieces, took a quarter of `compare --by client-ip`.
+ * written whole, in a batch with its neighbours, rather than member by member: 100,000 profiles of two connections
+ * each, every one a generator of pieces, took a quarter of `compare --by client-ip`.
  */
 const SMALL_ELEMENT_VALUES = 256;
 
