@@ -25,6 +25,7 @@ import type { ReadControl } from '../capture/reader.js';
 import { fittedWidth } from '../report/table-width.js';
 import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
+import { watchingHeapGrowth } from '../util/heap-growth.js';
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -160,7 +161,7 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   };
   for (let slot = 0; slot < plan.workers; slot++) {
     // Workers inherit chalk's decision (colour or not) and the tables' width, so their text equals this thread's.
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot, leanHeap: watchingHeapGrowth() } });
     const busy = { index: -1 };
     w.on('message', (msg: WorkerMessage) => {
       if (msg.kind === 'emit') {

@@ -1,0 +1,74 @@
+/**
+ * leanHeapWhenLarge (src/util/heap-growth.ts): the old generation's headroom is cut once, after the first full
+ * collection that finds more alive than the threshold, and never for a young-generation collection. Each case runs in
+ * a child process of its own (node --expose-gc), so that the test says when a full collection happens and the
+ * process-wide watch starts fresh.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MODULE = new URL('../src/util/heap-growth.js', import.meta.url).href;
+const MiB = 1024 * 1024;
+
+interface Outcome {
+  /** Flags set after the young-generation collections, after the first full one, after the second. */
+  afterScavenges: string[];
+  afterFull: string[];
+  afterSecondFull: string[];
+  secondWatchStarted: boolean;
+}
+
+/** Keeps `keptMiB` alive, watches with `threshold`, then collects: young generation only, a full collection, another. */
+function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
+  const script = `
+    import { leanHeapWhenLarge } from ${JSON.stringify(MODULE)};
+    import { getHeapStatistics } from 'node:v8';
+    const settle = () => new Promise((done) => setTimeout(done, 20));
+    const kept = Array.from({ length: ${keptMiB} }, () => new Array(${MiB / 8}).fill(0.5));
+    const flags = [];
+    leanHeapWhenLarge(${threshold}, 35, {
+      liveBytes: () => ${fakeLive ?? 'getHeapStatistics().used_heap_size'},
+      setFlags: (f) => flags.push(f),
+    });
+    const outcome = {};
+    // Short-lived garbage: young-generation collections only.
+    for (let i = 0; i < 200000; i++) globalThis.sink = { i, text: 'x' + i };
+    await settle();
+    outcome.afterScavenges = [...flags];
+    gc();
+    await settle();
+    outcome.afterFull = [...flags];
+    gc();
+    await settle();
+    outcome.afterSecondFull = [...flags];
+    outcome.secondWatchStarted = leanHeapWhenLarge();
+    globalThis.kept = kept;
+    console.log(JSON.stringify(outcome));
+  `;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('.', import.meta.url)), encoding: 'utf8',
+  });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as Outcome;
+}
+
+test('once a full collection finds more alive than the threshold, the growth is cut, once', () => {
+  const o = run(48, 32 * MiB);
+  assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
+  assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=35'], 'set once: the watch ends');
+  assert.equal(o.secondWatchStarted, false, 'one watch per thread');
+});
+
+test('a full collection that finds less alive leaves the growth as it is', () => {
+  const o = run(8, 32 * MiB);
+  assert.deepEqual(o.afterFull, []);
+  assert.deepEqual(o.afterSecondFull, []);
+});
+
+test('young-generation collections never cut it, however large the heap: only a full collection tells what survives', () => {
+  const o = run(0, 32 * MiB, 1024 * MiB);
+  assert.deepEqual(o.afterScavenges, []);
+  assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
+});
