@@ -4,7 +4,7 @@
 // near what is live when much is kept, as with many connections (docs/benchmarks.md, tenth round). Each
 // scavenge of that young generation finds little alive, and runs faster on this thread than with helpers
 // started for it (nineteenth round). --expose-gc: the collections of docs/architecture.md, Memory. Once much
-// survives a full collection, that growth is cut to a fifth (leanHeapWhenLarge).
+// survives a full collection, that growth is cut to 35 % (leanHeapWhenLarge).
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT_USAGE, reportFatal } from './errors.js';
