@@ -15,6 +15,8 @@ const MiB = 1024 * 1024;
 interface Outcome {
   /** Flags set after the young-generation collections, after the first full one, after the second. */
   afterScavenges: string[];
+  /** Young-generation collections before the first full one (the case means nothing without some). */
+  scavenges: number;
   afterFull: string[];
   afterSecondFull: string[];
   secondWatchStarted: boolean;
@@ -25,6 +27,11 @@ function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
   const script = `
     import { leanHeapWhenLarge } from ${JSON.stringify(MODULE)};
     import { getHeapStatistics } from 'node:v8';
+    import { constants, PerformanceObserver } from 'node:perf_hooks';
+    let minor = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+    }).observe({ entryTypes: ['gc'] });
     const settle = () => new Promise((done) => setTimeout(done, 20));
     const kept = Array.from({ length: ${keptMiB} }, () => new Array(${MiB / 8}).fill(0.5));
     const flags = [];
@@ -37,6 +44,7 @@ function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
     for (let i = 0; i < 200000; i++) globalThis.sink = { i, text: 'x' + i };
     await settle();
     outcome.afterScavenges = [...flags];
+    outcome.scavenges = minor;
     gc();
     await settle();
     outcome.afterFull = [...flags];
@@ -69,6 +77,7 @@ test('a full collection that finds less alive leaves the growth as it is', () =>
 
 test('young-generation collections never cut it, however large the heap: only a full collection tells what survives', () => {
   const o = run(0, 32 * MiB, 1024 * MiB);
+  assert.ok(o.scavenges > 0, 'the short-lived garbage made young-generation collections');
   assert.deepEqual(o.afterScavenges, []);
   assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
 });

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { closedOnFailure } from '../../util/closed-on-failure.js';
 import { join } from 'node:path';
 import type { ReportData } from './data.js';
-import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, LADDER_HELD, MAX_MESSAGES, type CaptureReport, type ComparisonReport } from './model.js';
+import { CaptureCollector, comparisonData, HISTOGRAM_EDGES_MS, LADDER_HELD, type CaptureReport, type ComparisonReport } from './model.js';
 
 export const GENERATOR = 'imapscope 0.1.0';
 
@@ -90,8 +90,8 @@ export async function buildReportData(
       // The page shows no fetch strategy: steps are followed only for the comparison, which takes each as it completes.
     }, { spill: options.spill, stepUids: false, ...(behaviour ? { onStep: behaviour.step } : { steps: false }) }));
     try {
-      // Without a filter, the messages past those the page shows are counted, not made.
-      const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : analysis.fetches.sorted(options.maxMessages ?? MAX_MESSAGES);
+      // With a filter, the messages its exchanges fetched; without, finish() takes every one (counting those it does not show).
+      const messages = selection ? fetchedBy(analysis.fetches.sorted(), chosen) : undefined;
       const a = selection ? { ...analysis, commandStats: stats } : analysis;
       captures.push(collector.finish(a, messages, options.maxMessages));
     } finally {
