@@ -20,7 +20,7 @@ import { generateScaleCapture } from '../bench/scale-captures.js';
 import type { Connection, EndState, LateChanges, Side, StreamSink, TimePoint } from '../src/tcp/types.js';
 import { HalfStream, MAX_HELD_SEGMENTS, placeAfterEqual, seqDiff, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
-import { ACKNOWLEDGED_HOLD_SECONDS, KEPT_RING_BYTES, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
+import { ACKNOWLEDGED_HOLD_SECONDS, MAX_HOLDING, RingHold } from '../src/tcp/ring-hold.js';
 import { ENDED_LINGER_FRAMES, ENDED_LINGER_SECONDS, MIN_ADDRESS_SWEEP, SMALL_ADDRESS_IDS, TcpTracker } from '../src/tcp/tracker.js';
 import { readCapture } from '../src/capture/reader.js';
 import { PacketDecoder } from '../src/decode/decoder.js';
@@ -860,10 +860,9 @@ test('a ring whose bytes were all acknowledged is kept for the hold (a retransmi
     gap: () => {},
     warn: (_side, _frame, message) => { warnings.push(message); },
   };
-  // Lines of 40 bytes: a ring past KEPT_RING_BYTES.
+  // Lines of 40 bytes.
   const line = (text: string) => `${text.padEnd(38, '.')}\r\n`;
   const greeting = line('* OK [CAPABILITY IMAP4rev1] ready');
-  assert.ok(greeting.length > KEPT_RING_BYTES);
   const half = new HalfStream(owner, 'server');
   const T = 1_700_000_000;
   let seq = 1001;
@@ -918,13 +917,15 @@ test('a ring whose bytes were all acknowledged is kept for the hold (a retransmi
   assert.ok(half.remembering > 0);
   pool.hold.due(T + 100 + 2 * ACKNOWLEDGED_HOLD_SECONDS);
   assert.equal(half.remembering, 0);
-  // A stream that said little keeps its small ring: the hold would cost as much.
+  // A stream that said little gives its small ring back too.
   const short = new HalfStream(owner, 'client');
   short.syn(0);
   short.segment(1, Buffer.from('a1 NOOP\r\n'), 0, false, 17);
   short.peerAck(10, 18, T + 200);
-  assert.equal(pool.hold.size, 0);
+  assert.equal(pool.hold.size, 1);
   assert.equal(short.remembering, 16);
+  pool.hold.due(T + 200 + ACKNOWLEDGED_HOLD_SECONDS);
+  assert.equal(short.remembering, 0);
 });
 
 test('the hold gives each stream its turn in the order queued, once its second is HOLD seconds past (30,000 random steps, clocks that step back)', () => {
@@ -974,7 +975,7 @@ test('an ended stream leaves the hold when it is among the newest queued, and is
   const owner: HalfStreamOwner = { limits: { maxHeldBytes: 1 << 20 }, rings: pool, deliver: () => {}, gap: () => {}, warn: () => {} };
   const half = new HalfStream(owner, 'client');
   half.syn(0);
-  const logout = `a9 LOGOUT ${'.'.repeat(KEPT_RING_BYTES)}\r\n`;
+  const logout = `a9 LOGOUT ${'.'.repeat(32)}\r\n`;
   half.segment(1, Buffer.from(logout), 0, false, 1);
   half.peerAck(1 + logout.length, 2, 5);
   assert.equal(pool.hold.size, 1);
@@ -992,8 +993,8 @@ test('past the cap on rings waiting out the hold, the oldest goes back early', (
   const streams = Array.from({ length: MAX_HOLDING + 2 }, () => new HalfStream(owner, 'client'));
   for (const half of streams) {
     half.syn(0);
-    half.segment(1, Buffer.from(`a1 NOOP ${'.'.repeat(KEPT_RING_BYTES)}\r\n`), 0, false, 1);
-    half.peerAck(KEPT_RING_BYTES + 12, 2, 5);
+    half.segment(1, Buffer.from(`a1 NOOP ${'.'.repeat(32)}\r\n`), 0, false, 1);
+    half.peerAck(32 + 12, 2, 5);
   }
   assert.equal(pool.hold.size, MAX_HOLDING);
   assert.deepEqual(streams.slice(0, 3).map((h) => h.remembering), [0, 0, 64], 'the two oldest went back early');

@@ -1,6 +1,6 @@
 import type { HeldBytes, HoleHolder } from './held-bytes.js';
 import { RecentBytes, type RingPool } from './recent-bytes.js';
-import { KEPT_RING_BYTES, type RingHolder } from './ring-hold.js';
+import type { RingHolder } from './ring-hold.js';
 import type { DirectionStats, Side } from './types.js';
 
 /** Signed distance a − b in 32-bit sequence space: correct across wrap-around. */
@@ -107,7 +107,7 @@ export interface HalfStreamOwner {
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
  * the end of the capture proves the hole will never fill, which becomes an explicit gap.
  */
-export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
+export class HalfStream implements RingHolder, HoleHolder {
   /** Next sequence number expected; null until the first segment (or SYN) of this direction. */
   next: number | null = null;
   /** FINISHED, CAP_WARNED, AFTER_FIN_WARNED, SERVER_SIDE, SECOND_FIN_WARNED, SETTLED, HOLDING, MORE_SINCE_HELD: one field. */
@@ -118,14 +118,22 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   private delivered = 0;
   /** The FIN's place, held segments and gap counts, once any of them is needed. */
   private irregular: Irregular | null = null;
+  /**
+   * The last bytes delivered, for checking retransmissions: made at the first byte, dropped when its ring goes back (a
+   * quiet stream holds none, and its four fields would be carried by both directions of every idle connection).
+   */
+  private recent: RecentBytes | null = null;
 
-  /** The bytes it remembers for checking retransmissions are its own (RecentBytes): none until the first byte. */
   constructor(
     private readonly owner: HalfStreamOwner,
     side: Side,
   ) {
-    super();
     this.flags = side === 'server' ? SERVER_SIDE : 0;
+  }
+
+  /** Bytes its ring can hold now: none before the first byte, and none once the ring went back. */
+  get remembering(): number {
+    return this.recent === null ? 0 : this.recent.remembering;
   }
 
   get side(): Side {
@@ -236,14 +244,14 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
   /**
    * The peer acknowledged `ack` at `at` (capture seconds): bytes before it exist even if the capture never saw them.
    * Once it acknowledged every byte delivered, the ring goes back to the pool when ACKNOWLEDGED_HOLD_SECONDS have
-   * passed (RingHold): a retransmission is still checked while one can come, and a quiet connection holds no ring
-   * (but a small one: KEPT_RING_BYTES).
+   * passed (RingHold): a retransmission is still checked while one can come, and a quiet connection holds no ring. A
+   * small ring goes back too: kept, it would cost its RecentBytes besides its bytes, more than a spare-list entry.
    */
   peerAck(ack: number, frame: number, at: number): void {
     if (this.next === null) return;
     if (this.acked === null || seqDiff(ack, this.acked) > 0) this.acked = ack | 0;
     if (this.hold) this.resolveAckedHole(frame);
-    else if (!(this.flags & SETTLED) && this.remembering > KEPT_RING_BYTES && seqDiff(this.acked, this.next) >= 0) {
+    else if (!(this.flags & SETTLED) && this.recent !== null && seqDiff(this.acked, this.next) >= 0) {
       this.flags |= SETTLED;
       if (!(this.flags & HOLDING)) {
         this.flags |= HOLDING;
@@ -273,14 +281,20 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
 
   /** Bytes just delivered are kept for checking retransmissions. */
   private keep(bytes: Buffer): void {
-    this.remember(bytes, this.owner.rings);
+    (this.recent ??= new RecentBytes()).remember(bytes, this.owner.rings);
     this.unsettled();
   }
 
   /** Its ring goes back to `pool` (null at the end of the input: nothing would take it again); a later byte takes one again. */
   releaseRing(pool: RingPool | null): void {
-    this.release(pool);
+    this.recent?.release(pool);
+    this.recent = null;
     this.flags &= ~SETTLED;
+  }
+
+  /** Do `old` bytes, `back` bytes before the end of what was delivered, disagree with what the ring kept of them? */
+  private differs(back: number, old: Buffer): boolean {
+    return this.recent !== null && this.recent.differs(back, old);
   }
 
   /** The stream ended: its ring goes back to `pool` (null at the end of the input), and it leaves the hold. */
@@ -362,7 +376,7 @@ export class HalfStream extends RecentBytes implements RingHolder, HoleHolder {
     // Only a gap that starts at `next` can be delivered now; later ones are handled as holes.
     if (seqDiff(seq, this.next!) !== 0) return;
     this.next = seqAdd(this.next!, length);
-    this.forgetRemembered();
+    this.recent?.forgetRemembered();
     this.unsettled();
     const more = this.more;
     more.gaps++;

@@ -82,8 +82,8 @@ export class RingPool {
 
 /**
  * The last few kilobytes delivered in one direction, so that a retransmission can be checked against
- * the first copy without keeping the stream. Older bytes are simply not checked. HalfStream extends it:
- * one object per direction rather than two.
+ * the first copy without keeping the stream. Older bytes are simply not checked. A HalfStream has one while it has a
+ * ring: from its first byte until the ring goes back (an idle connection's directions have none).
  */
 export class RecentBytes implements RingPlace {
   /**

@@ -7,12 +7,6 @@
  */
 export const ACKNOWLEDGED_HOLD_SECONDS = 10;
 
-/**
- * Rings of at most this many bytes are kept, not held for return: the hold's entry and the spare list's would cost
- * about as much as the ring (a connection that said one short line each way, 200,000 of them open at once).
- */
-export const KEPT_RING_BYTES = 32;
-
 /** Streams waiting out the hold at once, at most: past it the oldest gives its ring back early (many went quiet at once). */
 export const MAX_HOLDING = 65_536;
 
