@@ -193,9 +193,9 @@ test('the analysis makes no session for a connection that carried no byte: a SYN
   const analysed = await perConnection(withSessionsAtFirstByte, false, '', synOnly, false);
   assert.equal(analysed.classes.ImapSession ?? 0, 0, JSON.stringify(analysed));
   assert.deepEqual(analysed, tcp);
-  // Once a connection carried a byte, it has its session.
+  // Once a connection carried a byte, it has its session: at rest, as the connection has been quiet since.
   const greeted = await perConnection(withSessionsAtFirstByte, false, '', (f) => [...f.handshake(), ...greeting(f)], false);
-  assert.equal(greeted.classes.ImapSession, 1, JSON.stringify(greeted));
+  assert.equal(greeted.classes.RestingSession, 1, JSON.stringify(greeted));
 });
 
 test('an open, idle IMAP connection (its command answered) holds no buffer, map, closure, framer or transport of its own, and under 1.1 KiB', async () => {
@@ -231,6 +231,26 @@ test('an idling mail client keeps nothing of its SASL login and nothing for what
   }
   // Its IDLE, outstanding: the exchange, and the pending entry without a copy of the tag.
   assert.equal(cost.classes.Outstanding, 1, JSON.stringify(cost));
+});
+
+/** TCP and IMAP through the analysis's own sink (sessionSink), whose sessions rest while their connections are quiet. */
+function withAnalysisSink(segments: Segment[]): unknown[] {
+  const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
+  const context = new SessionContext({ opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, () => {});
+  const tracker = new TcpTracker(sessionSink(context, { atOpen: true, started: () => {}, closed: () => {} }), () => {}, PORTS);
+  for (const seg of segments) tracker.segment(seg);
+  return [tracker, orderer];
+}
+
+test('an idling mail client\'s session rests in one object once its connection is quiet: no session, pending list or IDLE entry', async () => {
+  const awake = await perConnection(withSessions, false, '', mailClient);
+  const resting = await perConnection(withAnalysisSink, false, '', mailClient);
+  assert.equal(resting.classes.RestingSession, 1, JSON.stringify(resting));
+  for (const name of ['ImapSession', 'PendingCommands', 'Outstanding']) {
+    assert.equal(resting.classes[name] ?? 0, 0, `${name} per connection (${JSON.stringify(resting)})`);
+  }
+  // The session (14 words), its pending list (7) and the IDLE's entry (6), against 11 words.
+  assert.ok(awake.bytes - resting.bytes >= 128, `${awake.bytes - resting.bytes} bytes less per connection`);
 });
 
 /** A recorded TLS session (the server's log of it beside the capture), replayed up to `idleAfter`. */

@@ -102,6 +102,28 @@ class Outstanding {
   }
 }
 
+/**
+ * A session at rest (ImapSession.rest): what a quiet connection's session needs to go on, in one object. The TCP layer
+ * says when a connection is quiet (StreamSink.rest: its bytes were acknowledged a while ago). A server's idle clients
+ * each held a session, its list of outstanding commands and their IDLE's entry in it: 216 bytes, where this is 88.
+ */
+export class RestingSession {
+  constructor(
+    readonly shared: SessionContext,
+    readonly info: ImapConnection,
+    /** The session's newest exchange while a command is outstanding (ImapSession.newest). */
+    readonly newest: Exchange | null,
+    /** What the session noted that only some connections do (warnings given, answers without their command). */
+    readonly odd: Oddities | null,
+    /** The command outstanding (an IDLE, a command the server has not answered yet), or null. */
+    readonly ex: Exchange | null,
+    readonly claim: Claim | null,
+    readonly clientTurnSince: TimePoint | null,
+    /** The session was idling in that command: what the server says is the IDLE's. */
+    readonly idling: boolean,
+  ) {}
+}
+
 /** An AUTHENTICATE being followed: its SASL steps, and the command once the server asked for the first response. */
 class Authentication {
   readonly steps = new SaslTracker();
@@ -180,17 +202,47 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
    * The session is its framers' and its transport's output itself (no closures, no wiring object: every
    * open connection would carry them).
    */
-  constructor(conn: Connection, private readonly shared: SessionContext) {
-    this.info = {
+  constructor(conn: Connection, private readonly shared: SessionContext, woken?: ImapConnection) {
+    // Woken (ImapSession.woken): the record of the session that rested; it was between messages, not resynchronising.
+    this.info = woken ?? {
       conn, greeting: null, user: null, authMechanism: null, authenticated: false, cleartextAuth: false,
       clientId: null, serverId: null, capabilities: NOTHING_YET, enabled: NOTHING_YET, tls: null, compress: null, selected: null,
       commands: 0, mailboxes: NOTHING_YET, unsolicited: 0, undecoded: 0,
     };
-    if (!conn.sawSyn) {
+    if (woken === undefined && !conn.sawSyn) {
       // The capture began mid-conversation: wait for something that looks like a message start.
       this.framer('client').startResync(conn.firstFrame);
       this.framer('server').startResync(conn.firstFrame);
     }
+  }
+
+  /**
+   * This session at rest, if it can rest: plain IMAP (a transport's TLS or COMPRESS state is its own), neither side
+   * inside a message, no SASL login or SELECT under way, and at most one command outstanding. Otherwise null, and it
+   * stays as it is.
+   */
+  rest(): RestingSession | null {
+    if (this.transport !== null || this.client !== null || this.server !== null) return null;
+    if (this.auth !== null || this.selecting !== null || this.pending.length > 1) return null;
+    const waiting = this.pending.first;
+    if (waiting === undefined) return new RestingSession(this.shared, this.info, this.newest, this.odd, null, null, null, false);
+    // An IDLE the session idles in is its only outstanding command.
+    return new RestingSession(this.shared, this.info, this.newest, this.odd, waiting.ex, waiting.claim, waiting.clientTurnSince, this.idling !== null);
+  }
+
+  /** The session that rested as `resting`, as it was: its connection's next bytes, gap or close come to it. */
+  static woken(resting: RestingSession): ImapSession {
+    const session = new ImapSession(resting.info.conn, resting.shared, resting.info);
+    session.transport = null; // plain IMAP: its first bytes were seen
+    session.newest = resting.newest;
+    session.odd = resting.odd;
+    if (resting.ex !== null) {
+      const waiting = new Outstanding(resting.ex, resting.claim!);
+      waiting.clientTurnSince = resting.clientTurnSince;
+      session.pending.add(waiting);
+      if (resting.idling) session.idling = waiting;
+    }
+    return session;
   }
 
   private get events(): SessionEvents {

@@ -97,6 +97,8 @@ export interface HalfStreamOwner {
   readonly lastFrame?: number;
   deliver(side: Side, bytes: Buffer, frame: number): void;
   gap(side: Side, length: number, frame: number): void;
+  /** A direction gave its ring back at the end of the hold: everything it sent was acknowledged a while ago. */
+  quiet?(): void;
   /** A problem in this direction; the owner names the connection and the direction. */
   warn(side: Side, frame: number, message: string): void;
 }
@@ -271,6 +273,7 @@ export class HalfStream implements RingHolder, HoleHolder {
       return;
     }
     this.releaseRing(this.owner.rings);
+    this.owner.quiet?.();
   }
 
   /** Bytes just delivered, or a gap: the ring is no longer all acknowledged. */

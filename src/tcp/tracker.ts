@@ -241,6 +241,14 @@ class Conversation<S> implements HalfStreamOwner {
     if (state !== undefined) this.state = state;
   }
 
+  /** A direction went quiet while the connection is open: the sink may put its state at rest (StreamSink.rest). */
+  quiet(): void {
+    const sink = this.context.sink;
+    if (sink.rest === undefined || !this.reassembling) return;
+    const state = sink.rest(this.conn!, this.state as S);
+    if (state !== undefined) this.state = state;
+  }
+
   warn(side: Side, frame: number, message: string): void {
     this.context.warn({ frame, message: `connection ${this.id} ${side === 'client' ? 'client→server' : 'server→client'}: ${message}`, conn: this.id });
   }

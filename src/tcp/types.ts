@@ -53,6 +53,12 @@ export interface StreamSink<S = void> {
   gap(conn: Connection, side: Side, length: number, frame: number, time: TimePoint, state: S): S | void;
   close(conn: Connection, reason: EndState | 'end-of-capture', state: S): void;
   /**
+   * The connection went quiet: a direction's bytes were all acknowledged ACKNOWLEDGED_HOLD_SECONDS ago, and it gave
+   * back what it kept to check retransmissions. A state returned takes the place of `state`, as data's does: a sink
+   * may keep a quiet connection's state in a smaller form, to be unfolded at its next data, gap or close.
+   */
+  rest?(conn: Connection, state: S): S | void;
+  /**
    * What segments after a connection's close (the last ACKs, a retransmitted FIN) changed in its record, once they no
    * longer can: its conversation left the index (a later segment of its 4-tuple starts a new one), or the input ended
    * (a connection the end of input closes: right after its close; then every connection still indexed). Everything

@@ -1,0 +1,217 @@
+/**
+ * A quiet connection's session rests in one object (RestingSession) and is woken at the connection's next bytes, gap
+ * or close. Resting must change nothing the analysis reports: the same captures through the analysis's sink with and
+ * without its `rest`, compared exchange by exchange and record by record.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../src/capture/reader.js';
+import { PacketDecoder } from '../src/decode/decoder.js';
+import { TcpTracker } from '../src/tcp/tracker.js';
+import type { Warning } from '../src/capture/types.js';
+import type { Connection, StreamSink } from '../src/tcp/types.js';
+import { ACKNOWLEDGED_HOLD_SECONDS } from '../src/tcp/ring-hold.js';
+import { RestingSession, SessionContext } from '../src/imap/session.js';
+import type { Exchange, ImapConnection } from '../src/imap/model.js';
+import { ExchangeOrderer } from '../src/analysis/orderer.js';
+import { sessionSink, type SessionSlot } from '../src/analysis/analyzer.js';
+import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { CAPTURES, NO_PUBLIC, PUBLIC, hasPublic, unavailable } from './helpers/env.js';
+
+interface Outcome {
+  /** Every exchange as the orderer released it, with its connection's id. */
+  exchanges: Exchange[];
+  /** Every connection's record at its close. */
+  records: ImapConnection[];
+  /** Exchanges released and connections let go (once their last exchange had gone), in order. */
+  events: string[];
+  /** Every message framed, as its connection, side and lines. */
+  messages: string[];
+  /** Every warning, in order. */
+  warnings: string[];
+  /** How many times a session went to rest. */
+  rests: number;
+}
+
+/** A capture through TCP and the analysis's sink, resting quiet sessions or not. */
+async function analyse(path: string, resting: boolean): Promise<Outcome> {
+  const exchanges: Exchange[] = [];
+  const records: ImapConnection[] = [];
+  const events: string[] = [];
+  const orderer = new ExchangeOrderer<ImapConnection>((ex) => {
+    exchanges.push(ex);
+    events.push(`exchange ${ex.tag}`);
+  }, () => {}, (info) => events.push(`drained ${info.conn.id}`));
+  const warnings: string[] = [];
+  const warn = (w: Warning) => warnings.push(`${w.frame} ${w.conn} ${w.message}`);
+  const messages: string[] = [];
+  const context = new SessionContext({
+    opened: (ex, info) => orderer.opened(ex, info),
+    exchange: (ex) => orderer.completed(ex),
+    message: (m, info) => messages.push(`${info.conn.id} ${m.side} ${m.lines.join('|')}`),
+  }, warn);
+  const inner = sessionSink(context, {
+    atOpen: false,
+    started: () => {},
+    closed: (info, newest, conn) => {
+      records.push(info);
+      orderer.ended(info, newest, conn.lastFrame);
+    },
+  });
+  let rests = 0;
+  const sink: StreamSink<SessionSlot> = {
+    ...inner,
+    rest: resting
+      ? (conn: Connection, slot: SessionSlot) => {
+        const state = inner.rest!(conn, slot);
+        if (state instanceof RestingSession) rests++;
+        return state;
+      }
+      : undefined,
+  };
+  const tracker = new TcpTracker(sink, warn, { ports: new Set([143, 993]), maxHeldBytes: 4 << 20 });
+  const decoder = new PacketDecoder(() => {});
+  await readCapture(path, (frame) => {
+    const seg = decoder.decode(frame);
+    if (seg) tracker.segment(seg);
+  }, () => {});
+  tracker.end();
+  orderer.flush();
+  // Plain copies: the records are compared as the reports would read them.
+  return { exchanges: structuredClone(exchanges), records: structuredClone(records), events, messages, warnings, rests };
+}
+
+/** Both ways, compared; returns how often sessions rested. */
+async function sameEitherWay(path: string): Promise<Outcome> {
+  const awake = await analyse(path, false);
+  const rested = await analyse(path, true);
+  assert.equal(awake.rests, 0);
+  assert.deepEqual(rested.exchanges, awake.exchanges, `${path}: exchanges`);
+  assert.deepEqual(rested.records, awake.records, `${path}: connection records`);
+  assert.deepEqual(rested.messages, awake.messages, `${path}: messages`);
+  assert.deepEqual(rested.warnings, awake.warnings, `${path}: warnings`);
+  assert.deepEqual(rested.events, awake.events, `${path}: exchanges and connections let go`);
+  return rested;
+}
+
+const QUIET = ACKNOWLEDGED_HOLD_SECONDS + 20;
+
+/**
+ * A mail client that goes quiet at every stage a session can rest in: after its login (nothing outstanding), in an
+ * IDLE (a push comes, then DONE), with a command the server is slow to answer, and in an APPEND whose literal it sends
+ * long after the server's "+" (the client's turn). A second client idles alongside and is cut by the capture's end. A
+ * third sends a NOOP every few seconds: the segments of other connections are what tell a quiet one that its time
+ * has passed (as on a server's capture of many clients). A fourth rests with something noted (an answer without its
+ * command), then sends bytes that would look like TLS at a connection's start. A fifth is TLS (IMAPS, no keys).
+ */
+function quietClients(): SynthPacket[] {
+  const a = new TcpFlow({ client: { ip: '10.0.0.1', port: 50001 }, start: 1_700_000_000 });
+  const b = new TcpFlow({ client: { ip: '10.0.0.2', port: 50002 }, start: 1_700_000_000.5 });
+  const c = new TcpFlow({ client: { ip: '10.0.0.3', port: 50003 }, start: 1_700_000_000.7 });
+  const quiet = (f: TcpFlow) => f.wait(QUIET);
+  const d = new TcpFlow({ client: { ip: '10.0.0.4', port: 50004 }, start: 1_700_000_001 });
+  const e = new TcpFlow({ client: { ip: '10.0.0.5', port: 50005 }, server: { ip: '10.0.0.2', port: 993 }, start: 1_700_000_001.5 });
+  const packets: SynthPacket[] = [...a.handshake(), ...b.handshake(), ...c.handshake(), ...d.handshake(), ...e.handshake()];
+  // IMAPS without keys: records the transport counts, before and after a quiet while.
+  const record = (type: number, body: string) => Buffer.concat([Buffer.from([type, 3, 3, 0, body.length]), Buffer.from(body)]);
+  packets.push(...e.send('client', record(22, 'hello')), ...e.send('server', record(22, 'world')));
+  quiet(e);
+  packets.push(...e.send('client', record(23, 'secret')), ...e.send('server', record(23, 'answer')));
+  packets.push(...d.send('server', '* OK ready\r\nzz OK done\r\n'));
+  quiet(d);
+  packets.push(...d.send('client', '\x16\x03\x01\x00\x02hi\r\n'), ...d.send('server', 'zy OK done\r\n'));
+  quiet(d);
+  // Two commands outstanding while quiet; then half a line, the rest of it after a while.
+  packets.push(...d.send('client', 'd1 NOOP\r\nd2 NOOP\r\n'));
+  quiet(d);
+  packets.push(...d.send('server', 'd1 OK\r\nd2 OK\r\n* 5 EXI'));
+  quiet(d);
+  packets.push(...d.send('server', 'STS\r\n'), ...d.send('client', 'd3 LOGOUT\r\n'), ...d.send('server', '* BYE\r\nd3 OK bye\r\n'), ...d.close('fin'));
+  packets.push(...c.send('server', '* OK ready\r\n'));
+  for (let i = 0; i < 40; i++) {
+    c.wait(4);
+    packets.push(...c.send('client', `c${i} NOOP\r\n`), ...c.send('server', `c${i} OK NOOP completed\r\n`));
+  }
+  // Never answered: at the end of the capture it is still outstanding, behind the second client's IDLE.
+  packets.push(...c.send('client', 'c40 NOOP\r\n'));
+  packets.push(...a.send('server', '* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n'));
+  packets.push(...a.send('client', 'a1 LOGIN alice secret\r\n'), ...a.send('server', 'a1 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n'));
+  quiet(a);
+  packets.push(...a.send('client', 'a2 SELECT INBOX\r\n'));
+  quiet(a);
+  packets.push(...a.send('server', '* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\na2 OK [READ-WRITE] Select completed\r\n'));
+  packets.push(...a.send('client', 'a3 IDLE\r\n'), ...a.send('server', '+ idling\r\n'));
+  quiet(a);
+  packets.push(...a.send('server', '* 4 EXISTS\r\n'));
+  quiet(a);
+  packets.push(...a.send('client', 'DONE\r\n'), ...a.send('server', 'a3 OK Idle completed\r\n'));
+  packets.push(...a.send('client', 'a4 UID FETCH 4 (FLAGS)\r\n'));
+  quiet(a);
+  packets.push(...a.send('server', '* 4 FETCH (UID 4 FLAGS ())\r\na4 OK Fetch completed\r\n'));
+  packets.push(...a.send('client', 'a5 APPEND INBOX {12}\r\n'), ...a.send('server', '+ Ready for literal data\r\n'));
+  quiet(a);
+  packets.push(...a.send('client', 'Subject: x\r\n\r\n'), ...a.send('server', 'a5 OK Append completed\r\n'));
+  packets.push(...a.send('client', 'a6 LOGOUT\r\n'), ...a.send('server', '* BYE\r\na6 OK Logout completed\r\n'), ...a.close('fin'));
+  packets.push(...b.send('server', '* OK ready\r\n'), ...b.send('client', 'b1 LOGIN bob secret\r\n'), ...b.send('server', 'b1 OK Logged in\r\n'));
+  packets.push(...b.send('client', 'b2 IDLE\r\n'), ...b.send('server', '+ idling\r\n'));
+  return packets.sort((x, y) => Number(x.t) - Number(y.t));
+}
+
+test('a session that rests and is woken reports what one that never rests reports: IDLE, a slow answer, the client\'s turn', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-resting-'));
+  try {
+    const path = join(dir, 'quiet.pcap');
+    writeCapture(path, { format: 'pcap', packets: quietClients() });
+    const { exchanges, records, events, messages, warnings, rests } = await sameEitherWay(path);
+    // The first client rested at each of its quiet stages but the APPEND's (its literal was on its way), the second in
+    // its IDLE.
+    assert.ok(rests >= 5, `${rests} rests`);
+    const byTag = new Map(exchanges.map((ex) => [ex.tag, ex]));
+    assert.equal(exchanges.filter((ex) => ex.conn === 2 && ex.status === 'OK').length, 40);
+    assert.deepEqual(exchanges.filter((ex) => ex.command !== 'NOOP' && ex.conn < 3).map((ex) => `${ex.tag} ${ex.command} ${ex.status}`), [
+      'a1 LOGIN OK', 'b1 LOGIN OK', 'b2 IDLE null', 'a2 SELECT OK', 'a3 IDLE OK', 'a4 UID FETCH OK', 'a5 APPEND OK', 'a6 LOGOUT OK',
+    ]);
+    const idle = byTag.get('a3')!;
+    // The push while it rested is the IDLE's; the quiet time before DONE is the client's, not the server's latency.
+    assert.deepEqual(idle.untaggedByType, { EXISTS: 1 });
+    assert.ok(idle.idle?.firstPushAt && idle.idle.doneAt);
+    assert.ok(Math.abs(idle.clientMs - 2 * QUIET * 1000) < 100, `IDLE clientMs ${idle.clientMs}`);
+    assert.ok(Math.abs(byTag.get('a5')!.clientMs - QUIET * 1000) < 100, `APPEND clientMs ${byTag.get('a5')!.clientMs}`);
+    assert.equal(byTag.get('a4')!.untagged, 1, 'the slow answer\'s FETCH is its command\'s');
+    const alice = records.find((r) => r.user === 'alice')!;
+    assert.equal(alice.selected?.exists, 4, 'the push reached the selected mailbox');
+    assert.equal(alice.unsolicited, 0);
+    assert.equal(alice.selected?.uidValidity, 7, 'the slow SELECT\'s mailbox');
+    // The fourth: its bytes stayed plain IMAP, and both answers without a command were counted in one warning.
+    assert.equal(records.find((r) => r.conn.id === 3)!.tls, null);
+    assert.ok(warnings.some((w) => w.endsWith('2 tagged response(s) had no request in the capture; they were paired by tag alone')), warnings.join('\n'));
+    assert.deepEqual(exchanges.filter((ex) => ex.conn === 3).map((ex) => `${ex.tag} ${ex.status}`), ['zz OK', 'zy OK', 'd1 OK', 'd2 OK', 'd3 OK']);
+    assert.ok(messages.includes('3 server * 5 EXISTS'), 'the line cut while it was quiet, whole');
+    // At the end the second client's IDLE goes out, and the second client with it (its newest exchange), before the
+    // unanswered NOOP that held back the first client's last commands.
+    assert.deepEqual(events.slice(-7), ['drained 1', 'exchange c40', 'exchange a5', 'exchange a6', 'drained 0', 'drained 2', 'drained 4']);
+    // The fifth stayed TLS throughout: nothing of it was read as IMAP.
+    const imaps = records.find((r) => r.conn.id === 4)!;
+    assert.equal(imaps.tls?.how, 'implicit');
+    assert.equal(imaps.commands, 0);
+    assert.ok(!warnings.some((w) => w.includes(' 4 ') && /unrecognised|could not be framed/.test(w)), warnings.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recorded captures read the same with sessions resting', async () => {
+  const captures = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f));
+  assert.ok(captures.length >= 8);
+  for (const name of captures) await sameEitherWay(join(CAPTURES, name));
+});
+
+test('public captures with quiet connections read the same with sessions resting', { skip: unavailable(!hasPublic && NO_PUBLIC) }, async () => {
+  let rests = 0;
+  for (const name of readdirSync(PUBLIC).filter((f) => /\.(pcap|pcapng|cap)$/.test(f))) rests += (await sameEitherWay(join(PUBLIC, name))).rests;
+  // Several of them pause for longer than the hold (logins tried one after another, a mailbox left open).
+  assert.ok(rests > 0, `${rests} rests`);
+});
