@@ -224,10 +224,9 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
   rest(): RestingSession | null {
     if (this.transport !== null || this.client !== null || this.server !== null) return null;
     if (this.auth !== null || this.selecting !== null || this.pending.length > 1) return null;
-    const waiting = this.pending.first;
-    if (waiting === undefined) return new RestingSession(this.shared, this.info, this.newest, this.odd, null, null, null, false);
     // An IDLE the session idles in is its only outstanding command.
-    return new RestingSession(this.shared, this.info, this.newest, this.odd, waiting.ex, waiting.claim, waiting.clientTurnSince, this.idling !== null);
+    const waiting = this.pending.first;
+    return new RestingSession(this.shared, this.info, this.newest, this.odd, waiting?.ex ?? null, waiting?.claim ?? null, waiting?.clientTurnSince ?? null, this.idling !== null);
   }
 
   /** The session that rested as `resting`, as it was: its connection's next bytes, gap or close come to it. */
