@@ -30,7 +30,6 @@ const LF = 0x0a;
 const SP = 0x20;
 const TAB = 0x09;
 const COLON = 0x3a;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LEADING_BLANKS = /^[ \t]+/;
 const FOLD = /\r?\n[ \t]+/g;
 
@@ -47,15 +46,21 @@ const ENVELOPE_FIELDS = ['date', 'subject', 'from', 'message-id'].map((name) => 
  */
 export function headerFields(raw: Buffer): Map<string, string> {
   const found = new Map<string, string>();
-  const headerEnd = raw.indexOf(CRLFCRLF);
-  const stop = headerEnd < 0 ? raw.length : headerEnd;
+  const stop = raw.length;
   for (let at = 0; at <= stop && found.size < ENVELOPE_FIELDS.length;) {
     const end = lineEnd(raw, at, stop);
     const field = fieldNamed(raw, at, end);
     if (field && !found.has(field.name)) found.set(field.name, fieldValue(raw, at + field.octets.length + 1, end));
+    // The header ends at its first CRLFCRLF, which always ends a line here (not looked for first: a pass over it all).
+    if (blankLineAfter(raw, end)) break;
     at = end + 1;
   }
   return found;
+}
+
+/** Whether CRLFCRLF starts at `end` (a line's end): the line is the header's last. */
+function blankLineAfter(raw: Buffer, end: number): boolean {
+  return raw[end] === CR && raw[end + 1] === LF && raw[end + 2] === CR && raw[end + 3] === LF;
 }
 
 /** The value from `start` (after the colon) to the line's `end`: without the blanks it starts with, each fold one space. */
