@@ -136,6 +136,10 @@ test('a message with more than LONG_FETCHES sections held in memory is written i
   const text = [...fetchesTextPieces(messages, [])].join('');
   assert.equal(text, fetchesText(messages, [], Infinity));
   assert.equal(text.split('\n').filter((l) => / t\d+ /.test(l)).length, 2 * 3 + fetches.length, 'a line per section');
+  // Each part's lines in the order fetched, the parts in tree order, then the sections that name no part.
+  const tags = (t: string) => [...t.matchAll(/ (t\d+) /g)].map((m) => m[1]);
+  assert.deepEqual(tags(fetchesText([short], [], Infinity)), ['t0', 't2', 't1']);
+  assert.deepEqual(tags(fetchesText([long], [])), [...fetches.filter((_, i) => i % 2 === 0), ...fetches.filter((_, i) => i % 2 === 1)].map((f) => f.tag));
 });
 
 test('the report lists MAX_FETCHES_SHOWN sections of a message, the first ones, and counts the rest', async () => {

@@ -139,18 +139,21 @@ function* longMessageText(m: MessageView, after: boolean): Generator<string> {
 /**
  * A message's table: its parts in tree order, each with the lines of what fetched it, then the sections that name no
  * part of the tree. The lines are grouped by the part they name as texts, not sections: a message fetched 100,000
- * times and read from disk holds its lines only.
+ * times and read from disk holds its lines only. A part fetched once keeps its line alone, not in a list: a message
+ * fetched 200,000 times, each time by another section, held a list of one for each (162 MiB for the listing).
  */
 class PartsTable {
-  private readonly byPart = new Map<string, string[]>();
+  private readonly byPart = new Map<string, string | string[]>();
   private readonly missing: Set<PartView>;
 
   constructor(private readonly m: MessageView) {
     for (const f of m.fetches) {
       const key = f.spec.text && f.spec.text !== 'MIME' ? `${f.spec.part ? `${f.spec.part}.` : ''}${f.section.replace(/^[\d.]*/, '')}` : f.spec.part;
+      const line = fetchedLine(f);
       const same = this.byPart.get(key);
-      if (same) same.push(fetchedLine(f));
-      else this.byPart.set(key, [fetchedLine(f)]);
+      if (same === undefined) this.byPart.set(key, line);
+      else if (typeof same === 'string') this.byPart.set(key, [same, line]);
+      else same.push(line);
     }
     this.missing = new Set(uncoveredLeaves(m.parts ?? [], (p) => p.leaf, m.fetches));
   }
@@ -161,19 +164,24 @@ class PartsTable {
     for (const p of this.m.parts ?? []) {
       // The body enclosed in a message/rfc822 part has that part's number too: show it as enclosed.
       const enclosed = shown.has(p.part);
-      const lines = enclosed ? [] : this.byPart.get(p.part) ?? [];
+      const lines = enclosed ? [] : linesOf(this.byPart.get(p.part));
       shown.add(p.part);
       const first = [enclosed ? `${p.part} ↳` : p.part || '(message)', escapeText(p.type), escapeText(p.encoding ?? ''), p.size !== null ? bytesHuman(p.size) : '', escapeText(p.filename ?? '')];
       yield* rowsOf(first, lines.length > 0 ? lines : [this.missing.has(p) ? chalk.dim('not fetched') : ''], split);
     }
     for (const [key, lines] of this.byPart) {
-      if (!shown.has(key)) yield* rowsOf([escapeText(key || '(whole message)'), '', '', '', ''], lines, split);
+      if (!shown.has(key)) yield* rowsOf([escapeText(key || '(whole message)'), '', '', '', ''], linesOf(lines), split);
     }
   }
 }
 
+/** A part's lines as PartsTable keeps them (none, one alone, or a list). */
+function linesOf(kept: string | string[] | undefined): readonly string[] {
+  return kept === undefined ? [] : typeof kept === 'string' ? [kept] : kept;
+}
+
 /** A part's row, its "fetched" lines in its last cell, or (`split`) in that of the row and of rows after it. */
-function* rowsOf(first: string[], lines: string[], split: boolean): Generator<string[]> {
+function* rowsOf(first: string[], lines: readonly string[], split: boolean): Generator<string[]> {
   if (!split) {
     yield [...first, lines.join('\n')];
     return;
