@@ -1,6 +1,7 @@
 /**
  * leanHeapWhenLarge (src/util/heap-growth.ts): the old generation's headroom is cut once, after the first full
- * collection that finds more alive than the threshold, and never for a young-generation collection. Each case runs in
+ * collection after which twice what it found alive, with the memory outside the heap, passes the room given; never
+ * for a young-generation collection. Each case runs in
  * a child process of its own (node --expose-gc), so that the test says when a full collection happens and the
  * process-wide watch starts fresh.
  */
@@ -22,8 +23,11 @@ interface Outcome {
   secondWatchStarted: boolean;
 }
 
-/** Keeps `keptMiB` alive, watches with `threshold`, then collects: young generation only, a full collection, another. */
-function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
+/**
+ * Keeps `keptMiB` alive, watches with `room`, then collects: young generation only, a full collection, another. The heap
+ * alive and the memory outside it are the process's own unless given.
+ */
+function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: number): Outcome {
   const script = `
     import { leanHeapWhenLarge } from ${JSON.stringify(MODULE)};
     import { getHeapStatistics } from 'node:v8';
@@ -35,8 +39,9 @@ function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
     const settle = () => new Promise((done) => setTimeout(done, 20));
     const kept = Array.from({ length: ${keptMiB} }, () => new Array(${MiB / 8}).fill(0.5));
     const flags = [];
-    leanHeapWhenLarge(${threshold}, 35, {
+    leanHeapWhenLarge(${room}, 35, {
       liveBytes: () => ${fakeLive ?? 'getHeapStatistics().used_heap_size'},
+      outsideBytes: () => ${fakeOutside ?? 'getHeapStatistics().external_memory'},
       setFlags: (f) => flags.push(f),
     });
     const outcome = {};
@@ -62,7 +67,7 @@ function run(keptMiB: number, threshold: number, fakeLive?: number): Outcome {
   return JSON.parse(child.stdout) as Outcome;
 }
 
-test('once a full collection finds more alive than the threshold, the growth is cut, once', () => {
+test('once twice what a full collection finds alive passes the room, the growth is cut, once', () => {
   const o = run(48, 32 * MiB);
   assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
   assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=35'], 'set once: the watch ends');
@@ -73,6 +78,16 @@ test('a full collection that finds less alive leaves the growth as it is', () =>
   const o = run(8, 32 * MiB);
   assert.deepEqual(o.afterFull, []);
   assert.deepEqual(o.afterSecondFull, []);
+});
+
+test('what is alive counts twice: the heap grows to twice it before the next full collection', () => {
+  // About 28 MiB alive: under the room of 40 MiB once, past it twice.
+  assert.deepEqual(run(24, 40 * MiB).afterFull, ['--heap-growing-percent=35']);
+});
+
+test('memory outside the heap counts with it: a small heap beside large buffers is cut', () => {
+  assert.deepEqual(run(8, 64 * MiB, undefined, 60 * MiB).afterFull, ['--heap-growing-percent=35']);
+  assert.deepEqual(run(8, 64 * MiB, undefined, 0).afterFull, []);
 });
 
 test('young-generation collections never cut it, however large the heap: only a full collection tells what survives', () => {

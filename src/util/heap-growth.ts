@@ -2,10 +2,11 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
 /**
- * What may survive a full collection before the old generation's headroom is cut: with the process's own 40-50 MiB
- * and the young generation on top, past the 150 MiB a capture of any size is meant to stay under.
+ * What the old generation at its next full collection and the memory outside the heap may take before the headroom
+ * is cut: the 150 MiB a capture of any size is meant to stay under, less the process's own (code, the young
+ * generation, Node's buffers: about 60 MiB).
  */
-export const LARGE_LIVE_HEAP = 128 * 1024 * 1024;
+export const HEAP_ROOM = 88 * 1024 * 1024;
 
 /** How far the old generation may grow past what survived a full collection, once that is large (the bin starts at 100). */
 export const LEAN_GROWING_PERCENT = 35;
@@ -14,12 +15,15 @@ export const LEAN_GROWING_PERCENT = 35;
 export interface HeapGrowthHooks {
   /** Bytes in use on this thread's heap (right after a full collection: about what survived it). */
   liveBytes(): number;
+  /** Bytes this thread's objects hold outside the heap (typed arrays' and Buffers' memory). */
+  outsideBytes(): number;
   /** Sets V8 flags (process-wide). */
   setFlags(flags: string): void;
 }
 
 const V8_HOOKS: HeapGrowthHooks = {
   liveBytes: () => getHeapStatistics().used_heap_size,
+  outsideBytes: () => getHeapStatistics().external_memory,
   setFlags: setFlagsFromString,
 };
 
@@ -28,18 +32,20 @@ let watching = false;
 /**
  * Cuts the old generation's headroom once a full collection finds much alive. V8 lets the old generation grow to a
  * multiple of what survived its last full collection before the next (the bin sets twice). When little survives,
- * that headroom is a few MiB and saves collections. When much survives, it is mostly what open connections keep
- * (200,000 idle mail clients keep 300 MB) and will survive every collection again: headroom of twice that is
- * hundreds of MiB of garbage waiting, so from then on the heap grows by `percent` only. The flag is process-wide and
- * is never raised again (an end phase that frees the connections has a small heap, where V8's minimum step decides).
- * For the bin only: a library's host keeps its own flags. Returns whether this call started the watch.
+ * that headroom is a few MiB and saves collections. When much survives, it will survive every collection again:
+ * what open connections keep (200,000 idle mail clients keep 300 MB), or compare's columns of every session of its
+ * captures (200,000 sessions keep 51 MB in the heap and 43 MB outside it). Headroom of twice that is garbage
+ * waiting, and comes on top of what lies outside the heap. So once twice what survived plus what lies outside passes
+ * `room`, the heap grows by `percent` only. The flag is process-wide and is never raised again (an end phase that
+ * frees the connections has a small heap, where V8's minimum step decides). For the bin only: a library's host keeps
+ * its own flags. Returns whether this call started the watch.
  */
-export function leanHeapWhenLarge(threshold = LARGE_LIVE_HEAP, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
+export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
   if (watching) return false;
   watching = true;
   const observer = new PerformanceObserver((list) => {
     const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-    if (!major || hooks.liveBytes() <= threshold) return;
+    if (!major || 2 * hooks.liveBytes() + hooks.outsideBytes() <= room) return;
     hooks.setFlags(`--heap-growing-percent=${percent}`);
     observer.disconnect();
   });
