@@ -45,6 +45,28 @@ test('a connection whose exchanges are reported after its end keeps them (comman
   assert.deepEqual([...buildProfiles([{ label: 'x', behaviour }], 'client-ip')].map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
 });
 
+test('profiles by address meet within captures of one label only; profiles by user meet across captures', async () => {
+  // Both scale captures number their clients from 10.1.0.0: the same addresses in captures of different labels.
+  const named = join(tmp, 'named-5.pcap');
+  const closed = join(tmp, 'closed-4.pcap');
+  await generateScaleCapture('named', 5, named);
+  await generateScaleCapture('closed', 4, closed);
+  const byAddress = async (path: string) => captureBehaviour(path, {}, 'client-ip');
+  const [a, b] = [await byAddress(named), await byAddress(closed)];
+  const profiles = [...buildProfiles([{ label: 'a', behaviour: a }, { label: 'b', behaviour: b }, { label: 'a', behaviour: a }], 'client-ip')];
+  const addresses = (n: number) => Array.from({ length: n }, (_, i) => `10.1.0.${i}`);
+  assert.deepEqual(profiles.map((p) => [p.label, p.connections.length]), [
+    ...addresses(5).map((ip) => [`a: ${ip}`, 2]),
+    ...addresses(4).map((ip) => [`b: ${ip}`, 1]),
+  ]);
+  const byUser = async (path: string) => captureBehaviour(path, {}, 'user');
+  const users = buildProfiles([
+    { label: 'alice', behaviour: await byUser(join(CAPTURES, 'seed-alice.pcap')) }, { label: 'named', behaviour: await byUser(named) },
+    { label: 'bob', behaviour: await byUser(join(CAPTURES, 'seed-bob.pcap')) }, { label: 'closed', behaviour: await byUser(closed) },
+  ], 'user');
+  assert.deepEqual([...users].map((p) => [p.label, p.connections.length]), [['alice', 3], ['user', 9], ['bob', 3]]);
+});
+
 test('the most connections at once counts a connection open until its last ACK, after its end was first reported', async () => {
   const path = join(tmp, 'last-ack.pcap');
   lastAckAfterNextSyn(path);

@@ -144,26 +144,26 @@ interface Origins {
  */
 export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): Profiles {
   const sequences: Sequences = new Numbered<string[]>(listKey);
-  const labels = new Numbered<string>((label) => label);
+  const names = new ProfileNames(by);
   const inputs: Input[] = [];
   /** Grouped by capture, the capture a label's profile is made of: the last of that name. */
   const latest = new Map<string, number>();
-  for (const { label, behaviour } of captures) {
+  captures.forEach(({ label, behaviour }, k) => {
     if (behaviour.by !== by) throw new Error(`compare: a capture's behaviour gathered by ${behaviour.by} cannot be grouped by ${by}`);
     const { strings } = behaviour;
+    names.add(label, behaviour.groups);
     if (by === 'capture') {
-      labels.number(label);
-      latest.set(label, inputs.length);
+      names.number(0);
+      latest.set(label, k);
     }
     // Profiles are numbered as their first connection comes, in order of id.
-    const keyOf = (group: string) => (by === 'capture' ? label : by === 'client-ip' ? `${label}: ${group}` : group);
     const profile = new Uint32Array(behaviour.groups.length).fill(NONE);
-    for (const group of behaviour.connections.groups) if (profile[group] === NONE) profile[group] = labels.number(keyOf(behaviour.groups[group]!));
+    for (const group of behaviour.connections.groups) if (profile[group] === NONE) profile[group] = names.number(group);
     inputs.push({ label, behaviour, sequence: Uint32Array.from(behaviour.sequences, (seq) => sequences.number(seq.map((n) => strings[n]!))), profile });
-  }
+  });
   const kept = inputs.map((input, k) => (by !== 'capture' || latest.get(input.label) === k ? input : null));
   // A counting sort of every row by profile, the captures' order kept within one.
-  const profiles = labels.values.length;
+  const profiles = names.count;
   const starts = new Uint32Array(profiles + 1);
   for (const input of kept) for (const group of input?.behaviour.connections.groups ?? []) starts[input!.profile[group]! + 1]!++;
   for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
@@ -195,9 +195,74 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
   const profileOf = (g: number): BehaviourProfile => {
     const range = rangeOf(g);
     const figures = figuresOf(range, columns, origins, inputs, latencies(g));
-    return { label: labels.values[g]!, connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
+    return { label: names.label(g), connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
   };
   return profiles <= KEPT_PROFILES ? Array.from({ length: profiles }, (_, g) => profileOf(g)) : new ProfilesMade(profiles, profileOf);
+}
+
+/**
+ * The profiles' names, numbered as they first come: a capture's label, a client address in a capture ("label: address")
+ * or a user. A profile is kept as the capture and group it was first seen in, its name made when it is read: grouped by
+ * address, 200,000 names made up front and looked up by that text took 20 MB. Only names that can meet again are looked
+ * up: labels, users in any capture, and addresses once a second capture of the same label comes (a capture's groups are
+ * distinct).
+ */
+class ProfileNames {
+  private readonly firstInput: number[] = [];
+  private readonly firstGroup: number[] = [];
+  /** Each capture's label and groups, by its number. */
+  private readonly captures: { label: string; groups: readonly string[] }[] = [];
+  /** By capture and by user: the profile of each name. */
+  private readonly byName = new Map<string, number>();
+  /** By address: per label, the profile of each address, once a second capture has that label (null before). */
+  private readonly byAddress = new Map<string, Map<string, number> | null>();
+
+  constructor(private readonly by: GroupBy) {}
+
+  get count(): number {
+    return this.firstInput.length;
+  }
+
+  /** Capture `k` comes next, with its label and groups. */
+  add(label: string, groups: readonly string[]): void {
+    if (this.by === 'client-ip') {
+      if (!this.byAddress.has(label)) this.byAddress.set(label, null);
+      else if (this.byAddress.get(label) === null) this.byAddress.set(label, this.addressesSoFar(label));
+    }
+    this.captures.push({ label, groups });
+  }
+
+  /** The profile of `group` (a number in its groups; by capture, none) of the capture added last. */
+  number(group: number): number {
+    const k = this.captures.length - 1;
+    const { label, groups } = this.captures[k]!;
+    const table = this.by === 'client-ip' ? this.byAddress.get(label) : this.byName;
+    const key = this.by === 'capture' ? label : groups[group]!;
+    let n = table?.get(key);
+    if (n === undefined) {
+      n = this.firstInput.push(k) - 1;
+      this.firstGroup.push(group);
+      table?.set(key, n);
+    }
+    return n;
+  }
+
+  /** The profile of each address seen so far in captures labelled `label`. */
+  private addressesSoFar(label: string): Map<string, number> {
+    const addresses = new Map<string, number>();
+    for (let g = 0; g < this.count; g++) {
+      const { label: own, groups } = this.captures[this.firstInput[g]!]!;
+      if (own === label) addresses.set(groups[this.firstGroup[g]!]!, g);
+    }
+    return addresses;
+  }
+
+  label(g: number): string {
+    const { label, groups } = this.captures[this.firstInput[g]!]!;
+    if (this.by === 'capture') return label;
+    const group = groups[this.firstGroup[g]!]!;
+    return this.by === 'client-ip' ? `${label}: ${group}` : group;
+  }
 }
 
 /** A command's exchanges in one profile: how many, and the latencies of those measured, in a column of their own. */
