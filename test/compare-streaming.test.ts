@@ -35,11 +35,16 @@ test('a connection whose exchanges are reported after its end keeps them (comman
   const behaviour = await captureBehaviour(path, {}, 'client-ip');
   const [idler, other] = connectionsOf(behaviour);
   assert.deepEqual(other!.commands, ['CAPABILITY', 'LOGIN <user> <password>', 'LOGOUT']);
-  // Each exchange's latency is kept with its command name and the group compare will profile (here the client's address).
-  const { groups, names, ms } = behaviour.latencies;
-  const others = [...groups.keys()].filter((e) => behaviour.groups[groups[e]!] === '10.0.0.2');
-  assert.deepEqual(others.map((e) => behaviour.strings[names[e]!]), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
-  assert.ok(others.every((e) => ms[e]! >= 0), 'each measured');
+  // Each exchange's latency is kept with its command name, a connection's exchanges together, found from its row (in
+  // order of id: the idler's row is first, though it was drained last).
+  const { names, ms } = behaviour.latencies;
+  const { firstExchange, exchanges, groups } = behaviour.connections;
+  const exchangesOf = (row: number) => Array.from({ length: exchanges[row]! }, (_, k) => firstExchange[row]! + k);
+  assert.deepEqual([0, 1].map((row) => behaviour.groups[groups[row]!]), ['10.0.0.1', '10.0.0.2']);
+  assert.deepEqual(exchangesOf(1).map((e) => behaviour.strings[names[e]!]), ['CAPABILITY', 'LOGIN', 'LOGOUT']);
+  assert.ok(exchangesOf(1).every((e) => ms[e]! >= 0), 'each measured');
+  assert.deepEqual(exchangesOf(0).map((e) => behaviour.strings[names[e]!]), ['IDLE']);
+  assert.equal(ms.length, 4);
   assert.deepEqual(idler!.traits.extensions, ['IDLE']);
   assert.notEqual(idler!.traits, other!.traits);
   assert.deepEqual([...buildProfiles([{ label: 'x', behaviour }], 'client-ip')].map((p) => [p.label, Object.keys(p.latency)]), [['x: 10.0.0.1', ['IDLE']], ['x: 10.0.0.2', ['CAPABILITY', 'LOGIN', 'LOGOUT']]]);
@@ -115,7 +120,11 @@ test('what compare keeps per drained connection is a row of numbers: no object, 
   const result = collected(300).result();
   const columns = [...Object.values(result.connections.lifetimes), ...Object.values(result.connections)].filter(ArrayBuffer.isView);
   const bytes = columns.reduce((n, column) => n + column.byteLength, 0);
-  assert.ok(bytes / 300 <= 70, `${bytes / 300} bytes per connection in columns`);
+  assert.ok(bytes / 300 <= 78, `${bytes / 300} bytes per connection in columns`);
+  // Each exchange is its name's number and its latency; its connection's row says where its exchanges are.
+  const { names, ms } = result.latencies;
+  assert.equal((names.byteLength + ms.byteLength) / ms.length, 12);
+  assert.equal(ms.length, model.exchanges!.filter((ex) => model.connections.slice(0, 300).some((c) => c.conn.id === ex.conn)).length);
   const fewer = collected(150).result();
   assert.deepEqual([result.strings.length, result.sequences.length, result.traits.length], [fewer.strings.length, fewer.sequences.length, fewer.traits.length],
     'shapes, names, sequences and traits are kept once per capture');

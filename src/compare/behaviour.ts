@@ -2,8 +2,8 @@
  * What compare reads of a capture, gathered as it streams: per connection, once it is drained (ended, its last
  * exchange gone by), its command shapes, FETCH item sets, extensions used, latencies and identity, and nothing of
  * its exchanges. What a capture repeats (shapes, command names, item sets, their sequences, identities) is kept
- * once and referred to by number, and each connection is a row of numbers: 70 bytes per session and 16 per exchange
- * (its latency, command name and group), whatever the grouping, and the result is compact when it crosses from a worker
+ * once and referred to by number, and each connection is a row of numbers: 74 bytes per session and 12 per exchange
+ * (its latency and command name), whatever the grouping, and the result is compact when it crosses from a worker
  * thread. Given a spool, all but a session's 38 bytes of lifetime wait on disk while the capture is read.
  */
 import { LifetimeColumns, type Lifetime, type Lifetimes } from '../analysis/concurrency.js';
@@ -62,15 +62,17 @@ export interface BehaviourColumns {
   fetches: Uint32Array;
   traits: Uint32Array;
   groups: Uint32Array;
+  /** Where its exchanges start in LatencyColumns, and how many it has. */
+  firstExchange: Uint32Array;
+  exchanges: Uint32Array;
 }
 
 /**
- * Each exchange of the drained connections, in columns: its connection's group, its command name (a number in
- * CaptureBehaviour.strings) and its latency in milliseconds (NaN when not measured). Kept per exchange, not per group
- * and name: grouped by address, a server's capture has a group per connection.
+ * Each exchange of the drained connections, in columns, a connection's together (BehaviourColumns.firstExchange): its
+ * command name (a number in CaptureBehaviour.strings) and its latency in milliseconds (NaN when not measured). Kept
+ * per exchange, not per group and name: grouped by address, a server's capture has a group per connection.
  */
 export interface LatencyColumns {
-  groups: Uint32Array;
   names: Uint32Array;
   ms: Float64Array;
 }
@@ -93,9 +95,9 @@ export interface CaptureBehaviour {
 }
 
 /** A drained connection's row beside its lifetime (in the order BehaviourCollector.drained pushes it). */
-const ROW_COLUMNS = { clientBytes: Float64Array, serverBytes: Float64Array, commands: Uint32Array, fetches: Uint32Array, traits: Uint32Array, groups: Uint32Array };
-/** Each exchange of a drained connection: its connection's group, its command name's number and its latency. */
-const LATENCY_COLUMNS = { groups: Uint32Array, names: Uint32Array, ms: Float64Array };
+const ROW_COLUMNS = { clientBytes: Float64Array, serverBytes: Float64Array, commands: Uint32Array, fetches: Uint32Array, traits: Uint32Array, groups: Uint32Array, exchanges: Uint32Array };
+/** Each exchange of a drained connection, after the last one's: its command name's number and its latency. */
+const LATENCY_COLUMNS = { names: Uint32Array, ms: Float64Array };
 
 /** What compare reads of a connection's record when it ends, until it is drained. */
 interface Ended extends Lifetime {
@@ -267,8 +269,8 @@ export class BehaviourCollector {
     });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     // In the order of ROW_COLUMNS.
-    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(this.numbersOf(o.steps ?? NO_NUMBERS))), traits, group]);
-    for (let k = 0; k < exchanges.length; k += 3) this.latencies.push([group, exchanges[k + 1]!, exchanges[k + 2]!]);
+    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(this.numbersOf(o.steps ?? NO_NUMBERS))), traits, group, exchanges.length / 3]);
+    for (let k = 0; k < exchanges.length; k += 3) this.latencies.push([exchanges[k + 1]!, exchanges[k + 2]!]);
   }
 
   /** The list with three more numbers: a new plain list while short, then one of the spool's. */
@@ -308,6 +310,9 @@ export class BehaviourCollector {
     collectGarbage();
     const rows = this.rows.take();
     const latencies = this.latencies.take();
+    // Each row's exchanges follow the last row's, in the order drained: where they start, before the rows go in order of id.
+    const firstExchange = new Uint32Array(rows.size);
+    for (let row = 1; row < rows.size; row++) firstExchange[row] = firstExchange[row - 1]! + rows.exchanges[row - 1]!;
     // Every connection was drained before the result (the input ended): no list is read after.
     this.openNumbers.remove();
     return {
@@ -324,8 +329,10 @@ export class BehaviourCollector {
         fetches: permutedColumn(rows.fetches, order),
         traits: permutedColumn(rows.traits, order),
         groups: permutedColumn(rows.groups, order),
+        firstExchange: permutedColumn(firstExchange, order),
+        exchanges: permutedColumn(rows.exchanges, order),
       },
-      latencies: { groups: latencies.groups, names: latencies.names, ms: latencies.ms },
+      latencies: { names: latencies.names, ms: latencies.ms },
     };
   }
 }

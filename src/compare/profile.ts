@@ -144,7 +144,8 @@ interface Origins {
  */
 export function buildProfiles(captures: { label: string; behaviour: CaptureBehaviour }[], by: GroupBy): Profiles {
   const sequences: Sequences = new Numbered<string[]>(listKey);
-  const names = new ProfileNames(by);
+  // At most a profile per group of each capture (grouped by capture, one with no connection has a profile too).
+  const names = new ProfileNames(by, captures.reduce((n, c) => n + Math.max(1, c.behaviour.groups.length), 0));
   const inputs: Input[] = [];
   /** Grouped by capture, the capture a label's profile is made of: the last of that name. */
   const latest = new Map<string, number>();
@@ -188,13 +189,12 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
       origins.row[at] = row;
     }
   });
-  const latencies = latenciesByProfile(kept, profiles);
   const rangeOf = (g: number) => ({ start: starts[g]!, end: starts[g + 1]! });
   // Put in order once, with where each connection came from: a profile's figures are made over its range as it stands.
   for (let g = 0; g < profiles; g++) orderByWhatTheyDid(sequences, columns, origins, rangeOf(g));
   const profileOf = (g: number): BehaviourProfile => {
     const range = rangeOf(g);
-    const figures = figuresOf(range, columns, origins, inputs, latencies(g));
+    const figures = figuresOf(range, columns, origins, inputs, latenciesOf(range, origins, inputs));
     return { label: names.label(g), connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
   };
   return profiles <= KEPT_PROFILES ? Array.from({ length: profiles }, (_, g) => profileOf(g)) : new ProfilesMade(profiles, profileOf);
@@ -208,8 +208,10 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
  * distinct).
  */
 class ProfileNames {
-  private readonly firstInput: number[] = [];
-  private readonly firstGroup: number[] = [];
+  /** Each profile's first capture and its group there. */
+  private readonly firstInput: Uint32Array;
+  private readonly firstGroup: Uint32Array;
+  private made = 0;
   /** Each capture's label and groups, by its number. */
   private readonly captures: { label: string; groups: readonly string[] }[] = [];
   /** By capture and by user: the profile of each name. */
@@ -217,10 +219,13 @@ class ProfileNames {
   /** By address: per label, the profile of each address, once a second capture has that label (null before). */
   private readonly byAddress = new Map<string, Map<string, number> | null>();
 
-  constructor(private readonly by: GroupBy) {}
+  constructor(private readonly by: GroupBy, most: number) {
+    this.firstInput = new Uint32Array(most);
+    this.firstGroup = new Uint32Array(most);
+  }
 
   get count(): number {
-    return this.firstInput.length;
+    return this.made;
   }
 
   /** Capture `k` comes next, with its label and groups. */
@@ -240,8 +245,9 @@ class ProfileNames {
     const key = this.by === 'capture' ? label : groups[group]!;
     let n = table?.get(key);
     if (n === undefined) {
-      n = this.firstInput.push(k) - 1;
-      this.firstGroup.push(group);
+      n = this.made++;
+      this.firstInput[n] = k;
+      this.firstGroup[n] = group;
       table?.set(key, n);
     }
     return n;
@@ -274,51 +280,37 @@ interface NameLatencies {
 
 const NO_LATENCIES = new Float64Array(0);
 
-/** Each profile's latencies by command name: a counting sort of every exchange by profile. */
-function latenciesByProfile(inputs: (Input | null)[], profiles: number): (g: number) => Map<string, NameLatencies> {
-  const starts = new Uint32Array(profiles + 1);
-  for (const input of inputs) for (const group of input?.behaviour.latencies.groups ?? []) starts[input!.profile[group]! + 1]!++;
-  for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
-  const inputOf = new Uint32Array(starts[profiles]!);
-  const exchangeOf = new Uint32Array(starts[profiles]!);
-  const next = starts.slice(0, profiles);
-  inputs.forEach((input, k) => {
-    if (!input) return;
-    const { groups } = input.behaviour.latencies;
-    for (let e = 0; e < groups.length; e++) {
-      const at = next[input.profile[groups[e]!]!]!++;
-      inputOf[at] = k;
-      exchangeOf[at] = e;
+/**
+ * A profile's latencies by command name, from its connections' exchanges (each connection's are together in its
+ * capture's columns). Counted first, then filled: a profile of a large capture has hundreds of thousands, and lists of
+ * them as arrays took twice the room, and their copies for sorting as much again.
+ */
+function latenciesOf(range: { start: number; end: number }, origins: Origins, inputs: Input[]): Map<string, NameLatencies> {
+  const byName = new Map<string, NameLatencies>();
+  const each = (visit: (name: string, ms: number) => void) => {
+    for (let at = range.start; at < range.end; at++) {
+      const { strings, latencies, connections } = inputs[origins.input[at]!]!.behaviour;
+      const row = origins.row[at]!;
+      const first = connections.firstExchange[row]!;
+      for (let e = first; e < first + connections.exchanges[row]!; e++) visit(strings[latencies.names[e]!]!, latencies.ms[e]!);
     }
-  });
-  // Counted first, then filled: a profile of a large capture has hundreds of thousands, and lists of them as arrays
-  // took twice the room, and their copies for sorting as much again.
-  return (g) => {
-    const byName = new Map<string, NameLatencies>();
-    const each = (visit: (name: string, ms: number) => void) => {
-      for (let at = starts[g]!; at < starts[g + 1]!; at++) {
-        const { strings, latencies } = inputs[inputOf[at]!]!.behaviour;
-        const e = exchangeOf[at]!;
-        visit(strings[latencies.names[e]!]!, latencies.ms[e]!);
-      }
-    };
-    each((name, ms) => {
-      let n = byName.get(name);
-      if (!n) byName.set(name, (n = { count: 0, measured: NO_LATENCIES, filled: 0 }));
-      n.count++;
-      if (!Number.isNaN(ms)) n.filled++;
-    });
-    for (const n of byName.values()) {
-      n.measured = new Float64Array(n.filled);
-      n.filled = 0;
-    }
-    each((name, ms) => {
-      if (Number.isNaN(ms)) return;
-      const n = byName.get(name)!;
-      n.measured[n.filled++] = ms;
-    });
-    return byName;
   };
+  each((name, ms) => {
+    let n = byName.get(name);
+    if (!n) byName.set(name, (n = { count: 0, measured: NO_LATENCIES, filled: 0 }));
+    n.count++;
+    if (!Number.isNaN(ms)) n.filled++;
+  });
+  for (const n of byName.values()) {
+    n.measured = new Float64Array(n.filled);
+    n.filled = 0;
+  }
+  each((name, ms) => {
+    if (Number.isNaN(ms)) return;
+    const n = byName.get(name)!;
+    n.measured[n.filled++] = ms;
+  });
+  return byName;
 }
 
 /** A profile's figures over its range of the columns (its connections not yet in order). */
