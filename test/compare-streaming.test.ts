@@ -13,7 +13,7 @@ import { concurrency } from '../src/analysis/concurrency.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { BehaviourCollector, connectionsOf } from '../src/compare/behaviour.js';
 import { captureBehaviour } from '../src/compare/capture-behaviour.js';
-import { compareProfiles, comparisonsWithFirst, KEPT_COMPARISONS } from '../src/compare/diff.js';
+import { compareProfiles, comparisonsWithFirst, KEPT_ALIGNMENTS, KEPT_COMPARISONS, keptAlignments } from '../src/compare/diff.js';
 import { buildProfiles, KEPT_PROFILES, signature } from '../src/compare/profile.js';
 import { spawnSync } from 'node:child_process';
 import { CAPTURES, CLI } from './helpers/env.js';
@@ -70,6 +70,21 @@ test('profiles by address meet within captures of one label only; profiles by us
     { label: 'bob', behaviour: await byUser(join(CAPTURES, 'seed-bob.pcap')) }, { label: 'closed', behaviour: await byUser(closed) },
   ], 'user');
   assert.deepEqual([...users].map((p) => [p.label, p.connections.length]), [['alice', 3], ['user', 9], ['bob', 3]]);
+});
+
+test('the alignments kept for reuse are the most recently used, at most KEPT_ALIGNMENTS; one made again reads the same', async () => {
+  // A client of its own per address, each authenticating with a mechanism of its own: a command sequence per session.
+  const path = join(tmp, `named-${KEPT_ALIGNMENTS + 100}.pcap`);
+  await generateScaleCapture('named', KEPT_ALIGNMENTS + 100, path);
+  const profiles = buildProfiles([{ label: 'x', behaviour: await captureBehaviour(path, {}, 'client-ip') }], 'client-ip');
+  const sequences = profiles.at(0)!.connections.sequences;
+  const comparisons = comparisonsWithFirst(profiles);
+  const rowsOf = (c: { pairs: Iterable<{ rows: Iterable<unknown> }> }) => [...c.pairs].map((p) => [...p.rows]);
+  const first = [...comparisons].slice(0, 3).map(rowsOf);
+  assert.equal(keptAlignments(sequences), KEPT_ALIGNMENTS);
+  // The first comparisons' alignments were let go for later ones, and are made again as they were.
+  assert.deepEqual([...comparisons].slice(0, 3).map(rowsOf), first);
+  assert.notDeepEqual(first[0], first[1], 'the sequences differ');
 });
 
 test('the most connections at once counts a connection open until its last ACK, after its end was first reported', async () => {

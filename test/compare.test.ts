@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURES, CLI, ROOT } from './helpers/env.js';
-import { align } from '../src/compare/align.js';
+import { align, AlignedRows } from '../src/compare/align.js';
 import { validate } from './helpers/json-schema.js';
 import { seededRandom } from './helpers/random.js';
 
@@ -89,11 +89,31 @@ test('align: a shortest edit script — the common rows equal the longest common
     const seq = () => Array.from({ length: Math.floor(random() * 12) }, () => 'ABCD'[Math.floor(random() * 4)]!);
     const a = seq();
     const b = seq();
-    const rows = [...align(a, b)];
+    const aligned = align(a, b);
+    const rows = [...aligned];
     assert.equal(rows.filter((r) => r.mark === 'same').length, lcs(a, b), `${a.join('')} / ${b.join('')}`);
     assert.deepEqual(rows.filter((r) => r.a !== null).map((r) => r.a), a, 'every row of a, in order');
     assert.deepEqual(rows.filter((r) => r.b !== null).map((r) => r.b), b, 'every row of b, in order');
-    for (const r of rows) if (r.mark === 'same') assert.equal(r.a, r.b);
+    // A row's sides follow from its mark: both for same (equal) and changed, one for a row only in a or only in b.
+    for (const r of rows) {
+      if (r.mark === 'same') assert.equal(r.a, r.b);
+      assert.equal(r.a !== null, r.mark !== 'onlyB', JSON.stringify(r));
+      assert.equal(r.b !== null, r.mark !== 'onlyA', JSON.stringify(r));
+    }
+    // What the rows are read by (a pair's sentence, the folded text) says the same as the rows.
+    assert.equal(aligned.length, rows.length);
+    rows.forEach((r, i) => {
+      assert.deepEqual(aligned.row(i), r);
+      assert.equal(aligned.mark(i), r.mark);
+    });
+    for (const mark of ['same', 'changed', 'onlyA', 'onlyB'] as const) {
+      assert.equal(aligned.count(mark), rows.filter((r) => r.mark === mark).length, mark);
+      assert.deepEqual(aligned.firstWith(mark, 2), rows.filter((r) => r.mark === mark).slice(0, 2), mark);
+    }
+    // A connection with no partner: its commands alone, on its side.
+    assert.deepEqual([...AlignedRows.oneSided(a, 'a')], a.map((x) => ({ mark: 'onlyA', a: x, b: null })));
+    assert.deepEqual([...AlignedRows.oneSided(b, 'b')], b.map((y) => ({ mark: 'onlyB', a: null, b: y })));
+    assert.equal(AlignedRows.oneSided(b, 'b').count('onlyB'), b.length);
   }
 });
 

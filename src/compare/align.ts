@@ -18,63 +18,84 @@ const CHANGED = 1;
 const ONLY_A = 2;
 const ONLY_B = 3;
 
+/** What an AlignedRows makes of its items: its own items() does the work (no closure per alignment). */
+const MADE_BY_ITEMS = (): Iterable<AlignedRow> => [];
+
 /**
- * The rows of an alignment, kept as numbers: each row's mark and where its a and b stand in their sequences (-1: none),
- * 9 bytes a row. A row becomes an object only when it is read: a connection of 400,000 commands aligns into 400,000
- * rows, and they are written one at a time.
+ * The rows of an alignment, kept as numbers: two per row in one column, where its a and b stand in their sequences,
+ * the mark told by which are missing (-1) and, for a changed row, by b's place kept as -2 - place. 8 bytes a row, and
+ * one typed array per alignment: compare keeps an alignment per pair of command sequences it met (10,000 sequences of
+ * a few commands took 8 MB as three columns each and a counting list). A row becomes an object only when it is read: a
+ * connection of 400,000 commands aligns into 400,000 rows, and they are written one at a time.
  */
 export class AlignedRows extends LazyList<AlignedRow> {
-  private readonly counts = [0, 0, 0, 0];
+  private readonly same: number;
+  private readonly changed: number;
+  private readonly onlyA: number;
 
-  constructor(
-    private readonly a: readonly string[],
-    private readonly b: readonly string[],
-    private readonly marks: Uint8Array,
-    private readonly atA: Int32Array,
-    private readonly atB: Int32Array,
-  ) {
-    super(marks.length, () => rowsOf(a, b, marks, atA, atB));
-    for (const mark of marks) this.counts[mark]!++;
+  constructor(private readonly a: readonly string[], private readonly b: readonly string[], private readonly cells: Int32Array) {
+    super(cells.length / 2, MADE_BY_ITEMS);
+    let same = 0;
+    let changed = 0;
+    let onlyA = 0;
+    for (let i = 0; i < cells.length; i += 2) {
+      const y = cells[i + 1]!;
+      if (cells[i]! < 0) continue;
+      if (y >= 0) same++;
+      else if (y === -1) onlyA++;
+      else changed++;
+    }
+    this.same = same;
+    this.changed = changed;
+    this.onlyA = onlyA;
   }
 
   /** Every item of one sequence with no counterpart: the rows of a connection that has no partner. */
   static oneSided(items: readonly string[], side: 'a' | 'b'): AlignedRows {
-    const at = Int32Array.from(items, (_, i) => i);
-    const none = new Int32Array(items.length).fill(-1);
-    const marks = new Uint8Array(items.length).fill(side === 'a' ? ONLY_A : ONLY_B);
-    return side === 'a' ? new AlignedRows(items, [], marks, at, none) : new AlignedRows([], items, marks, none, at);
+    const cells = new Int32Array(2 * items.length).fill(-1);
+    for (let i = 0; i < items.length; i++) cells[2 * i + (side === 'a' ? 0 : 1)] = i;
+    return side === 'a' ? new AlignedRows(items, [], cells) : new AlignedRows([], items, cells);
+  }
+
+  override items(): Iterable<AlignedRow> {
+    return this.rowsFrom();
+  }
+
+  private *rowsFrom(): Generator<AlignedRow> {
+    for (let i = 0; i < this.length; i++) yield this.row(i);
   }
 
   row(i: number): AlignedRow {
-    return rowAt(this.a, this.b, this.marks, this.atA, this.atB, i);
+    const x = this.cells[2 * i]!;
+    const y = this.cells[2 * i + 1]!;
+    return { mark: MARKS[markOf(x, y)]!, a: x < 0 ? null : this.a[x]!, b: y >= 0 ? this.b[y]! : y <= -2 ? this.b[-2 - y]! : null };
   }
 
   mark(i: number): Mark {
-    return MARKS[this.marks[i]!]!;
+    return MARKS[markOf(this.cells[2 * i]!, this.cells[2 * i + 1]!)]!;
   }
 
   /** How many rows have this mark. */
   count(mark: Mark): number {
-    return this.counts[MARKS.indexOf(mark)]!;
+    if (mark === 'same') return this.same;
+    if (mark === 'changed') return this.changed;
+    if (mark === 'onlyA') return this.onlyA;
+    return this.length - this.same - this.changed - this.onlyA;
   }
 
   /** The first `limit` rows with this mark. */
   firstWith(mark: Mark, limit: number): AlignedRow[] {
     const code = MARKS.indexOf(mark);
     const out: AlignedRow[] = [];
-    for (let i = 0; i < this.marks.length && out.length < limit; i++) if (this.marks[i] === code) out.push(this.row(i));
+    for (let i = 0; i < this.length && out.length < limit; i++) if (markOf(this.cells[2 * i]!, this.cells[2 * i + 1]!) === code) out.push(this.row(i));
     return out;
   }
 }
 
-function rowAt(a: readonly string[], b: readonly string[], marks: Uint8Array, atA: Int32Array, atB: Int32Array, i: number): AlignedRow {
-  const x = atA[i]!;
-  const y = atB[i]!;
-  return { mark: MARKS[marks[i]!]!, a: x < 0 ? null : a[x]!, b: y < 0 ? null : b[y]! };
-}
-
-function* rowsOf(a: readonly string[], b: readonly string[], marks: Uint8Array, atA: Int32Array, atB: Int32Array): Generator<AlignedRow> {
-  for (let i = 0; i < marks.length; i++) yield rowAt(a, b, marks, atA, atB, i);
+/** A row's mark from its two cells: a missing side (-1) makes it one-sided; b kept below -1 makes it changed. */
+function markOf(x: number, y: number): number {
+  if (x < 0) return ONLY_B;
+  return y >= 0 ? SAME : y === -1 ? ONLY_A : CHANGED;
 }
 
 /** Beyond this many edits the sequences are too different for a line-by-line view to help. */
@@ -166,24 +187,22 @@ function rowsFromEdits(a: readonly string[], b: readonly string[], ops: Uint8Arr
     for (; i < ops.length && ops[i] !== KEEP; i++) if (ops[i] === DELETE) removed++; else added++;
     rows += Math.max(removed, added);
   }
-  const marks = new Uint8Array(rows);
-  const atA = new Int32Array(rows);
-  const atB = new Int32Array(rows);
+  const cells = new Int32Array(2 * rows);
   let r = 0;
   let x = 0;
   let y = 0;
-  const put = (mark: number, i: number, j: number) => { marks[r] = mark; atA[r] = i; atB[r++] = j; };
+  const put = (i: number, j: number) => { cells[r++] = i; cells[r++] = j; };
   for (let i = 0; i < ops.length;) {
-    if (ops[i] === KEEP) { put(SAME, x++, y++); i++; continue; }
+    if (ops[i] === KEEP) { put(x++, y++); i++; continue; }
     let removed = 0;
     let added = 0;
     for (; i < ops.length && ops[i] !== KEEP; i++) if (ops[i] === DELETE) removed++; else added++;
     const paired = Math.min(removed, added);
-    for (let j = 0; j < paired; j++) put(CHANGED, x + j, y + j);
-    for (let j = paired; j < removed; j++) put(ONLY_A, x + j, -1);
-    for (let j = paired; j < added; j++) put(ONLY_B, -1, y + j);
+    for (let j = 0; j < paired; j++) put(x + j, -2 - (y + j));
+    for (let j = paired; j < removed; j++) put(x + j, -1);
+    for (let j = paired; j < added; j++) put(-1, y + j);
     x += removed;
     y += added;
   }
-  return new AlignedRows(a, b, marks, atA, atB);
+  return new AlignedRows(a, b, cells);
 }

@@ -230,16 +230,30 @@ interface Alignment {
 }
 
 /**
- * Each class's role and each pair of classes' alignment, made once for every comparison of one buildProfiles() call
- * (a server's capture grouped by address compares thousands of profiles, each against the first, over a few classes).
+ * Alignments kept for reuse, the most recently used: a folder sync repeats a few pairs of classes over thousands of
+ * sessions, but a server's capture grouped by address can meet a class per session (10,000 alignments kept took 8 MB).
+ * One not kept is made again when read; the pairs of a comparison are read a few times, one after another.
  */
-const classCaches = new WeakMap<Sequences, { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment }>();
+export const KEPT_ALIGNMENTS = 4096;
 
-function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment } {
+/**
+ * Each class's role, and the alignments of pairs of classes most recently used, for every comparison of one
+ * buildProfiles() call (a server's capture grouped by address compares thousands of profiles, each against the first,
+ * over a few classes).
+ */
+const classCaches = new WeakMap<Sequences, { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment; kept: () => number }>();
+
+/** How many alignments the comparisons of one buildProfiles() call keep now (for tests). */
+export function keptAlignments(sequences: Sequences): number {
+  return classCaches.get(sequences)?.kept() ?? 0;
+}
+
+function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; alignmentOf: (ca: number, cb: number) => Alignment; kept: () => number } {
   let cache = classCaches.get(sequences);
   if (cache) return cache;
   const roles = new Map<number, string>();
-  const alignments = new Map<number, Map<number, Alignment>>();
+  // By pair of classes (a's times the number of classes, plus b's), in order of use: a Map keeps the order of insertion.
+  const alignments = new Map<number, Alignment>();
   cache = {
     roleOfClass: (c) => {
       let role = roles.get(c);
@@ -247,17 +261,20 @@ function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; 
       return role;
     },
     alignmentOf: (ca, cb) => {
-      let byB = alignments.get(ca);
-      if (!byB) alignments.set(ca, (byB = new Map()));
-      let found = byB.get(cb);
-      if (!found) {
+      const key = ca * sequences.values.length + cb;
+      let found = alignments.get(key);
+      if (found) alignments.delete(key);
+      else {
         const x = sequences.values[ca]!;
         const y = sequences.values[cb]!;
         const rows = align(x, y);
-        byB.set(cb, (found = { rows, similarity: similarity(rows, x.length, y.length) }));
+        found = { rows, similarity: similarity(rows, x.length, y.length) };
+        if (alignments.size >= KEPT_ALIGNMENTS) alignments.delete(alignments.keys().next().value!);
       }
+      alignments.set(key, found);
       return found;
     },
+    kept: () => alignments.size,
   };
   classCaches.set(sequences, cache);
   return cache;

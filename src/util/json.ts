@@ -36,7 +36,7 @@ export class LazyArray<T> {
   }
 
   toJSON(): T[] {
-    return [...this.make()];
+    return [...this.items()];
   }
 }
 
