@@ -72,7 +72,7 @@ test('profiles by address meet within captures of one label only; profiles by us
   assert.deepEqual([...users].map((p) => [p.label, p.connections.length]), [['alice', 3], ['user', 9], ['bob', 3]]);
 });
 
-test('the alignments kept for reuse are the most recently used, at most KEPT_ALIGNMENTS; one made again reads the same', async () => {
+test('the alignments kept for reuse are the recent ones, at most KEPT_ALIGNMENTS; one made again reads the same', async () => {
   // A client of its own per address, each authenticating with a mechanism of its own: a command sequence per session.
   const path = join(tmp, `named-${KEPT_ALIGNMENTS + 100}.pcap`);
   await generateScaleCapture('named', KEPT_ALIGNMENTS + 100, path);
@@ -81,7 +81,8 @@ test('the alignments kept for reuse are the most recently used, at most KEPT_ALI
   const comparisons = comparisonsWithFirst(profiles);
   const rowsOf = (c: { pairs: Iterable<{ rows: Iterable<unknown> }> }) => [...c.pairs].map((p) => [...p.rows]);
   const first = [...comparisons].slice(0, 3).map(rowsOf);
-  assert.equal(keptAlignments(sequences), KEPT_ALIGNMENTS);
+  const kept = keptAlignments(sequences);
+  assert.ok(kept <= KEPT_ALIGNMENTS && kept >= KEPT_ALIGNMENTS / 2, `${kept} alignments kept`);
   // The first comparisons' alignments were let go for later ones, and are made again as they were.
   assert.deepEqual([...comparisons].slice(0, 3).map(rowsOf), first);
   assert.notDeepEqual(first[0], first[1], 'the sequences differ');

@@ -230,9 +230,10 @@ interface Alignment {
 }
 
 /**
- * Alignments kept for reuse, the most recently used: a folder sync repeats a few pairs of classes over thousands of
- * sessions, but a server's capture grouped by address can meet a class per session (10,000 alignments kept took 8 MB).
- * One not kept is made again when read; the pairs of a comparison are read a few times, one after another.
+ * Alignments kept for reuse, at most: a folder sync repeats a few pairs of classes over thousands of sessions, but a
+ * server's capture grouped by address can meet a class per session (10,000 alignments kept took 8 MB). Those used since
+ * the last half of them were made are kept; one not kept is made again when read (the pairs of a comparison are read a
+ * few times, one comparison after another).
  */
 export const KEPT_ALIGNMENTS = 4096;
 
@@ -252,8 +253,11 @@ function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; 
   let cache = classCaches.get(sequences);
   if (cache) return cache;
   const roles = new Map<number, string>();
-  // By pair of classes (a's times the number of classes, plus b's), in order of use: a Map keeps the order of insertion.
-  const alignments = new Map<number, Alignment>();
+  // By pair of classes (a's times the number of classes, plus b's), in two generations: the recent, and before them
+  // the older, let go when the recent are half the alignments kept. (A Map in order of use, its oldest deleted, took
+  // ever longer to find that oldest: deleted entries stay as holes at its start until it is rebuilt.)
+  let recent = new Map<number, Alignment>();
+  let older = new Map<number, Alignment>();
   cache = {
     roleOfClass: (c) => {
       let role = roles.get(c);
@@ -262,19 +266,23 @@ function classesOf(sequences: Sequences): { roleOfClass: (c: number) => string; 
     },
     alignmentOf: (ca, cb) => {
       const key = ca * sequences.values.length + cb;
-      let found = alignments.get(key);
-      if (found) alignments.delete(key);
-      else {
+      let found = recent.get(key);
+      if (found) return found;
+      found = older.get(key);
+      if (!found) {
         const x = sequences.values[ca]!;
         const y = sequences.values[cb]!;
         const rows = align(x, y);
         found = { rows, similarity: similarity(rows, x.length, y.length) };
-        if (alignments.size >= KEPT_ALIGNMENTS) alignments.delete(alignments.keys().next().value!);
       }
-      alignments.set(key, found);
+      if (recent.size >= KEPT_ALIGNMENTS / 2) {
+        older = recent;
+        recent = new Map();
+      }
+      recent.set(key, found);
       return found;
     },
-    kept: () => alignments.size,
+    kept: () => recent.size + older.size,
   };
   classCaches.set(sequences, cache);
   return cache;
