@@ -27,9 +27,9 @@ interface Outcome {
  * Keeps `keptMiB` alive, watches with `room`, then collects: young generation only, a full collection, another. The heap
  * alive and the memory outside it are the process's own unless given.
  */
-function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: number): Outcome {
+function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: number, threads = 1): Outcome {
   const script = `
-    import { leanHeapWhenLarge } from ${JSON.stringify(MODULE)};
+    import { leanHeapWhenLarge, shareHeapRoom } from ${JSON.stringify(MODULE)};
     import { getHeapStatistics } from 'node:v8';
     import { constants, PerformanceObserver } from 'node:perf_hooks';
     let minor = 0;
@@ -44,6 +44,7 @@ function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: num
       outsideBytes: () => ${fakeOutside ?? 'getHeapStatistics().external_memory'},
       setFlags: (f) => flags.push(f),
     });
+    shareHeapRoom(${threads});
     const outcome = {};
     // Short-lived garbage: young-generation collections only.
     for (let i = 0; i < 200000; i++) globalThis.sink = { i, text: 'x' + i };
@@ -95,4 +96,10 @@ test('young-generation collections never cut it, however large the heap: only a 
   assert.ok(o.scavenges > 0, 'the short-lived garbage made young-generation collections');
   assert.deepEqual(o.afterScavenges, []);
   assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
+});
+
+test('threads that analyse at once share the room: each heap is watched against its share', () => {
+  // About 28 MiB alive: twice that is under a room of 80 MiB, past half of it.
+  assert.deepEqual(run(24, 80 * MiB).afterFull, []);
+  assert.deepEqual(run(24, 80 * MiB, undefined, undefined, 2).afterFull, ['--heap-growing-percent=35']);
 });

@@ -99,7 +99,15 @@ test('with several jobs this thread is one of them: it takes the largest capture
   const largest = sizes.indexOf(Math.max(...sizes));
   const list = [];
   const inputs = paths.map((path) => ({ path, settings, filter: undefined, keepSelected: false }));
-  for await (const r of inOrder('analysis', inputs, 2, undefined, {}, { copyInThread: false, sizes })) list.push(r);
+  const { heapRoomShare } = await import('../src/util/heap-growth.js');
+  const shares = [];
+  for await (const r of inOrder('analysis', inputs, 2, undefined, {}, { copyInThread: false, sizes })) {
+    list.push(r);
+    shares.push(heapRoomShare());
+  }
+  // While the worker reads, this thread's heap watch has half the process's room; all of it once the pool is done.
+  assert.deepEqual(shares, paths.map(() => 2));
+  assert.equal(heapRoomShare(), 1);
   // A result taken as it is keeps its classes; one that crossed from a worker is plain data. This thread starts with the
   // largest and the worker with the next in the plan; the rest go to whichever is free first.
   const ranHere = list.map((r) => r.analysis.commandStats instanceof CommandStats);

@@ -25,7 +25,7 @@ import type { ReadControl } from '../capture/reader.js';
 import { fittedWidth } from '../report/table-width.js';
 import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
-import { watchingHeapGrowth } from '../util/heap-growth.js';
+import { shareHeapRoom, watchingHeapGrowth } from '../util/heap-growth.js';
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -159,9 +159,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     busy.index = plan.order[next++]!;
     w.postMessage({ task, input: inputs[busy.index] });
   };
+  // This thread and the workers analyse at once: each heap's watch has its share of the process's room.
+  const threads = plan.workers + 1;
+  shareHeapRoom(threads);
   for (let slot = 0; slot < plan.workers; slot++) {
     // Workers inherit chalk's decision (colour or not) and the tables' width, so their text equals this thread's.
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot, leanHeap: watchingHeapGrowth() } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot, leanHeap: watchingHeapGrowth(), threads } });
     const busy = { index: -1 };
     w.on('message', (msg: WorkerMessage) => {
       if (msg.kind === 'emit') {
@@ -207,5 +210,6 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     for (const list of atHead.values()) for (const go of list) go();
     hereWaits = null;
     await Promise.all([here, ...workers.map((w) => w.removeAllListeners().terminate())]);
+    shareHeapRoom(1);
   }
 }

@@ -5,12 +5,15 @@ import { setTableWidth } from '../report/table-width.js';
 import { gateRoom } from './gates.js';
 import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
 import { ownedBuffers } from './owned-buffers.js';
-import { leanHeapWhenLarge } from '../util/heap-growth.js';
+import { leanHeapWhenLarge, shareHeapRoom } from '../util/heap-growth.js';
 
-const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number; leanHeap: boolean };
+const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number; leanHeap: boolean; threads: number };
 chalk.level = data.chalkLevel;
-// The bin's threads each watch their own heap (the flag they set is the process's).
-if (data.leanHeap) leanHeapWhenLarge();
+// The bin's threads each watch their own heap, against their share of the process's room (the flag they set is the process's).
+if (data.leanHeap) {
+  leanHeapWhenLarge();
+  shareHeapRoom(data.threads);
+}
 setTableWidth(data.tableWidth);
 // The pool closes this worker's gate while its output cannot be taken: reading waits after each chunk.
 const room = gateRoom(data.gates, data.slot);

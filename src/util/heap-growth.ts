@@ -28,6 +28,21 @@ const V8_HOOKS: HeapGrowthHooks = {
 };
 
 let watching = false;
+/** Threads analysing at once, each with a heap of its own in the one process: they share the room. */
+let sharing = 1;
+
+/**
+ * `threads` threads analyse at once from now on (a pool's workers and the thread that started them), or, given 1,
+ * this one alone again: each watch's room is that share of it. A worker's own watch is told its share when it starts.
+ */
+export function shareHeapRoom(threads: number): void {
+  sharing = Math.max(1, threads);
+}
+
+/** How many threads this thread's watch shares the room with, itself included. */
+export function heapRoomShare(): number {
+  return sharing;
+}
 
 /**
  * Cuts the old generation's headroom once a full collection finds much alive. V8 lets the old generation grow to a
@@ -36,7 +51,7 @@ let watching = false;
  * what open connections keep (200,000 idle mail clients keep 300 MB), or compare's columns of every session of its
  * captures (200,000 sessions keep 51 MB in the heap and 43 MB outside it). Headroom of twice that is garbage
  * waiting, and comes on top of what lies outside the heap. So once twice what survived plus what lies outside passes
- * `room`, the heap grows by `percent` only. The flag is process-wide and is never raised again (an end phase that
+ * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only. The flag is process-wide and is never raised again (an end phase that
  * frees the connections has a small heap, where V8's minimum step decides). For the bin only: a library's host keeps
  * its own flags. Returns whether this call started the watch.
  */
@@ -45,7 +60,7 @@ export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCE
   watching = true;
   const observer = new PerformanceObserver((list) => {
     const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-    if (!major || 2 * hooks.liveBytes() + hooks.outsideBytes() <= room) return;
+    if (!major || 2 * hooks.liveBytes() + hooks.outsideBytes() <= room / sharing) return;
     hooks.setFlags(`--heap-growing-percent=${percent}`);
     observer.disconnect();
   });
