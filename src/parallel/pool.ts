@@ -13,7 +13,7 @@
  * the stop signal and no progress, like the workers, which are stopped with the signal, and what they found by then
  * is dropped (the captures before them are reported, as partial).
  * Its `room()` holds every job back (WorkerGates for workers): the head's while the output has no room, a later
- * capture's once MAX_HELD_CHARS of its output wait here for its turn.
+ * capture's once MAX_HELD_CHARS of its output wait in memory for its turn (HeldOutput: past its memory, a file takes it).
  * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
  * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
  * of a big result (summary's connection records) doubles it at the peak.
@@ -26,6 +26,7 @@ import { fittedWidth } from '../report/table-width.js';
 import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
 import { shareHeapRoom, watchingHeapGrowth } from '../util/heap-growth.js';
+import { HeldOutput, HeldOutputFiles } from './held-output.js';
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -35,8 +36,9 @@ const noSink: Emit = () => {};
 const HERE = -1;
 
 /**
- * Text a capture not yet at the head may have waiting in this thread before its worker is paused until the
- * capture's turn (its output cannot go out before the captures ahead of it).
+ * Text a capture not yet at the head may have waiting in this thread's memory, when no file can take what is past
+ * HELD_IN_MEMORY_CHARS, before its worker is paused until the capture's turn (its output cannot go out before the
+ * captures ahead of it).
  */
 const MAX_HELD_CHARS = 32 * 1024 * 1024;
 
@@ -80,7 +82,8 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     return;
   }
   const results = new Map<number, Settled>();
-  const held = new Map<number, [string, string][]>();
+  const held = new Map<number, HeldOutput>();
+  const heldFiles = new HeldOutputFiles();
   let head = 0;
   let wake: (() => void) | null = null;
   const settle = (index: number, s: Settled) => {
@@ -101,7 +104,6 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     };
     until.then(release, release);
   };
-  const heldChars = new Map<number, number>();
   // Captures whose output waits for the head, by index: what lets their job go on once it gets there.
   const atHead = new Map<number, (() => void)[]>();
   const reaching = (index: number) => new Promise<void>((resolve) => {
@@ -122,14 +124,12 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
       if (wait) holdBack(slot, wait);
       return;
     }
-    // Appended in place: a capture that is not at the head may emit many pieces while it waits.
-    let list = held.get(index);
-    if (!list) held.set(index, (list = []));
-    list.push([channel, text]);
-    const chars = (heldChars.get(index) ?? 0) + text.length;
-    heldChars.set(index, chars);
-    // Its output cannot go out before the captures ahead of it: past a budget, its job waits for its turn.
-    if (chars > MAX_HELD_CHARS) holdBack(slot, reaching(index));
+    // Its output cannot go out before the captures ahead of it: it waits, past a budget in a file, so that its job goes
+    // on; held in memory (no file can be made), past a budget its job waits for its turn.
+    let output = held.get(index);
+    if (!output) held.set(index, (output = new HeldOutput(heldFiles.fileFor)));
+    output.add(channel, text);
+    if (!output.spills && output.chars > MAX_HELD_CHARS) holdBack(slot, reaching(index));
   };
   let next = 0;
   // This thread's job: stopped with the caller's signal, or when the caller stops taking results.
@@ -187,9 +187,10 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   try {
     for (; head < inputs.length; head++) {
       if (signal?.aborted) return;
-      for (const [channel, text] of held.get(head) ?? []) sink(channel, text);
+      const waiting = held.get(head);
       held.delete(head);
-      heldChars.delete(head);
+      // All at once, as it was emitted: the capture's job may emit more now that it is at the head, after this.
+      for (const [channel, text] of waiting?.replay() ?? []) sink(channel, text);
       for (const reopen of atHead.get(head) ?? []) reopen();
       atHead.delete(head);
       while (!results.has(head)) {
@@ -210,6 +211,9 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     for (const list of atHead.values()) for (const go of list) go();
     hereWaits = null;
     await Promise.all([here, ...workers.map((w) => w.removeAllListeners().terminate())]);
+    for (const output of held.values()) output.discard();
+    heldFiles.remove();
     shareHeapRoom(1);
   }
 }
+
