@@ -3,7 +3,7 @@ import { percentile } from '../analysis/stats.js';
 import { Numbered } from '../util/intern.js';
 import { listKey } from '../util/list-key.js';
 import { permutedColumn } from '../util/typed-list.js';
-import type { CaptureBehaviour, ConnectionTraits, GroupBy } from './behaviour.js';
+import type { BehaviourColumns, CaptureBehaviour, ConnectionTraits, GroupBy } from './behaviour.js';
 
 export type { GroupBy } from './behaviour.js';
 
@@ -69,15 +69,18 @@ class ProfilesMade implements Profiles {
  */
 export type Sequences = Numbered<string[]>;
 
-/** Every profile's connections, one profile after another: a profile's connections are a range of them. */
+/**
+ * Every profile's connections, one profile after another: a profile's connections are a range of them. What is read
+ * of a connection alone (its id, its bytes) stays in its capture's columns, found by where it came from.
+ */
 interface ConnectionColumns {
-  conns: Uint32Array;
   /** Each connection's command sequence (its class), a number in the Sequences. */
   commandClasses: Uint32Array;
   /** Each connection's FETCH item sets, a number in the Sequences. */
   fetchClasses: Uint32Array;
-  clientBytes: Float64Array;
-  serverBytes: Float64Array;
+  /** The capture (its number among those given) and the row it came from. */
+  input: Uint32Array;
+  row: Uint32Array;
 }
 
 /**
@@ -87,12 +90,16 @@ interface ConnectionColumns {
  * what they did (their commands, then their item sets), connections that did the same in the order they came.
  */
 export class ProfileConnections implements Iterable<ConnectionProfile> {
-  constructor(readonly sequences: Sequences, private readonly columns: ConnectionColumns, private readonly start: number, readonly length: number) {}
+  constructor(
+    readonly sequences: Sequences, private readonly columns: ConnectionColumns, private readonly captures: readonly BehaviourColumns[],
+    private readonly start: number, readonly length: number,
+  ) {}
 
   at(i: number): ConnectionProfile {
     const k = this.start + i;
-    const { conns, clientBytes, serverBytes } = this.columns;
-    return { conn: conns[k]!, commands: this.commands(i), fetches: this.sequences.values[this.fetchClass(i)]!, bytes: { client: clientBytes[k]!, server: serverBytes[k]! } };
+    const c = this.captures[this.columns.input[k]!]!;
+    const row = this.columns.row[k]!;
+    return { conn: c.lifetimes.ids[row]!, commands: this.commands(i), fetches: this.sequences.values[this.fetchClass(i)]!, bytes: { client: c.clientBytes[row]!, server: c.serverBytes[row]! } };
   }
 
   commands(i: number): string[] {
@@ -131,12 +138,6 @@ interface Input {
   profile: Uint32Array;
 }
 
-/** Where each profile's rows come from: per position in the shared columns, the capture and its row. */
-interface Origins {
-  input: Uint32Array;
-  row: Uint32Array;
-}
-
 /**
  * Behaviour profiles from captures' behaviour: one per capture, or per client IP or user across all of them (each
  * capture's behaviour gathered with the same `by`). Each profile's connections are a range of one set of columns,
@@ -169,33 +170,27 @@ export function buildProfiles(captures: { label: string; behaviour: CaptureBehav
   for (const input of kept) for (const group of input?.behaviour.connections.groups ?? []) starts[input!.profile[group]! + 1]!++;
   for (let g = 0; g < profiles; g++) starts[g + 1]! += starts[g]!;
   const size = starts[profiles]!;
-  const columns: ConnectionColumns = {
-    conns: new Uint32Array(size), commandClasses: new Uint32Array(size), fetchClasses: new Uint32Array(size),
-    clientBytes: new Float64Array(size), serverBytes: new Float64Array(size),
-  };
-  const origins: Origins = { input: new Uint32Array(size), row: new Uint32Array(size) };
+  const columns: ConnectionColumns = { commandClasses: new Uint32Array(size), fetchClasses: new Uint32Array(size), input: new Uint32Array(size), row: new Uint32Array(size) };
   const next = starts.slice(0, profiles);
   kept.forEach((input, k) => {
     if (!input) return;
     const c = input.behaviour.connections;
     for (let row = 0; row < c.groups.length; row++) {
       const at = next[input.profile[c.groups[row]!]!]!++;
-      columns.conns[at] = c.lifetimes.ids[row]!;
       columns.commandClasses[at] = input.sequence[c.commands[row]!]!;
       columns.fetchClasses[at] = input.sequence[c.fetches[row]!]!;
-      columns.clientBytes[at] = c.clientBytes[row]!;
-      columns.serverBytes[at] = c.serverBytes[row]!;
-      origins.input[at] = k;
-      origins.row[at] = row;
+      columns.input[at] = k;
+      columns.row[at] = row;
     }
   });
   const rangeOf = (g: number) => ({ start: starts[g]!, end: starts[g + 1]! });
   // Put in order once, with where each connection came from: a profile's figures are made over its range as it stands.
-  for (let g = 0; g < profiles; g++) orderByWhatTheyDid(sequences, columns, origins, rangeOf(g));
+  for (let g = 0; g < profiles; g++) orderByWhatTheyDid(sequences, columns, rangeOf(g));
+  const captureColumns = inputs.map((input) => input.behaviour.connections);
   const profileOf = (g: number): BehaviourProfile => {
     const range = rangeOf(g);
-    const figures = figuresOf(range, columns, origins, inputs, latenciesOf(range, origins, inputs));
-    return { label: names.label(g), connections: new ProfileConnections(sequences, columns, range.start, range.end - range.start), ...figures };
+    const figures = figuresOf(range, columns, inputs, latenciesOf(range, columns, inputs));
+    return { label: names.label(g), connections: new ProfileConnections(sequences, columns, captureColumns, range.start, range.end - range.start), ...figures };
   };
   return profiles <= KEPT_PROFILES ? Array.from({ length: profiles }, (_, g) => profileOf(g)) : new ProfilesMade(profiles, profileOf);
 }
@@ -285,12 +280,12 @@ const NO_LATENCIES = new Float64Array(0);
  * capture's columns). Counted first, then filled: a profile of a large capture has hundreds of thousands, and lists of
  * them as arrays took twice the room, and their copies for sorting as much again.
  */
-function latenciesOf(range: { start: number; end: number }, origins: Origins, inputs: Input[]): Map<string, NameLatencies> {
+function latenciesOf(range: { start: number; end: number }, columns: ConnectionColumns, inputs: Input[]): Map<string, NameLatencies> {
   const byName = new Map<string, NameLatencies>();
   const each = (visit: (name: string, ms: number) => void) => {
     for (let at = range.start; at < range.end; at++) {
-      const { strings, latencies, connections } = inputs[origins.input[at]!]!.behaviour;
-      const row = origins.row[at]!;
+      const { strings, latencies, connections } = inputs[columns.input[at]!]!.behaviour;
+      const row = columns.row[at]!;
       const first = connections.firstExchange[row]!;
       for (let e = first; e < first + connections.exchanges[row]!; e++) visit(strings[latencies.names[e]!]!, latencies.ms[e]!);
     }
@@ -315,7 +310,7 @@ function latenciesOf(range: { start: number; end: number }, origins: Origins, in
 
 /** A profile's figures over its range of the columns (its connections not yet in order). */
 function figuresOf(
-  range: { start: number; end: number }, columns: ConnectionColumns, origins: Origins, inputs: Input[], latencies: Map<string, NameLatencies>,
+  range: { start: number; end: number }, columns: ConnectionColumns, inputs: Input[], latencies: Map<string, NameLatencies>,
 ): Omit<BehaviourProfile, 'label' | 'connections'> {
   const size = range.end - range.start;
   // Only to count the most open at once: one connection (or none) needs no sweep, and a few only their times.
@@ -324,14 +319,14 @@ function figuresOf(
   const traits = new Set<ConnectionTraits>();
   const bytes = { client: 0, server: 0 };
   for (let at = range.start; at < range.end; at++) {
-    const { behaviour } = inputs[origins.input[at]!]!;
+    const { behaviour } = inputs[columns.input[at]!]!;
     const c = behaviour.connections;
-    const row = origins.row[at]!;
+    const row = columns.row[at]!;
     traits.add(behaviour.traits[c.traits[row]!]!);
-    lifetimes?.push({ id: columns.conns[at]!, ...rowTimes(c.lifetimes, row) });
+    lifetimes?.push({ id: c.lifetimes.ids[row]!, ...rowTimes(c.lifetimes, row) });
     few?.push(c.lifetimes.startSec[row]!, c.lifetimes.startNsec[row]!, c.lifetimes.endSec[row]!, c.lifetimes.endNsec[row]!);
-    bytes.client += columns.clientBytes[at]!;
-    bytes.server += columns.serverBytes[at]!;
+    bytes.client += c.clientBytes[row]!;
+    bytes.server += c.serverBytes[row]!;
   }
   const extensions = new Set<string>();
   for (const t of traits) {
@@ -354,7 +349,7 @@ function figuresOf(
  * A range of the columns put in order of signature (commands, then item sets; compared as text), connections alike in
  * the order they are in. Each distinct pair of sequences is ranked once; connections that all did the same stay put.
  */
-function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, origins: Origins, range: { start: number; end: number }): void {
+function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, range: { start: number; end: number }): void {
   const commandClasses = columns.commandClasses.subarray(range.start, range.end);
   const fetchClasses = columns.fetchClasses.subarray(range.start, range.end);
   const count = sequences.values.length;
@@ -371,7 +366,7 @@ function orderByWhatTheyDid(sequences: Sequences, columns: ConnectionColumns, or
   keys.forEach((key, k) => rank.set(key, k > 0 && signatures.get(keys[k - 1]!)!.localeCompare(signatures.get(key)!) === 0 ? rank.get(keys[k - 1]!)! : k));
   const ranks = Uint32Array.from({ length: commandClasses.length }, (_, i) => rank.get(keyOf(i))!);
   const order = Uint32Array.from({ length: ranks.length }, (_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
-  for (const column of [...Object.values(columns), origins.input, origins.row] as (Uint32Array | Float64Array)[]) {
+  for (const column of Object.values(columns) as Uint32Array[]) {
     const part = column.subarray(range.start, range.end);
     part.set(permutedColumn(part, order));
   }
