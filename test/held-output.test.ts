@@ -79,3 +79,43 @@ test('--jobs 2: a later capture whose rows outgrow memory while an earlier one i
   assert.equal(two.stderr, one.stderr);
   assert.deepEqual(readdirSync(own), [], 'the held rows\' file went with the pool');
 });
+
+test('the pool holds a later capture\'s output in a private directory of the one it is given (export: inside --out)', async () => {
+  const { inOrder } = await import('../src/parallel/pool.js');
+  const first = join(tmp, 'closed-20000.pcap');
+  const second = join(tmp, 'closed-7000.pcap');
+  if (!existsSync(first)) await generateScaleCapture('closed', 20000, first);
+  if (!existsSync(second)) await generateScaleCapture('closed', 7000, second);
+  const heldIn = join(tmp, 'held-in');
+  mkdirSync(heldIn);
+  const settings = { ports: [143, 993], keylogTexts: [] };
+  const flags = { json: true, t: 'r' as const };
+  const inputs = [first, second].map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
+  /** Files held in `heldIn`'s private directories now. */
+  const heldFiles = () => readdirSync(heldIn).flatMap((d) => readdirSync(join(heldIn, d)));
+  // The first capture's job waits once (the output's room), until the later one's output went to a file there or 20 s
+  // went by.
+  let seen = false;
+  let asked = false;
+  const room = () => {
+    if (asked) return null;
+    asked = true;
+    return new Promise<void>((resolve) => {
+      const started = Date.now();
+      const look = () => {
+        if ((seen = heldFiles().length > 0) || Date.now() - started > 20_000) resolve();
+        else setTimeout(look, 20);
+      };
+      look();
+    });
+  };
+  const rowsOf = async (jobs: number, control: Parameters<typeof inOrder>[4], options: Parameters<typeof inOrder>[5]) => {
+    const rows: string[] = [];
+    for await (const r of inOrder('commands', inputs, jobs, (channel, text) => { if (channel === 'row') rows.push(text); }, control, options)) void r;
+    return rows;
+  };
+  const two = await rowsOf(2, { room }, { sizes: [2, 1], heldIn });
+  assert.equal(seen, true, 'the later capture\'s output waited in a file of the directory given');
+  assert.deepEqual(readdirSync(heldIn), [], 'and its directory went with the pool');
+  assert.deepEqual(two, await rowsOf(1, {}, {}));
+});

@@ -48,11 +48,12 @@ export async function exportDataset(inputs: readonly string[], out: string, form
       seen.set(file.sha256, file.path);
       files.push(file);
     }
-    // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn).
+    // The long tables' rows come as text while each capture is analysed (a later capture's wait for its turn, past a
+    // budget in the dataset's scratch directory: nothing is written outside --out).
     const sink = (table: string, text: string) => writer.write(table as TableName, text);
     const scratch: RowsScratch = { dir: writer.scratch, budget };
     const sizes = files.map((f) => f.size);
-    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobsFor(jobs, paths, sizes), sink, { signal }, { sizes })) {
+    for await (const { rows, streamed } of inOrder('exportRows', files.map((f) => [f, settings, scratch] as [CaptureFile, CaptureSettings, RowsScratch]), jobsFor(jobs, paths, sizes), sink, { signal }, { sizes, heldIn: writer.scratch })) {
       for (const table of STREAMED_TABLES) writer.count(table, streamed[table]);
       writer.append(rows);
     }

@@ -117,10 +117,13 @@ export class HeldOutputFiles {
   private dir: TempDir | null | undefined;
   private made = 0;
 
+  /** `parent`: where the directory is made (the system's temporary directory by default). */
+  constructor(private readonly parent?: string) {}
+
   readonly fileFor = (): string | null => {
     if (this.dir === undefined) {
       try {
-        this.dir = makeTempDir('imapscope-held-');
+        this.dir = makeTempDir('imapscope-held-', this.parent);
       } catch {
         this.dir = null;
       }

@@ -50,6 +50,8 @@ export interface PoolOptions {
   copyInThread?: boolean;
   /** Each input's size (a capture file's bytes; 0 when unknown): this thread starts with the largest. */
   sizes?: readonly number[];
+  /** Where a later capture's output may wait on disk (a private directory made in it): the system's temporary directory by default. */
+  heldIn?: string;
 }
 
 /** How many workers there are, and the order captures are handed out in (this thread takes `order[0]`). */
@@ -70,7 +72,7 @@ export function poolPlan(count: number, jobs: number, sizes?: readonly number[])
   return { workers: Math.min(jobs, count) - 1, order };
 }
 
-export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true, sizes }: PoolOptions = {}): AsyncGenerator<TaskOutput<N>> {
+export async function* inOrder<N extends TaskName>(task: N, inputs: readonly TaskInput<N>[], jobs: number, sink: Emit = noSink, control: ReadControl = {}, { copyInThread = true, sizes, heldIn }: PoolOptions = {}): AsyncGenerator<TaskOutput<N>> {
   const signal = control.signal;
   const plan = poolPlan(inputs.length, jobs, sizes);
   if (plan.workers === 0) {
@@ -83,7 +85,7 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   }
   const results = new Map<number, Settled>();
   const held = new Map<number, HeldOutput>();
-  const heldFiles = new HeldOutputFiles();
+  const heldFiles = new HeldOutputFiles(heldIn);
   let head = 0;
   let wake: (() => void) | null = null;
   const settle = (index: number, s: Settled) => {
