@@ -2,7 +2,7 @@
  * What compare reads of a capture, gathered as it streams: per connection, once it is drained (ended, its last
  * exchange gone by), its command shapes, FETCH item sets, extensions used, latencies and identity, and nothing of
  * its exchanges. What a capture repeats (shapes, command names, item sets, their sequences, identities) is kept
- * once and referred to by number, and each connection is a row of numbers: 74 bytes per session and 12 per exchange
+ * once and referred to by number, and each connection is a row of numbers: 78 bytes per session and 12 per exchange
  * (its latency and command name), whatever the grouping, and the result is compact when it crosses from a worker
  * thread. Given a spool, all but a session's 38 bytes of lifetime wait on disk while the capture is read.
  */

@@ -218,4 +218,3 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
     shareHeapRoom(1);
   }
 }
-
