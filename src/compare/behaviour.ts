@@ -310,7 +310,8 @@ export class BehaviourCollector {
     collectGarbage();
     const rows = this.rows.take();
     const latencies = this.latencies.take();
-    // Each row's exchanges follow the last row's, in the order drained: where they start, before the rows go in order of id.
+    // Each row's exchanges follow the last row's, in the order drained: where they start, before the rows go in order
+    // of id.
     const firstExchange = new Uint32Array(rows.size);
     for (let row = 1; row < rows.size; row++) firstExchange[row] = firstExchange[row - 1]! + rows.exchanges[row - 1]!;
     // Every connection was drained before the result (the input ended): no list is read after.

@@ -13,7 +13,8 @@
  * the stop signal and no progress, like the workers, which are stopped with the signal, and what they found by then
  * is dropped (the captures before them are reported, as partial).
  * Its `room()` holds every job back (WorkerGates for workers): the head's while the output has no room, a later
- * capture's once MAX_HELD_CHARS of its output wait in memory for its turn (HeldOutput: past its memory, a file takes it).
+ * capture's once MAX_HELD_CHARS of its output wait in memory for its turn (HeldOutput: past its memory, a file takes
+ * it).
  * A caller whose results are plain data that a copy leaves unchanged (test/jobs.test.ts holds its output
  * equal at --jobs 1 and 2) may take in-thread results as they are (`{ copyInThread: false }`): the copy
  * of a big result (summary's connection records) doubles it at the peak.

@@ -9,7 +9,8 @@ import { leanHeapWhenLarge, shareHeapRoom } from '../util/heap-growth.js';
 
 const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number; leanHeap: boolean; threads: number };
 chalk.level = data.chalkLevel;
-// The bin's threads each watch their own heap, against their share of the process's room (the flag they set is the process's).
+// The bin's threads each watch their own heap, against their share of the process's room (the flag they set is the
+// process's).
 if (data.leanHeap) {
   leanHeapWhenLarge();
   shareHeapRoom(data.threads);

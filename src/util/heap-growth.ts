@@ -51,9 +51,9 @@ export function heapRoomShare(): number {
  * what open connections keep (200,000 idle mail clients keep 300 MB), or compare's columns of every session of its
  * captures (200,000 sessions keep 51 MB in the heap and 43 MB outside it). Headroom of twice that is garbage
  * waiting, and comes on top of what lies outside the heap. So once twice what survived plus what lies outside passes
- * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only. The flag is process-wide and is never raised again (an end phase that
- * frees the connections has a small heap, where V8's minimum step decides). For the bin only: a library's host keeps
- * its own flags. Returns whether this call started the watch.
+ * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only. The flag is process-wide
+ * and is never raised again (an end phase that frees the connections has a small heap, where V8's minimum step
+ * decides). For the bin only: a library's host keeps its own flags. Returns whether this call started the watch.
  */
 export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
   if (watching) return false;
