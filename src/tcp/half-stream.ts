@@ -104,6 +104,25 @@ export interface HalfStreamOwner {
 }
 
 /**
+ * Both directions of a connection gone quiet, as the numbers their streams go on from: two HalfStreams of 80 bytes
+ * become one object of 72. A quiet direction keeps no ring, holds nothing, waits for nothing and has no flag but its
+ * side, so its place in the sequence, what its peer acknowledged and what it delivered are all it is
+ * (HalfStream.quiet). The streams are made again at the connection's next segment or its end (HalfStream.woken):
+ * 200,000 idle mail clients kept 400,000 streams.
+ */
+export class QuietStreams {
+  constructor(
+    /** Null for a direction without a stream (it never sent a segment). */
+    readonly clientNext: number | null,
+    readonly clientAcked: number | null,
+    readonly clientDelivered: number,
+    readonly serverNext: number | null,
+    readonly serverAcked: number | null,
+    readonly serverDelivered: number,
+  ) {}
+}
+
+/**
  * One direction of a TCP connection: turns segments in capture order into bytes in sequence order,
  * each exactly once. Old data (retransmissions, overlaps) is dropped with the first copy winning;
  * data beyond a hole is held until the hole fills, or until the peer's ACK, a FIN, the hold cap or
@@ -186,6 +205,36 @@ export class HalfStream implements RingHolder, HoleHolder {
     const first = this.hold?.segments[0];
     if (!first) return;
     this.fillHoleWithGap(first.seq, this.owner.lastFrame ?? first.frame);
+  }
+
+  /**
+   * Both streams of a connection as numbers, if neither keeps more than its numbers (QuietStreams): no ring, no FIN
+   * seen, nothing held, no gap counted, not waiting in the pool's hold or the cap's queue. Null otherwise, or when the
+   * connection has no stream.
+   */
+  static quiet(client: HalfStream | null, server: HalfStream | null): QuietStreams | null {
+    if ((client === null && server === null) || !restsAsNumbers(client) || !restsAsNumbers(server)) return null;
+    return new QuietStreams(client?.next ?? null, client?.acked ?? null, client?.delivered ?? 0, server?.next ?? null, server?.acked ?? null, server?.delivered ?? 0);
+  }
+
+  /** The stream of `side` of a connection whose streams were `quiet`, as it was, owned by `owner`; null if it had none. */
+  static woken(owner: HalfStreamOwner, side: Side, quiet: QuietStreams): HalfStream | null {
+    const client = side === 'client';
+    const next = client ? quiet.clientNext : quiet.serverNext;
+    if (next === null) return null;
+    const stream = new HalfStream(owner, side);
+    stream.next = next;
+    stream.acked = client ? quiet.clientAcked : quiet.serverAcked;
+    stream.delivered = client ? quiet.clientDelivered : quiet.serverDelivered;
+    return stream;
+  }
+
+  /**
+   * It keeps nothing but its numbers: no ring, no FIN, hold or gap, and no flag but its side (none is set without a
+   * ring or those: not in the pool's hold or the cap's queue, nothing warned).
+   */
+  get restsAsNumbers(): boolean {
+    return this.irregular === null && this.recent === null && this.next !== null && (this.flags & ~SERVER_SIDE) === 0;
   }
 
   /** Its FIN and every byte before it have been seen. */
@@ -522,6 +571,11 @@ export class HalfStream implements RingHolder, HoleHolder {
   get holding(): number {
     return this.hold?.bytes ?? 0;
   }
+}
+
+/** A direction without a stream, or one whose numbers are all it keeps (see HalfStream.quiet). */
+function restsAsNumbers(stream: HalfStream | null): boolean {
+  return stream === null || stream.restsAsNumbers;
 }
 
 /** Where a segment at `seq` goes among held segments in sequence order: after every one that starts at or before it. */

@@ -1,7 +1,7 @@
 import type { WarningSink } from '../capture/types.js';
 import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
-import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { HalfStream, QuietStreams, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
 import { HeldBytes } from './held-bytes.js';
 import { lastSeen, timeOf } from './last-seen.js';
 import { LingeringConversations } from './lingering.js';
@@ -93,6 +93,8 @@ const LEFT_OPEN = 64;
  */
 const BARE_SYN_FROM_CLIENT = 128;
 const BARE_SYN_FROM_SERVER = 256;
+/** Conversation.ends too: its connection is quiet, its streams kept as numbers (QuietStreams) until its next segment or end. */
+const QUIET = 512;
 
 function bareSyn(fromClient: boolean): number {
   return fromClient ? BARE_SYN_FROM_CLIENT : BARE_SYN_FROM_SERVER;
@@ -137,10 +139,11 @@ class Conversation<S> implements HalfStreamOwner {
    * Each direction's stream from the direction's first segment while the IMAP connection is open (dropped at its
    * close). A direction that sent nothing has none: a stream that never had a segment does nothing (an ACK for it, a
    * flush, an end), and a SYN flood's server side never sends one. After a bare SYN, from the direction's next segment
-   * or the peer's ACK of the SYN (BARE_SYN_FROM_CLIENT): a SYN flood's client side has none either.
+   * or the peer's ACK of the SYN (BARE_SYN_FROM_CLIENT): a SYN flood's client side has none either. While the
+   * connection is QUIET, `client` holds both directions' numbers instead and `server` is null (one object, not two).
    */
-  client: HalfStream | null = null;
-  server: HalfStream | null = null;
+  private client: HalfStream | QuietStreams | null = null;
+  private server: HalfStream | null = null;
   /** Each side's first sequence number (port reuse). */
   firstSeqA: number | null = null;
   firstSeqB: number | null = null;
@@ -191,7 +194,21 @@ class Conversation<S> implements HalfStreamOwner {
   }
 
   private made(fromClient: boolean): HalfStream | null {
-    return fromClient ? this.client : this.server;
+    if (this.ends & QUIET) this.wake();
+    return fromClient ? (this.client as HalfStream | null) : this.server;
+  }
+
+  /** Both directions sent their FIN and every byte before it. */
+  get finished(): boolean {
+    return this.made(true)?.finished === true && this.made(false)?.finished === true;
+  }
+
+  /** Its next segment or its end came to a quiet connection: its streams go on from their numbers. */
+  private wake(): void {
+    const quiet = this.client as QuietStreams;
+    this.ends &= ~QUIET;
+    this.client = HalfStream.woken(this, 'client', quiet);
+    this.server = HalfStream.woken(this, 'server', quiet);
   }
 
   private firstSeq(fromClient: boolean): number | null {
@@ -241,12 +258,22 @@ class Conversation<S> implements HalfStreamOwner {
     if (state !== undefined) this.state = state;
   }
 
-  /** A direction went quiet while the connection is open: the sink may put its state at rest (StreamSink.rest). */
+  /**
+   * A direction went quiet while the connection is open: the sink may put its state at rest (StreamSink.rest), and once
+   * neither direction keeps more than its numbers, the streams are kept as those (QuietStreams).
+   */
   quiet(): void {
     const sink = this.context.sink;
-    if (sink.rest === undefined || !this.reassembling) return;
-    const state = sink.rest(this.conn!, this.state as S);
-    if (state !== undefined) this.state = state;
+    if (!this.reassembling) return;
+    if (sink.rest !== undefined) {
+      const state = sink.rest(this.conn!, this.state as S);
+      if (state !== undefined) this.state = state;
+    }
+    const numbers = this.ends & QUIET ? null : HalfStream.quiet(this.client as HalfStream | null, this.server);
+    if (numbers === null) return;
+    this.client = numbers;
+    this.server = null;
+    this.ends |= QUIET;
   }
 
   warn(side: Side, frame: number, message: string): void {
@@ -260,9 +287,10 @@ class Conversation<S> implements HalfStreamOwner {
    * it keeps nothing, and the record is final: it is returned.
    */
   finish(reason: EndState | 'end-of-capture', frame: number, pool: RingPool | null, lingers: boolean): Connection | null {
-    const { client, server } = this;
     const conn = this.conn;
     if (!this.reassembling || !conn) return null;
+    const client = this.made(true);
+    const server = this.made(false);
     client?.flush(frame);
     server?.flush(frame);
     client?.end(pool);
@@ -697,7 +725,7 @@ export class TcpTracker<S = void> {
     // A peer that sent nothing yet has no stream to acknowledge (HalfStream.peerAck ignores a stream without a segment).
     if (seg.flags & TCP_ACK) peer?.peerAck(seg.ack, frame, seg.frame.tsSec);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame, seg.frame.tsSec);
-    if (conv.client?.finished && conv.server?.finished) this.finish(conv, 'closed', frame, true);
+    if (conv.finished) this.finish(conv, 'closed', frame, true);
   }
 
   /**
