@@ -63,7 +63,7 @@ function dissect(input: Buffer, resting: boolean): Dissected {
     if ('gap' in step) session.gap(step.side, step.gap, frame, T);
     else if (step.bytes.length > 0) session.data(step.side, step.bytes, frame, T);
     const rested = resting ? session.rest() : null;
-    if (rested) session = ImapSession.woken(rested);
+    if (rested) session = ImapSession.woken(rested, context);
   }
   session.close(frame, T);
   out.said.push(`record ${jsonText(session.info)}`);

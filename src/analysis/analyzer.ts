@@ -104,7 +104,7 @@ export function sessionSink(shared: SessionContext, hooks: SessionSinkHooks): St
   };
   const awake = (conn: Connection, slot: SessionSlot): ImapSession | null => {
     if (slot === NOT_STARTED) return start(conn);
-    return slot instanceof RestingSession ? ImapSession.woken(slot) : slot;
+    return slot instanceof RestingSession ? ImapSession.woken(slot, shared) : slot;
   };
   // data and gap hand the tracker a state only when it replaces what it held: no store per call after that.
   return {

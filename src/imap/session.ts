@@ -105,11 +105,10 @@ class Outstanding {
 /**
  * A session at rest (ImapSession.rest): what a quiet connection's session needs to go on, in one object. The TCP layer
  * says when a connection is quiet (StreamSink.rest: its bytes were acknowledged a while ago). A server's idle clients
- * each held a session, its list of outstanding commands and their IDLE's entry in it: 216 bytes, where this is 88.
+ * each held a session, its list of outstanding commands and their IDLE's entry in it: 216 bytes, where this is 80.
  */
 export class RestingSession {
   constructor(
-    readonly shared: SessionContext,
     readonly info: ImapConnection,
     /** The session's newest exchange while a command is outstanding (ImapSession.newest). */
     readonly newest: Exchange | null,
@@ -226,12 +225,15 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
     if (this.auth !== null || this.selecting !== null || this.pending.length > 1) return null;
     // An IDLE the session idles in is its only outstanding command.
     const waiting = this.pending.first;
-    return new RestingSession(this.shared, this.info, this.newest, this.odd, waiting?.ex ?? null, waiting?.claim ?? null, waiting?.clientTurnSince ?? null, this.idling !== null);
+    return new RestingSession(this.info, this.newest, this.odd, waiting?.ex ?? null, waiting?.claim ?? null, waiting?.clientTurnSince ?? null, this.idling !== null);
   }
 
-  /** The session that rested as `resting`, as it was: its connection's next bytes, gap or close come to it. */
-  static woken(resting: RestingSession): ImapSession {
-    const session = new ImapSession(resting.info.conn, resting.shared, resting.info);
+  /**
+   * The session that rested as `resting`, as it was, in `shared` (the context every session of its capture shares: the
+   * sink that put it to rest keeps it, not each connection): its connection's next bytes, gap or close come to it.
+   */
+  static woken(resting: RestingSession, shared: SessionContext): ImapSession {
+    const session = new ImapSession(resting.info.conn, shared, resting.info);
     session.transport = null; // plain IMAP: its first bytes were seen
     session.newest = resting.newest;
     session.odd = resting.odd;
