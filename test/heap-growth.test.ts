@@ -1,7 +1,7 @@
 /**
- * leanHeapWhenLarge (src/util/heap-growth.ts): the old generation's headroom is cut once, after the first full
- * collection after which twice what it found alive, with the memory outside the heap, passes the room given; never
- * for a young-generation collection. Each case runs in
+ * leanHeapWhenLarge (src/util/heap-growth.ts): the old generation's headroom is cut after the first full collection
+ * after which twice what it found alive, with the memory outside the heap, passes the room given, and cut again as
+ * more survives, so that it is never more than half the room; never for a young-generation collection. Each case runs in
  * a child process of its own (node --expose-gc), so that the test says when a full collection happens and the
  * process-wide watch starts fresh.
  */
@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { LEAST_GROWING_PERCENT, leanGrowingPercent } from '../src/util/heap-growth.js';
 
 const MODULE = new URL('../src/util/heap-growth.js', import.meta.url).href;
 const MiB = 1024 * 1024;
@@ -27,7 +28,7 @@ interface Outcome {
  * Keeps `keptMiB` alive, watches with `room`, then collects: young generation only, a full collection, another. The heap
  * alive and the memory outside it are the process's own unless given.
  */
-function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: number, threads = 1): Outcome {
+function run(keptMiB: number, room: number, fakeLive?: number | string, fakeOutside?: number, threads = 1): Outcome {
   const script = `
     import { leanHeapWhenLarge, shareHeapRoom } from ${JSON.stringify(MODULE)};
     import { getHeapStatistics } from 'node:v8';
@@ -68,11 +69,31 @@ function run(keptMiB: number, room: number, fakeLive?: number, fakeOutside?: num
   return JSON.parse(child.stdout) as Outcome;
 }
 
-test('once twice what a full collection finds alive passes the room, the growth is cut, once', () => {
-  const o = run(48, 32 * MiB);
+test('once twice what a full collection finds alive passes the room, the growth is cut, once while as much survives', () => {
+  // About 50 MiB alive: twice that passes a room of 80 MiB; 35 % of it is under half the room.
+  const o = run(48, 80 * MiB);
   assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
-  assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=35'], 'set once: the watch ends');
+  assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=35'], 'as much survived: not set again');
   assert.equal(o.secondWatchStarted, false, 'one watch per thread');
+});
+
+test('the more survives, the less the heap grows past it: never more than half the room, never under the least', () => {
+  // Each full collection finds 200 MiB more alive: half the room of 80 MiB is 20 % of 200 MiB, 10 % of 400.
+  const growing = '(globalThis.fulls = (globalThis.fulls ?? 0) + 1) * 200 * 1024 * 1024';
+  const o = run(0, 80 * MiB, growing);
+  assert.deepEqual(o.afterFull, ['--heap-growing-percent=20']);
+  assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=20', '--heap-growing-percent=10']);
+  assert.equal(leanGrowingPercent(4096 * MiB, 35, 40 * MiB), LEAST_GROWING_PERCENT, 'never under the least');
+  assert.equal(leanGrowingPercent(50 * MiB, 35, 40 * MiB), 35, 'never over the percent given');
+  assert.equal(leanGrowingPercent(160 * MiB, 35, 40 * MiB), 25);
+});
+
+test('the growth is never raised again: a heap that shrinks keeps the cut it had', () => {
+  // 200 MiB alive at the first full collection (20 %), 100 MiB at the second (40 % would be under half the room).
+  const shrinking = '((globalThis.fulls = (globalThis.fulls ?? 0) + 1) === 1 ? 200 : 100) * 1024 * 1024';
+  const o = run(0, 80 * MiB, shrinking);
+  assert.deepEqual(o.afterFull, ['--heap-growing-percent=20']);
+  assert.deepEqual(o.afterSecondFull, ['--heap-growing-percent=20']);
 });
 
 test('a full collection that finds less alive leaves the growth as it is', () => {
@@ -95,7 +116,7 @@ test('young-generation collections never cut it, however large the heap: only a 
   const o = run(0, 32 * MiB, 1024 * MiB);
   assert.ok(o.scavenges > 0, 'the short-lived garbage made young-generation collections');
   assert.deepEqual(o.afterScavenges, []);
-  assert.deepEqual(o.afterFull, ['--heap-growing-percent=35']);
+  assert.deepEqual(o.afterFull, [`--heap-growing-percent=${LEAST_GROWING_PERCENT}`]);
 });
 
 test('threads that analyse at once share the room: each heap is watched against its share', () => {

@@ -45,24 +45,50 @@ export function heapRoomShare(): number {
 }
 
 /**
+ * The least growth the watch asks for. (V8 lets the old generation grow by 8 MB at least whatever the flag says, and
+ * a full collection marks all that survives: with little growth, the pass would be mostly marking.)
+ */
+export const LEAST_GROWING_PERCENT = 10;
+
+/**
+ * How far the old generation may grow past `live` bytes that survived a full collection, in percent, once the
+ * headroom is cut: `percent`, or less when that would be more than `headroom` bytes (never less than
+ * LEAST_GROWING_PERCENT).
+ */
+export function leanGrowingPercent(live: number, percent: number, headroom: number): number {
+  const capped = Math.floor((100 * headroom) / Math.max(1, live));
+  return Math.max(LEAST_GROWING_PERCENT, Math.min(percent, capped));
+}
+
+/**
  * Cuts the old generation's headroom once a full collection finds much alive. V8 lets the old generation grow to a
  * multiple of what survived its last full collection before the next (the bin sets twice). When little survives,
  * that headroom is a few MiB and saves collections. When much survives, it will survive every collection again:
- * what open connections keep (200,000 idle mail clients keep 300 MB), or compare's columns of every session of its
+ * what open connections keep (200,000 idle mail clients keep 280 MB), or compare's columns of every session of its
  * captures (200,000 sessions keep 51 MB in the heap and 43 MB outside it). Headroom of twice that is garbage
  * waiting, and comes on top of what lies outside the heap. So once twice what survived plus what lies outside passes
- * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only. The flag is process-wide
- * and is never raised again (an end phase that frees the connections has a small heap, where V8's minimum step
- * decides). For the bin only: a library's host keeps its own flags. Returns whether this call started the watch.
+ * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only, and by less once that would
+ * be more than half the room: 35 % of 280 MB was 98 MB of garbage waiting (leanGrowingPercent). The watch goes on
+ * after the first cut and cuts again as more survives. The flag is process-wide and only ever lowered (threads that
+ * share it each ask for what their own heap needs; an end phase that frees the connections has a small heap, where
+ * V8's minimum step decides). For the bin only: a library's host keeps its own flags. Returns whether this call
+ * started the watch.
  */
 export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
   if (watching) return false;
   watching = true;
+  let asked = Infinity;
   const observer = new PerformanceObserver((list) => {
     const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-    if (!major || 2 * hooks.liveBytes() + hooks.outsideBytes() <= room / sharing) return;
-    hooks.setFlags(`--heap-growing-percent=${percent}`);
-    observer.disconnect();
+    if (!major) return;
+    const live = hooks.liveBytes();
+    const share = room / sharing;
+    if (asked === Infinity && 2 * live + hooks.outsideBytes() <= share) return;
+    const wanted = leanGrowingPercent(live, percent, share / 2);
+    if (wanted >= asked) return;
+    hooks.setFlags(`--heap-growing-percent=${wanted}`);
+    asked = wanted;
+    if (wanted === LEAST_GROWING_PERCENT) observer.disconnect();
   });
   observer.observe({ entryTypes: ['gc'] });
   return true;
