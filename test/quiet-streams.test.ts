@@ -27,7 +27,8 @@ const answer = `* 1 FETCH (UID 7 FLAGS (\\Seen))\r\n${'x'.repeat(3000)}\r\na1 OK
  * Two connections that talk, then stay quiet for `quiet` seconds (another conversation's SYNs move the clock past the
  * hold meanwhile). The first goes on afterwards: a retransmission of an answer it had, a command, its answer and FINs.
  * The second's answer ends in a segment the capture missed but the client acknowledged: at the end of the capture that
- * is a gap, known only from the acknowledgement. Returns the segments, and how many come before the quiet ends.
+ * is a gap, known only from the acknowledgement; its client sends a keep-alive before the quiet ends. Returns the
+ * segments, and how many come before the quiet ends.
  */
 async function conversation(quiet: number): Promise<{ segments: Segment[]; beforeWake: number }> {
   const first = new TcpFlow({ client: { ip: '10.0.0.1', port: 50001 }, server: { ip: '10.0.0.9', port: 143 }, start: T0, clientIsn: 0xfffff000 });
@@ -41,6 +42,9 @@ async function conversation(quiet: number): Promise<{ segments: Segment[]; befor
   packets.push(...second.send('server', answer, (i) => (i === 2 ? 'unseen' : 'ok')));
   const [syn] = other.handshake();
   for (let t = 5; t <= quiet; t += 5) packets.push({ ...syn!, t: T0 + t });
+  // A keep-alive from the second's client near the end of the quiet: one old byte, nothing delivered.
+  const alive = second.send('client', 'x')[0]!;
+  packets.push({ ...alive, seq: (alive.seq - 1) >>> 0, payload: Buffer.from([0]), t: T0 + quiet - 1 });
   const beforeWake = packets.length;
   first.wait(quiet);
   const again = answered.find((p) => p.payload !== undefined)!;
@@ -89,7 +93,7 @@ function run(segments: Segment[], until = segments.length): { tracker: TcpTracke
 
 test('a quiet connection keeps its streams as numbers, and goes on from them as if it had kept the streams', async () => {
   const { segments, beforeWake } = await conversation(30);
-  // Quiet: neither connection keeps a stream, each one QuietStreams.
+  // Quiet: neither connection keeps a stream, each one QuietStreams (the second again after its keep-alive).
   const { tracker: quietTracker } = run(segments, beforeWake);
   const quiet = footprint([quietTracker]);
   assert.equal(quiet.classes.HalfStream ?? 0, 0, JSON.stringify(quiet.classes));

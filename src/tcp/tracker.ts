@@ -269,11 +269,30 @@ class Conversation<S> implements HalfStreamOwner {
       const state = sink.rest(this.conn!, this.state as S);
       if (state !== undefined) this.state = state;
     }
+    this.fold();
+  }
+
+  /** Both streams as numbers (QuietStreams), if neither keeps more than those. */
+  private fold(): void {
     const numbers = this.ends & QUIET ? null : HalfStream.quiet(this.client as HalfStream | null, this.server);
     if (numbers === null) return;
     this.client = numbers;
     this.server = null;
     this.ends |= QUIET;
+  }
+
+  /**
+   * A segment came to a quiet connection and woke its streams. If it left them as they were, numbers and nothing more
+   * (a keep-alive, a bare ACK: no bytes to remember), they are folded again at once: they would otherwise stay awake,
+   * holding no ring to give back, until more bytes came.
+   */
+  stillQuiet(): void {
+    if (this.reassembling) this.fold();
+  }
+
+  /** Its streams are kept as numbers. */
+  get isQuiet(): boolean {
+    return (this.ends & QUIET) !== 0;
   }
 
   warn(side: Side, frame: number, message: string): void {
@@ -710,6 +729,7 @@ export class TcpTracker<S = void> {
   private advance(conv: Conversation<S>, seg: Segment, fromClient: boolean): void {
     const frame = seg.frame.number;
     lastSeen(conv.conn!, seg.frame);
+    const wasQuiet = conv.isQuiet;
     if (conv.notedBareSyn(seg, fromClient)) return;
     if (seg.flags & TCP_RST) {
       this.finish(conv, 'reset', frame, true);
@@ -726,6 +746,7 @@ export class TcpTracker<S = void> {
     if (seg.flags & TCP_ACK) peer?.peerAck(seg.ack, frame, seg.frame.tsSec);
     half.segment(seq, seg.payload, seg.missingPayload, (seg.flags & TCP_FIN) !== 0, frame, seg.frame.tsSec);
     if (conv.finished) this.finish(conv, 'closed', frame, true);
+    else if (wasQuiet) conv.stillQuiet();
   }
 
   /**
