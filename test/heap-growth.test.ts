@@ -22,15 +22,18 @@ interface Outcome {
   afterFull: string[];
   afterSecondFull: string[];
   secondWatchStarted: boolean;
+  /** The lowest growth the process's threads asked for, as this thread's record of it says at the end. */
+  asked: number;
 }
 
 /**
  * Keeps `keptMiB` alive, watches with `room`, then collects: young generation only, a full collection, another. The heap
  * alive and the memory outside it are the process's own unless given.
  */
-function run(keptMiB: number, room: number, fakeLive?: number | string, fakeOutside?: number, threads = 1): Outcome {
+function run(keptMiB: number, room: number, fakeLive?: number | string, fakeOutside?: number, threads = 1, before = ''): Outcome {
   const script = `
-    import { leanHeapWhenLarge, shareHeapRoom } from ${JSON.stringify(MODULE)};
+    import { growthAskedBuffer, leanHeapWhenLarge, shareGrowthAsked, shareHeapRoom } from ${JSON.stringify(MODULE)};
+    ${before}
     import { getHeapStatistics } from 'node:v8';
     import { constants, PerformanceObserver } from 'node:perf_hooks';
     let minor = 0;
@@ -59,6 +62,7 @@ function run(keptMiB: number, room: number, fakeLive?: number | string, fakeOuts
     await settle();
     outcome.afterSecondFull = [...flags];
     outcome.secondWatchStarted = leanHeapWhenLarge();
+    outcome.asked = new Int32Array(growthAskedBuffer())[0];
     globalThis.kept = kept;
     console.log(JSON.stringify(outcome));
   `;
@@ -110,6 +114,20 @@ test('what is alive counts twice: the heap grows to twice it before the next ful
 test('memory outside the heap counts with it: a small heap beside large buffers is cut', () => {
   assert.deepEqual(run(8, 64 * MiB, undefined, 60 * MiB).afterFull, ['--heap-growing-percent=35']);
   assert.deepEqual(run(8, 64 * MiB, undefined, 0).afterFull, []);
+});
+
+test('threads ask for the growth their own heap needs, and the process\'s flag is the lowest any asked', () => {
+  // About 50 MiB alive: this thread alone would ask for 35 %; another thread of the process asked for 20 % already.
+  const other = run(48, 80 * MiB, undefined, undefined, 1, 'new Int32Array(growthAskedBuffer())[0] = 20;');
+  assert.deepEqual(other.afterFull, ['--heap-growing-percent=20']);
+  assert.equal(other.asked, 20, 'not raised');
+  // A worker adopts the thread that started it's record of asks: what that one asked counts.
+  const adopted = 'const shared = new SharedArrayBuffer(4); new Int32Array(shared)[0] = 15; shareGrowthAsked(shared);';
+  assert.deepEqual(run(48, 80 * MiB, undefined, undefined, 1, adopted).afterFull, ['--heap-growing-percent=15']);
+  // Asking for less lowers the record for every thread.
+  const lowered = run(0, 80 * MiB, 400 * MiB);
+  assert.deepEqual(lowered.afterFull, ['--heap-growing-percent=10']);
+  assert.equal(lowered.asked, 10);
 });
 
 test('young-generation collections never cut it, however large the heap: only a full collection tells what survives', () => {

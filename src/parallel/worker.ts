@@ -5,13 +5,14 @@ import { setTableWidth } from '../report/table-width.js';
 import { gateRoom } from './gates.js';
 import { runTask, serializeError, type TaskName, type WorkerMessage } from './tasks.js';
 import { ownedBuffers } from './owned-buffers.js';
-import { leanHeapWhenLarge, shareHeapRoom } from '../util/heap-growth.js';
+import { leanHeapWhenLarge, shareGrowthAsked, shareHeapRoom } from '../util/heap-growth.js';
 
-const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number; leanHeap: boolean; threads: number };
+const data = workerData as { chalkLevel: typeof chalk.level; tableWidth: number | null; gates: SharedArrayBuffer; slot: number; leanHeap: boolean; threads: number; growthAsked: SharedArrayBuffer };
 chalk.level = data.chalkLevel;
 // The bin's threads each watch their own heap, against their share of the process's room (the flag they set is the
-// process's).
+// process's: the lowest growth any thread asked for is shared).
 if (data.leanHeap) {
+  shareGrowthAsked(data.growthAsked);
   leanHeapWhenLarge();
   shareHeapRoom(data.threads);
 }

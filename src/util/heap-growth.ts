@@ -28,6 +28,31 @@ const V8_HOOKS: HeapGrowthHooks = {
 };
 
 let watching = false;
+/**
+ * The lowest growth any thread of the process asked for, or NOT_ASKED: the flag is the process's, and a thread whose
+ * heap needs less of a cut must not raise what another set. The main thread makes it; a worker adopts its parent's
+ * (shareGrowthAsked).
+ */
+const NOT_ASKED = 1000;
+let growthAsked = new Int32Array(new SharedArrayBuffer(4)).fill(NOT_ASKED);
+
+/** What a worker is given to share the lowest growth asked with the other threads (its parent's growthAskedBuffer). */
+export function growthAskedBuffer(): SharedArrayBuffer {
+  return growthAsked.buffer as SharedArrayBuffer;
+}
+
+/** This thread (a worker) shares the lowest growth asked with the thread that started it. */
+export function shareGrowthAsked(buffer: SharedArrayBuffer): void {
+  growthAsked = new Int32Array(buffer);
+}
+
+/** Asks for `percent`: the process's lowest ask so far becomes it, if it is lower. Returns the lowest asked now. */
+function askGrowth(percent: number): number {
+  for (;;) {
+    const lowest = Atomics.load(growthAsked, 0);
+    if (percent >= lowest || Atomics.compareExchange(growthAsked, 0, lowest, percent) === lowest) return Math.min(percent, lowest);
+  }
+}
 /** Threads analysing at once, each with a heap of its own in the one process: they share the room. */
 let sharing = 1;
 
@@ -69,26 +94,28 @@ export function leanGrowingPercent(live: number, percent: number, headroom: numb
  * waiting, and comes on top of what lies outside the heap. So once twice what survived plus what lies outside passes
  * `room` (or this thread's share of it, shareHeapRoom), the heap grows by `percent` only, and by less once that would
  * be more than half the room: 35 % of 280 MB was 98 MB of garbage waiting (leanGrowingPercent). The watch goes on
- * after the first cut and cuts again as more survives. The flag is process-wide and only ever lowered (threads that
- * share it each ask for what their own heap needs; an end phase that frees the connections has a small heap, where
- * V8's minimum step decides). For the bin only: a library's host keeps its own flags. Returns whether this call
+ * after the first cut and cuts again as more survives. The flag is process-wide and only ever lowered: threads that
+ * share it each ask for what their own heap needs, and the flag is the lowest any asked (growthAsked); an end phase
+ * that frees the connections has a small heap, where V8's minimum step decides. For the bin only: a library's host keeps its own flags. Returns whether this call
  * started the watch.
  */
 export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
   if (watching) return false;
   watching = true;
-  let asked = Infinity;
+  /** The growth this thread set the flag to last (Infinity: this thread has not cut it). */
+  let set = Infinity;
   const observer = new PerformanceObserver((list) => {
     const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     if (!major) return;
     const live = hooks.liveBytes();
     const share = room / sharing;
-    if (asked === Infinity && 2 * live + hooks.outsideBytes() <= share) return;
-    const wanted = leanGrowingPercent(live, percent, share / 2);
-    if (wanted >= asked) return;
-    hooks.setFlags(`--heap-growing-percent=${wanted}`);
-    asked = wanted;
-    if (wanted === LEAST_GROWING_PERCENT) observer.disconnect();
+    if (set === Infinity && 2 * live + hooks.outsideBytes() <= share) return;
+    // The process's lowest ask, this thread's included: another thread may have asked for less.
+    const lowest = askGrowth(leanGrowingPercent(live, percent, share / 2));
+    if (lowest >= set) return;
+    hooks.setFlags(`--heap-growing-percent=${lowest}`);
+    set = lowest;
+    if (lowest === LEAST_GROWING_PERCENT) observer.disconnect();
   });
   observer.observe({ entryTypes: ['gc'] });
   return true;
