@@ -68,9 +68,20 @@ function generate(rng: Rng): Buffer {
   const sent = { client: 0, server: 0 };
   for (let i = rng.small(30); i > 0; i--) {
     const side: Side = rng.chance(0.5) ? 'client' : 'server';
+    const peer: Side = side === 'client' ? 'server' : 'client';
     const len = 1 + rng.int(255);
-    ops.push(op(side, 0x10, sent[side], len, 0));
+    // Often acknowledging all the peer sent (rounded up to the ACK's unit): a direction all acknowledged goes quiet
+    // once ten frames (seconds) pass, and its connection keeps its streams as numbers until the next segment.
+    const ack = rng.chance(0.5) ? Math.min(255, Math.ceil(sent[peer] / 256)) : 0;
+    ops.push(op(side, 0x10, sent[side], len, ack));
     sent[side] += len;
+    if (rng.chance(0.1)) {
+      // A quiet spell: twelve seconds of bare ACKs of all each side sent, and the streams rest as numbers.
+      for (let k = 0; k < 12; k++) {
+        const from: Side = k % 2 === 0 ? 'client' : 'server';
+        ops.push(op(from, 0x10, sent[from], 0, Math.min(255, Math.ceil(sent[from === 'client' ? 'server' : 'client'] / 256))));
+      }
+    }
   }
   ops.push(op('client', 4 | 0x10, sent.client, 0, 0));
   return Buffer.concat([header, ...(rng.chance(0.3) ? ops.sort(() => rng.next() - 0.5) : ops)]);
@@ -79,7 +90,8 @@ function generate(rng: Rng): Buffer {
 /**
  * TCP reassembly. Per direction the delivered bytes are checked against the sequence-number pattern
  * (no byte repeated, reordered or lost between two gaps), never exceed what was captured, and every connection opens once,
- * delivers, and closes once.
+ * delivers, and closes once, its record counting the bytes and gaps it delivered (also across a quiet spell, when its
+ * streams were kept as numbers).
  */
 export const tcpLayer: Layer = {
   name: 'tcp',
@@ -94,16 +106,20 @@ export const tcpLayer: Layer = {
     const delivered = { client: 0, server: 0 };
     const last: Record<Side, number | null> = { client: null, server: null };
     const state = new Map<number, 'open' | 'closed'>();
+    /** What the open connection delivered, by side: what its record must count at the close. */
+    let counts = { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } };
     const warnings: Warning[] = [];
     const tracker = new TcpTracker({
       open(conn) {
         check(!state.has(conn.id), `connection ${conn.id} opened twice`);
         state.set(conn.id, 'open');
         last.client = last.server = null;
+        counts = { client: { bytes: 0, gaps: 0, gapBytes: 0 }, server: { bytes: 0, gaps: 0, gapBytes: 0 } };
       },
       data(conn, side, bytes) {
         check(state.get(conn.id) === 'open', `data on connection ${conn.id} while ${state.get(conn.id) ?? 'never opened'}`);
         check(bytes.length > 0, 'empty data delivery');
+        counts[side].bytes += bytes.length;
         for (const b of bytes) {
           const prev = last[side];
           check(prev === null || b === ((prev + 31) & 0xff), `${side} byte ${delivered[side]} is ${b}, after ${prev} it must be ${((prev ?? 0) + 31) & 0xff}: bytes out of order, repeated or lost without a gap`);
@@ -114,12 +130,18 @@ export const tcpLayer: Layer = {
       gap(conn, side, length) {
         check(state.get(conn.id) === 'open', `gap on connection ${conn.id} while ${state.get(conn.id) ?? 'never opened'}`);
         check(length > 0, `gap of ${length} bytes`);
+        counts[side].gaps++;
+        counts[side].gapBytes += length;
         // The pattern restarts after a gap: a FIN inside the hole takes a sequence number that is no byte.
         last[side] = null;
       },
       close(conn) {
         check(state.get(conn.id) === 'open', `connection ${conn.id} closed while ${state.get(conn.id) ?? 'never opened'}`);
         state.set(conn.id, 'closed');
+        for (const side of ['client', 'server'] as const) {
+          const [got, want] = [JSON.stringify(conn.stats[side]), JSON.stringify(counts[side])];
+          check(got === want, `connection ${conn.id} ${side}: the record counts ${got}, it delivered ${want}`);
+        }
       },
     }, (w) => warnings.push(w), {
       // Every other script with room for a few held segments a direction, so that the cap on their number gives holes up.
