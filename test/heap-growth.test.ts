@@ -1,9 +1,9 @@
 /**
  * leanHeapWhenLarge (src/util/heap-growth.ts): the old generation's headroom is cut after the first full collection
  * after which twice what it found alive, with the memory outside the heap, passes the room given, and cut again as
- * more survives, so that it is never more than half the room; never for a young-generation collection. Each case runs in
- * a child process of its own (node --expose-gc), so that the test says when a full collection happens and the
- * process-wide watch starts fresh.
+ * more survives, so that it is never more than half the room; never for a young-generation collection. Each case
+ * runs in a child process of its own (node --expose-gc), so that the test says when a full collection happens and
+ * the process-wide watch starts fresh.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

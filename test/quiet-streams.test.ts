@@ -156,8 +156,8 @@ test('a stream made again from its numbers is the stream it was: its side, place
   assert.equal(woken.server.side, 'server');
   assert.deepEqual(woken.client.counts(), client.counts());
   assert.deepEqual(woken.server.counts(), server.counts());
-  // Each goes on as the original would: a retransmission is not delivered again, new bytes follow, the missing bytes the
-  // client acknowledged are a gap at the end.
+  // Each goes on as the original would: a retransmission is not delivered again, new bytes follow, the missing bytes
+  // the client acknowledged are a gap at the end.
   const goOn = (c: HalfStream, s: HalfStream): string[] => {
     events.length = 0;
     c.segment(101, Buffer.from('a1 NOOP\r\n'), 0, false, 5);

@@ -89,9 +89,9 @@ function generate(rng: Rng): Buffer {
 
 /**
  * TCP reassembly. Per direction the delivered bytes are checked against the sequence-number pattern
- * (no byte repeated, reordered or lost between two gaps), never exceed what was captured, and every connection opens once,
- * delivers, and closes once, its record counting the bytes and gaps it delivered (also across a quiet spell, when its
- * streams were kept as numbers).
+ * (no byte repeated, reordered or lost between two gaps), never exceed what was captured, and every connection opens
+ * once, delivers, and closes once, its record counting the bytes and gaps it delivered (also across a quiet spell,
+ * when its streams were kept as numbers).
  */
 export const tcpLayer: Layer = {
   name: 'tcp',

@@ -214,10 +214,13 @@ export class HalfStream implements RingHolder, HoleHolder {
    */
   static quiet(client: HalfStream | null, server: HalfStream | null): QuietStreams | null {
     if ((client === null && server === null) || !restsAsNumbers(client) || !restsAsNumbers(server)) return null;
-    return new QuietStreams(client?.next ?? null, client?.acked ?? null, client?.delivered ?? 0, server?.next ?? null, server?.acked ?? null, server?.delivered ?? 0);
+    return new QuietStreams(
+      client?.next ?? null, client?.acked ?? null, client?.delivered ?? 0,
+      server?.next ?? null, server?.acked ?? null, server?.delivered ?? 0,
+    );
   }
 
-  /** The stream of `side` of a connection whose streams were `quiet`, as it was, owned by `owner`; null if it had none. */
+  /** The stream of `side` of a connection whose streams were `quiet`, as it was, owned by `owner`; null if none. */
   static woken(owner: HalfStreamOwner, side: Side, quiet: QuietStreams): HalfStream | null {
     const client = side === 'client';
     const next = client ? quiet.clientNext : quiet.serverNext;

@@ -1,7 +1,7 @@
 import type { WarningSink } from '../capture/types.js';
 import { addressText } from '../decode/address.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type AddressKey, type Segment } from '../decode/types.js';
-import { HalfStream, QuietStreams, seqAdd, type HalfStreamLimits, type HalfStreamOwner } from './half-stream.js';
+import { HalfStream, seqAdd, type HalfStreamLimits, type HalfStreamOwner, type QuietStreams } from './half-stream.js';
 import { HeldBytes } from './held-bytes.js';
 import { lastSeen, timeOf } from './last-seen.js';
 import { LingeringConversations } from './lingering.js';
@@ -93,7 +93,7 @@ const LEFT_OPEN = 64;
  */
 const BARE_SYN_FROM_CLIENT = 128;
 const BARE_SYN_FROM_SERVER = 256;
-/** Conversation.ends too: its connection is quiet, its streams kept as numbers (QuietStreams) until its next segment or end. */
+/** Conversation.ends too: its streams are kept as numbers (QuietStreams) until its next segment or end. */
 const QUIET = 512;
 
 function bareSyn(fromClient: boolean): number {

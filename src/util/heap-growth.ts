@@ -53,6 +53,7 @@ function askGrowth(percent: number): number {
     if (percent >= lowest || Atomics.compareExchange(growthAsked, 0, lowest, percent) === lowest) return Math.min(percent, lowest);
   }
 }
+
 /** Threads analysing at once, each with a heap of its own in the one process: they share the room. */
 let sharing = 1;
 
@@ -96,8 +97,8 @@ export function leanGrowingPercent(live: number, percent: number, headroom: numb
  * be more than half the room: 35 % of 280 MB was 98 MB of garbage waiting (leanGrowingPercent). The watch goes on
  * after the first cut and cuts again as more survives. The flag is process-wide and only ever lowered: threads that
  * share it each ask for what their own heap needs, and the flag is the lowest any asked (growthAsked); an end phase
- * that frees the connections has a small heap, where V8's minimum step decides. For the bin only: a library's host keeps its own flags. Returns whether this call
- * started the watch.
+ * that frees the connections has a small heap, where V8's minimum step decides. For the bin only: a library's host
+ * keeps its own flags. Returns whether this call started the watch.
  */
 export function leanHeapWhenLarge(room = HEAP_ROOM, percent = LEAN_GROWING_PERCENT, hooks: HeapGrowthHooks = V8_HOOKS): boolean {
   if (watching) return false;
