@@ -7,11 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCapture } from '../src/capture/reader.js';
-import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Segment } from '../src/decode/types.js';
 import { TcpTracker } from '../src/tcp/tracker.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
@@ -23,7 +20,8 @@ import type { ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
 import { sessionSink } from '../src/analysis/analyzer.js';
 import { FetchTracker } from '../src/analysis/fetches.js';
-import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { TcpFlow, type SynthPacket } from './helpers/synth.js';
+import { segmentsOf } from './helpers/segments.js';
 import { footprint, perUnit, type Footprint } from './helpers/footprint.js';
 import { collectGarbage } from './helpers/gc.js';
 import { CAPTURES } from './helpers/env.js';
@@ -49,21 +47,7 @@ async function idleConnections(count: number, unanswered = false, untagged = '',
   // Its SYN, and again 15 s later: a stream whose turn in the hold came while it still took bytes waits another turn.
   const [syn] = later.handshake();
   packets.push(syn!, { ...syn!, t: Number(syn!.t) + 15 });
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-footprint-'));
-  try {
-    const path = join(dir, 'idle.pcap');
-    writeCapture(path, { format: 'pcap', packets });
-    const segments: Segment[] = [];
-    const decoder = new PacketDecoder(() => {});
-    await readCapture(path, (frame) => {
-      const seg = decoder.decode(frame);
-      // Kept past the callback: a copy of what points into the reader's buffers (reused past the first megabyte).
-      if (seg) segments.push({ ...seg, frame: { ...frame }, payload: Buffer.from(seg.payload) });
-    }, () => {});
-    return segments;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return segmentsOf(packets);
 }
 
 /** What one connection says after its handshake. */

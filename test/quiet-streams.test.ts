@@ -6,18 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readCapture } from '../src/capture/reader.js';
-import { PacketDecoder } from '../src/decode/decoder.js';
 import type { Segment } from '../src/decode/types.js';
 import { TcpTracker } from '../src/tcp/tracker.js';
 import { HalfStream, QuietStreams, type HalfStreamOwner } from '../src/tcp/half-stream.js';
 import { RingPool } from '../src/tcp/recent-bytes.js';
 import { ACKNOWLEDGED_HOLD_SECONDS } from '../src/tcp/ring-hold.js';
 import type { Connection, StreamSink } from '../src/tcp/types.js';
-import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
+import { TcpFlow, type SynthPacket } from './helpers/synth.js';
+import { segmentsOf } from './helpers/segments.js';
 import { footprint } from './helpers/footprint.js';
 
 const T0 = 1_700_000_000;
@@ -51,23 +47,6 @@ async function conversation(quiet: number): Promise<{ segments: Segment[]; befor
   packets.push({ ...again, t: first.now }); // a retransmission of bytes delivered before the quiet
   packets.push(...first.send('client', 'a2 LOGOUT\r\n'), ...first.send('server', '* BYE\r\na2 OK bye\r\n'), ...first.close('fin'));
   return { segments: await segmentsOf(packets), beforeWake };
-}
-
-async function segmentsOf(packets: SynthPacket[]): Promise<Segment[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'imapscope-quiet-'));
-  try {
-    const path = join(dir, 'quiet.pcap');
-    writeCapture(path, { format: 'pcap', packets });
-    const segments: Segment[] = [];
-    const decoder = new PacketDecoder(() => {});
-    await readCapture(path, (frame) => {
-      const seg = decoder.decode(frame);
-      if (seg) segments.push({ ...seg, frame: { ...frame }, payload: Buffer.from(seg.payload) });
-    }, () => {});
-    return segments;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** What a sink saw of each connection: its bytes by side as text, its gaps, and its record at the close. */
