@@ -107,9 +107,9 @@ async function perConnectionBesidesSpareRings(talk: Talk, keys?: KeyLog, handsha
 }
 
 /** TCP and IMAP as the analysis wires them: a session per connection, exchanges ordered across connections. */
-function withSessions(segments: Segment[]): unknown[] {
+function withSessions(segments: Segment[], keys?: KeyLog): unknown[] {
   const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
-  return [trackSessions(segments, { opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }), orderer];
+  return [trackSessions(segments, { opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, keys), orderer];
 }
 
 /** The same, with FETCH tracking wired in as analyzeWithFetches does (`report`, `fetches`, `compare`, `export`, `extract`). */
@@ -221,9 +221,9 @@ test('an idling mail client keeps nothing of its SASL login and nothing for what
 });
 
 /** TCP and IMAP through the analysis's own sink (sessionSink), whose sessions rest while their connections are quiet. */
-function withAnalysisSink(segments: Segment[]): unknown[] {
+function withAnalysisSink(segments: Segment[], keys?: KeyLog): unknown[] {
   const orderer = new ExchangeOrderer<ImapConnection>(() => {}, () => {});
-  const context = new SessionContext({ opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, () => {});
+  const context = new SessionContext({ opened: (ex, info) => orderer.opened(ex, info), exchange: (ex) => orderer.completed(ex) }, () => {}, { keys });
   const tracker = new TcpTracker(sessionSink(context, { atOpen: true, started: () => {}, closed: () => {} }), () => {}, PORTS);
   for (const seg of segments) tracker.segment(seg);
   return [tracker, orderer];
@@ -329,6 +329,27 @@ for (const recorded of RECORDED_TLS) {
     assert.equal(sessions.length, 20);
     // (The key log's secrets, read at once, share blocks of their own: they are the capture's, not a connection's.)
     assert.deepEqual(viewsOfLargerBlocks(sessions, [context, keys]), [], 'sizes of the blocks kept alive by views');
+  });
+}
+
+for (const recorded of RECORDED_TLS) {
+  test(`an idle ${recorded.name} connection decrypted with a key log rests: its transport and decryptor in one object`, async () => {
+    const talk = await recordedSession(recorded);
+    const keys = KeyLog.parse(readFileSync(join(CAPTURES, recorded.keys), 'utf8'));
+    const awake = await perConnection((segments) => withSessions(segments, keys), false, '', talk);
+    const resting = await perConnection((segments) => withAnalysisSink(segments, keys), false, '', talk);
+    assert.equal(resting.classes.RestingTlsSession, 1, JSON.stringify(resting));
+    assert.equal(resting.classes.RestingDecryptor, 1, JSON.stringify(resting));
+    // Each direction keeps its protection, and nothing of its readers.
+    assert.equal(resting.classes[recorded.protection], 2, JSON.stringify(resting));
+    for (const name of ['ImapSession', 'PendingCommands', 'ConnectionTransport', 'TlsDecryptor', 'Direction', 'RecordReader', 'HandshakeReader']) {
+      assert.equal(resting.classes[name] ?? 0, 0, `${name} per connection (${JSON.stringify(resting)})`);
+    }
+    // Eleven objects (the session and its pending list, the transport and its TLS state, the decryptor, its two
+    // directions and their four readers) give way to two.
+    assert.equal(awake.kinds.object! - resting.kinds.object!, 9, `${JSON.stringify(awake)} against ${JSON.stringify(resting)}`);
+    const less = Math.round(awake.bytes - resting.bytes);
+    assert.ok(less >= 664, `${less} bytes less per connection`);
   });
 }
 

@@ -5,14 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { streamCapture } from '../src/pipeline.js';
 import type { Warning } from '../src/capture/types.js';
 import type { Connection, StreamSink } from '../src/tcp/types.js';
 import { ACKNOWLEDGED_HOLD_SECONDS } from '../src/tcp/ring-hold.js';
-import { RestingSession, SessionContext } from '../src/imap/session.js';
+import { ImapSession, RestingSession, RestingTlsSession, SessionContext } from '../src/imap/session.js';
+import { ConnectionTransport, type TransportOutput } from '../src/imap/transport.js';
+import { recordedPieces } from '../bench/scale-captures.js';
+import { fakeConnection } from './helpers/imap.js';
+import { KeyLog } from '../src/tls/keylog.js';
 import type { Exchange, ImapConnection } from '../src/imap/model.js';
 import { ExchangeOrderer } from '../src/analysis/orderer.js';
 import { sessionSink, type SessionSlot } from '../src/analysis/analyzer.js';
@@ -41,7 +45,7 @@ interface Outcome {
 type Resting = 'never' | 'when quiet' | 'after every segment';
 
 /** A capture through the pipeline into the analysis's sink, its sessions offered rest as `resting` says. */
-async function analyse(path: string, resting: Resting): Promise<Outcome> {
+async function analyse(path: string, resting: Resting, keys?: KeyLog): Promise<Outcome> {
   const exchanges: Exchange[] = [];
   const records: ImapConnection[] = [];
   const events: string[] = [];
@@ -56,7 +60,7 @@ async function analyse(path: string, resting: Resting): Promise<Outcome> {
     opened: (ex, info) => orderer.opened(ex, info),
     exchange: (ex) => orderer.completed(ex),
     message: (m, info) => messages.push(`${info.conn.id} ${m.side} ${m.lines.join('|')}`),
-  }, warn);
+  }, warn, { keys });
   const inner = sessionSink(context, {
     atOpen: false,
     started: () => {},
@@ -86,9 +90,9 @@ async function analyse(path: string, resting: Resting): Promise<Outcome> {
 }
 
 /** Without rest and with it, compared; returns the run with it. */
-async function sameEitherWay(path: string, resting: Resting = 'when quiet'): Promise<Outcome> {
-  const awake = await analyse(path, 'never');
-  const rested = await analyse(path, resting);
+async function sameEitherWay(path: string, resting: Resting = 'when quiet', keys?: KeyLog): Promise<Outcome> {
+  const awake = await analyse(path, 'never', keys);
+  const rested = await analyse(path, resting, keys);
   assert.equal(awake.rests, 0);
   assert.deepEqual(rested.exchanges, awake.exchanges, `${path}: exchanges`);
   assert.deepEqual(rested.records, awake.records, `${path}: connection records`);
@@ -208,9 +212,32 @@ test('recorded captures read the same with their sessions put to rest after ever
   const captures = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f));
   assert.ok(captures.length >= 8);
   for (const name of captures) {
-    const { records, rests } = await sameEitherWay(join(CAPTURES, name), 'after every segment');
-    // Shorter than the hold, they rest only when offered after a segment; a TLS session never does.
-    if (records.some((r) => r.tls === null)) assert.ok(rests > 0, `${name}: ${rests} rests`);
+    const { rests } = await sameEitherWay(join(CAPTURES, name), 'after every segment');
+    // Shorter than the hold, they rest only when offered after a segment; a TLS session without keys rests too.
+    assert.ok(rests > 0, `${name}: ${rests} rests`);
+  }
+});
+
+/** Each TLS recording with each of its key logs; the public one when there. */
+function decryptedRecordings(): [capture: string, keys: string][] {
+  const recorded = readdirSync(CAPTURES).filter((f) => f.endsWith('.keys')).map((k): [string, string] => [join(CAPTURES, k.replace(/\..*$/, '.pcap')), join(CAPTURES, k)]);
+  const lekensteyn: [string, string] = [join(PUBLIC, 'lekensteyn-imap-ssl.pcapng'), join(PUBLIC, 'lekensteyn-imap-ssl.keys')];
+  return hasPublic ? [...recorded, lekensteyn] : recorded;
+}
+
+test('TLS recordings decrypted with their key logs read the same with their sessions put to rest after every segment', async () => {
+  const recordings = decryptedRecordings();
+  // TLS 1.3 with every secret and with the application secrets alone (each direction's first record found by trial),
+  // TLS 1.2 after STARTTLS.
+  assert.ok(recordings.length >= 3, recordings.join(', '));
+  for (const [capture, keyFile] of recordings) {
+    const keys = KeyLog.parse(readFileSync(keyFile, 'utf8'));
+    const { records, rests, exchanges } = await sameEitherWay(capture, 'after every segment', keys);
+    assert.ok(records.some((r) => r.tls?.decrypted), `${capture} with ${keyFile}: decrypted`);
+    assert.ok(exchanges.length > 0, `${capture}: exchanges`);
+    // Decrypted, they rest between records: at least once per command answered after TLS began.
+    const afterTls = exchanges.filter((ex) => records.find((r) => r.conn.id === ex.conn)!.tls!.frame < (ex.requestFrame ?? 0)).length;
+    assert.ok(rests >= afterTls, `${capture} with ${keyFile}: ${rests} rests for ${afterTls} commands`);
   }
 });
 
@@ -222,4 +249,29 @@ test('public captures read the same with sessions resting when quiet, and after 
   }
   // Several of them pause for longer than the hold (logins tried one after another, a mailbox left open).
   assert.ok(rests > 0, `${rests} rests`);
+});
+
+test('a session rests only once its first bytes are seen, and a TLS transport only with its hellos read and no COMPRESS', async () => {
+  const context = new SessionContext({ exchange: () => {} }, () => {});
+  const session = new ImapSession(fakeConnection(), context);
+  assert.equal(session.rest(), null, 'before its first bytes, it is not known to be plain IMAP or TLS');
+  const pieces = await recordedPieces(join(CAPTURES, 'imaps-tls13.pcap'), 993, 1, 23);
+  const [clientHello, serverHello] = [pieces.find(([side]) => side === 'client')![1], pieces.find(([side]) => side === 'server')![1]];
+  session.data('client', clientHello, 4, fakeConnection().start);
+  assert.equal(session.rest(), null, 'the server\'s hello is still to be read');
+  session.data('server', serverHello, 6, fakeConnection().start);
+  const resting = session.rest();
+  assert.ok(resting instanceof RestingTlsSession && resting.decryptor === null, 'TLS, nothing decrypted (no key log)');
+  const woken = ImapSession.woken(resting, context);
+  assert.equal(woken.info.tls?.version, 'TLS 1.3');
+  assert.ok(woken.rest() instanceof RestingTlsSession, 'woken, it is TLS again');
+  // COMPRESS within TLS (only a decrypted connection can say it): the inflaters' state is the transport's own.
+  const out: TransportOutput = { info: woken.info, keys: null, imap: (_side, bytes) => bytes.length, imapGap: () => {}, marker: () => {}, warn: () => {} };
+  const transport = new ConnectionTransport(out);
+  transport.startTls('implicit', 1);
+  transport.data('client', clientHello, 4, fakeConnection().start);
+  transport.data('server', serverHello, 6, fakeConnection().start);
+  assert.equal(transport.rest(), null);
+  transport.startCompression(8);
+  assert.equal(transport.rest(), undefined);
 });

@@ -17,7 +17,7 @@ import tls from 'node:tls';
 import { streamCapture } from '../src/pipeline.js';
 import { runSession } from './helpers/imap.js';
 import type { Side } from '../src/tcp/types.js';
-import { TlsDecryptor, type TlsDecryptorState } from '../src/tls/decryptor.js';
+import { TlsDecryptor, type TlsDecryptorOutput, type TlsDecryptorState } from '../src/tls/decryptor.js';
 import { HandshakeReader, serverHelloOf } from '../src/tls/handshake-reader.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from '../src/tls/keylog.js';
 import { hkdfExpandLabel, tls12Prf } from '../src/tls/primitives.js';
@@ -46,25 +46,51 @@ interface Result {
 
 /**
  * Feed chunks to a fresh decryptor through one scratch buffer that is overwritten after every call,
- * so a decryptor that kept a reference instead of a copy would decrypt garbage.
+ * so a decryptor that kept a reference instead of a copy would decrypt garbage. Then the same with the decryptor put
+ * to rest and woken after every chunk where it can rest (as a quiet connection's is): the two must say the same.
  */
 function decrypt(keys: KeyLog, chunks: Chunk[], end = true): Result {
+  const { rests: _never, ...awake } = decryptOnce(keys, chunks, end, false);
+  const { rests, ...rested } = decryptOnce(keys, chunks, end, true);
+  assert.deepEqual(rested, awake, 'the same with the decryptor put to rest and woken');
+  restsSeen += rests;
+  return awake;
+}
+
+/** Rests taken by decrypt's second runs, over the whole file (the last test checks that they happen). */
+let restsSeen = 0;
+
+function decryptOnce(keys: KeyLog, chunks: Chunk[], end: boolean, resting: boolean): Result & { rests: number } {
   const out: Record<Side, Buffer[]> = { client: [], server: [] };
   const warnings: string[] = [];
   const log: Result['log'] = [];
-  const d = new TlsDecryptor(keys, {
+  const output: TlsDecryptorOutput = {
     plaintext: (side, bytes) => { out[side].push(Buffer.from(bytes)); log.push({ kind: 'plain', text: bytes.toString('latin1'), side }); },
     warn: (_frame, message) => { warnings.push(message); log.push({ kind: 'warn', text: message }); },
-  });
+  };
+  let d = new TlsDecryptor(keys, output);
+  let rests = 0;
   const scratch = Buffer.alloc(64 * 1024);
   for (const c of chunks) {
     const view = c.bytes.length <= scratch.length ? scratch.subarray(0, c.bytes.length) : Buffer.alloc(c.bytes.length);
     c.bytes.copy(view);
     d.push(c.side, view, c.frame);
     view.fill(0xa5);
+    if (resting && d.rest() !== null) {
+      d = restAndWake(d, keys, output);
+      rests++;
+    }
   }
   if (end) d.end(chunks.at(-1)?.frame ?? 0);
-  return { client: Buffer.concat(out.client), server: Buffer.concat(out.server), warnings, log, state: { ...d.state } };
+  return { client: Buffer.concat(out.client), server: Buffer.concat(out.server), warnings, log, state: { ...d.state }, rests };
+}
+
+/** `d` put to rest, and the decryptor woken from it; which rests as `d` did. */
+function restAndWake(d: TlsDecryptor, keys: KeyLog, output: TlsDecryptorOutput): TlsDecryptor {
+  const resting = d.rest()!;
+  const woken = new TlsDecryptor(keys, output, resting);
+  assert.deepEqual(woken.rest(), resting, 'woken, it rests as it did');
+  return woken;
 }
 
 /** Split every chunk into pieces whose sizes cycle through `sizes`, keeping the order. */
@@ -652,6 +678,22 @@ for (const s of [tls13, tls12]) {
     d.gap('server', 10, 5);
     d.push('client', c2s.subarray(records(c2s)[0]!.end), 6);
     d.end(7);
+    // Put to rest with one direction stopped and the other going on, it goes on as it was.
+    const restedWarnings: string[] = [];
+    const restedOut: Record<Side, Buffer[]> = { client: [], server: [] };
+    const output: TlsDecryptorOutput = { plaintext: (side, b) => restedOut[side].push(b), warn: (_f, m) => restedWarnings.push(m) };
+    let r = new TlsDecryptor(keys, output);
+    const clientHalf = records(c2s)[Math.floor(records(c2s).length / 2)]!.start;
+    r.push('client', c2s.subarray(0, clientHalf), 1);
+    r.push('server', s2c.subarray(0, half), 2);
+    r.gap('server', 1200, 3);
+    r = restAndWake(r, keys, output);
+    r.push('server', s2c.subarray(half), 4);
+    r.push('client', c2s.subarray(clientHalf), 6);
+    r.end(7);
+    assert.deepEqual(restedWarnings, warnings, 'the stopped direction warns no more');
+    assert.ok(Buffer.concat(restedOut.client).equals(s.plain.client), 'the client side goes on');
+    assert.equal(Buffer.concat(restedOut.server).length, before);
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0]!, /server→client: 1200 bytes missing/);
     assert.equal(Buffer.concat(out.server).length, before, 'nothing after the gap');
@@ -676,6 +718,15 @@ for (const s of [tls13, tls12]) {
     const messages = warnings.map((w) => w.message);
     assert.ok(messages.some((m) => /server→client: 1200 bytes missing/.test(m)), messages.join('\n'));
     assert.equal(info.tls?.decrypted, true, 'the records before the gap were decrypted');
+  });
+
+  test(`${s.name}: a ClientHello in two records decrypts as in one (the decryptor does not rest between them)`, () => {
+    const hello = records(c2s)[0]!;
+    const body = c2s.subarray(hello.start + 5, hello.end);
+    const half = Math.floor(body.length / 2);
+    const record = (fragment: Buffer) => Buffer.concat([c2s.subarray(hello.start, hello.start + 3), Buffer.from([fragment.length >> 8, fragment.length & 255]), fragment]);
+    const split = Buffer.concat([record(body.subarray(0, half)), record(body.subarray(half)), c2s.subarray(hello.end)]);
+    for (const sizes of [[Infinity], [7]]) assertDecrypted(decrypt(keys, rechunk(sideFirst(whole(split, s2c), 'client'), sizes)), s, `${sizes}`);
   });
 
   test(`${s.name}: random corruption, truncation and chunking never throw and never yield garbage`, () => {
@@ -849,4 +900,8 @@ test('IMAPS connections captured mid-way (the bench\'s midway-tls): each seen as
       assert.equal(c.commands, 0);
     }
   });
+});
+
+test('decrypt() put its decryptors to rest and woke them, and compared: thousands of times', () => {
+  assert.ok(restsSeen > 1000, `${restsSeen} rests`);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Warning } from '../../src/capture/types.js';
 import { warningLines } from '../../src/report/format.js';
 import type { Side } from '../../src/tcp/types.js';
-import { TlsDecryptor } from '../../src/tls/decryptor.js';
+import { TlsDecryptor, type TlsDecryptorOutput } from '../../src/tls/decryptor.js';
 import { looksLikeTls, parseClientHello, parseServerHello } from '../../src/tls/hello.js';
 import { KeyLog } from '../../src/tls/keylog.js';
 import { check, checkPrintable } from '../invariants.js';
@@ -49,41 +49,71 @@ function seeds(): Buffer[] {
   return out;
 }
 
+/** What one run of a script said: plaintext and warnings in order, and how many bytes of each side's records it read. */
+interface Decrypted {
+  said: string[];
+  warnings: Warning[];
+  plain: Record<Side, number>;
+  cipher: Record<Side, number>;
+}
+
+/**
+ * The script through one decryptor. `resting`: after every step the decryptor is put to rest where it can rest, and
+ * woken from it (as a quiet connection's is): what it says must not change.
+ */
+function decrypt(keys: KeyLog, script: Buffer, resting: boolean): Decrypted {
+  const out: Decrypted = { said: [], warnings: [], plain: { client: 0, server: 0 }, cipher: { client: 0, server: 0 } };
+  const output: TlsDecryptorOutput = {
+    plaintext: (side, bytes) => {
+      out.plain[side] += bytes.length;
+      out.said.push(`${side} ${bytes.toString('hex')}`);
+    },
+    warn: (frame, message) => {
+      out.warnings.push({ frame, message });
+      out.said.push(`warning ${frame} ${message}`);
+    },
+  };
+  let decryptor = new TlsDecryptor(keys, output);
+  let frame = 0;
+  for (const step of decodeScript(script)) {
+    frame++;
+    if ('gap' in step) decryptor.gap(step.side, step.gap, frame);
+    else {
+      out.cipher[step.side] += step.bytes.length;
+      if (!resting) {
+        looksLikeTls(step.bytes);
+        parseClientHello(step.bytes);
+        parseServerHello(step.bytes);
+      }
+      decryptor.push(step.side, step.bytes, frame);
+    }
+    const rested = resting ? decryptor.rest() : null;
+    if (rested) decryptor = new TlsDecryptor(keys, output, rested);
+  }
+  decryptor.end(frame);
+  out.said.push(`state ${JSON.stringify(decryptor.state)}`);
+  return out;
+}
+
 /**
  * TLS records, handshake messages and decryption (1.3 and 1.2; AEAD and CBC) with right, wrong,
  * partial or application-only keys. Plaintext never exceeds the ciphertext it came from; warnings
- * print safely; hello parsing of any chunk never throws.
+ * print safely; hello parsing of any chunk never throws. A decryptor put to rest after every step it can rest at
+ * says exactly what one never put to rest says.
  */
 export const tlsLayer: Layer = {
   name: 'tls',
-  about: 'TLS record and handshake parsing, hello sniffing, decryption with right, wrong, partial and app-only keys',
+  about: 'TLS record and handshake parsing, hello sniffing, decryption with right, wrong, partial and app-only keys, rest',
   seeds,
   dictionary: [Buffer.from('160303', 'hex'), Buffer.from('170303', 'hex'), Buffer.from('140303', 'hex'), Buffer.from('150303', 'hex'), Buffer.from('160301', 'hex'), Buffer.from('0304', 'hex'), Buffer.from('002b', 'hex'), Buffer.from('1301', 'hex'), Buffer.from('c02f', 'hex')],
   run(input) {
     if (input.length === 0) return;
     const keys = KEY_LOGS[input[0]! % KEY_LOGS.length]!;
-    const warnings: Warning[] = [];
-    const plain: Record<Side, number> = { client: 0, server: 0 };
-    const cipher: Record<Side, number> = { client: 0, server: 0 };
-    const decryptor = new TlsDecryptor(keys, {
-      plaintext: (side, bytes) => { plain[side] += bytes.length; },
-      warn: (frame, message) => warnings.push({ frame, message }),
-    });
-    let frame = 0;
-    for (const step of decodeScript(input.subarray(1))) {
-      frame++;
-      if ('gap' in step) {
-        decryptor.gap(step.side, step.gap, frame);
-        continue;
-      }
-      cipher[step.side] += step.bytes.length;
-      looksLikeTls(step.bytes);
-      parseClientHello(step.bytes);
-      parseServerHello(step.bytes);
-      decryptor.push(step.side, step.bytes, frame);
-    }
-    decryptor.end(frame);
+    const { said, warnings, plain, cipher } = decrypt(keys, input.subarray(1), false);
     for (const side of ['client', 'server'] as const) check(plain[side] <= cipher[side], `${side}: ${plain[side]} bytes of plaintext from ${cipher[side]} bytes of records`);
     for (const line of warningLines(warnings)) checkPrintable(line, 'warning');
+    const rested = decrypt(keys, input.subarray(1), true).said;
+    const differs = rested.findIndex((line, i) => line !== said[i]);
+    check(differs < 0 && rested.length === said.length, `put to rest, it says otherwise at ${differs}: ${rested[differs]?.slice(0, 200)} (awake: ${said[differs]?.slice(0, 200)})`);
   },
 };

@@ -8,6 +8,7 @@ import { KNOWN_COMMANDS, looksLikeCommand, parseCommand, type Command } from './
 import { DEFAULT_FRAMER_LIMITS, ImapFramer, type FramerLimits, type FramerOutput, type FramerSettings } from './framer.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { ConnectionTransport, plainGap, type TransportOutput } from './transport.js';
+import type { RestingDecryptor } from '../tls/decryptor.js';
 import { looksLikeTls } from '../tls/hello.js';
 import type { Exchange, ImapConnection } from './model.js';
 import { continuedFetch, isNumberedResponse, looksLikeResponse, parseResponse, type Response } from './response.js';
@@ -106,6 +107,7 @@ class Outstanding {
  * A session at rest (ImapSession.rest): what a quiet connection's session needs to go on, in one object. The TCP layer
  * says when a connection is quiet (StreamSink.rest: its bytes were acknowledged a while ago). A server's idle clients
  * each held a session, its list of outstanding commands and their IDLE's entry in it: 216 bytes, where this is 80.
+ * A TLS connection's rests as a RestingTlsSession.
  */
 export class RestingSession {
   constructor(
@@ -121,6 +123,20 @@ export class RestingSession {
     /** The session was idling in that command: what the server says is the IDLE's. */
     readonly idling: boolean,
   ) {}
+}
+
+/**
+ * A TLS connection's session at rest: with what its transport's decryptor keeps (ConnectionTransport.rest), or null
+ * where nothing is decrypted. An idle IMAPS client decrypted with a key log kept 1.6 KiB of transport and decryptor
+ * state awake (its readers, each direction's state, the keys' buffers).
+ */
+export class RestingTlsSession extends RestingSession {
+  constructor(
+    info: ImapConnection, newest: Exchange | null, odd: Oddities | null, ex: Exchange | null, claim: Claim | null,
+    clientTurnSince: TimePoint | null, idling: boolean, readonly decryptor: RestingDecryptor | null,
+  ) {
+    super(info, newest, odd, ex, claim, clientTurnSince, idling);
+  }
 }
 
 /** An AUTHENTICATE being followed: its SASL steps, and the command once the server asked for the first response. */
@@ -216,16 +232,24 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
   }
 
   /**
-   * This session at rest, if it can rest: plain IMAP (a transport's TLS or COMPRESS state is its own), neither side
-   * inside a message, no SASL login or SELECT under way, and at most one command outstanding. Otherwise null, and it
-   * stays as it is.
+   * This session at rest, if it can rest: its first bytes seen, plain IMAP or TLS between records (COMPRESS state is its
+   * own), neither side inside a message, no SASL login or SELECT under way, and at most one command outstanding.
+   * Otherwise null, and it stays as it is.
    */
   rest(): RestingSession | null {
-    if (this.transport !== null || this.client !== null || this.server !== null) return null;
+    if (this.transport === undefined || this.client !== null || this.server !== null) return null;
     if (this.auth !== null || this.selecting !== null || this.pending.length > 1) return null;
+    const decryptor = this.transport === null ? null : this.transport.rest();
+    if (decryptor === undefined) return null;
     // An IDLE the session idles in is its only outstanding command.
     const waiting = this.pending.first;
-    return new RestingSession(this.info, this.newest, this.odd, waiting?.ex ?? null, waiting?.claim ?? null, waiting?.clientTurnSince ?? null, this.idling !== null);
+    const ex = waiting?.ex ?? null;
+    const claim = waiting?.claim ?? null;
+    const since = waiting?.clientTurnSince ?? null;
+    const idling = this.idling !== null;
+    return this.transport === null
+      ? new RestingSession(this.info, this.newest, this.odd, ex, claim, since, idling)
+      : new RestingTlsSession(this.info, this.newest, this.odd, ex, claim, since, idling, decryptor);
   }
 
   /**
@@ -234,7 +258,8 @@ export class ImapSession implements FramerOutput, TransportOutput, WindowWatcher
    */
   static woken(resting: RestingSession, shared: SessionContext): ImapSession {
     const session = new ImapSession(resting.info.conn, shared, resting.info);
-    session.transport = null; // plain IMAP: its first bytes were seen
+    // Its first bytes were seen: plain IMAP, or TLS.
+    session.transport = resting instanceof RestingTlsSession ? ConnectionTransport.woken(session, resting.decryptor) : null;
     session.newest = resting.newest;
     session.odd = resting.odd;
     if (resting.ex !== null) {

@@ -1,5 +1,5 @@
 import type { Side, TimePoint } from '../tcp/types.js';
-import { TlsDecryptor, type TlsDecryptorOutput } from '../tls/decryptor.js';
+import { TlsDecryptor, type RestingDecryptor, type TlsDecryptorOutput } from '../tls/decryptor.js';
 import { helloStillPossible, parseClientHello, parseServerHello } from '../tls/hello.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { RawInflater } from './inflate.js';
@@ -64,6 +64,31 @@ export class ConnectionTransport implements TlsDecryptorOutput {
   private tlsState: TlsState | null = null;
 
   constructor(private readonly out: TransportOutput) {}
+
+  /**
+   * A TLS connection's transport that rested (ConnectionTransport.rest), as it was: with the decryptor that rested as
+   * `decryptor`, or none.
+   */
+  static woken(out: TransportOutput, decryptor: RestingDecryptor | null): ConnectionTransport {
+    const transport = new ConnectionTransport(out);
+    transport.mode = 'tls';
+    // A resting decryptor was made with the key log, which a capture's sessions share.
+    transport.tlsState = { decryptor: decryptor && new TlsDecryptor(out.keys!, transport, decryptor), hellos: null, now: null };
+    return transport;
+  }
+
+  /**
+   * This transport at rest (ImapSession.rest), if it can rest: TLS with both hellos read, not compressed. Then what its
+   * decryptor keeps (its `rest`), or null without a decryptor (no key log: nothing is decrypted). Undefined otherwise:
+   * it stays as it is.
+   */
+  rest(): RestingDecryptor | null | undefined {
+    const tls = this.tlsState;
+    // TLS state is made at the switch to TLS; a transport in any other mode has inflaters (COMPRESS, or its failure).
+    if (this.inflaters !== null || tls === null || tls.hellos !== null) return undefined;
+    if (tls.decryptor === null) return null;
+    return tls.decryptor.rest() ?? undefined;
+  }
 
   private get info(): ImapConnection {
     return this.out.info;

@@ -70,7 +70,8 @@ interface KeptClientHello {
 interface KeptServerHello {
   version: string;
   cipherSuite: number;
-  random: string;
+  /** Until the handshake's keys are set up (install): a connection that goes on needs it no more. */
+  random: string | null;
   encryptThenMac: boolean;
 }
 
@@ -90,9 +91,8 @@ class Direction {
   /** TLS 1.3 with application secrets only: try each record until one opens. */
   trial = false;
   trialFailures = 0;
-  /** TLS 1.3 client: records skipped as 0-RTT early data before the first handshake record opened. */
-  earlyRecordsSkipped = 0;
-  opened = 0;
+  /** A record opened with the current key: a record that does not is corrupt, not the wrong key or early data. */
+  opened = false;
   /** A record of this direction was seen: its first one was a handshake record, as a hello is. */
   began = false;
   stopped = false;
@@ -102,12 +102,61 @@ class Direction {
   constructor(readonly side: Side) {}
 }
 
+type WritableState = { -readonly [K in keyof TlsDecryptorState]: TlsDecryptorState[K] };
+
+/** What a direction at rest says of itself (RestingDecryptor.directions): four bits each, the server's above. */
+const BEGAN = 1;
+const STOPPED = 2;
+const OPENED = 4;
+const APPLICATION_PHASE = 8;
+const SERVER_SHIFT = 4;
+const TLS13 = 1 << 8;
+
+/**
+ * A decryptor between records (TlsDecryptor.rest): what it needs to go on, in one object. Each direction is its
+ * protection and four bits; its record and handshake readers, its held records and the keys of a handshake under way
+ * are all empty when it may rest. Everything else is kept as it was.
+ */
+export class RestingDecryptor {
+  constructor(
+    readonly st: WritableState,
+    readonly clientHello: KeptClientHello | null,
+    readonly serverHello: KeptServerHello | null,
+    readonly secrets: TlsSecrets | null,
+    readonly keyFailure: string | null,
+    readonly warned: string | Set<string> | null,
+    /** TLS13, and each direction's bits. */
+    readonly flags: number,
+    readonly client: Tls12Protection | Tls13Protection | null,
+    readonly server: Tls12Protection | Tls13Protection | null,
+  ) {}
+}
+
+/** A direction's protection while it may rest: its current one, or none; undefined if it holds anything more. */
+function restingProtection(d: Direction): Tls12Protection | Tls13Protection | null | undefined {
+  if (d.records.pending > 0 || d.handshake.partial || d.waiting.length > 0) return undefined;
+  // (A trial's key is its application13 until a record opens with it.)
+  if (d.pending12 !== null || d.application13 !== null) return undefined;
+  return d.tls12 ?? d.tls13;
+}
+
+function directionBits(d: Direction): number {
+  return (d.began ? BEGAN : 0) | (d.stopped ? STOPPED : 0) | (d.opened ? OPENED : 0) | (d.phase === 'application' ? APPLICATION_PHASE : 0);
+}
+
+function wakeDirection(d: Direction, bits: number, protection: Tls12Protection | Tls13Protection | null): void {
+  d.began = (bits & BEGAN) !== 0;
+  d.stopped = (bits & STOPPED) !== 0;
+  d.opened = (bits & OPENED) !== 0;
+  d.phase = (bits & APPLICATION_PHASE) !== 0 ? 'application' : 'handshake';
+  if (protection instanceof Tls12Protection) d.tls12 = protection;
+  else d.tls13 = protection;
+}
+
 export class TlsDecryptor {
   private readonly client = new Direction('client');
   private readonly server = new Direction('server');
-  private readonly st = { version: null, cipher: null, sni: null, clientRandom: null, decrypting: false, reason: null } as {
-    -readonly [K in keyof TlsDecryptorState]: TlsDecryptorState[K];
-  };
+  private readonly st: WritableState;
   /** Hellos of the current handshake; a ClientHello after a complete one starts a renegotiation. */
   private clientHello: KeptClientHello | null = null;
   private serverHello: KeptServerHello | null = null;
@@ -121,7 +170,34 @@ export class TlsDecryptor {
    */
   private warned: string | Set<string> | null = null;
 
-  constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput) {}
+  /** `resting`: the decryptor that rested as it (TlsDecryptor.rest) goes on. */
+  constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput, resting?: RestingDecryptor) {
+    if (resting === undefined) {
+      this.st = { version: null, cipher: null, sni: null, clientRandom: null, decrypting: false, reason: null };
+      return;
+    }
+    this.st = resting.st;
+    this.clientHello = resting.clientHello;
+    this.serverHello = resting.serverHello;
+    this.secrets = resting.secrets;
+    this.keyFailure = resting.keyFailure;
+    this.warned = resting.warned;
+    this.tls13 = (resting.flags & TLS13) !== 0;
+    wakeDirection(this.client, resting.flags, resting.client);
+    wakeDirection(this.server, resting.flags >> SERVER_SHIFT, resting.server);
+  }
+
+  /**
+   * This decryptor at rest, if it can rest: neither direction holds part of a record or handshake message, records
+   * waiting for a hello, or the keys of a handshake under way. Otherwise null, and it stays as it is.
+   */
+  rest(): RestingDecryptor | null {
+    const client = restingProtection(this.client);
+    const server = restingProtection(this.server);
+    if (client === undefined || server === undefined) return null;
+    const flags = (this.tls13 ? TLS13 : 0) | directionBits(this.client) | (directionBits(this.server) << SERVER_SHIFT);
+    return new RestingDecryptor(this.st, this.clientHello, this.serverHello, this.secrets, this.keyFailure, this.warned, flags, client, server);
+  }
 
   get state(): TlsDecryptorState {
     return this.st;
@@ -234,7 +310,7 @@ export class TlsDecryptor {
     if (d.tls12) {
       const plain = d.tls12.open(record);
       if (!plain) return this.stop(d, this.macFailure(d, record), record.frame);
-      d.opened++;
+      d.opened = true;
       content = plain;
     }
     switch (record.type) {
@@ -258,7 +334,7 @@ export class TlsDecryptor {
     }
     d.tls12 = d.pending12;
     d.pending12 = null;
-    d.opened = 0;
+    d.opened = false;
     d.handshake.clear();
   }
 
@@ -294,7 +370,7 @@ export class TlsDecryptor {
       if (!opened) {
         if (this.isEarlyData(d)) {
           // 0-RTT data is protected with the early traffic secret, which we do not use: skip it.
-          if (d.earlyRecordsSkipped++ === 0) this.note(record.frame, `${LABEL[d.side]}: 0-RTT early data is not decrypted`);
+          this.note(record.frame, `${LABEL[d.side]}: 0-RTT early data is not decrypted`); // once: notes are not repeated
           return;
         }
         return this.stop(d, this.macFailure(d, record), record.frame);
@@ -302,7 +378,7 @@ export class TlsDecryptor {
     } else {
       return; // no key for this direction: already reported
     }
-    d.opened++;
+    d.opened = true;
     this.inner13(d, opened, record.frame);
   }
 
@@ -310,12 +386,12 @@ export class TlsDecryptor {
     d.tls13 = protection;
     d.application13 = null;
     d.phase = 'application';
-    d.opened = 0;
+    d.opened = false;
   }
 
   /** Before the first client record opened with the handshake key, failures may be early data. */
   private isEarlyData(d: Direction): boolean {
-    return d.side === 'client' && d.phase === 'handshake' && d.opened === 0 && this.clientHello?.earlyData === true;
+    return d.side === 'client' && d.phase === 'handshake' && !d.opened && this.clientHello?.earlyData === true;
   }
 
   private inner13(d: Direction, opened: OpenedRecord, frame: number): void {
@@ -394,14 +470,16 @@ export class TlsDecryptor {
   private install(frame: number): void {
     const ch = this.clientHello;
     const sh = this.serverHello;
-    if (!ch || !sh) return;
+    if (!ch || !sh?.random) return;
+    const serverRandom = sh.random;
+    sh.random = null;
     this.keyFailure = null;
     // Optimistic; a direction without its secret stops (and says why) while the keys are set up.
     this.st.decrypting = true;
     this.st.reason = null;
     const failure =
       sh.version === 'TLS 1.3' ? this.install13(ch, sh, frame)
-      : sh.version === 'TLS 1.2' ? this.install12(ch, sh)
+      : sh.version === 'TLS 1.2' ? this.install12(ch, sh, serverRandom)
       : `${sh.version} is not decrypted (only TLS 1.2 and 1.3)`;
     if (failure) {
       this.keyFailure = failure;
@@ -410,13 +488,13 @@ export class TlsDecryptor {
     }
   }
 
-  private install12(ch: KeptClientHello, sh: KeptServerHello): string | null {
+  private install12(ch: KeptClientHello, sh: KeptServerHello, serverRandom: string): string | null {
     this.tls13 = false;
     const suite = tls12Suite(sh.cipherSuite);
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted (supported: AES-GCM, ChaCha20-Poly1305, AES-CBC)`;
     const master = this.secrets?.masterSecret;
     if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random} in the key log`;
-    const p = tls12Protections(suite, master, Buffer.from(ch.random, 'hex'), Buffer.from(sh.random, 'hex'), sh.encryptThenMac);
+    const p = tls12Protections(suite, master, Buffer.from(ch.random, 'hex'), Buffer.from(serverRandom, 'hex'), sh.encryptThenMac);
     this.client.pending12 = p.client;
     this.server.pending12 = p.server;
     return null;
@@ -434,7 +512,10 @@ export class TlsDecryptor {
       d.phase = 'handshake';
       if (handshake) d.tls13 = new Tls13Protection(suite, handshake);
       // Without the handshake secret, the first record that opens with the application key starts its phase.
-      else if (application) d.trial = true;
+      else if (application) {
+        d.trial = true;
+        d.trialFailures = 0;
+      }
       else this.stop(d, `no ${d.side.toUpperCase()}_*_TRAFFIC_SECRET in the key log`, frame);
     };
     setUp(this.client, s.clientHandshakeTrafficSecret, s.clientTrafficSecret0);
@@ -446,7 +527,7 @@ export class TlsDecryptor {
 
   private macFailure(d: Direction, record: TlsRecord): string {
     return `record of frame ${record.frame} (${record.body.length} bytes) does not decrypt (MAC failure): ` +
-      (d.opened === 0 ? 'wrong key in the key log, or a corrupt record' : 'corrupt record');
+      (d.opened ? 'corrupt record' : 'wrong key in the key log, or a corrupt record');
   }
 
   /** The connection's keys are unusable: one warning; directions stop when they need the keys. */
