@@ -1,18 +1,16 @@
-import { KeyLog } from './tls/keylog.js';
+import { KeyLog, type KeyLogSecrets } from './tls/keylog.js';
 import type { PipelineOptions } from './pipeline.js';
 
 /**
  * How to read a capture, in a form that crosses to a worker thread (plain data): server ports and the
- * texts of TLS key logs. Each capture gets its own KeyLog built from these, so secrets one capture embeds
+ * secrets of the TLS key logs given. Each capture gets its own KeyLog made of these, so secrets one capture embeds
  * never decrypt another, whichever thread or order the captures are read in.
  */
 export interface CaptureSettings {
   ports: number[];
-  keylogTexts: string[];
+  keySecrets: KeyLogSecrets;
 }
 
 export function pipelineOptions(settings: CaptureSettings): PipelineOptions & { ports: number[]; keys: KeyLog } {
-  const keys = new KeyLog();
-  for (const text of settings.keylogTexts) keys.merge(KeyLog.parse(text));
-  return { ports: settings.ports, keys };
+  return { ports: settings.ports, keys: KeyLog.of(settings.keySecrets) };
 }

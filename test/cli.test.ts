@@ -161,6 +161,30 @@ test('summary says in one line when nothing could be read: TLS without keys, or 
   assert.match(fetches.stdout, /TLS-encrypted and could not be read/);
 });
 
+test('--keylog decrypts in every command that reads a capture in the main thread: follow, extract, report, -w', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-cli-'));
+  try {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    const tls13 = ['--keylog', join(CAPTURES, 'imaps-tls13.keys'), join(CAPTURES, 'imaps-tls13.pcap')];
+    const tls12 = ['--keylog', join(CAPTURES, 'starttls-tls12.keys'), join(CAPTURES, 'starttls-tls12.pcap')];
+    const follow = run('follow', '--conn', '0', ...tls13);
+    assert.equal(follow.status, 0, follow.stderr);
+    assert.match(follow.stdout, /T1 LOGIN alice/);
+    const extract = run('extract', '--out', join(dir, 'parts'), ...tls12);
+    assert.equal(extract.status, 0, extract.stderr);
+    assert.ok(existsSync(join(dir, 'parts', 'INBOX-uid1.eml')), extract.stdout);
+    const report = run('report', '-o', join(dir, 'page.html'), ...tls13);
+    assert.equal(report.status, 0, report.stderr);
+    assert.match(readFileSync(join(dir, 'page.html'), 'utf8'), /"command":"LOGIN"/);
+    // -w picks the connections the filter names by what only decryption shows (the user LOGIN names).
+    const written = run('commands', '-Y', 'imap.user == "alice"', '-w', join(dir, 'login.pcap'), '--force', ...tls13);
+    assert.equal(written.status, 0, written.stderr);
+    assert.match(written.stderr, /wrote [1-9]\d* frame\(s\) of 1 connection\(s\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('follow: lines stand in the order they crossed the wire (a "+" before the literal it asked for); a refused literal says so', () => {
   const r = spawnSync(process.execPath, [CLI, 'follow', join(CAPTURES, 'append-idle.pcap'), '--conn', '0'], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   assert.equal(r.status, 0, r.stderr);

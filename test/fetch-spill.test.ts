@@ -701,7 +701,7 @@ test('fetches of a capture that cannot be read: the step file it had begun is cl
   try {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
-    const input = { path: join(tmp, 'no-such.pcap'), settings: { ports: [143, 993], keylogTexts: [] }, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false, spill: { budget: 1, dir: tmp } };
+    const input = { path: join(tmp, 'no-such.pcap'), settings: { ports: [143, 993], keySecrets: new Map() }, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false, spill: { budget: 1, dir: tmp } };
     await assert.rejects(fetchesOfCapture(input, () => {}));
     assert.equal(open(), before);
   } finally {

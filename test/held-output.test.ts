@@ -88,7 +88,7 @@ test('the pool holds a later capture\'s output in a private directory of the one
   if (!existsSync(second)) await generateScaleCapture('closed', 7000, second);
   const heldIn = join(tmp, 'held-in');
   mkdirSync(heldIn);
-  const settings = { ports: [143, 993], keylogTexts: [] };
+  const settings = { ports: [143, 993], keySecrets: new Map() };
   const flags = { json: true, t: 'r' as const };
   const inputs = [first, second].map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
   /** Files held in `heldIn`'s private directories now. */

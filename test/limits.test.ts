@@ -397,15 +397,20 @@ test('a key log file is read up to the cap, ending on its last whole line; a pip
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-'));
   try {
     const file = join(dir, 'keys');
-    writeFileSync(file, 'line one\nline two\nline three\n');
-    assert.deepEqual(readKeyLogFile(file, 14), { text: 'line one\n', cut: true });
-    assert.deepEqual(readKeyLogFile(file, 1000), { text: 'line one\nline two\nline three\n', cut: false });
+    const line = (n: number) => `CLIENT_RANDOM ${String(n).padStart(2, '0').repeat(32)} ${'ab'.repeat(48)}\n`;
+    writeFileSync(file, line(1) + line(2) + line(3));
+    const randoms = (keys: KeyLog) => [1, 2, 3].filter((n) => keys.secretsFor(Buffer.from(String(n).padStart(2, '0').repeat(32), 'hex')));
+    const cut = readKeyLogFile(file, () => {}, line(1).length + 20);
+    assert.deepEqual([randoms(cut.keys), cut.cut], [[1], true], 'the second line, cut, is not taken');
+    const whole = readKeyLogFile(file, () => {}, 1000);
+    assert.deepEqual([randoms(whole.keys), whole.cut], [[1, 2, 3], false]);
     // As `--keylog <(…)` gives it: a pipe has no size, so it is read until its end.
     const fifo = join(dir, 'fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, fifo], { stdio: 'ignore' });
     try {
-      assert.deepEqual(readKeyLogFile(fifo, 1000), { text: 'line one\nline two\nline three\n', cut: false });
+      const piped = readKeyLogFile(fifo, () => {}, 1000);
+      assert.deepEqual([randoms(piped.keys), piped.cut], [[1, 2, 3], false]);
     } finally {
       writer.kill();
     }

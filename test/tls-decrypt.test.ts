@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +16,16 @@ import crypto from 'node:crypto';
 import tls from 'node:tls';
 import { streamCapture } from '../src/pipeline.js';
 import { runSession } from './helpers/imap.js';
+import { cliJson } from './helpers/cli.js';
 import type { Side } from '../src/tcp/types.js';
 import { TlsDecryptor, type TlsDecryptorOutput, type TlsDecryptorState } from '../src/tls/decryptor.js';
 import { HandshakeReader, serverHelloOf } from '../src/tls/handshake-reader.js';
 import { DSB_TLS_KEY_LOG, KeyLog, keyLogFromDsb } from '../src/tls/keylog.js';
+import { readKeyLogFile } from '../src/tls/keylog-file.js';
 import { hkdfExpandLabel, tls12Prf } from '../src/tls/primitives.js';
 import { tls13Suite } from '../src/tls/suites.js';
 import { Tls13Protection } from '../src/tls/tls13.js';
+import { keyBytes, keyText } from '../src/util/bytes.js';
 import type { TlsRecord } from '../src/tls/record-reader.js';
 import { withScaleCapture } from './helpers/scale.js';
 import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable, hasOpenssl, NO_OPENSSL, skipIfMissing } from './helpers/env.js';
@@ -771,6 +774,9 @@ test('a side whose first record is not its hello was joined midway: one warning 
 
 // ---------------------------------------------------------------- key log parsing
 
+/** A secret the key log keeps as text, in hex. */
+const hexOf = (text: string | undefined) => text === undefined ? undefined : keyBytes(text).toString('hex');
+
 test('KeyLog.parse: labels, comments, blank lines, CRLF, upper-case hex; malformed lines warned by number', () => {
   const r1 = 'ab'.repeat(32);
   const r2 = 'CD'.repeat(32);
@@ -782,7 +788,7 @@ test('KeyLog.parse: labels, comments, blank lines, CRLF, upper-case hex; malform
     `SERVER_HANDSHAKE_TRAFFIC_SECRET ${r2} ${'33'.repeat(32)}`,
     `CLIENT_TRAFFIC_SECRET_0 ${r2} ${'44'.repeat(48)}`,
     `SERVER_TRAFFIC_SECRET_0 ${r2} ${'55'.repeat(48)}`,
-    `EXPORTER_SECRET ${r2} ${'66'.repeat(48)}`,
+    `EXPORTER_SECRET ${r2} ${'66'.repeat(48)}`, // a label decryption does not use: not kept
     `ECH_SECRET ${r2} ${'77'.repeat(32)}`, // a label we do not use: skipped quietly
     `CLIENT_RANDOM ${r1.slice(2)} ${'11'.repeat(48)}`, // 10: short random
     `CLIENT_RANDOM ${r1} ${'11'.repeat(47)}`, // 11: short master secret
@@ -797,15 +803,60 @@ test('KeyLog.parse: labels, comments, blank lines, CRLF, upper-case hex; malform
   assert.match(warned[1]![1], /secret of 47 bytes/);
   assert.equal(log.size, 2);
   const a = log.secretsFor(Buffer.from(r1, 'hex'))!;
-  assert.equal(a.masterSecret?.toString('hex'), '11'.repeat(48));
+  assert.equal(hexOf(a.masterSecret), '11'.repeat(48));
   const b = log.secretsFor(Buffer.from(r2, 'hex'))!;
-  assert.equal(b.clientHandshakeTrafficSecret?.toString('hex'), '22'.repeat(32));
-  assert.equal(b.serverHandshakeTrafficSecret?.toString('hex'), '33'.repeat(32));
-  assert.equal(b.clientTrafficSecret0?.toString('hex'), '44'.repeat(48));
-  assert.equal(b.serverTrafficSecret0?.toString('hex'), '55'.repeat(48));
-  assert.equal(b.exporterSecret?.toString('hex'), '66'.repeat(48));
-  assert.equal(b.masterSecret, undefined);
+  assert.equal(hexOf(b.clientHandshakeTrafficSecret), '22'.repeat(32));
+  assert.equal(hexOf(b.serverHandshakeTrafficSecret), '33'.repeat(32));
+  assert.equal(hexOf(b.clientTrafficSecret0), '44'.repeat(48));
+  assert.equal(hexOf(b.serverTrafficSecret0), '55'.repeat(48));
+  // The exporter secret is not kept: decryption does not use it.
+  assert.deepEqual(Object.keys(b).sort(), ['clientHandshakeTrafficSecret', 'clientTrafficSecret0', 'serverHandshakeTrafficSecret', 'serverTrafficSecret0']);
   assert.equal(log.secretsFor(Buffer.alloc(32)), null);
+});
+
+test('a key log file read a chunk at a time gives what its whole text parsed gives: lines across chunks, a line longer than a chunk, warnings by number', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-'));
+  try {
+    const hex = (n: number, bytes: number) => crypto.createHash('sha512').update(String(n)).digest('hex').repeat(2).slice(0, 2 * bytes);
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      if (i % 997 === 5) lines.push(`CLIENT_RANDOM ${hex(i, 32)} ${hex(i, 47)}`); // a short secret: warned
+      else if (i === 6_000) lines.push(`# ${'x'.repeat(1_500_000)}`); // longer than the chunks the file is read in
+      else if (i % 2 === 0) lines.push(`CLIENT_RANDOM ${hex(i, 32)} ${hex(i + 1, 48)}${i % 3 === 0 ? '\r' : ''}`);
+      else lines.push(`SERVER_TRAFFIC_SECRET_0 ${hex(i - 1, 32)} ${hex(i, 48)}`);
+    }
+    const text = lines.join('\n') + '\nCLIENT_RANDOM ' + hex(99_999, 32) + ' ' + hex(1, 48); // the last line without its newline
+    const file = join(dir, 'keys');
+    writeFileSync(file, text);
+    const whole: string[] = [];
+    const parsed = KeyLog.parse(text, (line, msg) => whole.push(`${line} ${msg}`));
+    const chunked: string[] = [];
+    const read = readKeyLogFile(file, (line, msg) => chunked.push(`${line} ${msg}`));
+    assert.equal(read.cut, false);
+    assert.ok(text.length > 3 * 1024 * 1024 && parsed.size > 6_000, `${text.length} bytes, ${parsed.size} randoms`);
+    assert.deepEqual([...read.keys.secrets], [...parsed.secrets]);
+    assert.ok(whole.length >= 12 && whole[0]!.startsWith('6 '), whole.join('\n'));
+    assert.deepEqual(chunked, whole);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('secrets a pcapng embeds decrypt that capture only: the next capture read in the same thread keeps the key log as given', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imapscope-keylog-'));
+  try {
+    // The server's secrets only: the recording's client side stays encrypted, unless the pcapng's lent it the rest.
+    const serverOnly = join(dir, 'server.keys');
+    writeFileSync(serverOnly, tls13.keyLogs[0]!.text.split('\n').filter((l) => l.startsWith('SERVER_')).join('\n'));
+    const alone = cliJson<{ exchanges: object[] }>(['commands', '--json', '--keylog', serverOnly, tls13.pcap]).exchanges;
+    const both = cliJson<{ exchanges: { capture: string }[] }>(['commands', '--json', '--jobs', '1', '--keylog', serverOnly, tls13.pcapng, tls13.pcap]).exchanges;
+    const commands = (exchanges: object[]) => exchanges.map((ex) => (ex as { command: string }).command);
+    assert.ok(commands(both.filter((ex) => ex.capture === tls13.pcapng)).includes('LOGIN'), 'the pcapng is decrypted with its own secrets');
+    assert.ok(!commands(alone).includes('LOGIN'), 'the pcap alone has no client secrets');
+    assert.deepEqual(both.filter((ex) => ex.capture === tls13.pcap).map(({ capture: _capture, ...ex }) => ex), alone);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('KeyLog.merge: union of randoms; the merged-in log wins where both know a secret', () => {
@@ -815,8 +866,8 @@ test('KeyLog.merge: union of randoms; the merged-in log wins where both know a s
   a.merge(b);
   assert.equal(a.size, 2);
   const s = a.secretsFor(Buffer.from(r, 'hex'))!;
-  assert.equal(s.clientHandshakeTrafficSecret?.toString('hex'), '01'.repeat(32));
-  assert.equal(s.clientTrafficSecret0?.toString('hex'), '03'.repeat(32));
+  assert.equal(hexOf(s.clientHandshakeTrafficSecret), '01'.repeat(32));
+  assert.equal(hexOf(s.clientTrafficSecret0), '03'.repeat(32));
   assert.equal(b.size, 2, 'the other log is unchanged');
   assert.equal(b.secretsFor(Buffer.from(r, 'hex'))!.clientHandshakeTrafficSecret, undefined);
 });
@@ -856,7 +907,7 @@ test('TLS 1.3 record padding (RFC 8446 §5.4): zeros after the content type are 
     const body = Buffer.concat([cipher.update(inner), cipher.final(), cipher.getAuthTag()]);
     return { type: 23, version: 0x0303, header, body, frame: seq + 1 };
   };
-  const protection = new Tls13Protection(suite, secret);
+  const protection = new Tls13Protection(suite, keyText(secret));
   const text = Buffer.from('a1 OK done\r\n\0\0');
   // Application data with 100 octets of padding; the data itself ends in zero octets, which stay.
   const padded = protection.open(seal(0, Buffer.concat([text, Buffer.from([23]), Buffer.alloc(100)])))!;

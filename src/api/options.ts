@@ -34,7 +34,7 @@ export interface AnalyzeOptions {
 export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions {
   const keys = new KeyLog();
   const sources = options.keylog === undefined ? [] : Array.isArray(options.keylog) ? options.keylog : [options.keylog];
-  for (const source of sources) keys.merge(KeyLog.parse(keyLogText(source)));
+  for (const source of sources) keys.merge(keyLogOf(source));
   const out: PipelineAnalyzeOptions = { keys };
   if (options.ports) out.ports = options.ports;
   if (options.limits?.maxHeldBytes !== undefined) out.maxHeldBytes = options.limits.maxHeldBytes;
@@ -46,11 +46,11 @@ export function pipelineOptions(options: AnalyzeOptions): PipelineAnalyzeOptions
   return out;
 }
 
-function keyLogText(source: KeyLogSource): string {
-  if (source instanceof Uint8Array) return Buffer.from(source).toString('utf8');
-  if (typeof source === 'object') return source.text;
+function keyLogOf(source: KeyLogSource): KeyLog {
+  if (source instanceof Uint8Array) return KeyLog.parse(Buffer.from(source).toString('utf8'));
+  if (typeof source === 'object') return KeyLog.parse(source.text);
   try {
-    return readKeyLogFile(source).text;
+    return readKeyLogFile(source).keys;
   } catch (err) {
     throw new CaptureError(`key log ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }

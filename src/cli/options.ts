@@ -2,7 +2,8 @@ import type { ReadControl } from '../capture/reader.js';
 import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../tls/keylog.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../tls/keylog-file.js';
-import type { CaptureSettings } from '../settings.js';
+import { pipelineOptions, type CaptureSettings } from '../settings.js';
+import type { PipelineOptions } from '../pipeline.js';
 import type { Jobs } from '../parallel/jobs.js';
 import { UsageError } from './errors.js';
 import { output } from './output.js';
@@ -30,29 +31,33 @@ export interface CaptureFlags {
 }
 
 /**
- * The pipeline settings every capture-reading command shares: server ports, TLS key logs (parsed, and
- * as text for worker threads, which build their own), and the output's control of reading (stop on
- * Ctrl-C or a closed pipe, progress), which stays in this thread.
+ * The pipeline settings every capture-reading command shares: server ports, the TLS key logs' secrets (each capture,
+ * in whichever thread, makes its own key log of them), and the output's control of reading (stop on Ctrl-C or a
+ * closed pipe, progress), which stays in this thread.
  */
-export function captureSettings(opts: CaptureFlags): CaptureSettings & { keys: KeyLog } & ReadControl {
+export function captureSettings(opts: CaptureFlags): CaptureSettings & ReadControl {
   const keys = new KeyLog();
-  const keylogTexts: string[] = [];
   for (const file of opts.keylog ?? []) {
-    let text: string;
+    let read: ReturnType<typeof readKeyLogFile>;
     try {
-      const read = readKeyLogFile(file);
-      text = read.text;
-      if (read.cut) output.note(`imapscope: warning: --keylog ${file} is larger than ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB (the cap): only the lines in its first ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB are used`);
+      read = readKeyLogFile(file);
     } catch (err) {
       throw new UsageError(`--keylog ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
-    const parsed = KeyLog.parse(text);
+    if (read.cut) output.note(`imapscope: warning: --keylog ${file} is larger than ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB (the cap): only the lines in its first ${MAX_KEYLOG_FILE_BYTES / 1024 / 1024} MiB are used`);
     // Not fatal (the capture may embed its own secrets), but the user must know this file did nothing.
-    if (parsed.size === 0) output.note(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")`);
-    keys.merge(parsed);
-    keylogTexts.push(text);
+    if (read.keys.size === 0) output.note(`imapscope: warning: --keylog ${file}: no usable key line (expected NSS key log lines such as "CLIENT_RANDOM <hex> <hex>")`);
+    keys.merge(read.keys);
   }
-  return { ports: parsePortList(opts.port), keys, keylogTexts, ...output.readControl() };
+  return { ports: parsePortList(opts.port), keySecrets: keys.secrets, ...output.readControl() };
+}
+
+/**
+ * What reading one capture in this thread takes: the settings, and a key log of their secrets of its own (which the
+ * capture's embedded secrets join).
+ */
+export function capturePipeline(settings: CaptureSettings & ReadControl): PipelineOptions & ReadControl {
+  return { ...settings, ...pipelineOptions(settings) };
 }
 
 /**
@@ -96,7 +101,7 @@ export function jobsOf(opts: { jobs?: string }): Jobs {
   return opts.jobs !== undefined ? parseJobs(opts.jobs) : 'auto';
 }
 
-/** The settings as plain data for worker threads (each builds its own key log from the texts). */
+/** The settings as plain data for worker threads (each capture makes its own key log of the secrets). */
 export function plainSettings(s: CaptureSettings): CaptureSettings {
-  return { ports: s.ports, keylogTexts: s.keylogTexts };
+  return { ports: s.ports, keySecrets: s.keySecrets };
 }

@@ -3,7 +3,7 @@ import { expandCaptures } from '../fleet/walk.js';
 import { captureSizes, jobsFor } from '../parallel/jobs.js';
 import { inOrder } from '../parallel/pool.js';
 import type { TaskOutput } from '../parallel/tasks.js';
-import { captureSettings, jobsOf, plainSettings } from './options.js';
+import { capturePipeline, captureSettings, jobsOf, plainSettings } from './options.js';
 import type { SelectedCapture } from './selected-capture.js';
 import { rowFiles } from './spill.js';
 import { planWrite, runWrite, type WriteFlags } from './write-options.js';
@@ -40,7 +40,7 @@ export async function runPerConnection<N extends 'analysis' | 'streams', R>(
     for await (const r of inOrder(task, inputs, jobs, undefined, settings, { copyInThread: false, sizes })) {
       kept.push(take(r));
       rows.push(r.rows);
-      if (write) await runWrite(write, captures[i]!, r.selected, settings);
+      if (write) await runWrite(write, captures[i]!, r.selected, capturePipeline(settings));
       i++;
     }
     await list(kept, rows);

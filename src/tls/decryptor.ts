@@ -22,6 +22,7 @@ import { RecordReader, type TlsRecord } from './record-reader.js';
 import { tls12Suite, tls13Suite } from './suites.js';
 import { Tls12Protection, tls12Protections } from './tls12.js';
 import { Tls13Protection, type OpenedRecord } from './tls13.js';
+import { keyBytes } from '../util/bytes.js';
 
 export interface TlsDecryptorOutput {
   /** Application data (content type 23) in order; `bytes` belongs to the receiver. */
@@ -494,7 +495,7 @@ export class TlsDecryptor {
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted (supported: AES-GCM, ChaCha20-Poly1305, AES-CBC)`;
     const master = this.secrets?.masterSecret;
     if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random} in the key log`;
-    const p = tls12Protections(suite, master, Buffer.from(ch.random, 'hex'), Buffer.from(serverRandom, 'hex'), sh.encryptThenMac);
+    const p = tls12Protections(suite, keyBytes(master), Buffer.from(ch.random, 'hex'), Buffer.from(serverRandom, 'hex'), sh.encryptThenMac);
     this.client.pending12 = p.client;
     this.server.pending12 = p.server;
     return null;
@@ -507,7 +508,7 @@ export class TlsDecryptor {
     const s = this.secrets;
     const known = s && (s.clientHandshakeTrafficSecret || s.serverHandshakeTrafficSecret || s.clientTrafficSecret0 || s.serverTrafficSecret0);
     if (!known) return `no TLS 1.3 traffic secrets for client random ${ch.random} in the key log`;
-    const setUp = (d: Direction, handshake: Buffer | undefined, application: Buffer | undefined): void => {
+    const setUp = (d: Direction, handshake: string | undefined, application: string | undefined): void => {
       d.application13 = application ? new Tls13Protection(suite, application) : null;
       d.phase = 'handshake';
       if (handshake) d.tls13 = new Tls13Protection(suite, handshake);

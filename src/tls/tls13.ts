@@ -4,7 +4,7 @@
  */
 import { aeadOpen, hashLength, hkdfExpandLabel, xorNonce } from './primitives.js';
 import type { TlsRecord } from './record-reader.js';
-import { keyBytes, keyText, ownBytes } from '../util/bytes.js';
+import { keyBytes, keyText } from '../util/bytes.js';
 import type { Tls13Suite } from './suites.js';
 
 export interface OpenedRecord {
@@ -19,8 +19,10 @@ export class Tls13Protection {
   /** Sequence number of the next record; starts at 0 for every key. */
   private seq = 0;
 
-  constructor(private readonly suite: Tls13Suite, private readonly secret: Buffer) {
-    this.keyAndIv = keyText(Buffer.concat([hkdfExpandLabel(suite.hash, secret, 'key', suite.keyLength), hkdfExpandLabel(suite.hash, secret, 'iv', 12)]));
+  /** `secret`: the traffic secret's bytes as text (keyText), as the key log keeps it. */
+  constructor(private readonly suite: Tls13Suite, private readonly secret: string) {
+    const bytes = keyBytes(secret);
+    this.keyAndIv = keyText(Buffer.concat([hkdfExpandLabel(suite.hash, bytes, 'key', suite.keyLength), hkdfExpandLabel(suite.hash, bytes, 'iv', 12)]));
   }
 
   /** Null when the tag does not verify; the sequence number only advances on success. */
@@ -42,6 +44,6 @@ export class Tls13Protection {
   /** The protection after a KeyUpdate: application_traffic_secret_N+1 (§7.2). */
   next(): Tls13Protection {
     const hash = this.suite.hash;
-    return new Tls13Protection(this.suite, ownBytes(hkdfExpandLabel(hash, this.secret, 'traffic upd', hashLength(hash))));
+    return new Tls13Protection(this.suite, keyText(hkdfExpandLabel(hash, keyBytes(this.secret), 'traffic upd', hashLength(hash))));
   }
 }

@@ -3,7 +3,7 @@ import { inOrder } from '../../parallel/pool.js';
 import { jsonText } from '../../util/json.js';
 import { CSV_COLUMNS, fieldColumns } from '../commands-capture.js';
 import { FieldsWriter } from '../../report/fields-output.js';
-import { ConnectionChoice, captureSettings, jobsOf, plainSettings } from '../options.js';
+import { ConnectionChoice, capturePipeline, captureSettings, jobsOf, plainSettings } from '../options.js';
 import { captureSizes, jobsFor } from '../../parallel/jobs.js';
 import { output } from '../output.js';
 import { compileFilterOption, outputChoice, type OutputFlags } from '../display-options.js';
@@ -64,7 +64,7 @@ export async function runCommands(args: string[], opts: CommandsOptions): Promis
   let i = 0;
   for await (const r of inOrder('commands', inputs, jobs, sink, settings, { sizes })) {
     allWarnings.push(...r.warnings);
-    if (write) await runWrite(write, captures[i]!, r.selected, settings);
+    if (write) await runWrite(write, captures[i]!, r.selected, capturePipeline(settings));
     i++;
   }
   open();

@@ -2,7 +2,7 @@ import { analyzeWithFetches, type FullAnalysis } from '../../analysis/full.js';
 import { ExtractError, Extractor } from '../../extract/extractor.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
-import { captureSettings } from '../options.js';
+import { capturePipeline, captureSettings } from '../options.js';
 import { output } from '../output.js';
 import { spillBudget } from '../spill.js';
 
@@ -19,7 +19,7 @@ export async function runExtract(capture: string, opts: { out: string; force?: b
   let analysis: FullAnalysis;
   try {
     analysis = await analyzeWithFetches(capture, {
-      ...settings,
+      ...capturePipeline(settings),
       keepConnections: false, // files and manifest come from the messages alone
       statistics: false,
       onLiteralStart: (msg, lit) => extractor.literalStart(msg, lit),

@@ -4,7 +4,7 @@ import { streamCapture, type PipelineOptions } from '../../pipeline.js';
 import type { Side } from '../../tcp/types.js';
 import { markerLine, transcriptLines } from '../../report/transcript.js';
 import { UsageError } from '../errors.js';
-import { ConnectionChoice, captureSettings } from '../options.js';
+import { ConnectionChoice, capturePipeline, captureSettings } from '../options.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
@@ -16,8 +16,9 @@ export async function runFollow(capture: string, opts: FollowOptions): Promise<v
   const settings = captureSettings(opts);
   if (opts.raw && opts.filter !== undefined) throw new UsageError('follow: -Y selects exchanges of the transcript; --raw writes bytes, which it cannot filter');
   const conn = new ConnectionChoice(opts.conn);
-  if (opts.raw) await followRaw(capture, conn, opts.side, settings);
-  else await followTranscript(capture, conn, opts, settings);
+  const pipeline = capturePipeline(settings);
+  if (opts.raw) await followRaw(capture, conn, opts.side, pipeline);
+  else await followTranscript(capture, conn, opts, pipeline);
   conn.requireFound(capture);
 }
 

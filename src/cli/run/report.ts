@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
-import { captureSettings } from '../options.js';
+import { capturePipeline, captureSettings } from '../options.js';
 import { spillBudget, spillDirectory } from '../spill.js';
 
 interface ReportOptions { output: string; title?: string; filter?: string; port: string; keylog?: string[] }
@@ -22,7 +22,7 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
   // connection's row waits there from its end until the page is written.
   const spillDir = spillDirectory('sort fetched messages and write connection rows through', 'every message and connection row');
   try {
-    const data = await buildReportData(captures, settings, filter ? () => {
+    const data = await buildReportData(captures, capturePipeline(settings), filter ? () => {
       const selection = new Selection(filter);
       return { firstFrame: (t) => { selection.t0 = t; }, exchange: (ex, info) => selection.exchange(ex, info), shows: (c) => selection.selectsDrained(c) };
     } : undefined, { spill: spillDir ? { budget, dir: spillDir.path } : undefined });
