@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyLog } from '../src/tls/keylog.js';
 import { PACED_BYTES, readCapture, type CaptureInput, type CaptureResult } from '../src/capture/reader.js';
 import { CAPTURES } from './helpers/env.js';
 import { TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
@@ -105,7 +106,7 @@ test('connections still open at the end of the input are ended a batch at a time
 test('a capture read in this thread by the pool (--jobs 1) is held back by the output too', async () => {
   const { inOrder } = await import('../src/parallel/pool.js');
   let asked = 0;
-  const input = { path: join(CAPTURES, 'fetchmail.pcap'), settings: { ports: [143, 993], keySecrets: new Map() }, filter: undefined, keepSelected: false };
+  const input = { path: join(CAPTURES, 'fetchmail.pcap'), settings: { ports: [143, 993], keySecrets: new KeyLog().secrets }, filter: undefined, keepSelected: false };
   for await (const r of inOrder('analysis', [input], 1, () => {}, { room: () => { asked++; return null; } })) {
     assert.ok(r.analysis.connections.length > 0);
   }
@@ -121,7 +122,7 @@ test('fetches --json written after reading waits for room between its pieces too
   try {
     const capture = join(dir, 'sync.pcap');
     await generateCapture({ out: capture, mb: 0.5, mix: 'sync', seed: 3 });
-    const settings = { ports: [143, 993], keySecrets: new Map() };
+    const settings = { ports: [143, 993], keySecrets: new KeyLog().secrets };
     const input = { path: capture, settings, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false };
     let pieces = 0;
     let held = false;
@@ -189,7 +190,7 @@ async function withTwoSyncs(mb: number, seed: number, use: (rowsOf: (jobs: numbe
   try {
     const paths = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
     for (const [i, path] of paths.entries()) await generateCapture({ out: path, mb, mix: 'sync', seed: seed + i });
-    const settings = { ports: [143, 993], keySecrets: new Map() };
+    const settings = { ports: [143, 993], keySecrets: new KeyLog().secrets };
     const flags = { json: true, t: 'r' as const };
     const inputs = paths.map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
     await use(async (jobs, room, sizes, rows = []) => {

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyLog } from '../src/tls/keylog.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { readRowPieces, readRows, RowFile, ROW_PIECE_BYTES, RowWriter } from '../src/analysis/connection-rows.js';
 import { collectStreams } from '../src/analysis/streams.js';
@@ -81,7 +82,7 @@ test('summary\'s analysis and the streams with their rows spilled hold no record
   await withTempAsync(async (dir) => {
     for (const [n, path] of RECORDED.entries()) {
       const held = await analyzeCapture(path);
-      const settings = { ports: [143, 993], keySecrets: new Map() };
+      const settings = { ports: [143, 993], keySecrets: new KeyLog().secrets };
       const spilled = await selectedAnalysis({ path, settings, filter: undefined, keepSelected: false, spill: { file: join(dir, `rows-${n}`), kind: { json: true } } });
       assert.equal(spilled.analysis.connections.length, 0, `${path}: no record held`);
       assert.ok(spilled.rows, `${path}: rows were spilled`);
@@ -236,7 +237,7 @@ test('a capture that cannot be read leaves no file open: summary, streams and co
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
     const path = join(dir, 'no-such.pcap');
-    const settings = { ports: [143, 993], keySecrets: new Map() };
+    const settings = { ports: [143, 993], keySecrets: new KeyLog().secrets };
     const spill = (n: string) => ({ file: join(dir, n), kind: { json: true } as const });
     await assert.rejects(selectedAnalysis({ path, settings, filter: undefined, keepSelected: false, spill: spill('summary') }));
     await assert.rejects(streamsOfCapture({ path, settings, filter: undefined, keepSelected: false, spill: spill('streams') }));

@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCapture } from '../bench/gen-capture.js';
+import { KeyLog } from '../src/tls/keylog.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
 import { FetchTracker, type FetchedMessage, type FetchStep } from '../src/analysis/fetches.js';
 import { readSteps, StepFile } from '../src/cli/step-file.js';
@@ -701,7 +702,7 @@ test('fetches of a capture that cannot be read: the step file it had begun is cl
   try {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
-    const input = { path: join(tmp, 'no-such.pcap'), settings: { ports: [143, 993], keySecrets: new Map() }, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false, spill: { budget: 1, dir: tmp } };
+    const input = { path: join(tmp, 'no-such.pcap'), settings: { ports: [143, 993], keySecrets: new KeyLog().secrets }, conn: undefined, filter: undefined, ndjson: false, json: true, multi: false, spill: { budget: 1, dir: tmp } };
     await assert.rejects(fetchesOfCapture(input, () => {}));
     assert.equal(open(), before);
   } finally {

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { CAPTURES, CLI, NO_PUBLIC, PUBLIC, ROOT, hasPublic, unavailable } from './helpers/env.js';
 import { cliJson, runCli } from './helpers/cli.js';
+import { KeyLog } from '../src/tls/keylog.js';
 import { TABLES, TABLE_NAMES } from '../src/fleet/tables.js';
 import { withDuckDb, type DuckDBConnection } from '../src/fleet/duckdb.js';
 import { DatasetWriter, tableSource } from '../src/fleet/dataset.js';
@@ -312,7 +313,7 @@ test('a capture\'s long tables are handed on as NDJSON while it is analysed, in 
     const path = join(dir, 'closed.pcap');
     await generateScaleCapture('closed', 1000, path);
     const chunks: Record<string, string[]> = {};
-    const { rows, streamed } = await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keySecrets: new Map() }, (table, text) => {
+    const { rows, streamed } = await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keySecrets: new KeyLog().secrets }, (table, text) => {
       (chunks[table] ??= []).push(text);
     }, { dir, budget: 10 });
     const lines = (table: string) => (chunks[table] ?? []).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -375,7 +376,7 @@ test('a capture\'s connection and fetch rows wait on disk inside the scratch dir
       const texts = async (budget: number) => {
         const chunks: Record<string, string> = {};
         const seen = new Set<string>();
-        await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keySecrets: new Map() }, (table, text) => {
+        await captureRows({ path, sha256: 'x', size: 0 }, { ports: [143], keySecrets: new KeyLog().secrets }, (table, text) => {
           chunks[table] = (chunks[table] ?? '') + text;
           // What waits on disk while the rows are handed on: the connections' rows and, spilled, the fetched messages.
           if (table !== 'exchanges') for (const d of readdirSync(scratch)) for (const f of readdirSync(join(scratch, d))) seen.add(f.replace(/-[^-]*$/, ''));
@@ -446,7 +447,7 @@ test('a file that is no capture leaves nothing open and nothing in the scratch d
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
     for (let i = 0; i < 20; i++) {
-      const { rows } = await captureRows({ path: junk, sha256: 'x', size: 22 }, { ports: [143], keySecrets: new Map() }, () => {}, { dir: scratch, budget: 10 });
+      const { rows } = await captureRows({ path: junk, sha256: 'x', size: 22 }, { ports: [143], keySecrets: new KeyLog().secrets }, () => {}, { dir: scratch, budget: 10 });
       assert.match(String(rows.captures[0]!.error), /not a|capture/i);
     }
     assert.equal(open(), before, 'file descriptors after 20 files that are no captures');
@@ -644,7 +645,7 @@ test('an interrupted export discards its batch\'s temporary directory before it 
   const dir = tempDir();
   try {
     const out = join(dir, 'ds');
-    const report = await exportDataset([join(CAPTURES, 'curl.pcap')], out, 'parquet', 1, { ports: [143], keySecrets: new Map() }, 10, AbortSignal.abort());
+    const report = await exportDataset([join(CAPTURES, 'curl.pcap')], out, 'parquet', 1, { ports: [143], keySecrets: new KeyLog().secrets }, 10, AbortSignal.abort());
     assert.deepEqual([report.interrupted, report.batch, report.added], [true, null, []]);
     assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.')), []);
   } finally {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyLog } from '../src/tls/keylog.js';
 import { HELD_IN_MEMORY_CHARS, HeldOutput } from '../src/parallel/held-output.js';
 import { generateScaleCapture } from '../bench/scale-captures.js';
 import { runCli } from './helpers/cli.js';
@@ -88,7 +89,7 @@ test('the pool holds a later capture\'s output in a private directory of the one
   if (!existsSync(second)) await generateScaleCapture('closed', 7000, second);
   const heldIn = join(tmp, 'held-in');
   mkdirSync(heldIn);
-  const settings = { ports: [143, 993], keySecrets: new Map() };
+  const settings = { ports: [143, 993], keySecrets: new KeyLog().secrets };
   const flags = { json: true, t: 'r' as const };
   const inputs = [first, second].map((path) => ({ path, settings, multi: true, conn: undefined, filter: undefined, flags, command: null, showSecrets: false, keepSelected: false }));
   /** Files held in `heldIn`'s private directories now. */

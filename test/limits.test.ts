@@ -33,6 +33,7 @@ import { embeddedData } from './helpers/report.js';
 import { MAX_AUTH_MECHANISMS, MAX_CLIENT_NAMES, MAX_ENABLED_NAMES, MAX_ITEM_SETS, MAX_SHAPES, OTHER_CLIENTS, OTHER_ENABLED, OTHER_ITEM_SETS, OTHER_MECHANISMS } from '../src/compare/distinct.js';
 import { MAX_INTERFACES } from '../src/capture/pcapng.js';
 import { KeyLog, MAX_KEYLOG_SESSIONS } from '../src/tls/keylog.js';
+import { pipelineOptions } from '../src/settings.js';
 import { MAX_KEYLOG_FILE_BYTES, readKeyLogFile } from '../src/tls/keylog-file.js';
 import { CAPTURES, CLI } from './helpers/env.js';
 import { pcapFileHeader, pcapRecord, TcpFlow, writeCapture, type SynthPacket } from './helpers/synth.js';
@@ -388,6 +389,8 @@ test('key logs: sessions past the cap are dropped and counted, and the analysis 
   // A known session still learns secrets past the cap: only new sessions are refused.
   capped.merge(KeyLog.parse(`CLIENT_TRAFFIC_SECRET_0 ${line(1).split(' ')[1]} ${'cd'.repeat(32)}`));
   assert.deepEqual([capped.size, capped.dropped], [3, 2]);
+  // Each capture's own key log, made of the settings' secrets, says so too.
+  assert.equal(pipelineOptions({ ports: [993], keySecrets: capped.secrets }).keys.dropped, 2);
   const { warnings } = await analyzeCapture(join(CAPTURES, 'imaps-tls13.pcap'), { keys: capped });
   assert.deepEqual(warnings.filter((w) => /key logs/.test(w.message)).map((w) => w.message),
     [`the TLS key logs name more than ${MAX_KEYLOG_SESSIONS.toLocaleString('en-US')} sessions (the cap): 2 secret(s) of later sessions were not used`]);

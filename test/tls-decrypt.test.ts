@@ -834,7 +834,7 @@ test('a key log file read a chunk at a time gives what its whole text parsed giv
     const read = readKeyLogFile(file, (line, msg) => chunked.push(`${line} ${msg}`));
     assert.equal(read.cut, false);
     assert.ok(text.length > 3 * 1024 * 1024 && parsed.size > 6_000, `${text.length} bytes, ${parsed.size} randoms`);
-    assert.deepEqual([...read.keys.secrets], [...parsed.secrets]);
+    assert.deepEqual([...read.keys.secrets.bySession], [...parsed.secrets.bySession]);
     assert.ok(whole.length >= 12 && whole[0]!.startsWith('6 '), whole.join('\n'));
     assert.deepEqual(chunked, whole);
   } finally {

@@ -22,11 +22,14 @@ export interface TlsSecrets {
 type SecretField = keyof TlsSecrets;
 
 /**
- * A key log's secrets as plain data, by the client random's bytes as text: what crosses to a worker thread, each
- * capture making its own KeyLog of them (KeyLog.of). Not the key log's text: a large one was kept whole for the run,
- * and parsed again for every capture.
+ * A key log's secrets as plain data, by the client random's bytes as text, and how many it dropped past the cap: what
+ * crosses to a worker thread, each capture making its own KeyLog of them (KeyLog.of). Not the key log's text: a large
+ * one was kept whole for the run, and parsed again for every capture.
  */
-export type KeyLogSecrets = ReadonlyMap<string, Readonly<TlsSecrets>>;
+export interface KeyLogSecrets {
+  readonly bySession: ReadonlyMap<string, Readonly<TlsSecrets>>;
+  readonly dropped: number;
+}
 
 /** Told of a line that is not a key log line: its number (from 1) and what is wrong with it. */
 export type KeyLogWarn = (line: number, msg: string) => void;
@@ -64,13 +67,14 @@ export class KeyLog {
   /** A key log of these secrets, of its own: secrets merged into it later (a pcapng's own) change only it. */
   static of(secrets: KeyLogSecrets): KeyLog {
     const log = new KeyLog();
-    for (const [random, entry] of secrets) log.byRandom.set(random, { ...entry });
+    for (const [random, entry] of secrets.bySession) log.byRandom.set(random, { ...entry });
+    log.dropped = secrets.dropped;
     return log;
   }
 
   /** Its secrets as plain data (KeyLog.of makes a key log of them again). */
   get secrets(): KeyLogSecrets {
-    return this.byRandom;
+    return { bySession: this.byRandom, dropped: this.dropped };
   }
 
   /**
