@@ -105,7 +105,7 @@ class Direction {
 
 type WritableState = { -readonly [K in keyof TlsDecryptorState]: TlsDecryptorState[K] };
 
-/** What a direction at rest says of itself (RestingDecryptor.directions): four bits each, the server's above. */
+/** What a direction at rest says of itself (in RestingDecryptor.flags): four bits each, the server's above. */
 const BEGAN = 1;
 const STOPPED = 2;
 const OPENED = 4;
@@ -171,7 +171,7 @@ export class TlsDecryptor {
    */
   private warned: string | Set<string> | null = null;
 
-  /** `resting`: the decryptor that rested as it (TlsDecryptor.rest) goes on. */
+  /** `resting`: what a decryptor put to rest kept (TlsDecryptor.rest); this one goes on from there. */
   constructor(private readonly keys: KeyLog, private readonly out: TlsDecryptorOutput, resting?: RestingDecryptor) {
     if (resting === undefined) {
       this.st = { version: null, cipher: null, sni: null, clientRandom: null, decrypting: false, reason: null };
