@@ -61,7 +61,7 @@ const NO_RECORDS: TlsRecord[] = Object.freeze([]) as never[];
 /**
  * What is kept of a hello for the rest of the connection: what the keys and the handshake's later steps need. Not the
  * parsed message (its lists of suites and versions), and the random as hex text: a view of the message pinned the
- * 8 KiB pool slab it was cut from, and a copy of its own cost a Buffer and an ArrayBuffer (see ownBytes).
+ * 8 KiB pool slab it was cut from, and a copy of its own cost a Buffer and an ArrayBuffer (see keyText).
  */
 interface KeptClientHello {
   random: string;

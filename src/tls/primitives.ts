@@ -13,7 +13,7 @@ export function hashLength(hash: HashName): number {
 
 /**
  * HKDF-Expand (RFC 5869 §2.3). Node's hkdfSync always extracts first, so it cannot do Expand alone. The result may be a
- * view into Node's buffer pool: what keeps it for long copies it out (ownBytes).
+ * view into Node's buffer pool: what keeps it for long keeps it as text (keyText, src/util/bytes.ts).
  */
 export function hkdfExpand(hash: HashName, prk: Buffer, info: Buffer, length: number): Buffer {
   const blocks: Buffer[] = [];

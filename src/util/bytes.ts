@@ -24,20 +24,11 @@ export function u32le(d: Uint8Array, at: number): number {
 }
 
 /**
- * A copy of `bytes` in memory of its own. Buffer.from and Buffer.allocUnsafe cut small buffers from a shared 8 KiB
- * slab, and a view kept for long keeps the whole slab alive: the two 32-byte randoms every decrypted TLS connection
- * keeps pinned 14 KiB of slabs each.
- */
-export function ownBytes(bytes: Uint8Array): Buffer {
-  const own = Buffer.allocUnsafeSlow(bytes.length);
-  own.set(bytes);
-  return own;
-}
-
-/**
  * Key material kept for as long as a connection is open, as text: one latin1 character a byte. A Buffer of its own costs
  * about 360 bytes (the Buffer, its ArrayBuffer and the backing store), where a string of 28-76 bytes costs 48-96; it is
- * made into a Buffer again per record (keyBytes), which costs little beside the record's decryption.
+ * made into a Buffer again per record (keyBytes), which costs little beside the record's decryption. (A small Buffer
+ * kept instead as Buffer.from or allocUnsafe cut it, a view of Node's shared 8 KiB pool slab, keeps all of the slab
+ * alive: the two randoms every decrypted TLS connection kept pinned 14 KiB of slabs each.)
  */
 export function keyText(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
