@@ -5,11 +5,12 @@
  * garbage collection each time: when every connection has opened (handshakes only), and at the end of the input,
  * when every one has said all it says ("idle"), before the first of them is closed.
  *
- *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N [KEYLOG]
+ *   node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report|compare N [KEYLOG]
  *
  * `streams` runs the TCP layer alone (what `imapscope streams` runs), `commands` the whole analysis, `fetches` the
  * analysis with FETCH tracking (what `report`, `fetches`, `compare`, `export` and `extract` run), `report` that with
- * the page's collector (its rows and ladders spilled to a temporary directory, as `imapscope report` does). Buffers are the
+ * the page's collector (its rows and ladders spilled to a temporary directory, as `imapscope report` does), `compare` what
+compare reads of one capture (its spool in a temporary directory, as `imapscope compare` has it). Buffers are the
  * memory outside the heap that Buffers hold (the streams' retransmission-check rings among them).
  * N is the number of connections in the capture; KEYLOG a key log to decrypt them with (`scale-captures.js --kind
  * idling-tls`: captures/imaps-tls13.keys). Figures: docs/benchmarks.md.
@@ -17,6 +18,7 @@
 import { streamCapture } from '../src/pipeline.js';
 import { analyzeCapture } from '../src/analysis/analyzer.js';
 import { analyzeWithFetches } from '../src/analysis/full.js';
+import { captureBehaviour } from '../src/compare/capture-behaviour.js';
 import { CaptureCollector, LADDER_HELD } from '../src/report/html/model.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { KeyLog } from '../src/tls/keylog.js';
@@ -25,8 +27,8 @@ import { join } from 'node:path';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const [file, mode, count, keyLog] = process.argv.slice(2);
-if (!gc || !file || !['streams', 'commands', 'fetches', 'report'].includes(mode!) || !(Number(count) > 0)) {
-  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report N [KEYLOG]');
+if (!gc || !file || !['streams', 'commands', 'fetches', 'report', 'compare'].includes(mode!) || !(Number(count) > 0)) {
+  console.error('usage: node --expose-gc dist/bench/heap-per-connection.js FILE streams|commands|fetches|report|compare N [KEYLOG]');
   process.exit(2);
 }
 const connections = Number(count);
@@ -64,16 +66,21 @@ if (mode === 'streams') {
 } else {
   const options = { keys, keepConnections: false, connections: () => { opened++; return true; }, onMessage: seen, onConnectionClose: closing };
   if (mode === 'fetches') await analyzeWithFetches(file, options);
-  else if (mode === 'report') await withCollector(options);
+  else if (mode === 'report') await inTemporaryDirectory((dir) => withCollector(options, dir));
+  else if (mode === 'compare') await inTemporaryDirectory((dir) => captureBehaviour(file, options, 'capture', join(dir, 'spool')));
   else await analyzeCapture(file, options);
 }
 
-async function withCollector(options: Parameters<typeof analyzeCapture>[1]): Promise<void> {
+async function withCollector(options: Parameters<typeof analyzeCapture>[1], dir: string): Promise<void> {
+  const collector = new CaptureCollector({ rowsFile: join(dir, 'rows'), ladderSpool: { path: join(dir, 'ladders'), budget: LADDER_HELD } });
+  await analyzeWithFetches(file!, { ...options, ...collector.hooks }, { steps: false, stepUids: false });
+  collector.abandon();
+}
+
+async function inTemporaryDirectory(run: (dir: string) => Promise<unknown>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imapscope-heap-'));
   try {
-    const collector = new CaptureCollector({ rowsFile: join(dir, 'rows'), ladderSpool: { path: join(dir, 'ladders'), budget: LADDER_HELD } });
-    await analyzeWithFetches(file!, { ...options, ...collector.hooks }, { steps: false, stepUids: false });
-    collector.abandon();
+    await run(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

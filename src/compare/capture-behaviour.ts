@@ -22,7 +22,10 @@ export async function captureBehaviour(input: CaptureInput, options: AnalyzeOpti
     statistics: false,
     nestedListsOnDemand: true, // what compare reads of a FETCH response is its item names
     onExchange: (ex) => collector.exchange(ex),
-    onConnectionClose: (c) => collector.endedAt(c),
+    onConnectionClose: (c) => {
+      options.onConnectionClose?.(c);
+      collector.endedAt(c);
+    },
     onConnectionSettled: collector.settle,
     onConnectionDrained: (c) => collector.drained(c),
   }, { retain: false, steps: true, stepUids: false, onStep: collector.step }));
