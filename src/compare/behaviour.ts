@@ -120,24 +120,6 @@ type Numbers = number[] | ChunkedList;
 /** What an open connection's lists start as: one frozen empty list, replaced by its own at the first numbers. */
 const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
 
-/**
- * A connection's exchanges and FETCH steps while it is not drained: one list of numbers, three per exchange (its
- * shape's number, or -1 when its request was not captured; its name's number; its latency, NaN when not measured),
- * and the rest only once there is some.
- */
-interface Open {
-  exchanges: Numbers;
-  /**
-   * Its FETCH steps as they went by, three numbers each: request frame (Infinity: not captured), when created, and
-   * the number of its item set. A FetchStep kept whole until the drain cost about 230 bytes.
-   */
-  steps: Numbers | null;
-  extensions: Set<string> | null;
-}
-
-/** What a connection that reported no exchange and no step leaves. */
-const NOTHING: Open = Object.freeze({ exchanges: NO_NUMBERS, steps: null, extensions: null }) as Open;
-
 export class BehaviourCollector {
   private readonly strings = new Numbered<string>((s) => s);
   private readonly sequences = new Numbered<number[]>(listKey);
@@ -149,7 +131,20 @@ export class BehaviourCollector {
   private readonly shapes = distinctShapes();
   private readonly itemSetRows = distinctItemSets();
   private readonly told: DistinctTraits;
-  private readonly open = new Map<number, Open>();
+  /**
+   * What a connection not yet drained reported, by its id, each kept only once there is some (a Map each: an object per
+   * connection holding the three cost 48 bytes, and 200,000 idle mail clients have nothing but exchanges). Its
+   * exchanges: three numbers each (its shape's number, or -1 when its request was not captured; its name's number; its
+   * latency, NaN when not measured).
+   */
+  private readonly openExchanges = new Map<number, Numbers>();
+  /**
+   * Its FETCH steps as they went by, three numbers each: request frame (Infinity: not captured), when created, and the
+   * number of its item set. A FetchStep kept whole until the drain cost about 230 bytes.
+   */
+  private readonly openSteps = new Map<number, Numbers>();
+  /** The extensions its commands showed. */
+  private readonly openExtensions = new Map<number, Set<string>>();
   /** What was read of connections that ended, until they are drained. */
   private readonly ended = new Map<number, Ended>();
   /**
@@ -177,19 +172,16 @@ export class BehaviourCollector {
     this.told = new DistinctTraits(warn);
   }
 
-  private openOf(id: number): Open {
-    let o = this.open.get(id);
-    if (!o) this.open.set(id, (o = { exchanges: NO_NUMBERS, steps: null, extensions: null }));
-    return o;
-  }
-
   exchange(ex: Exchange): void {
-    const o = this.openOf(ex.conn);
     const name = this.commandRows.row(ex.command);
     if (this.commandRows.firstPooled(name)) this.warn({ frame: ex.requestFrame, conn: ex.conn, message: otherCommandsWarning(ex.command) });
     const shape = ex.requestMissing ? ex.shape : this.shapeOf(ex, name);
-    o.exchanges = this.pushThree(o.exchanges, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
-    for (const extension of this.extensionsOf(shape)) (o.extensions ??= new Set()).add(extension);
+    this.pushThree(this.openExchanges, ex.conn, ex.requestMissing ? -1 : this.strings.number(shape), this.strings.number(name), latencyMs(ex) ?? NaN);
+    for (const extension of this.extensionsOf(shape)) {
+      let extensions = this.openExtensions.get(ex.conn);
+      if (!extensions) this.openExtensions.set(ex.conn, (extensions = new Set()));
+      extensions.add(extension);
+    }
   }
 
   /**
@@ -215,8 +207,7 @@ export class BehaviourCollector {
    * is reported, at the latest when the input ends, before its connection is drained: so its connection is open here.
    */
   readonly step = (step: FetchStep, created: number): void => {
-    const o = this.openOf(step.conn);
-    o.steps = this.pushThree(o.steps ?? NO_NUMBERS, step.requestFrame ?? Infinity, created, this.strings.number(this.itemSetOf(step)));
+    this.pushThree(this.openSteps, step.conn, step.requestFrame ?? Infinity, created, this.strings.number(this.itemSetOf(step)));
   };
 
   /** A step's item set as compared: its own, or past the cap on item sets told apart, theirs together. */
@@ -250,37 +241,48 @@ export class BehaviourCollector {
 
   /** The connection ended and each of its exchanges (and so each of its steps) went by: it becomes a row. */
   drained(c: ImapConnection): void {
-    const o = this.open.get(c.conn.id) ?? NOTHING;
-    this.open.delete(c.conn.id);
+    const id = c.conn.id;
+    const exchanges = this.numbersOf(this.taken(this.openExchanges, id));
+    const steps = this.numbersOf(this.taken(this.openSteps, id));
+    const extensions = this.openExtensions.get(id);
+    this.openExtensions.delete(id);
     const facts = this.ended.get(c.conn.id) ?? endedFacts(c.conn);
     this.ended.delete(c.conn.id);
     const row = this.lifetimes.push(facts);
     // Its end may still move: from now on its row is settled.
     if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
     const commands: number[] = [];
-    const exchanges = this.numbersOf(o.exchanges);
     for (let k = 0; k < exchanges.length; k += 3) if (exchanges[k]! >= 0) commands.push(exchanges[k]!);
     const traits = this.traits.number({
       clientName: this.told.clientName(clientName(c.clientId), c.conn.id),
       authMechanism: this.told.authMechanism(c.authMechanism, c.conn.id),
       enabled: this.told.enabled(c.enabled, c.conn.id),
       tls: c.tls !== null,
-      extensions: [...(o.extensions ?? [])].sort(),
+      extensions: [...(extensions ?? [])].sort(),
     });
     const group = this.groups.number(this.by === 'capture' ? '' : this.by === 'client-ip' ? facts.ip : c.user ?? '(no user)');
     // In the order of ROW_COLUMNS.
-    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(this.numbersOf(o.steps ?? NO_NUMBERS))), traits, group, exchanges.length / 3]);
+    this.rows.push([facts.clientBytes, facts.serverBytes, this.sequences.number(commands), this.sequences.number(this.itemSets(steps)), traits, group, exchanges.length / 3]);
     for (let k = 0; k < exchanges.length; k += 3) this.latencies.push([exchanges[k + 1]!, exchanges[k + 2]!]);
   }
 
-  /** The list with three more numbers: a new plain list while short, then one of the spool's. */
-  private pushThree(list: Numbers, a: number, b: number, c: number): Numbers {
+  /** Three more numbers on the connection's list in `lists`: a new plain list while short, then one of the spool's. */
+  private pushThree(lists: Map<number, Numbers>, id: number, a: number, b: number, c: number): void {
+    const list = lists.get(id) ?? NO_NUMBERS;
     // A list of just its numbers (concat makes it to size): a push onto an empty list reserves room for 20, which an
     // idle connection's one or two exchanges would keep (112 bytes more each).
-    if (Array.isArray(list)) return list.length < PLAIN_NUMBERS ? list.concat(a, b, c) : this.openNumbers.list(list.concat(a, b, c));
-    this.openNumbers.push(list, a);
-    this.openNumbers.push(list, b);
-    this.openNumbers.push(list, c);
+    if (Array.isArray(list)) lists.set(id, list.length < PLAIN_NUMBERS ? list.concat(a, b, c) : this.openNumbers.list(list.concat(a, b, c)));
+    else {
+      this.openNumbers.push(list, a);
+      this.openNumbers.push(list, b);
+      this.openNumbers.push(list, c);
+    }
+  }
+
+  /** The connection's list in `lists` (empty if none), no longer kept there. */
+  private taken(lists: Map<number, Numbers>, id: number): Numbers {
+    const list = lists.get(id) ?? NO_NUMBERS;
+    lists.delete(id);
     return list;
   }
 
@@ -288,7 +290,7 @@ export class BehaviourCollector {
     return Array.isArray(list) ? list : this.openNumbers.values(list);
   }
 
-  /** Steps (Open.steps) in request order, as FetchTracker.steps orders them: by request frame, then as created; as item sets. */
+  /** Steps (openSteps) in request order, as FetchTracker.steps orders them: by request frame, then as created; as item sets. */
   private itemSets(steps: ArrayLike<number>): number[] {
     const order = Array.from({ length: steps.length / 3 }, (_, i) => 3 * i);
     order.sort((a, b) => steps[a]! - steps[b]! || steps[a + 1]! - steps[b + 1]!);
