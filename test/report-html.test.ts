@@ -306,9 +306,9 @@ test('a connection\'s one marker (a TLS connection\'s) is kept in a list of one,
   for (let id = 0; id < connections; id++) ladders.marker(id, { frame: id, side: null, text });
   await collectGarbage();
   const each = (process.memoryUsage().heapUsed - before) / connections;
-  // Its bucket (72 bytes), its map entry (about 55), the marker (40) and a list of one (56): about 225. A push onto a
-  // new list made room for seventeen (a list of 184), about 350 in all.
-  assert.ok(each < 290, `${each.toFixed(0)} bytes per connection`);
+  // Its map entry (about 55 bytes), the marker (40) and a list of one (56): about 150. A push onto a new list made room
+  // for seventeen (a list of 184), about 280 in all.
+  assert.ok(each < 215, `${each.toFixed(0)} bytes per connection`);
   // Past a few, markers are pushed (a lossy capture's connection has a marker per gap): all kept, in order.
   for (let k = 0; k < 20; k++) ladders.marker(7, { frame: 100_000 + k, side: 'client', text: `gap ${k}` });
   assert.deepEqual(ladders.take(7).markers.map((m) => m.frame), [7, ...Array.from({ length: 20 }, (_, k) => 100_000 + k)]);
@@ -381,6 +381,28 @@ test('Ladders: spilled or held, each connection gets the ladder a plain HeadAndT
   }
 });
 
+test('Ladders: a connection whose exchanges went to the spool keeps four numbers and a map entry (garbage collector\'s count)', async () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'imapscope-ladders-'));
+  try {
+    const connections = 20_000;
+    const ladders = new Ladders(LADDER_EXCHANGES / 2, { path: join(dir2, 'spool'), budget: 1_000 });
+    for (let id = 0; id < 2_000; id++) ladders.push(id, ladderRow(id, 0)); // the slots' columns grown past their first size
+    await collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let id = 2_000; id < 2_000 + connections; id++) for (let n = 0; n < 2; n++) ladders.push(id, ladderRow(id, n));
+    await collectGarbage();
+    const each = (process.memoryUsage().heapUsed - before) / connections;
+    // Its slot (32 bytes, outside the heap) and its map entry (about 55), and at most 1,000 exchanges held for all. An
+    // object per connection holding the four numbers cost 72 bytes of heap more.
+    assert.ok(each < 100, `${each.toFixed(0)} bytes per connection`);
+    assert.ok(ladders.held <= 1_000);
+    assert.deepEqual((JSON.parse(ladders.take(2_500).exchanges.join('')) as ExchangeData[]).map((ex) => ex.tag), ['c2500-0', 'c2500-1']);
+    ladders.close();
+  } finally {
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
 test('Ladders: connections drained between spills are not listed for the next one for ever', () => {
   const dir2 = mkdtempSync(join(tmpdir(), 'imapscope-ladders-'));
   try {
@@ -390,6 +412,8 @@ test('Ladders: connections drained between spills are not listed for the next on
       if (id >= 10) ladders.take(id - 10); // ten open at a time: the budget is never reached
       assert.ok(ladders.listed <= 2 * 11 + 64, `${ladders.listed} listed`);
     }
+    // A drained connection's slot is given to the next: room for the first 64 is room enough.
+    assert.equal(ladders.slotRoom, 64);
     ladders.close();
   } finally {
     rmSync(dir2, { recursive: true, force: true });
