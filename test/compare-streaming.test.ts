@@ -114,7 +114,14 @@ test('what compare keeps per drained connection is a row of numbers: no object, 
     const collector = new BehaviourCollector();
     const conns = model.connections.slice(0, count);
     const ids = new Set(conns.map((c) => c.conn.id));
-    for (const ex of model.exchanges!) if (ids.has(ex.conn)) collector.exchange(ex);
+    const idled = new Set<number>();
+    for (const ex of model.exchanges!) {
+      if (!ids.has(ex.conn)) continue;
+      collector.exchange(ex);
+      // And an extension's command: what the collector keeps of a connection's extensions goes when it is drained.
+      if (!idled.has(ex.conn)) collector.exchange({ ...ex, command: 'IDLE', shape: 'IDLE', args: '' });
+      idled.add(ex.conn);
+    }
     for (const c of conns) {
       collector.endedAt(c);
       if (!lingering) collector.settle({ id: c.conn.id, lastFrame: c.conn.lastFrame, end: c.conn.end });
@@ -140,7 +147,7 @@ test('what compare keeps per drained connection is a row of numbers: no object, 
   // Each exchange is its name's number and its latency; its connection's row says where its exchanges are.
   const { names, ms } = result.latencies;
   assert.equal((names.byteLength + ms.byteLength) / ms.length, 12);
-  assert.equal(ms.length, model.exchanges!.filter((ex) => model.connections.slice(0, 300).some((c) => c.conn.id === ex.conn)).length);
+  assert.equal(ms.length, model.exchanges!.filter((ex) => model.connections.slice(0, 300).some((c) => c.conn.id === ex.conn)).length + 300, 'and an IDLE each');
   const fewer = collected(150).result();
   assert.deepEqual([result.strings.length, result.sequences.length, result.traits.length], [fewer.strings.length, fewer.sequences.length, fewer.traits.length],
     'shapes, names, sequences and traits are kept once per capture');
