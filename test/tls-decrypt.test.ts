@@ -28,6 +28,7 @@ import { Tls13Protection } from '../src/tls/tls13.js';
 import { keyBytes, keyText } from '../src/util/bytes.js';
 import type { TlsRecord } from '../src/tls/record-reader.js';
 import { withScaleCapture } from './helpers/scale.js';
+import { collectGarbage } from './helpers/gc.js';
 import { CAPTURES, NO_PUBLIC, NO_TSHARK, hasPublic, hasTshark, publicCapture, tshark, unavailable, hasOpenssl, NO_OPENSSL, skipIfMissing } from './helpers/env.js';
 
 // ---------------------------------------------------------------- helpers
@@ -866,6 +867,61 @@ test('KeyLog.merge: union of randoms; the merged-in log wins where both know a s
   assert.equal(hexOf(s.clientTrafficSecret0), '03'.repeat(32));
   assert.equal(b.size, 2, 'the other log is unchanged');
   assert.equal(b.secretsFor(Buffer.from(r, 'hex'))!.clientHandshakeTrafficSecret, undefined);
+});
+
+test('KeyLog.of reads the secrets in place: merged-in secrets, a new session\'s or more of a shared one\'s, change only that key log', () => {
+  const r1 = 'a1'.repeat(32);
+  const r2 = 'b2'.repeat(32);
+  const r3 = 'c3'.repeat(32);
+  const given = KeyLog.parse(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${r1} ${'01'.repeat(32)}\nCLIENT_RANDOM ${r2} ${'02'.repeat(48)}`).secrets;
+  const before = [...given.bySession];
+  const one = KeyLog.of(given);
+  const other = KeyLog.of(given);
+  one.merge(KeyLog.parse(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${r1} ${'03'.repeat(48)}\nCLIENT_RANDOM ${r3} ${'04'.repeat(48)}`));
+  assert.equal(one.size, 3);
+  assert.deepEqual(Object.fromEntries(Object.entries(one.secretsFor(Buffer.from(r1, 'hex'))!).map(([k, v]) => [k, hexOf(v)])), {
+    clientHandshakeTrafficSecret: '01'.repeat(32), serverHandshakeTrafficSecret: '03'.repeat(48),
+  });
+  assert.equal(hexOf(one.secretsFor(Buffer.from(r2, 'hex'))!.masterSecret), '02'.repeat(48));
+  assert.equal(hexOf(one.secretsFor(Buffer.from(r3, 'hex'))!.masterSecret), '04'.repeat(48));
+  assert.equal(other.size, 2);
+  assert.deepEqual(other.secretsFor(Buffer.from(r1, 'hex')), { clientHandshakeTrafficSecret: keyText(Buffer.from('01'.repeat(32), 'hex')) });
+  assert.equal(other.secretsFor(Buffer.from(r3, 'hex')), null);
+  assert.deepEqual([...given.bySession], before, 'the secrets given are as they were');
+  // Its secrets as plain data hold both, and make the same key log again.
+  const again = KeyLog.of(one.secrets);
+  for (const r of [r1, r2, r3]) assert.deepEqual(again.secretsFor(Buffer.from(r, 'hex')), one.secretsFor(Buffer.from(r, 'hex')));
+  // The cap counts the sessions given and its own.
+  const capped = new KeyLog(3, given.bySession);
+  capped.merge(KeyLog.parse(`CLIENT_RANDOM ${r3} ${'04'.repeat(48)}\nCLIENT_RANDOM ${'d4'.repeat(32)} ${'05'.repeat(48)}\nCLIENT_RANDOM ${r1} ${'06'.repeat(48)}`));
+  assert.deepEqual([capped.size, capped.dropped], [3, 1]);
+  assert.equal(hexOf(capped.secretsFor(Buffer.from(r1, 'hex'))!.masterSecret), '06'.repeat(48), 'more of a session it knows is taken past the cap');
+});
+
+test('a key log keeps a session\'s secrets in one string, and KeyLog.of copies nothing (garbage collector\'s count)', async () => {
+  const sessions = 20_000;
+  const hex = (n: number, bytes: number) => n.toString(16).padStart(2 * bytes, '0');
+  const lines: string[] = [];
+  for (let i = 0; i < sessions; i++) {
+    for (const [k, label] of ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'SERVER_TRAFFIC_SECRET_0'].entries()) {
+      lines.push(`${label} ${hex(i, 32)} ${hex(4 * i + k + 1, 32)}`);
+    }
+  }
+  const text = lines.join('\n');
+  await collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  const log = KeyLog.parse(text);
+  await collectGarbage();
+  const parsed = process.memoryUsage().heapUsed;
+  const perCapture = [KeyLog.of(log.secrets), KeyLog.of(log.secrets)];
+  await collectGarbage();
+  const each = (parsed - before) / sessions;
+  // Its map entry (about 50 bytes), its random (48) and one string of its four secrets (152): about 250. An object of
+  // four strings cost about 430, and a copy of the index per capture about 110 more.
+  assert.ok(each < 320, `${each.toFixed(0)} bytes per session`);
+  assert.ok(process.memoryUsage().heapUsed - parsed < 64 * 1024, `${process.memoryUsage().heapUsed - parsed} bytes for two captures' key logs`);
+  assert.equal(perCapture[1]!.secretsFor(Buffer.from(hex(7, 32), 'hex'))!.serverTrafficSecret0, keyText(Buffer.from(hex(4 * 7 + 4, 32), 'hex')));
+  assert.equal(log.size, sessions);
 });
 
 test('keyLogFromDsb: the text, without NUL padding', () => {

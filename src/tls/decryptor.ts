@@ -123,7 +123,6 @@ export class RestingDecryptor {
     readonly st: WritableState,
     readonly clientHello: KeptClientHello | null,
     readonly serverHello: KeptServerHello | null,
-    readonly secrets: TlsSecrets | null,
     readonly keyFailure: string | null,
     readonly warned: string | Set<string> | null,
     /** TLS13, and each direction's bits. */
@@ -161,7 +160,6 @@ export class TlsDecryptor {
   /** Hellos of the current handshake; a ClientHello after a complete one starts a renegotiation. */
   private clientHello: KeptClientHello | null = null;
   private serverHello: KeptServerHello | null = null;
-  private secrets: TlsSecrets | null = null;
   private tls13 = false;
   /** Why the current handshake's keys could not be set up (reported when a direction needs them). */
   private keyFailure: string | null = null;
@@ -180,7 +178,6 @@ export class TlsDecryptor {
     this.st = resting.st;
     this.clientHello = resting.clientHello;
     this.serverHello = resting.serverHello;
-    this.secrets = resting.secrets;
     this.keyFailure = resting.keyFailure;
     this.warned = resting.warned;
     this.tls13 = (resting.flags & TLS13) !== 0;
@@ -197,7 +194,7 @@ export class TlsDecryptor {
     const server = restingProtection(this.server);
     if (client === undefined || server === undefined) return null;
     const flags = (this.tls13 ? TLS13 : 0) | directionBits(this.client) | (directionBits(this.server) << SERVER_SHIFT);
-    return new RestingDecryptor(this.st, this.clientHello, this.serverHello, this.secrets, this.keyFailure, this.warned, flags, client, server);
+    return new RestingDecryptor(this.st, this.clientHello, this.serverHello, this.keyFailure, this.warned, flags, client, server);
   }
 
   get state(): TlsDecryptorState {
@@ -454,7 +451,6 @@ export class TlsDecryptor {
     this.clientHello = { random, earlyData: hello.earlyData };
     this.st.clientRandom = random;
     if (hello.sni !== null) this.st.sni = hello.sni;
-    this.secrets = this.keys.secretsFor(hello.random);
     this.install(frame);
   }
 
@@ -467,11 +463,15 @@ export class TlsDecryptor {
     this.install(frame);
   }
 
-  /** Once both hellos of a handshake are known: find the secrets and set up the keys. */
+  /**
+   * Once both hellos of a handshake are known: find the secrets and set up the keys. (Looked up here, not at the
+   * ClientHello: a pcapng's secrets read between the two count, and a decryptor keeps none of them.)
+   */
   private install(frame: number): void {
     const ch = this.clientHello;
     const sh = this.serverHello;
     if (!ch || !sh?.random) return;
+    const secrets = this.keys.secretsFor(Buffer.from(ch.random, 'hex'));
     const serverRandom = sh.random;
     sh.random = null;
     this.keyFailure = null;
@@ -479,8 +479,8 @@ export class TlsDecryptor {
     this.st.decrypting = true;
     this.st.reason = null;
     const failure =
-      sh.version === 'TLS 1.3' ? this.install13(ch, sh, frame)
-      : sh.version === 'TLS 1.2' ? this.install12(ch, sh, serverRandom)
+      sh.version === 'TLS 1.3' ? this.install13(ch, sh, secrets, frame)
+      : sh.version === 'TLS 1.2' ? this.install12(ch, sh, secrets, serverRandom)
       : `${sh.version} is not decrypted (only TLS 1.2 and 1.3)`;
     if (failure) {
       this.keyFailure = failure;
@@ -489,11 +489,11 @@ export class TlsDecryptor {
     }
   }
 
-  private install12(ch: KeptClientHello, sh: KeptServerHello, serverRandom: string): string | null {
+  private install12(ch: KeptClientHello, sh: KeptServerHello, secrets: TlsSecrets | null, serverRandom: string): string | null {
     this.tls13 = false;
     const suite = tls12Suite(sh.cipherSuite);
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted (supported: AES-GCM, ChaCha20-Poly1305, AES-CBC)`;
-    const master = this.secrets?.masterSecret;
+    const master = secrets?.masterSecret;
     if (!master) return `no CLIENT_RANDOM secret for client random ${ch.random} in the key log`;
     const p = tls12Protections(suite, keyBytes(master), Buffer.from(ch.random, 'hex'), Buffer.from(serverRandom, 'hex'), sh.encryptThenMac);
     this.client.pending12 = p.client;
@@ -501,12 +501,11 @@ export class TlsDecryptor {
     return null;
   }
 
-  private install13(ch: KeptClientHello, sh: KeptServerHello, frame: number): string | null {
+  private install13(ch: KeptClientHello, sh: KeptServerHello, secrets: TlsSecrets | null, frame: number): string | null {
     this.tls13 = true;
     const suite = tls13Suite(sh.cipherSuite);
     if (!suite) return `cipher suite ${this.st.cipher} is not decrypted`;
-    const s = this.secrets;
-    const known = s && (s.clientHandshakeTrafficSecret || s.serverHandshakeTrafficSecret || s.clientTrafficSecret0 || s.serverTrafficSecret0);
+    const known = secrets && (secrets.clientHandshakeTrafficSecret || secrets.serverHandshakeTrafficSecret || secrets.clientTrafficSecret0 || secrets.serverTrafficSecret0);
     if (!known) return `no TLS 1.3 traffic secrets for client random ${ch.random} in the key log`;
     const setUp = (d: Direction, handshake: string | undefined, application: string | undefined): void => {
       d.application13 = application ? new Tls13Protection(suite, application) : null;
@@ -519,8 +518,8 @@ export class TlsDecryptor {
       }
       else this.stop(d, `no ${d.side.toUpperCase()}_*_TRAFFIC_SECRET in the key log`, frame);
     };
-    setUp(this.client, s.clientHandshakeTrafficSecret, s.clientTrafficSecret0);
-    setUp(this.server, s.serverHandshakeTrafficSecret, s.serverTrafficSecret0);
+    setUp(this.client, secrets.clientHandshakeTrafficSecret, secrets.clientTrafficSecret0);
+    setUp(this.server, secrets.serverHandshakeTrafficSecret, secrets.serverTrafficSecret0);
     return null;
   }
 

@@ -22,14 +22,22 @@ export interface TlsSecrets {
 type SecretField = keyof TlsSecrets;
 
 /**
- * A key log's secrets as plain data, by the client random's bytes as text, and how many it dropped past the cap: what
- * crosses to a worker thread, each capture making its own KeyLog of them (KeyLog.of). Not the key log's text: a large
- * one was kept whole for the run, and parsed again for every capture.
+ * A key log's secrets as plain data: each session's packed in one string (see PackedSecrets), by the client random's
+ * bytes as text, and how many it dropped past the cap. What crosses to a worker thread; each capture's KeyLog reads
+ * them in place (KeyLog.of). Not the key log's text: a large one was kept whole for the run, and parsed again for
+ * every capture.
  */
 export interface KeyLogSecrets {
-  readonly bySession: ReadonlyMap<string, Readonly<TlsSecrets>>;
+  readonly bySession: ReadonlyMap<string, PackedSecrets>;
   readonly dropped: number;
 }
+
+/**
+ * One session's secrets in one string: for each of SECRET_FIELDS in turn, a character whose code is the secret's
+ * length in bytes (0: not logged), then its bytes as text (keyText). An object of up to five strings cost 0.45 KiB a
+ * session with its map entry; this, about 0.25.
+ */
+export type PackedSecrets = string;
 
 /** Told of a line that is not a key log line: its number (from 1) and what is wrong with it. */
 export type KeyLogWarn = (line: number, msg: string) => void;
@@ -56,25 +64,47 @@ const HEX = /^[0-9a-fA-F]+$/;
 /** TLS sessions (client randoms) one key log holds; secrets of further sessions are dropped and counted. */
 export const MAX_KEYLOG_SESSIONS = 500_000;
 
+/** The secrets a session may have, in the order PackedSecrets keeps them. */
+const SECRET_FIELDS: readonly SecretField[] = [...new Set(LABELS.values())];
+/** A session with no secret logged yet. */
+const NO_SECRETS: PackedSecrets = String.fromCharCode(0).repeat(SECRET_FIELDS.length);
+/** Where PackedSecrets are made: long enough for every field at its longest (a secret is at most 48 bytes). */
+const packing = Buffer.alloc(SECRET_FIELDS.length * (1 + 255));
+const NO_SESSIONS: ReadonlyMap<string, PackedSecrets> = new Map();
+
 export class KeyLog {
-  /** Keyed by the client random's bytes as text (keyText). */
-  private readonly byRandom = new Map<string, TlsSecrets>();
+  /** Secrets this key log reads in place and never changes (KeyLog.of): other captures read them too. */
+  private readonly shared: ReadonlyMap<string, PackedSecrets>;
+  /**
+   * Secrets of its own, keyed by the client random's bytes as text (keyText): those read or merged into it. For a
+   * session the shared ones know too, they hold both, merged.
+   */
+  private readonly own = new Map<string, PackedSecrets>();
+  /** Sessions of its own that the shared ones do not know. */
+  private ownOnly = 0;
   /** Secrets dropped because they belong to a session past the cap. */
   dropped = 0;
 
-  constructor(private readonly maxSessions = MAX_KEYLOG_SESSIONS) {}
+  constructor(private readonly maxSessions = MAX_KEYLOG_SESSIONS, shared = NO_SESSIONS) {
+    this.shared = shared;
+  }
 
-  /** A key log of these secrets, of its own: secrets merged into it later (a pcapng's own) change only it. */
+  /**
+   * A key log that reads these secrets in place: secrets merged into it later (a pcapng's own) change only it. A copy
+   * for each capture cost 15 MB per 100,000 sessions.
+   */
   static of(secrets: KeyLogSecrets): KeyLog {
-    const log = new KeyLog();
-    for (const [random, entry] of secrets.bySession) log.byRandom.set(random, { ...entry });
+    const log = new KeyLog(MAX_KEYLOG_SESSIONS, secrets.bySession);
     log.dropped = secrets.dropped;
     return log;
   }
 
   /** Its secrets as plain data (KeyLog.of makes a key log of them again). */
   get secrets(): KeyLogSecrets {
-    return { bySession: this.byRandom, dropped: this.dropped };
+    if (this.shared.size === 0) return { bySession: this.own, dropped: this.dropped };
+    const bySession = new Map(this.shared);
+    for (const [random, packed] of this.own) bySession.set(random, packed);
+    return { bySession, dropped: this.dropped };
   }
 
   /**
@@ -104,8 +134,9 @@ export class KeyLog {
   /** Add every secret of `other`; where both know the same secret, other's wins (it was read later). */
   merge(other: KeyLog): void {
     this.dropped += other.dropped;
-    for (const [random, secrets] of other.byRandom) {
-      for (const field of LABELS.values()) {
+    for (const [random, packed] of other.secrets.bySession) {
+      const secrets = unpacked(packed);
+      for (const field of SECRET_FIELDS) {
         const value = secrets[field];
         if (value) this.store(random, field, value);
       }
@@ -113,12 +144,14 @@ export class KeyLog {
   }
 
   secretsFor(clientRandom: Buffer): TlsSecrets | null {
-    return this.byRandom.get(keyText(clientRandom)) ?? null;
+    const random = keyText(clientRandom);
+    const packed = this.own.get(random) ?? this.shared.get(random);
+    return packed === undefined ? null : unpacked(packed);
   }
 
   /** Number of distinct client randoms. */
   get size(): number {
-    return this.byRandom.size;
+    return this.shared.size + this.ownOnly;
   }
 
   /** Returns a description of what is wrong with the line, or null when it was taken (or ignored). */
@@ -131,27 +164,55 @@ export class KeyLog {
     const [, randomHex, secretHex] = fields as [string, string, string];
     if (randomHex.length !== RANDOM_LENGTH * 2 || !HEX.test(randomHex)) return `${label}: client random is not 64 hex digits`;
     if (secretHex.length % 2 !== 0 || !HEX.test(secretHex)) return `${label}: secret is not hex`;
-    const secret = Buffer.from(secretHex, 'hex');
-    if (field === 'masterSecret' ? secret.length !== MASTER_SECRET_LENGTH : secret.length !== 32 && secret.length !== 48) {
-      return `${label}: secret of ${secret.length} bytes (expected ${field === 'masterSecret' ? '48' : '32 or 48'})`;
+    const length = secretHex.length / 2;
+    if (field === 'masterSecret' ? length !== MASTER_SECRET_LENGTH : length !== 32 && length !== 48) {
+      return `${label}: secret of ${length} bytes (expected ${field === 'masterSecret' ? '48' : '32 or 48'})`;
     }
-    this.store(keyText(Buffer.from(randomHex, 'hex')), field, keyText(secret));
+    // The hex digits go straight to where they are kept: a key log of 100,000 sessions has 400,000 lines.
+    const randomLength = packing.write(randomHex, 'hex');
+    this.store(packing.toString('latin1', 0, randomLength), field, secretHex, 'hex');
     return null;
   }
 
-  private store(random: string, field: SecretField, secret: string): void {
-    let secrets = this.byRandom.get(random);
-    if (!secrets) {
+  /** `secret`: its bytes as text (keyText), or as hex digits. */
+  private store(random: string, field: SecretField, secret: string, encoding: 'latin1' | 'hex' = 'latin1'): void {
+    const known = this.own.get(random) ?? this.shared.get(random);
+    if (known === undefined) {
       // A key log is read whole into memory: past the cap, a hostile or runaway one stops growing.
-      if (this.byRandom.size >= this.maxSessions) {
+      if (this.size >= this.maxSessions) {
         this.dropped++;
         return;
       }
-      secrets = {};
-      this.byRandom.set(random, secrets);
+      this.ownOnly++;
     }
-    secrets[field] = secret;
+    this.own.set(random, withSecret(known ?? NO_SECRETS, SECRET_FIELDS.indexOf(field), secret, encoding));
   }
+}
+
+/** The session's secrets with the one at `index` in SECRET_FIELDS set (written from `secret` in `encoding`): a flat string. */
+function withSecret(packed: PackedSecrets, index: number, secret: string, encoding: 'latin1' | 'hex'): PackedSecrets {
+  const end = packing.write(packed, 0, 'latin1');
+  let at = 0;
+  for (let i = 0; i < index; i++) at += 1 + packing[at]!;
+  const length = encoding === 'hex' ? secret.length / 2 : secret.length;
+  // What follows the field moves to where the new value ends.
+  const rest = at + 1 + packing[at]!;
+  const moved = at + 1 + length;
+  packing.copyWithin(moved, rest, end);
+  packing[at] = length;
+  packing.write(secret, at + 1, length, encoding);
+  return packing.toString('latin1', 0, moved + end - rest);
+}
+
+function unpacked(packed: PackedSecrets): TlsSecrets {
+  const secrets: TlsSecrets = {};
+  let from = 0;
+  for (const field of SECRET_FIELDS) {
+    const length = packed.charCodeAt(from);
+    if (length > 0) secrets[field] = packed.slice(from + 1, from + 1 + length);
+    from += 1 + length;
+  }
+  return secrets;
 }
 
 /**
