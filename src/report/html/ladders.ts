@@ -54,8 +54,8 @@ const READ_WINDOW = 64 * 1024;
  * The ladder rows of every connection not yet drained. A connection keeps its exchanges from its first until it is
  * drained, often its close: 200,000 idle mail clients kept two each (0.4 KiB apiece, 200 MiB), and one that synced
  * before idling kept up to 10,000. With a spool, once more than `budget` are held every connection's held ones are
- * written to the spool as a segment, and read back when the connection is drained: memory is then its slot's four numbers and a map entry, about 90 bytes
- * per open connection, whatever it did.
+ * written to the spool as a segment, and read back when the connection is drained: memory is then its slot's four
+ * numbers (32 bytes outside the heap) and a map entry per open connection, whatever it did.
  */
 export class Ladders {
   /**
