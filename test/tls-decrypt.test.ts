@@ -869,6 +869,24 @@ test('KeyLog.merge: union of randoms; the merged-in log wins where both know a s
   assert.equal(b.secretsFor(Buffer.from(r, 'hex'))!.clientHandshakeTrafficSecret, undefined);
 });
 
+for (const s of [tls13, tls12]) {
+  test(`${s.name}: secrets that come between the two hellos (a pcapng's, read there) decrypt the connection`, async () => {
+    const segments = afterPrefix((await captureChunks(s.pcap)).chunks, s.start);
+    const keys = new KeyLog();
+    const out: Record<Side, Buffer[]> = { client: [], server: [] };
+    const warnings: string[] = [];
+    const d = new TlsDecryptor(keys, { plaintext: (side, bytes) => out[side].push(Buffer.from(bytes)), warn: (_frame, message) => warnings.push(message) });
+    // The ClientHello is read with no secrets known; they come before the ServerHello.
+    const serverHello = segments.findIndex((c) => c.side === 'server');
+    segments.forEach((c, i) => {
+      if (i === serverHello) keys.merge(KeyLog.parse(s.keyLogs[0]!.text));
+      d.push(c.side, c.bytes, c.frame);
+    });
+    d.end(segments.at(-1)!.frame);
+    assertDecrypted({ client: Buffer.concat(out.client), server: Buffer.concat(out.server), warnings, log: [], state: { ...d.state } }, s, 'secrets between the hellos');
+  });
+}
+
 test('KeyLog.of reads the secrets in place: merged-in secrets, a new session\'s or more of a shared one\'s, change only that key log', () => {
   const r1 = 'a1'.repeat(32);
   const r2 = 'b2'.repeat(32);
