@@ -246,17 +246,17 @@ export class BehaviourCollector {
     const steps = this.numbersOf(this.taken(this.openSteps, id));
     const extensions = this.openExtensions.get(id);
     this.openExtensions.delete(id);
-    const facts = this.ended.get(c.conn.id) ?? endedFacts(c.conn);
-    this.ended.delete(c.conn.id);
+    const facts = this.ended.get(id) ?? endedFacts(c.conn);
+    this.ended.delete(id);
     const row = this.lifetimes.push(facts);
     // Its end may still move: from now on its row is settled.
-    if (this.unsettled.take(c.conn.id) !== undefined) this.unsettled.add(c.conn, row);
+    if (this.unsettled.take(id) !== undefined) this.unsettled.add(c.conn, row);
     const commands: number[] = [];
     for (let k = 0; k < exchanges.length; k += 3) if (exchanges[k]! >= 0) commands.push(exchanges[k]!);
     const traits = this.traits.number({
-      clientName: this.told.clientName(clientName(c.clientId), c.conn.id),
-      authMechanism: this.told.authMechanism(c.authMechanism, c.conn.id),
-      enabled: this.told.enabled(c.enabled, c.conn.id),
+      clientName: this.told.clientName(clientName(c.clientId), id),
+      authMechanism: this.told.authMechanism(c.authMechanism, id),
+      enabled: this.told.enabled(c.enabled, id),
       tls: c.tls !== null,
       extensions: [...(extensions ?? [])].sort(),
     });
