@@ -887,6 +887,36 @@ for (const s of [tls13, tls12]) {
   });
 }
 
+/** A ClientHello record with the early_data extension (42, empty) added at the end of its extensions. */
+function withEarlyData(record: Buffer): Buffer {
+  const body = record.subarray(9); // record header (5) and handshake header (4)
+  let at = 2 + 32; // version, random
+  at += 1 + body[at]!; // session id
+  at += 2 + body.readUInt16BE(at); // cipher suites
+  at += 1 + body[at]!; // compression methods
+  const extensions = body.readUInt16BE(at);
+  assert.equal(at + 2 + extensions, body.length, 'the record is one ClientHello');
+  const out = Buffer.concat([record, Buffer.from([0x00, 0x2a, 0x00, 0x00])]);
+  out.writeUInt16BE(record.readUInt16BE(3) + 4, 3);
+  out.writeUIntBE(record.readUIntBE(6, 3) + 4, 6, 3);
+  out.writeUInt16BE(extensions + 4, 9 + at);
+  return out;
+}
+
+test('a client that offers 0-RTT: its early data, which the key log\'s secrets do not open, is skipped with one note, before and after a rest', async () => {
+  const segments = afterPrefix((await captureChunks(tls13.pcap)).chunks, tls13.start);
+  const first = segments.findIndex((c) => c.side === 'client');
+  const hello = segments[first]!;
+  assert.equal(hello.bytes.length, 5 + hello.bytes.readUInt16BE(3), 'the first client segment is the ClientHello record');
+  // 0-RTT data goes right after the ClientHello, protected with the early traffic secret: here, bytes nobody can open.
+  const early: Chunk = { side: 'client', bytes: Buffer.concat([Buffer.from([23, 3, 3, 0, 40]), crypto.randomBytes(40)]), frame: hello.frame };
+  const offered = [...segments.slice(0, first), { ...hello, bytes: withEarlyData(hello.bytes) }, early, ...segments.slice(first + 1)];
+  const r = decrypt(KeyLog.parse(tls13.keyLogs[0]!.text), offered);
+  assert.equal(r.warnings.length, 1, r.warnings.join('\n'));
+  assert.match(r.warnings[0]!, /0-RTT early data is not decrypted/);
+  assert.ok(r.client.equals(tls13.plain.client) && r.server.equals(tls13.plain.server), 'the rest decrypts as without it');
+});
+
 test('KeyLog.of reads the secrets in place: merged-in secrets, a new session\'s or more of a shared one\'s, change only that key log', () => {
   const r1 = 'a1'.repeat(32);
   const r2 = 'b2'.repeat(32);

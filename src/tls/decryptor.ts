@@ -112,20 +112,27 @@ const OPENED = 4;
 const APPLICATION_PHASE = 8;
 const SERVER_SHIFT = 4;
 const TLS13 = 1 << 8;
+/** The hellos of the current handshake: which were read, and their flags. */
+const CLIENT_HELLO = 1 << 9;
+const EARLY_DATA = 1 << 10;
+const SERVER_HELLO = 1 << 11;
+const ENCRYPT_THEN_MAC = 1 << 12;
 
 /**
  * A decryptor between records (TlsDecryptor.rest): what it needs to go on, in one object. Each direction is its
  * protection and four bits; its record and handshake readers, its held records and the keys of a handshake under way
- * are all empty when it may rest. Everything else is kept as it was.
+ * are all empty when it may rest. The hellos are bits and what the state does not say already (the ServerHello's
+ * suite and, until the keys are set up, its random): as two objects they cost 94 bytes. Everything else is kept as it
+ * was.
  */
 export class RestingDecryptor {
   constructor(
     readonly st: WritableState,
-    readonly clientHello: KeptClientHello | null,
-    readonly serverHello: KeptServerHello | null,
+    readonly serverCipherSuite: number,
+    readonly serverRandom: string | null,
     readonly keyFailure: string | null,
     readonly warned: string | Set<string> | null,
-    /** TLS13, and each direction's bits. */
+    /** TLS13, the hellos' bits, and each direction's. */
     readonly flags: number,
     readonly client: Tls12Protection | Tls13Protection | null,
     readonly server: Tls12Protection | Tls13Protection | null,
@@ -176,8 +183,11 @@ export class TlsDecryptor {
       return;
     }
     this.st = resting.st;
-    this.clientHello = resting.clientHello;
-    this.serverHello = resting.serverHello;
+    const flags = resting.flags;
+    if (flags & CLIENT_HELLO) this.clientHello = { random: resting.st.clientRandom!, earlyData: (flags & EARLY_DATA) !== 0 };
+    if (flags & SERVER_HELLO) {
+      this.serverHello = { version: resting.st.version!, cipherSuite: resting.serverCipherSuite, random: resting.serverRandom, encryptThenMac: (flags & ENCRYPT_THEN_MAC) !== 0 };
+    }
     this.keyFailure = resting.keyFailure;
     this.warned = resting.warned;
     this.tls13 = (resting.flags & TLS13) !== 0;
@@ -193,8 +203,13 @@ export class TlsDecryptor {
     const client = restingProtection(this.client);
     const server = restingProtection(this.server);
     if (client === undefined || server === undefined) return null;
-    const flags = (this.tls13 ? TLS13 : 0) | directionBits(this.client) | (directionBits(this.server) << SERVER_SHIFT);
-    return new RestingDecryptor(this.st, this.clientHello, this.serverHello, this.keyFailure, this.warned, flags, client, server);
+    const ch = this.clientHello;
+    const sh = this.serverHello;
+    // The state names the current hellos' random and version (they are set together): woken, it gives them back.
+    if ((ch && ch.random !== this.st.clientRandom) || (sh && sh.version !== this.st.version)) return null;
+    const hellos = (ch ? CLIENT_HELLO | (ch.earlyData ? EARLY_DATA : 0) : 0) | (sh ? SERVER_HELLO | (sh.encryptThenMac ? ENCRYPT_THEN_MAC : 0) : 0);
+    const flags = (this.tls13 ? TLS13 : 0) | hellos | directionBits(this.client) | (directionBits(this.server) << SERVER_SHIFT);
+    return new RestingDecryptor(this.st, sh?.cipherSuite ?? 0, sh?.random ?? null, this.keyFailure, this.warned, flags, client, server);
   }
 
   get state(): TlsDecryptorState {
