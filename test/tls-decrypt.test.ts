@@ -944,6 +944,19 @@ test('KeyLog.of reads the secrets in place: merged-in secrets, a new session\'s 
   capped.merge(KeyLog.parse(`CLIENT_RANDOM ${r3} ${'04'.repeat(48)}\nCLIENT_RANDOM ${'d4'.repeat(32)} ${'05'.repeat(48)}\nCLIENT_RANDOM ${r1} ${'06'.repeat(48)}`));
   assert.deepEqual([capped.size, capped.dropped], [3, 1]);
   assert.equal(hexOf(capped.secretsFor(Buffer.from(r1, 'hex'))!.masterSecret), '06'.repeat(48), 'more of a session it knows is taken past the cap');
+  // A session merged past the cap counts each of its secrets as dropped, as its lines read past the cap would.
+  const full = new KeyLog(1);
+  full.merge(KeyLog.parse(`CLIENT_RANDOM ${r1} ${'07'.repeat(48)}`));
+  full.merge(KeyLog.parse(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${r2} ${'08'.repeat(32)}\nSERVER_HANDSHAKE_TRAFFIC_SECRET ${r2} ${'09'.repeat(32)}`));
+  const read = new KeyLog(1);
+  read.read(`CLIENT_RANDOM ${r1} ${'07'.repeat(48)}\nCLIENT_HANDSHAKE_TRAFFIC_SECRET ${r2} ${'08'.repeat(32)}\nSERVER_HANDSHAKE_TRAFFIC_SECRET ${r2} ${'09'.repeat(32)}`, 1, () => {});
+  assert.deepEqual([full.size, full.dropped], [1, 2]);
+  assert.deepEqual([read.size, read.dropped], [1, 2]);
+  // Merged into an empty key log, a session is the other's as it was.
+  const merged = new KeyLog();
+  merged.merge(one);
+  for (const r of [r1, r2, r3]) assert.deepEqual(merged.secretsFor(Buffer.from(r, 'hex')), one.secretsFor(Buffer.from(r, 'hex')));
+  assert.equal(merged.size, 3);
 });
 
 test('a key log keeps a session\'s secrets in one string, and KeyLog.of copies nothing (garbage collector\'s count)', async () => {

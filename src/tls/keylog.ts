@@ -135,6 +135,13 @@ export class KeyLog {
   merge(other: KeyLog): void {
     this.dropped += other.dropped;
     for (const [random, packed] of other.secrets.bySession) {
+      // A session this one does not know takes the other's string as it is: the commands merge each --keylog file's
+      // 100,000 sessions into an empty key log.
+      if (this.known(random) === undefined) {
+        if (this.admits()) this.own.set(random, packed);
+        else this.dropped += secretCount(packed);
+        continue;
+      }
       const secrets = unpacked(packed);
       for (const field of SECRET_FIELDS) {
         const value = secrets[field];
@@ -144,8 +151,7 @@ export class KeyLog {
   }
 
   secretsFor(clientRandom: Buffer): TlsSecrets | null {
-    const random = keyText(clientRandom);
-    const packed = this.own.get(random) ?? this.shared.get(random);
+    const packed = this.known(keyText(clientRandom));
     return packed === undefined ? null : unpacked(packed);
   }
 
@@ -176,17 +182,33 @@ export class KeyLog {
 
   /** `secret`: its bytes as text (keyText), or as hex digits. */
   private store(random: string, field: SecretField, secret: string, encoding: 'latin1' | 'hex' = 'latin1'): void {
-    const known = this.own.get(random) ?? this.shared.get(random);
-    if (known === undefined) {
-      // A key log is read whole into memory: past the cap, a hostile or runaway one stops growing.
-      if (this.size >= this.maxSessions) {
-        this.dropped++;
-        return;
-      }
-      this.ownOnly++;
+    const known = this.known(random);
+    if (known === undefined && !this.admits()) {
+      this.dropped++;
+      return;
     }
     this.own.set(random, withSecret(known ?? NO_SECRETS, SECRET_FIELDS.indexOf(field), secret, encoding));
   }
+
+  private known(random: string): PackedSecrets | undefined {
+    return this.own.get(random) ?? this.shared.get(random);
+  }
+
+  /**
+   * Whether a session it does not know yet may be added (counted as its own): a key log is read whole into memory,
+   * and past the cap a hostile or runaway one stops growing.
+   */
+  private admits(): boolean {
+    if (this.size >= this.maxSessions) return false;
+    this.ownOnly++;
+    return true;
+  }
+}
+
+function secretCount(packed: PackedSecrets): number {
+  let count = 0;
+  for (let from = 0; from < packed.length; from += 1 + packed.charCodeAt(from)) if (packed.charCodeAt(from) > 0) count++;
+  return count;
 }
 
 /** The session's secrets with the one at `index` in SECRET_FIELDS set (written from `secret` in `encoding`): a flat string. */
