@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURES } from './helpers/env.js';
@@ -217,6 +219,33 @@ test('report -o: writes the named file (replacing it), refuses a directory or a 
   assert.match(none.stderr, /--output/);
   const unreadable = runCli(['report', join(dir, 'no-such.pcap'), '-o', join(dir, 'x.html')]);
   assert.equal(unreadable.code, 2);
+});
+
+test('report -o: a device or a pipe there is written into, not replaced (a link to /dev/null stays a link, a FIFO gives its reader the page)', async () => {
+  const curl = join(CAPTURES, 'curl.pcap');
+  const sub = mkdtempSync(join(dir, 'devices-'));
+  // Renamed over, /dev/null itself would become a file (for root); a link to it shows the same without that risk.
+  const link = join(sub, 'null');
+  symlinkSync('/dev/null', link);
+  const toNull = runCli(['report', curl, '-o', link]);
+  assert.equal(toNull.code, 0, toNull.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still there');
+  assert.ok(statSync('/dev/null').isCharacterDevice());
+  const fifo = join(sub, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const got = join(sub, 'got.html');
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', openSync(got, 'w'), 'ignore'] });
+  try {
+    const toFifo = runCli(['report', curl, '-o', fifo]);
+    assert.equal(toFifo.code, 0, toFifo.stderr);
+    const ended = await Promise.race([once(reader, 'exit'), new Promise((resolve) => setTimeout(resolve, 20_000, 'waiting'))]);
+    assert.notEqual(ended, 'waiting', 'the reader got the end of the page');
+    assert.match(readFileSync(got, 'utf8'), /^<!doctype html>[\s\S]*<\/html>\s*$/);
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still there');
+  } finally {
+    reader.kill();
+  }
+  assert.deepEqual(readdirSync(sub).sort(), ['fifo', 'got.html', 'null'], 'no temporary file left');
 });
 
 test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held (messages and connection rows), the same', async () => {

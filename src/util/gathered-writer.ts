@@ -14,9 +14,12 @@ export class GatheredWriter {
   /** Bytes appended so far (gathered ones too): where the next text starts. */
   size = 0;
 
-  /** `mode`: the new file's permissions (before the umask); private to this user by default. */
-  constructor(readonly path: string, mode = 0o600) {
-    this.fd = openSync(path, 'wx', mode);
+  /**
+   * `mode`: the new file's permissions (before the umask); private to this user by default. `flags`: the file is new
+   * (by default), or with 'w' what is there is written into (a device, a pipe).
+   */
+  constructor(readonly path: string, mode = 0o600, flags: 'wx' | 'w' = 'wx') {
+    this.fd = openSync(path, flags, mode);
   }
 
   /** Append `text` as UTF-8; returns its length in bytes. */

@@ -49,19 +49,34 @@ function checkOutput(path: string): void {
   if (isDir(path) === true) throw new UsageError(`-o ${path}: is a directory; name the HTML file to write`);
 }
 
-/** Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced, not followed. */
+/**
+ * Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced,
+ * not followed. A device or a pipe there (/dev/null, /dev/stdout, a FIFO, a shell's >(…)) is written into instead, as a
+ * shell's redirection does: renaming over it would replace it (/dev/null itself, for root).
+ */
 function writeWhole(path: string, pieces: Iterable<string>): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const into = isDeviceOrPipe(path);
+  const target = into ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const file = new GatheredWriter(temp, 0o666);
+    const file = new GatheredWriter(target, 0o666, into ? 'w' : 'wx');
     try {
       for (const piece of pieces) file.write(piece);
     } finally {
       file.close();
     }
-    renameSync(temp, path);
+    if (!into) renameSync(target, path);
   } catch (err) {
-    rmSync(temp, { force: true });
+    if (!into) rmSync(target, { force: true });
     throw new UsageError(`-o ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Whether what is at `path`, a link followed, is neither a file nor a directory. */
+function isDeviceOrPipe(path: string): boolean {
+  try {
+    const found = statSync(path);
+    return !found.isFile() && !found.isDirectory();
+  } catch {
+    return false;
   }
 }
