@@ -17,9 +17,12 @@ let api: Promise<DuckDbApi> | null = null;
  * (and the test that sends such text through Parquet fails).
  */
 function duckDbApi(): Promise<DuckDbApi> {
-  api ??= import('@duckdb/node-api').then((loaded) => {
+  // Required, not imported: the package is CommonJS, and the bin's bundle is a script without a loader for import().
+  api ??= Promise.resolve().then(() => {
+    const require = createRequire(import.meta.url);
+    const loaded = require('@duckdb/node-api') as DuckDbApi;
     try {
-      const accessors = createRequire(import.meta.url)('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: unknown };
+      const accessors = require('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: unknown };
       if (accessors.textDecoder instanceof TextDecoder) accessors.textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
     } catch {
       // Not where 1.5 keeps it: the values are decoded as the bindings do.
