@@ -221,7 +221,7 @@ test('report -o: writes the named file (replacing it), refuses a directory or a 
   assert.equal(unreadable.code, 2);
 });
 
-test('report -o: a device or a pipe there is written into, not replaced (a link to /dev/null stays a link, a FIFO gives its reader the page)', async () => {
+test('report -o: a pipe, a terminal or /dev/null there is written into, not replaced; another device is refused', async () => {
   const curl = join(CAPTURES, 'curl.pcap');
   const sub = mkdtempSync(join(dir, 'devices-'));
   // Renamed over, /dev/null itself would become a file (for root); a link to it shows the same without that risk.
@@ -231,6 +231,15 @@ test('report -o: a device or a pipe there is written into, not replaced (a link 
   assert.equal(toNull.code, 0, toNull.stderr);
   assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still there');
   assert.ok(statSync('/dev/null').isCharacterDevice());
+  // Any other device is refused before the analysis, a link to one too: a link left in a shared directory must not
+  // send the page into a disk.
+  const zero = join(sub, 'zero');
+  symlinkSync('/dev/zero', zero);
+  const toZero = runCli(['report', curl, '-o', zero]);
+  assert.equal(toZero.code, 2, toZero.stderr);
+  assert.match(toZero.stderr, /^imapscope: -o .*zero: is a device other than a terminal or \/dev\/null; name the HTML file to write/);
+  assert.equal(toZero.stderr.trim().split('\n').length, 1, toZero.stderr);
+  assert.ok(lstatSync(zero).isSymbolicLink());
   const fifo = join(sub, 'fifo');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   const got = join(sub, 'got.html');
@@ -245,7 +254,7 @@ test('report -o: a device or a pipe there is written into, not replaced (a link 
   } finally {
     reader.kill();
   }
-  assert.deepEqual(readdirSync(sub).sort(), ['fifo', 'got.html', 'null'], 'no temporary file left');
+  assert.deepEqual(readdirSync(sub).sort(), ['fifo', 'got.html', 'null', 'zero'], 'no temporary file left');
 });
 
 test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held (messages and connection rows), the same', async () => {

@@ -1,4 +1,5 @@
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { isatty } from 'node:tty';
 import { basename, dirname, join } from 'node:path';
 import { buildReportData } from '../../report/html/report.js';
 import { reportPagePieces } from '../../report/html/template.js';
@@ -47,15 +48,44 @@ function checkOutput(path: string): void {
   };
   if (isDir(dir) !== true) throw new UsageError(`-o ${path}: the directory ${dir} does not exist`);
   if (isDir(path) === true) throw new UsageError(`-o ${path}: is a directory; name the HTML file to write`);
+  outputTarget(path);
 }
 
 /**
- * Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced,
- * not followed. A device or a pipe there (/dev/null, /dev/stdout, a FIFO, a shell's >(…)) is written into instead, as a
- * shell's redirection does: renaming over it would replace it (/dev/null itself, for root).
+ * How the page goes to `path`: into a new file renamed over it ('replace': a reader never sees half a report, and a
+ * link there is replaced, not followed), or into what is there ('into'), as a shell's redirection does, when that is a
+ * pipe, a terminal or /dev/null, directly or through a link (a FIFO, a shell's >(…), /dev/stdout, /dev/null): renamed
+ * over, it would be replaced (/dev/null itself, for root). Any other device is refused, a link to one too: a link left
+ * in a shared directory must not make the page go into a disk.
  */
+function outputTarget(path: string): 'replace' | 'into' {
+  let found: Stats;
+  try {
+    found = statSync(path);
+  } catch {
+    return 'replace'; // nothing there, or a link to nothing
+  }
+  if (found.isFile()) return 'replace';
+  if (found.isFIFO() || found.isSocket()) return 'into';
+  if (found.isCharacterDevice() && (found.rdev === statSync('/dev/null').rdev || isTerminal(path))) return 'into';
+  throw new UsageError(`-o ${path}: is a device other than a terminal or /dev/null; name the HTML file to write`);
+}
+
+function isTerminal(path: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    return isatty(fd);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** Write the page as outputTarget says. */
 function writeWhole(path: string, pieces: Iterable<string>): void {
-  const into = isDeviceOrPipe(path);
+  const into = outputTarget(path) === 'into';
   const target = into ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const file = new GatheredWriter(target, 0o666, into ? 'w' : 'wx');
@@ -68,15 +98,5 @@ function writeWhole(path: string, pieces: Iterable<string>): void {
   } catch (err) {
     if (!into) rmSync(target, { force: true });
     throw new UsageError(`-o ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** Whether what is at `path`, a link followed, is neither a file nor a directory. */
-function isDeviceOrPipe(path: string): boolean {
-  try {
-    const found = statSync(path);
-    return !found.isFile() && !found.isDirectory();
-  } catch {
-    return false;
   }
 }
