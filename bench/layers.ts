@@ -19,6 +19,7 @@
  *   node dist/bench/layers.js FILE [FILE ...] [--runs N] [--skip-tshark]
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,8 +30,8 @@ const BIN = resolve(HERE, '../bundle/main.js');
 const MAIN = resolve(HERE, '../src/cli/main.js');
 /** The stacks' own script: it loads nothing until it knows its stack, so that `node` is Node's start-up alone. */
 const CHILD = resolve(HERE, 'layer-stack.js');
-/** The bin's V8 flags (scripts/bundle.mjs writes them into its first line). */
-const V8_FLAGS = ['--max-semi-space-size=4', '--no-parallel-scavenge', '--heap-growing-percent=100'];
+/** The bin's V8 flags, read off its first line (src/cli/main.ts's, which scripts/bundle.mjs gives the bin). */
+const V8_FLAGS = readFileSync(BIN, 'utf8').split('\n', 1)[0]!.split(/\s+/).filter((word) => word.startsWith('--'));
 
 const STACKS = ['node', 'read', 'decode', 'tcp', 'frame', 'analyze'] as const;
 
