@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -505,7 +505,7 @@ test('CLI: --json has the documented shape; --annotate writes ::error lines (to 
   assert.equal(text.stdout.split('\n').filter((l) => l.startsWith('::error file=')).length, 3);
 });
 
-test('CLI: --junit writes exactly the named file (even when checks fail) and refuses a directory or a symlink', () => {
+test('CLI: --junit writes exactly the named file (even when checks fail), into /dev/null or a pipe, and refuses a directory, a symlink to a file or another device', () => {
   const dir = join(tmp, 'junit');
   mkdirSync(dir);
   const file = join(dir, 'report.xml');
@@ -528,6 +528,17 @@ test('CLI: --junit writes exactly the named file (even when checks fail) and ref
   const noParent = run([cap('seed-alice.pcap'), '--no-bad', '--junit', join(dir, 'missing', 'r.xml')]);
   assert.equal(noParent.code, 2);
   assert.match(noParent.stderr, /cannot write/);
+  // /dev/null (here through a link: refused or renamed over, the link would show it) is written into, as a shell would;
+  // another device is refused, through a link too.
+  symlinkSync('/dev/null', join(dir, 'null.xml'));
+  const toNull = run([cap('seed-alice.pcap'), '--no-bad', '--junit', join(dir, 'null.xml')]);
+  assert.equal(toNull.code, 0, toNull.stderr);
+  assert.ok(lstatSync(join(dir, 'null.xml')).isSymbolicLink() && statSync('/dev/null').isCharacterDevice());
+  symlinkSync('/dev/zero', join(dir, 'zero.xml'));
+  const toZero = run([cap('seed-alice.pcap'), '--no-bad', '--junit', join(dir, 'zero.xml')]);
+  assert.equal(toZero.code, 2);
+  assert.match(toZero.stderr, /^imapscope: --junit: .*zero\.xml is a device other than a terminal or \/dev\/null; name a file to write/);
+  assert.deepEqual(readdirSync(dir).sort(), ['link.xml', 'null.xml', 'report.xml', 'zero.xml']);
 });
 
 test('CLI: exit 2 with one line for no rules, an invalid or unreadable rules file, a bad option value', () => {

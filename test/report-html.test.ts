@@ -237,7 +237,7 @@ test('report -o: a pipe, a terminal or /dev/null there is written into, not repl
   symlinkSync('/dev/zero', zero);
   const toZero = runCli(['report', curl, '-o', zero]);
   assert.equal(toZero.code, 2, toZero.stderr);
-  assert.match(toZero.stderr, /^imapscope: -o .*zero: is a device other than a terminal or \/dev\/null; name the HTML file to write/);
+  assert.match(toZero.stderr, /^imapscope: -o .*zero: is a device other than a terminal or \/dev\/null; name a file to write/);
   assert.equal(toZero.stderr.trim().split('\n').length, 1, toZero.stderr);
   assert.ok(lstatSync(zero).isSymbolicLink());
   const fifo = join(sub, 'fifo');

@@ -1,4 +1,5 @@
 import { lstatSync, writeFileSync } from 'node:fs';
+import { OTHER_DEVICE, outputTarget } from '../output-target.js';
 import chalk from 'chalk';
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
@@ -179,6 +180,9 @@ export function annotations(report: CheckReport): string[] {
 /** Refuse a --junit path that is a directory or a symbolic link (we write exactly the path named). */
 function junitTarget(path: string): void {
   if (path.trim() === '') throw new UsageError('--junit: empty file name');
+  const target = outputTarget(path);
+  if (target === 'into') return; // a pipe, a terminal or /dev/null: written into
+  if (target === 'other-device') throw new UsageError(`--junit: ${path} ${OTHER_DEVICE}`);
   let st;
   try {
     st = lstatSync(path);

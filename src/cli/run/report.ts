@@ -1,11 +1,11 @@
-import { closeSync, constants, openSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
-import { isatty } from 'node:tty';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildReportData } from '../../report/html/report.js';
 import { reportPagePieces } from '../../report/html/template.js';
 import { GatheredWriter } from '../../util/gathered-writer.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
+import { OTHER_DEVICE, outputTarget } from '../output-target.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
@@ -48,42 +48,14 @@ function checkOutput(path: string): void {
   };
   if (isDir(dir) !== true) throw new UsageError(`-o ${path}: the directory ${dir} does not exist`);
   if (isDir(path) === true) throw new UsageError(`-o ${path}: is a directory; name the HTML file to write`);
-  outputTarget(path);
+  if (outputTarget(path) === 'other-device') throw new UsageError(`-o ${path}: ${OTHER_DEVICE}`);
 }
 
 /**
- * How the page goes to `path`: into a new file renamed over it ('replace': a reader never sees half a report, and a
- * link there is replaced, not followed), or into what is there ('into'), as a shell's redirection does, when that is a
- * pipe, a terminal or /dev/null, directly or through a link (a FIFO, a shell's >(…), /dev/stdout, /dev/null): renamed
- * over, it would be replaced (/dev/null itself, for root). Any other device is refused, a link to one too: a link left
- * in a shared directory must not make the page go into a disk.
+ * Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced,
+ * not followed. A pipe, a terminal or /dev/null there is written into instead (outputTarget; checkOutput refused any
+ * other device).
  */
-function outputTarget(path: string): 'replace' | 'into' {
-  let found: Stats;
-  try {
-    found = statSync(path);
-  } catch {
-    return 'replace'; // nothing there, or a link to nothing
-  }
-  if (found.isFile()) return 'replace';
-  if (found.isFIFO() || found.isSocket()) return 'into';
-  if (found.isCharacterDevice() && (found.rdev === statSync('/dev/null').rdev || isTerminal(path))) return 'into';
-  throw new UsageError(`-o ${path}: is a device other than a terminal or /dev/null; name the HTML file to write`);
-}
-
-function isTerminal(path: string): boolean {
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
-    return isatty(fd);
-  } catch {
-    return false;
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-}
-
-/** Write the page as outputTarget says. */
 function writeWhole(path: string, pieces: Iterable<string>): void {
   const into = outputTarget(path) === 'into';
   const target = into ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
