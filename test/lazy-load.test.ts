@@ -22,7 +22,7 @@ const BUNDLE_URL = pathToFileURL(join(ROOT, 'dist', 'bundle', 'imapscope.js')).h
 /** Implementations only some commands need; the light paths below must load none of them. */
 const HEAVY = ['report/html/', 'compare/', 'check/rules.js', 'check/load.js', 'check/junit.js', 'extract/', 'mime/', 'fleet/export.js', 'fleet/duckdb.js', 'fleet/rows.js'];
 
-interface Run { code: number | null; stdout: string; stderr: string; modules: string[] }
+interface Run { code: number | null; stdout: string; stderr: string; modules: string[]; builtins?: string[] }
 
 /** The CLI run with the module log: the imapscope modules it loaded (relative to `base`, each once). */
 function runLogged(args: string[], cli = MODULE_CLI, base = SRC): Run {
@@ -33,8 +33,9 @@ function runLogged(args: string[], cli = MODULE_CLI, base = SRC): Run {
       encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', IMAPSCOPE_MODULE_LOG: log },
     });
     const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter((l) => l !== ''))];
-    const files = urls.map((u) => fileURLToPath(u)).filter((f) => f.startsWith(base));
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules: files.map((f) => relative(base, f).split('\\').join('/')) };
+    const files = urls.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)).filter((f) => f.startsWith(base));
+    const builtins = urls.filter((u) => u.startsWith('node:'));
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules: files.map((f) => relative(base, f).split('\\').join('/')), builtins };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -92,6 +93,9 @@ test('commands, summary and streams on a capture load their own runner and task,
   assertLight(commands, 'commands');
   assert.ok(commands.modules.includes('cli/commands-capture.js'));
   for (const other of ['cli/fetches-capture.js', 'cli/selected-capture.js', 'analysis/full.js']) assert.ok(!commands.modules.includes(other), `commands does not load ${other}`);
+  // Node's zlib (a gzip input) and worker_threads (a second job) are loaded when needed: 4 ms of every start.
+  assert.ok(commands.builtins!.includes('node:fs/promises'), 'the log sees Node modules');
+  assert.deepEqual(commands.builtins!.filter((b) => b === 'node:zlib' || b === 'node:worker_threads'), []);
 
   const summary = runLogged(['summary', '--json', CURL]);
   assert.equal(summary.code, 0, summary.stderr);

@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync, constants as zlib } from 'node:zlib';
+import { lazyRequire } from '../util/lazy-require.js';
 import { pcapMagic } from '../capture/pcap.js';
 import { isPcapng } from '../capture/pcapng.js';
 import { CaptureError } from '../capture/reader.js';
+
+/** Node's zlib, loaded when a gzip file is met (as the capture reader loads it). */
+const zlib = lazyRequire<typeof import('node:zlib')>('node:zlib');
 
 /** Enough of a file to see its magic, also through gzip. */
 const HEAD_BYTES = 4096;
@@ -60,7 +63,7 @@ export async function looksLikeCapture(path: string): Promise<boolean> {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     try {
       // A sync flush inflates what the first bytes hold without needing the rest of the stream.
-      head = gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH });
+      head = zlib().gunzipSync(head, { finishFlush: zlib().constants.Z_SYNC_FLUSH });
     } catch {
       return false;
     }

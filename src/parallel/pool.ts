@@ -20,7 +20,8 @@
  * of a big result (summary's connection records) doubles it at the peak.
  * A worker with no capture left to take ends at once, its heap with it, while the others still work.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { lazyRequire } from '../util/lazy-require.js';
 import chalk from 'chalk';
 import type { ReadControl } from '../capture/reader.js';
 import { fittedWidth } from '../report/table-width.js';
@@ -28,6 +29,9 @@ import { WorkerGates } from './gates.js';
 import { rebuildError, runTask, type Emit, type TaskInput, type TaskName, type TaskOutput, type WorkerMessage } from './tasks.js';
 import { growthAskedBuffer, shareHeapRoom, watchingHeapGrowth } from '../util/heap-growth.js';
 import { HeldOutput, HeldOutputFiles } from './held-output.js';
+
+/** Node's worker_threads, loaded when a worker is started (one job starts none: it took 1.7 ms of every start). */
+const workerThreads = lazyRequire<typeof import('node:worker_threads')>('node:worker_threads');
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -167,7 +171,7 @@ export async function* inOrder<N extends TaskName>(task: N, inputs: readonly Tas
   shareHeapRoom(threads);
   for (let slot = 0; slot < plan.workers; slot++) {
     // Workers inherit chalk's decision (colour or not) and the tables' width, so their text equals this thread's.
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot, leanHeap: watchingHeapGrowth(), threads, growthAsked: growthAskedBuffer() } });
+    const w = new (workerThreads().Worker)(new URL('./worker.js', import.meta.url), { workerData: { chalkLevel: chalk.level, tableWidth: fittedWidth(), gates: gates.buffer, slot, leanHeap: watchingHeapGrowth(), threads, growthAsked: growthAskedBuffer() } });
     const busy = { index: -1 };
     w.on('message', (msg: WorkerMessage) => {
       if (msg.kind === 'emit') {
