@@ -26,4 +26,3 @@ async function runCli(): Promise<void> {
   }
   output.finish();
 }
-

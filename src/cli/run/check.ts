@@ -177,7 +177,10 @@ export function annotations(report: CheckReport): string[] {
   return lines;
 }
 
-/** Refuse a --junit path that is a directory or a symbolic link (we write exactly the path named). */
+/**
+ * Refuse a --junit path that is a directory, a symbolic link to a file (we write exactly the path named) or a device other
+ * than a terminal or /dev/null; a pipe, a terminal or /dev/null is written into (outputTarget).
+ */
 function junitTarget(path: string): void {
   if (path.trim() === '') throw new UsageError('--junit: empty file name');
   const target = outputTarget(path);
