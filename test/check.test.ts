@@ -537,7 +537,7 @@ test('CLI: --junit writes exactly the named file (even when checks fail), into /
   symlinkSync('/dev/zero', join(dir, 'zero.xml'));
   const toZero = run([cap('seed-alice.pcap'), '--no-bad', '--junit', join(dir, 'zero.xml')]);
   assert.equal(toZero.code, 2);
-  assert.match(toZero.stderr, /^imapscope: --junit: .*zero\.xml is a device other than a terminal or \/dev\/null; name a file to write/);
+  assert.match(toZero.stderr, /^imapscope: --junit: .*zero\.xml is not a file, a pipe, a terminal or \/dev\/null; name a file to write/);
   assert.deepEqual(readdirSync(dir).sort(), ['link.xml', 'null.xml', 'report.xml', 'zero.xml']);
 });
 

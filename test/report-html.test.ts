@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAPTURES } from './helpers/env.js';
+import { CAPTURES, CLI } from './helpers/env.js';
 import { HOSTILE, writeHostileCapture } from './helpers/report-captures.js';
 import { cliJson, embeddedData, recordedCaptureArgs, runCli, type CommandsJson, type SummaryJson } from './helpers/report.js';
 import { histogramBin, HISTOGRAM_EDGES_MS, LADDER_EXCHANGES, MAX_MESSAGES, messageData } from '../src/report/html/model.js';
@@ -237,7 +237,7 @@ test('report -o: a pipe, a terminal or /dev/null there is written into, not repl
   symlinkSync('/dev/zero', zero);
   const toZero = runCli(['report', curl, '-o', zero]);
   assert.equal(toZero.code, 2, toZero.stderr);
-  assert.match(toZero.stderr, /^imapscope: -o .*zero: is a device other than a terminal or \/dev\/null; name a file to write/);
+  assert.match(toZero.stderr, /^imapscope: -o .*zero: is not a file, a pipe, a terminal or \/dev\/null; name a file to write/);
   assert.equal(toZero.stderr.trim().split('\n').length, 1, toZero.stderr);
   assert.ok(lstatSync(zero).isSymbolicLink());
   const fifo = join(sub, 'fifo');
@@ -255,6 +255,27 @@ test('report -o: a pipe, a terminal or /dev/null there is written into, not repl
     reader.kill();
   }
   assert.deepEqual(readdirSync(sub).sort(), ['fifo', 'got.html', 'null', 'zero'], 'no temporary file left');
+});
+
+test('report -o: a FIFO nobody reads waits for its reader, and Ctrl-C ends the wait calmly (exit 130, nothing written)', async () => {
+  const sub = mkdtempSync(join(dir, 'unread-'));
+  const fifo = join(sub, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const run = spawn(process.execPath, [CLI, 'report', join(CAPTURES, 'curl.pcap'), '-o', fifo], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  run.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  try {
+    // The analysis of curl.pcap takes a fraction of this; then the page waits for the FIFO's reader.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    run.kill('SIGINT');
+    const ended = await Promise.race([once(run, 'exit'), new Promise((resolve) => setTimeout(resolve, 10_000, 'waiting'))]);
+    assert.notEqual(ended, 'waiting', 'Ctrl-C ended the wait');
+    assert.equal(run.exitCode, 130, stderr);
+    assert.equal(stderr, `imapscope: report interrupted while ${fifo} waited for a reader; nothing was written\n`);
+    assert.ok(lstatSync(fifo).isFIFO());
+  } finally {
+    run.kill('SIGKILL');
+  }
 });
 
 test('report: the page embeds the first messages in mailbox, UID order and counts the rest; spilled or held (messages and connection rows), the same', async () => {

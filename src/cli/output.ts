@@ -120,6 +120,11 @@ export class Output {
     return this.stop.signal.aborted;
   }
 
+  /** Aborted when `stopped` becomes true: a wait for something else than a capture (a pipe's reader) ends with it. */
+  get stopSignal(): AbortSignal {
+    return this.stop.signal;
+  }
+
   /**
    * Text is gathered and written in pieces of up to BATCH_CHARS: one write per exchange cost more than
    * building the exchange. What is gathered goes out once the event loop turns (before more input is

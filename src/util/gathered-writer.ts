@@ -15,11 +15,11 @@ export class GatheredWriter {
   size = 0;
 
   /**
-   * `mode`: the new file's permissions (before the umask); private to this user by default. `flags`: the file is new
-   * (by default), or with 'w' what is there is written into (a device, a pipe).
+   * `mode`: the new file's permissions (before the umask); private to this user by default. `opened`: a descriptor
+   * already open for writing at `path` (a pipe, a terminal), used instead of a new file, and closed by close().
    */
-  constructor(readonly path: string, mode = 0o600, flags: 'wx' | 'w' = 'wx') {
-    this.fd = openSync(path, flags, mode);
+  constructor(readonly path: string, mode = 0o600, opened?: number) {
+    this.fd = opened ?? openSync(path, 'wx', mode);
   }
 
   /** Append `text` as UTF-8; returns its length in bytes. */

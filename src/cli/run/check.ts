@@ -1,5 +1,5 @@
-import { lstatSync, writeFileSync } from 'node:fs';
-import { OTHER_DEVICE, outputTarget } from '../output-target.js';
+import { closeSync, lstatSync, writeFileSync } from 'node:fs';
+import { openInto, OTHER_DEVICE, outputTarget } from '../output-target.js';
 import chalk from 'chalk';
 import { expandCaptures } from '../../fleet/walk.js';
 import { inOrder } from '../../parallel/pool.js';
@@ -62,7 +62,7 @@ export async function runCheck(args: string[], opts: CheckOptions): Promise<void
       else output.write(`${line}\n`);
     }
   }
-  if (opts.junit !== undefined) writeJunit(opts.junit, junitXml(report));
+  if (opts.junit !== undefined) await writeJunit(opts.junit, junitXml(report));
   if (!report.passed) process.exitCode = EXIT_CHECK_FAILED;
 }
 
@@ -197,10 +197,24 @@ function junitTarget(path: string): void {
   if (!st.isFile()) throw new UsageError(`--junit: ${path} is not a regular file`);
 }
 
-function writeJunit(path: string, xml: string): void {
+async function writeJunit(path: string, xml: string): Promise<void> {
   junitTarget(path);
   try {
-    writeFileSync(path, xml);
+    if (outputTarget(path) !== 'into') {
+      writeFileSync(path, xml);
+      return;
+    }
+    // A pipe waits for its reader; Ctrl-C ends the wait.
+    const fd = await openInto(path, output.stopSignal);
+    if (fd === null) {
+      output.interruptedMeans(`check interrupted while ${escapeText(path)} waited for a reader; the JUnit report was not written`);
+      return;
+    }
+    try {
+      writeFileSync(fd, xml);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new UsageError(`--junit: cannot write ${path}: ${(err as Error).message}`);
   }

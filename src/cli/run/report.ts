@@ -5,7 +5,7 @@ import { reportPagePieces } from '../../report/html/template.js';
 import { GatheredWriter } from '../../util/gathered-writer.js';
 import { escapeText } from '../../util/escape.js';
 import { UsageError } from '../errors.js';
-import { OTHER_DEVICE, outputTarget } from '../output-target.js';
+import { openInto, OTHER_DEVICE, outputTarget } from '../output-target.js';
 import { output } from '../output.js';
 import { compileFilterOption } from '../display-options.js';
 import { Selection } from '../selection.js';
@@ -29,7 +29,7 @@ export async function runReport(captures: string[], opts: ReportOptions): Promis
     } : undefined, { spill: spillDir ? { budget, dir: spillDir.path } : undefined });
     const page = reportPagePieces(data, opts.title ?? `imapscope report: ${captures.map((c) => basename(c)).join(', ')}`);
     if (opts.output === '-') await output.pieces(page);
-    else writeWhole(opts.output, page);
+    else if (!(await writeWhole(opts.output, page))) return;
     for (const cap of data.captures) {
       const count = cap.warnings.length + cap.warningsOmitted;
       if (count) output.note(`imapscope: ${escapeText(cap.path)}: ${count} warning(s), listed in the report`);
@@ -53,20 +53,26 @@ function checkOutput(path: string): void {
 
 /**
  * Write next to the target and rename over it: a reader never sees half a report, and a link at the target is replaced,
- * not followed. A pipe, a terminal or /dev/null there is written into instead (outputTarget; checkOutput refused any
- * other device).
+ * not followed. A pipe, a terminal or /dev/null there is written into instead (outputTarget; checkOutput refused
+ * anything else), once a pipe has its reader (Ctrl-C ends that wait: false, nothing written).
  */
-function writeWhole(path: string, pieces: Iterable<string>): void {
+async function writeWhole(path: string, pieces: Iterable<string>): Promise<boolean> {
   const into = outputTarget(path) === 'into';
   const target = into ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const file = new GatheredWriter(target, 0o666, into ? 'w' : 'wx');
+    const opened = into ? await openInto(path, output.stopSignal) : undefined;
+    if (opened === null) {
+      output.interruptedMeans(`report interrupted while ${escapeText(path)} waited for a reader; nothing was written`);
+      return false;
+    }
+    const file = new GatheredWriter(target, 0o666, opened);
     try {
       for (const piece of pieces) file.write(piece);
     } finally {
       file.close();
     }
     if (!into) renameSync(target, path);
+    return true;
   } catch (err) {
     if (!into) rmSync(target, { force: true });
     throw new UsageError(`-o ${path}: ${(err as Error).message}`);
